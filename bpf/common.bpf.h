@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps and helpers shared by every gate. Each gate is its own BPF object;
+ * they share these maps through pinning by name (libbpf reuses a map that
+ * is already pinned under the pin directory), so a restarted daemon and
+ * every gate see the same policy.
+ */
+#ifndef GG_COMMON_BPF_H
+#define GG_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "govgate_abi.h"
+
+#define EPERM 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SIGKILL 9
+
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_policy_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} policy_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GG_GATE_COUNT * GG_CNT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+static __always_inline void gg_count(__u32 gate, __u32 kind)
+{
+	__u32 idx = gate * GG_CNT_COUNT + kind;
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline struct gg_settings *gg_settings(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&settings, &zero);
+}
+
+static __always_inline bool gg_in_cgroup(const struct gg_cgroup_ref *cg)
+{
+	return bpf_get_current_ancestor_cgroup_id(cg->level) == cg->id;
+}
+
+/*
+ * Is the current task governed? Runs before any rule lookup so tasks out of
+ * scope pay one array lookup and one helper call. Cgroups are compared by
+ * id at the scope's depth (works in every program type govgate uses,
+ * sleepable ones included, unlike a CGROUP_ARRAY).
+ */
+static __always_inline bool gg_task_in_scope(void)
+{
+	struct gg_settings *s = gg_settings();
+
+	if (!s || !s->enabled)
+		return false;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == s->self_tgid)
+		return false;
+	if (s->scope_mode == GG_SCOPE_CGROUP)
+		return gg_in_cgroup(&s->scope);
+	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {
+		if (i >= s->n_exempt)
+			break;
+		if (gg_in_cgroup(&s->exempt[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The slot every lookup of this decision uses, and its generation. */
+static __always_inline __u32 gg_active_slot(__u64 *generation)
+{
+	__u32 zero = 0;
+	struct gg_policy_state *st = bpf_map_lookup_elem(&policy_state, &zero);
+	__u32 slot;
+
+	if (!st) {
+		*generation = 0;
+		return 0;
+	}
+	slot = READ_ONCE(st->active_slot) & 1;
+	*generation = st->generation[slot];
+	return slot;
+}
+
+/* Folds one matching verdict into the decision: deny beats observe. */
+static __always_inline void gg_hit(struct gg_verdict *v, __u32 *action, __u32 *entries, int i)
+{
+	if (!v || !v->entry)
+		return;
+	if (i >= 0 && i < GG_MAX_HITS)
+		entries[i] = v->entry;
+	if (v->action == GG_ACT_DENY || *action == GG_ACT_NONE)
+		*action = v->action;
+}
+
+/* Fills the fields every event carries. */
+static __always_inline void gg_event_fill(struct gg_event *e, __u32 gate, __u32 action,
+					  __u32 mech, __u64 generation, const __u32 *entries)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->generation = generation;
+	e->gate = gate;
+	e->action = action;
+	e->mechanism = mech;
+	for (int i = 0; i < GG_MAX_HITS; i++)
+		e->entries[i] = entries[i];
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+				  BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name));
+}
+
+/* Counts the decision; returns the event to fill, or NULL (allowed, or the
+ * ring buffer is full: then the drop is counted, the decision stands). */
+static __always_inline struct gg_event *gg_decide(__u32 gate, __u32 action)
+{
+	struct gg_event *e;
+
+	if (action == GG_ACT_NONE) {
+		gg_count(gate, GG_CNT_ALLOWED);
+		return NULL;
+	}
+	gg_count(gate, action == GG_ACT_DENY ? GG_CNT_DENIED : GG_CNT_OBSERVED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		gg_count(gate, GG_CNT_DROPPED);
+	return e;
+}
+
+#endif /* GG_COMMON_BPF_H */

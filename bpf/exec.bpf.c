@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd.exec: deny execution by canonical path, by file identity (dev, ino)
+ * and by file name.
+ *
+ * LSM: bprm_check_security runs once per binary handler pass, so the
+ * interpreter named by a #! line is checked too (fs/exec.c exec_binprm
+ * swaps bprm->file to the interpreter and searches again). It is sleepable
+ * so bpf_d_path can give the canonical path.
+ *
+ * Fallback (no BPF LSM): sched_process_exec fires after the new image is
+ * committed but before it runs a user instruction; SIGKILL sent there is
+ * delivered on the way back to user space. There is no d_path here, so the
+ * path rule matches the filename as passed; identity and name rules cover
+ * symlinks, hardlinks and relative names.
+ */
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_exec_path_key);
+	__type(value, struct gg_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_path SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_exec_name_key);
+	__type(value, struct gg_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_name SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_exec_inode_key);
+	__type(value, struct gg_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_inode SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct gg_exec_args);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_args SEC(".maps");
+
+/* Scratch for the argv copy (too big for the stack). Non-sleepable
+ * tracepoint, used only between reading and storing within one run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_exec_args);
+} exec_args_scratch SEC(".maps");
+
+#define GG_ARGV_MAX 20
+#define GG_ARG_CHUNK 256
+
+/* Records argv for the audit log only: user memory can change after it is
+ * read, so nothing here ever decides. */
+static __always_inline void gg_capture_argv(const char *const *argv)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	struct gg_exec_args *a;
+
+	if (!gg_task_in_scope())
+		return;
+	a = bpf_map_lookup_elem(&exec_args_scratch, &zero);
+	if (!a)
+		return;
+	a->argc = 0;
+	a->len = 0;
+	for (int i = 0; i < GG_ARGV_MAX; i++) {
+		const char *arg = NULL;
+		__u32 off = a->len;
+		long n;
+
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			break;
+		if (off >= GG_ARGS_MAX)
+			break;
+		n = bpf_probe_read_user_str(&a->buf[off & (GG_ARGS_MAX - 1)], GG_ARG_CHUNK, arg);
+		if (n <= 0)
+			break;
+		a->len = off + n;
+		a->argc++;
+	}
+	if (a->len > GG_ARGS_MAX)
+		a->len = GG_ARGS_MAX;
+	bpf_map_update_elem(&exec_args, &tid, a, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int gg_exec_argv(struct trace_event_raw_sys_enter *ctx)
+{
+	gg_capture_argv((const char *const *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int gg_execat_argv(struct trace_event_raw_sys_enter *ctx)
+{
+	gg_capture_argv((const char *const *)ctx->args[2]);
+	return 0;
+}
+
+static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
+					  __u64 dev, __u64 ino, __u32 match, __u32 tid)
+{
+	struct gg_exec_args *a;
+
+	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
+				  BPF_CORE_READ(bprm, filename));
+	e->exec.dev = dev;
+	e->exec.ino = ino;
+	e->exec.match = match;
+	e->exec.argc = 0;
+	e->exec.args_len = 0;
+	a = bpf_map_lookup_elem(&exec_args, &tid);
+	if (a) {
+		__u32 len = a->len;
+
+		if (len > GG_ARGS_MAX)
+			len = GG_ARGS_MAX;
+		e->exec.argc = a->argc;
+		e->exec.args_len = len;
+		bpf_probe_read_kernel(e->exec.args, sizeof(e->exec.args), a->buf);
+	}
+}
+
+/* Looks the file up by identity and name; returns the match kind. */
+static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, __u64 *dev,
+						 __u64 *ino, __u32 *action, __u32 *entries,
+						 struct gg_exec_name_key *nk)
+{
+	struct gg_exec_inode_key ik = {};
+	__u32 match = 0;
+
+	ik.slot = slot;
+	ik.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	ik.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	*dev = ik.dev;
+	*ino = ik.ino;
+	struct gg_verdict *v = bpf_map_lookup_elem(&exec_inode, &ik);
+
+	if (v && v->entry) {
+		gg_hit(v, action, entries, 1);
+		match = GG_EXEC_BY_INODE;
+	}
+
+	__builtin_memset(nk, 0, sizeof(*nk));
+	nk->slot = slot;
+	bpf_probe_read_kernel_str(nk->name, sizeof(nk->name),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	v = bpf_map_lookup_elem(&exec_name, nk);
+	if (v && v->entry) {
+		gg_hit(v, action, entries, 2);
+		if (!match)
+			match = GG_EXEC_BY_NAME;
+	}
+	return match;
+}
+
+/* Finds the last '/' of a path. Shares the layout of gg_exec_path_key (the
+ * slot field holds the index) so the key's stack can be reused. */
+struct gg_scan {
+	__u32 last;
+	char path[GG_PATH_MAX];
+};
+
+static long gg_scan_step(__u32 i, void *ctx)
+{
+	struct gg_scan *s = ctx;
+	char c = s->path[i & (GG_PATH_MAX - 1)];
+
+	if (!c)
+		return 1;
+	if (c == '/')
+		s->last = i;
+	return 0;
+}
+
+/* Zeroes path[last..]: bpf_d_path builds the path at the end of the buffer
+ * and moves it to the front, leaving stale bytes behind the NUL that would
+ * make the hash key miss. */
+static long gg_zero_tail(__u32 i, void *ctx)
+{
+	struct gg_scan *s = ctx;
+
+	if (i >= s->last)
+		s->path[i & (GG_PATH_MAX - 1)] = 0;
+	return 0;
+}
+
+/* The last component of the path as the caller passed it (s->path holds
+ * it): a symlink named like a denied tool (modprobe -> kmod) is caught
+ * here, the file it resolves to by gg_exec_lookup_file. bpf_loop keeps the
+ * verifier from walking 256 iterations. */
+static __always_inline bool gg_exec_lookup_invoked(struct gg_scan *s, __u32 slot, __u32 *action,
+						   __u32 *entries, struct gg_exec_name_key *nk)
+{
+	struct gg_verdict *v;
+
+	s->last = (__u32)-1;
+	bpf_loop(GG_PATH_MAX, gg_scan_step, s, 0);
+	__builtin_memset(nk, 0, sizeof(*nk));
+	nk->slot = slot;
+	bpf_probe_read_kernel_str(nk->name, sizeof(nk->name),
+				  s->path + ((s->last + 1) & (GG_PATH_MAX - 1)));
+	v = bpf_map_lookup_elem(&exec_name, nk);
+	if (!v || !v->entry)
+		return false;
+	gg_hit(v, action, entries, 3);
+	return true;
+}
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
+{
+	struct gg_exec_path_key pk;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
+	__u32 slot, match = 0, tid;
+	__u64 generation, dev = 0, ino = 0;
+	struct gg_verdict *v;
+	struct gg_event *e;
+
+	if (ret != 0)
+		return ret; /* never override an earlier LSM's denial */
+	if (!gg_task_in_scope())
+		return 0;
+	slot = gg_active_slot(&generation);
+
+	__builtin_memset(&pk, 0, sizeof(pk));
+	pk.slot = slot;
+	long len = bpf_d_path((struct path *)&bprm->file->f_path, pk.path, sizeof(pk.path));
+
+	if (len > 0) {
+		((struct gg_scan *)&pk)->last = len;
+		bpf_loop(GG_PATH_MAX, gg_zero_tail, &pk, 0);
+		pk.slot = slot;
+		v = bpf_map_lookup_elem(&exec_path, &pk);
+		if (v && v->entry) {
+			gg_hit(v, &action, entries, 0);
+			match = GG_EXEC_BY_PATH;
+		}
+	}
+	struct gg_exec_name_key nk;
+	__u32 m = gg_exec_lookup_file(bprm->file, slot, &dev, &ino, &action, entries, &nk);
+
+	if (!match)
+		match = m;
+	/* pk.path now holds the invoked filename (the event re-reads d_path). */
+	bpf_probe_read_kernel_str(pk.path, sizeof(pk.path), BPF_CORE_READ(bprm, filename));
+	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &nk) && !match)
+		match = GG_EXEC_BY_INVOKED_NAME;
+	e = gg_decide(GG_GATE_EXEC, action);
+	if (!e)
+		return action == GG_ACT_DENY ? -EPERM : 0;
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries);
+	tid = (__u32)bpf_get_current_pid_tgid();
+	gg_exec_event(e, bprm, dev, ino, match, tid);
+	if (bpf_d_path((struct path *)&bprm->file->f_path, e->exec.path, sizeof(e->exec.path)) < 0)
+		e->exec.path[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return action == GG_ACT_DENY ? -EPERM : 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct gg_exec_path_key pk;
+	struct gg_exec_name_key nk;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
+	__u32 slot, match = 0;
+	__u64 generation, dev = 0, ino = 0;
+	struct gg_verdict *v;
+	struct gg_event *e;
+
+	if (!gg_task_in_scope())
+		return 0;
+	slot = gg_active_slot(&generation);
+
+	__builtin_memset(&pk, 0, sizeof(pk));
+	pk.slot = slot;
+	bpf_probe_read_kernel_str(pk.path, sizeof(pk.path), BPF_CORE_READ(bprm, filename));
+	v = bpf_map_lookup_elem(&exec_path, &pk);
+	if (v && v->entry) {
+		gg_hit(v, &action, entries, 0);
+		match = GG_EXEC_BY_PATH;
+	}
+	__u32 m = gg_exec_lookup_file(BPF_CORE_READ(bprm, file), slot, &dev, &ino, &action,
+				      entries, &nk);
+	if (!match)
+		match = m;
+	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &nk) && !match)
+		match = GG_EXEC_BY_INVOKED_NAME;
+	if (action == GG_ACT_DENY)
+		bpf_send_signal(SIGKILL); /* before the first user instruction */
+	e = gg_decide(GG_GATE_EXEC, action);
+	if (!e)
+		return 0;
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_FALLBACK, generation, entries);
+	gg_exec_event(e, bprm, dev, ino, match, (__u32)old_pid);
+	e->exec.path[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
