@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy refs (docs/refs-and-signing.md):
+ *   name@version     <registry>/<account>/<name>@<version>.json, then per
+ *                    pack dir <dir>/<name>@<version>.json, <dir>/<name>.json
+ *                    (declared version must match), and the same two under
+ *                    <dir>/bundles/
+ *   sha256:<hex>     <store>/sha256/<hex>, re-hashed on every load
+ *   blob:<key>       <store>/policies/<key>, confined with openat2(2)
+ *   anything with a '/' or ending in .json: a file path (pack authors)
+ * Every document's "<origin>.sig" sidecar is checked against trust_dir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <linux/openat2.h>
+
+#include "ref.h"
+#include "sign.h"
+
+#define DOC_MAX (16u << 20) /* policy documents are small; refuse /dev/zero */
+#define SIG_MAX 4096
+
+enum gg_ref_kind gg_ref_classify(const char *ref)
+{
+	const char *at, *p;
+	size_t n;
+
+	if (!ref || !*ref)
+		return GG_REF_INVALID;
+	if (!strncmp(ref, "sha256:", 7))
+		return GG_REF_SHA256;
+	if (!strncmp(ref, "blob:", 5))
+		return GG_REF_BLOB;
+	at = strchr(ref, '@');
+	if (at && at != ref && at[1]) {
+		for (p = ref; p < at; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+				break;
+		if (p == at) {
+			for (p = at + 1; *p; p++)
+				if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+					break;
+			if (!*p)
+				return GG_REF_NAME;
+		}
+	}
+	n = strlen(ref);
+	if (strchr(ref, '/') || (n > 5 && !strcmp(ref + n - 5, ".json")))
+		return GG_REF_PATH;
+	return GG_REF_INVALID;
+}
+
+void gg_doc_free(struct gg_doc *doc)
+{
+	if (!doc)
+		return;
+	free(doc->ref);
+	free(doc->origin);
+	free(doc->buf);
+	free(doc->signer);
+	memset(doc, 0, sizeof(*doc));
+}
+
+/* "a" + "/" + "b" without doubling a trailing slash of a. */
+static char *path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	char *s;
+
+	while (n > 1 && a[n - 1] == '/')
+		n--;
+	if (asprintf(&s, "%.*s/%s", (int)n, a, b) < 0)
+		return NULL;
+	return s;
+}
+
+static int read_fd(int fd, const char *name, char **buf, size_t *len, size_t max,
+		   struct gg_err *err)
+{
+	size_t cap = 0, n = 0;
+	char *data = NULL;
+	int ret = 0;
+
+	for (;;) {
+		ssize_t got;
+
+		if (n + 1 >= cap) {
+			char *p;
+
+			cap = cap ? cap * 2 : 8192;
+			p = realloc(data, cap);
+			if (!p) {
+				ret = gg_errf(err, -ENOMEM, "%s: out of memory", name);
+				goto cleanup;
+			}
+			data = p;
+		}
+		got = read(fd, data + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = gg_errf(err, -errno, "%s: read error: %s", name, strerror(errno));
+			goto cleanup;
+		}
+		if (got == 0)
+			break;
+		n += got;
+		if (n > max) {
+			ret = gg_errf(err, -EFBIG, "%s: larger than %zu bytes", name, max);
+			goto cleanup;
+		}
+	}
+	data[n] = '\0';
+	*buf = data;
+	*len = n;
+	data = NULL;
+cleanup:
+	free(data);
+	return ret;
+}
+
+/* Reads a file. regular_only: the open does not block on a FIFO and only a
+ * regular file is accepted (store, registry and pack dirs hold plain files;
+ * file-path refs from the command line may be pipes). Missing: -ENOENT with
+ * no message, so lookups can move on. */
+static int read_path(const char *path, bool regular_only, size_t max, char **buf, size_t *len,
+		     struct gg_err *err)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return -ENOENT;
+		return gg_errf(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = gg_errf(err, -errno, "%s: stat: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (S_ISDIR(st.st_mode) || (regular_only && !S_ISREG(st.st_mode))) {
+		ret = gg_errf(err, -EINVAL, "%s: not a regular file", path);
+		goto cleanup;
+	}
+	ret = read_fd(fd, path, buf, len, max, err);
+cleanup:
+	close(fd);
+	return ret;
+}
+
+/* Checks the sidecar signature (sig = its bytes, NULL when there is none).
+ * Without a trust dir nothing can be verified: fine unless required. */
+static int doc_check_sig(const struct gg_ref_ctx *ctx, struct gg_doc *doc, const char *sig,
+			 size_t sig_len, struct gg_err *err)
+{
+	struct gg_err e = {};
+	char *sig_name = NULL;
+	int ret;
+
+	if (!ctx->trust_dir) {
+		if (ctx->require_signatures)
+			return gg_errf(err, -ENOKEY,
+				       "%s: signatures are required but no trust directory is configured",
+				       doc->origin);
+		return 0;
+	}
+	if (!sig) {
+		if (ctx->require_signatures)
+			return gg_errf(err, -ENOKEY, "%s: unsigned, and signatures are required",
+				       doc->origin);
+		return 0;
+	}
+	if (asprintf(&sig_name, "%s.sig", doc->origin) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", doc->origin);
+	/* A signature that is present but wrong is refused even when
+	 * signatures are optional: a tampered signed pack must not load. */
+	ret = gg_sig_verify_mem(ctx->trust_dir, doc->buf, doc->len, sig, sig_len, sig_name,
+				&doc->signer, &e);
+	if (!ret) {
+		doc->signed_ok = true;
+	} else if (ret == -EKEYREJECTED) {
+		size_t n = strlen(sig_name);
+		/* The detail without its "<origin>.sig: " prefix: origin says it. */
+		const char *why = strncmp(e.msg, sig_name, n) || strncmp(e.msg + n, ": ", 2) ?
+					  e.msg : e.msg + n + 2;
+
+		ret = gg_errf(err, ret,
+			      "%s: signature does not verify with any trusted key (tampered or wrong key): %s",
+			      doc->origin, why);
+	} else {
+		ret = gg_errf(err, ret, "%s", e.msg);
+	}
+	free(sig_name);
+	return ret;
+}
+
+/* Reads <origin>.sig (if trust could be checked at all) and checks it. */
+static int doc_check_sig_path(const struct gg_ref_ctx *ctx, struct gg_doc *doc,
+			      struct gg_err *err)
+{
+	char *sig_path = NULL, *sig = NULL;
+	size_t sig_len = 0;
+	int ret;
+
+	if (!ctx->trust_dir)
+		return doc_check_sig(ctx, doc, NULL, 0, err);
+	if (asprintf(&sig_path, "%s.sig", doc->origin) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", doc->origin);
+	ret = read_path(sig_path, true, SIG_MAX, &sig, &sig_len, err);
+	if (ret && ret != -ENOENT)
+		goto cleanup;
+	ret = doc_check_sig(ctx, doc, ret ? NULL : sig, sig_len, err);
+cleanup:
+	free(sig);
+	free(sig_path);
+	return ret;
+}
+
+/* ---- name@version ---- */
+
+/* The name ("name", or "bundle" for a bundle) and "version" a document
+ * declares, by a light parse; false if it has none (the full parser will
+ * say why later). */
+static bool doc_decl(const char *buf, size_t len, char **name, char **version)
+{
+	json_t *root, *n, *v;
+	bool ok = false;
+
+	*name = *version = NULL;
+	root = json_loadb(buf, len, 0, NULL);
+	if (!json_is_object(root))
+		goto cleanup;
+	n = json_object_get(root, "name");
+	if (!json_is_string(n))
+		n = json_object_get(root, "bundle");
+	v = json_object_get(root, "version");
+	if (!json_is_string(n) || !json_is_string(v))
+		goto cleanup;
+	*name = strdup(json_string_value(n));
+	*version = strdup(json_string_value(v));
+	ok = *name && *version;
+	if (!ok) {
+		free(*name);
+		free(*version);
+		*name = *version = NULL;
+	}
+cleanup:
+	json_decref(root);
+	return ok;
+}
+
+/* The config's account becomes a path component: one plain name only. */
+static bool account_ok(const char *a)
+{
+	if (!*a || !strcmp(a, ".") || !strcmp(a, ".."))
+		return false;
+	for (; *a; a++)
+		if (!((*a >= 'a' && *a <= 'z') || (*a >= 'A' && *a <= 'Z') ||
+		      (*a >= '0' && *a <= '9') || *a == '.' || *a == '_' || *a == '-'))
+			return false;
+	return true;
+}
+
+struct lookup {
+	const char *name, *version, *ref;
+	FILE *tried; /* "a, b (declares version v2), ..." for the error */
+	char *tried_buf;
+	size_t tried_len;
+	bool first;
+};
+
+static void tried(struct lookup *l, const char *path, const char *why)
+{
+	fprintf(l->tried, "%s%s%s%s%s", l->first ? "" : ", ", path, why ? " (" : "",
+		why ? why : "", why ? ")" : "");
+	l->first = false;
+}
+
+/* One candidate file. exact: its file name carries the version, so a
+ * different declared name@version is an error; otherwise (<name>.json) it
+ * just is not the one asked for. Returns 0 and fills doc when this is it,
+ * -ENOENT to keep looking. */
+static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc *doc,
+			 struct gg_err *err)
+{
+	char *buf = NULL, *name = NULL, *version = NULL, why[192];
+	size_t len = 0;
+	int ret;
+
+	ret = read_path(path, true, DOC_MAX, &buf, &len, err);
+	if (ret == -ENOENT) {
+		tried(l, path, NULL);
+		goto cleanup;
+	}
+	if (ret)
+		goto cleanup;
+	if (!doc_decl(buf, len, &name, &version)) {
+		if (!exact) {
+			tried(l, path, "no name and version to check");
+			ret = -ENOENT;
+			goto cleanup;
+		}
+	} else if (strcmp(name, l->name) || strcmp(version, l->version)) {
+		if (exact) {
+			ret = gg_errf(err, -EINVAL, "%s: declares %s@%s, but is stored as %s", path,
+				      name, version, l->ref);
+			goto cleanup;
+		}
+		if (strcmp(name, l->name))
+			snprintf(why, sizeof(why), "declares name %.80s", name);
+		else
+			snprintf(why, sizeof(why), "version %.80s", version);
+		tried(l, path, why);
+		ret = -ENOENT;
+		goto cleanup;
+	}
+	doc->origin = path;
+	doc->buf = buf;
+	doc->len = len;
+	path = NULL;
+	buf = NULL;
+cleanup:
+	free(path);
+	free(buf);
+	free(name);
+	free(version);
+	return ret;
+}
+
+/* <dir>/<name>@<version>.json, then <dir>/<name>.json. */
+static int try_dir(struct lookup *l, const char *dir, struct gg_doc *doc, struct gg_err *err)
+{
+	char *file = NULL;
+	int ret;
+
+	if (asprintf(&file, "%s@%s.json", l->name, l->version) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", l->ref);
+	ret = try_candidate(l, path_join(dir, file), true, doc, err);
+	free(file);
+	if (ret != -ENOENT)
+		return ret;
+	if (asprintf(&file, "%s.json", l->name) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", l->ref);
+	ret = try_candidate(l, path_join(dir, file), false, doc, err);
+	free(file);
+	return ret;
+}
+
+static int load_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		     struct gg_err *err)
+{
+	struct lookup l = { .ref = ref, .first = true };
+	char *name = NULL, *at;
+	int ret = -ENOENT;
+
+	name = strdup(ref);
+	if (!name)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	at = strchr(name, '@');
+	*at = '\0';
+	l.name = name;
+	l.version = at + 1;
+	l.tried = open_memstream(&l.tried_buf, &l.tried_len);
+	if (!l.tried) {
+		free(name);
+		return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	}
+
+	/* The account's registry shadows the packs shipped with govgate. */
+	if (ctx->registry_dir && ctx->account) {
+		char *dir = NULL, *file = NULL;
+
+		if (!account_ok(ctx->account)) {
+			ret = gg_errf(err, -EINVAL, "%s: invalid account \"%s\" (one name of [A-Za-z0-9._-])",
+				      ref, ctx->account);
+			goto cleanup;
+		}
+		dir = path_join(ctx->registry_dir, ctx->account);
+		if (dir && asprintf(&file, "%s.json", ref) >= 0)
+			ret = try_candidate(&l, path_join(dir, file), true, out, err);
+		else
+			ret = gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+		free(dir);
+		free(file);
+	}
+	for (size_t i = 0; ret == -ENOENT && i < ctx->n_pack_dirs; i++) {
+		char *bundles = path_join(ctx->pack_dirs[i], "bundles");
+
+		ret = try_dir(&l, ctx->pack_dirs[i], out, err);
+		if (ret == -ENOENT)
+			ret = bundles ? try_dir(&l, bundles, out, err) :
+					gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+		free(bundles);
+	}
+	if (ret == -ENOENT) {
+		fflush(l.tried);
+		ret = gg_errf(err, -ENOENT, "unknown ref %s (looked in: %s)", ref,
+			      l.first ? "nothing: no registry account or pack directories configured" :
+					l.tried_buf);
+	}
+cleanup:
+	fclose(l.tried);
+	free(l.tried_buf);
+	free(name);
+	if (ret)
+		return ret;
+	gg_sha256_hex(out->buf, out->len, out->sha256);
+	return doc_check_sig_path(ctx, out, err);
+}
+
+/* ---- sha256:<hex> ---- */
+
+static int load_sha256(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		       struct gg_err *err)
+{
+	const char *hex = ref + 7;
+	char *dir = NULL;
+	int ret;
+
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
+		return gg_errf(err, -EINVAL, "%s: expected sha256: and 64 lower-case hex digits",
+			       ref);
+	if (!ctx->store_dir)
+		return gg_errf(err, -ENOENT, "%s: no store directory configured", ref);
+	dir = path_join(ctx->store_dir, "sha256");
+	out->origin = dir ? path_join(dir, hex) : NULL;
+	free(dir);
+	if (!out->origin)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	ret = read_path(out->origin, true, DOC_MAX, &out->buf, &out->len, err);
+	if (ret == -ENOENT)
+		return gg_errf(err, -ENOENT, "%s: not in the store (no %s)", ref, out->origin);
+	if (ret)
+		return ret;
+	/* Content addressing is only worth something if it is checked each time. */
+	gg_sha256_hex(out->buf, out->len, out->sha256);
+	if (strcmp(out->sha256, hex))
+		return gg_errf(err, -EBADMSG,
+			       "%s: content does not match its name: expected sha256:%s, got sha256:%s (store corrupted or tampered)",
+			       out->origin, hex, out->sha256);
+	return doc_check_sig_path(ctx, out, err);
+}
+
+/* ---- blob:<key> ---- */
+
+int gg_blob_key_check(const char *key, size_t len, struct gg_err *err)
+{
+	const char *p = key, *end = key + len;
+
+	if (!len)
+		return gg_errf(err, -EINVAL, "blob: empty key");
+	if (memchr(key, '\0', len))
+		return gg_errf(err, -EINVAL, "blob:%s: key contains a NUL byte (at offset %zu)",
+			       key, (size_t)((const char *)memchr(key, '\0', len) - key));
+	if (len >= PATH_MAX)
+		return gg_errf(err, -ENAMETOOLONG, "blob:%.64s...: key longer than %d bytes", key,
+			       PATH_MAX - 1);
+	if (key[0] == '/')
+		return gg_errf(err, -EINVAL,
+			       "blob:%s: absolute keys are refused (keys are relative to policies/)",
+			       key);
+	while (p < end) {
+		const char *slash = memchr(p, '/', end - p);
+		size_t n = (slash ? slash : end) - p;
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return gg_errf(err, -EINVAL, "blob:%s: \"..\" components are refused", key);
+		p += n + 1;
+	}
+	return 0;
+}
+
+/* No openat2: walk the key component by component, refusing every symlink
+ * (O_NOFOLLOW on each step). Keys have no ".." (checked), so without
+ * symlinks the walk cannot leave dirfd. */
+static int blob_open_nofollow(int dirfd, const char *key, struct gg_err *err)
+{
+	char *copy = NULL, *save = NULL, *comp, *next;
+	int cur = dirfd, fd = -1, ret = 0;
+	struct stat st;
+
+	copy = strdup(key);
+	if (!copy)
+		return gg_errf(err, -ENOMEM, "blob:%s: out of memory", key);
+	comp = strtok_r(copy, "/", &save);
+	while (comp) {
+		next = strtok_r(NULL, "/", &save);
+		if (!strcmp(comp, ".")) {
+			comp = next;
+			continue;
+		}
+		if (!strcmp(comp, "..")) {
+			ret = gg_errf(err, -EXDEV, "blob:%s escapes the policies/ namespace", key);
+			goto cleanup;
+		}
+		if (next)
+			fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = openat(cur, comp,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ELOOP)
+				ret = gg_errf(err, -ELOOP,
+					      "blob:%s: symlinks are refused (this kernel has no openat2 to confine them)",
+					      key);
+			else
+				ret = gg_errf(err, -errno, "blob:%s: %s", key, strerror(errno));
+			goto cleanup;
+		}
+		if (next) {
+			/* O_PATH|O_NOFOLLOW opens a symlink itself rather than failing. */
+			if (fstat(fd, &st) < 0) {
+				ret = gg_errf(err, -errno, "blob:%s: stat: %s", key, strerror(errno));
+				goto cleanup;
+			}
+			if (S_ISLNK(st.st_mode)) {
+				ret = gg_errf(err, -ELOOP,
+					      "blob:%s: symlinks are refused (this kernel has no openat2 to confine them)",
+					      key);
+				goto cleanup;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				ret = gg_errf(err, -ENOTDIR, "blob:%s: %s is not a directory", key,
+					      comp);
+				goto cleanup;
+			}
+			if (cur != dirfd)
+				close(cur);
+			cur = fd;
+			fd = -1;
+		}
+		comp = next;
+	}
+	if (fd < 0)
+		ret = gg_errf(err, -EISDIR, "blob:%s: names a directory", key);
+cleanup:
+	if (ret && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (cur != dirfd)
+		close(cur);
+	free(copy);
+	return ret ? ret : fd;
+}
+
+int gg_blob_openat(int dirfd, const char *key, bool force_nofollow, struct gg_err *err)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (!force_nofollow) {
+		fd = syscall(SYS_openat2, dirfd, key, &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno == EXDEV || errno == ELOOP)
+			return gg_errf(err, -errno, "blob:%s escapes the policies/ namespace", key);
+		if (errno == ENOENT || errno == ENOTDIR)
+			return gg_errf(err, -ENOENT, "blob:%s: not found", key);
+		/* ENOSYS: pre-5.6 kernel; EPERM: seccomp profiles that predate
+		 * openat2 answer that. Either way, use the strict walk. */
+		if (errno != ENOSYS && errno != EPERM)
+			return gg_errf(err, -errno, "blob:%s: %s", key, strerror(errno));
+	}
+	fd = blob_open_nofollow(dirfd, key, err);
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return gg_errf(err, -ENOENT, "blob:%s: not found", key);
+	return fd;
+}
+
+/* Reads key beneath dirfd; regular files only. */
+static int blob_read(int dirfd, const char *key, size_t max, char **buf, size_t *len,
+		     struct gg_err *err)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = gg_blob_openat(dirfd, key, false, err);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		ret = gg_errf(err, -errno, "blob:%s: stat: %s", key, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		ret = gg_errf(err, -EINVAL, "blob:%s: not a regular file", key);
+	else
+		ret = read_fd(fd, key, buf, len, max, err);
+	close(fd);
+	return ret;
+}
+
+int gg_ref_load_blob(const struct gg_ref_ctx *ctx, const char *key, size_t key_len,
+		     struct gg_doc *out, struct gg_err *err)
+{
+	char *pol = NULL, *sig_key = NULL, *sig = NULL;
+	size_t sig_len = 0;
+	int dirfd = -1, ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = gg_blob_key_check(key, key_len, err);
+	if (ret)
+		return ret;
+	if (!ctx->store_dir)
+		return gg_errf(err, -ENOENT, "blob:%s: no store directory configured", key);
+	pol = path_join(ctx->store_dir, "policies");
+	if (!pol || asprintf(&out->ref, "blob:%s", key) < 0 ||
+	    !(out->origin = path_join(pol, key))) {
+		out->ref = NULL;
+		ret = gg_errf(err, -ENOMEM, "blob:%s: out of memory", key);
+		goto cleanup;
+	}
+	dirfd = open(pol, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		ret = gg_errf(err, -errno, "blob:%s: cannot open %s: %s", key, pol, strerror(errno));
+		goto cleanup;
+	}
+	ret = blob_read(dirfd, key, DOC_MAX, &out->buf, &out->len, err);
+	if (ret == -ENOENT)
+		gg_errf(err, ret, "blob:%s: not found in %s", key, pol);
+	if (ret)
+		goto cleanup;
+	gg_sha256_hex(out->buf, out->len, out->sha256);
+	if (!ctx->trust_dir) {
+		ret = doc_check_sig(ctx, out, NULL, 0, err);
+		goto cleanup;
+	}
+	/* The sidecar goes through the same confinement as the blob. */
+	if (asprintf(&sig_key, "%s.sig", key) < 0) {
+		sig_key = NULL;
+		ret = gg_errf(err, -ENOMEM, "blob:%s: out of memory", key);
+		goto cleanup;
+	}
+	ret = blob_read(dirfd, sig_key, SIG_MAX, &sig, &sig_len, err);
+	if (ret && ret != -ENOENT)
+		goto cleanup;
+	ret = doc_check_sig(ctx, out, ret ? NULL : sig, sig_len, err);
+cleanup:
+	if (dirfd >= 0)
+		close(dirfd);
+	free(sig);
+	free(sig_key);
+	free(pol);
+	if (ret)
+		gg_doc_free(out);
+	return ret;
+}
+
+/* ---- any ref ---- */
+
+int gg_ref_load(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		struct gg_err *err)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	switch (gg_ref_classify(ref)) {
+	case GG_REF_BLOB:
+		return gg_ref_load_blob(ctx, ref + 5, strlen(ref + 5), out, err);
+	case GG_REF_SHA256:
+		ret = load_sha256(ctx, ref, out, err);
+		break;
+	case GG_REF_NAME:
+		ret = load_name(ctx, ref, out, err);
+		break;
+	case GG_REF_PATH:
+		out->origin = strdup(ref);
+		if (!out->origin)
+			return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+		ret = read_path(ref, false, DOC_MAX, &out->buf, &out->len, err);
+		if (ret == -ENOENT)
+			ret = gg_errf(err, ret, "%s: no such file", ref);
+		if (!ret) {
+			gg_sha256_hex(out->buf, out->len, out->sha256);
+			ret = doc_check_sig_path(ctx, out, err);
+		}
+		break;
+	default:
+		return gg_errf(err, -EINVAL,
+			       "unrecognized ref \"%s\" (expected name@version, sha256:<hex>, blob:<key> or a file path)",
+			       ref ? ref : "");
+	}
+	if (!ret) {
+		out->ref = strdup(ref);
+		if (!out->ref)
+			ret = gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	}
+	if (ret)
+		gg_doc_free(out);
+	return ret;
+}
+
+/* ---- packs and bundles ---- */
+
+struct resolve {
+	const struct gg_ref_ctx *ctx;
+	struct gg_pack **packs;
+	size_t n, cap;
+	/* The bundles being expanded, outermost first: for cycles and messages. */
+	char *chain[GG_BUNDLE_DEPTH_MAX];
+	char chain_sha[GG_BUNDLE_DEPTH_MAX][65];
+	size_t depth;
+};
+
+/* "b1@v1 -> b2@v1" (+ " -> last" when last is set). */
+static void chain_fmt(const struct resolve *r, const char *last, char *buf, size_t n)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->depth && off < n; i++)
+		off += snprintf(buf + off, n - off, "%s%s", i ? " -> " : "", r->chain[i]);
+	if (last && off < n)
+		snprintf(buf + off, n - off, " -> %s", last);
+}
+
+/* Prefixes an error from inside a bundle with how it was reached. */
+static int chain_err(const struct resolve *r, int ret, struct gg_err *err)
+{
+	char msg[sizeof(err->msg)], chain[384];
+
+	if (!err || !r->depth)
+		return ret;
+	memcpy(msg, err->msg, sizeof(msg));
+	chain_fmt(r, NULL, chain, sizeof(chain));
+	return gg_errf(err, ret, "bundle %s: %s", chain, msg);
+}
+
+/* A name@version ref must get the document it names, whatever file it
+ * came from (the lookup checks this lightly; this is the parsed truth). */
+static int check_decl(const struct resolve *r, const char *ref, const char *origin,
+		      const char *name, const char *version, struct gg_err *err)
+{
+	size_t n = strlen(name);
+
+	if (gg_ref_classify(ref) != GG_REF_NAME)
+		return 0;
+	if (!strncmp(ref, name, n) && ref[n] == '@' && !strcmp(ref + n + 1, version))
+		return 0;
+	return chain_err(r, gg_errf(err, -EINVAL, "%s: declares %s@%s, but was resolved as %s",
+				    origin, name, version, ref),
+			 err);
+}
+
+/* Takes ownership of pack, also on error. */
+static int add_pack(struct resolve *r, struct gg_pack *pack, struct gg_err *err)
+{
+	char *label = NULL;
+	int ret = 0;
+
+	if (asprintf(&label, "%s@%s", pack->name, pack->version) < 0) {
+		label = NULL;
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", pack->origin);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct gg_pack *p = r->packs[i];
+
+		if (strcmp(p->ref, label))
+			continue;
+		/* Reached twice (say, via two bundles): once is enough. */
+		if (strcmp(p->sha256, pack->sha256))
+			ret = chain_err(r, gg_errf(err, -EINVAL,
+						    "%s is two different documents: %s (sha256:%.12s...) and %s (sha256:%.12s...)",
+						    label, p->origin, p->sha256, pack->origin,
+						    pack->sha256),
+					err);
+		goto cleanup;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct gg_pack **v = realloc(r->packs, cap * sizeof(*v));
+
+		if (!v) {
+			ret = gg_errf(err, -ENOMEM, "%s: out of memory", pack->origin);
+			goto cleanup;
+		}
+		r->packs = v;
+		r->cap = cap;
+	}
+	free(pack->ref);
+	pack->ref = label;
+	r->packs[r->n++] = pack;
+	return 0;
+cleanup:
+	free(label);
+	gg_pack_free(pack);
+	return ret;
+}
+
+static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err)
+{
+	struct gg_bundle *bundle = NULL;
+	struct gg_pack *pack = NULL;
+	struct gg_doc doc = {};
+	char *label = NULL, chain[384];
+	int ret;
+
+	ret = gg_ref_load(r->ctx, ref, &doc, err);
+	if (ret)
+		return chain_err(r, ret, err);
+	ret = gg_doc_parse(doc.buf, doc.len, doc.origin, &pack, &bundle, err);
+	if (ret) {
+		ret = chain_err(r, ret, err);
+		goto cleanup;
+	}
+	if (pack) {
+		ret = check_decl(r, ref, doc.origin, pack->name, pack->version, err);
+		if (ret)
+			goto cleanup;
+		memcpy(pack->sha256, doc.sha256, sizeof(pack->sha256));
+		ret = add_pack(r, pack, err);
+		pack = NULL; /* add_pack owns it now, even on error */
+		goto cleanup;
+	}
+
+	ret = check_decl(r, ref, doc.origin, bundle->name, bundle->version, err);
+	if (ret)
+		goto cleanup;
+	if (asprintf(&label, "%s@%s", bundle->name, bundle->version) < 0) {
+		label = NULL;
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", doc.origin);
+		goto cleanup;
+	}
+	/* Same bytes or same name@version already being expanded: a cycle. */
+	for (size_t i = 0; i < r->depth; i++) {
+		if (strcmp(r->chain_sha[i], doc.sha256) && strcmp(r->chain[i], label))
+			continue;
+		chain_fmt(r, label, chain, sizeof(chain));
+		ret = gg_errf(err, -ELOOP, "bundle cycle: %s", chain);
+		goto cleanup;
+	}
+	if (r->depth == GG_BUNDLE_DEPTH_MAX) {
+		chain_fmt(r, label, chain, sizeof(chain));
+		ret = gg_errf(err, -ELOOP, "bundles nested deeper than %d: %s",
+			      GG_BUNDLE_DEPTH_MAX, chain);
+		goto cleanup;
+	}
+	r->chain[r->depth] = label;
+	memcpy(r->chain_sha[r->depth], doc.sha256, 65);
+	r->depth++;
+	for (size_t i = 0; !ret && i < bundle->n_members; i++) {
+		const char *m = bundle->members[i];
+
+		/* A bundle from a registry or store must not point the agent at
+		 * arbitrary local files; paths are for authors' command lines. */
+		if (gg_ref_classify(m) == GG_REF_PATH) {
+			ret = chain_err(r, gg_errf(err, -EINVAL,
+						    "%s: member \"%s\": file paths are not allowed in bundles (use name@version, sha256: or blob:)",
+						    doc.origin, m),
+					err);
+			break;
+		}
+		ret = resolve_one(r, m, err);
+	}
+	r->depth--;
+	r->chain[r->depth] = NULL;
+cleanup:
+	free(label);
+	gg_pack_free(pack);
+	gg_bundle_free(bundle);
+	gg_doc_free(&doc);
+	return ret;
+}
+
+void gg_packs_free(struct gg_pack **packs, size_t n)
+{
+	for (size_t i = 0; packs && i < n; i++)
+		gg_pack_free(packs[i]);
+	free(packs);
+}
+
+int gg_ref_resolve_packs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
+			 struct gg_pack ***packs, size_t *n_packs, struct gg_err *err)
+{
+	struct resolve r = { .ctx = ctx };
+	int ret = 0;
+
+	*packs = NULL;
+	*n_packs = 0;
+	for (size_t i = 0; !ret && i < n_refs; i++)
+		ret = resolve_one(&r, refs[i], err);
+	if (ret) {
+		gg_packs_free(r.packs, r.n);
+		return ret;
+	}
+	*packs = r.packs;
+	*n_packs = r.n;
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Policy refs: name@version, sha256:<hex>, blob:<key>, or a file path.
+ * Resolution reads the document, hashes it, checks its signature against
+ * the trusted keys, and expands composite bundles into their member packs.
+ */
+#ifndef GG_REF_H
+#define GG_REF_H
+
+#include "pack.h"
+
+struct gg_ref_ctx {
+	const char *registry_dir; /* <registry_dir>/<account>/<name>@<version>.json */
+	const char *account; /* from the config; NULL = none */
+	const char *const *pack_dirs; /* shipped packs: <dir>/<name>.json (+ version check) */
+	size_t n_pack_dirs;
+	const char *store_dir; /* <store>/sha256/<hex>, <store>/policies/<key> */
+	const char *trust_dir; /* trusted Ed25519 public keys (*.pub, PEM) */
+	bool require_signatures; /* refuse unsigned or badly signed documents */
+};
+
+/* A resolved document's bytes and provenance. */
+struct gg_doc {
+	char *ref; /* as given */
+	char *origin; /* the file it came from */
+	char *buf;
+	size_t len;
+	char sha256[65];
+	bool signed_ok; /* a valid signature by a trusted key */
+	char *signer; /* key file name of that key */
+};
+
+enum gg_ref_kind {
+	GG_REF_INVALID = 0,
+	GG_REF_NAME, /* name@version: registry, then pack dirs */
+	GG_REF_SHA256, /* sha256:<64 lower-case hex>: <store>/sha256/<hex> */
+	GG_REF_BLOB, /* blob:<key>: <store>/policies/<key>, confined */
+	GG_REF_PATH, /* contains '/' or ends in .json: a file (pack authors) */
+};
+
+/* Which form ref has (syntax only; nothing is opened). */
+enum gg_ref_kind gg_ref_classify(const char *ref);
+
+/* Resolves one ref to its document (no parsing), hashes it and checks its
+ * "<origin>.sig" sidecar (docs/refs-and-signing.md). */
+int gg_ref_load(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		struct gg_err *err);
+/* The blob: form with an explicit key length, so a key with an embedded
+ * NUL byte is seen (and refused) rather than silently cut short. */
+int gg_ref_load_blob(const struct gg_ref_ctx *ctx, const char *key, size_t key_len,
+		     struct gg_doc *out, struct gg_err *err);
+void gg_doc_free(struct gg_doc *doc);
+
+/* Syntax check of a blob key: refuses an empty key, NUL bytes, absolute
+ * keys and ".." components. Returns 0 or -EINVAL. */
+int gg_blob_key_check(const char *key, size_t len, struct gg_err *err);
+
+/* Opens a checked key read-only beneath dirfd (an O_PATH directory):
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so symlinks may point
+ * anywhere inside but never out. If the kernel has no openat2 (or
+ * force_nofollow), walks the key one component at a time with O_NOFOLLOW,
+ * refusing every symlink. Returns an fd or a negative errno: -EXDEV / -ELOOP
+ * for an escape, -ENOENT when absent. The fd is O_NONBLOCK (so a FIFO
+ * cannot stall the open); the caller checks it is a regular file. */
+int gg_blob_openat(int dirfd, const char *key, bool force_nofollow, struct gg_err *err);
+
+/* Resolves refs to packs, expanding bundles (nesting depth at most
+ * GG_BUNDLE_DEPTH_MAX, cycles refused, file-path members refused). Each
+ * pack's ->ref is set to "name@version" and ->sha256 to its digest; a
+ * pack reached twice with the same bytes is included once, and two
+ * different documents claiming the same name@version are an error. */
+#define GG_BUNDLE_DEPTH_MAX 8
+int gg_ref_resolve_packs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
+			 struct gg_pack ***packs, size_t *n_packs, struct gg_err *err);
+void gg_packs_free(struct gg_pack **packs, size_t n);
+
+#endif

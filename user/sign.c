@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Ed25519 keys and detached signature files (docs/refs-and-signing.md).
+ *
+ * A signature is pure Ed25519 (RFC 8032) over the exact bytes of the file,
+ * so it can also be checked with stock tools:
+ *   openssl pkeyutl -verify -pubin -inkey k.pub -rawin -in FILE -sigfile RAW
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "sign.h"
+
+#define SIG_MAGIC "govgate-signature-v1"
+#define SIG_KEY_PFX "key-sha256: "
+#define SIG_ED_PFX "ed25519: "
+#define SIG_LEN 64
+#define SIG_B64_LEN 88 /* 4 * ceil(64 / 3) */
+#define SIG_FILE_MAX 4096
+#define KEY_FILE_MAX (64 * 1024)
+
+/* The most recent OpenSSL error as text; clears the queue so the next
+ * message does not pick up a stale one. */
+static const char *ossl_err(char *buf, size_t n)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (!e)
+		snprintf(buf, n, "unknown OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, n);
+	ERR_clear_error();
+	return buf;
+}
+
+static bool is_ed25519(EVP_PKEY *key)
+{
+	return key && EVP_PKEY_is_a(key, "ED25519");
+}
+
+/*
+ * Writes data to a fresh temporary file next to path (mkostemp: O_CREAT |
+ * O_EXCL, mode 0600, then fchmod to mode), fsyncs it and renames it into
+ * place, so readers never see a half-written key or signature. With
+ * noreplace an existing path is left alone (-EEXIST).
+ */
+static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			     bool noreplace, struct gg_err *err)
+{
+	char *tmp = NULL;
+	const char *p = data;
+	bool placed = false;
+	int fd = -1, ret = 0;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+		tmp = NULL;
+		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = gg_errf(err, -errno, "%s: cannot create temporary file: %s", path,
+			      strerror(errno));
+		free(tmp);
+		return ret;
+	}
+	if (fchmod(fd, mode) < 0) {
+		ret = gg_errf(err, -errno, "%s: chmod: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
+			goto cleanup;
+		}
+		p += w;
+		len -= w;
+	}
+	if (fsync(fd) < 0) {
+		ret = gg_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = gg_errf(err, -errno, "%s: close: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+	if (!noreplace) {
+		if (rename(tmp, path) < 0)
+			ret = gg_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
+		else
+			placed = true;
+		goto cleanup;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+		placed = true;
+		goto cleanup;
+	}
+	if (errno != EINVAL && errno != ENOSYS) {
+		ret = gg_errf(err, -errno, "%s: %s", path,
+			      errno == EEXIST ? "already exists (refusing to replace it)" :
+						strerror(errno));
+		goto cleanup;
+	}
+	/* File systems without RENAME_NOREPLACE: link(2) never replaces either. */
+	if (link(tmp, path) < 0)
+		ret = gg_errf(err, -errno, "%s: %s", path,
+			      errno == EEXIST ? "already exists (refusing to replace it)" :
+						strerror(errno));
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (!placed)
+		unlink(tmp); /* after link(2), or a failure */
+	free(tmp);
+	return ret;
+}
+
+/* Exported as PEM text into a malloc'd buffer. */
+static int key_pem(EVP_PKEY *key, bool priv, char **out, size_t *out_len, struct gg_err *err)
+{
+	char ebuf[256];
+	BIO *bio = NULL;
+	char *mem;
+	long n;
+	int ok, ret = 0;
+
+	bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return gg_errf(err, -ENOMEM, "key: out of memory");
+	ok = priv ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) :
+		    PEM_write_bio_PUBKEY(bio, key);
+	if (!ok) {
+		ret = gg_errf(err, -EIO, "key: cannot encode %s key: %s",
+			      priv ? "private" : "public", ossl_err(ebuf, sizeof(ebuf)));
+		goto cleanup;
+	}
+	n = BIO_get_mem_data(bio, &mem);
+	*out = malloc(n ? n : 1);
+	if (!*out) {
+		ret = gg_errf(err, -ENOMEM, "key: out of memory");
+		goto cleanup;
+	}
+	memcpy(*out, mem, n);
+	*out_len = n;
+cleanup:
+	BIO_free(bio);
+	return ret;
+}
+
+int gg_key_generate(const char *priv_path, const char *pub_path, struct gg_err *err)
+{
+	char ebuf[256];
+	EVP_PKEY *key = NULL;
+	char *priv_pem = NULL, *pub_pem = NULL;
+	size_t priv_len = 0, pub_len = 0;
+	int ret;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (!key)
+		return gg_errf(err, -EIO, "%s: Ed25519 key generation failed: %s", priv_path,
+			       ossl_err(ebuf, sizeof(ebuf)));
+	ret = key_pem(key, true, &priv_pem, &priv_len, err);
+	if (ret)
+		goto cleanup;
+	ret = key_pem(key, false, &pub_pem, &pub_len, err);
+	if (ret)
+		goto cleanup;
+	ret = write_file_atomic(priv_path, priv_pem, priv_len, 0600, true, err);
+	if (ret)
+		goto cleanup;
+	ret = write_file_atomic(pub_path, pub_pem, pub_len, 0644, true, err);
+	if (ret)
+		unlink(priv_path); /* both or neither: a lone private key is useless */
+cleanup:
+	if (priv_pem)
+		OPENSSL_cleanse(priv_pem, priv_len);
+	free(priv_pem);
+	free(pub_pem);
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+static int key_load(const char *path, bool priv, EVP_PKEY **key, struct gg_err *err)
+{
+	char ebuf[256];
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *k = NULL;
+	int ret;
+
+	*key = NULL;
+	ret = gg_read_file(path, &pem, &len, err);
+	if (ret)
+		return ret;
+	if (len > KEY_FILE_MAX) {
+		ret = gg_errf(err, -EFBIG, "%s: too large for a key file (%zu bytes)", path, len);
+		goto cleanup;
+	}
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", path);
+		goto cleanup;
+	}
+	k = priv ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+		   PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	if (!k) {
+		ret = gg_errf(err, -EBADMSG, "%s: not a PEM %s key: %s", path,
+			      priv ? "private" : "public", ossl_err(ebuf, sizeof(ebuf)));
+		goto cleanup;
+	}
+	if (!is_ed25519(k)) {
+		ret = gg_errf(err, -EKEYREJECTED, "%s: not an Ed25519 key (%s)", path,
+			      EVP_PKEY_get0_type_name(k) ? EVP_PKEY_get0_type_name(k) : "?");
+		goto cleanup;
+	}
+	*key = k;
+	k = NULL;
+cleanup:
+	EVP_PKEY_free(k);
+	BIO_free(bio);
+	if (pem)
+		OPENSSL_cleanse(pem, len);
+	free(pem);
+	return ret;
+}
+
+int gg_key_load_private(const char *path, EVP_PKEY **key, struct gg_err *err)
+{
+	return key_load(path, true, key, err);
+}
+
+int gg_key_load_public(const char *path, EVP_PKEY **key, struct gg_err *err)
+{
+	return key_load(path, false, key, err);
+}
+
+int gg_key_fingerprint(EVP_PKEY *key, char hex[65], struct gg_err *err)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	n = i2d_PUBKEY(key, &der);
+	if (n <= 0)
+		return gg_errf(err, -EINVAL, "key: cannot encode public key");
+	gg_sha256_hex(der, n, hex);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int gg_sign_buf(EVP_PKEY *key, const void *buf, size_t len, unsigned char sig[64],
+		struct gg_err *err)
+{
+	char ebuf[256];
+	EVP_MD_CTX *md = NULL;
+	size_t sig_len = SIG_LEN;
+	int ret = 0;
+
+	if (!is_ed25519(key))
+		return gg_errf(err, -EINVAL, "sign: not an Ed25519 key");
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return gg_errf(err, -ENOMEM, "sign: out of memory");
+	/* Ed25519 hashes internally: no digest (NULL md), one-shot only. */
+	if (EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &sig_len, buf, len) != 1 || sig_len != SIG_LEN)
+		ret = gg_errf(err, -EIO, "sign: Ed25519 signing failed: %s",
+			      ossl_err(ebuf, sizeof(ebuf)));
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+int gg_verify_buf(EVP_PKEY *key, const void *buf, size_t len, const unsigned char sig[64])
+{
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!is_ed25519(key))
+		return -EKEYREJECTED;
+	md = EVP_MD_CTX_new();
+	if (!md)
+		return -ENOMEM;
+	ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestVerify(md, sig, SIG_LEN, buf, len) == 1;
+	EVP_MD_CTX_free(md);
+	ERR_clear_error(); /* a failed verify leaves an error on the queue */
+	return ok ? 0 : -EKEYREJECTED;
+}
+
+/* The text of a signature file for buf. */
+static int sig_format(EVP_PKEY *key, const void *buf, size_t len, char **text,
+		      struct gg_err *err)
+{
+	unsigned char sig[SIG_LEN];
+	unsigned char b64[SIG_B64_LEN + 1];
+	char fp[65];
+	int ret;
+
+	ret = gg_key_fingerprint(key, fp, err);
+	if (ret)
+		return ret;
+	ret = gg_sign_buf(key, buf, len, sig, err);
+	if (ret)
+		return ret;
+	EVP_EncodeBlock(b64, sig, SIG_LEN);
+	if (asprintf(text, SIG_MAGIC "\n" SIG_KEY_PFX "%s\n" SIG_ED_PFX "%s\n", fp, b64) < 0) {
+		*text = NULL;
+		return gg_errf(err, -ENOMEM, "sign: out of memory");
+	}
+	return 0;
+}
+
+static int sig_write_key(EVP_PKEY *key, const void *buf, size_t len, const char *sig_path,
+			 struct gg_err *err)
+{
+	char *text = NULL;
+	int ret;
+
+	ret = sig_format(key, buf, len, &text, err);
+	if (ret)
+		return ret;
+	ret = write_file_atomic(sig_path, text, strlen(text), 0644, false, err);
+	free(text);
+	return ret;
+}
+
+int gg_sig_write(const char *priv_path, const void *buf, size_t len, const char *sig_path,
+		 struct gg_err *err)
+{
+	EVP_PKEY *key = NULL;
+	int ret;
+
+	ret = gg_key_load_private(priv_path, &key, err);
+	if (ret)
+		return ret;
+	ret = sig_write_key(key, buf, len, sig_path, err);
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+/* Cuts the next '\n'-terminated line (the last one may lack the '\n'). */
+static bool next_line(const char **p, const char *end, const char **line, size_t *n)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return false;
+	nl = memchr(*p, '\n', end - *p);
+	*line = *p;
+	*n = (nl ? nl : end) - *p;
+	*p = nl ? nl + 1 : end;
+	return true;
+}
+
+static bool is_lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Strict parse: exactly the three lines sig_format writes, nothing else. */
+static int sig_parse(const char *text, size_t len, const char *name, char fp[65],
+		     unsigned char sig[SIG_LEN], struct gg_err *err)
+{
+	const size_t kpfx = strlen(SIG_KEY_PFX), epfx = strlen(SIG_ED_PFX);
+	const char *p = text, *end = text + len, *line;
+	unsigned char raw[SIG_B64_LEN];
+	size_t n;
+
+	if (len > SIG_FILE_MAX)
+		return gg_errf(err, -EBADMSG, "%s: malformed signature file: too large (%zu bytes)",
+			       name, len);
+	if (memchr(text, '\0', len))
+		return gg_errf(err, -EBADMSG, "%s: malformed signature file: contains a NUL byte",
+			       name);
+	if (!next_line(&p, end, &line, &n) || n != strlen(SIG_MAGIC) ||
+	    memcmp(line, SIG_MAGIC, n))
+		return gg_errf(err, -EBADMSG,
+			       "%s: malformed signature file: line 1: expected \"" SIG_MAGIC "\"",
+			       name);
+	if (!next_line(&p, end, &line, &n) || n != kpfx + 64 || memcmp(line, SIG_KEY_PFX, kpfx) ||
+	    !is_lower_hex(line + kpfx, 64))
+		return gg_errf(err, -EBADMSG,
+			       "%s: malformed signature file: line 2: expected \"" SIG_KEY_PFX
+			       "<64 lower-case hex digits>\"",
+			       name);
+	memcpy(fp, line + kpfx, 64);
+	fp[64] = '\0';
+	/* 64 bytes are 88 base64 characters ending in "=="; DecodeBlock does
+	 * not strip padding, so it yields 66 bytes, the last two zero. */
+	if (!next_line(&p, end, &line, &n) || n != epfx + SIG_B64_LEN ||
+	    memcmp(line, SIG_ED_PFX, epfx) || memcmp(line + n - 2, "==", 2) ||
+	    EVP_DecodeBlock(raw, (const unsigned char *)line + epfx, SIG_B64_LEN) != SIG_LEN + 2)
+		return gg_errf(err, -EBADMSG,
+			       "%s: malformed signature file: line 3: expected \"" SIG_ED_PFX
+			       "<base64 of a 64-byte signature>\"",
+			       name);
+	memcpy(sig, raw, SIG_LEN);
+	if (p != end)
+		return gg_errf(err, -EBADMSG,
+			       "%s: malformed signature file: unexpected data after line 3", name);
+	return 0;
+}
+
+static int pub_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".pub");
+}
+
+int gg_sig_verify_mem(const char *trust_dir, const void *buf, size_t len, const char *sig,
+		      size_t sig_len, const char *sig_name, char **signer, struct gg_err *err)
+{
+	struct dirent **ents = NULL;
+	unsigned char raw[SIG_LEN];
+	char want[65], fp[65];
+	const char *matched = NULL;
+	int n = 0, ret;
+
+	*signer = NULL;
+	ret = sig_parse(sig, sig_len, sig_name, want, raw, err);
+	if (ret)
+		return ret;
+	if (!trust_dir)
+		return gg_errf(err, -ENOKEY, "%s: no trust directory to verify it with", sig_name);
+	n = scandir(trust_dir, &ents, pub_filter, alphasort);
+	if (n < 0)
+		return gg_errf(err, -ENOKEY, "%s: cannot read trust directory: %s", trust_dir,
+			       strerror(errno));
+	/* Only keys with the named fingerprint are tried; a copy of the same
+	 * key under two names verifies under the first (sorted) one. */
+	ret = -EKEYREJECTED;
+	for (int i = 0; i < n && ret; i++) {
+		EVP_PKEY *key = NULL;
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", trust_dir, ents[i]->d_name) < 0) {
+			ret = gg_errf(err, -ENOMEM, "%s: out of memory", trust_dir);
+			break;
+		}
+		/* An unreadable or foreign key file only fails its own signers. */
+		if (!gg_key_load_public(path, &key, NULL) && !gg_key_fingerprint(key, fp, NULL) &&
+		    !strcmp(fp, want)) {
+			matched = ents[i]->d_name;
+			if (!gg_verify_buf(key, buf, len, raw)) {
+				*signer = strdup(ents[i]->d_name);
+				ret = *signer ? 0 : gg_errf(err, -ENOMEM, "out of memory");
+			}
+		}
+		EVP_PKEY_free(key);
+		free(path);
+	}
+	if (ret == -EKEYREJECTED) {
+		if (matched)
+			gg_errf(err, ret, "%s: content changed since it was signed by %s", sig_name,
+				matched);
+		else
+			gg_errf(err, ret, "%s: signed by key sha256:%.16s..., which is not in %s",
+				sig_name, want, trust_dir);
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return ret;
+}
+
+int gg_sig_verify(const char *trust_dir, const void *buf, size_t len, const char *sig_path,
+		  char **signer, struct gg_err *err)
+{
+	char *sig = NULL;
+	size_t sig_len = 0;
+	int ret;
+
+	*signer = NULL;
+	ret = gg_read_file(sig_path, &sig, &sig_len, err);
+	if (ret == -ENOENT)
+		return gg_errf(err, -ENOENT, "%s: no signature", sig_path);
+	if (ret)
+		return ret;
+	ret = gg_sig_verify_mem(trust_dir, buf, len, sig, sig_len, sig_path, signer, err);
+	free(sig);
+	return ret;
+}
+
+/* ---- govgate pack keygen|sign|verify ---- */
+
+static void pack_usage(FILE *f, const char *verb)
+{
+	if (!verb || !strcmp(verb, "keygen"))
+		fprintf(f, "usage: govgate pack keygen --private FILE --public FILE\n"
+			   "  Generate an Ed25519 key pair (private key mode 0600). Existing\n"
+			   "  files are never replaced.\n");
+	if (!verb || !strcmp(verb, "sign"))
+		fprintf(f, "usage: govgate pack sign --key PRIVATE FILE...\n"
+			   "  Write FILE.sig (detached Ed25519 signature) for each FILE.\n");
+	if (!verb || !strcmp(verb, "verify"))
+		fprintf(f, "usage: govgate pack verify --trust-dir DIR FILE... [--json]\n"
+			   "  Check FILE.sig against the keys DIR/*.pub. Exit 0 when every\n"
+			   "  FILE is signed by a trusted key, 1 otherwise.\n");
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "private", required_argument, NULL, 'k' },
+		{ "public", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *priv = NULL, *pub = NULL;
+	struct gg_err err = {};
+	char fp[65];
+	EVP_PKEY *key = NULL;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			priv = optarg;
+			break;
+		case 'p':
+			pub = optarg;
+			break;
+		case 'h':
+			pack_usage(stdout, "keygen");
+			return 0;
+		default:
+			pack_usage(stderr, "keygen");
+			return 2;
+		}
+	}
+	if (!priv || !pub || optind != argc) {
+		pack_usage(stderr, "keygen");
+		return 2;
+	}
+	if (gg_key_generate(priv, pub, &err) || gg_key_load_public(pub, &key, &err) ||
+	    gg_key_fingerprint(key, fp, &err)) {
+		fprintf(stderr, "govgate pack keygen: %s\n", err.msg);
+		EVP_PKEY_free(key);
+		return 1;
+	}
+	printf("wrote %s (private, mode 0600) and %s (public)\nkey-sha256: %s\n", priv, pub, fp);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *key_path = NULL;
+	struct gg_err err = {};
+	EVP_PKEY *key = NULL;
+	int c, rc = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'h':
+			pack_usage(stdout, "sign");
+			return 0;
+		default:
+			pack_usage(stderr, "sign");
+			return 2;
+		}
+	}
+	if (!key_path || optind == argc) {
+		pack_usage(stderr, "sign");
+		return 2;
+	}
+	if (gg_key_load_private(key_path, &key, &err)) {
+		fprintf(stderr, "govgate pack sign: %s\n", err.msg);
+		return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		char *buf = NULL, *sig_path = NULL;
+		size_t len = 0;
+
+		if (asprintf(&sig_path, "%s.sig", argv[i]) < 0) {
+			sig_path = NULL;
+			fprintf(stderr, "govgate pack sign: out of memory\n");
+			rc = 1;
+			break;
+		}
+		if (gg_read_file(argv[i], &buf, &len, &err) ||
+		    sig_write_key(key, buf, len, sig_path, &err)) {
+			fprintf(stderr, "govgate pack sign: %s\n", err.msg);
+			rc = 1;
+		} else {
+			printf("signed %s -> %s\n", argv[i], sig_path);
+		}
+		free(buf);
+		free(sig_path);
+	}
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "trust-dir", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *trust_dir = NULL;
+	json_t *files = NULL;
+	bool json = false, all_ok = true;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			trust_dir = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			pack_usage(stdout, "verify");
+			return 0;
+		default:
+			pack_usage(stderr, "verify");
+			return 2;
+		}
+	}
+	if (!trust_dir || optind == argc) {
+		pack_usage(stderr, "verify");
+		return 2;
+	}
+	files = json_array();
+	for (int i = optind; i < argc; i++) {
+		struct gg_err err = {};
+		char *buf = NULL, *sig_path = NULL, *signer = NULL;
+		const char *status;
+		size_t len = 0;
+		int ret;
+
+		if (asprintf(&sig_path, "%s.sig", argv[i]) < 0) {
+			sig_path = NULL;
+			ret = gg_errf(&err, -ENOMEM, "out of memory");
+		} else {
+			ret = gg_read_file(argv[i], &buf, &len, &err);
+		}
+		if (!ret)
+			ret = gg_sig_verify(trust_dir, buf, len, sig_path, &signer, &err);
+		status = !ret ? "ok" : ret == -ENOENT ? "unsigned" : "bad";
+		all_ok &= !ret;
+		if (json)
+			json_array_append_new(files,
+					      json_pack("{s:s, s:s, s:s*, s:s*}", "file", argv[i],
+							"status", status, "signer", signer,
+							"error", ret && ret != -ENOENT ? err.msg : NULL));
+		else if (!ret)
+			printf("%s: ok (signer %s)\n", argv[i], signer);
+		else if (ret == -ENOENT)
+			printf("%s: unsigned\n", argv[i]);
+		else
+			printf("%s: BAD (%s)\n", argv[i], err.msg);
+		free(signer);
+		free(buf);
+		free(sig_path);
+	}
+	if (json) {
+		json_t *doc = json_pack("{s:b, s:s, s:o}", "ok", all_ok, "trust_dir", trust_dir,
+					"files", files);
+
+		files = NULL;
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+	}
+	json_decref(files);
+	return all_ok ? 0 : 1;
+}
+
+int gg_cmd_pack(int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : NULL;
+	int (*fn)(int, char **) = NULL;
+	char **sub, name[32];
+	int rc;
+
+	if (verb && !strcmp(verb, "keygen"))
+		fn = cmd_keygen;
+	else if (verb && !strcmp(verb, "sign"))
+		fn = cmd_sign;
+	else if (verb && !strcmp(verb, "verify"))
+		fn = cmd_verify;
+	if (!fn) {
+		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
+			     !strcmp(verb, "help"))) {
+			pack_usage(stdout, NULL);
+			return 0;
+		}
+		if (verb)
+			fprintf(stderr, "govgate pack: unknown verb \"%s\"\n", verb);
+		pack_usage(stderr, NULL);
+		return 2;
+	}
+	/* The verb parses argv[1..]; its argv[0] names it in getopt's messages. */
+	sub = calloc(argc, sizeof(*sub));
+	if (!sub) {
+		fprintf(stderr, "govgate pack: out of memory\n");
+		return 1;
+	}
+	snprintf(name, sizeof(name), "govgate pack %s", verb);
+	sub[0] = name;
+	for (int i = 2; i < argc; i++)
+		sub[i - 1] = argv[i];
+	rc = fn(argc - 1, sub);
+	free(sub);
+	return rc;
+}
