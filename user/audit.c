@@ -1,0 +1,1532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Audit log writer (docs/audit.md): one compact JSON object per line, keys
+ * in a fixed order, each line carrying the SHA-256 of the previous line's
+ * bytes; checkpoints signed with Ed25519; rotation, retention, and
+ * continuation after a crash without ever rewriting what is on disk.
+ * Also `govgate audit tail` and the `audit` verb dispatch.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "audit.h"
+#include "config.h"
+#include "sign.h"
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define DEF_CKPT_EVERY 256
+#define DEF_CKPT_SECS 10
+#define DEF_ROTATE_BYTES (64ULL << 20)
+#define DEF_ROTATE_SECS 86400
+#define DEF_RETENTION_DAYS 7
+#define FLUSH_AT (64 << 10) /* buffered bytes that trigger a write */
+#define BUF_MAX (16 << 20) /* unwritten bytes before records are refused */
+#define ROTATE_RETRY_US (10 * 1000000LL)
+
+struct gg_audit {
+	char *path; /* active file */
+	char *dir; /* its directory */
+	char *base; /* its name in dir */
+	int fd; /* active file, -1 after a failed reopen */
+	int dfd; /* dir: fsync after create and rename */
+	EVP_PKEY *key;
+	char key_fp[65];
+	unsigned ckpt_every, ckpt_secs, rotate_secs, retention_days;
+	unsigned long long rotate_bytes;
+	unsigned long long seq; /* seq of the last line (0: none yet) */
+	char prev[65]; /* hash of the last line */
+	unsigned long long ckpt_first; /* first seq not sealed by a checkpoint */
+	long long ckpt_mono_us; /* when the last checkpoint was written */
+	long long file_start_us; /* first record of the active file (realtime) */
+	unsigned long long file_bytes; /* active file size, buffered bytes included */
+	long long rotate_after_us; /* monotonic: no rotation attempt before */
+	char *buf;
+	size_t len, cap;
+	int deferred; /* first failure of work done inside append */
+	struct gg_err deferred_err;
+};
+
+static long long now_us(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void gg_time_format_us(long long us, char *buf, size_t size)
+{
+	time_t s = us / 1000000;
+	long long frac = us % 1000000;
+	struct tm tm;
+	char date[24];
+
+	if (frac < 0) {
+		frac += 1000000;
+		s--;
+	}
+	gmtime_r(&s, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%06lldZ", date, frac);
+}
+
+static bool take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return true;
+}
+
+int gg_time_parse_us(const char *s, long long *us)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int Y, M, D, h = 0, m = 0, sec = 0, zh = 0, zm = 0, off = 0;
+	long long frac = 0;
+	const char *p = s;
+	struct tm tm = {};
+	time_t t;
+
+	if (!take_digits(&p, 4, &Y) || *p++ != '-' || !take_digits(&p, 2, &M) || *p++ != '-' ||
+	    !take_digits(&p, 2, &D))
+		return -EINVAL;
+	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1])
+		return -EINVAL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!take_digits(&p, 2, &h) || *p++ != ':' || !take_digits(&p, 2, &m))
+			return -EINVAL;
+		if (*p == ':') {
+			p++;
+			if (!take_digits(&p, 2, &sec))
+				return -EINVAL;
+			if (*p == '.' || *p == ',') {
+				long long scale = 100000;
+
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -EINVAL;
+				for (; isdigit((unsigned char)*p); p++, scale /= 10)
+					frac += (*p - '0') * scale;
+			}
+		}
+		if (h > 23 || m > 59 || sec > 60)
+			return -EINVAL;
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p++ == '-' ? -1 : 1;
+
+			if (!take_digits(&p, 2, &zh))
+				return -EINVAL;
+			if (*p == ':')
+				p++;
+			if (!take_digits(&p, 2, &zm) || zh > 23 || zm > 59)
+				return -EINVAL;
+			off = sign * (zh * 3600 + zm * 60);
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (tm.tm_mday != D && sec != 60) /* Feb 29 of a common year */
+		return -EINVAL;
+	*us = ((long long)t - off) * 1000000 + frac;
+	return 0;
+}
+
+static bool is_hash(const char *s)
+{
+	if (strlen(s) != 64)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+json_t *gg_audit_parse_line(const char *p, size_t len)
+{
+	json_error_t jerr;
+	json_t *o, *seq, *prev, *ev;
+
+	o = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o)
+		return NULL;
+	seq = json_object_get(o, "seq");
+	prev = json_object_get(o, "prev");
+	ev = json_object_get(o, "event");
+	if (!json_is_object(o) || !json_is_integer(seq) || json_integer_value(seq) < 1 ||
+	    !json_is_string(prev) || !is_hash(json_string_value(prev)) || !json_is_string(ev)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Top-level key order of every line. Keys not listed follow in byte order,
+ * then "prev", then (checkpoints) "sig". */
+static const char *const key_order[] = {
+	"ts", "seq", "event",
+	/* denials */
+	"gate", "action", "mechanism", "generation", "rule", "rules", "pack", "controls",
+	"frameworks", "policy_unresolved", "pid", "ppid", "uid", "comm", "exe", "cgroup_id",
+	"filename", "path", "argv", "dev", "ino", "match",
+	"family", "daddr", "mapped_v4", "dport", "proto", "syscall",
+	"module", "source",
+	/* lifecycle */
+	"version", "mechanisms", "scope", "mode", "refs", "packs", "who", "error", "count",
+	"total",
+	"file", "next", "torn_line", "torn_lines", "torn_bytes", "torn_sha256",
+	/* checkpoint */
+	"covers", "head", "key",
+	NULL,
+};
+
+static bool listed_key(const char *k)
+{
+	for (int i = 0; key_order[i]; i++)
+		if (!strcmp(k, key_order[i]))
+			return true;
+	return !strcmp(k, "prev") || !strcmp(k, "sig");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Length of the valid UTF-8 sequence at p (jansson's rules: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned cp, c = p[0];
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* A new reference to v, or to a copy of it whose strings are valid UTF-8.
+ * Kernel strings (comm, exe, paths, argv) are bytes, and jansson refuses
+ * to write invalid UTF-8: each bad byte becomes the text \xNN. */
+static json_t *clean(json_t *v)
+{
+	json_t *c, *x, *y;
+	const char *k;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING: {
+		const unsigned char *s = (const unsigned char *)json_string_value(v);
+		size_t n = json_string_length(v), off = 0, m, w = 0;
+		char *buf;
+
+		for (i = 0; i < n && (m = utf8_seq(s + i, n - i)); i += m)
+			;
+		if (i == n)
+			return json_incref(v);
+		buf = malloc(n * 4 + 1);
+		if (!buf)
+			return NULL;
+		for (off = 0; off < n; off += m) {
+			m = utf8_seq(s + off, n - off);
+			if (m) {
+				memcpy(buf + w, s + off, m);
+				w += m;
+			} else {
+				w += sprintf(buf + w, "\\x%02x", s[off]);
+				m = 1;
+			}
+		}
+		c = json_stringn(buf, w);
+		free(buf);
+		return c;
+	}
+	case JSON_ARRAY:
+		c = json_array();
+		json_array_foreach(v, i, x)
+			if (!c || json_array_append_new(c, clean(x))) {
+				json_decref(c);
+				return NULL;
+			}
+		return c;
+	case JSON_OBJECT:
+		c = json_object();
+		json_object_foreach(v, k, x) {
+			y = clean(x);
+			if (!c || json_object_set_new(c, k, y)) {
+				json_decref(c);
+				return NULL;
+			}
+		}
+		return c;
+	default:
+		return json_incref(v);
+	}
+}
+
+/* The line for rec (no newline), keys in the fixed order, with the writer's
+ * ts (unless rec has one), seq and prev. */
+static char *format_line(json_t *rec, const char *ts, unsigned long long seq, const char *prev)
+{
+	const char **extra = NULL;
+	size_t n_extra = 0;
+	json_t *o, *v;
+	const char *k;
+	char *line = NULL;
+
+	o = json_object();
+	extra = calloc(json_object_size(rec) + 1, sizeof(*extra));
+	if (!o || !extra)
+		goto cleanup;
+	v = json_object_get(rec, "ts");
+	if (json_object_set_new(o, "ts", v ? clean(v) : json_string(ts)) ||
+	    json_object_set_new(o, "seq", json_integer((json_int_t)seq)))
+		goto cleanup;
+	for (int i = 2; key_order[i]; i++) {
+		v = json_object_get(rec, key_order[i]);
+		if (v && json_object_set_new(o, key_order[i], clean(v)))
+			goto cleanup;
+	}
+	json_object_foreach(rec, k, v)
+		if (!listed_key(k))
+			extra[n_extra++] = k;
+	qsort(extra, n_extra, sizeof(*extra), cmp_str);
+	for (size_t i = 0; i < n_extra; i++)
+		if (json_object_set_new(o, extra[i], clean(json_object_get(rec, extra[i]))))
+			goto cleanup;
+	if (json_object_set_new(o, "prev", json_string(prev)))
+		goto cleanup;
+	line = json_dumps(o, JSON_COMPACT);
+cleanup:
+	free(extra);
+	json_decref(o);
+	return line;
+}
+
+static void defer(struct gg_audit *a, int code, const struct gg_err *e)
+{
+	if (a->deferred)
+		return;
+	a->deferred = code;
+	snprintf(a->deferred_err.msg, sizeof(a->deferred_err.msg), "%s", e->msg);
+}
+
+static int buf_add(struct gg_audit *a, const char *p, size_t n)
+{
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 8192;
+		char *b;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		b = realloc(a->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		a->buf = b;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+	a->file_bytes += n;
+	return 0;
+}
+
+/* Buffers line + '\n' and advances the chain to it. */
+static int emit(struct gg_audit *a, const char *line, unsigned long long seq, struct gg_err *err)
+{
+	size_t n = strlen(line);
+
+	if (buf_add(a, line, n) || buf_add(a, "\n", 1))
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	gg_sha256_hex(line, n, a->prev);
+	a->seq = seq;
+	return 0;
+}
+
+static int append_new(struct gg_audit *a, json_t *rec, struct gg_err *err)
+{
+	char ts[40];
+	char *line;
+	int ret;
+
+	gg_time_format_us(now_us(CLOCK_REALTIME), ts, sizeof(ts));
+	line = format_line(rec, ts, a->seq + 1, a->prev);
+	if (!line)
+		return gg_errf(err, -ENOMEM, "%s: cannot format record", a->path);
+	ret = emit(a, line, a->seq + 1, err);
+	free(line);
+	return ret;
+}
+
+static int reopen_active(struct gg_audit *a, struct gg_err *err)
+{
+	struct stat st;
+
+	a->fd = openat(a->dfd, a->base, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (a->fd < 0)
+		return gg_errf(err, -errno, "%s: cannot open: %s", a->path, strerror(errno));
+	if (fstat(a->fd, &st) == 0 && st.st_size == 0)
+		fsync(a->dfd); /* the new name must survive a crash too */
+	return 0;
+}
+
+static int write_out(struct gg_audit *a, bool sync, struct gg_err *err)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	if (a->fd < 0) {
+		ret = reopen_active(a, err);
+		if (ret)
+			return ret;
+	}
+	while (off < a->len) {
+		ssize_t n = write(a->fd, a->buf + off, a->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = gg_errf(err, -errno, "%s: write: %s (%zu bytes kept for retry)",
+				      a->path, strerror(errno), a->len - off);
+			break;
+		}
+		off += n;
+	}
+	/* Keep exactly the unwritten bytes: a retry completes a partial line. */
+	if (off) {
+		memmove(a->buf, a->buf + off, a->len - off);
+		a->len -= off;
+	}
+	if (!ret && sync && fsync(a->fd))
+		ret = gg_errf(err, -errno, "%s: fsync: %s", a->path, strerror(errno));
+	return ret;
+}
+
+static int b64(const unsigned char *in, size_t n, char *out)
+{
+	return EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+/* A checkpoint seals everything up to the previous line: the signature is
+ * over the line's bytes without its trailing ,"sig":"..." member (which the
+ * writer places last so verifiers can cut it off textually). */
+static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
+{
+	unsigned char sig[64];
+	char ts[40], sig64[96];
+	json_t *rec;
+	char *line = NULL, *full = NULL;
+	size_t n;
+	int ret;
+
+	rec = json_pack("{s:s, s:[I,I], s:s, s:s}", "event", "checkpoint", "covers",
+			(json_int_t)a->ckpt_first, (json_int_t)a->seq, "head", a->prev, "key",
+			a->key_fp);
+	if (!rec)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	gg_time_format_us(now_us(CLOCK_REALTIME), ts, sizeof(ts));
+	line = format_line(rec, ts, a->seq + 1, a->prev);
+	json_decref(rec);
+	if (!line)
+		return gg_errf(err, -ENOMEM, "%s: cannot format checkpoint", a->path);
+	n = strlen(line);
+	ret = gg_sign_buf(a->key, line, n, sig, err);
+	if (ret)
+		goto cleanup;
+	b64(sig, sizeof(sig), sig64);
+	if (asprintf(&full, "%.*s,\"sig\":\"%s\"}", (int)(n - 1), line, sig64) < 0) {
+		full = NULL;
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+		goto cleanup;
+	}
+	ret = emit(a, full, a->seq + 1, err);
+	if (ret)
+		goto cleanup;
+	a->ckpt_first = a->seq + 1;
+	a->ckpt_mono_us = now_us(CLOCK_MONOTONIC);
+	ret = write_out(a, true, err);
+cleanup:
+	free(line);
+	free(full);
+	return ret;
+}
+
+static unsigned long long unsealed(const struct gg_audit *a)
+{
+	return a->seq >= a->ckpt_first ? a->seq - a->ckpt_first + 1 : 0;
+}
+
+/* "<base>.<YYYYmmddTHHMMSSZ>.<seq>": returns the seq, or 0 if name is not
+ * a rotated file of base. */
+static unsigned long long rotated_seq(const char *base, const char *name)
+{
+	size_t bl = strlen(base);
+	const char *p = name + bl + 1;
+	unsigned long long seq = 0;
+
+	if (strncmp(name, base, bl) || name[bl] != '.' || strlen(p) < 18)
+		return 0;
+	for (int i = 0; i < 15; i++)
+		if (i == 8 ? p[i] != 'T' : !isdigit((unsigned char)p[i]))
+			return 0;
+	if (p[15] != 'Z' || p[16] != '.' || !isdigit((unsigned char)p[17]))
+		return 0;
+	for (p += 17; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		seq = seq * 10 + (*p - '0');
+	}
+	return seq;
+}
+
+struct rotated {
+	char *name;
+	unsigned long long seq;
+};
+
+static int cmp_rotated(const void *a, const void *b)
+{
+	const struct rotated *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Rotated siblings of base in dirfd, ascending seq. */
+static int list_rotated(int dirfd, const char *dir, const char *base, struct rotated **out,
+			size_t *n, struct gg_err *err)
+{
+	struct rotated *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	*out = NULL;
+	*n = 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return gg_errf(err, -errno, "%s: cannot list: %s", dir, strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		unsigned long long seq = rotated_seq(base, de->d_name);
+
+		if (!seq)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		v[cnt].name = strdup(de->d_name);
+		if (!v[cnt].name)
+			goto oom;
+		v[cnt++].seq = seq;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_rotated);
+	*out = v;
+	*n = cnt;
+	return 0;
+oom:
+	closedir(d);
+	for (size_t i = 0; i < cnt; i++)
+		free(v[i].name);
+	free(v);
+	return gg_errf(err, -ENOMEM, "%s: out of memory", dir);
+}
+
+static void rotated_free(struct rotated *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Deletes rotated files older than retention_days, by mtime. The newest
+ * one always stays: with an empty active file it is where the chain
+ * continues from. */
+static int apply_retention(struct gg_audit *a, struct gg_err *err)
+{
+	long long limit = now_us(CLOCK_REALTIME) / 1000000 - (long long)a->retention_days * 86400;
+	struct rotated *v;
+	struct stat st;
+	size_t n;
+	int ret;
+
+	ret = list_rotated(a->dfd, a->dir, a->base, &v, &n, err);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (fstatat(a->dfd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) || st.st_mtime >= limit)
+			continue;
+		if (unlinkat(a->dfd, v[i].name, 0) && errno != ENOENT && !ret)
+			ret = gg_errf(err, -errno, "%s/%s: cannot delete: %s", a->dir, v[i].name,
+				      strerror(errno));
+	}
+	rotated_free(v, n);
+	return ret;
+}
+
+static int rotate(struct gg_audit *a, struct gg_err *err)
+{
+	char stamp[24], name[512];
+	time_t t = time(NULL);
+	struct tm tm;
+	json_t *rec;
+	int ret;
+
+	/* The file's last line will be the checkpoint after log_rotated. */
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(name, sizeof(name), "%s.%s.%020llu", a->base, stamp, a->seq + 2);
+	rec = json_pack("{s:s, s:s, s:s}", "event", "log_rotated", "file", name, "next", a->base);
+	if (!rec)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	ret = append_new(a, rec, err);
+	json_decref(rec);
+	if (ret)
+		return ret;
+	ret = write_checkpoint(a, err);
+	if (ret)
+		return ret;
+	if (renameat(a->dfd, a->base, a->dfd, name))
+		return gg_errf(err, -errno, "%s: cannot rotate to %s: %s", a->path, name,
+			       strerror(errno));
+	close(a->fd);
+	a->fd = -1;
+	a->file_bytes = 0;
+	a->file_start_us = now_us(CLOCK_REALTIME);
+	ret = reopen_active(a, err);
+	if (ret)
+		return ret;
+	return apply_retention(a, err);
+}
+
+static int maybe_rotate(struct gg_audit *a, bool by_age, struct gg_err *err)
+{
+	long long now = now_us(CLOCK_MONOTONIC);
+	bool due;
+	int ret;
+
+	if (!a->file_bytes || now < a->rotate_after_us)
+		return 0;
+	due = a->file_bytes >= a->rotate_bytes;
+	if (by_age && a->rotate_secs)
+		due |= now_us(CLOCK_REALTIME) - a->file_start_us >=
+		       (long long)a->rotate_secs * 1000000;
+	if (!due)
+		return 0;
+	ret = rotate(a, err);
+	if (ret)
+		a->rotate_after_us = now + ROTATE_RETRY_US; /* do not retry per record */
+	return ret;
+}
+
+/* What the backward scan of a file found. */
+struct scan {
+	bool have_last; /* an intact record exists */
+	unsigned long long last_seq;
+	char last_hash[65];
+	unsigned long long ckpt_first; /* first seq after the last checkpoint */
+	long long first_ts_us; /* ts of the first record (0: unknown) */
+	bool unterminated; /* the file does not end with '\n' */
+	size_t torn_off, torn_len; /* unparseable lines at the end */
+	unsigned long long torn_line, torn_lines;
+};
+
+static bool prev_line(const char *data, size_t *start, size_t *end)
+{
+	const char *nl;
+
+	if (*start == 0)
+		return false;
+	*end = *start - 1;
+	nl = memrchr(data, '\n', *end);
+	*start = nl ? (size_t)(nl - data) + 1 : 0;
+	return true;
+}
+
+static void scan_file(const char *data, size_t size, struct scan *s)
+{
+	size_t start, end;
+	json_t *rec = NULL;
+	const char *nl;
+	bool more;
+
+	memset(s, 0, sizeof(*s));
+	if (!size)
+		return;
+	s->unterminated = data[size - 1] != '\n';
+	end = s->unterminated ? size : size - 1;
+	nl = memrchr(data, '\n', end);
+	start = nl ? (size_t)(nl - data) + 1 : 0;
+	/* The torn run: trailing lines that are not records. */
+	for (more = true; more; more = prev_line(data, &start, &end)) {
+		rec = gg_audit_parse_line(data + start, end - start);
+		if (rec)
+			break;
+		s->torn_off = start;
+		s->torn_lines++;
+	}
+	if (s->torn_lines) {
+		s->torn_len = (s->unterminated ? size : size - 1) - s->torn_off;
+		s->torn_line = 1;
+		for (size_t i = 0; i < s->torn_off; i++)
+			s->torn_line += data[i] == '\n';
+	}
+	if (!rec)
+		return;
+	s->have_last = true;
+	s->last_seq = json_integer_value(json_object_get(rec, "seq"));
+	gg_sha256_hex(data + start, end - start, s->last_hash);
+	/* Back to the last checkpoint: covers of the next one start after it. */
+	for (;;) {
+		if (rec) {
+			bool ckpt = !strcmp(json_string_value(json_object_get(rec, "event")),
+					    "checkpoint");
+			unsigned long long seq = json_integer_value(json_object_get(rec, "seq"));
+
+			json_decref(rec);
+			s->ckpt_first = ckpt ? seq + 1 : seq;
+			if (ckpt)
+				break;
+		}
+		if (!prev_line(data, &start, &end))
+			break;
+		rec = gg_audit_parse_line(data + start, end - start);
+	}
+	/* The first record's time: rotation by age. */
+	for (start = 0; start < size; start = end + 1) {
+		nl = memchr(data + start, '\n', size - start);
+		end = nl ? (size_t)(nl - data) : size;
+		rec = gg_audit_parse_line(data + start, end - start);
+		if (rec) {
+			const char *ts = json_string_value(json_object_get(rec, "ts"));
+
+			if (!ts || gg_time_parse_us(ts, &s->first_ts_us))
+				s->first_ts_us = 0;
+			json_decref(rec);
+			break;
+		}
+	}
+}
+
+static int scan_path(int dirfd, const char *name, const char *shown, int fd, struct scan *s,
+		     struct gg_err *err)
+{
+	struct stat st;
+	void *data;
+	int ret = 0, own = -1;
+
+	if (fd < 0) {
+		own = fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return gg_errf(err, -errno, "%s: cannot open: %s", shown, strerror(errno));
+	}
+	if (fstat(fd, &st)) {
+		ret = gg_errf(err, -errno, "%s: stat: %s", shown, strerror(errno));
+		goto cleanup;
+	}
+	memset(s, 0, sizeof(*s));
+	if (st.st_size) {
+		data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (data == MAP_FAILED) {
+			ret = gg_errf(err, -errno, "%s: mmap: %s", shown, strerror(errno));
+			goto cleanup;
+		}
+		scan_file(data, st.st_size, s);
+		munmap(data, st.st_size);
+	}
+cleanup:
+	if (own >= 0)
+		close(own);
+	return ret;
+}
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char *p, *tmp = strdup(dir);
+	int ret = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	for (p = tmp + 1; ret == 0; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			ret = -errno;
+		if (!c)
+			break;
+		*p = c;
+	}
+	free(tmp);
+	return ret;
+}
+
+static int split_path(const char *path, char **dir, char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	*dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	*base = strdup(slash ? slash + 1 : path);
+	return *dir && *base ? 0 : -ENOMEM;
+}
+
+static int export_pub(EVP_PKEY *key, const char *path, struct gg_err *err)
+{
+	FILE *f;
+	int fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: cannot create: %s", path, strerror(errno));
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+	}
+	ok = PEM_write_PUBKEY(f, key);
+	if (fclose(f) || !ok) {
+		unlink(path);
+		return gg_errf(err, -EIO, "%s: cannot write public key", path);
+	}
+	return 0;
+}
+
+static int load_key(struct gg_audit *a, const struct gg_audit_opts *o, struct gg_err *err)
+{
+	char *pub = NULL, *kdir = NULL, *kbase = NULL;
+	int ret;
+
+	if (o->pub_path)
+		pub = strdup(o->pub_path);
+	else if (asprintf(&pub, "%s.pub", o->key_path) < 0)
+		pub = NULL;
+	if (!pub || split_path(o->key_path, &kdir, &kbase)) {
+		ret = gg_errf(err, -ENOMEM, "audit key: out of memory");
+		goto cleanup;
+	}
+	if (access(o->key_path, F_OK) && errno == ENOENT) {
+		ret = mkdir_p(kdir, 0700);
+		if (ret) {
+			gg_errf(err, ret, "%s: cannot create: %s", kdir, strerror(-ret));
+			goto cleanup;
+		}
+		ret = gg_key_generate(o->key_path, pub, err);
+		if (ret)
+			goto cleanup;
+	}
+	ret = gg_key_load_private(o->key_path, &a->key, err);
+	if (ret)
+		goto cleanup;
+	ret = gg_key_fingerprint(a->key, a->key_fp, err);
+	if (ret)
+		goto cleanup;
+	if (access(pub, F_OK) && errno == ENOENT)
+		ret = export_pub(a->key, pub, err);
+cleanup:
+	free(pub);
+	free(kdir);
+	free(kbase);
+	return ret;
+}
+
+/* Where the chain continues: the active file's last intact record, else
+ * the newest rotated file's, else a brand-new chain. */
+static int resume(struct gg_audit *a, struct gg_err *err)
+{
+	struct rotated *v = NULL;
+	struct scan s, ps;
+	size_t n = 0;
+	json_t *rec;
+	int ret;
+
+	ret = scan_path(a->dfd, a->base, a->path, a->fd, &s, err);
+	if (ret)
+		return ret;
+	a->seq = 0;
+	strcpy(a->prev, ZERO_HASH);
+	a->ckpt_first = 1;
+	if (s.have_last) {
+		a->seq = s.last_seq;
+		strcpy(a->prev, s.last_hash);
+		a->ckpt_first = s.ckpt_first;
+	} else {
+		ret = list_rotated(a->dfd, a->dir, a->base, &v, &n, err);
+		if (ret)
+			return ret;
+		if (n) {
+			char shown[1024];
+
+			snprintf(shown, sizeof(shown), "%s/%s", a->dir, v[n - 1].name);
+			ret = scan_path(a->dfd, v[n - 1].name, shown, -1, &ps, err);
+			if (!ret && ps.have_last) {
+				a->seq = ps.last_seq;
+				strcpy(a->prev, ps.last_hash);
+				a->ckpt_first = ps.ckpt_first;
+			}
+		}
+		rotated_free(v, n);
+		if (ret)
+			return ret;
+	}
+	a->ckpt_first = a->ckpt_first ? a->ckpt_first : a->seq + 1;
+	a->file_start_us = s.first_ts_us ? s.first_ts_us : now_us(CLOCK_REALTIME);
+	/* Terminate an unterminated last line (appending, not rewriting). */
+	if (s.unterminated && (ret = buf_add(a, "\n", 1)))
+		return gg_errf(err, ret, "%s: out of memory", a->path);
+	if (s.torn_lines) {
+		char *torn = NULL;
+		char hash[65];
+		size_t got = 0;
+
+		torn = malloc(s.torn_len + 1);
+		if (!torn)
+			return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+		while (got < s.torn_len) {
+			ssize_t r = pread(a->fd, torn + got, s.torn_len - got, s.torn_off + got);
+
+			if (r <= 0) {
+				free(torn);
+				return gg_errf(err, r ? -errno : -EIO, "%s: read: %s", a->path,
+					       r ? strerror(errno) : "short read");
+			}
+			got += r;
+		}
+		gg_sha256_hex(torn, s.torn_len, hash);
+		free(torn);
+		rec = json_pack("{s:s, s:I, s:I, s:I, s:s}", "event", "chain_resumed", "torn_line",
+				(json_int_t)s.torn_line, "torn_lines", (json_int_t)s.torn_lines,
+				"torn_bytes", (json_int_t)s.torn_len, "torn_sha256", hash);
+		if (!rec)
+			return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+		ret = append_new(a, rec, err);
+		json_decref(rec);
+		if (ret)
+			return ret;
+	}
+	if (a->len)
+		return write_out(a, true, err);
+	return 0;
+}
+
+int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct gg_err *err)
+{
+	struct gg_audit *a;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (!o->path || !*o->path || !o->key_path || !*o->key_path)
+		return gg_errf(err, -EINVAL, "audit: a log path and a key path are required");
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return gg_errf(err, -ENOMEM, "audit: out of memory");
+	a->fd = a->dfd = -1;
+	a->ckpt_every = o->checkpoint_every ? o->checkpoint_every : DEF_CKPT_EVERY;
+	a->ckpt_secs = o->checkpoint_secs ? o->checkpoint_secs : DEF_CKPT_SECS;
+	a->rotate_bytes = o->rotate_bytes ? o->rotate_bytes : DEF_ROTATE_BYTES;
+	a->rotate_secs = o->rotate_secs ? o->rotate_secs : DEF_ROTATE_SECS;
+	a->retention_days = o->retention_days ? o->retention_days : DEF_RETENTION_DAYS;
+	a->path = strdup(o->path);
+	if (!a->path || split_path(o->path, &a->dir, &a->base)) {
+		ret = gg_errf(err, -ENOMEM, "audit: out of memory");
+		goto fail;
+	}
+	ret = mkdir_p(a->dir, 0750);
+	if (ret) {
+		gg_errf(err, ret, "%s: cannot create: %s", a->dir, strerror(-ret));
+		goto fail;
+	}
+	ret = load_key(a, o, err);
+	if (ret)
+		goto fail;
+	a->dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->dfd < 0) {
+		ret = gg_errf(err, -errno, "%s: cannot open: %s", a->dir, strerror(errno));
+		goto fail;
+	}
+	ret = reopen_active(a, err);
+	if (ret)
+		goto fail;
+	if (fstat(a->fd, &st)) {
+		ret = gg_errf(err, -errno, "%s: stat: %s", a->path, strerror(errno));
+		goto fail;
+	}
+	a->file_bytes = st.st_size;
+	ret = resume(a, err);
+	if (ret)
+		goto fail;
+	a->ckpt_mono_us = now_us(CLOCK_MONOTONIC);
+	ret = apply_retention(a, err);
+	if (ret)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	a->len = 0; /* nothing half-done may reach the file from close */
+	a->ckpt_first = a->seq + 1;
+	gg_audit_close(a);
+	return ret;
+}
+
+static const char *const writer_events[] = { "checkpoint", "log_rotated", "chain_resumed", NULL };
+
+int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err)
+{
+	struct gg_err e;
+	json_t *ev, *ts;
+	int ret;
+
+	ev = json_object_get(rec, "event");
+	ts = json_object_get(rec, "ts");
+	if (!json_is_object(rec) || !json_is_string(ev) || !*json_string_value(ev))
+		return gg_errf(err, -EINVAL, "audit: a record needs an \"event\" string");
+	for (int i = 0; writer_events[i]; i++)
+		if (!strcmp(json_string_value(ev), writer_events[i]))
+			return gg_errf(err, -EINVAL, "audit: \"%s\" records are written by the writer",
+				       writer_events[i]);
+	if (json_object_get(rec, "seq") || json_object_get(rec, "prev") ||
+	    json_object_get(rec, "sig"))
+		return gg_errf(err, -EINVAL, "audit: seq, prev and sig are set by the writer");
+	if (ts && !json_is_string(ts))
+		return gg_errf(err, -EINVAL, "audit: \"ts\" must be a string");
+	if (a->len >= BUF_MAX)
+		return gg_errf(err, -ENOBUFS, "%s: %zu bytes unwritten, record refused%s%s", a->path,
+			       a->len, a->deferred ? ": " : "",
+			       a->deferred ? a->deferred_err.msg : "");
+	ret = maybe_rotate(a, false, &e);
+	if (ret)
+		defer(a, ret, &e);
+	ret = append_new(a, rec, err);
+	if (ret)
+		return ret;
+	if (unsealed(a) >= a->ckpt_every)
+		ret = write_checkpoint(a, &e);
+	else if (a->len >= FLUSH_AT)
+		ret = write_out(a, false, &e);
+	if (ret)
+		defer(a, ret, &e);
+	return 0;
+}
+
+static int take_deferred(struct gg_audit *a, int ret, struct gg_err *err)
+{
+	if (!ret && a->deferred) {
+		ret = a->deferred;
+		if (err)
+			*err = a->deferred_err;
+	}
+	a->deferred = 0;
+	return ret;
+}
+
+int gg_audit_flush(struct gg_audit *a, bool sync, struct gg_err *err)
+{
+	return take_deferred(a, write_out(a, sync, err), err);
+}
+
+int gg_audit_checkpoint(struct gg_audit *a, struct gg_err *err)
+{
+	int ret;
+
+	ret = unsealed(a) ? write_checkpoint(a, err) : write_out(a, true, err);
+	return take_deferred(a, ret, err);
+}
+
+int gg_audit_tick(struct gg_audit *a, struct gg_err *err)
+{
+	int ret;
+
+	if (unsealed(a) &&
+	    now_us(CLOCK_MONOTONIC) - a->ckpt_mono_us >= (long long)a->ckpt_secs * 1000000)
+		ret = write_checkpoint(a, err);
+	else
+		ret = write_out(a, false, err);
+	if (!ret)
+		ret = maybe_rotate(a, true, err);
+	return take_deferred(a, ret, err);
+}
+
+unsigned long long gg_audit_last_seq(const struct gg_audit *a)
+{
+	return a->seq;
+}
+
+void gg_audit_close(struct gg_audit *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0 || a->len) {
+		if (a->key && unsealed(a))
+			write_checkpoint(a, NULL);
+		else
+			write_out(a, true, NULL);
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->dfd >= 0)
+		close(a->dfd);
+	EVP_PKEY_free(a->key);
+	free(a->buf);
+	free(a->path);
+	free(a->dir);
+	free(a->base);
+	free(a);
+}
+
+int gg_audit_log_files(const char *active, char ***files, size_t *n, struct gg_err *err)
+{
+	char *dir = NULL, *base = NULL, **v = NULL;
+	struct rotated *r = NULL;
+	size_t nr = 0, cnt = 0;
+	int dfd = -1, ret;
+
+	*files = NULL;
+	*n = 0;
+	if (split_path(active, &dir, &base)) {
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = gg_errf(err, -errno, "%s: cannot open: %s", dir, strerror(errno));
+		goto cleanup;
+	}
+	ret = list_rotated(dfd, dir, base, &r, &nr, err);
+	if (ret)
+		goto cleanup;
+	v = calloc(nr + 1, sizeof(*v));
+	if (!v) {
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (asprintf(&v[cnt], "%s/%s", dir, r[i].name) < 0) {
+			ret = gg_errf(err, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		cnt++;
+	}
+	if (faccessat(dfd, base, F_OK, 0) == 0) {
+		v[cnt] = strdup(active);
+		if (!v[cnt]) {
+			ret = gg_errf(err, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		cnt++;
+	}
+	if (!cnt)
+		ret = gg_errf(err, -ENOENT, "%s: no such log (nor rotated files)", active);
+cleanup:
+	if (ret) {
+		gg_audit_files_free(v, cnt);
+	} else {
+		*files = v;
+		*n = cnt;
+	}
+	rotated_free(r, nr);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	free(base);
+	return ret;
+}
+
+void gg_audit_files_free(char **files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		free(files[i]);
+	free(files);
+}
+
+void gg_audit_cli_defaults(char **path, char **pub)
+{
+	struct gg_config cfg;
+	struct gg_err err;
+	const char *p = GG_AUDIT_PATH_DEFAULT, *k = GG_AUDIT_KEY_DEFAULT;
+	bool loaded = gg_config_load(NULL, &cfg, &err) == 0;
+
+	if (loaded) {
+		p = cfg.audit_path ? cfg.audit_path : p;
+		k = cfg.audit_key ? cfg.audit_key : k;
+	}
+	*path = strdup(p);
+	if (asprintf(pub, "%s.pub", k) < 0)
+		*pub = NULL;
+	if (loaded)
+		gg_config_free(&cfg);
+}
+
+/*
+ * govgate audit tail
+ */
+
+/* Terminal-safe: control bytes from process names and paths become '?'. */
+static void put_safe(FILE *f, const char *s, int width)
+{
+	int n = 0;
+
+	for (; s && *s; s++, n++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	for (; n < width; n++)
+		fputc(' ', f);
+}
+
+static const char *str(json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s ? s : "";
+}
+
+/* Strings, or the "ref" of {ref, mode} objects, comma-joined. */
+static void join_strings(json_t *arr, char *buf, size_t size)
+{
+	size_t i, off = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v) :
+			json_string_value(json_object_get(v, "ref"));
+
+		if (!s || off >= size)
+			continue;
+		off += snprintf(buf + off, size - off, "%s%s", off ? "," : "", s);
+	}
+}
+
+static bool is_denial_event(const char *ev)
+{
+	return !strcmp(ev, "command_denied") || !strcmp(ev, "egress_blocked") ||
+	       !strcmp(ev, "module_blocked");
+}
+
+static void tail_print(FILE *f, const char *line, size_t len, bool raw)
+{
+	char prog[320], target[320], ctl[1024];
+	const char *ev;
+	json_t *rec;
+
+	if (raw) {
+		fwrite(line, 1, len, f);
+		fputc('\n', f);
+		return;
+	}
+	rec = gg_audit_parse_line(line, len);
+	if (!rec) {
+		fprintf(f, "%-27s %-7s not a record (%zu bytes; a torn write?)\n", "?", "?", len);
+		return;
+	}
+	ev = str(rec, "event");
+	put_safe(f, str(rec, "ts"), 27);
+	fputc(' ', f);
+	if (is_denial_event(ev)) {
+		const char *comm = str(rec, "comm"), *exe = str(rec, "exe");
+		json_t *port = json_object_get(rec, "dport");
+
+		if (*exe && *comm)
+			snprintf(prog, sizeof(prog), "%s (%s)", comm, exe);
+		else
+			snprintf(prog, sizeof(prog), "%s", *comm ? comm : exe);
+		if (!strcmp(ev, "egress_blocked"))
+			snprintf(target, sizeof(target), strchr(str(rec, "daddr"), ':') ?
+				 "[%s]:%lld" : "%s:%lld", str(rec, "daddr"),
+				 (long long)json_integer_value(port));
+		else if (!strcmp(ev, "module_blocked"))
+			snprintf(target, sizeof(target), "%s", str(rec, "module"));
+		else
+			snprintf(target, sizeof(target), "%s",
+				 *str(rec, "path") ? str(rec, "path") : str(rec, "filename"));
+		join_strings(json_object_get(rec, "controls"), ctl, sizeof(ctl));
+		put_safe(f, str(rec, "action"), 7);
+		fputc(' ', f);
+		put_safe(f, str(rec, "gate"), 14);
+		fputc(' ', f);
+		put_safe(f, prog, 32);
+		fputc(' ', f);
+		put_safe(f, target, 32);
+		fputc(' ', f);
+		put_safe(f, ctl, 0);
+	} else {
+		char sum[2200] = "";
+		json_t *c = json_object_get(rec, "covers");
+
+		if (!strcmp(ev, "checkpoint"))
+			snprintf(sum, sizeof(sum), "seals seq %lld..%lld",
+				 (long long)json_integer_value(json_array_get(c, 0)),
+				 (long long)json_integer_value(json_array_get(c, 1)));
+		else if (!strcmp(ev, "policy_applied")) {
+			join_strings(json_object_get(rec, "refs"), ctl, sizeof(ctl));
+			snprintf(sum, sizeof(sum), "generation %lld mode %s by %s: %s",
+				 (long long)json_integer_value(json_object_get(rec, "generation")),
+				 str(rec, "mode"), str(rec, "who"), ctl);
+		} else if (!strcmp(ev, "policy_apply_failed")) {
+			join_strings(json_object_get(rec, "refs"), ctl, sizeof(ctl));
+			snprintf(sum, sizeof(sum), "%s: %s", ctl, str(rec, "error"));
+		} else if (!strcmp(ev, "events_lost"))
+			snprintf(sum, sizeof(sum), "%s: %lld events lost", str(rec, "gate"),
+				 (long long)json_integer_value(json_object_get(rec, "count")));
+		else if (!strcmp(ev, "log_rotated"))
+			snprintf(sum, sizeof(sum), "this file becomes %s; continues in %s",
+				 str(rec, "file"), str(rec, "next"));
+		else if (!strcmp(ev, "chain_resumed"))
+			snprintf(sum, sizeof(sum), "after torn line %lld (%lld bytes)",
+				 (long long)json_integer_value(json_object_get(rec, "torn_line")),
+				 (long long)json_integer_value(json_object_get(rec, "torn_bytes")));
+		else if (!strcmp(ev, "agent_started"))
+			snprintf(sum, sizeof(sum), "version %s mode %s", str(rec, "version"),
+				 str(rec, "mode"));
+		put_safe(f, "-", 7);
+		fputc(' ', f);
+		put_safe(f, ev, 14);
+		fputc(' ', f);
+		put_safe(f, sum, 0);
+	}
+	fputc('\n', f);
+	json_decref(rec);
+}
+
+/* Prints complete lines of buf[0..len); returns the bytes consumed. */
+static size_t tail_lines(const char *buf, size_t len, bool raw)
+{
+	size_t off = 0;
+	const char *nl;
+
+	while ((nl = memchr(buf + off, '\n', len - off))) {
+		tail_print(stdout, buf + off, nl - (buf + off), raw);
+		off = nl - buf + 1;
+	}
+	fflush(stdout);
+	return off;
+}
+
+/* Follows path: polls, and after a rotation drains the old file before
+ * moving to the new one. Runs until killed. */
+static int tail_follow(const char *path, int fd, off_t off, bool raw)
+{
+	char *carry = NULL;
+	size_t clen = 0, ccap = 0;
+	char chunk[65536];
+	struct stat st, pst;
+	bool moved = false;
+
+	for (;;) {
+		ssize_t n = fd >= 0 ? pread(fd, chunk, sizeof(chunk), off) : 0;
+
+		if (n > 0) {
+			if (clen + n > ccap) {
+				char *c = realloc(carry, ccap = (clen + n) * 2);
+
+				if (!c) {
+					free(carry);
+					return -ENOMEM;
+				}
+				carry = c;
+			}
+			memcpy(carry + clen, chunk, n);
+			clen += n;
+			off += n;
+			size_t used = tail_lines(carry, clen, raw);
+
+			memmove(carry, carry + used, clen - used);
+			clen -= used;
+			continue;
+		}
+		if (moved) {
+			/* The old file is drained: go on with the new one. */
+			if (fd >= 0)
+				close(fd);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			off = 0;
+			clen = 0;
+			moved = false;
+			continue;
+		}
+		usleep(200000);
+		if (stat(path, &pst))
+			continue; /* between rename and create */
+		if (fd >= 0 && !fstat(fd, &st) && st.st_ino == pst.st_ino && st.st_dev == pst.st_dev) {
+			if (pst.st_size < off) /* truncated: start over */
+				off = clen = 0;
+			continue;
+		}
+		moved = true; /* read what was appended before the rename first */
+	}
+}
+
+static void tail_usage(FILE *f)
+{
+	fprintf(f, "usage: govgate audit tail [-f] [--json] [-n N] [FILE]\n"
+		   "  -f, --follow   keep printing new records (follows rotation)\n"
+		   "  -n, --lines N  last N lines (default 10)\n"
+		   "      --json     the raw records\n"
+		   "FILE defaults to the configured log (%s).\n",
+		GG_AUDIT_PATH_DEFAULT);
+}
+
+static int cmd_tail(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *path = NULL, *pub = NULL, *data = NULL, *end;
+	bool follow = false, raw = false;
+	long lines = 10;
+	struct stat st;
+	size_t size = 0, start;
+	int c, fd = -1, ret = 2;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			follow = true;
+			break;
+		case 'n':
+			lines = strtol(optarg, &end, 10);
+			if (*end || lines < 0) {
+				fprintf(stderr, "govgate audit tail: bad line count \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'j':
+			raw = true;
+			break;
+		case 'h':
+			tail_usage(stdout);
+			return 0;
+		default:
+			tail_usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		tail_usage(stderr);
+		return 2;
+	}
+	if (optind < argc)
+		path = strdup(argv[optind]);
+	else
+		gg_audit_cli_defaults(&path, &pub);
+	if (!path)
+		goto cleanup;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "govgate audit tail: %s: %s\n", path, strerror(errno));
+		goto cleanup;
+	}
+	size = st.st_size;
+	if (size) {
+		data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (data == MAP_FAILED) {
+			data = NULL;
+			fprintf(stderr, "govgate audit tail: %s: %s\n", path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	/* Complete lines only: an unterminated last one is still being written
+	 * (or torn; verify says which). */
+	if (data) {
+		char *last_nl = memrchr(data, '\n', size);
+
+		size = last_nl ? (size_t)(last_nl - data) + 1 : 0;
+	}
+	start = size;
+	for (long i = 0; i < lines && start > 0; i++) {
+		char *nl = start > 1 ? memrchr(data, '\n', start - 1) : NULL;
+
+		start = nl ? (size_t)(nl - data) + 1 : 0;
+	}
+	tail_lines(data ? data + start : "", size - start, raw);
+	if (follow) {
+		munmap(data, st.st_size);
+		data = NULL;
+		ret = tail_follow(path, fd, size, raw) ? 1 : 0;
+		fd = -1;
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (data)
+		munmap(data, st.st_size);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(pub);
+	return ret;
+}
+
+int gg_cmd_audit(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		FILE *f = argc < 2 ? stderr : stdout;
+
+		fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--json] [FILE...]\n"
+			   "       govgate audit tail [-f] [--json] [-n N] [FILE]\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "verify"))
+		return gg_audit_verify_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "tail"))
+		return cmd_tail(argc - 1, argv + 1);
+	fprintf(stderr, "govgate audit: unknown verb \"%s\" (verify, tail)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The audit log: JSON lines, hash-chained, with signed checkpoints,
+ * rotation and retention (docs/audit.md).
+ */
+#ifndef GG_AUDIT_H
+#define GG_AUDIT_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "common.h"
+
+/* Same defaults as the configuration file (config.c). */
+#define GG_AUDIT_PATH_DEFAULT "/var/log/govgate/audit.jsonl"
+#define GG_AUDIT_KEY_DEFAULT "/var/lib/govgate/audit-key.pem"
+
+struct gg_audit_opts {
+	const char *path; /* active file, e.g. /var/log/govgate/audit.jsonl */
+	const char *key_path; /* Ed25519 private key PEM; generated if absent */
+	const char *pub_path; /* exported public key; NULL = key_path + ".pub" */
+	unsigned checkpoint_every; /* records between checkpoints (default 256) */
+	unsigned checkpoint_secs; /* or seconds (default 10) */
+	unsigned long long rotate_bytes; /* 0 = default 64 MiB */
+	unsigned rotate_secs; /* 0 = default 1 day */
+	unsigned retention_days; /* 0 = default 7 */
+};
+
+struct gg_audit;
+
+/* Opens (or creates) the log and continues its chain from the last intact
+ * record (of the active file, or of the newest rotated file when the active
+ * one holds none); a torn tail is left in place and a "chain_resumed"
+ * record is appended (and fsynced) before this returns. Generates the key
+ * pair when key_path does not exist; exports the public key when the
+ * public file is missing. Applies retention. */
+int gg_audit_open(const struct gg_audit_opts *opts, struct gg_audit **out, struct gg_err *err);
+
+/* Appends one record. The writer sets "ts" (if absent), "seq" and "prev"
+ * (hash of the previous line); the caller sets everything else ("event",
+ * "gate", ...) and must not set seq, prev or sig, nor write the writer's
+ * own events (checkpoint, log_rotated, chain_resumed). Does not take
+ * ownership of rec and does not modify it.
+ *
+ * The record is buffered. Before it, the log is rotated if the active file
+ * reached rotate_bytes; after it, a checkpoint is written (and fsynced) if
+ * checkpoint_every records are unsealed.
+ *
+ * Returns 0 when the record was accepted (it will be written, in order,
+ * even if a write fails now and succeeds on a later flush). A negative
+ * return means it was NOT accepted: -EINVAL (bad record), -ENOMEM, or
+ * -ENOBUFS (too many unwritten bytes: the disk keeps failing). Write,
+ * fsync and rotation failures during append are reported by the next
+ * gg_audit_flush or gg_audit_tick. */
+int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err);
+
+/* Writes buffered records; fsync when sync is true. Also returns (once) a
+ * failure deferred by an earlier append. */
+int gg_audit_flush(struct gg_audit *a, bool sync, struct gg_err *err);
+
+/* Periodic work, about once a second: flushes, checkpoints by time
+ * (checkpoint_secs with records unsealed), rotates by size or age. */
+int gg_audit_tick(struct gg_audit *a, struct gg_err *err);
+
+/* Writes a checkpoint now if any record is unsealed, then fsyncs. Call it
+ * before gg_audit_close when the outcome matters (close cannot report). */
+int gg_audit_checkpoint(struct gg_audit *a, struct gg_err *err);
+
+/* seq of the last record written (0 for a brand-new, empty log). */
+unsigned long long gg_audit_last_seq(const struct gg_audit *a);
+
+/* Writes a final checkpoint, fsyncs and frees. */
+void gg_audit_close(struct gg_audit *a);
+
+/*
+ * Reading and verification.
+ */
+
+/* Parses one line (without its newline): an object with "seq" (integer >=
+ * 1), "prev" (64 lower-case hex) and "event" (string), no duplicate keys.
+ * NULL when the line is not such a record. */
+json_t *gg_audit_parse_line(const char *p, size_t len);
+
+/* The files of a log, oldest first: the rotated "<active>.<UTC>.<seq>"
+ * siblings ordered by seq, then the active file if it exists. */
+int gg_audit_log_files(const char *active, char ***files, size_t *n, struct gg_err *err);
+void gg_audit_files_free(char **files, size_t n);
+
+/* Called for every line that parses as a record, in verification order
+ * (file by file, ascending first seq), also after a problem was found. A
+ * negative return aborts the verification with that error. */
+typedef int (*gg_audit_record_fn)(json_t *rec, const char *file, unsigned long long line,
+				  void *ctx);
+
+/* Verifies files (ordered by their first seq, as the verifier does not
+ * trust the order given) and fills *result (docs/audit.md "verify --json":
+ * "intact", counts, "unsealed_tail", "torn", "problem"). pub NULL: the
+ * chain is checked, checkpoint signatures are not ("signatures": "not
+ * checked"; else "checked"). Returns 0 when the files could be read (whatever the
+ * verdict), a negative errno on I/O errors. */
+int gg_audit_verify(char *const *files, size_t n, EVP_PKEY *pub, gg_audit_record_fn fn,
+		    void *ctx, json_t **result, struct gg_err *err);
+
+/* Prints a verification result as text. */
+void gg_audit_verify_print(FILE *f, const json_t *result);
+
+/* RFC 3339 / ISO 8601 ("2025-01-31", "2025-01-31T10:00", "...:05.25Z",
+ * "...+02:00"; no zone = UTC) to microseconds since the epoch. */
+int gg_time_parse_us(const char *s, long long *us);
+/* "2025-01-31T10:00:05.250000Z" (buf of at least 32 bytes). */
+void gg_time_format_us(long long us, char *buf, size_t size);
+
+/* Default log path and public key for the CLI: the configuration file's
+ * audit settings if it loads, else the GG_AUDIT_* defaults. Caller frees. */
+void gg_audit_cli_defaults(char **path, char **pub);
+
+/*
+ * Compliance report (report.c).
+ */
+struct gg_report_opts {
+	bool has_start, has_end;
+	long long start_us, end_us; /* window [start, end) */
+	EVP_PKEY *pub; /* checkpoint key, or NULL (signatures not checked) */
+};
+
+/* Verifies files and aggregates them over the window into *report
+ * (docs/audit.md "report --json"). The report is built whatever the
+ * verdict: its "verified" says whether it may be trusted. */
+int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
+		    json_t **report, struct gg_err *err);
+void gg_report_print(FILE *f, const json_t *report);
+
+/* CLI entry points (return the process exit code). */
+int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
+int gg_audit_verify_cmd(int argc, char **argv); /* argv[0] = "verify" */
+int gg_cmd_report(int argc, char **argv);
+
+#endif

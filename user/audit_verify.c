@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `govgate audit verify`: walks the given files as one chain and reports
+ * the first record that was altered, removed, reordered or inserted
+ * (docs/audit.md). Files are mapped and indexed by line so the classifier
+ * can look ahead to tell a swap from a removal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "audit.h"
+#include "sign.h"
+
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct vfile {
+	const char *path;
+	char *data;
+	size_t size;
+	long long first_seq; /* LLONG_MAX: holds no record */
+	size_t given; /* position on the command line (stable sort) */
+	unsigned long long lines, records, first, last;
+};
+
+struct vline {
+	const char *p;
+	size_t len;
+	size_t file;
+	unsigned long long no; /* 1-based, in its file */
+};
+
+/* What the chain needs of one parsed line. */
+struct lrec {
+	unsigned long long seq;
+	char prev[65];
+	char hash[65];
+	char event[32];
+};
+
+struct vctx {
+	struct vfile *files;
+	size_t nfiles;
+	struct vline *lines;
+	size_t n, cap;
+	EVP_PKEY *pub;
+	char pub_fp[65];
+	/* chain state: the last accepted line k */
+	bool have;
+	size_t k;
+	unsigned long long expect; /* seq expected next */
+	char head[65]; /* hash of line k */
+	char k_prev[65]; /* prev recorded by line k */
+	bool genesis;
+	bool have_ckpt;
+	unsigned long long last_ckpt;
+	unsigned long long records, checkpoints, unsealed, first_seq;
+	json_t *torn, *keys, *problem;
+};
+
+static bool lrec_of(const struct vline *l, json_t *rec, struct lrec *r)
+{
+	if (!rec)
+		return false;
+	r->seq = json_integer_value(json_object_get(rec, "seq"));
+	snprintf(r->prev, sizeof(r->prev), "%s", json_string_value(json_object_get(rec, "prev")));
+	snprintf(r->event, sizeof(r->event), "%s", json_string_value(json_object_get(rec, "event")));
+	gg_sha256_hex(l->p, l->len, r->hash);
+	return true;
+}
+
+/* Parses line i (if it exists) for the classifier. */
+static bool peek(struct vctx *v, size_t i, struct lrec *r)
+{
+	json_t *rec;
+	bool ok;
+
+	if (i >= v->n)
+		return false;
+	rec = gg_audit_parse_line(v->lines[i].p, v->lines[i].len);
+	ok = lrec_of(&v->lines[i], rec, r);
+	json_decref(rec);
+	return ok;
+}
+
+static const char *fname(struct vctx *v, size_t i)
+{
+	return v->files[v->lines[i].file].path;
+}
+
+static void problem(struct vctx *v, const char *kind, size_t i, long long seq,
+		    const char *expected, const char *found, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void problem(struct vctx *v, const char *kind, size_t i, long long seq,
+		    const char *expected, const char *found, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	v->problem = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:s}", "kind", kind, "file",
+			       fname(v, i), "line", (json_int_t)v->lines[i].no, "seq",
+			       seq > 0 ? json_integer(seq) : json_null(), "expected", expected,
+			       "found", found, "detail", detail);
+}
+
+static char *where(struct vctx *v, size_t i, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s:%llu", fname(v, i), v->lines[i].no);
+	return buf;
+}
+
+static size_t find_seq(struct vctx *v, size_t from, unsigned long long seq)
+{
+	struct lrec r;
+
+	for (size_t m = from; m < v->n; m++)
+		if (peek(v, m, &r) && r.seq == seq)
+			return m;
+	return SIZE_MAX;
+}
+
+/* Line i (record r) does not continue the chain at line k: name the first
+ * record that was tampered with, and how. */
+static void classify(struct vctx *v, size_t i, const struct lrec *r)
+{
+	char exp[160], fnd[160], w1[600], w2[600];
+	struct lrec nx;
+	bool has_nx = peek(v, i + 1, &nx);
+	unsigned long long e = v->expect;
+	size_t m;
+
+	snprintf(exp, sizeof(exp), "seq %llu, prev %s", e, v->head);
+	snprintf(fnd, sizeof(fnd), "seq %llu, prev %s", r->seq, r->prev);
+	/* The next line continues from k and line i chains to it: swapped. */
+	if (has_nx && nx.seq == e && !strcmp(nx.prev, v->head) && !strcmp(r->prev, nx.hash)) {
+		problem(v, "reordered", i, r->seq, exp, fnd,
+			"records swapped: seq %llu comes before seq %llu (%s)", r->seq, e,
+			where(v, i + 1, w1, sizeof(w1)));
+		return;
+	}
+	/* The next line continues from k: line i is not part of the chain. */
+	if (has_nx && nx.seq == e && !strcmp(nx.prev, v->head)) {
+		problem(v, "inserted", i, r->seq, exp, fnd,
+			"record not part of the chain: %s (seq %llu) follows %s directly",
+			where(v, i + 1, w1, sizeof(w1)), e, where(v, v->k, w2, sizeof(w2)));
+		return;
+	}
+	if (r->seq == e) {
+		/* Right seq, wrong prev. If the next line chains to line i, line
+		 * k's bytes changed; otherwise line i's own prev did. */
+		if (has_nx && strcmp(nx.prev, r->hash)) {
+			problem(v, "altered", i, r->seq, exp, fnd,
+				"prev does not match %s, and %s does not chain to it either",
+				where(v, v->k, w1, sizeof(w1)), where(v, i + 1, w2, sizeof(w2)));
+			return;
+		}
+		snprintf(exp, sizeof(exp), "hash %s (the prev recorded by seq %llu)", r->prev,
+			 r->seq);
+		snprintf(fnd, sizeof(fnd), "hash %s", v->head);
+		problem(v, "altered", v->k, e - 1, exp, fnd,
+			"record changed after it was written: its hash no longer matches the "
+			"prev of the next record (%s)", where(v, i, w1, sizeof(w1)));
+		return;
+	}
+	if (r->seq > e) {
+		m = find_seq(v, i + 1, e);
+		if (m != SIZE_MAX) {
+			problem(v, "reordered", i, r->seq, exp, fnd,
+				"records out of order: seq %llu comes before seq %llu, which is at %s",
+				r->seq, e, where(v, m, w1, sizeof(w1)));
+			return;
+		}
+		if (!strcmp(r->prev, v->head)) {
+			problem(v, "altered", i, r->seq, exp, fnd,
+				"seq changed: the record chains to %s (seq %llu)",
+				where(v, v->k, w1, sizeof(w1)), e - 1);
+			return;
+		}
+		if (r->seq == e + 1)
+			snprintf(w2, sizeof(w2), "seq %llu", e);
+		else
+			snprintf(w2, sizeof(w2), "seq %llu..%llu", e, r->seq - 1);
+		problem(v, "removed", i, r->seq, exp, fnd, "%s missing before this line (after %s)",
+			w2, where(v, v->k, w1, sizeof(w1)));
+		return;
+	}
+	/* seq goes back: a record claims a place that is already taken. */
+	if (r->seq == e - 1 && !strcmp(r->prev, v->k_prev) && has_nx && nx.seq == e &&
+	    !strcmp(nx.prev, r->hash)) {
+		/* Two lines claim seq e-1 after the same record and the chain goes
+		 * on from line i: line k is the intruder. */
+		snprintf(exp, sizeof(exp), "seq %llu once", e - 1);
+		snprintf(fnd, sizeof(fnd), "seq %llu twice (lines %llu and %llu)", e - 1,
+			 v->lines[v->k].no, v->lines[i].no);
+		problem(v, "inserted", v->k, e - 1, exp, fnd,
+			"record not part of the chain: the next record (%s) chains to %s instead",
+			where(v, i + 1, w1, sizeof(w1)), where(v, i, w2, sizeof(w2)));
+		return;
+	}
+	problem(v, "inserted", i, r->seq, exp, fnd,
+		"seq %llu appears after seq %llu (%s): a record was inserted or repeated", r->seq,
+		e - 1, where(v, v->k, w1, sizeof(w1)));
+}
+
+static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
+{
+	static const char sig_key[] = ",\"sig\":\"";
+	const struct vline *l = &v->lines[i];
+	json_t *cov = json_object_get(rec, "covers");
+	const char *head = json_string_value(json_object_get(rec, "head"));
+	const char *key = json_string_value(json_object_get(rec, "key"));
+	const char *sig = json_string_value(json_object_get(rec, "sig"));
+	unsigned long long a, b, want_a = 0;
+	unsigned char raw[72];
+	char exp[160], fnd[160];
+	const char *pos = NULL;
+	char *signed_buf;
+
+	a = json_integer_value(json_array_get(cov, 0));
+	b = json_integer_value(json_array_get(cov, 1));
+	if (v->have_ckpt)
+		want_a = v->last_ckpt + 1;
+	else if (v->genesis)
+		want_a = v->first_seq;
+	if (json_array_size(cov) != 2 || !json_is_integer(json_array_get(cov, 0)) ||
+	    !json_is_integer(json_array_get(cov, 1)) || b != r->seq - 1 || a < 1 || a > b ||
+	    (want_a && a != want_a)) {
+		snprintf(exp, sizeof(exp), "covers [%llu,%llu]", want_a ? want_a : a, r->seq - 1);
+		snprintf(fnd, sizeof(fnd), "covers [%llu,%llu]", a, b);
+		problem(v, "altered", i, r->seq, exp, fnd, "checkpoint covers the wrong records");
+		return;
+	}
+	if (!head || strcmp(head, r->prev)) {
+		problem(v, "altered", i, r->seq, r->prev, head ? head : "(none)",
+			"checkpoint head differs from its prev");
+		return;
+	}
+	if (!key || !sig) {
+		problem(v, "altered", i, r->seq, "key and sig", "(missing)",
+			"checkpoint without key or signature");
+		return;
+	}
+	if (!json_array_size(v->keys) ||
+	    strcmp(json_string_value(json_array_get(v->keys, json_array_size(v->keys) - 1)), key))
+		json_array_append_new(v->keys, json_string(key));
+	if (!v->pub)
+		return;
+	if (strcmp(key, v->pub_fp)) {
+		problem(v, "signature", i, r->seq, v->pub_fp, key,
+			"checkpoint signed by another key than the one given");
+		return;
+	}
+	/* The signed bytes are the line without its last member, ,"sig":"…". */
+	for (const char *p = l->p; (p = memmem(p, l->len - (p - l->p), sig_key,
+					       sizeof(sig_key) - 1)); p++)
+		pos = p;
+	if (!pos || strlen(sig) != 88 || l->len < 2 ||
+	    (size_t)(l->p + l->len - pos) != sizeof(sig_key) - 1 + 88 + 2 ||
+	    memcmp(pos + sizeof(sig_key) - 1, sig, 88) || memcmp(l->p + l->len - 2, "\"}", 2) ||
+	    EVP_DecodeBlock(raw, (const unsigned char *)sig, 88) != 66) {
+		problem(v, "signature", i, r->seq, "\"sig\" last, base64 of 64 bytes", sig,
+			"malformed checkpoint signature");
+		return;
+	}
+	signed_buf = malloc(pos - l->p + 1);
+	if (!signed_buf) {
+		problem(v, "signature", i, r->seq, "", "", "out of memory");
+		return;
+	}
+	memcpy(signed_buf, l->p, pos - l->p);
+	signed_buf[pos - l->p] = '}';
+	if (gg_verify_buf(v->pub, signed_buf, pos - l->p + 1, raw))
+		problem(v, "signature", i, r->seq, "a valid Ed25519 signature", "invalid",
+			"checkpoint signature does not verify: the checkpoint, or records it "
+			"seals (seq %llu..%llu) with their chain recomputed, were altered", a, b);
+	free(signed_buf);
+}
+
+static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
+{
+	struct vfile *f = &v->files[v->lines[i].file];
+	bool ckpt = !strcmp(r->event, "checkpoint");
+
+	if (!v->have) {
+		v->genesis = r->seq == 1 && !strcmp(r->prev, ZERO_HASH);
+		v->first_seq = r->seq;
+	}
+	if (ckpt)
+		check_checkpoint(v, i, rec, r);
+	v->have = true;
+	v->k = i;
+	v->expect = r->seq + 1;
+	strcpy(v->head, r->hash);
+	strcpy(v->k_prev, r->prev);
+	v->records++;
+	if (!f->records++)
+		f->first = r->seq;
+	f->last = r->seq;
+	if (ckpt) {
+		v->checkpoints++;
+		v->have_ckpt = true;
+		v->last_ckpt = r->seq;
+		v->unsealed = 0;
+	} else {
+		v->unsealed++;
+	}
+}
+
+/* Lines i.. do not parse. Torn (crash mid-write) if they end the last file
+ * or a chain_resumed naming exactly them follows; else tampering. Returns
+ * the next line to check. */
+static size_t bad_run(struct vctx *v, size_t i)
+{
+	const struct vline *l = &v->lines[i];
+	size_t j = i, bytes;
+	char hash[65], w[600], w2[600];
+	json_t *rec = NULL;
+	struct lrec rj;
+
+	while (j < v->n && v->lines[j].file == l->file) {
+		rec = gg_audit_parse_line(v->lines[j].p, v->lines[j].len);
+		if (rec)
+			break;
+		j++;
+	}
+	bytes = v->lines[j - 1].p + v->lines[j - 1].len - l->p;
+	gg_sha256_hex(l->p, bytes, hash);
+	if (j == v->n) {
+		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b}", "file",
+							 fname(v, i), "line", (json_int_t)l->no,
+							 "lines", (json_int_t)(j - i), "bytes",
+							 (json_int_t)bytes, "resumed", 0));
+		return j;
+	}
+	if (!rec) {
+		problem(v, "malformed", i, -1, "a record", "unparseable bytes",
+			"not a record, at the end of a file that another file follows");
+		return j;
+	}
+	lrec_of(&v->lines[j], rec, &rj);
+	if (!strcmp(rj.event, "chain_resumed") &&
+	    json_integer_value(json_object_get(rec, "torn_line")) == (json_int_t)l->no &&
+	    json_integer_value(json_object_get(rec, "torn_lines")) == (json_int_t)(j - i) &&
+	    json_integer_value(json_object_get(rec, "torn_bytes")) == (json_int_t)bytes &&
+	    json_is_string(json_object_get(rec, "torn_sha256")) &&
+	    !strcmp(json_string_value(json_object_get(rec, "torn_sha256")), hash)) {
+		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b, s:I}", "file",
+							 fname(v, i), "line", (json_int_t)l->no,
+							 "lines", (json_int_t)(j - i), "bytes",
+							 (json_int_t)bytes, "resumed", 1,
+							 "resumed_at", (json_int_t)v->lines[j].no));
+		json_decref(rec);
+		return j;
+	}
+	json_decref(rec);
+	if (v->have && rj.seq == v->expect && !strcmp(rj.prev, v->head))
+		problem(v, "inserted", i, -1, "a record", "unparseable bytes",
+			"not a record and not part of the chain: %s follows %s directly",
+			where(v, j, w, sizeof(w)), where(v, v->k, w2, sizeof(w2)));
+	else
+		problem(v, "altered", i, -1, "a record", "unparseable bytes",
+			"line does not parse as a record and no chain_resumed accounts for it");
+	return j;
+}
+
+static int map_file(struct vfile *f, struct gg_err *err)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: cannot open: %s", f->path, strerror(errno));
+	if (fstat(fd, &st)) {
+		close(fd);
+		return gg_errf(err, -errno, "%s: stat: %s", f->path, strerror(errno));
+	}
+	f->size = st.st_size;
+	f->data = NULL;
+	if (f->size) {
+		f->data = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (f->data == MAP_FAILED) {
+			f->data = NULL;
+			close(fd);
+			return gg_errf(err, -errno, "%s: mmap: %s", f->path, strerror(errno));
+		}
+	}
+	close(fd);
+	f->first_seq = LLONG_MAX;
+	for (size_t off = 0; off < f->size;) {
+		const char *nl = memchr(f->data + off, '\n', f->size - off);
+		size_t end = nl ? (size_t)(nl - f->data) : f->size;
+		json_t *rec = gg_audit_parse_line(f->data + off, end - off);
+
+		if (rec) {
+			f->first_seq = json_integer_value(json_object_get(rec, "seq"));
+			json_decref(rec);
+			break;
+		}
+		off = end + 1;
+	}
+	return 0;
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+	const struct vfile *x = a, *y = b;
+
+	if (x->first_seq != y->first_seq)
+		return x->first_seq < y->first_seq ? -1 : 1;
+	return x->given < y->given ? -1 : x->given > y->given;
+}
+
+static int index_lines(struct vctx *v, size_t fi, struct gg_err *err)
+{
+	struct vfile *f = &v->files[fi];
+
+	for (size_t off = 0; off < f->size;) {
+		const char *nl = memchr(f->data + off, '\n', f->size - off);
+		size_t end = nl ? (size_t)(nl - f->data) : f->size;
+
+		if (v->n == v->cap) {
+			size_t cap = v->cap ? v->cap * 2 : 4096;
+			struct vline *nv = realloc(v->lines, cap * sizeof(*nv));
+
+			if (!nv)
+				return gg_errf(err, -ENOMEM, "%s: out of memory", f->path);
+			v->lines = nv;
+			v->cap = cap;
+		}
+		v->lines[v->n++] = (struct vline){ f->data + off, end - off, fi, ++f->lines };
+		off = end + 1;
+	}
+	return 0;
+}
+
+static json_t *result_doc(struct vctx *v)
+{
+	json_t *doc, *files = json_array();
+
+	for (size_t i = 0; i < v->nfiles; i++) {
+		struct vfile *f = &v->files[i];
+
+		json_array_append_new(files, json_pack("{s:s, s:I, s:I, s:o, s:o}", "file", f->path,
+						       "lines", (json_int_t)f->lines, "records",
+						       (json_int_t)f->records, "first_seq",
+						       f->records ? json_integer(f->first) : json_null(),
+						       "last_seq",
+						       f->records ? json_integer(f->last) : json_null()));
+	}
+	doc = json_pack("{s:b, s:o, s:I, s:o, s:o, s:s, s:I, s:s, s:O, s:o, s:I, s:O}", "intact",
+			!v->problem, "files", files, "records", (json_int_t)v->records,
+			"first_seq", v->have ? json_integer(v->first_seq) : json_null(), "last_seq",
+			v->have ? json_integer(v->expect - 1) : json_null(), "chain_start",
+			!v->have ? "empty" : v->genesis ? "genesis" : "continued", "checkpoints",
+			(json_int_t)v->checkpoints, "signatures",
+			v->pub ? "checked" : "not checked", "keys", v->keys, "key",
+			v->pub ? json_string(v->pub_fp) : json_null(), "unsealed_tail",
+			(json_int_t)v->unsealed, "torn", v->torn);
+	if (doc && v->problem)
+		json_object_set(doc, "problem", v->problem);
+	return doc;
+}
+
+int gg_audit_verify(char *const *paths, size_t n, EVP_PKEY *pub, gg_audit_record_fn fn,
+		    void *ctx, json_t **result, struct gg_err *err)
+{
+	struct vctx v = { .pub = pub };
+	int ret = 0;
+
+	*result = NULL;
+	v.files = calloc(n ? n : 1, sizeof(*v.files));
+	v.torn = json_array();
+	v.keys = json_array();
+	if (!v.files || !v.torn || !v.keys) {
+		ret = gg_errf(err, -ENOMEM, "verify: out of memory");
+		goto cleanup;
+	}
+	if (pub && (ret = gg_key_fingerprint(pub, v.pub_fp, err)))
+		goto cleanup;
+	for (v.nfiles = 0; v.nfiles < n; v.nfiles++) {
+		v.files[v.nfiles].path = paths[v.nfiles];
+		v.files[v.nfiles].given = v.nfiles;
+		ret = map_file(&v.files[v.nfiles], err);
+		if (ret)
+			goto cleanup;
+	}
+	qsort(v.files, v.nfiles, sizeof(*v.files), cmp_files);
+	for (size_t i = 0; i < v.nfiles; i++) {
+		ret = index_lines(&v, i, err);
+		if (ret)
+			goto cleanup;
+	}
+	for (size_t i = 0; i < v.n;) {
+		const struct vline *l = &v.lines[i];
+		json_t *rec = gg_audit_parse_line(l->p, l->len);
+		struct lrec r;
+
+		if (!v.problem) {
+			if (!rec) {
+				i = bad_run(&v, i);
+				continue;
+			}
+			lrec_of(l, rec, &r);
+			if (v.have && (r.seq != v.expect || strcmp(r.prev, v.head)))
+				classify(&v, i, &r);
+			else
+				accept(&v, i, rec, &r);
+		}
+		/* After a problem only the callback still runs (the report can
+		 * be asked to aggregate an unverified log). */
+		if (rec && fn)
+			ret = fn(rec, v.files[l->file].path, l->no, ctx);
+		json_decref(rec);
+		if (ret)
+			goto cleanup;
+		i++;
+	}
+	*result = result_doc(&v);
+	if (!*result)
+		ret = gg_errf(err, -ENOMEM, "verify: out of memory");
+cleanup:
+	for (size_t i = 0; i < v.nfiles; i++)
+		if (v.files[i].data)
+			munmap(v.files[i].data, v.files[i].size);
+	free(v.files);
+	free(v.lines);
+	json_decref(v.torn);
+	json_decref(v.keys);
+	json_decref(v.problem);
+	return ret;
+}
+
+static long long jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+void gg_audit_verify_print(FILE *f, const json_t *res)
+{
+	const json_t *p = json_object_get(res, "problem"), *x;
+	const char *sigs = json_string_value(json_object_get(res, "signatures"));
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "files"), i, x) {
+		fprintf(f, "%s: %lld lines", json_string_value(json_object_get(x, "file")),
+			jint(x, "lines"));
+		if (jint(x, "records"))
+			fprintf(f, ", seq %lld..%lld", jint(x, "first_seq"), jint(x, "last_seq"));
+		fputc('\n', f);
+	}
+	if (jint(res, "records"))
+		fprintf(f, "chain: %lld records%s, seq %lld..%lld (%s)\n", jint(res, "records"),
+			p ? " in order before the problem" : "", jint(res, "first_seq"),
+			jint(res, "last_seq"),
+			!strcmp(json_string_value(json_object_get(res, "chain_start")), "genesis") ?
+				"from the start of the log" :
+				"continues earlier records not given");
+	else
+		fprintf(f, "chain: no records\n");
+	fprintf(f, "checkpoints: %lld, signatures %s", jint(res, "checkpoints"), sigs);
+	if (json_is_string(json_object_get(res, "key")))
+		fprintf(f, " (key sha256:%s)", json_string_value(json_object_get(res, "key")));
+	else
+		fprintf(f, " (no public key: pass --key)");
+	fputc('\n', f);
+	json_array_foreach(json_object_get(res, "torn"), i, x) {
+		fprintf(f, "torn: %s:%lld (%lld line(s), %lld bytes): a write cut short, ",
+			json_string_value(json_object_get(x, "file")), jint(x, "line"),
+			jint(x, "lines"), jint(x, "bytes"));
+		if (json_is_true(json_object_get(x, "resumed")))
+			fprintf(f, "chain resumed at line %lld\n", jint(x, "resumed_at"));
+		else
+			fprintf(f, "at the end of the log\n");
+	}
+	if (jint(res, "unsealed_tail"))
+		fprintf(f, "unsealed tail: %lld records after the last checkpoint\n",
+			jint(res, "unsealed_tail"));
+	if (!p) {
+		fprintf(f, "result: INTACT\n");
+		return;
+	}
+	fprintf(f, "result: NOT INTACT\n%s:%lld: %s", json_string_value(json_object_get(p, "file")),
+		jint(p, "line"), json_string_value(json_object_get(p, "kind")));
+	if (json_is_integer(json_object_get(p, "seq")))
+		fprintf(f, " (seq %lld)", jint(p, "seq"));
+	fprintf(f, ": %s\n  expected: %s\n  found:    %s\n",
+		json_string_value(json_object_get(p, "detail")),
+		json_string_value(json_object_get(p, "expected")),
+		json_string_value(json_object_get(p, "found")));
+}
+
+static void verify_usage(FILE *f)
+{
+	fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--json] [FILE...]\n"
+		   "  --key PUBKEY  public key of the checkpoints (default: the configured\n"
+		   "                audit key's .pub, if present)\n"
+		   "  --json        one JSON document\n"
+		   "FILEs are verified as one chain, ordered by their first seq; default: the\n"
+		   "configured log and its rotated files. Exit: 0 intact, 1 not intact,\n"
+		   "2 usage or I/O error.\n");
+}
+
+int gg_audit_verify_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *def_path = NULL, *def_pub = NULL, **files = NULL;
+	const char *key_path = NULL;
+	bool json = false, own_files = false;
+	EVP_PKEY *pub = NULL;
+	json_t *res = NULL;
+	struct gg_err err;
+	size_t n = 0;
+	int c, ret = 2;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			verify_usage(stdout);
+			return 0;
+		default:
+			verify_usage(stderr);
+			return 2;
+		}
+	}
+	gg_audit_cli_defaults(&def_path, &def_pub);
+	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
+		key_path = def_pub;
+	if (key_path && gg_key_load_public(key_path, &pub, &err))
+		goto fail;
+	if (optind < argc) {
+		files = argv + optind;
+		n = argc - optind;
+	} else {
+		if (!def_path || gg_audit_log_files(def_path, &files, &n, &err))
+			goto fail;
+		own_files = true;
+	}
+	if (gg_audit_verify(files, n, pub, NULL, NULL, &res, &err))
+		goto fail;
+	if (key_path)
+		json_object_set_new(res, "key_file", json_string(key_path));
+	if (json) {
+		json_dumpf(res, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		gg_audit_verify_print(stdout, res);
+	}
+	ret = json_is_true(json_object_get(res, "intact")) ? 0 : 1;
+	goto cleanup;
+fail:
+	fprintf(stderr, "govgate audit verify: %s\n", err.msg);
+cleanup:
+	if (own_files)
+		gg_audit_files_free(files, n);
+	json_decref(res);
+	EVP_PKEY_free(pub);
+	free(def_path);
+	free(def_pub);
+	return ret;
+}

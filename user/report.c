@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `govgate report`: a compliance summary of the audit log over a time
+ * window, computed in the verification pass itself so that the figures
+ * come from exactly the bytes that were verified (docs/audit.md).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "sign.h"
+
+struct agg {
+	const struct gg_report_opts *o;
+	/* name -> count; gate maps are keyed "gate\tevent" */
+	json_t *deny_ctl, *deny_fw, *deny_gate, *obs_ctl, *obs_fw, *obs_gate, *lost_gate;
+	long long deny_total, obs_total, lost_total;
+	long long in_window, undated, applied_in, failed_in;
+	long long first_us, last_us;
+	json_t *policy; /* latest policy_applied at or before the end */
+	long long policy_us;
+};
+
+static int bump(json_t *map, const char *key, long long n)
+{
+	json_t *v = json_object_get(map, key);
+
+	if (v)
+		return json_integer_set(v, json_integer_value(v) + n);
+	return json_object_set_new(map, key, json_integer(n));
+}
+
+static int bump_each(json_t *map, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && bump(map, json_string_value(v), 1))
+			return -ENOMEM;
+	return 0;
+}
+
+static int bump_gate(json_t *map, json_t *rec, long long n)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s\t%s",
+		 json_string_value(json_object_get(rec, "gate")) ?: "?",
+		 json_string_value(json_object_get(rec, "event")));
+	return bump(map, key, n) ? -ENOMEM : 0;
+}
+
+static bool is_denial_event(const char *ev)
+{
+	return !strcmp(ev, "command_denied") || !strcmp(ev, "egress_blocked") ||
+	       !strcmp(ev, "module_blocked");
+}
+
+static int on_record(json_t *rec, const char *file, unsigned long long line, void *ctx)
+{
+	struct agg *g = ctx;
+	const char *ts = json_string_value(json_object_get(rec, "ts"));
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+	const char *action = json_string_value(json_object_get(rec, "action"));
+	long long us;
+	int ret = 0;
+
+	if (!ts || gg_time_parse_us(ts, &us)) {
+		g->undated++;
+		return 0;
+	}
+	/* The policy in force during the window may predate it. */
+	if (!strcmp(ev, "policy_applied") && (!g->o->has_end || us <= g->o->end_us) &&
+	    (!g->policy || us >= g->policy_us)) {
+		json_decref(g->policy);
+		g->policy = json_incref(rec);
+		g->policy_us = us;
+	}
+	if ((g->o->has_start && us < g->o->start_us) || (g->o->has_end && us >= g->o->end_us))
+		return 0;
+	if (!g->in_window++ || us < g->first_us)
+		g->first_us = us;
+	if (g->in_window == 1 || us > g->last_us)
+		g->last_us = us;
+	if (!strcmp(ev, "policy_applied"))
+		g->applied_in++;
+	else if (!strcmp(ev, "policy_apply_failed"))
+		g->failed_in++;
+	else if (!strcmp(ev, "events_lost")) {
+		long long n = json_integer_value(json_object_get(rec, "count"));
+
+		g->lost_total += n;
+		ret = bump(g->lost_gate, json_string_value(json_object_get(rec, "gate")) ?: "?", n);
+	} else if (is_denial_event(ev) && action && !strcmp(action, "deny")) {
+		g->deny_total++;
+		ret = bump_each(g->deny_ctl, json_object_get(rec, "controls")) ?:
+		      bump_each(g->deny_fw, json_object_get(rec, "frameworks")) ?:
+		      bump_gate(g->deny_gate, rec, 1);
+	} else if (is_denial_event(ev) && action && !strcmp(action, "observe")) {
+		/* Observe mode allowed the action: never a denial. */
+		g->obs_total++;
+		ret = bump_each(g->obs_ctl, json_object_get(rec, "controls")) ?:
+		      bump_each(g->obs_fw, json_object_get(rec, "frameworks")) ?:
+		      bump_gate(g->obs_gate, rec, 1);
+	}
+	return ret ? -ENOMEM : 0;
+}
+
+struct kc {
+	const char *key;
+	long long count;
+};
+
+static int cmp_kc(const void *a, const void *b)
+{
+	const struct kc *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static const char *gate_category(const char *gate)
+{
+	if (!strcmp(gate, "cmd.exec"))
+		return "command";
+	if (!strcmp(gate, "net.egress"))
+		return "network";
+	if (!strcmp(gate, "kernel.module"))
+		return "module";
+	return "other";
+}
+
+/* [{name: key, count}] by count desc, then key; gate maps split their key
+ * into category, gate and event. */
+static json_t *sorted(json_t *map, const char *name, bool gates)
+{
+	size_t n = json_object_size(map), i = 0;
+	struct kc *v = calloc(n ? n : 1, sizeof(*v));
+	json_t *arr = json_array(), *val;
+	const char *k;
+
+	if (!v || !arr) {
+		free(v);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_foreach(map, k, val)
+		v[i++] = (struct kc){ k, json_integer_value(val) };
+	qsort(v, n, sizeof(*v), cmp_kc);
+	for (i = 0; i < n; i++) {
+		json_t *o;
+
+		if (gates) {
+			const char *tab = strchr(v[i].key, '\t');
+			char gate[128];
+
+			snprintf(gate, sizeof(gate), "%.*s", (int)(tab - v[i].key), v[i].key);
+			o = json_pack("{s:s, s:s, s:s, s:I}", "category", gate_category(gate), "gate",
+				      gate, "event", tab + 1, "count", (json_int_t)v[i].count);
+		} else {
+			o = json_pack("{s:s, s:I}", name, v[i].key, "count", (json_int_t)v[i].count);
+		}
+		if (json_array_append_new(arr, o)) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+	}
+	free(v);
+	return arr;
+}
+
+static json_t *time_or_null(bool has, long long us)
+{
+	char buf[40];
+
+	if (!has)
+		return json_null();
+	gg_time_format_us(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *enabled_packs(const struct agg *g)
+{
+	static const char *const keys[] = { "ts", "generation", "mode", "who", "refs", "packs",
+					    NULL };
+	json_t *o;
+
+	if (!g->policy)
+		return json_null();
+	o = json_object();
+	for (int i = 0; o && keys[i]; i++) {
+		json_t *v = json_object_get(g->policy, keys[i]);
+
+		if (v && json_object_set_new(o, keys[i], json_deep_copy(v))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
+		    json_t **report, struct gg_err *err)
+{
+	struct agg g = { .o = o };
+	json_t *res = NULL, *doc = NULL;
+	int ret;
+
+	*report = NULL;
+	g.deny_ctl = json_object();
+	g.deny_fw = json_object();
+	g.deny_gate = json_object();
+	g.obs_ctl = json_object();
+	g.obs_fw = json_object();
+	g.obs_gate = json_object();
+	g.lost_gate = json_object();
+	if (!g.deny_ctl || !g.deny_fw || !g.deny_gate || !g.obs_ctl || !g.obs_fw || !g.obs_gate ||
+	    !g.lost_gate) {
+		ret = gg_errf(err, -ENOMEM, "report: out of memory");
+		goto cleanup;
+	}
+	ret = gg_audit_verify(files, n, o->pub, on_record, &g, &res, err);
+	if (ret == -ENOMEM)
+		gg_errf(err, ret, "report: out of memory");
+	if (ret)
+		goto cleanup;
+	doc = json_pack("{s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I, s:I,"
+			" s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o}",
+			"verified", json_is_true(json_object_get(res, "intact")),
+			"signatures", json_object_get(res, "signatures"),
+			"verification", res,
+			"window",
+			"start", time_or_null(o->has_start, o->start_us),
+			"end", time_or_null(o->has_end, o->end_us),
+			"records", (json_int_t)g.in_window,
+			"first_ts", time_or_null(g.in_window, g.first_us),
+			"last_ts", time_or_null(g.in_window, g.last_us),
+			"undated", (json_int_t)g.undated,
+			"enabled_packs", enabled_packs(&g),
+			"policy_applied_in_window", (json_int_t)g.applied_in,
+			"policy_apply_failed_in_window", (json_int_t)g.failed_in,
+			"denials_total", (json_int_t)g.deny_total,
+			"denials_by_control", sorted(g.deny_ctl, "control", false),
+			"denials_by_framework", sorted(g.deny_fw, "framework", false),
+			"denials_by_gate", sorted(g.deny_gate, NULL, true),
+			"observed_total", (json_int_t)g.obs_total,
+			"observed_by_control", sorted(g.obs_ctl, "control", false),
+			"observed_by_framework", sorted(g.obs_fw, "framework", false),
+			"observed_by_gate", sorted(g.obs_gate, NULL, true),
+			"events_lost", (json_int_t)g.lost_total,
+			"events_lost_by_gate", sorted(g.lost_gate, "gate", false));
+	if (!doc) {
+		ret = gg_errf(err, -ENOMEM, "report: out of memory");
+		goto cleanup;
+	}
+	*report = doc;
+cleanup:
+	json_decref(res);
+	json_decref(g.policy);
+	json_decref(g.deny_ctl);
+	json_decref(g.deny_fw);
+	json_decref(g.deny_gate);
+	json_decref(g.obs_ctl);
+	json_decref(g.obs_fw);
+	json_decref(g.obs_gate);
+	json_decref(g.lost_gate);
+	return ret;
+}
+
+/* Strings, or {ref, mode} objects (policy_applied refs), comma-joined. */
+static const char *join(const json_t *arr, char *buf, size_t size)
+{
+	size_t i, off = 0;
+	json_t *v;
+
+	snprintf(buf, size, "-");
+	json_array_foreach(arr, i, v) {
+		const char *ref = json_string_value(json_object_get(v, "ref"));
+		const char *mode = json_string_value(json_object_get(v, "mode"));
+
+		if (off >= size)
+			break;
+		if (json_is_string(v))
+			off += snprintf(buf + off, size - off, "%s%s", i ? "," : "",
+					json_string_value(v));
+		else
+			off += snprintf(buf + off, size - off, "%s%s%s%s%s", i ? "," : "",
+					ref ? ref : "?", mode ? " (" : "", mode ? mode : "",
+					mode ? ")" : "");
+	}
+	return buf;
+}
+
+static void print_counts(FILE *f, const char *title, const json_t *arr, const char *name)
+{
+	char head[32];
+	size_t i;
+	json_t *v;
+
+	for (i = 0; name[i] && i + 1 < sizeof(head); i++)
+		head[i] = toupper((unsigned char)name[i]);
+	head[i] = '\0';
+	fprintf(f, "  %s:\n", title);
+	if (!json_array_size(arr)) {
+		fprintf(f, "    (none)\n");
+		return;
+	}
+	fprintf(f, "    %-40s %8s\n", head, "COUNT");
+	json_array_foreach(arr, i, v)
+		fprintf(f, "    %-40s %8lld\n", json_string_value(json_object_get(v, name)),
+			(long long)json_integer_value(json_object_get(v, "count")));
+}
+
+static void print_gates(FILE *f, const char *title, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	fprintf(f, "  %s:\n", title);
+	if (!json_array_size(arr)) {
+		fprintf(f, "    (none)\n");
+		return;
+	}
+	fprintf(f, "    %-9s %-14s %-16s %8s\n", "CATEGORY", "GATE", "EVENT", "COUNT");
+	json_array_foreach(arr, i, v)
+		fprintf(f, "    %-9s %-14s %-16s %8lld\n",
+			json_string_value(json_object_get(v, "category")),
+			json_string_value(json_object_get(v, "gate")),
+			json_string_value(json_object_get(v, "event")),
+			(long long)json_integer_value(json_object_get(v, "count")));
+}
+
+static const char *s_or(const json_t *o, const char *k, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : dflt;
+}
+
+void gg_report_print(FILE *f, const json_t *r)
+{
+	const json_t *ver = json_object_get(r, "verification"), *win = json_object_get(r, "window");
+	const json_t *pol = json_object_get(r, "enabled_packs"), *prob, *v;
+	char b1[1024], b2[1024];
+	size_t i;
+
+	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
+	if (!json_is_true(json_object_get(r, "verified"))) {
+		prob = json_object_get(ver, "problem");
+		fprintf(f, "*** UNVERIFIED: the audit log FAILED verification (%s:%lld: %s).\n"
+			   "*** The figures below may not reflect what was recorded.\n\n",
+			s_or(prob, "file", "?"),
+			(long long)json_integer_value(json_object_get(prob, "line")),
+			s_or(prob, "kind", "?"));
+	}
+	fprintf(f, "Verification: %s, %lld records", 
+		json_is_true(json_object_get(r, "verified")) ? "intact" : "NOT INTACT",
+		(long long)json_integer_value(json_object_get(ver, "records")));
+	if (json_is_integer(json_object_get(ver, "first_seq")))
+		fprintf(f, " (seq %lld..%lld)",
+			(long long)json_integer_value(json_object_get(ver, "first_seq")),
+			(long long)json_integer_value(json_object_get(ver, "last_seq")));
+	fprintf(f, ", %lld checkpoints, signatures %s",
+		(long long)json_integer_value(json_object_get(ver, "checkpoints")),
+		s_or(ver, "signatures", "?"));
+	if (json_integer_value(json_object_get(ver, "unsealed_tail")))
+		fprintf(f, ", unsealed tail: %lld records",
+			(long long)json_integer_value(json_object_get(ver, "unsealed_tail")));
+	fprintf(f, "\nWindow:       %s .. %s%s, %lld records",
+		s_or(win, "start", "beginning"), s_or(win, "end", "end of log"),
+		json_is_string(json_object_get(win, "end")) ? " (excluded)" : "",
+		(long long)json_integer_value(json_object_get(win, "records")));
+	if (json_is_string(json_object_get(win, "first_ts")))
+		fprintf(f, " from %s to %s", s_or(win, "first_ts", ""), s_or(win, "last_ts", ""));
+	fprintf(f, "\n\nEnabled packs");
+	if (!json_is_object(pol)) {
+		fprintf(f, ": unknown (no policy_applied record at or before the window end)\n");
+	} else {
+		fprintf(f, " (policy_applied %s, generation %lld, mode %s, by %s):\n",
+			s_or(pol, "ts", "?"),
+			(long long)json_integer_value(json_object_get(pol, "generation")),
+			s_or(pol, "mode", "?"), s_or(pol, "who", "?"));
+		if (json_array_size(json_object_get(pol, "packs"))) {
+			fprintf(f, "  %-32s %-14s %-28s %s\n", "PACK", "FRAMEWORK", "ENFORCED",
+				"ADVISORY");
+			json_array_foreach(json_object_get(pol, "packs"), i, v)
+				fprintf(f, "  %-32s %-14s %-28s %s\n", s_or(v, "ref", "?"),
+					s_or(v, "framework", "-"),
+					join(json_object_get(v, "enforced"), b1, sizeof(b1)),
+					join(json_object_get(v, "advisory"), b2, sizeof(b2)));
+		}
+		fprintf(f, "  refs: %s\n", join(json_object_get(pol, "refs"), b1, sizeof(b1)));
+	}
+	if (json_integer_value(json_object_get(r, "policy_applied_in_window")) ||
+	    json_integer_value(json_object_get(r, "policy_apply_failed_in_window")))
+		fprintf(f, "  policy changes in the window: %lld applied, %lld failed\n",
+			(long long)json_integer_value(json_object_get(r, "policy_applied_in_window")),
+			(long long)json_integer_value(
+				json_object_get(r, "policy_apply_failed_in_window")));
+	fprintf(f, "\nDenials: %lld\n",
+		(long long)json_integer_value(json_object_get(r, "denials_total")));
+	print_counts(f, "by control", json_object_get(r, "denials_by_control"), "control");
+	print_counts(f, "by framework", json_object_get(r, "denials_by_framework"), "framework");
+	print_gates(f, "by gate", json_object_get(r, "denials_by_gate"));
+	fprintf(f, "\nObserved (would have been denied; allowed, not counted as denials): %lld\n",
+		(long long)json_integer_value(json_object_get(r, "observed_total")));
+	print_counts(f, "by control", json_object_get(r, "observed_by_control"), "control");
+	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
+	fprintf(f, "\nEvents lost (ring buffer full): %lld\n",
+		(long long)json_integer_value(json_object_get(r, "events_lost")));
+	if (json_integer_value(json_object_get(r, "events_lost")))
+		print_counts(f, "by gate", json_object_get(r, "events_lost_by_gate"), "gate");
+}
+
+static void report_usage(FILE *f)
+{
+	fprintf(f, "usage: govgate report [--start ISO8601] [--end ISO8601] [--key PUBKEY]\n"
+		   "                      [--json] [--allow-unverified] [FILE...]\n"
+		   "  --start, --end      window [start, end); e.g. 2025-01-01 or\n"
+		   "                      2025-01-01T12:00:00Z (no zone: UTC)\n"
+		   "  --key PUBKEY        checkpoint public key (default: the configured\n"
+		   "                      audit key's .pub, if present)\n"
+		   "  --allow-unverified  report even if verification fails (marked\n"
+		   "                      \"verified\": false)\n"
+		   "FILEs default to the configured log and its rotated files.\n"
+		   "Exit: 0 report printed, 1 verification failed (refused), 2 usage or I/O.\n");
+}
+
+int gg_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "start", required_argument, NULL, 's' },
+		{ "end", required_argument, NULL, 'e' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "allow-unverified", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct gg_report_opts ro = {};
+	char *def_path = NULL, *def_pub = NULL, **files = NULL;
+	const char *key_path = NULL;
+	bool json = false, allow = false, own_files = false;
+	json_t *rep = NULL;
+	struct gg_err err;
+	size_t n = 0;
+	int c, ret = 2;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'e':
+			if (gg_time_parse_us(optarg, c == 's' ? &ro.start_us : &ro.end_us)) {
+				fprintf(stderr, "govgate report: bad time \"%s\" (ISO 8601, e.g. "
+						"2025-01-31 or 2025-01-31T10:00:00Z)\n", optarg);
+				return 2;
+			}
+			*(c == 's' ? &ro.has_start : &ro.has_end) = true;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'u':
+			allow = true;
+			break;
+		case 'h':
+			report_usage(stdout);
+			return 0;
+		default:
+			report_usage(stderr);
+			return 2;
+		}
+	}
+	if (ro.has_start && ro.has_end && ro.start_us >= ro.end_us) {
+		fprintf(stderr, "govgate report: --start must be before --end\n");
+		return 2;
+	}
+	gg_audit_cli_defaults(&def_path, &def_pub);
+	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
+		key_path = def_pub;
+	if (key_path && gg_key_load_public(key_path, &ro.pub, &err))
+		goto fail;
+	if (optind < argc) {
+		files = argv + optind;
+		n = argc - optind;
+	} else {
+		if (!def_path || gg_audit_log_files(def_path, &files, &n, &err))
+			goto fail;
+		own_files = true;
+	}
+	if (gg_report_build(files, n, &ro, &rep, &err))
+		goto fail;
+	if (!json_is_true(json_object_get(rep, "verified")) && !allow) {
+		const json_t *p = json_object_get(json_object_get(rep, "verification"), "problem");
+
+		fprintf(stderr, "govgate report: refusing: the audit log failed verification\n"
+				"  %s:%lld: %s: %s\n"
+				"Run `govgate audit verify` for details, or --allow-unverified to "
+				"report anyway.\n",
+			s_or(p, "file", "?"), (long long)json_integer_value(json_object_get(p, "line")),
+			s_or(p, "kind", "?"), s_or(p, "detail", ""));
+		ret = 1;
+		goto cleanup;
+	}
+	if (json) {
+		json_dumpf(rep, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	} else {
+		gg_report_print(stdout, rep);
+	}
+	fflush(stdout);
+	ret = 0;
+	goto cleanup;
+fail:
+	fprintf(stderr, "govgate report: %s\n", err.msg);
+cleanup:
+	if (own_files)
+		gg_audit_files_free(files, n);
+	json_decref(rep);
+	EVP_PKEY_free(ro.pub);
+	free(def_path);
+	free(def_pub);
+	return ret;
+}
