@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The compiler: platform floor + packs -> the map entries of one policy
+ * slot. Tighten-only by construction: every rule denies (or observes), the
+ * result is the union, and where several rules hit the same key they are
+ * merged into one entry that carries all their controls; its action is deny
+ * if any contributing pack is in enforce mode.
+ */
+#ifndef GG_COMPILE_H
+#define GG_COMPILE_H
+
+#include <jansson.h>
+
+#include "pack.h"
+
+struct gg_policy_input {
+	const struct gg_pack *pack;
+	enum gg_action mode; /* GG_ACT_DENY (enforce) or GG_ACT_OBSERVE */
+	bool is_floor; /* the built-in platform floor: its rules are labelled "floor"
+			* (the caller passes GG_ACT_DENY unless the agent observes) */
+};
+
+struct gg_entry_rule {
+	char *pack; /* pack->ref if set, else "name@version"; "floor" for the floor */
+	char *rule;
+	char *framework; /* pack's framework id */
+	enum gg_action mode; /* the pack's mode */
+};
+
+/* One decision an event can point at (entry ids start at 1). */
+struct gg_entry {
+	__u32 id;
+	enum gg_gate gate;
+	enum gg_action action;
+	struct gg_entry_rule *rules; /* sorted, unique */
+	size_t n_rules;
+	char **controls; /* sorted, unique */
+	size_t n_controls;
+	char **frameworks; /* sorted, unique */
+	size_t n_frameworks;
+};
+
+struct gg_c_exec_path {
+	char path[GG_PATH_MAX];
+	struct gg_verdict v;
+};
+
+struct gg_c_exec_name {
+	char name[GG_NAME_MAX];
+	struct gg_verdict v;
+};
+
+struct gg_c_exec_inode {
+	__u64 dev; /* kernel encoding: major << 20 | minor */
+	__u64 ino;
+	char *source; /* the identity path it was resolved from */
+	struct gg_verdict v;
+};
+
+/* One LPM node. prog = 0: every process. */
+struct gg_c_egress {
+	int family; /* AF_INET / AF_INET6 */
+	__u32 prog;
+	__u8 addr[16];
+	int plen;
+	struct gg_egress_val val;
+};
+
+struct gg_c_egress_port {
+	__u32 node;
+	__u16 port; /* 0 = any */
+	__u8 proto; /* 0 = any */
+	struct gg_verdict v;
+};
+
+struct gg_c_egress_prog {
+	char name[GG_NAME_MAX];
+	__u32 prog;
+	__u32 skip_loopback;
+};
+
+struct gg_compiled {
+	struct gg_entry *entries; /* entries[i].id == i + 1 */
+	size_t n_entries;
+	struct gg_c_exec_path *exec_paths;
+	size_t n_exec_paths;
+	struct gg_c_exec_name *exec_names;
+	size_t n_exec_names;
+	struct gg_c_exec_inode *exec_inodes;
+	size_t n_exec_inodes;
+	struct gg_c_egress *egress; /* v4 and v6 nodes */
+	size_t n_egress;
+	struct gg_c_egress_port *egress_ports;
+	size_t n_egress_ports;
+	struct gg_c_egress_prog *egress_progs;
+	size_t n_egress_progs;
+	struct gg_verdict module;
+	char **refs; /* the inputs in order with their mode: "owasp-llm-top10@v1 (observe)" */
+	size_t n_refs;
+};
+
+/* Compiles inputs (the floor first, then packs in the order given). Output
+ * is deterministic: the same inputs give byte-identical JSON. */
+int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
+	       struct gg_err *err);
+
+/* The entry an event points at, or NULL. */
+const struct gg_entry *gg_compiled_entry(const struct gg_compiled *c, __u32 id);
+
+/* Deterministic JSON (compile --json, and the state dir's record of each
+ * generation so events resolve against the policy that decided them). */
+json_t *gg_compiled_to_json(const struct gg_compiled *c);
+int gg_compiled_from_json(const json_t *doc, struct gg_compiled **out, struct gg_err *err);
+
+void gg_compiled_free(struct gg_compiled *c);
+
+#endif

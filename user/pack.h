@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Pack and bundle documents: parsing and validation (docs/packs.md). */
+#ifndef GG_PACK_H
+#define GG_PACK_H
+
+#include "common.h"
+
+enum gg_proto {
+	GG_PROTO_ANY = 0,
+	GG_PROTO_TCP = 6,
+	GG_PROTO_UDP = 17,
+};
+
+struct gg_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	__u8 addr[16]; /* network byte order; 4 bytes used for AF_INET */
+	int plen;
+};
+
+struct gg_control {
+	char *id;
+	char *title;
+	bool enforced;
+	char *reason; /* advisory only */
+	char *needs; /* "content.scan" | "sandbox.create" | NULL */
+	bool evidence;
+	char **refs;
+	size_t n_refs;
+};
+
+struct gg_rule {
+	char *id;
+	enum gg_gate gate;
+	char *description;
+	char **controls;
+	size_t n_controls;
+	/* cmd.exec */
+	char **paths;
+	size_t n_paths;
+	char **basenames;
+	size_t n_basenames;
+	char **identities; /* paths resolved to (dev, ino) at compile time */
+	size_t n_identities;
+	/* net.egress */
+	struct gg_cidr *cidrs;
+	size_t n_cidrs;
+	__u16 *ports; /* empty = every port */
+	size_t n_ports;
+	int proto; /* enum gg_proto */
+	char **programs;
+	size_t n_programs;
+	/* kernel.module */
+	bool module_all;
+	int line; /* where the rule starts in its file */
+};
+
+struct gg_pack {
+	char *name;
+	char *version;
+	char *description;
+	char *fw_id;
+	char *fw_title;
+	char *fw_version;
+	char *fw_source;
+	struct gg_control *controls;
+	size_t n_controls;
+	struct gg_rule *rules;
+	size_t n_rules;
+	char *origin; /* file (or ref) it was read from, for messages */
+	char *ref; /* the ref it was resolved from, set by the caller */
+	char sha256[65]; /* of the document's bytes */
+};
+
+struct gg_bundle {
+	char *name;
+	char *version;
+	char *description;
+	char **members; /* refs */
+	size_t n_members;
+	char *origin;
+};
+
+/* Parses and validates a pack. Errors name origin, line, column and the
+ * offending value: "packs/x.json:12:5: rule "r1": unknown gate "cmd.run"". */
+int gg_pack_parse(const char *buf, size_t len, const char *origin, struct gg_pack **out,
+		  struct gg_err *err);
+
+/* Parses either document kind: exactly one of *pack / *bundle is set. */
+int gg_doc_parse(const char *buf, size_t len, const char *origin, struct gg_pack **pack,
+		 struct gg_bundle **bundle, struct gg_err *err);
+
+const struct gg_control *gg_pack_control(const struct gg_pack *pack, const char *id);
+
+void gg_pack_free(struct gg_pack *pack);
+void gg_bundle_free(struct gg_bundle *bundle);
+
+/* Parses "a.b.c.d/n" or "x::y/n"; host bits must be zero. Returns 0,
+ * -EINVAL (not a CIDR), -ERANGE (prefix length out of range) or -EDOM (host
+ * bits set). */
+int gg_cidr_parse(const char *s, struct gg_cidr *out);
+
+#endif
