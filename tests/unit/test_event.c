@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Ring-buffer events to audit records (user/event.c). */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "apply.h"
+#include "event.h"
+
+static const char pack_a[] =
+	"{\"name\":\"pa\",\"version\":\"v1\",\"framework\":{\"id\":\"fa\",\"title\":\"A\"},"
+	"\"controls\":[{\"id\":\"A-1\",\"title\":\"t\",\"status\":\"enforced\"}],"
+	"\"rules\":[{\"id\":\"ra\",\"gate\":\"cmd.exec\",\"controls\":[\"A-1\"],"
+	"\"match\":{\"paths\":[\"/usr/bin/tool\"]}}]}";
+static const char pack_b[] =
+	"{\"name\":\"pb\",\"version\":\"v1\",\"framework\":{\"id\":\"fb\",\"title\":\"B\"},"
+	"\"controls\":[{\"id\":\"B-1\",\"title\":\"t\",\"status\":\"enforced\"}],"
+	"\"rules\":[{\"id\":\"rb\",\"gate\":\"cmd.exec\",\"controls\":[\"B-1\"],"
+	"\"match\":{\"basenames\":[\"tool\"]}}]}";
+
+static struct gg_compiled *compile_ab(void)
+{
+	struct gg_pack *a = NULL, *b = NULL;
+	struct gg_policy_input in[2];
+	struct gg_compiled *c = NULL;
+	struct gg_err err;
+
+	assert_int_equal(gg_pack_parse(pack_a, strlen(pack_a), "a.json", &a, &err), 0);
+	assert_int_equal(gg_pack_parse(pack_b, strlen(pack_b), "b.json", &b, &err), 0);
+	in[0] = (struct gg_policy_input){ a, GG_ACT_DENY, false };
+	in[1] = (struct gg_policy_input){ b, GG_ACT_OBSERVE, false };
+	if (gg_compile(in, 2, &c, &err))
+		fail_msg("%s", err.msg);
+	gg_pack_free(a);
+	gg_pack_free(b);
+	return c;
+}
+
+static __u32 entry_of_path(const struct gg_compiled *c, const char *path)
+{
+	for (size_t i = 0; i < c->n_exec_paths; i++)
+		if (!strcmp(c->exec_paths[i].path, path))
+			return c->exec_paths[i].v.entry;
+	return 0;
+}
+
+static __u32 entry_of_name(const struct gg_compiled *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_exec_names; i++)
+		if (!strcmp(c->exec_names[i].name, name))
+			return c->exec_names[i].v.entry;
+	return 0;
+}
+
+static const char *str(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+/* A denial hit by a path rule of one pack and a name rule of another
+ * carries both packs' rules, controls and frameworks. */
+static void test_exec_record(void **state)
+{
+	struct gg_compiled *c = compile_ab();
+	struct gg_event e = {};
+	static const char args[] = "/usr/bin/tool\0-e\0/bin/sh";
+	json_t *rec, *argv;
+
+	e.ts_boot_ns = 1500000000ULL; /* 1.5 s after boot */
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.mechanism = GG_MECH_LSM;
+	e.generation = 7;
+	e.entries[0] = entry_of_path(c, "/usr/bin/tool");
+	e.entries[2] = entry_of_name(c, "tool");
+	assert_true(e.entries[0] && e.entries[2]);
+	e.pid = 42;
+	e.ppid = 1;
+	e.uid = 1000;
+	memcpy(e.comm, "0123456789abcdef", 16); /* no NUL: bounded by the field */
+	strcpy(e.exe, "bash");
+	strcpy(e.exec.filename, "./tool");
+	strcpy(e.exec.path, "/usr/bin/tool");
+	memcpy(e.exec.args, args, sizeof(args));
+	e.exec.argc = 3;
+	e.exec.args_len = sizeof(args);
+	e.exec.match = GG_EXEC_BY_PATH;
+
+	rec = gg_event_record(&e, c, 1700000000LL * 1000000000LL);
+	assert_string_equal(str(rec, "event"), "command_denied");
+	assert_string_equal(str(rec, "gate"), "cmd.exec");
+	assert_string_equal(str(rec, "action"), "deny");
+	assert_string_equal(str(rec, "mechanism"), "lsm");
+	assert_string_equal(str(rec, "ts"), "2023-11-14T22:13:21.500000Z");
+	assert_int_equal(json_integer_value(json_object_get(rec, "generation")), 7);
+	assert_string_equal(str(rec, "comm"), "0123456789abcdef");
+	assert_string_equal(str(rec, "path"), "/usr/bin/tool");
+	assert_string_equal(str(rec, "match"), "path");
+	assert_string_equal(str(rec, "pack"), "pa@v1");
+	assert_string_equal(str(rec, "rule"), "ra");
+	assert_int_equal(json_array_size(json_object_get(rec, "controls")), 2);
+	assert_int_equal(json_array_size(json_object_get(rec, "frameworks")), 2);
+	assert_int_equal(json_array_size(json_object_get(rec, "rules")), 2);
+	argv = json_object_get(rec, "argv");
+	assert_int_equal(json_array_size(argv), 3);
+	assert_string_equal(json_string_value(json_array_get(argv, 1)), "-e");
+	assert_string_equal(json_string_value(json_array_get(argv, 2)), "/bin/sh");
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
+/* argv bytes are bounded by args_len and argc, whatever the kernel sent. */
+static void test_exec_argv_bounded(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec, *argv;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_OBSERVE;
+	memset(e.exec.args, 'x', sizeof(e.exec.args)); /* no NUL at all */
+	e.exec.argc = 50;
+	e.exec.args_len = 100000;
+	rec = gg_event_record(&e, NULL, 0);
+	argv = json_object_get(rec, "argv");
+	assert_int_equal(json_array_size(argv), 1);
+	assert_int_equal(strlen(json_string_value(json_array_get(argv, 0))), GG_ARGS_MAX);
+	assert_string_equal(str(rec, "action"), "observe");
+	assert_true(json_is_true(json_object_get(rec, "policy_unresolved")));
+	assert_int_equal(json_array_size(json_object_get(rec, "controls")), 0);
+	json_decref(rec);
+}
+
+static void test_egress_record_mapped_v4(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EGRESS;
+	e.action = GG_ACT_DENY;
+	e.mechanism = GG_MECH_FALLBACK;
+	e.net.family = 10; /* AF_INET6 socket */
+	e.net.mapped_v4 = 1;
+	e.net.dport = 80;
+	e.net.proto = 17;
+	e.net.is_sendmsg = 1;
+	inet_pton(AF_INET, "169.254.169.254", e.net.daddr);
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "event"), "egress_blocked");
+	assert_string_equal(str(rec, "daddr"), "169.254.169.254");
+	assert_string_equal(str(rec, "family"), "ipv6");
+	assert_true(json_is_true(json_object_get(rec, "mapped_v4")));
+	assert_string_equal(str(rec, "proto"), "udp");
+	assert_string_equal(str(rec, "syscall"), "sendmsg");
+	assert_string_equal(str(rec, "mechanism"), "fallback");
+	assert_int_equal(json_integer_value(json_object_get(rec, "dport")), 80);
+	json_decref(rec);
+}
+
+static void test_egress_record_v6(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EGRESS;
+	e.action = GG_ACT_DENY;
+	e.net.family = 10;
+	e.net.proto = 6;
+	inet_pton(AF_INET6, "fd00:ec2::254", e.net.daddr);
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "daddr"), "fd00:ec2::254");
+	assert_string_equal(str(rec, "proto"), "tcp");
+	assert_string_equal(str(rec, "syscall"), "connect");
+	json_decref(rec);
+}
+
+static void test_module_record(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_MODULE;
+	e.action = GG_ACT_DENY;
+	e.module.source = GG_MOD_READ_FILE;
+	strcpy(e.module.name, "nls_ascii.ko");
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "event"), "module_blocked");
+	assert_string_equal(str(rec, "gate"), "kernel.module");
+	assert_string_equal(str(rec, "module"), "nls_ascii.ko");
+	assert_string_equal(str(rec, "source"), "finit_module");
+	json_decref(rec);
+}
+
+/* An entry id the policy does not have resolves to nothing, not a crash. */
+static void test_unknown_entry(void **state)
+{
+	struct gg_compiled *c = compile_ab();
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.entries[0] = 9999;
+	rec = gg_event_record(&e, c, 0);
+	assert_int_equal(json_array_size(json_object_get(rec, "controls")), 0);
+	assert_true(json_is_null(json_object_get(rec, "rule")));
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec_record),
+		cmocka_unit_test(test_exec_argv_bounded),
+		cmocka_unit_test(test_egress_record_mapped_v4),
+		cmocka_unit_test(test_egress_record_v6),
+		cmocka_unit_test(test_module_record),
+		cmocka_unit_test(test_unknown_entry),
+	};
+
+	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "common.h"
+
+int gg_errf(struct gg_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int gg_read_file(const char *path, char **buf, size_t *len, struct gg_err *err)
+{
+	FILE *f = NULL;
+	char *data = NULL;
+	size_t cap = 0, n = 0;
+	int ret = 0;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return gg_errf(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *p;
+
+			cap = cap ? cap * 2 : 8192;
+			p = realloc(data, cap);
+			if (!p) {
+				ret = gg_errf(err, -ENOMEM, "%s: out of memory", path);
+				goto cleanup;
+			}
+			data = p;
+		}
+		size_t got = fread(data + n, 1, cap - n - 1, f);
+
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				ret = gg_errf(err, -EIO, "%s: read error", path);
+				goto cleanup;
+			}
+			break;
+		}
+	}
+	data[n] = '\0';
+	*buf = data;
+	*len = n;
+	data = NULL;
+cleanup:
+	free(data);
+	fclose(f);
+	return ret;
+}
+
+void gg_sha256_hex(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256(buf, len, md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static const char *const gate_names[GG_GATE_COUNT] = {
+	[GG_GATE_EXEC] = "cmd.exec",
+	[GG_GATE_EGRESS] = "net.egress",
+	[GG_GATE_MODULE] = "kernel.module",
+};
+
+const char *gg_gate_name(enum gg_gate gate)
+{
+	return (unsigned)gate < GG_GATE_COUNT ? gate_names[gate] : "unknown";
+}
+
+int gg_gate_parse(const char *name)
+{
+	for (int i = 0; i < GG_GATE_COUNT; i++)
+		if (!strcmp(name, gate_names[i]))
+			return i;
+	return -1;
+}
+
+const char *gg_action_name(enum gg_action action)
+{
+	switch (action) {
+	case GG_ACT_DENY:
+		return "deny";
+	case GG_ACT_OBSERVE:
+		return "observe";
+	default:
+		return "allow";
+	}
+}
+
+const char *gg_mech_name(enum gg_mech mech)
+{
+	switch (mech) {
+	case GG_MECH_LSM:
+		return "lsm";
+	case GG_MECH_FALLBACK:
+		return "fallback";
+	default:
+		return "unavailable";
+	}
+}

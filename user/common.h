@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared user-space helpers: error reporting and small utilities. */
+#ifndef GG_COMMON_H
+#define GG_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "govgate_abi.h"
+
+/* An error message for the operator: "where: what (cause)". Functions return
+ * a negative errno and fill *err; the exit code is chosen only in main. */
+struct gg_err {
+	char msg[1024];
+};
+
+/* Formats into err (if non-NULL) and returns code (a negative errno). */
+int gg_errf(struct gg_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Reads a whole file (NUL-terminated, len excludes the NUL). */
+int gg_read_file(const char *path, char **buf, size_t *len, struct gg_err *err);
+
+/* Lower-case hex SHA-256 of buf (OpenSSL). hex must hold 65 bytes. */
+void gg_sha256_hex(const void *buf, size_t len, char hex[65]);
+
+/* Gate names as written in packs and audit records. */
+const char *gg_gate_name(enum gg_gate gate); /* "cmd.exec", ... */
+int gg_gate_parse(const char *name); /* -1 if unknown */
+const char *gg_action_name(enum gg_action action); /* "deny", "observe" */
+const char *gg_mech_name(enum gg_mech mech); /* "lsm", "fallback", "unavailable" */
+
+#endif

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "exec.skel.h"
+#include "egress.skel.h"
+#include "module.skel.h"
+#include "gates.h"
+
+enum gg_attach {
+	GG_ATTACH_AUTO, /* lsm, tp_btf, tracepoint: from the section name */
+	GG_ATTACH_CGROUP, /* on the scope's cgroup */
+};
+
+struct gg_prog_spec {
+	const char *name;
+	enum gg_mech mech; /* GG_MECH_NONE: loaded with either mechanism */
+	enum gg_attach attach;
+};
+
+struct gg_gate_spec {
+	enum gg_gate gate;
+	void *(*open)(const struct bpf_object_open_opts *opts);
+	void (*destroy)(void *skel);
+	struct bpf_object *(*object)(void *skel);
+	const struct gg_prog_spec *progs;
+	size_t n_progs;
+};
+
+/* Skeleton adapters: the gate table drives them generically. */
+#define GG_SKEL_ADAPTERS(x)                                                        \
+	static void *x##_open(const struct bpf_object_open_opts *o)                 \
+	{                                                                           \
+		return gg_##x##__open_opts(o);                                      \
+	}                                                                           \
+	static void x##_destroy(void *s)                                            \
+	{                                                                           \
+		gg_##x##__destroy(s);                                               \
+	}                                                                           \
+	static struct bpf_object *x##_object(void *s)                               \
+	{                                                                           \
+		return ((struct gg_##x *)s)->obj;                                   \
+	}
+GG_SKEL_ADAPTERS(exec)
+GG_SKEL_ADAPTERS(egress)
+GG_SKEL_ADAPTERS(module)
+
+static const struct gg_prog_spec exec_progs[] = {
+	{ "gg_exec_check", GG_MECH_LSM, GG_ATTACH_AUTO },
+	{ "gg_exec_check_fallback", GG_MECH_FALLBACK, GG_ATTACH_AUTO },
+	{ "gg_exec_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
+	{ "gg_execat_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
+};
+
+static const struct gg_prog_spec egress_progs[] = {
+	{ "gg_egress_connect", GG_MECH_LSM, GG_ATTACH_AUTO },
+	{ "gg_egress_sendmsg", GG_MECH_LSM, GG_ATTACH_AUTO },
+	{ "gg_egress_connect4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
+	{ "gg_egress_connect6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
+	{ "gg_egress_sendmsg4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
+	{ "gg_egress_sendmsg6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
+};
+
+static const struct gg_prog_spec module_progs[] = {
+	{ "gg_module_request", GG_MECH_LSM, GG_ATTACH_AUTO },
+	{ "gg_module_load_data", GG_MECH_LSM, GG_ATTACH_AUTO },
+	{ "gg_module_read_file", GG_MECH_LSM, GG_ATTACH_AUTO },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
+	{ GG_GATE_EXEC, exec_open, exec_destroy, exec_object, exec_progs, ARRAY_SIZE(exec_progs) },
+	{ GG_GATE_EGRESS, egress_open, egress_destroy, egress_object, egress_progs,
+	  ARRAY_SIZE(egress_progs) },
+	{ GG_GATE_MODULE, module_open, module_destroy, module_object, module_progs,
+	  ARRAY_SIZE(module_progs) },
+};
+
+static bool verbose_libbpf;
+
+/* Trial loads are expected to fail on kernels without BPF LSM: keep libbpf
+ * quiet unless -v. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: cannot open pinned object: %s (is govgate running?)",
+			       path, strerror(errno));
+	return fd;
+}
+
+int gg_cgroup2_root(char *buf, size_t len, struct gg_err *err)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/mounts", "r");
+	int ret = gg_errf(err, -ENOENT, "no cgroup2 mount in /proc/mounts");
+
+	if (!f)
+		return gg_errf(err, -errno, "/proc/mounts: %s", strerror(errno));
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* bpffs must be mounted at the pin directory's parent; mount it if absent. */
+static int ensure_pin_dir(const char *pin_dir, struct gg_err *err)
+{
+	char parent[4096];
+	struct statfs st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &st) == 0 && st.f_type != BPF_FS_MAGIC &&
+	    !strcmp(parent, "/sys/fs/bpf")) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+			return gg_errf(err, -errno, "cannot mount bpffs on /sys/fs/bpf: %s",
+				       strerror(errno));
+	}
+	if (statfs(parent, &st) || st.f_type != BPF_FS_MAGIC)
+		return gg_errf(err, -ENOTSUP, "%s: not on a bpf filesystem (mount -t bpf bpf %s)",
+			       pin_dir, parent);
+	/* libbpf finds tracepoint ids in tracefs. */
+	if (access("/sys/kernel/tracing/events", F_OK) && access("/sys/kernel/tracing", F_OK) == 0)
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		return gg_errf(err, -errno, "%s: cannot create: %s", pin_dir, strerror(errno));
+	return 0;
+}
+
+static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *prog)
+{
+	snprintf(buf, len, "%s/link-%s", pin_dir, prog);
+}
+
+static bool pinned(const char *pin_dir, const char *prog)
+{
+	char path[4096];
+
+	link_pin_path(path, sizeof(path), pin_dir, prog);
+	return access(path, F_OK) == 0;
+}
+
+/* Which mechanism's links are pinned for this gate, if any. */
+static enum gg_mech pinned_mech(const char *pin_dir, const struct gg_gate_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_progs; i++)
+		if (spec->progs[i].mech != GG_MECH_NONE && pinned(pin_dir, spec->progs[i].name))
+			return spec->progs[i].mech;
+	return GG_MECH_NONE;
+}
+
+void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT])
+{
+	for (int g = 0; g < GG_GATE_COUNT; g++) {
+		memset(&state[g], 0, sizeof(state[g]));
+		state[g].mech = pinned_mech(pin_dir, &gate_specs[g]);
+		state[g].reused = state[g].mech != GG_MECH_NONE;
+	}
+}
+
+/* Opens and loads one gate's object with one mechanism's programs. */
+static int load_gate(const struct gg_gate_spec *spec, const char *pin_dir, enum gg_mech mech,
+		     void **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct bpf_program *prog;
+	bool any = false;
+	void *skel;
+	int ret;
+
+	skel = spec->open(&opts);
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(prog, spec->object(skel))
+	{
+		bool load = false;
+
+		for (size_t i = 0; i < spec->n_progs; i++) {
+			if (strcmp(bpf_program__name(prog), spec->progs[i].name))
+				continue;
+			load = spec->progs[i].mech == mech || spec->progs[i].mech == GG_MECH_NONE;
+			any |= spec->progs[i].mech == mech;
+		}
+		bpf_program__set_autoload(prog, load);
+	}
+	if (!any) {
+		spec->destroy(skel);
+		return -ENOENT;
+	}
+	ret = spec->object(skel) ? bpf_object__load(spec->object(skel)) : -EINVAL;
+	if (ret) {
+		spec->destroy(skel);
+		return ret;
+	}
+	*out = skel;
+	return 0;
+}
+
+static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const char *pin_dir,
+			  int cgroup_fd, struct gg_err *err)
+{
+	struct bpf_program *prog;
+	char path[4096];
+	int ret = 0;
+
+	bpf_object__for_each_program(prog, spec->object(skel))
+	{
+		const char *name = bpf_program__name(prog);
+		enum gg_attach how = GG_ATTACH_AUTO;
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		bool optional = false;
+
+		for (size_t i = 0; i < spec->n_progs; i++)
+			if (!strcmp(name, spec->progs[i].name)) {
+				how = spec->progs[i].attach;
+				optional = spec->progs[i].mech == GG_MECH_NONE;
+			}
+		link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
+					       : bpf_program__attach(prog);
+		if (!link && optional) {
+			/* argv capture is for the record only: a kernel without
+			 * the syscall tracepoints still enforces. */
+			fprintf(stderr, "govgate: %s: %s not attached (%s): audit records lack argv\n",
+				gg_gate_name(spec->gate), name, strerror(errno));
+			continue;
+		}
+		if (!link)
+			return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate),
+				       name, strerror(errno));
+		link_pin_path(path, sizeof(path), pin_dir, name);
+		ret = bpf_link__pin(link, path);
+		/* The pinned link keeps the program attached after we exit. */
+		bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+		if (ret)
+			return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
+				       strerror(-ret));
+	}
+	return 0;
+}
+
+static int scope_cgroup_fd(const struct gg_scope *scope, struct gg_err *err)
+{
+	char root[4096];
+	const char *dir = scope->cgroup;
+	int fd, ret;
+
+	if (scope->mode == GG_SCOPE_GLOBAL) {
+		ret = gg_cgroup2_root(root, sizeof(root), err);
+		if (ret)
+			return ret;
+		dir = root;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return gg_errf(err, -errno, "scope cgroup %s: %s", dir, strerror(errno));
+	return fd;
+}
+
+int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
+		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, struct gg_err *err)
+{
+	int cgroup_fd = -1, ret;
+
+	verbose_libbpf = verbose;
+	libbpf_set_print(libbpf_print);
+	ret = ensure_pin_dir(pin_dir, err);
+	if (ret)
+		return ret;
+	cgroup_fd = scope_cgroup_fd(scope, err);
+	if (cgroup_fd < 0)
+		return cgroup_fd;
+
+	for (int g = 0; g < GG_GATE_COUNT; g++) {
+		const struct gg_gate_spec *spec = &gate_specs[g];
+		void *skel = NULL;
+		int lsm_err;
+
+		memset(&state[g], 0, sizeof(state[g]));
+		state[g].mech = pinned_mech(pin_dir, spec);
+		if (state[g].mech != GG_MECH_NONE) {
+			/* An earlier run's links still enforce: adopt them, never
+			 * attach twice. */
+			state[g].reused = true;
+			continue;
+		}
+		lsm_err = load_gate(spec, pin_dir, GG_MECH_LSM, &skel);
+		if (!lsm_err) {
+			state[g].mech = GG_MECH_LSM;
+		} else {
+			snprintf(state[g].why, sizeof(state[g].why), "BPF LSM load failed: %s",
+				 strerror(-lsm_err));
+			if (!load_gate(spec, pin_dir, GG_MECH_FALLBACK, &skel))
+				state[g].mech = GG_MECH_FALLBACK;
+		}
+		if (state[g].mech == GG_MECH_NONE)
+			continue;
+		ret = attach_and_pin(spec, skel, pin_dir, cgroup_fd, err);
+		spec->destroy(skel);
+		if (ret)
+			goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	close(cgroup_fd);
+	return ret;
+}
+
+/* A cgroup directory's id (its inode number on cgroup2) and depth. */
+static int cgroup_ref(const char *dir, struct gg_cgroup_ref *ref, struct gg_err *err)
+{
+	char root[4096], real[4096];
+	struct stat st;
+	size_t rlen;
+	int ret;
+
+	ret = gg_cgroup2_root(root, sizeof(root), err);
+	if (ret)
+		return ret;
+	if (!realpath(dir, real) || stat(real, &st))
+		return gg_errf(err, -errno, "cgroup %s: %s", dir, strerror(errno));
+	rlen = strlen(root);
+	if (strncmp(real, root, rlen) || (real[rlen] != '/' && real[rlen] != '\0'))
+		return gg_errf(err, -EINVAL, "cgroup %s: not under the cgroup2 mount %s", dir, root);
+	ref->id = st.st_ino;
+	ref->level = 0;
+	for (const char *p = real + rlen; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			ref->level++;
+	return 0;
+}
+
+int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
+		       bool enabled, struct gg_err *err)
+{
+	struct gg_settings s = {
+		.scope_mode = scope->mode,
+		.n_exempt = scope->n_exempt,
+		.self_tgid = self_tgid,
+		.enabled = enabled,
+	};
+	int fd, ret;
+	__u32 zero = 0;
+
+	if (scope->mode == GG_SCOPE_CGROUP) {
+		ret = cgroup_ref(scope->cgroup, &s.scope, err);
+		if (ret)
+			return ret;
+	}
+	for (__u32 i = 0; i < scope->n_exempt && i < GG_MAX_EXEMPT; i++) {
+		ret = cgroup_ref(scope->exempt[i], &s.exempt[i], err);
+		if (ret)
+			return ret;
+	}
+	fd = gg_pinned_fd(pin_dir, "settings", err);
+	if (fd < 0)
+		return fd;
+	ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
+	if (ret)
+		ret = gg_errf(err, -errno, "settings: %s", strerror(errno));
+	close(fd);
+	return ret;
+}
+
+int gg_gates_unload(const char *pin_dir, struct gg_err *err)
+{
+	struct dirent *de;
+	char path[4096];
+	DIR *d = opendir(pin_dir);
+	int ret = 0;
+
+	if (!d)
+		return gg_errf(err, -errno, "%s: %s", pin_dir, strerror(errno));
+	/* Links first, so enforcement stops before the maps go. */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			bool is_link = !strncmp(de->d_name, "link-", 5);
+
+			if (de->d_name[0] == '.' || is_link != (pass == 0))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+			if (unlink(path) && !ret)
+				ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (!ret && rmdir(pin_dir))
+		ret = gg_errf(err, -errno, "%s: %s", pin_dir, strerror(errno));
+	return ret;
+}

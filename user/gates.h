@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The gates' BPF objects: probe, load, attach and pin (one object per gate;
+ * they share maps pinned by name under the pin directory).
+ */
+#ifndef GG_GATES_H
+#define GG_GATES_H
+
+#include "common.h"
+
+struct gg_scope {
+	enum gg_scope_mode mode;
+	char cgroup[4096]; /* absolute cgroup2 directory (cgroup scope) */
+	char *exempt[GG_MAX_EXEMPT]; /* cgroup directories (global scope) */
+	unsigned n_exempt;
+};
+
+struct gg_gate_state {
+	enum gg_mech mech; /* what enforces the gate now */
+	bool reused; /* found pinned and attached by an earlier run */
+	char why[256]; /* why the LSM path was not used, if it was not */
+};
+
+/* Attaches every gate under pin_dir (or adopts what an earlier run pinned);
+ * state[gate] says what enforces each gate. A gate with neither mechanism
+ * is left unavailable; that is not an error here. */
+int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
+		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, struct gg_err *err);
+
+/* What is pinned now, from the link names (for status). */
+void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT]);
+
+/* Writes scope, exemptions, self and enabled into the pinned maps. */
+int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
+		       bool enabled, struct gg_err *err);
+
+/* Removes every pin (links detach, maps are freed). */
+int gg_gates_unload(const char *pin_dir, struct gg_err *err);
+
+/* The cgroup2 mount point, from /proc/mounts. */
+int gg_cgroup2_root(char *buf, size_t len, struct gg_err *err);
+
+/* Opens a pinned object: "<pin_dir>/<name>". */
+int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err);
+
+#endif

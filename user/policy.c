@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gates.h"
+#include "policy.h"
+
+/* The rule maps; module_policy is an array indexed by slot (no clearing). */
+enum {
+	M_EXEC_PATH,
+	M_EXEC_NAME,
+	M_EXEC_INODE,
+	M_EGRESS_V4,
+	M_EGRESS_V6,
+	M_EGRESS_PORT,
+	M_EGRESS_PROG,
+	M_COUNT,
+};
+
+static const char *const map_names[M_COUNT] = {
+	"exec_path", "exec_name", "exec_inode", "egress_v4", "egress_v6", "egress_port", "egress_prog",
+};
+
+/* Where the slot sits in each key, and whether it is stored big endian
+ * (LPM keys: the slot is part of the matched prefix). */
+static const struct {
+	size_t off;
+	bool be;
+} slot_at[M_COUNT] = {
+	[M_EXEC_PATH] = { offsetof(struct gg_exec_path_key, slot), false },
+	[M_EXEC_NAME] = { offsetof(struct gg_exec_name_key, slot), false },
+	[M_EXEC_INODE] = { offsetof(struct gg_exec_inode_key, slot), false },
+	[M_EGRESS_V4] = { offsetof(struct gg_egress_v4_key, slot), true },
+	[M_EGRESS_V6] = { offsetof(struct gg_egress_v6_key, slot), true },
+	[M_EGRESS_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
+	[M_EGRESS_PROG] = { offsetof(struct gg_egress_prog_key, slot), false },
+};
+
+struct maps {
+	int fd[M_COUNT]; /* -1: that gate's object is not loaded */
+	int module_fd;
+	int state_fd;
+};
+
+static void maps_close(struct maps *m)
+{
+	for (int i = 0; i < M_COUNT; i++)
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+	if (m->module_fd >= 0)
+		close(m->module_fd);
+	if (m->state_fd >= 0)
+		close(m->state_fd);
+}
+
+static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
+{
+	char path[4096];
+
+	for (int i = 0; i < M_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
+		m->fd[i] = bpf_obj_get(path);
+	}
+	snprintf(path, sizeof(path), "%s/module_policy", pin_dir);
+	m->module_fd = bpf_obj_get(path);
+	m->state_fd = gg_pinned_fd(pin_dir, "policy_state", err);
+	if (m->state_fd < 0) {
+		maps_close(m);
+		return m->state_fd;
+	}
+	return 0;
+}
+
+static __u32 key_slot(int map, const void *key)
+{
+	__u32 v;
+
+	memcpy(&v, (const char *)key + slot_at[map].off, sizeof(v));
+	return slot_at[map].be ? ntohl(v) : v;
+}
+
+/* Deletes every key of `slot` from one map. Keys are collected first:
+ * deleting while iterating would restart the walk. */
+static int clear_slot(int fd, int map, __u32 slot, struct gg_err *err)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char *keys = NULL, *prev = NULL, *cur;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	ret = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+	if (ret)
+		return gg_errf(err, -errno, "%s: %s", map_names[map], strerror(errno));
+	cur = calloc(1, info.key_size);
+	if (!cur)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	while (bpf_map_get_next_key(fd, prev, cur) == 0) {
+		if (key_slot(map, cur) == slot) {
+			if (n == cap) {
+				char *p;
+
+				cap = cap ? cap * 2 : 1024;
+				p = realloc(keys, cap * info.key_size);
+				if (!p) {
+					ret = gg_errf(err, -ENOMEM, "out of memory");
+					goto cleanup;
+				}
+				keys = p;
+			}
+			memcpy(keys + n * info.key_size, cur, info.key_size);
+			n++;
+		}
+		if (!prev) {
+			prev = calloc(1, info.key_size);
+			if (!prev) {
+				ret = gg_errf(err, -ENOMEM, "out of memory");
+				goto cleanup;
+			}
+		}
+		memcpy(prev, cur, info.key_size);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(fd, keys + i * info.key_size) && errno != ENOENT) {
+			ret = gg_errf(err, -errno, "%s: delete: %s", map_names[map],
+				      strerror(errno));
+			goto cleanup;
+		}
+	}
+cleanup:
+	free(keys);
+	free(prev);
+	free(cur);
+	return ret;
+}
+
+static int put(int fd, int map, const void *key, const void *val, struct gg_err *err)
+{
+	if (fd < 0)
+		return gg_errf(err, -ENOENT, "%s: map not loaded (is its gate attached?)",
+			       map_names[map]);
+	if (bpf_map_update_elem(fd, key, val, BPF_ANY))
+		return gg_errf(err, -errno, "%s: update: %s", map_names[map], strerror(errno));
+	return 0;
+}
+
+static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_exec_paths && !ret; i++) {
+		struct gg_exec_path_key k = { .slot = slot };
+
+		memcpy(k.path, c->exec_paths[i].path, sizeof(k.path));
+		ret = put(m->fd[M_EXEC_PATH], M_EXEC_PATH, &k, &c->exec_paths[i].v, err);
+	}
+	for (size_t i = 0; i < c->n_exec_names && !ret; i++) {
+		struct gg_exec_name_key k = { .slot = slot };
+
+		memcpy(k.name, c->exec_names[i].name, sizeof(k.name));
+		ret = put(m->fd[M_EXEC_NAME], M_EXEC_NAME, &k, &c->exec_names[i].v, err);
+	}
+	for (size_t i = 0; i < c->n_exec_inodes && !ret; i++) {
+		struct gg_exec_inode_key k = {
+			.slot = slot,
+			.dev = c->exec_inodes[i].dev,
+			.ino = c->exec_inodes[i].ino,
+		};
+
+		ret = put(m->fd[M_EXEC_INODE], M_EXEC_INODE, &k, &c->exec_inodes[i].v, err);
+	}
+	for (size_t i = 0; i < c->n_egress && !ret; i++) {
+		const struct gg_c_egress *e = &c->egress[i];
+
+		if (e->family == AF_INET) {
+			struct gg_egress_v4_key k = {
+				.prefixlen = 64 + e->plen,
+				.slot = htonl(slot),
+				.prog = htonl(e->prog),
+			};
+
+			memcpy(k.addr, e->addr, 4);
+			ret = put(m->fd[M_EGRESS_V4], M_EGRESS_V4, &k, &e->val, err);
+		} else {
+			struct gg_egress_v6_key k = {
+				.prefixlen = 64 + e->plen,
+				.slot = htonl(slot),
+				.prog = htonl(e->prog),
+			};
+
+			memcpy(k.addr, e->addr, 16);
+			ret = put(m->fd[M_EGRESS_V6], M_EGRESS_V6, &k, &e->val, err);
+		}
+	}
+	for (size_t i = 0; i < c->n_egress_ports && !ret; i++) {
+		const struct gg_c_egress_port *p = &c->egress_ports[i];
+		struct gg_egress_port_key k = {
+			.slot = slot,
+			.node = p->node,
+			.port = p->port,
+			.proto = p->proto,
+		};
+
+		ret = put(m->fd[M_EGRESS_PORT], M_EGRESS_PORT, &k, &p->v, err);
+	}
+	for (size_t i = 0; i < c->n_egress_progs && !ret; i++) {
+		struct gg_egress_prog_key k = { .slot = slot };
+		struct gg_egress_prog_val v = {
+			.prog = c->egress_progs[i].prog,
+			.skip_loopback = c->egress_progs[i].skip_loopback,
+		};
+
+		memcpy(k.name, c->egress_progs[i].name, sizeof(k.name));
+		ret = put(m->fd[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
+	}
+	if (!ret && m->module_fd >= 0) {
+		struct gg_module_val mv = { .verdict = c->module };
+
+		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
+			ret = gg_errf(err, -errno, "module_policy: update: %s", strerror(errno));
+	}
+	return ret;
+}
+
+static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
+{
+	struct gg_module_val none = {};
+	int ret;
+
+	for (int i = 0; i < M_COUNT; i++) {
+		if (m->fd[i] < 0)
+			continue;
+		ret = clear_slot(m->fd[i], i, slot, err);
+		if (ret)
+			return ret;
+	}
+	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
+		return gg_errf(err, -errno, "module_policy: %s", strerror(errno));
+	return 0;
+}
+
+int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *generation,
+		   struct gg_err *err)
+{
+	struct gg_policy_state st = {};
+	struct maps m;
+	__u32 zero = 0, next;
+	int ret;
+
+	ret = maps_open(pin_dir, &m, err);
+	if (ret)
+		return ret;
+	if (bpf_map_lookup_elem(m.state_fd, &zero, &st)) {
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		goto cleanup;
+	}
+	next = (st.active_slot & 1) ^ 1;
+	/* The inactive slot may hold the policy before last (or a failed
+	 * half-write): nothing reads it, so clear it before filling. */
+	ret = clear_all(&m, next, err);
+	if (!ret)
+		ret = fill_slot(&m, c, next, err);
+	if (ret) {
+		/* Leave the inactive slot empty, the active one untouched. */
+		struct gg_err ignored;
+
+		clear_all(&m, next, &ignored);
+		goto cleanup;
+	}
+	st.generation[next] =
+		(st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1]) + 1;
+	/* Two updates: the generation of the inactive slot first, then the
+	 * flip. Each rewrites the same bytes for the fields it keeps, and
+	 * active_slot only ever changes in its lowest byte, so a reader sees
+	 * the old slot or the new one, each with its own generation. */
+	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		goto cleanup;
+	}
+	st.active_slot = next;
+	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		goto cleanup;
+	}
+	*generation = st.generation[next];
+cleanup:
+	maps_close(&m);
+	return ret;
+}
+
+int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
+{
+	struct gg_policy_state st = {};
+	__u32 zero = 0;
+	int fd, ret = 0;
+
+	fd = gg_pinned_fd(pin_dir, "policy_state", err);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &st))
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+	out->active_slot = st.active_slot & 1;
+	out->generation = st.generation[out->active_slot];
+	close(fd);
+	return ret;
+}
+
+int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT],
+		     struct gg_err *err)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
+	fd = gg_pinned_fd(pin_dir, "counters", err);
+	if (fd < 0)
+		return fd;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals) {
+		close(fd);
+		return gg_errf(err, -ENOMEM, "out of memory");
+	}
+	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
+		for (__u32 k = 0; k < GG_CNT_COUNT; k++) {
+			__u32 idx = g * GG_CNT_COUNT + k;
+
+			out[g][k] = 0;
+			if (bpf_map_lookup_elem(fd, &idx, vals)) {
+				ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
+				goto cleanup;
+			}
+			for (int c = 0; c < ncpu; c++)
+				out[g][k] += vals[c];
+		}
+	}
+cleanup:
+	free(vals);
+	close(fd);
+	return ret;
+}

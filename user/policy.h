@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Writing a compiled policy into the pinned maps: the inactive slot is
+ * cleared and filled completely, then policy_state.active_slot is flipped
+ * in one map update (see govgate_abi.h).
+ */
+#ifndef GG_POLICY_H
+#define GG_POLICY_H
+
+#include "compile.h"
+
+struct gg_policy_status {
+	__u32 active_slot;
+	__u64 generation; /* of the active slot; 0 = no policy yet */
+};
+
+/* Loads c into the inactive slot and makes it active. *generation is the
+ * new generation. On error the active policy is untouched. */
+int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *generation,
+		   struct gg_err *err);
+
+int gg_policy_read(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
+
+/* Sums the per-CPU counters: out[gate][kind]. */
+int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT],
+		     struct gg_err *err);
+
+#endif
