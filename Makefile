@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: GPL-2.0
+# govgate: one self-contained binary with its BPF objects embedded as skeletons.
+# `make V=1` shows the commands.
+
+OUTPUT ?= build
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH := x86
+PREFIX ?= /usr
+VERSION := 0.1.0
+DESTDIR ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/skel/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/helpers/%,$(TEST_HELPER_SRCS))
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+INCLUDES := -Iinclude -Iuser -I$(OUTPUT)/skel
+CFLAGS ?= -g -O2
+CFLAGS += -DGG_VERSION='"$(VERSION)"' -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
+	-D_GNU_SOURCE -std=gnu11 $(INCLUDES)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
+	-Wall -Wno-unused-function -Wno-address-of-packed-member
+
+# libbpf, libelf, zlib, jansson and libcrypto are linked statically; glibc
+# and libsystemd (no static archive in Debian) dynamically.
+STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto
+DYN_LIBS := -lsystemd -ldl -pthread
+LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
+
+.PHONY: all clean test check start unit-test host-test vm-test fuzz setup install bench bench-quick
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUTPUT)/govgate $(TEST_HELPERS)
+
+$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/govgate_abi.h vmlinux/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)/skel
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gg_$(subst -,_,$*) > $@
+
+# The platform floor is compiled into the binary.
+$(OUTPUT)/user/floor_pack.h: packs/platform-floor.json | $(OUTPUT)/user
+	$(call msg,EMBED,$@)
+	$(Q)xxd -i -n gg_floor_pack_json $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user -c $< -o $@
+
+$(OUTPUT)/govgate: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/helpers/%: tests/helpers/%.c | $(OUTPUT)/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+# libFuzzer targets (clang, ASan + UBSan) over the parser and the resolver.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 $(INCLUDES) -I$(OUTPUT)/user
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(filter-out user/main.c,$(USER_SRCS)) \
+		-lbpf -lelf -lz -ljansson -lcrypto -lsystemd -o $@
+
+fuzz: $(FUZZ_BINS)
+
+setup:
+	$(Q)scripts/setup.sh
+
+unit-test: $(UNIT_BINS)
+	$(Q)scripts/run-tests.sh unit
+
+host-test: all
+	$(Q)scripts/run-tests.sh host
+
+vm-test: all
+	$(Q)scripts/run-tests.sh vm
+
+test: all $(UNIT_BINS) $(FUZZ_BINS)
+	$(Q)scripts/run-tests.sh all
+
+# README's two commands: set up + build + run; set up + build + every test.
+SCOPE ?= cgroup:govgate-demo
+start:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/start.sh $(SCOPE)
+
+check:
+	$(Q)scripts/setup.sh
+	$(Q)$(MAKE) --no-print-directory test
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+# ---- install
+# `make install [PREFIX=/usr] [DESTDIR=DIR]`: the binary, the shipped packs,
+# the default config (only if none is installed yet), the systemd unit, the
+# man page and the bash completion. `make uninstall` removes what install
+# put in place except the config and the state/log directories.
+SYSCONFDIR := /etc
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+DOCDIR ?= $(DATADIR)/doc/govgate
+INSTALL ?= install
+
+.PHONY: uninstall
+install: $(OUTPUT)/govgate
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -D -m 0755 $(OUTPUT)/govgate $(DESTDIR)$(SBINDIR)/govgate
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(DATADIR)/govgate/packs/bundles
+	$(Q)$(INSTALL) -m 0644 packs/*.json $(DESTDIR)$(DATADIR)/govgate/packs/
+	$(Q)$(INSTALL) -m 0644 packs/bundles/*.json $(DESTDIR)$(DATADIR)/govgate/packs/bundles/
+	$(Q)$(INSTALL) -D -m 0644 packaging/govgate.json $(DESTDIR)$(DOCDIR)/govgate.json.example
+	$(Q)$(INSTALL) -m 0644 docs/config.md docs/operators.md $(DESTDIR)$(DOCDIR)/
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/govgate/trusted-keys
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/govgate/govgate.json ] || \
+		sed 's#"/usr/share/govgate/packs"#"$(DATADIR)/govgate/packs"#' packaging/govgate.json \
+		>$(DESTDIR)$(SYSCONFDIR)/govgate/govgate.json
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's#/usr/sbin/govgate#$(SBINDIR)/govgate#g' packaging/govgate.service \
+		>$(DESTDIR)$(UNITDIR)/govgate.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/govgate.service
+	$(Q)$(INSTALL) -D -m 0644 packaging/govgate.8 $(DESTDIR)$(MANDIR)/man8/govgate.8
+	$(Q)$(INSTALL) -D -m 0644 packaging/govgate.bash-completion $(DESTDIR)$(BASHCOMPDIR)/govgate
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/govgate $(DESTDIR)$(UNITDIR)/govgate.service \
+		$(DESTDIR)$(MANDIR)/man8/govgate.8 $(DESTDIR)$(BASHCOMPDIR)/govgate
+	$(Q)rm -rf $(DESTDIR)$(DATADIR)/govgate $(DESTDIR)$(DOCDIR)

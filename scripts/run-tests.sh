@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs the test tiers and ends with one summary line over all of them:
+# "N passed, N failed". Usage: scripts/run-tests.sh unit|fuzz|host|vm|all
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tier=${1:-all}
+out=${GG_TEST_OUT:-build/test-logs}
+mkdir -p "$out"
+passed=0
+failed=0
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; the
+# host and VM tiers print "PASS name" / "FAIL name" lines.
+count_log() {
+	local log=$1 p f
+	p=$(grep -hoE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -hoE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+	p=$((p + $(grep -cE '(^|] )(GGVM-)?PASS ' "$log")))
+	f=$((f + $(grep -cE '(^|] )(GGVM-)?FAIL ' "$log")))
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "  -> $p passed, $f failed"
+}
+
+run_unit() {
+	echo "== unit tests (cmocka)"
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		echo "-- $t"
+		if ! "$t" >"$out/$(basename "$t").log" 2>&1; then
+			grep -q '^\[  FAILED  \]' "$out/$(basename "$t").log" ||
+				echo "FAIL $(basename "$t") (crashed)" >>"$out/$(basename "$t").log"
+		fi
+		grep -E '^\[ +(FAILED|PASSED) +\]|^FAIL ' "$out/$(basename "$t").log" | sed 's/^/   /'
+		count_log "$out/$(basename "$t").log"
+	done
+}
+
+run_fuzz() {
+	echo "== fuzz (short libFuzzer runs)"
+	for f in build/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		local name corpus log
+		name=$(basename "$f")
+		corpus=tests/fuzz/corpus/${name#fuzz_}
+		log=$out/$name.log
+		mkdir -p "$corpus"
+		if "$f" -max_total_time="${GG_FUZZ_SECS:-20}" -timeout=10 "$corpus" >"$log" 2>&1; then
+			echo "PASS $name ($(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#') runs)" | tee -a "$log"
+		else
+			echo "FAIL $name (see $log)" | tee -a "$log"
+		fi
+		count_log "$log" >/dev/null
+	done
+}
+
+run_host() {
+	echo "== host integration (fallback path, cgroup scope, private netns)"
+	local log=$out/host.log
+	tests/host/run.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL|SKIP|#)'
+	count_log "$log"
+}
+
+run_vm() {
+	echo "== VM (BPF LSM path, Debian cloud kernels, global scope)"
+	local log=$out/vm.log
+	tests/vm/run.sh 2>&1 | tee "$log" | grep -E '^(GGVM-)?(PASS|FAIL)|^vm |^#'
+	count_log "$log"
+}
+
+case $tier in
+unit) run_unit ;;
+fuzz) run_fuzz ;;
+host) run_host ;;
+vm) run_vm ;;
+all)
+	run_unit
+	run_fuzz
+	run_host
+	run_vm
+	;;
+*)
+	echo "usage: $0 unit|fuzz|host|vm|all" >&2
+	exit 2
+	;;
+esac
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

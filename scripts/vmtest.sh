@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Run a guest shell script inside qemu on Debian 12 cloud kernels, because the
+# real BPF-LSM path cannot be exercised on the host kernel.
+#
+#   scripts/vmtest.sh [--kernel 6.1|6.12|all] [--timeout SECS] [--append ARGS]
+#                     GUEST_SCRIPT [FILE[:GUEST_PATH]...]
+#
+# GUEST_SCRIPT  /bin/sh (busybox ash) script run as root by the VM's init.
+#               It may print "GGVM-PASS name" / "GGVM-FAIL name" lines; they
+#               are counted per kernel.  Its exit status is the test result.
+# FILE          copied into the initramfs, by default to /bin/<basename>
+#               (directories to /gg/<basename>); FILE:/abs/path picks the
+#               destination.  Dynamically linked ELF files get their shared
+#               libraries (per ldd) copied too.
+# --kernel      kernel series to boot (default: all = 6.1 then 6.12).
+# --timeout     wall-clock limit per VM in seconds (default 600; no KVM here,
+#               so qemu runs in TCG software emulation and boots are slow).
+# --append      extra kernel command line (repeatable); also $GG_VM_APPEND.
+#
+# In the guest: proc, sysfs, devtmpfs, cgroup2 (/sys/fs/cgroup), bpffs
+# (/sys/fs/bpf), securityfs (/sys/kernel/security), tracefs, tmpfs /tmp and
+# /run are mounted, lo is up, there is NO network device.  The kernel's test
+# module is at /lib/test/test.ko, its `uname -r` in /etc/gg-kernel and its
+# series (6.1/6.12) in /etc/gg-kernel-series.
+#
+# Output: guest script lines are echoed as "[vm 6.1] ..."; the full serial
+# log goes to ${GG_VM_OUT:-build/vm}/<kernel>.log.  Summary per kernel:
+# "vm 6.1: N passed, M failed", then a total "vmtest: N passed, M failed"
+# where a kernel whose script failed/crashed/timed out without printing a
+# GGVM-FAIL line counts as one failure.  Exit 0 only if every selected kernel
+# booted, ran the script and the script exited 0.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${GG_VM_OUT:-$REPO/build/vm}
+KERNEL=all
+TIMEOUT=${GG_VM_TIMEOUT:-600}
+APPEND=${GG_VM_APPEND:-}
+
+log() { echo "vmtest: $*" >&2; }
+die() { log "error: $*"; exit 2; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-2}"; }
+
+while (($#)); do
+	case $1 in
+	--kernel) KERNEL=${2:?}; shift 2 ;;
+	--kernel=*) KERNEL=${1#*=}; shift ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--append) APPEND="$APPEND ${2:?}"; shift 2 ;;
+	--append=*) APPEND="$APPEND ${1#*=}"; shift ;;
+	-h | --help) usage 0 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+(($# >= 1)) || usage
+GUEST_SCRIPT=$1; shift
+[[ -f $GUEST_SCRIPT ]] || die "no such guest script: $GUEST_SCRIPT"
+[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
+case $KERNEL in
+all) KERNELS=(6.1 6.12) ;;
+6.1 | 6.12) KERNELS=("$KERNEL") ;;
+*) die "--kernel wants 6.1, 6.12 or all" ;;
+esac
+
+# Host tools, installed non-interactively when missing (fresh machine).
+# busybox-static, not busybox: the initramfs has no libc.
+ensure_tools() {
+	local need=()
+	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+	dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+	command -v cpio >/dev/null || need+=(cpio)
+	command -v gzip >/dev/null || need+=(gzip)
+	command -v timeout >/dev/null || need+=(coreutils)
+	if ((${#need[@]})); then
+		log "installing ${need[*]}"
+		ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+	fi
+}
+ensure_tools
+BUSYBOX=$(command -v busybox)
+BUSYBOX=$(readlink -f "$BUSYBOX")
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d "$OUT/.work.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# ---- kernels ---------------------------------------------------------------
+declare -A KDIR=()
+while read -r series dir; do KDIR[$series]=$dir; done < <(
+	if [[ $KERNEL == all ]]; then "$REPO/scripts/vm-kernels.sh" all; else "$REPO/scripts/vm-kernels.sh" "$KERNEL"; fi)
+
+# ---- common rootfs -----------------------------------------------------------
+ROOT=$WORK/root
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,run,root,etc,gg,lib/test}
+ln -s bin "$ROOT/sbin"
+mkdir -p "$ROOT/usr" && ln -s ../bin "$ROOT/usr/bin" && ln -s ../bin "$ROOT/usr/sbin"
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+# One symlink per applet, made now so the guest needs no `busybox --install`.
+for applet in $("$BUSYBOX" --list); do
+	[[ $applet == busybox ]] || ln -sf busybox "$ROOT/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
+echo 'root:x:0:' >"$ROOT/etc/group"
+install -m 0755 "$GUEST_SCRIPT" "$ROOT/gg/test.sh"
+
+# Copy one FILE[:DEST] argument (plus shared libs of dynamic ELF files).
+add_file() {
+	local src=${1%%:*} dst lib
+	if [[ $1 == *:* ]]; then dst=${1#*:}; elif [[ -d $src ]]; then dst=/gg/$(basename "$src"); else dst=/bin/$(basename "$src"); fi
+	[[ -e $src ]] || die "no such file: $src"
+	[[ $dst == /* ]] || die "guest path must be absolute: $dst"
+	mkdir -p "$ROOT$(dirname "$dst")"
+	cp -a -L "$src" "$ROOT$dst"
+	# Dynamic ELF? The initramfs has no libc: bring the ldd closure along.
+	if [[ -f $src ]] && head -c4 "$src" | grep -q $'^\x7fELF' && ldd "$src" >/dev/null 2>&1; then
+		for lib in $(ldd "$src" | grep -o '/[^ ]*'); do
+			[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
+		done
+	fi
+}
+for f in "$@"; do add_file "$f"; done
+
+# PID 1.  Failure is the default: rc stays 1 unless the script really returns,
+# and the host also treats a missing GGVM-RESULT line (panic, hang, timeout)
+# as failure, like tools/testing/selftests/bpf/vmtest.sh.
+cat >"$ROOT/init" <<'EOF'
+#!/bin/sh
+export PATH=/bin HOME=/root TERM=dumb
+rc=1
+# Leading newline: SeaBIOS leaves escape codes without a newline on ttyS0.
+echo; echo "GGVM-BEGIN kernel=$(uname -r)"
+m() { mkdir -p "$3"; mount -t "$1" "$2" "$3" || echo "GGVM-SETUP mount $1 on $3 failed"; }
+m proc proc /proc
+m sysfs sysfs /sys
+m devtmpfs devtmpfs /dev
+m devpts devpts /dev/pts
+m tmpfs tmpfs /dev/shm
+m cgroup2 cgroup2 /sys/fs/cgroup
+m bpf bpf /sys/fs/bpf
+m securityfs securityfs /sys/kernel/security
+m tracefs tracefs /sys/kernel/tracing
+m tmpfs tmpfs /tmp
+m tmpfs tmpfs /run
+ip link set lo up || echo "GGVM-SETUP lo up failed"
+hostname ggvm
+export GGVM_KERNEL="$(cat /etc/gg-kernel-series)"
+# stdin from /dev/null: a test must never wait on the console.
+(cd / && sh /gg/test.sh </dev/null; echo $? >/run/gg-rc) 2>&1
+[ -s /run/gg-rc ] && rc=$(cat /run/gg-rc)
+# Full dmesg into the serial log (not echoed by the host) for post-mortems.
+echo "GGVM-DMESG-BEGIN"; dmesg; echo "GGVM-DMESG-END"
+echo "GGVM-RESULT rc=$rc"
+poweroff -f
+EOF
+chmod 0755 "$ROOT/init"
+
+# Echo guest-script lines live: between GGVM-BEGIN and GGVM-DMESG-BEGIN,
+# minus printk lines ("[  1.234] ..."), prefixed with the kernel.
+live_filter() {
+	awk -v tag="[vm $1]" '
+		/GGVM-BEGIN/ { on = 1; print tag " " $0; fflush(); next }
+		/^GGVM-DMESG-BEGIN/ { on = 0 }
+		on && !/^\[ *[0-9]+\.[0-9]+\] / { print tag " " $0; fflush() }'
+}
+
+# ---- run ----------------------------------------------------------------------
+ACCEL=()
+if [[ -w /dev/kvm ]]; then ACCEL=(-enable-kvm -cpu host); fi
+
+status=0 tot_pass=0 tot_fail=0 summary=()
+for k in "${KERNELS[@]}"; do
+	kdir=${KDIR[$k]:-}
+	[[ -n $kdir && -s $kdir/vmlinuz ]] || die "kernel $k not available"
+	# Kernel-specific bits, then the initramfs (newc, root-owned, gzip).
+	cp "$kdir/test.ko" "$ROOT/lib/test/test.ko"
+	cp "$kdir/release" "$ROOT/etc/gg-kernel"
+	echo "$k" >"$ROOT/etc/gg-kernel-series"
+	initrd=$WORK/initramfs-$k.cpio.gz
+	(cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$initrd"
+
+	cmdline="console=ttyS0 panic=-1 quiet $(cat "$kdir/cmdline") $APPEND"
+	logf=$OUT/$k.log
+	log "booting $k ($(cat "$kdir/release")), timeout ${TIMEOUT}s, cmdline: $cmdline"
+	start=$(date +%s.%N)
+	set +e
+	# No network device (-nic none); -no-reboot turns panic=-1 into an exit.
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m 1024 -smp 2 \
+		-kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$cmdline" \
+		-nographic -no-reboot -nic none </dev/null 2>&1 |
+		tr -d '\r' | tee "$logf" | live_filter "$k"
+	qrc=${PIPESTATUS[0]}
+	set -e
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+	# Only init's own result line counts: the one after the dmesg dump, so a
+	# guest script echoing a fake GGVM-RESULT before crashing cannot pass.
+	rc=$(sed -n '/^GGVM-DMESG-END$/,$ s/^GGVM-RESULT rc=\([0-9]*\)$/\1/p' "$logf" | tail -n1)
+	pass=$(sed '/^GGVM-DMESG-BEGIN$/,$d' "$logf" | grep -c '^GGVM-PASS ' || true)
+	fail=$(sed '/^GGVM-DMESG-BEGIN$/,$d' "$logf" | grep -c '^GGVM-FAIL ' || true)
+	if [[ -z $rc ]]; then
+		why="no result: crash, panic or hang (qemu rc=$qrc)"
+		((qrc != 124)) || why="no result: timed out after ${TIMEOUT}s"
+		rc=1
+	else
+		why="script rc=$rc"
+	fi
+	if grep -qE '^\[ *[0-9.]+\] (BUG:|Oops|WARNING:|general protection|Kernel panic)' "$logf"; then
+		log "$k: kernel splat in $logf:"
+		grep -E '^\[ *[0-9.]+\] (BUG:|Oops|WARNING:|general protection|Kernel panic)' "$logf" | head -n5 >&2
+	fi
+	((rc == 0)) || { status=1; ((fail > 0)) || fail=$((fail + 1)); }
+	tot_pass=$((tot_pass + pass)) tot_fail=$((tot_fail + fail))
+	log "$k: $why, ${secs}s boot+run, log $logf"
+	summary+=("vm $k: $pass passed, $fail failed")
+done
+printf '%s\n' "${summary[@]}"
+echo "vmtest: $tot_pass passed, $tot_fail failed"
+exit $status

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Host integration tests: this machine's real kernel, whatever path it
+# allows (here: the fallback, cgroup sock_addr + sched_process_exec).
+# Enforcement is scoped to a cgroup this test creates; every network
+# attempt is made from a private network namespace holding only loopback,
+# so nothing can leave the machine even if enforcement failed. Everything
+# created (daemon, pins, cgroup, files) is removed on exit, pass or fail.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+gg=$root/build/govgate
+helpers=$root/build/helpers
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "FAIL host-tests-need-root"
+	exit 1
+fi
+
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+if [ -z "$cg2" ]; then
+	echo "FAIL no-cgroup2-mount"
+	exit 1
+fi
+id=gg-host-$$
+cg=$cg2/$id
+pin=/sys/fs/bpf/$id
+tmp=$(mktemp -d /tmp/$id.XXXXXX)
+state=$tmp/state
+log=$tmp/audit.jsonl
+daemon_pid=
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
+	# Move anything left in the test cgroup out before removing it.
+	if [ -d "$cg" ]; then
+		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+	[ -e "$pin" ] && echo "FAIL cleanup-left-pins $pin"
+}
+trap cleanup EXIT
+
+mount | grep -q ' /sys/fs/bpf type bpf' || mount -t bpf bpf /sys/fs/bpf
+mkdir "$cg"
+mkdir -p "$state"
+cat >"$tmp/config.json" <<JSON
+{ "pack_dirs": ["$root/packs"], "state_dir": "$state", "pin_dir": "$pin",
+  "audit": { "path": "$log", "key": "$tmp/audit-key.pem", "checkpoint_every": 8 } }
+JSON
+
+# In the test cgroup, in a private netns with only loopback up.
+in_scope() {
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$cg" \
+		unshare -n bash -c 'ip link set lo up && exec "$@"' _ "$@"
+}
+
+start_daemon() {
+	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" "$@" 2>"$tmp/daemon.err" &
+	daemon_pid=$!
+	for _ in $(seq 100); do
+		grep -q "enforcing (generation" "$tmp/daemon.err" 2>/dev/null && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$tmp/daemon.err"
+	return 1
+}
+
+stop_daemon() {
+	kill "$daemon_pid" 2>/dev/null
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=
+}
+
+# Waits until the audit log has a line matching all the given patterns.
+audit_has() {
+	for _ in $(seq 50); do
+		local line
+		line=$(cat "$log" 2>/dev/null)
+		for pat in "$@"; do line=$(grep -F -- "$pat" <<<"$line"); done
+		[ -n "$line" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "# kernel $(uname -r), cgroup $cg, pin dir $pin"
+check start start_daemon
+echo "# $(tr '\n' ' ' <"$tmp/daemon.err")"
+check startup-log-says-mechanism grep -qE 'cmd.exec: (lsm|fallback)' "$tmp/daemon.err"
+check status-enforcing "$gg" status --pin-dir "$pin" --state-dir "$state" --config "$tmp/config.json" >/dev/null
+"$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status.json"
+check status-json-mechanism grep -qE '"mechanism": "(lsm|fallback)"' "$tmp/status.json"
+check audit-agent-started audit_has '"event":"agent_started"' '"mechanisms"'
+
+# A second daemon on the same pin dir must refuse, clearly.
+"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" 2>"$tmp/second.err" &
+second=$!
+sleep 1
+if kill -0 $second 2>/dev/null; then
+	kill $second
+	fail second-run-refused
+else
+	check second-run-refused grep -q "already running" "$tmp/second.err"
+fi
+
+# --- cmd.exec
+cp "$helpers/gg-proof" "$tmp/nc"
+cp "$helpers/gg-proof" "$tmp/allowed"
+ln -s "$tmp/nc" "$tmp/symlink-to-nc"
+
+in_scope "$tmp/nc" "$tmp/proof-nc"
+rc=$?
+check exec-denied-never-runs test ! -e "$tmp/proof-nc"
+check exec-denied-killed test "$rc" -eq 137
+check exec-denied-audited audit_has '"event":"command_denied"' '"action":"deny"' 'FLOOR-EXEC-LOTL' "$tmp/nc"
+check exec-denied-argv-recorded audit_has '"event":"command_denied"' "\"argv\":[\"$tmp/nc\",\"$tmp/proof-nc\"]"
+in_scope "$tmp/symlink-to-nc" "$tmp/proof-link"
+check exec-symlink-denied test ! -e "$tmp/proof-link"
+in_scope "$tmp/allowed" "$tmp/proof-allowed"
+check exec-allowed-runs test -e "$tmp/proof-allowed"
+# Outside the scope nothing is gated.
+"$tmp/nc" "$tmp/proof-outside"
+check exec-outside-scope-allowed test -e "$tmp/proof-outside"
+
+# --- net.egress (private netns: 169.254.169.254 is unreachable anyway)
+out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
+check egress-tcp-imds-eperm test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" sendto 169.254.169.254 53)
+check egress-udp-sendto-imds-eperm test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" connect ::ffff:169.254.169.254 80)
+check egress-v4mapped-imds-eperm test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" connect fd00:ec2::254 80)
+check egress-v6-imds-eperm test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" pair 127.0.0.1 18080)
+check egress-loopback-allowed test "$out" = ok
+out=$(in_scope "$helpers/gg-net" connect 169.254.169.253 80)
+check egress-unlisted-not-eperm test "$out" != EPERM
+check egress-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' 'FLOOR-NET-IMDS' '"syscall":"connect"'
+check egress-sendto-audited audit_has '"event":"egress_blocked"' '"syscall":"sendmsg"' '"proto":"udp"'
+
+# --- live apply: a pack file by path, with identity rules (hardlinks)
+cp "$helpers/gg-proof" "$tmp/tool"
+ln "$tmp/tool" "$tmp/hardlink-to-tool"
+cat >"$tmp/test-pack.json" <<JSON
+{ "name": "host-test", "version": "v1",
+  "framework": { "id": "test", "title": "host test" },
+  "controls": [ { "id": "T-1", "title": "no tool", "status": "enforced" },
+                { "id": "T-2", "title": "no 10.9.0.0/16", "status": "enforced" } ],
+  "rules": [ { "id": "no-tool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "identities": ["$tmp/tool"] } },
+             { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } } ] }
+JSON
+check apply-pack-file "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
+in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard"
+check exec-hardlink-identity-denied test ! -e "$tmp/proof-hard"
+check exec-identity-audited audit_has '"match":"identity"' '"T-1"'
+out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
+check egress-pack-port-denied test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 80)
+check egress-pack-other-port-not-denied test "$out" != EPERM
+check audit-policy-applied audit_has '"event":"policy_applied"' 'test-pack.json'
+
+# A bad pack: clear error naming file and place; the running policy stays.
+gen_before=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep '"generation"' | head -1)
+sed 's#"10.9.0.0/16"#"10.9.0.1/16"#' "$tmp/test-pack.json" >"$tmp/bad-pack.json"
+"$gg" apply --config "$tmp/config.json" "$tmp/bad-pack.json" 2>"$tmp/bad.err"
+check apply-bad-pack-fails test $? -ne 0
+check apply-bad-pack-names-place grep -qE "bad-pack.json:[0-9]+:[0-9]+" "$tmp/bad.err"
+gen_after=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep '"generation"' | head -1)
+check apply-bad-pack-policy-unchanged test "$gen_before" = "$gen_after"
+in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard2"
+check apply-bad-pack-old-policy-enforces test ! -e "$tmp/proof-hard2"
+check audit-apply-failed audit_has '"event":"policy_apply_failed"' 'bad-pack.json'
+
+# --- restart: kill -9 leaves the gates enforcing; a new daemon adopts them
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=
+in_scope "$tmp/nc" "$tmp/proof-dead"
+check exec-denied-while-daemon-dead test ! -e "$tmp/proof-dead"
+check restart start_daemon
+check restart-adopts-pinned grep -q "adopted" "$tmp/daemon.err"
+in_scope "$tmp/nc" "$tmp/proof-restart"
+check exec-denied-after-restart test ! -e "$tmp/proof-restart"
+check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
+
+# --- observe mode for the whole agent: the denied exec runs, and is logged
+stop_daemon
+"$gg" stop --unload --pin-dir "$pin" >/dev/null
+rm -f "$state/applied.json"
+check observe-start start_daemon --mode observe
+in_scope "$tmp/nc" "$tmp/proof-observe"
+check observe-exec-runs test -e "$tmp/proof-observe"
+check observe-audited audit_has '"event":"command_denied"' '"action":"observe"' 'FLOOR-EXEC-LOTL'
+out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
+check observe-egress-not-eperm test "$out" != EPERM
+stop_daemon
+
+# --- stop --unload removes everything
+"$gg" stop --unload --pin-dir "$pin" >/dev/null
+check unload-removes-pins test ! -e "$pin"
+check status-after-unload-not-enforcing bash -c "! '$gg' status --pin-dir '$pin' --config '$tmp/config.json' >/dev/null 2>&1"
+in_scope "$tmp/nc" "$tmp/proof-unloaded"
+check exec-runs-after-unload test -e "$tmp/proof-unloaded"

@@ -1,0 +1,170 @@
+#!/bin/sh
+# End-to-end test of govgate on the BPF LSM path, global scope, inside the
+# VM (guest script of scripts/vmtest.sh; busybox ash). Every check is made
+# from the outside by a process that tries the forbidden thing.
+fails=0
+pass() { echo "GGVM-PASS $1"; }
+fail() { echo "GGVM-FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
+check() { # check NAME CMD...: pass if CMD succeeds
+	name=$1; shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+is() { [ "$1" = "$2" ]; }
+
+k=$(cat /etc/gg-kernel-series)
+log=/tmp/audit.jsonl
+cfg=/tmp/govgate.json
+mkdir -p /tmp/state
+cat >$cfg <<JSON
+{ "pack_dirs": ["/gg/packs"], "state_dir": "/tmp/state",
+  "audit": { "path": "$log", "key": "/tmp/audit-key.pem", "checkpoint_every": 16 } }
+JSON
+
+start() {
+	govgate run --config $cfg "$@" 2>/tmp/daemon.err &
+	daemon=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "enforcing (generation" /tmp/daemon.err && return 0
+		kill -0 $daemon 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cat /tmp/daemon.err
+	return 1
+}
+stop() { kill $daemon; wait $daemon 2>/dev/null; }
+
+# Waits until one audit line contains every pattern.
+audit_has() {
+	i=0
+	while [ $i -lt 50 ]; do
+		m=$(cat $log)
+		for p in "$@"; do m=$(echo "$m" | grep -F -- "$p"); done
+		[ -n "$m" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+check start start --scope global
+cat /tmp/daemon.err
+check mech-exec-lsm grep -q "cmd.exec: lsm" /tmp/daemon.err
+check mech-egress-lsm grep -q "net.egress: lsm" /tmp/daemon.err
+check mech-module-lsm grep -q "kernel.module: lsm" /tmp/daemon.err
+check status-enforcing govgate status --config $cfg
+govgate status --config $cfg
+
+# ---- cmd.exec
+cp /bin/gg-proof /tmp/nc
+cp /bin/gg-proof /tmp/allowed
+ln -s /tmp/nc /tmp/symlink
+printf '#!/tmp/nc\n' >/tmp/script.sh
+chmod +x /tmp/script.sh
+
+check exec-denied-eperm is "$(gg-exec /tmp/nc /tmp/p-direct)" EPERM
+check exec-denied-never-ran [ ! -e /tmp/p-direct ]
+check exec-symlink-eperm is "$(gg-exec /tmp/symlink /tmp/p-sym)" EPERM
+check exec-shebang-interpreter-eperm is "$(gg-exec /tmp/script.sh /tmp/p-script)" EPERM
+check exec-shebang-never-ran [ ! -e /tmp/p-script ]
+gg-exec /tmp/allowed /tmp/p-allowed >/dev/null
+check exec-allowed-runs [ -e /tmp/p-allowed ]
+check exec-audited audit_has '"event":"command_denied"' '"action":"deny"' '"mechanism":"lsm"' 'FLOOR-EXEC-LOTL' '"path":"/tmp/nc"'
+check exec-argv-recorded audit_has '"event":"command_denied"' '"argv":["/tmp/nc","/tmp/p-direct"]'
+
+# ---- net.egress (the VM has no network device at all)
+check tcp-imds-eperm is "$(gg-net connect 169.254.169.254 80)" EPERM
+check udp-sendto-imds-eperm is "$(gg-net sendto 169.254.169.254 53)" EPERM
+check tcp-v4mapped-imds-eperm is "$(gg-net connect ::ffff:169.254.169.254 80)" EPERM
+check udp-v4mapped-imds-eperm is "$(gg-net sendto ::ffff:169.254.169.254 53)" EPERM
+check tcp-v6-imds-eperm is "$(gg-net connect fd00:ec2::254 80)" EPERM
+check tcp-loopback-allowed is "$(gg-net pair 127.0.0.1 8080)" ok
+check tcp6-loopback-allowed is "$(gg-net pair ::1 8081)" ok
+check egress-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' 'FLOOR-NET-IMDS' '"syscall":"connect"'
+check sendto-audited audit_has '"event":"egress_blocked"' '"syscall":"sendmsg"' '"proto":"udp"'
+check mapped-audited audit_has '"event":"egress_blocked"' '"mapped_v4":true'
+
+# ---- kernel.module
+check finit-and-init-module-eperm gg-modload /lib/test/test.ko
+check module-not-loaded sh -c '! grep -q "^nls_ascii " /proc/modules'
+check module-audited audit_has '"event":"module_blocked"' 'FLOOR-KMOD' '"source":"finit_module"'
+
+# ---- packs: each shipped pack applies
+for p in /gg/packs/*.json; do
+	n=$(basename $p .json)
+	[ $n = platform-floor ] && continue
+	check "apply-$n" govgate apply --config $cfg "$n@v1"
+done
+check apply-owasp govgate apply --config $cfg owasp-llm-top10@v1
+gg-exec /tmp/nc >/dev/null
+check owasp-controls-on-denial audit_has '"event":"command_denied"' '"LLM06:2025"' 'FLOOR-EXEC-LOTL'
+check owasp-frameworks-on-denial audit_has '"event":"command_denied"' '"owasp-llm"'
+
+# identity rules (hardlinks) and per-pack observe mode
+cp /bin/gg-proof /tmp/tool
+ln /tmp/tool /tmp/hardlink
+cp /bin/gg-proof /tmp/watched
+cat >/tmp/test-pack.json <<JSON
+{ "name": "vm-test", "version": "v1", "framework": { "id": "test", "title": "vm test" },
+  "controls": [ { "id": "T-1", "title": "no tool", "status": "enforced" } ],
+  "rules": [ { "id": "no-tool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "identities": ["/tmp/tool"] } } ] }
+JSON
+cat >/tmp/watch-pack.json <<JSON
+{ "name": "vm-watch", "version": "v1", "framework": { "id": "test", "title": "vm watch" },
+  "controls": [ { "id": "W-1", "title": "watched tool", "status": "enforced" } ],
+  "rules": [ { "id": "watch-tool", "gate": "cmd.exec", "controls": ["W-1"], "match": { "paths": ["/tmp/watched"] } } ] }
+JSON
+check apply-identity-pack govgate apply --config $cfg /tmp/test-pack.json
+check exec-hardlink-eperm is "$(gg-exec /tmp/hardlink /tmp/p-hard)" EPERM
+check exec-hardlink-never-ran [ ! -e /tmp/p-hard ]
+check apply-observe-pack govgate apply --config $cfg --add --mode observe /tmp/watch-pack.json
+gg-exec /tmp/watched /tmp/p-watched >/dev/null
+check observe-pack-lets-exec-run [ -e /tmp/p-watched ]
+check observe-pack-logged audit_has '"event":"command_denied"' '"action":"observe"' '"W-1"'
+check hardlink-still-denied is "$(gg-exec /tmp/hardlink)" EPERM
+check enforce-takes-it-live govgate apply --config $cfg --add --mode enforce /tmp/watch-pack.json
+check watched-now-eperm is "$(gg-exec /tmp/watched)" EPERM
+
+# A bad pack changes nothing.
+gen() { govgate status --json --config $cfg | grep '"generation"' | head -1; }
+before=$(gen)
+sed 's#"/tmp/tool"#"tmp/tool"#' /tmp/test-pack.json >/tmp/bad-pack.json
+govgate apply --config $cfg /tmp/bad-pack.json 2>/tmp/bad.err
+check bad-pack-refused [ $? -ne 0 ]
+check bad-pack-error-names-place grep -qE 'bad-pack.json:[0-9]+:[0-9]+' /tmp/bad.err
+check bad-pack-generation-unchanged is "$before" "$(gen)"
+check bad-pack-old-policy-enforces is "$(gg-exec /tmp/hardlink)" EPERM
+
+# Apply while another process loops over denied connects and execs: no
+# attempt that both policies deny may ever succeed.
+rm -f /tmp/leak
+( i=0; while [ $i -lt 400 ]; do
+	[ "$(gg-net connect 169.254.169.254 80)" = EPERM ] || echo connect >>/tmp/leak
+	[ "$(gg-exec /tmp/nc)" = EPERM ] || echo exec >>/tmp/leak
+	i=$((i + 1)); done ) &
+looper=$!
+n=0
+while kill -0 $looper 2>/dev/null && [ $n -lt 30 ]; do
+	govgate apply --config $cfg owasp-llm-top10@v1 >/dev/null 2>&1
+	govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1 >/dev/null 2>&1
+	n=$((n + 1))
+done
+wait $looper
+echo "applies during the loop: $((n * 2))"
+check apply-under-load-no-leak [ ! -e /tmp/leak ]
+check apply-under-load-ran [ $n -gt 2 ]
+
+# ---- the whole agent in observe mode: the same denied exec runs, logged
+stop
+govgate stop --unload --config $cfg
+rm -f /tmp/state/applied.json
+check observe-start start --scope global --mode observe
+gg-exec /tmp/nc /tmp/p-observe >/dev/null
+check observe-exec-runs [ -e /tmp/p-observe ]
+check observe-logged audit_has '"event":"command_denied"' '"action":"observe"' 'FLOOR-EXEC-LOTL'
+stop
+govgate stop --unload --config $cfg
+
+echo "vm $k: govgate e2e done, $fails failed"
+[ $fails -eq 0 ]

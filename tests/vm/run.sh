@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The VM tier: boots each Debian cloud kernel (6.1, 6.12) with no network
+# device and runs, on the real BPF LSM path with --scope global:
+#   smoke.sh    the kernel's LSM path works at all (a tiny probe program)
+#   govgate.sh  govgate end to end
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+make -s -f tests/vm/Makefile.probe
+rc=0
+scripts/vmtest.sh --timeout 300 tests/vm/smoke.sh build/vmprobe/lsm_probe || rc=1
+scripts/vmtest.sh --timeout 600 tests/vm/govgate.sh build/govgate build/helpers/gg-proof \
+	build/helpers/gg-net build/helpers/gg-exec build/helpers/gg-modload packs || rc=1
+exit $rc
