@@ -1192,12 +1192,15 @@ void gg_audit_files_free(char **files, size_t n)
 	free(files);
 }
 
-void gg_audit_cli_defaults(char **path, char **pub)
+void gg_audit_cli_defaults(const char *config, char **path, char **pub)
 {
 	struct gg_config cfg;
 	struct gg_err err;
 	const char *p = GG_AUDIT_PATH_DEFAULT, *k = GG_AUDIT_KEY_DEFAULT;
-	bool loaded = gg_config_load(NULL, &cfg, &err) == 0;
+	bool loaded = gg_config_load(config, &cfg, &err) == 0;
+
+	if (!loaded && config)
+		fprintf(stderr, "govgate: %s\n", err.msg);
 
 	if (loaded) {
 		p = cfg.audit_path ? cfg.audit_path : p;
@@ -1414,6 +1417,7 @@ static void tail_usage(FILE *f)
 		   "  -f, --follow   keep printing new records (follows rotation)\n"
 		   "  -n, --lines N  last N lines (default 10)\n"
 		   "      --json     the raw records\n"
+		   "      --config F the configuration that names the log\n"
 		   "FILE defaults to the configured log (%s).\n",
 		GG_AUDIT_PATH_DEFAULT);
 }
@@ -1424,10 +1428,12 @@ static int cmd_tail(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	char *path = NULL, *pub = NULL, *data = NULL, *end;
+	const char *config = NULL;
 	bool follow = false, raw = false;
 	long lines = 10;
 	struct stat st;
@@ -1450,6 +1456,9 @@ static int cmd_tail(int argc, char **argv)
 		case 'j':
 			raw = true;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'h':
 			tail_usage(stdout);
 			return 0;
@@ -1465,7 +1474,7 @@ static int cmd_tail(int argc, char **argv)
 	if (optind < argc)
 		path = strdup(argv[optind]);
 	else
-		gg_audit_cli_defaults(&path, &pub);
+		gg_audit_cli_defaults(config, &path, &pub);
 	if (!path)
 		goto cleanup;
 	fd = open(path, O_RDONLY | O_CLOEXEC);

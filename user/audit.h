@@ -112,7 +112,7 @@ void gg_time_format_us(long long us, char *buf, size_t size);
 
 /* Default log path and public key for the CLI: the configuration file's
  * audit settings if it loads, else the GG_AUDIT_* defaults. Caller frees. */
-void gg_audit_cli_defaults(char **path, char **pub);
+void gg_audit_cli_defaults(const char *config, char **path, char **pub);
 
 /*
  * Compliance report (report.c).

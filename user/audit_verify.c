@@ -604,7 +604,7 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 
 static void verify_usage(FILE *f)
 {
-	fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--json] [FILE...]\n"
+	fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--config FILE] [--json] [FILE...]\n"
 		   "  --key PUBKEY  public key of the checkpoints (default: the configured\n"
 		   "                audit key's .pub, if present)\n"
 		   "  --json        one JSON document\n"
@@ -618,11 +618,12 @@ int gg_audit_verify_cmd(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	char *def_path = NULL, *def_pub = NULL, **files = NULL;
-	const char *key_path = NULL;
+	const char *key_path = NULL, *config = NULL;
 	bool json = false, own_files = false;
 	EVP_PKEY *pub = NULL;
 	json_t *res = NULL;
@@ -636,6 +637,9 @@ int gg_audit_verify_cmd(int argc, char **argv)
 		case 'k':
 			key_path = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -647,7 +651,7 @@ int gg_audit_verify_cmd(int argc, char **argv)
 			return 2;
 		}
 	}
-	gg_audit_cli_defaults(&def_path, &def_pub);
+	gg_audit_cli_defaults(config, &def_path, &def_pub);
 	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
 		key_path = def_pub;
 	if (key_path && gg_key_load_public(key_path, &pub, &err))

@@ -423,7 +423,7 @@ void gg_report_print(FILE *f, const json_t *r)
 static void report_usage(FILE *f)
 {
 	fprintf(f, "usage: govgate report [--start ISO8601] [--end ISO8601] [--key PUBKEY]\n"
-		   "                      [--json] [--allow-unverified] [FILE...]\n"
+		   "                      [--config FILE] [--json] [--allow-unverified] [FILE...]\n"
 		   "  --start, --end      window [start, end); e.g. 2025-01-01 or\n"
 		   "                      2025-01-01T12:00:00Z (no zone: UTC)\n"
 		   "  --key PUBKEY        checkpoint public key (default: the configured\n"
@@ -442,12 +442,13 @@ int gg_cmd_report(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-unverified", no_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct gg_report_opts ro = {};
 	char *def_path = NULL, *def_pub = NULL, **files = NULL;
-	const char *key_path = NULL;
+	const char *key_path = NULL, *config = NULL;
 	bool json = false, allow = false, own_files = false;
 	json_t *rep = NULL;
 	struct gg_err err;
@@ -469,6 +470,9 @@ int gg_cmd_report(int argc, char **argv)
 		case 'k':
 			key_path = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -487,7 +491,7 @@ int gg_cmd_report(int argc, char **argv)
 		fprintf(stderr, "govgate report: --start must be before --end\n");
 		return 2;
 	}
-	gg_audit_cli_defaults(&def_path, &def_pub);
+	gg_audit_cli_defaults(config, &def_path, &def_pub);
 	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
 		key_path = def_pub;
 	if (key_path && gg_key_load_public(key_path, &ro.pub, &err))

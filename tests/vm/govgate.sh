@@ -155,6 +155,14 @@ echo "applies during the loop: $((n * 2))"
 check apply-under-load-no-leak [ ! -e /tmp/leak ]
 check apply-under-load-ran [ $n -gt 2 ]
 
+# Program rules (baseline-hardening, active now): a shell may not open an
+# outbound connection, another program may; loopback stays open to shells.
+cp /bin/gg-net /tmp/bash
+check shell-egress-eperm is "$(/tmp/bash connect 192.0.2.1 80)" EPERM
+check non-shell-egress-not-eperm sh -c '[ "$(gg-net connect 192.0.2.1 80)" != EPERM ]'
+check shell-loopback-allowed is "$(/tmp/bash pair 127.0.0.1 8082)" ok
+check shell-egress-audited audit_has '"event":"egress_blocked"' '"daddr":"192.0.2.1"' '"BH-02"'
+
 # ---- the whole agent in observe mode: the same denied exec runs, logged
 stop
 govgate stop --unload --config $cfg
@@ -164,6 +172,55 @@ gg-exec /tmp/nc /tmp/p-observe >/dev/null
 check observe-exec-runs [ -e /tmp/p-observe ]
 check observe-logged audit_has '"event":"command_denied"' '"action":"observe"' 'FLOOR-EXEC-LOTL'
 stop
+govgate stop --unload --config $cfg
+
+# ---- exempt cgroups (global scope): a platform service may reach MMDS
+mkdir -p /sys/fs/cgroup/mmds
+check exempt-start start --scope global --exempt-cgroup /sys/fs/cgroup/mmds
+in_exempt() { sh -c 'echo $$ >/sys/fs/cgroup/mmds/cgroup.procs && exec "$@"' _ "$@"; }
+check exempt-cgroup-not-gated sh -c '[ "$(in_exempt gg-net connect 169.254.169.254 80)" != EPERM ]'
+in_exempt gg-exec /tmp/nc /tmp/p-exempt >/dev/null
+check exempt-cgroup-exec-runs [ -e /tmp/p-exempt ]
+check others-still-gated is "$(gg-net connect 169.254.169.254 80)" EPERM
+stop
+govgate stop --unload --config $cfg
+
+# ---- evidence: a fresh log, known denials, the report counts exactly them
+log=/tmp/evidence.jsonl
+sed "s#/tmp/audit.jsonl#$log#" $cfg >/tmp/evidence.json
+cfg=/tmp/evidence.json
+rm -f /tmp/state/applied.json
+check evidence-start start --scope global
+for i in 1 2 3; do gg-exec /tmp/nc >/dev/null; done
+gg-net connect 169.254.169.254 80 >/dev/null
+gg-net sendto 169.254.169.254 53 >/dev/null
+gg-modload /lib/test/test.ko >/dev/null
+sleep 2
+compact() { tr -d ' \n'; }
+rep=$(govgate report --json --config $cfg $log | compact)
+echo "$rep" | head -c 600; echo
+has() { case "$rep" in *"$1"*) return 0 ;; esac; return 1; }
+check report-exec-count has '{"category":"command","gate":"cmd.exec","event":"command_denied","count":3}'
+check report-egress-count has '{"category":"network","gate":"net.egress","event":"egress_blocked","count":2}'
+check report-module-count has '{"category":"module","gate":"kernel.module","event":"module_blocked","count":2}'
+check report-control-count has '{"control":"FLOOR-EXEC-LOTL","count":3}'
+check report-verified has '"verified":true'
+
+# Storm: a tight loop of denied connects. Every attempt is either recorded
+# or counted as lost: attempted = recorded + lost.
+storm=20000
+denied=$(gg-net storm 169.254.169.254 4444 $storm)
+sleep 3
+recorded=$(grep -c '"dport":4444' $log)
+lost=$(grep '"event":"events_lost"' $log | grep '"gate":"net.egress"' |
+	sed 's/.*"count":\([0-9]*\).*/\1/' | awk '{s+=$1} END {print s+0}')
+echo "storm: attempted $storm, denied $denied, recorded $recorded, lost $lost"
+check storm-all-denied is "$denied" "$storm"
+check storm-accounted is "$((recorded + lost))" "$storm"
+stop
+check audit-verify-intact govgate audit verify --key /tmp/audit-key.pem.pub $log
+sed -i 's/"comm":"gg-net"/"comm":"gg-nxt"/' $log
+check audit-verify-detects-tamper sh -c "! govgate audit verify --key /tmp/audit-key.pem.pub $log >/dev/null 2>&1"
 govgate stop --unload --config $cfg
 
 echo "vm $k: govgate e2e done, $fails failed"
