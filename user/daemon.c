@@ -113,6 +113,28 @@ static void journal_send(struct daemon *d, json_t *rec)
 			"PRIORITY=%d", 4, NULL);
 }
 
+/* BPF records the executable's file name; the full path is added from
+ * /proc when the process is still there and its name still matches (a
+ * reused pid is never mistaken for the actor). */
+static void resolve_exe(json_t *rec, __u32 pid)
+{
+	const char *name = json_string_value(json_object_get(rec, "exe"));
+	char link[64], path[4096];
+	const char *base;
+	ssize_t n;
+
+	if (!name || !name[0] || strchr(name, '/'))
+		return;
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	if (base && !strcmp(base + 1, name))
+		json_object_set_new(rec, "exe", json_string(path));
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -122,6 +144,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	rec = gg_event_record(e, policy_for(d, e->generation), d->boot_to_real);
+	resolve_exe(rec, e->pid);
 	audit_write(d, rec);
 	journal_send(d, rec);
 	json_decref(rec);
