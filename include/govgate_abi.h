@@ -246,6 +246,14 @@ struct gg_exec_args {
 	char buf[GG_ARGS_MAX * 2];
 };
 
+/* meta map (ARRAY, 1 entry): which build's BPF objects are pinned, so a new
+ * binary can tell its programs from an older one's and re-attach. */
+#define GG_BUILD_ID_LEN 65 /* SHA-256 hex of the embedded objects + NUL */
+struct gg_meta {
+	char build_id[GG_BUILD_ID_LEN];
+	char _pad[7];
+};
+
 /* Pinned object names under the pin directory (default /sys/fs/bpf/govgate). */
 #define GG_PIN_DIR_DEFAULT "/sys/fs/bpf/govgate"
 

@@ -203,12 +203,26 @@ static json_t *packs_json(struct gg_pack **packs, size_t n)
 	return arr;
 }
 
+/* The generation applied.json records, or 0. */
+static __u64 last_generation(const struct gg_config *cfg)
+{
+	char path[4096];
+	json_t *doc;
+	__u64 gen = 0;
+
+	snprintf(path, sizeof(path), "%s/applied.json", cfg->state_dir);
+	doc = json_load_file(path, 0, NULL);
+	if (doc)
+		gen = json_integer_value(json_object_get(doc, "generation"));
+	json_decref(doc);
+	return gen;
+}
+
 int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
 		    const char *who, __u64 *generation, struct gg_err *err)
 {
 	struct gg_compiled *c = NULL;
 	struct gg_pack **packs = NULL;
-	struct gg_policy_status st;
 	size_t n_packs = 0;
 	char path[4096];
 	json_t *doc = NULL, *rec;
@@ -230,27 +244,12 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 	ret = gg_policy_build(cfg, refs, n, &c, &packs, &n_packs, err);
 	if (ret)
 		goto cleanup;
-	ret = gg_policy_read(cfg->pin_dir, &st, err);
+	/* Generations only grow, also across a re-attach with fresh maps:
+	 * the state directory remembers the last one. */
+	ret = gg_policy_latest(cfg->pin_dir, &next, err);
 	if (ret)
 		goto cleanup;
-	{
-		struct gg_policy_state raw;
-		int fd = gg_pinned_fd(cfg->pin_dir, "policy_state", err);
-		__u32 zero = 0;
-
-		if (fd < 0) {
-			ret = fd;
-			goto cleanup;
-		}
-		ret = bpf_map_lookup_elem(fd, &zero, &raw) ? -errno : 0;
-		close(fd);
-		if (ret) {
-			gg_errf(err, ret, "policy_state: %s", strerror(-ret));
-			goto cleanup;
-		}
-		next = (raw.generation[0] > raw.generation[1] ? raw.generation[0]
-							       : raw.generation[1]) + 1;
-	}
+	next = (next > last_generation(cfg) ? next : last_generation(cfg)) + 1;
 	/* The generation's record exists before any event can name it. Events
 	 * resolve through the entries alone, so the map rows (a million with a
 	 * large CIDR list) are not written. */
@@ -273,14 +272,10 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 	ret = write_json_atomic(path, doc, err);
 	if (ret)
 		goto cleanup;
-	ret = gg_policy_swap(cfg->pin_dir, c, generation, err);
+	ret = gg_policy_swap(cfg->pin_dir, c, next, err);
 	if (ret)
 		goto cleanup;
-	if (*generation != next) {
-		ret = gg_errf(err, -EAGAIN, "generation %llu applied, expected %llu (concurrent writer?)",
-			      (unsigned long long)*generation, (unsigned long long)next);
-		goto cleanup;
-	}
+	*generation = next;
 	rec = json_pack("{s:o, s:I}", "refs", refs_json(refs, n), "generation",
 			(json_int_t)next);
 	snprintf(path, sizeof(path), "%s/applied.json", cfg->state_dir);

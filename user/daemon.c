@@ -354,6 +354,7 @@ int gg_cmd_run(int argc, char **argv)
 	const char *config = NULL, *scope = NULL, *mode = NULL, *audit_log = NULL;
 	const char *pin_dir = NULL, *state_dir = NULL, *exempt[GG_MAX_EXEMPT];
 	struct gg_gate_state state[GG_GATE_COUNT];
+	char stage[4096], *pin_dir_final = NULL;
 	struct gg_pack_ref *refs = NULL;
 	struct ring_buffer *rb = NULL;
 	struct gg_audit_opts aopts;
@@ -429,9 +430,14 @@ int gg_cmd_run(int argc, char **argv)
 		ret = lock_fd;
 		goto fail;
 	}
-	ret = gg_gates_attach(cfg.pin_dir, &cfg.scope, state, verbose, &err);
+	ret = gg_gates_attach(cfg.pin_dir, &cfg.scope, state, verbose, stage, sizeof(stage), &err);
 	if (ret)
 		goto fail;
+	if (stage[0]) {
+		/* Policy and settings go to the new build's maps first. */
+		pin_dir_final = cfg.pin_dir;
+		cfg.pin_dir = strdup(stage);
+	}
 	for (int g = 0; g < GG_GATE_COUNT; g++) {
 		fprintf(stderr, "govgate: %s: %s%s%s%s\n", gg_gate_name(g),
 			state[g].mech == GG_MECH_NONE ? "UNAVAILABLE" : gg_mech_name(state[g].mech),
@@ -476,6 +482,15 @@ int gg_cmd_run(int argc, char **argv)
 	ret = gg_gates_configure(cfg.pin_dir, &cfg.scope, getpid(), true, &err);
 	if (ret)
 		goto fail;
+	if (pin_dir_final) {
+		ret = gg_gates_finish_upgrade(pin_dir_final, cfg.pin_dir, &err);
+		free(cfg.pin_dir);
+		cfg.pin_dir = pin_dir_final;
+		pin_dir_final = NULL;
+		if (ret)
+			goto fail;
+		fprintf(stderr, "govgate: re-attached: this build's gates enforce, the old ones are detached\n");
+	}
 
 	gg_config_audit_opts(&cfg, &aopts);
 	ret = gg_audit_open(&aopts, &d.audit, &err);
@@ -569,6 +584,10 @@ cleanup:
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		gg_compiled_free(d.gens[i].policy);
 	gg_pack_refs_free(refs, n_refs);
+	if (pin_dir_final) {
+		free(cfg.pin_dir);
+		cfg.pin_dir = pin_dir_final;
+	}
 	gg_config_free(&cfg);
 	if (lock_fd >= 0)
 		close(lock_fd);

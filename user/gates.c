@@ -14,6 +14,8 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
+#include <openssl/evp.h>
+
 #include "exec.skel.h"
 #include "egress.skel.h"
 #include "module.skel.h"
@@ -80,6 +82,10 @@ static const struct gg_prog_spec module_progs[] = {
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Where a new build's gates are attached beside an old build's (bpffs
+ * refuses names with a dot). */
+#define GG_UPGRADE_STAGE "upgrade-stage"
 
 static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
 	{ GG_GATE_EXEC, exec_open, exec_destroy, exec_object, exec_progs, ARRAY_SIZE(exec_progs) },
@@ -293,16 +299,149 @@ static int scope_cgroup_fd(const struct gg_scope *scope, struct gg_err *err)
 	return fd;
 }
 
-int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
-		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, struct gg_err *err)
+void gg_build_id(char id[GG_BUILD_ID_LEN])
 {
+	static const void *(*const objs[])(size_t *) = {
+		gg_exec__elf_bytes, gg_egress__elf_bytes, gg_module__elf_bytes,
+	};
+	unsigned char md[32];
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		size_t sz;
+		const void *bytes = objs[i](&sz);
+
+		EVP_DigestUpdate(ctx, bytes, sz);
+	}
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < len; i++)
+		snprintf(id + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The build id recorded in dir's meta map, or "" if there is none. */
+static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
+{
+	struct gg_meta m = {};
+	char path[4096];
+	__u32 zero = 0;
+	int fd;
+
+	id[0] = '\0';
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &zero, &m))
+		snprintf(id, GG_BUILD_ID_LEN, "%.*s", GG_BUILD_ID_LEN - 1, m.build_id);
+	close(fd);
+}
+
+static int write_build_id(const char *dir, struct gg_err *err)
+{
+	struct gg_meta m = {};
+	__u32 zero = 0;
+	int fd, ret = 0;
+
+	gg_build_id(m.build_id);
+	fd = gg_pinned_fd(dir, "meta", err);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &zero, &m, BPF_ANY))
+		ret = gg_errf(err, -errno, "meta: %s", strerror(errno));
+	close(fd);
+	return ret;
+}
+
+/* Unpins every object in dir: links first, so enforcement by this set stops
+ * before its maps go. Keeps dir itself. */
+static int unpin_all(const char *dir, bool links_only, struct gg_err *err)
+{
+	struct dirent *de;
+	char path[4096];
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d)
+		return gg_errf(err, -errno, "%s: %s", dir, strerror(errno));
+	for (int pass = 0; pass < (links_only ? 1 : 2); pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			bool is_link = !strncmp(de->d_name, "link-", 5);
+
+			if (de->d_name[0] == '.' || de->d_type == DT_DIR || is_link != (pass == 0))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (unlink(path) && !ret)
+				ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+int gg_gates_finish_upgrade(const char *pin_dir, const char *stage, struct gg_err *err)
+{
+	struct dirent *de;
+	char from[4096], to[4096];
+	DIR *d;
+	int ret;
+
+	/* The new gates enforce from the stage: retiring the old set opens no
+	 * window. */
+	ret = unpin_all(pin_dir, false, err);
+	if (ret)
+		return ret;
+	d = opendir(stage);
+	if (!d)
+		return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", stage, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", pin_dir, de->d_name);
+		if (rename(from, to) && !ret)
+			ret = gg_errf(err, -errno, "rename %s: %s", from, strerror(errno));
+	}
+	closedir(d);
+	if (!ret && rmdir(stage))
+		ret = gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
+	return ret;
+}
+
+int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
+		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, char *stage,
+		    size_t stage_len, struct gg_err *err)
+{
+	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN];
+	const char *target = pin_dir;
+	bool any_pinned = false;
 	int cgroup_fd = -1, ret;
 
+	stage[0] = '\0';
 	verbose_libbpf = verbose;
 	libbpf_set_print(libbpf_print);
 	ret = ensure_pin_dir(pin_dir, err);
 	if (ret)
 		return ret;
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		any_pinned |= pinned_mech(pin_dir, &gate_specs[g]) != GG_MECH_NONE;
+	gg_build_id(mine);
+	pinned_build_id(pin_dir, theirs);
+	if (any_pinned && strcmp(mine, theirs)) {
+		/* Another build's programs enforce now: attach ours beside them. */
+		snprintf(stage, stage_len, "%s/" GG_UPGRADE_STAGE, pin_dir);
+		if (mkdir(stage, 0700) && errno != EEXIST)
+			return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
+		ret = unpin_all(stage, false, err); /* a crashed earlier upgrade */
+		if (ret)
+			return ret;
+		fprintf(stderr, "govgate: pinned gates are from another build (%.12s, this is %.12s): "
+				"re-attaching\n", theirs[0] ? theirs : "unknown", mine);
+		target = stage;
+	}
 	cgroup_fd = scope_cgroup_fd(scope, err);
 	if (cgroup_fd < 0)
 		return cgroup_fd;
@@ -313,30 +452,30 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 		int lsm_err;
 
 		memset(&state[g], 0, sizeof(state[g]));
-		state[g].mech = pinned_mech(pin_dir, spec);
+		state[g].mech = target == pin_dir ? pinned_mech(pin_dir, spec) : GG_MECH_NONE;
 		if (state[g].mech != GG_MECH_NONE) {
 			/* An earlier run's links still enforce: adopt them, never
 			 * attach twice. */
 			state[g].reused = true;
 			continue;
 		}
-		lsm_err = load_gate(spec, pin_dir, GG_MECH_LSM, &skel);
+		lsm_err = load_gate(spec, target, GG_MECH_LSM, &skel);
 		if (!lsm_err) {
 			state[g].mech = GG_MECH_LSM;
 		} else {
 			snprintf(state[g].why, sizeof(state[g].why), "BPF LSM load failed: %s",
 				 strerror(-lsm_err));
-			if (!load_gate(spec, pin_dir, GG_MECH_FALLBACK, &skel))
+			if (!load_gate(spec, target, GG_MECH_FALLBACK, &skel))
 				state[g].mech = GG_MECH_FALLBACK;
 		}
 		if (state[g].mech == GG_MECH_NONE)
 			continue;
-		ret = attach_and_pin(spec, skel, pin_dir, cgroup_fd, err);
+		ret = attach_and_pin(spec, skel, target, cgroup_fd, err);
 		spec->destroy(skel);
 		if (ret)
 			goto cleanup;
 	}
-	ret = 0;
+	ret = write_build_id(target, err);
 cleanup:
 	close(cgroup_fd);
 	return ret;
@@ -400,27 +539,13 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 
 int gg_gates_unload(const char *pin_dir, struct gg_err *err)
 {
-	struct dirent *de;
-	char path[4096];
-	DIR *d = opendir(pin_dir);
-	int ret = 0;
+	char stage[4096];
+	int ret;
 
-	if (!d)
-		return gg_errf(err, -errno, "%s: %s", pin_dir, strerror(errno));
-	/* Links first, so enforcement stops before the maps go. */
-	for (int pass = 0; pass < 2; pass++) {
-		rewinddir(d);
-		while ((de = readdir(d))) {
-			bool is_link = !strncmp(de->d_name, "link-", 5);
-
-			if (de->d_name[0] == '.' || is_link != (pass == 0))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-			if (unlink(path) && !ret)
-				ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-		}
-	}
-	closedir(d);
+	snprintf(stage, sizeof(stage), "%s/" GG_UPGRADE_STAGE, pin_dir);
+	if (access(stage, F_OK) == 0 && (unpin_all(stage, false, err) || rmdir(stage)))
+		return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
+	ret = unpin_all(pin_dir, false, err);
 	if (!ret && rmdir(pin_dir))
 		ret = gg_errf(err, -errno, "%s: %s", pin_dir, strerror(errno));
 	return ret;

@@ -21,11 +21,23 @@ struct gg_gate_state {
 	char why[256]; /* why the LSM path was not used, if it was not */
 };
 
-/* Attaches every gate under pin_dir (or adopts what an earlier run pinned);
- * state[gate] says what enforces each gate. A gate with neither mechanism
- * is left unavailable; that is not an error here. */
+/* Attaches every gate under pin_dir, or adopts what an earlier run of the
+ * same build pinned; state[gate] says what enforces each gate. A gate with
+ * neither mechanism is left unavailable; that is not an error here.
+ *
+ * When the pinned objects come from another build, the new gates are
+ * attached beside the old ones in a staging directory (both enforce, so the
+ * union is at least as strict: no gap) and its path is written to stage
+ * (else stage is ""). The caller loads policy and settings there, then calls
+ * gg_gates_finish_upgrade, which retires the old links and maps and moves
+ * the new pins into pin_dir. */
 int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
-		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, struct gg_err *err);
+		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, char *stage,
+		    size_t stage_len, struct gg_err *err);
+int gg_gates_finish_upgrade(const char *pin_dir, const char *stage, struct gg_err *err);
+
+/* SHA-256 of this binary's embedded BPF objects. */
+void gg_build_id(char id[GG_BUILD_ID_LEN]);
 
 /* What is pinned now, from the link names (for status). */
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT]);

@@ -246,7 +246,23 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	return 0;
 }
 
-int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *generation,
+int gg_policy_latest(const char *pin_dir, __u64 *generation, struct gg_err *err)
+{
+	struct gg_policy_state st = {};
+	__u32 zero = 0;
+	int fd, ret = 0;
+
+	fd = gg_pinned_fd(pin_dir, "policy_state", err);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &st))
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+	*generation = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
+	close(fd);
+	return ret;
+}
+
+int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err)
 {
 	struct gg_policy_state st = {};
@@ -259,6 +275,11 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *gene
 		return ret;
 	if (bpf_map_lookup_elem(m.state_fd, &zero, &st)) {
 		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (generation <= st.generation[0] || generation <= st.generation[1]) {
+		ret = gg_errf(err, -EINVAL, "generation %llu is not newer than the loaded ones",
+			      (unsigned long long)generation);
 		goto cleanup;
 	}
 	next = (st.active_slot & 1) ^ 1;
@@ -274,8 +295,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *gene
 		clear_all(&m, next, &ignored);
 		goto cleanup;
 	}
-	st.generation[next] =
-		(st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1]) + 1;
+	st.generation[next] = generation;
 	/* Two updates: the generation of the inactive slot first, then the
 	 * flip. Each rewrites the same bytes for the fields it keeps, and
 	 * active_slot only ever changes in its lowest byte, so a reader sees
@@ -289,7 +309,6 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *gene
 		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
 		goto cleanup;
 	}
-	*generation = st.generation[next];
 cleanup:
 	maps_close(&m);
 	return ret;

@@ -14,10 +14,13 @@ struct gg_policy_status {
 	__u64 generation; /* of the active slot; 0 = no policy yet */
 };
 
-/* Loads c into the inactive slot and makes it active. *generation is the
- * new generation. On error the active policy is untouched. */
-int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 *generation,
+/* Loads c into the inactive slot and makes it active as `generation`, which
+ * must be newer than both slots'. On error the active policy is untouched. */
+int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err);
+
+/* The newest generation either slot holds. */
+int gg_policy_latest(const char *pin_dir, __u64 *generation, struct gg_err *err);
 
 int gg_policy_read(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
 

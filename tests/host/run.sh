@@ -65,7 +65,10 @@ in_scope() {
 }
 
 start_daemon() {
-	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" "$@" 2>"$tmp/daemon.err" &
+	# Truncate first: the child's redirection happens after the fork, and the
+	# poll below must not see the previous run's "enforcing" line.
+	: >"$tmp/daemon.err"
+	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" "$@" 2>>"$tmp/daemon.err" &
 	daemon_pid=$!
 	for _ in $(seq 100); do
 		grep -q "enforcing (generation" "$tmp/daemon.err" 2>/dev/null && return 0
@@ -193,6 +196,33 @@ check restart-adopts-pinned grep -q "adopted" "$tmp/daemon.err"
 in_scope "$tmp/nc" "$tmp/proof-restart"
 check exec-denied-after-restart test ! -e "$tmp/proof-restart"
 check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
+
+# --- upgrade: gates pinned by another build are re-attached beside the old
+# ones, then the old ones retire: no duplicates, and no gap (a loop of denied
+# execs runs across the switch and never gets through)
+links_before=$(ls "$pin" | grep -c '^link-')
+bpf_links_before=$(bpftool link show | grep -c '^[0-9]*:')
+gen_before=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep -o '"generation": [0-9]*')
+stop_daemon
+zeros=$(for _ in $(seq 72); do printf '0 '; done)
+# shellcheck disable=SC2086
+bpftool map update pinned "$pin/meta" key 0 0 0 0 value $zeros
+rm -f "$tmp"/proof-upgrade-*
+(for i in $(seq 60); do in_scope "$tmp/nc" "$tmp/proof-upgrade-$i" 2>/dev/null; done) &
+looper=$!
+check upgrade-start start_daemon
+wait $looper
+check upgrade-detected grep -q "from another build" "$tmp/daemon.err"
+check upgrade-reattached grep -q "re-attached" "$tmp/daemon.err"
+check upgrade-no-gap bash -c "! ls '$tmp'/proof-upgrade-* >/dev/null 2>&1"
+check upgrade-same-links test "$(ls "$pin" | grep -c '^link-')" -eq "$links_before"
+check upgrade-no-duplicate-bpf-links test "$(bpftool link show | grep -c '^[0-9]*:')" -eq "$bpf_links_before"
+check upgrade-stage-removed test ! -e "$pin/upgrade-stage"
+gen_after=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep -o '"generation": [0-9]*')
+check upgrade-generation-grows test "${gen_after#*: }" -gt "${gen_before#*: }"
+in_scope "$tmp/nc" "$tmp/proof-after-upgrade"
+check exec-denied-after-upgrade test ! -e "$tmp/proof-after-upgrade"
+check upgrade-keeps-applied-pack "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
 
 # --- observe mode for the whole agent: the denied exec runs, and is logged
 stop_daemon

@@ -21,7 +21,10 @@ cat >$cfg <<JSON
 JSON
 
 start() {
-	govgate run --config $cfg "$@" 2>/tmp/daemon.err &
+	# Truncate first: the child's redirection happens after the fork, and the
+	# poll below must not see the previous run's "enforcing" line.
+	: >/tmp/daemon.err
+	govgate run --config $cfg "$@" 2>>/tmp/daemon.err &
 	daemon=$!
 	i=0
 	while [ $i -lt 100 ]; do
