@@ -223,6 +223,7 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 {
 	struct gg_compiled *c = NULL;
 	struct gg_pack **packs = NULL;
+	struct gg_policy_status st;
 	size_t n_packs = 0;
 	char path[4096];
 	json_t *doc = NULL, *rec;
@@ -246,10 +247,10 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 		goto cleanup;
 	/* Generations only grow, also across a re-attach with fresh maps:
 	 * the state directory remembers the last one. */
-	ret = gg_policy_latest(cfg->pin_dir, &next, err);
+	ret = gg_policy_read(cfg->pin_dir, &st, err);
 	if (ret)
 		goto cleanup;
-	next = (next > last_generation(cfg) ? next : last_generation(cfg)) + 1;
+	next = (st.latest > last_generation(cfg) ? st.latest : last_generation(cfg)) + 1;
 	/* The generation's record exists before any event can name it. Events
 	 * resolve through the entries alone, so the map rows (a million with a
 	 * large CIDR list) are not written. */

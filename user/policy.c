@@ -246,22 +246,6 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	return 0;
 }
 
-int gg_policy_latest(const char *pin_dir, __u64 *generation, struct gg_err *err)
-{
-	struct gg_policy_state st = {};
-	__u32 zero = 0;
-	int fd, ret = 0;
-
-	fd = gg_pinned_fd(pin_dir, "policy_state", err);
-	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &zero, &st))
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
-	*generation = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
-	close(fd);
-	return ret;
-}
-
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err)
 {
@@ -327,6 +311,7 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
 	out->active_slot = st.active_slot & 1;
 	out->generation = st.generation[out->active_slot];
+	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
 	close(fd);
 	return ret;
 }

@@ -12,6 +12,7 @@
 struct gg_policy_status {
 	__u32 active_slot;
 	__u64 generation; /* of the active slot; 0 = no policy yet */
+	__u64 latest; /* the newest either slot holds */
 };
 
 /* Loads c into the inactive slot and makes it active as `generation`, which
@@ -19,8 +20,6 @@ struct gg_policy_status {
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err);
 
-/* The newest generation either slot holds. */
-int gg_policy_latest(const char *pin_dir, __u64 *generation, struct gg_err *err);
 
 int gg_policy_read(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
 
