@@ -269,6 +269,14 @@ static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const cha
 		if (!link)
 			return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate),
 				       name, strerror(errno));
+		/* The program too, for `bpftool prog dump xlated pinned ...`. */
+		snprintf(path, sizeof(path), "%s/prog-%s", pin_dir, name);
+		ret = bpf_program__pin(prog, path);
+		if (ret) {
+			bpf_link__destroy(link);
+			return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
+				       strerror(-ret));
+		}
 		link_pin_path(path, sizeof(path), pin_dir, name);
 		ret = bpf_link__pin(link, path);
 		/* The pinned link keeps the program attached after we exit. */
