@@ -23,6 +23,16 @@ count_log() {
 	echo "  -> $p passed, $f failed"
 }
 
+# A tier whose script failed without a FAIL line of its own (a harness that
+# died, a VM that never booted) is one failure, never a silent zero.
+tier_exit() {
+	local name=$1 rc=$2 log=$3
+	if ((rc != 0)) && ! grep -qE '(^|] )(GGVM-)?FAIL ' "$log"; then
+		echo "FAIL $name (exited $rc without reporting a failure; see $log)" | tee -a "$log"
+		failed=$((failed + 1))
+	fi
+}
+
 run_unit() {
 	echo "== unit tests (cmocka)"
 	for t in build/tests/test_*; do
@@ -59,14 +69,18 @@ run_host() {
 	echo "== host integration (fallback path, cgroup scope, private netns)"
 	local log=$out/host.log
 	tests/host/run.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL|SKIP|#)'
+	local rc=${PIPESTATUS[0]}
 	count_log "$log"
+	tier_exit host "$rc" "$log"
 }
 
 run_vm() {
 	echo "== VM (BPF LSM path, Debian cloud kernels, global scope)"
 	local log=$out/vm.log
 	tests/vm/run.sh 2>&1 | tee "$log" | grep -E '^(GGVM-)?(PASS|FAIL)|^vm |^#'
+	local rc=${PIPESTATUS[0]}
 	count_log "$log"
+	tier_exit vm "$rc" "$log"
 }
 
 case $tier in

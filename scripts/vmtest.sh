@@ -168,8 +168,8 @@ live_filter() {
 }
 
 # ---- run ----------------------------------------------------------------------
-ACCEL=()
-if [[ -w /dev/kvm ]]; then ACCEL=(-enable-kvm -cpu host); fi
+mapfile -t ACCEL < <("$REPO/scripts/qemu-accel.sh")
+log "accelerator: ${ACCEL[*]:-tcg (software emulation)}"
 
 status=0 tot_pass=0 tot_fail=0 summary=()
 for k in "${KERNELS[@]}"; do
@@ -212,7 +212,12 @@ for k in "${KERNELS[@]}"; do
 		log "$k: kernel splat in $logf:"
 		grep -E '^\[ *[0-9.]+\] (BUG:|Oops|WARNING:|general protection|Kernel panic)' "$logf" | head -n5 >&2
 	fi
-	((rc == 0)) || { status=1; ((fail > 0)) || fail=$((fail + 1)); }
+	if ((rc != 0)); then
+		status=1
+		# A boot that reported no failure of its own still failed: say so
+		# as a FAIL line, so every runner counts it.
+		((fail > 0)) || { echo "FAIL vm-$k ($why, log $logf)"; fail=$((fail + 1)); }
+	fi
 	tot_pass=$((tot_pass + pass)) tot_fail=$((tot_fail + fail))
 	log "$k: $why, ${secs}s boot+run, log $logf"
 	summary+=("vm $k: $pass passed, $fail failed")
