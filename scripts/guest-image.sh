@@ -16,7 +16,7 @@
 # 2. disk: the cached rootfs + `make install DESTDIR=...` + `systemctl
 #    enable govgate` + the test payload of tests/guest/ (unless --no-tests):
 #    the helpers, /opt/workload/nc (a harmless binary the floor denies by
-#    name), workload.service and gg-guest-test.service, which runs SCRIPT
+#    name), the kernel's test module (nls_ascii), workload.service and gg-guest-test.service, which runs SCRIPT
 #    (default tests/guest/guest-test.sh) after multi-user.target with its
 #    output on ttyS0 and powers the guest off when it ends. An ext4 image
 #    made with mkfs.ext4 -d (no loop devices, no mounts).
@@ -215,9 +215,12 @@ systemctl --root="$root" enable govgate.service >&2 2>/dev/null ||
 	ln -sf /usr/lib/systemd/system/govgate.service "$root/etc/systemd/system/sysinit.target.wants/govgate.service"
 
 if ((TESTS)); then
-	make -s -C "$REPO" build/helpers/gg-exec build/helpers/gg-net build/helpers/gg-proof >&2
-	install -m 0755 "$REPO"/build/helpers/{gg-exec,gg-net,gg-proof} "$root/usr/local/bin/"
+	make -s -C "$REPO" build/helpers/gg-exec build/helpers/gg-net build/helpers/gg-proof \
+		build/helpers/gg-modload >&2
+	install -m 0755 "$REPO"/build/helpers/{gg-exec,gg-net,gg-proof,gg-modload} "$root/usr/local/bin/"
 	install -d "$root/opt/workload" "$root/usr/local/lib/gg-guest"
+	# A small module of the booted kernel (nls_ascii) for the module gate.
+	install -m 0644 "$kdir/test.ko" "$root/usr/local/lib/gg-guest/test.ko"
 	install -m 0755 "$REPO/build/helpers/gg-proof" "$root/opt/workload/nc"
 	install -m 0755 "$REPO/build/helpers/gg-proof" "$root/opt/workload/tool"
 	install -m 0755 "$REPO/tests/guest/workload.sh" "$root/usr/local/lib/gg-guest/workload.sh"

@@ -8,6 +8,8 @@ pkgs=(
 	libcmocka-dev libsystemd-dev pkg-config xxd
 	# tests: namespaces and the VM harness
 	iproute2 util-linux qemu-system-x86 busybox-static cpio xz-utils zstd python3
+	# the guest tier (a Debian 12 systemd guest image) and the benchmarks
+	debootstrap e2fsprogs nftables iptables gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,217 @@
+#!/bin/bash
+# The guest test (run inside the Debian 12 systemd guest by
+# gg-guest-test.service, after multi-user.target; output on ttyS0).
+# govgate was installed with `make install` and runs as govgate.service with
+# the shipped unit and default config: global scope, platform floor.
+# Prints "GGG-PASS name" / "GGG-FAIL name: why" and ends with
+# "GGG-DONE pass=N fail=M"; tests/guest/run.sh turns them into PASS/FAIL.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER='' SYSTEMD_COLORS=0
+npass=0 nfail=0
+pass() { echo "GGG-PASS $1"; npass=$((npass + 1)); }
+fail() { echo "GGG-FAIL $1${2:+: $2}"; nfail=$((nfail + 1)); }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "$*"; fi
+}
+info() { echo "GGG-INFO $*"; }
+show() { systemctl show -P "$2" "$1"; }
+audit=/var/log/govgate/audit.jsonl
+
+# Waits up to $1 seconds for CMD to succeed.
+wait_for() {
+	local t=$(($1 * 10))
+	shift
+	while ((t-- > 0)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# One audit line containing every pattern.
+audit_has() {
+	local m p
+	m=$(cat "$audit" 2>/dev/null)
+	for p in "$@"; do m=$(grep -F -- "$p" <<<"$m"); done
+	[[ -n $m ]]
+}
+active() { [[ $(systemctl is-active govgate) == active ]]; }
+generation() { govgate status --json 2>/dev/null | jq -r .generation; }
+
+info "kernel $(uname -r), systemd $(systemctl --version | head -n1 | awk '{print $2}')"
+
+# ---- the boot ---------------------------------------------------------------
+check govgate-active active
+info "$(systemctl status govgate --no-pager -n 0 | sed -n 's/^ *//; /Active:/p')"
+status_out=$(govgate status 2>&1)
+check status-exit-0 govgate status
+for g in cmd.exec net.egress kernel.module; do
+	check "mechanism-$g-lsm" grep -qE "^$g +lsm " <<<"$status_out"
+done
+check scope-global grep -qE '^scope: +global' <<<"$status_out"
+
+gg_up=$(show govgate ActiveEnterTimestampMonotonic)
+basic=$(show basic.target ActiveEnterTimestampMonotonic)
+multi=$(show multi-user.target ActiveEnterTimestampMonotonic)
+wl=$(show workload ExecMainStartTimestampMonotonic)
+info "monotonic us: govgate ready $gg_up, basic.target $basic, multi-user.target $multi, workload start $wl"
+check order-govgate-ready-before-basic-target [ "$gg_up" -gt 0 -a "$gg_up" -lt "$basic" ]
+check order-govgate-ready-before-multi-user [ "$gg_up" -lt "$multi" ]
+check order-govgate-ready-before-workload [ "$wl" -gt 0 -a "$gg_up" -lt "$wl" ]
+# Every service with default dependencies (After=basic.target) started
+# after govgate was ready: no workload can start ungoverned.
+late=
+n=0
+while read -r unit; do
+	[[ $unit == govgate.service ]] && continue
+	after=$(show "$unit" After)
+	[[ " $after " == *" basic.target "* ]] || continue
+	t=$(show "$unit" InactiveExitTimestampMonotonic)
+	[[ $t -gt 0 ]] || continue
+	n=$((n + 1))
+	[[ $t -gt $gg_up ]] || late="$late $unit($t)"
+done < <(systemctl list-units --type=service --all --no-legend --plain | awk '{print $1}')
+info "$n started services have After=basic.target"
+check order-every-default-service-after-govgate [ -z "$late" -a $n -gt 0 ]
+[[ -z $late ]] || info "started before govgate was ready:$late"
+
+# ---- the workload's attempts --------------------------------------------------
+res=/var/lib/workload/results
+info "workload: $(tr '\n' ' ' <$res 2>/dev/null)"
+check workload-exec-eperm grep -qx 'exec=EPERM' $res
+check workload-denied-binary-never-ran grep -qx 'proof=none' $res
+check workload-imds-connect-eperm grep -qx 'connect=EPERM' $res
+check workload-imds-sendto-eperm grep -qx 'sendto=EPERM' $res
+wuid=$(sed -n 's/^uid=//p' $res)
+check audit-workload-exec-denied wait_for 10 audit_has '"event":"command_denied"' '"path":"/opt/workload/nc"' "\"uid\":$wuid" 'FLOOR-EXEC-LOTL'
+check audit-workload-imds-denied wait_for 10 audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' "\"uid\":$wuid" 'FLOOR-NET-IMDS'
+check audit-workload-argv-recorded audit_has '"event":"command_denied"' '"argv":["/opt/workload/nc",'
+check daemon-attached-everything sh -c "! journalctl -u govgate _PID=$(show govgate MainPID) -o cat | grep -q 'not attached'"
+check journal-exec-denial wait_for 10 sh -c 'journalctl -u govgate -o cat GOVGATE_EVENT=command_denied | grep -q "deny command_denied cmd.exec"'
+check journal-imds-denial sh -c 'journalctl -u govgate -o cat GOVGATE_EVENT=egress_blocked | grep -q FLOOR-NET-IMDS'
+check journal-structured-fields sh -c 'journalctl -u govgate -o verbose GOVGATE_EVENT=command_denied | grep -q "GOVGATE_RULE=floor-deny-lotl-tools"'
+
+# ---- module loading (as root: the workload could not load modules anyway)
+kmod=/usr/local/lib/gg-guest/test.ko
+check module-finit-and-init-eperm gg-modload $kmod
+check module-not-loaded sh -c '! grep -q "^nls_ascii " /proc/modules'
+check audit-module-denied wait_for 10 audit_has '"event":"module_blocked"' 'FLOOR-KMOD'
+
+# ---- restart, kill -9, stop: enforcement never lapses -------------------------
+# A loop of denied attempts (exec by name, TCP and UDP to the metadata
+# address, finit_module and init_module) runs across every phase; any
+# answer but EPERM is a leak.
+rm -f /run/gg-leak /run/gg-count /run/gg-stop
+(
+	i=0
+	while [[ ! -e /run/gg-stop ]]; do
+		[[ $(gg-exec /opt/workload/nc /run/gg-proof) == EPERM ]] || echo "exec $i" >>/run/gg-leak
+		[[ $(gg-net connect 169.254.169.254 80) == EPERM ]] || echo "connect $i" >>/run/gg-leak
+		[[ $(gg-net sendto 169.254.169.254 53) == EPERM ]] || echo "sendto $i" >>/run/gg-leak
+		gg-modload $kmod >/dev/null || echo "module $i" >>/run/gg-leak
+		i=$((i + 1))
+		echo $i >/run/gg-count
+	done
+) &
+looper=$!
+count() { cat /run/gg-count 2>/dev/null || echo 0; }
+progressed() { local c=$1; wait_for 20 sh -c "[ \$(cat /run/gg-count 2>/dev/null || echo 0) -gt $((c + 2)) ]"; }
+progressed 0
+
+restarts0=$(show govgate NRestarts)
+pid0=$(show govgate MainPID)
+c=$(count)
+check restart-succeeds systemctl restart govgate
+check restart-active-again active
+check restart-new-pid [ "$(show govgate MainPID)" != "$pid0" ]
+check restart-adopts-pinned-links sh -c "journalctl -u govgate _PID=$(show govgate MainPID) -o cat | grep -q 'adopted from the pinned links'"
+check loop-ran-across-restart progressed "$c"
+
+pid1=$(show govgate MainPID)
+c=$(count)
+((pid1 > 1)) && kill -9 "$pid1"
+check kill9-restarted-by-systemd wait_for 30 sh -c "[ \"\$(systemctl show -P MainPID govgate)\" != $pid1 ] && [ \"\$(systemctl show -P MainPID govgate)\" != 0 ] && [ \"\$(systemctl is-active govgate)\" = active ]"
+check kill9-counted-as-restart [ "$(show govgate NRestarts)" -gt "$restarts0" ]
+check loop-ran-across-kill9 progressed "$c"
+
+check stop-succeeds systemctl stop govgate
+check stopped-daemon-gone [ "$(show govgate MainPID)" = 0 ]
+c=$(count)
+check loop-ran-while-stopped progressed "$c"
+check stopped-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof2)" = EPERM ]
+check stopped-pins-remain test -e /sys/fs/bpf/govgate/link-gg_exec_check
+check start-again systemctl start govgate
+c=$(count)
+check loop-ran-after-start progressed "$c"
+touch /run/gg-stop
+wait $looper
+info "denied-attempt loop: $(count) rounds of 5 attempts across restart, kill -9, stop, start"
+check loop-no-leak [ ! -e /run/gg-leak ]
+[[ -e /run/gg-leak ]] && info "leaks: $(head -n5 /run/gg-leak | tr '\n' ' ')"
+check loop-denied-binary-never-ran [ ! -e /run/gg-proof ]
+check loop-module-never-loaded sh -c '! grep -q "^nls_ascii " /proc/modules'
+
+# ---- reload (SIGHUP): the config's packs, atomically ----------------------------
+cfg=/etc/govgate/govgate.json
+cp $cfg /run/govgate.json.orig
+# An agent's tool in its 0700 home, denied by identity (dev+inode): the
+# daemon resolves it with stat() through ProtectHome=read-only and
+# CAP_DAC_READ_SEARCH.
+useradd -m -u 1000 -s /bin/sh agent
+chmod 0700 /home/agent
+install -o agent -m 0755 /opt/workload/tool /home/agent/tool
+cat >/etc/govgate/agent-tools.json <<'JSON'
+{ "name": "agent-tools", "version": "v1",
+  "framework": { "id": "site", "title": "site policy" },
+  "controls": [ { "id": "SITE-1", "title": "no unvetted agent tools", "status": "enforced" } ],
+  "rules": [ { "id": "no-agent-tool", "gate": "cmd.exec", "controls": ["SITE-1"],
+               "match": { "identities": ["/home/agent/tool"] } } ] }
+JSON
+as_agent() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
+check agent-tool-runs-before [ -z "$(as_agent gg-exec /home/agent/tool)" ]
+g0=$(generation)
+jq '.packs = ["owasp-llm-top10@v1", "/etc/govgate/agent-tools.json"]' /run/govgate.json.orig >$cfg
+check reload-succeeds systemctl reload govgate
+check reload-new-generation wait_for 20 sh -c "[ \"\$(govgate status --json | jq -r .generation)\" -gt $g0 ]"
+check reload-pack-listed sh -c 'govgate status | grep -q "owasp-llm-top10@v1 \[enforce\]"'
+check reload-still-active active
+check reload-journaled wait_for 10 sh -c 'journalctl -u govgate -o cat | grep -q "reloaded /etc/govgate/govgate.json"'
+check reload-audit-policy-applied wait_for 10 audit_has '"event":"policy_applied"' '"who":"govgate run (reload of /etc/govgate/govgate.json)"'
+check reload-identity-rule-in-0700-home [ "$(as_agent gg-exec /home/agent/tool)" = EPERM ]
+check reload-identity-audited wait_for 10 audit_has '"event":"command_denied"' '"SITE-1"' '"uid":1000'
+gg-exec /opt/workload/nc >/dev/null
+check reload-pack-controls-on-denial wait_for 10 audit_has '"event":"command_denied"' '"LLM06:2025"' 'FLOOR-EXEC-LOTL'
+g1=$(generation)
+jq '.packs = ["no-such-pack@v9"]' /run/govgate.json.orig >$cfg
+systemctl reload govgate
+check bad-reload-logged wait_for 20 sh -c 'journalctl -u govgate -o cat | grep -q "reload failed, the running policy stays: unknown ref no-such-pack@v9"'
+check bad-reload-generation-unchanged [ "$(generation)" = "$g1" ]
+check bad-reload-still-active active
+check bad-reload-audited wait_for 10 audit_has '"event":"policy_apply_failed"' 'no-such-pack@v9'
+check bad-reload-policy-kept sh -c 'govgate status | grep -q "owasp-llm-top10@v1 \[enforce\]"'
+cp /run/govgate.json.orig $cfg
+systemctl reload govgate
+check reload-back-to-floor wait_for 20 sh -c 'govgate status | grep -qE "^packs: +platform-floor \(always\)$"'
+check agent-tool-runs-after [ -z "$(as_agent gg-exec /home/agent/tool)" ]
+
+# ---- the audit log across all of it ----------------------------------------------
+check audit-verify govgate audit verify
+check audit-agent-restarts-recorded [ "$(grep -c '"event":"agent_started"' $audit)" -ge 4 ]
+check journal-readiness-notified sh -c 'journalctl -u govgate -o cat | grep -q "enforcing (generation"'
+
+# ---- hardening, as running ------------------------------------------------------------
+pid=$(show govgate MainPID)
+info "CapabilityBoundingSet: $(show govgate CapabilityBoundingSet)"
+info "CapBnd of pid $pid: $(awk '/^CapBnd/ {print $2}' /proc/$pid/status), NoNewPrivs $(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status)"
+info "systemd-analyze security: $(systemd-analyze security govgate --no-pager 2>/dev/null | tail -n1)"
+check hardening-nonewprivs [ "$(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status)" = 1 ]
+check hardening-capbnd-limited [ "$(awk '/^CapBnd/ {print $2}' /proc/$pid/status)" != 000001ffffffffff ]
+check hardening-root-readonly nsenter -t "$pid" -m sh -c '! touch /usr/gg-rw-test 2>/dev/null'
+
+if ((nfail)); then # post-mortem on the serial console
+	journalctl -b -u govgate -o short-monotonic --no-pager | tail -n 60 | sed 's/^/GGG-LOG /'
+	systemctl --failed --no-legend --plain | sed 's/^/GGG-LOG failed unit: /'
+fi
+echo "GGG-DONE pass=$npass fail=$nfail"
+[[ $nfail == 0 ]]
