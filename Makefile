@@ -33,6 +33,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/helpers/%,$(TEST_HELPER_SRCS))
 
+BENCH_BIN := $(OUTPUT)/bench/ggbench
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
@@ -49,7 +51,7 @@ STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto
 DYN_LIBS := -lsystemd -ldl -pthread
 LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 
-.PHONY: all clean test check start unit-test host-test vm-test fuzz setup install bench bench-quick
+.PHONY: all clean test check start unit-test host-test vm-test guest-test fuzz setup install bench bench-quick
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -110,7 +112,10 @@ host-test: all
 vm-test: all
 	$(Q)scripts/run-tests.sh vm
 
-test: all $(UNIT_BINS) $(FUZZ_BINS)
+guest-test: all
+	$(Q)scripts/run-tests.sh guest
+
+test: all $(UNIT_BINS) $(FUZZ_BINS) $(BENCH_BIN)
 	$(Q)scripts/run-tests.sh all
 
 # README's two commands: set up + build + run; set up + build + every test.
@@ -166,3 +171,25 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/govgate $(DESTDIR)$(UNITDIR)/govgate.service \
 		$(DESTDIR)$(MANDIR)/man8/govgate.8 $(DESTDIR)$(BASHCOMPDIR)/govgate
 	$(Q)rm -rf $(DESTDIR)$(DATADIR)/govgate $(DESTDIR)$(DOCDIR)
+
+# ---- benchmarks
+# `make bench`: the full run behind docs/performance.md (minutes; root; needs
+# an otherwise idle machine). `make bench-quick`: seconds long, for CI; fails
+# on breakage, never on a performance number. See bench/run.sh.
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(BENCH_BIN): bench/ggbench.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -std=gnu11 -static $< -o $@
+
+bench: all $(BENCH_BIN)
+	$(Q)bench/run.sh
+
+bench-quick: all $(BENCH_BIN)
+	$(Q)bench/run.sh --quick --out $(OUTPUT)/bench-quick
+
+# Measurements 1 and 2 on the BPF LSM path, in the VMs (tests/vm/bench.sh).
+.PHONY: bench-vm
+bench-vm: all $(BENCH_BIN)
+	$(Q)bench/vm.sh

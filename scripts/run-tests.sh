@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test tiers and ends with one summary line over all of them:
-# "N passed, N failed". Usage: scripts/run-tests.sh unit|fuzz|host|vm|all
+# "N passed, N failed". Usage: scripts/run-tests.sh unit|fuzz|host|vm|guest|bench-quick|all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,19 +83,46 @@ run_vm() {
 	tier_exit vm "$rc" "$log"
 }
 
+run_guest() {
+	echo "== guest (Debian 12 + systemd, make install, govgate.service, Debian 6.12 cloud kernel)"
+	local log=$out/guest.log
+	tests/guest/run.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL)|^guest:|^#'
+	local rc=${PIPESTATUS[0]}
+	count_log "$log"
+	tier_exit guest "$rc" "$log"
+}
+
+# The benchmark itself must not rot: a seconds-long run that fails on
+# breakage (a step that fails, a denial that does not happen, a loss not
+# accounted for), never on a performance number.
+run_bench_quick() {
+	echo "== bench-quick (the benchmark harness, seconds long; numbers not judged)"
+	local log=$out/bench-quick.log
+	bench/run.sh --quick --out build/bench-quick >"$log" 2>&1
+	local rc=$?
+	((rc == 0)) && echo "PASS bench-quick (tables in build/bench-quick/results.md)" | tee -a "$log"
+	grep -E '^FAIL ' "$log"
+	count_log "$log"
+	tier_exit bench-quick "$rc" "$log"
+}
+
 case $tier in
 unit) run_unit ;;
 fuzz) run_fuzz ;;
 host) run_host ;;
 vm) run_vm ;;
+guest) run_guest ;;
+bench-quick) run_bench_quick ;;
 all)
 	run_unit
 	run_fuzz
 	run_host
 	run_vm
+	run_guest
+	run_bench_quick
 	;;
 *)
-	echo "usage: $0 unit|fuzz|host|vm|all" >&2
+	echo "usage: $0 unit|fuzz|host|vm|guest|bench-quick|all" >&2
 	exit 2
 	;;
 esac
