@@ -68,8 +68,9 @@ static __always_inline void gg_count(__u32 gate, __u32 kind)
 	__u32 idx = gate * GG_CNT_COUNT + kind;
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
+	/* Per-CPU, but a sleepable exec hook can be preempted mid-update. */
 	if (c)
-		*c += 1; /* per-CPU: no atomics needed */
+		__sync_fetch_and_add(c, 1);
 }
 
 static __always_inline struct gg_settings *gg_settings(void)
@@ -84,6 +85,23 @@ static __always_inline bool gg_in_cgroup(const struct gg_cgroup_ref *cg)
 	return bpf_get_current_ancestor_cgroup_id(cg->level) == cg->id;
 }
 
+/* USER_HZ on x86: /proc/PID/stat reports start times in these ticks. */
+#define GG_NSEC_PER_USER_TICK (1000000000ULL / 100)
+
+/* Is the current task the running daemon: its pid and its start time, so a
+ * process that later gets a dead daemon's pid is not exempt. */
+static __always_inline bool gg_task_is_self(const struct gg_settings *s)
+{
+	struct task_struct *task;
+	__u64 start;
+
+	if (!s->self_tgid || (__u32)(bpf_get_current_pid_tgid() >> 32) != s->self_tgid)
+		return false;
+	task = bpf_get_current_task_btf();
+	start = BPF_CORE_READ(task, group_leader, start_boottime);
+	return start / GG_NSEC_PER_USER_TICK == s->self_start_ticks;
+}
+
 /*
  * Is the current task governed? Runs before any rule lookup so tasks out of
  * scope pay one array lookup and one helper call. Cgroups are compared by
@@ -96,7 +114,7 @@ static __always_inline bool gg_task_in_scope(void)
 
 	if (!s || !s->enabled)
 		return false;
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == s->self_tgid)
+	if (gg_task_is_self(s))
 		return false;
 	if (s->scope_mode == GG_SCOPE_CGROUP)
 		return gg_in_cgroup(&s->scope);
@@ -121,8 +139,42 @@ static __always_inline __u32 gg_active_slot(__u64 *generation)
 		return 0;
 	}
 	slot = READ_ONCE(st->active_slot) & 1;
-	*generation = st->generation[slot];
+	*generation = READ_ONCE(st->generation[slot]);
 	return slot;
+}
+
+/*
+ * After a decision's lookups: did every one of them see the same complete
+ * policy? The writer marks a slot GG_GEN_WRITING before it clears it and
+ * stamps the new generation only after filling it, so an unchanged
+ * generation that is not GG_GEN_WRITING means the slot was not touched in
+ * between. (x86: a load is not reordered with older loads, so this re-read
+ * follows the lookups.)
+ */
+static __always_inline bool gg_slot_unchanged(__u32 slot, __u64 generation)
+{
+	__u32 zero = 0;
+	struct gg_policy_state *st = bpf_map_lookup_elem(&policy_state, &zero);
+
+	return st && generation != GG_GEN_WRITING &&
+	       READ_ONCE(st->generation[slot & 1]) == generation;
+}
+
+/*
+ * Ends every decision: if its slot was rewritten during its lookups (two
+ * applies completed within this one decision; a sleepable exec hook can be
+ * preempted that long), the lookups may have seen a mix of two policies,
+ * so the decision fails closed. Returns the event flags.
+ */
+static __always_inline __u32 gg_check_slot(__u32 slot, __u64 generation, __u32 *action,
+					   __u32 *entries)
+{
+	if (gg_slot_unchanged(slot, generation))
+		return 0;
+	*action = GG_ACT_DENY;
+	for (int i = 0; i < GG_MAX_HITS; i++)
+		entries[i] = 0;
+	return GG_EVF_FAIL_CLOSED;
 }
 
 /* Folds one matching verdict into the decision: deny beats observe. */
@@ -138,7 +190,8 @@ static __always_inline void gg_hit(struct gg_verdict *v, __u32 *action, __u32 *e
 
 /* Fills the fields every event carries. */
 static __always_inline void gg_event_fill(struct gg_event *e, __u32 gate, __u32 action,
-					  __u32 mech, __u64 generation, const __u32 *entries)
+					  __u32 mech, __u64 generation, const __u32 *entries,
+					  __u32 flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -155,6 +208,7 @@ static __always_inline void gg_event_fill(struct gg_event *e, __u32 gate, __u32 
 	e->tid = (__u32)pid_tgid;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
 				  BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name));

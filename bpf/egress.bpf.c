@@ -148,9 +148,9 @@ static __always_inline __u32 gg_current_prog(__u32 slot)
 /* Decides one destination; returns the action (deny, observe or none). */
 static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech, bool sendmsg)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, prog;
 	__u64 generation;
-	__u32 slot = gg_active_slot(&generation), prog;
+	__u32 slot = gg_active_slot(&generation);
 	struct gg_event *e;
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
@@ -159,10 +159,11 @@ static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mec
 		if (prog)
 			gg_hit(gg_egress_lookup(slot, prog, d), &action, entries, 1);
 	}
+	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_EGRESS, action);
 	if (!e)
 		return action;
-	gg_event_fill(e, GG_GATE_EGRESS, action, mech, generation, entries);
+	gg_event_fill(e, GG_GATE_EGRESS, action, mech, generation, entries, flags);
 	__builtin_memset(&e->net, 0, sizeof(e->net));
 	e->net.family = d->family == AF_INET && !d->mapped_v4 ? AF_INET : AF_INET6;
 	e->net.dport = d->port;

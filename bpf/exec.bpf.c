@@ -132,21 +132,32 @@ static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binpr
 	}
 }
 
-/* Looks the file up by identity and name; returns the match kind. */
+/* The identity key and the name key are never live at once: one buffer
+ * (the LSM program, its path key and bpf_loop's callback share 512 bytes of
+ * stack on 6.1). */
+union gg_exec_file_keys {
+	struct gg_exec_inode_key ik;
+	struct gg_exec_name_key nk;
+};
+
+/* Looks the file up by identity and name; returns the match kind. On
+ * return, keys->nk holds the name key. */
 static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, __u64 *dev,
 						 __u64 *ino, __u32 *action, __u32 *entries,
-						 struct gg_exec_name_key *nk)
+						 union gg_exec_file_keys *keys)
 {
-	struct gg_exec_inode_key ik = {};
+	struct gg_exec_inode_key *ik = &keys->ik;
+	struct gg_exec_name_key *nk = &keys->nk;
+	struct gg_verdict *v;
 	__u32 match = 0;
 
-	ik.slot = slot;
-	ik.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	ik.ino = BPF_CORE_READ(file, f_inode, i_ino);
-	*dev = ik.dev;
-	*ino = ik.ino;
-	struct gg_verdict *v = bpf_map_lookup_elem(&exec_inode, &ik);
-
+	__builtin_memset(ik, 0, sizeof(*ik));
+	ik->slot = slot;
+	ik->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	ik->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	*dev = ik->dev;
+	*ino = ik->ino;
+	v = bpf_map_lookup_elem(&exec_inode, ik);
 	if (v && v->entry) {
 		gg_hit(v, action, entries, 1);
 		match = GG_EXEC_BY_INODE;
@@ -223,7 +234,7 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 {
 	struct gg_exec_path_key pk;
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
-	__u32 slot, match = 0, tid;
+	__u32 slot, match = 0, tid, flags;
 	__u64 generation, dev = 0, ino = 0;
 	struct gg_verdict *v;
 	struct gg_event *e;
@@ -248,19 +259,21 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 			match = GG_EXEC_BY_PATH;
 		}
 	}
-	struct gg_exec_name_key nk;
-	__u32 m = gg_exec_lookup_file(bprm->file, slot, &dev, &ino, &action, entries, &nk);
+	union gg_exec_file_keys keys;
+	__u32 m = gg_exec_lookup_file(bprm->file, slot, &dev, &ino, &action, entries, &keys);
 
 	if (!match)
 		match = m;
 	/* pk.path now holds the invoked filename (the event re-reads d_path). */
 	bpf_probe_read_kernel_str(pk.path, sizeof(pk.path), BPF_CORE_READ(bprm, filename));
-	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &nk) && !match)
+	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &keys.nk) &&
+	    !match)
 		match = GG_EXEC_BY_INVOKED_NAME;
+	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_EXEC, action);
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
-	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries);
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
 	tid = (__u32)bpf_get_current_pid_tgid();
 	gg_exec_event(e, bprm, dev, ino, match, tid);
 	if (bpf_d_path((struct path *)&bprm->file->f_path, e->exec.path, sizeof(e->exec.path)) < 0)
@@ -274,9 +287,9 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct gg_exec_path_key pk;
-	struct gg_exec_name_key nk;
+	union gg_exec_file_keys keys;
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
-	__u32 slot, match = 0;
+	__u32 slot, match = 0, flags;
 	__u64 generation, dev = 0, ino = 0;
 	struct gg_verdict *v;
 	struct gg_event *e;
@@ -294,17 +307,19 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 		match = GG_EXEC_BY_PATH;
 	}
 	__u32 m = gg_exec_lookup_file(BPF_CORE_READ(bprm, file), slot, &dev, &ino, &action,
-				      entries, &nk);
+				      entries, &keys);
 	if (!match)
 		match = m;
-	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &nk) && !match)
+	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &keys.nk) &&
+	    !match)
 		match = GG_EXEC_BY_INVOKED_NAME;
+	flags = gg_check_slot(slot, generation, &action, entries);
 	if (action == GG_ACT_DENY)
 		bpf_send_signal(SIGKILL); /* before the first user instruction */
 	e = gg_decide(GG_GATE_EXEC, action);
 	if (!e)
 		return 0;
-	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_FALLBACK, generation, entries);
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_FALLBACK, generation, entries, flags);
 	gg_exec_event(e, bprm, dev, ino, match, (__u32)old_pid);
 	e->exec.path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);

@@ -18,11 +18,10 @@ struct {
 
 static __always_inline int gg_module_decide(__u32 source, const char *name, bool user_name)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
 	struct gg_module_val *mv;
 	struct gg_event *e;
 	__u64 generation;
-	__u32 slot;
 
 	if (!gg_task_in_scope())
 		return 0;
@@ -30,9 +29,10 @@ static __always_inline int gg_module_decide(__u32 source, const char *name, bool
 	mv = bpf_map_lookup_elem(&module_policy, &slot);
 	if (mv)
 		gg_hit(&mv->verdict, &action, entries, 0);
+	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_MODULE, action);
 	if (e) {
-		gg_event_fill(e, GG_GATE_MODULE, action, GG_MECH_LSM, generation, entries);
+		gg_event_fill(e, GG_GATE_MODULE, action, GG_MECH_LSM, generation, entries, flags);
 		e->module.source = source;
 		e->module.name[0] = '\0';
 		if (name)

@@ -9,9 +9,14 @@
  *
  * Atomic policy swap: every rule map key carries a `slot` (0 or 1). The
  * programs read policy_state.active_slot once per decision and look up only
- * that slot; an apply writes the inactive slot completely, then flips
- * active_slot with one map update. A decision is therefore made by the
- * complete old policy or the complete new one, never a mix.
+ * that slot; an apply marks the inactive slot GG_GEN_WRITING, writes it
+ * completely, stamps its generation, then flips active_slot with one map
+ * update. A decision that was slow enough to span two applies (a sleepable
+ * exec hook can be preempted) could see its slot rewritten under it, so
+ * every decision re-reads its slot's generation after its lookups: if it
+ * changed, the decision fails closed (deny, GG_EVF_FAIL_CLOSED). A decision
+ * is therefore made by the complete old policy or the complete new one,
+ * never a mix; one that overlapped two applies is denied.
  */
 #ifndef GOVGATE_ABI_H
 #define GOVGATE_ABI_H
@@ -23,6 +28,8 @@
 #define GG_MAX_EXEMPT 8 /* exempt cgroups in global scope */
 #define GG_SLOTS 2
 #define GG_MAX_HITS 4 /* rule entries one decision can carry */
+/* policy_state.generation[slot] while an apply rewrites that slot. */
+#define GG_GEN_WRITING 0xffffffffffffffffULL
 
 enum gg_gate {
 	GG_GATE_EXEC = 0,
@@ -86,8 +93,12 @@ struct gg_cgroup_ref {
 struct gg_settings {
 	__u32 scope_mode; /* enum gg_scope_mode */
 	__u32 n_exempt; /* exempt[0..n_exempt) */
-	__u32 self_tgid; /* the daemon: never gated */
+	__u32 self_tgid; /* the daemon: never gated (with self_start_ticks) */
 	__u32 enabled; /* 0 = stopped: every gate allows */
+	/* The daemon's start time, in clock ticks since boot (USER_HZ, field 22
+	 * of /proc/PID/stat): a later process that reuses a dead daemon's pid
+	 * has another start time, so it is governed. */
+	__u64 self_start_ticks;
 	struct gg_cgroup_ref scope; /* GG_SCOPE_CGROUP */
 	struct gg_cgroup_ref exempt[GG_MAX_EXEMPT]; /* GG_SCOPE_GLOBAL */
 };
@@ -213,6 +224,13 @@ struct gg_event_module {
 	char name[GG_NAME_MAX];
 };
 
+/* gg_event.flags */
+enum gg_event_flags {
+	/* The decision's policy slot was rewritten while it was being made
+	 * (see the swap above): denied without a rule. */
+	GG_EVF_FAIL_CLOSED = 1 << 0,
+};
+
 struct gg_event {
 	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;
@@ -227,7 +245,7 @@ struct gg_event {
 	__u32 tid;
 	__u32 ppid;
 	__u32 uid;
-	__u32 _pad;
+	__u32 flags; /* GG_EVF_* */
 	char comm[GG_COMM_MAX];
 	char exe[GG_PATH_MAX]; /* executable of the acting task */
 	union {

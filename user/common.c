@@ -64,6 +64,32 @@ cleanup:
 	return ret;
 }
 
+int gg_proc_start_ticks(int pid, __u64 *ticks, struct gg_err *err)
+{
+	char path[64], *buf = NULL, *p;
+	unsigned long long v;
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = gg_read_file(path, &buf, &len, err);
+	if (ret)
+		return ret;
+	/* comm (field 2) may hold spaces and parentheses: fields 3.. follow
+	 * the last ')'. */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &v) != 1) {
+		ret = gg_errf(err, -EINVAL, "%s: no start time (field 22)", path);
+		goto cleanup;
+	}
+	*ticks = v;
+cleanup:
+	free(buf);
+	return ret;
+}
+
 void gg_sha256_hex(const void *buf, size_t len, char hex[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];

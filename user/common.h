@@ -23,6 +23,10 @@ int gg_errf(struct gg_err *err, int code, const char *fmt, ...)
 /* Reads a whole file (NUL-terminated, len excludes the NUL). */
 int gg_read_file(const char *path, char **buf, size_t *len, struct gg_err *err);
 
+/* A process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), as the BPF side computes it from start_boottime. */
+int gg_proc_start_ticks(int pid, __u64 *ticks, struct gg_err *err);
+
 /* Lower-case hex SHA-256 of buf (OpenSSL). hex must hold 65 bytes. */
 void gg_sha256_hex(const void *buf, size_t len, char hex[65]);
 

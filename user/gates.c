@@ -419,13 +419,114 @@ int gg_gates_finish_upgrade(const char *pin_dir, const char *stage, struct gg_er
 	return ret;
 }
 
+/*
+ * A kernel built with CONFIG_BPF_LSM but booted without "bpf" in its active
+ * LSM list loads and attaches LSM programs that are then never called: a
+ * load that succeeds proves nothing. The list is in securityfs; where it
+ * cannot be read (not mounted), the load itself is the only probe left.
+ * Returns true when BPF LSM programs may be used; else fills why.
+ */
+static bool bpf_lsm_active(char *why, size_t why_len)
+{
+	static const char lsm_path[] = "/sys/kernel/security/lsm";
+	char list[512] = "", *tok, *save;
+	ssize_t n;
+	int fd;
+
+	fd = open(lsm_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, list, sizeof(list) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	list[n] = '\0';
+	list[strcspn(list, "\n")] = '\0';
+	snprintf(why, why_len, "bpf is not in the active LSM list (%s: %s)", lsm_path, list);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, "bpf"))
+			return true;
+	return false;
+}
+
+/* The cgroup a scope's cgroup programs attach to: its own, or the root. */
+static int scope_attach_cgroup_id(const struct gg_settings *s, __u64 *id, struct gg_err *err)
+{
+	char root[4096];
+	struct stat st;
+	int ret;
+
+	if (s->scope_mode == GG_SCOPE_CGROUP) {
+		*id = s->scope.id;
+		return 0;
+	}
+	ret = gg_cgroup2_root(root, sizeof(root), err);
+	if (ret)
+		return ret;
+	if (stat(root, &st))
+		return gg_errf(err, -errno, "%s: %s", root, strerror(errno));
+	*id = st.st_ino;
+	return 0;
+}
+
+static int cgroup_ref(const char *dir, struct gg_cgroup_ref *ref, struct gg_err *err);
+
+/*
+ * Adopted fallback egress links stay attached to the cgroup of the run that
+ * attached them: a restart that asks for another scope would leave the new
+ * scope ungoverned while status says enforcing. Refuse it instead.
+ */
+static int check_adopted_scope(const char *pin_dir, const struct gg_scope *scope,
+			       struct gg_err *err)
+{
+	struct gg_settings old = {}, new = { .scope_mode = scope->mode };
+	__u64 old_id, new_id;
+	__u32 zero = 0;
+	int fd, ret;
+
+	fd = gg_pinned_fd(pin_dir, "settings", err);
+	if (fd < 0)
+		return fd;
+	ret = bpf_map_lookup_elem(fd, &zero, &old) ? -errno : 0;
+	close(fd);
+	if (ret)
+		return gg_errf(err, ret, "%s/settings: %s", pin_dir, strerror(-ret));
+	if (scope->mode == GG_SCOPE_CGROUP) {
+		ret = cgroup_ref(scope->cgroup, &new.scope, err);
+		if (ret)
+			return ret;
+	}
+	ret = scope_attach_cgroup_id(&old, &old_id, err);
+	if (!ret)
+		ret = scope_attach_cgroup_id(&new, &new_id, err);
+	if (ret)
+		return ret;
+	if (old_id != new_id)
+		return gg_errf(err, -EBUSY,
+			       "%s: the pinned fallback gates are attached to cgroup id %llu, this "
+			       "run's scope is cgroup id %llu; run `govgate stop --unload --pin-dir %s` "
+			       "before changing the scope",
+			       pin_dir, (unsigned long long)old_id, (unsigned long long)new_id,
+			       pin_dir);
+	return 0;
+}
+
+/* Does this gate attach programs of this mechanism to the scope cgroup? */
+static bool attaches_to_cgroup(const struct gg_gate_spec *spec, enum gg_mech mech)
+{
+	for (size_t i = 0; i < spec->n_progs; i++)
+		if (spec->progs[i].mech == mech && spec->progs[i].attach == GG_ATTACH_CGROUP)
+			return true;
+	return false;
+}
+
 int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, char *stage,
 		    size_t stage_len, struct gg_err *err)
 {
-	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN];
+	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN], lsm_why[256];
 	const char *target = pin_dir;
-	bool any_pinned = false;
+	bool any_pinned = false, lsm_ok;
 	int cgroup_fd = -1, ret;
 
 	stage[0] = '\0';
@@ -453,6 +554,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	cgroup_fd = scope_cgroup_fd(scope, err);
 	if (cgroup_fd < 0)
 		return cgroup_fd;
+	lsm_ok = bpf_lsm_active(lsm_why, sizeof(lsm_why));
 
 	for (int g = 0; g < GG_GATE_COUNT; g++) {
 		const struct gg_gate_spec *spec = &gate_specs[g];
@@ -465,14 +567,22 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 			/* An earlier run's links still enforce: adopt them, never
 			 * attach twice. */
 			state[g].reused = true;
+			if (attaches_to_cgroup(spec, state[g].mech)) {
+				ret = check_adopted_scope(pin_dir, scope, err);
+				if (ret)
+					goto cleanup;
+			}
 			continue;
 		}
-		lsm_err = load_gate(spec, target, GG_MECH_LSM, &skel);
+		lsm_err = lsm_ok ? load_gate(spec, target, GG_MECH_LSM, &skel) : -ENOSYS;
 		if (!lsm_err) {
 			state[g].mech = GG_MECH_LSM;
 		} else {
-			snprintf(state[g].why, sizeof(state[g].why), "BPF LSM load failed: %s",
-				 strerror(-lsm_err));
+			if (lsm_ok)
+				snprintf(state[g].why, sizeof(state[g].why), "BPF LSM load failed: %s",
+					 strerror(-lsm_err));
+			else
+				snprintf(state[g].why, sizeof(state[g].why), "%s", lsm_why);
 			if (!load_gate(spec, target, GG_MECH_FALLBACK, &skel))
 				state[g].mech = GG_MECH_FALLBACK;
 		}
@@ -535,12 +645,40 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		if (ret)
 			return ret;
 	}
+	if (self_tgid) {
+		ret = gg_proc_start_ticks(self_tgid, &s.self_start_ticks, err);
+		if (ret)
+			return ret;
+	}
 	fd = gg_pinned_fd(pin_dir, "settings", err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
 	if (ret)
 		ret = gg_errf(err, -errno, "settings: %s", strerror(errno));
+	close(fd);
+	return ret;
+}
+
+int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
+{
+	struct gg_settings s;
+	__u32 zero = 0;
+	int fd, ret;
+
+	fd = gg_pinned_fd(pin_dir, "settings", err);
+	if (fd < 0)
+		return fd;
+	/* Read-modify-write: only this daemon writes settings while it runs;
+	 * and it clears only its own exemption. */
+	ret = bpf_map_lookup_elem(fd, &zero, &s);
+	if (!ret && s.self_tgid == (__u32)getpid()) {
+		s.self_tgid = 0;
+		s.self_start_ticks = 0;
+		ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
+	}
+	if (ret)
+		ret = gg_errf(err, -errno, "%s/settings: %s", pin_dir, strerror(errno));
 	close(fd);
 	return ret;
 }

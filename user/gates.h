@@ -46,6 +46,10 @@ void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_CO
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
 		       bool enabled, struct gg_err *err);
 
+/* Drops the daemon's own exemption (a clean stop): the links keep
+ * enforcing, and nothing is exempt by the daemon's pid any more. */
+int gg_gates_release_self(const char *pin_dir, struct gg_err *err);
+
 /* Removes every pin (links detach, maps are freed). */
 int gg_gates_unload(const char *pin_dir, struct gg_err *err);
 

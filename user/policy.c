@@ -261,14 +261,26 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
 		goto cleanup;
 	}
+	/* A slot left GG_GEN_WRITING by an apply that died mid-write holds
+	 * no generation. */
+	for (int i = 0; i < GG_SLOTS; i++)
+		if (st.generation[i] == GG_GEN_WRITING)
+			st.generation[i] = 0;
 	if (generation <= st.generation[0] || generation <= st.generation[1]) {
 		ret = gg_errf(err, -EINVAL, "generation %llu is not newer than the loaded ones",
 			      (unsigned long long)generation);
 		goto cleanup;
 	}
 	next = (st.active_slot & 1) ^ 1;
-	/* The inactive slot may hold the policy before last (or a failed
-	 * half-write): nothing reads it, so clear it before filling. */
+	/* The inactive slot holds the policy before last (or a failed
+	 * half-write). A decision that read it before the last flip may still
+	 * be running: mark the slot first, so that decision sees its
+	 * generation change and is made again (see govgate_abi.h). */
+	st.generation[next] = GG_GEN_WRITING;
+	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
+		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		goto cleanup;
+	}
 	ret = clear_all(&m, next, err);
 	if (!ret)
 		ret = fill_slot(&m, c, next, err);
@@ -277,6 +289,8 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		struct gg_err ignored;
 
 		clear_all(&m, next, &ignored);
+		st.generation[next] = 0;
+		bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY);
 		goto cleanup;
 	}
 	st.generation[next] = generation;
@@ -309,6 +323,9 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 		return fd;
 	if (bpf_map_lookup_elem(fd, &zero, &st))
 		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+	for (int i = 0; i < GG_SLOTS; i++)
+		if (st.generation[i] == GG_GEN_WRITING) /* an apply is writing it */
+			st.generation[i] = 0;
 	out->active_slot = st.active_slot & 1;
 	out->generation = st.generation[out->active_slot];
 	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];

@@ -8,8 +8,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-gg=$root/build/govgate
-helpers=$root/build/helpers
+gg=${GG_BIN:-$root/build/govgate}
+helpers=${GG_HELPERS:-$root/build/helpers}
 
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; }
@@ -188,9 +188,26 @@ check audit-apply-failed audit_has '"event":"policy_apply_failed"' 'bad-pack.jso
 # --- restart: kill -9 leaves the gates enforcing; a new daemon adopts them
 kill -9 "$daemon_pid"
 wait "$daemon_pid" 2>/dev/null
+dead_pid=$daemon_pid
 daemon_pid=
 in_scope "$tmp/nc" "$tmp/proof-dead"
 check exec-denied-while-daemon-dead test ! -e "$tmp/proof-dead"
+# The daemon is exempt by pid AND start time: a process that is handed the
+# dead daemon's pid (ns_last_pid makes the next fork get it) is governed.
+reuse_dead_pid() {
+	local rc
+	for _ in $(seq 20); do
+		# In a substitution, so the shell's "Killed" notice is not printed;
+		# ns_last_pid is set there, right before the fork that must get it.
+		rc=$( (echo $((dead_pid - 1)) >/proc/sys/kernel/ns_last_pid
+			bash -c '[ $$ = "$1" ] || exit 99; echo $$ >"$2/cgroup.procs" && exec "$3" "$4"' \
+			_ "$dead_pid" "$cg" "$tmp/nc" "$tmp/proof-pid-reuse"; echo $?) 2>/dev/null)
+		[ $rc != 99 ] && return 0
+	done
+	return 1
+}
+check pid-reuse-landed-on-dead-daemon-pid reuse_dead_pid
+check pid-reuse-not-exempt test ! -e "$tmp/proof-pid-reuse"
 check restart start_daemon
 check restart-adopts-pinned grep -q "adopted" "$tmp/daemon.err"
 in_scope "$tmp/nc" "$tmp/proof-restart"
@@ -203,7 +220,11 @@ check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/
 links_before=$(ls "$pin" | grep -c '^link-')
 bpf_links_before=$(bpftool link show | grep -c '^[0-9]*:')
 gen_before=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep -o '"generation": [0-9]*')
+self_tgid() { bpftool map dump pinned "$pin/settings" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["formatted"]["value"]["self_tgid"])'; }
+check settings-exempt-the-running-daemon test "$(self_tgid)" = "$daemon_pid"
 stop_daemon
+# A clean stop drops the daemon's own exemption (the links keep enforcing).
+check clean-stop-releases-self-exemption test "$(self_tgid)" = 0
 zeros=$(for _ in $(seq 72); do printf '0 '; done)
 # shellcheck disable=SC2086
 bpftool map update pinned "$pin/meta" key 0 0 0 0 value $zeros

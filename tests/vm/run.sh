@@ -3,6 +3,8 @@
 # device and runs, on the real BPF LSM path with --scope global:
 #   smoke.sh    the kernel's LSM path works at all (a tiny probe program)
 #   govgate.sh  govgate end to end
+#   nolsm.sh     6.12 booted with an lsm= list without bpf: LSM programs
+#                load there but never run; govgate must fall back, and say so
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 make -s -f tests/vm/Makefile.probe
@@ -10,4 +12,6 @@ rc=0
 scripts/vmtest.sh --timeout 300 tests/vm/smoke.sh build/vmprobe/lsm_probe || rc=1
 scripts/vmtest.sh --timeout 600 tests/vm/govgate.sh build/govgate build/helpers/gg-proof \
 	build/helpers/gg-net build/helpers/gg-exec build/helpers/gg-modload packs || rc=1
+scripts/vmtest.sh --kernel 6.12 --timeout 300 --append "lsm=landlock,lockdown,yama,apparmor" \
+	tests/vm/nolsm.sh build/govgate build/helpers/gg-proof build/helpers/gg-net packs || rc=1
 exit $rc
