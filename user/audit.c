@@ -57,6 +57,8 @@ struct gg_audit {
 	size_t len, cap;
 	int deferred; /* first failure of work done inside append */
 	struct gg_err deferred_err;
+	void (*on_checkpoint)(const struct gg_checkpoint_info *ck, void *ctx);
+	void *on_checkpoint_ctx;
 };
 
 static long long now_us(clockid_t clk)
@@ -456,6 +458,7 @@ static int b64(const unsigned char *in, size_t n, char *out)
  * writer places last so verifiers can cut it off textually). */
 static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
 {
+	struct gg_checkpoint_info ck = {};
 	unsigned char sig[64];
 	char ts[40], sig64[96];
 	json_t *rec;
@@ -483,12 +486,22 @@ static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
 		ret = gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
 		goto cleanup;
 	}
+	ck.seq = a->seq + 1;
+	ck.first = a->ckpt_first;
+	ck.last = a->seq;
+	snprintf(ck.head, sizeof(ck.head), "%s", a->prev);
+	snprintf(ck.key, sizeof(ck.key), "%s", a->key_fp);
 	ret = emit(a, full, a->seq + 1, err);
 	if (ret)
 		goto cleanup;
+	snprintf(ck.hash, sizeof(ck.hash), "%s", a->prev); /* emit hashed the line */
 	a->ckpt_first = a->seq + 1;
 	a->ckpt_mono_us = now_us(CLOCK_MONOTONIC);
 	ret = write_out(a, true, err);
+	/* Published only once it is on disk: an anchor must never name a
+	 * checkpoint the file could lose in a crash. */
+	if (!ret && a->on_checkpoint)
+		a->on_checkpoint(&ck, a->on_checkpoint_ctx);
 cleanup:
 	free(line);
 	free(full);
@@ -975,6 +988,8 @@ int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct g
 	if (!a)
 		return gg_errf(err, -ENOMEM, "audit: out of memory");
 	a->fd = a->dfd = -1;
+	a->on_checkpoint = o->on_checkpoint;
+	a->on_checkpoint_ctx = o->on_checkpoint_ctx;
 	a->ckpt_every = o->checkpoint_every ? o->checkpoint_every : DEF_CKPT_EVERY;
 	a->ckpt_secs = o->checkpoint_secs ? o->checkpoint_secs : DEF_CKPT_SECS;
 	a->rotate_bytes = o->rotate_bytes ? o->rotate_bytes : DEF_ROTATE_BYTES;
@@ -1357,11 +1372,42 @@ static size_t tail_lines(const char *buf, size_t len, bool raw)
 	return off;
 }
 
-/* Follows path: polls, and after a rotation drains the old file before
- * moving to the new one. Runs until killed. */
+/* The file the chain continues in after the one open as cur (which is no
+ * longer path): the next rotated sibling by seq, else the active file. With
+ * several rotations between two polls every file comes in turn. */
+static char *tail_successor(const char *path, const struct stat *cur)
+{
+	char *dir = NULL, *base = NULL, *next = NULL;
+	struct rotated *v = NULL;
+	struct stat st;
+	size_t n = 0, i;
+	int dfd = -1;
+
+	if (split_path(path, &dir, &base))
+		goto cleanup;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || list_rotated(dfd, dir, base, &v, &n, NULL))
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if (!fstatat(dfd, v[i].name, &st, 0) && st.st_dev == cur->st_dev &&
+		    st.st_ino == cur->st_ino)
+			break;
+	if (i + 1 < n && asprintf(&next, "%s/%s", dir, v[i + 1].name) < 0)
+		next = NULL;
+cleanup:
+	rotated_free(v, n);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	free(base);
+	return next ? next : strdup(path);
+}
+
+/* Follows path: polls, and after a rotation drains the old file, then each
+ * file rotated since, in order, before the active one. Runs until killed. */
 static int tail_follow(const char *path, int fd, off_t off, bool raw)
 {
-	char *carry = NULL;
+	char *carry = NULL, *next;
 	size_t clen = 0, ccap = 0;
 	char chunk[65536];
 	struct stat st, pst;
@@ -1390,24 +1436,37 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 			continue;
 		}
 		if (moved) {
-			/* The old file is drained: go on with the new one. */
+			/* Drained: go on with the file that followed it. */
+			if (fd >= 0 && !fstat(fd, &st))
+				next = tail_successor(path, &st);
+			else
+				next = strdup(path);
 			if (fd >= 0)
 				close(fd);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = next ? open(next, O_RDONLY | O_CLOEXEC) : -1;
+			free(next);
 			off = 0;
 			clen = 0;
 			moved = false;
+			if (fd < 0)
+				usleep(200000);
 			continue;
 		}
-		usleep(200000);
-		if (stat(path, &pst))
+		if (stat(path, &pst)) {
+			usleep(200000);
 			continue; /* between rename and create */
+		}
 		if (fd >= 0 && !fstat(fd, &st) && st.st_ino == pst.st_ino && st.st_dev == pst.st_dev) {
-			if (pst.st_size < off) /* truncated: start over */
+			if (pst.st_size < off) { /* truncated: start over */
 				off = clen = 0;
+				continue;
+			}
+			usleep(200000);
 			continue;
 		}
-		moved = true; /* read what was appended before the rename first */
+		/* Not the active file (any more): read what was appended before
+		 * the rename, then move on without waiting. */
+		moved = true;
 	}
 }
 
@@ -1528,7 +1587,8 @@ int gg_cmd_audit(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *f = argc < 2 ? stderr : stdout;
 
-		fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--json] [FILE...]\n"
+		fprintf(f, "usage: govgate audit verify [--key PUBKEY | --no-signatures] "
+			   "[--anchor SEQ:HEAD]... [--json] [FILE...]\n"
 			   "       govgate audit tail [-f] [--json] [-n N] [FILE]\n");
 		return argc < 2 ? 2 : 0;
 	}

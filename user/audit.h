@@ -15,6 +15,16 @@
 #define GG_AUDIT_PATH_DEFAULT "/var/log/govgate/audit.jsonl"
 #define GG_AUDIT_KEY_DEFAULT "/var/lib/govgate/audit-key.pem"
 
+/* A checkpoint the writer put in the file: what an external anchor of the
+ * log (the journal) keeps. `audit verify --anchor SEQ:HEAD` checks it. */
+struct gg_checkpoint_info {
+	unsigned long long seq; /* the checkpoint record's own seq */
+	unsigned long long first, last; /* covers */
+	char head[65]; /* its "head" (= its "prev"): hash of line seq - 1 */
+	char hash[65]; /* SHA-256 of the checkpoint line itself (= "prev" of seq + 1) */
+	char key[65]; /* fingerprint of the signing key */
+};
+
 struct gg_audit_opts {
 	const char *path; /* active file, e.g. /var/log/govgate/audit.jsonl */
 	const char *key_path; /* Ed25519 private key PEM; generated if absent */
@@ -24,6 +34,9 @@ struct gg_audit_opts {
 	unsigned long long rotate_bytes; /* 0 = default 64 MiB */
 	unsigned rotate_secs; /* 0 = default 1 day */
 	unsigned retention_days; /* 0 = default 7 */
+	/* Called after each checkpoint has reached the file (fsynced). */
+	void (*on_checkpoint)(const struct gg_checkpoint_info *ck, void *ctx);
+	void *on_checkpoint_ctx;
 };
 
 struct gg_audit;
@@ -92,12 +105,36 @@ void gg_audit_files_free(char **files, size_t n);
 typedef int (*gg_audit_record_fn)(json_t *rec, const char *file, unsigned long long line,
 				  void *ctx);
 
+/* A checkpoint published outside the log: its seq and head. */
+struct gg_audit_anchor {
+	unsigned long long seq;
+	char head[65]; /* lower-case hex */
+};
+
+/* "SEQ:HEAD" (decimal seq >= 1, 64 hex digits; upper case accepted). */
+int gg_audit_anchor_parse(const char *s, struct gg_audit_anchor *a);
+/* CLI: appends the --anchor arg to *v (realloc'd); prints why on stderr. */
+int gg_audit_anchor_arg(const char *cmd, const char *arg, struct gg_audit_anchor **v, size_t *n);
+
+struct gg_audit_verify_opts {
+	EVP_PKEY *pub; /* checkpoint key; NULL: signatures are not checked */
+	/* Without pub: the caller asked for a chain-only check, so an intact
+	 * chain counts as "intact" (else it is "unverified-no-key"). */
+	bool chain_only;
+	const struct gg_audit_anchor *anchors; /* each must be in the log */
+	size_t n_anchors;
+};
+
 /* Verifies files (ordered by their first seq, as the verifier does not
  * trust the order given) and fills *result (docs/audit.md "verify --json":
- * "intact", counts, "unsealed_tail", "torn", "problem"). pub NULL: the
- * chain is checked, checkpoint signatures are not ("signatures": "not
- * checked"; else "checked"). Returns 0 when the files could be read (whatever the
- * verdict), a negative errno on I/O errors. */
+ * "status", "intact", "chain_intact", "signatures_checked", counts,
+ * "unsealed_tail", "torn", "anchors", "problem"). "intact" is true only
+ * when no problem was found AND the signatures were checked (or
+ * chain_only was asked for). Returns 0 when the files could be read
+ * (whatever the verdict), a negative errno on I/O errors. */
+int gg_audit_verify_ex(char *const *files, size_t n, const struct gg_audit_verify_opts *o,
+		       gg_audit_record_fn fn, void *ctx, json_t **result, struct gg_err *err);
+/* gg_audit_verify_ex with only a key (pub NULL: "unverified-no-key"). */
 int gg_audit_verify(char *const *files, size_t n, EVP_PKEY *pub, gg_audit_record_fn fn,
 		    void *ctx, json_t **result, struct gg_err *err);
 
@@ -121,11 +158,15 @@ struct gg_report_opts {
 	bool has_start, has_end;
 	long long start_us, end_us; /* window [start, end) */
 	EVP_PKEY *pub; /* checkpoint key, or NULL (signatures not checked) */
+	bool chain_only; /* no key on purpose: report a chain-only check */
+	const struct gg_audit_anchor *anchors;
+	size_t n_anchors;
 };
 
 /* Verifies files and aggregates them over the window into *report
  * (docs/audit.md "report --json"). The report is built whatever the
- * verdict: its "verified" says whether it may be trusted. */
+ * verdict: its "verified" says whether it may be trusted, and is never
+ * true unless the signatures were checked ("signatures_checked"). */
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
 		    json_t **report, struct gg_err *err);
 void gg_report_print(FILE *f, const json_t *report);

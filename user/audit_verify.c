@@ -5,6 +5,7 @@
  * (docs/audit.md). Files are mapped and indexed by line so the classifier
  * can look ahead to tell a swap from a removal.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +22,10 @@
 #include "sign.h"
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define MAX_ANCHORS 64
+
+enum anchor_state { ANCHOR_NOT_REACHED, ANCHOR_MATCHED, ANCHOR_MISMATCH, ANCHOR_MISSING,
+		    ANCHOR_BEFORE_START };
 
 struct vfile {
 	const char *path;
@@ -53,9 +58,14 @@ struct vctx {
 	size_t n, cap;
 	EVP_PKEY *pub;
 	char pub_fp[65];
+	bool chain_only;
+	const struct gg_audit_anchor *anchors;
+	size_t n_anchors;
+	enum anchor_state *anchor_st;
 	/* chain state: the last accepted line k */
 	bool have;
 	size_t k;
+	size_t first_i; /* line of the first record */
 	unsigned long long expect; /* seq expected next */
 	char head[65]; /* hash of line k */
 	char k_prev[65]; /* prev recorded by line k */
@@ -63,6 +73,12 @@ struct vctx {
 	bool have_ckpt;
 	unsigned long long last_ckpt;
 	unsigned long long records, checkpoints, unsealed, first_seq;
+	/* The chain so far ends with log_rotated (+ its checkpoint) at rot_i:
+	 * the file it names next must follow. */
+	bool rot_pending;
+	size_t rot_i;
+	unsigned long long rot_seq;
+	char rot_next[256];
 	json_t *torn, *keys, *problem;
 };
 
@@ -96,6 +112,23 @@ static const char *fname(struct vctx *v, size_t i)
 	return v->files[v->lines[i].file].path;
 }
 
+/* Records the first problem only: later checks may still run. line 0: the
+ * file as a whole. */
+static void vproblem(struct vctx *v, const char *kind, const char *file,
+		     unsigned long long line, long long seq, const char *expected,
+		     const char *found, const char *fmt, va_list ap)
+{
+	char detail[1024];
+
+	if (v->problem)
+		return;
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	v->problem = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:s}", "kind", kind, "file",
+			       file, "line", (json_int_t)line, "seq",
+			       seq > 0 ? json_integer(seq) : json_null(), "expected", expected,
+			       "found", found, "detail", detail);
+}
+
 static void problem(struct vctx *v, const char *kind, size_t i, long long seq,
 		    const char *expected, const char *found, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
@@ -103,16 +136,25 @@ static void problem(struct vctx *v, const char *kind, size_t i, long long seq,
 static void problem(struct vctx *v, const char *kind, size_t i, long long seq,
 		    const char *expected, const char *found, const char *fmt, ...)
 {
-	char detail[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vproblem(v, kind, fname(v, i), v->lines[i].no, seq, expected, found, fmt, ap);
 	va_end(ap);
-	v->problem = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:s}", "kind", kind, "file",
-			       fname(v, i), "line", (json_int_t)v->lines[i].no, "seq",
-			       seq > 0 ? json_integer(seq) : json_null(), "expected", expected,
-			       "found", found, "detail", detail);
+}
+
+static void file_problem(struct vctx *v, const char *kind, size_t fi, const char *expected,
+			 const char *found, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static void file_problem(struct vctx *v, const char *kind, size_t fi, const char *expected,
+			 const char *found, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(v, kind, v->files[fi].path, 0, -1, expected, found, fmt, ap);
+	va_end(ap);
 }
 
 static char *where(struct vctx *v, size_t i, char *buf, size_t size)
@@ -224,19 +266,34 @@ static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct
 	const char *sig = json_string_value(json_object_get(rec, "sig"));
 	unsigned long long a, b, want_a = 0;
 	unsigned char raw[72];
-	char exp[160], fnd[160];
+	char exp[160], fnd[160], w[600];
 	const char *pos = NULL;
 	char *signed_buf;
+	bool shape;
 
 	a = json_integer_value(json_array_get(cov, 0));
 	b = json_integer_value(json_array_get(cov, 1));
-	if (v->have_ckpt)
-		want_a = v->last_ckpt + 1;
-	else if (v->genesis)
-		want_a = v->first_seq;
-	if (json_array_size(cov) != 2 || !json_is_integer(json_array_get(cov, 0)) ||
-	    !json_is_integer(json_array_get(cov, 1)) || b != r->seq - 1 || a < 1 || a > b ||
-	    (want_a && a != want_a)) {
+	/* The first checkpoint seals from the first record given: a log, or a
+	 * rotated file, starts right after a checkpoint (or at genesis). */
+	want_a = v->have_ckpt ? v->last_ckpt + 1 : v->first_seq;
+	shape = json_array_size(cov) == 2 && json_is_integer(json_array_get(cov, 0)) &&
+		json_is_integer(json_array_get(cov, 1)) && b == r->seq - 1 && a >= 1 && a <= b;
+	if (shape && !v->have_ckpt && !v->genesis && a < want_a) {
+		/* It seals records before the first one present: they were cut
+		 * from the start of the first file. */
+		snprintf(exp, sizeof(exp), "seq %llu (the first record checkpoint seq %llu seals)",
+			 a, r->seq);
+		snprintf(fnd, sizeof(fnd), "seq %llu", v->first_seq);
+		if (a + 1 == v->first_seq)
+			snprintf(w, sizeof(w), "seq %llu", a);
+		else
+			snprintf(w, sizeof(w), "seq %llu..%llu", a, v->first_seq - 1);
+		problem(v, "removed", v->first_i, v->first_seq, exp, fnd,
+			"%s missing before the first record: the checkpoint at %s:%llu seals "
+			"[%llu,%llu]", w, fname(v, i), l->no, a, b);
+		return;
+	}
+	if (!shape || a != want_a) {
 		snprintf(exp, sizeof(exp), "covers [%llu,%llu]", want_a ? want_a : a, r->seq - 1);
 		snprintf(fnd, sizeof(fnd), "covers [%llu,%llu]", a, b);
 		problem(v, "altered", i, r->seq, exp, fnd, "checkpoint covers the wrong records");
@@ -288,6 +345,31 @@ static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct
 	free(signed_buf);
 }
 
+/* An anchor is a checkpoint published elsewhere: its seq must hold a
+ * checkpoint with that head. */
+static void check_anchors(struct vctx *v, size_t i, json_t *rec, const struct lrec *r,
+			  bool ckpt)
+{
+	const char *head = json_string_value(json_object_get(rec, "head"));
+	char exp[160], fnd[160];
+
+	for (size_t k = 0; k < v->n_anchors; k++) {
+		if (v->anchors[k].seq != r->seq)
+			continue;
+		if (ckpt && head && !strcmp(head, v->anchors[k].head)) {
+			v->anchor_st[k] = ANCHOR_MATCHED;
+			continue;
+		}
+		v->anchor_st[k] = ANCHOR_MISMATCH;
+		snprintf(exp, sizeof(exp), "checkpoint, head %s", v->anchors[k].head);
+		snprintf(fnd, sizeof(fnd), "%s, head %s", r->event, head ? head : "(none)");
+		problem(v, "anchor", i, r->seq, exp, fnd,
+			"%s does not match the anchor %llu:%s published for it: the log was "
+			"rewritten from here or before", ckpt ? "checkpoint" : "record",
+			v->anchors[k].seq, v->anchors[k].head);
+	}
+}
+
 static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
 {
 	struct vfile *f = &v->files[v->lines[i].file];
@@ -296,9 +378,20 @@ static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
 	if (!v->have) {
 		v->genesis = r->seq == 1 && !strcmp(r->prev, ZERO_HASH);
 		v->first_seq = r->seq;
+		v->first_i = i;
 	}
 	if (ckpt)
 		check_checkpoint(v, i, rec, r);
+	check_anchors(v, i, rec, r, ckpt);
+	if (!strcmp(r->event, "log_rotated")) {
+		v->rot_pending = true;
+		v->rot_i = i;
+		v->rot_seq = r->seq;
+		snprintf(v->rot_next, sizeof(v->rot_next), "%s",
+			 json_string_value(json_object_get(rec, "next")) ?: "");
+	} else if (v->rot_pending && (!ckpt || v->lines[v->rot_i].file != v->lines[i].file)) {
+		v->rot_pending = false; /* the chain went on: rename failed, or next file */
+	}
 	v->have = true;
 	v->k = i;
 	v->expect = r->seq + 1;
@@ -318,30 +411,85 @@ static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
 	}
 }
 
+/* Is the token that ends p[0..len) a literal or a number cut short? */
+static bool cut_short_token(const char *p, size_t len)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t n = 0;
+
+	while (n < len && strchr("abcdefghijklmnopqrstuvwxyz0123456789+-.E", p[len - n - 1]))
+		n++;
+	if (!n)
+		return false;
+	p += len - n;
+	for (size_t w = 0; w < 3; w++)
+		if (n < strlen(words[w]) && !strncmp(p, words[w], n))
+			return true;
+	if (*p != '-' && (*p < '0' || *p > '9'))
+		return false;
+	return strspn(p, "0123456789+-.eE") == n;
+}
+
+/* A torn line is what a write cut short leaves: the start of a record. The
+ * writer's lines start {"ts":" and a torn one is cut short of its end:
+ * jansson stops at the end of the input, either expecting more or inside a
+ * literal or number ("tr", "-1.5e"). Garbage, or a whole object that is not
+ * a record, is not torn. */
+static bool torn_shape(const char *p, size_t len)
+{
+	static const char start[] = "{\"ts\":\"";
+	json_error_t jerr;
+	json_t *v;
+
+	if (!len || memcmp(p, start, len < sizeof(start) - 1 ? len : sizeof(start) - 1))
+		return false;
+	v = json_loadb(p, len, 0, &jerr);
+	if (v) {
+		json_decref(v);
+		return false;
+	}
+	if (json_error_code(&jerr) == json_error_premature_end_of_input)
+		return true;
+	return json_error_code(&jerr) == json_error_invalid_syntax && jerr.position == (int)len &&
+	       cut_short_token(p, len);
+}
+
 /* Lines i.. do not parse. Torn (crash mid-write) if they end the last file
- * or a chain_resumed naming exactly them follows; else tampering. Returns
- * the next line to check. */
+ * and are cut-short records, or if a chain_resumed naming exactly them
+ * follows; else tampering. Returns the next line to check. */
 static size_t bad_run(struct vctx *v, size_t i)
 {
 	const struct vline *l = &v->lines[i];
 	size_t j = i, bytes;
 	char hash[65], w[600], w2[600];
-	json_t *rec = NULL;
+	json_t *rec = NULL, *t;
 	struct lrec rj;
+	bool shaped = true;
 
 	while (j < v->n && v->lines[j].file == l->file) {
 		rec = gg_audit_parse_line(v->lines[j].p, v->lines[j].len);
 		if (rec)
 			break;
+		shaped = shaped && torn_shape(v->lines[j].p, v->lines[j].len);
 		j++;
 	}
 	bytes = v->lines[j - 1].p + v->lines[j - 1].len - l->p;
 	gg_sha256_hex(l->p, bytes, hash);
 	if (j == v->n) {
-		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b}", "file",
+		for (size_t m = i; m < j; m++) {
+			if (torn_shape(v->lines[m].p, v->lines[m].len))
+				continue;
+			problem(v, "altered", m, -1, "a record, or a record cut short by a crash",
+				"other bytes",
+				"line at the end of the log is neither a record nor the start of "
+				"one: altered or appended, not torn by a crash");
+			return j;
+		}
+		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "file",
 							 fname(v, i), "line", (json_int_t)l->no,
 							 "lines", (json_int_t)(j - i), "bytes",
-							 (json_int_t)bytes, "resumed", 0));
+							 (json_int_t)bytes, "resumed", 0,
+							 "record_prefix", 1));
 		return j;
 	}
 	if (!rec) {
@@ -356,11 +504,13 @@ static size_t bad_run(struct vctx *v, size_t i)
 	    json_integer_value(json_object_get(rec, "torn_bytes")) == (json_int_t)bytes &&
 	    json_is_string(json_object_get(rec, "torn_sha256")) &&
 	    !strcmp(json_string_value(json_object_get(rec, "torn_sha256")), hash)) {
-		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b, s:I}", "file",
-							 fname(v, i), "line", (json_int_t)l->no,
-							 "lines", (json_int_t)(j - i), "bytes",
-							 (json_int_t)bytes, "resumed", 1,
-							 "resumed_at", (json_int_t)v->lines[j].no));
+		/* The writer resumes after whatever it found; say when that was
+		 * not a record cut short (a filesystem's zeros, or appended bytes). */
+		t = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:b}", "file", fname(v, i), "line",
+			      (json_int_t)l->no, "lines", (json_int_t)(j - i), "bytes",
+			      (json_int_t)bytes, "resumed", 1, "resumed_at",
+			      (json_int_t)v->lines[j].no, "record_prefix", shaped);
+		json_array_append_new(v->torn, t);
 		json_decref(rec);
 		return j;
 	}
@@ -446,9 +596,101 @@ static int index_lines(struct vctx *v, size_t fi, struct gg_err *err)
 	return 0;
 }
 
+static const char *base_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* What only the end of the walk can tell: no records at all, a rotation
+ * whose next file is missing, files that hold no record, anchors beyond
+ * the records given. */
+static void finish(struct vctx *v)
+{
+	size_t succ = SIZE_MAX, fi;
+	char exp[400], fnd[160], w[600];
+
+	if (v->problem || !v->nfiles)
+		return;
+	if (!v->have) {
+		struct vfile *f = &v->files[0];
+
+		if (v->nfiles > 1)
+			file_problem(v, "empty", 0, "records", "no records",
+				     "no records in any of the %zu files given", v->nfiles);
+		else if (!f->lines)
+			file_problem(v, "empty", 0, "records", "no records",
+				     "no records: the file is empty");
+		else
+			file_problem(v, "empty", 0, "records", "no records",
+				     "no records: %llu line(s), none of them a record", f->lines);
+		return;
+	}
+	/* Rotation: log_rotated + checkpoint end the renamed file; the chain
+	 * continues in "next" (the active file, empty until its first record).
+	 * A file still named "next" was not renamed (the rename failed). */
+	if (v->rot_pending &&
+	    strcmp(base_of(v->files[v->lines[v->rot_i].file].path), v->rot_next)) {
+		for (fi = v->lines[v->rot_i].file + 1; fi < v->nfiles; fi++) {
+			if (!v->files[fi].records &&
+			    !strcmp(base_of(v->files[fi].path), v->rot_next)) {
+				succ = fi;
+				break;
+			}
+		}
+		if (succ == SIZE_MAX) {
+			snprintf(exp, sizeof(exp), "the file the log continues in, %s", v->rot_next);
+			problem(v, "removed", v->rot_i, v->rot_seq, exp, "not given",
+				"the log was rotated here and continues in %s, which was not given: "
+				"the records after seq %llu are missing (or pass every file)",
+				v->rot_next, v->expect - 1);
+			return;
+		}
+	}
+	for (fi = 0; fi < v->nfiles; fi++) {
+		if (v->files[fi].records || fi == succ)
+			continue;
+		file_problem(v, "empty", fi, "records", "no records",
+			     "no records (%llu line(s)): not a file the chain continues in, an "
+			     "emptied or truncated file", v->files[fi].lines);
+		return;
+	}
+	for (size_t k = 0; k < v->n_anchors; k++) {
+		const struct gg_audit_anchor *an = &v->anchors[k];
+
+		if (v->anchor_st[k] != ANCHOR_NOT_REACHED)
+			continue;
+		snprintf(exp, sizeof(exp), "checkpoint seq %llu, head %s (anchor)", an->seq,
+			 an->head);
+		if (an->seq > v->expect - 1) {
+			v->anchor_st[k] = ANCHOR_MISSING;
+			snprintf(fnd, sizeof(fnd), "the log ends at seq %llu", v->expect - 1);
+			problem(v, "removed", v->k, v->expect - 1, exp, fnd,
+				"records were removed from the end: the anchored checkpoint seq %llu "
+				"was written, but the log ends at seq %llu (%s)", an->seq,
+				v->expect - 1, where(v, v->k, w, sizeof(w)));
+		} else {
+			v->anchor_st[k] = ANCHOR_BEFORE_START;
+			snprintf(fnd, sizeof(fnd), "the first record given is seq %llu",
+				 v->first_seq);
+			problem(v, "anchor", v->first_i, v->first_seq, exp, fnd,
+				"the anchored checkpoint seq %llu is before the files given: verify "
+				"them with the files that hold it", an->seq);
+		}
+	}
+}
+
+static const char *const anchor_names[] = {
+	[ANCHOR_NOT_REACHED] = "not reached", [ANCHOR_MATCHED] = "matched",
+	[ANCHOR_MISMATCH] = "mismatch", [ANCHOR_MISSING] = "missing",
+	[ANCHOR_BEFORE_START] = "before the files given",
+};
+
 static json_t *result_doc(struct vctx *v)
 {
-	json_t *doc, *files = json_array();
+	json_t *doc, *anchors, *files = json_array();
+	const char *status;
 
 	for (size_t i = 0; i < v->nfiles; i++) {
 		struct vfile *f = &v->files[i];
@@ -460,35 +702,86 @@ static json_t *result_doc(struct vctx *v)
 						       "last_seq",
 						       f->records ? json_integer(f->last) : json_null()));
 	}
-	doc = json_pack("{s:b, s:o, s:I, s:o, s:o, s:s, s:I, s:s, s:O, s:o, s:I, s:O}", "intact",
-			!v->problem, "files", files, "records", (json_int_t)v->records,
+	if (v->problem)
+		status = "not-intact";
+	else if (v->pub)
+		status = "intact";
+	else if (v->chain_only)
+		status = "intact-chain-only";
+	else
+		status = "unverified-no-key";
+	anchors = json_array();
+	for (size_t k = 0; anchors && k < v->n_anchors; k++)
+		json_array_append_new(anchors, json_pack("{s:I, s:s, s:s}", "seq",
+							 (json_int_t)v->anchors[k].seq, "head",
+							 v->anchors[k].head, "status",
+							 anchor_names[v->anchor_st[k]]));
+	/* Without signatures an intact chain proves little (anyone who can
+	 * write the file can recompute it): intact only if asked for. */
+	doc = json_pack("{s:s, s:b, s:b, s:b, s:b, s:o, s:I, s:o, s:o, s:s, s:I, s:s, s:O, s:o,"
+			" s:I, s:O, s:o}", "status", status, "intact",
+			!v->problem && (v->pub || v->chain_only), "chain_intact", !v->problem,
+			"signatures_checked", v->pub != NULL, "chain_only", !v->pub && v->chain_only,
+			"files", files, "records", (json_int_t)v->records,
 			"first_seq", v->have ? json_integer(v->first_seq) : json_null(), "last_seq",
 			v->have ? json_integer(v->expect - 1) : json_null(), "chain_start",
 			!v->have ? "empty" : v->genesis ? "genesis" : "continued", "checkpoints",
 			(json_int_t)v->checkpoints, "signatures",
 			v->pub ? "checked" : "not checked", "keys", v->keys, "key",
 			v->pub ? json_string(v->pub_fp) : json_null(), "unsealed_tail",
-			(json_int_t)v->unsealed, "torn", v->torn);
+			(json_int_t)v->unsealed, "torn", v->torn, "anchors", anchors);
 	if (doc && v->problem)
 		json_object_set(doc, "problem", v->problem);
 	return doc;
 }
 
+int gg_audit_anchor_parse(const char *s, struct gg_audit_anchor *a)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+
+	if (!colon || !isdigit((unsigned char)*s) || strlen(colon + 1) != 64)
+		return -EINVAL;
+	errno = 0;
+	a->seq = strtoull(s, &end, 10);
+	if (errno || end != colon || !a->seq)
+		return -EINVAL;
+	for (int i = 0; i < 64; i++) {
+		if (!isxdigit((unsigned char)colon[1 + i]))
+			return -EINVAL;
+		a->head[i] = tolower((unsigned char)colon[1 + i]);
+	}
+	a->head[64] = '\0';
+	return 0;
+}
+
 int gg_audit_verify(char *const *paths, size_t n, EVP_PKEY *pub, gg_audit_record_fn fn,
 		    void *ctx, json_t **result, struct gg_err *err)
 {
-	struct vctx v = { .pub = pub };
+	struct gg_audit_verify_opts o = { .pub = pub };
+
+	return gg_audit_verify_ex(paths, n, &o, fn, ctx, result, err);
+}
+
+int gg_audit_verify_ex(char *const *paths, size_t n, const struct gg_audit_verify_opts *o,
+		       gg_audit_record_fn fn, void *ctx, json_t **result, struct gg_err *err)
+{
+	struct vctx v = { .pub = o->pub, .chain_only = o->chain_only, .anchors = o->anchors,
+			  .n_anchors = o->n_anchors };
 	int ret = 0;
 
 	*result = NULL;
+	if (v.n_anchors > MAX_ANCHORS)
+		return gg_errf(err, -E2BIG, "verify: at most %d anchors", MAX_ANCHORS);
 	v.files = calloc(n ? n : 1, sizeof(*v.files));
+	v.anchor_st = calloc(v.n_anchors + 1, sizeof(*v.anchor_st));
 	v.torn = json_array();
 	v.keys = json_array();
-	if (!v.files || !v.torn || !v.keys) {
+	if (!v.files || !v.anchor_st || !v.torn || !v.keys) {
 		ret = gg_errf(err, -ENOMEM, "verify: out of memory");
 		goto cleanup;
 	}
-	if (pub && (ret = gg_key_fingerprint(pub, v.pub_fp, err)))
+	if (v.pub && (ret = gg_key_fingerprint(v.pub, v.pub_fp, err)))
 		goto cleanup;
 	for (v.nfiles = 0; v.nfiles < n; v.nfiles++) {
 		v.files[v.nfiles].path = paths[v.nfiles];
@@ -528,6 +821,7 @@ int gg_audit_verify(char *const *paths, size_t n, EVP_PKEY *pub, gg_audit_record
 			goto cleanup;
 		i++;
 	}
+	finish(&v);
 	*result = result_doc(&v);
 	if (!*result)
 		ret = gg_errf(err, -ENOMEM, "verify: out of memory");
@@ -536,6 +830,7 @@ cleanup:
 		if (v.files[i].data)
 			munmap(v.files[i].data, v.files[i].size);
 	free(v.files);
+	free(v.anchor_st);
 	free(v.lines);
 	json_decref(v.torn);
 	json_decref(v.keys);
@@ -551,7 +846,8 @@ static long long jint(const json_t *o, const char *k)
 void gg_audit_verify_print(FILE *f, const json_t *res)
 {
 	const json_t *p = json_object_get(res, "problem"), *x;
-	const char *sigs = json_string_value(json_object_get(res, "signatures"));
+	const char *status = json_string_value(json_object_get(res, "status")) ?: "";
+	const char *searched = json_string_value(json_object_get(res, "key_searched"));
 	size_t i;
 
 	json_array_foreach(json_object_get(res, "files"), i, x) {
@@ -570,16 +866,24 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 				"continues earlier records not given");
 	else
 		fprintf(f, "chain: no records\n");
-	fprintf(f, "checkpoints: %lld, signatures %s", jint(res, "checkpoints"), sigs);
+	fprintf(f, "checkpoints: %lld, ", jint(res, "checkpoints"));
 	if (json_is_string(json_object_get(res, "key")))
-		fprintf(f, " (key sha256:%s)", json_string_value(json_object_get(res, "key")));
+		fprintf(f, "signatures checked (key sha256:%s)",
+			json_string_value(json_object_get(res, "key")));
+	else if (json_is_true(json_object_get(res, "chain_only")))
+		fprintf(f, "signatures not checked (--no-signatures: chain only)");
 	else
-		fprintf(f, " (no public key: pass --key)");
+		fprintf(f, "signatures NOT checked (no public key%s%s: pass --key PUBKEY, or "
+			   "--no-signatures for a chain-only check)", searched ? " at " : "",
+			searched ? searched : "");
 	fputc('\n', f);
 	json_array_foreach(json_object_get(res, "torn"), i, x) {
-		fprintf(f, "torn: %s:%lld (%lld line(s), %lld bytes): a write cut short, ",
+		fprintf(f, "torn: %s:%lld (%lld line(s), %lld bytes): %s, ",
 			json_string_value(json_object_get(x, "file")), jint(x, "line"),
-			jint(x, "lines"), jint(x, "bytes"));
+			jint(x, "lines"), jint(x, "bytes"),
+			json_is_false(json_object_get(x, "record_prefix")) ?
+				"NOT the start of a record (zeros from a crash, or appended bytes)" :
+				"a write cut short");
 		if (json_is_true(json_object_get(x, "resumed")))
 			fprintf(f, "chain resumed at line %lld\n", jint(x, "resumed_at"));
 		else
@@ -588,12 +892,26 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 	if (jint(res, "unsealed_tail"))
 		fprintf(f, "unsealed tail: %lld records after the last checkpoint\n",
 			jint(res, "unsealed_tail"));
-	if (!p) {
+	json_array_foreach(json_object_get(res, "anchors"), i, x)
+		fprintf(f, "anchor: seq %lld head %s: %s\n", jint(x, "seq"),
+			json_string_value(json_object_get(x, "head")),
+			json_string_value(json_object_get(x, "status")));
+	if (!strcmp(status, "intact")) {
 		fprintf(f, "result: INTACT\n");
 		return;
 	}
-	fprintf(f, "result: NOT INTACT\n%s:%lld: %s", json_string_value(json_object_get(p, "file")),
-		jint(p, "line"), json_string_value(json_object_get(p, "kind")));
+	if (!strcmp(status, "intact-chain-only")) {
+		fprintf(f, "result: INTACT (chain only, signatures not checked)\n");
+		return;
+	}
+	if (!p) {
+		fprintf(f, "result: NOT VERIFIED (chain intact, signatures not checked)\n");
+		return;
+	}
+	fprintf(f, "result: NOT INTACT\n%s", json_string_value(json_object_get(p, "file")));
+	if (jint(p, "line"))
+		fprintf(f, ":%lld", jint(p, "line"));
+	fprintf(f, ": %s", json_string_value(json_object_get(p, "kind")));
 	if (json_is_integer(json_object_get(p, "seq")))
 		fprintf(f, " (seq %lld)", jint(p, "seq"));
 	fprintf(f, ": %s\n  expected: %s\n  found:    %s\n",
@@ -604,27 +922,54 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 
 static void verify_usage(FILE *f)
 {
-	fprintf(f, "usage: govgate audit verify [--key PUBKEY] [--config FILE] [--json] [FILE...]\n"
-		   "  --key PUBKEY  public key of the checkpoints (default: the configured\n"
-		   "                audit key's .pub, if present)\n"
-		   "  --json        one JSON document\n"
+	fprintf(f, "usage: govgate audit verify [--key PUBKEY | --no-signatures]\n"
+		   "                            [--anchor SEQ:HEAD]... [--config FILE] [--json]\n"
+		   "                            [FILE...]\n"
+		   "  --key PUBKEY       public key of the checkpoints (default: the configured\n"
+		   "                     audit key's .pub)\n"
+		   "  --no-signatures    check the hash chain only (says so in the output)\n"
+		   "  --anchor SEQ:HEAD  a checkpoint published outside the log: the log must\n"
+		   "                     hold checkpoint SEQ with that head\n"
+		   "  --json             one JSON document\n"
 		   "FILEs are verified as one chain, ordered by their first seq; default: the\n"
-		   "configured log and its rotated files. Exit: 0 intact, 1 not intact,\n"
-		   "2 usage or I/O error.\n");
+		   "configured log and its rotated files. Exit: 0 intact (with --no-signatures:\n"
+		   "the chain), 1 not intact, 2 usage or I/O error, 3 chain intact but no\n"
+		   "public key to check the signatures.\n");
+}
+
+int gg_audit_anchor_arg(const char *cmd, const char *arg, struct gg_audit_anchor **v, size_t *n)
+{
+	struct gg_audit_anchor a, *nv;
+
+	if (gg_audit_anchor_parse(arg, &a)) {
+		fprintf(stderr, "govgate %s: bad anchor \"%s\" (SEQ:HEAD, the seq and the 64-hex "
+				"head of a checkpoint)\n", cmd, arg);
+		return -EINVAL;
+	}
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = a;
+	*v = nv;
+	return 0;
 }
 
 int gg_audit_verify_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
+		{ "no-signatures", no_argument, NULL, 'S' },
+		{ "anchor", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	char *def_path = NULL, *def_pub = NULL, **files = NULL;
-	const char *key_path = NULL, *config = NULL;
+	const char *key_path = NULL, *config = NULL, *status;
 	bool json = false, own_files = false;
+	struct gg_audit_verify_opts vo = {};
+	struct gg_audit_anchor *anchors = NULL;
 	EVP_PKEY *pub = NULL;
 	json_t *res = NULL;
 	struct gg_err err;
@@ -637,6 +982,13 @@ int gg_audit_verify_cmd(int argc, char **argv)
 		case 'k':
 			key_path = optarg;
 			break;
+		case 'S':
+			vo.chain_only = true;
+			break;
+		case 'a':
+			if (gg_audit_anchor_arg("audit verify", optarg, &anchors, &vo.n_anchors))
+				goto cleanup;
+			break;
 		case 'c':
 			config = optarg;
 			break;
@@ -645,17 +997,26 @@ int gg_audit_verify_cmd(int argc, char **argv)
 			break;
 		case 'h':
 			verify_usage(stdout);
-			return 0;
+			ret = 0;
+			goto cleanup;
 		default:
 			verify_usage(stderr);
-			return 2;
+			goto cleanup;
 		}
 	}
+	if (key_path && vo.chain_only) {
+		fprintf(stderr,
+			"govgate audit verify: --key and --no-signatures exclude each other\n");
+		goto cleanup;
+	}
+	vo.anchors = anchors;
 	gg_audit_cli_defaults(config, &def_path, &def_pub);
-	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
+	/* The writer exports the public key next to the configured key. */
+	if (!key_path && !vo.chain_only && def_pub && access(def_pub, R_OK) == 0)
 		key_path = def_pub;
 	if (key_path && gg_key_load_public(key_path, &pub, &err))
 		goto fail;
+	vo.pub = pub;
 	if (optind < argc) {
 		files = argv + optind;
 		n = argc - optind;
@@ -664,17 +1025,24 @@ int gg_audit_verify_cmd(int argc, char **argv)
 			goto fail;
 		own_files = true;
 	}
-	if (gg_audit_verify(files, n, pub, NULL, NULL, &res, &err))
+	if (gg_audit_verify_ex(files, n, &vo, NULL, NULL, &res, &err))
 		goto fail;
-	if (key_path)
-		json_object_set_new(res, "key_file", json_string(key_path));
+	json_object_set_new(res, "key_file", key_path ? json_string(key_path) : json_null());
+	if (!key_path && !vo.chain_only && def_pub)
+		json_object_set_new(res, "key_searched", json_string(def_pub));
 	if (json) {
 		json_dumpf(res, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
 		gg_audit_verify_print(stdout, res);
 	}
-	ret = json_is_true(json_object_get(res, "intact")) ? 0 : 1;
+	status = json_string_value(json_object_get(res, "status"));
+	if (json_is_true(json_object_get(res, "intact")))
+		ret = 0;
+	else if (!strcmp(status, "unverified-no-key"))
+		ret = 3;
+	else
+		ret = 1;
 	goto cleanup;
 fail:
 	fprintf(stderr, "govgate audit verify: %s\n", err.msg);
@@ -683,6 +1051,7 @@ cleanup:
 		gg_audit_files_free(files, n);
 	json_decref(res);
 	EVP_PKEY_free(pub);
+	free(anchors);
 	free(def_path);
 	free(def_pub);
 	return ret;

@@ -210,8 +210,11 @@ static json_t *enabled_packs(const struct agg *g)
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
 		    json_t **report, struct gg_err *err)
 {
+	struct gg_audit_verify_opts vo = { .pub = o->pub, .chain_only = o->chain_only,
+					   .anchors = o->anchors, .n_anchors = o->n_anchors };
 	struct agg g = { .o = o };
 	json_t *res = NULL, *doc = NULL;
+	bool chain, sigs;
 	int ret;
 
 	*report = NULL;
@@ -227,14 +230,20 @@ int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o
 		ret = gg_errf(err, -ENOMEM, "report: out of memory");
 		goto cleanup;
 	}
-	ret = gg_audit_verify(files, n, o->pub, on_record, &g, &res, err);
+	ret = gg_audit_verify_ex(files, n, &vo, on_record, &g, &res, err);
 	if (ret == -ENOMEM)
 		gg_errf(err, ret, "report: out of memory");
 	if (ret)
 		goto cleanup;
-	doc = json_pack("{s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I, s:I,"
-			" s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o}",
-			"verified", json_is_true(json_object_get(res, "intact")),
+	/* Verified means signed: an intact chain alone can be recomputed by
+	 * anyone who can write the log. */
+	chain = json_is_true(json_object_get(res, "chain_intact"));
+	sigs = json_is_true(json_object_get(res, "signatures_checked"));
+	doc = json_pack("{s:b, s:b, s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I,"
+			" s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o}",
+			"verified", chain && sigs,
+			"signatures_checked", sigs,
+			"chain_intact", chain,
 			"signatures", json_object_get(res, "signatures"),
 			"verification", res,
 			"window",
@@ -353,16 +362,23 @@ void gg_report_print(FILE *f, const json_t *r)
 	size_t i;
 
 	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
-	if (!json_is_true(json_object_get(r, "verified"))) {
-		prob = json_object_get(ver, "problem");
+	prob = json_object_get(ver, "problem");
+	if (prob) {
 		fprintf(f, "*** UNVERIFIED: the audit log FAILED verification (%s:%lld: %s).\n"
 			   "*** The figures below may not reflect what was recorded.\n\n",
 			s_or(prob, "file", "?"),
 			(long long)json_integer_value(json_object_get(prob, "line")),
 			s_or(prob, "kind", "?"));
+	} else if (!json_is_true(json_object_get(r, "verified"))) {
+		fprintf(f, "*** UNVERIFIED: checkpoint signatures were NOT checked (%s).\n"
+			   "*** The hash chain is intact, but whoever can write the log can rewrite\n"
+			   "*** it consistently: the figures below are not proven.\n\n",
+			json_is_true(json_object_get(ver, "chain_only")) ? "--no-signatures" :
+									   "no public key");
 	}
-	fprintf(f, "Verification: %s, %lld records", 
-		json_is_true(json_object_get(r, "verified")) ? "intact" : "NOT INTACT",
+	fprintf(f, "Verification: %s, %lld records",
+		json_is_true(json_object_get(r, "verified")) ? "intact" :
+		!prob ? "chain intact only" : "NOT INTACT",
 		(long long)json_integer_value(json_object_get(ver, "records")));
 	if (json_is_integer(json_object_get(ver, "first_seq")))
 		fprintf(f, " (seq %lld..%lld)",
@@ -413,6 +429,7 @@ void gg_report_print(FILE *f, const json_t *r)
 	fprintf(f, "\nObserved (would have been denied; allowed, not counted as denials): %lld\n",
 		(long long)json_integer_value(json_object_get(r, "observed_total")));
 	print_counts(f, "by control", json_object_get(r, "observed_by_control"), "control");
+	print_counts(f, "by framework", json_object_get(r, "observed_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
 	fprintf(f, "\nEvents lost (ring buffer full): %lld\n",
 		(long long)json_integer_value(json_object_get(r, "events_lost")));
@@ -422,16 +439,21 @@ void gg_report_print(FILE *f, const json_t *r)
 
 static void report_usage(FILE *f)
 {
-	fprintf(f, "usage: govgate report [--start ISO8601] [--end ISO8601] [--key PUBKEY]\n"
+	fprintf(f, "usage: govgate report [--start ISO8601] [--end ISO8601]\n"
+		   "                      [--key PUBKEY | --no-signatures] [--anchor SEQ:HEAD]...\n"
 		   "                      [--config FILE] [--json] [--allow-unverified] [FILE...]\n"
 		   "  --start, --end      window [start, end); e.g. 2025-01-01 or\n"
 		   "                      2025-01-01T12:00:00Z (no zone: UTC)\n"
 		   "  --key PUBKEY        checkpoint public key (default: the configured\n"
-		   "                      audit key's .pub, if present)\n"
+		   "                      audit key's .pub)\n"
+		   "  --no-signatures     no key: report on an intact chain alone (marked\n"
+		   "                      \"verified\": false, \"signatures_checked\": false)\n"
+		   "  --anchor SEQ:HEAD   a checkpoint published outside the log (see audit verify)\n"
 		   "  --allow-unverified  report even if verification fails (marked\n"
 		   "                      \"verified\": false)\n"
 		   "FILEs default to the configured log and its rotated files.\n"
-		   "Exit: 0 report printed, 1 verification failed (refused), 2 usage or I/O.\n");
+		   "Exit: 0 report printed, 1 verification failed or no key to check the\n"
+		   "signatures (refused), 2 usage or I/O.\n");
 }
 
 int gg_cmd_report(int argc, char **argv)
@@ -440,6 +462,8 @@ int gg_cmd_report(int argc, char **argv)
 		{ "start", required_argument, NULL, 's' },
 		{ "end", required_argument, NULL, 'e' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "no-signatures", no_argument, NULL, 'S' },
+		{ "anchor", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "allow-unverified", no_argument, NULL, 'u' },
 		{ "config", required_argument, NULL, 'c' },
@@ -450,6 +474,7 @@ int gg_cmd_report(int argc, char **argv)
 	char *def_path = NULL, *def_pub = NULL, **files = NULL;
 	const char *key_path = NULL, *config = NULL;
 	bool json = false, allow = false, own_files = false;
+	struct gg_audit_anchor *anchors = NULL;
 	json_t *rep = NULL;
 	struct gg_err err;
 	size_t n = 0;
@@ -463,12 +488,19 @@ int gg_cmd_report(int argc, char **argv)
 			if (gg_time_parse_us(optarg, c == 's' ? &ro.start_us : &ro.end_us)) {
 				fprintf(stderr, "govgate report: bad time \"%s\" (ISO 8601, e.g. "
 						"2025-01-31 or 2025-01-31T10:00:00Z)\n", optarg);
-				return 2;
+				goto cleanup;
 			}
 			*(c == 's' ? &ro.has_start : &ro.has_end) = true;
 			break;
 		case 'k':
 			key_path = optarg;
+			break;
+		case 'S':
+			ro.chain_only = true;
+			break;
+		case 'a':
+			if (gg_audit_anchor_arg("report", optarg, &anchors, &ro.n_anchors))
+				goto cleanup;
 			break;
 		case 'c':
 			config = optarg;
@@ -481,18 +513,24 @@ int gg_cmd_report(int argc, char **argv)
 			break;
 		case 'h':
 			report_usage(stdout);
-			return 0;
+			ret = 0;
+			goto cleanup;
 		default:
 			report_usage(stderr);
-			return 2;
+			goto cleanup;
 		}
 	}
 	if (ro.has_start && ro.has_end && ro.start_us >= ro.end_us) {
 		fprintf(stderr, "govgate report: --start must be before --end\n");
-		return 2;
+		goto cleanup;
 	}
+	if (key_path && ro.chain_only) {
+		fprintf(stderr, "govgate report: --key and --no-signatures exclude each other\n");
+		goto cleanup;
+	}
+	ro.anchors = anchors;
 	gg_audit_cli_defaults(config, &def_path, &def_pub);
-	if (!key_path && def_pub && access(def_pub, R_OK) == 0)
+	if (!key_path && !ro.chain_only && def_pub && access(def_pub, R_OK) == 0)
 		key_path = def_pub;
 	if (key_path && gg_key_load_public(key_path, &ro.pub, &err))
 		goto fail;
@@ -506,7 +544,7 @@ int gg_cmd_report(int argc, char **argv)
 	}
 	if (gg_report_build(files, n, &ro, &rep, &err))
 		goto fail;
-	if (!json_is_true(json_object_get(rep, "verified")) && !allow) {
+	if (!json_is_true(json_object_get(rep, "chain_intact")) && !allow) {
 		const json_t *p = json_object_get(json_object_get(rep, "verification"), "problem");
 
 		fprintf(stderr, "govgate report: refusing: the audit log failed verification\n"
@@ -515,6 +553,16 @@ int gg_cmd_report(int argc, char **argv)
 				"report anyway.\n",
 			s_or(p, "file", "?"), (long long)json_integer_value(json_object_get(p, "line")),
 			s_or(p, "kind", "?"), s_or(p, "detail", ""));
+		ret = 1;
+		goto cleanup;
+	}
+	/* No key is not a pass: only an explicit --no-signatures (or
+	 * --allow-unverified) gets an unsigned report. */
+	if (!json_is_true(json_object_get(rep, "signatures_checked")) && !ro.chain_only && !allow) {
+		fprintf(stderr, "govgate report: refusing: no public key to check the checkpoint "
+				"signatures (looked for %s)\n"
+				"Pass --key PUBKEY, --no-signatures for a report on the hash chain "
+				"alone, or --allow-unverified.\n", def_pub ? def_pub : "?");
 		ret = 1;
 		goto cleanup;
 	}
@@ -534,6 +582,7 @@ cleanup:
 		gg_audit_files_free(files, n);
 	json_decref(rep);
 	EVP_PKEY_free(ro.pub);
+	free(anchors);
 	free(def_path);
 	free(def_pub);
 	return ret;

@@ -3,6 +3,7 @@
  * Audit log: record format, chain continuity, checkpoints, tamper
  * detection by the verifier, torn lines, rotation and retention.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -475,9 +478,10 @@ static void verify_wrong_key(void **state)
 	assert_false(intact(res));
 	assert_string_equal(problem_kind(res), "signature");
 	json_decref(res);
-	/* Without a key the chain still verifies; signatures are said unchecked. */
+	/* Without a key the chain is checked, but that is not "intact". */
 	assert_int_equal(gg_audit_verify(files, 1, NULL, NULL, NULL, &res, NULL), 0);
-	assert_true(intact(res));
+	assert_false(intact(res));
+	assert_true(json_is_true(json_object_get(res, "chain_intact")));
 	assert_string_equal(json_string_value(json_object_get(res, "signatures")), "not checked");
 	json_decref(res);
 	EVP_PKEY_free(pub);
@@ -644,6 +648,7 @@ static void torn_last_line(void **state)
 	assert_true(intact(res));
 	t = json_array_get(json_object_get(res, "torn"), 0);
 	assert_true(json_is_true(json_object_get(t, "resumed")));
+	assert_true(json_is_true(json_object_get(t, "record_prefix")));
 	assert_int_equal(jint(res, "last_seq"), 15);
 	assert_int_equal(jint(res, "unsealed_tail"), 0);
 	json_decref(res);
@@ -849,6 +854,605 @@ static void checkpoint_by_time(void **state)
 	gg_audit_close(a);
 }
 
+/* Runs `govgate audit ARGS` with stdout into a file; returns the exit code
+ * and (if text) what it printed. */
+static int run_audit_cli(struct fx *f, char **argv, char **text)
+{
+	char out[PATH_MAX + 8];
+	struct gg_err err;
+	int saved, fd, rc, argc = 0;
+	size_t len;
+
+	while (argv[argc])
+		argc++;
+	snprintf(out, sizeof(out), "%s/stdout", f->dir);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	rc = gg_cmd_audit(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	if (text && gg_read_file(out, text, &len, &err))
+		*text = NULL;
+	return rc;
+}
+
+/* A configuration naming the fixture's log and the given key. */
+static void write_config(struct fx *f, const char *path, const char *key)
+{
+	FILE *c = fopen(path, "w");
+
+	assert_non_null(c);
+	fprintf(c, "{\"audit\": {\"path\": \"%s\", \"key\": \"%s\"}}\n", f->log, key);
+	fclose(c);
+}
+
+/* An altered record with the chain (and the checkpoint's head) recomputed:
+ * a chain-only check cannot tell. 5 records + checkpoint. */
+static void forge_recomputed(struct fx *f)
+{
+	struct gg_audit *a;
+	struct lines l;
+	char hx[65];
+
+	f->opts.checkpoint_every = 5;
+	a = open_log(f);
+	append_n(a, 5);
+	gg_audit_close(a);
+	l = read_lines(f->log);
+	memcpy(strstr(l.v[2], "\"comm\":\"bash\""), "\"comm\":\"zash\"", 13);
+	rechain(&l, 3);
+	hash_of(l.v[4], hx);
+	memcpy(strstr(l.v[5], "\"head\":\"") + 8, hx, 64);
+	write_lines(f->log, &l);
+	free_lines(&l);
+}
+
+static const char *status_of(json_t *res)
+{
+	return json_string_value(json_object_get(res, "status"));
+}
+
+/* No key is not a pass: "unverified-no-key", exit 3, unless the caller asks
+ * for a chain-only check (--no-signatures), which the output labels. */
+static void verify_without_key_not_verified(void **state)
+{
+	struct fx *f = *state;
+	char cfg_nokey[PATH_MAX + 16], cfg_key[PATH_MAX + 16], nokey[PATH_MAX + 16];
+	struct gg_audit_verify_opts vo = { .chain_only = true };
+	char *files[] = { f->log };
+	json_t *res;
+	char *text;
+
+	forge_recomputed(f);
+	/* Library: no key, not asked for: not intact though the chain is. */
+	assert_int_equal(gg_audit_verify(files, 1, NULL, NULL, NULL, &res, NULL), 0);
+	assert_false(intact(res));
+	assert_string_equal(status_of(res), "unverified-no-key");
+	assert_true(json_is_true(json_object_get(res, "chain_intact")));
+	assert_false(json_is_true(json_object_get(res, "signatures_checked")));
+	assert_null(json_object_get(res, "problem"));
+	json_decref(res);
+	/* Chain only, on purpose: intact, and labelled. */
+	assert_int_equal(gg_audit_verify_ex(files, 1, &vo, NULL, NULL, &res, NULL), 0);
+	assert_true(intact(res));
+	assert_string_equal(status_of(res), "intact-chain-only");
+	assert_true(json_is_true(json_object_get(res, "chain_only")));
+	json_decref(res);
+	/* With the key the forgery shows. */
+	res = verify_log(f);
+	assert_string_equal(status_of(res), "not-intact");
+	assert_string_equal(problem_kind(res), "signature");
+	json_decref(res);
+
+	/* CLI, with a configuration whose key has no public file. */
+	snprintf(nokey, sizeof(nokey), "%s/nokey.pem", f->dir);
+	snprintf(cfg_nokey, sizeof(cfg_nokey), "%s/nokey.json", f->dir);
+	snprintf(cfg_key, sizeof(cfg_key), "%s/key.json", f->dir);
+	write_config(f, cfg_nokey, nokey);
+	write_config(f, cfg_key, f->key);
+	{
+		char *argv[] = { "audit", "verify", "--config", cfg_nokey, f->log, NULL };
+
+		assert_int_equal(run_audit_cli(f, argv, &text), 3);
+		assert_non_null(strstr(text, "signatures NOT checked (no public key at"));
+		assert_non_null(strstr(text, "result: NOT VERIFIED (chain intact, signatures not "
+					     "checked)"));
+		assert_null(strstr(text, "result: INTACT"));
+		free(text);
+	}
+	{
+		char *argv[] = { "audit", "verify", "--config", cfg_nokey, "--no-signatures",
+				 f->log, NULL };
+
+		assert_int_equal(run_audit_cli(f, argv, &text), 0);
+		assert_non_null(strstr(text, "result: INTACT (chain only, signatures not checked)"));
+		free(text);
+	}
+	{
+		char *argv[] = { "audit", "verify", "--config", cfg_nokey, "--json", f->log, NULL };
+
+		assert_int_equal(run_audit_cli(f, argv, &text), 3);
+		res = json_loads(text, 0, NULL);
+		assert_non_null(res);
+		assert_false(intact(res));
+		assert_string_equal(status_of(res), "unverified-no-key");
+		assert_true(json_is_null(json_object_get(res, "key_file")));
+		json_decref(res);
+		free(text);
+	}
+	/* The default key comes from the configuration: checked, forgery found. */
+	{
+		char *argv[] = { "audit", "verify", "--config", cfg_key, f->log, NULL };
+
+		assert_int_equal(run_audit_cli(f, argv, &text), 1);
+		assert_non_null(strstr(text, "signatures checked (key sha256:"));
+		assert_non_null(strstr(text, "signature"));
+		free(text);
+	}
+	{
+		char *argv[] = { "audit", "verify", "--key", f->pub, "--no-signatures", f->log,
+				 NULL };
+
+		assert_int_equal(run_audit_cli(f, argv, NULL), 2);
+	}
+	/* An untouched log with the configured key: INTACT, exit 0. */
+	unlink(f->log);
+	{
+		struct gg_audit *a = open_log(f);
+		char *argv[] = { "audit", "verify", "--config", cfg_key, NULL };
+
+		append_n(a, 3);
+		gg_audit_close(a);
+		assert_int_equal(run_audit_cli(f, argv, &text), 0);
+		assert_non_null(strstr(text, "result: INTACT\n"));
+		free(text);
+	}
+}
+
+/* 10 records, checkpoints every 4: 1-4, ckpt 5 [1,4], 6-9, ckpt 10 [6,9],
+ * 11-12, ckpt 13 [11,12]. */
+static struct lines ckpt4_records(struct fx *f)
+{
+	struct gg_audit *a;
+
+	f->opts.checkpoint_every = 4;
+	a = open_log(f);
+	append_n(a, 10);
+	gg_audit_close(a);
+	return read_lines(f->log);
+}
+
+static void drop_first(struct lines *l, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		free(l->v[i]);
+	memmove(&l->v[0], &l->v[k], (l->n - k) * sizeof(*l->v));
+	l->n -= k;
+}
+
+/* The first checkpoint proves what the first file started with. */
+static void verify_detects_deleted_first_records(void **state)
+{
+	struct fx *f = *state;
+	struct lines l = ckpt4_records(f);
+	json_t *res, *p;
+
+	assert_int_equal(l.n, 13);
+	drop_first(&l, 1);
+	write_lines(f->log, &l);
+	res = verify_log(f);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "removed");
+	p = json_object_get(res, "problem");
+	assert_int_equal(jint(p, "line"), 1);
+	assert_int_equal(jint(p, "seq"), 2);
+	assert_non_null(strstr(json_string_value(json_object_get(p, "detail")),
+			       "seq 1 missing before the first record"));
+	json_decref(res);
+	/* Three of them. */
+	drop_first(&l, 2);
+	write_lines(f->log, &l);
+	res = verify_log(f);
+	assert_string_equal(problem_kind(res), "removed");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(res, "problem"),
+								 "detail")), "seq 1..3 missing"));
+	json_decref(res);
+	/* Everything up to a checkpoint: the file starts right after one, as a
+	 * file kept by retention does. Only an anchor can tell (below). */
+	drop_first(&l, 2);
+	write_lines(f->log, &l);
+	res = verify_log(f);
+	assert_true(intact(res));
+	assert_string_equal(json_string_value(json_object_get(res, "chain_start")), "continued");
+	json_decref(res);
+	free_lines(&l);
+}
+
+static void append_bytes(const char *path, const char *s, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, s, n), (ssize_t)n);
+	close(fd);
+}
+
+/* No records at all, a file of none in a set, a rotation whose next file
+ * is missing. */
+static void verify_empty_and_missing_successor(void **state)
+{
+	struct fx *f = *state;
+	char other[PATH_MAX + 16], moved[PATH_MAX + 16], *set[64], **files = NULL;
+	struct gg_audit *a;
+	struct lines l;
+	json_t *res, *p;
+	size_t n;
+
+	/* An empty file. */
+	a = open_log(f);
+	gg_audit_close(a);
+	res = verify_log(f);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "empty");
+	p = json_object_get(res, "problem");
+	assert_int_equal(jint(p, "line"), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "found")), "no records");
+	assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "empty"));
+	json_decref(res);
+	/* Only a torn line. */
+	append_bytes(f->log, "{\"ts\":\"2025", 11);
+	res = verify_log(f);
+	assert_string_equal(problem_kind(res), "empty");
+	json_decref(res);
+	unlink(f->log);
+
+	/* Three rotations; the active file stays empty (closed right after). */
+	f->opts.rotate_bytes = 1000;
+	a = open_log(f);
+	for (int i = 0; i < 3; i++) {
+		append_n(a, 2);
+		assert_int_equal(gg_audit_tick(a, NULL), 0);
+	}
+	gg_audit_close(a);
+	assert_int_equal(gg_audit_log_files(f->log, &files, &n, NULL), 0);
+	assert_int_equal(n, 4);
+	struct stat st;
+
+	assert_int_equal(stat(f->log, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	/* All of them: the empty active file is where the chain continues. */
+	res = verify_files(f, files, n);
+	assert_true(intact(res));
+	json_decref(res);
+	/* Without the active file: the last log_rotated names it. */
+	res = verify_files(f, files, n - 1);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "removed");
+	p = json_object_get(res, "problem");
+	assert_string_equal(json_string_value(json_object_get(p, "file")), files[n - 2]);
+	l = read_lines(files[n - 2]);
+	assert_int_equal(jint(p, "line"), l.n - 1); /* log_rotated, before its checkpoint */
+	free_lines(&l);
+	assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "audit.jsonl"));
+	json_decref(res);
+	/* The oldest file gone (retention): intact, continued. */
+	res = verify_files(f, files + 1, n - 1);
+	assert_true(intact(res));
+	assert_string_equal(json_string_value(json_object_get(res, "chain_start")), "continued");
+	json_decref(res);
+	/* A file still named like the active one was never renamed (a rename
+	 * that failed): it needs no successor. */
+	snprintf(moved, sizeof(moved), "%s/other", f->dir);
+	mkdir(moved, 0700);
+	snprintf(moved, sizeof(moved), "%s/other/audit.jsonl", f->dir);
+	assert_int_equal(rename(files[n - 2], moved), 0);
+	set[0] = files[0];
+	set[1] = files[1];
+	set[2] = moved;
+	res = verify_files(f, set, 3);
+	assert_true(intact(res));
+	json_decref(res);
+	assert_int_equal(rename(moved, files[n - 2]), 0);
+	/* A stray empty file in the set. */
+	snprintf(other, sizeof(other), "%s/stray.jsonl", f->dir);
+	append_bytes(other, "", 0);
+	memcpy(set, files, n * sizeof(*set));
+	set[n] = other;
+	res = verify_files(f, set, n + 1);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "empty");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(res, "problem"),
+							      "file")), other);
+	json_decref(res);
+	gg_audit_files_free(files, n);
+}
+
+/* A last line is torn only if it is a record cut short. */
+static void garbage_last_line_not_torn(void **state)
+{
+	static const struct {
+		const char *bytes;
+		bool torn;
+	} cases[] = {
+		{ "garbage\n", false },
+		{ "garbage", false },
+		{ "{\"ts\":\"2025-01-01\",\"note\":1}\n", false }, /* whole, not a record */
+		{ "{\"ts\":\"2025-01-01\",\"note\":1}x", false },
+		{ "{\"seq\":12,\"ev", false }, /* not how the writer starts a line */
+		{ "{\"ts\":\"2025\x01", false },
+		{ "\n", false },
+		{ "{\"ts\":\"2025-01-01T00:00:00.0\n", true }, /* terminated on resume */
+		{ "{\"ts\":\"2025-01-01T00:00:00.000000Z\",\"seq\":12,\"event\":\"x\",\"n\":[1,"
+		  "{\"a\":tr", true },
+		{ "{\"ts\":\"2025-01-01T00:00:00.000000Z\",\"seq\":12,\"x\":-1.5e", true },
+		{ "{\"t", true },
+	};
+	struct fx *f = *state;
+	struct lines l = ten_records(f);
+	json_t *res;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		write_lines(f->log, &l);
+		append_bytes(f->log, cases[c].bytes, strlen(cases[c].bytes));
+		res = verify_log(f);
+		if (intact(res) != cases[c].torn)
+			fail_msg("case %zu (%s): intact %d", c, cases[c].bytes, intact(res));
+		if (cases[c].torn) {
+			assert_int_equal(json_array_size(json_object_get(res, "torn")), 1);
+		} else {
+			assert_string_equal(problem_kind(res), "altered");
+			assert_int_equal(problem_line(res), 12);
+		}
+		json_decref(res);
+	}
+	/* Every proper prefix of real lines (a denial with nested arrays and
+	 * objects, a checkpoint) is a record cut short. */
+	for (size_t w = 4; w <= 10; w += 6) {
+		for (size_t k = 1; k < strlen(l.v[w]); k++) {
+			write_lines(f->log, &l);
+			append_bytes(f->log, l.v[w], k);
+			res = verify_log(f);
+			if (!intact(res))
+				fail_msg("prefix %zu of line %zu is not torn: %s", k, w + 1,
+					 problem_kind(res));
+			json_decref(res);
+		}
+	}
+	/* The writer resumes after garbage too (it cannot tell): accepted as
+	 * torn and resumed, but marked as not the start of a record. */
+	write_lines(f->log, &l);
+	append_bytes(f->log, "garbage\n", 8);
+	gg_audit_close(open_log(f));
+	res = verify_log(f);
+	assert_true(intact(res));
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(res, "torn"), 0),
+						 "resumed")));
+	assert_true(json_is_false(json_object_get(json_array_get(json_object_get(res, "torn"), 0),
+						  "record_prefix")));
+	json_decref(res);
+	free_lines(&l);
+}
+
+static json_t *verify_anchored(struct fx *f, char **files, size_t n, const char *anchor)
+{
+	struct gg_audit_verify_opts vo = {};
+	struct gg_audit_anchor an;
+	json_t *res = NULL;
+
+	assert_int_equal(gg_audit_anchor_parse(anchor, &an), 0);
+	vo.pub = load_pub(f->pub);
+	vo.anchors = &an;
+	vo.n_anchors = 1;
+	assert_int_equal(gg_audit_verify_ex(files, n, &vo, NULL, NULL, &res, NULL), 0);
+	EVP_PKEY_free(vo.pub);
+	return res;
+}
+
+static const char *anchor_status(json_t *res)
+{
+	return json_string_value(
+		json_object_get(json_array_get(json_object_get(res, "anchors"), 0), "status"));
+}
+
+/* A checkpoint published elsewhere: the log must still hold it. */
+static void anchor_match_mismatch(void **state)
+{
+	struct fx *f = *state;
+	char *files[] = { f->log }, anchor[128], head[65], head13[65], *text;
+	struct gg_audit_anchor an;
+	struct lines l = ckpt4_records(f);
+	json_t *res, *ck;
+
+	assert_int_equal(l.n, 13);
+	ck = json_loads(l.v[9], 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(ck, "event")), "checkpoint");
+	assert_int_equal(jint(ck, "seq"), 10);
+	snprintf(head, sizeof(head), "%s", json_string_value(json_object_get(ck, "head")));
+	json_decref(ck);
+	ck = json_loads(l.v[12], 0, NULL);
+	snprintf(head13, sizeof(head13), "%s", json_string_value(json_object_get(ck, "head")));
+	json_decref(ck);
+
+	/* Format. */
+	assert_int_equal(gg_audit_anchor_parse("10:abc", &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse("0:" ZERO_HASH, &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse("x:" ZERO_HASH, &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse("10" ZERO_HASH, &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse("-1:" ZERO_HASH, &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse(" 1:" ZERO_HASH, &an), -EINVAL);
+	assert_int_equal(gg_audit_anchor_parse("10:" ZERO_HASH "0", &an), -EINVAL);
+
+	/* Match; upper case hex is the same head. */
+	snprintf(anchor, sizeof(anchor), "10:%s", head);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_true(intact(res));
+	assert_string_equal(anchor_status(res), "matched");
+	json_decref(res);
+	for (char *p = anchor + 3; *p; p++)
+		*p = toupper((unsigned char)*p);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_true(intact(res));
+	json_decref(res);
+	/* Another head, or a seq that is not a checkpoint. */
+	res = verify_anchored(f, files, 1, "10:" ZERO_HASH);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "anchor");
+	assert_int_equal(problem_line(res), 10);
+	assert_string_equal(anchor_status(res), "mismatch");
+	json_decref(res);
+	snprintf(anchor, sizeof(anchor), "9:%s", head);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_string_equal(problem_kind(res), "anchor");
+	json_decref(res);
+
+	/* The end cut off after checkpoint 10: verifies without an anchor (the
+	 * limit), not with the last published one. */
+	free(l.v[10]);
+	free(l.v[11]);
+	free(l.v[12]);
+	l.n = 10;
+	write_lines(f->log, &l);
+	res = verify_log(f);
+	assert_true(intact(res));
+	json_decref(res);
+	snprintf(anchor, sizeof(anchor), "13:%s", head13);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "removed");
+	assert_string_equal(anchor_status(res), "missing");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(res, "problem"),
+								 "detail")), "removed from the end"));
+	json_decref(res);
+	/* An anchor older than the files given cannot be checked: an error. */
+	drop_first(&l, 5);
+	write_lines(f->log, &l);
+	snprintf(anchor, sizeof(anchor), "10:%s", head);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_true(intact(res));
+	json_decref(res);
+	ck = json_loads(l.v[4], 0, NULL); /* checkpoint 10 is line 5 now */
+	assert_int_equal(jint(ck, "seq"), 10);
+	json_decref(ck);
+	{
+		struct lines l2 = ckpt4_records(f);
+
+		ck = json_loads(l2.v[4], 0, NULL);
+		snprintf(anchor, sizeof(anchor), "5:%s",
+			 json_string_value(json_object_get(ck, "head")));
+		json_decref(ck);
+		free_lines(&l2);
+	}
+	write_lines(f->log, &l);
+	res = verify_anchored(f, files, 1, anchor);
+	assert_false(intact(res));
+	assert_string_equal(problem_kind(res), "anchor");
+	json_decref(res);
+	free_lines(&l);
+
+	/* CLI. */
+	{
+		char good[128], *argv[] = { "audit", "verify", "--key", f->pub, "--anchor", good,
+					    f->log, NULL };
+
+		unlink(f->log);
+		l = ckpt4_records(f);
+		free_lines(&l);
+		snprintf(good, sizeof(good), "10:%s", head);
+		/* same records, new timestamps: head of 10 changed */
+		assert_int_equal(run_audit_cli(f, argv, &text), 1);
+		assert_non_null(strstr(text, ": mismatch"));
+		free(text);
+		l = read_lines(f->log);
+		ck = json_loads(l.v[9], 0, NULL);
+		snprintf(good, sizeof(good), "10:%s", json_string_value(json_object_get(ck, "head")));
+		json_decref(ck);
+		free_lines(&l);
+		assert_int_equal(run_audit_cli(f, argv, &text), 0);
+		assert_non_null(strstr(text, ": matched\n"));
+		assert_non_null(strstr(text, "result: INTACT\n"));
+		free(text);
+		argv[5] = "10:nothex";
+		assert_int_equal(run_audit_cli(f, argv, NULL), 2);
+	}
+}
+
+static size_t count_lines(const char *path)
+{
+	struct lines l = read_lines(path);
+	size_t n = l.n;
+
+	free_lines(&l);
+	return n;
+}
+
+/* tail -f with several rotations between two of its polls: every line of
+ * every file, in order. The follower is stopped while the log rotates. */
+static void tail_follows_every_rotation(void **state)
+{
+	struct fx *f = *state;
+	char out[PATH_MAX + 8], **files = NULL;
+	unsigned long long last;
+	struct gg_audit *a;
+	struct lines l;
+	size_t n;
+	pid_t pid;
+	int st;
+
+	snprintf(out, sizeof(out), "%s/tail.out", f->dir);
+	f->opts.rotate_bytes = 1000;
+	a = open_log(f);
+	append_n(a, 1);
+	assert_int_equal(gg_audit_flush(a, false, NULL), 0);
+	fflush(stdout);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		char *argv[] = { "audit", "tail", "-f", "--json", "-n", "100", f->log, NULL };
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+		_exit(gg_cmd_audit(7, argv));
+	}
+	for (int i = 0; i < 500 && (access(out, F_OK) || count_lines(out) < 1); i++)
+		usleep(10000);
+	usleep(50000); /* now in its poll loop */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	for (int i = 0; i < 4; i++) {
+		append_n(a, 2);
+		assert_int_equal(gg_audit_tick(a, NULL), 0);
+	}
+	append_n(a, 1);
+	assert_int_equal(gg_audit_flush(a, false, NULL), 0);
+	last = gg_audit_last_seq(a);
+	assert_int_equal(gg_audit_log_files(f->log, &files, &n, NULL), 0);
+	assert_true(n >= 4); /* three rotations or more while it was stopped */
+	gg_audit_files_free(files, n);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	for (int i = 0; i < 300 && count_lines(out) < last; i++)
+		usleep(10000);
+	usleep(100000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	gg_audit_close(a);
+	l = read_lines(out);
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *rec = json_loads(l.v[i], 0, NULL);
+
+		assert_non_null(rec);
+		if ((unsigned long long)jint(rec, "seq") != i + 1)
+			fail_msg("line %zu of tail -f is seq %lld", i + 1, jint(rec, "seq"));
+		json_decref(rec);
+	}
+	assert_int_equal(l.n, last);
+	free_lines(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -868,6 +1472,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(resume_from_rotated_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_deletes_old_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(verify_without_key_not_verified, setup, teardown),
+		cmocka_unit_test_setup_teardown(verify_detects_deleted_first_records, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(verify_empty_and_missing_successor, setup, teardown),
+		cmocka_unit_test_setup_teardown(garbage_last_line_not_torn, setup, teardown),
+		cmocka_unit_test_setup_teardown(anchor_match_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(tail_follows_every_rotation, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

@@ -334,6 +334,17 @@ static void cli_json_matches(void **state)
 	assert_non_null(strstr(text, "SOC2-CC6.6"));
 	assert_non_null(strstr(text, "soc2@1.0"));
 	assert_null(strstr(text, "UNVERIFIED"));
+	assert_non_null(strstr(text, "Verification: intact,"));
+	/* Observed has the same tables as denials, by framework included. */
+	{
+		char *obs = strstr(text, "\nObserved ("), *lost = strstr(text, "\nEvents lost");
+		char *fw = obs ? strstr(obs, "  by framework:\n    FRAMEWORK") : NULL;
+
+		assert_non_null(obs);
+		assert_non_null(fw);
+		assert_true(fw < lost);
+		assert_non_null(strstr(fw, "    SOC2                                            1\n"));
+	}
 	free(text);
 	argv[4] = "2025-01-07";
 	assert_int_equal(run_report(f, 8, argv, NULL, &text), 0);
@@ -392,6 +403,124 @@ static void refuses_tampered_log(void **state)
 	json_decref(r);
 }
 
+/* A configuration naming the fixture's log and the given key. */
+static void write_config(struct fx *f, const char *path, const char *key)
+{
+	FILE *c = fopen(path, "w");
+
+	assert_non_null(c);
+	fprintf(c, "{\"audit\": {\"path\": \"%s\", \"key\": \"%s\"}}\n", f->log, key);
+	fclose(c);
+}
+
+/* verified means signatures checked: never true without a key. */
+static void no_key_not_verified(void **state)
+{
+	struct fx *f = *state;
+	struct gg_report_opts o = {};
+	char *files[] = { f->log }, cfg[PATH_MAX + 16], cfg_key[PATH_MAX + 16];
+	char nokey[PATH_MAX + 16], *text = NULL;
+	json_t *r = NULL;
+
+	assert_int_equal(gg_report_build(files, 1, &o, &r, NULL), 0);
+	assert_false(json_is_true(json_object_get(r, "verified")));
+	assert_false(json_is_true(json_object_get(r, "signatures_checked")));
+	assert_true(json_is_true(json_object_get(r, "chain_intact")));
+	assert_int_equal(jint(r, "denials_total"), 5); /* the figures are still there */
+	json_decref(r);
+	o.chain_only = true;
+	assert_int_equal(gg_report_build(files, 1, &o, &r, NULL), 0);
+	assert_false(json_is_true(json_object_get(r, "verified")));
+	json_decref(r);
+
+	snprintf(nokey, sizeof(nokey), "%s/nokey.pem", f->dir);
+	snprintf(cfg, sizeof(cfg), "%s/nokey.json", f->dir);
+	snprintf(cfg_key, sizeof(cfg_key), "%s/key.json", f->dir);
+	write_config(f, cfg, nokey);
+	write_config(f, cfg_key, f->key);
+	{
+		char *argv[] = { "report", "--config", cfg, "--json", f->log, NULL };
+
+		/* Refused, nothing on stdout. */
+		assert_int_equal(run_report(f, 5, argv, &r, NULL), 1);
+		assert_null(r);
+	}
+	{
+		char *argv[] = { "report", "--config", cfg, "--no-signatures", "--json", f->log,
+				 NULL };
+
+		assert_int_equal(run_report(f, 6, argv, &r, NULL), 0);
+		assert_non_null(r);
+		assert_false(json_is_true(json_object_get(r, "verified")));
+		assert_false(json_is_true(json_object_get(r, "signatures_checked")));
+		assert_true(json_is_true(json_object_get(r, "chain_intact")));
+		json_decref(r);
+		argv[4] = f->log;
+		argv[5] = NULL;
+		assert_int_equal(run_report(f, 5, argv, NULL, &text), 0);
+		assert_non_null(strstr(text, "*** UNVERIFIED: checkpoint signatures were NOT checked "
+					     "(--no-signatures)"));
+		assert_non_null(strstr(text, "Verification: chain intact only, 14 records "
+					     "(seq 1..14), 3 checkpoints, signatures not checked"));
+		free(text);
+	}
+	{
+		char *argv[] = { "report", "--config", cfg, "--allow-unverified", f->log, NULL };
+
+		assert_int_equal(run_report(f, 5, argv, NULL, &text), 0);
+		assert_non_null(strstr(text, "*** UNVERIFIED: checkpoint signatures were NOT checked "
+					     "(no public key)"));
+		free(text);
+	}
+	{
+		/* The key next to the configured audit key is the default. */
+		char *argv[] = { "report", "--config", cfg_key, "--json", f->log, NULL };
+
+		assert_int_equal(run_report(f, 5, argv, &r, NULL), 0);
+		assert_true(json_is_true(json_object_get(r, "verified")));
+		assert_true(json_is_true(json_object_get(r, "signatures_checked")));
+		json_decref(r);
+	}
+	{
+		char *argv[] = { "report", "--key", f->pub, "--no-signatures", f->log, NULL };
+
+		assert_int_equal(run_report(f, 5, argv, NULL, NULL), 2);
+	}
+}
+
+/* --anchor: a report of a log that lost its published checkpoint is refused. */
+static void anchor_refused(void **state)
+{
+	struct fx *f = *state;
+	char anchor[128], *p, *buf;
+	char *argv[] = { "report", "--key", f->pub, "--anchor", anchor, "--json", f->log, NULL };
+	struct gg_err err;
+	json_t *r = NULL, *ck;
+	size_t len;
+
+	/* checkpoint_every 4: the 5th line is checkpoint seq 5. */
+	assert_int_equal(gg_read_file(f->log, &buf, &len, &err), 0);
+	p = buf;
+	for (int i = 0; i < 4; i++)
+		p = strchr(p, '\n') + 1;
+	*strchr(p, '\n') = '\0';
+	ck = json_loads(p, 0, NULL);
+	free(buf);
+	assert_string_equal(json_string_value(json_object_get(ck, "event")), "checkpoint");
+	snprintf(anchor, sizeof(anchor), "5:%s", json_string_value(json_object_get(ck, "head")));
+	json_decref(ck);
+	assert_int_equal(run_report(f, 7, argv, &r, NULL), 0);
+	assert_true(json_is_true(json_object_get(r, "verified")));
+	json_decref(r);
+	anchor[0] = '9'; /* not a checkpoint */
+	assert_int_equal(run_report(f, 7, argv, &r, NULL), 1);
+	assert_null(r);
+	snprintf(anchor, sizeof(anchor), "99:%064d", 0); /* beyond the end */
+	assert_int_equal(run_report(f, 7, argv, &r, NULL), 1);
+	argv[4] = "bad";
+	assert_int_equal(run_report(f, 7, argv, NULL, NULL), 2);
+}
+
 static void time_parse(void **state)
 {
 	long long us;
@@ -423,6 +552,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(enabled_packs_at_window_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(cli_json_matches, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_tampered_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_key_not_verified, setup, teardown),
+		cmocka_unit_test_setup_teardown(anchor_refused, setup, teardown),
 		cmocka_unit_test(time_parse),
 	};
 
