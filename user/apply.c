@@ -29,13 +29,13 @@ int gg_floor_pack(struct gg_pack **out, struct gg_err *err)
 }
 
 int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
-		    struct gg_compiled **out, struct gg_pack ***packs_out, size_t *n_packs_out,
+		    struct gg_compiled **out, struct gg_policy_input **inputs_out, size_t *n_inputs_out,
 		    struct gg_err *err)
 {
 	struct gg_policy_input *in = NULL;
-	struct gg_pack **all = NULL, *floor = NULL;
-	size_t n_all = 0, n_in = 0;
+	struct gg_pack *floor = NULL;
 	struct gg_ref_ctx ctx;
+	size_t n_in = 0;
 	int ret;
 
 	gg_config_ref_ctx(cfg, &ctx);
@@ -44,8 +44,8 @@ int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 		return ret;
 	in = calloc(1, sizeof(*in));
 	if (!in) {
-		ret = gg_errf(err, -ENOMEM, "out of memory");
-		goto cleanup;
+		gg_pack_free(floor);
+		return gg_errf(err, -ENOMEM, "out of memory");
 	}
 	/* The floor is enforced unless the whole agent observes. */
 	in[n_in++] = (struct gg_policy_input){ floor, cfg->mode, true };
@@ -58,37 +58,37 @@ int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 		ret = gg_ref_resolve_packs(&ctx, &ref, 1, &got, &n_got, err);
 		if (ret)
 			goto cleanup;
-		p = realloc(all, (n_all + n_got) * sizeof(*all));
-		if (p)
-			all = p;
 		p = realloc(in, (n_in + n_got) * sizeof(*in));
-		if (p)
-			in = p;
-		if (!all || !in) {
+		if (!p) {
 			gg_packs_free(got, n_got);
 			ret = gg_errf(err, -ENOMEM, "out of memory");
 			goto cleanup;
 		}
+		in = p;
 		for (size_t j = 0; j < n_got; j++) {
 			enum gg_action mode = cfg->mode == GG_ACT_OBSERVE ? GG_ACT_OBSERVE
 									 : refs[i].mode;
 
-			all[n_all++] = got[j];
 			in[n_in++] = (struct gg_policy_input){ got[j], mode, false };
 		}
 		free(got);
 	}
 	ret = gg_compile(in, n_in, out, err);
 cleanup:
-	free(in);
-	if (!ret && packs_out) {
-		*packs_out = all;
-		*n_packs_out = n_all;
+	if (!ret && inputs_out) {
+		*inputs_out = in;
+		*n_inputs_out = n_in;
 	} else {
-		gg_packs_free(all, n_all);
+		gg_policy_inputs_free(in, n_in);
 	}
-	gg_pack_free(floor);
 	return ret;
+}
+
+void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
+{
+	for (size_t i = 0; in && i < n; i++)
+		gg_pack_free((struct gg_pack *)in[i].pack);
+	free(in);
 }
 
 static int mkdirs(const char *dir)
@@ -154,6 +154,15 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 	int fd;
 
 	gg_journal_path(cfg, path, sizeof(path));
+	/* Stamped now: the daemon may copy it much later (it was not running). */
+	if (!json_object_get(rec, "ts")) {
+		struct timespec t;
+		char ts[40];
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		gg_time_format_us(t.tv_sec * 1000000LL + t.tv_nsec / 1000, ts, sizeof(ts));
+		json_object_set_new(rec, "ts", json_string(ts));
+	}
 	s = json_dumps(rec, JSON_COMPACT);
 	if (!s)
 		return;
@@ -183,22 +192,29 @@ static json_t *refs_json(const struct gg_pack_ref *refs, size_t n)
 	return arr;
 }
 
-/* What each applied pack enforces and only advises, for the report. */
-static json_t *packs_json(struct gg_pack **packs, size_t n)
+/*
+ * What each pack of the policy enforces, only observes and only advises,
+ * for the report: the floor first ("floor", as events name it), then every
+ * resolved pack, each with the mode it runs in. A pack in observe mode
+ * enforces nothing: its enforceable controls are listed as "observed".
+ */
+json_t *gg_policy_packs_json(const struct gg_policy_input *in, size_t n)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *enf = json_array(), *adv = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct gg_pack *pk = in[i].pack;
+		bool observe = in[i].mode == GG_ACT_OBSERVE;
+		json_t *enf = json_array(), *obs = json_array(), *adv = json_array();
 
-		for (size_t c = 0; c < packs[i]->n_controls; c++)
-			json_array_append_new(packs[i]->controls[c].enforced ? enf : adv,
-					      json_string(packs[i]->controls[c].id));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "ref",
-						     packs[i]->ref ? packs[i]->ref : packs[i]->name,
-						     "framework", packs[i]->fw_id, "sha256",
-						     packs[i]->sha256, "enforced", enf, "advisory",
-						     adv));
+		for (size_t c = 0; c < pk->n_controls; c++)
+			json_array_append_new(!pk->controls[c].enforced ? adv : observe ? obs : enf,
+					      json_string(pk->controls[c].id));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "ref",
+						     pk->ref ? pk->ref : pk->name, "framework",
+						     pk->fw_id, "sha256", pk->sha256, "mode",
+						     observe ? "observe" : "enforce", "enforced", enf,
+						     "observed", obs, "advisory", adv));
 	}
 	return arr;
 }
@@ -221,10 +237,10 @@ static __u64 last_generation(const struct gg_config *cfg)
 int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
 		    const char *who, __u64 *generation, struct gg_err *err)
 {
+	struct gg_policy_input *in = NULL;
 	struct gg_compiled *c = NULL;
-	struct gg_pack **packs = NULL;
 	struct gg_policy_status st;
-	size_t n_packs = 0;
+	size_t n_in = 0;
 	char path[4096];
 	json_t *doc = NULL, *rec;
 	int lock_fd = -1, ret;
@@ -242,7 +258,7 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
 		goto cleanup;
 	}
-	ret = gg_policy_build(cfg, refs, n, &c, &packs, &n_packs, err);
+	ret = gg_policy_build(cfg, refs, n, &c, &in, &n_in, err);
 	if (ret)
 		goto cleanup;
 	/* Generations only grow, also across a re-attach with fresh maps:
@@ -265,7 +281,7 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 
 		doc = json_pack("{s:I, s:o, s:s, s:o, s:o}", "generation", (json_int_t)next,
 				"refs", refs_json(refs, n), "who", who, "packs",
-				packs_json(packs, n_packs), "policy",
+				gg_policy_packs_json(in, n_in), "policy",
 				gg_compiled_to_json(&entries_only));
 	}
 	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
@@ -287,7 +303,7 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 	rec = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o, s:I}", "event", "policy_applied", "refs",
 			refs_json(refs, n), "generation", (json_int_t)next, "mode",
 			cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "who", who, "packs",
-			packs_json(packs, n_packs), "rules", (json_int_t)c->n_entries);
+			gg_policy_packs_json(in, n_in), "rules", (json_int_t)c->n_entries);
 	journal_append(cfg, rec);
 	json_decref(rec);
 cleanup:
@@ -299,7 +315,7 @@ cleanup:
 	}
 	json_decref(doc);
 	gg_compiled_free(c);
-	gg_packs_free(packs, n_packs);
+	gg_policy_inputs_free(in, n_in);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return ret;

@@ -15,10 +15,19 @@
 /* The built-in platform floor. */
 int gg_floor_pack(struct gg_pack **out, struct gg_err *err);
 
-/* Resolves and compiles floor + refs (no kernel access): a dry run. */
+/* Resolves and compiles floor + refs (no kernel access): a dry run. If
+ * inputs is not NULL it receives what was compiled, the floor first, each
+ * pack with the mode it runs in (free with gg_policy_inputs_free). */
 int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
-		    struct gg_compiled **out, struct gg_pack ***packs, size_t *n_packs,
+		    struct gg_compiled **out, struct gg_policy_input **inputs, size_t *n_inputs,
 		    struct gg_err *err);
+void gg_policy_inputs_free(struct gg_policy_input *in, size_t n);
+
+/* The "packs" of a policy_applied record (docs/audit.md): for every input,
+ * the floor included, {ref, framework, sha256, mode, enforced, observed,
+ * advisory}; a pack in observe mode has its enforceable controls under
+ * "observed" and none under "enforced". */
+json_t *gg_policy_packs_json(const struct gg_policy_input *in, size_t n);
 
 /* Builds and swaps in; records the result (success or failure) in the
  * journal. who names the caller for the audit log. */

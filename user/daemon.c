@@ -8,11 +8,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -23,9 +26,11 @@
 #include "apply.h"
 #include "cli.h"
 #include "event.h"
+#include "lost.h"
 #include "policy.h"
 
 #define GG_GEN_CACHE 4
+#define GG_STATE_SAVE_SECS 1 /* audit-state.json is rewritten at most this often */
 
 /* Everything the drain loop needs: the daemon's only mutable state. */
 struct daemon {
@@ -37,8 +42,27 @@ struct daemon {
 	} gens[GG_GEN_CACHE];
 	unsigned next_gen;
 	__s64 boot_to_real;
+	/* Ring-buffer drops: the counters map, and the totals accepted into an
+	 * events_lost record (the state file gets them once written). */
+	int counters_fd;
+	char counters_id[96];
 	__u64 dropped[GG_GATE_COUNT];
-	long journal_off;
+	__u64 malformed; /* ring-buffer records too short to decode */
+	/* The apply journal: the next byte to copy, of which file. */
+	__u64 journal_off, journal_dev, journal_ino;
+	/* Records the writer refused that no events_lost record counts yet;
+	 * the state file keeps them until such a record is in the file. */
+	__u64 unwritten[GG_LOST_BUCKETS];
+	char unw_since[40], unw_until[40], unw_error[256];
+	bool refusing; /* the writer refused records and has not recovered */
+	/* audit-state.json: what the log holds, and what it refused. */
+	struct gg_dstate st;
+	bool st_dirty, save_failing;
+	time_t st_saved;
+	bool in_lost; /* writing the audit_write events_lost records */
+	bool copy_blocked; /* the writer refused a record of the apply journal */
+	bool drops_blocked; /* ... an events_lost record (retried) */
+	bool counters_failing;
 	__u64 records;
 	bool journald;
 };
@@ -51,6 +75,14 @@ static void on_signal(int sig)
 		reload_requested = 1;
 	else
 		stop_requested = 1;
+}
+
+static void now_ts(char *buf, size_t len)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	gg_format_time(t.tv_sec * 1000000000LL + t.tv_nsec, buf, len);
 }
 
 static const struct gg_compiled *policy_for(struct daemon *d, __u64 generation)
@@ -76,41 +108,294 @@ static const struct gg_compiled *policy_for(struct daemon *d, __u64 generation)
 	return c;
 }
 
-static void audit_write(struct daemon *d, json_t *rec)
-{
-	struct gg_err err;
+/*
+ * The journal: structured fields, so an operator can filter on them, and
+ * a copy of every checkpoint the log cannot take back.
+ */
+#define GG_JOURNAL_FIELDS 24
 
-	if (gg_audit_append(d->audit, rec, &err))
-		fprintf(stderr, "govgate: audit: %s\n", err.msg);
-	d->records++;
+struct jfields {
+	struct iovec iov[GG_JOURNAL_FIELDS];
+	int n;
+};
+
+static void __attribute__((format(printf, 2, 3))) jadd(struct jfields *j, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (j->n == GG_JOURNAL_FIELDS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		j->iov[j->n].iov_base = s;
+		j->iov[j->n++].iov_len = strlen(s);
+	}
+	va_end(ap);
 }
 
-/* Denials also go to the journal, with structured fields. */
-static void journal_send(struct daemon *d, json_t *rec)
+static void jsend(struct jfields *j)
 {
-	json_t *controls = json_object_get(rec, "controls");
-	char ctl[512] = "";
+	sd_journal_sendv(j->iov, j->n);
+	for (int i = 0; i < j->n; i++)
+		free(j->iov[i].iov_base);
+	j->n = 0;
+}
+
+static void join_strings(json_t *arr, char *buf, size_t len)
+{
 	size_t i, off = 0;
 	json_t *v;
 
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v)
+		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s", i ? "," : "",
+				json_string_value(v) ?: "");
+}
+
+static const char *sget(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key)) ?: "";
+}
+
+/* A denial; seq is the record's in the audit log, 0 if it was refused. */
+static void journal_denial(struct daemon *d, json_t *rec, unsigned long long seq)
+{
+	struct jfields j = {};
+	char ctl[512], fw[256];
+
 	if (!d->journald)
 		return;
-	json_array_foreach(controls, i, v)
-		off += snprintf(ctl + off, off < sizeof(ctl) ? sizeof(ctl) - off : 0, "%s%s",
-				i ? "," : "", json_string_value(v));
-	sd_journal_send("MESSAGE=govgate: %s %s %s by %s (controls: %s)",
-			json_string_value(json_object_get(rec, "action")),
-			json_string_value(json_object_get(rec, "event")),
-			json_string_value(json_object_get(rec, "gate")),
-			json_string_value(json_object_get(rec, "comm")), ctl,
-			"GOVGATE_EVENT=%s", json_string_value(json_object_get(rec, "event")),
-			"GOVGATE_ACTION=%s", json_string_value(json_object_get(rec, "action")),
-			"GOVGATE_GATE=%s", json_string_value(json_object_get(rec, "gate")),
-			"GOVGATE_RULE=%s",
-			json_string_value(json_object_get(rec, "rule")) ?: "",
-			"GOVGATE_CONTROLS=%s", ctl, "GOVGATE_PID=%lld",
-			json_integer_value(json_object_get(rec, "pid")),
-			"PRIORITY=%d", 4, NULL);
+	join_strings(json_object_get(rec, "controls"), ctl, sizeof(ctl));
+	join_strings(json_object_get(rec, "frameworks"), fw, sizeof(fw));
+	jadd(&j, "MESSAGE=govgate: %s %s %s by %s (controls: %s)", sget(rec, "action"),
+	     sget(rec, "event"), sget(rec, "gate"), sget(rec, "comm"), ctl);
+	jadd(&j, "GOVGATE_EVENT=%s", sget(rec, "event"));
+	jadd(&j, "GOVGATE_ACTION=%s", sget(rec, "action"));
+	jadd(&j, "GOVGATE_GATE=%s", sget(rec, "gate"));
+	jadd(&j, "GOVGATE_MECHANISM=%s", sget(rec, "mechanism"));
+	jadd(&j, "GOVGATE_GENERATION=%lld", json_integer_value(json_object_get(rec, "generation")));
+	jadd(&j, "GOVGATE_PACK=%s", sget(rec, "pack"));
+	jadd(&j, "GOVGATE_RULE=%s", sget(rec, "rule"));
+	jadd(&j, "GOVGATE_CONTROLS=%s", ctl);
+	jadd(&j, "GOVGATE_FRAMEWORKS=%s", fw);
+	jadd(&j, "GOVGATE_PID=%lld", json_integer_value(json_object_get(rec, "pid")));
+	if (seq)
+		jadd(&j, "GOVGATE_SEQ=%llu", seq);
+	else
+		jadd(&j, "GOVGATE_AUDIT=refused");
+	jadd(&j, "PRIORITY=%d", 4);
+	jsend(&j);
+}
+
+static void journal_lost(struct daemon *d, json_t *rec, unsigned long long seq)
+{
+	struct jfields j = {};
+	const char *gate = json_string_value(json_object_get(rec, "gate"));
+	const char *when = json_string_value(json_object_get(rec, "while"));
+
+	if (!d->journald)
+		return;
+	jadd(&j, "MESSAGE=govgate: %lld %s record(s) lost (%s%s%s)",
+	     json_integer_value(json_object_get(rec, "count")), gate ?: "non-gate",
+	     sget(rec, "reason"), when ? ", while " : "", when ?: "");
+	jadd(&j, "GOVGATE_EVENT=events_lost");
+	jadd(&j, "GOVGATE_GATE=%s", gate ?: "");
+	jadd(&j, "GOVGATE_REASON=%s", sget(rec, "reason"));
+	jadd(&j, "GOVGATE_COUNT=%lld", json_integer_value(json_object_get(rec, "count")));
+	if (when)
+		jadd(&j, "GOVGATE_WHILE=%s", when);
+	if (seq)
+		jadd(&j, "GOVGATE_SEQ=%llu", seq);
+	jadd(&j, "PRIORITY=%d", 3);
+	jsend(&j);
+}
+
+/* CHECKPOINT_SEQ:CHECKPOINT_HEAD is what `audit verify --anchor` takes:
+ * the log must still hold that checkpoint, sealing that chain head. */
+static void on_checkpoint(const struct gg_checkpoint_info *ck, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct jfields j = {};
+
+	jadd(&j, "MESSAGE=govgate: audit checkpoint seq %llu seals %llu..%llu, head %s", ck->seq,
+	     ck->first, ck->last, ck->head);
+	jadd(&j, "GOVGATE_EVENT=checkpoint");
+	jadd(&j, "GOVGATE_CHECKPOINT_SEQ=%llu", ck->seq);
+	jadd(&j, "GOVGATE_CHECKPOINT_HEAD=%s", ck->head);
+	jadd(&j, "GOVGATE_CHECKPOINT_HASH=%s", ck->hash);
+	jadd(&j, "GOVGATE_CHECKPOINT_COVERS=%llu-%llu", ck->first, ck->last);
+	jadd(&j, "GOVGATE_CHECKPOINT_KEY=%s", ck->key);
+	jadd(&j, "GOVGATE_AUDIT_LOG=%s", d->cfg->audit_path);
+	jadd(&j, "PRIORITY=%d", 6);
+	jsend(&j);
+}
+
+/*
+ * The audit log. Whatever it refuses is counted and recorded as
+ * events_lost once it accepts again: a loss is never silent.
+ */
+static void record_unwritten(struct daemon *d);
+
+static int audit_append(struct daemon *d, json_t *rec, unsigned long long *seq,
+			struct gg_err *err)
+{
+	unsigned long long before = gg_audit_last_seq(d->audit);
+	int ret;
+
+	ret = gg_audit_append(d->audit, rec, err);
+	if (ret)
+		return ret;
+	d->records++;
+	if (seq)
+		*seq = gg_appended_seq(before, gg_audit_last_seq(d->audit));
+	for (int b = 0; b < GG_LOST_BUCKETS; b++)
+		if (d->unwritten[b]) {
+			record_unwritten(d);
+			break;
+		}
+	return 0;
+}
+
+/* The refused-record accounting as the state file keeps it. */
+static void unwritten_to_state(struct daemon *d)
+{
+	snprintf(d->st.unwritten_since, sizeof(d->st.unwritten_since), "%s", d->unw_since);
+	snprintf(d->st.unwritten_until, sizeof(d->st.unwritten_until), "%s", d->unw_until);
+	snprintf(d->st.unwritten_error, sizeof(d->st.unwritten_error), "%s", d->unw_error);
+	d->st_dirty = true;
+}
+
+static void refused(struct daemon *d, int bucket, const struct gg_err *err)
+{
+	char ts[40];
+
+	now_ts(ts, sizeof(ts));
+	if (!d->unw_since[0]) {
+		snprintf(d->unw_since, sizeof(d->unw_since), "%s", ts);
+		snprintf(d->unw_error, sizeof(d->unw_error), "%s", err->msg);
+	}
+	snprintf(d->unw_until, sizeof(d->unw_until), "%s", ts);
+	if (!d->refusing)
+		fprintf(stderr, "govgate: audit: record refused, counting refused records until "
+				"the log accepts again: %s\n", err->msg);
+	d->refusing = true;
+	d->unwritten[bucket]++;
+	/* Saved at once: the log may not take anything for a while. */
+	d->st.unwritten[bucket]++;
+	unwritten_to_state(d);
+}
+
+/* Records the refused records, by gate, once the writer accepts again. */
+static void record_unwritten(struct daemon *d)
+{
+	unsigned long long seq = 0;
+	__u64 total = 0;
+	struct gg_err err;
+	bool left = false;
+
+	if (d->in_lost)
+		return;
+	d->in_lost = true;
+	for (int b = 0; b < GG_LOST_BUCKETS; b++) {
+		__u64 n = d->unwritten[b];
+		json_t *rec;
+
+		if (!n)
+			continue;
+		rec = gg_lost_record(b == GG_LOST_OTHER ? NULL : gg_gate_name(b), "audit_write", n);
+		json_object_set_new(rec, "since", json_string(d->unw_since));
+		json_object_set_new(rec, "until", json_string(d->unw_until));
+		json_object_set_new(rec, "error", json_string(d->unw_error));
+		if (!audit_append(d, rec, &seq, &err)) {
+			journal_lost(d, rec, seq);
+			d->unwritten[b] = 0; /* the state file: once it is written */
+			total += n;
+		} else {
+			left = true;
+		}
+		json_decref(rec);
+	}
+	if (!left) {
+		if (total)
+			fprintf(stderr, "govgate: audit: the log accepts records again: %llu refused "
+					"from %s to %s are recorded as events_lost (reason audit_write)\n",
+				(unsigned long long)total, d->unw_since, d->unw_until);
+		d->unw_since[0] = d->unw_until[0] = d->unw_error[0] = '\0';
+		d->refusing = false;
+	}
+	d->in_lost = false;
+}
+
+static int bucket_of(json_t *rec)
+{
+	int g = gg_gate_parse(sget(rec, "gate"));
+
+	return g < 0 ? GG_LOST_OTHER : g;
+}
+
+/* Appends an evidence record; returns its seq, 0 if it was refused (and
+ * counted). */
+static unsigned long long audit_write(struct daemon *d, json_t *rec)
+{
+	unsigned long long seq = 0;
+	struct gg_err err;
+
+	if (audit_append(d, rec, &seq, &err))
+		refused(d, bucket_of(rec), &err);
+	return seq;
+}
+
+/* Write, fsync and rotation failures surface here. Once the buffered
+ * records are in the file, the state file may say they were reported. */
+static void audit_flush(struct daemon *d, bool sync)
+{
+	struct gg_err err;
+
+	if (gg_audit_flush(d->audit, sync, &err)) {
+		fprintf(stderr, "govgate: audit: %s\n", err.msg);
+		return;
+	}
+	if (memcmp(d->st.reported, d->dropped, sizeof(d->dropped)) ||
+	    strcmp(d->st.counters, d->counters_id) || !d->st.have_journal ||
+	    d->st.journal_off != d->journal_off || d->st.journal_ino != d->journal_ino ||
+	    d->st.journal_dev != d->journal_dev) {
+		memcpy(d->st.reported, d->dropped, sizeof(d->dropped));
+		snprintf(d->st.counters, sizeof(d->st.counters), "%s", d->counters_id);
+		d->st.have_journal = true;
+		d->st.journal_off = d->journal_off;
+		d->st.journal_dev = d->journal_dev;
+		d->st.journal_ino = d->journal_ino;
+		d->st_dirty = true;
+	}
+	if (memcmp(d->st.unwritten, d->unwritten, sizeof(d->unwritten))) {
+		memcpy(d->st.unwritten, d->unwritten, sizeof(d->unwritten));
+		unwritten_to_state(d);
+	}
+}
+
+/* A crash between two saves reports the drops since the last save again
+ * at the next start (counted twice, never not at all). */
+static void save_state(struct daemon *d, bool now)
+{
+	struct gg_err err;
+
+	if (!d->st_dirty || (!now && time(NULL) - d->st_saved < GG_STATE_SAVE_SECS))
+		return;
+	now_ts(d->st.saved_ts, sizeof(d->st.saved_ts));
+	d->st_saved = time(NULL);
+	if (gg_dstate_save(d->cfg->state_dir, &d->st, &err)) {
+		if (!d->save_failing)
+			fprintf(stderr, "govgate: %s (retried; until then a restart reports drops "
+					"and copies the apply journal from the last saved state)\n",
+				err.msg);
+		d->save_failing = true;
+		return;
+	}
+	if (d->save_failing)
+		fprintf(stderr, "govgate: %s/" GG_DSTATE_FILE " saved again\n", d->cfg->state_dir);
+	d->save_failing = false;
+	d->st_dirty = false;
 }
 
 /* BPF records the executable's file name; the full path is added from
@@ -141,75 +426,240 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct gg_event *e = data;
 	json_t *rec;
 
-	if (size < sizeof(*e))
+	if (size < sizeof(*e)) {
+		d->malformed++; /* recorded by check_drops */
 		return 0;
+	}
 	rec = gg_event_record(e, policy_for(d, e->generation), d->boot_to_real);
 	resolve_exe(rec, e->pid);
-	audit_write(d, rec);
-	journal_send(d, rec);
+	journal_denial(d, rec, audit_write(d, rec));
 	json_decref(rec);
 	return 0;
 }
 
-/* A drop is written as soon as it is seen: loss is never silent. */
+/* An events_lost record for drops; 0 when the log accepted it. */
+static int record_drops(struct daemon *d, int gate, __u64 count, __u64 total, const char *when,
+			const char *since)
+{
+	unsigned long long seq = 0;
+	struct gg_err err;
+	json_t *rec;
+	int ret;
+
+	rec = gg_lost_record(gg_gate_name(gate), "ring_buffer", count);
+	json_object_set_new(rec, "total", json_integer(total));
+	if (when)
+		json_object_set_new(rec, "while", json_string(when));
+	if (since && since[0])
+		json_object_set_new(rec, "since", json_string(since));
+	ret = audit_append(d, rec, &seq, &err);
+	if (ret && !d->drops_blocked)
+		fprintf(stderr, "govgate: audit: %llu %s event(s) dropped, the record of it was "
+				"refused (retried until the log accepts it): %s\n",
+			(unsigned long long)count, gg_gate_name(gate), err.msg);
+	/* The journal hears of it either way, once per refusal streak. */
+	if (!ret || !d->drops_blocked)
+		journal_lost(d, rec, ret ? 0 : seq);
+	d->drops_blocked = ret;
+	json_decref(rec);
+	return ret;
+}
+
+/* A drop is written as soon as it is seen: loss is never silent. One
+ * per-CPU lookup per gate, after every drain batch and once a second. */
 static void check_drops(struct daemon *d)
 {
-	__u64 c[GG_GATE_COUNT][GG_CNT_COUNT];
+	__u64 now[GG_GATE_COUNT];
 	struct gg_err err;
 
-	if (gg_counters_read(d->cfg->pin_dir, c, &err))
-		return;
-	for (int g = 0; g < GG_GATE_COUNT; g++) {
-		__u64 now = c[g][GG_CNT_DROPPED];
+	if (d->malformed) {
+		unsigned long long seq = 0;
+		json_t *rec = gg_lost_record(NULL, "malformed", d->malformed);
 
-		if (now > d->dropped[g]) {
-			json_t *rec = json_pack("{s:s, s:s, s:I, s:I}", "event", "events_lost",
-						"gate", gg_gate_name(g), "count",
-						(json_int_t)(now - d->dropped[g]), "total",
-						(json_int_t)now);
-
-			audit_write(d, rec);
-			json_decref(rec);
+		if (!audit_append(d, rec, &seq, &err)) {
+			journal_lost(d, rec, seq);
+			d->malformed = 0;
 		}
-		d->dropped[g] = now;
+		json_decref(rec);
+	}
+	if (d->counters_fd < 0)
+		return;
+	if (gg_drops_read(d->counters_fd, now, &err)) {
+		if (!d->counters_failing)
+			fprintf(stderr, "govgate: drops cannot be counted: %s\n", err.msg);
+		d->counters_failing = true;
+		return;
+	}
+	d->counters_failing = false;
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		if (now[g] > d->dropped[g] &&
+		    !record_drops(d, g, now[g] - d->dropped[g], now[g], NULL, NULL))
+			d->dropped[g] = now[g];
+}
+
+/*
+ * Drops the counters show that no record reported: counted while no
+ * daemon drained (or while this one was starting). fresh: this run
+ * created the counters map. Returns the drops it could not record (a
+ * refused write) in left, for check_drops to retry.
+ */
+static void record_start_drops(struct daemon *d, const char *id, bool fresh,
+			       const __u64 now[GG_GATE_COUNT], __u64 left[GG_GATE_COUNT])
+{
+	const char *when = fresh ? "daemon_starting" : "daemon_down";
+	__u64 lost[GG_GATE_COUNT];
+	enum gg_drops_basis basis;
+
+	basis = gg_drops_unreported(&d->st, id, fresh, now, lost);
+	for (int g = 0; g < GG_GATE_COUNT; g++) {
+		left[g] = 0;
+		if (basis == GG_DROPS_UNKNOWN && now[g])
+			fprintf(stderr, "govgate: %s: %llu event(s) dropped before this start; no "
+					"state from the previous daemon says how many of them it "
+					"reported: counting from now\n",
+				gg_gate_name(g), (unsigned long long)now[g]);
+		if (lost[g] && record_drops(d, g, lost[g], now[g], when,
+					    basis == GG_DROPS_SAVED ? d->st.saved_ts : NULL))
+			left[g] = lost[g];
 	}
 }
 
-/* Copies what `govgate apply` journaled into the audit log. */
+static void account_start_drops(struct daemon *d, const struct gg_gate_state *state,
+				int old_counters_fd)
+{
+	__u64 now[GG_GATE_COUNT], left[GG_GATE_COUNT];
+	bool adopted = false;
+	struct gg_err err;
+	char id[96];
+
+	/* Re-attached: the replaced gates counted until they were detached. */
+	if (old_counters_fd >= 0) {
+		gg_counters_identity(old_counters_fd, id, sizeof(id));
+		if (!gg_drops_read(old_counters_fd, now, &err)) {
+			record_start_drops(d, id, false, now, left);
+			for (int g = 0; g < GG_GATE_COUNT; g++)
+				if (left[g])
+					fprintf(stderr, "govgate: %s: %llu event(s) the replaced gates "
+							"dropped could not be recorded in the log\n",
+						gg_gate_name(g), (unsigned long long)left[g]);
+		} else
+			fprintf(stderr, "govgate: the replaced gates' drop counters: %s\n", err.msg);
+	}
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		adopted |= state[g].reused;
+	if (d->counters_fd < 0 || gg_drops_read(d->counters_fd, now, &err)) {
+		fprintf(stderr, "govgate: drop counters: %s\n",
+			d->counters_fd < 0 ? "not available" : err.msg);
+		return;
+	}
+	record_start_drops(d, d->counters_id, !adopted, now, left);
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		d->dropped[g] = now[g] - left[g];
+}
+
+/* Copies what `govgate apply` journaled into the audit log, from where the
+ * last copy (by this daemon or the one before) ended. */
 static void copy_journal(struct daemon *d)
 {
-	char path[4096], line[65536];
+	char path[4096], *line = NULL;
+	struct gg_err err;
+	struct stat st;
+	size_t cap = 0;
+	ssize_t len;
 	FILE *f;
 
 	gg_journal_path(d->cfg, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return;
-	if (fseek(f, d->journal_off, SEEK_SET) == 0) {
-		while (fgets(line, sizeof(line), f)) {
-			size_t len = strlen(line);
-			json_t *rec;
+	if (fstat(fileno(f), &st) == 0) {
+		const char *why = NULL;
 
-			if (!len || line[len - 1] != '\n')
+		if (d->journal_ino && (st.st_dev != d->journal_dev || st.st_ino != d->journal_ino))
+			why = "replaced";
+		else if ((__u64)st.st_size < d->journal_off)
+			why = "truncated";
+		if (why) {
+			fprintf(stderr, "govgate: %s was %s: copying it from its start\n", path, why);
+			d->journal_off = 0;
+		}
+		d->journal_dev = st.st_dev;
+		d->journal_ino = st.st_ino;
+	}
+	if (fseeko(f, d->journal_off, SEEK_SET) == 0) {
+		while ((len = getline(&line, &cap, f)) > 0) {
+			json_t *rec;
+			int ret = 0;
+
+			if (line[len - 1] != '\n')
 				break; /* a record still being written */
-			rec = json_loads(line, 0, NULL);
-			if (rec) {
-				audit_write(d, rec);
-				json_decref(rec);
+			rec = json_loadb(line, len, 0, NULL);
+			if (rec)
+				ret = audit_append(d, rec, NULL, &err);
+			else
+				fprintf(stderr, "govgate: %s: byte %llu: not a JSON line, skipped\n",
+					path, (unsigned long long)d->journal_off);
+			json_decref(rec);
+			if (ret == -EINVAL) {
+				refused(d, GG_LOST_OTHER, &err); /* never acceptable: counted */
+			} else if (ret) {
+				/* Copied from here once the log accepts again. */
+				if (!d->copy_blocked)
+					fprintf(stderr, "govgate: audit: %s (the apply journal is "
+							"copied once the log accepts again)\n", err.msg);
+				d->copy_blocked = true;
+				break;
 			}
+			d->copy_blocked = false;
 			d->journal_off += len;
 		}
 	}
+	free(line);
 	fclose(f);
 }
 
-static long journal_end(struct gg_config *cfg)
+/* Events a replaced build's gates left in their ring buffer (held open
+ * past their unpinning). */
+static void drain_old_ring(struct daemon *d, int fd)
 {
+	struct ring_buffer *rb = ring_buffer__new(fd, on_event, d, NULL);
+	int n;
+
+	if (!rb) {
+		fprintf(stderr, "govgate: the replaced gates' ring buffer: %s; events left in it "
+				"are lost (their drop counters do not count them)\n", strerror(errno));
+		return;
+	}
+	n = ring_buffer__consume(rb);
+	if (n > 0)
+		fprintf(stderr, "govgate: recorded %d event(s) the replaced gates left in their "
+				"ring buffer\n", n);
+	ring_buffer__free(rb);
+}
+
+/* Where copying the apply journal resumes (before this start's own apply
+ * appends to it); returns why it starts over from byte 0, if it does. */
+static const char *resume_journal(struct daemon *d)
+{
+	const char *why = NULL;
 	char path[4096];
 	struct stat st;
+	bool exists;
 
-	gg_journal_path(cfg, path, sizeof(path));
-	return stat(path, &st) ? 0 : st.st_size;
+	gg_journal_path(d->cfg, path, sizeof(path));
+	exists = stat(path, &st) == 0;
+	d->journal_off = gg_journal_resume(&d->st, exists, exists ? st.st_dev : 0,
+					   exists ? st.st_ino : 0, exists ? st.st_size : 0, &why);
+	if (exists) {
+		d->journal_dev = st.st_dev;
+		d->journal_ino = st.st_ino;
+	}
+	if (why)
+		fprintf(stderr, "govgate: %s was %s: copying it from its start\n", path, why);
+	else if (exists && !d->st.have_journal)
+		fprintf(stderr, "govgate: no saved offset into %s: copying what is appended from "
+				"now on\n", path);
+	return why;
 }
 
 /*
@@ -364,11 +814,15 @@ int gg_cmd_run(int argc, char **argv)
 	struct gg_err err;
 	size_t n_refs = 0;
 	int opt, ret, lock_fd = -1, events_fd = -1, exit_code = 1;
+	int old_events_fd = -1, old_counters_fd = -1;
+	const char *journal_reset = NULL;
+	bool verbose = false, clean_stop = false;
 	__u64 generation = 0;
 	time_t last_tick = 0;
+	char why[1024] = "";
 	json_t *rec;
-	bool verbose = false;
 
+	d.counters_fd = -1;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': scope = optarg; break;
@@ -461,7 +915,17 @@ int gg_cmd_run(int argc, char **argv)
 		n_refs = cfg.n_packs;
 	}
 	d.cfg = &cfg;
-	d.journal_off = journal_end(&cfg);
+	/* Where the previous daemon left off: the drops it reported, what the
+	 * log refused, how far it copied the apply journal. */
+	ret = gg_dstate_load(cfg.state_dir, &d.st, &err);
+	if (ret && ret != -ENOENT)
+		fprintf(stderr, "govgate: %s: starting from the counters and the apply journal as "
+				"they are now\n", err.msg);
+	memcpy(d.unwritten, d.st.unwritten, sizeof(d.unwritten));
+	snprintf(d.unw_since, sizeof(d.unw_since), "%s", d.st.unwritten_since);
+	snprintf(d.unw_until, sizeof(d.unw_until), "%s", d.st.unwritten_until);
+	snprintf(d.unw_error, sizeof(d.unw_error), "%s", d.st.unwritten_error);
+	journal_reset = resume_journal(&d);
 	ret = gg_policy_apply(&cfg, refs, n_refs, "govgate run", &generation, &err);
 	if (ret) {
 		struct gg_policy_status cur = {};
@@ -483,6 +947,11 @@ int gg_cmd_run(int argc, char **argv)
 	if (ret)
 		goto fail;
 	if (pin_dir_final) {
+		/* A map outlives its pin while an fd holds it: what the replaced
+		 * gates counted and left in their ring buffer while no daemon
+		 * drained is recorded once the log is open. */
+		old_events_fd = gg_pinned_fd(pin_dir_final, "events", NULL);
+		old_counters_fd = gg_pinned_fd(pin_dir_final, "counters", NULL);
 		ret = gg_gates_finish_upgrade(pin_dir_final, cfg.pin_dir, &err);
 		free(cfg.pin_dir);
 		cfg.pin_dir = pin_dir_final;
@@ -493,18 +962,22 @@ int gg_cmd_run(int argc, char **argv)
 	}
 
 	gg_config_audit_opts(&cfg, &aopts);
+	d.journald = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
+	if (d.journald) {
+		/* Every checkpoint is copied to the journal: an anchor the log's
+		 * writer cannot take back. */
+		aopts.on_checkpoint = on_checkpoint;
+		aopts.on_checkpoint_ctx = &d;
+	}
 	ret = gg_audit_open(&aopts, &d.audit, &err);
 	if (ret)
 		goto fail;
-	d.journald = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
 	d.boot_to_real = gg_boot_to_real_ns();
-	{
-		__u64 c[GG_GATE_COUNT][GG_CNT_COUNT];
-
-		if (!gg_counters_read(cfg.pin_dir, c, &err))
-			for (int g = 0; g < GG_GATE_COUNT; g++)
-				d.dropped[g] = c[g][GG_CNT_DROPPED];
-	}
+	d.counters_fd = gg_pinned_fd(cfg.pin_dir, "counters", &err);
+	if (d.counters_fd < 0)
+		fprintf(stderr, "govgate: %s: drops cannot be counted\n", err.msg);
+	else
+		gg_counters_identity(d.counters_fd, d.counters_id, sizeof(d.counters_id));
 	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:i}", "event", "agent_started", "version",
 			GG_VERSION, "mechanisms", mechanisms_json(state), "scope",
 			cfg.scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg.scope.cgroup, "mode",
@@ -517,9 +990,17 @@ int gg_cmd_run(int argc, char **argv)
 			snprintf(key, sizeof(key), "%s_fallback_reason", gg_gate_name(g));
 			json_object_set_new(rec, key, json_string(state[g].why));
 		}
+	if (journal_reset)
+		json_object_set_new(rec, "apply_journal_reset", json_string(journal_reset));
 	audit_write(&d, rec);
 	json_decref(rec);
-	copy_journal(&d); /* the policy_applied record of this start */
+	/* What happened while no daemon ran: drops, records the previous
+	 * daemon's log refused, applies, events still in the ring buffer. */
+	account_start_drops(&d, state, old_counters_fd);
+	record_unwritten(&d);
+	copy_journal(&d); /* also the policy_applied record of this start */
+	if (old_events_fd >= 0)
+		drain_old_ring(&d, old_events_fd);
 
 	events_fd = gg_pinned_fd(cfg.pin_dir, "events", &err);
 	if (events_fd < 0) {
@@ -531,10 +1012,16 @@ int gg_cmd_run(int argc, char **argv)
 		ret = gg_errf(&err, -errno, "ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	/* The backlog now, not at the first wakeup. */
+	ret = ring_buffer__consume(rb);
+	if (ret > 0)
+		fprintf(stderr, "govgate: recorded %d event(s) waiting in the ring buffer\n", ret);
+	check_drops(&d);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	gg_audit_flush(d.audit, true, &err);
+	audit_flush(&d, true);
+	save_state(&d, true);
 	fprintf(stderr, "govgate: enforcing (generation %llu, scope %s, mode %s)\n",
 		(unsigned long long)generation,
 		cfg.scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg.scope.cgroup,
@@ -542,6 +1029,8 @@ int gg_cmd_run(int argc, char **argv)
 	sd_notify(0, "READY=1\nSTATUS=enforcing");
 
 	while (!stop_requested) {
+		bool tick;
+
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
@@ -551,34 +1040,63 @@ int gg_cmd_run(int argc, char **argv)
 			gg_errf(&err, ret, "ring buffer poll: %s", strerror(-ret));
 			goto fail;
 		}
-		if (time(NULL) != last_tick) {
-			last_tick = time(NULL);
+		/* After every drain batch, and once a second when idle. */
+		tick = time(NULL) != last_tick;
+		if (ret > 0 || tick)
 			check_drops(&d);
+		if (tick) {
+			last_tick = time(NULL);
 			copy_journal(&d);
 			if (gg_audit_tick(d.audit, &err))
 				fprintf(stderr, "govgate: audit: %s\n", err.msg);
 		}
-		/* Write, fsync and rotation failures surface here. */
-		if (gg_audit_flush(d.audit, false, &err))
-			fprintf(stderr, "govgate: audit: %s\n", err.msg);
+		audit_flush(&d, false);
+			save_state(&d, false);
 	}
 	sd_notify(0, "STOPPING=1");
 	ring_buffer__consume(rb);
-	check_drops(&d);
-	copy_journal(&d);
-	rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
-			"still attached (pinned links)");
-	audit_write(&d, rec);
-	json_decref(rec);
-	fprintf(stderr, "govgate: stopped draining; the pinned gates keep enforcing\n");
+	clean_stop = true;
 	exit_code = 0;
-	goto cleanup;
+	goto stop;
 fail:
 	fprintf(stderr, "govgate run: %s\n", err.msg);
+	snprintf(why, sizeof(why), "%s", err.msg);
+stop:
+	if (d.audit) {
+		/* The log says how the daemon ended, whichever way it did. */
+		check_drops(&d);
+		copy_journal(&d);
+		rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
+				"still attached (pinned links)");
+		if (!clean_stop)
+			json_object_set_new(rec, "error", json_string(why));
+		audit_write(&d, rec);
+		json_decref(rec);
+		/* gg_audit_close cannot report: the final write and fsync are
+		 * checked here. On failure the state file keeps what the log is
+		 * known to hold, so the next start reports the rest again. */
+		if (gg_audit_checkpoint(d.audit, &err)) {
+			fprintf(stderr, "govgate: audit: the final checkpoint failed, the last records "
+					"may be missing from the log: %s\n", err.msg);
+			exit_code = 1;
+		} else {
+			audit_flush(&d, false);
+			d.st_dirty = true; /* "since" of the next daemon_down: now */
+		}
+			save_state(&d, true);
+	}
+	if (clean_stop)
+		fprintf(stderr, "govgate: stopped draining; the pinned gates keep enforcing\n");
 cleanup:
 	ring_buffer__free(rb);
 	if (events_fd >= 0)
 		close(events_fd);
+	if (old_events_fd >= 0)
+		close(old_events_fd);
+	if (old_counters_fd >= 0)
+		close(old_counters_fd);
+	if (d.counters_fd >= 0)
+		close(d.counters_fd);
 	if (d.audit)
 		gg_audit_close(d.audit);
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
@@ -588,6 +1106,10 @@ cleanup:
 		free(cfg.pin_dir);
 		cfg.pin_dir = pin_dir_final;
 	}
+	/* While the lock is still held: a daemon started after it is released
+	 * writes its own exemption, which this must not clear. */
+	if (clean_stop && gg_gates_release_self(cfg.pin_dir, &err))
+		fprintf(stderr, "govgate: could not drop the daemon's own exemption: %s\n", err.msg);
 	gg_config_free(&cfg);
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -172,6 +172,10 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	json_object_set_new(rec, "gate", json_string(gg_gate_name(e->gate)));
 	json_object_set_new(rec, "action", json_string(gg_action_name(e->action)));
 	json_object_set_new(rec, "mechanism", json_string(gg_mech_name(e->mechanism)));
+	/* Denied because the policy was swapped twice during the decision
+	 * (govgate_abi.h): no rule is behind it, so say why. */
+	if (e->flags & GG_EVF_FAIL_CLOSED)
+		json_object_set_new(rec, "fail_closed", json_string("policy_swapped_during_decision"));
 	json_object_set_new(rec, "generation", json_integer(e->generation));
 	add_policy(rec, e, policy);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
@@ -194,4 +198,11 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 		break;
 	}
 	return rec;
+}
+
+json_t *gg_lost_record(const char *gate, const char *reason, __u64 count)
+{
+	return json_pack("{s:s, s:o, s:s, s:I}", "event", "events_lost", "gate",
+			 gate ? json_string(gate) : json_null(), "reason", reason, "count",
+			 (json_int_t)count);
 }

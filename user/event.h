@@ -13,6 +13,14 @@
 json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *policy,
 			__s64 boot_to_real_ns);
 
+/* An "events_lost" record (docs/audit.md): count events of gate that
+ * never reached the log, and why: "ring_buffer" (the ring buffer was full:
+ * the kernel counted a drop), "audit_write" (the audit writer refused the
+ * record) or "malformed" (a ring-buffer record too short to decode). gate
+ * NULL: records of no gate (lifecycle, policy) are null. The caller adds
+ * what it knows more ("total", "while", "since", "until", "error"). */
+json_t *gg_lost_record(const char *gate, const char *reason, __u64 count);
+
 /* RFC 3339 UTC with microseconds. */
 void gg_format_time(__s64 real_ns, char *buf, size_t len);
 

@@ -214,6 +214,155 @@ static void test_unknown_entry(void **state)
 	gg_compiled_free(c);
 }
 
+/* A decision that failed closed (its policy slot was rewritten under it)
+ * says so; an ordinary one does not. */
+static void test_fail_closed_flag(void **state)
+{
+	struct gg_compiled *c = compile_ab();
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.flags = GG_EVF_FAIL_CLOSED;
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(str(rec, "fail_closed"), "policy_swapped_during_decision");
+	assert_string_equal(str(rec, "action"), "deny");
+	assert_true(json_is_null(json_object_get(rec, "rule")));
+	json_decref(rec);
+
+	e.flags = 0;
+	e.entries[0] = entry_of_path(c, "/usr/bin/tool");
+	rec = gg_event_record(&e, c, 0);
+	assert_null(json_object_get(rec, "fail_closed"));
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
+static json_t *pack_named(json_t *packs, const char *ref)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(packs, i, v)
+		if (!strcmp(str(v, "ref"), ref))
+			return v;
+	return NULL;
+}
+
+static bool has(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+static char *write_pack(const char *dir, const char *name, const char *text)
+{
+	char *path = NULL;
+	FILE *f;
+
+	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* policy_applied.packs lists the floor (as events name it: "floor") with
+ * its controls, then every pack, each with its mode; an observe-mode
+ * pack's controls are never listed as enforced. */
+static void test_policy_packs_json(void **state)
+{
+	char dir[] = "/tmp/gg_packs_XXXXXX";
+	struct gg_policy_input *in = NULL;
+	struct gg_pack_ref refs[2];
+	struct gg_config cfg = {};
+	struct gg_compiled *c = NULL;
+	struct gg_err err;
+	size_t n_in = 0;
+	json_t *packs, *fl, *a, *b;
+
+	assert_non_null(mkdtemp(dir));
+	refs[0] = (struct gg_pack_ref){ write_pack(dir, "a.json", pack_a), GG_ACT_DENY };
+	refs[1] = (struct gg_pack_ref){ write_pack(dir, "b.json", pack_b), GG_ACT_OBSERVE };
+	cfg.mode = GG_ACT_DENY;
+	if (gg_policy_build(&cfg, refs, 2, &c, &in, &n_in, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(n_in, 3);
+	assert_true(in[0].is_floor);
+	packs = gg_policy_packs_json(in, n_in);
+	assert_int_equal(json_array_size(packs), 3);
+
+	fl = json_array_get(packs, 0);
+	assert_string_equal(str(fl, "ref"), "floor");
+	assert_string_equal(str(fl, "framework"), "govgate-floor");
+	assert_string_equal(str(fl, "mode"), "enforce");
+	assert_true(has(json_object_get(fl, "enforced"), "FLOOR-EXEC-LOTL"));
+	assert_true(has(json_object_get(fl, "enforced"), "FLOOR-KMOD"));
+	assert_int_equal(json_array_size(json_object_get(fl, "observed")), 0);
+	assert_int_equal(strlen(str(fl, "sha256")), 64);
+
+	a = pack_named(packs, "a.json");
+	if (!a) /* the ref as given: the path */
+		a = json_array_get(packs, 1);
+	assert_string_equal(str(a, "mode"), "enforce");
+	assert_true(has(json_object_get(a, "enforced"), "A-1"));
+	assert_int_equal(json_array_size(json_object_get(a, "observed")), 0);
+
+	b = json_array_get(packs, 2);
+	assert_string_equal(str(b, "framework"), "fb");
+	assert_string_equal(str(b, "mode"), "observe");
+	assert_int_equal(json_array_size(json_object_get(b, "enforced")), 0);
+	assert_true(has(json_object_get(b, "observed"), "B-1"));
+	assert_non_null(json_object_get(b, "advisory"));
+	json_decref(packs);
+	gg_policy_inputs_free(in, n_in);
+	gg_compiled_free(c);
+
+	/* The whole agent observing: the floor observes too. */
+	cfg.mode = GG_ACT_OBSERVE;
+	if (gg_policy_build(&cfg, refs, 1, &c, &in, &n_in, &err))
+		fail_msg("%s", err.msg);
+	packs = gg_policy_packs_json(in, n_in);
+	fl = json_array_get(packs, 0);
+	assert_string_equal(str(fl, "ref"), "floor");
+	assert_string_equal(str(fl, "mode"), "observe");
+	assert_int_equal(json_array_size(json_object_get(fl, "enforced")), 0);
+	assert_true(has(json_object_get(fl, "observed"), "FLOOR-EXEC-LOTL"));
+	assert_string_equal(str(json_array_get(packs, 1), "mode"), "observe");
+	json_decref(packs);
+	gg_policy_inputs_free(in, n_in);
+	gg_compiled_free(c);
+
+	unlink(refs[0].ref);
+	unlink(refs[1].ref);
+	free(refs[0].ref);
+	free(refs[1].ref);
+	rmdir(dir);
+}
+
+/* events_lost: the shape the report counts. */
+static void test_lost_record(void **state)
+{
+	json_t *rec = gg_lost_record("net.egress", "ring_buffer", 5);
+
+	assert_string_equal(str(rec, "event"), "events_lost");
+	assert_string_equal(str(rec, "gate"), "net.egress");
+	assert_string_equal(str(rec, "reason"), "ring_buffer");
+	assert_int_equal(json_integer_value(json_object_get(rec, "count")), 5);
+	json_decref(rec);
+	rec = gg_lost_record(NULL, "audit_write", 2);
+	assert_true(json_is_null(json_object_get(rec, "gate")));
+	assert_string_equal(str(rec, "reason"), "audit_write");
+	json_decref(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +372,9 @@ int main(void)
 		cmocka_unit_test(test_egress_record_v6),
 		cmocka_unit_test(test_module_record),
 		cmocka_unit_test(test_unknown_entry),
+		cmocka_unit_test(test_fail_closed_flag),
+		cmocka_unit_test(test_policy_packs_json),
+		cmocka_unit_test(test_lost_record),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);

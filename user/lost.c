@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lost.h"
+
+static const char *bucket_name(int b)
+{
+	return b == GG_LOST_OTHER ? "other" : gg_gate_name(b);
+}
+
+static void copy_str(char *dst, size_t len, json_t *v)
+{
+	snprintf(dst, len, "%s", json_string_value(v) ?: "");
+}
+
+int gg_dstate_load(const char *state_dir, struct gg_dstate *st, struct gg_err *err)
+{
+	char path[4096];
+	json_error_t jerr;
+	json_t *doc, *o, *j;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(path, sizeof(path), "%s/" GG_DSTATE_FILE, state_dir);
+	if (access(path, F_OK))
+		return -ENOENT;
+	doc = json_load_file(path, 0, &jerr);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return gg_errf(err, -EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			       doc ? "not an object" : jerr.text);
+	}
+	copy_str(st->counters, sizeof(st->counters), json_object_get(doc, "counters"));
+	copy_str(st->saved_ts, sizeof(st->saved_ts), json_object_get(doc, "saved"));
+	o = json_object_get(doc, "reported");
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		st->reported[g] = json_integer_value(json_object_get(o, gg_gate_name(g)));
+	o = json_object_get(doc, "unwritten");
+	for (int b = 0; b < GG_LOST_BUCKETS; b++)
+		st->unwritten[b] = json_integer_value(json_object_get(o, bucket_name(b)));
+	copy_str(st->unwritten_since, sizeof(st->unwritten_since),
+		 json_object_get(doc, "unwritten_since"));
+	copy_str(st->unwritten_until, sizeof(st->unwritten_until),
+		 json_object_get(doc, "unwritten_until"));
+	copy_str(st->unwritten_error, sizeof(st->unwritten_error),
+		 json_object_get(doc, "unwritten_error"));
+	j = json_object_get(doc, "journal");
+	if (json_is_integer(json_object_get(j, "offset"))) {
+		st->have_journal = true;
+		st->journal_off = json_integer_value(json_object_get(j, "offset"));
+		st->journal_dev = json_integer_value(json_object_get(j, "dev"));
+		st->journal_ino = json_integer_value(json_object_get(j, "ino"));
+	}
+	st->loaded = true;
+	json_decref(doc);
+	return 0;
+}
+
+int gg_dstate_save(const char *state_dir, const struct gg_dstate *st, struct gg_err *err)
+{
+	char path[4096], tmp[4200];
+	json_t *doc, *rep, *unw;
+	int fd = -1, dfd, ret = 0;
+	char *s = NULL;
+	size_t len;
+
+	rep = json_object();
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		json_object_set_new(rep, gg_gate_name(g), json_integer(st->reported[g]));
+	unw = json_object();
+	for (int b = 0; b < GG_LOST_BUCKETS; b++)
+		json_object_set_new(unw, bucket_name(b), json_integer(st->unwritten[b]));
+	doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "version", 1, "saved",
+			st->saved_ts, "counters", st->counters, "reported", rep, "unwritten", unw,
+			"unwritten_since", st->unwritten_since, "unwritten_until",
+			st->unwritten_until, "unwritten_error", st->unwritten_error);
+	if (doc && st->have_journal)
+		json_object_set_new(doc, "journal",
+				    json_pack("{s:I, s:I, s:I}", "offset",
+					      (json_int_t)st->journal_off, "dev",
+					      (json_int_t)st->journal_dev, "ino",
+					      (json_int_t)st->journal_ino));
+	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!s)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	snprintf(path, sizeof(path), "%s/" GG_DSTATE_FILE, state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	len = strlen(s);
+	s[len] = '\n'; /* over the NUL: written with its length */
+	if (write(fd, s, len + 1) != (ssize_t)(len + 1) || fsync(fd)) {
+		ret = gg_errf(err, errno ? -errno : -EIO, "%s: write: %s", tmp,
+			      strerror(errno ? errno : EIO));
+		goto cleanup;
+	}
+	close(fd);
+	fd = -1;
+	/* A reader sees the old state or the new one, never half of either. */
+	if (rename(tmp, path)) {
+		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		unlink(tmp);
+	free(s);
+	return ret;
+}
+
+enum gg_drops_basis gg_drops_unreported(const struct gg_dstate *st, const char *identity,
+					bool fresh_map, const __u64 now[GG_GATE_COUNT],
+					__u64 out[GG_GATE_COUNT])
+{
+	bool same = !fresh_map && st->loaded && identity && identity[0] &&
+		    !strcmp(identity, st->counters);
+
+	if (!fresh_map && !st->loaded) {
+		memset(out, 0, sizeof(__u64) * GG_GATE_COUNT);
+		return GG_DROPS_UNKNOWN;
+	}
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		out[g] = same && now[g] >= st->reported[g] ? now[g] - st->reported[g] : now[g];
+	return same ? GG_DROPS_SAVED : GG_DROPS_ZERO;
+}
+
+__u64 gg_journal_resume(const struct gg_dstate *st, bool exists, __u64 dev, __u64 ino,
+			__u64 size, const char **why)
+{
+	*why = NULL;
+	if (!exists)
+		return 0;
+	if (!st->loaded || !st->have_journal)
+		return size;
+	if (!st->journal_off)
+		return 0; /* nothing copied yet: whichever file it is now */
+	if (st->journal_dev != dev || st->journal_ino != ino) {
+		*why = "replaced (another file than the one copied from)";
+		return 0;
+	}
+	if (size < st->journal_off) {
+		*why = "truncated (shorter than the offset copied up to)";
+		return 0;
+	}
+	return st->journal_off;
+}
+
+unsigned long long gg_appended_seq(unsigned long long before, unsigned long long after)
+{
+	switch (after - before) {
+	case 1: /* the record */
+	case 2: /* the record, then a checkpoint (checkpoint_every) */
+		return before + 1;
+	case 3: /* log_rotated, checkpoint, the record */
+	case 4: /* ... and a checkpoint after it */
+		return before + 3;
+	default:
+		return 0;
+	}
+}
+
+void gg_counters_identity(int fd, char *buf, size_t len)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	char boot[64] = "";
+	ssize_t n = -1;
+	int bfd;
+
+	buf[0] = '\0';
+	bfd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (bfd >= 0) {
+		n = read(bfd, boot, sizeof(boot) - 1);
+		close(bfd);
+	}
+	if (n <= 0 || bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return;
+	boot[n] = '\0';
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(buf, len, "%s:%u", boot, info.id);
+}
+
+int gg_drops_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)
+{
+	static int ncpu;
+	__u64 *vals;
+	int ret = 0;
+
+	if (!ncpu)
+		ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
+		__u32 idx = g * GG_CNT_COUNT + GG_CNT_DROPPED;
+
+		if (bpf_map_lookup_elem(fd, &idx, vals)) {
+			ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
+			break;
+		}
+		out[g] = 0;
+		for (int c = 0; c < ncpu; c++)
+			out[g] += vals[c];
+	}
+	free(vals);
+	return ret;
+}
