@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -658,6 +659,35 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		ret = gg_errf(err, -errno, "settings: %s", strerror(errno));
 	close(fd);
 	return ret;
+}
+
+/* nftw has no context argument: the search is single-threaded (status). */
+static __u64 find_cgroup_id;
+static char *find_cgroup_buf;
+static size_t find_cgroup_len;
+
+static int find_cgroup_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (type != FTW_D || st->st_ino != find_cgroup_id)
+		return 0;
+	snprintf(find_cgroup_buf, find_cgroup_len, "%s", path);
+	return 1;
+}
+
+int gg_cgroup_path(__u64 id, char *buf, size_t len)
+{
+	char root[4096];
+	struct gg_err err;
+	int ret;
+
+	buf[0] = '\0';
+	if (gg_cgroup2_root(root, sizeof(root), &err))
+		return -ENOENT;
+	find_cgroup_id = id;
+	find_cgroup_buf = buf;
+	find_cgroup_len = len;
+	ret = nftw(root, find_cgroup_cb, 16, FTW_PHYS | FTW_MOUNT);
+	return ret == 1 ? 0 : -ENOENT;
 }
 
 int gg_gates_release_self(const char *pin_dir, struct gg_err *err)

@@ -56,6 +56,10 @@ int gg_gates_unload(const char *pin_dir, struct gg_err *err);
 /* The cgroup2 mount point, from /proc/mounts. */
 int gg_cgroup2_root(char *buf, size_t len, struct gg_err *err);
 
+/* The cgroup2 directory whose id (inode) is id, for display; -ENOENT if it
+ * is gone. */
+int gg_cgroup_path(__u64 id, char *buf, size_t len);
+
 /* Opens a pinned object: "<pin_dir>/<name>". */
 int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err);
 

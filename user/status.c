@@ -24,6 +24,48 @@ static const char status_usage[] =
 	"Exit status: 0 enforcing, 3 not enforcing (cmd.exec or net.egress detached\n"
 	"or disabled), 1 error.\n";
 
+/* The last line of the apply journal: the last apply, or the last failed
+ * one (govgate apply, the daemon's start and reload all write it). */
+static json_t *last_apply(const struct gg_config *cfg)
+{
+	char path[4096], buf[65536], *line;
+	json_t *rec = NULL;
+	ssize_t n;
+	off_t size;
+	FILE *f;
+
+	gg_journal_path(cfg, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	if (fseeko(f, 0, SEEK_END) == 0 && (size = ftello(f)) > 0) {
+		off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+
+		fseeko(f, from, SEEK_SET);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n > 0 ? n : 0] = '\0';
+		while (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		line = strrchr(buf, '\n');
+		line = line ? line + 1 : buf;
+		rec = json_loads(line, 0, NULL);
+	}
+	fclose(f);
+	return rec;
+}
+
+/* "cgroup:/sys/fs/cgroup/x" from a cgroup ref, or its id if it is gone. */
+static void cgroup_desc(const struct gg_cgroup_ref *ref, char *buf, size_t len)
+{
+	char path[4096];
+
+	if (gg_cgroup_path(ref->id, path, sizeof(path)) == 0)
+		snprintf(buf, len, "%s", path);
+	else
+		snprintf(buf, len, "(cgroup id %llu, no longer present)",
+			 (unsigned long long)ref->id);
+}
+
 int gg_cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -44,7 +86,8 @@ int gg_cmd_status(int argc, char **argv)
 	size_t n_refs = 0;
 	bool json = false, enforcing;
 	struct gg_err err;
-	json_t *out = NULL, *gates, *packs;
+	json_t *out = NULL, *gates, *packs, *exempt, *last = NULL;
+	char desc[4200];
 	int opt, fd, code = 1;
 	__u32 zero = 0;
 
@@ -104,7 +147,18 @@ int gg_cmd_status(int argc, char **argv)
 	json_object_set_new(out, "scope", json_string(settings.scope_mode == GG_SCOPE_CGROUP
 							      ? "cgroup"
 							      : "global"));
-	json_object_set_new(out, "exempt_cgroups", json_integer(settings.n_exempt));
+	if (settings.scope_mode == GG_SCOPE_CGROUP) {
+		cgroup_desc(&settings.scope, desc, sizeof(desc));
+		json_object_set_new(out, "scope_cgroup", json_string(desc));
+	}
+	exempt = json_array();
+	for (__u32 i = 0; i < settings.n_exempt && i < GG_MAX_EXEMPT; i++) {
+		cgroup_desc(&settings.exempt[i], desc, sizeof(desc));
+		json_array_append_new(exempt, json_string(desc));
+	}
+	json_object_set_new(out, "exempt_cgroups", exempt);
+	last = last_apply(&cfg);
+	json_object_set_new(out, "last_apply", last ? json_incref(last) : json_null());
 	json_object_set_new(out, "generation", json_integer(pst.generation));
 	json_object_set_new(out, "packs", packs);
 	json_object_set_new(out, "gates", gates);
@@ -118,13 +172,31 @@ int gg_cmd_status(int argc, char **argv)
 		if (gg_daemon_pid(cfg.pin_dir))
 			printf(" (pid %d)", gg_daemon_pid(cfg.pin_dir));
 		printf("\npin dir:     %s\n", cfg.pin_dir);
-		printf("scope:       %s\n",
-		       settings.scope_mode == GG_SCOPE_CGROUP ? "cgroup" : "global");
+		if (settings.scope_mode == GG_SCOPE_CGROUP)
+			printf("scope:       cgroup %s\n",
+			       json_string_value(json_object_get(out, "scope_cgroup")));
+		else
+			printf("scope:       global\n");
+		for (size_t i = 0; i < json_array_size(exempt); i++)
+			printf("exempt:      %s\n", json_string_value(json_array_get(exempt, i)));
 		printf("generation:  %llu\n", (unsigned long long)pst.generation);
 		printf("packs:       platform-floor (always)");
 		for (size_t i = 0; i < n_refs; i++)
 			printf(", %s [%s]", refs[i].ref,
 			       refs[i].mode == GG_ACT_OBSERVE ? "observe" : "enforce");
+		if (last) {
+			bool ok = !strcmp(json_string_value(json_object_get(last, "event")) ?: "",
+					  "policy_applied");
+
+			printf("\nlast apply:  %s %s, by %s", ok ? "ok" : "FAILED",
+			       json_string_value(json_object_get(last, "ts")) ?: "(no time)",
+			       json_string_value(json_object_get(last, "who")) ?: "?");
+			if (ok)
+				printf(", generation %lld",
+				       json_integer_value(json_object_get(last, "generation")));
+			else
+				printf(": %s", json_string_value(json_object_get(last, "error")) ?: "");
+		}
 		printf("\n\n%-14s %-12s %10s %10s %10s %10s\n", "GATE", "MECHANISM", "ALLOWED",
 		       "DENIED", "OBSERVED", "DROPPED");
 		for (int g = 0; g < GG_GATE_COUNT; g++)
@@ -137,6 +209,7 @@ int gg_cmd_status(int argc, char **argv)
 	}
 	code = enforcing ? 0 : 3;
 	json_decref(out);
+	json_decref(last);
 	gg_pack_refs_free(refs, n_refs);
 	gg_config_free(&cfg);
 	return code;

@@ -85,6 +85,20 @@ stop_daemon() {
 	daemon_pid=
 }
 
+# The active policy generation, from status --json.
+generation() {
+	"$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'
+}
+# The ids of the BPF links pinned in $pin (not system-wide: other BPF users
+# on the machine attach and detach links of their own).
+pinned_link_ids() {
+	for l in "$pin"/link-*; do
+		bpftool link show pinned "$l" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+	done | sort -n
+}
+live_link_ids() { bpftool link show -j | python3 -c 'import json,sys; print("\n".join(str(l["id"]) for l in json.load(sys.stdin)))' | sort -n; }
+
 # Waits until the audit log has a line matching all the given patterns.
 audit_has() {
 	for _ in $(seq 50); do
@@ -172,18 +186,22 @@ check egress-pack-port-denied test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 80)
 check egress-pack-other-port-not-denied test "$out" != EPERM
 check audit-policy-applied audit_has '"event":"policy_applied"' 'test-pack.json'
+"$gg" status --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status.txt"
+check status-names-scope-cgroup grep -qx "scope: *cgroup $cg" "$tmp/status.txt"
+check status-last-apply-ok grep -qE '^last apply: +ok .*generation [0-9]+' "$tmp/status.txt"
 
 # A bad pack: clear error naming file and place; the running policy stays.
-gen_before=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep '"generation"' | head -1)
+gen_before=$(generation)
 sed 's#"10.9.0.0/16"#"10.9.0.1/16"#' "$tmp/test-pack.json" >"$tmp/bad-pack.json"
 "$gg" apply --config "$tmp/config.json" "$tmp/bad-pack.json" 2>"$tmp/bad.err"
 check apply-bad-pack-fails test $? -ne 0
 check apply-bad-pack-names-place grep -qE "bad-pack.json:[0-9]+:[0-9]+" "$tmp/bad.err"
-gen_after=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep '"generation"' | head -1)
+gen_after=$(generation)
 check apply-bad-pack-policy-unchanged test "$gen_before" = "$gen_after"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard2"
 check apply-bad-pack-old-policy-enforces test ! -e "$tmp/proof-hard2"
 check audit-apply-failed audit_has '"event":"policy_apply_failed"' 'bad-pack.json'
+check status-last-apply-failed sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -qE '^last apply: +FAILED .*bad-pack.json'"
 
 # --- restart: kill -9 leaves the gates enforcing; a new daemon adopts them
 kill -9 "$daemon_pid"
@@ -218,8 +236,8 @@ check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/
 # ones, then the old ones retire: no duplicates, and no gap (a loop of denied
 # execs runs across the switch and never gets through)
 links_before=$(ls "$pin" | grep -c '^link-')
-bpf_links_before=$(bpftool link show | grep -c '^[0-9]*:')
-gen_before=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep -o '"generation": [0-9]*')
+old_link_ids=$(pinned_link_ids)
+gen_before=$(generation)
 self_tgid() { bpftool map dump pinned "$pin/settings" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["formatted"]["value"]["self_tgid"])'; }
 check settings-exempt-the-running-daemon test "$(self_tgid)" = "$daemon_pid"
 stop_daemon
@@ -237,10 +255,17 @@ check upgrade-detected grep -q "from another build" "$tmp/daemon.err"
 check upgrade-reattached grep -q "re-attached" "$tmp/daemon.err"
 check upgrade-no-gap bash -c "! ls '$tmp'/proof-upgrade-* >/dev/null 2>&1"
 check upgrade-same-links test "$(ls "$pin" | grep -c '^link-')" -eq "$links_before"
-check upgrade-no-duplicate-bpf-links test "$(bpftool link show | grep -c '^[0-9]*:')" -eq "$bpf_links_before"
+# The old build's links are gone from the kernel, not only unpinned.
+old_links_detached() {
+	local live
+	[ -n "$old_link_ids" ] || return 1
+	live=$(live_link_ids)
+	! grep -qxF -f <(printf '%s\n' "$old_link_ids") <<<"$live"
+}
+check upgrade-old-links-detached old_links_detached
 check upgrade-stage-removed test ! -e "$pin/upgrade-stage"
-gen_after=$("$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" | grep -o '"generation": [0-9]*')
-check upgrade-generation-grows test "${gen_after#*: }" -gt "${gen_before#*: }"
+gen_after=$(generation)
+check upgrade-generation-grows test "$gen_after" -gt "$gen_before"
 in_scope "$tmp/nc" "$tmp/proof-after-upgrade"
 check exec-denied-after-upgrade test ! -e "$tmp/proof-after-upgrade"
 check upgrade-keeps-applied-pack "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
