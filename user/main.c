@@ -30,7 +30,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: govgate COMMAND [OPTIONS]   (govgate COMMAND --help for each)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage error, 3 not enforcing (status)\n");
+	fprintf(f, "\nexit status: 0 ok, 1 failure, 2 usage error, 3 not enforcing (status) or\n"
+		   "not verified: no key for the signatures (audit verify)\n");
 }
 
 int main(int argc, char **argv)
