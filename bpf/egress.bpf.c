@@ -35,6 +35,7 @@ struct {
 	__uint(max_entries, 262144);
 	__type(key, struct gg_egress_port_key);
 	__type(value, struct gg_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_port SEC(".maps");
 
@@ -43,6 +44,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct gg_egress_prog_key);
 	__type(value, struct gg_egress_prog_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_prog SEC(".maps");
 

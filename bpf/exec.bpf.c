@@ -21,6 +21,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, struct gg_exec_path_key);
 	__type(value, struct gg_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_path SEC(".maps");
 
@@ -29,6 +30,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, struct gg_exec_name_key);
 	__type(value, struct gg_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_name SEC(".maps");
 
@@ -37,6 +39,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, struct gg_exec_inode_key);
 	__type(value, struct gg_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_inode SEC(".maps");
 

@@ -146,7 +146,8 @@ check enforce-takes-it-live govgate apply --config $cfg --add --mode enforce /tm
 check watched-now-eperm is "$(gg-exec /tmp/watched)" EPERM
 
 # A bad pack changes nothing.
-gen() { govgate status --json --config $cfg | grep '"generation"' | head -1; }
+# The top-level key (status --json indents by 2; last_apply nests another).
+gen() { govgate status --json --config $cfg | grep '^  "generation"'; }
 before=$(gen)
 sed 's#"/tmp/tool"#"tmp/tool"#' /tmp/test-pack.json >/tmp/bad-pack.json
 govgate apply --config $cfg /tmp/bad-pack.json 2>/tmp/bad.err
