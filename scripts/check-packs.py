@@ -245,8 +245,62 @@ class Checker:
         for cid, c in controls.items():
             if c.get("status") == "enforced" and cid not in backed:
                 self.report(path, f"control '{cid}': enforced but no rule in this pack names it")
+        self.coverage(path, doc, controls)
         if isinstance(name, str) and isinstance(version, str):
             return (name, version)
+
+    # ----------------------------------------------------------- coverage
+    # Completeness conventions of the shipped packs (docs/packs.md, "Coverage
+    # checks"), beyond the file format the C validator checks.
+    def coverage(self, path, doc, controls):
+        for cid, c in controls.items():
+            reason = c.get("reason")
+            if isinstance(reason, str) and reason.startswith("Domain entry"):
+                if c.get("status") != "advisory":
+                    self.report(path, f"control '{cid}': a domain entry must be advisory")
+                if "not listed individually" not in str(c.get("title", "")):
+                    self.report(path, f"control '{cid}': a domain entry's title must say which "
+                                      "controls it covers and that they are 'not listed individually'")
+        fw = doc.get("framework")
+        fw_id = fw.get("id") if isinstance(fw, dict) else None
+        if fw_id == "eu-ai-act":
+            self.eu_ai_act_articles(path, controls)
+        elif fw_id == "nist-ai-rmf":
+            for fn in ("GV", "MP", "MS", "MG"):
+                if f"AI 600-1 {fn}" not in controls and \
+                        not any(re.match(rf"^{fn}-\d+\.\d+-\d{{3}}$", cid) for cid in controls):
+                    self.report(path, f"AI 600-1 {fn}-* suggested actions: neither listed nor covered "
+                                      f"by a domain entry 'AI 600-1 {fn}'")
+
+    EU_AI_ACT_ARTICLES = 113
+
+    def eu_ai_act_articles(self, path, controls):
+        """Every article of Regulation (EU) 2024/1689 is listed (an id 'Art. N',
+        optionally with a paragraph) or named in the title of a domain entry
+        ('Arts. 28-39', 'Arts. 40-42 and 44-46', 'Art. 56', before 'not listed
+        individually'). Only paragraph-level entries may share an article."""
+        by_article = {}
+        for cid, c in controls.items():
+            m = re.match(r"^Art\. (\d+)(\(|\s|$)", cid)
+            if m:
+                by_article.setdefault(int(m.group(1)), []).append((cid, m.group(2) != ""))
+                continue
+            if not str(c.get("reason", "")).startswith("Domain entry"):
+                continue
+            head = str(c.get("title", "")).split("not listed individually")[0]
+            for m in re.finditer(r"\bArts?\. (\d+(?:-\d+)?(?:(?:, | and )\d+(?:-\d+)?)*)", head):
+                for part in re.split(r", | and ", m.group(1)):
+                    lo, _, hi = part.partition("-")
+                    for a in range(int(lo), int(hi or lo) + 1):
+                        by_article.setdefault(a, []).append((cid, False))
+        for a in range(1, self.EU_AI_ACT_ARTICLES + 1):
+            if a not in by_article:
+                self.report(path, f"Art. {a}: neither listed nor covered by a domain entry")
+        for a, entries in sorted(by_article.items()):
+            if a > self.EU_AI_ACT_ARTICLES:
+                self.report(path, f"Art. {a}: the Regulation has {self.EU_AI_ACT_ARTICLES} articles")
+            elif len(entries) > 1 and not all(part for _, part in entries):
+                self.report(path, f"Art. {a}: covered more than once ({', '.join(cid for cid, _ in entries)})")
         return None
 
     # ------------------------------------------------------------- bundle
