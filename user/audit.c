@@ -195,7 +195,8 @@ static const char *const key_order[] = {
 	"ts", "seq", "event",
 	/* denials */
 	"gate", "action", "mechanism", "generation", "rule", "rules", "pack", "controls",
-	"frameworks", "policy_unresolved", "pid", "ppid", "uid", "comm", "exe", "cgroup_id",
+	"frameworks", "observed_controls", "observed_frameworks", "attribution_unknown",
+	"fail_closed", "policy_unresolved", "pid", "ppid", "uid", "comm", "exe", "cgroup_id",
 	"filename", "path", "argv", "dev", "ino", "match",
 	"family", "daddr", "mapped_v4", "dport", "proto", "syscall",
 	"module", "source",

@@ -1113,12 +1113,15 @@ static int uniq_strs(const char **v, size_t n, char ***out, size_t *n_out)
 static int build_entry(struct cctx *cx, __u32 set, struct gg_entry *e)
 {
 	const struct setinfo *si = &cx->sets[set];
-	const char **ctl = NULL, **fw = NULL;
-	size_t n_ctl = 0, n_fw = 0, cap_ctl = 0, cap_fw = 0;
+	const char **ctl = NULL, **fw = NULL, **rctl = NULL;
+	size_t n_ctl = 0, n_fw = 0, cap_ctl = 0, cap_fw = 0, cap_rctl = 0;
 	int ret = -ENOMEM;
 
 	e->gate = si->gate;
 	e->action = GG_ACT_OBSERVE;
+	for (size_t k = 0; k < si->len; k++)
+		if (cx->rank_mode[cx->pool.v[si->off + k]] == GG_ACT_DENY)
+			e->action = GG_ACT_DENY;
 	e->rules = calloc(si->len, sizeof(*e->rules));
 	if (!e->rules)
 		goto cleanup;
@@ -1126,10 +1129,11 @@ static int build_entry(struct cctx *cx, __u32 set, struct gg_entry *e)
 		__u32 r = cx->pool.v[si->off + k];
 		const struct rrec *rc = &cx->recs[cx->rank_start[r]];
 		struct gg_entry_rule *er = &e->rules[e->n_rules++];
+		/* the entry's own lists: what its action satisfies */
+		bool acts = cx->rank_mode[r] == e->action;
+		size_t n_rctl = 0;
 
 		er->mode = cx->rank_mode[r];
-		if (er->mode == GG_ACT_DENY)
-			e->action = GG_ACT_DENY;
 		er->pack = strdup(rc->label);
 		er->rule = strdup(rc->rule->id);
 		er->framework = rc->pack->fw_id ? strdup(rc->pack->fw_id) : NULL;
@@ -1140,14 +1144,21 @@ static int build_entry(struct cctx *cx, __u32 set, struct gg_entry *e)
 			const struct rrec *x = &cx->recs[i];
 
 			for (size_t j = 0; j < x->rule->n_controls; j++) {
-				const char **p = grow(ctl, &cap_ctl, n_ctl, sizeof(*ctl));
+				const char **p = grow(rctl, &cap_rctl, n_rctl, sizeof(*rctl));
 
+				if (!p)
+					goto cleanup;
+				rctl = p;
+				rctl[n_rctl++] = x->rule->controls[j];
+				if (!acts)
+					continue;
+				p = grow(ctl, &cap_ctl, n_ctl, sizeof(*ctl));
 				if (!p)
 					goto cleanup;
 				ctl = p;
 				ctl[n_ctl++] = x->rule->controls[j];
 			}
-			if (x->pack->fw_id) {
+			if (acts && x->pack->fw_id) {
 				const char **p = grow(fw, &cap_fw, n_fw, sizeof(*fw));
 
 				if (!p)
@@ -1156,6 +1167,9 @@ static int build_entry(struct cctx *cx, __u32 set, struct gg_entry *e)
 				fw[n_fw++] = x->pack->fw_id;
 			}
 		}
+		/* the rule's own, whatever its mode: events split them by mode */
+		if (uniq_strs(rctl, n_rctl, &er->controls, &er->n_controls))
+			goto cleanup;
 	}
 	if (uniq_strs(ctl, n_ctl, &e->controls, &e->n_controls) ||
 	    uniq_strs(fw, n_fw, &e->frameworks, &e->n_frameworks))
@@ -1164,6 +1178,7 @@ static int build_entry(struct cctx *cx, __u32 set, struct gg_entry *e)
 cleanup:
 	free(ctl);
 	free(fw);
+	free(rctl);
 	return ret;
 }
 
@@ -1275,6 +1290,9 @@ void gg_compiled_free(struct gg_compiled *c)
 			free(e->rules[k].pack);
 			free(e->rules[k].rule);
 			free(e->rules[k].framework);
+			for (size_t j = 0; j < e->rules[k].n_controls; j++)
+				free(e->rules[k].controls[j]);
+			free(e->rules[k].controls);
 		}
 		free(e->rules);
 		for (size_t k = 0; k < e->n_controls; k++)
@@ -1343,24 +1361,80 @@ static bool push(json_t *arr, json_t *v)
 	return v && !json_array_append_new(arr, v);
 }
 
+/* Inserts s into the sorted, unique string array a. */
+static int insert_sorted(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) {
+		int d = strcmp(json_string_value(v), s);
+
+		if (!d)
+			return 0;
+		if (d > 0)
+			break;
+	}
+	return json_array_insert_new(a, i, json_string(s));
+}
+
+/* The sorted union of the observe-mode rules' controls (or frameworks). */
+static json_t *observed_json(const struct gg_entry *e, bool frameworks)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; a && k < e->n_rules; k++) {
+		const struct gg_entry_rule *r = &e->rules[k];
+		int ret = 0;
+
+		if (r->mode != GG_ACT_OBSERVE)
+			continue;
+		if (frameworks && r->framework)
+			ret = insert_sorted(a, r->framework);
+		for (size_t c = 0; !frameworks && !ret && c < r->n_controls; c++)
+			ret = insert_sorted(a, r->controls[c]);
+		if (ret) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *entry_json(const struct gg_entry *e)
 {
-	json_t *rules = json_array();
+	json_t *rules = json_array(), *o;
 
 	for (size_t k = 0; rules && k < e->n_rules; k++) {
 		const struct gg_entry_rule *r = &e->rules[k];
 
-		if (!push(rules, json_pack("{s:s, s:s, s:s?, s:s}", "pack", r->pack, "rule",
-					   r->rule, "framework", r->framework, "mode",
-					   gg_action_name(r->mode)))) {
+		o = json_pack("{s:s, s:s, s:s?, s:s}", "pack", r->pack, "rule", r->rule,
+			      "framework", r->framework, "mode", gg_action_name(r->mode));
+
+		/* a record loaded without them stays without them */
+		if (o && !e->rule_controls_unknown &&
+		    json_object_set_new(o, "controls", strs_json(r->controls, r->n_controls))) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (!push(rules, o)) {
 			json_decref(rules);
 			return NULL;
 		}
 	}
-	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "gate",
-			 gg_gate_name(e->gate), "action", gg_action_name(e->action), "rules",
-			 rules, "controls", strs_json(e->controls, e->n_controls), "frameworks",
-			 strs_json(e->frameworks, e->n_frameworks));
+	o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "gate",
+		      gg_gate_name(e->gate), "action", gg_action_name(e->action), "rules", rules,
+		      "controls", strs_json(e->controls, e->n_controls), "frameworks",
+		      strs_json(e->frameworks, e->n_frameworks));
+	/* What observe-mode rules name, derived from the rules (not stored):
+	 * on a deny entry they are not what it enforces. */
+	if (o && !e->rule_controls_unknown &&
+	    (json_object_set_new(o, "observed_controls", observed_json(e, false)) ||
+	     json_object_set_new(o, "observed_frameworks", observed_json(e, true)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static void cidr_str(int family, const __u8 *addr, int plen, char *buf, size_t sz)
@@ -1495,19 +1569,23 @@ static int load_strs(json_t *arr, char ***out, size_t *n)
 
 static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *je)
 {
-	json_t *rules, *ctls, *fws;
+	json_t *rules, *ctls, *fws, *octl = NULL, *ofw = NULL;
 	const char *gate, *action;
+	size_t with_controls = 0;
 	json_int_t id;
 	int g, a, ret;
 
-	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o}", "id", &id,
-			   "gate", &gate, "action", &action, "rules", &rules, "controls", &ctls,
-			   "frameworks", &fws))
+	/* observed_*: derived from the rules, checked for shape only */
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o, s?o, s?o}", "id",
+			   &id, "gate", &gate, "action", &action, "rules", &rules, "controls",
+			   &ctls, "frameworks", &fws, "observed_controls", &octl,
+			   "observed_frameworks", &ofw))
 		return -EINVAL;
 	g = gg_gate_parse(gate);
 	a = action_parse(action);
 	if (id != (json_int_t)idx + 1 || g < 0 || a <= 0 || !json_is_array(rules) ||
-	    !json_is_array(ctls) || !json_is_array(fws)) {
+	    !json_is_array(ctls) || !json_is_array(fws) || (octl && !json_is_array(octl)) ||
+	    (ofw && !json_is_array(ofw))) {
 		snprintf(je->text, sizeof(je->text), "bad id, gate, action or list");
 		return -EINVAL;
 	}
@@ -1520,16 +1598,18 @@ static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *j
 	for (size_t k = 0; k < json_array_size(rules); k++) {
 		struct gg_entry_rule *r = &e->rules[k];
 		const char *pack, *rule, *mode;
-		json_t *fw;
+		json_t *fw, *rctl = NULL;
 
+		/* controls: absent in records written before rules kept them */
 		if (json_unpack_ex(json_array_get(rules, k), je, JSON_STRICT,
-				   "{s:s, s:s, s:o, s:s}", "pack", &pack, "rule", &rule,
-				   "framework", &fw, "mode", &mode))
+				   "{s:s, s:s, s:o, s:s, s?o}", "pack", &pack, "rule", &rule,
+				   "framework", &fw, "mode", &mode, "controls", &rctl))
 			return -EINVAL;
 		e->n_rules = k + 1;
 		r->mode = action_parse(mode);
-		if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw))) {
-			snprintf(je->text, sizeof(je->text), "bad rule mode or framework");
+		if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw)) ||
+		    (rctl && !json_is_array(rctl))) {
+			snprintf(je->text, sizeof(je->text), "bad rule mode, framework or controls");
 			return -EINVAL;
 		}
 		r->pack = strdup(pack);
@@ -1537,7 +1617,21 @@ static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *j
 		r->framework = json_is_string(fw) ? strdup(json_string_value(fw)) : NULL;
 		if (!r->pack || !r->rule || (json_is_string(fw) && !r->framework))
 			return -ENOMEM;
+		if (rctl) {
+			with_controls++;
+			ret = load_strs(rctl, &r->controls, &r->n_controls);
+			if (ret == -EINVAL)
+				snprintf(je->text, sizeof(je->text), "rule controls are strings");
+			if (ret)
+				return ret;
+		}
 	}
+	/* all or none: a record is of one format */
+	if (with_controls && with_controls != e->n_rules) {
+		snprintf(je->text, sizeof(je->text), "controls on some rules only");
+		return -EINVAL;
+	}
+	e->rule_controls_unknown = e->n_rules && !with_controls;
 	ret = load_strs(ctls, &e->controls, &e->n_controls);
 	if (!ret)
 		ret = load_strs(fws, &e->frameworks, &e->n_frameworks);

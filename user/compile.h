@@ -24,7 +24,9 @@ struct gg_entry_rule {
 	char *pack; /* pack->ref if set, else "name@version"; "floor" for the floor */
 	char *rule;
 	char *framework; /* pack's framework id */
-	enum gg_action mode; /* the pack's mode */
+	enum gg_action mode; /* the pack's mode: GG_ACT_DENY (enforce) or GG_ACT_OBSERVE */
+	char **controls; /* this rule's own control ids, sorted, unique */
+	size_t n_controls;
 };
 
 /* One decision an event can point at (entry ids start at 1). */
@@ -34,10 +36,18 @@ struct gg_entry {
 	enum gg_action action;
 	struct gg_entry_rule *rules; /* sorted, unique */
 	size_t n_rules;
-	char **controls; /* sorted, unique */
+	/* What the action satisfies (sorted, unique): for deny, the controls
+	 * and frameworks of the deny-mode rules only; for observe, of every
+	 * rule (all observe). Observe-mode rules riding on a deny entry keep
+	 * theirs in rules[].controls (JSON: also observed_controls/frameworks). */
+	char **controls;
 	size_t n_controls;
-	char **frameworks; /* sorted, unique */
+	char **frameworks;
 	size_t n_frameworks;
+	/* Loaded from a record written before rules carried their controls:
+	 * the rules' lists are empty and controls is the union over every
+	 * rule, whatever its mode (the old meaning). */
+	bool rule_controls_unknown;
 };
 
 struct gg_c_exec_path {

@@ -75,50 +75,116 @@ static const char *module_source_name(__u32 s)
 	}
 }
 
-static void add_unique(json_t *arr, const char *s)
+/* Inserts s into arr, kept sorted and unique: records do not depend on the
+ * order the entries were hit in. */
+static void add_sorted(json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
-		if (!strcmp(json_string_value(v), s))
+	json_array_foreach(arr, i, v) {
+		int d = strcmp(json_string_value(v), s);
+
+		if (!d)
 			return;
-	json_array_append_new(arr, json_string(s));
+		if (d > 0)
+			break;
+	}
+	json_array_insert_new(arr, i, json_string(s));
 }
 
-/* Controls, frameworks and rules of every entry the decision matched. */
+static bool has_rule(json_t *rules, const struct gg_entry_rule *r)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(rules, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "pack")), r->pack) &&
+		    !strcmp(json_string_value(json_object_get(v, "rule")), r->rule))
+			return true;
+	return false;
+}
+
+/* What the rules behind one decision name, split by the rules' modes. */
+struct attribution {
+	json_t *rules;
+	json_t *ctl[2], *fw[2]; /* [0]: enforce-mode rules, [1]: observe-mode rules */
+	const struct gg_entry_rule *first[2];
+	bool unknown; /* a legacy entry mixed both modes: see add_entry */
+};
+
+static void add_entry(struct attribution *a, const struct gg_entry *ent)
+{
+	bool modes[2] = {};
+
+	for (size_t r = 0; r < ent->n_rules; r++) {
+		const struct gg_entry_rule *er = &ent->rules[r];
+		int m = er->mode == GG_ACT_OBSERVE;
+
+		modes[m] = true;
+		/* the same rule behind two of the decision's lookups is one rule */
+		if (has_rule(a->rules, er))
+			continue;
+		if (!a->first[m])
+			a->first[m] = er;
+		json_array_append_new(a->rules, json_pack("{s:s, s:s, s:s}", "pack", er->pack,
+							  "rule", er->rule, "mode",
+							  m ? "observe" : "enforce"));
+		for (size_t c = 0; c < er->n_controls; c++)
+			add_sorted(a->ctl[m], er->controls[c]);
+		if (er->framework)
+			add_sorted(a->fw[m], er->framework);
+	}
+	if (!ent->rule_controls_unknown)
+		return;
+	/* A generation compiled before rules kept their controls: one mode
+	 * owns the whole union; with both, which rule named what is lost and
+	 * the union stays with the enforce-mode rules, flagged. */
+	a->unknown |= modes[0] && modes[1];
+	for (size_t c = 0; c < ent->n_controls; c++)
+		add_sorted(a->ctl[modes[0] ? 0 : 1], ent->controls[c]);
+}
+
+/*
+ * Rules, controls and frameworks of every entry the decision matched
+ * (docs/audit.md). The kernel only saw the merged action: a denial
+ * enforces the controls of its enforce-mode rules, never those of an
+ * observe-mode pack that matched the same thing.
+ */
 static void add_policy(json_t *rec, const struct gg_event *e, const struct gg_compiled *policy)
 {
-	json_t *controls = json_array(), *frameworks = json_array(), *rules = json_array();
-	const char *first_rule = NULL, *first_pack = NULL;
+	struct attribution a = { .rules = json_array() };
+	const struct gg_entry_rule *first;
+	int act = e->action == GG_ACT_DENY ? 0 : 1;
 
+	for (int m = 0; m < 2; m++) {
+		a.ctl[m] = json_array();
+		a.fw[m] = json_array();
+	}
 	for (int i = 0; i < GG_MAX_HITS; i++) {
 		const struct gg_entry *ent;
 
 		if (!e->entries[i] || !policy)
 			continue;
 		ent = gg_compiled_entry(policy, e->entries[i]);
-		if (!ent)
-			continue;
-		for (size_t c = 0; c < ent->n_controls; c++)
-			add_unique(controls, ent->controls[c]);
-		for (size_t f = 0; f < ent->n_frameworks; f++)
-			add_unique(frameworks, ent->frameworks[f]);
-		for (size_t r = 0; r < ent->n_rules; r++) {
-			if (!first_rule) {
-				first_rule = ent->rules[r].rule;
-				first_pack = ent->rules[r].pack;
-			}
-			json_array_append_new(rules, json_pack("{s:s, s:s}", "pack",
-							       ent->rules[r].pack, "rule",
-							       ent->rules[r].rule));
-		}
+		if (ent)
+			add_entry(&a, ent);
 	}
-	json_object_set_new(rec, "pack", first_pack ? json_string(first_pack) : json_null());
-	json_object_set_new(rec, "rule", first_rule ? json_string(first_rule) : json_null());
-	json_object_set_new(rec, "rules", rules);
-	json_object_set_new(rec, "controls", controls);
-	json_object_set_new(rec, "frameworks", frameworks);
+	/* the rule that decided: an enforce-mode one for a denial */
+	first = a.first[act];
+	json_object_set_new(rec, "pack", first ? json_string(first->pack) : json_null());
+	json_object_set_new(rec, "rule", first ? json_string(first->rule) : json_null());
+	json_object_set_new(rec, "rules", a.rules);
+	/* what the action satisfies; for an observe decision the observe-mode
+	 * rules' lists, so both pairs are equal */
+	json_object_set_new(rec, "controls", json_copy(a.ctl[act]));
+	json_object_set_new(rec, "frameworks", json_copy(a.fw[act]));
+	json_object_set_new(rec, "observed_controls", a.ctl[1]);
+	json_object_set_new(rec, "observed_frameworks", a.fw[1]);
+	json_decref(a.ctl[0]);
+	json_decref(a.fw[0]);
+	if (a.unknown)
+		json_object_set_new(rec, "attribution_unknown", json_true());
 	if (!policy)
 		json_object_set_new(rec, "policy_unresolved", json_true());
 }

@@ -17,9 +17,11 @@
 
 struct agg {
 	const struct gg_report_opts *o;
-	/* name -> count; gate maps are keyed "gate\tevent" */
+	/* name -> count; gate maps are keyed "gate\tevent", lost_why
+	 * "reason\twhile" */
 	json_t *deny_ctl, *deny_fw, *deny_gate, *obs_ctl, *obs_fw, *obs_gate, *lost_gate;
-	long long deny_total, obs_total, lost_total;
+	json_t *lost_why;
+	long long deny_total, obs_total, lost_total, obs_on_deny, deny_unknown;
 	long long in_window, undated, applied_in, failed_in;
 	long long first_us, last_us;
 	json_t *policy; /* latest policy_applied at or before the end */
@@ -62,6 +64,59 @@ static bool is_denial_event(const char *ev)
 	       !strcmp(ev, "module_blocked");
 }
 
+/* Records from before reasons were recorded were all ring-buffer drops. */
+static const char *lost_reason(json_t *rec)
+{
+	return json_string_value(json_object_get(rec, "reason")) ?: "ring_buffer";
+}
+
+/* A loss of no gate: records the writer refused that belong to no gate
+ * (lifecycle, policy), or ring-buffer records too short to say theirs. */
+static const char *lost_gate_label(json_t *rec)
+{
+	const char *gate = json_string_value(json_object_get(rec, "gate"));
+
+	if (gate)
+		return gate;
+	return !strcmp(lost_reason(rec), "malformed") ? "unknown (undecodable)" :
+							 "non-gate (lifecycle, policy)";
+}
+
+static int on_lost(struct agg *g, json_t *rec)
+{
+	long long n = json_integer_value(json_object_get(rec, "count"));
+	const char *when = json_string_value(json_object_get(rec, "while"));
+	char key[256];
+
+	g->lost_total += n;
+	snprintf(key, sizeof(key), "%s\t%s", lost_reason(rec), when ?: "");
+	return bump(g->lost_gate, lost_gate_label(rec), n) || bump(g->lost_why, key, n) ? -ENOMEM : 0;
+}
+
+/*
+ * A denial counts the controls of its enforce-mode rules (`controls`); the
+ * observe-mode rules that matched the same thing (`observed_controls`)
+ * only observed it. A record without observed_controls predates the split:
+ * its controls may include an observe-mode pack's, so it is counted as it
+ * says and flagged.
+ */
+static int on_deny(struct agg *g, json_t *rec)
+{
+	json_t *obs = json_object_get(rec, "observed_controls");
+
+	g->deny_total++;
+	if (!obs || json_is_true(json_object_get(rec, "attribution_unknown")))
+		g->deny_unknown++;
+	if (json_array_size(obs))
+		g->obs_on_deny++;
+	if (bump_each(g->deny_ctl, json_object_get(rec, "controls")) ||
+	    bump_each(g->deny_fw, json_object_get(rec, "frameworks")) ||
+	    bump_gate(g->deny_gate, rec, 1) || bump_each(g->obs_ctl, obs) ||
+	    bump_each(g->obs_fw, json_object_get(rec, "observed_frameworks")))
+		return -ENOMEM;
+	return 0;
+}
+
 static int on_record(json_t *rec, const char *file, unsigned long long line, void *ctx)
 {
 	struct agg *g = ctx;
@@ -92,18 +147,13 @@ static int on_record(json_t *rec, const char *file, unsigned long long line, voi
 		g->applied_in++;
 	else if (!strcmp(ev, "policy_apply_failed"))
 		g->failed_in++;
-	else if (!strcmp(ev, "events_lost")) {
-		long long n = json_integer_value(json_object_get(rec, "count"));
-
-		g->lost_total += n;
-		ret = bump(g->lost_gate, json_string_value(json_object_get(rec, "gate")) ?: "?", n);
-	} else if (is_denial_event(ev) && action && !strcmp(action, "deny")) {
-		g->deny_total++;
-		ret = bump_each(g->deny_ctl, json_object_get(rec, "controls")) ?:
-		      bump_each(g->deny_fw, json_object_get(rec, "frameworks")) ?:
-		      bump_gate(g->deny_gate, rec, 1);
-	} else if (is_denial_event(ev) && action && !strcmp(action, "observe")) {
-		/* Observe mode allowed the action: never a denial. */
+	else if (!strcmp(ev, "events_lost"))
+		ret = on_lost(g, rec);
+	else if (is_denial_event(ev) && action && !strcmp(action, "deny"))
+		ret = on_deny(g, rec);
+	else if (is_denial_event(ev) && action && !strcmp(action, "observe")) {
+		/* Observe mode allowed the action: never a denial. Its controls
+		 * are the observe-mode rules' (= observed_controls). */
 		g->obs_total++;
 		ret = bump_each(g->obs_ctl, json_object_get(rec, "controls")) ?:
 		      bump_each(g->obs_fw, json_object_get(rec, "frameworks")) ?:
@@ -137,9 +187,14 @@ static const char *gate_category(const char *gate)
 	return "other";
 }
 
-/* [{name: key, count}] by count desc, then key; gate maps split their key
- * into category, gate and event. */
-static json_t *sorted(json_t *map, const char *name, bool gates)
+enum kc_kind {
+	KC_NAME, /* {name: key, count} */
+	KC_GATE, /* "gate\tevent": {category, gate, event, count} */
+	KC_LOST, /* "reason\twhile": {reason, while (null: the daemon was running), count} */
+};
+
+/* [{...}] by count desc, then key. */
+static json_t *sorted(json_t *map, const char *name, enum kc_kind kind)
 {
 	size_t n = json_object_size(map), i = 0;
 	struct kc *v = calloc(n ? n : 1, sizeof(*v));
@@ -155,18 +210,21 @@ static json_t *sorted(json_t *map, const char *name, bool gates)
 		v[i++] = (struct kc){ k, json_integer_value(val) };
 	qsort(v, n, sizeof(*v), cmp_kc);
 	for (i = 0; i < n; i++) {
+		const char *tab = strchr(v[i].key, '\t');
+		char head[128];
 		json_t *o;
 
-		if (gates) {
-			const char *tab = strchr(v[i].key, '\t');
-			char gate[128];
-
-			snprintf(gate, sizeof(gate), "%.*s", (int)(tab - v[i].key), v[i].key);
-			o = json_pack("{s:s, s:s, s:s, s:I}", "category", gate_category(gate), "gate",
-				      gate, "event", tab + 1, "count", (json_int_t)v[i].count);
-		} else {
+		if (kind != KC_NAME)
+			snprintf(head, sizeof(head), "%.*s", (int)(tab - v[i].key), v[i].key);
+		if (kind == KC_GATE)
+			o = json_pack("{s:s, s:s, s:s, s:I}", "category", gate_category(head), "gate",
+				      head, "event", tab + 1, "count", (json_int_t)v[i].count);
+		else if (kind == KC_LOST)
+			o = json_pack("{s:s, s:o, s:I}", "reason", head, "while",
+				      tab[1] ? json_string(tab + 1) : json_null(), "count",
+				      (json_int_t)v[i].count);
+		else
 			o = json_pack("{s:s, s:I}", name, v[i].key, "count", (json_int_t)v[i].count);
-		}
 		if (json_array_append_new(arr, o)) {
 			json_decref(arr);
 			arr = NULL;
@@ -187,11 +245,62 @@ static json_t *time_or_null(bool has, long long us)
 	return json_string(buf);
 }
 
+/* The mode a policy_applied record gives ref: its refs entry, else the
+ * record's (the agent's) mode, which is the floor's. */
+static const char *ref_mode(const json_t *policy, const char *ref)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(policy, "refs"), i, v) {
+		const char *r = json_string_value(json_object_get(v, "ref"));
+
+		if (r && ref && !strcmp(r, ref) && json_is_string(json_object_get(v, "mode")))
+			return json_string_value(json_object_get(v, "mode"));
+	}
+	return json_string_value(json_object_get(policy, "mode"));
+}
+
+/*
+ * One pack of the policy, as the report shows it: its mode, and what it
+ * enforces, only observes and leaves advisory. Records written before
+ * packs carried a mode listed an observe-mode pack's controls as
+ * enforced; they are moved to observed here.
+ */
+static json_t *pack_entry(const json_t *policy, const json_t *pk)
+{
+	const char *mode = json_string_value(json_object_get(pk, "mode"));
+	json_t *o = json_deep_copy(pk), *enf, *obs;
+
+	if (!o || !json_is_object(o))
+		return o;
+	if (!mode)
+		mode = ref_mode(policy, json_string_value(json_object_get(pk, "ref")));
+	enf = json_object_get(o, "enforced");
+	obs = json_object_get(o, "observed");
+	if (mode && !strcmp(mode, "observe") && !obs) {
+		obs = enf ? json_incref(enf) : json_array();
+		if (json_object_set_new(o, "observed", obs) ||
+		    json_object_set_new(o, "enforced", json_array()))
+			goto fail;
+	} else if (!obs && json_object_set_new(o, "observed", json_array())) {
+		goto fail;
+	}
+	if (!json_object_get(o, "enforced") && json_object_set_new(o, "enforced", json_array()))
+		goto fail;
+	if (json_object_set_new(o, "mode", mode ? json_string(mode) : json_null()))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 static json_t *enabled_packs(const struct agg *g)
 {
-	static const char *const keys[] = { "ts", "generation", "mode", "who", "refs", "packs",
-					    NULL };
-	json_t *o;
+	static const char *const keys[] = { "ts", "generation", "mode", "who", "refs", NULL };
+	json_t *o, *packs, *v;
+	size_t i;
 
 	if (!g->policy)
 		return json_null();
@@ -204,7 +313,19 @@ static json_t *enabled_packs(const struct agg *g)
 			return NULL;
 		}
 	}
+	packs = json_object_get(g->policy, "packs");
+	if (!o || !json_is_array(packs))
+		return o;
+	v = json_array();
+	if (json_object_set_new(o, "packs", v))
+		goto fail;
+	for (i = 0; i < json_array_size(packs); i++)
+		if (json_array_append_new(v, pack_entry(g->policy, json_array_get(packs, i))))
+			goto fail;
 	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
@@ -225,8 +346,9 @@ int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o
 	g.obs_fw = json_object();
 	g.obs_gate = json_object();
 	g.lost_gate = json_object();
+	g.lost_why = json_object();
 	if (!g.deny_ctl || !g.deny_fw || !g.deny_gate || !g.obs_ctl || !g.obs_fw || !g.obs_gate ||
-	    !g.lost_gate) {
+	    !g.lost_gate || !g.lost_why) {
 		ret = gg_errf(err, -ENOMEM, "report: out of memory");
 		goto cleanup;
 	}
@@ -240,7 +362,7 @@ int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o
 	chain = json_is_true(json_object_get(res, "chain_intact"));
 	sigs = json_is_true(json_object_get(res, "signatures_checked"));
 	doc = json_pack("{s:b, s:b, s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I,"
-			" s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:o}",
+			" s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o}",
 			"verified", chain && sigs,
 			"signatures_checked", sigs,
 			"chain_intact", chain,
@@ -257,15 +379,18 @@ int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o
 			"policy_applied_in_window", (json_int_t)g.applied_in,
 			"policy_apply_failed_in_window", (json_int_t)g.failed_in,
 			"denials_total", (json_int_t)g.deny_total,
-			"denials_by_control", sorted(g.deny_ctl, "control", false),
-			"denials_by_framework", sorted(g.deny_fw, "framework", false),
-			"denials_by_gate", sorted(g.deny_gate, NULL, true),
+			"denials_attribution_unknown", (json_int_t)g.deny_unknown,
+			"denials_by_control", sorted(g.deny_ctl, "control", KC_NAME),
+			"denials_by_framework", sorted(g.deny_fw, "framework", KC_NAME),
+			"denials_by_gate", sorted(g.deny_gate, NULL, KC_GATE),
 			"observed_total", (json_int_t)g.obs_total,
-			"observed_by_control", sorted(g.obs_ctl, "control", false),
-			"observed_by_framework", sorted(g.obs_fw, "framework", false),
-			"observed_by_gate", sorted(g.obs_gate, NULL, true),
+			"observed_on_denials", (json_int_t)g.obs_on_deny,
+			"observed_by_control", sorted(g.obs_ctl, "control", KC_NAME),
+			"observed_by_framework", sorted(g.obs_fw, "framework", KC_NAME),
+			"observed_by_gate", sorted(g.obs_gate, NULL, KC_GATE),
 			"events_lost", (json_int_t)g.lost_total,
-			"events_lost_by_gate", sorted(g.lost_gate, "gate", false));
+			"events_lost_by_reason", sorted(g.lost_why, NULL, KC_LOST),
+			"events_lost_by_gate", sorted(g.lost_gate, "gate", KC_NAME));
 	if (!doc) {
 		ret = gg_errf(err, -ENOMEM, "report: out of memory");
 		goto cleanup;
@@ -281,6 +406,7 @@ cleanup:
 	json_decref(g.obs_fw);
 	json_decref(g.obs_gate);
 	json_decref(g.lost_gate);
+	json_decref(g.lost_why);
 	return ret;
 }
 
@@ -347,6 +473,40 @@ static void print_gates(FILE *f, const char *title, const json_t *arr)
 			(long long)json_integer_value(json_object_get(v, "count")));
 }
 
+/* "ring_buffer" + "daemon_down" -> what an auditor reads. */
+static void lost_label(const json_t *v, char *buf, size_t size)
+{
+	const char *reason = json_string_value(json_object_get(v, "reason")) ?: "?";
+	const char *when = json_string_value(json_object_get(v, "while"));
+	const char *what = !strcmp(reason, "ring_buffer") ? "ring buffer full" :
+			   !strcmp(reason, "audit_write") ? "refused by the audit log" :
+			   !strcmp(reason, "malformed") ? "undecodable ring-buffer record" : reason;
+
+	if (!when)
+		snprintf(buf, size, "%s", what);
+	else if (!strcmp(when, "daemon_down"))
+		snprintf(buf, size, "%s, daemon down", what);
+	else if (!strcmp(when, "daemon_starting"))
+		snprintf(buf, size, "%s, daemon starting", what);
+	else
+		snprintf(buf, size, "%s, %s", what, when);
+}
+
+static void print_lost(FILE *f, const json_t *arr)
+{
+	char label[128];
+	size_t i;
+	json_t *v;
+
+	fprintf(f, "  by reason:\n");
+	fprintf(f, "    %-40s %8s\n", "REASON", "COUNT");
+	json_array_foreach(arr, i, v) {
+		lost_label(v, label, sizeof(label));
+		fprintf(f, "    %-40s %8lld\n", label,
+			(long long)json_integer_value(json_object_get(v, "count")));
+	}
+}
+
 static const char *s_or(const json_t *o, const char *k, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -358,7 +518,7 @@ void gg_report_print(FILE *f, const json_t *r)
 {
 	const json_t *ver = json_object_get(r, "verification"), *win = json_object_get(r, "window");
 	const json_t *pol = json_object_get(r, "enabled_packs"), *prob, *v;
-	char b1[1024], b2[1024];
+	char b1[1024], b2[1024], b3[1024];
 	size_t i;
 
 	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
@@ -404,13 +564,16 @@ void gg_report_print(FILE *f, const json_t *r)
 			s_or(pol, "ts", "?"),
 			(long long)json_integer_value(json_object_get(pol, "generation")),
 			s_or(pol, "mode", "?"), s_or(pol, "who", "?"));
+		/* An observe-mode pack enforces nothing: its controls are in
+		 * OBSERVED, never ENFORCED. */
 		if (json_array_size(json_object_get(pol, "packs"))) {
-			fprintf(f, "  %-32s %-14s %-28s %s\n", "PACK", "FRAMEWORK", "ENFORCED",
-				"ADVISORY");
+			fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", "PACK", "MODE", "FRAMEWORK",
+				"ENFORCED", "OBSERVED", "ADVISORY");
 			json_array_foreach(json_object_get(pol, "packs"), i, v)
-				fprintf(f, "  %-32s %-14s %-28s %s\n", s_or(v, "ref", "?"),
-					s_or(v, "framework", "-"),
+				fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", s_or(v, "ref", "?"),
+					s_or(v, "mode", "?"), s_or(v, "framework", "-"),
 					join(json_object_get(v, "enforced"), b1, sizeof(b1)),
+					join(json_object_get(v, "observed"), b3, sizeof(b3)),
 					join(json_object_get(v, "advisory"), b2, sizeof(b2)));
 		}
 		fprintf(f, "  refs: %s\n", join(json_object_get(pol, "refs"), b1, sizeof(b1)));
@@ -421,20 +584,30 @@ void gg_report_print(FILE *f, const json_t *r)
 			(long long)json_integer_value(json_object_get(r, "policy_applied_in_window")),
 			(long long)json_integer_value(
 				json_object_get(r, "policy_apply_failed_in_window")));
-	fprintf(f, "\nDenials: %lld\n",
+	fprintf(f, "\nDenials: %lld (counted by the controls of their enforce-mode rules)\n",
 		(long long)json_integer_value(json_object_get(r, "denials_total")));
+	if (json_integer_value(json_object_get(r, "denials_attribution_unknown")))
+		fprintf(f, "  %lld of them recorded without a split by rule mode: their controls may "
+			   "include\n  those of observe-mode packs\n",
+			(long long)json_integer_value(json_object_get(r, "denials_attribution_unknown")));
 	print_counts(f, "by control", json_object_get(r, "denials_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "denials_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "denials_by_gate"));
 	fprintf(f, "\nObserved (would have been denied; allowed, not counted as denials): %lld\n",
 		(long long)json_integer_value(json_object_get(r, "observed_total")));
+	if (json_integer_value(json_object_get(r, "observed_on_denials")))
+		fprintf(f, "  plus observe-mode rules that also matched %lld denial(s): their controls "
+			   "are\n  counted here, not as denials\n",
+			(long long)json_integer_value(json_object_get(r, "observed_on_denials")));
 	print_counts(f, "by control", json_object_get(r, "observed_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "observed_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
-	fprintf(f, "\nEvents lost (ring buffer full): %lld\n",
+	fprintf(f, "\nEvents lost (never reached the log): %lld\n",
 		(long long)json_integer_value(json_object_get(r, "events_lost")));
-	if (json_integer_value(json_object_get(r, "events_lost")))
+	if (json_integer_value(json_object_get(r, "events_lost"))) {
+		print_lost(f, json_object_get(r, "events_lost_by_reason"));
 		print_counts(f, "by gate", json_object_get(r, "events_lost_by_gate"), "gate");
+	}
 }
 
 static void report_usage(FILE *f)

@@ -19,7 +19,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <getopt.h>
 
+#include "cli.h"
 #include "compile.h"
 
 #define expect(cond, ...)                                                                 \
@@ -258,8 +261,12 @@ static void compile__floor_is_labelled_and_merged(void **state)
 	expect_rules(e, "nc", "floor/no-nc", "pack-a@v1/ra", NULL);
 	expect(!strcmp(e->rules[0].pack, "floor") && e->rules[0].mode == GG_ACT_DENY,
 	       "the floor's rule is labelled floor with mode deny");
-	expect(e->n_frameworks == 2 && !strcmp(e->frameworks[0], "fw-a") &&
-	       !strcmp(e->frameworks[1], "govgate"), "floor framework merged");
+	/* a deny entry's own lists are what it enforces: the floor's only */
+	expect(e->n_frameworks == 1 && !strcmp(e->frameworks[0], "govgate") &&
+	       e->n_controls == 1 && !strcmp(e->controls[0], "F1"),
+	       "the deny entry enforces the floor's control, not the observe pack's");
+	expect(e->rules[1].mode == GG_ACT_OBSERVE && !strcmp(e->rules[1].framework, "fw-a"),
+	       "the observe pack's rule stays, with its framework");
 	expect(c->n_refs == 2 && !strcmp(c->refs[0], "floor (enforce)") &&
 	       !strcmp(c->refs[1], "pack-a@v1 (observe)"), "refs list inputs in order with mode");
 	gg_compiled_free(c);
@@ -766,6 +773,157 @@ static void json__from_json_refuses_dangling_entry(void **state)
 	gg_pack_free(p);
 }
 
+/* Every rule of an entry keeps its own mode and controls: a deny entry
+ * that an observe-mode pack merged into says which controls are whose. */
+static void json__rules_carry_mode_and_controls(void **state)
+{
+	struct gg_pack *f = parse(PACK("platform-floor", "govgate", CTL("F1"),
+				       EXEC("no-nc", "\"F1\"", "{\"basenames\": [\"nc\"]}")));
+	struct gg_pack *a = parse(pack_a);
+	struct gg_policy_input in[] = { { f, GG_ACT_DENY, true }, { a, GG_ACT_OBSERVE, false } };
+	struct gg_compiled *c = compile(in, 2), *back = NULL;
+	const struct gg_entry *e = entry_of(c, &find_name(c, "nc")->v);
+	json_t *j = gg_compiled_to_json(c), *je, *r0, *r1;
+	struct gg_err err = {};
+	char *s1, *s2;
+
+	expect(e->action == GG_ACT_DENY && e->n_rules == 2, "floor + observe pack: one deny entry");
+	expect(e->rules[0].n_controls == 1 && !strcmp(e->rules[0].controls[0], "F1"),
+	       "the floor's rule carries F1 only");
+	expect(e->rules[1].n_controls == 2 && !strcmp(e->rules[1].controls[0], "A1") &&
+	       !strcmp(e->rules[1].controls[1], "A2"), "the observe pack's rule carries A1, A2");
+	je = json_array_get(json_object_get(j, "entries"), e->id - 1);
+	r0 = json_array_get(json_object_get(je, "rules"), 0);
+	r1 = json_array_get(json_object_get(je, "rules"), 1);
+	expect(!strcmp(json_string_value(json_object_get(r0, "mode")), "deny") &&
+	       json_array_size(json_object_get(r0, "controls")) == 1,
+	       "JSON: the floor's rule, mode deny, its own controls");
+	expect(!strcmp(json_string_value(json_object_get(r1, "mode")), "observe") &&
+	       json_array_size(json_object_get(r1, "controls")) == 2 &&
+	       !strcmp(json_string_value(json_array_get(json_object_get(r1, "controls"), 0)), "A1"),
+	       "JSON: the pack's rule, mode observe, its own controls");
+	expect(json_array_size(json_object_get(je, "controls")) == 1 &&
+	       !strcmp(json_string_value(json_array_get(json_object_get(je, "controls"), 0)), "F1"),
+	       "JSON: the deny entry's controls are the enforced ones");
+	expect(json_array_size(json_object_get(je, "observed_controls")) == 2 &&
+	       json_array_size(json_object_get(je, "observed_frameworks")) == 1 &&
+	       !strcmp(json_string_value(json_array_get(json_object_get(je, "observed_frameworks"),
+							0)), "fw-a"),
+	       "JSON: the observe pack's controls are observed_controls");
+	/* the generation record round-trips them */
+	expect(!gg_compiled_from_json(j, &back, &err), "loads: %s", err.msg);
+	s1 = dump(c);
+	s2 = dump(back);
+	expect(!strcmp(s1, s2), "round trip keeps per-rule controls");
+	expect(!back->entries[e->id - 1].rule_controls_unknown, "a new record is attributed");
+	free(s1);
+	free(s2);
+	json_decref(j);
+	gg_compiled_free(back);
+	gg_compiled_free(c);
+	gg_pack_free(f);
+	gg_pack_free(a);
+}
+
+/* Runs `govgate compile ARGS` with stdout into a string. */
+static char *run_compile(int argc, char **argv, int *rc)
+{
+	char path[] = "/tmp/gg_compile_out_XXXXXX", *buf;
+	int fd = mkstemp(path), saved;
+	FILE *f;
+	long n;
+
+	expect(fd >= 0, "mkstemp");
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	optind = 0;
+	*rc = gg_cmd_compile(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	f = fopen(path, "r");
+	expect(f, "reopen output");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(n + 1, 1);
+	expect(buf && fread(buf, 1, n, f) == (size_t)n, "read output");
+	fclose(f);
+	unlink(path);
+	return buf;
+}
+
+/* The review case: `govgate compile --mode observe owasp-llm-top10@v1
+ * --json`. The floor still denies nc; the JSON says the owasp controls on
+ * that entry come from a rule in observe mode. Output is deterministic. */
+static void json__compile_cli_shows_modes(void **state)
+{
+	char cfg[] = "/tmp/gg_compile_cfg_XXXXXX";
+	int fd = mkstemp(cfg), rc;
+	char *argv[] = { "compile", "--mode", "observe", "--json", "--config", cfg,
+			 "owasp-llm-top10@v1", NULL };
+	char *out1, *out2;
+	json_t *doc, *e, *r;
+	size_t i, k;
+	bool seen = false;
+
+	expect(fd >= 0, "mkstemp");
+	expect(dprintf(fd, "{\"pack_dirs\": [\"packs\"], \"trust_dir\": \"/nonexistent\"}") > 0,
+	       "write config");
+	close(fd);
+	out1 = run_compile(7, argv, &rc);
+	expect(rc == 0, "compile exits 0, got %d", rc);
+	out2 = run_compile(7, argv, &rc);
+	expect(!strcmp(out1, out2), "compile --json is deterministic");
+	doc = json_loads(out1, 0, NULL);
+	expect(doc, "compile --json prints JSON");
+	json_array_foreach(json_object_get(doc, "entries"), i, e) {
+		bool floor = false, owasp = false;
+
+		json_array_foreach(json_object_get(e, "rules"), k, r) {
+			const char *rule = json_string_value(json_object_get(r, "rule"));
+			const char *mode = json_string_value(json_object_get(r, "mode"));
+			json_t *ctl = json_object_get(r, "controls");
+
+			expect(mode && json_is_array(ctl), "every rule has a mode and controls");
+			if (!strcmp(rule, "floor-deny-lotl-tools")) {
+				floor = true;
+				expect(!strcmp(mode, "deny") && json_array_size(ctl) == 1 &&
+				       !strcmp(json_string_value(json_array_get(ctl, 0)),
+					       "FLOOR-EXEC-LOTL"), "the floor's rule enforces its own");
+			}
+			if (!strcmp(rule, "llm-deny-remote-shell-tools")) {
+				owasp = true;
+				expect(!strcmp(mode, "observe") && json_array_size(ctl) == 2 &&
+				       !strcmp(json_string_value(json_array_get(ctl, 0)), "LLM05:2025"),
+				       "the owasp rule is in observe mode with LLM05, LLM06");
+			}
+		}
+		if (floor && owasp) {
+			json_t *ctl = json_object_get(e, "controls");
+			json_t *obs = json_object_get(e, "observed_controls");
+
+			seen = true;
+			expect(!strcmp(json_string_value(json_object_get(e, "action")), "deny"),
+			       "the merged entry denies");
+			/* the review case: no LLM05 on the deny because the floor matched */
+			expect(json_array_size(ctl) == 1 &&
+			       !strcmp(json_string_value(json_array_get(ctl, 0)), "FLOOR-EXEC-LOTL"),
+			       "the deny entry's controls are the floor's alone");
+			expect(json_array_size(obs) == 2 &&
+			       !strcmp(json_string_value(json_array_get(obs, 0)), "LLM05:2025"),
+			       "the observe pack's controls are observed_controls");
+		}
+	}
+	expect(seen, "an entry merges the floor's and the observe pack's nc rules");
+	json_decref(doc);
+	free(out1);
+	free(out2);
+	unlink(cfg);
+}
+
 /* ---- scale -------------------------------------------------------------- */
 
 static double now(void)
@@ -843,6 +1001,8 @@ int main(void)
 		cmocka_unit_test(json__round_trip_is_identical),
 		cmocka_unit_test(json__shape),
 		cmocka_unit_test(json__from_json_refuses_dangling_entry),
+		cmocka_unit_test(json__rules_carry_mode_and_controls),
+		cmocka_unit_test(json__compile_cli_shows_modes),
 		cmocka_unit_test(scale__million_cidrs),
 	};
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Ring-buffer events to audit records (user/event.c). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,7 @@ static const char pack_b[] =
 	"\"rules\":[{\"id\":\"rb\",\"gate\":\"cmd.exec\",\"controls\":[\"B-1\"],"
 	"\"match\":{\"basenames\":[\"tool\"]}}]}";
 
-static struct gg_compiled *compile_ab(void)
+static struct gg_compiled *compile_modes(enum gg_action mode_a, enum gg_action mode_b)
 {
 	struct gg_pack *a = NULL, *b = NULL;
 	struct gg_policy_input in[2];
@@ -34,13 +35,19 @@ static struct gg_compiled *compile_ab(void)
 
 	assert_int_equal(gg_pack_parse(pack_a, strlen(pack_a), "a.json", &a, &err), 0);
 	assert_int_equal(gg_pack_parse(pack_b, strlen(pack_b), "b.json", &b, &err), 0);
-	in[0] = (struct gg_policy_input){ a, GG_ACT_DENY, false };
-	in[1] = (struct gg_policy_input){ b, GG_ACT_OBSERVE, false };
+	in[0] = (struct gg_policy_input){ a, mode_a, false };
+	in[1] = (struct gg_policy_input){ b, mode_b, false };
 	if (gg_compile(in, 2, &c, &err))
 		fail_msg("%s", err.msg);
 	gg_pack_free(a);
 	gg_pack_free(b);
 	return c;
+}
+
+/* pa (path /usr/bin/tool) enforced, pb (basename tool) observed. */
+static struct gg_compiled *compile_ab(void)
+{
+	return compile_modes(GG_ACT_DENY, GG_ACT_OBSERVE);
 }
 
 static __u32 entry_of_path(const struct gg_compiled *c, const char *path)
@@ -64,8 +71,46 @@ static const char *str(json_t *rec, const char *key)
 	return json_string_value(json_object_get(rec, key));
 }
 
+/* arr is exactly these strings, in order. */
+static bool strs_are(json_t *arr, ...)
+{
+	size_t n = 0;
+	const char *s;
+	va_list ap;
+	bool ok = json_is_array(arr);
+
+	va_start(ap, arr);
+	while (ok && (s = va_arg(ap, const char *))) {
+		json_t *v = json_array_get(arr, n++);
+
+		ok = json_is_string(v) && !strcmp(json_string_value(v), s);
+	}
+	va_end(ap);
+	return ok && json_array_size(arr) == n;
+}
+
+static bool strs_have(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (!strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+static bool rule_is(json_t *rec, size_t i, const char *pack, const char *rule, const char *mode)
+{
+	json_t *r = json_array_get(json_object_get(rec, "rules"), i);
+
+	return r && !strcmp(str(r, "pack"), pack) && !strcmp(str(r, "rule"), rule) &&
+	       str(r, "mode") && !strcmp(str(r, "mode"), mode);
+}
+
 /* A denial hit by a path rule of one pack and a name rule of another
- * carries both packs' rules, controls and frameworks. */
+ * carries both packs' rules, each with its mode; only the enforce-mode
+ * pack's controls are what the denial enforced. */
 static void test_exec_record(void **state)
 {
 	struct gg_compiled *c = compile_ab();
@@ -105,9 +150,14 @@ static void test_exec_record(void **state)
 	assert_string_equal(str(rec, "match"), "path");
 	assert_string_equal(str(rec, "pack"), "pa@v1");
 	assert_string_equal(str(rec, "rule"), "ra");
-	assert_int_equal(json_array_size(json_object_get(rec, "controls")), 2);
-	assert_int_equal(json_array_size(json_object_get(rec, "frameworks")), 2);
+	/* pa enforces, pb only observes: the denial satisfies A-1 alone */
+	assert_true(strs_are(json_object_get(rec, "controls"), "A-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "frameworks"), "fa", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_controls"), "B-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_frameworks"), "fb", NULL));
 	assert_int_equal(json_array_size(json_object_get(rec, "rules")), 2);
+	assert_true(rule_is(rec, 0, "pa@v1", "ra", "enforce"));
+	assert_true(rule_is(rec, 1, "pb@v1", "rb", "observe"));
 	argv = json_object_get(rec, "argv");
 	assert_int_equal(json_array_size(argv), 3);
 	assert_string_equal(json_string_value(json_array_get(argv, 1)), "-e");
@@ -347,6 +397,245 @@ static void test_policy_packs_json(void **state)
 	rmdir(dir);
 }
 
+/* The packs of the source tree, as `govgate compile` finds them. */
+static struct gg_config source_tree_cfg(void)
+{
+	char path[] = "/tmp/gg_event_cfg_XXXXXX";
+	struct gg_config cfg;
+	struct gg_err err;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_true(dprintf(fd, "{\"pack_dirs\": [\"packs\"], \"trust_dir\": \"/nonexistent\"}") > 0);
+	close(fd);
+	if (gg_config_load(path, &cfg, &err))
+		fail_msg("%s", err.msg);
+	unlink(path);
+	return cfg;
+}
+
+/* The floor's denial of nc and owasp-llm-top10 in observe mode merge into
+ * one deny entry: the record's controls are the floor's alone, the
+ * observe-mode pack's are observed_controls; the same after the round
+ * trip through the generation record the daemon resolves events with. */
+static void test_floor_deny_observe_pack(void **state)
+{
+	struct gg_config cfg = source_tree_cfg();
+	struct gg_pack_ref ref = { .ref = "owasp-llm-top10@v1", .mode = GG_ACT_OBSERVE };
+	struct gg_compiled *c = NULL, *back = NULL;
+	struct gg_event e = {};
+	struct gg_err err;
+	json_t *rec, *doc;
+
+	if (gg_policy_build(&cfg, &ref, 1, &c, NULL, NULL, &err))
+		fail_msg("%s", err.msg);
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.generation = 2;
+	e.entries[2] = entry_of_name(c, "nc");
+	assert_true(e.entries[2]);
+	assert_int_equal(gg_compiled_entry(c, e.entries[2])->action, GG_ACT_DENY);
+	doc = gg_compiled_to_json(c);
+	if (gg_compiled_from_json(doc, &back, &err))
+		fail_msg("%s", err.msg);
+	json_decref(doc);
+	for (int i = 0; i < 2; i++) {
+		rec = gg_event_record(&e, i ? back : c, 0);
+		assert_string_equal(str(rec, "action"), "deny");
+		assert_string_equal(str(rec, "pack"), "floor");
+		assert_string_equal(str(rec, "rule"), "floor-deny-lotl-tools");
+		assert_true(strs_are(json_object_get(rec, "controls"), "FLOOR-EXEC-LOTL", NULL));
+		assert_true(strs_are(json_object_get(rec, "frameworks"), "govgate-floor", NULL));
+		assert_true(strs_are(json_object_get(rec, "observed_controls"), "LLM05:2025",
+				     "LLM06:2025", NULL));
+		assert_true(strs_are(json_object_get(rec, "observed_frameworks"), "owasp-llm", NULL));
+		assert_int_equal(json_array_size(json_object_get(rec, "rules")), 2);
+		assert_true(rule_is(rec, 0, "floor", "floor-deny-lotl-tools", "enforce"));
+		assert_true(rule_is(rec, 1, "owasp-llm-top10@v1", "llm-deny-remote-shell-tools",
+				    "observe"));
+		assert_null(json_object_get(rec, "attribution_unknown"));
+		json_decref(rec);
+	}
+	gg_compiled_free(back);
+	gg_compiled_free(c);
+	gg_config_free(&cfg);
+}
+
+/* A decision only observe-mode rules made: controls are theirs (nothing
+ * was denied), and observed_controls says the same. */
+static void test_observe_decision(void **state)
+{
+	struct gg_compiled *c = compile_ab();
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_OBSERVE;
+	e.entries[2] = entry_of_name(c, "tool");
+	assert_true(e.entries[2]);
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(str(rec, "action"), "observe");
+	assert_string_equal(str(rec, "pack"), "pb@v1");
+	assert_string_equal(str(rec, "rule"), "rb");
+	assert_true(strs_are(json_object_get(rec, "controls"), "B-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "frameworks"), "fb", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_controls"), "B-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_frameworks"), "fb", NULL));
+	assert_true(rule_is(rec, 0, "pb@v1", "rb", "observe"));
+	json_decref(rec);
+
+	/* and on every record, even one with no policy */
+	e.action = GG_ACT_DENY;
+	rec = gg_event_record(&e, NULL, 0);
+	assert_true(strs_are(json_object_get(rec, "observed_controls"), NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_frameworks"), NULL));
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
+/* pack/rule of a denial name an enforce-mode rule, even when an
+ * observe-mode one sorts first. */
+static void test_deny_names_enforce_rule(void **state)
+{
+	struct gg_compiled *c = compile_modes(GG_ACT_OBSERVE, GG_ACT_DENY);
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.entries[0] = entry_of_path(c, "/usr/bin/tool");
+	e.entries[2] = entry_of_name(c, "tool");
+	rec = gg_event_record(&e, c, 0);
+	assert_true(rule_is(rec, 0, "pa@v1", "ra", "observe"));
+	assert_true(rule_is(rec, 1, "pb@v1", "rb", "enforce"));
+	assert_string_equal(str(rec, "pack"), "pb@v1");
+	assert_string_equal(str(rec, "rule"), "rb");
+	assert_true(strs_are(json_object_get(rec, "controls"), "B-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_controls"), "A-1", NULL));
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
+/* One rule behind two of a decision's lookups is listed once. */
+static void test_rule_listed_once(void **state)
+{
+	static const char pack_c[] =
+		"{\"name\":\"pc\",\"version\":\"v1\",\"framework\":{\"id\":\"fc\",\"title\":\"C\"},"
+		"\"controls\":[{\"id\":\"C-1\",\"title\":\"t\",\"status\":\"enforced\"},"
+		"{\"id\":\"C-2\",\"title\":\"t\",\"status\":\"enforced\"}],"
+		"\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C-1\"],"
+		"\"match\":{\"paths\":[\"/usr/bin/tool\"],\"basenames\":[\"tool\"]}},"
+		"{\"id\":\"r2\",\"gate\":\"cmd.exec\",\"controls\":[\"C-2\"],"
+		"\"match\":{\"basenames\":[\"tool\"]}}]}";
+	struct gg_pack *p = NULL;
+	struct gg_policy_input in[1];
+	struct gg_compiled *c = NULL;
+	struct gg_event e = {};
+	struct gg_err err;
+	json_t *rec;
+
+	assert_int_equal(gg_pack_parse(pack_c, strlen(pack_c), "c.json", &p, &err), 0);
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	if (gg_compile(in, 1, &c, &err))
+		fail_msg("%s", err.msg);
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.entries[0] = entry_of_path(c, "/usr/bin/tool");
+	e.entries[2] = entry_of_name(c, "tool");
+	assert_true(e.entries[0] && e.entries[2] && e.entries[0] != e.entries[2]);
+	rec = gg_event_record(&e, c, 0);
+	assert_int_equal(json_array_size(json_object_get(rec, "rules")), 2);
+	assert_true(rule_is(rec, 0, "pc@v1", "r1", "enforce"));
+	assert_true(rule_is(rec, 1, "pc@v1", "r2", "enforce"));
+	assert_true(strs_are(json_object_get(rec, "controls"), "C-1", "C-2", NULL));
+	json_decref(rec);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+}
+
+/* The generation record as versions before per-rule controls wrote it:
+ * an entry's controls the union over its rules, rules without controls. */
+static void make_legacy(json_t *doc)
+{
+	size_t i, k, j;
+	json_t *ent, *r, *c;
+
+	json_array_foreach(json_object_get(doc, "entries"), i, ent) {
+		json_t *all = json_array();
+
+		json_array_foreach(json_object_get(ent, "rules"), k, r) {
+			json_array_foreach(json_object_get(r, "controls"), j, c)
+				if (!strs_have(all, json_string_value(c)))
+					json_array_append(all, c);
+			json_object_del(r, "controls");
+		}
+		json_object_set_new(ent, "controls", all);
+		json_object_del(ent, "observed_controls");
+		json_object_del(ent, "observed_frameworks");
+	}
+}
+
+/* A generation recorded before rules kept their controls: one mode
+ * behind an entry owns its controls exactly; with both modes the split is
+ * unknown, and the record says so. */
+static void test_legacy_generation(void **state)
+{
+	struct gg_compiled *c = compile_ab(), *back = NULL;
+	json_t *doc = gg_compiled_to_json(c), *ent, *rec;
+	struct gg_event e = {};
+	struct gg_err err;
+
+	make_legacy(doc);
+	if (gg_compiled_from_json(doc, &back, &err))
+		fail_msg("%s", err.msg);
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.entries[0] = entry_of_path(back, "/usr/bin/tool");
+	rec = gg_event_record(&e, back, 0);
+	assert_true(strs_are(json_object_get(rec, "controls"), "A-1", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_controls"), NULL));
+	assert_null(json_object_get(rec, "attribution_unknown"));
+	json_decref(rec);
+
+	/* a mixed entry: the floor's rule and an observe-mode pack's */
+	gg_compiled_free(back);
+	back = NULL;
+	json_decref(doc);
+	gg_compiled_free(c);
+	{
+		struct gg_config cfg = source_tree_cfg();
+		struct gg_pack_ref ref = { .ref = "owasp-llm-top10@v1", .mode = GG_ACT_OBSERVE };
+
+		if (gg_policy_build(&cfg, &ref, 1, &c, NULL, NULL, &err))
+			fail_msg("%s", err.msg);
+		gg_config_free(&cfg);
+	}
+	doc = gg_compiled_to_json(c);
+	make_legacy(doc);
+	if (gg_compiled_from_json(doc, &back, &err))
+		fail_msg("%s", err.msg);
+	e.entries[0] = 0;
+	e.entries[2] = entry_of_name(back, "nc");
+	rec = gg_event_record(&e, back, 0);
+	assert_true(json_is_true(json_object_get(rec, "attribution_unknown")));
+	assert_true(strs_are(json_object_get(rec, "controls"), "FLOOR-EXEC-LOTL", "LLM05:2025",
+			     "LLM06:2025", NULL));
+	/* frameworks stay exact: each rule still names its pack's */
+	assert_true(strs_are(json_object_get(rec, "frameworks"), "govgate-floor", NULL));
+	assert_true(strs_are(json_object_get(rec, "observed_frameworks"), "owasp-llm", NULL));
+	assert_string_equal(str(rec, "pack"), "floor");
+	json_decref(rec);
+	/* a document with controls on some rules only is refused */
+	ent = json_array_get(json_object_get(doc, "entries"), e.entries[2] - 1);
+	json_object_set_new(json_array_get(json_object_get(ent, "rules"), 0), "controls",
+			    json_array());
+	gg_compiled_free(back);
+	back = NULL;
+	assert_int_equal(gg_compiled_from_json(doc, &back, &err), -EINVAL);
+	json_decref(doc);
+	gg_compiled_free(c);
+}
+
 /* events_lost: the shape the report counts. */
 static void test_lost_record(void **state)
 {
@@ -374,6 +663,11 @@ int main(void)
 		cmocka_unit_test(test_unknown_entry),
 		cmocka_unit_test(test_fail_closed_flag),
 		cmocka_unit_test(test_policy_packs_json),
+		cmocka_unit_test(test_floor_deny_observe_pack),
+		cmocka_unit_test(test_observe_decision),
+		cmocka_unit_test(test_deny_names_enforce_rule),
+		cmocka_unit_test(test_rule_listed_once),
+		cmocka_unit_test(test_legacy_generation),
 		cmocka_unit_test(test_lost_record),
 	};
 

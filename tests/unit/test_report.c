@@ -19,7 +19,9 @@
 
 #include <cmocka.h>
 
+#include "apply.h"
 #include "audit.h"
+#include "event.h"
 #include "sign.h"
 
 struct fx {
@@ -521,6 +523,269 @@ static void anchor_refused(void **state)
 	assert_int_equal(run_report(f, 7, argv, NULL, NULL), 2);
 }
 
+/* ---- modes and losses ---------------------------------------------------- */
+
+static json_t *lost(const char *ts, const char *gate, const char *reason, const char *when,
+		    int count)
+{
+	json_t *r = json_pack("{s:s, s:s, s:o, s:i}", "ts", ts, "event", "events_lost", "gate",
+			      gate ? json_string(gate) : json_null(), "count", count);
+
+	if (reason)
+		json_object_set_new(r, "reason", json_string(reason));
+	if (when)
+		json_object_set_new(r, "while", json_string(when));
+	return r;
+}
+
+/*
+ * A log the daemon would write with the floor enforced and
+ * owasp-llm-top10@v1 in observe mode: the policy_applied and the nc denial
+ * are built by the real code (gg_policy_packs_json, gg_event_record), then
+ * losses of every reason; after 2025-03-05 records of the formats before
+ * modes were recorded.
+ */
+static int setup_modes(void **state)
+{
+	struct gg_config cfg;
+	struct gg_pack_ref ref = { .ref = "owasp-llm-top10@v1", .mode = GG_ACT_OBSERVE };
+	struct gg_policy_input *in = NULL;
+	struct gg_audit_opts o = {};
+	struct gg_compiled *c = NULL;
+	struct fx *f = calloc(1, sizeof(*f));
+	struct gg_event e = {};
+	struct gg_err err = {};
+	struct gg_audit *a;
+	json_t *recs[11];
+	char cfgp[PATH_MAX];
+	size_t n_in = 0;
+	int ret = 0, fd;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gg_report_XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->log, sizeof(f->log), "%s/audit.jsonl", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/audit-key.pem", f->dir);
+	snprintf(f->pub, sizeof(f->pub), "%s.pub", f->key);
+	snprintf(f->out, sizeof(f->out), "%s/stdout", f->dir);
+	snprintf(cfgp, sizeof(cfgp), "%s/cfg.json", f->dir);
+	fd = open(cfgp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || dprintf(fd, "{\"pack_dirs\": [\"packs\"], \"trust_dir\": \"/nonexistent\"}") < 0)
+		return -1;
+	close(fd);
+	if (gg_config_load(cfgp, &cfg, &err) ||
+	    gg_policy_build(&cfg, &ref, 1, &c, &in, &n_in, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	recs[0] = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:I, s:s, s:s, s:o}", "ts",
+			    "2025-03-01T00:00:00Z", "event", "policy_applied", "refs", "ref",
+			    "owasp-llm-top10@v1", "mode", "observe", "generation", (json_int_t)2,
+			    "mode", "enforce", "who", "root", "packs", gg_policy_packs_json(in, n_in));
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.generation = 2;
+	for (size_t i = 0; i < c->n_exec_names; i++)
+		if (!strcmp(c->exec_names[i].name, "nc"))
+			e.entries[2] = c->exec_names[i].v.entry;
+	strcpy(e.exec.filename, "/tmp/nc");
+	recs[1] = gg_event_record(&e, c, 0);
+	json_object_set_new(recs[1], "ts", json_string("2025-03-01T00:00:01.000000Z"));
+	/* an observe decision, as gg_event_record writes one */
+	recs[2] = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:[{s:s, s:s, s:s}],"
+			    " s:[s], s:[s], s:[s], s:[s]}",
+			    "ts", "2025-03-01T00:00:02Z", "event", "egress_blocked", "gate",
+			    "net.egress", "action", "observe", "mechanism", "lsm", "generation",
+			    (json_int_t)2, "pack", "owasp-llm-top10@v1", "rule",
+			    "llm-deny-internal-ranges", "rules", "pack", "owasp-llm-top10@v1", "rule",
+			    "llm-deny-internal-ranges", "mode", "observe", "controls", "LLM06:2025",
+			    "frameworks", "owasp-llm", "observed_controls", "LLM06:2025",
+			    "observed_frameworks", "owasp-llm");
+	recs[3] = lost("2025-03-02T00:00:00Z", "cmd.exec", "ring_buffer", NULL, 3);
+	recs[4] = lost("2025-03-02T00:00:01Z", "net.egress", "ring_buffer", "daemon_down", 2);
+	recs[5] = lost("2025-03-02T00:00:02Z", "kernel.module", "ring_buffer", "daemon_starting", 1);
+	recs[6] = lost("2025-03-02T00:00:03Z", NULL, "audit_write", NULL, 4);
+	recs[7] = lost("2025-03-02T00:00:04Z", NULL, "malformed", NULL, 1);
+	recs[8] = lost("2025-03-02T00:00:05Z", "cmd.exec", NULL, NULL, 5); /* before reasons */
+	/* before packs carried a mode: an observe pack's controls as enforced */
+	recs[9] = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:I, s:s, s:s, s:[{s:s, s:s, s:[s,s], s:[s]}]}",
+			    "ts", "2025-03-05T00:00:00Z", "event", "policy_applied", "refs", "ref",
+			    "owasp-llm-top10@v1", "mode", "observe", "generation", (json_int_t)3,
+			    "mode", "enforce", "who", "root", "packs", "ref", "owasp-llm-top10@v1",
+			    "framework", "owasp-llm", "enforced", "LLM05:2025", "LLM06:2025",
+			    "advisory", "LLM01:2025");
+	/* a denial from before observed_controls: attribution unknown */
+	recs[10] = denial("2025-03-06T00:00:00.000000Z", "command_denied", "cmd.exec", "deny",
+			  json_pack("[s,s]", "FLOOR-EXEC-LOTL", "LLM05:2025"),
+			  json_pack("[s,s]", "govgate-floor", "owasp-llm"));
+	o.path = f->log;
+	o.key_path = f->key;
+	if (gg_audit_open(&o, &a, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	for (int i = 0; i < 11; i++) {
+		if (!ret && (!recs[i] || gg_audit_append(a, recs[i], &err))) {
+			fprintf(stderr, "record %d: %s\n", i, err.msg);
+			ret = -1;
+		}
+		json_decref(recs[i]);
+	}
+	gg_audit_close(a);
+	gg_policy_inputs_free(in, n_in);
+	gg_compiled_free(c);
+	gg_config_free(&cfg);
+	*state = f;
+	return ret;
+}
+
+static json_t *find_pack(const json_t *report, const char *ref)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(json_object_get(report, "enabled_packs"), "packs"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "ref")), ref))
+			return v;
+	fail_msg("enabled_packs has no %s", ref);
+	return NULL;
+}
+
+static bool arr_has(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+/* The floor's denial of nc that an observe-mode pack also matched counts
+ * the floor's control as a denial, the pack's as observed. */
+static void modes_deny_with_observe_rules(void **state)
+{
+	struct fx *f = *state;
+	json_t *r = build(f, "2025-03-01", "2025-03-04");
+
+	assert_int_equal(jint(r, "denials_total"), 1);
+	assert_int_equal(jint(r, "denials_attribution_unknown"), 0);
+	assert_counts(json_object_get(r, "denials_by_control"), "control", "FLOOR-EXEC-LOTL", 1,
+		      NULL);
+	assert_counts(json_object_get(r, "denials_by_framework"), "framework", "govgate-floor", 1,
+		      NULL);
+	assert_gate(json_object_get(r, "denials_by_gate"), 0, "command", "cmd.exec",
+		    "command_denied", 1);
+	/* one observe decision, plus the observe-mode rule on the denial */
+	assert_int_equal(jint(r, "observed_total"), 1);
+	assert_int_equal(jint(r, "observed_on_denials"), 1);
+	assert_counts(json_object_get(r, "observed_by_control"), "control", "LLM06:2025", 2,
+		      "LLM05:2025", 1, NULL);
+	assert_counts(json_object_get(r, "observed_by_framework"), "framework", "owasp-llm", 2,
+		      NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "observed_by_gate")), 1);
+	assert_gate(json_object_get(r, "observed_by_gate"), 0, "network", "net.egress",
+		    "egress_blocked", 1);
+	json_decref(r);
+	/* a denial recorded before the split is counted as it says, flagged */
+	r = build(f, "2025-03-05", NULL);
+	assert_int_equal(jint(r, "denials_total"), 1);
+	assert_int_equal(jint(r, "denials_attribution_unknown"), 1);
+	json_decref(r);
+}
+
+/* enabled_packs: every pack with its mode; an observe-mode pack's
+ * controls are observed, never enforced, in either record format. */
+static void modes_enabled_packs(void **state)
+{
+	struct fx *f = *state;
+	char *argv[] = { "report", "--start", "2025-03-01", "--end", "2025-03-04", "--key", f->pub,
+			 f->log, NULL };
+	json_t *r = build(f, "2025-03-01", "2025-03-04"), *pk;
+	char *text = NULL, *line;
+
+	pk = find_pack(r, "floor");
+	assert_string_equal(json_string_value(json_object_get(pk, "mode")), "enforce");
+	assert_true(arr_has(json_object_get(pk, "enforced"), "FLOOR-EXEC-LOTL"));
+	pk = find_pack(r, "owasp-llm-top10@v1");
+	assert_string_equal(json_string_value(json_object_get(pk, "mode")), "observe");
+	assert_int_equal(json_array_size(json_object_get(pk, "enforced")), 0);
+	assert_true(arr_has(json_object_get(pk, "observed"), "LLM05:2025"));
+	assert_true(arr_has(json_object_get(pk, "observed"), "LLM06:2025"));
+	assert_true(arr_has(json_object_get(pk, "advisory"), "LLM01:2025"));
+	json_decref(r);
+
+	/* the format before packs carried a mode: the refs give it */
+	r = build(f, "2025-03-05", NULL);
+	pk = find_pack(r, "owasp-llm-top10@v1");
+	assert_string_equal(json_string_value(json_object_get(pk, "mode")), "observe");
+	assert_int_equal(json_array_size(json_object_get(pk, "enforced")), 0);
+	assert_true(arr_has(json_object_get(pk, "observed"), "LLM05:2025"));
+	json_decref(r);
+
+	/* text: the pack's line says observe and has nothing under ENFORCED */
+	assert_int_equal(run_report(f, 8, argv, NULL, &text), 0);
+	assert_non_null(text);
+	assert_non_null(strstr(text, " MODE "));
+	assert_non_null(strstr(text, " OBSERVED "));
+	line = strstr(text, "\n  owasp-llm-top10@v1 ");
+	assert_non_null(line);
+	assert_non_null(strstr(line, " observe "));
+	assert_true(strstr(line, " - ") && strstr(line, " - ") < strstr(line, "LLM05:2025"));
+	free(text);
+}
+
+/* events_lost by reason and while; losses of no gate under a clear label. */
+static void modes_losses_by_reason(void **state)
+{
+	struct fx *f = *state;
+	char *argv[] = { "report", "--start", "2025-03-01", "--end", "2025-03-04", "--key", f->pub,
+			 f->log, NULL };
+	json_t *r = build(f, "2025-03-01", "2025-03-04"), *why, *v;
+	const struct {
+		const char *reason, *when;
+		int count;
+	} want[] = {
+		{ "ring_buffer", NULL, 8 }, /* 3, and 5 from before reasons were recorded */
+		{ "audit_write", NULL, 4 },
+		{ "ring_buffer", "daemon_down", 2 },
+		{ "malformed", NULL, 1 },
+		{ "ring_buffer", "daemon_starting", 1 },
+	};
+	char *text = NULL, *lostp;
+
+	assert_int_equal(jint(r, "events_lost"), 16);
+	why = json_object_get(r, "events_lost_by_reason");
+	assert_int_equal(json_array_size(why), 5);
+	for (size_t i = 0; i < 5; i++) {
+		v = json_array_get(why, i);
+		assert_string_equal(json_string_value(json_object_get(v, "reason")), want[i].reason);
+		if (want[i].when)
+			assert_string_equal(json_string_value(json_object_get(v, "while")),
+					    want[i].when);
+		else
+			assert_true(json_is_null(json_object_get(v, "while")));
+		assert_int_equal(jint(v, "count"), want[i].count);
+	}
+	assert_counts(json_object_get(r, "events_lost_by_gate"), "gate", "cmd.exec", 8,
+		      "non-gate (lifecycle, policy)", 4, "net.egress", 2, "kernel.module", 1,
+		      "unknown (undecodable)", 1, NULL);
+	json_decref(r);
+
+	assert_int_equal(run_report(f, 8, argv, NULL, &text), 0);
+	lostp = strstr(text, "\nEvents lost");
+	assert_non_null(lostp);
+	assert_null(strstr(text, "Events lost (ring buffer full)"));
+	assert_non_null(strstr(lostp, "ring buffer full, daemon down"));
+	assert_non_null(strstr(lostp, "ring buffer full, daemon starting"));
+	assert_non_null(strstr(lostp, "refused by the audit log"));
+	assert_non_null(strstr(lostp, "undecodable ring-buffer record"));
+	assert_non_null(strstr(lostp, "non-gate (lifecycle, policy)"));
+	assert_null(strstr(lostp, " ? "));
+	free(text);
+}
+
 static void time_parse(void **state)
 {
 	long long us;
@@ -554,6 +819,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refuses_tampered_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_key_not_verified, setup, teardown),
 		cmocka_unit_test_setup_teardown(anchor_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(modes_deny_with_observe_rules, setup_modes, teardown),
+		cmocka_unit_test_setup_teardown(modes_enabled_packs, setup_modes, teardown),
+		cmocka_unit_test_setup_teardown(modes_losses_by_reason, setup_modes, teardown),
 		cmocka_unit_test(time_parse),
 	};
 
