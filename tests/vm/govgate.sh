@@ -144,6 +144,12 @@ check observe-pack-logged audit_has '"event":"command_denied"' '"action":"observ
 check hardlink-still-denied is "$(gg-exec /tmp/hardlink)" EPERM
 check enforce-takes-it-live govgate apply --config $cfg --add --mode enforce /tmp/watch-pack.json
 check watched-now-eperm is "$(gg-exec /tmp/watched)" EPERM
+# Through a symlink of another name only the canonical path (bpf_d_path,
+# its stale tail zeroed) can match the path rule.
+ln -s /tmp/watched /tmp/alias-of-watched
+check path-rule-via-symlink-eperm is "$(gg-exec /tmp/alias-of-watched /tmp/p-alias)" EPERM
+check path-rule-via-symlink-never-ran [ ! -e /tmp/p-alias ]
+check path-rule-audited audit_has '"event":"command_denied"' '"W-1"' '"match":"path"' '"filename":"/tmp/alias-of-watched"'
 
 # A bad pack changes nothing.
 # The top-level key (status --json indents by 2; last_apply nests another).
