@@ -11,10 +11,11 @@
 
 #include "apply.h"
 #include "floor_pack.h"
-#include "policy.h"
 
-#include <bpf/bpf.h>
-#include "gates.h"
+struct gg_apply_kernel gg_apply_kernel = {
+	.read = gg_policy_read,
+	.swap = gg_policy_swap,
+};
 
 int gg_floor_pack(struct gg_pack **out, struct gg_err *err)
 {
@@ -28,59 +29,414 @@ int gg_floor_pack(struct gg_pack **out, struct gg_err *err)
 	return ret;
 }
 
+static const char *mode_name(enum gg_action mode)
+{
+	return mode == GG_ACT_OBSERVE ? "observe" : "enforce";
+}
+
+/* ---- the applied set ---- */
+
+static void applied_ref_free(struct gg_applied_ref *e)
+{
+	for (size_t i = 0; e->packs && i < e->n_packs; i++)
+		free(e->packs[i].ref);
+	free(e->packs);
+	free(e->ref);
+	memset(e, 0, sizeof(*e));
+}
+
+void gg_applied_free(struct gg_applied *a)
+{
+	for (size_t i = 0; a->refs && i < a->n; i++)
+		applied_ref_free(&a->refs[i]);
+	free(a->refs);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Appends an unpinned entry (ref copied); the array has room (caller). */
+static int applied_push(struct gg_applied *a, const char *ref, enum gg_action mode,
+			struct gg_err *err)
+{
+	struct gg_applied_ref *e = &a->refs[a->n];
+
+	memset(e, 0, sizeof(*e));
+	e->ref = strdup(ref);
+	if (!e->ref)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	e->mode = mode;
+	a->n++;
+	return 0;
+}
+
+static void applied_path(const struct gg_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/applied.json", cfg->state_dir);
+}
+
+/* The pack store: <state_dir>/packs, laid out as a store_dir (sha256/<hex>). */
+static void pack_store(const struct gg_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/packs", cfg->state_dir);
+}
+
+static bool hex64(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static int parse_packs(const char *path, size_t i, json_t *arr, struct gg_applied_ref *e,
+		       struct gg_err *err)
+{
+	size_t k;
+	json_t *p;
+
+	if (!json_is_array(arr))
+		return gg_errf(err, -EINVAL, "%s: refs[%zu] (%s) has no \"packs\" list", path, i,
+			       e->ref);
+	e->packs = calloc(json_array_size(arr) + 1, sizeof(*e->packs));
+	if (!e->packs)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	json_array_foreach(arr, k, p) {
+		const char *ref = NULL, *sha = NULL;
+
+		/* sha256 becomes a file name: exactly 64 lower-case hex digits. */
+		if (json_unpack(p, "{s:s, s:s}", "ref", &ref, "sha256", &sha) ||
+		    gg_ref_classify(ref) != GG_REF_NAME || !hex64(sha))
+			return gg_errf(err, -EINVAL,
+				       "%s: refs[%zu].packs[%zu] is malformed (want {\"ref\": name@version, \"sha256\": 64 hex digits})",
+				       path, i, k);
+		e->packs[k].ref = strdup(ref);
+		if (!e->packs[k].ref)
+			return gg_errf(err, -ENOMEM, "out of memory");
+		memcpy(e->packs[k].sha256, sha, 65);
+		e->n_packs = k + 1;
+	}
+	e->pinned = true;
+	return 0;
+}
+
+int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct gg_err *err)
+{
+	struct gg_applied a = {};
+	char path[4096];
+	json_error_t jerr;
+	json_t *doc, *arr, *e, *fmt, *gen;
+	size_t i;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	applied_path(cfg, path, sizeof(path));
+	if (access(path, F_OK) && errno == ENOENT)
+		return -ENOENT;
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc)
+		return gg_errf(err, -EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+	fmt = json_object_get(doc, "format");
+	gen = json_object_get(doc, "generation");
+	arr = json_object_get(doc, "refs");
+	a.format = fmt ? (int)json_integer_value(fmt) : 1;
+	if (!json_is_object(doc) || !json_is_array(arr) || (gen && !json_is_integer(gen)) ||
+	    (fmt && !json_is_integer(fmt))) {
+		ret = gg_errf(err, -EINVAL, "%s: not an applied set (want {\"format\", \"generation\", \"refs\": [...]})",
+			      path);
+		goto cleanup;
+	}
+	if (a.format != 1 && a.format != GG_APPLIED_FORMAT) {
+		ret = gg_errf(err, -EINVAL, "%s: format %d is not one this govgate reads (1 or %d)",
+			      path, a.format, GG_APPLIED_FORMAT);
+		goto cleanup;
+	}
+	a.generation = json_integer_value(gen);
+	a.refs = calloc(json_array_size(arr) + 1, sizeof(*a.refs));
+	if (!a.refs) {
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	json_array_foreach(arr, i, e) {
+		const char *ref = NULL, *mode = "enforce";
+		json_t *packs = NULL;
+		enum gg_action m;
+
+		if (json_unpack(e, "{s:s, s?:s, s?:o}", "ref", &ref, "mode", &mode, "packs",
+				&packs) ||
+		    gg_mode_parse(mode, &m)) {
+			ret = gg_errf(err, -EINVAL, "%s: refs[%zu] is malformed", path, i);
+			goto cleanup;
+		}
+		ret = applied_push(&a, ref, m, err);
+		if (!ret && a.format == GG_APPLIED_FORMAT)
+			ret = parse_packs(path, i, packs, &a.refs[a.n - 1], err);
+		if (ret)
+			goto cleanup;
+	}
+cleanup:
+	json_decref(doc);
+	if (ret) {
+		gg_applied_free(&a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
+json_t *gg_applied_json(const struct gg_applied *a)
+{
+	json_t *refs = json_array();
+
+	for (size_t i = 0; refs && i < a->n; i++) {
+		const struct gg_applied_ref *e = &a->refs[i];
+		json_t *packs = json_array();
+
+		for (size_t k = 0; packs && k < e->n_packs; k++)
+			json_array_append_new(packs, json_pack("{s:s, s:s}", "ref", e->packs[k].ref,
+							       "sha256", e->packs[k].sha256));
+		json_array_append_new(refs, json_pack("{s:s, s:s, s:o}", "ref", e->ref, "mode",
+						      mode_name(e->mode), "packs", packs));
+	}
+	return json_pack("{s:i, s:I, s:o}", "format", GG_APPLIED_FORMAT, "generation",
+			 (json_int_t)a->generation, "refs", refs);
+}
+
+int gg_applied_load(const struct gg_config *cfg, struct gg_pack_ref **out, size_t *n_out,
+		    struct gg_err *err)
+{
+	struct gg_applied a;
+	struct gg_pack_ref *refs;
+	int ret;
+
+	ret = gg_applied_read(cfg, &a, err);
+	if (ret)
+		return ret;
+	refs = calloc(a.n + 1, sizeof(*refs));
+	if (!refs) {
+		gg_applied_free(&a);
+		return gg_errf(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		refs[i].ref = a.refs[i].ref; /* moved */
+		refs[i].mode = a.refs[i].mode;
+		a.refs[i].ref = NULL;
+	}
+	*out = refs;
+	*n_out = a.n;
+	gg_applied_free(&a);
+	return 0;
+}
+
+void gg_pack_refs_free(struct gg_pack_ref *refs, size_t n)
+{
+	for (size_t i = 0; refs && i < n; i++)
+		free(refs[i].ref);
+	free(refs);
+}
+
+/* ---- building: floor + the set's packs ---- */
+
+/* What a set compiles from, and the documents resolved now, which are
+ * stored before the swap. */
+struct build {
+	struct gg_policy_input *in;
+	size_t n_in, cap_in;
+	struct gg_doc *docs;
+	size_t n_docs, cap_docs;
+};
+
+static void build_free(struct build *b)
+{
+	gg_policy_inputs_free(b->in, b->n_in);
+	gg_docs_free(b->docs, b->n_docs);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Takes ownership of pack, also on error. */
+static int build_push(struct build *b, struct gg_pack *pack, enum gg_action mode, bool floor,
+		      struct gg_err *err)
+{
+	if (b->n_in == b->cap_in) {
+		size_t cap = b->cap_in ? b->cap_in * 2 : 16;
+		void *p = realloc(b->in, cap * sizeof(*b->in));
+
+		if (!p) {
+			gg_pack_free(pack);
+			return gg_errf(err, -ENOMEM, "out of memory");
+		}
+		b->in = p;
+		b->cap_in = cap;
+	}
+	b->in[b->n_in++] = (struct gg_policy_input){ pack, mode, floor };
+	return 0;
+}
+
+/* Takes doc's contents, also on error. */
+static int build_keep_doc(struct build *b, struct gg_doc *doc, struct gg_err *err)
+{
+	if (b->n_docs == b->cap_docs) {
+		size_t cap = b->cap_docs ? b->cap_docs * 2 : 16;
+		void *p = realloc(b->docs, cap * sizeof(*b->docs));
+
+		if (!p) {
+			gg_doc_free(doc);
+			return gg_errf(err, -ENOMEM, "out of memory");
+		}
+		b->docs = p;
+		b->cap_docs = cap;
+	}
+	b->docs[b->n_docs++] = *doc;
+	memset(doc, 0, sizeof(*doc));
+	return 0;
+}
+
+/* Resolves e->ref now (registry, pack dirs, store, file); records in e
+ * what it resolved to and keeps the documents for the store. */
+static int resolve_fresh(const struct gg_ref_ctx *ctx, enum gg_action mode,
+			 struct gg_applied_ref *e, struct build *b, struct gg_err *err)
+{
+	struct gg_pack **packs = NULL;
+	struct gg_doc *docs = NULL;
+	const char *ref = e->ref;
+	size_t n = 0, j = 0;
+	int ret;
+
+	ret = gg_ref_resolve_docs(ctx, &ref, 1, &packs, &docs, &n, err);
+	if (ret)
+		return ret;
+	e->packs = calloc(n + 1, sizeof(*e->packs));
+	if (!e->packs) {
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (; j < n; j++) {
+		struct gg_applied_pack *pk = &e->packs[j];
+
+		pk->ref = strdup(packs[j]->ref);
+		if (!pk->ref) {
+			ret = gg_errf(err, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		memcpy(pk->sha256, packs[j]->sha256, sizeof(pk->sha256));
+		e->n_packs = j + 1;
+		ret = build_keep_doc(b, &docs[j], err);
+		if (!ret)
+			ret = build_push(b, packs[j], mode, false, err);
+		packs[j] = NULL; /* build_push owns it now, even on error */
+		if (ret) {
+			j++;
+			goto cleanup;
+		}
+	}
+	e->pinned = true;
+cleanup:
+	for (size_t k = j; k < n; k++) {
+		gg_pack_free(packs[k]);
+		gg_doc_free(&docs[k]);
+	}
+	free(packs);
+	free(docs);
+	return ret;
+}
+
+/* Loads e's packs from the state directory's copies: re-hashed and their
+ * signatures checked (the sha256: loader), never resolved again. */
+static int resolve_pinned(const struct gg_config *cfg, const struct gg_ref_ctx *sctx,
+			  enum gg_action mode, const struct gg_applied_ref *e, struct build *b,
+			  struct gg_err *err)
+{
+	char path[4096], ref[80], want[192];
+	int ret = 0;
+
+	applied_path(cfg, path, sizeof(path));
+	for (size_t k = 0; !ret && k < e->n_packs; k++) {
+		const struct gg_applied_pack *pk = &e->packs[k];
+		struct gg_pack *pack = NULL;
+		struct gg_doc doc = {};
+		struct gg_err why = {};
+
+		snprintf(ref, sizeof(ref), "sha256:%s", pk->sha256);
+		ret = gg_ref_load(sctx, ref, &doc, &why);
+		if (!ret)
+			ret = gg_pack_parse(doc.buf, doc.len, doc.origin, &pack, &why);
+		if (!ret) {
+			snprintf(want, sizeof(want), "%s@%s", pack->name, pack->version);
+			if (strcmp(want, pk->ref))
+				ret = gg_errf(&why, -EINVAL, "%s: declares %s, not %s", doc.origin,
+					      want, pk->ref);
+		}
+		if (ret) {
+			gg_errf(err, ret,
+				"%s: %s (pack %s): stored copy unusable: %s; not resolving %s again (a changed source must not change the policy at a restart): apply the set again to pin it anew",
+				path, e->ref, pk->ref, why.msg, e->ref);
+		} else {
+			free(pack->ref);
+			pack->ref = strdup(pk->ref);
+			memcpy(pack->sha256, doc.sha256, sizeof(pack->sha256));
+			if (!pack->ref)
+				ret = gg_errf(err, -ENOMEM, "out of memory");
+		}
+		gg_doc_free(&doc);
+		if (ret) {
+			gg_pack_free(pack);
+			break;
+		}
+		ret = build_push(b, pack, mode, false, err);
+	}
+	return ret;
+}
+
+/* Floor + every entry of set: unpinned entries are resolved now (and
+ * become pinned), pinned ones load from the state directory. */
+static int build_set(const struct gg_config *cfg, struct gg_applied *set, struct build *b,
+		     struct gg_err *err)
+{
+	struct gg_ref_ctx ctx, sctx = {};
+	struct gg_pack *floor = NULL;
+	char store[4096];
+	int ret;
+
+	gg_config_ref_ctx(cfg, &ctx);
+	pack_store(cfg, store, sizeof(store));
+	sctx.store_dir = store;
+	sctx.trust_dir = cfg->trust_dir;
+	sctx.require_signatures = cfg->require_signatures;
+	ret = gg_floor_pack(&floor, err);
+	if (ret)
+		return ret;
+	/* The floor is enforced unless the whole agent observes. */
+	ret = build_push(b, floor, cfg->mode, true, err);
+	for (size_t i = 0; !ret && i < set->n; i++) {
+		struct gg_applied_ref *e = &set->refs[i];
+		enum gg_action mode = cfg->mode == GG_ACT_OBSERVE ? GG_ACT_OBSERVE : e->mode;
+
+		ret = e->pinned ? resolve_pinned(cfg, &sctx, mode, e, b, err)
+				: resolve_fresh(&ctx, mode, e, b, err);
+	}
+	return ret;
+}
+
 int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
 		    struct gg_compiled **out, struct gg_policy_input **inputs_out, size_t *n_inputs_out,
 		    struct gg_err *err)
 {
-	struct gg_policy_input *in = NULL;
-	struct gg_pack *floor = NULL;
-	struct gg_ref_ctx ctx;
-	size_t n_in = 0;
-	int ret;
+	struct gg_applied set = {};
+	struct build b = {};
+	int ret = 0;
 
-	gg_config_ref_ctx(cfg, &ctx);
-	ret = gg_floor_pack(&floor, err);
-	if (ret)
-		return ret;
-	in = calloc(1, sizeof(*in));
-	if (!in) {
-		gg_pack_free(floor);
+	set.refs = calloc(n + 1, sizeof(*set.refs));
+	if (!set.refs)
 		return gg_errf(err, -ENOMEM, "out of memory");
-	}
-	/* The floor is enforced unless the whole agent observes. */
-	in[n_in++] = (struct gg_policy_input){ floor, cfg->mode, true };
-	for (size_t i = 0; i < n; i++) {
-		struct gg_pack **got = NULL;
-		size_t n_got = 0;
-		const char *ref = refs[i].ref;
-		void *p;
-
-		ret = gg_ref_resolve_packs(&ctx, &ref, 1, &got, &n_got, err);
-		if (ret)
-			goto cleanup;
-		p = realloc(in, (n_in + n_got) * sizeof(*in));
-		if (!p) {
-			gg_packs_free(got, n_got);
-			ret = gg_errf(err, -ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		in = p;
-		for (size_t j = 0; j < n_got; j++) {
-			enum gg_action mode = cfg->mode == GG_ACT_OBSERVE ? GG_ACT_OBSERVE
-									 : refs[i].mode;
-
-			in[n_in++] = (struct gg_policy_input){ got[j], mode, false };
-		}
-		free(got);
-	}
-	ret = gg_compile(in, n_in, out, err);
-cleanup:
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = applied_push(&set, refs[i].ref, refs[i].mode, err);
+	if (!ret)
+		ret = build_set(cfg, &set, &b, err);
+	if (!ret)
+		ret = gg_compile(b.in, b.n_in, out, err);
 	if (!ret && inputs_out) {
-		*inputs_out = in;
-		*n_inputs_out = n_in;
-	} else {
-		gg_policy_inputs_free(in, n_in);
+		*inputs_out = b.in;
+		*n_inputs_out = b.n_in;
+		b.in = NULL;
+		b.n_in = 0;
 	}
+	build_free(&b);
+	gg_applied_free(&set);
 	return ret;
 }
 
@@ -90,6 +446,8 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 		gg_pack_free((struct gg_pack *)in[i].pack);
 	free(in);
 }
+
+/* ---- the state directory ---- */
 
 static int mkdirs(const char *dir)
 {
@@ -109,35 +467,18 @@ static int mkdirs(const char *dir)
 	return 0;
 }
 
-/* Writes doc to path atomically (temp file + fsync + rename). */
+/* One line of compact JSON, written atomically (gg_write_atomic). */
 static int write_json_atomic(const char *path, json_t *doc, struct gg_err *err)
 {
-	char tmp[4096];
-	int fd, ret = 0;
-	char *s;
+	char *s = json_dumps(doc, JSON_COMPACT), *line = NULL;
+	int ret;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
-	s = json_dumps(doc, JSON_COMPACT);
-	if (!s)
+	if (!s || asprintf(&line, "%s\n", s) < 0) {
+		free(s);
 		return gg_errf(err, -ENOMEM, "out of memory");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto cleanup;
 	}
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1 ||
-	    fsync(fd)) {
-		ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto cleanup;
-	}
-	close(fd);
-	if (rename(tmp, path)) {
-		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-cleanup:
+	ret = gg_write_atomic(path, line, strlen(line), 0644, err);
+	free(line);
 	free(s);
 	return ret;
 }
@@ -181,15 +522,24 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 	free(s);
 }
 
-static json_t *refs_json(const struct gg_pack_ref *refs, size_t n)
+static json_t *refs_json(const struct gg_applied *set)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "ref", refs[i].ref, "mode",
-						     refs[i].mode == GG_ACT_OBSERVE ? "observe"
-										    : "enforce"));
+	for (size_t i = 0; set && i < set->n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "ref", set->refs[i].ref, "mode",
+						     mode_name(set->refs[i].mode)));
 	return arr;
+}
+
+static void journal_failed(const struct gg_config *cfg, const struct gg_applied *set,
+			   const char *who, const struct gg_err *err)
+{
+	json_t *rec = json_pack("{s:s, s:o, s:s, s:s}", "event", "policy_apply_failed", "refs",
+				refs_json(set), "error", err ? err->msg : "", "who", who);
+
+	journal_append(cfg, rec);
+	json_decref(rec);
 }
 
 /*
@@ -226,7 +576,7 @@ static __u64 last_generation(const struct gg_config *cfg)
 	json_t *doc;
 	__u64 gen = 0;
 
-	snprintf(path, sizeof(path), "%s/applied.json", cfg->state_dir);
+	applied_path(cfg, path, sizeof(path));
 	doc = json_load_file(path, 0, NULL);
 	if (doc)
 		gen = json_integer_value(json_object_get(doc, "generation"));
@@ -234,36 +584,100 @@ static __u64 last_generation(const struct gg_config *cfg)
 	return gen;
 }
 
-int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
-		    const char *who, __u64 *generation, struct gg_err *err)
+/* One apply at a time: the generation written must be the one the swap
+ * makes active, and an edit must read the set it replaces. */
+static int lock_state(const struct gg_config *cfg, struct gg_err *err)
 {
-	struct gg_policy_input *in = NULL;
-	struct gg_compiled *c = NULL;
-	struct gg_policy_status st;
-	size_t n_in = 0;
 	char path[4096];
-	json_t *doc = NULL, *rec;
-	int lock_fd = -1, ret;
-	__u64 next;
+	int fd;
 
 	if (mkdirs(cfg->state_dir) ||
-	    (snprintf(path, sizeof(path), "%s/generations", cfg->state_dir), mkdirs(path)))
+	    (snprintf(path, sizeof(path), "%s/generations", cfg->state_dir), mkdirs(path)) ||
+	    (pack_store(cfg, path, sizeof(path)), mkdirs(path)))
 		return gg_errf(err, -errno, "%s: cannot create state directory: %s", cfg->state_dir,
 			       strerror(errno));
-	/* One apply at a time: the generation written below must be the one the
-	 * swap makes active. */
 	snprintf(path, sizeof(path), "%s/apply.lock", cfg->state_dir);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock_fd < 0 || flock(lock_fd, LOCK_EX)) {
-		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-		goto cleanup;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		int ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+
+		if (fd >= 0)
+			close(fd);
+		return ret;
 	}
-	ret = gg_policy_build(cfg, refs, n, &c, &in, &n_in, err);
+	return fd;
+}
+
+/* Another copy of docs[i]'s bytes is stored instead: the first one with a
+ * signature, or the first one if none has. */
+static bool superseded(const struct build *b, size_t i)
+{
+	const struct gg_doc *d = &b->docs[i];
+
+	for (size_t j = 0; j < b->n_docs; j++) {
+		const struct gg_doc *o = &b->docs[j];
+
+		if (j == i || strcmp(o->sha256, d->sha256))
+			continue;
+		if ((o->sig && !d->sig) || (j < i && !o->sig == !d->sig))
+			return true;
+	}
+	return false;
+}
+
+/* Stores the documents resolved now, one copy per digest. */
+static int store_docs(const struct gg_config *cfg, const struct build *b, struct gg_err *err)
+{
+	char store[4096];
+	int ret = 0;
+
+	pack_store(cfg, store, sizeof(store));
+	for (size_t i = 0; !ret && i < b->n_docs; i++)
+		if (!superseded(b, i))
+			ret = gg_store_put(store, &b->docs[i], err);
+	return ret;
+}
+
+/* Puts back what applied.json held before (had: it existed). */
+static int applied_put_back(const char *path, const char *old, size_t len, bool had,
+			    struct gg_err *err)
+{
+	if (had)
+		return gg_write_atomic(path, old, len, 0644, err);
+	if (unlink(path) && errno != ENOENT)
+		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The apply proper, under the lock. Order: build and compile (nothing on
+ * disk yet), the generation's record, the packs' bytes, then the set that
+ * names them, and only then the swap, the last step that can fail: so a
+ * successful swap is always what applied.json says, and a failed one is
+ * undone on disk before returning.
+ */
+static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, const char *who,
+			__u64 *generation, struct gg_err *err)
+{
+	struct gg_compiled *c = NULL;
+	struct gg_policy_status st;
+	struct build b = {};
+	char path[4096], applied[4096];
+	char *old = NULL;
+	size_t old_len = 0;
+	bool had_old = true;
+	json_t *doc = NULL, *rec;
+	__u64 next;
+	int ret;
+
+	ret = build_set(cfg, set, &b, err);
+	if (!ret)
+		ret = gg_compile(b.in, b.n_in, &c, err);
 	if (ret)
 		goto cleanup;
 	/* Generations only grow, also across a re-attach with fresh maps:
 	 * the state directory remembers the last one. */
-	ret = gg_policy_read(cfg->pin_dir, &st, err);
+	ret = gg_apply_kernel.read(cfg->pin_dir, &st, err);
 	if (ret)
 		goto cleanup;
 	next = (st.latest > last_generation(cfg) ? st.latest : last_generation(cfg)) + 1;
@@ -280,8 +694,8 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 		};
 
 		doc = json_pack("{s:I, s:o, s:s, s:o, s:o}", "generation", (json_int_t)next,
-				"refs", refs_json(refs, n), "who", who, "packs",
-				gg_policy_packs_json(in, n_in), "policy",
+				"refs", refs_json(set), "who", who, "packs",
+				gg_policy_packs_json(b.in, b.n_in), "policy",
 				gg_compiled_to_json(&entries_only));
 	}
 	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
@@ -289,86 +703,217 @@ int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 	ret = write_json_atomic(path, doc, err);
 	if (ret)
 		goto cleanup;
-	ret = gg_policy_swap(cfg->pin_dir, c, next, err);
+	ret = store_docs(cfg, &b, err);
 	if (ret)
 		goto cleanup;
+	/* What to put back if the swap fails. */
+	applied_path(cfg, applied, sizeof(applied));
+	ret = gg_read_file(applied, &old, &old_len, err);
+	if (ret == -ENOENT) {
+		had_old = false;
+		ret = 0;
+	} else if (ret) {
+		goto cleanup;
+	}
+	set->format = GG_APPLIED_FORMAT;
+	set->generation = next;
+	json_decref(doc);
+	doc = gg_applied_json(set);
+	ret = write_json_atomic(applied, doc, err);
+	if (ret)
+		goto cleanup;
+	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
+	if (ret) {
+		struct gg_err why = {}, swap_err = *err;
+
+		if (applied_put_back(applied, old, old_len, had_old, &why))
+			gg_errf(err, ret,
+				"%s; and %s could not be put back (%s): it names the set that failed, not the one running, and a restart would apply it: run govgate apply again",
+				swap_err.msg, applied, why.msg);
+		goto cleanup;
+	}
 	*generation = next;
-	rec = json_pack("{s:o, s:I}", "refs", refs_json(refs, n), "generation",
-			(json_int_t)next);
-	snprintf(path, sizeof(path), "%s/applied.json", cfg->state_dir);
-	ret = write_json_atomic(path, rec, err);
-	json_decref(rec);
-	if (ret)
-		goto cleanup;
 	rec = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o, s:I}", "event", "policy_applied", "refs",
-			refs_json(refs, n), "generation", (json_int_t)next, "mode",
-			cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "who", who, "packs",
-			gg_policy_packs_json(in, n_in), "rules", (json_int_t)c->n_entries);
+			refs_json(set), "generation", (json_int_t)next, "mode",
+			mode_name(cfg->mode), "who", who, "packs", gg_policy_packs_json(b.in, b.n_in),
+			"rules", (json_int_t)c->n_entries);
 	journal_append(cfg, rec);
 	json_decref(rec);
 cleanup:
-	if (ret) {
-		rec = json_pack("{s:s, s:o, s:s, s:s}", "event", "policy_apply_failed", "refs",
-				refs_json(refs, n), "error", err ? err->msg : "", "who", who);
-		journal_append(cfg, rec);
-		json_decref(rec);
-	}
 	json_decref(doc);
+	free(old);
 	gg_compiled_free(c);
-	gg_policy_inputs_free(in, n_in);
+	build_free(&b);
+	return ret;
+}
+
+/* set gets refs (made canonical), each unpinned; set->refs has room. */
+static int push_canonical(struct gg_applied *set, const char *ref, enum gg_action mode,
+			  struct gg_err *err)
+{
+	char *canon = NULL;
+	int ret;
+
+	ret = gg_ref_canonical(ref, &canon, err);
+	if (!ret)
+		ret = applied_push(set, canon, mode, err);
+	free(canon);
+	return ret;
+}
+
+int gg_policy_apply(const struct gg_config *cfg, const struct gg_pack_ref *refs, size_t n,
+		    const char *who, __u64 *generation, struct gg_err *err)
+{
+	struct gg_applied set = {};
+	int lock_fd = -1, ret = 0;
+
+	set.refs = calloc(n + 1, sizeof(*set.refs));
+	if (!set.refs)
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = push_canonical(&set, refs[i].ref, refs[i].mode, err);
+	if (!ret) {
+		lock_fd = lock_state(cfg, err);
+		ret = lock_fd < 0 ? lock_fd : apply_locked(cfg, &set, who, generation, err);
+	}
+	if (ret)
+		journal_failed(cfg, &set, who, err);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	gg_applied_free(&set);
+	return ret;
+}
+
+/* Whether the applied entry e is the ref named on the command line. */
+static bool names(const struct gg_applied_ref *e, const char *arg, const char *canon)
+{
+	return !strcmp(e->ref, arg) || !strcmp(e->ref, canon);
+}
+
+static void legacy_note(const struct gg_config *cfg, const struct gg_applied *a)
+{
+	char path[4096];
+
+	applied_path(cfg, path, sizeof(path));
+	fprintf(stderr,
+		"govgate: %s was saved by an older govgate (refs only): resolving its %zu ref(s) again, this once; from now on the exact bytes applied are kept in %s/packs\n",
+		path, a->n, cfg->state_dir);
+}
+
+int gg_policy_edit(const struct gg_config *cfg, enum gg_apply_op op, const char *const *refs,
+		   size_t n, enum gg_action mode, const char *who, __u64 *generation,
+		   struct gg_applied *now, struct gg_err *err)
+{
+	struct gg_applied cur = {}, set = {}, asked = {};
+	int lock_fd = -1, ret = 0;
+
+	/* The refs as given, made canonical: compared with the set's, and
+	 * what the journal names if the edit fails before there is a set. */
+	asked.refs = calloc(n + 1, sizeof(*asked.refs));
+	if (!asked.refs)
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	for (size_t a = 0; !ret && a < n; a++)
+		ret = push_canonical(&asked, refs[a], mode, err);
+	if (ret)
+		goto cleanup;
+	lock_fd = lock_state(cfg, err);
+	if (lock_fd < 0) {
+		ret = lock_fd;
+		goto cleanup;
+	}
+	/* Read under the lock: a concurrent apply's set is not lost. */
+	if (op != GG_APPLY_SET) {
+		ret = gg_applied_read(cfg, &cur, err);
+		if (ret == -ENOENT)
+			ret = 0;
+		if (ret)
+			goto cleanup;
+		if (cur.format == 1 && cur.n)
+			legacy_note(cfg, &cur);
+	}
+	set.refs = calloc(cur.n + n + 1, sizeof(*set.refs));
+	if (!set.refs) {
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	/* The refs not named keep the packs they were applied with. */
+	for (size_t i = 0; i < cur.n; i++) {
+		bool named = false;
+
+		for (size_t a = 0; a < n; a++)
+			named |= names(&cur.refs[i], refs[a], asked.refs[a].ref);
+		if (named)
+			continue; /* --remove: dropped; --add: re-resolved below */
+		if (!cur.refs[i].pinned) {
+			/* Format 1: resolved again, recorded absolute from now on. */
+			ret = push_canonical(&set, cur.refs[i].ref, cur.refs[i].mode, err);
+			if (ret)
+				goto cleanup;
+			continue;
+		}
+		set.refs[set.n++] = cur.refs[i];
+		memset(&cur.refs[i], 0, sizeof(cur.refs[i]));
+	}
+	for (size_t a = 0; !ret && op != GG_APPLY_REMOVE && a < n; a++)
+		ret = applied_push(&set, asked.refs[a].ref, mode, err);
+	if (!ret)
+		ret = apply_locked(cfg, &set, who, generation, err);
+cleanup:
+	if (ret)
+		journal_failed(cfg, set.refs ? &set : &asked, who, err);
+	if (!ret && now) {
+		*now = set;
+		memset(&set, 0, sizeof(set));
+	}
+	gg_applied_free(&asked);
+	gg_applied_free(&cur);
+	gg_applied_free(&set);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return ret;
 }
 
-int gg_applied_load(const struct gg_config *cfg, struct gg_pack_ref **out, size_t *n_out,
-		    struct gg_err *err)
+int gg_policy_restore(const struct gg_config *cfg, const char *who, __u64 *generation,
+		      struct gg_err *err)
 {
-	struct gg_pack_ref *refs = NULL;
-	char path[4096];
-	json_error_t jerr;
-	json_t *doc, *arr, *e;
-	size_t i, n = 0;
-	int ret = 0;
+	struct gg_applied set = {};
+	int lock_fd, ret;
 
-	snprintf(path, sizeof(path), "%s/applied.json", cfg->state_dir);
-	if (access(path, F_OK))
-		return -ENOENT;
-	doc = json_load_file(path, 0, &jerr);
-	if (!doc)
-		return gg_errf(err, -EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-	arr = json_object_get(doc, "refs");
-	refs = calloc(json_array_size(arr) + 1, sizeof(*refs));
-	if (!refs) {
-		ret = gg_errf(err, -ENOMEM, "out of memory");
+	lock_fd = lock_state(cfg, err);
+	if (lock_fd < 0) {
+		journal_failed(cfg, NULL, who, err);
+		/* -ENOENT means "no set saved" to the caller, nothing else. */
+		return lock_fd == -ENOENT ? -ENODATA : lock_fd;
+	}
+	ret = gg_applied_read(cfg, &set, err);
+	if (ret == -ENOENT)
 		goto cleanup;
-	}
-	json_array_foreach(arr, i, e) {
-		const char *ref = NULL, *mode = "enforce";
+	if (!ret && set.format == 1) {
+		/* No bytes were kept: resolve the refs (as an older govgate would
+		 * have), and from now on keep what they resolved to. */
+		legacy_note(cfg, &set);
+		for (size_t i = 0; !ret && i < set.n; i++) {
+			char *canon = NULL;
 
-		if (json_unpack(e, "{s:s, s?:s}", "ref", &ref, "mode", &mode) ||
-		    gg_mode_parse(mode, &refs[n].mode)) {
-			ret = gg_errf(err, -EINVAL, "%s: refs[%zu] is malformed", path, i);
-			goto cleanup;
+			ret = gg_ref_canonical(set.refs[i].ref, &canon, err);
+			if (!ret) {
+				free(set.refs[i].ref);
+				set.refs[i].ref = canon;
+			}
 		}
-		refs[n++].ref = strdup(ref);
 	}
+	if (!ret)
+		ret = apply_locked(cfg, &set, who, generation, err);
+	if (ret)
+		journal_failed(cfg, &set, who, err);
+	/* A stored copy that is gone must not look like "no set saved": the
+	 * caller would fall back to the configured packs. */
+	if (ret == -ENOENT)
+		ret = -ENODATA;
 cleanup:
-	json_decref(doc);
-	if (ret) {
-		gg_pack_refs_free(refs, n);
-		return ret;
-	}
-	*out = refs;
-	*n_out = n;
-	return 0;
-}
-
-void gg_pack_refs_free(struct gg_pack_ref *refs, size_t n)
-{
-	for (size_t i = 0; refs && i < n; i++)
-		free(refs[i].ref);
-	free(refs);
+	gg_applied_free(&set);
+	close(lock_fd);
+	return ret;
 }
 
 int gg_generation_load(const struct gg_config *cfg, __u64 generation, struct gg_compiled **out,

@@ -805,14 +805,12 @@ int gg_cmd_run(int argc, char **argv)
 	const char *pin_dir = NULL, *state_dir = NULL, *exempt[GG_MAX_EXEMPT];
 	struct gg_gate_state state[GG_GATE_COUNT];
 	char stage[4096], *pin_dir_final = NULL;
-	struct gg_pack_ref *refs = NULL;
 	struct ring_buffer *rb = NULL;
 	struct gg_audit_opts aopts;
 	struct gg_config cfg = {};
 	struct daemon d = {};
 	unsigned n_exempt = 0;
 	struct gg_err err;
-	size_t n_refs = 0;
 	int opt, ret, lock_fd = -1, events_fd = -1, exit_code = 1;
 	int old_events_fd = -1, old_counters_fd = -1;
 	const char *journal_reset = NULL;
@@ -903,17 +901,6 @@ int gg_cmd_run(int argc, char **argv)
 		goto fail;
 	}
 
-	/* The policy is in the maps before the gates are enabled: the first
-	 * governed decision already sees the floor. On a restart the old
-	 * policy keeps enforcing until the swap. */
-	if (gg_applied_load(&cfg, &refs, &n_refs, &err) == -ENOENT) {
-		refs = calloc(cfg.n_packs + 1, sizeof(*refs));
-		for (size_t i = 0; refs && i < cfg.n_packs; i++) {
-			refs[i].ref = strdup(cfg.packs[i].ref);
-			refs[i].mode = cfg.packs[i].mode;
-		}
-		n_refs = cfg.n_packs;
-	}
 	d.cfg = &cfg;
 	/* Where the previous daemon left off: the drops it reported, what the
 	 * log refused, how far it copied the apply journal. */
@@ -926,7 +913,15 @@ int gg_cmd_run(int argc, char **argv)
 	snprintf(d.unw_until, sizeof(d.unw_until), "%s", d.st.unwritten_until);
 	snprintf(d.unw_error, sizeof(d.unw_error), "%s", d.st.unwritten_error);
 	journal_reset = resume_journal(&d);
-	ret = gg_policy_apply(&cfg, refs, n_refs, "govgate run", &generation, &err);
+	/* The policy is in the maps before the gates are enabled: the first
+	 * governed decision already sees the floor. On a restart the old
+	 * policy keeps enforcing until the swap. The saved set is re-applied
+	 * from the bytes it was applied with; the configured packs are used
+	 * only when no set was saved. */
+	ret = gg_policy_restore(&cfg, "govgate run", &generation, &err);
+	if (ret == -ENOENT)
+		ret = gg_policy_apply(&cfg, cfg.packs, cfg.n_packs, "govgate run", &generation,
+				      &err);
 	if (ret) {
 		struct gg_policy_status cur = {};
 
@@ -936,6 +931,15 @@ int gg_cmd_run(int argc, char **argv)
 		gg_policy_read(cfg.pin_dir, &cur, &err);
 		generation = cur.generation;
 		if (!generation) {
+			char saved[4096], kept[4200];
+
+			/* Applying the floor rewrites applied.json: keep the set that
+			 * could not be restored, for the operator to fix and re-apply. */
+			snprintf(saved, sizeof(saved), "%s/applied.json", cfg.state_dir);
+			snprintf(kept, sizeof(kept), "%s/applied.json.unrestorable", cfg.state_dir);
+			if (rename(saved, kept) == 0)
+				fprintf(stderr, "govgate: the saved policy is kept as %s; fix it and "
+						"`govgate apply` it again\n", kept);
 			fprintf(stderr, "govgate: enforcing the platform floor alone\n");
 			ret = gg_policy_apply(&cfg, NULL, 0, "govgate run (floor only)", &generation,
 					      &err);
@@ -1101,7 +1105,6 @@ cleanup:
 		gg_audit_close(d.audit);
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		gg_compiled_free(d.gens[i].policy);
-	gg_pack_refs_free(refs, n_refs);
 	if (pin_dir_final) {
 		free(cfg.pin_dir);
 		cfg.pin_dir = pin_dir_final;

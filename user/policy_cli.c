@@ -55,8 +55,10 @@ static const char apply_usage[] =
 	"Resolves, verifies and compiles the refs with the platform floor, then swaps\n"
 	"the running policy atomically. Without --add/--remove the refs replace the\n"
 	"applied set; --add adds them (or changes their mode), --remove drops them.\n"
-	"A failed apply changes nothing. REF: name@version, sha256:<hex>, blob:<key>,\n"
-	"or the path of a pack or bundle file.\n";
+	"A failed apply changes nothing. The set and the exact bytes of its packs are\n"
+	"kept in the state directory; a restart re-applies those bytes, not the refs.\n"
+	"REF: name@version, sha256:<hex>, blob:<key>, or the path of a pack or bundle\n"
+	"file (recorded absolute).\n";
 
 int gg_cmd_apply(int argc, char **argv)
 {
@@ -73,9 +75,9 @@ int gg_cmd_apply(int argc, char **argv)
 	};
 	struct policy_opts o = {};
 	enum gg_action mode = GG_ACT_DENY;
-	struct gg_pack_ref *cur = NULL, *set = NULL;
-	size_t n_cur = 0, n_set = 0;
+	enum gg_apply_op op = GG_APPLY_SET;
 	bool add = false, remove = false;
+	struct gg_applied now = {};
 	struct gg_config cfg = {};
 	struct passwd *pw;
 	char who[128];
@@ -107,54 +109,49 @@ int gg_cmd_apply(int argc, char **argv)
 	}
 	if (load_cfg("apply", &o, &cfg))
 		return 1;
-	if ((add || remove) && gg_applied_load(&cfg, &cur, &n_cur, &err) == -ENOENT)
-		n_cur = 0;
-	set = calloc(n_cur + argc - optind + 1, sizeof(*set));
-	if (!set)
-		goto cleanup;
-	/* The new applied set: current (for --add/--remove) then the refs. */
-	for (size_t i = 0; i < n_cur; i++) {
-		bool named = false;
-
-		for (int a = optind; a < argc; a++)
-			named |= !strcmp(cur[i].ref, argv[a]);
-		if (named && remove)
-			continue;
-		if (named) /* --add with a new mode: updated below */
-			continue;
-		set[n_set].ref = strdup(cur[i].ref);
-		set[n_set++].mode = cur[i].mode;
-	}
-	if (!remove)
-		for (int a = optind; a < argc; a++) {
-			set[n_set].ref = strdup(argv[a]);
-			set[n_set++].mode = mode;
-		}
+	if (add)
+		op = GG_APPLY_ADD;
+	else if (remove)
+		op = GG_APPLY_REMOVE;
 	pw = getpwuid(getuid());
 	snprintf(who, sizeof(who), "%s (uid %u, govgate apply)", pw ? pw->pw_name : "?", getuid());
-	if (gg_policy_apply(&cfg, set, n_set, who, &generation, &err)) {
+	/* The current set is read under the apply lock (--add/--remove). */
+	if (gg_policy_edit(&cfg, op, (const char *const *)argv + optind, argc - optind, mode, who,
+			   &generation, &now, &err)) {
 		print_error("apply", o.json, err.msg);
+		/* True on every error path: the swap is the last step that can
+		 * fail, and a failed one changes nothing (gg_policy_apply). */
 		fprintf(stderr, "govgate apply: the running policy is unchanged\n");
 		goto cleanup;
 	}
 	if (o.json) {
-		json_t *out = json_pack("{s:I, s:i}", "generation", (json_int_t)generation, "packs",
-					(int)n_set);
+		/* The refs as applied.json now records them. */
+		json_t *set = gg_applied_json(&now);
+		json_t *out = json_pack("{s:I, s:i, s:O}", "generation", (json_int_t)generation,
+					"packs", (int)now.n, "refs", json_object_get(set, "refs"));
 
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(out);
+		json_decref(set);
 	} else {
 		printf("applied generation %llu: platform-floor", (unsigned long long)generation);
-		for (size_t i = 0; i < n_set; i++)
-			printf(", %s [%s]", set[i].ref,
-			       set[i].mode == GG_ACT_OBSERVE ? "observe" : "enforce");
+		for (size_t i = 0; i < now.n; i++) {
+			const struct gg_applied_ref *e = &now.refs[i];
+
+			printf(", %s [%s]", e->ref, e->mode == GG_ACT_OBSERVE ? "observe" : "enforce");
+			/* A bundle (or a file, a digest): what it stands for. */
+			if (e->n_packs != 1 || strcmp(e->packs[0].ref, e->ref)) {
+				for (size_t k = 0; k < e->n_packs; k++)
+					printf("%s%s", k ? ", " : " (= ", e->packs[k].ref);
+				printf(")");
+			}
+		}
 		printf("\n");
 	}
 	code = 0;
 cleanup:
-	gg_pack_refs_free(cur, n_cur);
-	gg_pack_refs_free(set, n_set);
+	gg_applied_free(&now);
 	gg_config_free(&cfg);
 	return code;
 }
@@ -258,56 +255,274 @@ static json_t *pack_summary(const struct gg_pack *p, const char *origin)
 			 "file", origin);
 }
 
-static int packs_list(struct gg_config *cfg, bool json)
+/* One name@version the catalog offers, and a pack-dir file that also
+ * provides it (shadowed when the registry has it too). */
+struct list_key {
+	char *ref;
+	char *shipped;
+};
+
+struct list_keys {
+	struct list_key *v;
+	size_t n, cap;
+};
+
+static int key_add(struct list_keys *k, const char *ref, const char *shipped)
 {
-	json_t *arr = json_array();
-	size_t i;
-	json_t *v;
-
-	for (size_t d = 0; d < cfg->n_pack_dirs; d++) {
-		struct dirent **names = NULL;
-		int n = scandir(cfg->pack_dirs[d], &names, NULL, alphasort);
-
-		for (int k = 0; k < n; k++) {
-			const char *nm = names[k]->d_name;
-			size_t len = strlen(nm);
-			char path[4096];
-			struct gg_pack *p = NULL;
-			char *buf = NULL;
-			size_t blen;
-			struct gg_err err;
-
-			if (len > 5 && !strcmp(nm + len - 5, ".json") &&
-			    strcmp(nm, "platform-floor.json")) {
-				snprintf(path, sizeof(path), "%s/%s", cfg->pack_dirs[d], nm);
-				if (!gg_read_file(path, &buf, &blen, &err) &&
-				    !gg_pack_parse(buf, blen, path, &p, &err))
-					json_array_append_new(arr, pack_summary(p, path));
-				else if (!strstr(err.msg, "bundle"))
-					fprintf(stderr, "govgate packs: %s\n", err.msg);
-				gg_pack_free(p);
-				free(buf);
-			}
-			free(names[k]);
-		}
-		free(names);
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->v[i].ref, ref))
+			continue;
+		if (shipped && !k->v[i].shipped)
+			k->v[i].shipped = strdup(shipped);
+		return 0;
 	}
-	if (json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 32;
+		void *p = realloc(k->v, cap * sizeof(*k->v));
+
+		if (!p)
+			return -ENOMEM;
+		k->v = p;
+		k->cap = cap;
+	}
+	k->v[k->n].ref = strdup(ref);
+	k->v[k->n].shipped = shipped ? strdup(shipped) : NULL;
+	if (!k->v[k->n].ref)
+		return -ENOMEM;
+	k->n++;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct list_key *)a)->ref, ((const struct list_key *)b)->ref);
+}
+
+/*
+ * The name@version refs a directory offers, named as the resolver would
+ * look them up: <name>@<version>.json by its file name, <name>.json by
+ * <name> and the version it declares. Which file actually answers each ref
+ * is left to the resolver (gg_ref_find).
+ */
+static void scan_dir(struct list_keys *keys, const char *dir, bool shipped)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		size_t len = strlen(nm);
+		char path[4096], ref[512];
+		json_error_t jerr;
+		json_t *doc;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, nm);
+		snprintf(ref, sizeof(ref), "%.*s", len > 5 ? (int)(len - 5) : 0, nm);
+		if (nm[0] == '.' || len <= 5 || strcmp(nm + len - 5, ".json") ||
+		    !strcmp(nm, "platform-floor.json")) /* built in, always applied */
+			goto next;
+		if (gg_ref_classify(ref) == GG_REF_NAME) {
+			key_add(keys, ref, shipped ? path : NULL);
+			goto next;
+		}
+		if (!shipped) { /* the registry is looked up by <name>@<version>.json only */
+			fprintf(stderr, "govgate packs: %s: not named <name>@<version>.json (not listed)\n",
+				path);
+			goto next;
+		}
+		doc = json_load_file(path, 0, &jerr);
+		if (!doc) {
+			fprintf(stderr, "govgate packs: %s:%d:%d: %s (not listed)\n", path, jerr.line,
+				jerr.column, jerr.text);
+			goto next;
+		}
+		if (json_is_string(json_object_get(doc, "version")) &&
+		    snprintf(ref + strlen(ref), sizeof(ref) - strlen(ref), "@%s",
+			     json_string_value(json_object_get(doc, "version"))) > 0 &&
+		    gg_ref_classify(ref) == GG_REF_NAME)
+			key_add(keys, ref, shipped ? path : NULL);
+		else
+			fprintf(stderr, "govgate packs: %s: no usable name and \"version\" (not listed)\n",
+				path);
+		json_decref(doc);
+next:
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Signature status, as the resolver's check sees it; errors in *why. */
+static const char *sig_status(const struct gg_ref_ctx *ctx, struct gg_doc *doc,
+			      struct gg_err *why)
+{
+	char sig[4200];
+	int ret = gg_doc_check_sig(ctx, doc, why);
+
+	snprintf(sig, sizeof(sig), "%s.sig", doc->origin);
+	if (!ret)
+		return doc->signed_ok ? "signed" : ctx->trust_dir ? "unsigned" : "unchecked";
+	/* Refused for want of a signature (required), or for a bad one. */
+	if (ret == -ENOKEY && access(sig, F_OK))
+		return ctx->trust_dir ? "unsigned" : "unchecked";
+	return "invalid";
+}
+
+/* One catalog entry: ref resolved exactly as packs show and compile do. */
+static json_t *list_entry(const struct gg_ref_ctx *ctx, const struct list_key *k)
+{
+	struct gg_bundle *bundle = NULL;
+	struct gg_pack *p = NULL;
+	struct gg_doc doc = {};
+	struct gg_err err = {}, why = {};
+	json_t *e = json_pack("{s:s}", "ref", k->ref);
+	const char *sig;
+	char decl[512];
+
+	if (gg_ref_find(ctx, k->ref, &doc, &err)) {
+		json_object_set_new(e, "error", json_string(err.msg));
+		return e;
+	}
+	json_object_set_new(e, "source", json_string(doc.registry ? "registry" : "shipped"));
+	json_object_set_new(e, "file", json_string(doc.origin));
+	json_object_set_new(e, "sha256", json_string(doc.sha256));
+	sig = sig_status(ctx, &doc, &why);
+	json_object_set_new(e, "signature", json_string(sig));
+	if (doc.signer)
+		json_object_set_new(e, "signer", json_string(doc.signer));
+	if (doc.registry && k->shipped)
+		json_object_set_new(e, "shadows", json_string(k->shipped));
+	if (why.msg[0]) {
+		json_object_set_new(e, "error", json_string(why.msg));
+		goto cleanup;
+	}
+	if (gg_doc_parse(doc.buf, doc.len, doc.origin, &p, &bundle, &err)) {
+		json_object_set_new(e, "error", json_string(err.msg));
+		goto cleanup;
+	}
+	snprintf(decl, sizeof(decl), "%s@%s", p ? p->name : bundle->name,
+		 p ? p->version : bundle->version);
+	if (strcmp(decl, k->ref)) {
+		snprintf(err.msg, sizeof(err.msg), "%s: declares %s, but was resolved as %s",
+			 doc.origin, decl, k->ref);
+		json_object_set_new(e, "error", json_string(err.msg));
+		goto cleanup;
+	}
+	if (p) {
+		json_t *sum = pack_summary(p, doc.origin);
+
+		json_object_set_new(e, "kind", json_string("pack"));
+		json_object_update_missing(e, sum);
+		json_decref(sum);
 	} else {
-		printf("%-26s %-14s %8s %8s %8s %6s  %s\n", "REF", "FRAMEWORK", "CONTROLS",
-		       "ENFORCED", "ADVISORY", "RULES", "TITLE");
-		json_array_foreach(arr, i, v)
-			printf("%-26s %-14s %8lld %8lld %8lld %6lld  %s\n",
-			       json_string_value(json_object_get(v, "ref")),
+		json_t *members = json_array();
+
+		for (size_t i = 0; i < bundle->n_members; i++)
+			json_array_append_new(members, json_string(bundle->members[i]));
+		json_object_set_new(e, "kind", json_string("bundle"));
+		if (bundle->description)
+			json_object_set_new(e, "description", json_string(bundle->description));
+		json_object_set_new(e, "members", members);
+	}
+cleanup:
+	gg_pack_free(p);
+	gg_bundle_free(bundle);
+	gg_doc_free(&doc);
+	return e;
+}
+
+static void print_list_text(json_t *arr)
+{
+	size_t i, k;
+	json_t *v, *m;
+
+	printf("%-26s %-6s %-8s %-22s %-12s %-14s %8s %8s %8s %6s  %s\n", "REF", "KIND", "SOURCE",
+	       "SIGNATURE", "SHA256", "FRAMEWORK", "CONTROLS", "ENFORCED", "ADVISORY", "RULES",
+	       "TITLE");
+	json_array_foreach(arr, i, v) {
+		const char *kind = json_string_value(json_object_get(v, "kind"));
+		const char *signer = json_string_value(json_object_get(v, "signer"));
+		const char *sha = json_string_value(json_object_get(v, "sha256"));
+		const char *src = json_string_value(json_object_get(v, "source"));
+		char sig[96];
+
+		snprintf(sig, sizeof(sig), "%s%s%s%s",
+			 json_string_value(json_object_get(v, "signature")) ?: "-",
+			 signer ? " (" : "", signer ?: "", signer ? ")" : "");
+		printf("%-26s %-6s %-8s %-22s %-12.12s ", json_string_value(json_object_get(v, "ref")),
+		       kind ?: "-", src ?: "-", sig, sha ?: "-");
+		if (kind && !strcmp(kind, "pack")) {
+			printf("%-14s %8lld %8lld %8lld %6lld  %s\n",
 			       json_string_value(json_object_get(v, "framework")),
 			       json_integer_value(json_object_get(v, "n_controls")),
 			       json_integer_value(json_object_get(v, "n_enforced")),
 			       json_integer_value(json_object_get(v, "n_advisory")),
 			       json_integer_value(json_object_get(v, "n_rules")),
 			       json_string_value(json_object_get(v, "title")));
+		} else if (kind) {
+			printf("%-14s %8s %8s %8s %6s  members:", "-", "-", "-", "-", "-");
+			json_array_foreach(json_object_get(v, "members"), k, m)
+				printf("%s %s", k ? "," : "", json_string_value(m));
+			printf("\n");
+		} else {
+			printf("%-14s %8s %8s %8s %6s  (unusable, below)\n", "-", "-", "-", "-", "-");
+		}
 	}
+	/* What the table cannot say in a column; on stderr, so stdout stays
+	 * one table (shell completion reads its first column). */
+	json_array_foreach(arr, i, v) {
+		const char *shadows = json_string_value(json_object_get(v, "shadows"));
+		const char *error = json_string_value(json_object_get(v, "error"));
+
+		if (shadows)
+			fprintf(stderr, "govgate packs: %s: the registry copy shadows %s\n",
+				json_string_value(json_object_get(v, "ref")), shadows);
+		if (error)
+			fprintf(stderr, "govgate packs: %s: UNUSABLE: %s\n",
+				json_string_value(json_object_get(v, "ref")), error);
+	}
+}
+
+/*
+ * The catalog: every name@version the registry and the pack dirs offer,
+ * each resolved exactly as `packs show` and `compile` resolve it (the
+ * registry shadows the shipped packs), with where it came from, its digest
+ * and its signature status. Packs and bundles.
+ */
+static int packs_list(struct gg_config *cfg, bool json)
+{
+	struct list_keys keys = {};
+	struct gg_ref_ctx ctx;
+	json_t *arr = json_array();
+
+	gg_config_ref_ctx(cfg, &ctx);
+	if (cfg->registry_dir && cfg->account) {
+		char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->registry_dir, cfg->account);
+		scan_dir(&keys, dir, false);
+	}
+	for (size_t d = 0; d < cfg->n_pack_dirs; d++) {
+		char dir[4096];
+
+		scan_dir(&keys, cfg->pack_dirs[d], true);
+		snprintf(dir, sizeof(dir), "%s/bundles", cfg->pack_dirs[d]);
+		scan_dir(&keys, dir, true);
+	}
+	if (keys.n)
+		qsort(keys.v, keys.n, sizeof(*keys.v), key_cmp);
+	for (size_t i = 0; i < keys.n; i++)
+		json_array_append_new(arr, list_entry(&ctx, &keys.v[i]));
+	if (json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_list_text(arr);
+	}
+	for (size_t i = 0; i < keys.n; i++) {
+		free(keys.v[i].ref);
+		free(keys.v[i].shipped);
+	}
+	free(keys.v);
 	json_decref(arr);
 	return 0;
 }
@@ -325,6 +540,16 @@ static json_t *pack_detail(const struct gg_pack *p)
 
 		if (c->reason)
 			json_object_set_new(cj, "reason", json_string(c->reason));
+		if (c->needs)
+			json_object_set_new(cj, "needs", json_string(c->needs));
+		json_object_set_new(cj, "evidence", json_boolean(c->evidence));
+		if (c->n_refs) {
+			json_t *xr = json_array();
+
+			for (size_t k = 0; k < c->n_refs; k++)
+				json_array_append_new(xr, json_string(c->refs[k]));
+			json_object_set_new(cj, "refs", xr);
+		}
 		for (size_t r = 0; r < p->n_rules; r++)
 			for (size_t k = 0; k < p->rules[r].n_controls; k++)
 				if (!strcmp(p->rules[r].controls[k], c->id))
@@ -377,12 +602,26 @@ static int packs_show(struct gg_config *cfg, const char *ref, bool json)
 		       json_integer_value(json_object_get(v, "n_rules")));
 		json_array_foreach(json_object_get(v, "controls"), j, c) {
 			const char *reason = json_string_value(json_object_get(c, "reason"));
+			const char *needs = json_string_value(json_object_get(c, "needs"));
+			json_t *xr = json_object_get(c, "refs"), *x;
+			size_t k;
 
 			printf("  %-9s %-22s %s\n", json_string_value(json_object_get(c, "status")),
 			       json_string_value(json_object_get(c, "id")),
 			       json_string_value(json_object_get(c, "title")));
 			if (reason)
 				printf("  %-9s %-22s   advisory: %s\n", "", "", reason);
+			if (needs)
+				printf("  %-9s %-22s   needs: %s\n", "", "", needs);
+			if (json_is_true(json_object_get(c, "evidence")))
+				printf("  %-9s %-22s   evidence: the gate records support it (not enforcement)\n",
+				       "", "");
+			if (json_array_size(xr)) {
+				printf("  %-9s %-22s   refs:", "", "");
+				json_array_foreach(xr, k, x)
+					printf("%s %s", k ? "," : "", json_string_value(x));
+				printf("\n");
+			}
 		}
 		printf("\n");
 	}
@@ -395,7 +634,10 @@ static const char packs_usage[] =
 	"usage: govgate packs list [--json] [--config FILE]\n"
 	"       govgate packs show REF [--json] [--config FILE]\n"
 	"The catalog: each pack's framework, and which controls it enforces (a rule\n"
-	"fires a denial) or only marks advisory (no runtime signal at this layer).\n";
+	"fires a denial) or only marks advisory (no runtime signal at this layer).\n"
+	"list resolves every name@version of the registry and the pack dirs as show\n"
+	"and compile do (the registry first) and gives its source, sha256 and\n"
+	"signature status; bundles too.\n";
 
 int gg_cmd_packs(int argc, char **argv)
 {

@@ -68,7 +68,15 @@ void gg_doc_free(struct gg_doc *doc)
 	free(doc->origin);
 	free(doc->buf);
 	free(doc->signer);
+	free(doc->sig);
 	memset(doc, 0, sizeof(*doc));
+}
+
+void gg_docs_free(struct gg_doc *docs, size_t n)
+{
+	for (size_t i = 0; docs && i < n; i++)
+		gg_doc_free(&docs[i]);
+	free(docs);
 }
 
 /* "a" + "/" + "b" without doubling a trailing slash of a. */
@@ -189,6 +197,15 @@ static int doc_check_sig(const struct gg_ref_ctx *ctx, struct gg_doc *doc, const
 				&doc->signer, &e);
 	if (!ret) {
 		doc->signed_ok = true;
+		/* Kept with a stored copy, so it is checked again on reload. */
+		doc->sig = malloc(sig_len + 1);
+		if (!doc->sig) {
+			ret = gg_errf(err, -ENOMEM, "%s: out of memory", doc->origin);
+		} else {
+			memcpy(doc->sig, sig, sig_len);
+			doc->sig[sig_len] = '\0';
+			doc->sig_len = sig_len;
+		}
 	} else if (ret == -EKEYREJECTED) {
 		size_t n = strlen(sig_name);
 		/* The detail without its "<origin>.sig: " prefix: origin says it. */
@@ -357,7 +374,8 @@ static int try_dir(struct lookup *l, const char *dir, struct gg_doc *doc, struct
 	return ret;
 }
 
-static int load_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+/* Finds and hashes the document; the signature is checked by the caller. */
+static int find_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
 		     struct gg_err *err)
 {
 	struct lookup l = { .ref = ref, .first = true };
@@ -393,6 +411,7 @@ static int load_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_do
 			ret = gg_errf(err, -ENOMEM, "%s: out of memory", ref);
 		free(dir);
 		free(file);
+		out->registry = !ret;
 	}
 	for (size_t i = 0; ret == -ENOENT && i < ctx->n_pack_dirs; i++) {
 		char *bundles = path_join(ctx->pack_dirs[i], "bundles");
@@ -416,7 +435,36 @@ cleanup:
 	if (ret)
 		return ret;
 	gg_sha256_hex(out->buf, out->len, out->sha256);
-	return doc_check_sig_path(ctx, out, err);
+	return 0;
+}
+
+static int load_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		     struct gg_err *err)
+{
+	int ret = find_name(ctx, ref, out, err);
+
+	return ret ? ret : doc_check_sig_path(ctx, out, err);
+}
+
+int gg_ref_find(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		struct gg_err *err)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (gg_ref_classify(ref) != GG_REF_NAME)
+		return gg_errf(err, -EINVAL, "\"%s\" is not a name@version ref", ref ? ref : "");
+	ret = find_name(ctx, ref, out, err);
+	if (!ret && !(out->ref = strdup(ref)))
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	if (ret)
+		gg_doc_free(out);
+	return ret;
+}
+
+int gg_doc_check_sig(const struct gg_ref_ctx *ctx, struct gg_doc *doc, struct gg_err *err)
+{
+	return doc_check_sig_path(ctx, doc, err);
 }
 
 /* ---- sha256:<hex> ---- */
@@ -702,11 +750,182 @@ int gg_ref_load(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *ou
 	return ret;
 }
 
+/* ---- records that outlive this process ---- */
+
+int gg_ref_canonical(const char *ref, char **out, struct gg_err *err)
+{
+	char *abs = NULL, cwd[PATH_MAX];
+
+	*out = NULL;
+	if (gg_ref_classify(ref) != GG_REF_PATH) {
+		*out = strdup(ref ? ref : "");
+		return *out ? 0 : gg_errf(err, -ENOMEM, "out of memory");
+	}
+	abs = realpath(ref, NULL);
+	if (!abs && ref[0] == '/')
+		abs = strdup(ref);
+	else if (!abs && getcwd(cwd, sizeof(cwd)))
+		abs = path_join(cwd, ref);
+	else if (!abs)
+		return gg_errf(err, -errno, "%s: cannot make it absolute: %s", ref, strerror(errno));
+	if (!abs)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
+	*out = abs;
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, ret = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return ret;
+}
+
+int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct gg_err *err)
+{
+	const char *p = buf;
+	char *tmp = NULL;
+	size_t off = 0;
+	int fd = -1, ret = 0;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
+			goto cleanup;
+		}
+		off += n;
+	}
+	if (fsync(fd)) {
+		ret = gg_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path)) {
+		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	/* The rename itself must survive a crash too. */
+	ret = fsync_dir_of(path);
+	if (ret)
+		gg_errf(err, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ret && tmp)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+static int mkdir_p(const char *dir, struct gg_err *err)
+{
+	char *buf = strdup(dir);
+	int ret = 0;
+
+	if (!buf)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", dir);
+	for (char *p = buf + 1; ; p++) {
+		char c = *p;
+
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST) {
+			ret = gg_errf(err, -errno, "%s: cannot create: %s", buf, strerror(errno));
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+/* true if path already holds exactly len bytes of buf. */
+static bool same_content(const char *path, const void *buf, size_t len)
+{
+	char *cur = NULL;
+	size_t n = 0;
+	bool same;
+
+	if (read_path(path, true, DOC_MAX, &cur, &n, NULL))
+		return false;
+	same = n == len && !memcmp(cur, buf, len);
+	free(cur);
+	return same;
+}
+
+int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err *err)
+{
+	char *dir = NULL, *path = NULL, *sig_path = NULL, hex[65];
+	int ret;
+
+	/* The name is the digest of what is written, whatever doc claims. */
+	gg_sha256_hex(doc->buf, doc->len, hex);
+	dir = path_join(store_dir, "sha256");
+	path = dir ? path_join(dir, hex) : NULL;
+	if (!path || asprintf(&sig_path, "%s.sig", path) < 0) {
+		sig_path = NULL;
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", store_dir);
+		goto cleanup;
+	}
+	ret = mkdir_p(dir, err);
+	if (ret)
+		goto cleanup;
+	if (!same_content(path, doc->buf, doc->len)) {
+		ret = gg_write_atomic(path, doc->buf, doc->len, 0644, err);
+		if (ret)
+			goto cleanup;
+	}
+	if (doc->sig) {
+		if (!same_content(sig_path, doc->sig, doc->sig_len))
+			ret = gg_write_atomic(sig_path, doc->sig, doc->sig_len, 0644, err);
+	} else if (unlink(sig_path) && errno != ENOENT) {
+		/* A stale signature would be checked on reload instead of none. */
+		ret = gg_errf(err, -errno, "%s: %s", sig_path, strerror(errno));
+	}
+cleanup:
+	free(sig_path);
+	free(path);
+	free(dir);
+	return ret;
+}
+
 /* ---- packs and bundles ---- */
 
 struct resolve {
 	const struct gg_ref_ctx *ctx;
 	struct gg_pack **packs;
+	struct gg_doc *docs; /* parallel to packs, when the caller wants them */
+	bool want_docs;
 	size_t n, cap;
 	/* The bundles being expanded, outermost first: for cycles and messages. */
 	char *chain[GG_BUNDLE_DEPTH_MAX];
@@ -754,8 +973,10 @@ static int check_decl(const struct resolve *r, const char *ref, const char *orig
 			 err);
 }
 
-/* Takes ownership of pack, also on error. */
-static int add_pack(struct resolve *r, struct gg_pack *pack, struct gg_err *err)
+/* Takes ownership of pack, also on error; and of doc's contents when the
+ * pack is added and the caller wants documents. */
+static int add_pack(struct resolve *r, struct gg_pack *pack, struct gg_doc *doc,
+		    struct gg_err *err)
 {
 	char *label = NULL;
 	int ret = 0;
@@ -788,10 +1009,23 @@ static int add_pack(struct resolve *r, struct gg_pack *pack, struct gg_err *err)
 			goto cleanup;
 		}
 		r->packs = v;
+		if (r->want_docs) {
+			struct gg_doc *d = realloc(r->docs, cap * sizeof(*d));
+
+			if (!d) {
+				ret = gg_errf(err, -ENOMEM, "%s: out of memory", pack->origin);
+				goto cleanup;
+			}
+			r->docs = d;
+		}
 		r->cap = cap;
 	}
 	free(pack->ref);
 	pack->ref = label;
+	if (r->want_docs) {
+		r->docs[r->n] = *doc;
+		memset(doc, 0, sizeof(*doc));
+	}
 	r->packs[r->n++] = pack;
 	return 0;
 cleanup:
@@ -821,7 +1055,7 @@ static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err)
 		if (ret)
 			goto cleanup;
 		memcpy(pack->sha256, doc.sha256, sizeof(pack->sha256));
-		ret = add_pack(r, pack, err);
+		ret = add_pack(r, pack, &doc, err);
 		pack = NULL; /* add_pack owns it now, even on error */
 		goto cleanup;
 	}
@@ -882,21 +1116,33 @@ void gg_packs_free(struct gg_pack **packs, size_t n)
 	free(packs);
 }
 
-int gg_ref_resolve_packs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
-			 struct gg_pack ***packs, size_t *n_packs, struct gg_err *err)
+int gg_ref_resolve_docs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
+			struct gg_pack ***packs, struct gg_doc **docs, size_t *n_packs,
+			struct gg_err *err)
 {
-	struct resolve r = { .ctx = ctx };
+	struct resolve r = { .ctx = ctx, .want_docs = docs != NULL };
 	int ret = 0;
 
 	*packs = NULL;
 	*n_packs = 0;
+	if (docs)
+		*docs = NULL;
 	for (size_t i = 0; !ret && i < n_refs; i++)
 		ret = resolve_one(&r, refs[i], err);
 	if (ret) {
 		gg_packs_free(r.packs, r.n);
+		gg_docs_free(r.docs, r.n);
 		return ret;
 	}
 	*packs = r.packs;
 	*n_packs = r.n;
+	if (docs)
+		*docs = r.docs;
 	return 0;
+}
+
+int gg_ref_resolve_packs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
+			 struct gg_pack ***packs, size_t *n_packs, struct gg_err *err)
+{
+	return gg_ref_resolve_docs(ctx, refs, n_refs, packs, NULL, n_packs, err);
 }

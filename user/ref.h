@@ -7,6 +7,8 @@
 #ifndef GG_REF_H
 #define GG_REF_H
 
+#include <sys/types.h>
+
 #include "pack.h"
 
 struct gg_ref_ctx {
@@ -28,6 +30,9 @@ struct gg_doc {
 	char sha256[65];
 	bool signed_ok; /* a valid signature by a trusted key */
 	char *signer; /* key file name of that key */
+	char *sig; /* the bytes of that signature file, kept so a stored */
+	size_t sig_len; /* copy can be checked the same way later */
+	bool registry; /* name@version found in the account's registry */
 };
 
 enum gg_ref_kind {
@@ -50,6 +55,39 @@ int gg_ref_load(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *ou
 int gg_ref_load_blob(const struct gg_ref_ctx *ctx, const char *key, size_t key_len,
 		     struct gg_doc *out, struct gg_err *err);
 void gg_doc_free(struct gg_doc *doc);
+void gg_docs_free(struct gg_doc *docs, size_t n);
+
+/* The name@version lookup of gg_ref_load alone (registry first, then the
+ * pack dirs): the document the resolver would take, hashed, its signature
+ * not checked yet. For listings that show a bad signature instead of
+ * stopping at it. */
+int gg_ref_find(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,
+		struct gg_err *err);
+/* The signature check gg_ref_load applies: doc's "<origin>.sig" against the
+ * trusted keys (sets signed_ok, signer, sig). -ENOKEY: unsigned (or no
+ * trust dir) and signatures are required; -EKEYREJECTED: does not verify;
+ * -EBADMSG: malformed. */
+int gg_doc_check_sig(const struct gg_ref_ctx *ctx, struct gg_doc *doc, struct gg_err *err);
+
+/* A ref as a record that outlives this process should name it: a file path
+ * made absolute (realpath; a path that does not resolve, such as a pipe,
+ * is joined to the working directory instead), so a daemon started from
+ * another directory (systemd: /) means the same file. Other forms are
+ * copied unchanged. */
+int gg_ref_canonical(const char *ref, char **out, struct gg_err *err);
+
+/* Adds doc's exact bytes to the content-addressed store under store_dir:
+ * <store_dir>/sha256/<hex>, and the signature that verified them as
+ * <hex>.sig (an older .sig is removed when doc has none), each written
+ * atomically and fsynced. Idempotent. Such an object loads back as
+ * "sha256:<hex>" with that store_dir: re-hashed, signature checked. */
+int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err *err);
+
+/* Writes buf to path atomically: a temporary file in the same directory,
+ * fsynced, renamed into place, and the directory fsynced, so after a
+ * crash path holds the old bytes or the new ones. */
+int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct gg_err *err);
 
 /* Syntax check of a blob key: refuses an empty key, NUL bytes, absolute
  * keys and ".." components. Returns 0 or -EINVAL. */
@@ -72,6 +110,12 @@ int gg_blob_openat(int dirfd, const char *key, bool force_nofollow, struct gg_er
 #define GG_BUNDLE_DEPTH_MAX 8
 int gg_ref_resolve_packs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
 			 struct gg_pack ***packs, size_t *n_packs, struct gg_err *err);
+/* As gg_ref_resolve_packs, and (*docs)[i] is the document packs[i] was
+ * parsed from: its exact bytes and the signature that verified them (free
+ * with gg_docs_free). */
+int gg_ref_resolve_docs(const struct gg_ref_ctx *ctx, const char *const *refs, size_t n_refs,
+			struct gg_pack ***packs, struct gg_doc **docs, size_t *n_packs,
+			struct gg_err *err);
 void gg_packs_free(struct gg_pack **packs, size_t n);
 
 #endif

@@ -204,6 +204,10 @@ check audit-apply-failed audit_has '"event":"policy_apply_failed"' 'bad-pack.jso
 check status-last-apply-failed sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -qE '^last apply: +FAILED .*bad-pack.json'"
 
 # --- restart: kill -9 leaves the gates enforcing; a new daemon adopts them
+# The pack file changes on disk while the agent runs: a restart must
+# re-apply the bytes that were applied (kept by hash in the state dir), not
+# whatever the file says now.
+sed -i 's#"10.9.0.0/16"#"10.8.0.0/16"#' "$tmp/test-pack.json"
 kill -9 "$daemon_pid"
 wait "$daemon_pid" 2>/dev/null
 dead_pid=$daemon_pid
@@ -231,6 +235,10 @@ check restart-adopts-pinned grep -q "adopted" "$tmp/daemon.err"
 in_scope "$tmp/nc" "$tmp/proof-restart"
 check exec-denied-after-restart test ! -e "$tmp/proof-restart"
 check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
+out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
+check restart-reapplies-applied-bytes test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" connect 10.8.1.1 443)
+check restart-ignores-edited-source test "$out" != EPERM
 
 # --- upgrade: gates pinned by another build are re-attached beside the old
 # ones, then the old ones retire: no duplicates, and no gap (a loop of denied

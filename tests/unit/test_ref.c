@@ -720,6 +720,134 @@ static void test_blob_sig_escape(void **state)
 	load_fails(&ctx, "blob:s.json", -EXDEV, "blob:s.json.sig escapes the policies/ namespace");
 }
 
+
+/* gg_ref_find: the resolver's lookup alone; the signature is checked
+ * separately, so a listing can show a bad one. */
+static void test_find(void **state)
+{
+	struct fx *f = *state;
+	struct gg_ref_ctx ctx = f->ctx;
+	struct gg_err err = {};
+	struct gg_doc doc;
+	char trust[512], *buf;
+
+	snprintf(trust, sizeof(trust), "%s", P(f, "trust"));
+	ctx.trust_dir = trust;
+	if (gg_ref_find(&ctx, "p1@v1", &doc, &err))
+		fail_msg("%s", err.msg);
+	assert_true(doc.registry);
+	assert_string_equal(doc.origin, P(f, "registry/acme/p1@v1.json"));
+	gg_doc_free(&doc);
+	if (gg_ref_find(&ctx, "p2@v2", &doc, &err))
+		fail_msg("%s", err.msg);
+	assert_false(doc.registry);
+	gg_doc_free(&doc);
+
+	put_pack(P(f, "packs/f1.json"), "f1", "v1", "signed then edited");
+	sign_file(f, "ops", P(f, "packs/f1.json"));
+	buf = slurp(P(f, "packs/f1.json"), NULL);
+	memcpy(strstr(buf, "\"nc\""), "\"sh\"", 4);
+	put(P(f, "packs/f1.json"), buf);
+	free(buf);
+	if (gg_ref_find(&ctx, "f1@v1", &doc, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(gg_doc_check_sig(&ctx, &doc, &err), -EKEYREJECTED);
+	gg_doc_free(&doc);
+	assert_int_equal(gg_ref_find(&ctx, "blob:team/a.json", &doc, &err), -EINVAL);
+}
+
+/* Relative file paths become absolute; other refs stay as they are. */
+static void test_canonical(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	char cwd[4096], real[4096], want[4200], *out = NULL;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(gg_ref_canonical("p1@v1", &out, &err), 0);
+	assert_string_equal(out, "p1@v1");
+	free(out);
+	assert_int_equal(gg_ref_canonical("sha256:ab", &out, &err), 0);
+	assert_string_equal(out, "sha256:ab");
+	free(out);
+	assert_int_equal(chdir(f->root), 0);
+	assert_non_null(realpath(P(f, "packs/p1.json"), real));
+	assert_int_equal(gg_ref_canonical("packs/../packs/p1.json", &out, &err), 0);
+	assert_string_equal(out, real);
+	free(out);
+	/* Not there (yet): joined to the working directory. */
+	assert_non_null(realpath(f->root, real));
+	snprintf(want, sizeof(want), "%s/nothere.json", real);
+	assert_int_equal(gg_ref_canonical("nothere.json", &out, &err), 0);
+	assert_string_equal(out, want);
+	free(out);
+	assert_int_equal(gg_ref_canonical("/dev/fd/63", &out, &err), 0);
+	assert_string_equal(out, "/dev/fd/63");
+	free(out);
+	assert_int_equal(chdir(cwd), 0);
+}
+
+/* What gg_store_put writes loads back as sha256:, re-hashed and with the
+ * signature that verified it. */
+static void test_store_put(void **state)
+{
+	struct fx *f = *state;
+	struct gg_ref_ctx ctx = f->ctx, sctx = {};
+	struct gg_pack **packs = NULL;
+	struct gg_doc *docs = NULL, doc;
+	struct gg_err err = {};
+	char trust[512], store[512], ref[80], *buf, *orig;
+	size_t n = 0;
+
+	snprintf(trust, sizeof(trust), "%s", P(f, "trust"));
+	snprintf(store, sizeof(store), "%s", P(f, "kept"));
+	ctx.trust_dir = trust;
+	sctx.store_dir = store;
+	sctx.trust_dir = trust;
+	put_pack(P(f, "packs/k1.json"), "k1", "v1", "kept, signed");
+	sign_file(f, "ops", P(f, "packs/k1.json"));
+	put_pack(P(f, "packs/k2.json"), "k2", "v1", "kept, unsigned");
+	put_bundle(P(f, "packs/bundles/kb.json"), "kb", "k1@v1,k2@v1");
+	if (gg_ref_resolve_docs(&ctx, refs(1, "kb@v1"), 1, &packs, &docs, &n, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		char hex[65];
+
+		gg_sha256_hex(docs[i].buf, docs[i].len, hex);
+		assert_string_equal(hex, packs[i]->sha256);
+		if (gg_store_put(store, &docs[i], &err) || gg_store_put(store, &docs[i], &err))
+			fail_msg("%s", err.msg);
+	}
+	assert_non_null(docs[0].sig);
+	assert_null(docs[1].sig);
+	orig = slurp(P(f, "packs/k1.json"), NULL);
+	buf = slurp(P(f, "kept/sha256/%s", packs[0]->sha256), NULL);
+	assert_string_equal(buf, orig);
+	free(buf);
+	free(orig);
+	assert_int_equal(access(P(f, "kept/sha256/%s.sig", packs[0]->sha256), F_OK), 0);
+	assert_int_equal(access(P(f, "kept/sha256/%s.sig", packs[1]->sha256), F_OK), -1);
+
+	sctx.require_signatures = true;
+	snprintf(ref, sizeof(ref), "sha256:%s", packs[0]->sha256);
+	if (gg_ref_load(&sctx, ref, &doc, &err))
+		fail_msg("%s", err.msg);
+	assert_true(doc.signed_ok);
+	gg_doc_free(&doc);
+	snprintf(ref, sizeof(ref), "sha256:%s", packs[1]->sha256);
+	assert_int_equal(gg_ref_load(&sctx, ref, &doc, &err), -ENOKEY);
+
+	/* The same bytes stored unsigned: the old signature goes. */
+	free(docs[0].sig);
+	docs[0].sig = NULL;
+	if (gg_store_put(store, &docs[0], &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(access(P(f, "kept/sha256/%s.sig", packs[0]->sha256), F_OK), -1);
+	gg_docs_free(docs, n);
+	gg_packs_free(packs, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +868,9 @@ int main(void)
 		cmocka_unit_test(test_signatures_required),
 		cmocka_unit_test(test_signatures_optional),
 		cmocka_unit_test(test_blob_sig_escape),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_store_put),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

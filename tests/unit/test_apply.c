@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Applying a policy (user/apply.c, govgate apply): the durable record is
+ * written before the swap and put back if the swap fails; each pack's exact
+ * bytes are kept and a restart re-applies those, never a changed source;
+ * path refs are recorded absolute; --add/--remove read the set under the
+ * lock and refuse a corrupt one. The kernel side is faked. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "sign.h"
+
+/* ---- the fake kernel ---- */
+
+static struct {
+	int reads, swaps;
+	bool fail_swap;
+	__u64 latest;
+	char names[4096]; /* basenames of the last swapped-in policy, ",a,b," */
+} K;
+
+static int fake_read(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err)
+{
+	K.reads++;
+	memset(st, 0, sizeof(*st));
+	st->generation = st->latest = K.latest;
+	return 0;
+}
+
+static int fake_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
+		     struct gg_err *err)
+{
+	K.swaps++;
+	if (K.fail_swap)
+		return gg_errf(err, -EIO, "policy_state: fake swap failure");
+	K.latest = generation;
+	snprintf(K.names, sizeof(K.names), ",");
+	for (size_t i = 0; i < c->n_exec_names; i++)
+		snprintf(K.names + strlen(K.names), sizeof(K.names) - strlen(K.names), "%s,",
+			 c->exec_names[i].name);
+	return 0;
+}
+
+static bool running(const char *name)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), ",%s,", name);
+	return strstr(K.names, want) != NULL;
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+	char *root;
+	char path[16][512];
+	int next;
+	char cfg_path[512];
+	char cwd[PATH_MAX];
+	struct gg_config cfg;
+};
+
+static const char *P(struct fx *f, const char *fmt, ...)
+{
+	char *p = f->path[f->next++ % 16], rel[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	snprintf(p, sizeof(f->path[0]), "%s/%s", f->root, rel);
+	return p;
+}
+
+static void put(const char *path, const char *s)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (!fp || fputs(s, fp) < 0 || fclose(fp))
+		fail_msg("cannot write %s", path);
+}
+
+/* A pack whose one rule denies exec of basename tool. */
+static void put_pack(const char *path, const char *name, const char *version, const char *tool)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"%s\",\"version\":\"%s\",\"description\":\"d\","
+		 "\"framework\":{\"id\":\"f\",\"title\":\"F\"},"
+		 "\"controls\":[{\"id\":\"C1\",\"title\":\"t\",\"status\":\"enforced\"}],"
+		 "\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C1\"],"
+		 "\"match\":{\"basenames\":[\"%s\"]}}]}\n",
+		 name, version, tool);
+	put(path, buf);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	struct gg_err err = {};
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (gg_read_file(path, &buf, &n, &err))
+		fail_msg("%s", err.msg);
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void sha_of(const char *path, char hex[65])
+{
+	size_t len;
+	char *buf = slurp(path, &len);
+
+	gg_sha256_hex(buf, len, hex);
+	free(buf);
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	static const char *const mkd[] = { "packs", "packs/bundles", "registry", "registry/acme",
+					   "store", "trust", "keys", "sub" };
+	struct fx *f = calloc(1, sizeof(*f));
+	struct gg_err err = {};
+	char cfg[2048];
+
+	if (!f || !(f->root = strdup("/tmp/gg-test-apply.XXXXXX")) || !mkdtemp(f->root) ||
+	    !getcwd(f->cwd, sizeof(f->cwd)))
+		return -1;
+	for (size_t i = 0; i < sizeof(mkd) / sizeof(mkd[0]); i++)
+		if (mkdir(P(f, "%s", mkd[i]), 0755))
+			return -1;
+	put_pack(P(f, "packs/p1.json"), "p1", "v1", "old-one");
+	put_pack(P(f, "packs/p2.json"), "p2", "v2", "old-two");
+	put_pack(P(f, "packs/p3.json"), "p3", "v3", "old-three");
+	put(P(f, "packs/bundles/b.json"),
+	    "{\"bundle\":\"b\",\"version\":\"v1\",\"members\":[\"p2@v2\",\"p3@v3\"]}\n");
+	put_pack(P(f, "sub/local.json"), "local", "v1", "old-local");
+	if (gg_key_generate(P(f, "keys/ops.key"), P(f, "trust/ops.pub"), &err))
+		return fprintf(stderr, "setup: %s\n", err.msg), -1;
+	snprintf(cfg, sizeof(cfg),
+		 "{\"pin_dir\":\"%s/pins\",\"state_dir\":\"%s/state\",\"pack_dirs\":[\"%s/packs\"],"
+		 "\"registry_dir\":\"%s/registry\",\"account\":\"acme\",\"store_dir\":\"%s/store\","
+		 "\"trust_dir\":\"%s/trust\",\"require_signatures\":false}\n",
+		 f->root, f->root, f->root, f->root, f->root, f->root);
+	snprintf(f->cfg_path, sizeof(f->cfg_path), "%s", P(f, "govgate.json"));
+	put(f->cfg_path, cfg);
+	if (gg_config_load(f->cfg_path, &f->cfg, &err))
+		return fprintf(stderr, "setup: %s\n", err.msg), -1;
+	memset(&K, 0, sizeof(K));
+	gg_apply_kernel.read = fake_read;
+	gg_apply_kernel.swap = fake_swap;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (chdir(f->cwd))
+		return -1;
+	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	gg_config_free(&f->cfg);
+	free(f->root);
+	free(f);
+	return 0;
+}
+
+static void apply_ok(struct fx *f, const char *ref, enum gg_action mode)
+{
+	struct gg_pack_ref r = { (char *)ref, mode };
+	struct gg_err err = {};
+	__u64 gen = 0;
+
+	if (gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err))
+		fail_msg("apply %s: %s", ref, err.msg);
+	assert_int_equal(gen, K.latest);
+}
+
+static json_t *applied_json(struct fx *f)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(P(f, "state/applied.json"), 0, &jerr);
+
+	if (!doc)
+		fail_msg("applied.json: %s", jerr.text);
+	return doc;
+}
+
+/* ---- tests ---- */
+
+/* applied.json names each ref with its mode and the digest of every pack
+ * it resolved to; those bytes are in the state directory. */
+static void test_apply_keeps_exact_bytes(void **state)
+{
+	struct fx *f = *state;
+	char sha1[65], sha2[65], sha3[65];
+	json_t *doc, *r0, *r1;
+	char *stored, *orig;
+
+	sha_of(P(f, "packs/p1.json"), sha1);
+	sha_of(P(f, "packs/p2.json"), sha2);
+	sha_of(P(f, "packs/p3.json"), sha3);
+	{
+		struct gg_pack_ref refs[] = { { "p1@v1", GG_ACT_DENY }, { "b@v1", GG_ACT_OBSERVE } };
+		struct gg_err err = {};
+		__u64 gen = 0;
+
+		if (gg_policy_apply(&f->cfg, refs, 2, "test", &gen, &err))
+			fail_msg("%s", err.msg);
+		assert_int_equal(gen, 1);
+	}
+	assert_int_equal(K.swaps, 1);
+	doc = applied_json(f);
+	assert_int_equal(json_integer_value(json_object_get(doc, "format")), 2);
+	assert_int_equal(json_integer_value(json_object_get(doc, "generation")), 1);
+	r0 = json_array_get(json_object_get(doc, "refs"), 0);
+	r1 = json_array_get(json_object_get(doc, "refs"), 1);
+	assert_string_equal(json_string_value(json_object_get(r0, "ref")), "p1@v1");
+	assert_string_equal(json_string_value(json_object_get(r0, "mode")), "enforce");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r0, "packs"), 0), "sha256")),
+			    sha1);
+	/* The bundle: what it resolved to, not the bundle itself. */
+	assert_string_equal(json_string_value(json_object_get(r1, "ref")), "b@v1");
+	assert_string_equal(json_string_value(json_object_get(r1, "mode")), "observe");
+	assert_int_equal(json_array_size(json_object_get(r1, "packs")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r1, "packs"), 0), "ref")),
+			    "p2@v2");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r1, "packs"), 1), "sha256")),
+			    sha3);
+	json_decref(doc);
+	orig = slurp(P(f, "packs/p2.json"), NULL);
+	stored = slurp(P(f, "state/packs/sha256/%s", sha2), NULL);
+	assert_string_equal(stored, orig);
+	free(stored);
+	free(orig);
+	assert_int_equal(access(P(f, "state/packs/sha256/%s", sha1), F_OK), 0);
+	assert_int_equal(access(P(f, "state/packs/sha256/%s", sha3), F_OK), 0);
+	assert_true(running("old-one") && running("old-two") && running("old-three"));
+}
+
+/* After the sources change, a restart runs what was applied, not them. */
+static void test_restore_uses_stored_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref refs[] = { { "p1@v1", GG_ACT_DENY }, { "b@v1", GG_ACT_DENY } };
+	struct gg_err err = {};
+	__u64 gen = 0;
+
+	if (gg_policy_apply(&f->cfg, refs, 2, "test", &gen, &err))
+		fail_msg("%s", err.msg);
+	put_pack(P(f, "packs/p1.json"), "p1", "v1", "new-one");
+	put_pack(P(f, "packs/p2.json"), "p2", "v2", "new-two");
+	/* A registry copy now shadows p3 as well. */
+	put_pack(P(f, "registry/acme/p3@v3.json"), "p3", "v3", "new-three");
+	K.latest = 0; /* a reboot: fresh maps */
+	memset(K.names, 0, sizeof(K.names));
+	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
+		fail_msg("restore: %s", err.msg);
+	assert_int_equal(gen, 2); /* applied.json remembers generation 1 */
+	assert_true(running("old-one") && running("old-two") && running("old-three"));
+	assert_false(running("new-one") || running("new-two") || running("new-three"));
+	/* A fresh apply of the same refs does see the new sources. */
+	if (gg_policy_apply(&f->cfg, refs, 2, "test", &gen, &err))
+		fail_msg("%s", err.msg);
+	assert_true(running("new-one") && running("new-two") && running("new-three"));
+}
+
+static void test_restore_refuses_bad_copy(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	char sha[65], *before;
+	__u64 gen = 0;
+	int ret;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	sha_of(P(f, "packs/p1.json"), sha);
+	/* Tampered: the digest no longer matches. */
+	before = slurp(P(f, "state/packs/sha256/%s", sha), NULL);
+	put(P(f, "state/packs/sha256/%s", sha), "{\"name\":\"p1\",\"version\":\"v1\"} ");
+	ret = gg_policy_restore(&f->cfg, "govgate run", &gen, &err);
+	assert_int_not_equal(ret, 0);
+	assert_int_not_equal(ret, -ENOENT); /* the daemon must not fall back */
+	assert_non_null(strstr(err.msg, "content does not match its name"));
+	assert_non_null(strstr(err.msg, "not resolving p1@v1 again"));
+	assert_int_equal(K.swaps, 1);
+	/* Missing: no silent re-resolution from packs/ either. */
+	assert_int_equal(unlink(P(f, "state/packs/sha256/%s", sha)), 0);
+	ret = gg_policy_restore(&f->cfg, "govgate run", &gen, &err);
+	assert_int_not_equal(ret, 0);
+	assert_int_not_equal(ret, -ENOENT);
+	assert_non_null(strstr(err.msg, "not in the store"));
+	assert_int_equal(K.swaps, 1);
+	/* Back in place: fine again. */
+	put(P(f, "state/packs/sha256/%s", sha), before);
+	free(before);
+	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(K.swaps, 2);
+}
+
+/* Stored copies are checked like sha256: refs: with require_signatures the
+ * signature that verified at apply must still verify at restart. */
+static void test_restore_checks_signatures(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	char sha[65], sig[600];
+	size_t len;
+	char *buf = slurp(P(f, "packs/p1.json"), &len);
+	__u64 gen = 0;
+
+	snprintf(sig, sizeof(sig), "%s.sig", P(f, "packs/p1.json"));
+	if (gg_sig_write(P(f, "keys/ops.key"), buf, len, sig, &err))
+		fail_msg("%s", err.msg);
+	free(buf);
+	f->cfg.require_signatures = true;
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	sha_of(P(f, "packs/p1.json"), sha);
+	assert_int_equal(access(P(f, "state/packs/sha256/%s.sig", sha), F_OK), 0);
+	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
+		fail_msg("%s", err.msg);
+	/* The stored signature is gone: unsigned, and signatures are required. */
+	assert_int_equal(rename(P(f, "state/packs/sha256/%s.sig", sha), P(f, "saved.sig")), 0);
+	assert_int_not_equal(gg_policy_restore(&f->cfg, "govgate run", &gen, &err), 0);
+	assert_non_null(strstr(err.msg, "unsigned, and signatures are required"));
+	/* Back, but its key is no longer trusted. */
+	assert_int_equal(rename(P(f, "saved.sig"), P(f, "state/packs/sha256/%s.sig", sha)), 0);
+	assert_int_equal(rename(P(f, "trust/ops.pub"), P(f, "keys/ops.pub")), 0);
+	assert_int_not_equal(gg_policy_restore(&f->cfg, "govgate run", &gen, &err), 0);
+	assert_non_null(strstr(err.msg, "which is not in"));
+	assert_int_equal(K.swaps, 2);
+}
+
+/* A relative path ref is recorded absolute, so a daemon started in /
+ * (systemd) names the same file. */
+static void test_path_ref_made_absolute(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref *refs = NULL;
+	struct gg_err err = {};
+	char real[PATH_MAX];
+	size_t n = 0;
+	__u64 gen = 0;
+
+	assert_int_equal(chdir(P(f, "sub")), 0);
+	apply_ok(f, "./local.json", GG_ACT_DENY);
+	assert_non_null(realpath(P(f, "sub/local.json"), real));
+	if (gg_applied_load(&f->cfg, &refs, &n, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(n, 1);
+	assert_string_equal(refs[0].ref, real);
+	gg_pack_refs_free(refs, n);
+	assert_int_equal(chdir("/"), 0);
+	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
+		fail_msg("%s", err.msg);
+	assert_true(running("old-local"));
+}
+
+/* The swap is the last step: a failed one leaves applied.json as it was. */
+static void test_failed_swap_puts_back(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref r = { "p2@v2", GG_ACT_DENY };
+	struct gg_err err = {};
+	char *before, *after;
+	__u64 gen = 0;
+
+	/* No applied set yet: none after the failure either. */
+	K.fail_swap = true;
+	assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
+	assert_non_null(strstr(err.msg, "fake swap failure"));
+	assert_int_equal(access(P(f, "state/applied.json"), F_OK), -1);
+	K.fail_swap = false;
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	before = slurp(P(f, "state/applied.json"), NULL);
+	K.fail_swap = true;
+	assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
+	after = slurp(P(f, "state/applied.json"), NULL);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	assert_true(running("old-one"));
+}
+
+/* If the durable record cannot be written, nothing is swapped in (the old
+ * order swapped first and then reported "unchanged"). */
+static void test_no_swap_without_record(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref r = { "p1@v1", GG_ACT_DENY };
+	struct gg_err err = {};
+	__u64 gen = 0;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	assert_int_equal(mkdir(P(f, "state/applied.json"), 0755), 0);
+	assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
+	assert_int_equal(K.swaps, 0);
+}
+
+/* applied.json from an older govgate (refs only): resolved once, then kept
+ * in format 2. */
+static void test_restore_format1(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	char sha[65], *log;
+	json_t *doc, *r0;
+	int saved, fd;
+	__u64 gen = 0;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	put(P(f, "state/applied.json"),
+	    "{\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"observe\"}],\"generation\":4}\n");
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(P(f, "stderr.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, STDERR_FILENO);
+	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
+		fail_msg("%s", err.msg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	log = slurp(P(f, "stderr.log"), NULL);
+	assert_non_null(strstr(log, "saved by an older govgate"));
+	free(log);
+	assert_int_equal(gen, 5);
+	sha_of(P(f, "packs/p1.json"), sha);
+	doc = applied_json(f);
+	r0 = json_array_get(json_object_get(doc, "refs"), 0);
+	assert_int_equal(json_integer_value(json_object_get(doc, "format")), 2);
+	assert_string_equal(json_string_value(json_object_get(r0, "mode")), "observe");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r0, "packs"), 0), "sha256")),
+			    sha);
+	json_decref(doc);
+}
+
+static void test_no_applied_set(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	__u64 gen = 0;
+
+	assert_int_equal(gg_policy_restore(&f->cfg, "govgate run", &gen, &err), -ENOENT);
+	assert_int_equal(K.swaps, 0);
+}
+
+static void test_corrupt_applied_set(void **state)
+{
+	struct fx *f = *state;
+	struct gg_applied a;
+	struct gg_err err = {};
+	char want[600];
+	__u64 gen = 0;
+	int ret;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	put(P(f, "state/applied.json"), "{\"format\": 2,\n  \"refs\": [ oops ]}\n");
+	snprintf(want, sizeof(want), "%s:2:", P(f, "state/applied.json"));
+	assert_int_equal(gg_applied_read(&f->cfg, &a, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, want));
+	ret = gg_policy_restore(&f->cfg, "govgate run", &gen, &err);
+	assert_int_not_equal(ret, 0);
+	assert_int_not_equal(ret, -ENOENT);
+	assert_non_null(strstr(err.msg, want));
+	/* A sha256 that is not 64 hex digits never becomes a path. */
+	put(P(f, "state/applied.json"),
+	    "{\"format\":2,\"generation\":1,\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"enforce\","
+	    "\"packs\":[{\"ref\":\"p1@v1\",\"sha256\":\"../../etc/passwd\"}]}]}\n");
+	assert_int_equal(gg_applied_read(&f->cfg, &a, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "refs[0].packs[0] is malformed"));
+	assert_int_equal(K.swaps, 0);
+}
+
+/* ---- govgate apply ---- */
+
+/* Runs gg_cmd_apply with stdout and stderr captured (caller frees). */
+static int run_apply(struct fx *f, char **out, char **errs, int n, ...)
+{
+	char *argv[16];
+	va_list ap;
+	int rc, so = dup(STDOUT_FILENO), se = dup(STDERR_FILENO);
+	int fo = open(P(f, "out.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fe = open(P(f, "err.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fo, STDOUT_FILENO);
+	dup2(fe, STDERR_FILENO);
+	optind = 0;
+	rc = gg_cmd_apply(n, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, STDOUT_FILENO);
+	dup2(se, STDERR_FILENO);
+	close(so);
+	close(se);
+	close(fo);
+	close(fe);
+	*out = slurp(P(f, "out.log"), NULL);
+	*errs = slurp(P(f, "err.log"), NULL);
+	return rc;
+}
+
+static void test_cli_add_refuses_corrupt_set(void **state)
+{
+	struct fx *f = *state;
+	char want[600], *out, *errs, *after;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	put(P(f, "state/applied.json"), "{\"format\": 2,\n   oops }\n");
+	assert_int_equal(run_apply(f, &out, &errs, 5, "apply", "--add", "p2@v2", "--config",
+				   f->cfg_path),
+			 1);
+	snprintf(want, sizeof(want), "%s:2:", P(f, "state/applied.json"));
+	if (!strstr(errs, want))
+		fail_msg("stderr lacks \"%s\": %s", want, errs);
+	assert_non_null(strstr(errs, "the running policy is unchanged"));
+	free(out);
+	free(errs);
+	assert_int_equal(K.swaps, 0);
+	after = slurp(P(f, "state/applied.json"), NULL);
+	assert_string_equal(after, "{\"format\": 2,\n   oops }\n");
+	free(after);
+	/* --remove too. */
+	assert_int_equal(run_apply(f, &out, &errs, 5, "apply", "--remove", "p2@v2", "--config",
+				   f->cfg_path),
+			 1);
+	assert_non_null(strstr(errs, want));
+	free(out);
+	free(errs);
+	/* A plain apply replaces the set: the way to repair it. */
+	assert_int_equal(run_apply(f, &out, &errs, 4, "apply", "p2@v2", "--config", f->cfg_path),
+			 0);
+	assert_non_null(strstr(out, "applied generation 1: platform-floor, p2@v2 [enforce]"));
+	free(out);
+	free(errs);
+}
+
+/* --add keeps the other refs on the bytes they were applied with. */
+static void test_cli_add_keeps_pinned(void **state)
+{
+	struct fx *f = *state;
+	char *out, *errs;
+
+	assert_int_equal(run_apply(f, &out, &errs, 4, "apply", "b@v1", "--config", f->cfg_path), 0);
+	assert_non_null(strstr(out, "b@v1 [enforce] (= p2@v2, p3@v3)"));
+	free(out);
+	free(errs);
+	put_pack(P(f, "packs/p2.json"), "p2", "v2", "new-two");
+	assert_int_equal(run_apply(f, &out, &errs, 7, "apply", "--add", "p1@v1", "--mode",
+				   "observe", "--config", f->cfg_path),
+			 0);
+	assert_non_null(strstr(out, "b@v1 [enforce] (= p2@v2, p3@v3), p1@v1 [observe]"));
+	free(out);
+	free(errs);
+	assert_true(running("old-two") && running("old-one"));
+	assert_false(running("new-two"));
+	/* Named again: resolved again. */
+	assert_int_equal(run_apply(f, &out, &errs, 5, "apply", "--add", "b@v1", "--config",
+				   f->cfg_path),
+			 0);
+	free(out);
+	free(errs);
+	assert_true(running("new-two"));
+	assert_int_equal(run_apply(f, &out, &errs, 6, "apply", "--remove", "b@v1", "--json",
+				   "--config", f->cfg_path),
+			 0);
+	assert_non_null(strstr(out, "\"ref\": \"p1@v1\""));
+	assert_null(strstr(out, "b@v1"));
+	free(out);
+	free(errs);
+	assert_false(running("new-two"));
+}
+
+/* --add reads the set only once it holds the apply lock: an apply that
+ * finishes while it waits is not lost. */
+static void test_cli_add_reads_under_lock(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref *refs = NULL;
+	struct gg_err err = {};
+	size_t n = 0;
+	int lock, status;
+	pid_t pid;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	lock = open(P(f, "state/apply.lock"), O_RDWR | O_CREAT, 0600);
+	assert_true(lock >= 0 && !flock(lock, LOCK_EX));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *out, *errs;
+
+		close(lock);
+		_exit(run_apply(f, &out, &errs, 5, "apply", "--add", "p2@v2", "--config",
+				f->cfg_path));
+	}
+	usleep(300 * 1000); /* the child is waiting for the lock by now */
+	/* What an apply holding the lock would leave (format 1 is enough). */
+	put(P(f, "state/applied.json"), "{\"refs\":[{\"ref\":\"p1@v1\"}],\"generation\":1}\n");
+	flock(lock, LOCK_UN);
+	close(lock);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	if (gg_applied_load(&f->cfg, &refs, &n, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(n, 2);
+	assert_string_equal(refs[0].ref, "p1@v1");
+	assert_string_equal(refs[1].ref, "p2@v2");
+	gg_pack_refs_free(refs, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_apply_keeps_exact_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_uses_stored_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_checks_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_ref_made_absolute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_swap_puts_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_swap_without_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_format1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_applied_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_add_refuses_corrupt_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_add_keeps_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_add_reads_under_lock, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
