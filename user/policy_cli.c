@@ -162,6 +162,30 @@ static const char compile_usage[] =
 	"platform floor and prints the map entries that would be written, with the\n"
 	"control ids each carries. Deterministic. Nothing is loaded.\n";
 
+/* The controls of an entry's observe-mode rules, each once. */
+static void print_observed(const struct gg_entry *e)
+{
+	int shown = 0;
+
+	for (size_t r = 0; r < e->n_rules; r++) {
+		if (e->rules[r].mode != GG_ACT_OBSERVE)
+			continue;
+		for (size_t k = 0; k < e->rules[r].n_controls; k++) {
+			const char *id = e->rules[r].controls[k];
+			bool seen = false;
+
+			for (size_t q = 0; q < r && !seen; q++)
+				for (size_t j = 0; e->rules[q].mode == GG_ACT_OBSERVE &&
+						   j < e->rules[q].n_controls && !seen; j++)
+					seen = !strcmp(e->rules[q].controls[j], id);
+			if (!seen)
+				printf("%s %s", shown++ ? "" : "        observed:", id);
+		}
+	}
+	if (shown)
+		printf("\n");
+}
+
 static void print_compiled_text(const struct gg_compiled *c)
 {
 	printf("%zu entries, %zu exec paths, %zu basenames, %zu identities, %zu egress prefixes, "
@@ -177,8 +201,13 @@ static void print_compiled_text(const struct gg_compiled *c)
 			printf(" %s", e->controls[k]);
 		printf("\n        rules:");
 		for (size_t r = 0; r < e->n_rules; r++)
-			printf(" %s/%s", e->rules[r].pack, e->rules[r].rule);
+			printf(" %s/%s%s", e->rules[r].pack, e->rules[r].rule,
+			       e->rules[r].mode == GG_ACT_OBSERVE ? " [observe]" : "");
 		printf("\n");
+		/* Observe-mode rules merged into a deny entry: what they would
+		 * deny is logged as observed, not as enforced. */
+		if (e->action == GG_ACT_DENY)
+			print_observed(e);
 	}
 }
 
