@@ -225,7 +225,8 @@ static __always_inline struct gg_event *gg_decide(__u32 gate, __u32 action)
 		return NULL;
 	}
 	gg_count(gate, action == GG_ACT_DENY ? GG_CNT_DENIED : GG_CNT_OBSERVED);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	/* gate is a constant in every caller: the size folds to one. */
+	e = bpf_ringbuf_reserve(&events, GG_EVENT_SIZE(gate), 0);
 	if (!e)
 		gg_count(gate, GG_CNT_DROPPED);
 	return e;

@@ -255,6 +255,16 @@ struct gg_event {
 	};
 };
 
+/* Ring-buffer records are sized per gate: the fields every event carries,
+ * then only that gate's member of the union. An egress record is about a
+ * quarter of an exec one (no paths, no argv), so a burst of denied
+ * connects fits four times as many records in the ring buffer. */
+#define GG_EVENT_HDR_SIZE __builtin_offsetof(struct gg_event, exec)
+#define GG_EVENT_SIZE(gate)                                                          \
+	((gate) == GG_GATE_EXEC	  ? sizeof(struct gg_event) :                         \
+	 (gate) == GG_GATE_EGRESS ? GG_EVENT_HDR_SIZE + sizeof(struct gg_event_net) : \
+				    GG_EVENT_HDR_SIZE + sizeof(struct gg_event_module))
+
 /* exec_args: LRU_HASH keyed by tid, filled at sys_enter_execve(at) for the
  * record only (user memory: it never decides anything). buf is twice the
  * bytes kept so the verifier can bound each bounded-size string read. */

@@ -426,7 +426,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct gg_event *e = data;
 	json_t *rec;
 
-	if (size < sizeof(*e)) {
+	/* Records are sized per gate (govgate_abi.h); an older build's
+	 * full-size ones pass too. */
+	if (size < GG_EVENT_HDR_SIZE || e->gate >= GG_GATE_COUNT || size < GG_EVENT_SIZE(e->gate)) {
 		d->malformed++; /* recorded by check_drops */
 		return 0;
 	}
