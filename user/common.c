@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 
@@ -140,4 +142,74 @@ const char *gg_mech_name(enum gg_mech mech)
 	default:
 		return "unavailable";
 	}
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, ret = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return ret;
+}
+
+int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct gg_err *err)
+{
+	const char *p = buf;
+	char *tmp = NULL;
+	size_t off = 0;
+	int fd = -1, ret = 0;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
+			goto cleanup;
+		}
+		off += n;
+	}
+	if (fsync(fd)) {
+		ret = gg_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path)) {
+		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	/* The rename itself must survive a crash too. */
+	ret = fsync_dir_of(path);
+	if (ret)
+		gg_errf(err, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (ret && tmp)
+		unlink(tmp);
+	free(tmp);
+	return ret;
 }

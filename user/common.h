@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <sys/types.h>
 
 #include "govgate_abi.h"
 
@@ -35,5 +36,11 @@ const char *gg_gate_name(enum gg_gate gate); /* "cmd.exec", ... */
 int gg_gate_parse(const char *name); /* -1 if unknown */
 const char *gg_action_name(enum gg_action action); /* "deny", "observe" */
 const char *gg_mech_name(enum gg_mech mech); /* "lsm", "fallback", "unavailable" */
+
+/* Writes buf to path atomically: a temporary file in the same directory,
+ * fsynced, renamed into place, and the directory fsynced, so after a
+ * crash path holds the old bytes or the new ones. */
+int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct gg_err *err);
 
 #endif

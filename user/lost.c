@@ -65,9 +65,9 @@ int gg_dstate_load(const char *state_dir, struct gg_dstate *st, struct gg_err *e
 
 int gg_dstate_save(const char *state_dir, const struct gg_dstate *st, struct gg_err *err)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	json_t *doc, *rep, *unw;
-	int fd = -1, dfd, ret = 0;
+	int ret;
 	char *s = NULL;
 	size_t len;
 
@@ -92,36 +92,10 @@ int gg_dstate_save(const char *state_dir, const struct gg_dstate *st, struct gg_
 	if (!s)
 		return gg_errf(err, -ENOMEM, "out of memory");
 	snprintf(path, sizeof(path), "%s/" GG_DSTATE_FILE, state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto cleanup;
-	}
 	len = strlen(s);
 	s[len] = '\n'; /* over the NUL: written with its length */
-	if (write(fd, s, len + 1) != (ssize_t)(len + 1) || fsync(fd)) {
-		ret = gg_errf(err, errno ? -errno : -EIO, "%s: write: %s", tmp,
-			      strerror(errno ? errno : EIO));
-		goto cleanup;
-	}
-	close(fd);
-	fd = -1;
 	/* A reader sees the old state or the new one, never half of either. */
-	if (rename(tmp, path)) {
-		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (ret)
-		unlink(tmp);
+	ret = gg_write_atomic(path, s, len + 1, 0644, err);
 	free(s);
 	return ret;
 }

@@ -83,11 +83,6 @@ int gg_ref_canonical(const char *ref, char **out, struct gg_err *err);
  * "sha256:<hex>" with that store_dir: re-hashed, signature checked. */
 int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err *err);
 
-/* Writes buf to path atomically: a temporary file in the same directory,
- * fsynced, renamed into place, and the directory fsynced, so after a
- * crash path holds the old bytes or the new ones. */
-int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-		    struct gg_err *err);
 
 /* Syntax check of a blob key: refuses an empty key, NUL bytes, absolute
  * keys and ".." components. Returns 0 or -EINVAL. */
