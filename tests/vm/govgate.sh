@@ -115,6 +115,15 @@ for p in /gg/packs/*.json; do
 	[ $n = platform-floor ] && continue
 	check "apply-$n" govgate apply --config $cfg "$n@v1"
 done
+# The shipped bundle: one ref for several packs, all of them live.
+check apply-bundle govgate apply --config $cfg ai-agent-default@v1
+bundle_packs=$(sed -n 's/.*"\([a-z0-9-]*@v1\)".*/\1/p' /gg/packs/bundles/ai-agent-default.json | sort -u)
+check bundle-members-applied sh -c "govgate status --config $cfg | grep -q 'ai-agent-default@v1'"
+# The daemon copies apply records into the audit log as it polls: wait.
+bundle_members_logged() {
+	for m in $bundle_packs; do audit_has '"event":"policy_applied"' "\"$m\"" || return 1; done
+}
+check bundle-expands-to-members bundle_members_logged
 check apply-owasp govgate apply --config $cfg owasp-llm-top10@v1
 gg-exec /tmp/nc >/dev/null
 check owasp-controls-on-denial audit_has '"event":"command_denied"' '"LLM06:2025"' 'FLOOR-EXEC-LOTL'

@@ -9,9 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 make -s -f tests/vm/Makefile.probe
 rc=0
-scripts/vmtest.sh --timeout 300 tests/vm/smoke.sh build/vmprobe/lsm_probe || rc=1
+GG_VM_OUT=$PWD/build/vm-smoke scripts/vmtest.sh --timeout 300 tests/vm/smoke.sh \
+	build/vmprobe/lsm_probe || rc=1
 scripts/vmtest.sh --timeout 600 tests/vm/govgate.sh build/govgate build/helpers/gg-proof \
 	build/helpers/gg-net build/helpers/gg-exec build/helpers/gg-modload packs || rc=1
-scripts/vmtest.sh --kernel 6.12 --timeout 300 --append "lsm=landlock,lockdown,yama,apparmor" \
+# Each run its own log directory (serial logs are named by kernel).
+GG_VM_OUT=$PWD/build/vm-nolsm scripts/vmtest.sh --kernel 6.12 --timeout 300 \
+	--append "lsm=landlock,lockdown,yama,apparmor" \
 	tests/vm/nolsm.sh build/govgate build/helpers/gg-proof build/helpers/gg-net packs || rc=1
 exit $rc
