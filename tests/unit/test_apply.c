@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "apply.h"
 #include "cli.h"
 #include "sign.h"
@@ -66,6 +68,12 @@ static bool running(const char *name)
 
 /* ---- fixture ---- */
 
+/* A pack whose one rule denies exec of basename tool. */
+static void put_pack(const char *path, const char *name, const char *version, const char *tool)
+{
+	fx_put_pack(path, name, version, "d", "F", tool);
+}
+
 struct fx {
 	char *root;
 	char path[16][512];
@@ -87,54 +95,13 @@ static const char *P(struct fx *f, const char *fmt, ...)
 	return p;
 }
 
-static void put(const char *path, const char *s)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (!fp || fputs(s, fp) < 0 || fclose(fp))
-		fail_msg("cannot write %s", path);
-}
-
-/* A pack whose one rule denies exec of basename tool. */
-static void put_pack(const char *path, const char *name, const char *version, const char *tool)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf),
-		 "{\"name\":\"%s\",\"version\":\"%s\",\"description\":\"d\","
-		 "\"framework\":{\"id\":\"f\",\"title\":\"F\"},"
-		 "\"controls\":[{\"id\":\"C1\",\"title\":\"t\",\"status\":\"enforced\"}],"
-		 "\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C1\"],"
-		 "\"match\":{\"basenames\":[\"%s\"]}}]}\n",
-		 name, version, tool);
-	put(path, buf);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	struct gg_err err = {};
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (gg_read_file(path, &buf, &n, &err))
-		fail_msg("%s", err.msg);
-	if (len)
-		*len = n;
-	return buf;
-}
-
 static void sha_of(const char *path, char hex[65])
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = fx_slurp(path, &len);
 
 	gg_sha256_hex(buf, len, hex);
 	free(buf);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static int setup(void **state)
@@ -154,7 +121,7 @@ static int setup(void **state)
 	put_pack(P(f, "packs/p1.json"), "p1", "v1", "old-one");
 	put_pack(P(f, "packs/p2.json"), "p2", "v2", "old-two");
 	put_pack(P(f, "packs/p3.json"), "p3", "v3", "old-three");
-	put(P(f, "packs/bundles/b.json"),
+	fx_put(P(f, "packs/bundles/b.json"),
 	    "{\"bundle\":\"b\",\"version\":\"v1\",\"members\":[\"p2@v2\",\"p3@v3\"]}\n");
 	put_pack(P(f, "sub/local.json"), "local", "v1", "old-local");
 	if (gg_key_generate(P(f, "keys/ops.key"), P(f, "trust/ops.pub"), &err))
@@ -165,7 +132,7 @@ static int setup(void **state)
 		 "\"trust_dir\":\"%s/trust\",\"require_signatures\":false}\n",
 		 f->root, f->root, f->root, f->root, f->root, f->root);
 	snprintf(f->cfg_path, sizeof(f->cfg_path), "%s", P(f, "govgate.json"));
-	put(f->cfg_path, cfg);
+	fx_put(f->cfg_path, cfg);
 	if (gg_config_load(f->cfg_path, &f->cfg, &err))
 		return fprintf(stderr, "setup: %s\n", err.msg), -1;
 	memset(&K, 0, sizeof(K));
@@ -181,7 +148,7 @@ static int teardown(void **state)
 
 	if (chdir(f->cwd))
 		return -1;
-	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->root);
 	gg_config_free(&f->cfg);
 	free(f->root);
 	free(f);
@@ -254,8 +221,8 @@ static void test_apply_keeps_exact_bytes(void **state)
 				    json_array_get(json_object_get(r1, "packs"), 1), "sha256")),
 			    sha3);
 	json_decref(doc);
-	orig = slurp(P(f, "packs/p2.json"), NULL);
-	stored = slurp(P(f, "state/packs/sha256/%s", sha2), NULL);
+	orig = fx_slurp(P(f, "packs/p2.json"), NULL);
+	stored = fx_slurp(P(f, "state/packs/sha256/%s", sha2), NULL);
 	assert_string_equal(stored, orig);
 	free(stored);
 	free(orig);
@@ -302,8 +269,8 @@ static void test_restore_refuses_bad_copy(void **state)
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	sha_of(P(f, "packs/p1.json"), sha);
 	/* Tampered: the digest no longer matches. */
-	before = slurp(P(f, "state/packs/sha256/%s", sha), NULL);
-	put(P(f, "state/packs/sha256/%s", sha), "{\"name\":\"p1\",\"version\":\"v1\"} ");
+	before = fx_slurp(P(f, "state/packs/sha256/%s", sha), NULL);
+	fx_put(P(f, "state/packs/sha256/%s", sha), "{\"name\":\"p1\",\"version\":\"v1\"} ");
 	ret = gg_policy_restore(&f->cfg, "govgate run", &gen, &err);
 	assert_int_not_equal(ret, 0);
 	assert_int_not_equal(ret, -ENOENT); /* the daemon must not fall back */
@@ -318,7 +285,7 @@ static void test_restore_refuses_bad_copy(void **state)
 	assert_non_null(strstr(err.msg, "not in the store"));
 	assert_int_equal(K.swaps, 1);
 	/* Back in place: fine again. */
-	put(P(f, "state/packs/sha256/%s", sha), before);
+	fx_put(P(f, "state/packs/sha256/%s", sha), before);
 	free(before);
 	if (gg_policy_restore(&f->cfg, "govgate run", &gen, &err))
 		fail_msg("%s", err.msg);
@@ -333,7 +300,7 @@ static void test_restore_checks_signatures(void **state)
 	struct gg_err err = {};
 	char sha[65], sig[600];
 	size_t len;
-	char *buf = slurp(P(f, "packs/p1.json"), &len);
+	char *buf = fx_slurp(P(f, "packs/p1.json"), &len);
 	__u64 gen = 0;
 
 	snprintf(sig, sizeof(sig), "%s.sig", P(f, "packs/p1.json"));
@@ -399,10 +366,10 @@ static void test_failed_swap_puts_back(void **state)
 	assert_int_equal(access(P(f, "state/applied.json"), F_OK), -1);
 	K.fail_swap = false;
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
-	before = slurp(P(f, "state/applied.json"), NULL);
+	before = fx_slurp(P(f, "state/applied.json"), NULL);
 	K.fail_swap = true;
 	assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
-	after = slurp(P(f, "state/applied.json"), NULL);
+	after = fx_slurp(P(f, "state/applied.json"), NULL);
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
@@ -436,7 +403,7 @@ static void test_restore_format1(void **state)
 	__u64 gen = 0;
 
 	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
-	put(P(f, "state/applied.json"),
+	fx_put(P(f, "state/applied.json"),
 	    "{\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"observe\"}],\"generation\":4}\n");
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
@@ -448,7 +415,7 @@ static void test_restore_format1(void **state)
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fd);
-	log = slurp(P(f, "stderr.log"), NULL);
+	log = fx_slurp(P(f, "stderr.log"), NULL);
 	assert_non_null(strstr(log, "saved by an older govgate"));
 	free(log);
 	assert_int_equal(gen, 5);
@@ -483,7 +450,7 @@ static void test_corrupt_applied_set(void **state)
 	int ret;
 
 	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
-	put(P(f, "state/applied.json"), "{\"format\": 2,\n  \"refs\": [ oops ]}\n");
+	fx_put(P(f, "state/applied.json"), "{\"format\": 2,\n  \"refs\": [ oops ]}\n");
 	snprintf(want, sizeof(want), "%s:2:", P(f, "state/applied.json"));
 	assert_int_equal(gg_applied_read(&f->cfg, &a, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, want));
@@ -492,7 +459,7 @@ static void test_corrupt_applied_set(void **state)
 	assert_int_not_equal(ret, -ENOENT);
 	assert_non_null(strstr(err.msg, want));
 	/* A sha256 that is not 64 hex digits never becomes a path. */
-	put(P(f, "state/applied.json"),
+	fx_put(P(f, "state/applied.json"),
 	    "{\"format\":2,\"generation\":1,\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"enforce\","
 	    "\"packs\":[{\"ref\":\"p1@v1\",\"sha256\":\"../../etc/passwd\"}]}]}\n");
 	assert_int_equal(gg_applied_read(&f->cfg, &a, &err), -EINVAL);
@@ -530,8 +497,8 @@ static int run_apply(struct fx *f, char **out, char **errs, int n, ...)
 	close(se);
 	close(fo);
 	close(fe);
-	*out = slurp(P(f, "out.log"), NULL);
-	*errs = slurp(P(f, "err.log"), NULL);
+	*out = fx_slurp(P(f, "out.log"), NULL);
+	*errs = fx_slurp(P(f, "err.log"), NULL);
 	return rc;
 }
 
@@ -541,7 +508,7 @@ static void test_cli_add_refuses_corrupt_set(void **state)
 	char want[600], *out, *errs, *after;
 
 	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
-	put(P(f, "state/applied.json"), "{\"format\": 2,\n   oops }\n");
+	fx_put(P(f, "state/applied.json"), "{\"format\": 2,\n   oops }\n");
 	assert_int_equal(run_apply(f, &out, &errs, 5, "apply", "--add", "p2@v2", "--config",
 				   f->cfg_path),
 			 1);
@@ -552,7 +519,7 @@ static void test_cli_add_refuses_corrupt_set(void **state)
 	free(out);
 	free(errs);
 	assert_int_equal(K.swaps, 0);
-	after = slurp(P(f, "state/applied.json"), NULL);
+	after = fx_slurp(P(f, "state/applied.json"), NULL);
 	assert_string_equal(after, "{\"format\": 2,\n   oops }\n");
 	free(after);
 	/* --remove too. */
@@ -631,7 +598,7 @@ static void test_cli_add_reads_under_lock(void **state)
 	}
 	usleep(300 * 1000); /* the child is waiting for the lock by now */
 	/* What an apply holding the lock would leave (format 1 is enough). */
-	put(P(f, "state/applied.json"), "{\"refs\":[{\"ref\":\"p1@v1\"}],\"generation\":1}\n");
+	fx_put(P(f, "state/applied.json"), "{\"refs\":[{\"ref\":\"p1@v1\"}],\"generation\":1}\n");
 	flock(lock, LOCK_UN);
 	close(lock);
 	assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <openssl/evp.h>
 
 #include "audit.h"
@@ -43,11 +45,6 @@ struct lines {
 	bool trailing_nl;
 };
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -68,7 +65,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

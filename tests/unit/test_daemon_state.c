@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "audit.h"
 #include "lost.h"
 
@@ -28,11 +30,6 @@ struct fx {
 	char log[PATH_MAX];
 	char key[PATH_MAX];
 };
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -51,7 +48,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

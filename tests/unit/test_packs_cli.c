@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <jansson.h>
 
 #include "cli.h"
@@ -40,57 +42,14 @@ static const char *P(struct fx *f, const char *fmt, ...)
 	return p;
 }
 
-static void put(const char *path, const char *s)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (!fp || fputs(s, fp) < 0 || fclose(fp))
-		fail_msg("cannot write %s", path);
-}
-
 static void put_pack(const char *path, const char *name, const char *version, const char *title)
 {
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf),
-		 "{\"name\":\"%s\",\"version\":\"%s\",\"description\":\"d\","
-		 "\"framework\":{\"id\":\"f\",\"title\":\"%s\"},"
-		 "\"controls\":[{\"id\":\"C1\",\"title\":\"t\",\"status\":\"enforced\"}],"
-		 "\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C1\"],"
-		 "\"match\":{\"basenames\":[\"nc\"]}}]}\n",
-		 name, version, title);
-	put(path, buf);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	struct gg_err err = {};
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (gg_read_file(path, &buf, &n, &err))
-		fail_msg("%s", err.msg);
-	if (len)
-		*len = n;
-	return buf;
+	fx_put_pack(path, name, version, "d", title, "nc");
 }
 
 static void sign_with(struct fx *f, const char *key, const char *path)
 {
-	struct gg_err err = {};
-	char sig[600];
-	size_t len;
-	char *buf = slurp(path, &len);
-
-	snprintf(sig, sizeof(sig), "%s.sig", path);
-	if (gg_sig_write(P(f, "keys/%s.key", key), buf, len, sig, &err))
-		fail_msg("%s", err.msg);
-	free(buf);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	fx_sign(P(f, "keys/%s.key", key), path);
 }
 
 static int setup(void **state)
@@ -114,7 +73,7 @@ static int setup(void **state)
 		 "\"store_dir\":\"%s/store\",\"trust_dir\":\"%s/trust\",\"state_dir\":\"%s/state\"}\n",
 		 f->root, f->root, f->root, f->root, f->root);
 	snprintf(f->cfg_path, sizeof(f->cfg_path), "%s", P(f, "govgate.json"));
-	put(f->cfg_path, cfg);
+	fx_put(f->cfg_path, cfg);
 	*state = f;
 	return 0;
 }
@@ -123,7 +82,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->root);
 	free(f->root);
 	free(f);
 	return 0;
@@ -158,7 +117,7 @@ static char *run_packs(struct fx *f, int want_rc, int n, ...)
 	close(fo);
 	close(fe);
 	assert_int_equal(rc, want_rc);
-	return slurp(P(f, "out.log"), NULL);
+	return fx_slurp(P(f, "out.log"), NULL);
 }
 
 static json_t *entry(json_t *arr, const char *ref, int *count)
@@ -199,7 +158,7 @@ static void test_list_resolves_like_the_resolver(void **state)
 	put_pack(P(f, "packs/p3.json"), "p3", "v3", "badly signed p3");
 	sign_with(f, "rogue", P(f, "packs/p3.json"));
 	put_pack(P(f, "registry/acme/only@v1.json"), "only", "v1", "registry only");
-	put(P(f, "packs/bundles/b.json"),
+	fx_put(P(f, "packs/bundles/b.json"),
 	    "{\"bundle\":\"b\",\"version\":\"v1\",\"members\":[\"p1@v1\",\"p2@v2\"]}\n");
 
 	out = run_packs(f, 0, 5, "packs", "list", "--json", "--config", f->cfg_path);
@@ -212,7 +171,7 @@ static void test_list_resolves_like_the_resolver(void **state)
 	assert_int_equal(count, 1);
 	assert_string_equal(str(e, "source"), "registry");
 	assert_string_equal(str(e, "file"), P(f, "registry/acme/p1@v1.json"));
-	buf = slurp(P(f, "registry/acme/p1@v1.json"), &len);
+	buf = fx_slurp(P(f, "registry/acme/p1@v1.json"), &len);
 	gg_sha256_hex(buf, len, sha);
 	free(buf);
 	assert_string_equal(str(e, "sha256"), sha);
@@ -248,7 +207,7 @@ static void test_list_resolves_like_the_resolver(void **state)
 	assert_non_null(strstr(out, "members: p1@v1, p2@v2"));
 	assert_null(strstr(out, "shadows")); /* stdout: the table alone */
 	free(out);
-	out = slurp(P(f, "err.log"), NULL);
+	out = fx_slurp(P(f, "err.log"), NULL);
 	assert_non_null(strstr(out, "p1@v1: the registry copy shadows"));
 	assert_non_null(strstr(out, "p3@v3: UNUSABLE:"));
 	free(out);
@@ -263,7 +222,7 @@ static void test_show_needs_evidence(void **state)
 	size_t i;
 	int seen = 0;
 
-	put(P(f, "packs/adv.json"),
+	fx_put(P(f, "packs/adv.json"),
 	    "{\"name\":\"adv\",\"version\":\"v1\",\"description\":\"d\","
 	    "\"framework\":{\"id\":\"f\",\"title\":\"F\"},"
 	    "\"controls\":["

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "ref.h"
 #include "sign.h"
 
@@ -39,26 +41,14 @@ static const char *P(struct fx *f, const char *fmt, ...)
 	return p;
 }
 
-static void put(const char *path, const char *s)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (!fp || fputs(s, fp) < 0 || fclose(fp))
-		fail_msg("cannot write %s", path);
-}
-
 static void put_pack(const char *path, const char *name, const char *version, const char *desc)
 {
-	char buf[1024];
+	fx_put_pack(path, name, version, desc, "F", "nc");
+}
 
-	snprintf(buf, sizeof(buf),
-		 "{\"name\":\"%s\",\"version\":\"%s\",\"description\":\"%s\","
-		 "\"framework\":{\"id\":\"f\",\"title\":\"F\"},"
-		 "\"controls\":[{\"id\":\"C1\",\"title\":\"t\",\"status\":\"enforced\"}],"
-		 "\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C1\"],"
-		 "\"match\":{\"basenames\":[\"nc\"]}}]}\n",
-		 name, version, desc);
-	put(path, buf);
+static void sign_file(struct fx *f, const char *key, const char *path)
+{
+	fx_sign(P(f, "keys/%s.key", key), path);
 }
 
 /* members: comma-separated refs. */
@@ -72,38 +62,7 @@ static void put_bundle(const char *path, const char *name, const char *members)
 	free(copy);
 	snprintf(buf, sizeof(buf), "{\"bundle\":\"%s\",\"version\":\"v1\",\"members\":[%s]}\n", name,
 		 list);
-	put(path, buf);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	struct gg_err err = {};
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (gg_read_file(path, &buf, &n, &err))
-		fail_msg("%s", err.msg);
-	if (len)
-		*len = n;
-	return buf;
-}
-
-static void sign_file(struct fx *f, const char *key, const char *path)
-{
-	struct gg_err err = {};
-	char sig[600];
-	size_t len;
-	char *buf = slurp(path, &len);
-
-	snprintf(sig, sizeof(sig), "%s.sig", path);
-	if (gg_sig_write(P(f, "keys/%s.key", key), buf, len, sig, &err))
-		fail_msg("%s", err.msg);
-	free(buf);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	fx_put(path, buf);
 }
 
 static int setup(void **state)
@@ -130,7 +89,7 @@ static int setup(void **state)
 	put_pack(P(f, "packs/p3@v3.json"), "p3", "v3", "exact");
 	put_pack(P(f, "packs/p4@v4.json"), "p4", "v5", "misnamed");
 	put_pack(P(f, "packs2/p2.json"), "p2", "v3", "second dir");
-	put(P(f, "packs/broken.json"), "{ not json");
+	fx_put(P(f, "packs/broken.json"), "{ not json");
 
 	put_bundle(P(f, "packs/bundles/b.json"), "b", "p2@v2,p3@v3");
 	put_bundle(P(f, "packs/bundles/b2@v1.json"), "b2", "p3@v3,b@v1,p2@v2");
@@ -153,9 +112,9 @@ static int setup(void **state)
 
 	/* Content-addressed store. */
 	put_pack(P(f, "p5.json"), "p5", "v5", "by digest");
-	buf = slurp(P(f, "p5.json"), &len);
+	buf = fx_slurp(P(f, "p5.json"), &len);
 	gg_sha256_hex(buf, len, f->p5_sha);
-	put(P(f, "store/sha256/%s", f->p5_sha), buf);
+	fx_put(P(f, "store/sha256/%s", f->p5_sha), buf);
 	free(buf);
 
 	/* Blobs: one real, one reached through an inside symlink, escapes. */
@@ -193,7 +152,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->root);
 	free((char *)f->dirs[0]);
 	free((char *)f->dirs[1]);
 	free((char *)f->ctx.registry_dir);
@@ -378,9 +337,9 @@ static void test_sha256_tampered(void **state)
 	size_t len;
 
 	/* Same size, one byte changed: still caught, with both digests. */
-	buf = slurp(P(f, "store/sha256/%s", f->p5_sha), &len);
+	buf = fx_slurp(P(f, "store/sha256/%s", f->p5_sha), &len);
 	buf[len - 3] = buf[len - 3] == ']' ? ')' : ']';
-	put(P(f, "store/sha256/%s", f->p5_sha), buf);
+	fx_put(P(f, "store/sha256/%s", f->p5_sha), buf);
 	gg_sha256_hex(buf, len, got);
 	snprintf(ref, sizeof(ref), "sha256:%s", f->p5_sha);
 	snprintf(want, sizeof(want), "%s: content does not match its name: expected sha256:%s, got sha256:%s",
@@ -536,7 +495,7 @@ static void test_resolve_bundles(void **state)
 	assert_string_equal(packs[1]->ref, "p2@v2");
 	assert_string_equal(packs[2]->ref, "p1@v1");
 	assert_non_null(strstr(packs[2]->origin, "registry/acme/p1@v1.json"));
-	buf = slurp(P(f, "packs/p3@v3.json"), &len);
+	buf = fx_slurp(P(f, "packs/p3@v3.json"), &len);
 	gg_sha256_hex(buf, len, sha);
 	assert_string_equal(packs[0]->sha256, sha);
 	free(buf);
@@ -594,7 +553,7 @@ static void test_resolve_errors(void **state)
 	assert_null(packs);
 
 	/* A bad pack document: the parser's message comes through. */
-	put(P(f, "bad.json"), "{\"name\":\"x\",\"version\":\"v1\"}");
+	fx_put(P(f, "bad.json"), "{\"name\":\"x\",\"version\":\"v1\"}");
 	snprintf(shipped, sizeof(shipped), "%s", P(f, "bad.json"));
 	assert_int_not_equal(gg_ref_resolve_packs(&f->ctx, refs(1, shipped), 1, &packs, &n, &err),
 			     0);
@@ -633,9 +592,9 @@ static void test_signatures_required(void **state)
 	sign_file(f, "ops", P(f, "packs/p7.json"));
 	load_ok(f, &ctx, "p7@v1", &doc);
 	gg_doc_free(&doc);
-	buf = slurp(P(f, "packs/p7.json"), NULL);
+	buf = fx_slurp(P(f, "packs/p7.json"), NULL);
 	memcpy(strstr(buf, "\"nc\""), "\"sh\"", 4);
-	put(P(f, "packs/p7.json"), buf);
+	fx_put(P(f, "packs/p7.json"), buf);
 	free(buf);
 	snprintf(want, sizeof(want),
 		 "%s: signature does not verify with any trusted key (tampered or wrong key)",
@@ -652,7 +611,7 @@ static void test_signatures_required(void **state)
 
 	/* A garbled .sig names itself. */
 	put_pack(P(f, "packs/p9.json"), "p9", "v1", "garbled");
-	put(P(f, "packs/p9.json.sig"), "govgate-signature-v1\nkey-sha256: zz\n");
+	fx_put(P(f, "packs/p9.json.sig"), "govgate-signature-v1\nkey-sha256: zz\n");
 	load_fails(&ctx, "p9@v1", -EBADMSG, "p9.json.sig: malformed signature file: line 2");
 
 	/* Blobs and digests: signed through the same confinement. */
@@ -745,9 +704,9 @@ static void test_find(void **state)
 
 	put_pack(P(f, "packs/f1.json"), "f1", "v1", "signed then edited");
 	sign_file(f, "ops", P(f, "packs/f1.json"));
-	buf = slurp(P(f, "packs/f1.json"), NULL);
+	buf = fx_slurp(P(f, "packs/f1.json"), NULL);
 	memcpy(strstr(buf, "\"nc\""), "\"sh\"", 4);
-	put(P(f, "packs/f1.json"), buf);
+	fx_put(P(f, "packs/f1.json"), buf);
 	free(buf);
 	if (gg_ref_find(&ctx, "f1@v1", &doc, &err))
 		fail_msg("%s", err.msg);
@@ -821,8 +780,8 @@ static void test_store_put(void **state)
 	}
 	assert_non_null(docs[0].sig);
 	assert_null(docs[1].sig);
-	orig = slurp(P(f, "packs/k1.json"), NULL);
-	buf = slurp(P(f, "kept/sha256/%s", packs[0]->sha256), NULL);
+	orig = fx_slurp(P(f, "packs/k1.json"), NULL);
+	buf = fx_slurp(P(f, "kept/sha256/%s", packs[0]->sha256), NULL);
 	assert_string_equal(buf, orig);
 	free(buf);
 	free(orig);

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "apply.h"
 #include "audit.h"
 #include "event.h"
@@ -31,11 +33,6 @@ struct fx {
 	char pub[PATH_MAX];
 	char out[PATH_MAX];
 };
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 static json_t *denial(const char *ts, const char *event, const char *gate, const char *action,
 		      json_t *controls, json_t *frameworks)
@@ -115,7 +112,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

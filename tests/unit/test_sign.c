@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -51,11 +53,6 @@ static char *read_str(const char *path)
 	return buf;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -83,7 +80,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_tree(f->root);
 	free(f->root);
 	free(f);
 	return 0;
