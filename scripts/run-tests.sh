@@ -65,31 +65,31 @@ run_fuzz() {
 	done
 }
 
-run_host() {
-	echo "== host integration (fallback path, cgroup scope, private netns)"
-	local log=$out/host.log
-	tests/host/run.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL|SKIP|#)'
-	local rc=${PIPESTATUS[0]}
+# Runs one script tier: NAME TITLE SCRIPT SHOWN (regex of the lines echoed
+# live); its whole output goes to $out/NAME.log and is counted.
+run_script_tier() {
+	local name=$1 title=$2 script=$3 shown=$4 log=$out/$1.log rc
+	echo "== $title"
+	$script 2>&1 | tee "$log" | grep -E "$shown"
+	rc=${PIPESTATUS[0]}
 	count_log "$log"
-	tier_exit host "$rc" "$log"
+	tier_exit "$name" "$rc" "$log"
+}
+
+run_host() {
+	run_script_tier host "host integration (fallback path, cgroup scope, private netns)" \
+		tests/host/run.sh '^(PASS|FAIL|SKIP|#)'
 }
 
 run_vm() {
-	echo "== VM (BPF LSM path, Debian cloud kernels, global scope)"
-	local log=$out/vm.log
-	tests/vm/run.sh 2>&1 | tee "$log" | grep -E '^(GGVM-)?(PASS|FAIL)|^vm |^#'
-	local rc=${PIPESTATUS[0]}
-	count_log "$log"
-	tier_exit vm "$rc" "$log"
+	run_script_tier vm "VM (BPF LSM path, Debian cloud kernels, global scope)" \
+		tests/vm/run.sh '^(GGVM-)?(PASS|FAIL)|^vm |^#'
 }
 
 run_guest() {
-	echo "== guest (Debian 12 + systemd, make install, govgate.service, Debian 6.12 cloud kernel)"
-	local log=$out/guest.log
-	tests/guest/run.sh 2>&1 | tee "$log" | grep -E '^(PASS|FAIL)|^guest:|^#'
-	local rc=${PIPESTATUS[0]}
-	count_log "$log"
-	tier_exit guest "$rc" "$log"
+	run_script_tier guest \
+		"guest (Debian 12 + systemd, make install, govgate.service, Debian 6.12 cloud kernel)" \
+		tests/guest/run.sh '^(PASS|FAIL)|^guest:|^#'
 }
 
 # The benchmark itself must not rot: a seconds-long run that fails on
