@@ -45,6 +45,7 @@ cleanup() {
 		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$cg/cgroup.procs"
 		rmdir "$cg" 2>/dev/null
 	fi
+	rmdir "$cg-other" 2>/dev/null
 	rm -rf "$tmp"
 	[ -e "$pin" ] && echo "FAIL cleanup-left-pins $pin"
 }
@@ -234,7 +235,8 @@ check restart start_daemon
 check restart-adopts-pinned grep -q "adopted" "$tmp/daemon.err"
 in_scope "$tmp/nc" "$tmp/proof-restart"
 check exec-denied-after-restart test ! -e "$tmp/proof-restart"
-check applied-set-survives-restart "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
+# (The pipe inside sh -c: piping check itself would swallow its verdict.)
+check applied-set-survives-restart sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q test-pack.json"
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
 check restart-reapplies-applied-bytes test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.8.1.1 443)
@@ -251,6 +253,19 @@ check settings-exempt-the-running-daemon test "$(self_tgid)" = "$daemon_pid"
 stop_daemon
 # A clean stop drops the daemon's own exemption (the links keep enforcing).
 check clean-stop-releases-self-exemption test "$(self_tgid)" = 0
+# The pinned fallback egress links stay on this cgroup: a restart asking
+# for another scope must be refused, not enforce nowhere.
+mkdir "$cg-other"
+"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg-other" 2>"$tmp/other.err" &
+other=$!
+sleep 1
+if kill -0 $other 2>/dev/null; then
+	kill $other; wait $other 2>/dev/null
+	fail scope-change-under-pinned-links-refused
+else
+	check scope-change-under-pinned-links-refused grep -q "before changing the scope" "$tmp/other.err"
+fi
+rmdir "$cg-other"
 zeros=$(for _ in $(seq 72); do printf '0 '; done)
 # shellcheck disable=SC2086
 bpftool map update pinned "$pin/meta" key 0 0 0 0 value $zeros
@@ -276,7 +291,7 @@ gen_after=$(generation)
 check upgrade-generation-grows test "$gen_after" -gt "$gen_before"
 in_scope "$tmp/nc" "$tmp/proof-after-upgrade"
 check exec-denied-after-upgrade test ! -e "$tmp/proof-after-upgrade"
-check upgrade-keeps-applied-pack "$gg" status --pin-dir "$pin" --config "$tmp/config.json" | grep -q test-pack.json
+check upgrade-keeps-applied-pack sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q test-pack.json"
 
 # --- observe mode for the whole agent: the denied exec runs, and is logged
 stop_daemon
