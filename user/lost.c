@@ -174,28 +174,12 @@ void gg_counters_identity(int fd, char *buf, size_t len)
 
 int gg_drops_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)
 {
-	static int ncpu;
-	__u64 *vals;
-	int ret = 0;
-
-	if (!ncpu)
-		ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return gg_errf(err, -ENOMEM, "out of memory");
 	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
 		__u32 idx = g * GG_CNT_COUNT + GG_CNT_DROPPED;
+		int ret = gg_percpu_sum(fd, &idx, &out[g], err);
 
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
-			break;
-		}
-		out[g] = 0;
-		for (int c = 0; c < ncpu; c++)
-			out[g] += vals[c];
+		if (ret)
+			return ret;
 	}
-	free(vals);
-	return ret;
+	return 0;
 }

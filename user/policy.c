@@ -336,34 +336,18 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT],
 		     struct gg_err *err)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
-	__u64 *vals;
+	int fd, ret = 0;
 
-	if (ncpu <= 0)
-		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
 	fd = gg_pinned_fd(pin_dir, "counters", err);
 	if (fd < 0)
 		return fd;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals) {
-		close(fd);
-		return gg_errf(err, -ENOMEM, "out of memory");
-	}
-	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
-		for (__u32 k = 0; k < GG_CNT_COUNT; k++) {
+	for (__u32 g = 0; !ret && g < GG_GATE_COUNT; g++) {
+		for (__u32 k = 0; !ret && k < GG_CNT_COUNT; k++) {
 			__u32 idx = g * GG_CNT_COUNT + k;
 
-			out[g][k] = 0;
-			if (bpf_map_lookup_elem(fd, &idx, vals)) {
-				ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
-				goto cleanup;
-			}
-			for (int c = 0; c < ncpu; c++)
-				out[g][k] += vals[c];
+			ret = gg_percpu_sum(fd, &idx, &out[g][k], err);
 		}
 	}
-cleanup:
-	free(vals);
 	close(fd);
 	return ret;
 }

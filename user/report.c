@@ -413,24 +413,9 @@ cleanup:
 /* Strings, or {ref, mode} objects (policy_applied refs), comma-joined. */
 static const char *join(const json_t *arr, char *buf, size_t size)
 {
-	size_t i, off = 0;
-	json_t *v;
-
-	snprintf(buf, size, "-");
-	json_array_foreach(arr, i, v) {
-		const char *ref = json_string_value(json_object_get(v, "ref"));
-		const char *mode = json_string_value(json_object_get(v, "mode"));
-
-		if (off >= size)
-			break;
-		if (json_is_string(v))
-			off += snprintf(buf + off, size - off, "%s%s", i ? "," : "",
-					json_string_value(v));
-		else
-			off += snprintf(buf + off, size - off, "%s%s%s%s%s", i ? "," : "",
-					ref ? ref : "?", mode ? " (" : "", mode ? mode : "",
-					mode ? ")" : "");
-	}
+	gg_json_join(arr, true, buf, size);
+	if (!*buf)
+		snprintf(buf, size, "-");
 	return buf;
 }
 
