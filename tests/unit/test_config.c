@@ -89,6 +89,11 @@ static void test_errors(void **state)
 		{ "{\"audit\": {\"retention_days\": -1}}", "\"retention_days\" must be" },
 		{ "{\"require_signatures\": \"yes\"}", "\"require_signatures\" must be" },
 		{ "{\"pin_dir\": \"/x\",}", ":1:" },
+		{ "{\"pin_dir\": 1}", "\"pin_dir\" must be a string" },
+		{ "{\"exempt_cgroups\": \"/x\"}", "\"exempt_cgroups\" must be an array" },
+		{ "{\"pack_dirs\": [\"/a\", 3]}", "pack_dirs[1] must be a string" },
+		{ "{\"audit\": []}", "\"audit\" must be an object" },
+		{ "{\"audit\": {\"checkpoint_secs\": 4294967296}}", "\"checkpoint_secs\" must be" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
