@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "compiled_json.h"
 #include "floor_pack.h"
 
 struct gg_apply_kernel gg_apply_kernel = {
@@ -449,24 +450,6 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 
 /* ---- the state directory ---- */
 
-static int mkdirs(const char *dir)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* One line of compact JSON, written atomically (gg_write_atomic). */
 static int write_json_atomic(const char *path, json_t *doc, struct gg_err *err)
 {
@@ -589,13 +572,20 @@ static __u64 last_generation(const struct gg_config *cfg)
 static int lock_state(const struct gg_config *cfg, struct gg_err *err)
 {
 	char path[4096];
-	int fd;
+	int fd, ret;
 
-	if (mkdirs(cfg->state_dir) ||
-	    (snprintf(path, sizeof(path), "%s/generations", cfg->state_dir), mkdirs(path)) ||
-	    (pack_store(cfg, path, sizeof(path)), mkdirs(path)))
-		return gg_errf(err, -errno, "%s: cannot create state directory: %s", cfg->state_dir,
-			       strerror(errno));
+	ret = gg_mkdir_p(cfg->state_dir, 0755, NULL);
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/generations", cfg->state_dir);
+		ret = gg_mkdir_p(path, 0755, NULL);
+	}
+	if (!ret) {
+		pack_store(cfg, path, sizeof(path));
+		ret = gg_mkdir_p(path, 0755, NULL);
+	}
+	if (ret)
+		return gg_errf(err, ret, "%s: cannot create state directory: %s", cfg->state_dir,
+			       strerror(-ret));
 	snprintf(path, sizeof(path), "%s/apply.lock", cfg->state_dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX)) {

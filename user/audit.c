@@ -69,22 +69,6 @@ static long long now_us(clockid_t clk)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void gg_time_format_us(long long us, char *buf, size_t size)
-{
-	time_t s = us / 1000000;
-	long long frac = us % 1000000;
-	struct tm tm;
-	char date[24];
-
-	if (frac < 0) {
-		frac += 1000000;
-		s--;
-	}
-	gmtime_r(&s, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%06lldZ", date, frac);
-}
-
 static bool take_digits(const char **p, int n, int *v)
 {
 	*v = 0;
@@ -217,11 +201,6 @@ static bool listed_key(const char *k)
 	return !strcmp(k, "prev") || !strcmp(k, "sig");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Length of the valid UTF-8 sequence at p (jansson's rules: no overlong
  * forms, no surrogates, at most U+10FFFF), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
@@ -337,7 +316,7 @@ static char *format_line(json_t *rec, const char *ts, unsigned long long seq, co
 	json_object_foreach(rec, k, v)
 		if (!listed_key(k))
 			extra[n_extra++] = k;
-	qsort(extra, n_extra, sizeof(*extra), cmp_str);
+	qsort(extra, n_extra, sizeof(*extra), gg_strp_cmp);
 	for (size_t i = 0; i < n_extra; i++)
 		if (json_object_set_new(o, extra[i], clean(json_object_get(rec, extra[i]))))
 			goto cleanup;
@@ -806,29 +785,6 @@ cleanup:
 	return ret;
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char *p, *tmp = strdup(dir);
-	int ret = 0;
-
-	if (!tmp)
-		return -ENOMEM;
-	for (p = tmp + 1; ret == 0; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(tmp, mode) && errno != EEXIST)
-			ret = -errno;
-		if (!c)
-			break;
-		*p = c;
-	}
-	free(tmp);
-	return ret;
-}
-
 static int split_path(const char *path, char **dir, char **base)
 {
 	const char *slash = strrchr(path, '/');
@@ -873,7 +829,7 @@ static int load_key(struct gg_audit *a, const struct gg_audit_opts *o, struct gg
 		goto cleanup;
 	}
 	if (access(o->key_path, F_OK) && errno == ENOENT) {
-		ret = mkdir_p(kdir, 0700);
+		ret = gg_mkdir_p(kdir, 0700, NULL);
 		if (ret) {
 			gg_errf(err, ret, "%s: cannot create: %s", kdir, strerror(-ret));
 			goto cleanup;
@@ -1001,7 +957,7 @@ int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct g
 		ret = gg_errf(err, -ENOMEM, "audit: out of memory");
 		goto fail;
 	}
-	ret = mkdir_p(a->dir, 0750);
+	ret = gg_mkdir_p(a->dir, 0750, NULL);
 	if (ret) {
 		gg_errf(err, ret, "%s: cannot create: %s", a->dir, strerror(-ret));
 		goto fail;

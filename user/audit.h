@@ -144,8 +144,7 @@ void gg_audit_verify_print(FILE *f, const json_t *result);
 /* RFC 3339 / ISO 8601 ("2025-01-31", "2025-01-31T10:00", "...:05.25Z",
  * "...+02:00"; no zone = UTC) to microseconds since the epoch. */
 int gg_time_parse_us(const char *s, long long *us);
-/* "2025-01-31T10:00:05.250000Z" (buf of at least 32 bytes). */
-void gg_time_format_us(long long us, char *buf, size_t size);
+/* gg_time_format_us (the inverse) is in common.h. */
 
 /* Default log path and public key for the CLI: the configuration file's
  * audit settings if it loads, else the GG_AUDIT_* defaults. Caller frees. */

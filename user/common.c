@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include <openssl/sha.h>
 
@@ -212,4 +217,120 @@ cleanup:
 		unlink(tmp);
 	free(tmp);
 	return ret;
+}
+
+void gg_time_format_us(long long us, char *buf, size_t size)
+{
+	time_t s = us / 1000000;
+	long long frac = us % 1000000;
+	struct tm tm;
+	char date[24];
+
+	if (frac < 0) {
+		frac += 1000000;
+		s--;
+	}
+	gmtime_r(&s, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%06lldZ", date, frac);
+}
+
+int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err)
+{
+	char *buf = strdup(dir);
+	int ret = 0;
+
+	if (!buf)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", dir);
+	/* each prefix ending before a '/', then the whole path */
+	for (char *p = buf + 1;; p++) {
+		char c = *p;
+
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST) {
+			ret = gg_errf(err, -errno, "%s: cannot create: %s", buf, strerror(errno));
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+int gg_json_insert_sorted(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		int d = strcmp(json_string_value(v) ?: "", s);
+
+		if (!d)
+			return 0;
+		if (d > 0)
+			break;
+	}
+	return json_array_insert_new(arr, i, json_string(s));
+}
+
+const char *gg_json_join(const json_t *arr, bool with_mode, char *buf, size_t size)
+{
+	size_t i, off = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v), *mode = NULL;
+
+		if (off >= size)
+			break;
+		if (!json_is_string(v)) {
+			s = json_string_value(json_object_get(v, "ref")) ?: "?";
+			mode = with_mode ? json_string_value(json_object_get(v, "mode")) : NULL;
+		}
+		off += snprintf(buf + off, size - off, "%s%s%s%s%s", i ? "," : "", s,
+				mode ? " (" : "", mode ?: "", mode ? ")" : "");
+	}
+	return buf;
+}
+
+int gg_percpu_sum(int map_fd, const void *key, __u64 *sum, struct gg_err *err)
+{
+	static int ncpu;
+	__u64 *vals;
+
+	if (!ncpu)
+		ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	*sum = 0;
+	if (bpf_map_lookup_elem(map_fd, key, vals)) {
+		int ret = -errno;
+
+		free(vals);
+		return gg_errf(err, ret, "counters: %s", strerror(-ret));
+	}
+	for (int c = 0; c < ncpu; c++)
+		*sum += vals[c];
+	free(vals);
+	return 0;
+}
+
+int gg_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int gg_u32_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
 }

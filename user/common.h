@@ -9,6 +9,8 @@
 #include <linux/types.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "govgate_abi.h"
 
 /* An error message for the operator: "where: what (cause)". Functions return
@@ -42,5 +44,28 @@ const char *gg_mech_name(enum gg_mech mech); /* "lsm", "fallback", "unavailable"
  * crash path holds the old bytes or the new ones. */
 int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 		    struct gg_err *err);
+
+/* "2024-05-01T12:00:00.123456Z": RFC 3339, UTC, microseconds, from
+ * microseconds since the epoch (negative: before it). */
+void gg_time_format_us(long long us, char *buf, size_t size);
+
+/* Creates dir and its missing parents with mode (as mkdir -p). On failure
+ * err says which component and why. */
+int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err);
+
+/* Inserts s into the sorted array of unique strings arr (no-op if there). */
+int gg_json_insert_sorted(json_t *arr, const char *s);
+
+/* arr's items comma-joined into buf (truncated to size): strings as they
+ * are, {ref, mode} objects as "ref" or, with_mode, "ref (mode)". "" if
+ * arr is empty or not an array. Returns buf. */
+const char *gg_json_join(const json_t *arr, bool with_mode, char *buf, size_t size);
+
+/* The sum over possible CPUs of a per-CPU __u64 map's value at key. */
+int gg_percpu_sum(int map_fd, const void *key, __u64 *sum, struct gg_err *err);
+
+/* qsort comparators: of two char * (an array of strings), of two __u32. */
+int gg_strp_cmp(const void *a, const void *b);
+int gg_u32_cmp(const void *a, const void *b);
 
 #endif

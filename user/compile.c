@@ -7,7 +7,9 @@
  * sets are interned once and become one entry, so two keys with the same
  * rules share an entry id. Entry ids are handed out in table order (module,
  * exec paths, names, inodes, egress nodes, egress ports) after all tables
- * are sorted, which makes the output a pure function of the inputs.
+ * are sorted. gg_compile_resolved is a pure function of the inputs and of
+ * the exec identities resolved beforehand (gg_identities_resolve, the one
+ * step that reads the filesystem); gg_compile does both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,18 +64,11 @@ static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 		qsort(base, n, size, cmp);
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void vec_sort_unique(struct u32vec *v)
 {
 	size_t w = 0;
 
-	sort(v->v, v->n, sizeof(*v->v), u32_cmp);
+	sort(v->v, v->n, sizeof(*v->v), gg_u32_cmp);
 	for (size_t i = 0; i < v->n; i++)
 		if (!w || v->v[w - 1] != v->v[i])
 			v->v[w++] = v->v[i];
@@ -116,6 +111,8 @@ struct cctx {
 	const struct gg_policy_input *in;
 	size_t n_in;
 	struct gg_err *err;
+	const struct gg_identity *ids; /* every exec identity, resolved */
+	size_t n_ids;
 	char **labels; /* per input */
 	size_t *rule_off; /* per input: gidx of its first rule */
 	struct rrec *recs; /* sorted by (label, rule id, mode) */
@@ -138,23 +135,45 @@ static int nomem(struct cctx *cx)
 	return gg_errf(cx->err, -ENOMEM, "compile: out of memory");
 }
 
-/* "packs/x.json:12: rule "r1": ..." for a rule of input i. */
-static int rule_err(struct cctx *cx, size_t i, const struct gg_rule *r, int code,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int rule_err(struct cctx *cx, size_t i, const struct gg_rule *r, int code,
-		    const char *fmt, ...)
+/* An input's label: "floor", its ref, or "name@version". */
+static char *input_label(const struct gg_policy_input *in)
 {
-	const struct gg_pack *pk = cx->in[i].pack;
-	char msg[512];
+	const struct gg_pack *pk = in->pack;
+	char *s;
+	int ret;
+
+	if (in->is_floor)
+		ret = asprintf(&s, "floor");
+	else if (pk->ref)
+		ret = asprintf(&s, "%s", pk->ref);
+	else
+		ret = asprintf(&s, "%s@%s", pk->name ? pk->name : "?",
+			       pk->version ? pk->version : "?");
+	return ret < 0 ? NULL : s;
+}
+
+/* "packs/x.json:12: rule "r1": ..." for a rule of input in. */
+static int input_rule_err(struct gg_err *err, const struct gg_policy_input *in,
+			  const struct gg_rule *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int input_rule_err(struct gg_err *err, const struct gg_policy_input *in,
+			  const struct gg_rule *r, int code, const char *fmt, ...)
+{
+	const struct gg_pack *pk = in->pack;
+	char msg[512], *label = pk->origin ? NULL : input_label(in);
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return gg_errf(cx->err, code, "%s:%d: rule \"%s\": %s",
-		       pk->origin ? pk->origin : cx->labels[i], r->line, r->id, msg);
+	gg_errf(err, code, "%s:%d: rule \"%s\": %s", pk->origin ? pk->origin : label ?: "?",
+		r->line, r->id, msg);
+	free(label);
+	return code;
 }
+
+#define rule_err(cx, i, r, code, ...) input_rule_err((cx)->err, &(cx)->in[i], r, code, __VA_ARGS__)
 
 /* ---- rule ranks --------------------------------------------------------- */
 
@@ -182,21 +201,12 @@ static int build_ranks(struct cctx *cx)
 		return nomem(cx);
 	for (size_t i = 0; i < cx->n_in; i++) {
 		const struct gg_pack *pk = cx->in[i].pack;
-		int ret;
 
 		if (!pk)
 			return gg_errf(cx->err, -EINVAL, "compile: input %zu has no pack", i);
-		if (cx->in[i].is_floor)
-			ret = asprintf(&cx->labels[i], "floor");
-		else if (pk->ref)
-			ret = asprintf(&cx->labels[i], "%s", pk->ref);
-		else
-			ret = asprintf(&cx->labels[i], "%s@%s", pk->name ? pk->name : "?",
-				       pk->version ? pk->version : "?");
-		if (ret < 0) {
-			cx->labels[i] = NULL;
+		cx->labels[i] = input_label(&cx->in[i]);
+		if (!cx->labels[i])
 			return nomem(cx);
-		}
 		cx->rule_off[i] = total;
 		total += pk->n_rules;
 	}
@@ -446,6 +456,7 @@ static int inoc_cmp(const void *a, const void *b)
 	return d ? d : (x->rank < y->rank ? -1 : x->rank > y->rank);
 }
 
+/* Identities were resolved beforehand, in the order walked here. */
 static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
 {
 	struct inoc *v = NULL;
@@ -461,19 +472,12 @@ static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
 			if (r->gate != GG_GATE_EXEC)
 				continue;
 			for (size_t k = 0; k < r->n_identities; k++) {
-				const char *path = r->identities[k];
+				const struct gg_identity *id = &cx->ids[n];
 				struct inoc *p;
-				struct stat st;
 
-				/* follows symlinks: the identity is the file they lead to */
-				if (stat(path, &st)) {
-					ret = rule_err(cx, i, r, -errno, "identity \"%s\": %s",
-						       path, strerror(errno));
-					goto cleanup;
-				}
-				if (!S_ISREG(st.st_mode)) {
-					ret = rule_err(cx, i, r, -EINVAL,
-						       "identity \"%s\": not a regular file", path);
+				if (n >= cx->n_ids || id->path != r->identities[k]) {
+					ret = gg_errf(cx->err, -EINVAL,
+						      "compile: identities resolved for other inputs");
 					goto cleanup;
 				}
 				p = grow(v, &cap, n, sizeof(*v));
@@ -482,10 +486,9 @@ static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
 					goto cleanup;
 				}
 				v = p;
-				/* the kernel's s_dev encoding, not glibc's */
-				v[n].dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
-				v[n].ino = st.st_ino;
-				v[n].path = path;
+				v[n].dev = id->dev;
+				v[n].ino = id->ino;
+				v[n].path = id->path;
 				v[n++].rank = rank(cx, i, r);
 			}
 		}
@@ -797,11 +800,6 @@ static int node_ports(struct cctx *cx, struct gg_compiled *c, struct egress_work
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int prog_key_cmp(const void *key, const void *b)
 {
 	return strcmp(key, ((const struct gg_c_egress_prog *)b)->name);
@@ -835,7 +833,7 @@ static int egress_progs(struct cctx *cx, struct gg_compiled *c)
 				names[n++] = r->programs[k];
 			}
 		}
-	sort(names, n, sizeof(*names), name_cmp);
+	sort(names, n, sizeof(*names), gg_strp_cmp);
 	c->egress_progs = calloc(n + 1, sizeof(*c->egress_progs));
 	if (!c->egress_progs) {
 		ret = nomem(cx);
@@ -1085,17 +1083,12 @@ static int assign(struct cctx *cx, struct gg_verdict *v)
 	return 0;
 }
 
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Sorted unique copies of the pointers in v[0..n). */
 static int uniq_strs(const char **v, size_t n, char ***out, size_t *n_out)
 {
 	size_t w = 0;
 
-	sort(v, n, sizeof(*v), str_cmp);
+	sort(v, n, sizeof(*v), gg_strp_cmp);
 	*out = calloc(n + 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
@@ -1228,10 +1221,84 @@ static int build_refs(struct cctx *cx, struct gg_compiled *c)
 	return 0;
 }
 
-int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
-	       struct gg_err *err)
+static int resolve_one(const struct gg_policy_input *in, const struct gg_rule *r,
+		       const char *path, struct gg_identity *id, struct gg_err *err)
 {
-	struct cctx cx = { .in = in, .n_in = n, .err = err };
+	struct stat st;
+
+	/* follows symlinks: the identity is the file they lead to */
+	if (stat(path, &st))
+		return input_rule_err(err, in, r, -errno, "identity \"%s\": %s", path,
+				      strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return input_rule_err(err, in, r, -EINVAL,
+				      "identity \"%s\": not a regular file", path);
+	id->path = path;
+	/* the kernel's s_dev encoding, not glibc's */
+	id->dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	id->ino = st.st_ino;
+	return 0;
+}
+
+int gg_identities_resolve(const struct gg_policy_input *in, size_t n, struct gg_identity **ids,
+			  size_t *n_ids, struct gg_err *err)
+{
+	struct gg_identity *v = NULL, *p;
+	size_t cnt = 0, cap = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct gg_pack *pk = in[i].pack;
+
+		for (size_t j = 0; pk && j < pk->n_rules; j++) {
+			const struct gg_rule *r = &pk->rules[j];
+
+			for (size_t k = 0; r->gate == GG_GATE_EXEC && k < r->n_identities; k++) {
+				p = grow(v, &cap, cnt, sizeof(*v));
+				if (!p) {
+					ret = gg_errf(err, -ENOMEM, "compile: out of memory");
+					goto cleanup;
+				}
+				v = p;
+				ret = resolve_one(&in[i], r, r->identities[k], &v[cnt++], err);
+				if (ret)
+					goto cleanup;
+			}
+		}
+	}
+cleanup:
+	if (ret) {
+		free(v);
+		v = NULL;
+		cnt = 0;
+	}
+	*ids = v;
+	*n_ids = cnt;
+	return ret;
+}
+
+static void cctx_free(struct cctx *cx)
+{
+	for (size_t i = 0; cx->labels && i < cx->n_in; i++)
+		free(cx->labels[i]);
+	free(cx->labels);
+	free(cx->rule_off);
+	free(cx->recs);
+	free(cx->rank_of);
+	free(cx->rank_start);
+	free(cx->rank_mode);
+	free(cx->pool.v);
+	free(cx->sets);
+	free(cx->ht);
+	free(cx->order.v);
+	free(cx->scratch.v);
+}
+
+int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
+			const struct gg_identity *ids, size_t n_ids, struct gg_compiled **out,
+			struct gg_err *err)
+{
+	struct cctx cx = { .in = in, .n_in = n, .ids = ids, .n_ids = n_ids, .err = err };
 	struct gg_compiled *c;
 	int ret;
 
@@ -1256,19 +1323,23 @@ int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **
 	} else {
 		*out = c;
 	}
-	for (size_t i = 0; cx.labels && i < n; i++)
-		free(cx.labels[i]);
-	free(cx.labels);
-	free(cx.rule_off);
-	free(cx.recs);
-	free(cx.rank_of);
-	free(cx.rank_start);
-	free(cx.rank_mode);
-	free(cx.pool.v);
-	free(cx.sets);
-	free(cx.ht);
-	free(cx.order.v);
-	free(cx.scratch.v);
+	cctx_free(&cx);
+	return ret;
+}
+
+int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
+	       struct gg_err *err)
+{
+	struct gg_identity *ids;
+	size_t n_ids;
+	int ret;
+
+	*out = NULL;
+	ret = gg_identities_resolve(in, n, &ids, &n_ids, err);
+	if (ret)
+		return ret;
+	ret = gg_compile_resolved(in, n, ids, n_ids, out, err);
+	free(ids);
 	return ret;
 }
 
@@ -1315,532 +1386,4 @@ void gg_compiled_free(struct gg_compiled *c)
 		free(c->refs[i]);
 	free(c->refs);
 	free(c);
-}
-
-/* ---- JSON --------------------------------------------------------------- */
-
-static const char *proto_name(unsigned proto)
-{
-	return proto == GG_PROTO_TCP ? "tcp" : proto == GG_PROTO_UDP ? "udp" : "any";
-}
-
-static int proto_parse(const char *s)
-{
-	if (!strcmp(s, "tcp"))
-		return GG_PROTO_TCP;
-	if (!strcmp(s, "udp"))
-		return GG_PROTO_UDP;
-	return strcmp(s, "any") ? -1 : GG_PROTO_ANY;
-}
-
-static int action_parse(const char *s)
-{
-	if (!strcmp(s, "deny"))
-		return GG_ACT_DENY;
-	if (!strcmp(s, "observe"))
-		return GG_ACT_OBSERVE;
-	return strcmp(s, "allow") ? -1 : GG_ACT_NONE;
-}
-
-static json_t *strs_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++) {
-		if (json_array_append_new(a, json_string(v[i]))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-/* Appends v (stolen) to arr; false if either is NULL or appending fails. */
-static bool push(json_t *arr, json_t *v)
-{
-	return v && !json_array_append_new(arr, v);
-}
-
-/* Inserts s into the sorted, unique string array a. */
-static int insert_sorted(json_t *a, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(a, i, v) {
-		int d = strcmp(json_string_value(v), s);
-
-		if (!d)
-			return 0;
-		if (d > 0)
-			break;
-	}
-	return json_array_insert_new(a, i, json_string(s));
-}
-
-/* The sorted union of the observe-mode rules' controls (or frameworks). */
-static json_t *observed_json(const struct gg_entry *e, bool frameworks)
-{
-	json_t *a = json_array();
-
-	for (size_t k = 0; a && k < e->n_rules; k++) {
-		const struct gg_entry_rule *r = &e->rules[k];
-		int ret = 0;
-
-		if (r->mode != GG_ACT_OBSERVE)
-			continue;
-		if (frameworks && r->framework)
-			ret = insert_sorted(a, r->framework);
-		for (size_t c = 0; !frameworks && !ret && c < r->n_controls; c++)
-			ret = insert_sorted(a, r->controls[c]);
-		if (ret) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
-}
-
-static json_t *entry_json(const struct gg_entry *e)
-{
-	json_t *rules = json_array(), *o;
-
-	for (size_t k = 0; rules && k < e->n_rules; k++) {
-		const struct gg_entry_rule *r = &e->rules[k];
-
-		o = json_pack("{s:s, s:s, s:s?, s:s}", "pack", r->pack, "rule", r->rule,
-			      "framework", r->framework, "mode", gg_action_name(r->mode));
-
-		/* a record loaded without them stays without them */
-		if (o && !e->rule_controls_unknown &&
-		    json_object_set_new(o, "controls", strs_json(r->controls, r->n_controls))) {
-			json_decref(o);
-			o = NULL;
-		}
-		if (!push(rules, o)) {
-			json_decref(rules);
-			return NULL;
-		}
-	}
-	o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "gate",
-		      gg_gate_name(e->gate), "action", gg_action_name(e->action), "rules", rules,
-		      "controls", strs_json(e->controls, e->n_controls), "frameworks",
-		      strs_json(e->frameworks, e->n_frameworks));
-	/* What observe-mode rules name, derived from the rules (not stored):
-	 * on a deny entry they are not what it enforces. */
-	if (o && !e->rule_controls_unknown &&
-	    (json_object_set_new(o, "observed_controls", observed_json(e, false)) ||
-	     json_object_set_new(o, "observed_frameworks", observed_json(e, true)))) {
-		json_decref(o);
-		o = NULL;
-	}
-	return o;
-}
-
-static void cidr_str(int family, const __u8 *addr, int plen, char *buf, size_t sz)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(family, addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	snprintf(buf, sz, "%s/%d", a, plen);
-}
-
-static const char *prog_name(const struct gg_compiled *c, __u32 prog)
-{
-	/* progs are numbered 1..n in table order */
-	if (prog && prog <= c->n_egress_progs && c->egress_progs[prog - 1].prog == prog)
-		return c->egress_progs[prog - 1].name;
-	for (size_t i = 0; i < c->n_egress_progs; i++)
-		if (c->egress_progs[i].prog == prog)
-			return c->egress_progs[i].name;
-	return NULL;
-}
-
-json_t *gg_compiled_to_json(const struct gg_compiled *c)
-{
-	json_t *entries = json_array(), *paths = json_array(), *names = json_array();
-	json_t *inodes = json_array(), *nodes = json_array(), *ports = json_array();
-	json_t *progs = json_array();
-	bool ok = entries && paths && names && inodes && nodes && ports && progs;
-
-	for (size_t i = 0; ok && i < c->n_entries; i++)
-		ok = push(entries, entry_json(&c->entries[i]));
-	for (size_t i = 0; ok && i < c->n_exec_paths; i++) {
-		const struct gg_c_exec_path *p = &c->exec_paths[i];
-
-		ok = push(paths, json_pack("{s:s, s:I, s:s}", "path", p->path, "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_exec_names; i++) {
-		const struct gg_c_exec_name *p = &c->exec_names[i];
-
-		ok = push(names, json_pack("{s:s, s:I, s:s}", "name", p->name, "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_exec_inodes; i++) {
-		const struct gg_c_exec_inode *p = &c->exec_inodes[i];
-
-		ok = push(inodes, json_pack("{s:s?, s:I, s:I, s:I, s:s}", "path", p->source,
-					    "dev", (json_int_t)p->dev, "ino", (json_int_t)p->ino,
-					    "entry", (json_int_t)p->v.entry, "action",
-					    gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_egress_progs; i++) {
-		const struct gg_c_egress_prog *p = &c->egress_progs[i];
-
-		ok = push(progs, json_pack("{s:s, s:I, s:b}", "name", p->name, "prog",
-					   (json_int_t)p->prog, "skip_loopback",
-					   (int)!!p->skip_loopback));
-	}
-	for (size_t i = 0; ok && i < c->n_egress; i++) {
-		const struct gg_c_egress *e = &c->egress[i];
-		char cidr[INET6_ADDRSTRLEN + 8];
-
-		cidr_str(e->family, e->addr, e->plen, cidr, sizeof(cidr));
-		ok = push(nodes, json_pack("{s:s, s:I, s:s?, s:I, s:s, s:I}", "cidr", cidr,
-					   "prog", (json_int_t)e->prog, "program",
-					   prog_name(c, e->prog), "entry",
-					   (json_int_t)e->val.any.entry, "action",
-					   gg_action_name(e->val.any.action), "port_node",
-					   (json_int_t)e->val.port_node));
-	}
-	for (size_t i = 0; ok && i < c->n_egress_ports; i++) {
-		const struct gg_c_egress_port *p = &c->egress_ports[i];
-
-		ok = push(ports, json_pack("{s:I, s:I, s:s, s:I, s:s}", "node",
-					   (json_int_t)p->node, "port", (json_int_t)p->port,
-					   "protocol", proto_name(p->proto), "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	if (!ok) {
-		json_decref(entries);
-		json_decref(paths);
-		json_decref(names);
-		json_decref(inodes);
-		json_decref(nodes);
-		json_decref(ports);
-		json_decref(progs);
-		return NULL;
-	}
-	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
-			 "refs", strs_json(c->refs, c->n_refs), "entries", entries,
-			 "exec", "paths", paths, "basenames", names, "identities", inodes,
-			 "egress", "programs", progs, "nodes", nodes, "ports", ports,
-			 "module", "entry", (json_int_t)c->module.entry, "action",
-			 gg_action_name(c->module.action));
-}
-
-static int load_verdict(const struct gg_compiled *c, json_int_t entry, const char *action,
-			struct gg_verdict *v)
-{
-	int a = action_parse(action);
-
-	if (a < 0 || entry < 0 || (size_t)entry > c->n_entries || (!entry) != (a == GG_ACT_NONE))
-		return -EINVAL;
-	v->entry = entry;
-	v->action = a;
-	return 0;
-}
-
-static int load_strs(json_t *arr, char ***out, size_t *n)
-{
-	size_t cnt = json_array_size(arr);
-
-	*out = calloc(cnt + 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < cnt; i++) {
-		const char *s = json_string_value(json_array_get(arr, i));
-
-		if (!s)
-			return -EINVAL;
-		(*out)[i] = strdup(s);
-		if (!(*out)[i])
-			return -ENOMEM;
-		*n = i + 1;
-	}
-	return 0;
-}
-
-static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *je)
-{
-	json_t *rules, *ctls, *fws, *octl = NULL, *ofw = NULL;
-	const char *gate, *action;
-	size_t with_controls = 0;
-	json_int_t id;
-	int g, a, ret;
-
-	/* observed_*: derived from the rules, checked for shape only */
-	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o, s?o, s?o}", "id",
-			   &id, "gate", &gate, "action", &action, "rules", &rules, "controls",
-			   &ctls, "frameworks", &fws, "observed_controls", &octl,
-			   "observed_frameworks", &ofw))
-		return -EINVAL;
-	g = gg_gate_parse(gate);
-	a = action_parse(action);
-	if (id != (json_int_t)idx + 1 || g < 0 || a <= 0 || !json_is_array(rules) ||
-	    !json_is_array(ctls) || !json_is_array(fws) || (octl && !json_is_array(octl)) ||
-	    (ofw && !json_is_array(ofw))) {
-		snprintf(je->text, sizeof(je->text), "bad id, gate, action or list");
-		return -EINVAL;
-	}
-	e->id = id;
-	e->gate = g;
-	e->action = a;
-	e->rules = calloc(json_array_size(rules) + 1, sizeof(*e->rules));
-	if (!e->rules)
-		return -ENOMEM;
-	for (size_t k = 0; k < json_array_size(rules); k++) {
-		struct gg_entry_rule *r = &e->rules[k];
-		const char *pack, *rule, *mode;
-		json_t *fw, *rctl = NULL;
-
-		/* controls: absent in records written before rules kept them */
-		if (json_unpack_ex(json_array_get(rules, k), je, JSON_STRICT,
-				   "{s:s, s:s, s:o, s:s, s?o}", "pack", &pack, "rule", &rule,
-				   "framework", &fw, "mode", &mode, "controls", &rctl))
-			return -EINVAL;
-		e->n_rules = k + 1;
-		r->mode = action_parse(mode);
-		if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw)) ||
-		    (rctl && !json_is_array(rctl))) {
-			snprintf(je->text, sizeof(je->text), "bad rule mode, framework or controls");
-			return -EINVAL;
-		}
-		r->pack = strdup(pack);
-		r->rule = strdup(rule);
-		r->framework = json_is_string(fw) ? strdup(json_string_value(fw)) : NULL;
-		if (!r->pack || !r->rule || (json_is_string(fw) && !r->framework))
-			return -ENOMEM;
-		if (rctl) {
-			with_controls++;
-			ret = load_strs(rctl, &r->controls, &r->n_controls);
-			if (ret == -EINVAL)
-				snprintf(je->text, sizeof(je->text), "rule controls are strings");
-			if (ret)
-				return ret;
-		}
-	}
-	/* all or none: a record is of one format */
-	if (with_controls && with_controls != e->n_rules) {
-		snprintf(je->text, sizeof(je->text), "controls on some rules only");
-		return -EINVAL;
-	}
-	e->rule_controls_unknown = e->n_rules && !with_controls;
-	ret = load_strs(ctls, &e->controls, &e->n_controls);
-	if (!ret)
-		ret = load_strs(fws, &e->frameworks, &e->n_frameworks);
-	if (ret == -EINVAL)
-		snprintf(je->text, sizeof(je->text), "controls and frameworks are strings");
-	return ret;
-}
-
-/* Copies s into a fixed key buffer; refuses what does not fit. */
-static int load_key(const char *s, char *dst, size_t sz)
-{
-	size_t n = strlen(s);
-
-	if (!n || n >= sz)
-		return -EINVAL;
-	memcpy(dst, s, n + 1);
-	return 0;
-}
-
-static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
-		     const char **where)
-{
-	json_t *refs, *entries, *paths, *names, *inodes, *progs, *nodes, *ports;
-	json_int_t mentry;
-	const char *maction;
-	int ret;
-
-	*where = "";
-	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
-			   "refs", &refs, "entries", &entries, "exec", "paths", &paths,
-			   "basenames", &names, "identities", &inodes, "egress", "programs",
-			   &progs, "nodes", &nodes, "ports", &ports, "module", "entry", &mentry,
-			   "action", &maction))
-		return -EINVAL;
-	if (!json_is_array(refs) || !json_is_array(entries) || !json_is_array(paths) ||
-	    !json_is_array(names) || !json_is_array(inodes) || !json_is_array(progs) ||
-	    !json_is_array(nodes) || !json_is_array(ports)) {
-		snprintf(je->text, sizeof(je->text), "every table must be an array");
-		return -EINVAL;
-	}
-	*where = "refs";
-	ret = load_strs(refs, &c->refs, &c->n_refs);
-	if (ret) {
-		snprintf(je->text, sizeof(je->text), "refs are strings");
-		return ret;
-	}
-
-	*where = "entries";
-	c->entries = calloc(json_array_size(entries) + 1, sizeof(*c->entries));
-	if (!c->entries)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(entries); i++) {
-		c->n_entries = i + 1;
-		ret = load_entry(json_array_get(entries, i), i, &c->entries[i], je);
-		if (ret)
-			return ret;
-	}
-	*where = "module";
-	if (load_verdict(c, mentry, maction, &c->module))
-		goto bad_verdict;
-
-	*where = "exec.paths";
-	c->exec_paths = calloc(json_array_size(paths) + 1, sizeof(*c->exec_paths));
-	if (!c->exec_paths)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(paths); i++) {
-		struct gg_c_exec_path *p = &c->exec_paths[i];
-		const char *s, *a;
-		json_int_t e;
-
-		if (json_unpack_ex(json_array_get(paths, i), je, JSON_STRICT, "{s:s, s:I, s:s}",
-				   "path", &s, "entry", &e, "action", &a))
-			return -EINVAL;
-		if (load_key(s, p->path, sizeof(p->path)) || load_verdict(c, e, a, &p->v))
-			goto bad_verdict;
-		c->n_exec_paths = i + 1;
-	}
-	*where = "exec.basenames";
-	c->exec_names = calloc(json_array_size(names) + 1, sizeof(*c->exec_names));
-	if (!c->exec_names)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(names); i++) {
-		struct gg_c_exec_name *p = &c->exec_names[i];
-		const char *s, *a;
-		json_int_t e;
-
-		if (json_unpack_ex(json_array_get(names, i), je, JSON_STRICT, "{s:s, s:I, s:s}",
-				   "name", &s, "entry", &e, "action", &a))
-			return -EINVAL;
-		if (load_key(s, p->name, sizeof(p->name)) || load_verdict(c, e, a, &p->v))
-			goto bad_verdict;
-		c->n_exec_names = i + 1;
-	}
-	*where = "exec.identities";
-	c->exec_inodes = calloc(json_array_size(inodes) + 1, sizeof(*c->exec_inodes));
-	if (!c->exec_inodes)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(inodes); i++) {
-		struct gg_c_exec_inode *p = &c->exec_inodes[i];
-		json_int_t e, dev, ino;
-		const char *a;
-		json_t *src;
-
-		if (json_unpack_ex(json_array_get(inodes, i), je, JSON_STRICT,
-				   "{s:o, s:I, s:I, s:I, s:s}", "path", &src, "dev", &dev, "ino",
-				   &ino, "entry", &e, "action", &a))
-			return -EINVAL;
-		c->n_exec_inodes = i + 1;
-		if (load_verdict(c, e, a, &p->v) || (!json_is_null(src) && !json_is_string(src)))
-			goto bad_verdict;
-		p->dev = (__u64)dev;
-		p->ino = (__u64)ino;
-		if (json_is_string(src) && !(p->source = strdup(json_string_value(src))))
-			return -ENOMEM;
-	}
-	*where = "egress.programs";
-	c->egress_progs = calloc(json_array_size(progs) + 1, sizeof(*c->egress_progs));
-	if (!c->egress_progs)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(progs); i++) {
-		struct gg_c_egress_prog *p = &c->egress_progs[i];
-		const char *s;
-		json_int_t id;
-		int skip;
-
-		if (json_unpack_ex(json_array_get(progs, i), je, JSON_STRICT, "{s:s, s:I, s:b}",
-				   "name", &s, "prog", &id, "skip_loopback", &skip))
-			return -EINVAL;
-		if (load_key(s, p->name, sizeof(p->name)) || id <= 0 || id > UINT32_MAX)
-			goto bad_verdict;
-		p->prog = id;
-		p->skip_loopback = !!skip;
-		c->n_egress_progs = i + 1;
-	}
-	*where = "egress.nodes";
-	c->egress = calloc(json_array_size(nodes) + 1, sizeof(*c->egress));
-	if (!c->egress)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(nodes); i++) {
-		struct gg_c_egress *p = &c->egress[i];
-		json_int_t prog, e, pn;
-		const char *s, *a;
-		struct gg_cidr cidr;
-		json_t *pname;
-
-		if (json_unpack_ex(json_array_get(nodes, i), je, JSON_STRICT,
-				   "{s:s, s:I, s:o, s:I, s:s, s:I}", "cidr", &s, "prog", &prog,
-				   "program", &pname, "entry", &e, "action", &a, "port_node", &pn))
-			return -EINVAL;
-		if (gg_cidr_parse(s, &cidr) || prog < 0 || prog > UINT32_MAX || pn < 0 ||
-		    pn > UINT32_MAX || load_verdict(c, e, a, &p->val.any))
-			goto bad_verdict;
-		p->family = cidr.family;
-		memcpy(p->addr, cidr.addr, sizeof(p->addr));
-		p->plen = cidr.plen;
-		p->prog = prog;
-		p->val.port_node = pn;
-		c->n_egress = i + 1;
-	}
-	*where = "egress.ports";
-	c->egress_ports = calloc(json_array_size(ports) + 1, sizeof(*c->egress_ports));
-	if (!c->egress_ports)
-		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(ports); i++) {
-		struct gg_c_egress_port *p = &c->egress_ports[i];
-		json_int_t node, port, e;
-		const char *proto, *a;
-		int pr;
-
-		if (json_unpack_ex(json_array_get(ports, i), je, JSON_STRICT,
-				   "{s:I, s:I, s:s, s:I, s:s}", "node", &node, "port", &port,
-				   "protocol", &proto, "entry", &e, "action", &a))
-			return -EINVAL;
-		pr = proto_parse(proto);
-		if (node <= 0 || node > UINT32_MAX || port < 0 || port > 65535 || pr < 0 ||
-		    load_verdict(c, e, a, &p->v))
-			goto bad_verdict;
-		p->node = node;
-		p->port = port;
-		p->proto = pr;
-		c->n_egress_ports = i + 1;
-	}
-	return 0;
-bad_verdict:
-	snprintf(je->text, sizeof(je->text), "value out of range (key, entry, action, prog, "
-		 "port or protocol)");
-	return -EINVAL;
-}
-
-int gg_compiled_from_json(const json_t *doc, struct gg_compiled **out, struct gg_err *err)
-{
-	struct gg_compiled *c;
-	const char *where = "";
-	json_error_t je = {};
-	int ret;
-
-	*out = NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return gg_errf(err, -ENOMEM, "compiled policy: out of memory");
-	ret = from_json(doc, c, &je, &where);
-	if (ret) {
-		gg_compiled_free(c);
-		if (ret == -ENOMEM)
-			return gg_errf(err, ret, "compiled policy: out of memory");
-		return gg_errf(err, ret, "compiled policy: %s%s%s", where, *where ? ": " : "",
-			       je.text);
-	}
-	*out = c;
-	return 0;
 }

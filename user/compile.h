@@ -9,8 +9,6 @@
 #ifndef GG_COMPILE_H
 #define GG_COMPILE_H
 
-#include <jansson.h>
-
 #include "pack.h"
 
 struct gg_policy_input {
@@ -109,18 +107,32 @@ struct gg_compiled {
 	size_t n_refs;
 };
 
-/* Compiles inputs (the floor first, then packs in the order given). Output
- * is deterministic: the same inputs give byte-identical JSON. */
+/* A cmd.exec identity resolved to the file it names. */
+struct gg_identity {
+	const char *path; /* the rule's string (not a copy) */
+	__u64 dev; /* kernel encoding: major << 20 | minor */
+	__u64 ino;
+};
+
+/* Resolves every cmd.exec identity of the inputs with stat() (following
+ * symlinks), in input, rule, identity order: the compiler's only look at
+ * the filesystem. *ids is freed by the caller. */
+int gg_identities_resolve(const struct gg_policy_input *in, size_t n, struct gg_identity **ids,
+			  size_t *n_ids, struct gg_err *err);
+
+/* Compiles inputs (the floor first, then packs in the order given) with the
+ * identities gg_identities_resolve gave for them. A pure function: the same
+ * inputs and identities give byte-identical JSON. */
+int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
+			const struct gg_identity *ids, size_t n_ids, struct gg_compiled **out,
+			struct gg_err *err);
+
+/* gg_identities_resolve, then gg_compile_resolved. */
 int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
 	       struct gg_err *err);
 
 /* The entry an event points at, or NULL. */
 const struct gg_entry *gg_compiled_entry(const struct gg_compiled *c, __u32 id);
-
-/* Deterministic JSON (compile --json, and the state dir's record of each
- * generation so events resolve against the policy that decided them). */
-json_t *gg_compiled_to_json(const struct gg_compiled *c);
-int gg_compiled_from_json(const json_t *doc, struct gg_compiled **out, struct gg_err *err);
 
 void gg_compiled_free(struct gg_compiled *c);
 

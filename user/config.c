@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,64 +84,241 @@ static int defaults(struct gg_config *c)
 	return 0;
 }
 
-static const char *const known_keys[] = {
-	"pin_dir", "state_dir", "scope", "exempt_cgroups", "mode", "packs", "account",
-	"registry_dir", "pack_dirs", "store_dir", "trust_dir", "require_signatures", "audit",
-	NULL,
+/*
+ * Settings are read from a table: a name, a loader and, for the plain kinds
+ * (string, integer, boolean), the field's offset. Loaders run in table
+ * order (exempt_cgroups after scope) and return 0 or a negative errno with
+ * err set; a key that no row names is an error.
+ */
+struct setting;
+typedef int (*setting_fn)(struct gg_config *cfg, const struct setting *s, json_t *v,
+			  const char *path, struct gg_err *err);
+
+struct setting {
+	const char *name;
+	setting_fn load;
+	size_t off; /* of the field in struct gg_config (plain kinds) */
 };
 
-static const char *const known_audit_keys[] = {
-	"path", "key", "checkpoint_every", "checkpoint_secs", "rotate_bytes", "rotate_secs",
-	"retention_days", NULL,
-};
+#define FIELD_PTR(cfg, s, type) ((type *)((char *)(cfg) + (s)->off))
 
-static const char *unknown_key(json_t *obj, const char *const *known)
+static int load_str(struct gg_config *cfg, const struct setting *s, json_t *v,
+		    const char *path, struct gg_err *err)
 {
-	const char *key;
-	json_t *val;
-
-	json_object_foreach(obj, key, val) {
-		bool found = false;
-
-		for (int i = 0; known[i]; i++)
-			found |= !strcmp(key, known[i]);
-		if (!found)
-			return key;
-	}
-	return NULL;
+	if (!json_is_string(v))
+		return gg_errf(err, -EINVAL, "%s: \"%s\" must be a string", path, s->name);
+	if (set_str(FIELD_PTR(cfg, s, char *), json_string_value(v)))
+		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
+	return 0;
 }
 
-#define STR_OPT(obj, name, dst)                                                              \
-	do {                                                                                 \
-		json_t *v_ = json_object_get(obj, name);                                     \
-		if (v_ && !json_is_string(v_)) {                                             \
-			ret = gg_errf(err, -EINVAL, "%s: \"%s\" must be a string", path, name); \
-			goto cleanup;                                                        \
-		}                                                                            \
-		if (v_ && set_str(dst, json_string_value(v_))) {                             \
-			ret = -ENOMEM;                                                       \
-			goto cleanup;                                                        \
-		}                                                                            \
-	} while (0)
+static int load_uint(struct gg_config *cfg, const struct setting *s, json_t *v,
+		     const char *path, struct gg_err *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > UINT_MAX)
+		return gg_errf(err, -EINVAL, "%s: \"%s\" must be a non-negative integer", path,
+			       s->name);
+	*FIELD_PTR(cfg, s, unsigned) = json_integer_value(v);
+	return 0;
+}
 
-#define UINT_OPT(obj, name, dst)                                                              \
-	do {                                                                                  \
-		json_t *v_ = json_object_get(obj, name);                                      \
-		if (v_ && (!json_is_integer(v_) || json_integer_value(v_) < 0)) {             \
-			ret = gg_errf(err, -EINVAL, "%s: \"%s\" must be a non-negative integer", \
-				      path, name);                                            \
-			goto cleanup;                                                         \
-		}                                                                             \
-		if (v_)                                                                       \
-			*(dst) = json_integer_value(v_);                                      \
-	} while (0)
+static int load_ull(struct gg_config *cfg, const struct setting *s, json_t *v,
+		    const char *path, struct gg_err *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return gg_errf(err, -EINVAL, "%s: \"%s\" must be a non-negative integer", path,
+			       s->name);
+	*FIELD_PTR(cfg, s, unsigned long long) = json_integer_value(v);
+	return 0;
+}
+
+static int load_bool(struct gg_config *cfg, const struct setting *s, json_t *v,
+		     const char *path, struct gg_err *err)
+{
+	if (!json_is_boolean(v))
+		return gg_errf(err, -EINVAL, "%s: \"%s\" must be true or false", path, s->name);
+	*FIELD_PTR(cfg, s, bool) = json_is_true(v);
+	return 0;
+}
+
+static int load_scope(struct gg_config *cfg, const struct setting *s, json_t *v,
+		      const char *path, struct gg_err *err)
+{
+	char why[sizeof(err->msg)];
+	int ret;
+
+	if (!json_is_string(v))
+		return gg_errf(err, -EINVAL, "%s: \"scope\" must be a string", path);
+	ret = gg_scope_parse(json_string_value(v), &cfg->scope, err);
+	if (ret) {
+		snprintf(why, sizeof(why), "%s", err->msg);
+		gg_errf(err, ret, "%s: %s", path, why);
+	}
+	return ret;
+}
+
+static int load_mode(struct gg_config *cfg, const struct setting *s, json_t *v,
+		     const char *path, struct gg_err *err)
+{
+	if (!json_is_string(v) || gg_mode_parse(json_string_value(v), &cfg->mode))
+		return gg_errf(err, -EINVAL, "%s: \"mode\" must be \"enforce\" or \"observe\"",
+			       path);
+	return 0;
+}
+
+/* An array of at most max - *n strings, appended to dst[*n..]. */
+static int str_array(json_t *v, const char *name, char **dst, size_t *n, size_t max,
+		     const char *path, struct gg_err *err)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) > max - *n)
+		return gg_errf(err, -EINVAL, "%s: \"%s\" must be an array of at most %zu paths",
+			       path, name, max);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return gg_errf(err, -EINVAL, "%s: %s[%zu] must be a string", path, name, i);
+		dst[*n] = strdup(json_string_value(e));
+		if (!dst[*n])
+			return gg_errf(err, -ENOMEM, "%s: out of memory", path);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int load_exempt(struct gg_config *cfg, const struct setting *s, json_t *v,
+		       const char *path, struct gg_err *err)
+{
+	size_t n = cfg->scope.n_exempt;
+	int ret = str_array(v, s->name, cfg->scope.exempt, &n, GG_MAX_EXEMPT, path, err);
+
+	cfg->scope.n_exempt = n;
+	return ret;
+}
+
+/* Replaces the built-in directories. */
+static int load_pack_dirs(struct gg_config *cfg, const struct setting *s, json_t *v,
+			  const char *path, struct gg_err *err)
+{
+	for (size_t i = 0; json_is_array(v) && i < cfg->n_pack_dirs; i++)
+		free(cfg->pack_dirs[i]);
+	if (json_is_array(v))
+		cfg->n_pack_dirs = 0;
+	return str_array(v, s->name, cfg->pack_dirs, &cfg->n_pack_dirs, GG_MAX_PACK_DIRS,
+			 path, err);
+}
+
+/* "ref" or {"ref": ..., "mode": "enforce" | "observe"}. */
+static int load_pack(json_t *e, size_t i, struct gg_pack_ref *p, const char *path,
+		     struct gg_err *err)
+{
+	const char *ref = NULL, *mode = "enforce";
+
+	if (json_is_string(e))
+		ref = json_string_value(e);
+	else if (!json_is_object(e) ||
+		 json_unpack(e, "{s:s, s?:s !}", "ref", &ref, "mode", &mode))
+		return gg_errf(err, -EINVAL,
+			       "%s: packs[%zu] must be a ref string or {\"ref\": ..., \"mode\": ...}",
+			       path, i);
+	if (gg_mode_parse(mode, &p->mode))
+		return gg_errf(err, -EINVAL, "%s: packs[%zu]: mode \"%s\" is not enforce or observe",
+			       path, i, mode);
+	p->ref = strdup(ref);
+	return p->ref ? 0 : gg_errf(err, -ENOMEM, "%s: out of memory", path);
+}
+
+static int load_packs(struct gg_config *cfg, const struct setting *s, json_t *v,
+		      const char *path, struct gg_err *err)
+{
+	size_t i;
+	json_t *e;
+	int ret;
+
+	if (!json_is_array(v) || json_array_size(v) > GG_MAX_PACKS)
+		return gg_errf(err, -EINVAL, "%s: \"packs\" must be an array of at most %d entries",
+			       path, GG_MAX_PACKS);
+	json_array_foreach(v, i, e) {
+		ret = load_pack(e, i, &cfg->packs[cfg->n_packs], path, err);
+		if (ret)
+			return ret;
+		cfg->n_packs++;
+	}
+	return 0;
+}
+
+static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
+		      const char *path, struct gg_err *err);
+
+#define FIELD(name, fn, field) { name, fn, offsetof(struct gg_config, field) }
+
+static const struct setting settings[] = {
+	FIELD("pin_dir", load_str, pin_dir),
+	FIELD("state_dir", load_str, state_dir),
+	FIELD("account", load_str, account),
+	FIELD("registry_dir", load_str, registry_dir),
+	FIELD("store_dir", load_str, store_dir),
+	FIELD("trust_dir", load_str, trust_dir),
+	{ "scope", load_scope },
+	{ "exempt_cgroups", load_exempt },
+	{ "mode", load_mode },
+	FIELD("require_signatures", load_bool, require_signatures),
+	{ "pack_dirs", load_pack_dirs },
+	{ "packs", load_packs },
+	{ "audit", load_audit },
+	{},
+};
+
+static const struct setting audit_settings[] = {
+	FIELD("path", load_str, audit_path),
+	FIELD("key", load_str, audit_key),
+	FIELD("checkpoint_every", load_uint, checkpoint_every),
+	FIELD("checkpoint_secs", load_uint, checkpoint_secs),
+	FIELD("rotate_bytes", load_ull, rotate_bytes),
+	FIELD("rotate_secs", load_uint, rotate_secs),
+	FIELD("retention_days", load_uint, retention_days),
+	{},
+};
+
+/* obj's settings by tab; what names the section in errors ("" or "audit "). */
+static int load_settings(struct gg_config *cfg, const struct setting *tab, json_t *obj,
+			 const char *what, const char *path, struct gg_err *err)
+{
+	const char *key;
+	json_t *v;
+	int ret;
+
+	json_object_foreach(obj, key, v) {
+		const struct setting *s = tab;
+
+		while (s->name && strcmp(s->name, key))
+			s++;
+		if (!s->name)
+			return gg_errf(err, -EINVAL, "%s: unknown %ssetting \"%s\"", path, what, key);
+	}
+	for (const struct setting *s = tab; s->name; s++) {
+		v = json_object_get(obj, s->name);
+		ret = v ? s->load(cfg, s, v, path, err) : 0;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
+		      const char *path, struct gg_err *err)
+{
+	if (!json_is_object(v))
+		return gg_errf(err, -EINVAL, "%s: \"audit\" must be an object", path);
+	return load_settings(cfg, audit_settings, v, "audit ", path, err);
+}
 
 int gg_config_load(const char *path, struct gg_config *cfg, struct gg_err *err)
 {
 	json_error_t jerr;
-	json_t *doc = NULL, *v, *audit;
-	const char *bad;
-	size_t i;
+	json_t *doc;
 	int ret;
 
 	ret = defaults(cfg);
@@ -153,139 +333,10 @@ int gg_config_load(const char *path, struct gg_config *cfg, struct gg_err *err)
 	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		return gg_errf(err, -EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-	if (!json_is_object(doc)) {
+	if (json_is_object(doc))
+		ret = load_settings(cfg, settings, doc, "", path, err);
+	else
 		ret = gg_errf(err, -EINVAL, "%s: top level must be an object", path);
-		goto cleanup;
-	}
-	bad = unknown_key(doc, known_keys);
-	if (bad) {
-		ret = gg_errf(err, -EINVAL, "%s: unknown setting \"%s\"", path, bad);
-		goto cleanup;
-	}
-	STR_OPT(doc, "pin_dir", &cfg->pin_dir);
-	STR_OPT(doc, "state_dir", &cfg->state_dir);
-	STR_OPT(doc, "account", &cfg->account);
-	STR_OPT(doc, "registry_dir", &cfg->registry_dir);
-	STR_OPT(doc, "store_dir", &cfg->store_dir);
-	STR_OPT(doc, "trust_dir", &cfg->trust_dir);
-	v = json_object_get(doc, "scope");
-	if (v) {
-		if (!json_is_string(v)) {
-			ret = gg_errf(err, -EINVAL, "%s: \"scope\" must be a string", path);
-			goto cleanup;
-		}
-		ret = gg_scope_parse(json_string_value(v), &cfg->scope, err);
-		if (ret) {
-			char why[sizeof(err->msg)];
-
-			snprintf(why, sizeof(why), "%s", err->msg);
-			ret = gg_errf(err, ret, "%s: %s", path, why);
-			goto cleanup;
-		}
-	}
-	v = json_object_get(doc, "exempt_cgroups");
-	if (v) {
-		json_t *e;
-
-		if (!json_is_array(v) || json_array_size(v) > GG_MAX_EXEMPT) {
-			ret = gg_errf(err, -EINVAL, "%s: \"exempt_cgroups\" must be an array of at most %d paths",
-				      path, GG_MAX_EXEMPT);
-			goto cleanup;
-		}
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e)) {
-				ret = gg_errf(err, -EINVAL, "%s: exempt_cgroups[%zu] must be a string", path, i);
-				goto cleanup;
-			}
-			cfg->scope.exempt[cfg->scope.n_exempt++] = strdup(json_string_value(e));
-		}
-	}
-	v = json_object_get(doc, "mode");
-	if (v && (!json_is_string(v) || gg_mode_parse(json_string_value(v), &cfg->mode))) {
-		ret = gg_errf(err, -EINVAL, "%s: \"mode\" must be \"enforce\" or \"observe\"", path);
-		goto cleanup;
-	}
-	v = json_object_get(doc, "require_signatures");
-	if (v) {
-		if (!json_is_boolean(v)) {
-			ret = gg_errf(err, -EINVAL, "%s: \"require_signatures\" must be true or false", path);
-			goto cleanup;
-		}
-		cfg->require_signatures = json_is_true(v);
-	}
-	v = json_object_get(doc, "pack_dirs");
-	if (v) {
-		json_t *e;
-
-		if (!json_is_array(v) || json_array_size(v) > GG_MAX_PACK_DIRS) {
-			ret = gg_errf(err, -EINVAL, "%s: \"pack_dirs\" must be an array of at most %d paths",
-				      path, GG_MAX_PACK_DIRS);
-			goto cleanup;
-		}
-		for (i = 0; i < cfg->n_pack_dirs; i++)
-			free(cfg->pack_dirs[i]);
-		cfg->n_pack_dirs = 0;
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e)) {
-				ret = gg_errf(err, -EINVAL, "%s: pack_dirs[%zu] must be a string", path, i);
-				goto cleanup;
-			}
-			cfg->pack_dirs[cfg->n_pack_dirs++] = strdup(json_string_value(e));
-		}
-	}
-	v = json_object_get(doc, "packs");
-	if (v) {
-		json_t *e;
-
-		if (!json_is_array(v) || json_array_size(v) > GG_MAX_PACKS) {
-			ret = gg_errf(err, -EINVAL, "%s: \"packs\" must be an array of at most %d entries",
-				      path, GG_MAX_PACKS);
-			goto cleanup;
-		}
-		json_array_foreach(v, i, e) {
-			struct gg_pack_ref *p = &cfg->packs[cfg->n_packs];
-			const char *ref = NULL, *mode = "enforce";
-
-			if (json_is_string(e)) {
-				ref = json_string_value(e);
-			} else if (json_is_object(e) &&
-				   json_unpack(e, "{s:s, s?:s !}", "ref", &ref, "mode", &mode) == 0) {
-			} else {
-				ret = gg_errf(err, -EINVAL,
-					      "%s: packs[%zu] must be a ref string or {\"ref\": ..., \"mode\": ...}",
-					      path, i);
-				goto cleanup;
-			}
-			if (gg_mode_parse(mode, &p->mode)) {
-				ret = gg_errf(err, -EINVAL, "%s: packs[%zu]: mode \"%s\" is not enforce or observe",
-					      path, i, mode);
-				goto cleanup;
-			}
-			p->ref = strdup(ref);
-			cfg->n_packs++;
-		}
-	}
-	audit = json_object_get(doc, "audit");
-	if (audit) {
-		if (!json_is_object(audit)) {
-			ret = gg_errf(err, -EINVAL, "%s: \"audit\" must be an object", path);
-			goto cleanup;
-		}
-		bad = unknown_key(audit, known_audit_keys);
-		if (bad) {
-			ret = gg_errf(err, -EINVAL, "%s: unknown audit setting \"%s\"", path, bad);
-			goto cleanup;
-		}
-		STR_OPT(audit, "path", &cfg->audit_path);
-		STR_OPT(audit, "key", &cfg->audit_key);
-		UINT_OPT(audit, "checkpoint_every", &cfg->checkpoint_every);
-		UINT_OPT(audit, "checkpoint_secs", &cfg->checkpoint_secs);
-		UINT_OPT(audit, "rotate_bytes", &cfg->rotate_bytes);
-		UINT_OPT(audit, "rotate_secs", &cfg->rotate_secs);
-		UINT_OPT(audit, "retention_days", &cfg->retention_days);
-	}
-	ret = 0;
-cleanup:
 	json_decref(doc);
 	return ret;
 }

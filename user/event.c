@@ -9,13 +9,7 @@
 
 void gg_format_time(__s64 real_ns, char *buf, size_t len)
 {
-	time_t secs = real_ns / 1000000000LL;
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&secs, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06lldZ", base, (long long)(real_ns % 1000000000LL) / 1000);
+	gg_time_format_us(real_ns / 1000, buf, len);
 }
 
 __s64 gg_boot_to_real_ns(void)
@@ -77,22 +71,6 @@ static const char *module_source_name(__u32 s)
 
 /* Inserts s into arr, kept sorted and unique: records do not depend on the
  * order the entries were hit in. */
-static void add_sorted(json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(arr, i, v) {
-		int d = strcmp(json_string_value(v), s);
-
-		if (!d)
-			return;
-		if (d > 0)
-			break;
-	}
-	json_array_insert_new(arr, i, json_string(s));
-}
-
 static bool has_rule(json_t *rules, const struct gg_entry_rule *r)
 {
 	size_t i;
@@ -131,9 +109,9 @@ static void add_entry(struct attribution *a, const struct gg_entry *ent)
 							  "rule", er->rule, "mode",
 							  m ? "observe" : "enforce"));
 		for (size_t c = 0; c < er->n_controls; c++)
-			add_sorted(a->ctl[m], er->controls[c]);
+			gg_json_insert_sorted(a->ctl[m], er->controls[c]);
 		if (er->framework)
-			add_sorted(a->fw[m], er->framework);
+			gg_json_insert_sorted(a->fw[m], er->framework);
 	}
 	if (!ent->rule_controls_unknown)
 		return;
@@ -142,7 +120,7 @@ static void add_entry(struct attribution *a, const struct gg_entry *ent)
 	 * the union stays with the enforce-mode rules, flagged. */
 	a->unknown |= modes[0] && modes[1];
 	for (size_t c = 0; c < ent->n_controls; c++)
-		add_sorted(a->ctl[modes[0] ? 0 : 1], ent->controls[c]);
+		gg_json_insert_sorted(a->ctl[modes[0] ? 0 : 1], ent->controls[c]);
 }
 
 /*

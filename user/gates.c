@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
-#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,20 +122,20 @@ int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err)
 
 int gg_cgroup2_root(char *buf, size_t len, struct gg_err *err)
 {
-	char dev[256], dir[4096], type[64];
-	FILE *f = fopen("/proc/mounts", "r");
-	int ret = gg_errf(err, -ENOENT, "no cgroup2 mount in /proc/mounts");
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+	int ret = gg_errf(err, -ENOENT, "no cgroup2 mount in /proc/self/mounts");
 
 	if (!f)
-		return gg_errf(err, -errno, "/proc/mounts: %s", strerror(errno));
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(buf, len, "%s", dir);
+		return gg_errf(err, -errno, "/proc/self/mounts: %s", strerror(errno));
+	while ((m = getmntent(f))) {
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(buf, len, "%s", m->mnt_dir);
 			ret = 0;
 			break;
 		}
 	}
-	fclose(f);
+	endmntent(f);
 	return ret;
 }
 
@@ -661,33 +661,45 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 	return ret;
 }
 
-/* nftw has no context argument: the search is single-threaded (status). */
-static __u64 find_cgroup_id;
-static char *find_cgroup_buf;
-static size_t find_cgroup_len;
+#ifndef FILEID_KERNFS
+#define FILEID_KERNFS 0xfe /* include/linux/exportfs.h */
+#endif
 
-static int find_cgroup_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	if (type != FTW_D || st->st_ino != find_cgroup_id)
-		return 0;
-	snprintf(find_cgroup_buf, find_cgroup_len, "%s", path);
-	return 1;
-}
-
+/* A cgroup2 directory's id is its kernfs node id, which is also its file
+ * handle: open it by handle relative to the mount (as systemd's
+ * cg_cgroupid_open), then read back the path. Needs CAP_DAC_READ_SEARCH. */
 int gg_cgroup_path(__u64 id, char *buf, size_t len)
 {
-	char root[4096];
-	struct gg_err err;
-	int ret;
+	union {
+		struct file_handle fh;
+		char space[sizeof(struct file_handle) + sizeof(__u64)];
+	} h = { .fh = { .handle_bytes = sizeof(__u64), .handle_type = FILEID_KERNFS } };
+	char root[4096], proc[64];
+	int mfd, fd, ret = 0;
+	ssize_t n;
 
 	buf[0] = '\0';
-	if (gg_cgroup2_root(root, sizeof(root), &err))
+	if (gg_cgroup2_root(root, sizeof(root), NULL))
 		return -ENOENT;
-	find_cgroup_id = id;
-	find_cgroup_buf = buf;
-	find_cgroup_len = len;
-	ret = nftw(root, find_cgroup_cb, 16, FTW_PHYS | FTW_MOUNT);
-	return ret == 1 ? 0 : -ENOENT;
+	mfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		/* ESTALE: no such cgroup (any more) */
+		ret = errno == ESTALE ? -ENOENT : -errno;
+		goto cleanup;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, len - 1);
+	if (n < 0)
+		ret = -errno;
+	buf[n < 0 ? 0 : n] = '\0';
+	close(fd);
+cleanup:
+	close(mfd);
+	return ret;
 }
 
 int gg_gates_release_self(const char *pin_dir, struct gg_err *err)

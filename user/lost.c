@@ -8,6 +8,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-id128.h>
 
 #include "lost.h"
 
@@ -153,49 +154,26 @@ unsigned long long gg_appended_seq(unsigned long long before, unsigned long long
 
 void gg_counters_identity(int fd, char *buf, size_t len)
 {
+	char boot[SD_ID128_UUID_STRING_MAX];
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
-	char boot[64] = "";
-	ssize_t n = -1;
-	int bfd;
+	sd_id128_t id;
 
 	buf[0] = '\0';
-	bfd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (bfd >= 0) {
-		n = read(bfd, boot, sizeof(boot) - 1);
-		close(bfd);
-	}
-	if (n <= 0 || bpf_obj_get_info_by_fd(fd, &info, &info_len))
+	if (sd_id128_get_boot(&id) < 0 || bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		return;
-	boot[n] = '\0';
-	boot[strcspn(boot, "\n")] = '\0';
-	snprintf(buf, len, "%s:%u", boot, info.id);
+	/* the UUID form, as /proc/sys/kernel/random/boot_id and older state files */
+	snprintf(buf, len, "%s:%u", sd_id128_to_uuid_string(id, boot), info.id);
 }
 
 int gg_drops_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)
 {
-	static int ncpu;
-	__u64 *vals;
-	int ret = 0;
-
-	if (!ncpu)
-		ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return gg_errf(err, -ENOMEM, "out of memory");
 	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
 		__u32 idx = g * GG_CNT_COUNT + GG_CNT_DROPPED;
+		int ret = gg_percpu_sum(fd, &idx, &out[g], err);
 
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
-			break;
-		}
-		out[g] = 0;
-		for (int c = 0; c < ncpu; c++)
-			out[g] += vals[c];
+		if (ret)
+			return ret;
 	}
-	free(vals);
-	return ret;
+	return 0;
 }

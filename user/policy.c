@@ -43,6 +43,40 @@ static const struct {
 	[M_EGRESS_PROG] = { offsetof(struct gg_egress_prog_key, slot), false },
 };
 
+static const struct {
+	__u32 key, val;
+} map_size[M_COUNT] = {
+	[M_EXEC_PATH] = { sizeof(struct gg_exec_path_key), sizeof(struct gg_verdict) },
+	[M_EXEC_NAME] = { sizeof(struct gg_exec_name_key), sizeof(struct gg_verdict) },
+	[M_EXEC_INODE] = { sizeof(struct gg_exec_inode_key), sizeof(struct gg_verdict) },
+	[M_EGRESS_V4] = { sizeof(struct gg_egress_v4_key), sizeof(struct gg_egress_val) },
+	[M_EGRESS_V6] = { sizeof(struct gg_egress_v6_key), sizeof(struct gg_egress_val) },
+	[M_EGRESS_PORT] = { sizeof(struct gg_egress_port_key), sizeof(struct gg_verdict) },
+	[M_EGRESS_PROG] = { sizeof(struct gg_egress_prog_key), sizeof(struct gg_egress_prog_val) },
+};
+
+/*
+ * Batched writes (BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH, Linux 5.6+):
+ * one syscall per map instead of one per key. Measured on 6.18: hash and
+ * LPM trie maps take both; arrays take updates but answer ENOTSUPP to
+ * deletes; older kernels answer EINVAL for LPM tries. Where the kernel
+ * refuses the batch, the rows are written one at a time.
+ */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's, not in userspace errno.h */
+#endif
+
+static bool batch_unsupported(int e)
+{
+	return e == EINVAL || e == ENOTSUPP || e == EOPNOTSUPP;
+}
+
+/* The rows of one map, written together. */
+struct batch {
+	char *keys, *vals;
+	size_t n, cap;
+};
+
 struct maps {
 	int fd[M_COUNT]; /* -1: that gate's object is not loaded */
 	int module_fd;
@@ -86,6 +120,28 @@ static __u32 key_slot(int map, const void *key)
 	return slot_at[map].be ? ntohl(v) : v;
 }
 
+/* One batch where the map type has it; what it did not delete (it stops at
+ * the first failing key), one at a time. */
+static int delete_keys(int fd, int map, const char *keys, size_t n, __u32 ks,
+		       struct gg_err *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n;
+	size_t i = 0;
+
+	if (!n)
+		return 0;
+	if (!bpf_map_delete_batch(fd, keys, &count, &opts))
+		return 0;
+	if (!batch_unsupported(errno) && count <= n)
+		i = count;
+	for (; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * ks) && errno != ENOENT)
+			return gg_errf(err, -errno, "%s: delete: %s", map_names[map],
+				       strerror(errno));
+	return 0;
+}
+
 /* Deletes every key of `slot` from one map. Keys are collected first:
  * deleting while iterating would restart the walk. */
 static int clear_slot(int fd, int map, __u32 slot, struct gg_err *err)
@@ -127,13 +183,7 @@ static int clear_slot(int fd, int map, __u32 slot, struct gg_err *err)
 		}
 		memcpy(prev, cur, info.key_size);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, keys + i * info.key_size) && errno != ENOENT) {
-			ret = gg_errf(err, -errno, "%s: delete: %s", map_names[map],
-				      strerror(errno));
-			goto cleanup;
-		}
-	}
+	ret = delete_keys(fd, map, keys, n, info.key_size, err);
 cleanup:
 	free(keys);
 	free(prev);
@@ -141,17 +191,55 @@ cleanup:
 	return ret;
 }
 
-static int put(int fd, int map, const void *key, const void *val, struct gg_err *err)
+static int batch_add(struct batch *b, int map, const void *key, const void *val,
+		     struct gg_err *err)
 {
-	if (fd < 0)
-		return gg_errf(err, -ENOENT, "%s: map not loaded (is its gate attached?)",
-			       map_names[map]);
-	if (bpf_map_update_elem(fd, key, val, BPF_ANY))
-		return gg_errf(err, -errno, "%s: update: %s", map_names[map], strerror(errno));
+	size_t ks = map_size[map].key, vs = map_size[map].val;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		char *k = realloc(b->keys, cap * ks), *v;
+
+		if (k)
+			b->keys = k;
+		v = k ? realloc(b->vals, cap * vs) : NULL;
+		if (!v)
+			return gg_errf(err, -ENOMEM, "%s: out of memory", map_names[map]);
+		b->vals = v;
+		b->cap = cap;
+	}
+	memcpy(b->keys + b->n * ks, key, ks);
+	memcpy(b->vals + b->n * vs, val, vs);
+	b->n++;
 	return 0;
 }
 
-static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, struct gg_err *err)
+static int batch_flush(int fd, int map, const struct batch *b, struct gg_err *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	size_t ks = map_size[map].key, vs = map_size[map].val;
+	__u32 count = b->n;
+
+	if (!b->n)
+		return 0;
+	if (fd < 0)
+		return gg_errf(err, -ENOENT, "%s: map not loaded (is its gate attached?)",
+			       map_names[map]);
+	if (!bpf_map_update_batch(fd, b->keys, b->vals, &count, &opts))
+		return 0;
+	if (!batch_unsupported(errno))
+		return gg_errf(err, -errno, "%s: update: %s", map_names[map], strerror(errno));
+	/* rewriting rows the batch already wrote is harmless (BPF_ANY) */
+	for (size_t i = 0; i < b->n; i++)
+		if (bpf_map_update_elem(fd, b->keys + i * ks, b->vals + i * vs, BPF_ANY))
+			return gg_errf(err, -errno, "%s: update: %s", map_names[map],
+				       strerror(errno));
+	return 0;
+}
+
+/* The slot's rows, by map. */
+static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			struct gg_err *err)
 {
 	int ret = 0;
 
@@ -159,13 +247,13 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		struct gg_exec_path_key k = { .slot = slot };
 
 		memcpy(k.path, c->exec_paths[i].path, sizeof(k.path));
-		ret = put(m->fd[M_EXEC_PATH], M_EXEC_PATH, &k, &c->exec_paths[i].v, err);
+		ret = batch_add(&b[M_EXEC_PATH], M_EXEC_PATH, &k, &c->exec_paths[i].v, err);
 	}
 	for (size_t i = 0; i < c->n_exec_names && !ret; i++) {
 		struct gg_exec_name_key k = { .slot = slot };
 
 		memcpy(k.name, c->exec_names[i].name, sizeof(k.name));
-		ret = put(m->fd[M_EXEC_NAME], M_EXEC_NAME, &k, &c->exec_names[i].v, err);
+		ret = batch_add(&b[M_EXEC_NAME], M_EXEC_NAME, &k, &c->exec_names[i].v, err);
 	}
 	for (size_t i = 0; i < c->n_exec_inodes && !ret; i++) {
 		struct gg_exec_inode_key k = {
@@ -174,7 +262,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 			.ino = c->exec_inodes[i].ino,
 		};
 
-		ret = put(m->fd[M_EXEC_INODE], M_EXEC_INODE, &k, &c->exec_inodes[i].v, err);
+		ret = batch_add(&b[M_EXEC_INODE], M_EXEC_INODE, &k, &c->exec_inodes[i].v, err);
 	}
 	for (size_t i = 0; i < c->n_egress && !ret; i++) {
 		const struct gg_c_egress *e = &c->egress[i];
@@ -187,7 +275,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 			};
 
 			memcpy(k.addr, e->addr, 4);
-			ret = put(m->fd[M_EGRESS_V4], M_EGRESS_V4, &k, &e->val, err);
+			ret = batch_add(&b[M_EGRESS_V4], M_EGRESS_V4, &k, &e->val, err);
 		} else {
 			struct gg_egress_v6_key k = {
 				.prefixlen = 64 + e->plen,
@@ -196,7 +284,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 			};
 
 			memcpy(k.addr, e->addr, 16);
-			ret = put(m->fd[M_EGRESS_V6], M_EGRESS_V6, &k, &e->val, err);
+			ret = batch_add(&b[M_EGRESS_V6], M_EGRESS_V6, &k, &e->val, err);
 		}
 	}
 	for (size_t i = 0; i < c->n_egress_ports && !ret; i++) {
@@ -208,7 +296,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 			.proto = p->proto,
 		};
 
-		ret = put(m->fd[M_EGRESS_PORT], M_EGRESS_PORT, &k, &p->v, err);
+		ret = batch_add(&b[M_EGRESS_PORT], M_EGRESS_PORT, &k, &p->v, err);
 	}
 	for (size_t i = 0; i < c->n_egress_progs && !ret; i++) {
 		struct gg_egress_prog_key k = { .slot = slot };
@@ -218,7 +306,22 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		};
 
 		memcpy(k.name, c->egress_progs[i].name, sizeof(k.name));
-		ret = put(m->fd[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
+		ret = batch_add(&b[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
+	}
+	return ret;
+}
+
+static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, struct gg_err *err)
+{
+	struct batch b[M_COUNT] = {};
+	int ret;
+
+	ret = collect_slot(b, c, slot, err);
+	for (int i = 0; !ret && i < M_COUNT; i++)
+		ret = batch_flush(m->fd[i], i, &b[i], err);
+	for (int i = 0; i < M_COUNT; i++) {
+		free(b[i].keys);
+		free(b[i].vals);
 	}
 	if (!ret && m->module_fd >= 0) {
 		struct gg_module_val mv = { .verdict = c->module };
@@ -336,34 +439,18 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT],
 		     struct gg_err *err)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
-	__u64 *vals;
+	int fd, ret = 0;
 
-	if (ncpu <= 0)
-		return gg_errf(err, -EINVAL, "cannot count possible CPUs");
 	fd = gg_pinned_fd(pin_dir, "counters", err);
 	if (fd < 0)
 		return fd;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals) {
-		close(fd);
-		return gg_errf(err, -ENOMEM, "out of memory");
-	}
-	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
-		for (__u32 k = 0; k < GG_CNT_COUNT; k++) {
+	for (__u32 g = 0; !ret && g < GG_GATE_COUNT; g++) {
+		for (__u32 k = 0; !ret && k < GG_CNT_COUNT; k++) {
 			__u32 idx = g * GG_CNT_COUNT + k;
 
-			out[g][k] = 0;
-			if (bpf_map_lookup_elem(fd, &idx, vals)) {
-				ret = gg_errf(err, -errno, "counters: %s", strerror(errno));
-				goto cleanup;
-			}
-			for (int c = 0; c < ncpu; c++)
-				out[g][k] += vals[c];
+			ret = gg_percpu_sum(fd, &idx, &out[g][k], err);
 		}
 	}
-cleanup:
-	free(vals);
 	close(fd);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "compiled_json.h"
 #include "cli.h"
 
 /* Options every policy command shares. */

@@ -775,31 +775,6 @@ int gg_ref_canonical(const char *ref, char **out, struct gg_err *err)
 }
 
 
-static int mkdir_p(const char *dir, struct gg_err *err)
-{
-	char *buf = strdup(dir);
-	int ret = 0;
-
-	if (!buf)
-		return gg_errf(err, -ENOMEM, "%s: out of memory", dir);
-	for (char *p = buf + 1; ; p++) {
-		char c = *p;
-
-		if (c && c != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST) {
-			ret = gg_errf(err, -errno, "%s: cannot create: %s", buf, strerror(errno));
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(buf);
-	return ret;
-}
-
 /* true if path already holds exactly len bytes of buf. */
 static bool same_content(const char *path, const void *buf, size_t len)
 {
@@ -828,7 +803,7 @@ int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err 
 		ret = gg_errf(err, -ENOMEM, "%s: out of memory", store_dir);
 		goto cleanup;
 	}
-	ret = mkdir_p(dir, err);
+	ret = gg_mkdir_p(dir, 0755, err);
 	if (ret)
 		goto cleanup;
 	if (!same_content(path, doc->buf, doc->len)) {

@@ -413,24 +413,9 @@ cleanup:
 /* Strings, or {ref, mode} objects (policy_applied refs), comma-joined. */
 static const char *join(const json_t *arr, char *buf, size_t size)
 {
-	size_t i, off = 0;
-	json_t *v;
-
-	snprintf(buf, size, "-");
-	json_array_foreach(arr, i, v) {
-		const char *ref = json_string_value(json_object_get(v, "ref"));
-		const char *mode = json_string_value(json_object_get(v, "mode"));
-
-		if (off >= size)
-			break;
-		if (json_is_string(v))
-			off += snprintf(buf + off, size - off, "%s%s", i ? "," : "",
-					json_string_value(v));
-		else
-			off += snprintf(buf + off, size - off, "%s%s%s%s%s", i ? "," : "",
-					ref ? ref : "?", mode ? " (" : "", mode ? mode : "",
-					mode ? ")" : "");
-	}
+	gg_json_join(arr, true, buf, size);
+	if (!*buf)
+		snprintf(buf, size, "-");
 	return buf;
 }
 
@@ -514,21 +499,21 @@ static const char *s_or(const json_t *o, const char *k, const char *dflt)
 	return s ? s : dflt;
 }
 
-void gg_report_print(FILE *f, const json_t *r)
+static long long ival(const json_t *o, const char *k)
 {
-	const json_t *ver = json_object_get(r, "verification"), *win = json_object_get(r, "window");
-	const json_t *pol = json_object_get(r, "enabled_packs"), *prob, *v;
-	char b1[1024], b2[1024], b3[1024];
-	size_t i;
+	return json_integer_value(json_object_get(o, k));
+}
 
-	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
-	prob = json_object_get(ver, "problem");
+/* A failed or partial verification is said first, loudly. */
+static void print_warning(FILE *f, const json_t *r)
+{
+	const json_t *ver = json_object_get(r, "verification");
+	const json_t *prob = json_object_get(ver, "problem");
+
 	if (prob) {
 		fprintf(f, "*** UNVERIFIED: the audit log FAILED verification (%s:%lld: %s).\n"
 			   "*** The figures below may not reflect what was recorded.\n\n",
-			s_or(prob, "file", "?"),
-			(long long)json_integer_value(json_object_get(prob, "line")),
-			s_or(prob, "kind", "?"));
+			s_or(prob, "file", "?"), ival(prob, "line"), s_or(prob, "kind", "?"));
 	} else if (!json_is_true(json_object_get(r, "verified"))) {
 		fprintf(f, "*** UNVERIFIED: checkpoint signatures were NOT checked (%s).\n"
 			   "*** The hash chain is intact, but whoever can write the log can rewrite\n"
@@ -536,75 +521,105 @@ void gg_report_print(FILE *f, const json_t *r)
 			json_is_true(json_object_get(ver, "chain_only")) ? "--no-signatures" :
 									   "no public key");
 	}
+}
+
+static void print_verification(FILE *f, const json_t *r)
+{
+	const json_t *ver = json_object_get(r, "verification");
+
 	fprintf(f, "Verification: %s, %lld records",
 		json_is_true(json_object_get(r, "verified")) ? "intact" :
-		!prob ? "chain intact only" : "NOT INTACT",
-		(long long)json_integer_value(json_object_get(ver, "records")));
+		!json_object_get(ver, "problem")	      ? "chain intact only" :
+								"NOT INTACT",
+		ival(ver, "records"));
 	if (json_is_integer(json_object_get(ver, "first_seq")))
-		fprintf(f, " (seq %lld..%lld)",
-			(long long)json_integer_value(json_object_get(ver, "first_seq")),
-			(long long)json_integer_value(json_object_get(ver, "last_seq")));
-	fprintf(f, ", %lld checkpoints, signatures %s",
-		(long long)json_integer_value(json_object_get(ver, "checkpoints")),
+		fprintf(f, " (seq %lld..%lld)", ival(ver, "first_seq"), ival(ver, "last_seq"));
+	fprintf(f, ", %lld checkpoints, signatures %s", ival(ver, "checkpoints"),
 		s_or(ver, "signatures", "?"));
-	if (json_integer_value(json_object_get(ver, "unsealed_tail")))
-		fprintf(f, ", unsealed tail: %lld records",
-			(long long)json_integer_value(json_object_get(ver, "unsealed_tail")));
-	fprintf(f, "\nWindow:       %s .. %s%s, %lld records",
-		s_or(win, "start", "beginning"), s_or(win, "end", "end of log"),
+	if (ival(ver, "unsealed_tail"))
+		fprintf(f, ", unsealed tail: %lld records", ival(ver, "unsealed_tail"));
+}
+
+static void print_window(FILE *f, const json_t *win)
+{
+	fprintf(f, "\nWindow:       %s .. %s%s, %lld records", s_or(win, "start", "beginning"),
+		s_or(win, "end", "end of log"),
 		json_is_string(json_object_get(win, "end")) ? " (excluded)" : "",
-		(long long)json_integer_value(json_object_get(win, "records")));
+		ival(win, "records"));
 	if (json_is_string(json_object_get(win, "first_ts")))
 		fprintf(f, " from %s to %s", s_or(win, "first_ts", ""), s_or(win, "last_ts", ""));
-	fprintf(f, "\n\nEnabled packs");
-	if (!json_is_object(pol)) {
-		fprintf(f, ": unknown (no policy_applied record at or before the window end)\n");
-	} else {
-		fprintf(f, " (policy_applied %s, generation %lld, mode %s, by %s):\n",
-			s_or(pol, "ts", "?"),
-			(long long)json_integer_value(json_object_get(pol, "generation")),
-			s_or(pol, "mode", "?"), s_or(pol, "who", "?"));
-		/* An observe-mode pack enforces nothing: its controls are in
-		 * OBSERVED, never ENFORCED. */
-		if (json_array_size(json_object_get(pol, "packs"))) {
-			fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", "PACK", "MODE", "FRAMEWORK",
-				"ENFORCED", "OBSERVED", "ADVISORY");
-			json_array_foreach(json_object_get(pol, "packs"), i, v)
-				fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", s_or(v, "ref", "?"),
-					s_or(v, "mode", "?"), s_or(v, "framework", "-"),
-					join(json_object_get(v, "enforced"), b1, sizeof(b1)),
-					join(json_object_get(v, "observed"), b3, sizeof(b3)),
-					join(json_object_get(v, "advisory"), b2, sizeof(b2)));
-		}
-		fprintf(f, "  refs: %s\n", join(json_object_get(pol, "refs"), b1, sizeof(b1)));
+}
+
+static void print_packs(FILE *f, const json_t *pol)
+{
+	char b1[1024], b2[1024], b3[1024];
+	size_t i;
+	json_t *v;
+
+	fprintf(f, " (policy_applied %s, generation %lld, mode %s, by %s):\n", s_or(pol, "ts", "?"),
+		ival(pol, "generation"), s_or(pol, "mode", "?"), s_or(pol, "who", "?"));
+	/* An observe-mode pack enforces nothing: its controls are in
+	 * OBSERVED, never ENFORCED. */
+	if (json_array_size(json_object_get(pol, "packs"))) {
+		fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", "PACK", "MODE", "FRAMEWORK",
+			"ENFORCED", "OBSERVED", "ADVISORY");
+		json_array_foreach(json_object_get(pol, "packs"), i, v)
+			fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", s_or(v, "ref", "?"),
+				s_or(v, "mode", "?"), s_or(v, "framework", "-"),
+				join(json_object_get(v, "enforced"), b1, sizeof(b1)),
+				join(json_object_get(v, "observed"), b3, sizeof(b3)),
+				join(json_object_get(v, "advisory"), b2, sizeof(b2)));
 	}
-	if (json_integer_value(json_object_get(r, "policy_applied_in_window")) ||
-	    json_integer_value(json_object_get(r, "policy_apply_failed_in_window")))
+	fprintf(f, "  refs: %s\n", join(json_object_get(pol, "refs"), b1, sizeof(b1)));
+}
+
+static void print_policy(FILE *f, const json_t *r)
+{
+	const json_t *pol = json_object_get(r, "enabled_packs");
+
+	fprintf(f, "\n\nEnabled packs");
+	if (json_is_object(pol))
+		print_packs(f, pol);
+	else
+		fprintf(f, ": unknown (no policy_applied record at or before the window end)\n");
+	if (ival(r, "policy_applied_in_window") || ival(r, "policy_apply_failed_in_window"))
 		fprintf(f, "  policy changes in the window: %lld applied, %lld failed\n",
-			(long long)json_integer_value(json_object_get(r, "policy_applied_in_window")),
-			(long long)json_integer_value(
-				json_object_get(r, "policy_apply_failed_in_window")));
+			ival(r, "policy_applied_in_window"), ival(r, "policy_apply_failed_in_window"));
+}
+
+/* Denials, then observations: the same three breakdowns each. */
+static void print_outcomes(FILE *f, const json_t *r)
+{
 	fprintf(f, "\nDenials: %lld (counted by the controls of their enforce-mode rules)\n",
-		(long long)json_integer_value(json_object_get(r, "denials_total")));
-	if (json_integer_value(json_object_get(r, "denials_attribution_unknown")))
+		ival(r, "denials_total"));
+	if (ival(r, "denials_attribution_unknown"))
 		fprintf(f, "  %lld of them recorded without a split by rule mode: their controls may "
 			   "include\n  those of observe-mode packs\n",
-			(long long)json_integer_value(json_object_get(r, "denials_attribution_unknown")));
+			ival(r, "denials_attribution_unknown"));
 	print_counts(f, "by control", json_object_get(r, "denials_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "denials_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "denials_by_gate"));
 	fprintf(f, "\nObserved (would have been denied; allowed, not counted as denials): %lld\n",
-		(long long)json_integer_value(json_object_get(r, "observed_total")));
-	if (json_integer_value(json_object_get(r, "observed_on_denials")))
+		ival(r, "observed_total"));
+	if (ival(r, "observed_on_denials"))
 		fprintf(f, "  plus observe-mode rules that also matched %lld denial(s): their controls "
 			   "are\n  counted here, not as denials\n",
-			(long long)json_integer_value(json_object_get(r, "observed_on_denials")));
+			ival(r, "observed_on_denials"));
 	print_counts(f, "by control", json_object_get(r, "observed_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "observed_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
-	fprintf(f, "\nEvents lost (never reached the log): %lld\n",
-		(long long)json_integer_value(json_object_get(r, "events_lost")));
-	if (json_integer_value(json_object_get(r, "events_lost"))) {
+}
+
+void gg_report_print(FILE *f, const json_t *r)
+{
+	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
+	print_warning(f, r);
+	print_verification(f, r);
+	print_window(f, json_object_get(r, "window"));
+	print_policy(f, r);
+	print_outcomes(f, r);
+	fprintf(f, "\nEvents lost (never reached the log): %lld\n", ival(r, "events_lost"));
+	if (ival(r, "events_lost")) {
 		print_lost(f, json_object_get(r, "events_lost_by_reason"));
 		print_counts(f, "by gate", json_object_get(r, "events_lost_by_gate"), "gate");
 	}

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "compile.h"
+#include "compiled_json.h"
 
 #define ORIGIN "fuzz.json"
 #define MAX_EXPANSION 100000

@@ -6,12 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "common.h"
 
@@ -66,11 +71,133 @@ static void test_proc_start_ticks_no_process(void **state)
 	assert_non_null(strstr(err.msg, "/proc/2147483646/stat"));
 }
 
+static void test_time_format_us(void **state)
+{
+	char buf[40];
+
+	gg_time_format_us(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+	gg_time_format_us(1738317605250000LL, buf, sizeof(buf));
+	assert_string_equal(buf, "2025-01-31T10:00:05.250000Z");
+	/* before the epoch: the fraction counts up from the earlier second */
+	gg_time_format_us(-1, buf, sizeof(buf));
+	assert_string_equal(buf, "1969-12-31T23:59:59.999999Z");
+}
+
+static void test_mkdir_p(void **state)
+{
+	char root[] = "/tmp/gg-mkdirp-XXXXXX", path[256], file[256];
+	struct gg_err err = {};
+	struct stat st;
+	FILE *f;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/a/b//c", root);
+	assert_int_equal(gg_mkdir_p(path, 0700, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	/* existing: not an error */
+	assert_int_equal(gg_mkdir_p(path, 0700, &err), 0);
+	/* a file in the way: the error names that component */
+	snprintf(file, sizeof(file), "%s/f", root);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/f/g", root);
+	assert_int_equal(gg_mkdir_p(path, 0700, &err), -ENOTDIR);
+	assert_non_null(strstr(err.msg, "/f/g: cannot create"));
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	assert_int_equal(system(path), 0);
+}
+
+static void test_json_insert_sorted(void **state)
+{
+	const char *in[] = { "m", "a", "z", "m", "b", "a" };
+	json_t *arr = json_array();
+	char *dump;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_int_equal(gg_json_insert_sorted(arr, in[i]), 0);
+	dump = json_dumps(arr, JSON_COMPACT);
+	assert_string_equal(dump, "[\"a\",\"b\",\"m\",\"z\"]");
+	free(dump);
+	json_decref(arr);
+}
+
+static void test_json_join(void **state)
+{
+	json_t *arr = json_loads("[\"a\", {\"ref\": \"p@1\", \"mode\": \"observe\"}, "
+				 "{\"ref\": \"q@2\"}, {}]", 0, NULL);
+	char buf[64], small[6];
+
+	assert_non_null(arr);
+	assert_string_equal(gg_json_join(arr, true, buf, sizeof(buf)),
+			    "a,p@1 (observe),q@2,?");
+	assert_string_equal(gg_json_join(arr, false, buf, sizeof(buf)), "a,p@1,q@2,?");
+	/* truncated, still terminated */
+	assert_string_equal(gg_json_join(arr, false, small, sizeof(small)), "a,p@1");
+	json_decref(arr);
+	arr = json_array();
+	assert_string_equal(gg_json_join(arr, true, buf, sizeof(buf)), "");
+	assert_string_equal(gg_json_join(NULL, true, buf, sizeof(buf)), "");
+	json_decref(arr);
+}
+
+static void test_percpu_sum(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct gg_err err = {};
+	__u32 key = 1, bad = 9;
+	__u64 *vals, sum = 0, want = 0;
+
+	assert_true(ncpu > 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "gg_test_sum", sizeof(__u32),
+			    sizeof(__u64), 2, NULL);
+	if (fd < 0)
+		skip(); /* needs CAP_BPF */
+	vals = calloc(ncpu, sizeof(*vals));
+	assert_non_null(vals);
+	for (int c = 0; c < ncpu; c++)
+		want += vals[c] = 1000 + c;
+	assert_int_equal(bpf_map_update_elem(fd, &key, vals, BPF_ANY), 0);
+	assert_int_equal(gg_percpu_sum(fd, &key, &sum, &err), 0);
+	assert_int_equal(sum, want);
+	assert_int_equal(gg_percpu_sum(fd, &bad, &sum, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "counters"));
+	free(vals);
+	close(fd);
+}
+
+static void test_comparators(void **state)
+{
+	const char *s[] = { "b", "a", "c", "a" };
+	__u32 u[] = { 3, 0xffffffff, 0, 7 };
+
+	qsort(s, 4, sizeof(*s), gg_strp_cmp);
+	assert_string_equal(s[0], "a");
+	assert_string_equal(s[1], "a");
+	assert_string_equal(s[2], "b");
+	assert_string_equal(s[3], "c");
+	/* no subtraction: the largest value must not wrap to negative */
+	qsort(u, 4, sizeof(*u), gg_u32_cmp);
+	assert_int_equal(u[0], 0);
+	assert_int_equal(u[1], 3);
+	assert_int_equal(u[2], 7);
+	assert_int_equal(u[3], 0xffffffff);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proc_start_ticks),
 		cmocka_unit_test(test_proc_start_ticks_no_process),
+		cmocka_unit_test(test_time_format_us),
+		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_json_insert_sorted),
+		cmocka_unit_test(test_json_join),
+		cmocka_unit_test(test_percpu_sum),
+		cmocka_unit_test(test_comparators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

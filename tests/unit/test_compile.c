@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "compiled_json.h"
 
 #define expect(cond, ...)                                                                 \
 	do {                                                                              \

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -89,6 +90,11 @@ static void test_errors(void **state)
 		{ "{\"audit\": {\"retention_days\": -1}}", "\"retention_days\" must be" },
 		{ "{\"require_signatures\": \"yes\"}", "\"require_signatures\" must be" },
 		{ "{\"pin_dir\": \"/x\",}", ":1:" },
+		{ "{\"pin_dir\": 1}", "\"pin_dir\" must be a string" },
+		{ "{\"exempt_cgroups\": \"/x\"}", "\"exempt_cgroups\" must be an array" },
+		{ "{\"pack_dirs\": [\"/a\", 3]}", "pack_dirs[1] must be a string" },
+		{ "{\"audit\": []}", "\"audit\" must be an object" },
+		{ "{\"audit\": {\"checkpoint_secs\": 4294967296}}", "\"checkpoint_secs\" must be" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -240,6 +246,31 @@ static void test_build_unknown_ref(void **state)
 	gg_config_free(&cfg);
 }
 
+/* A cgroup's id is its inode number; the path comes back from the id and
+ * stops resolving once the cgroup is gone. */
+static void test_cgroup_path_by_id(void **state)
+{
+	char root[4096], dir[4200], got[4200];
+	struct gg_err err = {};
+	struct stat st;
+
+	assert_int_equal(gg_cgroup2_root(root, sizeof(root), &err), 0);
+	assert_int_equal(stat(root, &st), 0);
+	snprintf(dir, sizeof(dir), "%s/gg-unit-%d", root, getpid());
+	if (mkdir(dir, 0755))
+		skip(); /* needs root and a writable cgroup2 */
+	assert_int_equal(stat(dir, &st), 0);
+	if (gg_cgroup_path(st.st_ino, got, sizeof(got)) == -EPERM) {
+		rmdir(dir);
+		skip(); /* open_by_handle_at needs CAP_DAC_READ_SEARCH */
+	}
+	assert_int_equal(gg_cgroup_path(st.st_ino, got, sizeof(got)), 0);
+	assert_string_equal(got, dir);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(gg_cgroup_path(st.st_ino, got, sizeof(got)), -ENOENT);
+	assert_string_equal(got, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_build_observe_pack_never_weakens_floor),
 		cmocka_unit_test(test_build_agent_observe),
 		cmocka_unit_test(test_build_unknown_ref),
+		cmocka_unit_test(test_cgroup_path_by_id),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

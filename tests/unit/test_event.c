@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "apply.h"
+#include "compiled_json.h"
 #include "event.h"
 
 static const char pack_a[] =

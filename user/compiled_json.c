@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The persistence format of compiled policy: compile --json, and the state
+ * directory's record of each generation, which events resolve against. The
+ * writer is deterministic (same policy, same bytes); the reader refuses
+ * anything the writer could not have produced.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "compiled_json.h"
+
+static const char *proto_name(unsigned proto)
+{
+	return proto == GG_PROTO_TCP ? "tcp" : proto == GG_PROTO_UDP ? "udp" : "any";
+}
+
+static int proto_parse(const char *s)
+{
+	if (!strcmp(s, "tcp"))
+		return GG_PROTO_TCP;
+	if (!strcmp(s, "udp"))
+		return GG_PROTO_UDP;
+	return strcmp(s, "any") ? -1 : GG_PROTO_ANY;
+}
+
+static int action_parse(const char *s)
+{
+	if (!strcmp(s, "deny"))
+		return GG_ACT_DENY;
+	if (!strcmp(s, "observe"))
+		return GG_ACT_OBSERVE;
+	return strcmp(s, "allow") ? -1 : GG_ACT_NONE;
+}
+
+static json_t *strs_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, json_string(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Appends v (stolen) to arr; false if either is NULL or appending fails. */
+static bool push(json_t *arr, json_t *v)
+{
+	return v && !json_array_append_new(arr, v);
+}
+
+/* The sorted union of the observe-mode rules' controls (or frameworks). */
+static json_t *observed_json(const struct gg_entry *e, bool frameworks)
+{
+	json_t *a = json_array();
+
+	for (size_t k = 0; a && k < e->n_rules; k++) {
+		const struct gg_entry_rule *r = &e->rules[k];
+		int ret = 0;
+
+		if (r->mode != GG_ACT_OBSERVE)
+			continue;
+		if (frameworks && r->framework)
+			ret = gg_json_insert_sorted(a, r->framework);
+		for (size_t c = 0; !frameworks && !ret && c < r->n_controls; c++)
+			ret = gg_json_insert_sorted(a, r->controls[c]);
+		if (ret) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *entry_json(const struct gg_entry *e)
+{
+	json_t *rules = json_array(), *o;
+
+	for (size_t k = 0; rules && k < e->n_rules; k++) {
+		const struct gg_entry_rule *r = &e->rules[k];
+
+		o = json_pack("{s:s, s:s, s:s?, s:s}", "pack", r->pack, "rule", r->rule,
+			      "framework", r->framework, "mode", gg_action_name(r->mode));
+
+		/* a record loaded without them stays without them */
+		if (o && !e->rule_controls_unknown &&
+		    json_object_set_new(o, "controls", strs_json(r->controls, r->n_controls))) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (!push(rules, o)) {
+			json_decref(rules);
+			return NULL;
+		}
+	}
+	o = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)e->id, "gate",
+		      gg_gate_name(e->gate), "action", gg_action_name(e->action), "rules", rules,
+		      "controls", strs_json(e->controls, e->n_controls), "frameworks",
+		      strs_json(e->frameworks, e->n_frameworks));
+	/* What observe-mode rules name, derived from the rules (not stored):
+	 * on a deny entry they are not what it enforces. */
+	if (o && !e->rule_controls_unknown &&
+	    (json_object_set_new(o, "observed_controls", observed_json(e, false)) ||
+	     json_object_set_new(o, "observed_frameworks", observed_json(e, true)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static void cidr_str(int family, const __u8 *addr, int plen, char *buf, size_t sz)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, sz, "%s/%d", a, plen);
+}
+
+static const char *prog_name(const struct gg_compiled *c, __u32 prog)
+{
+	/* progs are numbered 1..n in table order */
+	if (prog && prog <= c->n_egress_progs && c->egress_progs[prog - 1].prog == prog)
+		return c->egress_progs[prog - 1].name;
+	for (size_t i = 0; i < c->n_egress_progs; i++)
+		if (c->egress_progs[i].prog == prog)
+			return c->egress_progs[i].name;
+	return NULL;
+}
+
+json_t *gg_compiled_to_json(const struct gg_compiled *c)
+{
+	json_t *entries = json_array(), *paths = json_array(), *names = json_array();
+	json_t *inodes = json_array(), *nodes = json_array(), *ports = json_array();
+	json_t *progs = json_array();
+	bool ok = entries && paths && names && inodes && nodes && ports && progs;
+
+	for (size_t i = 0; ok && i < c->n_entries; i++)
+		ok = push(entries, entry_json(&c->entries[i]));
+	for (size_t i = 0; ok && i < c->n_exec_paths; i++) {
+		const struct gg_c_exec_path *p = &c->exec_paths[i];
+
+		ok = push(paths, json_pack("{s:s, s:I, s:s}", "path", p->path, "entry",
+					   (json_int_t)p->v.entry, "action",
+					   gg_action_name(p->v.action)));
+	}
+	for (size_t i = 0; ok && i < c->n_exec_names; i++) {
+		const struct gg_c_exec_name *p = &c->exec_names[i];
+
+		ok = push(names, json_pack("{s:s, s:I, s:s}", "name", p->name, "entry",
+					   (json_int_t)p->v.entry, "action",
+					   gg_action_name(p->v.action)));
+	}
+	for (size_t i = 0; ok && i < c->n_exec_inodes; i++) {
+		const struct gg_c_exec_inode *p = &c->exec_inodes[i];
+
+		ok = push(inodes, json_pack("{s:s?, s:I, s:I, s:I, s:s}", "path", p->source,
+					    "dev", (json_int_t)p->dev, "ino", (json_int_t)p->ino,
+					    "entry", (json_int_t)p->v.entry, "action",
+					    gg_action_name(p->v.action)));
+	}
+	for (size_t i = 0; ok && i < c->n_egress_progs; i++) {
+		const struct gg_c_egress_prog *p = &c->egress_progs[i];
+
+		ok = push(progs, json_pack("{s:s, s:I, s:b}", "name", p->name, "prog",
+					   (json_int_t)p->prog, "skip_loopback",
+					   (int)!!p->skip_loopback));
+	}
+	for (size_t i = 0; ok && i < c->n_egress; i++) {
+		const struct gg_c_egress *e = &c->egress[i];
+		char cidr[INET6_ADDRSTRLEN + 8];
+
+		cidr_str(e->family, e->addr, e->plen, cidr, sizeof(cidr));
+		ok = push(nodes, json_pack("{s:s, s:I, s:s?, s:I, s:s, s:I}", "cidr", cidr,
+					   "prog", (json_int_t)e->prog, "program",
+					   prog_name(c, e->prog), "entry",
+					   (json_int_t)e->val.any.entry, "action",
+					   gg_action_name(e->val.any.action), "port_node",
+					   (json_int_t)e->val.port_node));
+	}
+	for (size_t i = 0; ok && i < c->n_egress_ports; i++) {
+		const struct gg_c_egress_port *p = &c->egress_ports[i];
+
+		ok = push(ports, json_pack("{s:I, s:I, s:s, s:I, s:s}", "node",
+					   (json_int_t)p->node, "port", (json_int_t)p->port,
+					   "protocol", proto_name(p->proto), "entry",
+					   (json_int_t)p->v.entry, "action",
+					   gg_action_name(p->v.action)));
+	}
+	if (!ok) {
+		json_decref(entries);
+		json_decref(paths);
+		json_decref(names);
+		json_decref(inodes);
+		json_decref(nodes);
+		json_decref(ports);
+		json_decref(progs);
+		return NULL;
+	}
+	/* json_pack steals every "o" even when it fails */
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+			 "refs", strs_json(c->refs, c->n_refs), "entries", entries,
+			 "exec", "paths", paths, "basenames", names, "identities", inodes,
+			 "egress", "programs", progs, "nodes", nodes, "ports", ports,
+			 "module", "entry", (json_int_t)c->module.entry, "action",
+			 gg_action_name(c->module.action));
+}
+
+static int load_verdict(const struct gg_compiled *c, json_int_t entry, const char *action,
+			struct gg_verdict *v)
+{
+	int a = action_parse(action);
+
+	if (a < 0 || entry < 0 || (size_t)entry > c->n_entries || (!entry) != (a == GG_ACT_NONE))
+		return -EINVAL;
+	v->entry = entry;
+	v->action = a;
+	return 0;
+}
+
+static int load_strs(json_t *arr, char ***out, size_t *n)
+{
+	size_t cnt = json_array_size(arr);
+
+	*out = calloc(cnt + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+
+		if (!s)
+			return -EINVAL;
+		(*out)[i] = strdup(s);
+		if (!(*out)[i])
+			return -ENOMEM;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *je)
+{
+	json_t *rules, *ctls, *fws, *octl = NULL, *ofw = NULL;
+	const char *gate, *action;
+	size_t with_controls = 0;
+	json_int_t id;
+	int g, a, ret;
+
+	/* observed_*: derived from the rules, checked for shape only */
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o, s?o, s?o}", "id",
+			   &id, "gate", &gate, "action", &action, "rules", &rules, "controls",
+			   &ctls, "frameworks", &fws, "observed_controls", &octl,
+			   "observed_frameworks", &ofw))
+		return -EINVAL;
+	g = gg_gate_parse(gate);
+	a = action_parse(action);
+	if (id != (json_int_t)idx + 1 || g < 0 || a <= 0 || !json_is_array(rules) ||
+	    !json_is_array(ctls) || !json_is_array(fws) || (octl && !json_is_array(octl)) ||
+	    (ofw && !json_is_array(ofw))) {
+		snprintf(je->text, sizeof(je->text), "bad id, gate, action or list");
+		return -EINVAL;
+	}
+	e->id = id;
+	e->gate = g;
+	e->action = a;
+	e->rules = calloc(json_array_size(rules) + 1, sizeof(*e->rules));
+	if (!e->rules)
+		return -ENOMEM;
+	for (size_t k = 0; k < json_array_size(rules); k++) {
+		struct gg_entry_rule *r = &e->rules[k];
+		const char *pack, *rule, *mode;
+		json_t *fw, *rctl = NULL;
+
+		/* controls: absent in records written before rules kept them */
+		if (json_unpack_ex(json_array_get(rules, k), je, JSON_STRICT,
+				   "{s:s, s:s, s:o, s:s, s?o}", "pack", &pack, "rule", &rule,
+				   "framework", &fw, "mode", &mode, "controls", &rctl))
+			return -EINVAL;
+		e->n_rules = k + 1;
+		r->mode = action_parse(mode);
+		if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw)) ||
+		    (rctl && !json_is_array(rctl))) {
+			snprintf(je->text, sizeof(je->text), "bad rule mode, framework or controls");
+			return -EINVAL;
+		}
+		r->pack = strdup(pack);
+		r->rule = strdup(rule);
+		r->framework = json_is_string(fw) ? strdup(json_string_value(fw)) : NULL;
+		if (!r->pack || !r->rule || (json_is_string(fw) && !r->framework))
+			return -ENOMEM;
+		if (rctl) {
+			with_controls++;
+			ret = load_strs(rctl, &r->controls, &r->n_controls);
+			if (ret == -EINVAL)
+				snprintf(je->text, sizeof(je->text), "rule controls are strings");
+			if (ret)
+				return ret;
+		}
+	}
+	/* all or none: a record is of one format */
+	if (with_controls && with_controls != e->n_rules) {
+		snprintf(je->text, sizeof(je->text), "controls on some rules only");
+		return -EINVAL;
+	}
+	e->rule_controls_unknown = e->n_rules && !with_controls;
+	ret = load_strs(ctls, &e->controls, &e->n_controls);
+	if (!ret)
+		ret = load_strs(fws, &e->frameworks, &e->n_frameworks);
+	if (ret == -EINVAL)
+		snprintf(je->text, sizeof(je->text), "controls and frameworks are strings");
+	return ret;
+}
+
+/* Copies s into a fixed key buffer; refuses what does not fit. */
+static int load_key(const char *s, char *dst, size_t sz)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= sz)
+		return -EINVAL;
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+/*
+ * Each table's loader: fills *elem from v (an element of the table's array)
+ * and returns 0, -EINVAL with je->text set, -ERANGE for a value out of range
+ * or -ENOMEM. Loaders run in table order, so verdicts can check entry ids.
+ */
+typedef int (*load_fn)(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		       json_error_t *je);
+
+static int load_ref(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		    json_error_t *je)
+{
+	char **p = elem;
+
+	if (!json_is_string(v)) {
+		snprintf(je->text, sizeof(je->text), "refs are strings");
+		return -EINVAL;
+	}
+	*p = strdup(json_string_value(v));
+	return *p ? 0 : -ENOMEM;
+}
+
+static int load_entry_at(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+			 json_error_t *je)
+{
+	return load_entry(v, i, elem, je);
+}
+
+static int load_path(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		     json_error_t *je)
+{
+	struct gg_c_exec_path *p = elem;
+	const char *s, *a;
+	json_int_t e;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:s}", "path", &s, "entry", &e,
+			   "action", &a))
+		return -EINVAL;
+	if (load_key(s, p->path, sizeof(p->path)) || load_verdict(c, e, a, &p->v))
+		return -ERANGE;
+	return 0;
+}
+
+static int load_name(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		     json_error_t *je)
+{
+	struct gg_c_exec_name *p = elem;
+	const char *s, *a;
+	json_int_t e;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:s}", "name", &s, "entry", &e,
+			   "action", &a))
+		return -EINVAL;
+	if (load_key(s, p->name, sizeof(p->name)) || load_verdict(c, e, a, &p->v))
+		return -ERANGE;
+	return 0;
+}
+
+static int load_inode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		      json_error_t *je)
+{
+	struct gg_c_exec_inode *p = elem;
+	json_int_t e, dev, ino;
+	const char *a;
+	json_t *src;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:o, s:I, s:I, s:I, s:s}", "path", &src,
+			   "dev", &dev, "ino", &ino, "entry", &e, "action", &a))
+		return -EINVAL;
+	if (load_verdict(c, e, a, &p->v) || (!json_is_null(src) && !json_is_string(src)))
+		return -ERANGE;
+	p->dev = (__u64)dev;
+	p->ino = (__u64)ino;
+	if (json_is_string(src) && !(p->source = strdup(json_string_value(src))))
+		return -ENOMEM;
+	return 0;
+}
+
+static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		     json_error_t *je)
+{
+	struct gg_c_egress_prog *p = elem;
+	const char *s;
+	json_int_t id;
+	int skip;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:b}", "name", &s, "prog", &id,
+			   "skip_loopback", &skip))
+		return -EINVAL;
+	if (load_key(s, p->name, sizeof(p->name)) || id <= 0 || id > UINT32_MAX)
+		return -ERANGE;
+	p->prog = id;
+	p->skip_loopback = !!skip;
+	return 0;
+}
+
+static int load_node(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		     json_error_t *je)
+{
+	struct gg_c_egress *p = elem;
+	json_int_t prog, e, pn;
+	struct gg_cidr cidr;
+	const char *s, *a;
+	json_t *pname;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:o, s:I, s:s, s:I}", "cidr", &s,
+			   "prog", &prog, "program", &pname, "entry", &e, "action", &a,
+			   "port_node", &pn))
+		return -EINVAL;
+	if (gg_cidr_parse(s, &cidr) || prog < 0 || prog > UINT32_MAX || pn < 0 ||
+	    pn > UINT32_MAX || load_verdict(c, e, a, &p->val.any))
+		return -ERANGE;
+	p->family = cidr.family;
+	memcpy(p->addr, cidr.addr, sizeof(p->addr));
+	p->plen = cidr.plen;
+	p->prog = prog;
+	p->val.port_node = pn;
+	return 0;
+}
+
+static int load_port(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		     json_error_t *je)
+{
+	struct gg_c_egress_port *p = elem;
+	json_int_t node, port, e;
+	const char *proto, *a;
+	int pr;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:I, s:s, s:I, s:s}", "node", &node,
+			   "port", &port, "protocol", &proto, "entry", &e, "action", &a))
+		return -EINVAL;
+	pr = proto_parse(proto);
+	if (node <= 0 || node > UINT32_MAX || port < 0 || port > 65535 || pr < 0 ||
+	    load_verdict(c, e, a, &p->v))
+		return -ERANGE;
+	p->node = node;
+	p->port = port;
+	p->proto = pr;
+	return 0;
+}
+
+/* One table of the record: where it is, where it goes, how to read a row. */
+struct table_desc {
+	const char *where; /* for errors: "exec.paths" */
+	size_t base; /* offsetof the table pointer in struct gg_compiled */
+	size_t count; /* offsetof its length */
+	size_t size; /* of one element */
+	load_fn load;
+};
+
+#define TABLE(where, field, nfield, fn)                                                     \
+	{ where, offsetof(struct gg_compiled, field), offsetof(struct gg_compiled, nfield), \
+	  sizeof(*((struct gg_compiled *)0)->field), fn }
+
+/* In load order: refs, then entries (verdicts check entry ids against them),
+ * then the tables that point at entries. */
+enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_PROGS, T_NODES, T_PORTS, T_COUNT };
+
+static const struct table_desc tables[T_COUNT] = {
+	[T_REFS] = TABLE("refs", refs, n_refs, load_ref),
+	[T_ENTRIES] = TABLE("entries", entries, n_entries, load_entry_at),
+	[T_PATHS] = TABLE("exec.paths", exec_paths, n_exec_paths, load_path),
+	[T_NAMES] = TABLE("exec.basenames", exec_names, n_exec_names, load_name),
+	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, load_inode),
+	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, load_prog),
+	[T_NODES] = TABLE("egress.nodes", egress, n_egress, load_node),
+	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, load_port),
+};
+
+static int load_table(struct gg_compiled *c, const struct table_desc *t, json_t *arr,
+		      json_error_t *je)
+{
+	void **base = (void **)((char *)c + t->base);
+	size_t *count = (size_t *)((char *)c + t->count);
+	int ret;
+
+	*base = calloc(json_array_size(arr) + 1, t->size);
+	if (!*base)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		/* counted before loading: a half-loaded row is freed too */
+		*count = i + 1;
+		ret = t->load(c, json_array_get(arr, i), i, (char *)*base + i * t->size, je);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
+		     const char **where)
+{
+	json_t *arr[T_COUNT];
+	json_int_t mentry;
+	const char *maction;
+	int ret;
+
+	*where = "";
+	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
+			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
+			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
+			   &arr[T_INODES], "egress", "programs", &arr[T_PROGS], "nodes",
+			   &arr[T_NODES], "ports", &arr[T_PORTS], "module", "entry", &mentry,
+			   "action", &maction))
+		return -EINVAL;
+	for (int t = 0; t < T_COUNT; t++) {
+		if (!json_is_array(arr[t])) {
+			snprintf(je->text, sizeof(je->text), "every table must be an array");
+			return -EINVAL;
+		}
+	}
+	for (int t = 0; t < T_COUNT; t++) {
+		*where = tables[t].where;
+		ret = load_table(c, &tables[t], arr[t], je);
+		if (!ret && t == T_ENTRIES) {
+			*where = "module";
+			ret = load_verdict(c, mentry, maction, &c->module) ? -ERANGE : 0;
+		}
+		if (ret == -ERANGE) {
+			snprintf(je->text, sizeof(je->text), "value out of range (key, entry, "
+				 "action, prog, port or protocol)");
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int gg_compiled_from_json(const json_t *doc, struct gg_compiled **out, struct gg_err *err)
+{
+	struct gg_compiled *c;
+	const char *where = "";
+	json_error_t je = {};
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return gg_errf(err, -ENOMEM, "compiled policy: out of memory");
+	ret = from_json(doc, c, &je, &where);
+	if (ret) {
+		gg_compiled_free(c);
+		if (ret == -ENOMEM)
+			return gg_errf(err, ret, "compiled policy: out of memory");
+		return gg_errf(err, ret, "compiled policy: %s%s%s", where, *where ? ": " : "",
+			       je.text);
+	}
+	*out = c;
+	return 0;
+}
