@@ -853,14 +853,86 @@ cleanup:
 	return ret;
 }
 
+/* Continues the chain after s's last intact record, if it has one. */
+static void chain_from(struct gg_audit *a, const struct scan *s)
+{
+	if (!s->have_last)
+		return;
+	a->seq = s->last_seq;
+	strcpy(a->prev, s->last_hash);
+	a->ckpt_first = s->ckpt_first;
+}
+
+/* The active file has no intact record: continue from the newest rotated
+ * file's last one, if any. */
+static int chain_from_rotated(struct gg_audit *a, struct gg_err *err)
+{
+	struct rotated *v = NULL;
+	char shown[1024];
+	struct scan ps;
+	size_t n = 0;
+	int ret;
+
+	ret = list_rotated(a->dfd, a->dir, a->base, &v, &n, err);
+	if (ret || !n)
+		return ret;
+	snprintf(shown, sizeof(shown), "%s/%s", a->dir, v[n - 1].name);
+	ret = scan_path(a->dfd, v[n - 1].name, shown, -1, &ps, err);
+	if (!ret)
+		chain_from(a, &ps);
+	rotated_free(v, n);
+	return ret;
+}
+
+/* The sha256 of the torn bytes s found, read back from the active file. */
+static int torn_hash(struct gg_audit *a, const struct scan *s, char hash[65], struct gg_err *err)
+{
+	char *torn = malloc(s->torn_len + 1);
+	size_t got = 0;
+
+	if (!torn)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	while (got < s->torn_len) {
+		ssize_t r = pread(a->fd, torn + got, s->torn_len - got, s->torn_off + got);
+
+		if (r <= 0) {
+			free(torn);
+			return gg_errf(err, r ? -errno : -EIO, "%s: read: %s", a->path,
+				       r ? strerror(errno) : "short read");
+		}
+		got += r;
+	}
+	gg_sha256_hex(torn, s->torn_len, hash);
+	free(torn);
+	return 0;
+}
+
+/* Torn lines stay in the file (a crash, not tampering): a chain_resumed
+ * record names them and their hash (docs/audit.md). */
+static int note_torn(struct gg_audit *a, const struct scan *s, struct gg_err *err)
+{
+	char hash[65];
+	json_t *rec;
+	int ret;
+
+	ret = torn_hash(a, s, hash, err);
+	if (ret)
+		return ret;
+	rec = json_pack("{s:s, s:I, s:I, s:I, s:s}", "event", "chain_resumed", "torn_line",
+			(json_int_t)s->torn_line, "torn_lines", (json_int_t)s->torn_lines,
+			"torn_bytes", (json_int_t)s->torn_len, "torn_sha256", hash);
+	if (!rec)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	ret = append_new(a, rec, err);
+	json_decref(rec);
+	return ret;
+}
+
 /* Where the chain continues: the active file's last intact record, else
  * the newest rotated file's, else a brand-new chain. */
 static int resume(struct gg_audit *a, struct gg_err *err)
 {
-	struct rotated *v = NULL;
-	struct scan s, ps;
-	size_t n = 0;
-	json_t *rec;
+	struct scan s;
 	int ret;
 
 	ret = scan_path(a->dfd, a->base, a->path, a->fd, &s, err);
@@ -869,61 +941,17 @@ static int resume(struct gg_audit *a, struct gg_err *err)
 	a->seq = 0;
 	strcpy(a->prev, ZERO_HASH);
 	a->ckpt_first = 1;
-	if (s.have_last) {
-		a->seq = s.last_seq;
-		strcpy(a->prev, s.last_hash);
-		a->ckpt_first = s.ckpt_first;
-	} else {
-		ret = list_rotated(a->dfd, a->dir, a->base, &v, &n, err);
-		if (ret)
-			return ret;
-		if (n) {
-			char shown[1024];
-
-			snprintf(shown, sizeof(shown), "%s/%s", a->dir, v[n - 1].name);
-			ret = scan_path(a->dfd, v[n - 1].name, shown, -1, &ps, err);
-			if (!ret && ps.have_last) {
-				a->seq = ps.last_seq;
-				strcpy(a->prev, ps.last_hash);
-				a->ckpt_first = ps.ckpt_first;
-			}
-		}
-		rotated_free(v, n);
-		if (ret)
-			return ret;
-	}
+	if (s.have_last)
+		chain_from(a, &s);
+	else if ((ret = chain_from_rotated(a, err)))
+		return ret;
 	a->ckpt_first = a->ckpt_first ? a->ckpt_first : a->seq + 1;
 	a->file_start_us = s.first_ts_us ? s.first_ts_us : now_us(CLOCK_REALTIME);
 	/* Terminate an unterminated last line (appending, not rewriting). */
 	if (s.unterminated && (ret = buf_add(a, "\n", 1)))
 		return gg_errf(err, ret, "%s: out of memory", a->path);
 	if (s.torn_lines) {
-		char *torn = NULL;
-		char hash[65];
-		size_t got = 0;
-
-		torn = malloc(s.torn_len + 1);
-		if (!torn)
-			return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
-		while (got < s.torn_len) {
-			ssize_t r = pread(a->fd, torn + got, s.torn_len - got, s.torn_off + got);
-
-			if (r <= 0) {
-				free(torn);
-				return gg_errf(err, r ? -errno : -EIO, "%s: read: %s", a->path,
-					       r ? strerror(errno) : "short read");
-			}
-			got += r;
-		}
-		gg_sha256_hex(torn, s.torn_len, hash);
-		free(torn);
-		rec = json_pack("{s:s, s:I, s:I, s:I, s:s}", "event", "chain_resumed", "torn_line",
-				(json_int_t)s.torn_line, "torn_lines", (json_int_t)s.torn_lines,
-				"torn_bytes", (json_int_t)s.torn_len, "torn_sha256", hash);
-		if (!rec)
-			return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
-		ret = append_new(a, rec, err);
-		json_decref(rec);
+		ret = note_torn(a, &s, err);
 		if (ret)
 			return ret;
 	}

@@ -456,12 +456,12 @@ static int inoc_cmp(const void *a, const void *b)
 	return d ? d : (x->rank < y->rank ? -1 : x->rank > y->rank);
 }
 
-/* Identities were resolved beforehand, in the order walked here. */
-static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
+/* The (identity, rank) of every exec rule's identity, in input order; the
+ * identities were resolved beforehand, in the order walked here. */
+static int inode_contribs(struct cctx *cx, struct inoc **out, size_t *n_out)
 {
 	struct inoc *v = NULL;
-	size_t n = 0, cap = 0, ocap = 0;
-	int ret = 0;
+	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < cx->n_in; i++) {
 		const struct gg_pack *pk = cx->in[i].pack;
@@ -476,56 +476,72 @@ static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
 				struct inoc *p;
 
 				if (n >= cx->n_ids || id->path != r->identities[k]) {
-					ret = gg_errf(cx->err, -EINVAL,
-						      "compile: identities resolved for other inputs");
-					goto cleanup;
+					free(v);
+					return gg_errf(cx->err, -EINVAL,
+						       "compile: identities resolved for other inputs");
 				}
 				p = grow(v, &cap, n, sizeof(*v));
 				if (!p) {
-					ret = nomem(cx);
-					goto cleanup;
+					free(v);
+					return nomem(cx);
 				}
 				v = p;
-				v[n].dev = id->dev;
-				v[n].ino = id->ino;
-				v[n].path = id->path;
-				v[n++].rank = rank(cx, i, r);
+				v[n] = (struct inoc){ id->dev, id->ino, id->path, rank(cx, i, r) };
+				n++;
 			}
 		}
 	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* Appends the exec_inodes row for one identity, keyed by its first path. */
+static int inode_row(struct cctx *cx, struct gg_compiled *c, size_t *cap, const struct inoc *first,
+		     __u32 set)
+{
+	struct gg_c_exec_inode *e;
+
+	e = grow(c->exec_inodes, cap, c->n_exec_inodes, sizeof(*e));
+	if (!e)
+		return nomem(cx);
+	c->exec_inodes = e;
+	e = &c->exec_inodes[c->n_exec_inodes];
+	memset(e, 0, sizeof(*e));
+	e->dev = first->dev;
+	e->ino = first->ino;
+	e->source = strdup(first->path); /* the first path in sort order */
+	if (!e->source)
+		return nomem(cx);
+	e->v.entry = set;
+	c->n_exec_inodes++;
+	return 0;
+}
+
+static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
+{
+	struct inoc *v = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	ret = inode_contribs(cx, &v, &n);
+	if (ret)
+		return ret;
 	sort(v, n, sizeof(*v), inoc_cmp);
-	for (size_t a = 0, b; a < n; a = b) {
-		struct gg_c_exec_inode *e;
+	for (size_t a = 0, b; !ret && a < n; a = b) {
 		__u32 set;
 
 		cx->scratch.n = 0;
 		for (b = a; b < n && v[b].dev == v[a].dev && v[b].ino == v[a].ino; b++)
 			if (vec_push(&cx->scratch, v[b].rank)) {
 				ret = nomem(cx);
-				goto cleanup;
+				break;
 			}
-		ret = intern_scratch(cx, GG_GATE_EXEC, &set);
-		if (ret)
-			goto cleanup;
-		e = grow(c->exec_inodes, &ocap, c->n_exec_inodes, sizeof(*e));
-		if (!e) {
-			ret = nomem(cx);
-			goto cleanup;
-		}
-		c->exec_inodes = e;
-		e = &c->exec_inodes[c->n_exec_inodes];
-		memset(e, 0, sizeof(*e));
-		e->dev = v[a].dev;
-		e->ino = v[a].ino;
-		e->source = strdup(v[a].path); /* the first path in sort order */
-		if (!e->source) {
-			ret = nomem(cx);
-			goto cleanup;
-		}
-		e->v.entry = set;
-		c->n_exec_inodes++;
+		if (!ret)
+			ret = intern_scratch(cx, GG_GATE_EXEC, &set);
+		if (!ret)
+			ret = inode_row(cx, c, &cap, &v[a], set);
 	}
-cleanup:
 	free(v);
 	return ret;
 }
@@ -671,7 +687,11 @@ struct egress_work {
 	size_t *port_lo, *port_hi; /* per node: its rows in c->egress_ports */
 	size_t cap_nodes; /* of port_lo and port_hi */
 	size_t cap_rows; /* of c->egress_ports */
+	size_t cap_egress; /* of c->egress */
 	struct u32vec any; /* the node's folded `any` ranks */
+	size_t stack[FOLD_DEPTH_MAX]; /* the covering nodes, see node_parent */
+	size_t depth;
+	__u32 port_nodes; /* port_node ids handed out */
 };
 
 static int add_key(struct egress_work *w, __u16 port, __u8 proto)
@@ -702,56 +722,55 @@ static bool has_key(const struct egress_work *w, size_t n, __u16 port, __u8 prot
 	return bsearch(&k, w->keys, n, sizeof(k), pkey_cmp);
 }
 
-/* The port rows of node `ni`: its own narrowed contributions [a, b) plus
- * the folded rows of its parent, completed and widened by the node's `any`. */
-static int node_ports(struct cctx *cx, struct gg_compiled *c, struct egress_work *w,
-		      size_t ni, size_t a, size_t b, size_t parent)
+static int add_trip(struct egress_work *w, __u16 port, __u8 proto, __u32 rank)
 {
-	size_t nk;
-	int ret;
+	struct ptrip *t = grow(w->trips, &w->cap_trips, w->n_trips, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	w->trips = t;
+	t[w->n_trips++] = (struct ptrip){ port, proto, rank };
+	return 0;
+}
+
+/* w->trips: the node's own narrowed contributions [a, b) plus the rows its
+ * parent already folded, sorted. */
+static int port_trips(struct cctx *cx, const struct gg_compiled *c, struct egress_work *w,
+		      size_t a, size_t b, size_t parent)
+{
+	size_t lo = parent == SIZE_MAX ? 0 : w->port_lo[parent];
+	size_t hi = parent == SIZE_MAX ? 0 : w->port_hi[parent];
 
 	w->n_trips = 0;
-	w->n_keys = 0;
-	for (size_t i = a; i < b; i++) {
-		struct ptrip *t = grow(w->trips, &w->cap_trips, w->n_trips, sizeof(*t));
-
-		if (!t)
+	for (size_t i = a; i < b; i++)
+		if (add_trip(w, w->con[i].port, w->con[i].proto, w->con[i].rank))
 			return nomem(cx);
-		w->trips = t;
-		t[w->n_trips].port = w->con[i].port;
-		t[w->n_trips].proto = w->con[i].proto;
-		t[w->n_trips++].rank = w->con[i].rank;
-	}
-	if (parent != SIZE_MAX) {
-		for (size_t r = w->port_lo[parent]; r < w->port_hi[parent]; r++) {
-			const struct gg_c_egress_port *row = &c->egress_ports[r];
-			const struct setinfo *si = &cx->sets[row->v.entry];
+	for (size_t r = lo; r < hi; r++) {
+		const struct gg_c_egress_port *row = &c->egress_ports[r];
+		const struct setinfo *si = &cx->sets[row->v.entry];
 
-			for (size_t k = 0; k < si->len; k++) {
-				struct ptrip *t = grow(w->trips, &w->cap_trips, w->n_trips,
-						       sizeof(*t));
-
-				if (!t)
-					return nomem(cx);
-				w->trips = t;
-				t[w->n_trips].port = row->port;
-				t[w->n_trips].proto = row->proto;
-				t[w->n_trips++].rank = cx->pool.v[si->off + k];
-			}
-		}
+		for (size_t k = 0; k < si->len; k++)
+			if (add_trip(w, row->port, row->proto, cx->pool.v[si->off + k]))
+				return nomem(cx);
 	}
-	w->port_lo[ni] = w->port_hi[ni] = c->n_egress_ports;
-	if (!w->n_trips)
-		return 0;
 	sort(w->trips, w->n_trips, sizeof(*w->trips), ptrip_cmp);
+	return 0;
+}
+
+/* w->keys: the distinct (port, proto) of w->trips, sorted. Where a
+ * (port, 0) and a (0, proto) both exist, the first-hit lookup needs a
+ * (port, proto) row that carries both. */
+static int port_keys(struct egress_work *w)
+{
+	size_t nk;
+
+	w->n_keys = 0;
 	for (size_t i = 0; i < w->n_trips; i++)
 		if (!i || w->trips[i].port != w->trips[i - 1].port ||
 		    w->trips[i].proto != w->trips[i - 1].proto)
 			if (add_key(w, w->trips[i].port, w->trips[i].proto))
-				return nomem(cx);
+				return -ENOMEM;
 	nk = w->n_keys;
-	/* (port, 0) and (0, proto) both present: the first-hit lookup needs
-	 * a (port, proto) row that carries both */
 	for (size_t i = 0; i < nk; i++) {
 		if (!w->keys[i].port || w->keys[i].proto)
 			continue;
@@ -760,41 +779,77 @@ static int node_ports(struct cctx *cx, struct gg_compiled *c, struct egress_work
 				continue;
 			if (!has_key(w, nk, w->keys[i].port, w->keys[j].proto) &&
 			    add_key(w, w->keys[i].port, w->keys[j].proto))
-				return nomem(cx);
+				return -ENOMEM;
 		}
 	}
 	sort(w->keys, w->n_keys, sizeof(*w->keys), pkey_cmp);
-	for (size_t k = 0; k < w->n_keys; k++) {
-		struct pkey key = w->keys[k];
-		struct gg_c_egress_port *row;
-		__u32 set;
+	return 0;
+}
 
-		cx->scratch.n = 0;
-		if (vec_reserve(&cx->scratch, w->any.n))
-			return nomem(cx);
-		if (w->any.n)
-			memcpy(cx->scratch.v, w->any.v, w->any.n * sizeof(*w->any.v));
-		cx->scratch.n = w->any.n;
-		ret = trip_ranks(w->trips, w->n_trips, key.port, key.proto, &cx->scratch);
-		if (!ret && key.port && key.proto) {
-			ret = trip_ranks(w->trips, w->n_trips, key.port, 0, &cx->scratch);
-			if (!ret)
-				ret = trip_ranks(w->trips, w->n_trips, 0, key.proto, &cx->scratch);
-		}
-		if (ret)
-			return nomem(cx);
-		ret = intern_scratch(cx, GG_GATE_EGRESS, &set);
+/* The set of one port row: the node's `any`, the row's own ranks and, for
+ * a (port, proto) row, those of (port, 0) and (0, proto). */
+static int port_set(struct cctx *cx, struct egress_work *w, struct pkey key, __u32 *set)
+{
+	int ret;
+
+	cx->scratch.n = 0;
+	if (vec_reserve(&cx->scratch, w->any.n))
+		return nomem(cx);
+	if (w->any.n)
+		memcpy(cx->scratch.v, w->any.v, w->any.n * sizeof(*w->any.v));
+	cx->scratch.n = w->any.n;
+	ret = trip_ranks(w->trips, w->n_trips, key.port, key.proto, &cx->scratch);
+	if (!ret && key.port && key.proto) {
+		ret = trip_ranks(w->trips, w->n_trips, key.port, 0, &cx->scratch);
+		if (!ret)
+			ret = trip_ranks(w->trips, w->n_trips, 0, key.proto, &cx->scratch);
+	}
+	if (ret)
+		return nomem(cx);
+	return intern_scratch(cx, GG_GATE_EGRESS, set);
+}
+
+static int port_row(struct cctx *cx, struct gg_compiled *c, struct egress_work *w,
+		    struct pkey key)
+{
+	struct gg_c_egress_port *row;
+	__u32 set;
+	int ret;
+
+	ret = port_set(cx, w, key, &set);
+	if (ret)
+		return ret;
+	row = grow(c->egress_ports, &w->cap_rows, c->n_egress_ports, sizeof(*row));
+	if (!row)
+		return nomem(cx);
+	c->egress_ports = row;
+	row = &c->egress_ports[c->n_egress_ports++];
+	memset(row, 0, sizeof(*row));
+	row->port = key.port;
+	row->proto = key.proto;
+	row->v.entry = set;
+	return 0;
+}
+
+/* The port rows of node `ni`: its own narrowed contributions [a, b) plus
+ * the folded rows of its parent, completed and widened by the node's `any`. */
+static int node_ports(struct cctx *cx, struct gg_compiled *c, struct egress_work *w,
+		      size_t ni, size_t a, size_t b, size_t parent)
+{
+	int ret;
+
+	ret = port_trips(cx, c, w, a, b, parent);
+	if (ret)
+		return ret;
+	w->port_lo[ni] = w->port_hi[ni] = c->n_egress_ports;
+	if (!w->n_trips)
+		return 0;
+	if (port_keys(w))
+		return nomem(cx);
+	for (size_t k = 0; k < w->n_keys; k++) {
+		ret = port_row(cx, c, w, w->keys[k]);
 		if (ret)
 			return ret;
-		row = grow(c->egress_ports, &w->cap_rows, c->n_egress_ports, sizeof(*row));
-		if (!row)
-			return nomem(cx);
-		c->egress_ports = row;
-		row = &c->egress_ports[c->n_egress_ports++];
-		memset(row, 0, sizeof(*row));
-		row->port = key.port;
-		row->proto = key.proto;
-		row->v.entry = set;
 	}
 	w->port_hi[ni] = c->n_egress_ports;
 	return 0;
@@ -942,95 +997,120 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 	return 0;
 }
 
+/* Appends node ni = c->n_egress for the contributions starting at con[a],
+ * growing the per-node port ranges along with the node table. */
+static int node_add(struct cctx *cx, struct gg_compiled *c, struct egress_work *w, size_t a)
+{
+	const struct econ *e = &w->con[a];
+	struct gg_c_egress *node;
+
+	node = grow(c->egress, &w->cap_egress, c->n_egress, sizeof(*node));
+	if (!node)
+		return nomem(cx);
+	c->egress = node;
+	if (c->n_egress >= w->cap_nodes) {
+		size_t *lo = realloc(w->port_lo, w->cap_egress * sizeof(*lo));
+		size_t *hi = lo ? realloc(w->port_hi, w->cap_egress * sizeof(*hi)) : NULL;
+
+		if (lo)
+			w->port_lo = lo;
+		if (!lo || !hi)
+			return nomem(cx);
+		w->port_hi = hi;
+		w->cap_nodes = w->cap_egress;
+	}
+	node = &c->egress[c->n_egress++];
+	memset(node, 0, sizeof(*node));
+	node->family = e->v6 ? AF_INET6 : AF_INET;
+	node->prog = e->prog;
+	node->plen = e->plen;
+	memcpy(node->addr, e->addr, sizeof(node->addr));
+	return 0;
+}
+
+/* Sorted by (family, prog, addr, plen), a node's covering prefixes precede
+ * it and nest: the stack holds the chain of covering nodes, its top the
+ * nearest (already folded) one. Returns node ni's parent, or SIZE_MAX. */
+static size_t node_parent(const struct gg_compiled *c, struct egress_work *w, size_t ni)
+{
+	size_t parent = SIZE_MAX;
+
+	while (w->depth && !prefix_covers(&c->egress[w->stack[w->depth - 1]], &c->egress[ni]))
+		w->depth--;
+	if (w->depth)
+		parent = w->stack[w->depth - 1];
+	if (w->depth < FOLD_DEPTH_MAX)
+		w->stack[w->depth++] = ni;
+	return parent;
+}
+
+/* The node's `any` set: its own unnarrowed contributions [a, k) plus its
+ * parent's folded `any`. Leaves the ranks in w->any for node_ports. */
+static int node_any(struct cctx *cx, struct gg_compiled *c, struct egress_work *w, size_t a,
+		    size_t k, size_t parent, __u32 *set)
+{
+	w->any.n = 0;
+	for (size_t i = a; i < k; i++)
+		if (vec_push(&w->any, w->con[i].rank))
+			return nomem(cx);
+	if (parent != SIZE_MAX && set_append(cx, c->egress[parent].val.any.entry, &w->any))
+		return nomem(cx);
+	vec_sort_unique(&w->any);
+	return set_intern(cx, GG_GATE_EGRESS, w->any.v, w->any.n, set);
+}
+
+/* A node with port rows gets the next port_node id; its rows point back. */
+static void node_link_ports(struct gg_compiled *c, struct egress_work *w, size_t ni)
+{
+	struct gg_c_egress *node = &c->egress[ni];
+
+	node->val.port_node = 0;
+	if (w->port_hi[ni] == w->port_lo[ni])
+		return;
+	node->val.port_node = ++w->port_nodes;
+	for (size_t r = w->port_lo[ni]; r < w->port_hi[ni]; r++)
+		c->egress_ports[r].node = w->port_nodes;
+}
+
+/* One node from the contributions [a, b) that share its prefix. */
+static int egress_node(struct cctx *cx, struct gg_compiled *c, struct egress_work *w, size_t a,
+		       size_t b)
+{
+	size_t k, ni = c->n_egress, parent;
+	__u32 set;
+	int ret;
+
+	/* unnarrowed contributions sort first */
+	for (k = a; k < b && !w->con[k].narrowed; k++)
+		;
+	ret = node_add(cx, c, w, a);
+	if (ret)
+		return ret;
+	parent = node_parent(c, w, ni);
+	ret = node_any(cx, c, w, a, k, parent, &set);
+	if (ret)
+		return ret;
+	c->egress[ni].val.any.entry = set;
+	ret = node_ports(cx, c, w, ni, k, b, parent);
+	if (ret)
+		return ret;
+	node_link_ports(c, w, ni);
+	return 0;
+}
+
 static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 {
 	struct egress_work w = {};
-	size_t stack[FOLD_DEPTH_MAX], depth = 0, n_nodes = 0, nodes_cap = 0;
-	__u32 port_nodes = 0;
 	int ret;
 
 	ret = egress_progs(cx, c);
 	if (!ret)
 		ret = egress_contribs(cx, c, &w);
-	if (ret)
-		goto cleanup;
-	for (size_t a = 0; a < w.n_con; ) {
-		size_t b, k, ni, parent = SIZE_MAX;
-		struct gg_c_egress *node;
-		__u32 set;
-
+	for (size_t a = 0, b; !ret && a < w.n_con; a = b) {
 		for (b = a; b < w.n_con && same_node(&w.con[a], &w.con[b]); b++)
 			;
-		for (k = a; k < b && !w.con[k].narrowed; k++)
-			;
-		node = grow(c->egress, &nodes_cap, n_nodes, sizeof(*node));
-		if (!node) {
-			ret = nomem(cx);
-			goto cleanup;
-		}
-		c->egress = node;
-		if (n_nodes >= w.cap_nodes) {
-			size_t *lo = realloc(w.port_lo, nodes_cap * sizeof(*lo));
-			size_t *hi = lo ? realloc(w.port_hi, nodes_cap * sizeof(*hi)) : NULL;
-
-			if (lo)
-				w.port_lo = lo;
-			if (!lo || !hi) {
-				ret = nomem(cx);
-				goto cleanup;
-			}
-			w.port_hi = hi;
-			w.cap_nodes = nodes_cap;
-		}
-		ni = n_nodes++;
-		node = &c->egress[ni];
-		memset(node, 0, sizeof(*node));
-		node->family = w.con[a].v6 ? AF_INET6 : AF_INET;
-		node->prog = w.con[a].prog;
-		node->plen = w.con[a].plen;
-		memcpy(node->addr, w.con[a].addr, sizeof(node->addr));
-
-		/* Sorted by (family, prog, addr, plen), a node's covering
-		 * prefixes precede it and nest: the stack holds the chain of
-		 * covering nodes, its top the nearest (already folded) one. */
-		while (depth && !prefix_covers(&c->egress[stack[depth - 1]], node))
-			depth--;
-		if (depth)
-			parent = stack[depth - 1];
-		if (depth < FOLD_DEPTH_MAX)
-			stack[depth++] = ni;
-
-		w.any.n = 0;
-		for (size_t i = a; i < k; i++)
-			if (vec_push(&w.any, w.con[i].rank)) {
-				ret = nomem(cx);
-				goto cleanup;
-			}
-		if (parent != SIZE_MAX && set_append(cx, c->egress[parent].val.any.entry, &w.any)) {
-			ret = nomem(cx);
-			goto cleanup;
-		}
-		vec_sort_unique(&w.any);
-		ret = set_intern(cx, GG_GATE_EGRESS, w.any.v, w.any.n, &set);
-		if (ret)
-			goto cleanup;
-		node->val.any.entry = set;
-		ret = node_ports(cx, c, &w, ni, k, b, parent);
-		if (ret)
-			goto cleanup;
-		node = &c->egress[ni];
-		node->val.port_node = 0;
-		if (w.port_hi[ni] > w.port_lo[ni]) {
-			node->val.port_node = ++port_nodes;
-			for (size_t r = w.port_lo[ni]; r < w.port_hi[ni]; r++)
-				c->egress_ports[r].node = port_nodes;
-		}
-		a = b;
+		ret = egress_node(cx, c, &w, a, b);
 	}
-	c->n_egress = n_nodes;
-cleanup:
-	if (ret)
-		c->n_egress = n_nodes;
 	free(w.con);
 	free(w.trips);
 	free(w.keys);

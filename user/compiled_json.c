@@ -136,84 +136,6 @@ static const char *prog_name(const struct gg_compiled *c, __u32 prog)
 	return NULL;
 }
 
-json_t *gg_compiled_to_json(const struct gg_compiled *c)
-{
-	json_t *entries = json_array(), *paths = json_array(), *names = json_array();
-	json_t *inodes = json_array(), *nodes = json_array(), *ports = json_array();
-	json_t *progs = json_array();
-	bool ok = entries && paths && names && inodes && nodes && ports && progs;
-
-	for (size_t i = 0; ok && i < c->n_entries; i++)
-		ok = push(entries, entry_json(&c->entries[i]));
-	for (size_t i = 0; ok && i < c->n_exec_paths; i++) {
-		const struct gg_c_exec_path *p = &c->exec_paths[i];
-
-		ok = push(paths, json_pack("{s:s, s:I, s:s}", "path", p->path, "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_exec_names; i++) {
-		const struct gg_c_exec_name *p = &c->exec_names[i];
-
-		ok = push(names, json_pack("{s:s, s:I, s:s}", "name", p->name, "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_exec_inodes; i++) {
-		const struct gg_c_exec_inode *p = &c->exec_inodes[i];
-
-		ok = push(inodes, json_pack("{s:s?, s:I, s:I, s:I, s:s}", "path", p->source,
-					    "dev", (json_int_t)p->dev, "ino", (json_int_t)p->ino,
-					    "entry", (json_int_t)p->v.entry, "action",
-					    gg_action_name(p->v.action)));
-	}
-	for (size_t i = 0; ok && i < c->n_egress_progs; i++) {
-		const struct gg_c_egress_prog *p = &c->egress_progs[i];
-
-		ok = push(progs, json_pack("{s:s, s:I, s:b}", "name", p->name, "prog",
-					   (json_int_t)p->prog, "skip_loopback",
-					   (int)!!p->skip_loopback));
-	}
-	for (size_t i = 0; ok && i < c->n_egress; i++) {
-		const struct gg_c_egress *e = &c->egress[i];
-		char cidr[INET6_ADDRSTRLEN + 8];
-
-		cidr_str(e->family, e->addr, e->plen, cidr, sizeof(cidr));
-		ok = push(nodes, json_pack("{s:s, s:I, s:s?, s:I, s:s, s:I}", "cidr", cidr,
-					   "prog", (json_int_t)e->prog, "program",
-					   prog_name(c, e->prog), "entry",
-					   (json_int_t)e->val.any.entry, "action",
-					   gg_action_name(e->val.any.action), "port_node",
-					   (json_int_t)e->val.port_node));
-	}
-	for (size_t i = 0; ok && i < c->n_egress_ports; i++) {
-		const struct gg_c_egress_port *p = &c->egress_ports[i];
-
-		ok = push(ports, json_pack("{s:I, s:I, s:s, s:I, s:s}", "node",
-					   (json_int_t)p->node, "port", (json_int_t)p->port,
-					   "protocol", proto_name(p->proto), "entry",
-					   (json_int_t)p->v.entry, "action",
-					   gg_action_name(p->v.action)));
-	}
-	if (!ok) {
-		json_decref(entries);
-		json_decref(paths);
-		json_decref(names);
-		json_decref(inodes);
-		json_decref(nodes);
-		json_decref(ports);
-		json_decref(progs);
-		return NULL;
-	}
-	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
-			 "refs", strs_json(c->refs, c->n_refs), "entries", entries,
-			 "exec", "paths", paths, "basenames", names, "identities", inodes,
-			 "egress", "programs", progs, "nodes", nodes, "ports", ports,
-			 "module", "entry", (json_int_t)c->module.entry, "action",
-			 gg_action_name(c->module.action));
-}
-
 static int load_verdict(const struct gg_compiled *c, json_int_t entry, const char *action,
 			struct gg_verdict *v)
 {
@@ -246,11 +168,69 @@ static int load_strs(json_t *arr, char ***out, size_t *n)
 	return 0;
 }
 
+/* One rule of an entry; *has_controls says whether it listed its controls. */
+static int load_entry_rule(json_t *v, struct gg_entry_rule *r, bool *has_controls,
+			   json_error_t *je)
+{
+	const char *pack, *rule, *mode;
+	json_t *fw, *rctl = NULL;
+	int ret;
+
+	/* controls: absent in records written before rules kept them */
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:s, s:o, s:s, s?o}", "pack", &pack, "rule",
+			   &rule, "framework", &fw, "mode", &mode, "controls", &rctl))
+		return -EINVAL;
+	r->mode = action_parse(mode);
+	if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw)) ||
+	    (rctl && !json_is_array(rctl))) {
+		snprintf(je->text, sizeof(je->text), "bad rule mode, framework or controls");
+		return -EINVAL;
+	}
+	r->pack = strdup(pack);
+	r->rule = strdup(rule);
+	r->framework = json_is_string(fw) ? strdup(json_string_value(fw)) : NULL;
+	if (!r->pack || !r->rule || (json_is_string(fw) && !r->framework))
+		return -ENOMEM;
+	*has_controls = rctl != NULL;
+	if (!rctl)
+		return 0;
+	ret = load_strs(rctl, &r->controls, &r->n_controls);
+	if (ret == -EINVAL)
+		snprintf(je->text, sizeof(je->text), "rule controls are strings");
+	return ret;
+}
+
+static int load_entry_rules(json_t *rules, struct gg_entry *e, json_error_t *je)
+{
+	size_t with_controls = 0;
+
+	e->rules = calloc(json_array_size(rules) + 1, sizeof(*e->rules));
+	if (!e->rules)
+		return -ENOMEM;
+	for (size_t k = 0; k < json_array_size(rules); k++) {
+		bool has_controls = false;
+		int ret;
+
+		/* counted before loading: a half-loaded rule is freed too */
+		e->n_rules = k + 1;
+		ret = load_entry_rule(json_array_get(rules, k), &e->rules[k], &has_controls, je);
+		if (ret)
+			return ret;
+		with_controls += has_controls;
+	}
+	/* all or none: a record is of one format */
+	if (with_controls && with_controls != e->n_rules) {
+		snprintf(je->text, sizeof(je->text), "controls on some rules only");
+		return -EINVAL;
+	}
+	e->rule_controls_unknown = e->n_rules && !with_controls;
+	return 0;
+}
+
 static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *je)
 {
 	json_t *rules, *ctls, *fws, *octl = NULL, *ofw = NULL;
 	const char *gate, *action;
-	size_t with_controls = 0;
 	json_int_t id;
 	int g, a, ret;
 
@@ -271,46 +251,9 @@ static int load_entry(json_t *v, size_t idx, struct gg_entry *e, json_error_t *j
 	e->id = id;
 	e->gate = g;
 	e->action = a;
-	e->rules = calloc(json_array_size(rules) + 1, sizeof(*e->rules));
-	if (!e->rules)
-		return -ENOMEM;
-	for (size_t k = 0; k < json_array_size(rules); k++) {
-		struct gg_entry_rule *r = &e->rules[k];
-		const char *pack, *rule, *mode;
-		json_t *fw, *rctl = NULL;
-
-		/* controls: absent in records written before rules kept them */
-		if (json_unpack_ex(json_array_get(rules, k), je, JSON_STRICT,
-				   "{s:s, s:s, s:o, s:s, s?o}", "pack", &pack, "rule", &rule,
-				   "framework", &fw, "mode", &mode, "controls", &rctl))
-			return -EINVAL;
-		e->n_rules = k + 1;
-		r->mode = action_parse(mode);
-		if ((int)r->mode <= 0 || (!json_is_null(fw) && !json_is_string(fw)) ||
-		    (rctl && !json_is_array(rctl))) {
-			snprintf(je->text, sizeof(je->text), "bad rule mode, framework or controls");
-			return -EINVAL;
-		}
-		r->pack = strdup(pack);
-		r->rule = strdup(rule);
-		r->framework = json_is_string(fw) ? strdup(json_string_value(fw)) : NULL;
-		if (!r->pack || !r->rule || (json_is_string(fw) && !r->framework))
-			return -ENOMEM;
-		if (rctl) {
-			with_controls++;
-			ret = load_strs(rctl, &r->controls, &r->n_controls);
-			if (ret == -EINVAL)
-				snprintf(je->text, sizeof(je->text), "rule controls are strings");
-			if (ret)
-				return ret;
-		}
-	}
-	/* all or none: a record is of one format */
-	if (with_controls && with_controls != e->n_rules) {
-		snprintf(je->text, sizeof(je->text), "controls on some rules only");
-		return -EINVAL;
-	}
-	e->rule_controls_unknown = e->n_rules && !with_controls;
+	ret = load_entry_rules(rules, e, je);
+	if (ret)
+		return ret;
 	ret = load_strs(ctls, &e->controls, &e->n_controls);
 	if (!ret)
 		ret = load_strs(fws, &e->frameworks, &e->n_frameworks);
@@ -331,12 +274,21 @@ static int load_key(const char *s, char *dst, size_t sz)
 }
 
 /*
- * Each table's loader: fills *elem from v (an element of the table's array)
- * and returns 0, -EINVAL with je->text set, -ERANGE for a value out of range
- * or -ENOMEM. Loaders run in table order, so verdicts can check entry ids.
+ * Each table has a writer and a reader, side by side below: to add a field,
+ * change both. The writer returns *elem as a new JSON value (NULL when out
+ * of memory). The reader fills *elem from v (an element of the table's
+ * array) and returns 0, -EINVAL with je->text set, -ERANGE for a value out
+ * of range or -ENOMEM. Readers run in table order, so verdicts can check
+ * entry ids.
  */
+typedef json_t *(*dump_fn)(const struct gg_compiled *c, const void *elem);
 typedef int (*load_fn)(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		       json_error_t *je);
+
+static json_t *dump_ref(const struct gg_compiled *c, const void *elem)
+{
+	return json_string(*(char *const *)elem);
+}
 
 static int load_ref(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		    json_error_t *je)
@@ -351,10 +303,23 @@ static int load_ref(const struct gg_compiled *c, json_t *v, size_t i, void *elem
 	return *p ? 0 : -ENOMEM;
 }
 
-static int load_entry_at(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+static json_t *dump_entry_row(const struct gg_compiled *c, const void *elem)
+{
+	return entry_json(elem);
+}
+
+static int load_entry_row(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 			 json_error_t *je)
 {
 	return load_entry(v, i, elem, je);
+}
+
+static json_t *dump_path(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_exec_path *p = elem;
+
+	return json_pack("{s:s, s:I, s:s}", "path", p->path, "entry", (json_int_t)p->v.entry,
+			 "action", gg_action_name(p->v.action));
 }
 
 static int load_path(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
@@ -372,6 +337,14 @@ static int load_path(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	return 0;
 }
 
+static json_t *dump_name(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_exec_name *p = elem;
+
+	return json_pack("{s:s, s:I, s:s}", "name", p->name, "entry", (json_int_t)p->v.entry,
+			 "action", gg_action_name(p->v.action));
+}
+
 static int load_name(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		     json_error_t *je)
 {
@@ -385,6 +358,15 @@ static int load_name(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	if (load_key(s, p->name, sizeof(p->name)) || load_verdict(c, e, a, &p->v))
 		return -ERANGE;
 	return 0;
+}
+
+static json_t *dump_inode(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_exec_inode *p = elem;
+
+	return json_pack("{s:s?, s:I, s:I, s:I, s:s}", "path", p->source, "dev",
+			 (json_int_t)p->dev, "ino", (json_int_t)p->ino, "entry",
+			 (json_int_t)p->v.entry, "action", gg_action_name(p->v.action));
 }
 
 static int load_inode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
@@ -407,6 +389,14 @@ static int load_inode(const struct gg_compiled *c, json_t *v, size_t i, void *el
 	return 0;
 }
 
+static json_t *dump_prog(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_egress_prog *p = elem;
+
+	return json_pack("{s:s, s:I, s:b}", "name", p->name, "prog", (json_int_t)p->prog,
+			 "skip_loopback", (int)!!p->skip_loopback);
+}
+
 static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		     json_error_t *je)
 {
@@ -423,6 +413,18 @@ static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	p->prog = id;
 	p->skip_loopback = !!skip;
 	return 0;
+}
+
+static json_t *dump_node(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_egress *e = elem;
+	char cidr[INET6_ADDRSTRLEN + 8];
+
+	cidr_str(e->family, e->addr, e->plen, cidr, sizeof(cidr));
+	return json_pack("{s:s, s:I, s:s?, s:I, s:s, s:I}", "cidr", cidr, "prog",
+			 (json_int_t)e->prog, "program", prog_name(c, e->prog), "entry",
+			 (json_int_t)e->val.any.entry, "action", gg_action_name(e->val.any.action),
+			 "port_node", (json_int_t)e->val.port_node);
 }
 
 static int load_node(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
@@ -449,6 +451,15 @@ static int load_node(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	return 0;
 }
 
+static json_t *dump_port(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_egress_port *p = elem;
+
+	return json_pack("{s:I, s:I, s:s, s:I, s:s}", "node", (json_int_t)p->node, "port",
+			 (json_int_t)p->port, "protocol", proto_name(p->proto), "entry",
+			 (json_int_t)p->v.entry, "action", gg_action_name(p->v.action));
+}
+
 static int load_port(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		     json_error_t *je)
 {
@@ -470,33 +481,73 @@ static int load_port(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	return 0;
 }
 
-/* One table of the record: where it is, where it goes, how to read a row. */
+/* One table of the record: where it is, where it goes, how to write and
+ * read a row. */
 struct table_desc {
 	const char *where; /* for errors: "exec.paths" */
 	size_t base; /* offsetof the table pointer in struct gg_compiled */
 	size_t count; /* offsetof its length */
 	size_t size; /* of one element */
+	dump_fn dump;
 	load_fn load;
 };
 
-#define TABLE(where, field, nfield, fn)                                                     \
+#define TABLE(where, field, nfield, name)                                                   \
 	{ where, offsetof(struct gg_compiled, field), offsetof(struct gg_compiled, nfield), \
-	  sizeof(*((struct gg_compiled *)0)->field), fn }
+	  sizeof(*((struct gg_compiled *)0)->field), dump_##name, load_##name }
 
 /* In load order: refs, then entries (verdicts check entry ids against them),
  * then the tables that point at entries. */
 enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_PROGS, T_NODES, T_PORTS, T_COUNT };
 
 static const struct table_desc tables[T_COUNT] = {
-	[T_REFS] = TABLE("refs", refs, n_refs, load_ref),
-	[T_ENTRIES] = TABLE("entries", entries, n_entries, load_entry_at),
-	[T_PATHS] = TABLE("exec.paths", exec_paths, n_exec_paths, load_path),
-	[T_NAMES] = TABLE("exec.basenames", exec_names, n_exec_names, load_name),
-	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, load_inode),
-	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, load_prog),
-	[T_NODES] = TABLE("egress.nodes", egress, n_egress, load_node),
-	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, load_port),
+	[T_REFS] = TABLE("refs", refs, n_refs, ref),
+	[T_ENTRIES] = TABLE("entries", entries, n_entries, entry_row),
+	[T_PATHS] = TABLE("exec.paths", exec_paths, n_exec_paths, path),
+	[T_NAMES] = TABLE("exec.basenames", exec_names, n_exec_names, name),
+	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, inode),
+	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, prog),
+	[T_NODES] = TABLE("egress.nodes", egress, n_egress, node),
+	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, port),
 };
+
+static json_t *table_json(const struct gg_compiled *c, const struct table_desc *t)
+{
+	const char *base = *(void *const *)((const char *)c + t->base);
+	size_t n = *(const size_t *)((const char *)c + t->count);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (!push(a, t->dump(c, base + i * t->size))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+json_t *gg_compiled_to_json(const struct gg_compiled *c)
+{
+	json_t *arr[T_COUNT];
+	bool ok = true;
+
+	for (int t = 0; t < T_COUNT; t++) {
+		arr[t] = table_json(c, &tables[t]);
+		ok = ok && arr[t];
+	}
+	if (!ok) {
+		for (int t = 0; t < T_COUNT; t++)
+			json_decref(arr[t]);
+		return NULL;
+	}
+	/* json_pack steals every "o" even when it fails */
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
+			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
+			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
+			 arr[T_PORTS], "module", "entry", (json_int_t)c->module.entry, "action",
+			 gg_action_name(c->module.action));
+}
 
 static int load_table(struct gg_compiled *c, const struct table_desc *t, json_t *arr,
 		      json_error_t *je)

@@ -1024,13 +1024,9 @@ static int get_array(struct pctx *p, json_t *obj, const struct loc *ol, const ch
 	return 0;
 }
 
-static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
+static int pack_header(struct pctx *p, json_t *root, struct gg_pack *pk)
 {
-	const char *name, *version, *desc, *s;
-	struct loc fl, cl, rl;
-	struct pack_index ix = {};
-	struct idref *rids = NULL;
-	json_t *fw, *carr, *rarr;
+	const char *name, *version, *desc;
 	int ret;
 
 	ret = check_fields(p, root, NULL, pack_fields);
@@ -1045,6 +1041,28 @@ static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
 	if (dup_str(name, &pk->name) || dup_str(version, &pk->version) ||
 	    dup_str(desc, &pk->description))
 		return oom(p);
+	return 0;
+}
+
+/* The framework's string fields, in the order they are checked. */
+static const struct {
+	const char *key;
+	bool required;
+	size_t off; /* of the char * in struct gg_pack */
+} framework_strs[] = {
+	{ "id", true, offsetof(struct gg_pack, fw_id) },
+	{ "title", true, offsetof(struct gg_pack, fw_title) },
+	{ "version", false, offsetof(struct gg_pack, fw_version) },
+	{ "source", false, offsetof(struct gg_pack, fw_source) },
+};
+
+static int pack_framework(struct pctx *p, json_t *root, struct gg_pack *pk)
+{
+	size_t n = sizeof(framework_strs) / sizeof(framework_strs[0]);
+	const char *s;
+	struct loc fl;
+	json_t *fw;
+	int ret;
 
 	fw = member(root, NULL, "framework", &fl);
 	if (!fw)
@@ -1053,27 +1071,86 @@ static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
 	ret = check_object(p, fw, &fl, "\"framework\"");
 	if (!ret)
 		ret = check_fields(p, fw, &fl, framework_fields);
-	if (!ret)
-		ret = get_str(p, fw, &fl, "id", true, true, &s, NULL);
-	if (!ret && dup_str(s, &pk->fw_id))
-		ret = oom(p);
-	if (!ret)
-		ret = get_str(p, fw, &fl, "title", true, true, &s, NULL);
-	if (!ret && dup_str(s, &pk->fw_title))
-		ret = oom(p);
-	if (!ret)
-		ret = get_str(p, fw, &fl, "version", false, false, &s, NULL);
-	if (!ret && dup_str(s, &pk->fw_version))
-		ret = oom(p);
-	if (!ret)
-		ret = get_str(p, fw, &fl, "source", false, false, &s, NULL);
-	if (!ret && dup_str(s, &pk->fw_source))
-		ret = oom(p);
+	for (size_t i = 0; !ret && i < n; i++) {
+		bool req = framework_strs[i].required;
+
+		ret = get_str(p, fw, &fl, framework_strs[i].key, req, req, &s, NULL);
+		if (!ret && dup_str(s, (char **)((char *)pk + framework_strs[i].off)))
+			ret = oom(p);
+	}
 	if (ret)
 		return ret;
 	p->where[0] = '\0';
+	return 0;
+}
 
-	ret = get_array(p, root, NULL, "controls", &carr, &cl);
+static int pack_controls(struct pctx *p, json_t *carr, const struct loc *cl,
+			 struct gg_pack *pk, struct pack_index *ix)
+{
+	for (size_t i = 0; i < json_array_size(carr); i++) {
+		struct loc el = { cl, i, false };
+		int ret;
+
+		pk->n_controls = i + 1; /* so that a partial control is freed */
+		ret = parse_control(p, json_array_get(carr, i), &el, i, &pk->controls[i]);
+		if (ret)
+			return ret;
+		ix->controls[i].id = pk->controls[i].id;
+		ix->controls[i].idx = i;
+	}
+	ix->n_controls = pk->n_controls;
+	return check_unique(p, carr, cl, ix->controls, ix->n_controls, "control");
+}
+
+static int pack_rules(struct pctx *p, json_t *rarr, const struct loc *rl, struct gg_pack *pk,
+		      struct pack_index *ix, struct idref *rids)
+{
+	for (size_t i = 0; i < json_array_size(rarr); i++) {
+		struct loc el = { rl, i, false };
+		int ret;
+
+		pk->n_rules = i + 1;
+		ret = parse_rule(p, json_array_get(rarr, i), &el, i, pk, ix, &pk->rules[i]);
+		if (ret)
+			return ret;
+		rids[i].id = pk->rules[i].id;
+		rids[i].idx = i;
+	}
+	p->where[0] = '\0';
+	return check_unique(p, rarr, rl, rids, pk->n_rules, "rule");
+}
+
+/* Every control the pack says it enforces must have a rule citing it. */
+static int check_enforced(struct pctx *p, json_t *carr, const struct loc *cl,
+			  const struct gg_pack *pk, const struct pack_index *ix)
+{
+	for (size_t i = 0; i < pk->n_controls; i++) {
+		struct loc el = { cl, i, false }, il;
+		struct shown sh;
+
+		if (!pk->controls[i].enforced || ix->used[i])
+			continue;
+		member(json_array_get(carr, i), &el, "id", &il);
+		return perr(p, &il, "enforced control %s has no rule behind it",
+			    show_str(pk->controls[i].id, &sh));
+	}
+	return 0;
+}
+
+static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
+{
+	struct pack_index ix = {};
+	struct idref *rids = NULL;
+	json_t *carr, *rarr;
+	struct loc cl, rl;
+	size_t nc, nr;
+	int ret;
+
+	ret = pack_header(p, root, pk);
+	if (!ret)
+		ret = pack_framework(p, root, pk);
+	if (!ret)
+		ret = get_array(p, root, NULL, "controls", &carr, &cl);
 	if (!ret)
 		ret = get_array(p, root, NULL, "rules", &rarr, &rl);
 	if (ret)
@@ -1082,57 +1159,24 @@ static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
 	if (!json_array_size(carr))
 		return perr(p, &cl, "\"controls\" must not be empty");
 
-	pk->controls = calloc(json_array_size(carr) + 1, sizeof(*pk->controls));
-	ix.controls = calloc(json_array_size(carr) + 1, sizeof(*ix.controls));
-	ix.used = calloc(json_array_size(carr) + 1, sizeof(*ix.used));
-	pk->rules = calloc(json_array_size(rarr) + 1, sizeof(*pk->rules));
-	rids = calloc(json_array_size(rarr) + 1, sizeof(*rids));
+	nc = json_array_size(carr) + 1;
+	nr = json_array_size(rarr) + 1;
+	pk->controls = calloc(nc, sizeof(*pk->controls));
+	ix.controls = calloc(nc, sizeof(*ix.controls));
+	ix.used = calloc(nc, sizeof(*ix.used));
+	pk->rules = calloc(nr, sizeof(*pk->rules));
+	rids = calloc(nr, sizeof(*rids));
 	if (!pk->controls || !ix.controls || !ix.used || !pk->rules || !rids) {
 		ret = oom(p);
 		goto cleanup;
 	}
-	for (size_t i = 0; i < json_array_size(carr); i++) {
-		struct loc el = { &cl, i, false };
-
-		pk->n_controls = i + 1; /* so that a partial control is freed */
-		ret = parse_control(p, json_array_get(carr, i), &el, i, &pk->controls[i]);
-		if (ret)
-			goto cleanup;
-		ix.controls[i].id = pk->controls[i].id;
-		ix.controls[i].idx = i;
-	}
-	ix.n_controls = pk->n_controls;
-	ret = check_unique(p, carr, &cl, ix.controls, ix.n_controls, "control");
-	if (ret)
-		goto cleanup;
-
-	for (size_t i = 0; i < json_array_size(rarr); i++) {
-		struct loc el = { &rl, i, false };
-
-		pk->n_rules = i + 1;
-		ret = parse_rule(p, json_array_get(rarr, i), &el, i, pk, &ix, &pk->rules[i]);
-		if (ret)
-			goto cleanup;
-		rids[i].id = pk->rules[i].id;
-		rids[i].idx = i;
-	}
-	p->where[0] = '\0';
-	ret = check_unique(p, rarr, &rl, rids, pk->n_rules, "rule");
-	if (ret)
-		goto cleanup;
-
-	for (size_t i = 0; i < pk->n_controls; i++) {
-		struct loc el = { &cl, i, false }, il;
-		struct shown sh;
-
-		if (!pk->controls[i].enforced || ix.used[i])
-			continue;
-		member(json_array_get(carr, i), &el, "id", &il);
-		ret = perr(p, &il, "enforced control %s has no rule behind it",
-			   show_str(pk->controls[i].id, &sh));
-		goto cleanup;
-	}
-	rule_lines(p, &rl, pk);
+	ret = pack_controls(p, carr, &cl, pk, &ix);
+	if (!ret)
+		ret = pack_rules(p, rarr, &rl, pk, &ix, rids);
+	if (!ret)
+		ret = check_enforced(p, carr, &cl, pk, &ix);
+	if (!ret)
+		rule_lines(p, &rl, pk);
 cleanup:
 	free(ix.controls);
 	free(ix.used);

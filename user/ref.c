@@ -940,12 +940,93 @@ cleanup:
 	return ret;
 }
 
+static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err);
+
+/* Takes ownership of pack, also on error. */
+static int resolve_pack(struct resolve *r, const char *ref, struct gg_pack *pack,
+			struct gg_doc *doc, struct gg_err *err)
+{
+	int ret;
+
+	ret = check_decl(r, ref, doc->origin, pack->name, pack->version, err);
+	if (ret) {
+		gg_pack_free(pack);
+		return ret;
+	}
+	memcpy(pack->sha256, doc->sha256, sizeof(pack->sha256));
+	return add_pack(r, pack, doc, err);
+}
+
+/* Pushes bundle `label` (doc's bytes: sha) onto the chain being expanded,
+ * unless that makes a cycle or nests too deep. */
+static int chain_push(struct resolve *r, char *label, const char *sha, struct gg_err *err)
+{
+	char chain[384];
+
+	/* Same bytes or same name@version already being expanded: a cycle. */
+	for (size_t i = 0; i < r->depth; i++) {
+		if (strcmp(r->chain_sha[i], sha) && strcmp(r->chain[i], label))
+			continue;
+		chain_fmt(r, label, chain, sizeof(chain));
+		return gg_errf(err, -ELOOP, "bundle cycle: %s", chain);
+	}
+	if (r->depth == GG_BUNDLE_DEPTH_MAX) {
+		chain_fmt(r, label, chain, sizeof(chain));
+		return gg_errf(err, -ELOOP, "bundles nested deeper than %d: %s",
+			       GG_BUNDLE_DEPTH_MAX, chain);
+	}
+	r->chain[r->depth] = label;
+	memcpy(r->chain_sha[r->depth], sha, 65);
+	r->depth++;
+	return 0;
+}
+
+static int resolve_members(struct resolve *r, const struct gg_bundle *bundle,
+			   const char *origin, struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < bundle->n_members; i++) {
+		const char *m = bundle->members[i];
+
+		/* A bundle from a registry or store must not point the agent at
+		 * arbitrary local files; paths are for authors' command lines. */
+		if (gg_ref_classify(m) == GG_REF_PATH)
+			return chain_err(r, gg_errf(err, -EINVAL,
+						    "%s: member \"%s\": file paths are not allowed in bundles (use name@version, sha256: or blob:)",
+						    origin, m),
+					 err);
+		ret = resolve_one(r, m, err);
+	}
+	return ret;
+}
+
+static int resolve_bundle(struct resolve *r, const char *ref, const struct gg_bundle *bundle,
+			  const struct gg_doc *doc, struct gg_err *err)
+{
+	char *label;
+	int ret;
+
+	ret = check_decl(r, ref, doc->origin, bundle->name, bundle->version, err);
+	if (ret)
+		return ret;
+	if (asprintf(&label, "%s@%s", bundle->name, bundle->version) < 0)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", doc->origin);
+	ret = chain_push(r, label, doc->sha256, err);
+	if (!ret) {
+		ret = resolve_members(r, bundle, doc->origin, err);
+		r->depth--;
+		r->chain[r->depth] = NULL;
+	}
+	free(label);
+	return ret;
+}
+
 static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err)
 {
 	struct gg_bundle *bundle = NULL;
 	struct gg_pack *pack = NULL;
 	struct gg_doc doc = {};
-	char *label = NULL, chain[384];
 	int ret;
 
 	ret = gg_ref_load(r->ctx, ref, &doc, err);
@@ -954,62 +1035,12 @@ static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err)
 	ret = gg_doc_parse(doc.buf, doc.len, doc.origin, &pack, &bundle, err);
 	if (ret) {
 		ret = chain_err(r, ret, err);
-		goto cleanup;
+		gg_pack_free(pack);
+	} else if (pack) {
+		ret = resolve_pack(r, ref, pack, &doc, err); /* owns pack now */
+	} else {
+		ret = resolve_bundle(r, ref, bundle, &doc, err);
 	}
-	if (pack) {
-		ret = check_decl(r, ref, doc.origin, pack->name, pack->version, err);
-		if (ret)
-			goto cleanup;
-		memcpy(pack->sha256, doc.sha256, sizeof(pack->sha256));
-		ret = add_pack(r, pack, &doc, err);
-		pack = NULL; /* add_pack owns it now, even on error */
-		goto cleanup;
-	}
-
-	ret = check_decl(r, ref, doc.origin, bundle->name, bundle->version, err);
-	if (ret)
-		goto cleanup;
-	if (asprintf(&label, "%s@%s", bundle->name, bundle->version) < 0) {
-		label = NULL;
-		ret = gg_errf(err, -ENOMEM, "%s: out of memory", doc.origin);
-		goto cleanup;
-	}
-	/* Same bytes or same name@version already being expanded: a cycle. */
-	for (size_t i = 0; i < r->depth; i++) {
-		if (strcmp(r->chain_sha[i], doc.sha256) && strcmp(r->chain[i], label))
-			continue;
-		chain_fmt(r, label, chain, sizeof(chain));
-		ret = gg_errf(err, -ELOOP, "bundle cycle: %s", chain);
-		goto cleanup;
-	}
-	if (r->depth == GG_BUNDLE_DEPTH_MAX) {
-		chain_fmt(r, label, chain, sizeof(chain));
-		ret = gg_errf(err, -ELOOP, "bundles nested deeper than %d: %s",
-			      GG_BUNDLE_DEPTH_MAX, chain);
-		goto cleanup;
-	}
-	r->chain[r->depth] = label;
-	memcpy(r->chain_sha[r->depth], doc.sha256, 65);
-	r->depth++;
-	for (size_t i = 0; !ret && i < bundle->n_members; i++) {
-		const char *m = bundle->members[i];
-
-		/* A bundle from a registry or store must not point the agent at
-		 * arbitrary local files; paths are for authors' command lines. */
-		if (gg_ref_classify(m) == GG_REF_PATH) {
-			ret = chain_err(r, gg_errf(err, -EINVAL,
-						    "%s: member \"%s\": file paths are not allowed in bundles (use name@version, sha256: or blob:)",
-						    doc.origin, m),
-					err);
-			break;
-		}
-		ret = resolve_one(r, m, err);
-	}
-	r->depth--;
-	r->chain[r->depth] = NULL;
-cleanup:
-	free(label);
-	gg_pack_free(pack);
 	gg_bundle_free(bundle);
 	gg_doc_free(&doc);
 	return ret;
