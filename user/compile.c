@@ -374,15 +374,18 @@ static int exec_strings(struct cctx *cx, bool names, struct gg_compiled *c)
 			char **keys = names ? r->basenames : r->paths;
 			size_t nk = names ? r->n_basenames : r->n_paths;
 			size_t max = names ? GG_NAME_MAX : GG_PATH_MAX;
+			bool disc = names && r->exec_disconnected;
 
 			if (r->gate != GG_GATE_EXEC)
 				continue;
-			for (size_t k = 0; k < nk; k++) {
+			/* {"disconnected": true}: the reserved name key, last. */
+			for (size_t k = 0; k < nk + disc; k++) {
+				const char *key = k < nk ? keys[k] : GG_EXEC_NAME_DISCONNECTED;
 				struct strc *p;
 
-				if (strlen(keys[k]) >= max) {
+				if (strlen(key) >= max) {
 					ret = rule_err(cx, i, r, -EINVAL, "%s \"%s\" is too long",
-						       names ? "basename" : "path", keys[k]);
+						       names ? "basename" : "path", key);
 					goto cleanup;
 				}
 				p = grow(v, &cap, n, sizeof(*v));
@@ -391,7 +394,7 @@ static int exec_strings(struct cctx *cx, bool names, struct gg_compiled *c)
 					goto cleanup;
 				}
 				v = p;
-				v[n].s = keys[k];
+				v[n].s = key;
 				v[n++].rank = rank(cx, i, r);
 			}
 		}
@@ -540,7 +543,7 @@ static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 			if (r->gate != GG_GATE_EXEC)
 				continue;
 			np += r->n_paths;
-			nn += r->n_basenames;
+			nn += r->n_basenames + r->exec_disconnected;
 		}
 	c->exec_paths = calloc(np + 1, sizeof(*c->exec_paths));
 	c->exec_names = calloc(nn + 1, sizeof(*c->exec_names));
@@ -1044,18 +1047,26 @@ cleanup:
 
 /* ---- kernel.module ------------------------------------------------------ */
 
-static int compile_module(struct cctx *cx, struct gg_compiled *c)
+static int compile_module_kind(struct cctx *cx, bool kexec, struct gg_verdict *v)
 {
 	cx->scratch.n = 0;
 	for (size_t i = 0; i < cx->n_in; i++)
 		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
 			const struct gg_rule *r = &cx->in[i].pack->rules[j];
 
-			if (r->gate == GG_GATE_MODULE && vec_push(&cx->scratch, rank(cx, i, r)))
+			if (r->gate == GG_GATE_MODULE && r->module_kexec == kexec &&
+			    vec_push(&cx->scratch, rank(cx, i, r)))
 				return nomem(cx);
 		}
-	c->module.entry = 0;
-	return intern_scratch(cx, GG_GATE_MODULE, &c->module.entry);
+	v->entry = 0;
+	return intern_scratch(cx, GG_GATE_MODULE, &v->entry);
+}
+
+static int compile_module(struct cctx *cx, struct gg_compiled *c)
+{
+	int ret = compile_module_kind(cx, false, &c->module);
+
+	return ret ? ret : compile_module_kind(cx, true, &c->kexec);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -1186,6 +1197,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 {
 	int ret = assign(cx, &c->module);
 
+	if (!ret)
+		ret = assign(cx, &c->kexec);
 	for (size_t i = 0; !ret && i < c->n_exec_paths; i++)
 		ret = assign(cx, &c->exec_paths[i].v);
 	for (size_t i = 0; !ret && i < c->n_exec_names; i++)
@@ -1527,12 +1540,14 @@ json_t *gg_compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
+			 "s:{s:I, s:s}}",
 			 "refs", strs_json(c->refs, c->n_refs), "entries", entries,
 			 "exec", "paths", paths, "basenames", names, "identities", inodes,
 			 "egress", "programs", progs, "nodes", nodes, "ports", ports,
 			 "module", "entry", (json_int_t)c->module.entry, "action",
-			 gg_action_name(c->module.action));
+			 gg_action_name(c->module.action), "kexec", "entry",
+			 (json_int_t)c->kexec.entry, "action", gg_action_name(c->kexec.action));
 }
 
 static int load_verdict(const struct gg_compiled *c, json_int_t entry, const char *action,
@@ -1655,17 +1670,19 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		     const char **where)
 {
 	json_t *refs, *entries, *paths, *names, *inodes, *progs, *nodes, *ports;
-	json_int_t mentry;
-	const char *maction;
+	json_int_t mentry, kentry = 0;
+	const char *maction, *kaction = "allow";
 	int ret;
 
 	*where = "";
+	/* kexec is absent from the records of builds before it. */
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
+			   "s?{s:I, s:s}}",
 			   "refs", &refs, "entries", &entries, "exec", "paths", &paths,
 			   "basenames", &names, "identities", &inodes, "egress", "programs",
 			   &progs, "nodes", &nodes, "ports", &ports, "module", "entry", &mentry,
-			   "action", &maction))
+			   "action", &maction, "kexec", "entry", &kentry, "action", &kaction))
 		return -EINVAL;
 	if (!json_is_array(refs) || !json_is_array(entries) || !json_is_array(paths) ||
 	    !json_is_array(names) || !json_is_array(inodes) || !json_is_array(progs) ||
@@ -1692,6 +1709,9 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	}
 	*where = "module";
 	if (load_verdict(c, mentry, maction, &c->module))
+		goto bad_verdict;
+	*where = "kexec";
+	if (load_verdict(c, kentry, kaction, &c->kexec))
 		goto bad_verdict;
 
 	*where = "exec.paths";
