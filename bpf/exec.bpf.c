@@ -143,6 +143,22 @@ union gg_exec_file_keys {
 	struct gg_exec_name_key nk;
 };
 
+/*
+ * A dentry open_by_handle_at() made when the dentry cache had no alias of
+ * the file (d_obtain_alias): it is its own parent and named "/", and
+ * bpf_d_path gives "/". Name and path rules cannot see what it is, so it is
+ * looked up under GG_EXEC_NAME_DISCONNECTED, which the floor denies
+ * (FLOOR-TAMPER-FHANDLE). DCACHE_DISCONNECTED is a #define before 6.15.
+ */
+static __always_inline bool gg_dentry_disconnected(struct dentry *d)
+{
+	__u32 bit = 1U << 5;
+
+	if (bpf_core_enum_value_exists(enum dentry_flags, DCACHE_DISCONNECTED))
+		bit = bpf_core_enum_value(enum dentry_flags, DCACHE_DISCONNECTED);
+	return (BPF_CORE_READ(d, d_flags) & bit) && BPF_CORE_READ(d, d_parent) == d;
+}
+
 /* Looks the file up by identity and name; returns the match kind. On
  * return, keys->nk holds the name key. */
 static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, __u64 *dev,
@@ -168,6 +184,16 @@ static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, 
 
 	__builtin_memset(nk, 0, sizeof(*nk));
 	nk->slot = slot;
+	if (gg_dentry_disconnected(BPF_CORE_READ(file, f_path.dentry))) {
+		__builtin_memcpy(nk->name, GG_EXEC_NAME_DISCONNECTED,
+				 sizeof(GG_EXEC_NAME_DISCONNECTED));
+		v = bpf_map_lookup_elem(&exec_name, nk);
+		if (v && v->entry) {
+			gg_hit(v, action, entries, 2);
+			match = GG_EXEC_BY_DISCONNECTED;
+		}
+		return match;
+	}
 	bpf_probe_read_kernel_str(nk->name, sizeof(nk->name),
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	v = bpf_map_lookup_elem(&exec_name, nk);

@@ -5,6 +5,12 @@
  * LOADING_MODULE (init_module) and kernel_read_file with READING_MODULE
  * (finit_module). There is no fallback: without BPF LSM this gate is
  * reported unavailable.
+ *
+ * The same two hooks see a kernel loaded for kexec (kexec_load:
+ * kernel_load_data LOADING_KEXEC_IMAGE; kexec_file_load: kernel_read_file
+ * READING_KEXEC_IMAGE, then READING_KEXEC_INITRAMFS): a kernel booted by
+ * reboot(LINUX_REBOOT_CMD_KEXEC) would run without govgate. Those are
+ * decided by the slot's kexec verdict, which has rules of its own.
  */
 #include "common.bpf.h"
 
@@ -16,7 +22,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } module_policy SEC(".maps");
 
-static __always_inline int gg_module_decide(__u32 source, const char *name, bool user_name)
+static __always_inline int gg_module_decide(__u32 source, const char *name, bool kexec)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
 	struct gg_module_val *mv;
@@ -28,7 +34,7 @@ static __always_inline int gg_module_decide(__u32 source, const char *name, bool
 	slot = gg_active_slot(&generation);
 	mv = bpf_map_lookup_elem(&module_policy, &slot);
 	if (mv)
-		gg_hit(&mv->verdict, &action, entries, 0);
+		gg_hit(kexec ? &mv->kexec : &mv->verdict, &action, entries, 0);
 	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_MODULE, action);
 	if (e) {
@@ -55,6 +61,8 @@ int BPF_PROG(gg_module_load_data, enum kernel_load_data_id id, bool contents, in
 {
 	if (ret != 0)
 		return ret;
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_KEXEC_IMAGE))
+		return gg_module_decide(GG_MOD_KEXEC_LOAD, NULL, true);
 	if (id != bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
 		return 0;
 	return gg_module_decide(GG_MOD_LOAD_DATA, NULL, false);
@@ -64,10 +72,19 @@ SEC("lsm/kernel_read_file")
 int BPF_PROG(gg_module_read_file, struct file *file, enum kernel_read_file_id id, bool contents,
 	     int ret)
 {
+	const char *name;
+	__u32 source;
+
 	if (ret != 0)
 		return ret;
-	if (id != bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+		source = GG_MOD_READ_FILE;
+	else if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_KEXEC_IMAGE))
+		source = GG_MOD_KEXEC_IMAGE;
+	else if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_KEXEC_INITRAMFS))
+		source = GG_MOD_KEXEC_INITRAMFS;
+	else
 		return 0;
-	return gg_module_decide(GG_MOD_READ_FILE,
-				(const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name), false);
+	name = (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	return gg_module_decide(source, name, source != GG_MOD_READ_FILE);
 }

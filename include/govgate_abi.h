@@ -72,13 +72,22 @@ enum gg_exec_match {
 	GG_EXEC_BY_INODE = 2,
 	GG_EXEC_BY_NAME = 3, /* the executed file's name */
 	GG_EXEC_BY_INVOKED_NAME = 4, /* the last component of the path as passed */
+	GG_EXEC_BY_DISCONNECTED = 5, /* a file opened by handle: it has no name */
 };
+
+/* exec_name key of a file whose dentry is disconnected (open_by_handle_at
+ * with a cold dentry cache): its name is unknown, so no name rule could
+ * match it. No basename can contain '/'. */
+#define GG_EXEC_NAME_DISCONNECTED "/"
 
 /* Module gate hook that fired. */
 enum gg_module_src {
 	GG_MOD_REQUEST = 1, /* kernel_module_request (autoload) */
 	GG_MOD_LOAD_DATA = 2, /* init_module */
 	GG_MOD_READ_FILE = 3, /* finit_module */
+	GG_MOD_KEXEC_LOAD = 4, /* kexec_load (kernel_load_data) */
+	GG_MOD_KEXEC_IMAGE = 5, /* kexec_file_load, the kernel image */
+	GG_MOD_KEXEC_INITRAMFS = 6, /* kexec_file_load, the initramfs */
 };
 
 /* A cgroup v2 directory by id (its inode number) and depth below the root:
@@ -190,9 +199,11 @@ struct gg_egress_prog_val {
 	__u32 skip_loopback;
 };
 
-/* module_policy: ARRAY indexed by slot. */
+/* module_policy: ARRAY indexed by slot. kexec: loading a kernel to boot
+ * into (kexec_load, kexec_file_load), decided by rules of its own. */
 struct gg_module_val {
 	struct gg_verdict verdict;
+	struct gg_verdict kexec;
 };
 
 /* Ring-buffer event. */

@@ -100,8 +100,10 @@ class Checker:
 
     # -------------------------------------------------------------- match
     def match_exec(self, path, where, m):
-        if not self.keys(path, where, m, {"paths", "basenames", "identities"}, set()):
+        if not self.keys(path, where, m, {"paths", "basenames", "identities", "disconnected"}, set()):
             return
+        if "disconnected" in m and m["disconnected"] is not True:
+            self.report(path, f'{where}.disconnected: must be true')
         if not m:
             self.report(path, f"{where}: cmd.exec needs at least one of paths, basenames, identities")
         for p in self.string_list(path, f"{where}.paths", m["paths"]) if "paths" in m else []:
@@ -147,8 +149,8 @@ class Checker:
             self.basename(path, f"{where}.programs", n)
 
     def match_module(self, path, where, m):
-        if m != {"all": True}:
-            self.report(path, f'{where}: kernel.module match must be exactly {{"all": true}}')
+        if m != {"all": True} and m != {"kexec": True}:
+            self.report(path, f'{where}: kernel.module match must be exactly {{"all": true}} or {{"kexec": true}}')
 
     # --------------------------------------------------------------- pack
     def pack(self, path, doc):

@@ -16,6 +16,8 @@
 # --timeout     wall-clock limit per VM in seconds (default 600; no KVM here,
 #               so qemu runs in TCG software emulation and boots are slow).
 # --append      extra kernel command line (repeatable); also $GG_VM_APPEND.
+# --disk MB     attach an empty ext4 disk of MB MiB (NVMe, built into the
+#               cloud kernels), mounted in the guest at /mnt/disk.
 #
 # In the guest: proc, sysfs, devtmpfs, cgroup2 (/sys/fs/cgroup), bpffs
 # (/sys/fs/bpf), securityfs (/sys/kernel/security), tracefs, tmpfs /tmp and
@@ -36,6 +38,7 @@ OUT=${GG_VM_OUT:-$REPO/build/vm}
 KERNEL=all
 TIMEOUT=${GG_VM_TIMEOUT:-600}
 APPEND=${GG_VM_APPEND:-}
+DISK_MB=0
 
 log() { echo "vmtest: $*" >&2; }
 die() { log "error: $*"; exit 2; }
@@ -49,6 +52,7 @@ while (($#)); do
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	--append) APPEND="$APPEND ${2:?}"; shift 2 ;;
 	--append=*) APPEND="$APPEND ${1#*=}"; shift ;;
+	--disk) DISK_MB=${2:?}; shift 2 ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
@@ -146,6 +150,7 @@ m tracefs tracefs /sys/kernel/tracing
 m tmpfs tmpfs /tmp
 m tmpfs tmpfs /run
 ip link set lo up || echo "GGVM-SETUP lo up failed"
+[ -b /dev/nvme0n1 ] && { mkdir -p /mnt/disk; mount -t ext4 /dev/nvme0n1 /mnt/disk || echo "GGVM-SETUP disk mount failed"; }
 hostname ggvm
 export GGVM_KERNEL="$(cat /etc/gg-kernel-series)"
 # stdin from /dev/null: a test must never wait on the console.
@@ -186,11 +191,18 @@ for k in "${KERNELS[@]}"; do
 	logf=$OUT/$k.log
 	log "booting $k ($(cat "$kdir/release")), timeout ${TIMEOUT}s, cmdline: $cmdline"
 	start=$(date +%s.%N)
+	disk=()
+	if ((DISK_MB > 0)); then
+		rm -f "$WORK/disk.img"
+		truncate -s "${DISK_MB}M" "$WORK/disk.img"
+		mkfs.ext4 -q -F "$WORK/disk.img"
+		disk=(-drive "file=$WORK/disk.img,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=gg)
+	fi
 	set +e
 	# No network device (-nic none); -no-reboot turns panic=-1 into an exit.
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m 1024 -smp 2 \
 		-kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$cmdline" \
-		-nographic -no-reboot -nic none </dev/null 2>&1 |
+		"${disk[@]}" -nographic -no-reboot -nic none </dev/null 2>&1 |
 		tr -d '\r' | tee "$logf" | live_filter "$k"
 	qrc=${PIPESTATUS[0]}
 	set -e

@@ -679,6 +679,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 			.entries = c->entries,
 			.n_entries = c->n_entries,
 			.module = c->module,
+			.kexec = c->kexec,
 			.refs = c->refs,
 			.n_refs = c->n_refs,
 		};

@@ -384,15 +384,18 @@ static int exec_strings(struct cctx *cx, bool names, struct gg_compiled *c)
 			char **keys = names ? r->basenames : r->paths;
 			size_t nk = names ? r->n_basenames : r->n_paths;
 			size_t max = names ? GG_NAME_MAX : GG_PATH_MAX;
+			bool disc = names && r->exec_disconnected;
 
 			if (r->gate != GG_GATE_EXEC)
 				continue;
-			for (size_t k = 0; k < nk; k++) {
+			/* {"disconnected": true}: the reserved name key, last. */
+			for (size_t k = 0; k < nk + disc; k++) {
+				const char *key = k < nk ? keys[k] : GG_EXEC_NAME_DISCONNECTED;
 				struct strc *p;
 
-				if (strlen(keys[k]) >= max) {
+				if (strlen(key) >= max) {
 					ret = rule_err(cx, i, r, -EINVAL, "%s \"%s\" is too long",
-						       names ? "basename" : "path", keys[k]);
+						       names ? "basename" : "path", key);
 					goto cleanup;
 				}
 				p = grow(v, &cap, n, sizeof(*v));
@@ -401,7 +404,7 @@ static int exec_strings(struct cctx *cx, bool names, struct gg_compiled *c)
 					goto cleanup;
 				}
 				v = p;
-				v[n].s = keys[k];
+				v[n].s = key;
 				v[n++].rank = rank(cx, i, r);
 			}
 		}
@@ -559,7 +562,7 @@ static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 			if (r->gate != GG_GATE_EXEC)
 				continue;
 			np += r->n_paths;
-			nn += r->n_basenames;
+			nn += r->n_basenames + r->exec_disconnected;
 		}
 	c->exec_paths = calloc(np + 1, sizeof(*c->exec_paths));
 	c->exec_names = calloc(nn + 1, sizeof(*c->exec_names));
@@ -1122,18 +1125,26 @@ static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 
 /* ---- kernel.module ------------------------------------------------------ */
 
-static int compile_module(struct cctx *cx, struct gg_compiled *c)
+static int compile_module_kind(struct cctx *cx, bool kexec, struct gg_verdict *v)
 {
 	cx->scratch.n = 0;
 	for (size_t i = 0; i < cx->n_in; i++)
 		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
 			const struct gg_rule *r = &cx->in[i].pack->rules[j];
 
-			if (r->gate == GG_GATE_MODULE && vec_push(&cx->scratch, rank(cx, i, r)))
+			if (r->gate == GG_GATE_MODULE && r->module_kexec == kexec &&
+			    vec_push(&cx->scratch, rank(cx, i, r)))
 				return nomem(cx);
 		}
-	c->module.entry = 0;
-	return intern_scratch(cx, GG_GATE_MODULE, &c->module.entry);
+	v->entry = 0;
+	return intern_scratch(cx, GG_GATE_MODULE, &v->entry);
+}
+
+static int compile_module(struct cctx *cx, struct gg_compiled *c)
+{
+	int ret = compile_module_kind(cx, false, &c->module);
+
+	return ret ? ret : compile_module_kind(cx, true, &c->kexec);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -1259,6 +1270,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 {
 	int ret = assign(cx, &c->module);
 
+	if (!ret)
+		ret = assign(cx, &c->kexec);
 	for (size_t i = 0; !ret && i < c->n_exec_paths; i++)
 		ret = assign(cx, &c->exec_paths[i].v);
 	for (size_t i = 0; !ret && i < c->n_exec_names; i++)

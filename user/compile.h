@@ -103,6 +103,7 @@ struct gg_compiled {
 	struct gg_c_egress_prog *egress_progs;
 	size_t n_egress_progs;
 	struct gg_verdict module;
+	struct gg_verdict kexec; /* kernel.module {"kexec": true} */
 	char **refs; /* the inputs in order with their mode: "owasp-llm-top10@v1 (observe)" */
 	size_t n_refs;
 };

@@ -541,12 +541,14 @@ json_t *gg_compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
+			 "s:{s:I, s:s}}",
 			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
 			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
 			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
 			 arr[T_PORTS], "module", "entry", (json_int_t)c->module.entry, "action",
-			 gg_action_name(c->module.action));
+			 gg_action_name(c->module.action), "kexec", "entry",
+			 (json_int_t)c->kexec.entry, "action", gg_action_name(c->kexec.action));
 }
 
 static int load_table(struct gg_compiled *c, const struct table_desc *t, json_t *arr,
@@ -573,18 +575,20 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		     const char **where)
 {
 	json_t *arr[T_COUNT];
-	json_int_t mentry;
-	const char *maction;
+	json_int_t mentry, kentry = 0;
+	const char *maction, *kaction = "allow";
 	int ret;
 
 	*where = "";
+	/* kexec is absent from the records of builds before it. */
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}}",
+			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
+			   "s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
 			   &arr[T_INODES], "egress", "programs", &arr[T_PROGS], "nodes",
 			   &arr[T_NODES], "ports", &arr[T_PORTS], "module", "entry", &mentry,
-			   "action", &maction))
+			   "action", &maction, "kexec", "entry", &kentry, "action", &kaction))
 		return -EINVAL;
 	for (int t = 0; t < T_COUNT; t++) {
 		if (!json_is_array(arr[t])) {
@@ -598,6 +602,10 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		if (!ret && t == T_ENTRIES) {
 			*where = "module";
 			ret = load_verdict(c, mentry, maction, &c->module) ? -ERANGE : 0;
+			if (!ret) {
+				*where = "kexec";
+				ret = load_verdict(c, kentry, kaction, &c->kexec) ? -ERANGE : 0;
+			}
 		}
 		if (ret == -ERANGE) {
 			snprintf(je->text, sizeof(je->text), "value out of range (key, entry, "

@@ -50,6 +50,8 @@ static const char *exec_match_name(__u32 m)
 		return "basename";
 	case GG_EXEC_BY_INVOKED_NAME:
 		return "invoked-basename";
+	case GG_EXEC_BY_DISCONNECTED:
+		return "disconnected";
 	default:
 		return "none";
 	}
@@ -64,6 +66,12 @@ static const char *module_source_name(__u32 s)
 		return "init_module";
 	case GG_MOD_READ_FILE:
 		return "finit_module";
+	case GG_MOD_KEXEC_LOAD:
+		return "kexec_load";
+	case GG_MOD_KEXEC_IMAGE:
+		return "kexec_file_load";
+	case GG_MOD_KEXEC_INITRAMFS:
+		return "kexec_file_load_initramfs";
 	default:
 		return "unknown";
 	}

@@ -22,6 +22,8 @@
 #include "module.skel.h"
 #include "gates.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 enum gg_attach {
 	GG_ATTACH_AUTO, /* lsm, tp_btf, tracepoint: from the section name */
 	GG_ATTACH_CGROUP, /* on the scope's cgroup */
@@ -81,8 +83,6 @@ static const struct gg_prog_spec module_progs[] = {
 	{ "gg_module_load_data", GG_MECH_LSM, GG_ATTACH_AUTO },
 	{ "gg_module_read_file", GG_MECH_LSM, GG_ATTACH_AUTO },
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where a new build's gates are attached beside an old build's (bpffs
  * refuses names with a dot). */
@@ -180,6 +180,49 @@ static bool pinned(const char *pin_dir, const char *prog)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * The links this process attached or adopted, held open for its whole
+ * life: a pin is only a name, and `rm <pin dir>/link-*` would detach every
+ * gate at once if no fd held the links. Closed by the exit.
+ */
+static int held_links[64];
+static size_t n_held;
+
+static int hold_link_fd(int fd, const char *name, struct gg_err *err)
+{
+	if (n_held == ARRAY_SIZE(held_links)) {
+		close(fd);
+		return gg_errf(err, -ENOSPC, "%s: too many links to hold", name);
+	}
+	held_links[n_held++] = fd;
+	return 0;
+}
+
+/* Holds an adopted gate's pinned links (mech's programs and the shared
+ * ones that are pinned). */
+static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spec,
+			     enum gg_mech mech, struct gg_err *err)
+{
+	char path[4096];
+	int fd, ret;
+
+	for (size_t i = 0; i < spec->n_progs; i++) {
+		if (spec->progs[i].mech != mech && spec->progs[i].mech != GG_MECH_NONE)
+			continue;
+		link_pin_path(path, sizeof(path), pin_dir, spec->progs[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT && spec->progs[i].mech == GG_MECH_NONE)
+			continue;
+		if (fd < 0)
+			return gg_errf(err, -errno, "%s: cannot hold %s: %s",
+				       gg_gate_name(spec->gate), path, strerror(errno));
+		ret = hold_link_fd(fd, path, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Which mechanism's links are pinned for this gate, if any. */
 static enum gg_mech pinned_mech(const char *pin_dir, const struct gg_gate_spec *spec)
 {
@@ -187,6 +230,53 @@ static enum gg_mech pinned_mech(const char *pin_dir, const struct gg_gate_spec *
 		if (spec->progs[i].mech != GG_MECH_NONE && pinned(pin_dir, spec->progs[i].name))
 			return spec->progs[i].mech;
 	return GG_MECH_NONE;
+}
+
+/* Are all of this gate's links for mech pinned (the shared ones too)? A
+ * set with holes is re-attached whole rather than adopted. */
+static bool pins_complete(const char *pin_dir, const struct gg_gate_spec *spec, enum gg_mech mech)
+{
+	for (size_t i = 0; i < spec->n_progs; i++)
+		if ((spec->progs[i].mech == mech || spec->progs[i].mech == GG_MECH_NONE) &&
+		    !pinned(pin_dir, spec->progs[i].name))
+			return false;
+	return true;
+}
+
+/* Is every map of the gates with pinned links pinned? A link whose maps
+ * lost their pins decides from maps no one can reach (no policy, no
+ * settings update): then every gate is re-attached and the missing maps
+ * created. (A gate with no links, e.g. kernel.module without BPF LSM, has
+ * never pinned its own maps.) */
+static bool maps_pinned(const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct bpf_map *map;
+	bool ok = true;
+
+	for (int g = 0; g < GG_GATE_COUNT && ok; g++) {
+		const struct gg_gate_spec *spec = &gate_specs[g];
+		void *skel;
+
+		if (pinned_mech(pin_dir, spec) == GG_MECH_NONE)
+			continue;
+		skel = spec->open(&opts);
+		if (!skel)
+			return false;
+		bpf_object__for_each_map(map, spec->object(skel))
+		{
+			const char *path = bpf_map__pin_path(map);
+
+			if (path && access(path, F_OK)) {
+				fprintf(stderr, "govgate: %s is missing: re-attaching every gate\n",
+					path);
+				ok = false;
+				break;
+			}
+		}
+		spec->destroy(skel);
+	}
+	return ok;
 }
 
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT])
@@ -236,57 +326,113 @@ static int load_gate(const struct gg_gate_spec *spec, const char *pin_dir, enum 
 	return 0;
 }
 
+/* Pins obj (a program or link fd) at dir/prefix-name, replacing a stale
+ * pin of that name in one step: a rename over it, so a link pin left by an
+ * earlier run keeps enforcing until the new one is in place. */
+static int pin_replace(int fd, const char *dir, const char *prefix, const char *name,
+		       char *path, size_t len)
+{
+	char tmp[4096];
+
+	snprintf(path, len, "%s/%s-%s", dir, prefix, name);
+	snprintf(tmp, sizeof(tmp), "%s/new-%s-%s", dir, prefix, name);
+	unlink(tmp); /* a crashed earlier attach */
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int ret = -errno;
+
+		unlink(tmp);
+		return ret;
+	}
+	return 0;
+}
+
+/* After a fresh attach in dir: removes the pins of this gate's programs
+ * that were not attached now (another mechanism's, or one that failed). */
+static void unpin_unused(const struct gg_gate_spec *spec, const bool *attached, const char *dir)
+{
+	char path[4096];
+
+	for (size_t i = 0; i < spec->n_progs; i++) {
+		if (attached[i])
+			continue;
+		link_pin_path(path, sizeof(path), dir, spec->progs[i].name);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/prog-%s", dir, spec->progs[i].name);
+		unlink(path);
+	}
+}
+
+/* Returns 1 when prog was attached, pinned and its link held, 0 when an
+ * optional program could not attach, else a negative errno. */
+static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
+		      const char *pin_dir, int cgroup_fd, struct gg_err *err)
+{
+	const char *name = bpf_program__name(prog);
+	enum gg_attach how = GG_ATTACH_AUTO;
+	struct bpf_link *link;
+	bool optional = false;
+	char path[4096];
+	int ret, fd;
+
+	for (size_t i = 0; i < spec->n_progs; i++)
+		if (!strcmp(name, spec->progs[i].name)) {
+			how = spec->progs[i].attach;
+			optional = spec->progs[i].mech == GG_MECH_NONE;
+		}
+	link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
+				       : bpf_program__attach(prog);
+	if (!link && optional) {
+		/* argv capture is for the record only: a kernel without the
+		 * syscall tracepoints still enforces. */
+		fprintf(stderr, "govgate: %s: %s not attached (%s): audit records lack argv\n",
+			gg_gate_name(spec->gate), name, strerror(errno));
+		return 0;
+	}
+	if (!link)
+		return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate), name,
+			       strerror(errno));
+	/* The program too, for `bpftool prog dump xlated pinned ...`; a stale
+	 * pin of it (its link was removed) is replaced, not an error. */
+	ret = pin_replace(bpf_program__fd(prog), pin_dir, "prog", name, path, sizeof(path));
+	if (!ret)
+		ret = pin_replace(bpf_link__fd(link), pin_dir, "link", name, path, sizeof(path));
+	/* The pin keeps the program attached after we exit; the fd we keep
+	 * keeps it attached while we run, whatever happens to the pin. */
+	fd = ret ? -1 : fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 0);
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	if (ret)
+		return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
+			       strerror(-ret));
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: hold %s: %s", gg_gate_name(spec->gate), path,
+			       strerror(errno));
+	ret = hold_link_fd(fd, path, err);
+	return ret ? ret : 1;
+}
+
+/* Attaches and pins every loaded program of the gate in the table's order;
+ * pins of its programs not attached now are removed. */
 static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const char *pin_dir,
 			  int cgroup_fd, struct gg_err *err)
 {
-	struct bpf_program *prog;
-	char path[4096];
-	int ret = 0;
+	bool attached[8] = {};
+	int ret;
 
-	bpf_object__for_each_program(prog, spec->object(skel))
-	{
-		const char *name = bpf_program__name(prog);
-		enum gg_attach how = GG_ATTACH_AUTO;
-		struct bpf_link *link;
+	for (size_t i = 0; i < spec->n_progs && i < ARRAY_SIZE(attached); i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(spec->object(skel), spec->progs[i].name);
 
-		if (!bpf_program__autoload(prog))
+		if (!prog || !bpf_program__autoload(prog))
 			continue;
-		bool optional = false;
-
-		for (size_t i = 0; i < spec->n_progs; i++)
-			if (!strcmp(name, spec->progs[i].name)) {
-				how = spec->progs[i].attach;
-				optional = spec->progs[i].mech == GG_MECH_NONE;
-			}
-		link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
-					       : bpf_program__attach(prog);
-		if (!link && optional) {
-			/* argv capture is for the record only: a kernel without
-			 * the syscall tracepoints still enforces. */
-			fprintf(stderr, "govgate: %s: %s not attached (%s): audit records lack argv\n",
-				gg_gate_name(spec->gate), name, strerror(errno));
-			continue;
-		}
-		if (!link)
-			return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate),
-				       name, strerror(errno));
-		/* The program too, for `bpftool prog dump xlated pinned ...`. */
-		snprintf(path, sizeof(path), "%s/prog-%s", pin_dir, name);
-		ret = bpf_program__pin(prog, path);
-		if (ret) {
-			bpf_link__destroy(link);
-			return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
-				       strerror(-ret));
-		}
-		link_pin_path(path, sizeof(path), pin_dir, name);
-		ret = bpf_link__pin(link, path);
-		/* The pinned link keeps the program attached after we exit. */
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
-		if (ret)
-			return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
-				       strerror(-ret));
+		ret = attach_one(spec, prog, pin_dir, cgroup_fd, err);
+		if (ret < 0)
+			return ret;
+		attached[i] = ret;
 	}
+	unpin_unused(spec, attached, pin_dir);
 	return 0;
 }
 
@@ -527,7 +673,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 {
 	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN], lsm_why[256];
 	const char *target = pin_dir;
-	bool any_pinned = false, lsm_ok;
+	bool any_pinned = false, lsm_ok, maps_ok;
 	int cgroup_fd = -1, ret;
 
 	stage[0] = '\0';
@@ -556,6 +702,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	if (cgroup_fd < 0)
 		return cgroup_fd;
 	lsm_ok = bpf_lsm_active(lsm_why, sizeof(lsm_why));
+	maps_ok = target != pin_dir || !any_pinned || maps_pinned(pin_dir);
 
 	for (int g = 0; g < GG_GATE_COUNT; g++) {
 		const struct gg_gate_spec *spec = &gate_specs[g];
@@ -564,15 +711,26 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 
 		memset(&state[g], 0, sizeof(state[g]));
 		state[g].mech = target == pin_dir ? pinned_mech(pin_dir, spec) : GG_MECH_NONE;
+		if (state[g].mech != GG_MECH_NONE &&
+		    (!maps_ok || !pins_complete(pin_dir, spec, state[g].mech))) {
+			/* Pins were removed (by hand, or bpffs remounted):
+			 * attach the gate whole again, replacing what is left. */
+			fprintf(stderr, "govgate: %s: pinned links incomplete: re-attaching\n",
+				gg_gate_name(spec->gate));
+			state[g].mech = GG_MECH_NONE;
+		}
 		if (state[g].mech != GG_MECH_NONE) {
 			/* An earlier run's links still enforce: adopt them, never
-			 * attach twice. */
+			 * attach twice, and hold them for as long as we run. */
 			state[g].reused = true;
 			if (attaches_to_cgroup(spec, state[g].mech)) {
 				ret = check_adopted_scope(pin_dir, scope, err);
 				if (ret)
 					goto cleanup;
 			}
+			ret = hold_pinned_links(pin_dir, spec, state[g].mech, err);
+			if (ret)
+				goto cleanup;
 			continue;
 		}
 		lsm_err = lsm_ok ? load_gate(spec, target, GG_MECH_LSM, &skel) : -ENOSYS;

@@ -665,12 +665,14 @@ static int parse_control(struct pctx *p, json_t *v, const struct loc *l, size_t 
 
 static const char *const rule_fields[] = { "id", "gate", "controls", "description", "match",
 					   NULL };
-static const char *const match_keys_exec[] = { "basenames", "paths", "identities", NULL };
+static const char *const match_keys_exec[] = { "basenames", "paths", "identities",
+					       "disconnected", NULL };
 static const char *const match_keys_egress[] = { "cidrs", "ports", "protocol", "programs",
 						 NULL };
-static const char *const match_keys_module[] = { "all", NULL };
-static const char *const match_keys_all[] = { "basenames", "paths", "identities", "cidrs",
-					      "ports", "protocol", "programs", "all", NULL };
+static const char *const match_keys_module[] = { "all", "kexec", NULL };
+static const char *const match_keys_all[] = { "basenames", "paths", "identities",
+					      "disconnected", "cidrs", "ports", "protocol",
+					      "programs", "all", "kexec", NULL };
 
 static int check_match_keys(struct pctx *p, json_t *m, const struct loc *ml,
 			    const struct gg_rule *r, const char *const *allowed)
@@ -716,7 +718,13 @@ static int parse_match_exec(struct pctx *p, json_t *m, const struct loc *ml, str
 	if (!ret && arr)
 		ret = copy_strs(p, arr, &al, "identity", path_problem, &r->identities,
 				&r->n_identities);
-	return ret;
+	if (ret)
+		return ret;
+	arr = member(m, ml, "disconnected", &al);
+	if (arr && !json_is_true(arr))
+		return perr(p, &al, "\"disconnected\" must be true");
+	r->exec_disconnected = arr != NULL;
+	return 0;
 }
 
 static int check_dup_cidrs(struct pctx *p, json_t *arr, const struct loc *al,
@@ -863,11 +871,12 @@ static int parse_match_module(struct pctx *p, json_t *m, const struct loc *ml,
 	ret = check_match_keys(p, m, ml, r, match_keys_module);
 	if (ret)
 		return ret;
-	v = member(m, ml, "all", &l);
-	if (!json_is_true(v))
+	v = member(m, ml, json_object_get(m, "kexec") ? "kexec" : "all", &l);
+	if (!json_is_true(v) || json_object_size(m) != 1)
 		return perr(p, v ? &l : ml, "a kernel.module match must be exactly "
-			    "{\"all\": true}, got %s", show(m, &sh));
-	r->module_all = true;
+			    "{\"all\": true} or {\"kexec\": true}, got %s", show(m, &sh));
+	r->module_all = !json_object_get(m, "kexec");
+	r->module_kexec = !r->module_all;
 	return 0;
 }
 

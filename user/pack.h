@@ -41,6 +41,7 @@ struct gg_rule {
 	size_t n_basenames;
 	char **identities; /* paths resolved to (dev, ino) at compile time */
 	size_t n_identities;
+	bool exec_disconnected; /* files opened by handle, with no name */
 	/* net.egress */
 	struct gg_cidr *cidrs;
 	size_t n_cidrs;
@@ -51,6 +52,7 @@ struct gg_rule {
 	size_t n_programs;
 	/* kernel.module */
 	bool module_all;
+	bool module_kexec; /* a kernel loaded for kexec instead of modules */
 	int line; /* where the rule starts in its file */
 };
 

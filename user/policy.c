@@ -324,7 +324,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		free(b[i].vals);
 	}
 	if (!ret && m->module_fd >= 0) {
-		struct gg_module_val mv = { .verdict = c->module };
+		struct gg_module_val mv = { .verdict = c->module, .kexec = c->kexec };
 
 		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
 			ret = gg_errf(err, -errno, "module_policy: update: %s", strerror(errno));

@@ -151,6 +151,24 @@ check exec-allowed-runs test -e "$tmp/proof-allowed"
 "$tmp/nc" "$tmp/proof-outside"
 check exec-outside-scope-allowed test -e "$tmp/proof-outside"
 
+# By handle (issue 13.9): with the dentry cache dropped, open_by_handle_at
+# gives a dentry named "/", which no name rule can match: fexecve of it is
+# refused whatever the file (FLOOR-TAMPER-FHANDLE), and an ordinary exec of
+# the same file is not affected. On a disk file system: tmpfs never drops
+# its dentries.
+fh=$(mktemp -d "$root/build/fhandle.XXXXXX")
+cp "$helpers/gg-proof" "$fh/nc"
+cp "$helpers/gg-proof" "$fh/allowed"
+in_scope "$helpers/gg-fhandle" "$fh/nc" "$fh/proof-fh" 2>"$tmp/fh.err"
+check exec-by-handle-was-disconnected grep -q "opened by handle as /$" "$tmp/fh.err"
+check exec-by-handle-denied test ! -e "$fh/proof-fh"
+check exec-by-handle-audited audit_has '"event":"command_denied"' 'FLOOR-TAMPER-FHANDLE' '"match":"disconnected"'
+in_scope "$helpers/gg-fhandle" "$fh/allowed" "$fh/proof-fh-allowed" 2>/dev/null
+check exec-by-handle-any-tool-denied test ! -e "$fh/proof-fh-allowed"
+in_scope "$fh/allowed" "$fh/proof-allowed"
+check exec-by-name-still-runs test -e "$fh/proof-allowed"
+rm -rf "$fh"
+
 # --- net.egress (private netns: 169.254.169.254 is unreachable anyway)
 out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
 check egress-tcp-imds-eperm test "$out" = EPERM
@@ -241,6 +259,39 @@ out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
 check restart-reapplies-applied-bytes test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.8.1.1 443)
 check restart-ignores-edited-source test "$out" != EPERM
+
+# --- the pins (issue 13.3). The running daemon holds its links (it adopted
+# them here): removing every link pin detaches nothing.
+rm -f "$pin"/link-*
+in_scope "$tmp/nc" "$tmp/proof-rm-links"
+check rm-links-while-running-exec-denied test ! -e "$tmp/proof-rm-links"
+out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
+check rm-links-while-running-egress-denied test "$out" = EPERM
+# kill -9 then: nothing holds the links, the gates detach. A restart over
+# the stale prog-* pins (one removed too) must attach cleanly, and enforce
+# before it says it does.
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=
+rm -f "$pin"/prog-gg_exec_check_fallback "$pin"/link-*
+check restart-over-stale-pins start_daemon
+check restart-over-stale-pins-no-error bash -c "! grep -q 'File exists' '$tmp/daemon.err'"
+check restart-over-stale-pins-reattached bash -c "! grep -q adopted '$tmp/daemon.err'"
+in_scope "$tmp/nc" "$tmp/proof-stale-pins"
+check restart-over-stale-pins-exec-denied test ! -e "$tmp/proof-stale-pins"
+out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
+check restart-over-stale-pins-egress-denied test "$out" = EPERM
+# One link pin of a set missing (argv capture): the gate is re-attached
+# whole, not adopted with a hole.
+stop_daemon
+rm -f "$pin"/link-gg_exec_argv
+check restart-over-partial-links start_daemon
+check restart-over-partial-links-reattached grep -q "cmd.exec: pinned links incomplete" "$tmp/daemon.err"
+check restart-over-partial-links-egress-adopted grep -q "net.egress: fallback (adopted" "$tmp/daemon.err"
+check restart-over-partial-links-pinned test -e "$pin/link-gg_exec_argv"
+in_scope "$tmp/nc" "$tmp/proof-partial"
+check restart-over-partial-links-exec-denied test ! -e "$tmp/proof-partial"
+check restart-over-partial-links-argv audit_has '"event":"command_denied"' "\"argv\":[\"$tmp/nc\",\"$tmp/proof-partial\"]"
 
 # --- upgrade: gates pinned by another build are re-attached beside the old
 # ones, then the old ones retire: no duplicates, and no gap (a loop of denied

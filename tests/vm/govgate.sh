@@ -51,6 +51,23 @@ audit_has() {
 	return 1
 }
 
+# ---- baselines without govgate: the tamper tests below can fail. kexec:
+# the LSM hooks pass (kexec_load with no segments is an unload; the image
+# is loaded, never booted, and unloaded at once). Exec by handle: the file
+# is reopened with a dentry named "/", and runs.
+kimg=/lib/test/vmlinuz
+check baseline-kexec-load-ok is "$(gg-kexec load)" ok
+out=$(gg-kexec file $kimg)
+echo "kexec_file_load without govgate: $out"
+check baseline-kexec-file-past-lsm sh -c "[ -n \"$out\" ] && [ \"$out\" != EPERM ]"
+disk=/mnt/disk
+cp /bin/gg-proof $disk/nc
+cp /bin/gg-proof $disk/allowed
+gg-fhandle $disk/nc $disk/p-fh-base 2>/tmp/fh.err
+cat /tmp/fh.err
+check baseline-fhandle-disconnected grep -q "opened by handle as /$" /tmp/fh.err
+check baseline-fhandle-runs [ -e $disk/p-fh-base ]
+
 check start start --scope global
 cat /tmp/daemon.err
 check mech-exec-lsm grep -q "cmd.exec: lsm" /tmp/daemon.err
@@ -108,6 +125,52 @@ check module-init-audited audit_has '"event":"module_blocked"' 'FLOOR-KMOD' '"so
 mkdir -p /tmp/mnt
 mount -t ggnosuchfs none /tmp/mnt 2>/dev/null
 check module-autoload-audited audit_has '"event":"module_blocked"' 'FLOOR-KMOD' '"module":"fs-ggnosuchfs"'
+
+# ---- tamper (issue 13): kexec, exec by handle, the pins
+check kexec-load-eperm is "$(gg-kexec load)" EPERM
+check kexec-file-eperm is "$(gg-kexec file $kimg)" EPERM
+check kexec-load-audited audit_has '"event":"module_blocked"' 'FLOOR-TAMPER-KEXEC' '"source":"kexec_load"'
+check kexec-file-audited audit_has '"event":"module_blocked"' 'FLOOR-TAMPER-KEXEC' '"source":"kexec_file_load"'
+check fhandle-exec-eperm is "$(gg-fhandle $disk/nc $disk/p-fh 2>/dev/null)" EPERM
+check fhandle-exec-never-ran [ ! -e $disk/p-fh ]
+check fhandle-audited audit_has '"event":"command_denied"' 'FLOOR-TAMPER-FHANDLE' '"match":"disconnected"'
+gg-exec $disk/allowed $disk/p-allowed >/dev/null
+check fhandle-ordinary-exec-runs [ -e $disk/p-allowed ]
+# The running daemon holds its links: removing the pins detaches nothing.
+rm -f /sys/fs/bpf/govgate/link-*
+check rm-links-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-rm)" EPERM
+check rm-links-egress-eperm is "$(gg-net connect 169.254.169.254 80)" EPERM
+check rm-links-module-eperm gg-modload /lib/test/test.ko
+# kill -9, then pins half removed (links gone, some programs): a restart
+# attaches cleanly over what is left and enforces before it says so.
+kill -9 $daemon; wait $daemon 2>/dev/null
+rm -f /sys/fs/bpf/govgate/prog-gg_exec_argv /sys/fs/bpf/govgate/prog-gg_module_request
+check restart-over-stale-pins start --scope global
+check restart-over-stale-pins-no-eexist sh -c '! grep -q "File exists" /tmp/daemon.err'
+check restart-stale-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-stale)" EPERM
+check restart-stale-kexec-eperm is "$(gg-kexec load)" EPERM
+check restart-stale-module-eperm gg-modload /lib/test/test.ko
+# kill -9, then bpffs unmounted (every pin gone) and mounted again.
+kill -9 $daemon; wait $daemon 2>/dev/null
+umount /sys/fs/bpf
+# The pins' last references go by RCU and a workqueue: the links detach
+# soon after, not at once (6.12).
+ungoverned() {
+	i=0
+	while [ $i -lt 50 ]; do
+		[ "$(gg-kexec load)" = ok ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+check umount-bpffs-ungoverned ungoverned
+mount -t bpf bpf /sys/fs/bpf
+check restart-after-umount start --scope global
+check restart-umount-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-umount)" EPERM
+check restart-umount-egress-eperm is "$(gg-net connect 169.254.169.254 80)" EPERM
+check restart-umount-kexec-eperm is "$(gg-kexec file $kimg)" EPERM
+check restart-umount-never-ran sh -c '[ ! -e /tmp/p-rm ] && [ ! -e /tmp/p-stale ] && [ ! -e /tmp/p-umount ]'
 
 # ---- packs: each shipped pack applies
 for p in /gg/packs/*.json; do
