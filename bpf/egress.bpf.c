@@ -368,3 +368,134 @@ int gg_egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return gg_task_in_scope() ? gg_sock_addr6(ctx, true) : 1;
 }
+
+/*
+ * The packet check (both mechanisms): every IPv4/IPv6 packet a socket of
+ * the scope puts out, decided on the packet's own destination against the
+ * same rules (generic ones: the sending program is not known here). It
+ * catches what the socket hooks cannot read: an IP_HDRINCL header that
+ * says another address than msg_name, and on the fallback path raw and
+ * ping sockets, which have no cgroup sendmsg hook. Loopback destinations
+ * are never touched. Only denials act and are recorded: observe-mode
+ * rules were recorded by the socket hooks, once per socket, not per packet.
+ * Not seen here: AF_PACKET frames (they bypass IP output).
+ */
+static __always_inline bool gg_skb_in_scope(struct __sk_buff *skb)
+{
+	struct gg_settings *s = gg_settings();
+
+	if (!s || !s->enabled)
+		return false;
+	if (s->scope_mode == GG_SCOPE_CGROUP)
+		return bpf_skb_ancestor_cgroup_id(skb, s->scope.level) == s->scope.id;
+	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {
+		if (i >= s->n_exempt)
+			break;
+		if (bpf_skb_ancestor_cgroup_id(skb, s->exempt[i].level) == s->exempt[i].id)
+			return false;
+	}
+	return true;
+}
+
+/* The packet's destination; false if it is not one the gate reads. */
+static __always_inline bool gg_dest_from_skb(struct __sk_buff *skb, struct gg_dest *d)
+{
+	__u32 l4 = 0;
+	__u8 ver = 0;
+
+	if (bpf_skb_load_bytes(skb, 0, &ver, 1))
+		return false;
+	if (ver >> 4 == 4) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return false;
+		d->family = AF_INET;
+		__builtin_memcpy(d->addr, &ip.daddr, 4);
+		d->proto = ip.protocol;
+		if (!(ip.frag_off & bpf_htons(0x1fff))) /* first fragment: ports */
+			l4 = ip.ihl * 4;
+	} else if (ver >> 4 == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return false;
+		gg_dest_v6(d, (const __u32 *)&ip6.daddr);
+		d->proto = ip6.nexthdr;
+		l4 = sizeof(ip6);
+	} else {
+		return false;
+	}
+	if (l4 && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP)) {
+		__u16 port = 0;
+
+		bpf_skb_load_bytes(skb, l4 + 2, &port, sizeof(port));
+		d->port = bpf_ntohs(port);
+	}
+	d->hook = GG_NET_PACKET;
+	return true;
+}
+
+/* The record fields: no helper for the current task exists in cgroup_skb
+ * on 6.1, so they come from the task (the sender, in process context). */
+static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff *skb,
+					    __u32 mech, __u64 generation, const __u32 *entries,
+					    __u32 flags, const struct gg_dest *d)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->generation = generation;
+	e->gate = GG_GATE_EGRESS;
+	e->action = GG_ACT_DENY;
+	e->mechanism = mech;
+	for (int i = 0; i < GG_MAX_HITS; i++)
+		e->entries[i] = entries[i];
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = BPF_CORE_READ(task, cred, uid.val);
+	e->flags = flags;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+				  BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name));
+	gg_event_net_fill(e, d);
+}
+
+/* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
+static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
+{
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags;
+	struct gg_dest d = {};
+	struct gg_event *e;
+	__u64 generation;
+	__u32 slot;
+
+	if (!gg_skb_in_scope(skb) || !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
+		return 1;
+	slot = gg_active_slot(&generation);
+	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
+	flags = gg_check_slot(slot, generation, &action, entries);
+	if (action != GG_ACT_DENY)
+		return 1;
+	e = gg_decide(GG_GATE_EGRESS, action);
+	if (e) {
+		gg_packet_event(e, skb, mech, generation, entries, flags, &d);
+		bpf_ringbuf_submit(e, 0);
+	}
+	return 0;
+}
+
+/* One per mechanism, so the record names the path that governs the gate. */
+SEC("cgroup_skb/egress")
+int gg_egress_packet_lsm(struct __sk_buff *skb)
+{
+	return gg_packet_check(skb, GG_MECH_LSM);
+}
+
+SEC("cgroup_skb/egress")
+int gg_egress_packet_fallback(struct __sk_buff *skb)
+{
+	return gg_packet_check(skb, GG_MECH_FALLBACK);
+}

@@ -183,6 +183,19 @@ check way-unspec-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.
 check way-sendmmsg-denied test "$(way sendmmsg 169.254.169.254 5357)" = "EPERM none"
 check way-fastopen-denied test "$(way fastopen 169.254.169.254 5358)" = "EPERM none"
 check way-disconnect-allowed test "$(way disconnect 127.0.0.1 5360)" = ok
+# Raw and ping sockets have no cgroup sendmsg hook: the packet check
+# (cgroup_skb/egress) decides them, and IP_HDRINCL on the header's address.
+check way-raw-denied test "$(way raw 169.254.169.254 5354)" = "EPERM none"
+check way-raw0-denied test "$(way raw0 169.254.169.254 5355)" = "EPERM none"
+check way-raw0-v6-denied test "$(way raw0 fd00:ec2::254 5356)" = "EPERM none"
+check way-ping-denied test "$(way ping 169.254.169.254)" = "EPERM none"
+check way-hdrincl-control-arrives test "$(way hdrincl 169.254.169.253 5361 127.0.0.1)" = "ok arrived"
+check way-hdrincl-denied test "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" = "EPERM none"
+check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' 'FLOOR-NET-IMDS'
+check way-loopback-raw-allowed test "$(way raw 127.0.0.1 5363)" = "ok arrived"
+# AF_PACKET frames bypass IP output: the fallback path cannot see them
+# (docs/architecture.md); status says so.
+check way-fallback-packet-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'AF_PACKET'"
 
 # --- live apply: a pack file by path, with identity rules (hardlinks)
 cp "$helpers/gg-proof" "$tmp/tool"

@@ -119,6 +119,12 @@ check way-ping-denied is "$(way ping 169.254.169.254)" "EPERM none"
 check way-badfamily-denied is "$(way badfamily 169.254.169.254 5359)" "EPERM none"
 check way-badfamily-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"family":"other"'
 check way-disconnect-allowed is "$(gg-net disconnect 127.0.0.1 5360)" ok
+# IP_HDRINCL: msg_name (127.0.0.1, allowed) routes, the header decides:
+# the packet check (cgroup_skb/egress) reads the header's destination.
+check way-hdrincl-control-arrives is "$(way hdrincl 169.254.169.253 5361 127.0.0.1)" "ok arrived"
+check way-hdrincl-denied is "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" "EPERM none"
+check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' '"mechanism":"lsm"' 'FLOOR-NET-IMDS'
+check way-loopback-raw-allowed is "$(way raw 127.0.0.1 5363)" "ok arrived"
 
 # ---- kernel.module
 check finit-and-init-module-eperm gg-modload /lib/test/test.ko
