@@ -109,9 +109,11 @@ check way-control-arrives is "$(way unspec 169.254.169.253 5353)" "ok arrived"
 check way-raw-control-arrives is "$(way raw0 169.254.169.253 5353)" "ok arrived"
 check way-unspec-denied is "$(way unspec 169.254.169.254 5353)" "EPERM none"
 check way-unspec-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5353' '"syscall":"sendmsg"' 'FLOOR-NET-IMDS'
-check way-raw-denied is "$(way raw 169.254.169.254 5354)" "EPERM none"
+# raw0 first: its record (the socket hook's, sock_type raw) must not be
+# confused with the AF_INET raw send's.
 check way-raw0-denied is "$(way raw0 169.254.169.254 5355)" "EPERM none"
 check way-raw0-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"sock_type":"raw"' 'FLOOR-NET-IMDS'
+check way-raw-denied is "$(way raw 169.254.169.254 5354)" "EPERM none"
 check way-raw0-v6-denied is "$(way raw0 fd00:ec2::254 5356)" "EPERM none"
 check way-sendmmsg-denied is "$(way sendmmsg 169.254.169.254 5357)" "EPERM none"
 check way-fastopen-denied is "$(way fastopen 169.254.169.254 5358)" "EPERM none"
