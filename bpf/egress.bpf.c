@@ -12,6 +12,8 @@
  */
 #include "common.bpf.h"
 
+#define AF_UNSPEC 0
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 4 << 20);
@@ -55,6 +57,8 @@ struct gg_dest {
 	__u16 port; /* host order */
 	__u8 proto;
 	__u8 mapped_v4;
+	__u8 hook; /* enum gg_net_hook, for the record */
+	__u8 sock_type; /* for the record */
 };
 
 static __always_inline bool gg_is_loopback(const struct gg_dest *d)
@@ -147,8 +151,21 @@ static __always_inline __u32 gg_current_prog(__u32 slot)
 	return pv ? pv->prog : 0;
 }
 
+/* Fills the egress part of a record. */
+static __always_inline void gg_event_net_fill(struct gg_event *e, const struct gg_dest *d)
+{
+	__builtin_memset(&e->net, 0, sizeof(e->net));
+	e->net.family = d->mapped_v4 ? AF_INET6 : d->family; /* the address as given */
+	e->net.dport = d->port;
+	e->net.proto = d->proto;
+	e->net.mapped_v4 = d->mapped_v4;
+	e->net.hook = d->hook;
+	e->net.sock_type = d->sock_type;
+	__builtin_memcpy(e->net.daddr, d->addr, 16);
+}
+
 /* Decides one destination; returns the action (deny, observe or none). */
-static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech, bool sendmsg)
+static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, prog;
 	__u64 generation;
@@ -166,76 +183,134 @@ static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mec
 	if (!e)
 		return action;
 	gg_event_fill(e, GG_GATE_EGRESS, action, mech, generation, entries, flags);
-	__builtin_memset(&e->net, 0, sizeof(e->net));
-	e->net.family = d->family == AF_INET && !d->mapped_v4 ? AF_INET : AF_INET6;
-	e->net.dport = d->port;
-	e->net.proto = d->proto;
-	e->net.mapped_v4 = d->mapped_v4;
-	e->net.is_sendmsg = sendmsg;
-	__builtin_memcpy(e->net.daddr, d->addr, 16);
+	gg_event_net_fill(e, d);
 	bpf_ringbuf_submit(e, 0);
 	return action;
 }
 
-/* Reads a kernel sockaddr into a destination; false if not inet. */
-static __always_inline bool gg_dest_from_sockaddr(struct gg_dest *d, struct sockaddr *sa,
-						  struct socket *sock)
+/* A destination the gate cannot read: denied, recorded, no rule behind it. */
+static __always_inline __u32 gg_egress_unreadable(const struct gg_dest *d, __u32 mech)
 {
-	__u16 family = 0;
+	__u32 entries[GG_MAX_HITS] = {};
+	struct gg_event *e;
+	__u64 generation;
+
+	gg_active_slot(&generation);
+	e = gg_decide(GG_GATE_EGRESS, GG_ACT_DENY);
+	if (!e)
+		return GG_ACT_DENY;
+	gg_event_fill(e, GG_GATE_EGRESS, GG_ACT_DENY, mech, generation, entries, GG_EVF_BAD_ADDR);
+	gg_event_net_fill(e, d);
+	bpf_ringbuf_submit(e, 0);
+	return GG_ACT_DENY;
+}
+
+enum gg_sa {
+	GG_SA_SKIP, /* nothing the kernel will send to: allow */
+	GG_SA_DEST, /* decide d */
+	GG_SA_UNREADABLE, /* fail closed */
+};
+
+/*
+ * Reads a kernel copy of a sockaddr (a sockaddr_storage: reading a
+ * sockaddr_in6 from it stays in bounds) given to an inet socket.
+ *
+ * AF_UNSPEC is what the protocol makes of it: connect() disconnects
+ * (inet_dgram_connect, __inet_stream_connect, also for MSG_FASTOPEN), while
+ * udp_sendmsg and raw_sendmsg send to it as AF_INET and rawv6_sendmsg as
+ * AF_INET6, so a send reads it as the socket's own family. Any other
+ * family is one the gate cannot read: fail closed (the inet protocols
+ * refuse those with EAFNOSUPPORT anyway, so nothing legitimate is lost).
+ */
+static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struct sockaddr *sa,
+							int len, struct socket *sock,
+							bool connect)
+{
+	__u16 family = 0, sk_family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
 
 	__builtin_memset(d, 0, sizeof(*d));
-	if (bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family))
-		return false;
+	if (sk_family != AF_INET && sk_family != AF_INET6)
+		return GG_SA_SKIP; /* not an inet socket: not this gate's */
+	/* A name of length 0 is no name: every inet send path ignores it
+	 * (raw_sendmsg tests msg_namelen) or refuses it (udp: EINVAL). */
+	if (len <= 0)
+		return GG_SA_SKIP;
+	d->hook = connect ? GG_NET_CONNECT : GG_NET_SENDMSG;
 	d->proto = BPF_CORE_READ(sock, sk, sk_protocol);
+	d->sock_type = BPF_CORE_READ(sock, type);
+	if (bpf_probe_read_kernel(&family, sizeof(family), &sa->sa_family))
+		return GG_SA_UNREADABLE;
+	if (family == AF_UNSPEC) {
+		if (connect)
+			return GG_SA_SKIP;
+		family = sk_family;
+	}
 	if (family == AF_INET) {
 		struct sockaddr_in sin;
 
 		if (bpf_probe_read_kernel(&sin, sizeof(sin), sa))
-			return false;
+			return GG_SA_UNREADABLE;
 		d->family = AF_INET;
 		__builtin_memcpy(d->addr, &sin.sin_addr.s_addr, 4);
 		d->port = bpf_ntohs(sin.sin_port);
-		return true;
+		return GG_SA_DEST;
 	}
+	d->family = family;
 	if (family == AF_INET6) {
 		struct sockaddr_in6 sin6;
 
 		if (bpf_probe_read_kernel(&sin6, sizeof(sin6), sa))
-			return false;
+			return GG_SA_UNREADABLE;
 		gg_dest_v6(d, (const __u32 *)&sin6.sin6_addr);
 		d->port = bpf_ntohs(sin6.sin6_port);
-		return true;
+		return GG_SA_DEST;
 	}
-	return false;
+	return GG_SA_UNREADABLE;
+}
+
+/* 0 or -EPERM for a destination given to the LSM hooks. */
+static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *sa, int len,
+					  bool connect)
+{
+	struct gg_dest d;
+
+	switch (gg_dest_from_sockaddr(&d, sa, len, sock, connect)) {
+	case GG_SA_DEST:
+		return gg_egress_decide(&d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
+	case GG_SA_UNREADABLE:
+		gg_egress_unreadable(&d, GG_MECH_LSM);
+		return -EPERM;
+	default:
+		return 0;
+	}
 }
 
 SEC("lsm/socket_connect")
 int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
 {
-	struct gg_dest d;
-
 	if (ret != 0)
 		return ret;
-	if (!gg_task_in_scope() || !gg_dest_from_sockaddr(&d, address, sock))
+	if (!gg_task_in_scope())
 		return 0;
-	return gg_egress_decide(&d, GG_MECH_LSM, false) == GG_ACT_DENY ? -EPERM : 0;
+	return gg_lsm_verdict(sock, address, addrlen, true);
 }
 
+/* Every send on every socket passes here: sendto, sendmsg, sendmmsg (per
+ * message), write, io_uring, TCP Fast Open (msg_name is the destination). */
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
 	struct sockaddr *name;
-	struct gg_dest d;
 
 	if (ret != 0)
 		return ret;
 	name = BPF_CORE_READ(msg, msg_name);
 	if (!name) /* connected socket: its connect was checked */
 		return 0;
-	if (!gg_task_in_scope() || !gg_dest_from_sockaddr(&d, name, sock))
+	if (!gg_task_in_scope())
 		return 0;
-	return gg_egress_decide(&d, GG_MECH_LSM, true) == GG_ACT_DENY ? -EPERM : 0;
+	return gg_lsm_verdict(sock, name, BPF_CORE_READ(msg, msg_namelen), false);
 }
 
 /* Fallback: cgroup sock_addr programs. Return 1 allows, 0 denies (EPERM). */
@@ -248,7 +323,9 @@ static __always_inline int gg_sock_addr4(struct bpf_sock_addr *ctx, bool sendmsg
 	__builtin_memcpy(d.addr, &ip4, 4);
 	d.port = bpf_ntohs((__u16)ctx->user_port);
 	d.proto = ctx->protocol;
-	return gg_egress_decide(&d, GG_MECH_FALLBACK, sendmsg) == GG_ACT_DENY ? 0 : 1;
+	d.sock_type = ctx->type;
+	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
 static __always_inline int gg_sock_addr6(struct bpf_sock_addr *ctx, bool sendmsg)
@@ -263,7 +340,9 @@ static __always_inline int gg_sock_addr6(struct bpf_sock_addr *ctx, bool sendmsg
 	gg_dest_v6(&d, ip6);
 	d.port = bpf_ntohs((__u16)ctx->user_port);
 	d.proto = ctx->protocol;
-	return gg_egress_decide(&d, GG_MECH_FALLBACK, sendmsg) == GG_ACT_DENY ? 0 : 1;
+	d.sock_type = ctx->type;
+	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
 SEC("cgroup/connect4")
@@ -288,4 +367,135 @@ SEC("cgroup/sendmsg6")
 int gg_egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return gg_task_in_scope() ? gg_sock_addr6(ctx, true) : 1;
+}
+
+/*
+ * The packet check (both mechanisms): every IPv4/IPv6 packet a socket of
+ * the scope puts out, decided on the packet's own destination against the
+ * same rules (generic ones: the sending program is not known here). It
+ * catches what the socket hooks cannot read: an IP_HDRINCL header that
+ * says another address than msg_name, and on the fallback path raw and
+ * ping sockets, which have no cgroup sendmsg hook. Loopback destinations
+ * are never touched. Only denials act and are recorded: observe-mode
+ * rules were recorded by the socket hooks, once per socket, not per packet.
+ * Not seen here: AF_PACKET frames (they bypass IP output).
+ */
+static __always_inline bool gg_skb_in_scope(struct __sk_buff *skb)
+{
+	struct gg_settings *s = gg_settings();
+
+	if (!s || !s->enabled)
+		return false;
+	if (s->scope_mode == GG_SCOPE_CGROUP)
+		return bpf_skb_ancestor_cgroup_id(skb, s->scope.level) == s->scope.id;
+	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {
+		if (i >= s->n_exempt)
+			break;
+		if (bpf_skb_ancestor_cgroup_id(skb, s->exempt[i].level) == s->exempt[i].id)
+			return false;
+	}
+	return true;
+}
+
+/* The packet's destination; false if it is not one the gate reads. */
+static __always_inline bool gg_dest_from_skb(struct __sk_buff *skb, struct gg_dest *d)
+{
+	__u32 l4 = 0;
+	__u8 ver = 0;
+
+	if (bpf_skb_load_bytes(skb, 0, &ver, 1))
+		return false;
+	if (ver >> 4 == 4) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return false;
+		d->family = AF_INET;
+		__builtin_memcpy(d->addr, &ip.daddr, 4);
+		d->proto = ip.protocol;
+		if (!(ip.frag_off & bpf_htons(0x1fff))) /* first fragment: ports */
+			l4 = ip.ihl * 4;
+	} else if (ver >> 4 == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return false;
+		gg_dest_v6(d, (const __u32 *)&ip6.daddr);
+		d->proto = ip6.nexthdr;
+		l4 = sizeof(ip6);
+	} else {
+		return false;
+	}
+	if (l4 && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP)) {
+		__u16 port = 0;
+
+		bpf_skb_load_bytes(skb, l4 + 2, &port, sizeof(port));
+		d->port = bpf_ntohs(port);
+	}
+	d->hook = GG_NET_PACKET;
+	return true;
+}
+
+/* The record fields: no helper for the current task exists in cgroup_skb
+ * on 6.1, so they come from the task (the sender, in process context). */
+static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff *skb,
+					    __u32 mech, __u64 generation, const __u32 *entries,
+					    __u32 flags, const struct gg_dest *d)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->generation = generation;
+	e->gate = GG_GATE_EGRESS;
+	e->action = GG_ACT_DENY;
+	e->mechanism = mech;
+	for (int i = 0; i < GG_MAX_HITS; i++)
+		e->entries[i] = entries[i];
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = BPF_CORE_READ(task, cred, uid.val);
+	e->flags = flags;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	bpf_probe_read_kernel_str(e->exe, sizeof(e->exe),
+				  BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name));
+	gg_event_net_fill(e, d);
+}
+
+/* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
+static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
+{
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags;
+	struct gg_dest d = {};
+	struct gg_event *e;
+	__u64 generation;
+	__u32 slot;
+
+	if (!gg_skb_in_scope(skb) || !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
+		return 1;
+	slot = gg_active_slot(&generation);
+	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
+	flags = gg_check_slot(slot, generation, &action, entries);
+	if (action != GG_ACT_DENY)
+		return 1;
+	e = gg_decide(GG_GATE_EGRESS, action);
+	if (e) {
+		gg_packet_event(e, skb, mech, generation, entries, flags, &d);
+		bpf_ringbuf_submit(e, 0);
+	}
+	return 0;
+}
+
+/* One per mechanism, so the record names the path that governs the gate. */
+SEC("cgroup_skb/egress")
+int gg_egress_packet_lsm(struct __sk_buff *skb)
+{
+	return gg_packet_check(skb, GG_MECH_LSM);
+}
+
+SEC("cgroup_skb/egress")
+int gg_egress_packet_fallback(struct __sk_buff *skb)
+{
+	return gg_packet_check(skb, GG_MECH_FALLBACK);
 }

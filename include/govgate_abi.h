@@ -219,13 +219,23 @@ struct gg_event_exec {
 	char args[GG_ARGS_MAX];
 };
 
+/* Which egress check decided (gg_event_net.hook). */
+enum gg_net_hook {
+	GG_NET_CONNECT = 0,
+	GG_NET_SENDMSG = 1,
+	GG_NET_SOCKET = 2, /* socket creation (floor: raw and packet sockets) */
+	GG_NET_PACKET = 3, /* the packet itself, on its way out (cgroup_skb) */
+};
+
 struct gg_event_net {
-	__u16 family; /* AF_INET / AF_INET6 (of the socket) */
+	/* AF_INET / AF_INET6 of the destination; for GG_EVF_BAD_ADDR the
+	 * family the address claimed; for GG_NET_SOCKET the socket's. */
+	__u16 family;
 	__u16 dport; /* host byte order */
 	__u8 proto;
 	__u8 mapped_v4; /* ::ffff:a.b.c.d, matched as IPv4 */
-	__u8 is_sendmsg;
-	__u8 _pad;
+	__u8 hook; /* enum gg_net_hook */
+	__u8 sock_type; /* SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, ...; 0 = unknown */
 	__u8 daddr[16]; /* 4 bytes used for IPv4 */
 };
 
@@ -240,6 +250,10 @@ enum gg_event_flags {
 	/* The decision's policy slot was rewritten while it was being made
 	 * (see the swap above): denied without a rule. */
 	GG_EVF_FAIL_CLOSED = 1 << 0,
+	/* net.egress: an inet socket was given a destination of a family the
+	 * gate cannot read (not AF_INET, AF_INET6 or AF_UNSPEC): denied
+	 * without a rule rather than let through unread. */
+	GG_EVF_BAD_ADDR = 1 << 1,
 };
 
 struct gg_event {

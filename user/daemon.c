@@ -897,6 +897,9 @@ int gg_cmd_run(int argc, char **argv)
 			state[g].mech == GG_MECH_NONE ? "UNAVAILABLE" : gg_mech_name(state[g].mech),
 			state[g].reused ? " (adopted from the pinned links)" : "",
 			state[g].why[0] ? ", " : "", state[g].why);
+		if (gg_gate_limits(g, state[g].mech))
+			fprintf(stderr, "govgate: %s: limit: %s\n", gg_gate_name(g),
+				gg_gate_limits(g, state[g].mech));
 	}
 	if (state[GG_GATE_EXEC].mech == GG_MECH_NONE || state[GG_GATE_EGRESS].mech == GG_MECH_NONE) {
 		ret = gg_errf(&err, -ENOTSUP, "cmd.exec and net.egress must be enforceable (see above)");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -195,21 +196,78 @@ static void add_exec(json_t *rec, const struct gg_event *e)
 	json_object_set_new(rec, "match", json_string(exec_match_name(x->match)));
 }
 
+static const char *net_family_name(__u16 family)
+{
+	switch (family) {
+	case AF_INET:
+		return "ipv4";
+	case AF_INET6:
+		return "ipv6";
+	case AF_PACKET:
+		return "packet";
+	case AF_UNSPEC:
+		return "unspec";
+	default:
+		return "other";
+	}
+}
+
+static const char *net_hook_name(__u8 hook)
+{
+	static const char *const names[] = {
+		[GG_NET_CONNECT] = "connect",
+		[GG_NET_SENDMSG] = "sendmsg",
+		[GG_NET_SOCKET] = "socket",
+		[GG_NET_PACKET] = "packet",
+	};
+
+	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "unknown";
+}
+
+static const char *sock_type_name(__u8 type)
+{
+	switch (type) {
+	case SOCK_STREAM:
+		return "stream";
+	case SOCK_DGRAM:
+		return "dgram";
+	case SOCK_RAW:
+		return "raw";
+	case SOCK_SEQPACKET:
+		return "seqpacket";
+	default:
+		return NULL;
+	}
+}
+
 static void add_net(json_t *rec, const struct gg_event *e)
 {
 	const struct gg_event_net *n = &e->net;
 	char addr[INET6_ADDRSTRLEN] = "";
 	bool v4 = n->family == AF_INET || n->mapped_v4;
+	bool inet = (n->family == AF_INET || n->family == AF_INET6) && n->hook != GG_NET_SOCKET;
+	const char *type = sock_type_name(n->sock_type);
 
-	inet_ntop(v4 ? AF_INET : AF_INET6, n->daddr, addr, sizeof(addr));
-	json_object_set_new(rec, "family", json_string(n->family == AF_INET ? "ipv4" : "ipv6"));
-	json_object_set_new(rec, "daddr", json_string(addr));
+	if (inet)
+		inet_ntop(v4 ? AF_INET : AF_INET6, n->daddr, addr, sizeof(addr));
+	json_object_set_new(rec, "family", json_string(net_family_name(n->family)));
+	if (n->family != AF_INET && n->family != AF_INET6 && n->family != AF_PACKET)
+		json_object_set_new(rec, "family_number", json_integer(n->family));
+	json_object_set_new(rec, "daddr", inet ? json_string(addr) : json_null());
 	json_object_set_new(rec, "mapped_v4", json_boolean(n->mapped_v4));
 	json_object_set_new(rec, "dport", json_integer(n->dport));
 	json_object_set_new(rec, "proto", json_string(n->proto == IPPROTO_TCP   ? "tcp"
 						     : n->proto == IPPROTO_UDP ? "udp"
 									       : "other"));
-	json_object_set_new(rec, "syscall", json_string(n->is_sendmsg ? "sendmsg" : "connect"));
+	if (n->proto != IPPROTO_TCP && n->proto != IPPROTO_UDP)
+		json_object_set_new(rec, "proto_number", json_integer(n->proto));
+	if (type)
+		json_object_set_new(rec, "sock_type", json_string(type));
+	/* "syscall" predates the packet check, which has none to name. */
+	json_object_set_new(rec, "syscall", n->hook == GG_NET_PACKET ?
+						    json_null() :
+						    json_string(net_hook_name(n->hook)));
+	json_object_set_new(rec, "hook", json_string(net_hook_name(n->hook)));
 }
 
 json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *policy,
@@ -228,6 +286,9 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	 * (govgate_abi.h): no rule is behind it, so say why. */
 	if (e->flags & GG_EVF_FAIL_CLOSED)
 		json_object_set_new(rec, "fail_closed", json_string("policy_swapped_during_decision"));
+	/* An inet destination of a family the gate cannot read. */
+	if (e->flags & GG_EVF_BAD_ADDR)
+		json_object_set_new(rec, "fail_closed", json_string("unreadable_destination"));
 	json_object_set_new(rec, "generation", json_integer(e->generation));
 	add_policy(rec, e, policy);
 	json_object_set_new(rec, "pid", json_integer(e->pid));

@@ -76,6 +76,9 @@ static const struct gg_prog_spec egress_progs[] = {
 	{ "gg_egress_connect6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
 	{ "gg_egress_sendmsg4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
 	{ "gg_egress_sendmsg6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
+	/* the packet check, on the scope's cgroup with either mechanism */
+	{ "gg_egress_packet_lsm", GG_MECH_LSM, GG_ATTACH_CGROUP },
+	{ "gg_egress_packet_fallback", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
 };
 
 static const struct gg_prog_spec module_progs[] = {
@@ -277,6 +280,15 @@ static bool maps_pinned(const char *pin_dir)
 		spec->destroy(skel);
 	}
 	return ok;
+}
+
+const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
+{
+	/* No socket_create hook without BPF LSM, and AF_PACKET frames bypass
+	 * IP output, where the packet check runs. */
+	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
+		return "AF_PACKET frames are not seen (no socket_create hook on the fallback path)";
+	return NULL;
 }
 
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT])

@@ -39,6 +39,10 @@ int gg_gates_finish_upgrade(const char *pin_dir, const char *stage, struct gg_er
 /* SHA-256 of this binary's embedded BPF objects. */
 void gg_build_id(char id[GG_BUILD_ID_LEN]);
 
+/* What a gate cannot see on a mechanism, in one sentence; NULL if nothing
+ * beyond docs/architecture.md's general limits. For status and the log. */
+const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech);
+
 /* What is pinned now, from the link names (for status). */
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT]);
 

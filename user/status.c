@@ -133,6 +133,9 @@ int gg_cmd_status(int argc, char **argv)
 		for (int k = 0; k < GG_CNT_COUNT; k++)
 			json_object_set_new(cj, counter_names[k], json_integer(counters[g][k]));
 		json_object_set_new(gj, "mechanism", json_string(gg_mech_name(state[g].mech)));
+		if (gg_gate_limits(g, state[g].mech))
+			json_object_set_new(gj, "limits",
+					    json_string(gg_gate_limits(g, state[g].mech)));
 		json_object_set_new(gj, "counters", cj);
 		json_object_set_new(gates, gg_gate_name(g), gj);
 	}
@@ -206,6 +209,10 @@ int gg_cmd_status(int argc, char **argv)
 			       (unsigned long long)counters[g][GG_CNT_DENIED],
 			       (unsigned long long)counters[g][GG_CNT_OBSERVED],
 			       (unsigned long long)counters[g][GG_CNT_DROPPED]);
+		for (int g = 0; g < GG_GATE_COUNT; g++)
+			if (gg_gate_limits(g, state[g].mech))
+				printf("limit: %s: %s\n", gg_gate_name(g),
+				       gg_gate_limits(g, state[g].mech));
 	}
 	code = enforcing ? 0 : 3;
 	json_decref(out);

@@ -9,10 +9,34 @@
  * ADDR is IPv4 or IPv6 (an IPv4-mapped ::ffff:a.b.c.d goes out on an IPv6
  * socket). Prints ok / EPERM / other errno name. Exit: 0 ok, 1 EPERM,
  * 2 another error, 3 usage.
+ *
+ * Attacks, each proven on the far side: a receiver bound to ADDR:PORT in
+ * this process (the test puts ADDR on an interface of the namespace) reads
+ * what arrives. Prints "SEND RECV": the send's result (ok, EPERM, errno
+ * name) and "arrived" or "none". Exit: 0 arrived, 1 none, 2 setup, 3 usage.
+ *   gg-net unspec   ADDR PORT      UDP sendto, sin_family = AF_UNSPEC
+ *   gg-net raw      ADDR PORT      raw IPPROTO_UDP socket, sendto AF_INET(6)
+ *   gg-net raw0     ADDR PORT      the same with sa_family = 0
+ *   gg-net hdrincl  ADDR PORT VIA  IPv4 IP_HDRINCL: msg_name VIA, header ADDR
+ *   gg-net packet   ADDR PORT DEV  AF_PACKET frame on DEV, IPv4 to ADDR
+ *   gg-net sendmmsg ADDR PORT      UDP sendmmsg, one message to ADDR
+ *   gg-net fastopen ADDR PORT      TCP sendto with MSG_FASTOPEN
+ *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
+ *   gg-net badfamily ADDR PORT     UDP sendto, sa_family = AF_APPLETALK
+ *   gg-net disconnect ADDR PORT    UDP connect to ADDR, then connect(AF_UNSPEC)
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +78,275 @@ static int report(int rc)
 	return 2;
 }
 
+/* ---- attacks, proven by a receiver on the far side ---- */
+
+struct target {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family, port;
+};
+
+/* A receiver bound to the target: UDP, or a TCP listener. */
+static int receiver(const struct target *t, int type)
+{
+	int one = 1, fd = socket(t->family, type | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&t->ss, t->len) ||
+	    (type == SOCK_STREAM && listen(fd, 4))) {
+		perror("gg-net: receiver");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Did a byte reach fd within half a second? */
+static bool arrived(int fd, bool stream)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[256];
+	int c;
+
+	if (poll(&p, 1, 500) != 1)
+		return false;
+	if (!stream)
+		return recv(fd, buf, sizeof(buf), 0) > 0;
+	c = accept(fd, NULL, NULL);
+	if (c < 0)
+		return false;
+	p.fd = c;
+	c = poll(&p, 1, 500) == 1 && recv(c, buf, sizeof(buf), 0) > 0;
+	close(p.fd);
+	return c;
+}
+
+static const char *send_result(int rc)
+{
+	if (rc >= 0)
+		return "ok";
+	return strerrorname_np(errno) ? strerrorname_np(errno) : "error";
+}
+
+static int verdict(const char *sent, bool got)
+{
+	printf("%s %s\n", sent, got ? "arrived" : "none");
+	return got ? 0 : 1;
+}
+
+static __u16 csum(const void *data, size_t len)
+{
+	const __u16 *p = data;
+	__u32 sum = 0;
+
+	for (; len > 1; len -= 2)
+		sum += *p++;
+	if (len)
+		sum += *(const __u8 *)p;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+/* An IPv4 + UDP datagram carrying one byte; saddr 0 lets IP_HDRINCL fill it. */
+static size_t ip4_udp(__u8 *buf, __u32 saddr, __u32 daddr, int port)
+{
+	struct iphdr *ip = (struct iphdr *)buf;
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+
+	memset(buf, 0, sizeof(*ip) + sizeof(*udp) + 1);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + 1);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = csum(ip, sizeof(*ip));
+	udp->source = htons(40000);
+	udp->dest = htons(port);
+	udp->len = htons(sizeof(*udp) + 1);
+	((__u8 *)(udp + 1))[0] = 'x'; /* checksum 0: none, valid for IPv4 */
+	return sizeof(*ip) + sizeof(*udp) + 1;
+}
+
+/* A raw IPPROTO_UDP socket: the payload is the UDP header and one byte. */
+static int attack_raw(struct target *t, bool family0)
+{
+	struct udphdr u = { .source = htons(40000), .dest = htons(t->port) };
+	__u8 buf[sizeof(u) + 1];
+	int off = 6, fd, rfd = receiver(t, SOCK_DGRAM), rc;
+
+	fd = socket(t->family, SOCK_RAW, IPPROTO_UDP);
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	u.len = htons(sizeof(buf));
+	memcpy(buf, &u, sizeof(u));
+	buf[sizeof(u)] = 'x';
+	/* IPv6 needs a UDP checksum: let the kernel compute it. */
+	if (t->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off));
+	if (family0)
+		t->ss.ss_family = 0;
+	/* A raw socket's port field is its protocol (0: the socket's own). */
+	((struct sockaddr_in *)&t->ss)->sin_port = 0;
+	rc = sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
+/* IP_HDRINCL: msg_name (routing) says VIA, the header says ADDR. */
+static int attack_hdrincl(struct target *t, const char *via)
+{
+	struct sockaddr_in vin = { .sin_family = AF_INET };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->ss;
+	int fd, rfd = receiver(t, SOCK_DGRAM), rc;
+	__u8 buf[64];
+	size_t n;
+
+	if (t->family != AF_INET || inet_pton(AF_INET, via, &vin.sin_addr) != 1)
+		return 3;
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW); /* IP_HDRINCL implied */
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	n = ip4_udp(buf, 0, sin->sin_addr.s_addr, t->port);
+	rc = sendto(fd, buf, n, 0, (struct sockaddr *)&vin, sizeof(vin));
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
+/* AF_PACKET (cooked): an IPv4 frame written straight to a device. */
+static int attack_packet(struct target *t, const char *dev)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+				  .sll_halen = ETH_ALEN };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->ss;
+	int fd, rfd = receiver(t, SOCK_DGRAM), rc;
+	__u8 buf[64];
+	size_t n;
+
+	if (t->family != AF_INET)
+		return 3;
+	ll.sll_ifindex = if_nametoindex(dev);
+	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+	if (rfd < 0 || fd < 0 || !ll.sll_ifindex)
+		return verdict(send_result(-1), false);
+	/* From TEST-NET-1: a loopback or local source is martian on input. */
+	n = ip4_udp(buf, inet_addr("192.0.2.1"), sin->sin_addr.s_addr, t->port);
+	rc = sendto(fd, buf, n, 0, (struct sockaddr *)&ll, sizeof(ll));
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
+static int attack_udp(struct target *t, bool unspec, bool mmsg)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct mmsghdr mm[1] = { { .msg_hdr = { .msg_name = &t->ss, .msg_namelen = t->len,
+						.msg_iov = &iov, .msg_iovlen = 1 } } };
+	int fd, rfd = receiver(t, SOCK_DGRAM), rc;
+
+	fd = socket(t->family, SOCK_DGRAM, 0);
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	if (unspec)
+		t->ss.ss_family = AF_UNSPEC; /* udp_sendmsg reads it as AF_INET */
+	if (mmsg)
+		rc = sendmmsg(fd, mm, 1, 0) == 1 ? 0 : -1;
+	else
+		rc = sendto(fd, "x", 1, 0, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
+static int attack_fastopen(struct target *t)
+{
+	int fd, rfd = receiver(t, SOCK_STREAM), rc;
+
+	fd = socket(t->family, SOCK_STREAM, 0);
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(rfd, true));
+}
+
+/* An ICMP ping socket (unprivileged where ping_group_range allows). */
+static int attack_ping(struct target *t)
+{
+	struct icmphdr h = { .type = ICMP_ECHO, .un.echo.sequence = htons(1) };
+	int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), rc;
+
+	if (t->family != AF_INET)
+		return 3;
+	if (fd < 0)
+		return verdict(send_result(-1), false);
+	rc = sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(fd, false));
+}
+
+/* A family no inet protocol reads: the kernel refuses it (EAFNOSUPPORT);
+ * the gate must not let it through unread either. */
+static int attack_badfamily(struct target *t)
+{
+	int fd = socket(t->family, SOCK_DGRAM, 0), rfd = receiver(t, SOCK_DGRAM), rc;
+
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	t->ss.ss_family = AF_APPLETALK;
+	rc = sendto(fd, "x", 1, 0, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
+/* connect(AF_UNSPEC) dissolves an association: it must stay allowed. */
+static int disconnect_unspec(struct target *t)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	int fd = socket(t->family, SOCK_DGRAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&t->ss, t->len))
+		return report(-1);
+	return report(connect(fd, &unspec, sizeof(unspec)));
+}
+
+static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
+				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
+				       NULL };
+
+static bool is_attack(const char *mode)
+{
+	for (int i = 0; attacks[i]; i++)
+		if (!strcmp(mode, attacks[i]))
+			return true;
+	return false;
+}
+
+static int attack(int argc, char **argv)
+{
+	const char *m = argv[1];
+	struct target t;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse(argv[2], argc > 3 ? atoi(argv[3]) : 0, &t.ss, &t.len))
+		return 3;
+	t.family = t.ss.ss_family;
+	t.port = argc > 3 ? atoi(argv[3]) : 0;
+	if (!strcmp(m, "hdrincl") || !strcmp(m, "packet")) {
+		if (argc != 5)
+			return 3;
+		return m[0] == 'h' ? attack_hdrincl(&t, argv[4]) : attack_packet(&t, argv[4]);
+	}
+	if (!strcmp(m, "ping"))
+		return attack_ping(&t);
+	if (argc != 4)
+		return 3;
+	if (!strcmp(m, "raw") || !strcmp(m, "raw0"))
+		return attack_raw(&t, m[3] == '0');
+	if (!strcmp(m, "fastopen"))
+		return attack_fastopen(&t);
+	if (!strcmp(m, "badfamily"))
+		return attack_badfamily(&t);
+	if (!strcmp(m, "disconnect"))
+		return disconnect_unspec(&t);
+	return attack_udp(&t, !strcmp(m, "unspec"), !strcmp(m, "sendmmsg"));
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -72,6 +365,8 @@ int main(int argc, char **argv)
 		printf("%ld\n", denied);
 		return 0;
 	}
+	if (argc >= 3 && is_attack(argv[1]))
+		return attack(argc, argv);
 	if (argc != 4 || parse(argv[2], atoi(argv[3]), &ss, &len)) {
 		fprintf(stderr, "usage: gg-net connect|sendto|pair ADDR PORT\n");
 		return 3;

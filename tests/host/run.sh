@@ -185,6 +185,36 @@ check egress-unlisted-not-eperm test "$out" != EPERM
 check egress-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' 'FLOOR-NET-IMDS' '"syscall":"connect"'
 check egress-sendto-audited audit_has '"event":"egress_blocked"' '"syscall":"sendmsg"' '"proto":"udp"'
 
+# --- net.egress: every way out (issue 12). The private netns's lo holds the
+# metadata addresses and stands in for the remote host: gg-net binds a
+# receiver there and prints "<send result> arrived|none". 169.254.169.253
+# (no rule) proves each way does deliver when nothing stops it.
+way() {
+	in_scope bash -c 'ip addr add 169.254.169.254/32 dev lo && ip addr add 169.254.169.253/32 dev lo &&
+		ip addr add fd00:ec2::254/128 dev lo nodad && sysctl -qw net.ipv4.ping_group_range="0 0" &&
+		exec "$@"' _ "$helpers/gg-net" "$@"
+}
+check way-control-arrives test "$(way unspec 169.254.169.253 5353)" = "ok arrived"
+check way-raw-control-arrives test "$(way raw0 169.254.169.253 5353)" = "ok arrived"
+check way-unspec-denied test "$(way unspec 169.254.169.254 5353)" = "EPERM none"
+check way-unspec-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5353' '"syscall":"sendmsg"' 'FLOOR-NET-IMDS'
+check way-sendmmsg-denied test "$(way sendmmsg 169.254.169.254 5357)" = "EPERM none"
+check way-fastopen-denied test "$(way fastopen 169.254.169.254 5358)" = "EPERM none"
+check way-disconnect-allowed test "$(way disconnect 127.0.0.1 5360)" = ok
+# Raw and ping sockets have no cgroup sendmsg hook: the packet check
+# (cgroup_skb/egress) decides them, and IP_HDRINCL on the header's address.
+check way-raw-denied test "$(way raw 169.254.169.254 5354)" = "EPERM none"
+check way-raw0-denied test "$(way raw0 169.254.169.254 5355)" = "EPERM none"
+check way-raw0-v6-denied test "$(way raw0 fd00:ec2::254 5356)" = "EPERM none"
+check way-ping-denied test "$(way ping 169.254.169.254)" = "EPERM none"
+check way-hdrincl-control-arrives test "$(way hdrincl 169.254.169.253 5361 127.0.0.1)" = "ok arrived"
+check way-hdrincl-denied test "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" = "EPERM none"
+check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' 'FLOOR-NET-IMDS'
+check way-loopback-raw-allowed test "$(way raw 127.0.0.1 5363)" = "ok arrived"
+# AF_PACKET frames bypass IP output: the fallback path cannot see them
+# (docs/architecture.md); status says so.
+check way-fallback-packet-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'AF_PACKET'"
+
 # --- live apply: a pack file by path, with identity rules (hardlinks)
 cp "$helpers/gg-proof" "$tmp/tool"
 ln "$tmp/tool" "$tmp/hardlink-to-tool"

@@ -200,7 +200,7 @@ static void test_egress_record_mapped_v4(void **state)
 	e.net.mapped_v4 = 1;
 	e.net.dport = 80;
 	e.net.proto = 17;
-	e.net.is_sendmsg = 1;
+	e.net.hook = GG_NET_SENDMSG;
 	inet_pton(AF_INET, "169.254.169.254", e.net.daddr);
 	rec = gg_event_record(&e, NULL, 0);
 	assert_string_equal(str(rec, "event"), "egress_blocked");

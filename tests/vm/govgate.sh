@@ -115,6 +115,36 @@ check v6-audited audit_has '"event":"egress_blocked"' '"daddr":"fd00:ec2::254"' 
 check counter-egress-denied [ "$(counter net.egress 4)" -ge 5 ]
 check counter-egress-allowed [ "$(counter net.egress 3)" -ge 2 ]
 
+# ---- net.egress: every way out (issue 12). A private netns whose lo holds
+# the metadata addresses stands in for the remote host: gg-net binds a
+# receiver there and prints "<send result> arrived|none". 169.254.169.253
+# (no rule) proves each way does deliver when nothing stops it.
+way() { unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
+	ip addr add 169.254.169.253/32 dev lo && ip addr add fd00:ec2::254/128 dev lo &&
+	sysctl -qw net.ipv4.ping_group_range="0 0" && sleep 1 && gg-net "$@"' _ "$@"; }
+check way-control-arrives is "$(way unspec 169.254.169.253 5353)" "ok arrived"
+check way-raw-control-arrives is "$(way raw0 169.254.169.253 5353)" "ok arrived"
+check way-unspec-denied is "$(way unspec 169.254.169.254 5353)" "EPERM none"
+check way-unspec-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5353' '"syscall":"sendmsg"' 'FLOOR-NET-IMDS'
+# raw0 first: its record (the socket hook's, sock_type raw) must not be
+# confused with the AF_INET raw send's.
+check way-raw0-denied is "$(way raw0 169.254.169.254 5355)" "EPERM none"
+check way-raw0-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"sock_type":"raw"' 'FLOOR-NET-IMDS'
+check way-raw-denied is "$(way raw 169.254.169.254 5354)" "EPERM none"
+check way-raw0-v6-denied is "$(way raw0 fd00:ec2::254 5356)" "EPERM none"
+check way-sendmmsg-denied is "$(way sendmmsg 169.254.169.254 5357)" "EPERM none"
+check way-fastopen-denied is "$(way fastopen 169.254.169.254 5358)" "EPERM none"
+check way-ping-denied is "$(way ping 169.254.169.254)" "EPERM none"
+check way-badfamily-denied is "$(way badfamily 169.254.169.254 5359)" "EPERM none"
+check way-badfamily-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"family":"other"'
+check way-disconnect-allowed is "$(gg-net disconnect 127.0.0.1 5360)" ok
+# IP_HDRINCL: msg_name (127.0.0.1, allowed) routes, the header decides:
+# the packet check (cgroup_skb/egress) reads the header's destination.
+check way-hdrincl-control-arrives is "$(way hdrincl 169.254.169.253 5361 127.0.0.1)" "ok arrived"
+check way-hdrincl-denied is "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" "EPERM none"
+check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' '"mechanism":"lsm"' 'FLOOR-NET-IMDS'
+check way-loopback-raw-allowed is "$(way raw 127.0.0.1 5363)" "ok arrived"
+
 # ---- kernel.module
 check finit-and-init-module-eperm gg-modload /lib/test/test.ko
 check module-not-loaded sh -c '! grep -q "^nls_ascii " /proc/modules'
