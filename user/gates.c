@@ -60,33 +60,62 @@ GG_SKEL_ADAPTERS(exec)
 GG_SKEL_ADAPTERS(egress)
 GG_SKEL_ADAPTERS(module)
 
-static const struct gg_prog_spec exec_progs[] = {
-	{ "gg_exec_check", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_exec_check_fallback", GG_MECH_FALLBACK, GG_ATTACH_AUTO },
-	{ "gg_exec_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
-	{ "gg_execat_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
-};
+/*
+ * The loader table: every program of every gate's skeleton, once. A
+ * program the table misses would never be loaded, silently, so the table
+ * is checked against the skeleton at build time: each entry names a real
+ * skeleton program (PROG_BIT fails to compile otherwise) spelled as its
+ * ABI macro, and the entries together cover every program exactly once.
+ * P(skeleton, BPF function, ABI name, mechanism, attach).
+ */
+#define EXEC_PROGS(P)                                                                        \
+	P(exec, gg_exec_check, GG_PROG_EXEC_CHECK, GG_MECH_LSM, GG_ATTACH_AUTO)              \
+	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)
 
-static const struct gg_prog_spec egress_progs[] = {
-	{ "gg_egress_connect", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_egress_sendmsg", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_egress_connect4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_connect6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_sendmsg4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_sendmsg6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-};
+#define EGRESS_PROGS(P)                                                                      \
+	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(egress, gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_sendmsg6, GG_PROG_EGRESS_SENDMSG6, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)
 
-static const struct gg_prog_spec module_progs[] = {
-	{ "gg_module_request", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_module_load_data", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_module_read_file", GG_MECH_LSM, GG_ATTACH_AUTO },
-};
+#define MODULE_PROGS(P)                                                                      \
+	P(module, gg_module_request, GG_PROG_MODULE_REQUEST, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(module, gg_module_load_data, GG_PROG_MODULE_LOAD_DATA, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(module, gg_module_read_file, GG_PROG_MODULE_READ_FILE, GG_MECH_LSM, GG_ATTACH_AUTO)
+
+#define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
+/* The program's index in the skeleton's progs struct, as a bit. */
+#define PROG_BIT(skel, fn, name, mech, attach)                                         \
+	| (1ULL << ((offsetof(struct gg_##skel, progs.fn) - offsetof(struct gg_##skel, progs)) / \
+		    sizeof(struct bpf_program *)))
+#define PROG_ONE(skel, fn, name, mech, attach) +1
+#define PROG_NAME_OK(skel, fn, name, mech, attach) && GG_NAME_IS(fn, name)
+#define SKEL_N_PROGS(skel) (sizeof(((struct gg_##skel *)0)->progs) / sizeof(struct bpf_program *))
+
+#define CHECK_PROG_TABLE(skel, LIST)                                                         \
+	_Static_assert(SKEL_N_PROGS(skel) < 64 && (0 LIST(PROG_ONE)) == SKEL_N_PROGS(skel) && \
+			       (0ULL LIST(PROG_BIT)) == (1ULL << SKEL_N_PROGS(skel)) - 1,    \
+		       #skel ".bpf.c: a program has no entry (or two) in " #LIST " (gates.c)"); \
+	_Static_assert(1 LIST(PROG_NAME_OK), #LIST ": a name differs from its BPF function")
+
+CHECK_PROG_TABLE(exec, EXEC_PROGS);
+CHECK_PROG_TABLE(egress, EGRESS_PROGS);
+CHECK_PROG_TABLE(module, MODULE_PROGS);
+
+static const struct gg_prog_spec exec_progs[] = { EXEC_PROGS(PROG_SPEC) };
+static const struct gg_prog_spec egress_progs[] = { EGRESS_PROGS(PROG_SPEC) };
+static const struct gg_prog_spec module_progs[] = { MODULE_PROGS(PROG_SPEC) };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Where a new build's gates are attached beside an old build's (bpffs
- * refuses names with a dot). */
-#define GG_UPGRADE_STAGE "upgrade-stage"
 
 static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
 	{ GG_GATE_EXEC, exec_open, exec_destroy, exec_object, exec_progs, ARRAY_SIZE(exec_progs) },
@@ -169,7 +198,7 @@ static int ensure_pin_dir(const char *pin_dir, struct gg_err *err)
 
 static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *prog)
 {
-	snprintf(buf, len, "%s/link-%s", pin_dir, prog);
+	snprintf(buf, len, "%s/" GG_PIN_LINK_PREFIX "%s", pin_dir, prog);
 }
 
 static bool pinned(const char *pin_dir, const char *prog)
@@ -271,7 +300,7 @@ static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const cha
 			return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate),
 				       name, strerror(errno));
 		/* The program too, for `bpftool prog dump xlated pinned ...`. */
-		snprintf(path, sizeof(path), "%s/prog-%s", pin_dir, name);
+		snprintf(path, sizeof(path), "%s/" GG_PIN_PROG_PREFIX "%s", pin_dir, name);
 		ret = bpf_program__pin(prog, path);
 		if (ret) {
 			bpf_link__destroy(link);
@@ -339,7 +368,7 @@ static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
 	int fd;
 
 	id[0] = '\0';
-	snprintf(path, sizeof(path), "%s/meta", dir);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_META, dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
@@ -355,11 +384,11 @@ static int write_build_id(const char *dir, struct gg_err *err)
 	int fd, ret = 0;
 
 	gg_build_id(m.build_id);
-	fd = gg_pinned_fd(dir, "meta", err);
+	fd = gg_pinned_fd(dir, GG_MAP_META, err);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_update_elem(fd, &zero, &m, BPF_ANY))
-		ret = gg_errf(err, -errno, "meta: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_META ": %s", strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -378,7 +407,8 @@ static int unpin_all(const char *dir, bool links_only, struct gg_err *err)
 	for (int pass = 0; pass < (links_only ? 1 : 2); pass++) {
 		rewinddir(d);
 		while ((de = readdir(d))) {
-			bool is_link = !strncmp(de->d_name, "link-", 5);
+			bool is_link = !strncmp(de->d_name, GG_PIN_LINK_PREFIX,
+						strlen(GG_PIN_LINK_PREFIX));
 
 			if (de->d_name[0] == '.' || de->d_type == DT_DIR || is_link != (pass == 0))
 				continue;
@@ -485,13 +515,13 @@ static int check_adopted_scope(const char *pin_dir, const struct gg_scope *scope
 	__u32 zero = 0;
 	int fd, ret;
 
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_lookup_elem(fd, &zero, &old) ? -errno : 0;
 	close(fd);
 	if (ret)
-		return gg_errf(err, ret, "%s/settings: %s", pin_dir, strerror(-ret));
+		return gg_errf(err, ret, "%s/" GG_MAP_SETTINGS ": %s", pin_dir, strerror(-ret));
 	if (scope->mode == GG_SCOPE_CGROUP) {
 		ret = cgroup_ref(scope->cgroup, &new.scope, err);
 		if (ret)
@@ -542,7 +572,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	pinned_build_id(pin_dir, theirs);
 	if (any_pinned && strcmp(mine, theirs)) {
 		/* Another build's programs enforce now: attach ours beside them. */
-		snprintf(stage, stage_len, "%s/" GG_UPGRADE_STAGE, pin_dir);
+		snprintf(stage, stage_len, "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
 		if (mkdir(stage, 0700) && errno != EEXIST)
 			return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
 		ret = unpin_all(stage, false, err); /* a crashed earlier upgrade */
@@ -651,12 +681,12 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		if (ret)
 			return ret;
 	}
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
 	if (ret)
-		ret = gg_errf(err, -errno, "settings: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_SETTINGS ": %s", strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -696,7 +726,7 @@ int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
 	__u32 zero = 0;
 	int fd, ret;
 
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	/* Read-modify-write: only this daemon writes settings while it runs;
@@ -708,7 +738,7 @@ int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
 		ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
 	}
 	if (ret)
-		ret = gg_errf(err, -errno, "%s/settings: %s", pin_dir, strerror(errno));
+		ret = gg_errf(err, -errno, "%s/" GG_MAP_SETTINGS ": %s", pin_dir, strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -718,7 +748,7 @@ int gg_gates_unload(const char *pin_dir, struct gg_err *err)
 	char stage[4096];
 	int ret;
 
-	snprintf(stage, sizeof(stage), "%s/" GG_UPGRADE_STAGE, pin_dir);
+	snprintf(stage, sizeof(stage), "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
 	if (access(stage, F_OK) == 0 && (unpin_all(stage, false, err) || rmdir(stage)))
 		return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
 	ret = unpin_all(pin_dir, false, err);
