@@ -87,6 +87,29 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/fixture.h $(LIB_OBJS) | $(OUTPUT)/t
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
+# BPF helper tests: tests/unit/progs/*.bpf.c wrap the gates' helpers in
+# SEC("syscall") programs that BPF_PROG_TEST_RUN drives; their skeletons are
+# linked into tests/unit/test_bpf_helpers.
+TEST_PROG_SRCS := $(wildcard tests/unit/progs/*.bpf.c)
+TEST_SKELS := $(patsubst tests/unit/progs/%.bpf.c,$(OUTPUT)/tests/progs/%.skel.h,$(TEST_PROG_SRCS))
+
+$(OUTPUT)/tests/progs:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/tests/progs/%.bpf.o: tests/unit/progs/%.bpf.c tests/unit/progs/*.h bpf/*.bpf.c bpf/*.bpf.h \
+		include/govgate_abi.h vmlinux/vmlinux.h | $(OUTPUT)/tests/progs
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/unit/progs -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(OUTPUT)/tests/progs/%.skel.h: $(OUTPUT)/tests/progs/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gg_$(subst -,_,$*) > $@
+
+$(OUTPUT)/tests/test_bpf_helpers: $(TEST_SKELS)
+$(OUTPUT)/tests/test_bpf_helpers: CFLAGS += -Itests/unit/progs -I$(OUTPUT)/tests/progs
+
 $(OUTPUT)/helpers/%: tests/helpers/%.c | $(OUTPUT)/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@

@@ -25,6 +25,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* A map or program is pinned under its C name: that name must be the one
+ * user space opens (include/govgate_abi.h). Taking the address also fails
+ * the build if the identifier is gone. */
+#define GG_ASSERT_PINNED(ident, name)                                    \
+	_Static_assert(sizeof(&(ident)) && GG_NAME_IS(ident, name), \
+		       #ident " is pinned as \"" #ident "\", user space opens " name)
+
+/* The ring buffer's size must be a power of two (and of the page size). */
+#define GG_EVENTS_BYTES (4 << 20)
+_Static_assert(GG_IS_POW2(GG_EVENTS_BYTES), "ring buffer size must be a power of two");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -59,9 +70,15 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, GG_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } events SEC(".maps");
+
+GG_ASSERT_PINNED(settings, GG_MAP_SETTINGS);
+GG_ASSERT_PINNED(policy_state, GG_MAP_POLICY_STATE);
+GG_ASSERT_PINNED(meta, GG_MAP_META);
+GG_ASSERT_PINNED(counters, GG_MAP_COUNTERS);
+GG_ASSERT_PINNED(events, GG_MAP_EVENTS);
 
 static __always_inline void gg_count(__u32 gate, __u32 kind)
 {

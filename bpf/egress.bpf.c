@@ -50,6 +50,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_prog SEC(".maps");
 
+GG_ASSERT_PINNED(egress_v4, GG_MAP_EGRESS_V4);
+GG_ASSERT_PINNED(egress_v6, GG_MAP_EGRESS_V6);
+GG_ASSERT_PINNED(egress_port, GG_MAP_EGRESS_PORT);
+GG_ASSERT_PINNED(egress_prog, GG_MAP_EGRESS_PROG);
+
 /* A destination, normalised: IPv4 (including v4-mapped v6) or IPv6. */
 struct gg_dest {
 	__u8 addr[16];
@@ -499,3 +504,12 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
 {
 	return gg_packet_check(skb, GG_MECH_FALLBACK);
 }
+
+GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
+GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
+GG_ASSERT_PINNED(gg_egress_connect4, GG_PROG_EGRESS_CONNECT4);
+GG_ASSERT_PINNED(gg_egress_connect6, GG_PROG_EGRESS_CONNECT6);
+GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);
+GG_ASSERT_PINNED(gg_egress_sendmsg6, GG_PROG_EGRESS_SENDMSG6);
+GG_ASSERT_PINNED(gg_egress_packet_lsm, GG_PROG_EGRESS_PACKET_LSM);
+GG_ASSERT_PINNED(gg_egress_packet_fallback, GG_PROG_EGRESS_PACKET_FALLBACK);

@@ -60,8 +60,17 @@ struct {
 	__type(value, struct gg_exec_args);
 } exec_args_scratch SEC(".maps");
 
+GG_ASSERT_PINNED(exec_path, GG_MAP_EXEC_PATH);
+GG_ASSERT_PINNED(exec_name, GG_MAP_EXEC_NAME);
+GG_ASSERT_PINNED(exec_inode, GG_MAP_EXEC_INODE);
+GG_ASSERT_PINNED(exec_args, GG_MAP_EXEC_ARGS);
+
 #define GG_ARGV_MAX 20
 #define GG_ARG_CHUNK 256
+/* A chunk read at an offset masked below GG_ARGS_MAX stays inside buf. */
+_Static_assert(GG_ARG_CHUNK <= GG_ARGS_MAX &&
+		       sizeof(((struct gg_exec_args *)0)->buf) >= 2 * GG_ARGS_MAX,
+	       "argv chunks must fit behind any masked offset");
 
 /* Records argv for the audit log only: user memory can change after it is
  * read, so nothing here ever decides. */
@@ -212,6 +221,15 @@ struct gg_scan {
 	char path[GG_PATH_MAX];
 };
 
+_Static_assert(sizeof(struct gg_scan) == sizeof(struct gg_exec_path_key) &&
+		       __builtin_offsetof(struct gg_scan, last) ==
+			       __builtin_offsetof(struct gg_exec_path_key, slot) &&
+		       sizeof(((struct gg_scan *)0)->last) ==
+			       sizeof(((struct gg_exec_path_key *)0)->slot) &&
+		       __builtin_offsetof(struct gg_scan, path) ==
+			       __builtin_offsetof(struct gg_exec_path_key, path),
+	       "struct gg_scan must overlay struct gg_exec_path_key exactly");
+
 static long gg_scan_step(__u32 i, void *ctx)
 {
 	struct gg_scan *s = ctx;
@@ -230,6 +248,8 @@ static long gg_scan_step(__u32 i, void *ctx)
  * path is 4-byte aligned in the key; stack accesses must be aligned):
  * about 60 iterations for a typical path instead of 256. */
 #define GG_PATH_WORDS (GG_PATH_MAX / 4)
+_Static_assert(GG_IS_POW2(GG_PATH_WORDS), "GG_PATH_WORDS masks word indices");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gg_zero_tail keeps the low bytes");
 
 static long gg_zero_tail(__u32 i, void *ctx)
 {
@@ -243,6 +263,15 @@ static long gg_zero_tail(__u32 i, void *ctx)
 	/* Little endian: the first bytes are the low ones. */
 	*word = keep >= 4 ? *word : *word & ((1U << (keep * 8)) - 1);
 	return 0;
+}
+
+/* Makes a bpf_d_path result (len bytes, the NUL included) a lookup key:
+ * zeroes what lies behind it, then restores the slot the scan overlaid. */
+static __always_inline void gg_path_key_finish(struct gg_exec_path_key *pk, long len, __u32 slot)
+{
+	((struct gg_scan *)pk)->last = len;
+	bpf_loop(GG_PATH_WORDS, gg_zero_tail, pk, 0);
+	pk->slot = slot;
 }
 
 /* The last component of the path as the caller passed it (s->path holds
@@ -288,9 +317,7 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	long len = bpf_d_path((struct path *)&bprm->file->f_path, pk.path, sizeof(pk.path));
 
 	if (len > 0) {
-		((struct gg_scan *)&pk)->last = len;
-		bpf_loop(GG_PATH_WORDS, gg_zero_tail, &pk, 0);
-		pk.slot = slot;
+		gg_path_key_finish(&pk, len, slot);
 		v = bpf_map_lookup_elem(&exec_path, &pk);
 		if (v && v->entry) {
 			gg_hit(v, &action, entries, 0);
@@ -363,3 +390,8 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
+
+GG_ASSERT_PINNED(gg_exec_check, GG_PROG_EXEC_CHECK);
+GG_ASSERT_PINNED(gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK);
+GG_ASSERT_PINNED(gg_exec_argv, GG_PROG_EXEC_ARGV);
+GG_ASSERT_PINNED(gg_execat_argv, GG_PROG_EXECAT_ARGV);

@@ -22,6 +22,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } module_policy SEC(".maps");
 
+GG_ASSERT_PINNED(module_policy, GG_MAP_MODULE_POLICY);
+
 static __always_inline int gg_module_decide(__u32 source, const char *name, bool kexec)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
@@ -88,3 +90,7 @@ int BPF_PROG(gg_module_read_file, struct file *file, enum kernel_read_file_id id
 	name = (const char *)BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	return gg_module_decide(source, name, source != GG_MOD_READ_FILE);
 }
+
+GG_ASSERT_PINNED(gg_module_request, GG_PROG_MODULE_REQUEST);
+GG_ASSERT_PINNED(gg_module_load_data, GG_PROG_MODULE_LOAD_DATA);
+GG_ASSERT_PINNED(gg_module_read_file, GG_PROG_MODULE_READ_FILE);

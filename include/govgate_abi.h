@@ -307,7 +307,162 @@ struct gg_meta {
 	char _pad[7];
 };
 
-/* Pinned object names under the pin directory (default /sys/fs/bpf/govgate). */
+/*
+ * Pinned names under the pin directory (default /sys/fs/bpf/govgate).
+ *
+ * libbpf pins a map under its C name (LIBBPF_PIN_BY_NAME), and the loader
+ * pins each program as GG_PIN_PROG_PREFIX<name> and its link as
+ * GG_PIN_LINK_PREFIX<name>, <name> being the BPF function's name. So a
+ * name below and the BPF identifier it names are one thing spelled twice:
+ * the BPF side asserts each map and program identifier against its macro
+ * (GG_ASSERT_PINNED in common.bpf.h), user space opens pins only through
+ * the macros, and user/gates.c asserts that its loader table covers every
+ * program of every skeleton. Renaming either side alone fails the build.
+ */
 #define GG_PIN_DIR_DEFAULT "/sys/fs/bpf/govgate"
+#define GG_PIN_PROG_PREFIX "prog-"
+#define GG_PIN_LINK_PREFIX "link-"
+/* Where a new build's gates are attached beside an old build's (bpffs
+ * refuses names with a dot). */
+#define GG_PIN_UPGRADE_STAGE "upgrade-stage"
+
+/* Maps every gate shares (bpf/common.bpf.h). */
+#define GG_MAP_SETTINGS "settings"
+#define GG_MAP_POLICY_STATE "policy_state"
+#define GG_MAP_META "meta"
+#define GG_MAP_COUNTERS "counters"
+#define GG_MAP_EVENTS "events"
+/* cmd.exec (bpf/exec.bpf.c). exec_args_scratch is not pinned. */
+#define GG_MAP_EXEC_PATH "exec_path"
+#define GG_MAP_EXEC_NAME "exec_name"
+#define GG_MAP_EXEC_INODE "exec_inode"
+#define GG_MAP_EXEC_ARGS "exec_args"
+/* net.egress (bpf/egress.bpf.c). */
+#define GG_MAP_EGRESS_V4 "egress_v4"
+#define GG_MAP_EGRESS_V6 "egress_v6"
+#define GG_MAP_EGRESS_PORT "egress_port"
+#define GG_MAP_EGRESS_PROG "egress_prog"
+/* kernel.module (bpf/module.bpf.c). */
+#define GG_MAP_MODULE_POLICY "module_policy"
+
+/* Programs: the loader table in user/gates.c lists each one exactly once. */
+#define GG_PROG_EXEC_CHECK "gg_exec_check"
+#define GG_PROG_EXEC_CHECK_FALLBACK "gg_exec_check_fallback"
+#define GG_PROG_EXEC_ARGV "gg_exec_argv"
+#define GG_PROG_EXECAT_ARGV "gg_execat_argv"
+#define GG_PROG_EGRESS_CONNECT "gg_egress_connect"
+#define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
+#define GG_PROG_EGRESS_CONNECT4 "gg_egress_connect4"
+#define GG_PROG_EGRESS_CONNECT6 "gg_egress_connect6"
+#define GG_PROG_EGRESS_SENDMSG4 "gg_egress_sendmsg4"
+#define GG_PROG_EGRESS_SENDMSG6 "gg_egress_sendmsg6"
+#define GG_PROG_EGRESS_PACKET_LSM "gg_egress_packet_lsm"
+#define GG_PROG_EGRESS_PACKET_FALLBACK "gg_egress_packet_fallback"
+#define GG_PROG_MODULE_REQUEST "gg_module_request"
+#define GG_PROG_MODULE_LOAD_DATA "gg_module_load_data"
+#define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
+
+/* True when an identifier is spelled as a name string. gcc and clang fold
+ * __builtin_strcmp of two literals, so this works in _Static_assert. */
+#define GG_NAME_IS(ident, name) (__builtin_strcmp(#ident, name) == 0)
+
+/*
+ * Layout checks, evaluated by both compilers (clang -target bpf, gcc on
+ * x86_64): a field that moves or a hole that appears on one side only
+ * would make every lookup miss or every event misread, silently.
+ *
+ * Hash keys are compared bytewise, padding included, so each key's size is
+ * the sum of its fields: no implicit hole anywhere.
+ */
+#define GG_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), "struct " #type ": size changed")
+#define GG_ASSERT_OFF(type, field, off)                                \
+	_Static_assert(__builtin_offsetof(struct type, field) == (off), \
+		       "struct " #type ": " #field " moved")
+
+/* No hole between two fields, or behind the last one. */
+#define GG_FIELD_END(type, f) \
+	(__builtin_offsetof(struct type, f) + sizeof(((struct type *)0)->f))
+#define GG_ASSERT_NEXT(type, a, b)                                             \
+	_Static_assert(GG_FIELD_END(type, a) == __builtin_offsetof(struct type, b), \
+		       "struct " #type ": a hole between " #a " and " #b)
+#define GG_ASSERT_LAST(type, f)                                    \
+	_Static_assert(GG_FIELD_END(type, f) == sizeof(struct type), \
+		       "struct " #type ": a hole behind " #f)
+
+/* Masks index arrays with `& (N - 1)` to satisfy the verifier. */
+#define GG_IS_POW2(n) ((n) > 0 && ((n) & ((n) - 1)) == 0)
+_Static_assert(GG_IS_POW2(GG_PATH_MAX), "GG_PATH_MAX masks path indices");
+_Static_assert(GG_IS_POW2(GG_ARGS_MAX), "GG_ARGS_MAX masks argv offsets");
+_Static_assert(GG_PATH_MAX % 4 == 0, "exec.bpf.c zeroes path tails by 4-byte words");
+/* Slots are selected with `& 1`. */
+_Static_assert(GG_SLOTS == 2, "the slot masks (& 1) assume two slots");
+_Static_assert(GG_MAX_HITS == 4, "event entries: path, inode, name, invoked name");
+_Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
+
+GG_ASSERT_SIZE(gg_cgroup_ref, 16);
+GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT);
+GG_ASSERT_OFF(gg_settings, self_start_ticks, 16);
+GG_ASSERT_OFF(gg_settings, scope, 24);
+GG_ASSERT_OFF(gg_settings, exempt, 40);
+GG_ASSERT_SIZE(gg_policy_state, 8 + 8 * GG_SLOTS);
+GG_ASSERT_OFF(gg_policy_state, generation, 8);
+GG_ASSERT_SIZE(gg_verdict, 8);
+/* Rule keys, field by field. */
+GG_ASSERT_SIZE(gg_exec_path_key, 4 + GG_PATH_MAX);
+GG_ASSERT_NEXT(gg_exec_path_key, slot, path);
+GG_ASSERT_LAST(gg_exec_path_key, path);
+/* exec.bpf.c zeroes the path by aligned 4-byte words. */
+GG_ASSERT_OFF(gg_exec_path_key, path, 4);
+GG_ASSERT_SIZE(gg_exec_name_key, 4 + GG_NAME_MAX);
+GG_ASSERT_NEXT(gg_exec_name_key, slot, name);
+GG_ASSERT_LAST(gg_exec_name_key, name);
+GG_ASSERT_SIZE(gg_exec_inode_key, 24);
+GG_ASSERT_NEXT(gg_exec_inode_key, slot, _pad);
+GG_ASSERT_NEXT(gg_exec_inode_key, _pad, dev);
+GG_ASSERT_NEXT(gg_exec_inode_key, dev, ino);
+GG_ASSERT_LAST(gg_exec_inode_key, ino);
+/* LPM keys: prefixlen first, then the matched data. */
+GG_ASSERT_SIZE(gg_egress_v4_key, 16);
+GG_ASSERT_OFF(gg_egress_v4_key, prefixlen, 0);
+GG_ASSERT_NEXT(gg_egress_v4_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_egress_v4_key, slot, prog);
+GG_ASSERT_NEXT(gg_egress_v4_key, prog, addr);
+GG_ASSERT_LAST(gg_egress_v4_key, addr);
+GG_ASSERT_SIZE(gg_egress_v6_key, 28);
+GG_ASSERT_OFF(gg_egress_v6_key, prefixlen, 0);
+GG_ASSERT_NEXT(gg_egress_v6_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_egress_v6_key, slot, prog);
+GG_ASSERT_NEXT(gg_egress_v6_key, prog, addr);
+GG_ASSERT_LAST(gg_egress_v6_key, addr);
+GG_ASSERT_SIZE(gg_egress_port_key, 12);
+GG_ASSERT_NEXT(gg_egress_port_key, slot, node);
+GG_ASSERT_NEXT(gg_egress_port_key, node, port);
+GG_ASSERT_NEXT(gg_egress_port_key, port, proto);
+GG_ASSERT_NEXT(gg_egress_port_key, proto, _pad);
+GG_ASSERT_LAST(gg_egress_port_key, _pad);
+GG_ASSERT_SIZE(gg_egress_prog_key, 4 + GG_NAME_MAX);
+GG_ASSERT_NEXT(gg_egress_prog_key, slot, name);
+GG_ASSERT_LAST(gg_egress_prog_key, name);
+/* Values and records: sizes, and the offsets user space depends on. */
+GG_ASSERT_SIZE(gg_egress_val, 16);
+GG_ASSERT_SIZE(gg_egress_prog_val, 8);
+GG_ASSERT_SIZE(gg_module_val, 16);
+GG_ASSERT_NEXT(gg_module_val, verdict, kexec);
+GG_ASSERT_LAST(gg_module_val, kexec);
+GG_ASSERT_SIZE(gg_event_exec, 2 * GG_PATH_MAX + 16 + 16 + GG_ARGS_MAX);
+GG_ASSERT_OFF(gg_event_exec, args, 2 * GG_PATH_MAX + 32);
+GG_ASSERT_SIZE(gg_event_net, 24);
+GG_ASSERT_OFF(gg_event_net, daddr, 8);
+GG_ASSERT_SIZE(gg_event_module, 8 + GG_NAME_MAX);
+/* The header every record carries (GG_EVENT_HDR_SIZE), then the union. */
+GG_ASSERT_OFF(gg_event, entries, 36);
+GG_ASSERT_OFF(gg_event, comm, 72);
+GG_ASSERT_OFF(gg_event, exe, 88);
+GG_ASSERT_OFF(gg_event, exec, 88 + GG_PATH_MAX);
+_Static_assert(GG_EVENT_HDR_SIZE % 8 == 0, "event records start 8-byte aligned");
+GG_ASSERT_SIZE(gg_event, 88 + GG_PATH_MAX + sizeof(struct gg_event_exec));
+GG_ASSERT_SIZE(gg_exec_args, 8 + 2 * GG_ARGS_MAX);
+GG_ASSERT_SIZE(gg_meta, 72);
 
 #endif /* GOVGATE_ABI_H */

@@ -62,34 +62,73 @@ GG_SKEL_ADAPTERS(exec)
 GG_SKEL_ADAPTERS(egress)
 GG_SKEL_ADAPTERS(module)
 
-static const struct gg_prog_spec exec_progs[] = {
-	{ "gg_exec_check", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_exec_check_fallback", GG_MECH_FALLBACK, GG_ATTACH_AUTO },
-	{ "gg_exec_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
-	{ "gg_execat_argv", GG_MECH_NONE, GG_ATTACH_AUTO },
-};
+/*
+ * The loader table: every program of every gate's skeleton, once. A
+ * program the table misses would never be loaded, silently, so the table
+ * is checked against the skeleton at build time: each entry names a real
+ * skeleton program (PROG_BIT fails to compile otherwise) spelled as its
+ * ABI macro, and the entries together cover every program exactly once.
+ * P(skeleton, BPF function, ABI name, mechanism, attach).
+ */
+#define EXEC_PROGS(P)                                                                        \
+	P(exec, gg_exec_check, GG_PROG_EXEC_CHECK, GG_MECH_LSM, GG_ATTACH_AUTO)              \
+	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)
 
-static const struct gg_prog_spec egress_progs[] = {
-	{ "gg_egress_connect", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_egress_sendmsg", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_egress_connect4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_connect6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_sendmsg4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	{ "gg_egress_sendmsg6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-	/* the packet check, on the scope's cgroup with either mechanism */
-	{ "gg_egress_packet_lsm", GG_MECH_LSM, GG_ATTACH_CGROUP },
-	{ "gg_egress_packet_fallback", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
-};
+#define EGRESS_PROGS(P)                                                                      \
+	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(egress, gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_sendmsg6, GG_PROG_EGRESS_SENDMSG6, GG_MECH_FALLBACK,             \
+	  GG_ATTACH_CGROUP)                                                                  \
+	/* the packet check, on the scope's cgroup with either mechanism */                  \
+	P(egress, gg_egress_packet_lsm, GG_PROG_EGRESS_PACKET_LSM, GG_MECH_LSM,              \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_egress_packet_fallback, GG_PROG_EGRESS_PACKET_FALLBACK,                 \
+	  GG_MECH_FALLBACK, GG_ATTACH_CGROUP)
 
-static const struct gg_prog_spec module_progs[] = {
-	{ "gg_module_request", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_module_load_data", GG_MECH_LSM, GG_ATTACH_AUTO },
-	{ "gg_module_read_file", GG_MECH_LSM, GG_ATTACH_AUTO },
-};
+#define MODULE_PROGS(P)                                                                      \
+	P(module, gg_module_request, GG_PROG_MODULE_REQUEST, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(module, gg_module_load_data, GG_PROG_MODULE_LOAD_DATA, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(module, gg_module_read_file, GG_PROG_MODULE_READ_FILE, GG_MECH_LSM, GG_ATTACH_AUTO)
 
-/* Where a new build's gates are attached beside an old build's (bpffs
- * refuses names with a dot). */
-#define GG_UPGRADE_STAGE "upgrade-stage"
+#define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
+/* The program's index in the skeleton's progs struct, as a bit. */
+#define PROG_BIT(skel, fn, name, mech, attach)                                         \
+	| (1ULL << ((offsetof(struct gg_##skel, progs.fn) - offsetof(struct gg_##skel, progs)) / \
+		    sizeof(struct bpf_program *)))
+#define PROG_ONE(skel, fn, name, mech, attach) +1
+#define PROG_NAME_OK(skel, fn, name, mech, attach) && GG_NAME_IS(fn, name)
+#define SKEL_N_PROGS(skel) (sizeof(((struct gg_##skel *)0)->progs) / sizeof(struct bpf_program *))
+
+#define CHECK_PROG_TABLE(skel, LIST)                                                         \
+	_Static_assert(SKEL_N_PROGS(skel) < 64 && (0 LIST(PROG_ONE)) == SKEL_N_PROGS(skel) && \
+			       (0ULL LIST(PROG_BIT)) == (1ULL << SKEL_N_PROGS(skel)) - 1,    \
+		       #skel ".bpf.c: a program has no entry (or two) in " #LIST " (gates.c)"); \
+	_Static_assert(1 LIST(PROG_NAME_OK), #LIST ": a name differs from its BPF function")
+
+/* attach_and_pin() keeps one flag per program of a gate */
+#define GG_GATE_PROGS_MAX 16
+#define PROGS_FIT(skel) _Static_assert(SKEL_N_PROGS(skel) <= GG_GATE_PROGS_MAX, #skel ": too many programs")
+PROGS_FIT(exec);
+PROGS_FIT(egress);
+PROGS_FIT(module);
+
+CHECK_PROG_TABLE(exec, EXEC_PROGS);
+CHECK_PROG_TABLE(egress, EGRESS_PROGS);
+CHECK_PROG_TABLE(module, MODULE_PROGS);
+
+static const struct gg_prog_spec exec_progs[] = { EXEC_PROGS(PROG_SPEC) };
+static const struct gg_prog_spec egress_progs[] = { EGRESS_PROGS(PROG_SPEC) };
+static const struct gg_prog_spec module_progs[] = { MODULE_PROGS(PROG_SPEC) };
+
 
 static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
 	{ GG_GATE_EXEC, exec_open, exec_destroy, exec_object, exec_progs, ARRAY_SIZE(exec_progs) },
@@ -172,7 +211,7 @@ static int ensure_pin_dir(const char *pin_dir, struct gg_err *err)
 
 static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *prog)
 {
-	snprintf(buf, len, "%s/link-%s", pin_dir, prog);
+	snprintf(buf, len, "%s/" GG_PIN_LINK_PREFIX "%s", pin_dir, prog);
 }
 
 static bool pinned(const char *pin_dir, const char *prog)
@@ -371,7 +410,7 @@ static void unpin_unused(const struct gg_gate_spec *spec, const bool *attached, 
 			continue;
 		link_pin_path(path, sizeof(path), dir, spec->progs[i].name);
 		unlink(path);
-		snprintf(path, sizeof(path), "%s/prog-%s", dir, spec->progs[i].name);
+		snprintf(path, sizeof(path), "%s/" GG_PIN_PROG_PREFIX "%s", dir, spec->progs[i].name);
 		unlink(path);
 	}
 }
@@ -430,10 +469,10 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const char *pin_dir,
 			  int cgroup_fd, struct gg_err *err)
 {
-	bool attached[8] = {};
+	bool attached[GG_GATE_PROGS_MAX] = {};
 	int ret;
 
-	for (size_t i = 0; i < spec->n_progs && i < ARRAY_SIZE(attached); i++) {
+	for (size_t i = 0; i < spec->n_progs; i++) {
 		struct bpf_program *prog =
 			bpf_object__find_program_by_name(spec->object(skel), spec->progs[i].name);
 
@@ -497,7 +536,7 @@ static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
 	int fd;
 
 	id[0] = '\0';
-	snprintf(path, sizeof(path), "%s/meta", dir);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_META, dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
@@ -513,11 +552,11 @@ static int write_build_id(const char *dir, struct gg_err *err)
 	int fd, ret = 0;
 
 	gg_build_id(m.build_id);
-	fd = gg_pinned_fd(dir, "meta", err);
+	fd = gg_pinned_fd(dir, GG_MAP_META, err);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_update_elem(fd, &zero, &m, BPF_ANY))
-		ret = gg_errf(err, -errno, "meta: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_META ": %s", strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -536,7 +575,8 @@ static int unpin_all(const char *dir, bool links_only, struct gg_err *err)
 	for (int pass = 0; pass < (links_only ? 1 : 2); pass++) {
 		rewinddir(d);
 		while ((de = readdir(d))) {
-			bool is_link = !strncmp(de->d_name, "link-", 5);
+			bool is_link = !strncmp(de->d_name, GG_PIN_LINK_PREFIX,
+						strlen(GG_PIN_LINK_PREFIX));
 
 			if (de->d_name[0] == '.' || de->d_type == DT_DIR || is_link != (pass == 0))
 				continue;
@@ -643,13 +683,13 @@ static int check_adopted_scope(const char *pin_dir, const struct gg_scope *scope
 	__u32 zero = 0;
 	int fd, ret;
 
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_lookup_elem(fd, &zero, &old) ? -errno : 0;
 	close(fd);
 	if (ret)
-		return gg_errf(err, ret, "%s/settings: %s", pin_dir, strerror(-ret));
+		return gg_errf(err, ret, "%s/" GG_MAP_SETTINGS ": %s", pin_dir, strerror(-ret));
 	if (scope->mode == GG_SCOPE_CGROUP) {
 		ret = cgroup_ref(scope->cgroup, &new.scope, err);
 		if (ret)
@@ -700,7 +740,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	pinned_build_id(pin_dir, theirs);
 	if (any_pinned && strcmp(mine, theirs)) {
 		/* Another build's programs enforce now: attach ours beside them. */
-		snprintf(stage, stage_len, "%s/" GG_UPGRADE_STAGE, pin_dir);
+		snprintf(stage, stage_len, "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
 		if (mkdir(stage, 0700) && errno != EEXIST)
 			return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
 		ret = unpin_all(stage, false, err); /* a crashed earlier upgrade */
@@ -821,12 +861,12 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		if (ret)
 			return ret;
 	}
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
 	if (ret)
-		ret = gg_errf(err, -errno, "settings: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_SETTINGS ": %s", strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -878,7 +918,7 @@ int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
 	__u32 zero = 0;
 	int fd, ret;
 
-	fd = gg_pinned_fd(pin_dir, "settings", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	/* Read-modify-write: only this daemon writes settings while it runs;
@@ -890,7 +930,7 @@ int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
 		ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
 	}
 	if (ret)
-		ret = gg_errf(err, -errno, "%s/settings: %s", pin_dir, strerror(errno));
+		ret = gg_errf(err, -errno, "%s/" GG_MAP_SETTINGS ": %s", pin_dir, strerror(errno));
 	close(fd);
 	return ret;
 }
@@ -900,7 +940,7 @@ int gg_gates_unload(const char *pin_dir, struct gg_err *err)
 	char stage[4096];
 	int ret;
 
-	snprintf(stage, sizeof(stage), "%s/" GG_UPGRADE_STAGE, pin_dir);
+	snprintf(stage, sizeof(stage), "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
 	if (access(stage, F_OK) == 0 && (unpin_all(stage, false, err) || rmdir(stage)))
 		return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
 	ret = unpin_all(pin_dir, false, err);

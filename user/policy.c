@@ -25,7 +25,13 @@ enum {
 };
 
 static const char *const map_names[M_COUNT] = {
-	"exec_path", "exec_name", "exec_inode", "egress_v4", "egress_v6", "egress_port", "egress_prog",
+	[M_EXEC_PATH] = GG_MAP_EXEC_PATH,
+	[M_EXEC_NAME] = GG_MAP_EXEC_NAME,
+	[M_EXEC_INODE] = GG_MAP_EXEC_INODE,
+	[M_EGRESS_V4] = GG_MAP_EGRESS_V4,
+	[M_EGRESS_V6] = GG_MAP_EGRESS_V6,
+	[M_EGRESS_PORT] = GG_MAP_EGRESS_PORT,
+	[M_EGRESS_PROG] = GG_MAP_EGRESS_PROG,
 };
 
 /* Where the slot sits in each key, and whether it is stored big endian
@@ -102,9 +108,9 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
 		m->fd[i] = bpf_obj_get(path);
 	}
-	snprintf(path, sizeof(path), "%s/module_policy", pin_dir);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_MODULE_POLICY, pin_dir);
 	m->module_fd = bpf_obj_get(path);
-	m->state_fd = gg_pinned_fd(pin_dir, "policy_state", err);
+	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (m->state_fd < 0) {
 		maps_close(m);
 		return m->state_fd;
@@ -327,7 +333,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		struct gg_module_val mv = { .verdict = c->module, .kexec = c->kexec };
 
 		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
-			ret = gg_errf(err, -errno, "module_policy: update: %s", strerror(errno));
+			ret = gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": update: %s", strerror(errno));
 	}
 	return ret;
 }
@@ -345,7 +351,7 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 			return ret;
 	}
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
-		return gg_errf(err, -errno, "module_policy: %s", strerror(errno));
+		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
 	return 0;
 }
 
@@ -361,7 +367,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 	if (ret)
 		return ret;
 	if (bpf_map_lookup_elem(m.state_fd, &zero, &st)) {
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
 	}
 	/* A slot left GG_GEN_WRITING by an apply that died mid-write holds
@@ -381,7 +387,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 	 * generation change and is made again (see govgate_abi.h). */
 	st.generation[next] = GG_GEN_WRITING;
 	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
 	}
 	ret = clear_all(&m, next, err);
@@ -402,12 +408,12 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 	 * active_slot only ever changes in its lowest byte, so a reader sees
 	 * the old slot or the new one, each with its own generation. */
 	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
 	}
 	st.active_slot = next;
 	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
 	}
 cleanup:
@@ -421,11 +427,11 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	__u32 zero = 0;
 	int fd, ret = 0;
 
-	fd = gg_pinned_fd(pin_dir, "policy_state", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_lookup_elem(fd, &zero, &st))
-		ret = gg_errf(err, -errno, "policy_state: %s", strerror(errno));
+		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 	for (int i = 0; i < GG_SLOTS; i++)
 		if (st.generation[i] == GG_GEN_WRITING) /* an apply is writing it */
 			st.generation[i] = 0;
@@ -441,7 +447,7 @@ int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT]
 {
 	int fd, ret = 0;
 
-	fd = gg_pinned_fd(pin_dir, "counters", err);
+	fd = gg_pinned_fd(pin_dir, GG_MAP_COUNTERS, err);
 	if (fd < 0)
 		return fd;
 	for (__u32 g = 0; !ret && g < GG_GATE_COUNT; g++) {

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The gates' BPF helpers, run in the kernel with BPF_PROG_TEST_RUN on
+ * SEC("syscall") wrappers (progs/helpers_test.bpf.c), as the kernel's
+ * selftests do: each case is a named subtest with its input, the expected
+ * output, and negative cases next to positive ones. The wrappers' maps are
+ * private to the test (nothing is pinned).
+ *
+ * Covered: gg_path_key_finish (gg_zero_tail), gg_exec_lookup_invoked
+ * (gg_scan_step), gg_port_verdict, gg_dest_v6, gg_is_loopback,
+ * gg_egress_lookup, gg_hit, gg_active_slot, gg_check_slot,
+ * gg_task_in_scope (gg_task_is_self, gg_in_cgroup) on the calling task.
+ *
+ * Not reachable from here, because they need an LSM hook's or a
+ * tracepoint's arguments, a socket or a sockaddr, and those program types
+ * have no test_run (LSM, tp_btf, tracepoint, cgroup sock_addr):
+ * gg_exec_lookup_file, gg_dest_from_sockaddr, gg_sock_addr4/6,
+ * gg_capture_argv, gg_exec_event. gg_event_fill and gg_decide would run,
+ * but what they add (task fields, counters, the ring buffer) is checked
+ * end to end by the host and VM tiers, which cover all of the above.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common.h"
+#include "gates.h"
+#include "helpers_test.h"
+#include "helpers_test.skel.h"
+
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+/* Fails the test with the subtest's name and both values. */
+#define EXPECT_EQ(got, want, what)                                                          \
+	do {                                                                                \
+		long long g_ = (long long)(got), w_ = (long long)(want);                    \
+		if (g_ != w_)                                                               \
+			fail_msg("%s: %s: got %lld, want %lld", subtest, what, g_, w_);     \
+	} while (0)
+
+static struct gg_helpers_test *skel_loaded;
+static char load_error[256];
+
+/* Loads the wrappers once for every test. A failure is reported by each
+ * test (a group setup failure would count as no test at all). */
+static int setup(void **state)
+{
+	struct gg_helpers_test *skel;
+	struct bpf_program *prog;
+	int err;
+
+	skel = gg_helpers_test__open();
+	if (!skel) {
+		snprintf(load_error, sizeof(load_error), "open: %s", strerror(errno));
+		return 0;
+	}
+	/* Only the wrappers: the included gates' programs stay unloaded. */
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, !strncmp(bpf_program__name(prog), "test_", 5));
+	err = gg_helpers_test__load(skel);
+	if (err) {
+		snprintf(load_error, sizeof(load_error), "load: %s (GG_TEST_VERBOSE=1 for the log)",
+			 strerror(-err));
+		gg_helpers_test__destroy(skel);
+		return 0;
+	}
+	skel_loaded = skel;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	gg_helpers_test__destroy(skel_loaded);
+	return 0;
+}
+
+/* Every test starts here: the loaded wrappers, or a skip (not root) or a
+ * failure that says why they could not be loaded. */
+static struct gg_helpers_test *skel_of(void **state)
+{
+	if (!skel_loaded && geteuid() != 0) {
+		print_message("skipped: loading BPF programs needs root\n");
+		skip();
+	}
+	if (!skel_loaded)
+		fail_msg("helpers_test: %s", load_error);
+	return skel_loaded;
+}
+
+/* Runs one wrapper on ctx (in and out; NULL for a raw_tp wrapper, whose
+ * context is in .bss). */
+static void run(struct bpf_program *prog, void *ctx, size_t len, const char *subtest)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = len);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+
+	EXPECT_EQ(err, 0, "test_run");
+	EXPECT_EQ(opts.retval, 0, "retval");
+}
+
+static void map_put(struct bpf_map *map, const void *key, const void *val)
+{
+	if (bpf_map__update_elem(map, key, bpf_map__key_size(map), val, bpf_map__value_size(map),
+				 BPF_ANY))
+		fail_msg("%s: update: %s", bpf_map__name(map), strerror(errno));
+}
+
+/* ---- cmd.exec: the d_path key's tail, the invoked name */
+
+/* bpf_d_path leaves stale bytes behind the NUL; the finished key must equal
+ * the key user space writes (zero padded), whatever the length. */
+static void test_path_key_finish(void **state)
+{
+	static const int lens[] = { 1, 2, 3, 4, 5, 7, 8, 9, 17, 100, 253, 254, 255, 256 };
+	struct gg_helpers_test *skel = skel_of(state);
+	char subtest[64];
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct gg_t_path_key t;
+		struct gg_exec_path_key want;
+		int len = lens[i];
+
+		snprintf(subtest, sizeof(subtest), "len=%d", len);
+		memset(&t, 0xa5, sizeof(t)); /* stale bytes everywhere */
+		memset(t.key.path, 'p', len - 1);
+		t.key.path[len - 1] = '\0';
+		t.slot = 1;
+		t.len = len;
+		memset(&want, 0, sizeof(want));
+		want.slot = 1;
+		memset(want.path, 'p', len - 1);
+		run(skel->progs.test_path_key_finish, &t, sizeof(t), subtest);
+		EXPECT_EQ(t.key.slot, 1, "slot restored after the scan overlay");
+		for (int b = 0; b < GG_PATH_MAX; b++)
+			if (t.key.path[b] != want.path[b])
+				fail_msg("%s: path[%d] = %#x, want %#x", subtest, b,
+					 (unsigned char)t.key.path[b], (unsigned char)want.path[b]);
+		EXPECT_EQ(memcmp(&t.key, &want, sizeof(want)), 0, "key equals user space's");
+	}
+}
+
+struct invoked_case {
+	const char *name, *path;
+	__u32 slot, hit, action, entry;
+	const char *key;
+};
+
+static void test_invoked_name(void **state)
+{
+	static const struct invoked_case cases[] = {
+		{ "absolute", "/usr/bin/nc", 0, 1, GG_ACT_DENY, 7, "nc" },
+		{ "bare-name", "nc", 0, 1, GG_ACT_DENY, 7, "nc" },
+		{ "relative", "./sbin/kmod", 0, 1, GG_ACT_OBSERVE, 3, "kmod" },
+		{ "other-slot", "/usr/bin/nc", 1, 1, GG_ACT_OBSERVE, 9, "nc" },
+		{ "slot-without-rule", "./sbin/kmod", 1, 0, GG_ACT_NONE, 0, "kmod" },
+		{ "longer-name-misses", "/usr/bin/ncat", 0, 0, GG_ACT_NONE, 0, "ncat" },
+		{ "prefix-misses", "/usr/bin/n", 0, 0, GG_ACT_NONE, 0, "n" },
+		{ "last-slash-wins", "/opt/nc/tool", 0, 0, GG_ACT_NONE, 0, "tool" },
+		{ "trailing-slash", "/usr/bin/nc/", 0, 0, GG_ACT_NONE, 0, "" },
+		{ "empty", "", 0, 0, GG_ACT_NONE, 0, "" },
+	};
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_exec_name_key k = {};
+
+	k.slot = 0;
+	strcpy(k.name, "nc");
+	map_put(skel->maps.exec_name, &k, &(struct gg_verdict){ 7, GG_ACT_DENY });
+	k.slot = 1;
+	map_put(skel->maps.exec_name, &k, &(struct gg_verdict){ 9, GG_ACT_OBSERVE });
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "kmod");
+	map_put(skel->maps.exec_name, &k, &(struct gg_verdict){ 3, GG_ACT_OBSERVE });
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct invoked_case *c = &cases[i];
+		const char *subtest = c->name;
+		struct gg_t_invoked t;
+
+		memset(&t, 0xa5, sizeof(t));
+		snprintf(t.path, sizeof(t.path), "%s", c->path);
+		t.slot = c->slot;
+		run(skel->progs.test_invoked_name, &t, sizeof(t), subtest);
+		EXPECT_EQ(t.hit, c->hit, "hit");
+		EXPECT_EQ(t.action, c->action, "action");
+		EXPECT_EQ(t.entries[3], c->entry, "entries[3] (invoked name)");
+		EXPECT_EQ(t.entries[0] | t.entries[1] | t.entries[2], 0, "other entries");
+		if (strcmp(t.name, c->key))
+			fail_msg("%s: key name \"%s\", want \"%s\"", subtest, t.name, c->key);
+	}
+}
+
+/* Paths as long as the buffer: the scan must reach the last byte, and a
+ * name longer than a name key is cut, never overrun. */
+static void test_invoked_name_long(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	const char *subtest = "255-byte-path";
+	struct gg_t_invoked t;
+
+	memset(&t, 0, sizeof(t));
+	memset(t.path, 'd', GG_PATH_MAX - 1);
+	memcpy(t.path + GG_PATH_MAX - 4, "/nc", 4);
+	run(skel->progs.test_invoked_name, &t, sizeof(t), subtest);
+	EXPECT_EQ(t.hit, 1, "hit");
+	EXPECT_EQ(t.entries[3], 7, "entries[3]");
+
+	subtest = "name-longer-than-key";
+	memset(&t, 0, sizeof(t));
+	strcpy(t.path, "/x/");
+	memset(t.path + 3, 'a', 100);
+	run(skel->progs.test_invoked_name, &t, sizeof(t), subtest);
+	EXPECT_EQ(t.hit, 0, "hit");
+	EXPECT_EQ(strlen(t.name), GG_NAME_MAX - 1, "name cut to the key");
+}
+
+/* ---- net.egress: port verdicts, v6 normalisation, trie lookups */
+
+struct port_case {
+	const char *name;
+	__u32 slot, node;
+	__u16 port;
+	__u8 proto;
+	__u32 entry, action;
+};
+
+static void test_port_verdict(void **state)
+{
+	static const struct port_case cases[] = {
+		{ "no-port-node-is-any", 0, 0, 443, PROTO_TCP, 10, GG_ACT_OBSERVE },
+		{ "port-and-proto", 0, 5, 443, PROTO_TCP, 11, GG_ACT_DENY },
+		{ "port-any-proto", 0, 5, 53, PROTO_TCP, 12, GG_ACT_OBSERVE },
+		{ "port-beats-proto", 0, 5, 53, PROTO_UDP, 12, GG_ACT_OBSERVE },
+		{ "proto-any-port", 0, 5, 443, PROTO_UDP, 13, GG_ACT_DENY },
+		{ "no-narrow-match", 0, 5, 80, PROTO_TCP, 10, GG_ACT_OBSERVE },
+		{ "other-slot", 1, 5, 443, PROTO_TCP, 14, GG_ACT_OBSERVE },
+		{ "other-slot-no-rule", 1, 5, 53, PROTO_TCP, 10, GG_ACT_OBSERVE },
+		{ "unknown-node", 0, 6, 443, PROTO_TCP, 10, GG_ACT_OBSERVE },
+	};
+	static const struct {
+		struct gg_egress_port_key k;
+		struct gg_verdict v;
+	} rules[] = {
+		{ { 0, 5, 443, PROTO_TCP, 0 }, { 11, GG_ACT_DENY } },
+		{ { 0, 5, 53, 0, 0 }, { 12, GG_ACT_OBSERVE } },
+		{ { 0, 5, 0, PROTO_UDP, 0 }, { 13, GG_ACT_DENY } },
+		{ { 1, 5, 443, PROTO_TCP, 0 }, { 14, GG_ACT_OBSERVE } },
+	};
+	struct gg_helpers_test *skel = skel_of(state);
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		map_put(skel->maps.egress_port, &rules[i].k, &rules[i].v);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct port_case *c = &cases[i];
+		const char *subtest = c->name;
+		struct gg_t_port t = {
+			.val = { .any = { 10, GG_ACT_OBSERVE }, .port_node = c->node },
+			.slot = c->slot,
+			.port = c->port,
+			.proto = c->proto,
+		};
+
+		run(skel->progs.test_port_verdict, &t, sizeof(t), subtest);
+		EXPECT_EQ(t.out.entry, c->entry, "entry");
+		EXPECT_EQ(t.out.action, c->action, "action");
+	}
+}
+
+struct dest_case {
+	const char *name, *addr; /* inet_pton: a dot-only address is IPv4 */
+	__u32 slot, prog;
+	__u16 family; /* after normalisation */
+	__u8 mapped, loopback;
+	__u32 entry; /* 0: no trie node */
+	const char *norm; /* the normalised address */
+};
+
+static void dest_rules(struct gg_helpers_test *skel)
+{
+	struct gg_egress_v4_key k4 = { .prefixlen = 64 + 8, .slot = htonl(0), .prog = htonl(0) };
+	struct gg_egress_v6_key k6 = { .prefixlen = 64 + 32, .slot = htonl(0), .prog = htonl(0) };
+	struct gg_egress_val v = { .any = { 21, GG_ACT_DENY } };
+
+	inet_pton(AF_INET, "10.0.0.0", k4.addr);
+	map_put(skel->maps.egress_v4, &k4, &v);
+	k4.prefixlen = 64 + 32;
+	k4.prog = htonl(3);
+	inet_pton(AF_INET, "1.2.3.4", k4.addr);
+	v.any = (struct gg_verdict){ 23, GG_ACT_OBSERVE };
+	map_put(skel->maps.egress_v4, &k4, &v);
+	inet_pton(AF_INET6, "2001:db8::", k6.addr);
+	v.any = (struct gg_verdict){ 22, GG_ACT_DENY };
+	map_put(skel->maps.egress_v6, &k6, &v);
+}
+
+static void dest_check(struct gg_helpers_test *skel, const struct dest_case *c)
+{
+	const char *subtest = c->name;
+	struct gg_t_dest t = { .slot = c->slot, .prog = c->prog, .port = 443, .proto = PROTO_TCP };
+	__u8 norm[16] = {};
+
+	if (strchr(c->addr, ':')) {
+		t.family = AF_INET6_;
+		assert_int_equal(inet_pton(AF_INET6, c->addr, t.ip6), 1);
+	} else {
+		t.family = AF_INET_;
+		assert_int_equal(inet_pton(AF_INET, c->addr, t.ip6), 1);
+	}
+	skel->bss->dest_io = t;
+	run(skel->progs.test_dest, NULL, 0, subtest);
+	t = skel->bss->dest_io;
+	EXPECT_EQ(t.family, c->family, "family");
+	EXPECT_EQ(t.mapped_v4, c->mapped, "mapped_v4");
+	EXPECT_EQ(t.loopback, c->loopback, "loopback");
+	EXPECT_EQ(t.found, c->entry != 0, "trie node found");
+	if (c->entry)
+		EXPECT_EQ(t.out.entry, c->entry, "entry");
+	assert_int_equal(inet_pton(c->family == AF_INET_ ? AF_INET : AF_INET6, c->norm, norm), 1);
+	EXPECT_EQ(memcmp(t.addr, norm, c->family == AF_INET_ ? 4 : 16), 0, "normalised address");
+}
+
+static void test_dest(void **state)
+{
+	static const struct dest_case cases[] = {
+		{ "v4", "10.1.2.3", 0, 0, AF_INET_, 0, 0, 21, "10.1.2.3" },
+		{ "v4-miss", "11.0.0.1", 0, 0, AF_INET_, 0, 0, 0, "11.0.0.1" },
+		{ "v4-mapped-is-v4", "::ffff:10.1.2.3", 0, 0, AF_INET_, 1, 0, 21, "10.1.2.3" },
+		{ "v4-compatible-stays-v6", "::10.1.2.3", 0, 0, AF_INET6_, 0, 0, 0, "::10.1.2.3" },
+		{ "v4-translated-stays-v6", "::ffff:0:10.1.2.3", 0, 0, AF_INET6_, 0, 0, 0,
+		  "::ffff:0:10.1.2.3" },
+		{ "ffff-word-elsewhere-stays-v6", "2001:db8::ffff:10.1.2.3", 0, 0, AF_INET6_, 0, 0,
+		  22, "2001:db8::ffff:10.1.2.3" },
+		{ "v6", "2001:db8::1", 0, 0, AF_INET6_, 0, 0, 22, "2001:db8::1" },
+		{ "v6-miss", "2001:db9::1", 0, 0, AF_INET6_, 0, 0, 0, "2001:db9::1" },
+		{ "other-slot", "10.1.2.3", 1, 0, AF_INET_, 0, 0, 0, "10.1.2.3" },
+		{ "prog-rule", "1.2.3.4", 0, 3, AF_INET_, 0, 0, 23, "1.2.3.4" },
+		{ "prog-rule-other-prog", "1.2.3.4", 0, 0, AF_INET_, 0, 0, 0, "1.2.3.4" },
+		{ "loopback-v4", "127.0.0.1", 0, 0, AF_INET_, 0, 1, 0, "127.0.0.1" },
+		{ "loopback-v4-net", "127.9.9.9", 0, 0, AF_INET_, 0, 1, 0, "127.9.9.9" },
+		{ "loopback-v6", "::1", 0, 0, AF_INET6_, 0, 1, 0, "::1" },
+		{ "loopback-mapped", "::ffff:127.0.0.1", 0, 0, AF_INET_, 1, 1, 0, "127.0.0.1" },
+		{ "not-loopback-v6", "::2", 0, 0, AF_INET6_, 0, 0, 0, "::2" },
+		{ "not-loopback-v4", "128.0.0.1", 0, 0, AF_INET_, 0, 0, 0, "128.0.0.1" },
+		{ "not-loopback-v6-high", "1::1", 0, 0, AF_INET6_, 0, 0, 0, "1::1" },
+		{ "not-loopback-v6-first-byte", "100::1", 0, 0, AF_INET6_, 0, 0, 0, "100::1" },
+	};
+	struct gg_helpers_test *skel = skel_of(state);
+
+	dest_rules(skel);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		dest_check(skel, &cases[i]);
+}
+
+/* ---- every gate: folding verdicts, the slot check */
+
+struct decision_case {
+	const char *name;
+	struct gg_verdict v[GG_T_VERDICTS];
+	__s32 idx[GG_T_VERDICTS];
+	__u32 rewrite;
+	__u64 new_gen;
+	__u32 action, flags;
+	__u32 entries[GG_MAX_HITS];
+};
+
+static void test_decision(void **state)
+{
+	static const struct decision_case cases[] = {
+		{ "deny-beats-observe", { { 1, 2 }, { 2, 1 }, { 3, 2 } }, { 0, 1, 2, 3 }, 0, 0,
+		  GG_ACT_DENY, 0, { 1, 2, 3, 0 } },
+		{ "observe-only", { { 4, 2 }, {}, { 5, 2 } }, { 0, 1, 2, 3 }, 0, 0,
+		  GG_ACT_OBSERVE, 0, { 4, 0, 5, 0 } },
+		{ "entry-0-is-no-rule", { { 0, 1 } }, { 0, 1, 2, 3 }, 0, 0, GG_ACT_NONE, 0, {} },
+		{ "index-out-of-range", { { 6, 1 }, { 7, 2 } }, { -1, 4, 0, 0 }, 0, 0,
+		  GG_ACT_DENY, 0, {} },
+		{ "slot-rewritten-fails-closed", { { 8, 2 } }, { 0, 1, 2, 3 }, 1, 7,
+		  GG_ACT_DENY, GG_EVF_FAIL_CLOSED, {} },
+		{ "slot-being-written-fails-closed", {}, { 0, 1, 2, 3 }, 1, GG_GEN_WRITING,
+		  GG_ACT_DENY, GG_EVF_FAIL_CLOSED, {} },
+		{ "same-generation-stands", { { 8, 2 } }, { 0, 1, 2, 3 }, 1, 5, GG_ACT_OBSERVE, 0,
+		  { 8, 0, 0, 0 } },
+	};
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_policy_state st = { .active_slot = 1, .generation = { 4, 5 } };
+	__u32 zero = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct decision_case *c = &cases[i];
+		const char *subtest = c->name;
+		struct gg_t_decision t = { .rewrite = c->rewrite, .new_gen = c->new_gen };
+
+		map_put(skel->maps.policy_state, &zero, &st);
+		memcpy(t.v, c->v, sizeof(t.v));
+		memcpy(t.idx, c->idx, sizeof(t.idx));
+		run(skel->progs.test_decision, &t, sizeof(t), subtest);
+		EXPECT_EQ(t.slot, 1, "slot");
+		EXPECT_EQ(t.generation, 5, "generation");
+		EXPECT_EQ(t.action, c->action, "action");
+		EXPECT_EQ(t.flags, c->flags, "flags");
+		for (int e = 0; e < GG_MAX_HITS; e++)
+			EXPECT_EQ(t.entries[e], c->entries[e], "entries[]");
+	}
+}
+
+/* The slot comes from active_slot's low bit; a slot already marked as being
+ * written fails closed even when nothing changes during the decision. */
+static void test_decision_slot(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_policy_state st = { .active_slot = 0, .generation = { 4, 5 } };
+	struct gg_t_decision t = { .v = { { 1, GG_ACT_OBSERVE } } };
+	const char *subtest = "slot-0";
+	__u32 zero = 0;
+
+	map_put(skel->maps.policy_state, &zero, &st);
+	run(skel->progs.test_decision, &t, sizeof(t), subtest);
+	EXPECT_EQ(t.slot, 0, "slot");
+	EXPECT_EQ(t.generation, 4, "generation");
+	EXPECT_EQ(t.flags, 0, "flags");
+
+	subtest = "marked-writing";
+	st.generation[0] = GG_GEN_WRITING;
+	map_put(skel->maps.policy_state, &zero, &st);
+	memset(&t, 0, sizeof(t));
+	t.v[0] = (struct gg_verdict){ 1, GG_ACT_OBSERVE };
+	run(skel->progs.test_decision, &t, sizeof(t), subtest);
+	EXPECT_EQ(t.flags, GG_EVF_FAIL_CLOSED, "flags");
+	EXPECT_EQ(t.action, GG_ACT_DENY, "action");
+}
+
+/* ---- scope: is the calling task governed? */
+
+/* This process's cgroup: its id (inode) and depth, and its parent's. */
+static void own_cgroup(struct gg_cgroup_ref *me, struct gg_cgroup_ref *parent)
+{
+	char line[4096], root[4096], dir[8192];
+	struct gg_err err;
+	struct stat st;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) && strncmp(line, "0::/", 4))
+		;
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	assert_memory_equal(line, "0::/", 4); /* the cgroup2 line */
+	assert_int_equal(gg_cgroup2_root(root, sizeof(root), &err), 0);
+	snprintf(dir, sizeof(dir), "%s%s", root, line + 3);
+	assert_int_equal(stat(dir, &st), 0);
+	me->id = st.st_ino;
+	me->level = 0;
+	for (const char *p = line + 3; *p; p++)
+		me->level += *p == '/' && p[1];
+	*strrchr(dir, '/') = '\0';
+	assert_int_equal(stat(dir, &st), 0);
+	parent->id = st.st_ino;
+	parent->level = me->level ? me->level - 1 : 0;
+}
+
+static void scope_check(struct gg_helpers_test *skel, const char *subtest,
+			const struct gg_settings *s, __u32 want)
+{
+	struct gg_t_scope t = { .in_scope = 0xa5 };
+	__u32 zero = 0;
+
+	map_put(skel->maps.settings, &zero, s);
+	run(skel->progs.test_scope, &t, sizeof(t), subtest);
+	EXPECT_EQ(t.in_scope, want, "in_scope");
+}
+
+static void test_scope(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_cgroup_ref me, parent, other;
+	struct gg_settings s = { .enabled = 1, .scope_mode = GG_SCOPE_CGROUP };
+	struct gg_err err;
+	__u64 ticks;
+
+	own_cgroup(&me, &parent);
+	other = me;
+	other.id = me.id + 1000003; /* no cgroup has that id at this depth */
+	s.scope = me;
+	scope_check(skel, "own-cgroup", &s, 1);
+	if (me.level) {
+		s.scope = parent;
+		scope_check(skel, "parent-subtree", &s, 1);
+	}
+	s.scope = other;
+	scope_check(skel, "other-cgroup", &s, 0);
+	s.scope = me;
+	s.enabled = 0;
+	scope_check(skel, "disabled", &s, 0);
+
+	memset(&s, 0, sizeof(s));
+	s.enabled = 1;
+	s.scope_mode = GG_SCOPE_GLOBAL;
+	scope_check(skel, "global", &s, 1);
+	s.exempt[1] = me;
+	scope_check(skel, "exempt-beyond-n_exempt", &s, 1);
+	s.n_exempt = 2;
+	scope_check(skel, "exempt", &s, 0);
+	s.n_exempt = 0;
+
+	assert_int_equal(gg_proc_start_ticks(getpid(), &ticks, &err), 0);
+	s.self_tgid = getpid();
+	s.self_start_ticks = ticks;
+	scope_check(skel, "self-exempt", &s, 0);
+	s.self_start_ticks = ticks + 1;
+	scope_check(skel, "reused-pid-governed", &s, 1);
+	s.self_tgid = getpid() + 1;
+	s.self_start_ticks = ticks;
+	scope_check(skel, "other-pid-governed", &s, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_key_finish),
+		cmocka_unit_test(test_invoked_name),
+		cmocka_unit_test(test_invoked_name_long),
+		cmocka_unit_test(test_port_verdict),
+		cmocka_unit_test(test_dest),
+		cmocka_unit_test(test_decision),
+		cmocka_unit_test(test_decision_slot),
+		cmocka_unit_test(test_scope),
+	};
+
+	/* GG_TEST_VERBOSE=1 shows libbpf's log (the verifier's on a refusal). */
+	if (!getenv("GG_TEST_VERBOSE"))
+		libbpf_set_print(NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
