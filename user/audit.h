@@ -113,8 +113,6 @@ struct gg_audit_anchor {
 
 /* "SEQ:HEAD" (decimal seq >= 1, 64 hex digits; upper case accepted). */
 int gg_audit_anchor_parse(const char *s, struct gg_audit_anchor *a);
-/* CLI: appends the --anchor arg to *v (realloc'd); prints why on stderr. */
-int gg_audit_anchor_arg(const char *cmd, const char *arg, struct gg_audit_anchor **v, size_t *n);
 
 struct gg_audit_verify_opts {
 	EVP_PKEY *pub; /* checkpoint key; NULL: signatures are not checked */
@@ -147,9 +145,10 @@ int gg_time_parse_us(const char *s, long long *us);
 /* "2025-01-31T10:00:05.250000Z" (buf of at least 32 bytes). */
 void gg_time_format_us(long long us, char *buf, size_t size);
 
-/* Default log path and public key for the CLI: the configuration file's
- * audit settings if it loads, else the GG_AUDIT_* defaults. Caller frees. */
-void gg_audit_cli_defaults(const char *config, char **path, char **pub);
+/* Prints the last `lines` records of path (raw: the lines as written),
+ * then with follow keeps printing new ones, across rotations, until the
+ * process is killed. */
+int gg_audit_tail(const char *path, long lines, bool raw, bool follow, struct gg_err *err);
 
 /*
  * Compliance report (report.c).
@@ -170,10 +169,5 @@ struct gg_report_opts {
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
 		    json_t **report, struct gg_err *err);
 void gg_report_print(FILE *f, const json_t *report);
-
-/* CLI entry points (return the process exit code). */
-int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
-int gg_audit_verify_cmd(int argc, char **argv); /* argv[0] = "verify" */
-int gg_cmd_report(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "cli.h"
 #include <openssl/evp.h>
 
 #include "audit.h"
