@@ -1039,7 +1039,8 @@ fail:
 
 static const char *const writer_events[] = { "checkpoint", "log_rotated", "chain_resumed", NULL };
 
-int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err)
+int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
+		    struct gg_err *err)
 {
 	struct gg_err e;
 	json_t *ev, *ts;
@@ -1068,6 +1069,9 @@ int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err)
 	ret = append_new(a, rec, err);
 	if (ret)
 		return ret;
+	/* Before a checkpoint may follow it (a rotation came before). */
+	if (seq)
+		*seq = a->seq;
 	if (unsealed(a) >= a->ckpt_every)
 		ret = write_checkpoint(a, &e);
 	else if (a->len >= FLUSH_AT)

@@ -64,8 +64,10 @@ int gg_audit_open(const struct gg_audit_opts *opts, struct gg_audit **out, struc
  * return means it was NOT accepted: -EINVAL (bad record), -ENOMEM, or
  * -ENOBUFS (too many unwritten bytes: the disk keeps failing). Write,
  * fsync and rotation failures during append are reported by the next
- * gg_audit_flush or gg_audit_tick. */
-int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err);
+ * gg_audit_flush or gg_audit_tick. *seq (if seq is not NULL) gets the
+ * record's sequence number once it is accepted. */
+int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
+		    struct gg_err *err);
 
 /* Writes buffered records; fsync when sync is true. Also returns (once) a
  * failure deferred by an earlier append. */

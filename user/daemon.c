@@ -247,15 +247,12 @@ static void record_unwritten(struct gg_daemon *d);
 static int audit_append(struct gg_daemon *d, json_t *rec, unsigned long long *seq,
 			struct gg_err *err)
 {
-	unsigned long long before = gg_audit_last_seq(d->audit);
 	int ret;
 
-	ret = gg_audit_append(d->audit, rec, err);
+	ret = gg_audit_append(d->audit, rec, seq, err);
 	if (ret)
 		return ret;
 	d->records++;
-	if (seq)
-		*seq = gg_appended_seq(before, gg_audit_last_seq(d->audit));
 	for (int b = 0; b < GG_LOST_BUCKETS; b++)
 		if (d->unwritten[b]) {
 			record_unwritten(d);

@@ -98,7 +98,7 @@ static int setup(void **state)
 	recs[10] = json_pack("{s:s, s:s, s:[s], s:s}", "ts", "2025-01-08T01:00:00Z", "event",
 			     "policy_apply_failed", "refs", "bad@1.0", "error", "no such pack");
 	for (int i = 0; i < 11; i++) {
-		if (!ret && gg_audit_append(a, recs[i], &err)) {
+		if (!ret && gg_audit_append(a, recs[i], NULL, &err)) {
 			fprintf(stderr, "%s\n", err.msg);
 			ret = -1;
 		}
@@ -627,7 +627,7 @@ static int setup_modes(void **state)
 		return -1;
 	}
 	for (int i = 0; i < 11; i++) {
-		if (!ret && (!recs[i] || gg_audit_append(a, recs[i], &err))) {
+		if (!ret && (!recs[i] || gg_audit_append(a, recs[i], NULL, &err))) {
 			fprintf(stderr, "record %d: %s\n", i, err.msg);
 			ret = -1;
 		}
