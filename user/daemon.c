@@ -720,18 +720,26 @@ static void reload(struct gg_daemon *d)
 	gg_config_free(&fresh);
 }
 
-/* Only one daemon per pin directory. */
-static int take_lock(const char *pin_dir, struct gg_err *err)
+/* /run/govgate/<pin dir, '/' as '_'>.lock */
+static void lock_path(const char *pin_dir, char *path, size_t len)
 {
-	char path[4096], name[4096];
-	int fd;
+	char name[4096];
 
 	snprintf(name, sizeof(name), "%s", pin_dir);
 	for (char *p = name; *p; p++)
 		if (*p == '/')
 			*p = '_';
+	snprintf(path, len, "/run/govgate/%s.lock", name);
+}
+
+/* Only one daemon per pin directory. */
+static int take_lock(const char *pin_dir, struct gg_err *err)
+{
+	char path[4200];
+	int fd;
+
 	mkdir("/run/govgate", 0755);
-	snprintf(path, sizeof(path), "/run/govgate/%s.lock", name);
+	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
@@ -753,14 +761,10 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 
 int gg_daemon_pid(const char *pin_dir)
 {
-	char path[4096], name[4096], buf[32] = "";
+	char path[4200], buf[32] = "";
 	int fd, pid = 0;
 
-	snprintf(name, sizeof(name), "%s", pin_dir);
-	for (char *p = name; *p; p++)
-		if (*p == '/')
-			*p = '_';
-	snprintf(path, sizeof(path), "/run/govgate/%s.lock", name);
+	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* govgate packs list|show (user/policy_cli.c): the list resolves each
+/* govgate packs list|show (user/cli/packs.c): the list resolves each
  * name@version as the resolver does (registry first), lists bundles, and
  * says where each entry came from, its digest and its signature status;
  * show prints every field of a control. */

@@ -93,7 +93,7 @@ int cmd_select(const struct cmd_level *l, int argc, char **argv)
 	}
 	c = cmd_find(l, argv[1], &ambiguous);
 	if (!c) {
-		fprintf(stderr, "%s: %s \"%s\" (try: %s help)\n", l->name,
+		fprintf(stderr, "%s: %s \"%s\" (try: %s --help)\n", l->name,
 			ambiguous ? "ambiguous command" : "unknown command", argv[1], l->name);
 		return 2;
 	}
