@@ -23,9 +23,14 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/skel/%.skel.h,$(BPF_SRCS))
 
+# user/*.c is the library (no command code); user/cli/*.c the commands.
 USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB := $(OUTPUT)/libgovgate.a
+CLI_SRCS := $(wildcard user/cli/*.c)
+CLI_OBJS := $(patsubst user/cli/%.c,$(OUTPUT)/user/cli/%.o,$(CLI_SRCS))
+# The commands without main(), for the unit tests that run a command.
+CLI_LIB := $(OUTPUT)/libgovgate-cli.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -57,7 +62,7 @@ LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 
 all: $(OUTPUT)/govgate $(TEST_HELPERS)
 
-$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
+$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/user/cli $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/govgate_abi.h vmlinux/vmlinux.h | $(OUTPUT)/bpf
@@ -79,13 +84,25 @@ $(OUTPUT)/user/%.o: user/%.c user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/u
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user -c $< -o $@
 
-$(OUTPUT)/govgate: $(USER_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
-
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/fixture.h $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/user/cli/%.o: user/cli/%.c user/cli/*.h user/*.h include/govgate_abi.h $(SKELS) | $(OUTPUT)/user/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(CLI_LIB): $(filter-out $(OUTPUT)/user/cli/main.o,$(CLI_OBJS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/govgate: $(CLI_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/fixture.h $(CLI_LIB) $(LIB) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/cli -I$(OUTPUT)/user $< $(CLI_LIB) $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # BPF helper tests: tests/unit/progs/*.bpf.c wrap the gates' helpers in
 # SEC("syscall") programs that BPF_PROG_TEST_RUN drives; their skeletons are
@@ -118,7 +135,7 @@ $(OUTPUT)/helpers/%: tests/helpers/%.c | $(OUTPUT)/helpers
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 $(INCLUDES) -I$(OUTPUT)/user
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(filter-out user/main.c,$(USER_SRCS)) \
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
 		-lbpf -lelf -lz -ljansson -lcrypto -lsystemd -o $@
 
 fuzz: $(FUZZ_BINS)

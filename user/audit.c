@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1024,7 +1023,8 @@ fail:
 
 static const char *const writer_events[] = { "checkpoint", "log_rotated", "chain_resumed", NULL };
 
-int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err)
+int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
+		    struct gg_err *err)
 {
 	struct gg_err e;
 	json_t *ev, *ts;
@@ -1053,6 +1053,9 @@ int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err)
 	ret = append_new(a, rec, err);
 	if (ret)
 		return ret;
+	/* Before a checkpoint may follow it (a rotation came before). */
+	if (seq)
+		*seq = a->seq;
 	if (unsealed(a) >= a->ckpt_every)
 		ret = write_checkpoint(a, &e);
 	else if (a->len >= FLUSH_AT)
@@ -1190,27 +1193,6 @@ void gg_audit_files_free(char **files, size_t n)
 	for (size_t i = 0; files && i < n; i++)
 		free(files[i]);
 	free(files);
-}
-
-void gg_audit_cli_defaults(const char *config, char **path, char **pub)
-{
-	struct gg_config cfg;
-	struct gg_err err;
-	const char *p = GG_AUDIT_PATH_DEFAULT, *k = GG_AUDIT_KEY_DEFAULT;
-	bool loaded = gg_config_load(config, &cfg, &err) == 0;
-
-	if (!loaded && config)
-		fprintf(stderr, "govgate: %s\n", err.msg);
-
-	if (loaded) {
-		p = cfg.audit_path ? cfg.audit_path : p;
-		k = cfg.audit_key ? cfg.audit_key : k;
-	}
-	*path = strdup(p);
-	if (asprintf(pub, "%s.pub", k) < 0)
-		*pub = NULL;
-	if (loaded)
-		gg_config_free(&cfg);
 }
 
 /*
@@ -1455,75 +1437,16 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 	}
 }
 
-static void tail_usage(FILE *f)
+int gg_audit_tail(const char *path, long lines, bool raw, bool follow, struct gg_err *err)
 {
-	fprintf(f, "usage: govgate audit tail [-f] [--json] [-n N] [FILE]\n"
-		   "  -f, --follow   keep printing new records (follows rotation)\n"
-		   "  -n, --lines N  last N lines (default 10)\n"
-		   "      --json     the raw records\n"
-		   "      --config F the configuration that names the log\n"
-		   "FILE defaults to the configured log (%s).\n",
-		GG_AUDIT_PATH_DEFAULT);
-}
-
-static int cmd_tail(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "lines", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	char *path = NULL, *pub = NULL, *data = NULL, *end;
-	const char *config = NULL;
-	bool follow = false, raw = false;
-	long lines = 10;
-	struct stat st;
+	char *data = NULL;
 	size_t size = 0, start;
-	int c, fd = -1, ret = 2;
+	struct stat st;
+	int fd, ret = 0;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			follow = true;
-			break;
-		case 'n':
-			lines = strtol(optarg, &end, 10);
-			if (*end || lines < 0) {
-				fprintf(stderr, "govgate audit tail: bad line count \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'j':
-			raw = true;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			tail_usage(stdout);
-			return 0;
-		default:
-			tail_usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind > 1) {
-		tail_usage(stderr);
-		return 2;
-	}
-	if (optind < argc)
-		path = strdup(argv[optind]);
-	else
-		gg_audit_cli_defaults(config, &path, &pub);
-	if (!path)
-		goto cleanup;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "govgate audit tail: %s: %s\n", path, strerror(errno));
+		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
 		goto cleanup;
 	}
 	size = st.st_size;
@@ -1531,7 +1454,7 @@ static int cmd_tail(int argc, char **argv)
 		data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (data == MAP_FAILED) {
 			data = NULL;
-			fprintf(stderr, "govgate audit tail: %s: %s\n", path, strerror(errno));
+			ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
 			goto cleanup;
 		}
 	}
@@ -1552,35 +1475,15 @@ static int cmd_tail(int argc, char **argv)
 	if (follow) {
 		munmap(data, st.st_size);
 		data = NULL;
-		ret = tail_follow(path, fd, size, raw) ? 1 : 0;
+		ret = tail_follow(path, fd, size, raw);
+		if (ret)
+			gg_errf(err, ret, "%s: following: %s", path, strerror(-ret));
 		fd = -1;
-		goto cleanup;
 	}
-	ret = 0;
 cleanup:
 	if (data)
 		munmap(data, st.st_size);
 	if (fd >= 0)
 		close(fd);
-	free(path);
-	free(pub);
 	return ret;
-}
-
-int gg_cmd_audit(int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *f = argc < 2 ? stderr : stdout;
-
-		fprintf(f, "usage: govgate audit verify [--key PUBKEY | --no-signatures] "
-			   "[--anchor SEQ:HEAD]... [--json] [FILE...]\n"
-			   "       govgate audit tail [-f] [--json] [-n N] [FILE]\n");
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "verify"))
-		return gg_audit_verify_cmd(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "tail"))
-		return cmd_tail(argc - 1, argv + 1);
-	fprintf(stderr, "govgate audit: unknown verb \"%s\" (verify, tail)\n", argv[1]);
-	return 2;
 }

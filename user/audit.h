@@ -64,8 +64,10 @@ int gg_audit_open(const struct gg_audit_opts *opts, struct gg_audit **out, struc
  * return means it was NOT accepted: -EINVAL (bad record), -ENOMEM, or
  * -ENOBUFS (too many unwritten bytes: the disk keeps failing). Write,
  * fsync and rotation failures during append are reported by the next
- * gg_audit_flush or gg_audit_tick. */
-int gg_audit_append(struct gg_audit *a, json_t *rec, struct gg_err *err);
+ * gg_audit_flush or gg_audit_tick. *seq (if seq is not NULL) gets the
+ * record's sequence number once it is accepted. */
+int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
+		    struct gg_err *err);
 
 /* Writes buffered records; fsync when sync is true. Also returns (once) a
  * failure deferred by an earlier append. */
@@ -113,8 +115,6 @@ struct gg_audit_anchor {
 
 /* "SEQ:HEAD" (decimal seq >= 1, 64 hex digits; upper case accepted). */
 int gg_audit_anchor_parse(const char *s, struct gg_audit_anchor *a);
-/* CLI: appends the --anchor arg to *v (realloc'd); prints why on stderr. */
-int gg_audit_anchor_arg(const char *cmd, const char *arg, struct gg_audit_anchor **v, size_t *n);
 
 struct gg_audit_verify_opts {
 	EVP_PKEY *pub; /* checkpoint key; NULL: signatures are not checked */
@@ -146,9 +146,10 @@ void gg_audit_verify_print(FILE *f, const json_t *result);
 int gg_time_parse_us(const char *s, long long *us);
 /* gg_time_format_us (the inverse) is in common.h. */
 
-/* Default log path and public key for the CLI: the configuration file's
- * audit settings if it loads, else the GG_AUDIT_* defaults. Caller frees. */
-void gg_audit_cli_defaults(const char *config, char **path, char **pub);
+/* Prints the last `lines` records of path (raw: the lines as written),
+ * then with follow keeps printing new ones, across rotations, until the
+ * process is killed. */
+int gg_audit_tail(const char *path, long lines, bool raw, bool follow, struct gg_err *err);
 
 /*
  * Compliance report (report.c).
@@ -169,10 +170,5 @@ struct gg_report_opts {
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
 		    json_t **report, struct gg_err *err);
 void gg_report_print(FILE *f, const json_t *report);
-
-/* CLI entry points (return the process exit code). */
-int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
-int gg_audit_verify_cmd(int argc, char **argv); /* argv[0] = "verify" */
-int gg_cmd_report(int argc, char **argv);
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +23,7 @@
 #include <systemd/sd-journal.h>
 
 #include "apply.h"
-#include "cli.h"
+#include "daemon.h"
 #include "event.h"
 #include "lost.h"
 #include "policy.h"
@@ -33,7 +32,7 @@
 #define GG_STATE_SAVE_SECS 1 /* audit-state.json is rewritten at most this often */
 
 /* Everything the drain loop needs: the daemon's only mutable state. */
-struct daemon {
+struct gg_daemon {
 	struct gg_config *cfg;
 	struct gg_audit *audit;
 	struct {
@@ -65,6 +64,14 @@ struct daemon {
 	bool counters_failing;
 	__u64 records;
 	bool journald;
+	/* Start-up and shutdown (gg_daemon_start, gg_daemon_stop). */
+	int lock_fd, events_fd, old_events_fd, old_counters_fd;
+	struct ring_buffer *rb;
+	struct gg_gate_state state[GG_GATE_COUNT];
+	char *pin_dir_final; /* set while the policy goes to a staged build */
+	const char *journal_reset;
+	__u64 generation;
+	bool clean_stop;
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -85,7 +92,7 @@ static void now_ts(char *buf, size_t len)
 	gg_format_time(t.tv_sec * 1000000000LL + t.tv_nsec, buf, len);
 }
 
-static const struct gg_compiled *policy_for(struct daemon *d, __u64 generation)
+static const struct gg_compiled *policy_for(struct gg_daemon *d, __u64 generation)
 {
 	struct gg_compiled *c = NULL;
 	struct gg_err err;
@@ -159,7 +166,7 @@ static const char *sget(json_t *rec, const char *key)
 }
 
 /* A denial; seq is the record's in the audit log, 0 if it was refused. */
-static void journal_denial(struct daemon *d, json_t *rec, unsigned long long seq)
+static void journal_denial(struct gg_daemon *d, json_t *rec, unsigned long long seq)
 {
 	struct jfields j = {};
 	char ctl[512], fw[256];
@@ -188,7 +195,7 @@ static void journal_denial(struct daemon *d, json_t *rec, unsigned long long seq
 	jsend(&j);
 }
 
-static void journal_lost(struct daemon *d, json_t *rec, unsigned long long seq)
+static void journal_lost(struct gg_daemon *d, json_t *rec, unsigned long long seq)
 {
 	struct jfields j = {};
 	const char *gate = json_string_value(json_object_get(rec, "gate"));
@@ -215,7 +222,7 @@ static void journal_lost(struct daemon *d, json_t *rec, unsigned long long seq)
  * the log must still hold that checkpoint, sealing that chain head. */
 static void on_checkpoint(const struct gg_checkpoint_info *ck, void *ctx)
 {
-	struct daemon *d = ctx;
+	struct gg_daemon *d = ctx;
 	struct jfields j = {};
 
 	jadd(&j, "MESSAGE=govgate: audit checkpoint seq %llu seals %llu..%llu, head %s", ck->seq,
@@ -235,20 +242,17 @@ static void on_checkpoint(const struct gg_checkpoint_info *ck, void *ctx)
  * The audit log. Whatever it refuses is counted and recorded as
  * events_lost once it accepts again: a loss is never silent.
  */
-static void record_unwritten(struct daemon *d);
+static void record_unwritten(struct gg_daemon *d);
 
-static int audit_append(struct daemon *d, json_t *rec, unsigned long long *seq,
+static int audit_append(struct gg_daemon *d, json_t *rec, unsigned long long *seq,
 			struct gg_err *err)
 {
-	unsigned long long before = gg_audit_last_seq(d->audit);
 	int ret;
 
-	ret = gg_audit_append(d->audit, rec, err);
+	ret = gg_audit_append(d->audit, rec, seq, err);
 	if (ret)
 		return ret;
 	d->records++;
-	if (seq)
-		*seq = gg_appended_seq(before, gg_audit_last_seq(d->audit));
 	for (int b = 0; b < GG_LOST_BUCKETS; b++)
 		if (d->unwritten[b]) {
 			record_unwritten(d);
@@ -258,7 +262,7 @@ static int audit_append(struct daemon *d, json_t *rec, unsigned long long *seq,
 }
 
 /* The refused-record accounting as the state file keeps it. */
-static void unwritten_to_state(struct daemon *d)
+static void unwritten_to_state(struct gg_daemon *d)
 {
 	snprintf(d->st.unwritten_since, sizeof(d->st.unwritten_since), "%s", d->unw_since);
 	snprintf(d->st.unwritten_until, sizeof(d->st.unwritten_until), "%s", d->unw_until);
@@ -266,7 +270,7 @@ static void unwritten_to_state(struct daemon *d)
 	d->st_dirty = true;
 }
 
-static void refused(struct daemon *d, int bucket, const struct gg_err *err)
+static void refused(struct gg_daemon *d, int bucket, const struct gg_err *err)
 {
 	char ts[40];
 
@@ -287,7 +291,7 @@ static void refused(struct daemon *d, int bucket, const struct gg_err *err)
 }
 
 /* Records the refused records, by gate, once the writer accepts again. */
-static void record_unwritten(struct daemon *d)
+static void record_unwritten(struct gg_daemon *d)
 {
 	unsigned long long seq = 0;
 	__u64 total = 0;
@@ -336,7 +340,7 @@ static int bucket_of(json_t *rec)
 
 /* Appends an evidence record; returns its seq, 0 if it was refused (and
  * counted). */
-static unsigned long long audit_write(struct daemon *d, json_t *rec)
+static unsigned long long audit_write(struct gg_daemon *d, json_t *rec)
 {
 	unsigned long long seq = 0;
 	struct gg_err err;
@@ -348,7 +352,7 @@ static unsigned long long audit_write(struct daemon *d, json_t *rec)
 
 /* Write, fsync and rotation failures surface here. Once the buffered
  * records are in the file, the state file may say they were reported. */
-static void audit_flush(struct daemon *d, bool sync)
+static void audit_flush(struct gg_daemon *d, bool sync)
 {
 	struct gg_err err;
 
@@ -376,7 +380,7 @@ static void audit_flush(struct daemon *d, bool sync)
 
 /* A crash between two saves reports the drops since the last save again
  * at the next start (counted twice, never not at all). */
-static void save_state(struct daemon *d, bool now)
+static void save_state(struct gg_daemon *d, bool now)
 {
 	struct gg_err err;
 
@@ -422,7 +426,7 @@ static void resolve_exe(json_t *rec, __u32 pid)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct daemon *d = ctx;
+	struct gg_daemon *d = ctx;
 	const struct gg_event *e = data;
 	json_t *rec;
 
@@ -440,7 +444,7 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 /* An events_lost record for drops; 0 when the log accepted it. */
-static int record_drops(struct daemon *d, int gate, __u64 count, __u64 total, const char *when,
+static int record_drops(struct gg_daemon *d, int gate, __u64 count, __u64 total, const char *when,
 			const char *since)
 {
 	unsigned long long seq = 0;
@@ -469,7 +473,7 @@ static int record_drops(struct daemon *d, int gate, __u64 count, __u64 total, co
 
 /* A drop is written as soon as it is seen: loss is never silent. One
  * per-CPU lookup per gate, after every drain batch and once a second. */
-static void check_drops(struct daemon *d)
+static void check_drops(struct gg_daemon *d)
 {
 	__u64 now[GG_GATE_COUNT];
 	struct gg_err err;
@@ -505,7 +509,7 @@ static void check_drops(struct daemon *d)
  * created the counters map. Returns the drops it could not record (a
  * refused write) in left, for check_drops to retry.
  */
-static void record_start_drops(struct daemon *d, const char *id, bool fresh,
+static void record_start_drops(struct gg_daemon *d, const char *id, bool fresh,
 			       const __u64 now[GG_GATE_COUNT], __u64 left[GG_GATE_COUNT])
 {
 	const char *when = fresh ? "daemon_starting" : "daemon_down";
@@ -526,7 +530,7 @@ static void record_start_drops(struct daemon *d, const char *id, bool fresh,
 	}
 }
 
-static void account_start_drops(struct daemon *d, const struct gg_gate_state *state,
+static void account_start_drops(struct gg_daemon *d, const struct gg_gate_state *state,
 				int old_counters_fd)
 {
 	__u64 now[GG_GATE_COUNT], left[GG_GATE_COUNT];
@@ -561,7 +565,7 @@ static void account_start_drops(struct daemon *d, const struct gg_gate_state *st
 
 /* Copies what `govgate apply` journaled into the audit log, from where the
  * last copy (by this daemon or the one before) ended. */
-static void copy_journal(struct daemon *d)
+static void copy_journal(struct gg_daemon *d)
 {
 	char path[4096], *line = NULL;
 	struct gg_err err;
@@ -622,7 +626,7 @@ static void copy_journal(struct daemon *d)
 
 /* Events a replaced build's gates left in their ring buffer (held open
  * past their unpinning). */
-static void drain_old_ring(struct daemon *d, int fd)
+static void drain_old_ring(struct gg_daemon *d, int fd)
 {
 	struct ring_buffer *rb = ring_buffer__new(fd, on_event, d, NULL);
 	int n;
@@ -641,7 +645,7 @@ static void drain_old_ring(struct daemon *d, int fd)
 
 /* Where copying the apply journal resumes (before this start's own apply
  * appends to it); returns why it starts over from byte 0, if it does. */
-static const char *resume_journal(struct daemon *d)
+static const char *resume_journal(struct gg_daemon *d)
 {
 	const char *why = NULL;
 	char path[4096];
@@ -671,7 +675,7 @@ static const char *resume_journal(struct daemon *d)
  * runs with; scope and audit settings take a restart. On any failure the
  * running policy stays, and the failure is in the journal and the audit log.
  */
-static void reload(struct daemon *d)
+static void reload(struct gg_daemon *d)
 {
 	struct gg_config fresh = {};
 	struct gg_err err;
@@ -716,18 +720,26 @@ static void reload(struct daemon *d)
 	gg_config_free(&fresh);
 }
 
-/* Only one daemon per pin directory. */
-static int take_lock(const char *pin_dir, struct gg_err *err)
+/* /run/govgate/<pin dir, '/' as '_'>.lock */
+static void lock_path(const char *pin_dir, char *path, size_t len)
 {
-	char path[4096], name[4096];
-	int fd;
+	char name[4096];
 
 	snprintf(name, sizeof(name), "%s", pin_dir);
 	for (char *p = name; *p; p++)
 		if (*p == '/')
 			*p = '_';
+	snprintf(path, len, "/run/govgate/%s.lock", name);
+}
+
+/* Only one daemon per pin directory. */
+static int take_lock(const char *pin_dir, struct gg_err *err)
+{
+	char path[4200];
+	int fd;
+
 	mkdir("/run/govgate", 0755);
-	snprintf(path, sizeof(path), "/run/govgate/%s.lock", name);
+	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
@@ -749,14 +761,10 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 
 int gg_daemon_pid(const char *pin_dir)
 {
-	char path[4096], name[4096], buf[32] = "";
+	char path[4200], buf[32] = "";
 	int fd, pid = 0;
 
-	snprintf(name, sizeof(name), "%s", pin_dir);
-	for (char *p = name; *p; p++)
-		if (*p == '/')
-			*p = '_';
-	snprintf(path, sizeof(path), "/run/govgate/%s.lock", name);
+	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -771,6 +779,25 @@ int gg_daemon_pid(const char *pin_dir)
 	return pid;
 }
 
+int gg_daemon_kill(const char *pin_dir, struct gg_err *err)
+{
+	int pid = gg_daemon_pid(pin_dir);
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 100 && gg_daemon_pid(pin_dir); i++)
+		usleep(50000);
+	if (gg_daemon_pid(pin_dir))
+		return gg_errf(err, -ETIMEDOUT, "daemon (pid %d) did not stop", pid);
+	return 0;
+}
+
+void gg_daemon_catch_reload(void)
+{
+	signal(SIGHUP, on_signal);
+}
+
 static json_t *mechanisms_json(const struct gg_gate_state *state)
 {
 	json_t *m = json_object();
@@ -780,346 +807,329 @@ static json_t *mechanisms_json(const struct gg_gate_state *state)
 	return m;
 }
 
-static const char run_usage[] =
-	"usage: govgate run [--scope global|cgroup:PATH] [--exempt-cgroup PATH]...\n"
-	"                   [--mode enforce|observe] [--audit-log FILE] [--pin-dir DIR]\n"
-	"                   [--state-dir DIR] [--config FILE] [-v]\n"
-	"Attaches the gates, loads the platform floor and the configured packs, and\n"
-	"drains denials into the audit log until SIGTERM; SIGHUP re-reads the config\n"
-	"file and applies its packs. Enforcement stays attached\n"
-	"after it exits; `govgate stop --unload` removes it.\n";
-
-int gg_cmd_run(int argc, char **argv)
+/* Step 1: the lock, then the gates attached (or adopted, or a new build
+ * staged next to the old one). */
+static int start_attach(struct gg_daemon *d, bool verbose, struct gg_err *err)
 {
-	static const struct option opts[] = {
-		{ "scope", required_argument, NULL, 's' },
-		{ "exempt-cgroup", required_argument, NULL, 'x' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "audit-log", required_argument, NULL, 'a' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *config = NULL, *scope = NULL, *mode = NULL, *audit_log = NULL;
-	const char *pin_dir = NULL, *state_dir = NULL, *exempt[GG_MAX_EXEMPT];
-	struct gg_gate_state state[GG_GATE_COUNT];
-	char stage[4096], *pin_dir_final = NULL;
-	struct ring_buffer *rb = NULL;
-	struct gg_audit_opts aopts;
-	struct gg_config cfg = {};
-	struct daemon d = {};
-	unsigned n_exempt = 0;
-	struct gg_err err;
-	int opt, ret, lock_fd = -1, events_fd = -1, exit_code = 1;
-	int old_events_fd = -1, old_counters_fd = -1;
-	const char *journal_reset = NULL;
-	bool verbose = false, clean_stop = false;
-	__u64 generation = 0;
-	time_t last_tick = 0;
-	char why[1024] = "";
-	json_t *rec;
+	struct gg_config *cfg = d->cfg;
+	char stage[4096];
+	int ret;
 
-	d.counters_fd = -1;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's': scope = optarg; break;
-		case 'x':
-			if (n_exempt == GG_MAX_EXEMPT) {
-				fprintf(stderr, "govgate run: at most %d --exempt-cgroup\n", GG_MAX_EXEMPT);
-				return 2;
-			}
-			exempt[n_exempt++] = optarg;
-			break;
-		case 'm': mode = optarg; break;
-		case 'a': audit_log = optarg; break;
-		case 'p': pin_dir = optarg; break;
-		case 'S': state_dir = optarg; break;
-		case 'c': config = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': fputs(run_usage, stdout); return 0;
-		default: fputs(run_usage, stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "govgate run: unexpected argument \"%s\"\n%s", argv[optind], run_usage);
-		return 2;
-	}
-	/* A reload asked for while starting is done once the policy is in. */
-	signal(SIGHUP, on_signal);
-	ret = gg_config_load(config, &cfg, &err);
+	d->lock_fd = take_lock(cfg->pin_dir, err);
+	if (d->lock_fd < 0)
+		return d->lock_fd;
+	ret = gg_gates_attach(cfg->pin_dir, &cfg->scope, d->state, verbose, stage, sizeof(stage),
+			      err);
 	if (ret)
-		goto fail;
-	if (scope && (ret = gg_scope_parse(scope, &cfg.scope, &err)))
-		goto fail;
-	for (unsigned i = 0; i < n_exempt; i++) {
-		if (cfg.scope.n_exempt == GG_MAX_EXEMPT) {
-			ret = gg_errf(&err, -E2BIG, "at most %d exempt cgroups", GG_MAX_EXEMPT);
-			goto fail;
-		}
-		cfg.scope.exempt[cfg.scope.n_exempt++] = strdup(exempt[i]);
-	}
-	if (mode && gg_mode_parse(mode, &cfg.mode)) {
-		fprintf(stderr, "govgate run: --mode must be enforce or observe\n");
-		exit_code = 2;
-		goto cleanup;
-	}
-	if (audit_log) {
-		free(cfg.audit_path);
-		cfg.audit_path = strdup(audit_log);
-	}
-	if (pin_dir) {
-		free(cfg.pin_dir);
-		cfg.pin_dir = strdup(pin_dir);
-	}
-	if (state_dir) {
-		free(cfg.state_dir);
-		cfg.state_dir = strdup(state_dir);
-	}
-
-	lock_fd = take_lock(cfg.pin_dir, &err);
-	if (lock_fd < 0) {
-		ret = lock_fd;
-		goto fail;
-	}
-	ret = gg_gates_attach(cfg.pin_dir, &cfg.scope, state, verbose, stage, sizeof(stage), &err);
-	if (ret)
-		goto fail;
+		return ret;
 	if (stage[0]) {
 		/* Policy and settings go to the new build's maps first. */
-		pin_dir_final = cfg.pin_dir;
-		cfg.pin_dir = strdup(stage);
+		d->pin_dir_final = cfg->pin_dir;
+		cfg->pin_dir = strdup(stage);
 	}
 	for (int g = 0; g < GG_GATE_COUNT; g++) {
-		fprintf(stderr, "govgate: %s: %s%s%s%s\n", gg_gate_name(g),
-			state[g].mech == GG_MECH_NONE ? "UNAVAILABLE" : gg_mech_name(state[g].mech),
-			state[g].reused ? " (adopted from the pinned links)" : "",
-			state[g].why[0] ? ", " : "", state[g].why);
-		if (gg_gate_limits(g, state[g].mech))
-			fprintf(stderr, "govgate: %s: limit: %s\n", gg_gate_name(g),
-				gg_gate_limits(g, state[g].mech));
-	}
-	if (state[GG_GATE_EXEC].mech == GG_MECH_NONE || state[GG_GATE_EGRESS].mech == GG_MECH_NONE) {
-		ret = gg_errf(&err, -ENOTSUP, "cmd.exec and net.egress must be enforceable (see above)");
-		goto fail;
-	}
+		const struct gg_gate_state *s = &d->state[g];
 
-	d.cfg = &cfg;
-	/* Where the previous daemon left off: the drops it reported, what the
-	 * log refused, how far it copied the apply journal. */
-	ret = gg_dstate_load(cfg.state_dir, &d.st, &err);
+		fprintf(stderr, "govgate: %s: %s%s%s%s\n", gg_gate_name(g),
+			s->mech == GG_MECH_NONE ? "UNAVAILABLE" : gg_mech_name(s->mech),
+			s->reused ? " (adopted from the pinned links)" : "", s->why[0] ? ", " : "",
+			s->why);
+		if (gg_gate_limits(g, s->mech))
+			fprintf(stderr, "govgate: %s: limit: %s\n", gg_gate_name(g),
+				gg_gate_limits(g, s->mech));
+	}
+	if (d->state[GG_GATE_EXEC].mech == GG_MECH_NONE ||
+	    d->state[GG_GATE_EGRESS].mech == GG_MECH_NONE)
+		return gg_errf(err, -ENOTSUP, "cmd.exec and net.egress must be enforceable (see above)");
+	return 0;
+}
+
+/* Step 2: where the previous daemon left off: the drops it reported,
+ * what the log refused, how far it copied the apply journal. */
+static void start_resume(struct gg_daemon *d)
+{
+	struct gg_err err;
+	int ret;
+
+	ret = gg_dstate_load(d->cfg->state_dir, &d->st, &err);
 	if (ret && ret != -ENOENT)
 		fprintf(stderr, "govgate: %s: starting from the counters and the apply journal as "
 				"they are now\n", err.msg);
-	memcpy(d.unwritten, d.st.unwritten, sizeof(d.unwritten));
-	snprintf(d.unw_since, sizeof(d.unw_since), "%s", d.st.unwritten_since);
-	snprintf(d.unw_until, sizeof(d.unw_until), "%s", d.st.unwritten_until);
-	snprintf(d.unw_error, sizeof(d.unw_error), "%s", d.st.unwritten_error);
-	journal_reset = resume_journal(&d);
-	/* The policy is in the maps before the gates are enabled: the first
-	 * governed decision already sees the floor. On a restart the old
-	 * policy keeps enforcing until the swap. The saved set is re-applied
-	 * from the bytes it was applied with; the configured packs are used
-	 * only when no set was saved. */
-	ret = gg_policy_restore(&cfg, "govgate run", &generation, &err);
+	memcpy(d->unwritten, d->st.unwritten, sizeof(d->unwritten));
+	snprintf(d->unw_since, sizeof(d->unw_since), "%s", d->st.unwritten_since);
+	snprintf(d->unw_until, sizeof(d->unw_until), "%s", d->st.unwritten_until);
+	snprintf(d->unw_error, sizeof(d->unw_error), "%s", d->st.unwritten_error);
+	d->journal_reset = resume_journal(d);
+}
+
+/* Fail closed: keep the policy already in the maps, or at least the
+ * platform floor; the failure is in the journal. */
+static int restore_failed(struct gg_daemon *d, struct gg_err *err)
+{
+	struct gg_config *cfg = d->cfg;
+	struct gg_policy_status cur = {};
+	char saved[4096], kept[4200];
+
+	fprintf(stderr, "govgate: applying the saved/configured packs failed: %s\n", err->msg);
+	gg_policy_read(cfg->pin_dir, &cur, err);
+	d->generation = cur.generation;
+	if (d->generation)
+		return 0;
+	/* Applying the floor rewrites applied.json: keep the set that could
+	 * not be restored, for the operator to fix and re-apply. */
+	snprintf(saved, sizeof(saved), "%s/applied.json", cfg->state_dir);
+	snprintf(kept, sizeof(kept), "%s/applied.json.unrestorable", cfg->state_dir);
+	if (rename(saved, kept) == 0)
+		fprintf(stderr, "govgate: the saved policy is kept as %s; fix it and "
+				"`govgate apply` it again\n", kept);
+	fprintf(stderr, "govgate: enforcing the platform floor alone\n");
+	return gg_policy_apply(cfg, NULL, 0, "govgate run (floor only)", &d->generation, err);
+}
+
+/*
+ * Step 3: the policy is in the maps before the gates are enabled: the
+ * first governed decision already sees the floor. On a restart the old
+ * policy keeps enforcing until the swap. The saved set is re-applied from
+ * the bytes it was applied with; the configured packs are used only when
+ * no set was saved. Then a staged build replaces the old one.
+ */
+static int start_policy(struct gg_daemon *d, struct gg_err *err)
+{
+	struct gg_config *cfg = d->cfg;
+	int ret;
+
+	ret = gg_policy_restore(cfg, "govgate run", &d->generation, err);
 	if (ret == -ENOENT)
-		ret = gg_policy_apply(&cfg, cfg.packs, cfg.n_packs, "govgate run", &generation,
-				      &err);
-	if (ret) {
-		struct gg_policy_status cur = {};
-
-		/* Fail closed: keep the policy already in the maps, or at least
-		 * the platform floor; the failure is in the journal. */
-		fprintf(stderr, "govgate: applying the saved/configured packs failed: %s\n", err.msg);
-		gg_policy_read(cfg.pin_dir, &cur, &err);
-		generation = cur.generation;
-		if (!generation) {
-			char saved[4096], kept[4200];
-
-			/* Applying the floor rewrites applied.json: keep the set that
-			 * could not be restored, for the operator to fix and re-apply. */
-			snprintf(saved, sizeof(saved), "%s/applied.json", cfg.state_dir);
-			snprintf(kept, sizeof(kept), "%s/applied.json.unrestorable", cfg.state_dir);
-			if (rename(saved, kept) == 0)
-				fprintf(stderr, "govgate: the saved policy is kept as %s; fix it and "
-						"`govgate apply` it again\n", kept);
-			fprintf(stderr, "govgate: enforcing the platform floor alone\n");
-			ret = gg_policy_apply(&cfg, NULL, 0, "govgate run (floor only)", &generation,
-					      &err);
-			if (ret)
-				goto fail;
-		}
-	}
-	ret = gg_gates_configure(cfg.pin_dir, &cfg.scope, getpid(), true, &err);
+		ret = gg_policy_apply(cfg, cfg->packs, cfg->n_packs, "govgate run", &d->generation,
+				      err);
+	if (ret && (ret = restore_failed(d, err)))
+		return ret;
+	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), true, err);
+	if (ret || !d->pin_dir_final)
+		return ret;
+	/* A map outlives its pin while an fd holds it: what the replaced gates
+	 * counted and left in their ring buffer while no daemon drained is
+	 * recorded once the log is open. */
+	d->old_events_fd = gg_pinned_fd(d->pin_dir_final, GG_MAP_EVENTS, NULL);
+	d->old_counters_fd = gg_pinned_fd(d->pin_dir_final, GG_MAP_COUNTERS, NULL);
+	ret = gg_gates_finish_upgrade(d->pin_dir_final, cfg->pin_dir, err);
+	free(cfg->pin_dir);
+	cfg->pin_dir = d->pin_dir_final;
+	d->pin_dir_final = NULL;
 	if (ret)
-		goto fail;
-	if (pin_dir_final) {
-		/* A map outlives its pin while an fd holds it: what the replaced
-		 * gates counted and left in their ring buffer while no daemon
-		 * drained is recorded once the log is open. */
-		old_events_fd = gg_pinned_fd(pin_dir_final, "events", NULL);
-		old_counters_fd = gg_pinned_fd(pin_dir_final, "counters", NULL);
-		ret = gg_gates_finish_upgrade(pin_dir_final, cfg.pin_dir, &err);
-		free(cfg.pin_dir);
-		cfg.pin_dir = pin_dir_final;
-		pin_dir_final = NULL;
-		if (ret)
-			goto fail;
-		fprintf(stderr, "govgate: re-attached: this build's gates enforce, the old ones are detached\n");
-	}
+		return ret;
+	fprintf(stderr, "govgate: re-attached: this build's gates enforce, the old ones are detached\n");
+	return 0;
+}
 
-	gg_config_audit_opts(&cfg, &aopts);
-	d.journald = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
-	if (d.journald) {
-		/* Every checkpoint is copied to the journal: an anchor the log's
-		 * writer cannot take back. */
-		aopts.on_checkpoint = on_checkpoint;
-		aopts.on_checkpoint_ctx = &d;
-	}
-	ret = gg_audit_open(&aopts, &d.audit, &err);
-	if (ret)
-		goto fail;
-	d.boot_to_real = gg_boot_to_real_ns();
-	d.counters_fd = gg_pinned_fd(cfg.pin_dir, "counters", &err);
-	if (d.counters_fd < 0)
-		fprintf(stderr, "govgate: %s: drops cannot be counted\n", err.msg);
-	else
-		gg_counters_identity(d.counters_fd, d.counters_id, sizeof(d.counters_id));
+static void record_started(struct gg_daemon *d)
+{
+	const struct gg_config *cfg = d->cfg;
+	json_t *rec;
+
 	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:i}", "event", "agent_started", "version",
-			GG_VERSION, "mechanisms", mechanisms_json(state), "scope",
-			cfg.scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg.scope.cgroup, "mode",
-			cfg.mode == GG_ACT_OBSERVE ? "observe" : "enforce", "generation",
-			(json_int_t)generation, "pid", getpid());
+			GG_VERSION, "mechanisms", mechanisms_json(d->state), "scope",
+			cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup, "mode",
+			cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "generation",
+			(json_int_t)d->generation, "pid", getpid());
 	for (int g = 0; g < GG_GATE_COUNT; g++)
-		if (state[g].why[0]) {
+		if (d->state[g].why[0]) {
 			char key[64];
 
 			snprintf(key, sizeof(key), "%s_fallback_reason", gg_gate_name(g));
-			json_object_set_new(rec, key, json_string(state[g].why));
+			json_object_set_new(rec, key, json_string(d->state[g].why));
 		}
-	if (journal_reset)
-		json_object_set_new(rec, "apply_journal_reset", json_string(journal_reset));
-	audit_write(&d, rec);
+	if (d->journal_reset)
+		json_object_set_new(rec, "apply_journal_reset", json_string(d->journal_reset));
+	audit_write(d, rec);
 	json_decref(rec);
-	/* What happened while no daemon ran: drops, records the previous
-	 * daemon's log refused, applies, events still in the ring buffer. */
-	account_start_drops(&d, state, old_counters_fd);
-	record_unwritten(&d);
-	copy_journal(&d); /* also the policy_applied record of this start */
-	if (old_events_fd >= 0)
-		drain_old_ring(&d, old_events_fd);
+}
 
-	events_fd = gg_pinned_fd(cfg.pin_dir, "events", &err);
-	if (events_fd < 0) {
-		ret = events_fd;
-		goto fail;
+/* Step 4: the audit log, and in it what happened while no daemon ran:
+ * drops, records the previous daemon's log refused, applies, events
+ * still in the ring buffer. */
+static int start_audit(struct gg_daemon *d, struct gg_err *err)
+{
+	struct gg_audit_opts aopts;
+	int ret;
+
+	gg_config_audit_opts(d->cfg, &aopts);
+	d->journald = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
+	if (d->journald) {
+		/* Every checkpoint is copied to the journal: an anchor the log's
+		 * writer cannot take back. */
+		aopts.on_checkpoint = on_checkpoint;
+		aopts.on_checkpoint_ctx = d;
 	}
-	rb = ring_buffer__new(events_fd, on_event, &d, NULL);
-	if (!rb) {
-		ret = gg_errf(&err, -errno, "ring buffer: %s", strerror(errno));
-		goto fail;
-	}
+	ret = gg_audit_open(&aopts, &d->audit, err);
+	if (ret)
+		return ret;
+	d->boot_to_real = gg_boot_to_real_ns();
+	d->counters_fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_COUNTERS, err);
+	if (d->counters_fd < 0)
+		fprintf(stderr, "govgate: %s: drops cannot be counted\n", err->msg);
+	else
+		gg_counters_identity(d->counters_fd, d->counters_id, sizeof(d->counters_id));
+	record_started(d);
+	account_start_drops(d, d->state, d->old_counters_fd);
+	record_unwritten(d);
+	copy_journal(d); /* also the policy_applied record of this start */
+	if (d->old_events_fd >= 0)
+		drain_old_ring(d, d->old_events_fd);
+	return 0;
+}
+
+/* Step 5: the ring buffer, its backlog, and then ready. */
+static int start_drain(struct gg_daemon *d, struct gg_err *err)
+{
+	const struct gg_config *cfg = d->cfg;
+	int ret;
+
+	d->events_fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_EVENTS, err);
+	if (d->events_fd < 0)
+		return d->events_fd;
+	d->rb = ring_buffer__new(d->events_fd, on_event, d, NULL);
+	if (!d->rb)
+		return gg_errf(err, -errno, "ring buffer: %s", strerror(errno));
 	/* The backlog now, not at the first wakeup. */
-	ret = ring_buffer__consume(rb);
+	ret = ring_buffer__consume(d->rb);
 	if (ret > 0)
 		fprintf(stderr, "govgate: recorded %d event(s) waiting in the ring buffer\n", ret);
-	check_drops(&d);
+	check_drops(d);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	audit_flush(&d, true);
-	save_state(&d, true);
+	audit_flush(d, true);
+	save_state(d, true);
 	fprintf(stderr, "govgate: enforcing (generation %llu, scope %s, mode %s)\n",
-		(unsigned long long)generation,
-		cfg.scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg.scope.cgroup,
-		cfg.mode == GG_ACT_OBSERVE ? "observe" : "enforce");
+		(unsigned long long)d->generation,
+		cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup,
+		cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce");
 	sd_notify(0, "READY=1\nSTATUS=enforcing");
+	return 0;
+}
+
+int gg_daemon_start(struct gg_config *cfg, bool verbose, struct gg_daemon **out,
+		    struct gg_err *err)
+{
+	struct gg_daemon *d = calloc(1, sizeof(*d));
+	int ret;
+
+	*out = d;
+	if (!d)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	d->cfg = cfg;
+	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
+	d->counters_fd = -1;
+	ret = start_attach(d, verbose, err);
+	if (ret)
+		return ret;
+	start_resume(d);
+	ret = start_policy(d, err);
+	if (!ret)
+		ret = start_audit(d, err);
+	if (!ret)
+		ret = start_drain(d, err);
+	return ret;
+}
+
+int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
+{
+	time_t last_tick = 0;
+	int ret;
 
 	while (!stop_requested) {
 		bool tick;
 
 		if (reload_requested) {
 			reload_requested = 0;
-			reload(&d);
+			reload(d);
 		}
-		ret = ring_buffer__poll(rb, 200);
-		if (ret < 0 && ret != -EINTR) {
-			gg_errf(&err, ret, "ring buffer poll: %s", strerror(-ret));
-			goto fail;
-		}
+		ret = ring_buffer__poll(d->rb, 200);
+		if (ret < 0 && ret != -EINTR)
+			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
 		/* After every drain batch, and once a second when idle. */
 		tick = time(NULL) != last_tick;
 		if (ret > 0 || tick)
-			check_drops(&d);
+			check_drops(d);
 		if (tick) {
 			last_tick = time(NULL);
-			copy_journal(&d);
-			if (gg_audit_tick(d.audit, &err))
-				fprintf(stderr, "govgate: audit: %s\n", err.msg);
+			copy_journal(d);
+			if (gg_audit_tick(d->audit, err))
+				fprintf(stderr, "govgate: audit: %s\n", err->msg);
 		}
-		audit_flush(&d, false);
-			save_state(&d, false);
+		audit_flush(d, false);
+		save_state(d, false);
 	}
 	sd_notify(0, "STOPPING=1");
-	ring_buffer__consume(rb);
-	clean_stop = true;
-	exit_code = 0;
-	goto stop;
-fail:
-	fprintf(stderr, "govgate run: %s\n", err.msg);
-	snprintf(why, sizeof(why), "%s", err.msg);
-stop:
-	if (d.audit) {
-		/* The log says how the daemon ended, whichever way it did. */
-		check_drops(&d);
-		copy_journal(&d);
-		rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
-				"still attached (pinned links)");
-		if (!clean_stop)
-			json_object_set_new(rec, "error", json_string(why));
-		audit_write(&d, rec);
-		json_decref(rec);
-		/* gg_audit_close cannot report: the final write and fsync are
-		 * checked here. On failure the state file keeps what the log is
-		 * known to hold, so the next start reports the rest again. */
-		if (gg_audit_checkpoint(d.audit, &err)) {
-			fprintf(stderr, "govgate: audit: the final checkpoint failed, the last records "
-					"may be missing from the log: %s\n", err.msg);
-			exit_code = 1;
-		} else {
-			audit_flush(&d, false);
-			d.st_dirty = true; /* "since" of the next daemon_down: now */
-		}
-			save_state(&d, true);
+	ring_buffer__consume(d->rb);
+	d->clean_stop = true;
+	return 0;
+}
+
+int gg_daemon_stop(struct gg_daemon *d, const char *error)
+{
+	struct gg_err err;
+	int ret = 0;
+	json_t *rec;
+
+	if (!d || !d->audit)
+		return 0;
+	d->clean_stop = !error;
+	/* The log says how the daemon ended, whichever way it did. */
+	check_drops(d);
+	copy_journal(d);
+	rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
+			"still attached (pinned links)");
+	if (error)
+		json_object_set_new(rec, "error", json_string(error));
+	audit_write(d, rec);
+	json_decref(rec);
+	/* gg_audit_close cannot report: the final write and fsync are checked
+	 * here. On failure the state file keeps what the log is known to
+	 * hold, so the next start reports the rest again. */
+	ret = gg_audit_checkpoint(d->audit, &err);
+	if (ret) {
+		fprintf(stderr, "govgate: audit: the final checkpoint failed, the last records "
+				"may be missing from the log: %s\n", err.msg);
+	} else {
+		audit_flush(d, false);
+		d->st_dirty = true; /* "since" of the next daemon_down: now */
 	}
-	if (clean_stop)
+	save_state(d, true);
+	if (d->clean_stop)
 		fprintf(stderr, "govgate: stopped draining; the pinned gates keep enforcing\n");
-cleanup:
-	ring_buffer__free(rb);
-	if (events_fd >= 0)
-		close(events_fd);
-	if (old_events_fd >= 0)
-		close(old_events_fd);
-	if (old_counters_fd >= 0)
-		close(old_counters_fd);
-	if (d.counters_fd >= 0)
-		close(d.counters_fd);
-	if (d.audit)
-		gg_audit_close(d.audit);
+	return ret;
+}
+
+void gg_daemon_free(struct gg_daemon *d)
+{
+	struct gg_err err;
+
+	if (!d)
+		return;
+	ring_buffer__free(d->rb);
+	if (d->events_fd >= 0)
+		close(d->events_fd);
+	if (d->old_events_fd >= 0)
+		close(d->old_events_fd);
+	if (d->old_counters_fd >= 0)
+		close(d->old_counters_fd);
+	if (d->counters_fd >= 0)
+		close(d->counters_fd);
+	if (d->audit)
+		gg_audit_close(d->audit);
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
-		gg_compiled_free(d.gens[i].policy);
-	if (pin_dir_final) {
-		free(cfg.pin_dir);
-		cfg.pin_dir = pin_dir_final;
+		gg_compiled_free(d->gens[i].policy);
+	if (d->pin_dir_final) {
+		free(d->cfg->pin_dir);
+		d->cfg->pin_dir = d->pin_dir_final;
 	}
 	/* While the lock is still held: a daemon started after it is released
 	 * writes its own exemption, which this must not clear. */
-	if (clean_stop && gg_gates_release_self(cfg.pin_dir, &err))
+	if (d->clean_stop && gg_gates_release_self(d->cfg->pin_dir, &err))
 		fprintf(stderr, "govgate: could not drop the daemon's own exemption: %s\n", err.msg);
-	gg_config_free(&cfg);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	return exit_code;
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	free(d);
 }

@@ -45,9 +45,4 @@ int gg_sig_verify(const char *trust_dir, const void *buf, size_t len, const char
 int gg_sig_verify_mem(const char *trust_dir, const void *buf, size_t len, const char *sig,
 		      size_t sig_len, const char *sig_name, char **signer, struct gg_err *err);
 
-/* `govgate pack keygen|sign|verify ...`: argv[0] is "pack", argv[1] the
- * verb. Returns the process exit status: 0 success, 1 a signature did not
- * verify (or an operation failed), 2 usage error. */
-int gg_cmd_pack(int argc, char **argv);
-
 #endif

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "cli.h"
 #include <openssl/evp.h>
 
 #include "audit.h"
@@ -98,7 +99,7 @@ static json_t *denial(int i, const char *action)
 static void append(struct gg_audit *a, json_t *rec)
 {
 	struct gg_err err = {};
-	int ret = gg_audit_append(a, rec, &err);
+	int ret = gg_audit_append(a, rec, NULL, &err);
 
 	if (ret)
 		fail_msg("gg_audit_append: %d %s", ret, err.msg);
@@ -252,13 +253,13 @@ static void record_format(void **state)
 			    "2025-03-01T00:00:00.000000Z", "who", "test"));
 	/* Writer-owned fields and events are refused. */
 	bad = json_pack("{s:s, s:i}", "event", "agent_started", "seq", 7);
-	assert_int_equal(gg_audit_append(a, bad, &err), -EINVAL);
+	assert_int_equal(gg_audit_append(a, bad, NULL, &err), -EINVAL);
 	json_decref(bad);
 	bad = json_pack("{s:s}", "event", "checkpoint");
-	assert_int_equal(gg_audit_append(a, bad, &err), -EINVAL);
+	assert_int_equal(gg_audit_append(a, bad, NULL, &err), -EINVAL);
 	json_decref(bad);
 	bad = json_pack("{s:i}", "pid", 1);
-	assert_int_equal(gg_audit_append(a, bad, &err), -EINVAL);
+	assert_int_equal(gg_audit_append(a, bad, NULL, &err), -EINVAL);
 	json_decref(bad);
 	assert_int_equal(gg_audit_flush(a, false, &err), 0);
 

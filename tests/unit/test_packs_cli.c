@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* govgate packs list|show (user/policy_cli.c): the list resolves each
+/* govgate packs list|show (user/cli/packs.c): the list resolves each
  * name@version as the resolver does (registry first), lists bundles, and
  * says where each entry came from, its digest and its signature status;
  * show prints every field of a control. */
@@ -262,12 +262,62 @@ static void test_show_needs_evidence(void **state)
 	free(out);
 }
 
+/* The command table: an unambiguous prefix picks the verb, an unknown one
+ * is a usage error; under --json an error is the only stdout document. */
+static void test_select_and_json_error(void **state)
+{
+	struct fx *f = *state;
+	char *out, *errs;
+	json_t *doc;
+
+	fx_put(P(f, "packs/p@v1.json"),
+	    "{\"name\":\"p\",\"version\":\"v1\",\"description\":\"d\","
+	    "\"framework\":{\"id\":\"f\",\"title\":\"F\"},"
+	    "\"controls\":[{\"id\":\"C1\",\"title\":\"t1\",\"status\":\"enforced\"}],"
+	    "\"rules\":[{\"id\":\"r1\",\"gate\":\"cmd.exec\",\"controls\":[\"C1\"],"
+	    "\"match\":{\"basenames\":[\"nc\"]}}]}\n");
+	out = run_packs(f, 0, 6, "packs", "sh", "p@v1", "--json", "--config", f->cfg_path);
+	doc = json_loads(out, 0, NULL);
+	if (!doc)
+		fail_msg("not JSON: %s", out);
+	assert_string_equal(str(doc, "ref"), "p@v1");
+	json_decref(doc);
+	free(out);
+
+	out = run_packs(f, 2, 3, "packs", "frobnicate", "p@v1");
+	assert_string_equal(out, "");
+	free(out);
+	errs = fx_slurp(P(f, "err.log"), NULL);
+	assert_non_null(strstr(errs, "unknown command \"frobnicate\""));
+	free(errs);
+
+	out = run_packs(f, 1, 6, "packs", "show", "nope@v9", "--json", "--config", f->cfg_path);
+	doc = json_loads(out, 0, NULL);
+	if (!doc)
+		fail_msg("not JSON: %s", out);
+	assert_int_equal(json_object_size(doc), 1);
+	assert_non_null(strstr(str(doc, "error"), "nope@v9"));
+	json_decref(doc);
+	free(out);
+	errs = fx_slurp(P(f, "err.log"), NULL);
+	assert_string_equal(errs, ""); /* --json: nothing but the document */
+	free(errs);
+
+	out = run_packs(f, 1, 5, "packs", "show", "nope@v9", "--config", f->cfg_path);
+	assert_string_equal(out, "");
+	free(out);
+	errs = fx_slurp(P(f, "err.log"), NULL);
+	assert_non_null(strstr(errs, "govgate packs show: unknown ref nope@v9"));
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_list_resolves_like_the_resolver, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_show_needs_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select_and_json_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "cli.h"
 
 #include "apply.h"
 #include "audit.h"
@@ -97,7 +98,7 @@ static int setup(void **state)
 	recs[10] = json_pack("{s:s, s:s, s:[s], s:s}", "ts", "2025-01-08T01:00:00Z", "event",
 			     "policy_apply_failed", "refs", "bad@1.0", "error", "no such pack");
 	for (int i = 0; i < 11; i++) {
-		if (!ret && gg_audit_append(a, recs[i], &err)) {
+		if (!ret && gg_audit_append(a, recs[i], NULL, &err)) {
 			fprintf(stderr, "%s\n", err.msg);
 			ret = -1;
 		}
@@ -379,7 +380,9 @@ static void refuses_tampered_log(void **state)
 	free(buf);
 
 	assert_int_equal(run_report(f, 5, argv, &r, NULL), 1);
-	assert_null(r); /* nothing on stdout */
+	/* --json: the refusal is the one document on stdout. */
+	assert_non_null(json_string_value(json_object_get(r, "error")));
+	json_decref(r);
 	/* Allowed: the output says so. */
 	argv[4] = "--allow-unverified";
 	argv[5] = f->log;
@@ -442,7 +445,8 @@ static void no_key_not_verified(void **state)
 
 		/* Refused, nothing on stdout. */
 		assert_int_equal(run_report(f, 5, argv, &r, NULL), 1);
-		assert_null(r);
+		assert_non_null(json_string_value(json_object_get(r, "error")));
+		json_decref(r);
 	}
 	{
 		char *argv[] = { "report", "--config", cfg, "--no-signatures", "--json", f->log,
@@ -513,7 +517,8 @@ static void anchor_refused(void **state)
 	json_decref(r);
 	anchor[0] = '9'; /* not a checkpoint */
 	assert_int_equal(run_report(f, 7, argv, &r, NULL), 1);
-	assert_null(r);
+	assert_non_null(json_string_value(json_object_get(r, "error")));
+	json_decref(r);
 	snprintf(anchor, sizeof(anchor), "99:%064d", 0); /* beyond the end */
 	assert_int_equal(run_report(f, 7, argv, &r, NULL), 1);
 	argv[4] = "bad";
@@ -622,7 +627,7 @@ static int setup_modes(void **state)
 		return -1;
 	}
 	for (int i = 0; i < 11; i++) {
-		if (!ret && (!recs[i] || gg_audit_append(a, recs[i], &err))) {
+		if (!ret && (!recs[i] || gg_audit_append(a, recs[i], NULL, &err))) {
 			fprintf(stderr, "record %d: %s\n", i, err.msg);
 			ret = -1;
 		}

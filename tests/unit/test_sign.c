@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "cli.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 

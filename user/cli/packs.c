@@ -1,276 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* govgate apply, compile, packs list|show: the policy commands. */
+/* govgate packs list|show: the catalog of governance packs. */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "apply.h"
-#include "compiled_json.h"
 #include "cli.h"
-
-/* Options every policy command shares. */
-struct policy_opts {
-	const char *config, *pin_dir, *state_dir;
-	bool json;
-};
-
-static int load_cfg(const char *cmd, const struct policy_opts *o, struct gg_config *cfg)
-{
-	struct gg_err err;
-
-	if (gg_config_load(o->config, cfg, &err)) {
-		fprintf(stderr, "govgate %s: %s\n", cmd, err.msg);
-		return -1;
-	}
-	if (o->pin_dir) {
-		free(cfg->pin_dir);
-		cfg->pin_dir = strdup(o->pin_dir);
-	}
-	if (o->state_dir) {
-		free(cfg->state_dir);
-		cfg->state_dir = strdup(o->state_dir);
-	}
-	return 0;
-}
-
-static void print_error(const char *cmd, bool json, const char *msg)
-{
-	if (json) {
-		json_t *e = json_pack("{s:s}", "error", msg);
-
-		json_dumpf(e, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(e);
-	}
-	fprintf(stderr, "govgate %s: %s\n", cmd, msg);
-}
-
-static const char apply_usage[] =
-	"usage: govgate apply [--mode enforce|observe] [--add | --remove] REF...\n"
-	"                     [--pin-dir DIR] [--state-dir DIR] [--config FILE] [--json]\n"
-	"Resolves, verifies and compiles the refs with the platform floor, then swaps\n"
-	"the running policy atomically. Without --add/--remove the refs replace the\n"
-	"applied set; --add adds them (or changes their mode), --remove drops them.\n"
-	"A failed apply changes nothing. The set and the exact bytes of its packs are\n"
-	"kept in the state directory; a restart re-applies those bytes, not the refs.\n"
-	"REF: name@version, sha256:<hex>, blob:<key>, or the path of a pack or bundle\n"
-	"file (recorded absolute).\n";
-
-int gg_cmd_apply(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "add", no_argument, NULL, 'a' },
-		{ "remove", no_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct policy_opts o = {};
-	enum gg_action mode = GG_ACT_DENY;
-	enum gg_apply_op op = GG_APPLY_SET;
-	bool add = false, remove = false;
-	struct gg_applied now = {};
-	struct gg_config cfg = {};
-	struct passwd *pw;
-	char who[128];
-	struct gg_err err;
-	__u64 generation = 0;
-	int opt, code = 1;
-
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (gg_mode_parse(optarg, &mode)) {
-				fprintf(stderr, "govgate apply: --mode must be enforce or observe\n");
-				return 2;
-			}
-			break;
-		case 'a': add = true; break;
-		case 'r': remove = true; break;
-		case 'j': o.json = true; break;
-		case 'p': o.pin_dir = optarg; break;
-		case 'S': o.state_dir = optarg; break;
-		case 'c': o.config = optarg; break;
-		case 'h': fputs(apply_usage, stdout); return 0;
-		default: fputs(apply_usage, stderr); return 2;
-		}
-	}
-	if ((add && remove) || (optind == argc && (add || remove))) {
-		fputs(apply_usage, stderr);
-		return 2;
-	}
-	if (load_cfg("apply", &o, &cfg))
-		return 1;
-	if (add)
-		op = GG_APPLY_ADD;
-	else if (remove)
-		op = GG_APPLY_REMOVE;
-	pw = getpwuid(getuid());
-	snprintf(who, sizeof(who), "%s (uid %u, govgate apply)", pw ? pw->pw_name : "?", getuid());
-	/* The current set is read under the apply lock (--add/--remove). */
-	if (gg_policy_edit(&cfg, op, (const char *const *)argv + optind, argc - optind, mode, who,
-			   &generation, &now, &err)) {
-		print_error("apply", o.json, err.msg);
-		/* True on every error path: the swap is the last step that can
-		 * fail, and a failed one changes nothing (gg_policy_apply). */
-		fprintf(stderr, "govgate apply: the running policy is unchanged\n");
-		goto cleanup;
-	}
-	if (o.json) {
-		/* The refs as applied.json now records them. */
-		json_t *set = gg_applied_json(&now);
-		json_t *out = json_pack("{s:I, s:i, s:O}", "generation", (json_int_t)generation,
-					"packs", (int)now.n, "refs", json_object_get(set, "refs"));
-
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(out);
-		json_decref(set);
-	} else {
-		printf("applied generation %llu: platform-floor", (unsigned long long)generation);
-		for (size_t i = 0; i < now.n; i++) {
-			const struct gg_applied_ref *e = &now.refs[i];
-
-			printf(", %s [%s]", e->ref, e->mode == GG_ACT_OBSERVE ? "observe" : "enforce");
-			/* A bundle (or a file, a digest): what it stands for. */
-			if (e->n_packs != 1 || strcmp(e->packs[0].ref, e->ref)) {
-				for (size_t k = 0; k < e->n_packs; k++)
-					printf("%s%s", k ? ", " : " (= ", e->packs[k].ref);
-				printf(")");
-			}
-		}
-		printf("\n");
-	}
-	code = 0;
-cleanup:
-	gg_applied_free(&now);
-	gg_config_free(&cfg);
-	return code;
-}
-
-static const char compile_usage[] =
-	"usage: govgate compile [--mode enforce|observe] [--json] [--config FILE] REF...\n"
-	"Dry run: resolves, verifies, validates and compiles the refs with the\n"
-	"platform floor and prints the map entries that would be written, with the\n"
-	"control ids each carries. Deterministic. Nothing is loaded.\n";
-
-/* The controls of an entry's observe-mode rules, each once. */
-static void print_observed(const struct gg_entry *e)
-{
-	int shown = 0;
-
-	for (size_t r = 0; r < e->n_rules; r++) {
-		if (e->rules[r].mode != GG_ACT_OBSERVE)
-			continue;
-		for (size_t k = 0; k < e->rules[r].n_controls; k++) {
-			const char *id = e->rules[r].controls[k];
-			bool seen = false;
-
-			for (size_t q = 0; q < r && !seen; q++)
-				for (size_t j = 0; e->rules[q].mode == GG_ACT_OBSERVE &&
-						   j < e->rules[q].n_controls && !seen; j++)
-					seen = !strcmp(e->rules[q].controls[j], id);
-			if (!seen)
-				printf("%s %s", shown++ ? "" : "        observed:", id);
-		}
-	}
-	if (shown)
-		printf("\n");
-}
-
-static void print_compiled_text(const struct gg_compiled *c)
-{
-	printf("%zu entries, %zu exec paths, %zu basenames, %zu identities, %zu egress prefixes, "
-	       "%zu port rules, %zu programs, module %s\n\n",
-	       c->n_entries, c->n_exec_paths, c->n_exec_names, c->n_exec_inodes, c->n_egress,
-	       c->n_egress_ports, c->n_egress_progs, gg_action_name(c->module.action));
-	for (size_t i = 0; i < c->n_entries; i++) {
-		const struct gg_entry *e = &c->entries[i];
-
-		printf("entry %u  %-13s %-7s controls:", e->id, gg_gate_name(e->gate),
-		       gg_action_name(e->action));
-		for (size_t k = 0; k < e->n_controls; k++)
-			printf(" %s", e->controls[k]);
-		printf("\n        rules:");
-		for (size_t r = 0; r < e->n_rules; r++)
-			printf(" %s/%s%s", e->rules[r].pack, e->rules[r].rule,
-			       e->rules[r].mode == GG_ACT_OBSERVE ? " [observe]" : "");
-		printf("\n");
-		/* Observe-mode rules merged into a deny entry: what they would
-		 * deny is logged as observed, not as enforced. */
-		if (e->action == GG_ACT_DENY)
-			print_observed(e);
-	}
-}
-
-int gg_cmd_compile(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct policy_opts o = {};
-	enum gg_action mode = GG_ACT_DENY;
-	struct gg_compiled *c = NULL;
-	struct gg_pack_ref *refs = NULL;
-	struct gg_config cfg = {};
-	struct gg_err err;
-	int opt, code = 1, n;
-
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (gg_mode_parse(optarg, &mode)) {
-				fprintf(stderr, "govgate compile: --mode must be enforce or observe\n");
-				return 2;
-			}
-			break;
-		case 'j': o.json = true; break;
-		case 'c': o.config = optarg; break;
-		case 'h': fputs(compile_usage, stdout); return 0;
-		default: fputs(compile_usage, stderr); return 2;
-		}
-	}
-	if (load_cfg("compile", &o, &cfg))
-		return 1;
-	n = argc - optind;
-	refs = calloc(n + 1, sizeof(*refs));
-	for (int i = 0; refs && i < n; i++) {
-		refs[i].ref = argv[optind + i];
-		refs[i].mode = mode;
-	}
-	if (gg_policy_build(&cfg, refs, n, &c, NULL, NULL, &err)) {
-		print_error("compile", o.json, err.msg);
-		goto cleanup;
-	}
-	if (o.json) {
-		json_t *doc = gg_compiled_to_json(c);
-
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
-	} else {
-		print_compiled_text(c);
-	}
-	code = 0;
-cleanup:
-	free(refs);
-	gg_compiled_free(c);
-	gg_config_free(&cfg);
-	return code;
-}
 
 static json_t *pack_summary(const struct gg_pack *p, const char *origin)
 {
@@ -518,7 +256,7 @@ static void print_list_text(json_t *arr)
  * registry shadows the shipped packs), with where it came from, its digest
  * and its signature status. Packs and bundles.
  */
-static int packs_list(struct gg_config *cfg, bool json)
+static int packs_list(struct gg_config *cfg, const struct cli_opts *o)
 {
 	struct list_keys keys = {};
 	struct gg_ref_ctx ctx;
@@ -542,12 +280,10 @@ static int packs_list(struct gg_config *cfg, bool json)
 		qsort(keys.v, keys.n, sizeof(*keys.v), key_cmp);
 	for (size_t i = 0; i < keys.n; i++)
 		json_array_append_new(arr, list_entry(&ctx, &keys.v[i]));
-	if (json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else {
+	if (o->json)
+		cli_json(arr);
+	else
 		print_list_text(arr);
-	}
 	for (size_t i = 0; i < keys.n; i++) {
 		free(keys.v[i].ref);
 		free(keys.v[i].shipped);
@@ -597,64 +333,66 @@ static json_t *pack_detail(const struct gg_pack *p)
 	return doc;
 }
 
-static int packs_show(struct gg_config *cfg, const char *ref, bool json)
+static void print_pack_text(json_t *v)
+{
+	json_t *c;
+	size_t j;
+
+	printf("%s  %s (%s)\n%lld controls: %lld enforced, %lld advisory; %lld rules\n\n",
+	       json_string_value(json_object_get(v, "ref")),
+	       json_string_value(json_object_get(v, "title")),
+	       json_string_value(json_object_get(v, "framework")),
+	       json_integer_value(json_object_get(v, "n_controls")),
+	       json_integer_value(json_object_get(v, "n_enforced")),
+	       json_integer_value(json_object_get(v, "n_advisory")),
+	       json_integer_value(json_object_get(v, "n_rules")));
+	json_array_foreach(json_object_get(v, "controls"), j, c) {
+		const char *reason = json_string_value(json_object_get(c, "reason"));
+		const char *needs = json_string_value(json_object_get(c, "needs"));
+		json_t *xr = json_object_get(c, "refs"), *x;
+		size_t k;
+
+		printf("  %-9s %-22s %s\n", json_string_value(json_object_get(c, "status")),
+		       json_string_value(json_object_get(c, "id")),
+		       json_string_value(json_object_get(c, "title")));
+		if (reason)
+			printf("  %-9s %-22s   advisory: %s\n", "", "", reason);
+		if (needs)
+			printf("  %-9s %-22s   needs: %s\n", "", "", needs);
+		if (json_is_true(json_object_get(c, "evidence")))
+			printf("  %-9s %-22s   evidence: the gate records support it (not enforcement)\n",
+			       "", "");
+		if (json_array_size(xr)) {
+			printf("  %-9s %-22s   refs:", "", "");
+			json_array_foreach(xr, k, x)
+				printf("%s %s", k ? "," : "", json_string_value(x));
+			printf("\n");
+		}
+	}
+	printf("\n");
+}
+
+static int packs_show(struct gg_config *cfg, const char *ref, const struct cli_opts *o)
 {
 	struct gg_pack **packs = NULL;
 	struct gg_ref_ctx ctx;
 	size_t n = 0, i;
 	struct gg_err err;
-	json_t *arr = json_array(), *v, *c;
+	json_t *arr = json_array(), *v;
 
 	gg_config_ref_ctx(cfg, &ctx);
 	if (gg_ref_resolve_packs(&ctx, &ref, 1, &packs, &n, &err)) {
-		print_error("packs show", json, err.msg);
+		cli_error(o, "%s", err.msg);
 		json_decref(arr);
 		return 1;
 	}
 	for (size_t k = 0; k < n; k++)
 		json_array_append_new(arr, pack_detail(packs[k]));
-	if (json) {
-		json_dumpf(n == 1 ? json_array_get(arr, 0) : arr, stdout, JSON_INDENT(2));
-		putchar('\n');
-	}
-	json_array_foreach(arr, i, v) {
-		size_t j;
-
-		if (json)
-			break;
-		printf("%s  %s (%s)\n%lld controls: %lld enforced, %lld advisory; %lld rules\n\n",
-		       json_string_value(json_object_get(v, "ref")),
-		       json_string_value(json_object_get(v, "title")),
-		       json_string_value(json_object_get(v, "framework")),
-		       json_integer_value(json_object_get(v, "n_controls")),
-		       json_integer_value(json_object_get(v, "n_enforced")),
-		       json_integer_value(json_object_get(v, "n_advisory")),
-		       json_integer_value(json_object_get(v, "n_rules")));
-		json_array_foreach(json_object_get(v, "controls"), j, c) {
-			const char *reason = json_string_value(json_object_get(c, "reason"));
-			const char *needs = json_string_value(json_object_get(c, "needs"));
-			json_t *xr = json_object_get(c, "refs"), *x;
-			size_t k;
-
-			printf("  %-9s %-22s %s\n", json_string_value(json_object_get(c, "status")),
-			       json_string_value(json_object_get(c, "id")),
-			       json_string_value(json_object_get(c, "title")));
-			if (reason)
-				printf("  %-9s %-22s   advisory: %s\n", "", "", reason);
-			if (needs)
-				printf("  %-9s %-22s   needs: %s\n", "", "", needs);
-			if (json_is_true(json_object_get(c, "evidence")))
-				printf("  %-9s %-22s   evidence: the gate records support it (not enforcement)\n",
-				       "", "");
-			if (json_array_size(xr)) {
-				printf("  %-9s %-22s   refs:", "", "");
-				json_array_foreach(xr, k, x)
-					printf("%s %s", k ? "," : "", json_string_value(x));
-				printf("\n");
-			}
-		}
-		printf("\n");
-	}
+	if (o->json)
+		cli_json(n == 1 ? json_array_get(arr, 0) : arr);
+	else
+		json_array_foreach(arr, i, v)
+			print_pack_text(v);
 	json_decref(arr);
 	gg_packs_free(packs, n);
 	return 0;
@@ -669,43 +407,56 @@ static const char packs_usage[] =
 	"and compile do (the registry first) and gives its source, sha256 and\n"
 	"signature status; bundles too.\n";
 
-int gg_cmd_packs(int argc, char **argv)
+/* list takes no argument, show one REF; either takes --json and --config. */
+static int packs_verb(const char *cmd, int want_args, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPT_JSON, CLI_OPT_CONFIG, CLI_OPT_HELP,
 		{},
 	};
-	struct policy_opts o = {};
+	struct cli_opts o = { .cmd = cmd };
 	struct gg_config cfg = {};
-	const char *verb;
 	int opt, code;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(packs_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	verb = argv[1];
-	optind = 2;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': o.json = true; break;
-		case 'c': o.config = optarg; break;
-		case 'h': fputs(packs_usage, stdout); return 0;
-		default: fputs(packs_usage, stderr); return 2;
-		}
+		code = cli_common_opt(&o, opt, optarg, packs_usage);
+		if (code != CLI_CONTINUE)
+			return code;
 	}
-	if (load_cfg("packs", &o, &cfg))
+	if (argc - optind != want_args)
+		return cli_usage_error(&o, packs_usage, "takes %s",
+				       want_args ? "one REF" : "no argument");
+	if (cli_config(&o, &cfg))
 		return 1;
-	if (!strcmp(verb, "list") && optind == argc) {
-		code = packs_list(&cfg, o.json);
-	} else if (!strcmp(verb, "show") && optind == argc - 1) {
-		code = packs_show(&cfg, argv[optind], o.json);
-	} else {
-		fprintf(stderr, "govgate packs: unknown verb or arguments (try list, show REF)\n");
-		code = 2;
-	}
+	code = want_args ? packs_show(&cfg, argv[optind], &o) : packs_list(&cfg, &o);
 	gg_config_free(&cfg);
 	return code;
+}
+
+static int do_list(int argc, char **argv)
+{
+	return packs_verb("packs list", 0, argc, argv);
+}
+
+static int do_show(int argc, char **argv)
+{
+	return packs_verb("packs show", 1, argc, argv);
+}
+
+static const struct cmd packs_cmds[] = {
+	{ "list", do_list, "every pack and bundle the registry and the pack dirs offer" },
+	{ "show", do_show, "one pack's (or a bundle's packs') controls and rules" },
+};
+
+int gg_cmd_packs(int argc, char **argv)
+{
+	static const struct cmd_level level = {
+		.name = "govgate packs",
+		.head = packs_usage,
+		.cmds = packs_cmds,
+		.n = sizeof(packs_cmds) / sizeof(packs_cmds[0]),
+	};
+
+	return cmd_select(&level, argc, argv);
 }

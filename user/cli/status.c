@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/* govgate status and govgate stop. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "status.h"
+
+static const char status_usage[] =
+	"usage: govgate status [--json] [--pin-dir DIR] [--state-dir DIR] [--config FILE]\n"
+	"Prints, per gate, what enforces it (lsm, fallback or unavailable), the scope,\n"
+	"the policy generation, the applied packs and the counters.\n"
+	"Exit status: 0 enforcing, 3 not enforcing (cmd.exec or net.egress detached\n"
+	"or disabled), 1 error.\n";
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_last_apply(const json_t *last)
+{
+	bool ok = !strcmp(jstr(last, "event") ?: "", "policy_applied");
+
+	printf("\nlast apply:  %s %s, by %s", ok ? "ok" : "FAILED", jstr(last, "ts") ?: "(no time)",
+	       jstr(last, "who") ?: "?");
+	if (ok)
+		printf(", generation %lld", jint(last, "generation"));
+	else
+		printf(": %s", jstr(last, "error") ?: "");
+}
+
+static void print_gates(const json_t *gates)
+{
+	const char *name;
+	json_t *g;
+
+	printf("\n\n%-14s %-12s %10s %10s %10s %10s\n", "GATE", "MECHANISM", "ALLOWED", "DENIED",
+	       "OBSERVED", "DROPPED");
+	json_object_foreach((json_t *)gates, name, g) {
+		json_t *c = json_object_get(g, "counters");
+
+		printf("%-14s %-12s %10lld %10lld %10lld %10lld\n", name, jstr(g, "mechanism"),
+		       jint(c, "allowed"), jint(c, "denied"), jint(c, "observed"), jint(c, "dropped"));
+	}
+	json_object_foreach((json_t *)gates, name, g)
+		if (json_object_get(g, "limits"))
+			printf("limit: %s: %s\n", name, jstr(g, "limits"));
+}
+
+static void print_status_text(const json_t *st)
+{
+	long long pid = jint(st, "daemon_pid");
+	size_t i;
+	json_t *v;
+
+	printf("enforcing:   %s\n", json_is_true(json_object_get(st, "enforcing")) ? "yes" : "NO");
+	printf("daemon:      %s", pid ? "running" : "not running");
+	if (pid)
+		printf(" (pid %lld)", pid);
+	printf("\npin dir:     %s\n", jstr(st, "pin_dir"));
+	if (!strcmp(jstr(st, "scope"), "cgroup"))
+		printf("scope:       cgroup %s\n", jstr(st, "scope_cgroup"));
+	else
+		printf("scope:       global\n");
+	json_array_foreach(json_object_get(st, "exempt_cgroups"), i, v)
+		printf("exempt:      %s\n", json_string_value(v));
+	printf("generation:  %lld\n", jint(st, "generation"));
+	printf("packs:       platform-floor (always)");
+	json_array_foreach(json_object_get(st, "packs"), i, v)
+		printf(", %s [%s]", jstr(v, "ref"), jstr(v, "mode"));
+	if (json_is_object(json_object_get(st, "last_apply")))
+		print_last_apply(json_object_get(st, "last_apply"));
+	print_gates(json_object_get(st, "gates"));
+}
+
+int gg_cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_OPT_JSON, CLI_OPT_PIN_DIR, CLI_OPT_STATE_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP,
+		{},
+	};
+	struct cli_opts o = { .cmd = "status" };
+	struct gg_config cfg = {};
+	bool enforcing;
+	json_t *st;
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if ((rc = cli_common_opt(&o, opt, optarg, status_usage)) != CLI_CONTINUE)
+			return rc;
+	if (optind != argc)
+		return cli_usage_error(&o, status_usage, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_config(&o, &cfg))
+		return 1;
+	st = gg_status_gather(&cfg, &enforcing);
+	if (o.json)
+		cli_json(st);
+	else
+		print_status_text(st);
+	json_decref(st);
+	gg_config_free(&cfg);
+	return enforcing ? 0 : 3;
+}
+
+static const char stop_usage[] =
+	"usage: govgate stop [--unload] [--pin-dir DIR] [--config FILE]\n"
+	"Stops the daemon (SIGTERM). Its pinned gates keep enforcing unless\n"
+	"--unload is given, which also detaches every gate and removes the pins.\n";
+
+int gg_cmd_stop(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "unload", no_argument, NULL, 'u' },
+		CLI_OPT_PIN_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP,
+		{},
+	};
+	struct cli_opts o = { .cmd = "stop" };
+	struct gg_config cfg = {};
+	bool unload = false;
+	struct gg_err err;
+	int opt, code = 0;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'u')
+			unload = true;
+		else if ((code = cli_common_opt(&o, opt, optarg, stop_usage)) != CLI_CONTINUE)
+			return code;
+	}
+	if (optind != argc)
+		return cli_usage_error(&o, stop_usage, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_config(&o, &cfg))
+		return 1;
+	code = 0;
+	if (gg_daemon_kill(cfg.pin_dir, &err)) {
+		cli_error(&o, "%s", err.msg);
+		code = 1;
+	} else if (unload && gg_gates_unload(cfg.pin_dir, &err)) {
+		cli_error(&o, "%s", err.msg);
+		code = 1;
+	} else if (unload) {
+		fprintf(stderr, "govgate: gates detached, %s removed\n", cfg.pin_dir);
+	}
+	gg_config_free(&cfg);
+	return code;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's state as `govgate status` reports it. */
+#ifndef GG_STATUS_H
+#define GG_STATUS_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+/*
+ * One document (docs/operators.md, `status --json`): enforcing, daemon_pid,
+ * pin_dir, scope, scope_cgroup, exempt_cgroups, last_apply, generation,
+ * packs, gates. *enforcing: cmd.exec and net.egress attached and enabled.
+ */
+json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing);
+
+#endif
