@@ -1360,10 +1360,55 @@ cleanup:
 
 /* Follows path: polls, and after a rotation drains the old file, then each
  * file rotated since, in order, before the active one. Runs until killed. */
+/* What tail -f has read past the last complete line. */
+struct tail_buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends chunk and prints the complete lines; -ENOMEM if it cannot grow. */
+static int tail_feed(struct tail_buf *b, const char *chunk, size_t n, bool raw)
+{
+	size_t used;
+
+	if (b->len + n > b->cap) {
+		char *c = realloc(b->p, b->cap = (b->len + n) * 2);
+
+		if (!c)
+			return -ENOMEM;
+		b->p = c;
+	}
+	memcpy(b->p + b->len, chunk, n);
+	b->len += n;
+	used = tail_lines(b->p, b->len, raw);
+	memmove(b->p, b->p + used, b->len - used);
+	b->len -= used;
+	return 0;
+}
+
+/* fd (rotated away, drained) is closed: the file that followed it, or
+ * path again; -1 (after a pause) if it cannot be opened yet. */
+static int tail_reopen(const char *path, int fd)
+{
+	struct stat st;
+	char *next;
+
+	if (fd >= 0 && !fstat(fd, &st))
+		next = tail_successor(path, &st);
+	else
+		next = strdup(path);
+	if (fd >= 0)
+		close(fd);
+	fd = next ? open(next, O_RDONLY | O_CLOEXEC) : -1;
+	free(next);
+	if (fd < 0)
+		usleep(200000);
+	return fd;
+}
+
 static int tail_follow(const char *path, int fd, off_t off, bool raw)
 {
-	char *carry = NULL, *next;
-	size_t clen = 0, ccap = 0;
+	struct tail_buf b = {};
 	char chunk[65536];
 	struct stat st, pst;
 	bool moved = false;
@@ -1372,39 +1417,19 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 		ssize_t n = fd >= 0 ? pread(fd, chunk, sizeof(chunk), off) : 0;
 
 		if (n > 0) {
-			if (clen + n > ccap) {
-				char *c = realloc(carry, ccap = (clen + n) * 2);
-
-				if (!c) {
-					free(carry);
-					return -ENOMEM;
-				}
-				carry = c;
+			if (tail_feed(&b, chunk, n, raw)) {
+				free(b.p);
+				return -ENOMEM;
 			}
-			memcpy(carry + clen, chunk, n);
-			clen += n;
 			off += n;
-			size_t used = tail_lines(carry, clen, raw);
-
-			memmove(carry, carry + used, clen - used);
-			clen -= used;
 			continue;
 		}
 		if (moved) {
 			/* Drained: go on with the file that followed it. */
-			if (fd >= 0 && !fstat(fd, &st))
-				next = tail_successor(path, &st);
-			else
-				next = strdup(path);
-			if (fd >= 0)
-				close(fd);
-			fd = next ? open(next, O_RDONLY | O_CLOEXEC) : -1;
-			free(next);
+			fd = tail_reopen(path, fd);
 			off = 0;
-			clen = 0;
+			b.len = 0;
 			moved = false;
-			if (fd < 0)
-				usleep(200000);
 			continue;
 		}
 		if (stat(path, &pst)) {
@@ -1413,7 +1438,7 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 		}
 		if (fd >= 0 && !fstat(fd, &st) && st.st_ino == pst.st_ino && st.st_dev == pst.st_dev) {
 			if (pst.st_size < off) { /* truncated: start over */
-				off = clen = 0;
+				off = b.len = 0;
 				continue;
 			}
 			usleep(200000);
