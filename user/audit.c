@@ -80,10 +80,32 @@ static bool take_digits(const char **p, int n, int *v)
 	return true;
 }
 
+/* An optional zone, Z or [+-]HH[:]MM, as seconds east of UTC in *off. */
+static bool take_zone(const char **p, int *off)
+{
+	int zh, zm, sign;
+
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return true;
+	}
+	if (**p != '+' && **p != '-')
+		return true;
+	sign = *(*p)++ == '-' ? -1 : 1;
+	if (!take_digits(p, 2, &zh))
+		return false;
+	if (**p == ':')
+		(*p)++;
+	if (!take_digits(p, 2, &zm) || zh > 23 || zm > 59)
+		return false;
+	*off = sign * (zh * 3600 + zm * 60);
+	return true;
+}
+
 int gg_time_parse_us(const char *s, long long *us)
 {
 	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int Y, M, D, h = 0, m = 0, sec = 0, zh = 0, zm = 0, off = 0;
+	int Y, M, D, h = 0, m = 0, sec = 0, off = 0;
 	long long frac = 0;
 	const char *p = s;
 	struct tm tm = {};
@@ -112,21 +134,8 @@ int gg_time_parse_us(const char *s, long long *us)
 					frac += (*p - '0') * scale;
 			}
 		}
-		if (h > 23 || m > 59 || sec > 60)
+		if (h > 23 || m > 59 || sec > 60 || !take_zone(&p, &off))
 			return -EINVAL;
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int sign = *p++ == '-' ? -1 : 1;
-
-			if (!take_digits(&p, 2, &zh))
-				return -EINVAL;
-			if (*p == ':')
-				p++;
-			if (!take_digits(&p, 2, &zm) || zh > 23 || zm > 59)
-				return -EINVAL;
-			off = sign * (zh * 3600 + zm * 60);
-		}
 	}
 	if (*p)
 		return -EINVAL;
@@ -687,6 +696,30 @@ static bool prev_line(const char *data, size_t *start, size_t *end)
 	return true;
 }
 
+/* The first record's time (for rotation by age); 0 if none. */
+static long long first_ts_us(const char *data, size_t size)
+{
+	long long us = 0;
+	size_t start, end;
+	const char *nl;
+	json_t *rec;
+
+	for (start = 0; start < size; start = end + 1) {
+		nl = memchr(data + start, '\n', size - start);
+		end = nl ? (size_t)(nl - data) : size;
+		rec = gg_audit_parse_line(data + start, end - start);
+		if (rec) {
+			const char *ts = gg_json_str(rec, "ts", NULL);
+
+			if (!ts || gg_time_parse_us(ts, &us))
+				us = 0;
+			json_decref(rec);
+			break;
+		}
+	}
+	return us;
+}
+
 static void scan_file(const char *data, size_t size, struct scan *s)
 {
 	size_t start, end;
@@ -736,20 +769,7 @@ static void scan_file(const char *data, size_t size, struct scan *s)
 			break;
 		rec = gg_audit_parse_line(data + start, end - start);
 	}
-	/* The first record's time: rotation by age. */
-	for (start = 0; start < size; start = end + 1) {
-		nl = memchr(data + start, '\n', size - start);
-		end = nl ? (size_t)(nl - data) : size;
-		rec = gg_audit_parse_line(data + start, end - start);
-		if (rec) {
-			const char *ts = gg_json_str(rec, "ts", NULL);
-
-			if (!ts || gg_time_parse_us(ts, &s->first_ts_us))
-				s->first_ts_us = 0;
-			json_decref(rec);
-			break;
-		}
-	}
+	s->first_ts_us = first_ts_us(data, size);
 }
 
 static int scan_path(int dirfd, const char *name, const char *shown, int fd, struct scan *s,
