@@ -46,6 +46,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 INCLUDES := -Iinclude -Iuser -I$(OUTPUT)/skel
 CFLAGS ?= -g -O2
 CFLAGS += -DGG_VERSION='"$(VERSION)"' -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
+	-Werror=implicit-function-declaration -Werror=int-conversion \
 	-D_GNU_SOURCE -std=gnu11 $(INCLUDES)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
 	-Wall -Wno-unused-function -Wno-address-of-packed-member

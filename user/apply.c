@@ -116,13 +116,41 @@ static int parse_packs(const char *path, size_t i, json_t *arr, struct gg_applie
 	return 0;
 }
 
+/* The applied file's "refs" into a (its format already set). */
+static int parse_refs(const char *path, const json_t *arr, struct gg_applied *a,
+		      struct gg_err *err)
+{
+	size_t i;
+	json_t *e;
+	int ret;
+
+	a->refs = calloc(json_array_size(arr) + 1, sizeof(*a->refs));
+	if (!a->refs)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	json_array_foreach(arr, i, e) {
+		const char *ref = NULL, *mode = "enforce";
+		json_t *packs = NULL;
+		enum gg_action m;
+
+		if (json_unpack(e, "{s:s, s?:s, s?:o}", "ref", &ref, "mode", &mode, "packs",
+				&packs) ||
+		    gg_mode_parse(mode, &m))
+			return gg_errf(err, -EINVAL, "%s: refs[%zu] is malformed", path, i);
+		ret = applied_push(a, ref, m, err);
+		if (!ret && a->format == GG_APPLIED_FORMAT)
+			ret = parse_packs(path, i, packs, &a->refs[a->n - 1], err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct gg_err *err)
 {
 	struct gg_applied a = {};
 	char path[4096];
 	json_error_t jerr;
-	json_t *doc, *arr, *e, *fmt, *gen;
-	size_t i;
+	json_t *doc, *arr, *fmt, *gen;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -148,28 +176,7 @@ int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct 
 		goto cleanup;
 	}
 	a.generation = json_integer_value(gen);
-	a.refs = calloc(json_array_size(arr) + 1, sizeof(*a.refs));
-	if (!a.refs) {
-		ret = gg_errf(err, -ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	json_array_foreach(arr, i, e) {
-		const char *ref = NULL, *mode = "enforce";
-		json_t *packs = NULL;
-		enum gg_action m;
-
-		if (json_unpack(e, "{s:s, s?:s, s?:o}", "ref", &ref, "mode", &mode, "packs",
-				&packs) ||
-		    gg_mode_parse(mode, &m)) {
-			ret = gg_errf(err, -EINVAL, "%s: refs[%zu] is malformed", path, i);
-			goto cleanup;
-		}
-		ret = applied_push(&a, ref, m, err);
-		if (!ret && a.format == GG_APPLIED_FORMAT)
-			ret = parse_packs(path, i, packs, &a.refs[a.n - 1], err);
-		if (ret)
-			goto cleanup;
-	}
+	ret = parse_refs(path, arr, &a, err);
 cleanup:
 	json_decref(doc);
 	if (ret) {
@@ -480,11 +487,9 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 	gg_journal_path(cfg, path, sizeof(path));
 	/* Stamped now: the daemon may copy it much later (it was not running). */
 	if (!json_object_get(rec, "ts")) {
-		struct timespec t;
 		char ts[40];
 
-		clock_gettime(CLOCK_REALTIME, &t);
-		gg_time_format_us(t.tv_sec * 1000000LL + t.tv_nsec / 1000, ts, sizeof(ts));
+		gg_time_now(ts, sizeof(ts));
 		json_object_set_new(rec, "ts", json_string(ts));
 	}
 	s = json_dumps(rec, JSON_COMPACT);
@@ -562,7 +567,7 @@ static __u64 last_generation(const struct gg_config *cfg)
 	applied_path(cfg, path, sizeof(path));
 	doc = json_load_file(path, 0, NULL);
 	if (doc)
-		gen = json_integer_value(json_object_get(doc, "generation"));
+		gen = gg_json_int(doc, "generation");
 	json_decref(doc);
 	return gen;
 }
@@ -646,17 +651,83 @@ static int applied_put_back(const char *path, const char *old, size_t len, bool 
  * successful swap is always what applied.json says, and a failed one is
  * undone on disk before returning.
  */
+/* The generation's record exists before any event can name it. Events
+ * resolve through the entries alone, so the map rows (a million with a
+ * large CIDR list) are not written. */
+static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
+			    const struct build *b, const struct gg_compiled *c, __u64 next,
+			    const char *who, struct gg_err *err)
+{
+	struct gg_compiled entries_only = {
+		.entries = c->entries,
+		.n_entries = c->n_entries,
+		.module = c->module,
+		.kexec = c->kexec,
+		.refs = c->refs,
+		.n_refs = c->n_refs,
+	};
+	char path[4096];
+	json_t *doc;
+	int ret;
+
+	doc = json_pack("{s:I, s:o, s:s, s:o, s:o}", "generation", (json_int_t)next, "refs",
+			refs_json(set), "who", who, "packs", gg_policy_packs_json(b->in, b->n_in),
+			"policy", gg_compiled_to_json(&entries_only));
+	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
+		 (unsigned long long)next);
+	ret = write_json_atomic(path, doc, err);
+	json_decref(doc);
+	return ret;
+}
+
+/* Writes set as the applied one and swaps c in as generation next; if the
+ * swap fails, the previous applied file is put back. */
+static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
+			const struct gg_compiled *c, __u64 next, struct gg_err *err)
+{
+	char applied[4096];
+	char *old = NULL;
+	size_t old_len = 0;
+	bool had_old = true;
+	json_t *doc = NULL;
+	int ret;
+
+	applied_path(cfg, applied, sizeof(applied));
+	ret = gg_read_file(applied, &old, &old_len, err);
+	if (ret == -ENOENT) {
+		had_old = false;
+		ret = 0;
+	} else if (ret) {
+		goto cleanup;
+	}
+	set->format = GG_APPLIED_FORMAT;
+	set->generation = next;
+	doc = gg_applied_json(set);
+	ret = write_json_atomic(applied, doc, err);
+	if (ret)
+		goto cleanup;
+	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
+	if (ret) {
+		struct gg_err why = {}, swap_err = *err;
+
+		if (applied_put_back(applied, old, old_len, had_old, &why))
+			gg_errf(err, ret,
+				"%s; and %s could not be put back (%s): it names the set that failed, not the one running, and a restart would apply it: run govgate apply again",
+				swap_err.msg, applied, why.msg);
+	}
+cleanup:
+	json_decref(doc);
+	free(old);
+	return ret;
+}
+
 static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, const char *who,
 			__u64 *generation, struct gg_err *err)
 {
 	struct gg_compiled *c = NULL;
 	struct gg_policy_status st;
 	struct build b = {};
-	char path[4096], applied[4096];
-	char *old = NULL;
-	size_t old_len = 0;
-	bool had_old = true;
-	json_t *doc = NULL, *rec;
+	json_t *rec;
 	__u64 next;
 	int ret;
 
@@ -671,58 +742,13 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	if (ret)
 		goto cleanup;
 	next = (st.latest > last_generation(cfg) ? st.latest : last_generation(cfg)) + 1;
-	/* The generation's record exists before any event can name it. Events
-	 * resolve through the entries alone, so the map rows (a million with a
-	 * large CIDR list) are not written. */
-	{
-		struct gg_compiled entries_only = {
-			.entries = c->entries,
-			.n_entries = c->n_entries,
-			.module = c->module,
-			.kexec = c->kexec,
-			.refs = c->refs,
-			.n_refs = c->n_refs,
-		};
-
-		doc = json_pack("{s:I, s:o, s:s, s:o, s:o}", "generation", (json_int_t)next,
-				"refs", refs_json(set), "who", who, "packs",
-				gg_policy_packs_json(b.in, b.n_in), "policy",
-				gg_compiled_to_json(&entries_only));
-	}
-	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
-		 (unsigned long long)next);
-	ret = write_json_atomic(path, doc, err);
+	ret = write_generation(cfg, set, &b, c, next, who, err);
+	if (!ret)
+		ret = store_docs(cfg, &b, err);
+	if (!ret)
+		ret = swap_applied(cfg, set, c, next, err);
 	if (ret)
 		goto cleanup;
-	ret = store_docs(cfg, &b, err);
-	if (ret)
-		goto cleanup;
-	/* What to put back if the swap fails. */
-	applied_path(cfg, applied, sizeof(applied));
-	ret = gg_read_file(applied, &old, &old_len, err);
-	if (ret == -ENOENT) {
-		had_old = false;
-		ret = 0;
-	} else if (ret) {
-		goto cleanup;
-	}
-	set->format = GG_APPLIED_FORMAT;
-	set->generation = next;
-	json_decref(doc);
-	doc = gg_applied_json(set);
-	ret = write_json_atomic(applied, doc, err);
-	if (ret)
-		goto cleanup;
-	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
-	if (ret) {
-		struct gg_err why = {}, swap_err = *err;
-
-		if (applied_put_back(applied, old, old_len, had_old, &why))
-			gg_errf(err, ret,
-				"%s; and %s could not be put back (%s): it names the set that failed, not the one running, and a restart would apply it: run govgate apply again",
-				swap_err.msg, applied, why.msg);
-		goto cleanup;
-	}
 	*generation = next;
 	rec = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o, s:I}", "event", "policy_applied", "refs",
 			refs_json(set), "generation", (json_int_t)next, "mode",
@@ -731,8 +757,6 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	journal_append(cfg, rec);
 	json_decref(rec);
 cleanup:
-	json_decref(doc);
-	free(old);
 	gg_compiled_free(c);
 	build_free(&b);
 	return ret;
@@ -791,6 +815,37 @@ static void legacy_note(const struct gg_config *cfg, const struct gg_applied *a)
 		path, a->n, cfg->state_dir);
 }
 
+/* The new set, with room for the n asked refs: cur's refs that none of
+ * them names (moved out of cur), keeping the packs they were applied with. */
+static int keep_unnamed(struct gg_applied *cur, const char *const *refs,
+			const struct gg_applied *asked, size_t n, struct gg_applied *set,
+			struct gg_err *err)
+{
+	int ret;
+
+	set->refs = calloc(cur->n + n + 1, sizeof(*set->refs));
+	if (!set->refs)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < cur->n; i++) {
+		bool named = false;
+
+		for (size_t a = 0; a < n; a++)
+			named |= names(&cur->refs[i], refs[a], asked->refs[a].ref);
+		if (named)
+			continue; /* --remove: dropped; --add: re-resolved below */
+		if (!cur->refs[i].pinned) {
+			/* Format 1: resolved again, recorded absolute from now on. */
+			ret = push_canonical(set, cur->refs[i].ref, cur->refs[i].mode, err);
+			if (ret)
+				return ret;
+			continue;
+		}
+		set->refs[set->n++] = cur->refs[i];
+		memset(&cur->refs[i], 0, sizeof(cur->refs[i]));
+	}
+	return 0;
+}
+
 int gg_policy_edit(const struct gg_config *cfg, enum gg_apply_op op, const char *const *refs,
 		   size_t n, enum gg_action mode, const char *who, __u64 *generation,
 		   struct gg_applied *now, struct gg_err *err)
@@ -822,29 +877,9 @@ int gg_policy_edit(const struct gg_config *cfg, enum gg_apply_op op, const char 
 		if (cur.format == 1 && cur.n)
 			legacy_note(cfg, &cur);
 	}
-	set.refs = calloc(cur.n + n + 1, sizeof(*set.refs));
-	if (!set.refs) {
-		ret = gg_errf(err, -ENOMEM, "out of memory");
+	ret = keep_unnamed(&cur, refs, &asked, n, &set, err);
+	if (ret)
 		goto cleanup;
-	}
-	/* The refs not named keep the packs they were applied with. */
-	for (size_t i = 0; i < cur.n; i++) {
-		bool named = false;
-
-		for (size_t a = 0; a < n; a++)
-			named |= names(&cur.refs[i], refs[a], asked.refs[a].ref);
-		if (named)
-			continue; /* --remove: dropped; --add: re-resolved below */
-		if (!cur.refs[i].pinned) {
-			/* Format 1: resolved again, recorded absolute from now on. */
-			ret = push_canonical(&set, cur.refs[i].ref, cur.refs[i].mode, err);
-			if (ret)
-				goto cleanup;
-			continue;
-		}
-		set.refs[set.n++] = cur.refs[i];
-		memset(&cur.refs[i], 0, sizeof(cur.refs[i]));
-	}
 	for (size_t a = 0; !ret && op != GG_APPLY_REMOVE && a < n; a++)
 		ret = applied_push(&set, asked.refs[a].ref, mode, err);
 	if (!ret)

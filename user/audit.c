@@ -80,10 +80,32 @@ static bool take_digits(const char **p, int n, int *v)
 	return true;
 }
 
+/* An optional zone, Z or [+-]HH[:]MM, as seconds east of UTC in *off. */
+static bool take_zone(const char **p, int *off)
+{
+	int zh, zm, sign;
+
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return true;
+	}
+	if (**p != '+' && **p != '-')
+		return true;
+	sign = *(*p)++ == '-' ? -1 : 1;
+	if (!take_digits(p, 2, &zh))
+		return false;
+	if (**p == ':')
+		(*p)++;
+	if (!take_digits(p, 2, &zm) || zh > 23 || zm > 59)
+		return false;
+	*off = sign * (zh * 3600 + zm * 60);
+	return true;
+}
+
 int gg_time_parse_us(const char *s, long long *us)
 {
 	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int Y, M, D, h = 0, m = 0, sec = 0, zh = 0, zm = 0, off = 0;
+	int Y, M, D, h = 0, m = 0, sec = 0, off = 0;
 	long long frac = 0;
 	const char *p = s;
 	struct tm tm = {};
@@ -112,21 +134,8 @@ int gg_time_parse_us(const char *s, long long *us)
 					frac += (*p - '0') * scale;
 			}
 		}
-		if (h > 23 || m > 59 || sec > 60)
+		if (h > 23 || m > 59 || sec > 60 || !take_zone(&p, &off))
 			return -EINVAL;
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int sign = *p++ == '-' ? -1 : 1;
-
-			if (!take_digits(&p, 2, &zh))
-				return -EINVAL;
-			if (*p == ':')
-				p++;
-			if (!take_digits(&p, 2, &zm) || zh > 23 || zm > 59)
-				return -EINVAL;
-			off = sign * (zh * 3600 + zm * 60);
-		}
 	}
 	if (*p)
 		return -EINVAL;
@@ -374,7 +383,7 @@ static int append_new(struct gg_audit *a, json_t *rec, struct gg_err *err)
 	char *line;
 	int ret;
 
-	gg_time_format_us(now_us(CLOCK_REALTIME), ts, sizeof(ts));
+	gg_time_now(ts, sizeof(ts));
 	line = format_line(rec, ts, a->seq + 1, a->prev);
 	if (!line)
 		return gg_errf(err, -ENOMEM, "%s: cannot format record", a->path);
@@ -450,7 +459,7 @@ static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
 			a->key_fp);
 	if (!rec)
 		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
-	gg_time_format_us(now_us(CLOCK_REALTIME), ts, sizeof(ts));
+	gg_time_now(ts, sizeof(ts));
 	line = format_line(rec, ts, a->seq + 1, a->prev);
 	json_decref(rec);
 	if (!line)
@@ -687,6 +696,30 @@ static bool prev_line(const char *data, size_t *start, size_t *end)
 	return true;
 }
 
+/* The first record's time (for rotation by age); 0 if none. */
+static long long first_ts_us(const char *data, size_t size)
+{
+	long long us = 0;
+	size_t start, end;
+	const char *nl;
+	json_t *rec;
+
+	for (start = 0; start < size; start = end + 1) {
+		nl = memchr(data + start, '\n', size - start);
+		end = nl ? (size_t)(nl - data) : size;
+		rec = gg_audit_parse_line(data + start, end - start);
+		if (rec) {
+			const char *ts = gg_json_str(rec, "ts", NULL);
+
+			if (!ts || gg_time_parse_us(ts, &us))
+				us = 0;
+			json_decref(rec);
+			break;
+		}
+	}
+	return us;
+}
+
 static void scan_file(const char *data, size_t size, struct scan *s)
 {
 	size_t start, end;
@@ -718,14 +751,14 @@ static void scan_file(const char *data, size_t size, struct scan *s)
 	if (!rec)
 		return;
 	s->have_last = true;
-	s->last_seq = json_integer_value(json_object_get(rec, "seq"));
+	s->last_seq = gg_json_int(rec, "seq");
 	gg_sha256_hex(data + start, end - start, s->last_hash);
 	/* Back to the last checkpoint: covers of the next one start after it. */
 	for (;;) {
 		if (rec) {
-			bool ckpt = !strcmp(json_string_value(json_object_get(rec, "event")),
+			bool ckpt = !strcmp(gg_json_str(rec, "event", NULL),
 					    "checkpoint");
-			unsigned long long seq = json_integer_value(json_object_get(rec, "seq"));
+			unsigned long long seq = gg_json_int(rec, "seq");
 
 			json_decref(rec);
 			s->ckpt_first = ckpt ? seq + 1 : seq;
@@ -736,20 +769,7 @@ static void scan_file(const char *data, size_t size, struct scan *s)
 			break;
 		rec = gg_audit_parse_line(data + start, end - start);
 	}
-	/* The first record's time: rotation by age. */
-	for (start = 0; start < size; start = end + 1) {
-		nl = memchr(data + start, '\n', size - start);
-		end = nl ? (size_t)(nl - data) : size;
-		rec = gg_audit_parse_line(data + start, end - start);
-		if (rec) {
-			const char *ts = json_string_value(json_object_get(rec, "ts"));
-
-			if (!ts || gg_time_parse_us(ts, &s->first_ts_us))
-				s->first_ts_us = 0;
-			json_decref(rec);
-			break;
-		}
-	}
+	s->first_ts_us = first_ts_us(data, size);
 }
 
 static int scan_path(int dirfd, const char *name, const char *shown, int fd, struct scan *s,
@@ -1210,39 +1230,79 @@ static void put_safe(FILE *f, const char *s, int width)
 		fputc(' ', f);
 }
 
-static const char *str(json_t *rec, const char *key)
-{
-	const char *s = json_string_value(json_object_get(rec, key));
-
-	return s ? s : "";
-}
-
-/* Strings, or the "ref" of {ref, mode} objects, comma-joined. */
-static void join_strings(json_t *arr, char *buf, size_t size)
-{
-	size_t i, off = 0;
-	json_t *v;
-
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v) {
-		const char *s = json_is_string(v) ? json_string_value(v) :
-			json_string_value(json_object_get(v, "ref"));
-
-		if (!s || off >= size)
-			continue;
-		off += snprintf(buf + off, size - off, "%s%s", off ? "," : "", s);
-	}
-}
-
 static bool is_denial_event(const char *ev)
 {
 	return !strcmp(ev, "command_denied") || !strcmp(ev, "egress_blocked") ||
 	       !strcmp(ev, "module_blocked");
 }
 
+/* tail_print, a denial: action, gate, program, target, controls. */
+static void tail_denial(FILE *f, const json_t *rec, const char *ev)
+{
+	const char *comm = gg_json_str(rec, "comm", ""), *exe = gg_json_str(rec, "exe", "");
+	const char *daddr = gg_json_str(rec, "daddr", ""), *path = gg_json_str(rec, "path", "");
+	char prog[320], target[320], ctl[1024];
+
+	if (*exe && *comm)
+		snprintf(prog, sizeof(prog), "%s (%s)", comm, exe);
+	else
+		snprintf(prog, sizeof(prog), "%s", *comm ? comm : exe);
+	if (!strcmp(ev, "egress_blocked"))
+		snprintf(target, sizeof(target), strchr(daddr, ':') ? "[%s]:%lld" : "%s:%lld",
+			 daddr, gg_json_int(rec, "dport"));
+	else if (!strcmp(ev, "module_blocked"))
+		snprintf(target, sizeof(target), "%s", gg_json_str(rec, "module", ""));
+	else
+		snprintf(target, sizeof(target), "%s",
+			 *path ? path : gg_json_str(rec, "filename", ""));
+	gg_json_join(json_object_get(rec, "controls"), GG_JOIN_SKIP_NOREF, ctl, sizeof(ctl));
+	put_safe(f, gg_json_str(rec, "action", ""), 7);
+	fputc(' ', f);
+	put_safe(f, gg_json_str(rec, "gate", ""), 14);
+	fputc(' ', f);
+	put_safe(f, prog, 32);
+	fputc(' ', f);
+	put_safe(f, target, 32);
+	fputc(' ', f);
+	put_safe(f, ctl, 0);
+}
+
+/* tail_print, any other record: a one-line summary of what it says. */
+static void tail_summary(const json_t *rec, const char *ev, char *sum, size_t size)
+{
+	const json_t *c = json_object_get(rec, "covers");
+	char refs[1024];
+
+	gg_json_join(json_object_get(rec, "refs"), GG_JOIN_SKIP_NOREF, refs, sizeof(refs));
+	if (!strcmp(ev, "checkpoint"))
+		snprintf(sum, size, "seals seq %lld..%lld",
+			 (long long)json_integer_value(json_array_get(c, 0)),
+			 (long long)json_integer_value(json_array_get(c, 1)));
+	else if (!strcmp(ev, "policy_applied"))
+		snprintf(sum, size, "generation %lld mode %s by %s: %s",
+			 gg_json_int(rec, "generation"), gg_json_str(rec, "mode", ""),
+			 gg_json_str(rec, "who", ""), refs);
+	else if (!strcmp(ev, "policy_apply_failed"))
+		snprintf(sum, size, "%s: %s", refs, gg_json_str(rec, "error", ""));
+	else if (!strcmp(ev, "events_lost"))
+		snprintf(sum, size, "%s: %lld events lost", gg_json_str(rec, "gate", ""),
+			 gg_json_int(rec, "count"));
+	else if (!strcmp(ev, "log_rotated"))
+		snprintf(sum, size, "this file becomes %s; continues in %s",
+			 gg_json_str(rec, "file", ""), gg_json_str(rec, "next", ""));
+	else if (!strcmp(ev, "chain_resumed"))
+		snprintf(sum, size, "after torn line %lld (%lld bytes)",
+			 gg_json_int(rec, "torn_line"), gg_json_int(rec, "torn_bytes"));
+	else if (!strcmp(ev, "agent_started"))
+		snprintf(sum, size, "version %s mode %s", gg_json_str(rec, "version", ""),
+			 gg_json_str(rec, "mode", ""));
+	else
+		sum[0] = '\0';
+}
+
 static void tail_print(FILE *f, const char *line, size_t len, bool raw)
 {
-	char prog[320], target[320], ctl[1024];
+	char sum[2200];
 	const char *ev;
 	json_t *rec;
 
@@ -1256,65 +1316,13 @@ static void tail_print(FILE *f, const char *line, size_t len, bool raw)
 		fprintf(f, "%-27s %-7s not a record (%zu bytes; a torn write?)\n", "?", "?", len);
 		return;
 	}
-	ev = str(rec, "event");
-	put_safe(f, str(rec, "ts"), 27);
+	ev = gg_json_str(rec, "event", "");
+	put_safe(f, gg_json_str(rec, "ts", ""), 27);
 	fputc(' ', f);
 	if (is_denial_event(ev)) {
-		const char *comm = str(rec, "comm"), *exe = str(rec, "exe");
-		json_t *port = json_object_get(rec, "dport");
-
-		if (*exe && *comm)
-			snprintf(prog, sizeof(prog), "%s (%s)", comm, exe);
-		else
-			snprintf(prog, sizeof(prog), "%s", *comm ? comm : exe);
-		if (!strcmp(ev, "egress_blocked"))
-			snprintf(target, sizeof(target), strchr(str(rec, "daddr"), ':') ?
-				 "[%s]:%lld" : "%s:%lld", str(rec, "daddr"),
-				 (long long)json_integer_value(port));
-		else if (!strcmp(ev, "module_blocked"))
-			snprintf(target, sizeof(target), "%s", str(rec, "module"));
-		else
-			snprintf(target, sizeof(target), "%s",
-				 *str(rec, "path") ? str(rec, "path") : str(rec, "filename"));
-		join_strings(json_object_get(rec, "controls"), ctl, sizeof(ctl));
-		put_safe(f, str(rec, "action"), 7);
-		fputc(' ', f);
-		put_safe(f, str(rec, "gate"), 14);
-		fputc(' ', f);
-		put_safe(f, prog, 32);
-		fputc(' ', f);
-		put_safe(f, target, 32);
-		fputc(' ', f);
-		put_safe(f, ctl, 0);
+		tail_denial(f, rec, ev);
 	} else {
-		char sum[2200] = "";
-		json_t *c = json_object_get(rec, "covers");
-
-		if (!strcmp(ev, "checkpoint"))
-			snprintf(sum, sizeof(sum), "seals seq %lld..%lld",
-				 (long long)json_integer_value(json_array_get(c, 0)),
-				 (long long)json_integer_value(json_array_get(c, 1)));
-		else if (!strcmp(ev, "policy_applied")) {
-			join_strings(json_object_get(rec, "refs"), ctl, sizeof(ctl));
-			snprintf(sum, sizeof(sum), "generation %lld mode %s by %s: %s",
-				 (long long)json_integer_value(json_object_get(rec, "generation")),
-				 str(rec, "mode"), str(rec, "who"), ctl);
-		} else if (!strcmp(ev, "policy_apply_failed")) {
-			join_strings(json_object_get(rec, "refs"), ctl, sizeof(ctl));
-			snprintf(sum, sizeof(sum), "%s: %s", ctl, str(rec, "error"));
-		} else if (!strcmp(ev, "events_lost"))
-			snprintf(sum, sizeof(sum), "%s: %lld events lost", str(rec, "gate"),
-				 (long long)json_integer_value(json_object_get(rec, "count")));
-		else if (!strcmp(ev, "log_rotated"))
-			snprintf(sum, sizeof(sum), "this file becomes %s; continues in %s",
-				 str(rec, "file"), str(rec, "next"));
-		else if (!strcmp(ev, "chain_resumed"))
-			snprintf(sum, sizeof(sum), "after torn line %lld (%lld bytes)",
-				 (long long)json_integer_value(json_object_get(rec, "torn_line")),
-				 (long long)json_integer_value(json_object_get(rec, "torn_bytes")));
-		else if (!strcmp(ev, "agent_started"))
-			snprintf(sum, sizeof(sum), "version %s mode %s", str(rec, "version"),
-				 str(rec, "mode"));
+		tail_summary(rec, ev, sum, sizeof(sum));
 		put_safe(f, "-", 7);
 		fputc(' ', f);
 		put_safe(f, ev, 14);
@@ -1372,10 +1380,55 @@ cleanup:
 
 /* Follows path: polls, and after a rotation drains the old file, then each
  * file rotated since, in order, before the active one. Runs until killed. */
+/* What tail -f has read past the last complete line. */
+struct tail_buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends chunk and prints the complete lines; -ENOMEM if it cannot grow. */
+static int tail_feed(struct tail_buf *b, const char *chunk, size_t n, bool raw)
+{
+	size_t used;
+
+	if (b->len + n > b->cap) {
+		char *c = realloc(b->p, b->cap = (b->len + n) * 2);
+
+		if (!c)
+			return -ENOMEM;
+		b->p = c;
+	}
+	memcpy(b->p + b->len, chunk, n);
+	b->len += n;
+	used = tail_lines(b->p, b->len, raw);
+	memmove(b->p, b->p + used, b->len - used);
+	b->len -= used;
+	return 0;
+}
+
+/* fd (rotated away, drained) is closed: the file that followed it, or
+ * path again; -1 (after a pause) if it cannot be opened yet. */
+static int tail_reopen(const char *path, int fd)
+{
+	struct stat st;
+	char *next;
+
+	if (fd >= 0 && !fstat(fd, &st))
+		next = tail_successor(path, &st);
+	else
+		next = strdup(path);
+	if (fd >= 0)
+		close(fd);
+	fd = next ? open(next, O_RDONLY | O_CLOEXEC) : -1;
+	free(next);
+	if (fd < 0)
+		usleep(200000);
+	return fd;
+}
+
 static int tail_follow(const char *path, int fd, off_t off, bool raw)
 {
-	char *carry = NULL, *next;
-	size_t clen = 0, ccap = 0;
+	struct tail_buf b = {};
 	char chunk[65536];
 	struct stat st, pst;
 	bool moved = false;
@@ -1384,39 +1437,19 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 		ssize_t n = fd >= 0 ? pread(fd, chunk, sizeof(chunk), off) : 0;
 
 		if (n > 0) {
-			if (clen + n > ccap) {
-				char *c = realloc(carry, ccap = (clen + n) * 2);
-
-				if (!c) {
-					free(carry);
-					return -ENOMEM;
-				}
-				carry = c;
+			if (tail_feed(&b, chunk, n, raw)) {
+				free(b.p);
+				return -ENOMEM;
 			}
-			memcpy(carry + clen, chunk, n);
-			clen += n;
 			off += n;
-			size_t used = tail_lines(carry, clen, raw);
-
-			memmove(carry, carry + used, clen - used);
-			clen -= used;
 			continue;
 		}
 		if (moved) {
 			/* Drained: go on with the file that followed it. */
-			if (fd >= 0 && !fstat(fd, &st))
-				next = tail_successor(path, &st);
-			else
-				next = strdup(path);
-			if (fd >= 0)
-				close(fd);
-			fd = next ? open(next, O_RDONLY | O_CLOEXEC) : -1;
-			free(next);
+			fd = tail_reopen(path, fd);
 			off = 0;
-			clen = 0;
+			b.len = 0;
 			moved = false;
-			if (fd < 0)
-				usleep(200000);
 			continue;
 		}
 		if (stat(path, &pst)) {
@@ -1425,7 +1458,7 @@ static int tail_follow(const char *path, int fd, off_t off, bool raw)
 		}
 		if (fd >= 0 && !fstat(fd, &st) && st.st_ino == pst.st_ino && st.st_dev == pst.st_dev) {
 			if (pst.st_size < off) { /* truncated: start over */
-				off = clen = 0;
+				off = b.len = 0;
 				continue;
 			}
 			usleep(200000);

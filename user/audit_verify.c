@@ -85,9 +85,9 @@ static bool lrec_of(const struct vline *l, json_t *rec, struct lrec *r)
 {
 	if (!rec)
 		return false;
-	r->seq = json_integer_value(json_object_get(rec, "seq"));
-	snprintf(r->prev, sizeof(r->prev), "%s", json_string_value(json_object_get(rec, "prev")));
-	snprintf(r->event, sizeof(r->event), "%s", json_string_value(json_object_get(rec, "event")));
+	r->seq = gg_json_int(rec, "seq");
+	snprintf(r->prev, sizeof(r->prev), "%s", gg_json_str(rec, "prev", NULL));
+	snprintf(r->event, sizeof(r->event), "%s", gg_json_str(rec, "event", NULL));
 	gg_sha256_hex(l->p, l->len, r->hash);
 	return true;
 }
@@ -172,6 +172,81 @@ static size_t find_seq(struct vctx *v, size_t from, unsigned long long seq)
 	return SIZE_MAX;
 }
 
+/* classify, r->seq == v->expect: right seq, wrong prev. If the next line
+ * chains to line i, line k's bytes changed; otherwise line i's own prev did. */
+static void classify_prev(struct vctx *v, size_t i, const struct lrec *r, const struct lrec *nx,
+			  bool has_nx, const char *exp, const char *fnd)
+{
+	char exp2[160], fnd2[160], w1[600], w2[600];
+	unsigned long long e = v->expect;
+
+	if (has_nx && strcmp(nx->prev, r->hash)) {
+		problem(v, "altered", i, r->seq, exp, fnd,
+			"prev does not match %s, and %s does not chain to it either",
+			where(v, v->k, w1, sizeof(w1)), where(v, i + 1, w2, sizeof(w2)));
+		return;
+	}
+	snprintf(exp2, sizeof(exp2), "hash %s (the prev recorded by seq %llu)", r->prev, r->seq);
+	snprintf(fnd2, sizeof(fnd2), "hash %s", v->head);
+	problem(v, "altered", v->k, e - 1, exp2, fnd2,
+		"record changed after it was written: its hash no longer matches the "
+		"prev of the next record (%s)", where(v, i, w1, sizeof(w1)));
+}
+
+/* classify, r->seq > v->expect: later records first, a changed seq, or
+ * records removed. */
+static void classify_ahead(struct vctx *v, size_t i, const struct lrec *r, const char *exp,
+			   const char *fnd)
+{
+	unsigned long long e = v->expect;
+	char w1[600], w2[600];
+	size_t m;
+
+	m = find_seq(v, i + 1, e);
+	if (m != SIZE_MAX) {
+		problem(v, "reordered", i, r->seq, exp, fnd,
+			"records out of order: seq %llu comes before seq %llu, which is at %s",
+			r->seq, e, where(v, m, w1, sizeof(w1)));
+		return;
+	}
+	if (!strcmp(r->prev, v->head)) {
+		problem(v, "altered", i, r->seq, exp, fnd,
+			"seq changed: the record chains to %s (seq %llu)",
+			where(v, v->k, w1, sizeof(w1)), e - 1);
+		return;
+	}
+	if (r->seq == e + 1)
+		snprintf(w2, sizeof(w2), "seq %llu", e);
+	else
+		snprintf(w2, sizeof(w2), "seq %llu..%llu", e, r->seq - 1);
+	problem(v, "removed", i, r->seq, exp, fnd, "%s missing before this line (after %s)", w2,
+		where(v, v->k, w1, sizeof(w1)));
+}
+
+/* classify, r->seq < v->expect: a record claims a place already taken. */
+static void classify_behind(struct vctx *v, size_t i, const struct lrec *r,
+			    const struct lrec *nx, bool has_nx, const char *exp, const char *fnd)
+{
+	char exp2[160], fnd2[160], w1[600], w2[600];
+	unsigned long long e = v->expect;
+
+	if (r->seq == e - 1 && !strcmp(r->prev, v->k_prev) && has_nx && nx->seq == e &&
+	    !strcmp(nx->prev, r->hash)) {
+		/* Two lines claim seq e-1 after the same record and the chain goes
+		 * on from line i: line k is the intruder. */
+		snprintf(exp2, sizeof(exp2), "seq %llu once", e - 1);
+		snprintf(fnd2, sizeof(fnd2), "seq %llu twice (lines %llu and %llu)", e - 1,
+			 v->lines[v->k].no, v->lines[i].no);
+		problem(v, "inserted", v->k, e - 1, exp2, fnd2,
+			"record not part of the chain: the next record (%s) chains to %s instead",
+			where(v, i + 1, w1, sizeof(w1)), where(v, i, w2, sizeof(w2)));
+		return;
+	}
+	problem(v, "inserted", i, r->seq, exp, fnd,
+		"seq %llu appears after seq %llu (%s): a record was inserted or repeated", r->seq,
+		e - 1, where(v, v->k, w1, sizeof(w1)));
+}
+
 /* Line i (record r) does not continue the chain at line k: name the first
  * record that was tampered with, and how. */
 static void classify(struct vctx *v, size_t i, const struct lrec *r)
@@ -180,7 +255,6 @@ static void classify(struct vctx *v, size_t i, const struct lrec *r)
 	struct lrec nx;
 	bool has_nx = peek(v, i + 1, &nx);
 	unsigned long long e = v->expect;
-	size_t m;
 
 	snprintf(exp, sizeof(exp), "seq %llu, prev %s", e, v->head);
 	snprintf(fnd, sizeof(fnd), "seq %llu, prev %s", r->seq, r->prev);
@@ -198,80 +272,27 @@ static void classify(struct vctx *v, size_t i, const struct lrec *r)
 			where(v, i + 1, w1, sizeof(w1)), e, where(v, v->k, w2, sizeof(w2)));
 		return;
 	}
-	if (r->seq == e) {
-		/* Right seq, wrong prev. If the next line chains to line i, line
-		 * k's bytes changed; otherwise line i's own prev did. */
-		if (has_nx && strcmp(nx.prev, r->hash)) {
-			problem(v, "altered", i, r->seq, exp, fnd,
-				"prev does not match %s, and %s does not chain to it either",
-				where(v, v->k, w1, sizeof(w1)), where(v, i + 1, w2, sizeof(w2)));
-			return;
-		}
-		snprintf(exp, sizeof(exp), "hash %s (the prev recorded by seq %llu)", r->prev,
-			 r->seq);
-		snprintf(fnd, sizeof(fnd), "hash %s", v->head);
-		problem(v, "altered", v->k, e - 1, exp, fnd,
-			"record changed after it was written: its hash no longer matches the "
-			"prev of the next record (%s)", where(v, i, w1, sizeof(w1)));
-		return;
-	}
-	if (r->seq > e) {
-		m = find_seq(v, i + 1, e);
-		if (m != SIZE_MAX) {
-			problem(v, "reordered", i, r->seq, exp, fnd,
-				"records out of order: seq %llu comes before seq %llu, which is at %s",
-				r->seq, e, where(v, m, w1, sizeof(w1)));
-			return;
-		}
-		if (!strcmp(r->prev, v->head)) {
-			problem(v, "altered", i, r->seq, exp, fnd,
-				"seq changed: the record chains to %s (seq %llu)",
-				where(v, v->k, w1, sizeof(w1)), e - 1);
-			return;
-		}
-		if (r->seq == e + 1)
-			snprintf(w2, sizeof(w2), "seq %llu", e);
-		else
-			snprintf(w2, sizeof(w2), "seq %llu..%llu", e, r->seq - 1);
-		problem(v, "removed", i, r->seq, exp, fnd, "%s missing before this line (after %s)",
-			w2, where(v, v->k, w1, sizeof(w1)));
-		return;
-	}
-	/* seq goes back: a record claims a place that is already taken. */
-	if (r->seq == e - 1 && !strcmp(r->prev, v->k_prev) && has_nx && nx.seq == e &&
-	    !strcmp(nx.prev, r->hash)) {
-		/* Two lines claim seq e-1 after the same record and the chain goes
-		 * on from line i: line k is the intruder. */
-		snprintf(exp, sizeof(exp), "seq %llu once", e - 1);
-		snprintf(fnd, sizeof(fnd), "seq %llu twice (lines %llu and %llu)", e - 1,
-			 v->lines[v->k].no, v->lines[i].no);
-		problem(v, "inserted", v->k, e - 1, exp, fnd,
-			"record not part of the chain: the next record (%s) chains to %s instead",
-			where(v, i + 1, w1, sizeof(w1)), where(v, i, w2, sizeof(w2)));
-		return;
-	}
-	problem(v, "inserted", i, r->seq, exp, fnd,
-		"seq %llu appears after seq %llu (%s): a record was inserted or repeated", r->seq,
-		e - 1, where(v, v->k, w1, sizeof(w1)));
+	if (r->seq == e)
+		classify_prev(v, i, r, &nx, has_nx, exp, fnd);
+	else if (r->seq > e)
+		classify_ahead(v, i, r, exp, fnd);
+	else
+		classify_behind(v, i, r, &nx, has_nx, exp, fnd);
 }
 
-static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
+/* A checkpoint's "covers" [a, b]: from the record after the last
+ * checkpoint (or the first given) to the one before it. false: a problem
+ * was reported. */
+static bool check_covers(struct vctx *v, size_t i, json_t *rec, const struct lrec *r,
+			 unsigned long long *ap, unsigned long long *bp)
 {
-	static const char sig_key[] = ",\"sig\":\"";
-	const struct vline *l = &v->lines[i];
-	json_t *cov = json_object_get(rec, "covers");
-	const char *head = json_string_value(json_object_get(rec, "head"));
-	const char *key = json_string_value(json_object_get(rec, "key"));
-	const char *sig = json_string_value(json_object_get(rec, "sig"));
-	unsigned long long a, b, want_a = 0;
-	unsigned char raw[72];
+	const json_t *cov = json_object_get(rec, "covers");
+	unsigned long long a, b, want_a;
 	char exp[160], fnd[160], w[600];
-	const char *pos = NULL;
-	char *signed_buf;
 	bool shape;
 
-	a = json_integer_value(json_array_get(cov, 0));
-	b = json_integer_value(json_array_get(cov, 1));
+	*ap = a = json_integer_value(json_array_get(cov, 0));
+	*bp = b = json_integer_value(json_array_get(cov, 1));
 	/* The first checkpoint seals from the first record given: a log, or a
 	 * rotated file, starts right after a checkpoint (or at genesis). */
 	want_a = v->have_ckpt ? v->last_ckpt + 1 : v->first_seq;
@@ -289,36 +310,29 @@ static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct
 			snprintf(w, sizeof(w), "seq %llu..%llu", a, v->first_seq - 1);
 		problem(v, "removed", v->first_i, v->first_seq, exp, fnd,
 			"%s missing before the first record: the checkpoint at %s:%llu seals "
-			"[%llu,%llu]", w, fname(v, i), l->no, a, b);
-		return;
+			"[%llu,%llu]", w, fname(v, i), v->lines[i].no, a, b);
+		return false;
 	}
 	if (!shape || a != want_a) {
 		snprintf(exp, sizeof(exp), "covers [%llu,%llu]", want_a ? want_a : a, r->seq - 1);
 		snprintf(fnd, sizeof(fnd), "covers [%llu,%llu]", a, b);
 		problem(v, "altered", i, r->seq, exp, fnd, "checkpoint covers the wrong records");
-		return;
+		return false;
 	}
-	if (!head || strcmp(head, r->prev)) {
-		problem(v, "altered", i, r->seq, r->prev, head ? head : "(none)",
-			"checkpoint head differs from its prev");
-		return;
-	}
-	if (!key || !sig) {
-		problem(v, "altered", i, r->seq, "key and sig", "(missing)",
-			"checkpoint without key or signature");
-		return;
-	}
-	if (!json_array_size(v->keys) ||
-	    strcmp(json_string_value(json_array_get(v->keys, json_array_size(v->keys) - 1)), key))
-		json_array_append_new(v->keys, json_string(key));
-	if (!v->pub)
-		return;
-	if (strcmp(key, v->pub_fp)) {
-		problem(v, "signature", i, r->seq, v->pub_fp, key,
-			"checkpoint signed by another key than the one given");
-		return;
-	}
-	/* The signed bytes are the line without its last member, ,"sig":"…". */
+	return true;
+}
+
+/* The checkpoint at line i is signed by v->pub: the signed bytes are the
+ * line without its last member, ,"sig":"…". */
+static void check_signature(struct vctx *v, size_t i, const struct lrec *r, const char *sig,
+			    unsigned long long a, unsigned long long b)
+{
+	static const char sig_key[] = ",\"sig\":\"";
+	const struct vline *l = &v->lines[i];
+	unsigned char raw[72];
+	const char *pos = NULL;
+	char *signed_buf;
+
 	for (const char *p = l->p; (p = memmem(p, l->len - (p - l->p), sig_key,
 					       sizeof(sig_key) - 1)); p++)
 		pos = p;
@@ -344,12 +358,44 @@ static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct
 	free(signed_buf);
 }
 
+static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
+{
+	const char *head = gg_json_str(rec, "head", NULL);
+	const char *key = gg_json_str(rec, "key", NULL);
+	const char *sig = gg_json_str(rec, "sig", NULL);
+	unsigned long long a, b;
+
+	if (!check_covers(v, i, rec, r, &a, &b))
+		return;
+	if (!head || strcmp(head, r->prev)) {
+		problem(v, "altered", i, r->seq, r->prev, head ? head : "(none)",
+			"checkpoint head differs from its prev");
+		return;
+	}
+	if (!key || !sig) {
+		problem(v, "altered", i, r->seq, "key and sig", "(missing)",
+			"checkpoint without key or signature");
+		return;
+	}
+	if (!json_array_size(v->keys) ||
+	    strcmp(json_string_value(json_array_get(v->keys, json_array_size(v->keys) - 1)), key))
+		json_array_append_new(v->keys, json_string(key));
+	if (!v->pub)
+		return;
+	if (strcmp(key, v->pub_fp)) {
+		problem(v, "signature", i, r->seq, v->pub_fp, key,
+			"checkpoint signed by another key than the one given");
+		return;
+	}
+	check_signature(v, i, r, sig, a, b);
+}
+
 /* An anchor is a checkpoint published elsewhere: its seq must hold a
  * checkpoint with that head. */
 static void check_anchors(struct vctx *v, size_t i, json_t *rec, const struct lrec *r,
 			  bool ckpt)
 {
-	const char *head = json_string_value(json_object_get(rec, "head"));
+	const char *head = gg_json_str(rec, "head", NULL);
 	char exp[160], fnd[160];
 
 	for (size_t k = 0; k < v->n_anchors; k++) {
@@ -387,7 +433,7 @@ static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
 		v->rot_i = i;
 		v->rot_seq = r->seq;
 		snprintf(v->rot_next, sizeof(v->rot_next), "%s",
-			 json_string_value(json_object_get(rec, "next")) ?: "");
+			 gg_json_str(rec, "next", ""));
 	} else if (v->rot_pending && (!ckpt || v->lines[v->rot_i].file != v->lines[i].file)) {
 		v->rot_pending = false; /* the chain went on: rename failed, or next file */
 	}
@@ -456,6 +502,26 @@ static bool torn_shape(const char *p, size_t len)
 /* Lines i.. do not parse. Torn (crash mid-write) if they end the last file
  * and are cut-short records, or if a chain_resumed naming exactly them
  * follows; else tampering. Returns the next line to check. */
+/* Lines i..j-1, the last of the log, are not records: torn by a crash if
+ * each could be the start of one. */
+static void torn_at_end(struct vctx *v, size_t i, size_t j, size_t bytes)
+{
+	for (size_t m = i; m < j; m++) {
+		if (torn_shape(v->lines[m].p, v->lines[m].len))
+			continue;
+		problem(v, "altered", m, -1, "a record, or a record cut short by a crash",
+			"other bytes",
+			"line at the end of the log is neither a record nor the start of "
+			"one: altered or appended, not torn by a crash");
+		return;
+	}
+	json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "file",
+						 fname(v, i), "line", (json_int_t)v->lines[i].no,
+						 "lines", (json_int_t)(j - i), "bytes",
+						 (json_int_t)bytes, "resumed", 0, "record_prefix",
+						 1));
+}
+
 static size_t bad_run(struct vctx *v, size_t i)
 {
 	const struct vline *l = &v->lines[i];
@@ -473,22 +539,8 @@ static size_t bad_run(struct vctx *v, size_t i)
 		j++;
 	}
 	bytes = v->lines[j - 1].p + v->lines[j - 1].len - l->p;
-	gg_sha256_hex(l->p, bytes, hash);
 	if (j == v->n) {
-		for (size_t m = i; m < j; m++) {
-			if (torn_shape(v->lines[m].p, v->lines[m].len))
-				continue;
-			problem(v, "altered", m, -1, "a record, or a record cut short by a crash",
-				"other bytes",
-				"line at the end of the log is neither a record nor the start of "
-				"one: altered or appended, not torn by a crash");
-			return j;
-		}
-		json_array_append_new(v->torn, json_pack("{s:s, s:I, s:I, s:I, s:b, s:b}", "file",
-							 fname(v, i), "line", (json_int_t)l->no,
-							 "lines", (json_int_t)(j - i), "bytes",
-							 (json_int_t)bytes, "resumed", 0,
-							 "record_prefix", 1));
+		torn_at_end(v, i, j, bytes);
 		return j;
 	}
 	if (!rec) {
@@ -496,13 +548,14 @@ static size_t bad_run(struct vctx *v, size_t i)
 			"not a record, at the end of a file that another file follows");
 		return j;
 	}
+	gg_sha256_hex(l->p, bytes, hash);
 	lrec_of(&v->lines[j], rec, &rj);
 	if (!strcmp(rj.event, "chain_resumed") &&
-	    json_integer_value(json_object_get(rec, "torn_line")) == (json_int_t)l->no &&
-	    json_integer_value(json_object_get(rec, "torn_lines")) == (json_int_t)(j - i) &&
-	    json_integer_value(json_object_get(rec, "torn_bytes")) == (json_int_t)bytes &&
+	    gg_json_int(rec, "torn_line") == (json_int_t)l->no &&
+	    gg_json_int(rec, "torn_lines") == (json_int_t)(j - i) &&
+	    gg_json_int(rec, "torn_bytes") == (json_int_t)bytes &&
 	    json_is_string(json_object_get(rec, "torn_sha256")) &&
-	    !strcmp(json_string_value(json_object_get(rec, "torn_sha256")), hash)) {
+	    !strcmp(gg_json_str(rec, "torn_sha256", NULL), hash)) {
 		/* The writer resumes after whatever it found; say when that was
 		 * not a record cut short (a filesystem's zeros, or appended bytes). */
 		t = json_pack("{s:s, s:I, s:I, s:I, s:b, s:I, s:b}", "file", fname(v, i), "line",
@@ -554,7 +607,7 @@ static int map_file(struct vfile *f, struct gg_err *err)
 		json_t *rec = gg_audit_parse_line(f->data + off, end - off);
 
 		if (rec) {
-			f->first_seq = json_integer_value(json_object_get(rec, "seq"));
+			f->first_seq = gg_json_int(rec, "seq");
 			json_decref(rec);
 			break;
 		}
@@ -605,25 +658,62 @@ static const char *base_of(const char *path)
 /* What only the end of the walk can tell: no records at all, a rotation
  * whose next file is missing, files that hold no record, anchors beyond
  * the records given. */
+/* finish, no record at all. */
+static void finish_no_records(struct vctx *v)
+{
+	struct vfile *f = &v->files[0];
+
+	if (v->nfiles > 1)
+		file_problem(v, "empty", 0, "records", "no records",
+			     "no records in any of the %zu files given", v->nfiles);
+	else if (!f->lines)
+		file_problem(v, "empty", 0, "records", "no records",
+			     "no records: the file is empty");
+	else
+		file_problem(v, "empty", 0, "records", "no records",
+			     "no records: %llu line(s), none of them a record", f->lines);
+}
+
+/* finish, the anchors the chain did not reach: past its end (records
+ * removed from the end) or before its start. */
+static void finish_anchors(struct vctx *v)
+{
+	char exp[400], fnd[160], w[600];
+
+	for (size_t k = 0; k < v->n_anchors; k++) {
+		const struct gg_audit_anchor *an = &v->anchors[k];
+
+		if (v->anchor_st[k] != ANCHOR_NOT_REACHED)
+			continue;
+		snprintf(exp, sizeof(exp), "checkpoint seq %llu, head %s (anchor)", an->seq,
+			 an->head);
+		if (an->seq > v->expect - 1) {
+			v->anchor_st[k] = ANCHOR_MISSING;
+			snprintf(fnd, sizeof(fnd), "the log ends at seq %llu", v->expect - 1);
+			problem(v, "removed", v->k, v->expect - 1, exp, fnd,
+				"records were removed from the end: the anchored checkpoint seq %llu "
+				"was written, but the log ends at seq %llu (%s)", an->seq,
+				v->expect - 1, where(v, v->k, w, sizeof(w)));
+		} else {
+			v->anchor_st[k] = ANCHOR_BEFORE_START;
+			snprintf(fnd, sizeof(fnd), "the first record given is seq %llu",
+				 v->first_seq);
+			problem(v, "anchor", v->first_i, v->first_seq, exp, fnd,
+				"the anchored checkpoint seq %llu is before the files given: verify "
+				"them with the files that hold it", an->seq);
+		}
+	}
+}
+
 static void finish(struct vctx *v)
 {
 	size_t succ = SIZE_MAX, fi;
-	char exp[400], fnd[160], w[600];
+	char exp[400];
 
 	if (v->problem || !v->nfiles)
 		return;
 	if (!v->have) {
-		struct vfile *f = &v->files[0];
-
-		if (v->nfiles > 1)
-			file_problem(v, "empty", 0, "records", "no records",
-				     "no records in any of the %zu files given", v->nfiles);
-		else if (!f->lines)
-			file_problem(v, "empty", 0, "records", "no records",
-				     "no records: the file is empty");
-		else
-			file_problem(v, "empty", 0, "records", "no records",
-				     "no records: %llu line(s), none of them a record", f->lines);
+		finish_no_records(v);
 		return;
 	}
 	/* Rotation: log_rotated + checkpoint end the renamed file; the chain
@@ -655,29 +745,7 @@ static void finish(struct vctx *v)
 			     "emptied or truncated file", v->files[fi].lines);
 		return;
 	}
-	for (size_t k = 0; k < v->n_anchors; k++) {
-		const struct gg_audit_anchor *an = &v->anchors[k];
-
-		if (v->anchor_st[k] != ANCHOR_NOT_REACHED)
-			continue;
-		snprintf(exp, sizeof(exp), "checkpoint seq %llu, head %s (anchor)", an->seq,
-			 an->head);
-		if (an->seq > v->expect - 1) {
-			v->anchor_st[k] = ANCHOR_MISSING;
-			snprintf(fnd, sizeof(fnd), "the log ends at seq %llu", v->expect - 1);
-			problem(v, "removed", v->k, v->expect - 1, exp, fnd,
-				"records were removed from the end: the anchored checkpoint seq %llu "
-				"was written, but the log ends at seq %llu (%s)", an->seq,
-				v->expect - 1, where(v, v->k, w, sizeof(w)));
-		} else {
-			v->anchor_st[k] = ANCHOR_BEFORE_START;
-			snprintf(fnd, sizeof(fnd), "the first record given is seq %llu",
-				 v->first_seq);
-			problem(v, "anchor", v->first_i, v->first_seq, exp, fnd,
-				"the anchored checkpoint seq %llu is before the files given: verify "
-				"them with the files that hold it", an->seq);
-		}
-	}
+	finish_anchors(v);
 }
 
 static const char *const anchor_names[] = {
@@ -762,6 +830,60 @@ int gg_audit_verify(char *const *paths, size_t n, EVP_PKEY *pub, gg_audit_record
 	return gg_audit_verify_ex(paths, n, &o, fn, ctx, result, err);
 }
 
+/* Maps the n files, orders them by their first seq, indexes their lines. */
+static int open_files(struct vctx *v, char *const *paths, size_t n, struct gg_err *err)
+{
+	int ret;
+
+	for (v->nfiles = 0; v->nfiles < n; v->nfiles++) {
+		v->files[v->nfiles].path = paths[v->nfiles];
+		v->files[v->nfiles].given = v->nfiles;
+		ret = map_file(&v->files[v->nfiles], err);
+		if (ret)
+			return ret;
+	}
+	qsort(v->files, v->nfiles, sizeof(*v->files), cmp_files);
+	for (size_t i = 0; i < v->nfiles; i++) {
+		ret = index_lines(v, i, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Every line through the chain, and each record to fn; fn's error ends it. */
+static int walk(struct vctx *v, gg_audit_record_fn fn, void *ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < v->n;) {
+		const struct vline *l = &v->lines[i];
+		json_t *rec = gg_audit_parse_line(l->p, l->len);
+		struct lrec r;
+
+		if (!v->problem) {
+			if (!rec) {
+				i = bad_run(v, i);
+				continue;
+			}
+			lrec_of(l, rec, &r);
+			if (v->have && (r.seq != v->expect || strcmp(r.prev, v->head)))
+				classify(v, i, &r);
+			else
+				accept(v, i, rec, &r);
+		}
+		/* After a problem only the callback still runs (the report can
+		 * be asked to aggregate an unverified log). */
+		if (rec && fn)
+			ret = fn(rec, v->files[l->file].path, l->no, ctx);
+		json_decref(rec);
+		if (ret)
+			return ret;
+		i++;
+	}
+	return 0;
+}
+
 int gg_audit_verify_ex(char *const *paths, size_t n, const struct gg_audit_verify_opts *o,
 		       gg_audit_record_fn fn, void *ctx, json_t **result, struct gg_err *err)
 {
@@ -782,44 +904,11 @@ int gg_audit_verify_ex(char *const *paths, size_t n, const struct gg_audit_verif
 	}
 	if (v.pub && (ret = gg_key_fingerprint(v.pub, v.pub_fp, err)))
 		goto cleanup;
-	for (v.nfiles = 0; v.nfiles < n; v.nfiles++) {
-		v.files[v.nfiles].path = paths[v.nfiles];
-		v.files[v.nfiles].given = v.nfiles;
-		ret = map_file(&v.files[v.nfiles], err);
-		if (ret)
-			goto cleanup;
-	}
-	qsort(v.files, v.nfiles, sizeof(*v.files), cmp_files);
-	for (size_t i = 0; i < v.nfiles; i++) {
-		ret = index_lines(&v, i, err);
-		if (ret)
-			goto cleanup;
-	}
-	for (size_t i = 0; i < v.n;) {
-		const struct vline *l = &v.lines[i];
-		json_t *rec = gg_audit_parse_line(l->p, l->len);
-		struct lrec r;
-
-		if (!v.problem) {
-			if (!rec) {
-				i = bad_run(&v, i);
-				continue;
-			}
-			lrec_of(l, rec, &r);
-			if (v.have && (r.seq != v.expect || strcmp(r.prev, v.head)))
-				classify(&v, i, &r);
-			else
-				accept(&v, i, rec, &r);
-		}
-		/* After a problem only the callback still runs (the report can
-		 * be asked to aggregate an unverified log). */
-		if (rec && fn)
-			ret = fn(rec, v.files[l->file].path, l->no, ctx);
-		json_decref(rec);
-		if (ret)
-			goto cleanup;
-		i++;
-	}
+	ret = open_files(&v, paths, n, err);
+	if (!ret)
+		ret = walk(&v, fn, ctx);
+	if (ret)
+		goto cleanup;
 	finish(&v);
 	*result = result_doc(&v);
 	if (!*result)
@@ -837,38 +926,32 @@ cleanup:
 	return ret;
 }
 
-static long long jint(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-void gg_audit_verify_print(FILE *f, const json_t *res)
+/* gg_audit_verify_print: the files, the chain and the checkpoints. */
+static void print_chain(FILE *f, const json_t *res)
 {
 	const json_t *p = json_object_get(res, "problem"), *x;
-	const char *status = json_string_value(json_object_get(res, "status")) ?: "";
-	const char *searched = json_string_value(json_object_get(res, "key_searched"));
+	const char *searched = gg_json_str(res, "key_searched", NULL);
 	size_t i;
 
 	json_array_foreach(json_object_get(res, "files"), i, x) {
-		fprintf(f, "%s: %lld lines", json_string_value(json_object_get(x, "file")),
-			jint(x, "lines"));
-		if (jint(x, "records"))
-			fprintf(f, ", seq %lld..%lld", jint(x, "first_seq"), jint(x, "last_seq"));
+		fprintf(f, "%s: %lld lines", gg_json_str(x, "file", NULL), gg_json_int(x, "lines"));
+		if (gg_json_int(x, "records"))
+			fprintf(f, ", seq %lld..%lld", gg_json_int(x, "first_seq"),
+				gg_json_int(x, "last_seq"));
 		fputc('\n', f);
 	}
-	if (jint(res, "records"))
-		fprintf(f, "chain: %lld records%s, seq %lld..%lld (%s)\n", jint(res, "records"),
-			p ? " in order before the problem" : "", jint(res, "first_seq"),
-			jint(res, "last_seq"),
-			!strcmp(json_string_value(json_object_get(res, "chain_start")), "genesis") ?
+	if (gg_json_int(res, "records"))
+		fprintf(f, "chain: %lld records%s, seq %lld..%lld (%s)\n",
+			gg_json_int(res, "records"), p ? " in order before the problem" : "",
+			gg_json_int(res, "first_seq"), gg_json_int(res, "last_seq"),
+			!strcmp(gg_json_str(res, "chain_start", NULL), "genesis") ?
 				"from the start of the log" :
 				"continues earlier records not given");
 	else
 		fprintf(f, "chain: no records\n");
-	fprintf(f, "checkpoints: %lld, ", jint(res, "checkpoints"));
+	fprintf(f, "checkpoints: %lld, ", gg_json_int(res, "checkpoints"));
 	if (json_is_string(json_object_get(res, "key")))
-		fprintf(f, "signatures checked (key sha256:%s)",
-			json_string_value(json_object_get(res, "key")));
+		fprintf(f, "signatures checked (key sha256:%s)", gg_json_str(res, "key", NULL));
 	else if (json_is_true(json_object_get(res, "chain_only")))
 		fprintf(f, "signatures not checked (--no-signatures: chain only)");
 	else
@@ -876,25 +959,41 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 			   "--no-signatures for a chain-only check)", searched ? " at " : "",
 			searched ? searched : "");
 	fputc('\n', f);
+}
+
+/* gg_audit_verify_print: torn lines, the unsealed tail, the anchors. */
+static void print_notes(FILE *f, const json_t *res)
+{
+	const json_t *x;
+	size_t i;
+
 	json_array_foreach(json_object_get(res, "torn"), i, x) {
 		fprintf(f, "torn: %s:%lld (%lld line(s), %lld bytes): %s, ",
-			json_string_value(json_object_get(x, "file")), jint(x, "line"),
-			jint(x, "lines"), jint(x, "bytes"),
+			gg_json_str(x, "file", NULL), gg_json_int(x, "line"),
+			gg_json_int(x, "lines"), gg_json_int(x, "bytes"),
 			json_is_false(json_object_get(x, "record_prefix")) ?
 				"NOT the start of a record (zeros from a crash, or appended bytes)" :
 				"a write cut short");
 		if (json_is_true(json_object_get(x, "resumed")))
-			fprintf(f, "chain resumed at line %lld\n", jint(x, "resumed_at"));
+			fprintf(f, "chain resumed at line %lld\n", gg_json_int(x, "resumed_at"));
 		else
 			fprintf(f, "at the end of the log\n");
 	}
-	if (jint(res, "unsealed_tail"))
+	if (gg_json_int(res, "unsealed_tail"))
 		fprintf(f, "unsealed tail: %lld records after the last checkpoint\n",
-			jint(res, "unsealed_tail"));
+			gg_json_int(res, "unsealed_tail"));
 	json_array_foreach(json_object_get(res, "anchors"), i, x)
-		fprintf(f, "anchor: seq %lld head %s: %s\n", jint(x, "seq"),
-			json_string_value(json_object_get(x, "head")),
-			json_string_value(json_object_get(x, "status")));
+		fprintf(f, "anchor: seq %lld head %s: %s\n", gg_json_int(x, "seq"),
+			gg_json_str(x, "head", NULL), gg_json_str(x, "status", NULL));
+}
+
+void gg_audit_verify_print(FILE *f, const json_t *res)
+{
+	const json_t *p = json_object_get(res, "problem");
+	const char *status = gg_json_str(res, "status", "");
+
+	print_chain(f, res);
+	print_notes(f, res);
 	if (!strcmp(status, "intact")) {
 		fprintf(f, "result: INTACT\n");
 		return;
@@ -907,14 +1006,12 @@ void gg_audit_verify_print(FILE *f, const json_t *res)
 		fprintf(f, "result: NOT VERIFIED (chain intact, signatures not checked)\n");
 		return;
 	}
-	fprintf(f, "result: NOT INTACT\n%s", json_string_value(json_object_get(p, "file")));
-	if (jint(p, "line"))
-		fprintf(f, ":%lld", jint(p, "line"));
-	fprintf(f, ": %s", json_string_value(json_object_get(p, "kind")));
+	fprintf(f, "result: NOT INTACT\n%s", gg_json_str(p, "file", NULL));
+	if (gg_json_int(p, "line"))
+		fprintf(f, ":%lld", gg_json_int(p, "line"));
+	fprintf(f, ": %s", gg_json_str(p, "kind", NULL));
 	if (json_is_integer(json_object_get(p, "seq")))
-		fprintf(f, " (seq %lld)", jint(p, "seq"));
-	fprintf(f, ": %s\n  expected: %s\n  found:    %s\n",
-		json_string_value(json_object_get(p, "detail")),
-		json_string_value(json_object_get(p, "expected")),
-		json_string_value(json_object_get(p, "found")));
+		fprintf(f, " (seq %lld)", gg_json_int(p, "seq"));
+	fprintf(f, ": %s\n  expected: %s\n  found:    %s\n", gg_json_str(p, "detail", NULL),
+		gg_json_str(p, "expected", NULL), gg_json_str(p, "found", NULL));
 }

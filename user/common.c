@@ -235,6 +235,14 @@ void gg_time_format_us(long long us, char *buf, size_t size)
 	snprintf(buf, size, "%s.%06lldZ", date, frac);
 }
 
+void gg_time_now(char *buf, size_t size)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	gg_time_format_us(t.tv_sec * 1000000LL + t.tv_nsec / 1000, buf, size);
+}
+
 int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err)
 {
 	char *buf = strdup(dir);
@@ -277,9 +285,9 @@ int gg_json_insert_sorted(json_t *arr, const char *s)
 	return json_array_insert_new(arr, i, json_string(s));
 }
 
-const char *gg_json_join(const json_t *arr, bool with_mode, char *buf, size_t size)
+const char *gg_json_join(const json_t *arr, unsigned int flags, char *buf, size_t size)
 {
-	size_t i, off = 0;
+	size_t i, n = 0, off = 0;
 	json_t *v;
 
 	buf[0] = '\0';
@@ -289,13 +297,29 @@ const char *gg_json_join(const json_t *arr, bool with_mode, char *buf, size_t si
 		if (off >= size)
 			break;
 		if (!json_is_string(v)) {
-			s = json_string_value(json_object_get(v, "ref")) ?: "?";
-			mode = with_mode ? json_string_value(json_object_get(v, "mode")) : NULL;
+			s = json_string_value(json_object_get(v, "ref"));
+			if (!s && (flags & GG_JOIN_SKIP_NOREF))
+				continue;
+			s = s ?: "?";
+			if (flags & GG_JOIN_MODE)
+				mode = json_string_value(json_object_get(v, "mode"));
 		}
-		off += snprintf(buf + off, size - off, "%s%s%s%s%s", i ? "," : "", s,
+		off += snprintf(buf + off, size - off, "%s%s%s%s%s", n++ ? "," : "", s,
 				mode ? " (" : "", mode ?: "", mode ? ")" : "");
 	}
 	return buf;
+}
+
+const char *gg_json_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+long long gg_json_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
 }
 
 int gg_percpu_sum(int map_fd, const void *key, __u64 *sum, struct gg_err *err)

@@ -13,6 +13,11 @@
 
 #include "govgate_abi.h"
 
+/* The Makefile sets it from VERSION; this is for builds without it. */
+#ifndef GG_VERSION
+#define GG_VERSION "0.1.0"
+#endif
+
 /* An error message for the operator: "where: what (cause)". Functions return
  * a negative errno and fill *err; the exit code is chosen only in main. */
 struct gg_err {
@@ -49,6 +54,9 @@ int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
  * microseconds since the epoch (negative: before it). */
 void gg_time_format_us(long long us, char *buf, size_t size);
 
+/* The current time (CLOCK_REALTIME) as gg_time_format_us writes it. */
+void gg_time_now(char *buf, size_t size);
+
 /* Creates dir and its missing parents with mode (as mkdir -p). On failure
  * err says which component and why. */
 int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err);
@@ -56,10 +64,22 @@ int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err);
 /* Inserts s into the sorted array of unique strings arr (no-op if there). */
 int gg_json_insert_sorted(json_t *arr, const char *s);
 
+/* gg_json_join's flags. */
+enum {
+	GG_JOIN_MODE = 1, /* {ref, mode} objects as "ref (mode)" */
+	GG_JOIN_SKIP_NOREF = 2, /* leave out objects without a "ref" ("?" else) */
+};
+
 /* arr's items comma-joined into buf (truncated to size): strings as they
- * are, {ref, mode} objects as "ref" or, with_mode, "ref (mode)". "" if
- * arr is empty or not an array. Returns buf. */
-const char *gg_json_join(const json_t *arr, bool with_mode, char *buf, size_t size);
+ * are, {ref, mode} objects as "ref" (see flags). "" if arr is empty or not
+ * an array. Returns buf. */
+const char *gg_json_join(const json_t *arr, unsigned int flags, char *buf, size_t size);
+
+/* o[key] if it is a string, else dflt. */
+const char *gg_json_str(const json_t *o, const char *key, const char *dflt);
+
+/* o[key] if it is an integer, else 0. */
+long long gg_json_int(const json_t *o, const char *key);
 
 /* The sum over possible CPUs of a per-CPU __u64 map's value at key. */
 int gg_percpu_sum(int map_fd, const void *key, __u64 *sum, struct gg_err *err);

@@ -84,14 +84,6 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-static void now_ts(char *buf, size_t len)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	gg_format_time(t.tv_sec * 1000000000LL + t.tv_nsec, buf, len);
-}
-
 static const struct gg_compiled *policy_for(struct gg_daemon *d, __u64 generation)
 {
 	struct gg_compiled *c = NULL;
@@ -149,22 +141,6 @@ static void jsend(struct jfields *j)
 	j->n = 0;
 }
 
-static void join_strings(json_t *arr, char *buf, size_t len)
-{
-	size_t i, off = 0;
-	json_t *v;
-
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v)
-		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s", i ? "," : "",
-				json_string_value(v) ?: "");
-}
-
-static const char *sget(json_t *rec, const char *key)
-{
-	return json_string_value(json_object_get(rec, key)) ?: "";
-}
-
 /* A denial; seq is the record's in the audit log, 0 if it was refused. */
 static void journal_denial(struct gg_daemon *d, json_t *rec, unsigned long long seq)
 {
@@ -173,17 +149,18 @@ static void journal_denial(struct gg_daemon *d, json_t *rec, unsigned long long 
 
 	if (!d->journald)
 		return;
-	join_strings(json_object_get(rec, "controls"), ctl, sizeof(ctl));
-	join_strings(json_object_get(rec, "frameworks"), fw, sizeof(fw));
-	jadd(&j, "MESSAGE=govgate: %s %s %s by %s (controls: %s)", sget(rec, "action"),
-	     sget(rec, "event"), sget(rec, "gate"), sget(rec, "comm"), ctl);
-	jadd(&j, "GOVGATE_EVENT=%s", sget(rec, "event"));
-	jadd(&j, "GOVGATE_ACTION=%s", sget(rec, "action"));
-	jadd(&j, "GOVGATE_GATE=%s", sget(rec, "gate"));
-	jadd(&j, "GOVGATE_MECHANISM=%s", sget(rec, "mechanism"));
+	gg_json_join(json_object_get(rec, "controls"), 0, ctl, sizeof(ctl));
+	gg_json_join(json_object_get(rec, "frameworks"), 0, fw, sizeof(fw));
+	jadd(&j, "MESSAGE=govgate: %s %s %s by %s (controls: %s)",
+	     gg_json_str(rec, "action", ""), gg_json_str(rec, "event", ""),
+	     gg_json_str(rec, "gate", ""), gg_json_str(rec, "comm", ""), ctl);
+	jadd(&j, "GOVGATE_EVENT=%s", gg_json_str(rec, "event", ""));
+	jadd(&j, "GOVGATE_ACTION=%s", gg_json_str(rec, "action", ""));
+	jadd(&j, "GOVGATE_GATE=%s", gg_json_str(rec, "gate", ""));
+	jadd(&j, "GOVGATE_MECHANISM=%s", gg_json_str(rec, "mechanism", ""));
 	jadd(&j, "GOVGATE_GENERATION=%lld", json_integer_value(json_object_get(rec, "generation")));
-	jadd(&j, "GOVGATE_PACK=%s", sget(rec, "pack"));
-	jadd(&j, "GOVGATE_RULE=%s", sget(rec, "rule"));
+	jadd(&j, "GOVGATE_PACK=%s", gg_json_str(rec, "pack", ""));
+	jadd(&j, "GOVGATE_RULE=%s", gg_json_str(rec, "rule", ""));
 	jadd(&j, "GOVGATE_CONTROLS=%s", ctl);
 	jadd(&j, "GOVGATE_FRAMEWORKS=%s", fw);
 	jadd(&j, "GOVGATE_PID=%lld", json_integer_value(json_object_get(rec, "pid")));
@@ -205,10 +182,10 @@ static void journal_lost(struct gg_daemon *d, json_t *rec, unsigned long long se
 		return;
 	jadd(&j, "MESSAGE=govgate: %lld %s record(s) lost (%s%s%s)",
 	     json_integer_value(json_object_get(rec, "count")), gate ?: "non-gate",
-	     sget(rec, "reason"), when ? ", while " : "", when ?: "");
+	     gg_json_str(rec, "reason", ""), when ? ", while " : "", when ?: "");
 	jadd(&j, "GOVGATE_EVENT=events_lost");
 	jadd(&j, "GOVGATE_GATE=%s", gate ?: "");
-	jadd(&j, "GOVGATE_REASON=%s", sget(rec, "reason"));
+	jadd(&j, "GOVGATE_REASON=%s", gg_json_str(rec, "reason", ""));
 	jadd(&j, "GOVGATE_COUNT=%lld", json_integer_value(json_object_get(rec, "count")));
 	if (when)
 		jadd(&j, "GOVGATE_WHILE=%s", when);
@@ -274,7 +251,7 @@ static void refused(struct gg_daemon *d, int bucket, const struct gg_err *err)
 {
 	char ts[40];
 
-	now_ts(ts, sizeof(ts));
+	gg_time_now(ts, sizeof(ts));
 	if (!d->unw_since[0]) {
 		snprintf(d->unw_since, sizeof(d->unw_since), "%s", ts);
 		snprintf(d->unw_error, sizeof(d->unw_error), "%s", err->msg);
@@ -333,7 +310,7 @@ static void record_unwritten(struct gg_daemon *d)
 
 static int bucket_of(json_t *rec)
 {
-	int g = gg_gate_parse(sget(rec, "gate"));
+	int g = gg_gate_parse(gg_json_str(rec, "gate", ""));
 
 	return g < 0 ? GG_LOST_OTHER : g;
 }
@@ -386,7 +363,7 @@ static void save_state(struct gg_daemon *d, bool now)
 
 	if (!d->st_dirty || (!now && time(NULL) - d->st_saved < GG_STATE_SAVE_SECS))
 		return;
-	now_ts(d->st.saved_ts, sizeof(d->st.saved_ts));
+	gg_time_now(d->st.saved_ts, sizeof(d->st.saved_ts));
 	d->st_saved = time(NULL);
 	if (gg_dstate_save(d->cfg->state_dir, &d->st, &err)) {
 		if (!d->save_failing)
@@ -738,7 +715,7 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 	char path[4200];
 	int fd;
 
-	mkdir("/run/govgate", 0755);
+	gg_mkdir_p("/run/govgate", 0755, NULL);
 	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)

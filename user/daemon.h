@@ -12,10 +12,6 @@
 
 #include "config.h"
 
-#ifndef GG_VERSION
-#define GG_VERSION "0.1.0"
-#endif
-
 struct gg_daemon;
 
 /* SIGHUP is taken from here on: a reload asked for while starting is done

@@ -55,9 +55,9 @@ int gg_dstate_load(const char *state_dir, struct gg_dstate *st, struct gg_err *e
 	j = json_object_get(doc, "journal");
 	if (json_is_integer(json_object_get(j, "offset"))) {
 		st->have_journal = true;
-		st->journal_off = json_integer_value(json_object_get(j, "offset"));
-		st->journal_dev = json_integer_value(json_object_get(j, "dev"));
-		st->journal_ino = json_integer_value(json_object_get(j, "ino"));
+		st->journal_off = gg_json_int(j, "offset");
+		st->journal_dev = gg_json_int(j, "dev");
+		st->journal_ino = gg_json_int(j, "ino");
 	}
 	st->loaded = true;
 	json_decref(doc);
@@ -136,20 +136,6 @@ __u64 gg_journal_resume(const struct gg_dstate *st, bool exists, __u64 dev, __u6
 		return 0;
 	}
 	return st->journal_off;
-}
-
-unsigned long long gg_appended_seq(unsigned long long before, unsigned long long after)
-{
-	switch (after - before) {
-	case 1: /* the record */
-	case 2: /* the record, then a checkpoint (checkpoint_every) */
-		return before + 1;
-	case 3: /* log_rotated, checkpoint, the record */
-	case 4: /* ... and a checkpoint after it */
-		return before + 3;
-	default:
-		return 0;
-	}
 }
 
 void gg_counters_identity(int fd, char *buf, size_t len)

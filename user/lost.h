@@ -68,12 +68,6 @@ enum gg_drops_basis gg_drops_unreported(const struct gg_dstate *st, const char *
 __u64 gg_journal_resume(const struct gg_dstate *st, bool exists, __u64 dev, __u64 ino,
 			__u64 size, const char **why);
 
-/* The seq the writer gave the record appended between two
- * gg_audit_last_seq readings (before, after): a rotation may put
- * log_rotated + checkpoint before it, a checkpoint may follow it. 0 if
- * the difference cannot be explained. */
-unsigned long long gg_appended_seq(unsigned long long before, unsigned long long after);
-
 /* Identity of the pinned counters map: "<boot id>:<map id>" ("" if it
  * cannot be read). */
 void gg_counters_identity(int fd, char *buf, size_t len);

@@ -532,11 +532,44 @@ int gg_blob_key_check(const char *key, size_t len, struct gg_err *err)
 /* No openat2: walk the key component by component, refusing every symlink
  * (O_NOFOLLOW on each step). Keys have no ".." (checked), so without
  * symlinks the walk cannot leave dirfd. */
+#define BLOB_SYMLINK_REFUSED \
+	"blob:%s: symlinks are refused (this kernel has no openat2 to confine them)"
+
+/* One component of blob key under cur: a directory to descend into
+ * (O_PATH, not a symlink) or, last, the file to read. An fd, or -errno. */
+static int blob_component(int cur, const char *comp, bool last, const char *key,
+			  struct gg_err *err)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (last)
+		fd = openat(cur, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else
+		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return gg_errf(err, -ELOOP, BLOB_SYMLINK_REFUSED, key);
+	if (fd < 0)
+		return gg_errf(err, -errno, "blob:%s: %s", key, strerror(errno));
+	if (last)
+		return fd;
+	/* O_PATH|O_NOFOLLOW opens a symlink itself rather than failing. */
+	if (fstat(fd, &st) < 0)
+		ret = gg_errf(err, -errno, "blob:%s: stat: %s", key, strerror(errno));
+	else if (S_ISLNK(st.st_mode))
+		ret = gg_errf(err, -ELOOP, BLOB_SYMLINK_REFUSED, key);
+	else if (!S_ISDIR(st.st_mode))
+		ret = gg_errf(err, -ENOTDIR, "blob:%s: %s is not a directory", key, comp);
+	else
+		return fd;
+	close(fd);
+	return ret;
+}
+
 static int blob_open_nofollow(int dirfd, const char *key, struct gg_err *err)
 {
 	char *copy = NULL, *save = NULL, *comp, *next;
 	int cur = dirfd, fd = -1, ret = 0;
-	struct stat st;
 
 	copy = strdup(key);
 	if (!copy)
@@ -552,37 +585,13 @@ static int blob_open_nofollow(int dirfd, const char *key, struct gg_err *err)
 			ret = gg_errf(err, -EXDEV, "blob:%s escapes the policies/ namespace", key);
 			goto cleanup;
 		}
-		if (next)
-			fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		else
-			fd = openat(cur, comp,
-				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		fd = blob_component(cur, comp, !next, key, err);
 		if (fd < 0) {
-			if (errno == ELOOP)
-				ret = gg_errf(err, -ELOOP,
-					      "blob:%s: symlinks are refused (this kernel has no openat2 to confine them)",
-					      key);
-			else
-				ret = gg_errf(err, -errno, "blob:%s: %s", key, strerror(errno));
+			ret = fd;
+			fd = -1;
 			goto cleanup;
 		}
 		if (next) {
-			/* O_PATH|O_NOFOLLOW opens a symlink itself rather than failing. */
-			if (fstat(fd, &st) < 0) {
-				ret = gg_errf(err, -errno, "blob:%s: stat: %s", key, strerror(errno));
-				goto cleanup;
-			}
-			if (S_ISLNK(st.st_mode)) {
-				ret = gg_errf(err, -ELOOP,
-					      "blob:%s: symlinks are refused (this kernel has no openat2 to confine them)",
-					      key);
-				goto cleanup;
-			}
-			if (!S_ISDIR(st.st_mode)) {
-				ret = gg_errf(err, -ENOTDIR, "blob:%s: %s is not a directory", key,
-					      comp);
-				goto cleanup;
-			}
 			if (cur != dirfd)
 				close(cur);
 			cur = fd;

@@ -52,8 +52,8 @@ static int bump_gate(json_t *map, json_t *rec, long long n)
 	char key[256];
 
 	snprintf(key, sizeof(key), "%s\t%s",
-		 json_string_value(json_object_get(rec, "gate")) ?: "?",
-		 json_string_value(json_object_get(rec, "event")));
+		 gg_json_str(rec, "gate", "?"),
+		 gg_json_str(rec, "event", NULL));
 	return bump(map, key, n) ? -ENOMEM : 0;
 }
 
@@ -66,14 +66,14 @@ static bool is_denial_event(const char *ev)
 /* Records from before reasons were recorded were all ring-buffer drops. */
 static const char *lost_reason(json_t *rec)
 {
-	return json_string_value(json_object_get(rec, "reason")) ?: "ring_buffer";
+	return gg_json_str(rec, "reason", "ring_buffer");
 }
 
 /* A loss of no gate: records the writer refused that belong to no gate
  * (lifecycle, policy), or ring-buffer records too short to say theirs. */
 static const char *lost_gate_label(json_t *rec)
 {
-	const char *gate = json_string_value(json_object_get(rec, "gate"));
+	const char *gate = gg_json_str(rec, "gate", NULL);
 
 	if (gate)
 		return gate;
@@ -83,8 +83,8 @@ static const char *lost_gate_label(json_t *rec)
 
 static int on_lost(struct agg *g, json_t *rec)
 {
-	long long n = json_integer_value(json_object_get(rec, "count"));
-	const char *when = json_string_value(json_object_get(rec, "while"));
+	long long n = gg_json_int(rec, "count");
+	const char *when = gg_json_str(rec, "while", NULL);
 	char key[256];
 
 	g->lost_total += n;
@@ -119,9 +119,9 @@ static int on_deny(struct agg *g, json_t *rec)
 static int on_record(json_t *rec, const char *file, unsigned long long line, void *ctx)
 {
 	struct agg *g = ctx;
-	const char *ts = json_string_value(json_object_get(rec, "ts"));
-	const char *ev = json_string_value(json_object_get(rec, "event"));
-	const char *action = json_string_value(json_object_get(rec, "action"));
+	const char *ts = gg_json_str(rec, "ts", NULL);
+	const char *ev = gg_json_str(rec, "event", NULL);
+	const char *action = gg_json_str(rec, "action", NULL);
 	long long us;
 	int ret = 0;
 
@@ -252,12 +252,12 @@ static const char *ref_mode(const json_t *policy, const char *ref)
 	json_t *v;
 
 	json_array_foreach(json_object_get(policy, "refs"), i, v) {
-		const char *r = json_string_value(json_object_get(v, "ref"));
+		const char *r = gg_json_str(v, "ref", NULL);
 
 		if (r && ref && !strcmp(r, ref) && json_is_string(json_object_get(v, "mode")))
-			return json_string_value(json_object_get(v, "mode"));
+			return gg_json_str(v, "mode", NULL);
 	}
-	return json_string_value(json_object_get(policy, "mode"));
+	return gg_json_str(policy, "mode", NULL);
 }
 
 /*
@@ -268,13 +268,13 @@ static const char *ref_mode(const json_t *policy, const char *ref)
  */
 static json_t *pack_entry(const json_t *policy, const json_t *pk)
 {
-	const char *mode = json_string_value(json_object_get(pk, "mode"));
+	const char *mode = gg_json_str(pk, "mode", NULL);
 	json_t *o = json_deep_copy(pk), *enf, *obs;
 
 	if (!o || !json_is_object(o))
 		return o;
 	if (!mode)
-		mode = ref_mode(policy, json_string_value(json_object_get(pk, "ref")));
+		mode = ref_mode(policy, gg_json_str(pk, "ref", NULL));
 	enf = json_object_get(o, "enforced");
 	obs = json_object_get(o, "observed");
 	if (mode && !strcmp(mode, "observe") && !obs) {
@@ -327,27 +327,85 @@ fail:
 	return NULL;
 }
 
+static bool agg_init(struct agg *g)
+{
+	g->deny_ctl = json_object();
+	g->deny_fw = json_object();
+	g->deny_gate = json_object();
+	g->obs_ctl = json_object();
+	g->obs_fw = json_object();
+	g->obs_gate = json_object();
+	g->lost_gate = json_object();
+	g->lost_why = json_object();
+	return g->deny_ctl && g->deny_fw && g->deny_gate && g->obs_ctl && g->obs_fw &&
+	       g->obs_gate && g->lost_gate && g->lost_why;
+}
+
+static void agg_free(struct agg *g)
+{
+	json_decref(g->policy);
+	json_decref(g->deny_ctl);
+	json_decref(g->deny_fw);
+	json_decref(g->deny_gate);
+	json_decref(g->obs_ctl);
+	json_decref(g->obs_fw);
+	json_decref(g->obs_gate);
+	json_decref(g->lost_gate);
+	json_decref(g->lost_why);
+}
+
+/* The report (docs/audit.md "report --json") from the figures in g and
+ * the verification result res; NULL if out of memory. */
+static json_t *report_doc(const struct agg *g, const struct gg_report_opts *o, json_t *res)
+{
+	/* Verified means signed: an intact chain alone can be recomputed by
+	 * anyone who can write the log. */
+	bool chain = json_is_true(json_object_get(res, "chain_intact"));
+	bool sigs = json_is_true(json_object_get(res, "signatures_checked"));
+
+	return json_pack("{s:b, s:b, s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I,"
+			 " s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o}",
+			 "verified", chain && sigs,
+			 "signatures_checked", sigs,
+			 "chain_intact", chain,
+			 "signatures", json_object_get(res, "signatures"),
+			 "verification", res,
+			 "window",
+			 "start", time_or_null(o->has_start, o->start_us),
+			 "end", time_or_null(o->has_end, o->end_us),
+			 "records", (json_int_t)g->in_window,
+			 "first_ts", time_or_null(g->in_window, g->first_us),
+			 "last_ts", time_or_null(g->in_window, g->last_us),
+			 "undated", (json_int_t)g->undated,
+			 "enabled_packs", enabled_packs(g),
+			 "policy_applied_in_window", (json_int_t)g->applied_in,
+			 "policy_apply_failed_in_window", (json_int_t)g->failed_in,
+			 "denials_total", (json_int_t)g->deny_total,
+			 "denials_attribution_unknown", (json_int_t)g->deny_unknown,
+			 "denials_by_control", sorted(g->deny_ctl, "control", KC_NAME),
+			 "denials_by_framework", sorted(g->deny_fw, "framework", KC_NAME),
+			 "denials_by_gate", sorted(g->deny_gate, NULL, KC_GATE),
+			 "observed_total", (json_int_t)g->obs_total,
+			 "observed_on_denials", (json_int_t)g->obs_on_deny,
+			 "observed_by_control", sorted(g->obs_ctl, "control", KC_NAME),
+			 "observed_by_framework", sorted(g->obs_fw, "framework", KC_NAME),
+			 "observed_by_gate", sorted(g->obs_gate, NULL, KC_GATE),
+			 "events_lost", (json_int_t)g->lost_total,
+			 "events_lost_by_reason", sorted(g->lost_why, NULL, KC_LOST),
+			 "events_lost_by_gate", sorted(g->lost_gate, "gate", KC_NAME));
+}
+
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
 		    json_t **report, struct gg_err *err)
 {
 	struct gg_audit_verify_opts vo = { .pub = o->pub, .chain_only = o->chain_only,
 					   .anchors = o->anchors, .n_anchors = o->n_anchors };
 	struct agg g = { .o = o };
-	json_t *res = NULL, *doc = NULL;
-	bool chain, sigs;
+	json_t *res = NULL;
 	int ret;
 
 	*report = NULL;
-	g.deny_ctl = json_object();
-	g.deny_fw = json_object();
-	g.deny_gate = json_object();
-	g.obs_ctl = json_object();
-	g.obs_fw = json_object();
-	g.obs_gate = json_object();
-	g.lost_gate = json_object();
-	g.lost_why = json_object();
-	if (!g.deny_ctl || !g.deny_fw || !g.deny_gate || !g.obs_ctl || !g.obs_fw || !g.obs_gate ||
-	    !g.lost_gate || !g.lost_why) {
+	if (!agg_init(&g)) {
 		ret = gg_errf(err, -ENOMEM, "report: out of memory");
 		goto cleanup;
 	}
@@ -356,63 +414,19 @@ int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o
 		gg_errf(err, ret, "report: out of memory");
 	if (ret)
 		goto cleanup;
-	/* Verified means signed: an intact chain alone can be recomputed by
-	 * anyone who can write the log. */
-	chain = json_is_true(json_object_get(res, "chain_intact"));
-	sigs = json_is_true(json_object_get(res, "signatures_checked"));
-	doc = json_pack("{s:b, s:b, s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I,"
-			" s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o}",
-			"verified", chain && sigs,
-			"signatures_checked", sigs,
-			"chain_intact", chain,
-			"signatures", json_object_get(res, "signatures"),
-			"verification", res,
-			"window",
-			"start", time_or_null(o->has_start, o->start_us),
-			"end", time_or_null(o->has_end, o->end_us),
-			"records", (json_int_t)g.in_window,
-			"first_ts", time_or_null(g.in_window, g.first_us),
-			"last_ts", time_or_null(g.in_window, g.last_us),
-			"undated", (json_int_t)g.undated,
-			"enabled_packs", enabled_packs(&g),
-			"policy_applied_in_window", (json_int_t)g.applied_in,
-			"policy_apply_failed_in_window", (json_int_t)g.failed_in,
-			"denials_total", (json_int_t)g.deny_total,
-			"denials_attribution_unknown", (json_int_t)g.deny_unknown,
-			"denials_by_control", sorted(g.deny_ctl, "control", KC_NAME),
-			"denials_by_framework", sorted(g.deny_fw, "framework", KC_NAME),
-			"denials_by_gate", sorted(g.deny_gate, NULL, KC_GATE),
-			"observed_total", (json_int_t)g.obs_total,
-			"observed_on_denials", (json_int_t)g.obs_on_deny,
-			"observed_by_control", sorted(g.obs_ctl, "control", KC_NAME),
-			"observed_by_framework", sorted(g.obs_fw, "framework", KC_NAME),
-			"observed_by_gate", sorted(g.obs_gate, NULL, KC_GATE),
-			"events_lost", (json_int_t)g.lost_total,
-			"events_lost_by_reason", sorted(g.lost_why, NULL, KC_LOST),
-			"events_lost_by_gate", sorted(g.lost_gate, "gate", KC_NAME));
-	if (!doc) {
+	*report = report_doc(&g, o, res);
+	if (!*report)
 		ret = gg_errf(err, -ENOMEM, "report: out of memory");
-		goto cleanup;
-	}
-	*report = doc;
 cleanup:
 	json_decref(res);
-	json_decref(g.policy);
-	json_decref(g.deny_ctl);
-	json_decref(g.deny_fw);
-	json_decref(g.deny_gate);
-	json_decref(g.obs_ctl);
-	json_decref(g.obs_fw);
-	json_decref(g.obs_gate);
-	json_decref(g.lost_gate);
-	json_decref(g.lost_why);
+	agg_free(&g);
 	return ret;
 }
 
 /* Strings, or {ref, mode} objects (policy_applied refs), comma-joined. */
 static const char *join(const json_t *arr, char *buf, size_t size)
 {
-	gg_json_join(arr, true, buf, size);
+	gg_json_join(arr, GG_JOIN_MODE, buf, size);
 	if (!*buf)
 		snprintf(buf, size, "-");
 	return buf;
@@ -434,8 +448,8 @@ static void print_counts(FILE *f, const char *title, const json_t *arr, const ch
 	}
 	fprintf(f, "    %-40s %8s\n", head, "COUNT");
 	json_array_foreach(arr, i, v)
-		fprintf(f, "    %-40s %8lld\n", json_string_value(json_object_get(v, name)),
-			(long long)json_integer_value(json_object_get(v, "count")));
+		fprintf(f, "    %-40s %8lld\n", gg_json_str(v, name, NULL),
+			gg_json_int(v, "count"));
 }
 
 static void print_gates(FILE *f, const char *title, const json_t *arr)
@@ -451,17 +465,17 @@ static void print_gates(FILE *f, const char *title, const json_t *arr)
 	fprintf(f, "    %-9s %-14s %-16s %8s\n", "CATEGORY", "GATE", "EVENT", "COUNT");
 	json_array_foreach(arr, i, v)
 		fprintf(f, "    %-9s %-14s %-16s %8lld\n",
-			json_string_value(json_object_get(v, "category")),
-			json_string_value(json_object_get(v, "gate")),
-			json_string_value(json_object_get(v, "event")),
-			(long long)json_integer_value(json_object_get(v, "count")));
+			gg_json_str(v, "category", NULL),
+			gg_json_str(v, "gate", NULL),
+			gg_json_str(v, "event", NULL),
+			gg_json_int(v, "count"));
 }
 
 /* "ring_buffer" + "daemon_down" -> what an auditor reads. */
 static void lost_label(const json_t *v, char *buf, size_t size)
 {
-	const char *reason = json_string_value(json_object_get(v, "reason")) ?: "?";
-	const char *when = json_string_value(json_object_get(v, "while"));
+	const char *reason = gg_json_str(v, "reason", "?");
+	const char *when = gg_json_str(v, "while", NULL);
 	const char *what = !strcmp(reason, "ring_buffer") ? "ring buffer full" :
 			   !strcmp(reason, "audit_write") ? "refused by the audit log" :
 			   !strcmp(reason, "malformed") ? "undecodable ring-buffer record" : reason;
@@ -487,20 +501,8 @@ static void print_lost(FILE *f, const json_t *arr)
 	json_array_foreach(arr, i, v) {
 		lost_label(v, label, sizeof(label));
 		fprintf(f, "    %-40s %8lld\n", label,
-			(long long)json_integer_value(json_object_get(v, "count")));
+			gg_json_int(v, "count"));
 	}
-}
-
-static const char *s_or(const json_t *o, const char *k, const char *dflt)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : dflt;
-}
-
-static long long ival(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
 }
 
 /* A failed or partial verification is said first, loudly. */
@@ -512,7 +514,8 @@ static void print_warning(FILE *f, const json_t *r)
 	if (prob) {
 		fprintf(f, "*** UNVERIFIED: the audit log FAILED verification (%s:%lld: %s).\n"
 			   "*** The figures below may not reflect what was recorded.\n\n",
-			s_or(prob, "file", "?"), ival(prob, "line"), s_or(prob, "kind", "?"));
+			gg_json_str(prob, "file", "?"), gg_json_int(prob, "line"),
+			gg_json_str(prob, "kind", "?"));
 	} else if (!json_is_true(json_object_get(r, "verified"))) {
 		fprintf(f, "*** UNVERIFIED: checkpoint signatures were NOT checked (%s).\n"
 			   "*** The hash chain is intact, but whoever can write the log can rewrite\n"
@@ -530,23 +533,25 @@ static void print_verification(FILE *f, const json_t *r)
 		json_is_true(json_object_get(r, "verified")) ? "intact" :
 		!json_object_get(ver, "problem")	      ? "chain intact only" :
 								"NOT INTACT",
-		ival(ver, "records"));
+		gg_json_int(ver, "records"));
 	if (json_is_integer(json_object_get(ver, "first_seq")))
-		fprintf(f, " (seq %lld..%lld)", ival(ver, "first_seq"), ival(ver, "last_seq"));
-	fprintf(f, ", %lld checkpoints, signatures %s", ival(ver, "checkpoints"),
-		s_or(ver, "signatures", "?"));
-	if (ival(ver, "unsealed_tail"))
-		fprintf(f, ", unsealed tail: %lld records", ival(ver, "unsealed_tail"));
+		fprintf(f, " (seq %lld..%lld)", gg_json_int(ver, "first_seq"),
+			gg_json_int(ver, "last_seq"));
+	fprintf(f, ", %lld checkpoints, signatures %s", gg_json_int(ver, "checkpoints"),
+		gg_json_str(ver, "signatures", "?"));
+	if (gg_json_int(ver, "unsealed_tail"))
+		fprintf(f, ", unsealed tail: %lld records", gg_json_int(ver, "unsealed_tail"));
 }
 
 static void print_window(FILE *f, const json_t *win)
 {
-	fprintf(f, "\nWindow:       %s .. %s%s, %lld records", s_or(win, "start", "beginning"),
-		s_or(win, "end", "end of log"),
+	fprintf(f, "\nWindow:       %s .. %s%s, %lld records",
+		gg_json_str(win, "start", "beginning"), gg_json_str(win, "end", "end of log"),
 		json_is_string(json_object_get(win, "end")) ? " (excluded)" : "",
-		ival(win, "records"));
+		gg_json_int(win, "records"));
 	if (json_is_string(json_object_get(win, "first_ts")))
-		fprintf(f, " from %s to %s", s_or(win, "first_ts", ""), s_or(win, "last_ts", ""));
+		fprintf(f, " from %s to %s", gg_json_str(win, "first_ts", ""),
+			gg_json_str(win, "last_ts", ""));
 }
 
 static void print_packs(FILE *f, const json_t *pol)
@@ -555,16 +560,17 @@ static void print_packs(FILE *f, const json_t *pol)
 	size_t i;
 	json_t *v;
 
-	fprintf(f, " (policy_applied %s, generation %lld, mode %s, by %s):\n", s_or(pol, "ts", "?"),
-		ival(pol, "generation"), s_or(pol, "mode", "?"), s_or(pol, "who", "?"));
+	fprintf(f, " (policy_applied %s, generation %lld, mode %s, by %s):\n",
+		gg_json_str(pol, "ts", "?"), gg_json_int(pol, "generation"),
+		gg_json_str(pol, "mode", "?"), gg_json_str(pol, "who", "?"));
 	/* An observe-mode pack enforces nothing: its controls are in
 	 * OBSERVED, never ENFORCED. */
 	if (json_array_size(json_object_get(pol, "packs"))) {
 		fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", "PACK", "MODE", "FRAMEWORK",
 			"ENFORCED", "OBSERVED", "ADVISORY");
 		json_array_foreach(json_object_get(pol, "packs"), i, v)
-			fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", s_or(v, "ref", "?"),
-				s_or(v, "mode", "?"), s_or(v, "framework", "-"),
+			fprintf(f, "  %-32s %-8s %-14s %-28s %-28s %s\n", gg_json_str(v, "ref", "?"),
+				gg_json_str(v, "mode", "?"), gg_json_str(v, "framework", "-"),
 				join(json_object_get(v, "enforced"), b1, sizeof(b1)),
 				join(json_object_get(v, "observed"), b3, sizeof(b3)),
 				join(json_object_get(v, "advisory"), b2, sizeof(b2)));
@@ -575,35 +581,37 @@ static void print_packs(FILE *f, const json_t *pol)
 static void print_policy(FILE *f, const json_t *r)
 {
 	const json_t *pol = json_object_get(r, "enabled_packs");
+	long long applied = gg_json_int(r, "policy_applied_in_window");
+	long long failed = gg_json_int(r, "policy_apply_failed_in_window");
 
 	fprintf(f, "\n\nEnabled packs");
 	if (json_is_object(pol))
 		print_packs(f, pol);
 	else
 		fprintf(f, ": unknown (no policy_applied record at or before the window end)\n");
-	if (ival(r, "policy_applied_in_window") || ival(r, "policy_apply_failed_in_window"))
-		fprintf(f, "  policy changes in the window: %lld applied, %lld failed\n",
-			ival(r, "policy_applied_in_window"), ival(r, "policy_apply_failed_in_window"));
+	if (applied || failed)
+		fprintf(f, "  policy changes in the window: %lld applied, %lld failed\n", applied,
+			failed);
 }
 
 /* Denials, then observations: the same three breakdowns each. */
 static void print_outcomes(FILE *f, const json_t *r)
 {
 	fprintf(f, "\nDenials: %lld (counted by the controls of their enforce-mode rules)\n",
-		ival(r, "denials_total"));
-	if (ival(r, "denials_attribution_unknown"))
+		gg_json_int(r, "denials_total"));
+	if (gg_json_int(r, "denials_attribution_unknown"))
 		fprintf(f, "  %lld of them recorded without a split by rule mode: their controls may "
 			   "include\n  those of observe-mode packs\n",
-			ival(r, "denials_attribution_unknown"));
+			gg_json_int(r, "denials_attribution_unknown"));
 	print_counts(f, "by control", json_object_get(r, "denials_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "denials_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "denials_by_gate"));
 	fprintf(f, "\nObserved (would have been denied; allowed, not counted as denials): %lld\n",
-		ival(r, "observed_total"));
-	if (ival(r, "observed_on_denials"))
+		gg_json_int(r, "observed_total"));
+	if (gg_json_int(r, "observed_on_denials"))
 		fprintf(f, "  plus observe-mode rules that also matched %lld denial(s): their controls "
 			   "are\n  counted here, not as denials\n",
-			ival(r, "observed_on_denials"));
+			gg_json_int(r, "observed_on_denials"));
 	print_counts(f, "by control", json_object_get(r, "observed_by_control"), "control");
 	print_counts(f, "by framework", json_object_get(r, "observed_by_framework"), "framework");
 	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
@@ -617,8 +625,8 @@ void gg_report_print(FILE *f, const json_t *r)
 	print_window(f, json_object_get(r, "window"));
 	print_policy(f, r);
 	print_outcomes(f, r);
-	fprintf(f, "\nEvents lost (never reached the log): %lld\n", ival(r, "events_lost"));
-	if (ival(r, "events_lost")) {
+	fprintf(f, "\nEvents lost (never reached the log): %lld\n", gg_json_int(r, "events_lost"));
+	if (gg_json_int(r, "events_lost")) {
 		print_lost(f, json_object_get(r, "events_lost_by_reason"));
 		print_counts(f, "by gate", json_object_get(r, "events_lost_by_gate"), "gate");
 	}

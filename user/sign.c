@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -57,27 +56,28 @@ static bool is_ed25519(EVP_PKEY *key)
  * place, so readers never see a half-written key or signature. With
  * noreplace an existing path is left alone (-EEXIST).
  */
-static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			     bool noreplace, struct gg_err *err)
+/* data into a new temporary file next to path (*tmp, to free), fsynced
+ * and closed, with exactly mode (not masked by the umask). */
+static int write_tmp(const char *path, const void *data, size_t len, mode_t mode, char **tmp,
+		     struct gg_err *err)
 {
-	char *tmp = NULL;
 	const char *p = data;
-	bool placed = false;
-	int fd = -1, ret = 0;
+	int fd, ret = 0;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
+	if (asprintf(tmp, "%s.tmp.XXXXXX", path) < 0) {
+		*tmp = NULL;
 		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = mkostemp(*tmp, O_CLOEXEC);
 	if (fd < 0) {
 		ret = gg_errf(err, -errno, "%s: cannot create temporary file: %s", path,
 			      strerror(errno));
-		free(tmp);
+		free(*tmp);
+		*tmp = NULL; /* nothing of ours to unlink */
 		return ret;
 	}
 	if (fchmod(fd, mode) < 0) {
-		ret = gg_errf(err, -errno, "%s: chmod: %s", tmp, strerror(errno));
+		ret = gg_errf(err, -errno, "%s: chmod: %s", *tmp, strerror(errno));
 		goto cleanup;
 	}
 	while (len) {
@@ -86,48 +86,60 @@ static int write_file_atomic(const char *path, const void *data, size_t len, mod
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
+			ret = gg_errf(err, -errno, "%s: write: %s", *tmp, strerror(errno));
 			goto cleanup;
 		}
 		p += w;
 		len -= w;
 	}
 	if (fsync(fd) < 0) {
-		ret = gg_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
+		ret = gg_errf(err, -errno, "%s: fsync: %s", *tmp, strerror(errno));
 		goto cleanup;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		ret = gg_errf(err, -errno, "%s: close: %s", tmp, strerror(errno));
-		goto cleanup;
-	}
+	ret = close(fd);
 	fd = -1;
-	if (!noreplace) {
-		if (rename(tmp, path) < 0)
-			ret = gg_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
-		else
-			placed = true;
-		goto cleanup;
-	}
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-		placed = true;
-		goto cleanup;
-	}
-	if (errno != EINVAL && errno != ENOSYS) {
-		ret = gg_errf(err, -errno, "%s: %s", path,
-			      errno == EEXIST ? "already exists (refusing to replace it)" :
-						strerror(errno));
-		goto cleanup;
-	}
-	/* File systems without RENAME_NOREPLACE: link(2) never replaces either. */
-	if (link(tmp, path) < 0)
-		ret = gg_errf(err, -errno, "%s: %s", path,
-			      errno == EEXIST ? "already exists (refusing to replace it)" :
-						strerror(errno));
+	if (ret < 0)
+		ret = gg_errf(err, -errno, "%s: close: %s", *tmp, strerror(errno));
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	if (!placed)
+	return ret;
+}
+
+/* tmp becomes path, which must not exist yet. */
+static int place_noreplace(const char *tmp, const char *path, struct gg_err *err)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 1;
+	/* File systems without RENAME_NOREPLACE: link(2) never replaces either. */
+	if ((errno == EINVAL || errno == ENOSYS) && link(tmp, path) == 0)
+		return 0;
+	return gg_errf(err, -errno, "%s: %s", path,
+		       errno == EEXIST ? "already exists (refusing to replace it)" :
+					 strerror(errno));
+}
+
+static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			     bool noreplace, struct gg_err *err)
+{
+	bool placed = false;
+	char *tmp = NULL;
+	int ret;
+
+	ret = write_tmp(path, data, len, mode, &tmp, err);
+	if (ret)
+		goto cleanup;
+	if (noreplace) {
+		ret = place_noreplace(tmp, path, err);
+		placed = ret == 1; /* renamed; after link(2) tmp is still there */
+		ret = ret > 0 ? 0 : ret;
+	} else if (rename(tmp, path) < 0) {
+		ret = gg_errf(err, -errno, "%s: rename: %s", path, strerror(errno));
+	} else {
+		placed = true;
+	}
+cleanup:
+	if (tmp && !placed)
 		unlink(tmp); /* after link(2), or a failure */
 	free(tmp);
 	return ret;

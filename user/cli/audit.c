@@ -4,13 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "cli.h"
-#include "sign.h"
 
 static const char verify_usage[] =
 	"usage: govgate audit verify [--key PUBKEY | --no-signatures]\n"
@@ -80,7 +76,7 @@ static int verify_parse(struct verify_args *a, int argc, char **argv)
  * 1 not intact. */
 static int verify_exit_code(const json_t *res)
 {
-	const char *status = json_string_value(json_object_get(res, "status"));
+	const char *status = gg_json_str(res, "status", NULL);
 
 	if (json_is_true(json_object_get(res, "intact")))
 		return 0;
@@ -90,37 +86,25 @@ static int verify_exit_code(const json_t *res)
 static int do_verify(int argc, char **argv)
 {
 	struct verify_args a = { .o.cmd = "audit verify" };
-	char *def_path = NULL, *def_pub = NULL, **files = NULL;
-	bool own_files = false;
-	EVP_PKEY *pub = NULL;
+	struct cli_audit_src src = {};
 	json_t *res = NULL;
 	struct gg_err err;
-	size_t n = 0;
 	int ret;
 
 	ret = verify_parse(&a, argc, argv);
 	if (ret != CLI_CONTINUE)
 		goto cleanup;
 	ret = 2;
-	cli_audit_defaults(&a.o, &def_path, &def_pub);
-	/* The writer exports the public key next to the configured key. */
-	if (!a.key_path && !a.vo.chain_only && def_pub && access(def_pub, R_OK) == 0)
-		a.key_path = def_pub;
-	if (a.key_path && gg_key_load_public(a.key_path, &pub, &err))
+	if (cli_audit_src_open(&a.o, a.key_path, a.vo.chain_only, a.files, a.n_files, &src,
+			       &err))
 		goto fail;
-	a.vo.pub = pub;
-	files = a.files;
-	n = a.n_files;
-	if (!n) {
-		if (!def_path || gg_audit_log_files(def_path, &files, &n, &err))
-			goto fail;
-		own_files = true;
-	}
-	if (gg_audit_verify_ex(files, n, &a.vo, NULL, NULL, &res, &err))
+	a.vo.pub = src.pub;
+	if (gg_audit_verify_ex(src.files, src.n, &a.vo, NULL, NULL, &res, &err))
 		goto fail;
-	json_object_set_new(res, "key_file", a.key_path ? json_string(a.key_path) : json_null());
-	if (!a.key_path && !a.vo.chain_only && def_pub)
-		json_object_set_new(res, "key_searched", json_string(def_pub));
+	json_object_set_new(res, "key_file",
+			    src.key_path ? json_string(src.key_path) : json_null());
+	if (!src.key_path && !a.vo.chain_only && src.def_pub)
+		json_object_set_new(res, "key_searched", json_string(src.def_pub));
 	if (a.o.json)
 		cli_json(res);
 	else
@@ -130,13 +114,9 @@ static int do_verify(int argc, char **argv)
 fail:
 	cli_error(&a.o, "%s", err.msg);
 cleanup:
-	if (own_files)
-		gg_audit_files_free(files, n);
+	cli_audit_src_free(&src);
 	json_decref(res);
-	EVP_PKEY_free(pub);
 	free(a.anchors);
-	free(def_path);
-	free(def_pub);
 	return ret;
 }
 

@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "sign.h"
 
 int cli_common_opt(struct cli_opts *o, int opt, const char *arg, const char *usage)
 {
@@ -170,6 +172,41 @@ void cli_audit_defaults(const struct cli_opts *o, char **path, char **pub)
 		*pub = NULL;
 	if (loaded)
 		gg_config_free(&cfg);
+}
+
+int cli_audit_src_open(const struct cli_opts *o, const char *key_path, bool chain_only,
+		       char **files, size_t n, struct cli_audit_src *s, struct gg_err *err)
+{
+	int ret;
+
+	*s = (struct cli_audit_src){ .key_path = key_path, .files = files, .n = n };
+	cli_audit_defaults(o, &s->def_path, &s->def_pub);
+	/* The writer exports the public key next to the configured key. */
+	if (!s->key_path && !chain_only && s->def_pub && access(s->def_pub, R_OK) == 0)
+		s->key_path = s->def_pub;
+	if (s->key_path) {
+		ret = gg_key_load_public(s->key_path, &s->pub, err);
+		if (ret)
+			return ret;
+	}
+	if (s->n)
+		return 0;
+	if (!s->def_path)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	ret = gg_audit_log_files(s->def_path, &s->files, &s->n, err);
+	if (ret)
+		return ret;
+	s->own_files = true;
+	return 0;
+}
+
+void cli_audit_src_free(struct cli_audit_src *s)
+{
+	if (s->own_files)
+		gg_audit_files_free(s->files, s->n);
+	EVP_PKEY_free(s->pub);
+	free(s->def_path);
+	free(s->def_pub);
 }
 
 int cli_anchor_arg(const struct cli_opts *o, const char *arg, struct gg_audit_anchor **v,

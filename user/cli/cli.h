@@ -17,10 +17,6 @@
 
 #include "config.h"
 
-#ifndef GG_VERSION
-#define GG_VERSION "0.1.0"
-#endif
-
 /* The options many commands share; cmd names the command in messages. */
 struct cli_opts {
 	const char *cmd; /* "packs show" */
@@ -103,6 +99,23 @@ int gg_cmd_report(int argc, char **argv);
 /* The audit log and its public key from --config (audit verify, tail,
  * report); *pub is NULL if none is configured. */
 void cli_audit_defaults(const struct cli_opts *o, char **path, char **pub);
+
+/* What audit verify and report read: the FILE arguments, else the
+ * configured log and its rotated files; and the checkpoint key: --key,
+ * else (unless chain_only) the configured key's .pub when it is readable. */
+struct cli_audit_src {
+	const char *key_path; /* the key read, NULL if none */
+	char *def_path, *def_pub; /* the configured log and .pub, or NULL */
+	EVP_PKEY *pub;
+	char **files;
+	size_t n;
+	bool own_files; /* files came from the configured log */
+};
+
+/* Fills *s (free it with cli_audit_src_free, also on failure). */
+int cli_audit_src_open(const struct cli_opts *o, const char *key_path, bool chain_only,
+		       char **files, size_t n, struct cli_audit_src *s, struct gg_err *err);
+void cli_audit_src_free(struct cli_audit_src *s);
 
 /* --anchor SEQ:HEAD, appended to *v; prints the error itself. */
 int cli_anchor_arg(const struct cli_opts *o, const char *arg, struct gg_audit_anchor **v,

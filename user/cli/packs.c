@@ -106,7 +106,7 @@ static void scan_dir(struct list_keys *keys, const char *dir, bool shipped)
 		}
 		if (json_is_string(json_object_get(doc, "version")) &&
 		    snprintf(ref + strlen(ref), sizeof(ref) - strlen(ref), "@%s",
-			     json_string_value(json_object_get(doc, "version"))) > 0 &&
+			     gg_json_str(doc, "version", NULL)) > 0 &&
 		    gg_ref_classify(ref) == GG_REF_NAME)
 			key_add(keys, ref, shipped ? path : NULL);
 		else
@@ -207,25 +207,25 @@ static void print_list_text(json_t *arr)
 	       "SIGNATURE", "SHA256", "FRAMEWORK", "CONTROLS", "ENFORCED", "ADVISORY", "RULES",
 	       "TITLE");
 	json_array_foreach(arr, i, v) {
-		const char *kind = json_string_value(json_object_get(v, "kind"));
-		const char *signer = json_string_value(json_object_get(v, "signer"));
-		const char *sha = json_string_value(json_object_get(v, "sha256"));
-		const char *src = json_string_value(json_object_get(v, "source"));
+		const char *kind = gg_json_str(v, "kind", NULL);
+		const char *signer = gg_json_str(v, "signer", NULL);
+		const char *sha = gg_json_str(v, "sha256", NULL);
+		const char *src = gg_json_str(v, "source", NULL);
 		char sig[96];
 
 		snprintf(sig, sizeof(sig), "%s%s%s%s",
-			 json_string_value(json_object_get(v, "signature")) ?: "-",
+			 gg_json_str(v, "signature", "-"),
 			 signer ? " (" : "", signer ?: "", signer ? ")" : "");
-		printf("%-26s %-6s %-8s %-22s %-12.12s ", json_string_value(json_object_get(v, "ref")),
+		printf("%-26s %-6s %-8s %-22s %-12.12s ", gg_json_str(v, "ref", NULL),
 		       kind ?: "-", src ?: "-", sig, sha ?: "-");
 		if (kind && !strcmp(kind, "pack")) {
 			printf("%-14s %8lld %8lld %8lld %6lld  %s\n",
-			       json_string_value(json_object_get(v, "framework")),
-			       json_integer_value(json_object_get(v, "n_controls")),
-			       json_integer_value(json_object_get(v, "n_enforced")),
-			       json_integer_value(json_object_get(v, "n_advisory")),
-			       json_integer_value(json_object_get(v, "n_rules")),
-			       json_string_value(json_object_get(v, "title")));
+			       gg_json_str(v, "framework", NULL),
+			       gg_json_int(v, "n_controls"),
+			       gg_json_int(v, "n_enforced"),
+			       gg_json_int(v, "n_advisory"),
+			       gg_json_int(v, "n_rules"),
+			       gg_json_str(v, "title", NULL));
 		} else if (kind) {
 			printf("%-14s %8s %8s %8s %6s  members:", "-", "-", "-", "-", "-");
 			json_array_foreach(json_object_get(v, "members"), k, m)
@@ -238,15 +238,15 @@ static void print_list_text(json_t *arr)
 	/* What the table cannot say in a column; on stderr, so stdout stays
 	 * one table (shell completion reads its first column). */
 	json_array_foreach(arr, i, v) {
-		const char *shadows = json_string_value(json_object_get(v, "shadows"));
-		const char *error = json_string_value(json_object_get(v, "error"));
+		const char *shadows = gg_json_str(v, "shadows", NULL);
+		const char *error = gg_json_str(v, "error", NULL);
 
 		if (shadows)
 			fprintf(stderr, "govgate packs: %s: the registry copy shadows %s\n",
-				json_string_value(json_object_get(v, "ref")), shadows);
+				gg_json_str(v, "ref", NULL), shadows);
 		if (error)
 			fprintf(stderr, "govgate packs: %s: UNUSABLE: %s\n",
-				json_string_value(json_object_get(v, "ref")), error);
+				gg_json_str(v, "ref", NULL), error);
 	}
 }
 
@@ -339,22 +339,22 @@ static void print_pack_text(json_t *v)
 	size_t j;
 
 	printf("%s  %s (%s)\n%lld controls: %lld enforced, %lld advisory; %lld rules\n\n",
-	       json_string_value(json_object_get(v, "ref")),
-	       json_string_value(json_object_get(v, "title")),
-	       json_string_value(json_object_get(v, "framework")),
-	       json_integer_value(json_object_get(v, "n_controls")),
-	       json_integer_value(json_object_get(v, "n_enforced")),
-	       json_integer_value(json_object_get(v, "n_advisory")),
-	       json_integer_value(json_object_get(v, "n_rules")));
+	       gg_json_str(v, "ref", NULL),
+	       gg_json_str(v, "title", NULL),
+	       gg_json_str(v, "framework", NULL),
+	       gg_json_int(v, "n_controls"),
+	       gg_json_int(v, "n_enforced"),
+	       gg_json_int(v, "n_advisory"),
+	       gg_json_int(v, "n_rules"));
 	json_array_foreach(json_object_get(v, "controls"), j, c) {
-		const char *reason = json_string_value(json_object_get(c, "reason"));
-		const char *needs = json_string_value(json_object_get(c, "needs"));
+		const char *reason = gg_json_str(c, "reason", NULL);
+		const char *needs = gg_json_str(c, "needs", NULL);
 		json_t *xr = json_object_get(c, "refs"), *x;
 		size_t k;
 
-		printf("  %-9s %-22s %s\n", json_string_value(json_object_get(c, "status")),
-		       json_string_value(json_object_get(c, "id")),
-		       json_string_value(json_object_get(c, "title")));
+		printf("  %-9s %-22s %s\n", gg_json_str(c, "status", NULL),
+		       gg_json_str(c, "id", NULL),
+		       gg_json_str(c, "title", NULL));
 		if (reason)
 			printf("  %-9s %-22s   advisory: %s\n", "", "", reason);
 		if (needs)

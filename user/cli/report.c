@@ -3,13 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "cli.h"
-#include "sign.h"
 
 static const char report_usage[] =
 	"usage: govgate report [--start ISO8601] [--end ISO8601]\n"
@@ -100,14 +96,14 @@ static int report_refused(const struct report_args *a, const json_t *rep, const 
 {
 	if (!json_is_true(json_object_get(rep, "chain_intact")) && !a->allow) {
 		const json_t *p = json_object_get(json_object_get(rep, "verification"), "problem");
-		const char *file = json_string_value(json_object_get(p, "file"));
-		const char *kind = json_string_value(json_object_get(p, "kind"));
-		const char *detail = json_string_value(json_object_get(p, "detail"));
+		const char *file = gg_json_str(p, "file", NULL);
+		const char *kind = gg_json_str(p, "kind", NULL);
+		const char *detail = gg_json_str(p, "detail", NULL);
 
 		cli_error(&a->o, "refusing: the audit log failed verification: %s:%lld: %s: %s "
 			  "(run `govgate audit verify` for details, or --allow-unverified to "
 			  "report anyway)", file ?: "?",
-			  (long long)json_integer_value(json_object_get(p, "line")), kind ?: "?",
+			  gg_json_int(p, "line"), kind ?: "?",
 			  detail ?: "");
 		return 1;
 	}
@@ -126,32 +122,22 @@ static int report_refused(const struct report_args *a, const json_t *rep, const 
 int gg_cmd_report(int argc, char **argv)
 {
 	struct report_args a = { .o.cmd = "report" };
-	char *def_path = NULL, *def_pub = NULL, **files;
-	bool own_files = false;
+	struct cli_audit_src src = {};
 	json_t *rep = NULL;
 	struct gg_err err;
-	size_t n;
 	int ret;
 
 	ret = report_parse(&a, argc, argv);
 	if (ret != CLI_CONTINUE)
 		goto cleanup;
 	ret = 2;
-	cli_audit_defaults(&a.o, &def_path, &def_pub);
-	if (!a.key_path && !a.ro.chain_only && def_pub && access(def_pub, R_OK) == 0)
-		a.key_path = def_pub;
-	if (a.key_path && gg_key_load_public(a.key_path, &a.ro.pub, &err))
+	if (cli_audit_src_open(&a.o, a.key_path, a.ro.chain_only, a.files, a.n_files, &src,
+			       &err))
 		goto fail;
-	files = a.files;
-	n = a.n_files;
-	if (!n) {
-		if (!def_path || gg_audit_log_files(def_path, &files, &n, &err))
-			goto fail;
-		own_files = true;
-	}
-	if (gg_report_build(files, n, &a.ro, &rep, &err))
+	a.ro.pub = src.pub;
+	if (gg_report_build(src.files, src.n, &a.ro, &rep, &err))
 		goto fail;
-	ret = report_refused(&a, rep, def_pub);
+	ret = report_refused(&a, rep, src.def_pub);
 	if (!ret && a.o.json)
 		cli_json(rep);
 	else if (!ret)
@@ -161,12 +147,8 @@ int gg_cmd_report(int argc, char **argv)
 fail:
 	cli_error(&a.o, "%s", err.msg);
 cleanup:
-	if (own_files)
-		gg_audit_files_free(files, n);
+	cli_audit_src_free(&src);
 	json_decref(rep);
-	EVP_PKEY_free(a.ro.pub);
 	free(a.anchors);
-	free(def_path);
-	free(def_pub);
 	return ret;
 }

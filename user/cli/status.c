@@ -14,26 +14,16 @@ static const char status_usage[] =
 	"Exit status: 0 enforcing, 3 not enforcing (cmd.exec or net.egress detached\n"
 	"or disabled), 1 error.\n";
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static long long jint(const json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
 static void print_last_apply(const json_t *last)
 {
-	bool ok = !strcmp(jstr(last, "event") ?: "", "policy_applied");
+	bool ok = !strcmp(gg_json_str(last, "event", ""), "policy_applied");
 
-	printf("\nlast apply:  %s %s, by %s", ok ? "ok" : "FAILED", jstr(last, "ts") ?: "(no time)",
-	       jstr(last, "who") ?: "?");
+	printf("\nlast apply:  %s %s, by %s", ok ? "ok" : "FAILED",
+	       gg_json_str(last, "ts", "(no time)"), gg_json_str(last, "who", "?"));
 	if (ok)
-		printf(", generation %lld", jint(last, "generation"));
+		printf(", generation %lld", gg_json_int(last, "generation"));
 	else
-		printf(": %s", jstr(last, "error") ?: "");
+		printf(": %s", gg_json_str(last, "error", ""));
 }
 
 static void print_gates(const json_t *gates)
@@ -46,17 +36,19 @@ static void print_gates(const json_t *gates)
 	json_object_foreach((json_t *)gates, name, g) {
 		json_t *c = json_object_get(g, "counters");
 
-		printf("%-14s %-12s %10lld %10lld %10lld %10lld\n", name, jstr(g, "mechanism"),
-		       jint(c, "allowed"), jint(c, "denied"), jint(c, "observed"), jint(c, "dropped"));
+		printf("%-14s %-12s %10lld %10lld %10lld %10lld\n", name,
+		       gg_json_str(g, "mechanism", NULL), gg_json_int(c, "allowed"),
+		       gg_json_int(c, "denied"), gg_json_int(c, "observed"),
+		       gg_json_int(c, "dropped"));
 	}
 	json_object_foreach((json_t *)gates, name, g)
 		if (json_object_get(g, "limits"))
-			printf("limit: %s: %s\n", name, jstr(g, "limits"));
+			printf("limit: %s: %s\n", name, gg_json_str(g, "limits", NULL));
 }
 
 static void print_status_text(const json_t *st)
 {
-	long long pid = jint(st, "daemon_pid");
+	long long pid = gg_json_int(st, "daemon_pid");
 	size_t i;
 	json_t *v;
 
@@ -64,17 +56,17 @@ static void print_status_text(const json_t *st)
 	printf("daemon:      %s", pid ? "running" : "not running");
 	if (pid)
 		printf(" (pid %lld)", pid);
-	printf("\npin dir:     %s\n", jstr(st, "pin_dir"));
-	if (!strcmp(jstr(st, "scope"), "cgroup"))
-		printf("scope:       cgroup %s\n", jstr(st, "scope_cgroup"));
+	printf("\npin dir:     %s\n", gg_json_str(st, "pin_dir", NULL));
+	if (!strcmp(gg_json_str(st, "scope", NULL), "cgroup"))
+		printf("scope:       cgroup %s\n", gg_json_str(st, "scope_cgroup", NULL));
 	else
 		printf("scope:       global\n");
 	json_array_foreach(json_object_get(st, "exempt_cgroups"), i, v)
 		printf("exempt:      %s\n", json_string_value(v));
-	printf("generation:  %lld\n", jint(st, "generation"));
+	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
-		printf(", %s [%s]", jstr(v, "ref"), jstr(v, "mode"));
+		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
 	if (json_is_object(json_object_get(st, "last_apply")))
 		print_last_apply(json_object_get(st, "last_apply"));
 	print_gates(json_object_get(st, "gates"));
