@@ -19,7 +19,8 @@
 #               limit per VM is
 #                   max(60 s, N x B)
 #               where B is the boot time scripts/qemu-accel.sh measured with
-#               the accelerator in use (10 s if it could not), and it grows
+#               the accelerator in use, in whole seconds rounded up (10 s if
+#               it measured none), and it grows
 #               to N x T when this VM's own init starts T seconds in, if
 #               that is more (a machine busier than at the probe).  Callers
 #               set N to about 3x the run's length in boots, measured.

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 make -s -f tests/vm/Makefile.probe
 # Time limits in boots of this machine (scripts/vmtest.sh --boots): about
 # three times what each run took, measured under TCG on two busy cores
-# (smoke 2-3 boots, govgate.sh 15-25, nolsm 3-4).
+# (smoke 1-3 boots, govgate.sh 12-25, nolsm 1-4).
 rc=0
 GG_VM_OUT=$PWD/build/vm-smoke scripts/vmtest.sh --boots 20 tests/vm/smoke.sh \
 	build/vmprobe/lsm_probe || rc=1
