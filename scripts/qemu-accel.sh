@@ -23,8 +23,10 @@
 #
 # The verdict is cached for the run, per machine: under build/qemu-accel
 # ($GG_QEMU_ACCEL_CACHE), keyed by the boot id, the qemu binary, the
-# kernel's contents, /dev/kvm and the settings below, for an hour at most
-# ($GG_QEMU_ACCEL_MAX_AGE seconds). GG_QEMU_REPROBE=1 ignores the cache.
+# kernel's contents, /dev/kvm, the settings below and $GG_RUN_ID (which
+# scripts/run-tests.sh sets: one probe for all its tiers), for an hour at
+# most ($GG_QEMU_ACCEL_MAX_AGE seconds): the boot time it holds is that of
+# a machine as busy as it was then. GG_QEMU_REPROBE=1 ignores the cache.
 #   GG_QEMU=BINARY          qemu to run (default qemu-system-x86_64)
 #   GG_QEMU_ACCEL=kvm|tcg   no choice: this accelerator (its boot is still
 #                           measured)
@@ -143,15 +145,14 @@ key=$(
 	sha256sum <"$KERNEL"
 	echo "$KVM_DEV $(stat -c '%t:%T' "$KVM_DEV" 2>/dev/null)"
 	[[ -w $KVM_DEV ]] && echo writable
-	echo "$FORCED $PROBE_SECS $TCG_SECS"
+	echo "$FORCED $PROBE_SECS $TCG_SECS ${GG_RUN_ID:-}"
 )
 key=$(sha256sum <<<"$key" | cut -c1-16)
 verdict=$CACHE/verdict-$key
-# An hour at most: the boot time it holds is that of a machine as busy as
-# it was then.
 if [[ ! -s $verdict || ${GG_QEMU_REPROBE:-0} == 1 ||
 	$(($(date +%s) - $(stat -c %Y "$verdict"))) -gt ${GG_QEMU_ACCEL_MAX_AGE:-3600} ]]; then
 	mkdir -p "$CACHE" || die "cannot create $CACHE"
+	find "$CACHE" -name 'verdict-*' -mmin +1440 -delete 2>/dev/null
 	probe >"$verdict.tmp.$$" && mv "$verdict.tmp.$$" "$verdict"
 	reason=$(sed -n 's/^reason=//p' "$verdict")
 	# The one line a fallback owes the user, once per run.

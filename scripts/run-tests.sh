@@ -6,6 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tier=${1:-all}
+# One accelerator probe for all the tiers of this run (scripts/qemu-accel.sh).
+export GG_RUN_ID=${GG_RUN_ID:-$$.$(date +%s)}
 out=${GG_TEST_OUT:-build/test-logs}
 mkdir -p "$out"
 passed=0

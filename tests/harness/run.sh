@@ -90,6 +90,9 @@ check probe-cached-no-reboot test "$(calls)" = 1
 GG_QEMU_REPROBE=1 FAKE_QEMU_MODE=good GG_QEMU_ACCEL_CACHE="$tmp/cache-good" \
 	scripts/qemu-accel.sh --kernel "$kdir/vmlinuz" >/dev/null
 check probe-reprobe-boots-again test "$(calls)" = 2
+GG_RUN_ID=another-run FAKE_QEMU_MODE=good GG_QEMU_ACCEL_CACHE="$tmp/cache-good" \
+	scripts/qemu-accel.sh --kernel "$kdir/vmlinuz" >/dev/null
+check probe-new-run-probes-again test "$(calls)" = 3
 
 probe abort-kvm abort-kvm
 check probe-abort-kvm-picks-tcg is_accel tcg
