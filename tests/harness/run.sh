@@ -194,6 +194,31 @@ check watch-limit-kept-when-larger test $? = 124
 watch 2
 check watch-limit-fixed-without-boots test $? = 124
 
+# ---- tests/lib.sh, in each shell that sources it ---------------------------------
+cat >"$tmp/lib-user.sh" <<'SH'
+GG_TEST_PREFIX=X-
+. tests/lib.sh
+n=0
+third() { n=$((n + 1)); [ $n -ge 3 ]; }
+check ok true
+check bad false
+t0=$(date +%s)
+wait_for 1 false && echo "wait-false-succeeded"
+echo "waited $(($(date +%s) - t0))"
+wait_for 5 third && echo "third-after $n"
+echo "counts $passes $fails"
+SH
+for sh in bash "busybox sh"; do
+	lib_out=$($sh "$tmp/lib-user.sh" 2>&1)
+	name=lib-${sh%% *}
+	check "$name-pass-line" grep -qx 'X-PASS ok' <<<"$lib_out"
+	check "$name-fail-line-names-cmd" grep -qx 'X-FAIL bad: false' <<<"$lib_out"
+	check "$name-wait-for-gives-up" grep -qE '^waited [12]$' <<<"$lib_out"
+	check "$name-wait-for-never-lies" test -z "$(grep wait-false-succeeded <<<"$lib_out")"
+	check "$name-wait-for-polls" grep -qx 'third-after 3' <<<"$lib_out"
+	check "$name-counts" grep -qx 'counts 1 1' <<<"$lib_out"
+done
+
 check harness-left-no-fake-qemu wait_for 3 none_alive
 echo "harness: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
