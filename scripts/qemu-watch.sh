@@ -24,7 +24,8 @@
 # Exit status: CMD's own when it ended by itself; 0 when --until matched;
 # otherwise 120 KVM internal error, 121 kernel panic, 122 stall, 124 limit.
 # The verdict, one line ("exited with status 0 (at 41.2 s; longest silence
-# 3.1 s)", "KVM internal error (at 1.3 s)", ...), goes to --reason and, when the watchdog ended CMD, to stderr.
+# 3.1 s)", "KVM internal error (at 1.3 s)", ...), goes to --reason and,
+# when the watchdog ended CMD, to stderr.
 set -uo pipefail
 
 LOG=/dev/null LIMIT=${GG_QEMU_LIMIT:-0} STALL=${GG_QEMU_STALL:-120}
