@@ -27,7 +27,8 @@
 # --timeout     a fixed limit in seconds instead; $GG_VM_TIMEOUT overrides
 #               both.
 # --stall       end a VM that printed nothing for SECS seconds (default:
-#               max(120, 10 x B); $GG_VM_STALL overrides).
+#               max(180, 15 x B); $GG_VM_STALL overrides: govgate.sh is
+#               silent for up to ~5 B, under TCG).
 # --append      extra kernel command line (repeatable); also $GG_VM_APPEND.
 #
 # qemu runs under scripts/qemu-watch.sh, which also ends a VM at once on
@@ -215,7 +216,7 @@ log "accelerator: ${ACCEL[*]:-tcg (software emulation)}: $(sed -n 's/^reason=//p
 # Whole seconds, rounded up; 10 when the probe measured nothing.
 B=$(awk -v b="${B:-10}" 'BEGIN { s = int(b); if (s < b) s++; print (s < 1) ? 1 : s }')
 limit=${TIMEOUT:-$((BOOTS * B > 60 ? BOOTS * B : 60))}
-stall=${STALL:-$((10 * B > 120 ? 10 * B : 120))}
+stall=${STALL:-$((15 * B > 180 ? 15 * B : 180))}
 # A fixed limit stays fixed; a derived one may grow with this VM's boot.
 grow=()
 [[ -n $TIMEOUT ]] || grow=(--booted '^GGVM-BEGIN' --boots "$BOOTS")
