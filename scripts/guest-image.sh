@@ -15,9 +15,11 @@
 #    .debs are kept in .cache/guest/debs. Only this step needs the network.
 # 2. disk: the cached rootfs + `make install DESTDIR=...` + `systemctl
 #    enable govgate` + the test payload of tests/guest/ (unless --no-tests):
-#    the helpers, /opt/workload/nc (a harmless binary the floor denies by
-#    name), the kernel's test module (nls_ascii), workload.service and gg-guest-test.service, which runs SCRIPT
-#    (default tests/guest/guest-test.sh) after multi-user.target with its
+#    the helpers, tests/lib.sh (/usr/local/lib/gg-guest/lib.sh),
+#    /opt/workload/nc (a harmless binary the floor denies by name), the
+#    kernel's test module (nls_ascii), workload.service and
+#    gg-guest-test.service, which runs SCRIPT (default
+#    tests/guest/guest-test.sh) after multi-user.target with its
 #    output on ttyS0 and powers the guest off when it ends. An ext4 image
 #    made with mkfs.ext4 -d (no loop devices, no mounts).
 # 3. boot: the Debian cloud kernel from scripts/vm-kernels.sh (default
@@ -171,6 +173,9 @@ make_initramfs() { # $1 = module dir, $2 = output
 # govgate guest initramfs: load virtio_blk, mount /dev/vda, hand over to systemd.
 export PATH=/bin
 mount -t proc proc /proc
+# The boot so far, for tests/guest/run.sh's watchdog: it sizes the limit.
+read -r up _ </proc/uptime
+echo "GGG-INFO initramfs: up $up s"
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko || echo "initramfs: insmod $m failed"; done
@@ -225,6 +230,7 @@ if ((TESTS)); then
 	install -m 0755 "$REPO/build/helpers/gg-proof" "$root/opt/workload/tool"
 	install -m 0755 "$REPO/tests/guest/workload.sh" "$root/usr/local/lib/gg-guest/workload.sh"
 	install -m 0755 "$RUN" "$root/usr/local/lib/gg-guest/main"
+	install -m 0644 "$REPO/tests/lib.sh" "$root/usr/local/lib/gg-guest/lib.sh"
 	install -m 0644 "$REPO/tests/guest/workload.service" "$REPO/tests/guest/gg-guest-test.service" \
 		"$root/etc/systemd/system/"
 	systemctl --root="$root" enable workload.service gg-guest-test.service >&2 2>/dev/null

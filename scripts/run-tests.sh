@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs the test tiers and ends with one summary line over all of them:
-# "N passed, N failed". Usage: scripts/run-tests.sh unit|fuzz|host|vm|guest|bench-quick|all
+# "N passed, N failed". Usage:
+#   scripts/run-tests.sh harness|unit|fuzz|host|vm|guest|bench-quick|all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tier=${1:-all}
+# One accelerator probe for all the tiers of this run (scripts/qemu-accel.sh).
+export GG_RUN_ID=${GG_RUN_ID:-$$.$(date +%s)}
 out=${GG_TEST_OUT:-build/test-logs}
 mkdir -p "$out"
 passed=0
@@ -76,6 +79,14 @@ run_script_tier() {
 	tier_exit "$name" "$rc" "$log"
 }
 
+# The test harness itself first (seconds): a probe that picks an
+# accelerator that cannot run a guest, or a watchdog that lets a dead VM
+# sit, would cost the VM tiers an hour.
+run_harness() {
+	run_script_tier harness "harness (accelerator probe and VM watchdog, fake qemu)" \
+		tests/harness/run.sh '^(PASS|FAIL|#)'
+}
+
 run_host() {
 	run_script_tier host "host integration (fallback path, cgroup scope, private netns)" \
 		tests/host/run.sh '^(PASS|FAIL|SKIP|#)'
@@ -107,6 +118,7 @@ run_bench_quick() {
 }
 
 case $tier in
+harness) run_harness ;;
 unit) run_unit ;;
 fuzz) run_fuzz ;;
 host) run_host ;;
@@ -114,6 +126,7 @@ vm) run_vm ;;
 guest) run_guest ;;
 bench-quick) run_bench_quick ;;
 all)
+	run_harness
 	run_unit
 	run_fuzz
 	run_host
@@ -122,7 +135,7 @@ all)
 	run_bench_quick
 	;;
 *)
-	echo "usage: $0 unit|fuzz|host|vm|guest|bench-quick|all" >&2
+	echo "usage: $0 harness|unit|fuzz|host|vm|guest|bench-quick|all" >&2
 	exit 2
 	;;
 esac

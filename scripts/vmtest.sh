@@ -2,22 +2,42 @@
 # Run a guest shell script inside qemu on Debian 12 cloud kernels, because the
 # real BPF-LSM path cannot be exercised on the host kernel.
 #
-#   scripts/vmtest.sh [--kernel 6.1|6.12|all] [--timeout SECS] [--append ARGS]
+#   scripts/vmtest.sh [--kernel 6.1|6.12|all] [--boots N] [--timeout SECS]
+#                     [--stall SECS] [--append ARGS]
 #                     GUEST_SCRIPT [FILE[:GUEST_PATH]...]
 #
 # GUEST_SCRIPT  /bin/sh (busybox ash) script run as root by the VM's init.
 #               It may print "GGVM-PASS name" / "GGVM-FAIL name" lines; they
 #               are counted per kernel.  Its exit status is the test result.
+#               tests/lib.sh is at /gg/lib.sh (GG_TEST_PREFIX=GGVM-).
 # FILE          copied into the initramfs, by default to /bin/<basename>
 #               (directories to /gg/<basename>); FILE:/abs/path picks the
 #               destination.  Dynamically linked ELF files get their shared
 #               libraries (per ldd) copied too.
 # --kernel      kernel series to boot (default: all = 6.1 then 6.12).
-# --timeout     wall-clock limit per VM in seconds (default 600; no KVM here,
-#               so qemu runs in TCG software emulation and boots are slow).
+# --boots N     how long one VM may run, in boots (default 30): the time
+#               limit per VM is
+#                   max(60 s, N x B)
+#               where B is the boot time scripts/qemu-accel.sh measured with
+#               the accelerator in use, in whole seconds rounded up (10 s if
+#               it measured none), and it grows
+#               to N x T when this VM's own init starts T seconds in, if
+#               that is more (a machine busier than at the probe).  Callers
+#               set N to about 3x the run's length in boots, measured.
+# --timeout     a fixed limit in seconds instead; $GG_VM_TIMEOUT overrides
+#               both.
+# --stall       end a VM that printed nothing for SECS seconds (default:
+#               max(180, 15 x B); $GG_VM_STALL overrides: govgate.sh is
+#               silent for up to ~5 B, under TCG).
 # --append      extra kernel command line (repeatable); also $GG_VM_APPEND.
 # --disk MB     attach an empty ext4 disk of MB MiB (NVMe, built into the
 #               cloud kernels), mounted in the guest at /mnt/disk.
+#
+# qemu runs under scripts/qemu-watch.sh, which also ends a VM at once on
+# "KVM internal error" or a kernel panic; such a VM's FAIL line names the
+# reason and the kernel.  $GG_QEMU replaces qemu-system-x86_64, and
+# $GG_VM_KERNELS ("6.12=DIR ...", DIRs laid out as scripts/vm-kernels.sh
+# makes them) the kernels: both for tests/harness.
 #
 # In the guest: proc, sysfs, devtmpfs, cgroup2 (/sys/fs/cgroup), bpffs
 # (/sys/fs/bpf), securityfs (/sys/kernel/security), tracefs, tmpfs /tmp and
@@ -36,9 +56,12 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${GG_VM_OUT:-$REPO/build/vm}
 KERNEL=all
-TIMEOUT=${GG_VM_TIMEOUT:-600}
+BOOTS=30
+TIMEOUT=
+STALL=
 APPEND=${GG_VM_APPEND:-}
 DISK_MB=0
+QEMU=${GG_QEMU:-qemu-system-x86_64}
 
 log() { echo "vmtest: $*" >&2; }
 die() { log "error: $*"; exit 2; }
@@ -50,6 +73,8 @@ while (($#)); do
 	--kernel=*) KERNEL=${1#*=}; shift ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--boots) BOOTS=${2:?}; shift 2 ;;
+	--stall) STALL=${2:?}; shift 2 ;;
 	--append) APPEND="$APPEND ${2:?}"; shift 2 ;;
 	--append=*) APPEND="$APPEND ${1#*=}"; shift ;;
 	--disk) DISK_MB=${2:?}; shift 2 ;;
@@ -62,7 +87,10 @@ done
 (($# >= 1)) || usage
 GUEST_SCRIPT=$1; shift
 [[ -f $GUEST_SCRIPT ]] || die "no such guest script: $GUEST_SCRIPT"
-[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds"
+TIMEOUT=${GG_VM_TIMEOUT:-$TIMEOUT} STALL=${GG_VM_STALL:-$STALL}
+for v in "$BOOTS" "$TIMEOUT" "$STALL"; do
+	[[ $v =~ ^[0-9]*$ ]] || die "--boots, --timeout and --stall want whole numbers"
+done
 case $KERNEL in
 all) KERNELS=(6.1 6.12) ;;
 6.1 | 6.12) KERNELS=("$KERNEL") ;;
@@ -73,7 +101,7 @@ esac
 # busybox-static, not busybox: the initramfs has no libc.
 ensure_tools() {
 	local need=()
-	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+	[[ -n ${GG_QEMU:-} ]] || command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 	dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 	command -v cpio >/dev/null || need+=(cpio)
 	command -v gzip >/dev/null || need+=(gzip)
@@ -94,8 +122,12 @@ trap 'rm -rf "$WORK"' EXIT
 
 # ---- kernels ---------------------------------------------------------------
 declare -A KDIR=()
-while read -r series dir; do KDIR[$series]=$dir; done < <(
-	if [[ $KERNEL == all ]]; then "$REPO/scripts/vm-kernels.sh" all; else "$REPO/scripts/vm-kernels.sh" "$KERNEL"; fi)
+if [[ -n ${GG_VM_KERNELS:-} ]]; then
+	for kd in $GG_VM_KERNELS; do KDIR[${kd%%=*}]=${kd#*=}; done
+else
+	while read -r series dir; do KDIR[$series]=$dir; done < <(
+		if [[ $KERNEL == all ]]; then "$REPO/scripts/vm-kernels.sh" all; else "$REPO/scripts/vm-kernels.sh" "$KERNEL"; fi)
+fi
 
 # ---- common rootfs -----------------------------------------------------------
 ROOT=$WORK/root
@@ -110,6 +142,7 @@ done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
 echo 'root:x:0:' >"$ROOT/etc/group"
 install -m 0755 "$GUEST_SCRIPT" "$ROOT/gg/test.sh"
+install -m 0644 "$REPO/tests/lib.sh" "$ROOT/gg/lib.sh"
 
 # Copy one FILE[:DEST] argument (plus shared libs of dynamic ELF files).
 add_file() {
@@ -173,8 +206,25 @@ live_filter() {
 }
 
 # ---- run ----------------------------------------------------------------------
-mapfile -t ACCEL < <("$REPO/scripts/qemu-accel.sh")
-log "accelerator: ${ACCEL[*]:-tcg (software emulation)}"
+# The accelerator, probed with a kernel of this run (6.12 when there is one),
+# and the boot time B that sizes the limits.
+accel_verdict() {
+	local pk=${KDIR[6.12]:-${KDIR[${KERNELS[0]}]:-}}
+	[[ -s $pk/vmlinuz ]] || die "kernel ${KERNELS[0]} not available"
+	"$REPO/scripts/qemu-accel.sh" --kernel "$pk/vmlinuz" --show
+}
+verdict=$(accel_verdict) || die "scripts/qemu-accel.sh failed"
+ACCEL=()
+[[ $(sed -n 's/^accel=//p' <<<"$verdict") == kvm ]] && ACCEL=(-enable-kvm -cpu host)
+B=$(sed -n 's/^boot_secs=//p' <<<"$verdict")
+log "accelerator: ${ACCEL[*]:-tcg (software emulation)}: $(sed -n 's/^reason=//p' <<<"$verdict")"
+# Whole seconds, rounded up; 10 when the probe measured nothing.
+B=$(awk -v b="${B:-10}" 'BEGIN { s = int(b); if (s < b) s++; print (s < 1) ? 1 : s }')
+limit=${TIMEOUT:-$((BOOTS * B > 60 ? BOOTS * B : 60))}
+stall=${STALL:-$((15 * B > 180 ? 15 * B : 180))}
+# A fixed limit stays fixed; a derived one may grow with this VM's boot.
+grow=()
+[[ -n $TIMEOUT ]] || grow=(--booted '^GGVM-BEGIN' --boots "$BOOTS")
 
 status=0 tot_pass=0 tot_fail=0 summary=()
 for k in "${KERNELS[@]}"; do
@@ -189,7 +239,7 @@ for k in "${KERNELS[@]}"; do
 
 	cmdline="console=ttyS0 panic=-1 quiet $(cat "$kdir/cmdline") $APPEND"
 	logf=$OUT/$k.log
-	log "booting $k ($(cat "$kdir/release")), timeout ${TIMEOUT}s, cmdline: $cmdline"
+	log "booting $k ($(cat "$kdir/release")), limit ${limit}s (B=${B}s, $BOOTS boots), stall ${stall}s, cmdline: $cmdline"
 	start=$(date +%s.%N)
 	disk=()
 	if ((DISK_MB > 0)); then
@@ -200,10 +250,11 @@ for k in "${KERNELS[@]}"; do
 	fi
 	set +e
 	# No network device (-nic none); -no-reboot turns panic=-1 into an exit.
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m 1024 -smp 2 \
+	"$REPO/scripts/qemu-watch.sh" --log "$logf" --limit "$limit" --stall "$stall" \
+		"${grow[@]}" --reason "$WORK/why" -- \
+		"$QEMU" "${ACCEL[@]}" -m 1024 -smp 2 \
 		-kernel "$kdir/vmlinuz" -initrd "$initrd" -append "$cmdline" \
-		"${disk[@]}" -nographic -no-reboot -nic none </dev/null 2>&1 |
-		tr -d '\r' | tee "$logf" | live_filter "$k"
+		"${disk[@]}" -nographic -no-reboot -nic none | live_filter "$k"
 	qrc=${PIPESTATUS[0]}
 	set -e
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -214,11 +265,11 @@ for k in "${KERNELS[@]}"; do
 	pass=$(sed '/^GGVM-DMESG-BEGIN$/,$d' "$logf" | grep -c '^GGVM-PASS ' || true)
 	fail=$(sed '/^GGVM-DMESG-BEGIN$/,$d' "$logf" | grep -c '^GGVM-FAIL ' || true)
 	if [[ -z $rc ]]; then
-		why="no result: crash, panic or hang (qemu rc=$qrc)"
-		((qrc != 124)) || why="no result: timed out after ${TIMEOUT}s"
+		# The watchdog's verdict: "KVM internal error (at 1.2 s)", ...
+		why="no result: $(cat "$WORK/why" 2>/dev/null || echo "qemu rc=$qrc"), kernel $(cat "$kdir/release")"
 		rc=1
 	else
-		why="script rc=$rc"
+		why="script rc=$rc, qemu $(cat "$WORK/why" 2>/dev/null)"
 	fi
 	if grep -qE '^\[ *[0-9.]+\] (BUG:|Oops|WARNING:|general protection|Kernel panic)' "$logf"; then
 		log "$k: kernel splat in $logf:"

@@ -7,28 +7,12 @@
 # "GGG-DONE pass=N fail=M"; tests/guest/run.sh turns them into PASS/FAIL.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER='' SYSTEMD_COLORS=0
-npass=0 nfail=0
-pass() { echo "GGG-PASS $1"; npass=$((npass + 1)); }
-fail() { echo "GGG-FAIL $1${2:+: $2}"; nfail=$((nfail + 1)); }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name" "$*"; fi
-}
+GG_TEST_PREFIX=GGG-
+. /usr/local/lib/gg-guest/lib.sh # tests/lib.sh: pass, fail, check, wait_for
 info() { echo "GGG-INFO $*"; }
 show() { systemctl show -P "$2" "$1"; }
 audit=/var/log/govgate/audit.jsonl
 
-# Waits up to $1 seconds for CMD to succeed.
-wait_for() {
-	local t=$(($1 * 10))
-	shift
-	while ((t-- > 0)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # One audit line containing every pattern.
 audit_has() {
 	local m p
@@ -209,9 +193,9 @@ check hardening-nonewprivs [ "$(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status
 check hardening-capbnd-limited [ "$(awk '/^CapBnd/ {print $2}' /proc/$pid/status)" != 000001ffffffffff ]
 check hardening-root-readonly nsenter -t "$pid" -m sh -c '! touch /usr/gg-rw-test 2>/dev/null'
 
-if ((nfail)); then # post-mortem on the serial console
+if ((fails)); then # post-mortem on the serial console
 	journalctl -b -u govgate -o short-monotonic --no-pager | tail -n 60 | sed 's/^/GGG-LOG /'
 	systemctl --failed --no-legend --plain | sed 's/^/GGG-LOG failed unit: /'
 fi
-echo "GGG-DONE pass=$npass fail=$nfail"
-[[ $nfail == 0 ]]
+echo "GGG-DONE pass=$passes fail=$fails"
+[[ $fails == 0 ]]

@@ -18,13 +18,21 @@
 # Prints "PASS name" / "FAIL name" lines and "guest: N passed, M failed";
 # exit status 0 only if the guest reported and nothing failed. The serial
 # log is build/guest/serial.log, the image build's build/guest/image.log.
+# qemu runs under scripts/qemu-watch.sh (a KVM internal error, a panic or a
+# stall ends it at once) with the accelerator of scripts/qemu-accel.sh. Its
+# time limit is max(300 s, 60 x B), B the probe's boot time, and grows to
+# 60 x the time this guest takes to reach its initramfs; --timeout or
+# $GG_GUEST_TIMEOUT fix it instead. A stall is max(180 s, 20 x B) without
+# output ($GG_GUEST_STALL): systemd boots quietly.
 # Needs root. The first run builds the rootfs with debootstrap (network:
 # the Debian mirror only) and caches it in .cache/guest.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 
 KERNEL=6.12
-TIMEOUT=${GG_GUEST_TIMEOUT:-900}
+TIMEOUT=${GG_GUEST_TIMEOUT:-}
+QEMU=${GG_QEMU:-qemu-system-x86_64}
+BOOTS=60
 APPEND=
 RUN=()
 while (($#)); do
@@ -49,15 +57,27 @@ fi
 t1=$(date +%s)
 echo "# guest image ready in $((t1 - t0))s ($(cat "$out/kernel"))"
 
-mapfile -t accel < <(scripts/qemu-accel.sh)
+verdict=$(scripts/qemu-accel.sh --kernel "$out/vmlinuz" --show) || { echo "FAIL guest-accel-probe"; exit 1; }
+accel=()
+[[ $(sed -n 's/^accel=//p' <<<"$verdict") == kvm ]] && accel=(-enable-kvm -cpu host)
+b=$(sed -n 's/^boot_secs=//p' <<<"$verdict")
+b=$(awk -v b="${b:-10}" 'BEGIN { s = int(b); if (s < b) s++; print (s < 1) ? 1 : s }')
+limit=${TIMEOUT:-$((BOOTS * b > 300 ? BOOTS * b : 300))}
+stall=${GG_GUEST_STALL:-$((20 * b > 180 ? 20 * b : 180))}
+grow=()
+[[ -n $TIMEOUT ]] || grow=(--booted 'GGG-INFO initramfs' --boots "$BOOTS")
+echo "# accelerator: ${accel[*]:-tcg}: $(sed -n 's/^reason=//p' <<<"$verdict")"
+echo "# limit ${limit}s (B=${b}s, $BOOTS boots), stall ${stall}s"
 log=$out/serial.log
+rm -f "$out/qemu.why"
 # No network device, ever: -nic none. -no-reboot makes the guest's
 # poweroff (or a panic, panic=-1) end qemu.
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 2 \
+scripts/qemu-watch.sh --log "$log" --limit "$limit" --stall "$stall" "${grow[@]}" \
+	--reason "$out/qemu.why" -- \
+	"$QEMU" "${accel[@]}" -m 1024 -smp 2 \
 	-kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -append "$(cat "$out/cmdline") $APPEND" \
 	-drive "file=$out/disk.img,format=raw,if=virtio" \
-	-nographic -no-reboot -nic none </dev/null 2>&1 |
-	stdbuf -oL tr -d '\r' | tee "$log" |
+	-nographic -no-reboot -nic none |
 	awk '{ sub(/^.*GGG-/, "GGG-") }
 		/^GGG-PASS / { sub(/^GGG-/, ""); print; fflush() }
 		/^GGG-FAIL / { sub(/^GGG-/, ""); print; fflush() }
@@ -70,9 +90,8 @@ seen_pass=$(grep -a -c 'GGG-PASS ' "$log")
 seen_fail=$(grep -a -c 'GGG-FAIL ' "$log")
 extra_fail=0
 if [[ -z $done_line ]]; then
-	why="no result from the guest"
-	((qrc == 124)) && why="timed out after ${TIMEOUT}s"
-	echo "FAIL guest-reported ($why, qemu rc=$qrc; see $log)"
+	why="no result from the guest: $(cat "$out/qemu.why" 2>/dev/null || echo "qemu rc=$qrc")"
+	echo "FAIL guest-reported ($why, kernel $(cat "$out/kernel"); see $log)"
 	extra_fail=1
 else
 	want_pass=${done_line#*pass=}; want_pass=${want_pass%% *}
@@ -94,6 +113,6 @@ if grep -aqE '(BUG:|Oops|general protection|Kernel panic)' "$log"; then
 	extra_fail=$((extra_fail + 1))
 fi
 nfail=$((seen_fail + extra_fail))
-echo "# image $((t1 - t0))s, boot+test+poweroff $((t2 - t1))s, total $((t2 - t0))s"
+echo "# image $((t1 - t0))s, boot+test+poweroff $((t2 - t1))s, total $((t2 - t0))s; qemu $(cat "$out/qemu.why" 2>/dev/null)"
 echo "guest: $seen_pass passed, $nfail failed"
 ((nfail == 0 && seen_pass > 0))

@@ -11,13 +11,7 @@ root=$PWD
 gg=${GG_BIN:-$root/build/govgate}
 helpers=${GG_HELPERS:-$root/build/helpers}
 
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+. tests/lib.sh # pass, fail, check, wait_for
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "FAIL host-tests-need-root"
@@ -71,14 +65,15 @@ start_daemon() {
 	: >"$tmp/daemon.err"
 	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" "$@" 2>>"$tmp/daemon.err" &
 	daemon_pid=$!
-	for _ in $(seq 100); do
-		grep -q "enforcing (generation" "$tmp/daemon.err" 2>/dev/null && return 0
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_for 30 started_or_dead
+	grep -q "enforcing (generation" "$tmp/daemon.err" 2>/dev/null && return 0
 	cat "$tmp/daemon.err"
 	return 1
 }
+started_or_dead() {
+	grep -q "enforcing (generation" "$tmp/daemon.err" 2>/dev/null || ! kill -0 "$daemon_pid" 2>/dev/null
+}
+exited() { ! kill -0 "$1" 2>/dev/null; }
 
 stop_daemon() {
 	kill "$daemon_pid" 2>/dev/null
@@ -101,15 +96,12 @@ pinned_link_ids() {
 live_link_ids() { bpftool link show -j | python3 -c 'import json,sys; print("\n".join(str(l["id"]) for l in json.load(sys.stdin)))' | sort -n; }
 
 # Waits until the audit log has a line matching all the given patterns.
-audit_has() {
-	for _ in $(seq 50); do
-		local line
-		line=$(cat "$log" 2>/dev/null)
-		for pat in "$@"; do line=$(grep -F -- "$pat" <<<"$line"); done
-		[ -n "$line" ] && return 0
-		sleep 0.1
-	done
-	return 1
+audit_has() { wait_for 5 audit_line "$@"; }
+audit_line() {
+	local line pat
+	line=$(cat "$log" 2>/dev/null)
+	for pat in "$@"; do line=$(grep -F -- "$pat" <<<"$line"); done
+	[ -n "$line" ]
 }
 
 echo "# kernel $(uname -r), cgroup $cg, pin dir $pin"
@@ -124,8 +116,8 @@ check audit-agent-started audit_has '"event":"agent_started"' '"mechanisms"'
 # A second daemon on the same pin dir must refuse, clearly.
 "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" 2>"$tmp/second.err" &
 second=$!
-sleep 1
-if kill -0 $second 2>/dev/null; then
+# Refusing is exiting: wait for that (a second daemon that runs is a FAIL).
+if ! wait_for 10 exited $second; then
 	kill $second
 	fail second-run-refused
 else
@@ -339,8 +331,7 @@ check clean-stop-releases-self-exemption test "$(self_tgid)" = 0
 mkdir "$cg-other"
 "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg-other" 2>"$tmp/other.err" &
 other=$!
-sleep 1
-if kill -0 $other 2>/dev/null; then
+if ! wait_for 10 exited $other; then
 	kill $other; wait $other 2>/dev/null
 	fail scope-change-under-pinned-links-refused
 else

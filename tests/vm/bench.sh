@@ -11,9 +11,8 @@
 # /gg/bench.conf sets REPS, EXEC_SECS, CONNECT_SECS and RULES. Prints
 # "GGBENCH-RAW section,variant,param,rep,metric,value" and
 # "GGBENCH-META key=value" lines for bench/report.py, and GGVM-PASS/FAIL.
-fails=0
-pass() { echo "GGVM-PASS $1"; }
-fail() { echo "GGVM-FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
+GG_TEST_PREFIX=GGVM-
+. /gg/lib.sh # pass, fail, check, wait_for
 raw() { echo "GGBENCH-RAW $1,$2,$3,$4,$5,$6"; }
 
 REPS=5 EXEC_SECS=2 CONNECT_SECS=1 RULES="10 1000 100000"
@@ -41,18 +40,16 @@ starts=0
 start() { # starts the daemon, global scope; it re-applies state/applied.json
 	govgate run --config $cfg --scope global 2>>/tmp/daemon.err &
 	daemon=$!
-	i=0
-	while [ $i -lt 600 ]; do
-		[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] && {
-			starts=$((starts + 1))
-			return 0
-		}
-		kill -0 $daemon 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for 60 started_or_dead
+	[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] && {
+		starts=$((starts + 1))
+		return 0
+	}
 	cat /tmp/daemon.err
 	return 1
+}
+started_or_dead() {
+	[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] || ! kill -0 $daemon 2>/dev/null
 }
 stop_unload() {
 	kill $daemon

@@ -2,13 +2,8 @@
 # End-to-end test of govgate on the BPF LSM path, global scope, inside the
 # VM (guest script of scripts/vmtest.sh; busybox ash). Every check is made
 # from the outside by a process that tries the forbidden thing.
-fails=0
-pass() { echo "GGVM-PASS $1"; }
-fail() { echo "GGVM-FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
-check() { # check NAME CMD...: pass if CMD succeeds
-	name=$1; shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+GG_TEST_PREFIX=GGVM-
+. /gg/lib.sh # pass, fail, check, wait_for
 is() { [ "$1" = "$2" ]; }
 
 k=$(cat /etc/gg-kernel-series)
@@ -26,29 +21,21 @@ start() {
 	: >/tmp/daemon.err
 	govgate run --config $cfg "$@" 2>>/tmp/daemon.err &
 	daemon=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q "enforcing (generation" /tmp/daemon.err && return 0
-		kill -0 $daemon 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Generous: software emulation on a busy machine is slow to start.
+	wait_for 60 started_or_dead
+	grep -q "enforcing (generation" /tmp/daemon.err && return 0
 	cat /tmp/daemon.err
 	return 1
 }
+started_or_dead() { grep -q "enforcing (generation" /tmp/daemon.err || ! kill -0 $daemon 2>/dev/null; }
 stop() { kill $daemon; wait $daemon 2>/dev/null; }
 
 # Waits until one audit line contains every pattern.
-audit_has() {
-	i=0
-	while [ $i -lt 50 ]; do
-		m=$(cat $log)
-		for p in "$@"; do m=$(echo "$m" | grep -F -- "$p"); done
-		[ -n "$m" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+audit_has() { wait_for 10 audit_line "$@"; }
+audit_line() {
+	m=$(cat $log)
+	for p in "$@"; do m=$(echo "$m" | grep -F -- "$p"); done
+	[ -n "$m" ]
 }
 
 # ---- baselines without govgate: the tamper tests below can fail. kexec:
@@ -333,12 +320,10 @@ gg-net connect 169.254.169.254 80 >/dev/null
 gg-net sendto 169.254.169.254 53 >/dev/null
 gg-modload /lib/test/test.ko >/dev/null
 # Wait for the daemon to drain all seven denials (software emulation is slow).
-i=0
-while [ $i -lt 100 ] && [ "$(grep -cE '"event":"(command_denied|egress_blocked|module_blocked)"' $log)" -lt 7 ]; do
-	sleep 0.2
-	i=$((i + 1))
-done
-check evidence-all-recorded is "$(grep -cE '"event":"(command_denied|egress_blocked|module_blocked)"' $log)" 7
+denials() { grep -cE '"event":"(command_denied|egress_blocked|module_blocked)"' $log; }
+seven_denials() { [ "$(denials)" -ge 7 ]; }
+wait_for 20 seven_denials
+check evidence-all-recorded is "$(denials)" 7
 compact() { tr -d ' \n'; }
 rep=$(govgate report --json --config $cfg $log | compact)
 echo "$rep" | head -c 600; echo
@@ -355,15 +340,8 @@ storm_lost() { # events_lost counts for net.egress, optionally matching $1
 	grep '"event":"events_lost"' $log | grep '"gate":"net.egress"' | grep -- "${1:-}" |
 		sed 's/.*"count":\([0-9]*\).*/\1/' | awk '{s+=$1} END {print s+0}'
 }
-storm_accounted() { # PORT N: waits (up to 30 s) until recorded + lost = N
-	i=0
-	while [ $i -lt 150 ]; do
-		[ $(($(grep -c "\"dport\":$1" $log) + $(storm_lost))) -ge $2 ] && return 0
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
+storm_accounted() { wait_for 30 storm_counted "$@"; } # PORT N: waits until recorded + lost = N
+storm_counted() { [ $(($(grep -c "\"dport\":$1" $log) + $(storm_lost))) -ge $2 ]; }
 storm=20000
 denied=$(gg-net storm 169.254.169.254 4444 $storm)
 storm_accounted 4444 $storm

@@ -4,10 +4,8 @@
 # attach there, and are never called. govgate must see that from the active
 # LSM list, fall back (and say why), and still deny. Guest script of
 # scripts/vmtest.sh (busybox ash); global scope, no network device.
-fails=0
-pass() { echo "GGVM-PASS $1"; }
-fail() { echo "GGVM-FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
-check() { name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+GG_TEST_PREFIX=GGVM-
+. /gg/lib.sh # pass, fail, check, wait_for
 
 log=/tmp/audit.jsonl
 mkdir -p /tmp/state
@@ -21,12 +19,8 @@ check lsm-list-lacks-bpf sh -c '! grep -qw bpf /sys/kernel/security/lsm'
 : >/tmp/daemon.err
 govgate run --config /tmp/govgate.json --scope global 2>>/tmp/daemon.err &
 daemon=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q "enforcing (generation" /tmp/daemon.err; do
-	kill -0 $daemon 2>/dev/null || break
-	sleep 0.1
-	i=$((i + 1))
-done
+started_or_dead() { grep -q "enforcing (generation" /tmp/daemon.err || ! kill -0 $daemon 2>/dev/null; }
+wait_for 60 started_or_dead
 cat /tmp/daemon.err
 check nolsm-start grep -q "enforcing (generation" /tmp/daemon.err
 check nolsm-exec-fallback grep -q "cmd.exec: fallback, bpf is not in the active LSM list" /tmp/daemon.err

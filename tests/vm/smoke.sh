@@ -7,13 +7,8 @@
 #     copy under another name runs; after unpinning, denyme runs again.
 # Run:  make -f tests/vm/Makefile.probe &&
 #       scripts/vmtest.sh tests/vm/smoke.sh build/vmprobe/lsm_probe
-fails=0
-pass() { echo "GGVM-PASS $1"; }
-fail() { echo "GGVM-FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
-check() { # check NAME CMD...: pass if CMD succeeds
-	name=$1; shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+GG_TEST_PREFIX=GGVM-
+. /gg/lib.sh # pass, fail, check, wait_for
 
 echo "kernel: $(uname -r) (series $(cat /etc/gg-kernel-series), /etc/gg-kernel=$(cat /etc/gg-kernel))"
 echo "lsm: $(cat /sys/kernel/security/lsm)"
@@ -74,13 +69,12 @@ else
 
 	# Unpin = last reference to the link gone = program detached.  That is
 	# asynchronous: bpffs drops its reference from an RCU callback, so the
-	# link is released a little later (seen on 6.12).  Poll for up to ~10 s.
+	# link is released a little later (seen on 6.12).  Poll for up to 10 s.
 	rm -r $P
-	i=0
-	while out=$(/tmp/denyme 2>&1); rc=$?; [ $rc = 126 ] && [ $i -lt 100 ]; do
-		i=$((i + 1)); sleep 0.1
-	done
-	[ $i -gt 0 ] && echo "detach took ~$i x 0.1 s"
+	t0=$(date +%s)
+	detached() { out=$(/tmp/denyme 2>&1); rc=$?; [ $rc != 126 ]; }
+	wait_for 10 detached
+	echo "detach took ~$(($(date +%s) - t0)) s"
 	echo "after detach, exec /tmp/denyme: rc=$rc out='$out'"
 	case "$out" in
 	*"Operation not permitted"*) fail exec-denyme-after-detach "rc=$rc" ;;
