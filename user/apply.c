@@ -680,6 +680,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 			.n_entries = c->n_entries,
 			.module = c->module,
 			.kexec = c->kexec,
+			.sockets = { c->sockets[GG_SOCK_RAW], c->sockets[GG_SOCK_PACKET] },
 			.refs = c->refs,
 			.n_refs = c->n_refs,
 		};

@@ -72,6 +72,8 @@ static const struct gg_prog_spec exec_progs[] = {
 static const struct gg_prog_spec egress_progs[] = {
 	{ "gg_egress_connect", GG_MECH_LSM, GG_ATTACH_AUTO },
 	{ "gg_egress_sendmsg", GG_MECH_LSM, GG_ATTACH_AUTO },
+	/* raw and packet sockets ("sockets" rules): no fallback hook */
+	{ "gg_egress_socket", GG_MECH_LSM, GG_ATTACH_AUTO },
 	{ "gg_egress_connect4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
 	{ "gg_egress_connect6", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
 	{ "gg_egress_sendmsg4", GG_MECH_FALLBACK, GG_ATTACH_CGROUP },
@@ -285,9 +287,12 @@ static bool maps_pinned(const char *pin_dir)
 const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 {
 	/* No socket_create hook without BPF LSM, and AF_PACKET frames bypass
-	 * IP output, where the packet check runs. */
+	 * IP output, where the packet check runs. On the LSM path the hook is
+	 * one of the gate's programs: attached (and adopted) with the others
+	 * or the gate is not on that path at all. */
 	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
-		return "AF_PACKET frames are not seen (no socket_create hook on the fallback path)";
+		return "raw and packet sockets are not denied at creation and AF_PACKET frames "
+		       "are not seen (no socket_create hook on the fallback path)";
 	return NULL;
 }
 
@@ -430,8 +435,11 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 static int attach_and_pin(const struct gg_gate_spec *spec, void *skel, const char *pin_dir,
 			  int cgroup_fd, struct gg_err *err)
 {
-	bool attached[8] = {};
+	bool attached[16] = {};
 	int ret;
+
+	if (spec->n_progs > ARRAY_SIZE(attached))
+		return gg_errf(err, -E2BIG, "%s: too many programs", gg_gate_name(spec->gate));
 
 	for (size_t i = 0; i < spec->n_progs && i < ARRAY_SIZE(attached); i++) {
 		struct bpf_program *prog =
