@@ -9,10 +9,16 @@
  *
  * An IPv4-mapped IPv6 destination (::ffff:a.b.c.d) is looked up as the
  * IPv4 address it is.
+ *
+ * Socket kinds (LSM only): socket_create refuses raw inet and packet
+ * sockets where a "sockets" rule says so, and socket_sendmsg refuses a send
+ * on one made outside the scope (inherited, or passed in).
  */
 #include "common.bpf.h"
 
 #define AF_UNSPEC 0
+#define AF_PACKET 17
+#define AF_XDP 44
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -50,10 +56,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_prog SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GG_EGRESS_SOCKET_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct gg_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_socket SEC(".maps");
+
 GG_ASSERT_PINNED(egress_v4, GG_MAP_EGRESS_V4);
 GG_ASSERT_PINNED(egress_v6, GG_MAP_EGRESS_V6);
 GG_ASSERT_PINNED(egress_port, GG_MAP_EGRESS_PORT);
 GG_ASSERT_PINNED(egress_prog, GG_MAP_EGRESS_PROG);
+GG_ASSERT_PINNED(egress_socket, GG_MAP_EGRESS_SOCKET);
 
 /* A destination, normalised: IPv4 (including v4-mapped v6) or IPv6. */
 struct gg_dest {
@@ -290,6 +305,92 @@ static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *
 	}
 }
 
+/*
+ * The socket kind a "sockets" rule names, or -1. Raw inet sockets write
+ * their own IP headers (IP_HDRINCL) and ICMP; packet sockets (AF_PACKET,
+ * and AF_XDP, which writes frames to a device queue) bypass IP output,
+ * where the packet check runs. A ping socket (SOCK_DGRAM, IPPROTO_ICMP) is
+ * not raw: its destination is checked like a datagram's.
+ */
+static __always_inline int gg_sock_kind(int family, int type)
+{
+	if (family == AF_PACKET || family == AF_XDP)
+		return GG_SOCK_PACKET;
+	if ((family == AF_INET || family == AF_INET6) && type == SOCK_RAW)
+		return GG_SOCK_RAW;
+	return -1;
+}
+
+/* Decides a socket of a denied kind; returns the action. With only_deny
+ * (a send), an observe-mode verdict is neither counted nor recorded here:
+ * it was recorded once when a socket of the scope was made. */
+static __always_inline __u32 gg_socket_decide(__u32 kind, const struct gg_dest *d, bool only_deny)
+{
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, idx;
+	__u64 generation;
+	__u32 slot = gg_active_slot(&generation);
+	struct gg_event *e;
+
+	idx = slot * GG_SOCK_KINDS + (kind & 1);
+	gg_hit(bpf_map_lookup_elem(&egress_socket, &idx), &action, entries, 0);
+	flags = gg_check_slot(slot, generation, &action, entries);
+	if (only_deny && action != GG_ACT_DENY)
+		return action;
+	e = gg_decide(GG_GATE_EGRESS, action);
+	if (!e)
+		return action;
+	gg_event_fill(e, GG_GATE_EGRESS, action, GG_MECH_LSM, generation, entries,
+		      flags | GG_EVF_SOCKET_KIND);
+	gg_event_net_fill(e, d);
+	bpf_ringbuf_submit(e, 0);
+	return action;
+}
+
+/*
+ * kern: a socket the kernel makes for itself in the task's context (the
+ * ICMP and TCP control sockets of a new network namespace are SOCK_RAW and
+ * made by the task that unshares; sock_create_lite for accept): not the
+ * task's own, never denied. type has no SOCK_NONBLOCK / SOCK_CLOEXEC here
+ * (__sys_socket_create masks them), and (AF_INET, SOCK_PACKET) has become
+ * AF_PACKET already (__sock_create).
+ */
+SEC("lsm/socket_create")
+int BPF_PROG(gg_egress_socket, int family, int type, int protocol, int kern, int ret)
+{
+	struct gg_dest d = {};
+	int kind;
+
+	if (ret != 0)
+		return ret;
+	kind = gg_sock_kind(family, type);
+	if (kern || kind < 0 || !gg_task_in_scope())
+		return 0;
+	d.family = family;
+	d.sock_type = type;
+	d.proto = family == AF_PACKET || family == AF_XDP ? 0 : protocol; /* ethertype there */
+	d.hook = GG_NET_SOCKET;
+	return gg_socket_decide(kind, &d, false) == GG_ACT_DENY ? -EPERM : 0;
+}
+
+/* A send on a raw or packet socket made outside the scope (before the task
+ * joined it, or passed in over a unix socket): refused like its creation
+ * would have been. Returns -EPERM, or 0 to go on with the destination. */
+static __always_inline int gg_socket_send(struct socket *sock)
+{
+	__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	__u16 type = BPF_CORE_READ(sock, type);
+	struct gg_dest d = {};
+	int kind = gg_sock_kind(family, type);
+
+	if (kind < 0 || !gg_task_in_scope())
+		return 0;
+	d.family = family;
+	d.sock_type = type;
+	d.proto = kind == GG_SOCK_RAW ? BPF_CORE_READ(sock, sk, sk_protocol) : 0;
+	d.hook = GG_NET_SENDMSG;
+	return gg_socket_decide(kind, &d, true) == GG_ACT_DENY ? -EPERM : 0;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
@@ -309,6 +410,10 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	struct sockaddr *name;
 
 	if (ret != 0)
+		return ret;
+	/* before the name: a packet socket sends on its bound device */
+	ret = gg_socket_send(sock);
+	if (ret)
 		return ret;
 	name = BPF_CORE_READ(msg, msg_name);
 	if (!name) /* connected socket: its connect was checked */
@@ -383,7 +488,8 @@ int gg_egress_sendmsg6(struct bpf_sock_addr *ctx)
  * ping sockets, which have no cgroup sendmsg hook. Loopback destinations
  * are never touched. Only denials act and are recorded: observe-mode
  * rules were recorded by the socket hooks, once per socket, not per packet.
- * Not seen here: AF_PACKET frames (they bypass IP output).
+ * Not seen here: AF_PACKET frames (they bypass IP output): the LSM path
+ * refuses packet sockets at creation ("sockets" rules), the fallback cannot.
  */
 static __always_inline bool gg_skb_in_scope(struct __sk_buff *skb)
 {
@@ -507,6 +613,7 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
 
 GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
 GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
+GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);
 GG_ASSERT_PINNED(gg_egress_connect4, GG_PROG_EGRESS_CONNECT4);
 GG_ASSERT_PINNED(gg_egress_connect6, GG_PROG_EGRESS_CONNECT6);
 GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);

@@ -199,6 +199,19 @@ struct gg_egress_prog_val {
 	__u32 skip_loopback;
 };
 
+/* Socket kinds a net.egress rule can deny at creation ("sockets"): each
+ * puts packets out that no destination check can see whole. */
+enum gg_sock_kind {
+	GG_SOCK_RAW = 0, /* SOCK_RAW on AF_INET / AF_INET6 */
+	GG_SOCK_PACKET = 1, /* AF_PACKET, any type: frames written to a device */
+	GG_SOCK_KINDS = 2,
+};
+
+/* egress_socket: ARRAY of struct gg_verdict, index slot * GG_SOCK_KINDS +
+ * kind. Read by socket_create, and by socket_sendmsg for sockets made
+ * outside the scope. */
+#define GG_EGRESS_SOCKET_ENTRIES (GG_SLOTS * GG_SOCK_KINDS)
+
 /* module_policy: ARRAY indexed by slot. kexec: loading a kernel to boot
  * into (kexec_load, kexec_file_load), decided by rules of its own. */
 struct gg_module_val {
@@ -254,6 +267,10 @@ enum gg_event_flags {
 	 * gate cannot read (not AF_INET, AF_INET6 or AF_UNSPEC): denied
 	 * without a rule rather than let through unread. */
 	GG_EVF_BAD_ADDR = 1 << 1,
+	/* net.egress: decided by the socket's kind (a "sockets" rule: raw or
+	 * packet), not by a destination; gg_event_net.family and sock_type
+	 * say which. */
+	GG_EVF_SOCKET_KIND = 1 << 2,
 };
 
 struct gg_event {
@@ -342,6 +359,7 @@ struct gg_meta {
 #define GG_MAP_EGRESS_V6 "egress_v6"
 #define GG_MAP_EGRESS_PORT "egress_port"
 #define GG_MAP_EGRESS_PROG "egress_prog"
+#define GG_MAP_EGRESS_SOCKET "egress_socket"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
 
@@ -352,6 +370,7 @@ struct gg_meta {
 #define GG_PROG_EXECAT_ARGV "gg_execat_argv"
 #define GG_PROG_EGRESS_CONNECT "gg_egress_connect"
 #define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
+#define GG_PROG_EGRESS_SOCKET "gg_egress_socket"
 #define GG_PROG_EGRESS_CONNECT4 "gg_egress_connect4"
 #define GG_PROG_EGRESS_CONNECT6 "gg_egress_connect6"
 #define GG_PROG_EGRESS_SENDMSG4 "gg_egress_sendmsg4"

@@ -28,6 +28,7 @@ BUNDLE_REQUIRED = {"bundle", "version", "members"}
 GATES = {"cmd.exec", "net.egress", "kernel.module"}
 NEEDS = {"content.scan", "sandbox.create"}
 PROTOCOLS = {"tcp", "udp", "any"}
+SOCKET_KINDS = {"raw", "packet"}  # enum gg_sock_kind
 NAME_MAX = 63   # GG_NAME_MAX (64) less the NUL
 PATH_MAX = 255  # GG_PATH_MAX (256) less the NUL
 
@@ -114,10 +115,13 @@ class Checker:
             self.basename(path, f"{where}.basenames", n)
 
     def match_egress(self, path, where, m):
-        if not self.keys(path, where, m, {"cidrs", "ports", "protocol", "programs"}, set()):
+        if not self.keys(path, where, m, {"cidrs", "ports", "protocol", "programs", "sockets"}, set()):
+            return
+        if "sockets" in m:
+            self.match_sockets(path, where, m)
             return
         if "cidrs" not in m and "programs" not in m:
-            self.report(path, f"{where}: net.egress needs cidrs or programs")
+            self.report(path, f"{where}: net.egress needs cidrs, programs or sockets")
         for c in self.string_list(path, f"{where}.cidrs", m["cidrs"]) if "cidrs" in m else []:
             try:
                 net = ipaddress.ip_network(c, strict=True)
@@ -147,6 +151,17 @@ class Checker:
             self.report(path, f"{where}.protocol: must be one of tcp, udp, any")
         for n in self.string_list(path, f"{where}.programs", m["programs"]) if "programs" in m else []:
             self.basename(path, f"{where}.programs", n)
+
+    def match_sockets(self, path, where, m):
+        if len(m) != 1:
+            self.report(path, f"{where}: sockets stands alone in its match (a socket has no destination when it is made)")
+        seen = set()
+        for k in self.string_list(path, f"{where}.sockets", m["sockets"]):
+            if k not in SOCKET_KINDS:
+                self.report(path, f"{where}.sockets: unknown socket kind '{k}' (expected raw or packet)")
+            elif k in seen:
+                self.report(path, f"{where}.sockets: duplicate socket kind '{k}'")
+            seen.add(k)
 
     def match_module(self, path, where, m):
         if m != {"all": True} and m != {"kexec": True}:

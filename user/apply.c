@@ -663,6 +663,7 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 		.n_entries = c->n_entries,
 		.module = c->module,
 		.kexec = c->kexec,
+		.sockets = { c->sockets[GG_SOCK_RAW], c->sockets[GG_SOCK_PACKET] },
 		.refs = c->refs,
 		.n_refs = c->n_refs,
 	};

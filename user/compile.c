@@ -873,7 +873,7 @@ static int egress_progs(struct cctx *cx, struct gg_compiled *c)
 		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
 			const struct gg_rule *r = &cx->in[i].pack->rules[j];
 
-			if (r->gate != GG_GATE_EGRESS)
+			if (r->gate != GG_GATE_EGRESS || r->sockets)
 				continue;
 			for (size_t k = 0; k < r->n_programs; k++) {
 				const char **p = grow(names, &cap, n, sizeof(*names));
@@ -948,7 +948,7 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 			size_t nc = r->n_cidrs ? r->n_cidrs : 2;
 			size_t nq = r->n_ports ? r->n_ports : 1, m;
 
-			if (r->gate != GG_GATE_EGRESS)
+			if (r->gate != GG_GATE_EGRESS || r->sockets)
 				continue;
 			if (__builtin_mul_overflow(np, nc, &m) ||
 			    __builtin_mul_overflow(m, nq, &m) ||
@@ -970,7 +970,7 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 			bool narrowed = r->n_ports || r->proto;
 			__u32 rk;
 
-			if (r->gate != GG_GATE_EGRESS)
+			if (r->gate != GG_GATE_EGRESS || r->sockets)
 				continue;
 			rk = rank(cx, i, r);
 			for (size_t p = 0; p < np; p++) {
@@ -1120,6 +1120,30 @@ static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 	free(w.port_lo);
 	free(w.port_hi);
 	free(w.any.v);
+	return ret;
+}
+
+/* ---- net.egress socket kinds --------------------------------------------- */
+
+/* One verdict per kind: the union of the rules that name it. A "sockets"
+ * rule has no destination part: compile_egress skips it. */
+static int compile_sockets(struct cctx *cx, struct gg_compiled *c)
+{
+	int ret = 0;
+
+	for (int k = 0; !ret && k < GG_SOCK_KINDS; k++) {
+		cx->scratch.n = 0;
+		for (size_t i = 0; i < cx->n_in; i++)
+			for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
+				const struct gg_rule *r = &cx->in[i].pack->rules[j];
+
+				if (r->gate == GG_GATE_EGRESS && (r->sockets & (1U << k)) &&
+				    vec_push(&cx->scratch, rank(cx, i, r)))
+					return nomem(cx);
+			}
+		c->sockets[k].entry = 0;
+		ret = intern_scratch(cx, GG_GATE_EGRESS, &c->sockets[k].entry);
+	}
 	return ret;
 }
 
@@ -1282,6 +1306,9 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 		ret = assign(cx, &c->egress[i].val.any);
 	for (size_t i = 0; !ret && i < c->n_egress_ports; i++)
 		ret = assign(cx, &c->egress_ports[i].v);
+	/* last: ids of the rules before socket kinds existed stay as they were */
+	for (int k = 0; !ret && k < GG_SOCK_KINDS; k++)
+		ret = assign(cx, &c->sockets[k]);
 	if (ret)
 		return ret;
 	c->entries = calloc(cx->order.n + 1, sizeof(*c->entries));
@@ -1406,6 +1433,8 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 		ret = compile_exec(&cx, c);
 	if (!ret)
 		ret = compile_egress(&cx, c);
+	if (!ret)
+		ret = compile_sockets(&cx, c);
 	if (!ret)
 		ret = build_entries(&cx, c);
 	if (!ret)

@@ -104,6 +104,7 @@ struct gg_compiled {
 	size_t n_egress_progs;
 	struct gg_verdict module;
 	struct gg_verdict kexec; /* kernel.module {"kexec": true} */
+	struct gg_verdict sockets[GG_SOCK_KINDS]; /* net.egress "sockets", by kind */
 	char **refs; /* the inputs in order with their mode: "owasp-llm-top10@v1 (observe)" */
 	size_t n_refs;
 };

@@ -526,6 +526,16 @@ static json_t *table_json(const struct gg_compiled *c, const struct table_desc *
 	return a;
 }
 
+/* egress.sockets: {"raw": {"entry", "action"}, "packet": {...}} */
+static json_t *sockets_json(const struct gg_compiled *c)
+{
+	return json_pack("{s:{s:I, s:s}, s:{s:I, s:s}}", "raw", "entry",
+			 (json_int_t)c->sockets[GG_SOCK_RAW].entry, "action",
+			 gg_action_name(c->sockets[GG_SOCK_RAW].action), "packet", "entry",
+			 (json_int_t)c->sockets[GG_SOCK_PACKET].entry, "action",
+			 gg_action_name(c->sockets[GG_SOCK_PACKET].action));
+}
+
 json_t *gg_compiled_to_json(const struct gg_compiled *c)
 {
 	json_t *arr[T_COUNT];
@@ -541,14 +551,15 @@ json_t *gg_compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}, s:{s:I, s:s}, "
 			 "s:{s:I, s:s}}",
 			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
 			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
 			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
-			 arr[T_PORTS], "module", "entry", (json_int_t)c->module.entry, "action",
-			 gg_action_name(c->module.action), "kexec", "entry",
-			 (json_int_t)c->kexec.entry, "action", gg_action_name(c->kexec.action));
+			 arr[T_PORTS], "sockets", sockets_json(c), "module", "entry",
+			 (json_int_t)c->module.entry, "action", gg_action_name(c->module.action),
+			 "kexec", "entry", (json_int_t)c->kexec.entry, "action",
+			 gg_action_name(c->kexec.action));
 }
 
 static int load_table(struct gg_compiled *c, const struct table_desc *t, json_t *arr,
@@ -575,20 +586,24 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		     const char **where)
 {
 	json_t *arr[T_COUNT];
-	json_int_t mentry, kentry = 0;
-	const char *maction, *kaction = "allow";
+	json_int_t mentry, kentry = 0, sentry[GG_SOCK_KINDS] = {};
+	const char *maction, *kaction = "allow", *saction[GG_SOCK_KINDS] = { "allow", "allow" };
 	int ret;
 
 	*where = "";
-	/* kexec is absent from the records of builds before it. */
+	/* kexec and egress.sockets are absent from the records of builds
+	 * before them. */
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:I, s:s}, "
-			   "s?{s:I, s:s}}",
+			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
+			   "s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
 			   &arr[T_INODES], "egress", "programs", &arr[T_PROGS], "nodes",
-			   &arr[T_NODES], "ports", &arr[T_PORTS], "module", "entry", &mentry,
-			   "action", &maction, "kexec", "entry", &kentry, "action", &kaction))
+			   &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
+			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
+			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "module",
+			   "entry", &mentry, "action", &maction, "kexec", "entry", &kentry, "action",
+			   &kaction))
 		return -EINVAL;
 	for (int t = 0; t < T_COUNT; t++) {
 		if (!json_is_array(arr[t])) {
@@ -605,6 +620,11 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 			if (!ret) {
 				*where = "kexec";
 				ret = load_verdict(c, kentry, kaction, &c->kexec) ? -ERANGE : 0;
+			}
+			for (int k = 0; !ret && k < GG_SOCK_KINDS; k++) {
+				*where = "egress.sockets";
+				ret = load_verdict(c, sentry[k], saction[k], &c->sockets[k]) ?
+					      -ERANGE : 0;
 			}
 		}
 		if (ret == -ERANGE) {

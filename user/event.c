@@ -205,6 +205,8 @@ static const char *net_family_name(__u16 family)
 		return "ipv6";
 	case AF_PACKET:
 		return "packet";
+	case AF_XDP:
+		return "xdp";
 	case AF_UNSPEC:
 		return "unspec";
 	default:
@@ -235,6 +237,8 @@ static const char *sock_type_name(__u8 type)
 		return "raw";
 	case SOCK_SEQPACKET:
 		return "seqpacket";
+	case SOCK_PACKET:
+		return "packet";
 	default:
 		return NULL;
 	}
@@ -245,14 +249,24 @@ static void add_net(json_t *rec, const struct gg_event *e)
 	const struct gg_event_net *n = &e->net;
 	char addr[INET6_ADDRSTRLEN] = "";
 	bool v4 = n->family == AF_INET || n->mapped_v4;
-	bool inet = (n->family == AF_INET || n->family == AF_INET6) && n->hook != GG_NET_SOCKET;
+	bool kind = e->flags & GG_EVF_SOCKET_KIND;
+	/* a socket-kind decision has no destination */
+	bool inet = (n->family == AF_INET || n->family == AF_INET6) && n->hook != GG_NET_SOCKET &&
+		    !kind;
 	const char *type = sock_type_name(n->sock_type);
 
 	if (inet)
 		inet_ntop(v4 ? AF_INET : AF_INET6, n->daddr, addr, sizeof(addr));
 	json_object_set_new(rec, "family", json_string(net_family_name(n->family)));
-	if (n->family != AF_INET && n->family != AF_INET6 && n->family != AF_PACKET)
+	if (n->family != AF_INET && n->family != AF_INET6 && n->family != AF_PACKET &&
+	    n->family != AF_XDP)
 		json_object_set_new(rec, "family_number", json_integer(n->family));
+	/* the "sockets" kind that decided: raw inet, or packet (AF_PACKET, AF_XDP) */
+	if (kind)
+		json_object_set_new(rec, "socket_kind",
+				    json_string(n->family == AF_INET || n->family == AF_INET6 ?
+							"raw" :
+							"packet"));
 	json_object_set_new(rec, "daddr", inet ? json_string(addr) : json_null());
 	json_object_set_new(rec, "mapped_v4", json_boolean(n->mapped_v4));
 	json_object_set_new(rec, "dport", json_integer(n->dport));

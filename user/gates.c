@@ -80,6 +80,8 @@ GG_SKEL_ADAPTERS(module)
 #define EGRESS_PROGS(P)                                                                      \
 	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
 	P(egress, gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	/* raw and packet sockets ("sockets" rules): no fallback hook */                     \
+	P(egress, gg_egress_socket, GG_PROG_EGRESS_SOCKET, GG_MECH_LSM, GG_ATTACH_AUTO)      \
 	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
 	  GG_ATTACH_CGROUP)                                                                  \
 	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \
@@ -324,9 +326,12 @@ static bool maps_pinned(const char *pin_dir)
 const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 {
 	/* No socket_create hook without BPF LSM, and AF_PACKET frames bypass
-	 * IP output, where the packet check runs. */
+	 * IP output, where the packet check runs. On the LSM path the hook is
+	 * one of the gate's programs: attached (and adopted) with the others
+	 * or the gate is not on that path at all. */
 	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
-		return "AF_PACKET frames are not seen (no socket_create hook on the fallback path)";
+		return "raw and packet sockets are not denied at creation and AF_PACKET frames "
+		       "are not seen (no socket_create hook on the fallback path)";
 	return NULL;
 }
 

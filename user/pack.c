@@ -668,11 +668,16 @@ static const char *const rule_fields[] = { "id", "gate", "controls", "descriptio
 static const char *const match_keys_exec[] = { "basenames", "paths", "identities",
 					       "disconnected", NULL };
 static const char *const match_keys_egress[] = { "cidrs", "ports", "protocol", "programs",
-						 NULL };
+						 "sockets", NULL };
 static const char *const match_keys_module[] = { "all", "kexec", NULL };
 static const char *const match_keys_all[] = { "basenames", "paths", "identities",
 					      "disconnected", "cidrs", "ports", "protocol",
-					      "programs", "all", "kexec", NULL };
+					      "programs", "sockets", "all", "kexec", NULL };
+/* "sockets" values, by enum gg_sock_kind */
+static const char *const sock_kinds[GG_SOCK_KINDS + 1] = {
+	[GG_SOCK_RAW] = "raw",
+	[GG_SOCK_PACKET] = "packet",
+};
 
 static int check_match_keys(struct pctx *p, json_t *m, const struct loc *ml,
 			    const struct gg_rule *r, const char *const *allowed)
@@ -793,6 +798,45 @@ static int parse_cidrs(struct pctx *p, json_t *arr, const struct loc *al, struct
 	return check_dup_cidrs(p, arr, al, r);
 }
 
+/*
+ * "sockets": socket kinds denied at creation. A rule of them stands alone:
+ * a socket has no destination when it is made, so cidrs, ports or
+ * programs would narrow nothing the gate could check.
+ */
+static int parse_sockets(struct pctx *p, json_t *m, const struct loc *ml, struct gg_rule *r)
+{
+	struct loc al;
+	json_t *arr;
+	int ret;
+
+	ret = get_str_array(p, m, ml, "sockets", false, &arr, &al);
+	if (ret || !arr)
+		return ret;
+	if (json_object_size(m) != 1)
+		return perr(p, ml, "\"sockets\" stands alone in its match (a socket has no "
+			    "destination when it is made): move the other keys to a rule of "
+			    "their own");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		struct loc el = { &al, i, false };
+		const char *s;
+		struct shown sh;
+		int k;
+
+		ret = check_str(p, json_array_get(arr, i), &el, "socket kind", true, &s);
+		if (ret)
+			return ret;
+		for (k = 0; k < GG_SOCK_KINDS && strcmp(s, sock_kinds[k]); k++)
+			;
+		if (k == GG_SOCK_KINDS)
+			return perr(p, &el, "unknown socket kind %s: expected \"raw\" or "
+				    "\"packet\"", show_str(s, &sh));
+		if (r->sockets & (1U << k))
+			return perr(p, &el, "duplicate socket kind %s", show_str(s, &sh));
+		r->sockets |= 1U << k;
+	}
+	return 0;
+}
+
 static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 			      struct gg_rule *r)
 {
@@ -803,7 +847,9 @@ static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 	int ret;
 
 	ret = check_match_keys(p, m, ml, r, match_keys_egress);
-	if (ret)
+	if (!ret)
+		ret = parse_sockets(p, m, ml, r);
+	if (ret || r->sockets)
 		return ret;
 	ret = get_str_array(p, m, ml, "cidrs", false, &arr, &al);
 	if (!ret && arr)
@@ -856,7 +902,8 @@ static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 	if (ret)
 		return ret;
 	if (!r->n_cidrs && !r->n_programs)
-		return perr(p, ml, "a net.egress match needs \"cidrs\" or \"programs\"");
+		return perr(p, ml, "a net.egress match needs \"cidrs\", \"programs\" or "
+			    "\"sockets\"");
 	return 0;
 }
 

@@ -50,6 +50,7 @@ struct gg_rule {
 	int proto; /* enum gg_proto */
 	char **programs;
 	size_t n_programs;
+	__u32 sockets; /* "sockets": 1 << enum gg_sock_kind per kind denied */
 	/* kernel.module */
 	bool module_all;
 	bool module_kexec; /* a kernel loaded for kexec instead of modules */

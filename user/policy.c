@@ -12,7 +12,8 @@
 #include "gates.h"
 #include "policy.h"
 
-/* The rule maps; module_policy is an array indexed by slot (no clearing). */
+/* The rule maps; module_policy (by slot) and egress_socket (by slot and
+ * socket kind) are arrays: rewritten whole, never cleared by key. */
 enum {
 	M_EXEC_PATH,
 	M_EXEC_NAME,
@@ -86,6 +87,7 @@ struct batch {
 struct maps {
 	int fd[M_COUNT]; /* -1: that gate's object is not loaded */
 	int module_fd;
+	int socket_fd;
 	int state_fd;
 };
 
@@ -96,6 +98,8 @@ static void maps_close(struct maps *m)
 			close(m->fd[i]);
 	if (m->module_fd >= 0)
 		close(m->module_fd);
+	if (m->socket_fd >= 0)
+		close(m->socket_fd);
 	if (m->state_fd >= 0)
 		close(m->state_fd);
 }
@@ -110,6 +114,8 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	}
 	snprintf(path, sizeof(path), "%s/" GG_MAP_MODULE_POLICY, pin_dir);
 	m->module_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_SOCKET, pin_dir);
+	m->socket_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (m->state_fd < 0) {
 		maps_close(m);
@@ -317,6 +323,20 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 	return ret;
 }
 
+/* The slot's socket-kind verdicts (none: every kind allowed). */
+static int write_sockets(struct maps *m, const struct gg_compiled *c, __u32 slot,
+			 struct gg_err *err)
+{
+	for (__u32 k = 0; m->socket_fd >= 0 && k < GG_SOCK_KINDS; k++) {
+		struct gg_verdict none = {};
+		__u32 idx = slot * GG_SOCK_KINDS + k;
+
+		if (bpf_map_update_elem(m->socket_fd, &idx, c ? &c->sockets[k] : &none, BPF_ANY))
+			return gg_errf(err, -errno, GG_MAP_EGRESS_SOCKET ": update: %s", strerror(errno));
+	}
+	return 0;
+}
+
 static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, struct gg_err *err)
 {
 	struct batch b[M_COUNT] = {};
@@ -335,7 +355,7 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
 			ret = gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": update: %s", strerror(errno));
 	}
-	return ret;
+	return ret ? ret : write_sockets(m, c, slot, err);
 }
 
 static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
@@ -352,7 +372,7 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	}
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
-	return 0;
+	return write_sockets(m, NULL, slot, err);
 }
 
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,

@@ -24,6 +24,14 @@
  *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
  *   gg-net badfamily ADDR PORT     UDP sendto, sa_family = AF_APPLETALK
  *   gg-net disconnect ADDR PORT    UDP connect to ADDR, then connect(AF_UNSPEC)
+ * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
+ * socket, then move the process there, then send: a socket made outside
+ * the scope, used inside it.
+ *
+ *   gg-net socket KIND   only make a socket: raw (AF_INET SOCK_RAW), raw6,
+ *                        packet (AF_PACKET SOCK_RAW), packet-dgram, xdp
+ *                        (AF_XDP), ping (AF_INET SOCK_DGRAM IPPROTO_ICMP),
+ *                        udp. Prints ok / EPERM / errno name.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,6 +180,22 @@ static size_t ip4_udp(__u8 *buf, __u32 saddr, __u32 daddr, int port)
 	return sizeof(*ip) + sizeof(*udp) + 1;
 }
 
+/* GG_NET_MOVE_TO: after the socket is made, join another cgroup. */
+static int move_after_socket(void)
+{
+	const char *to = getenv("GG_NET_MOVE_TO");
+	FILE *f;
+	int ok;
+
+	if (!to)
+		return 0;
+	f = fopen(to, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d\n", getpid()) > 0;
+	return fclose(f) || !ok ? -1 : 0;
+}
+
 /* A raw IPPROTO_UDP socket: the payload is the UDP header and one byte. */
 static int attack_raw(struct target *t, bool family0)
 {
@@ -182,6 +206,10 @@ static int attack_raw(struct target *t, bool family0)
 	fd = socket(t->family, SOCK_RAW, IPPROTO_UDP);
 	if (rfd < 0 || fd < 0)
 		return verdict(send_result(-1), false);
+	if (move_after_socket()) {
+		perror("gg-net: GG_NET_MOVE_TO");
+		return 2;
+	}
 	u.len = htons(sizeof(buf));
 	memcpy(buf, &u, sizeof(u));
 	buf[sizeof(u)] = 'x';
@@ -231,6 +259,10 @@ static int attack_packet(struct target *t, const char *dev)
 	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
 	if (rfd < 0 || fd < 0 || !ll.sll_ifindex)
 		return verdict(send_result(-1), false);
+	if (move_after_socket()) {
+		perror("gg-net: GG_NET_MOVE_TO");
+		return 2;
+	}
 	/* From TEST-NET-1: a loopback or local source is martian on input. */
 	n = ip4_udp(buf, inet_addr("192.0.2.1"), sin->sin_addr.s_addr, t->port);
 	rc = sendto(fd, buf, n, 0, (struct sockaddr *)&ll, sizeof(ll));
@@ -305,6 +337,31 @@ static int disconnect_unspec(struct target *t)
 	return report(connect(fd, &unspec, sizeof(unspec)));
 }
 
+/* Only makes a socket of a kind: what socket_create lets through. */
+static int make_socket(const char *kind)
+{
+	static const struct {
+		const char *name;
+		int family, type, proto;
+	} kinds[] = {
+		{ "raw", AF_INET, SOCK_RAW, IPPROTO_UDP },
+		{ "raw6", AF_INET6, SOCK_RAW, IPPROTO_UDP },
+		{ "packet", AF_PACKET, SOCK_RAW, 0 }, /* protocol 0: receives nothing */
+		{ "packet-dgram", AF_PACKET, SOCK_DGRAM, 0 },
+		{ "xdp", AF_XDP, SOCK_RAW, 0 },
+		{ "ping", AF_INET, SOCK_DGRAM, IPPROTO_ICMP },
+		{ "udp", AF_INET, SOCK_DGRAM, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i].name))
+			return report(socket(kinds[i].family, kinds[i].type, kinds[i].proto) < 0 ?
+					      -1 :
+					      0);
+	fprintf(stderr, "gg-net: unknown socket kind %s\n", kind);
+	return 3;
+}
+
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
 				       NULL };
@@ -367,6 +424,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 3 && is_attack(argv[1]))
 		return attack(argc, argv);
+	if (argc == 3 && !strcmp(argv[1], "socket"))
+		return make_socket(argv[2]);
 	if (argc != 4 || parse(argv[2], atoi(argv[3]), &ss, &len)) {
 		fprintf(stderr, "usage: gg-net connect|sendto|pair ADDR PORT\n");
 		return 3;

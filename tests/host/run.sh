@@ -203,9 +203,12 @@ check way-hdrincl-control-arrives test "$(way hdrincl 169.254.169.253 5361 127.0
 check way-hdrincl-denied test "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" = "EPERM none"
 check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' 'FLOOR-NET-IMDS'
 check way-loopback-raw-allowed test "$(way raw 127.0.0.1 5363)" = "ok arrived"
-# AF_PACKET frames bypass IP output: the fallback path cannot see them
-# (docs/architecture.md); status says so.
-check way-fallback-packet-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'AF_PACKET'"
+# AF_PACKET frames bypass IP output and the fallback path has no
+# socket_create hook: FLOOR-NET-RAW cannot hold here (docs/architecture.md);
+# the frame still arrives, raw sockets are still made, and status says so.
+check way-fallback-packet-not-seen test "$(way packet 169.254.169.254 5364 lo)" = "ok arrived"
+check way-fallback-packet-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'AF_PACKET frames are not seen'"
+check way-fallback-raw-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'raw and packet sockets are not denied at creation'"
 
 # --- live apply: a pack file by path, with identity rules (hardlinks)
 cp "$helpers/gg-proof" "$tmp/tool"

@@ -376,6 +376,42 @@ static void compile__module_rules_union(void **state)
 	gg_pack_free(b);
 }
 
+/* net.egress "sockets": one verdict per kind, the union of the rules that
+ * name it; no destination node; entries after every other table's. */
+static void compile__socket_kinds(void **state)
+{
+	struct gg_pack *a = parse(PACK("a", "fa", CTL("C1"),
+		NET("s", "\"C1\"", "{\"sockets\": [\"raw\", \"packet\"]}") ","
+		NET("n", "\"C1\"", "{\"cidrs\": [\"10.0.0.0/8\"]}")));
+	struct gg_pack *b = parse(PACK("b", "fb", CTL("C2"),
+		NET("p", "\"C2\"", "{\"sockets\": [\"packet\"]}")));
+	struct gg_policy_input in[] = { { a, GG_ACT_DENY, false }, { b, GG_ACT_OBSERVE, false } };
+	struct gg_compiled *c = compile(in, 2);
+	const struct gg_entry *raw = entry_of(c, &c->sockets[GG_SOCK_RAW]);
+	const struct gg_entry *pkt = entry_of(c, &c->sockets[GG_SOCK_PACKET]);
+
+	check_entry_ids(c);
+	expect(c->n_egress == 1 && find_node(c, "10.0.0.0/8", 0), "a sockets rule makes no node");
+	expect_rules(entry_of(c, &find_node(c, "10.0.0.0/8", 0)->val.any), "cidr", "a@v1/n",
+		     NULL);
+	expect_rules(raw, "raw", "a@v1/s", NULL);
+	expect_rules(pkt, "packet", "a@v1/s", "b@v1/p", NULL);
+	expect(raw->gate == GG_GATE_EGRESS && pkt->gate == GG_GATE_EGRESS, "egress entries");
+	expect(c->sockets[GG_SOCK_PACKET].action == GG_ACT_DENY, "deny over observe");
+	expect(c->sockets[GG_SOCK_RAW].entry == 2 && c->sockets[GG_SOCK_PACKET].entry == 3,
+	       "socket kinds take the last entry ids");
+	gg_compiled_free(c);
+
+	in[0] = in[1];
+	c = compile(in, 1);
+	expect(c->sockets[GG_SOCK_RAW].entry == 0 && c->sockets[GG_SOCK_RAW].action == GG_ACT_NONE,
+	       "no raw rule: no raw verdict");
+	expect(c->sockets[GG_SOCK_PACKET].action == GG_ACT_OBSERVE, "observe-only: observe");
+	gg_compiled_free(c);
+	gg_pack_free(a);
+	gg_pack_free(b);
+}
+
 /* ---- determinism -------------------------------------------------------- */
 
 #define BIG_RULES                                                                         \
@@ -384,9 +420,11 @@ static void compile__module_rules_union(void **state)
 	NET("r3", "\"C1\"", "{\"cidrs\": [\"169.254.0.0/16\"]}") ","                    \
 	NET("r4", "\"C1\"", "{\"programs\": [\"curl\", \"bash\"], \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [22]}") "," \
 	NET("r5", "\"C1\"", "{\"programs\": [\"wget\"]}") ","                           \
-	RULE("r6", "kernel.module", "\"C1\"", "{\"all\": true}")
+	RULE("r6", "kernel.module", "\"C1\"", "{\"all\": true}") ","                    \
+	NET("r7", "\"C1\"", "{\"sockets\": [\"raw\", \"packet\"]}")
 
 #define BIG_RULES_REORDERED                                                               \
+	NET("r7", "\"C1\"", "{\"sockets\": [\"packet\", \"raw\"]}") ","                   \
 	RULE("r6", "kernel.module", "\"C1\"", "{\"all\": true}") ","                    \
 	NET("r5", "\"C1\"", "{\"programs\": [\"wget\"]}") ","                           \
 	NET("r4", "\"C1\"", "{\"programs\": [\"bash\", \"curl\"], \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [22]}") "," \
@@ -774,6 +812,39 @@ static void json__from_json_refuses_dangling_entry(void **state)
 	gg_pack_free(p);
 }
 
+/* egress.sockets round-trips, is checked like any verdict, and a record
+ * written before it existed still loads (every kind allowed). */
+static void json__sockets_and_older_records(void **state)
+{
+	struct gg_pack *p = parse(PACK("p", "fw", CTL("C1"),
+		NET("s", "\"C1\"", "{\"sockets\": [\"packet\"]}")));
+	struct gg_policy_input in[] = { { p, GG_ACT_DENY, false } };
+	struct gg_compiled *c = compile(in, 1), *back = NULL;
+	json_t *j = gg_compiled_to_json(c), *eg = json_object_get(j, "egress"), *pk;
+	struct gg_err err = {};
+
+	pk = json_object_get(json_object_get(eg, "sockets"), "packet");
+	expect(json_integer_value(json_object_get(pk, "entry")) == 1 &&
+	       !strcmp(json_string_value(json_object_get(pk, "action")), "deny"), "packet row");
+	expect(!gg_compiled_from_json(j, &back, &err), "loads: %s", err.msg);
+	expect(back->sockets[GG_SOCK_PACKET].entry == 1 &&
+	       back->sockets[GG_SOCK_PACKET].action == GG_ACT_DENY &&
+	       back->sockets[GG_SOCK_RAW].entry == 0, "verdicts survive the round trip");
+	gg_compiled_free(back);
+	json_object_set_new(pk, "entry", json_integer(7));
+	expect(gg_compiled_from_json(j, &back, &err) == -EINVAL && !back,
+	       "an entry id beyond the entry table is refused");
+	expect(strstr(err.msg, "egress.sockets"), "error names the place, got: %s", err.msg);
+	json_object_del(eg, "sockets");
+	expect(!gg_compiled_from_json(j, &back, &err), "an older record loads: %s", err.msg);
+	expect(back->sockets[GG_SOCK_PACKET].entry == 0 &&
+	       back->sockets[GG_SOCK_PACKET].action == GG_ACT_NONE, "older record: no verdict");
+	gg_compiled_free(back);
+	json_decref(j);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+}
+
 /* Every rule of an entry keeps its own mode and controls: a deny entry
  * that an observe-mode pack merged into says which controls are whose. */
 static void json__rules_carry_mode_and_controls(void **state)
@@ -987,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(compile__identical_rule_sets_share_an_entry),
 		cmocka_unit_test(compile__entry_ids_follow_table_order),
 		cmocka_unit_test(compile__module_rules_union),
+		cmocka_unit_test(compile__socket_kinds),
 		cmocka_unit_test(compile__output_is_deterministic),
 		cmocka_unit_test(egress__longer_prefix_carries_covering_rules),
 		cmocka_unit_test(egress__folding_is_transitive),
@@ -1002,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(json__round_trip_is_identical),
 		cmocka_unit_test(json__shape),
 		cmocka_unit_test(json__from_json_refuses_dangling_entry),
+		cmocka_unit_test(json__sockets_and_older_records),
 		cmocka_unit_test(json__rules_carry_mode_and_controls),
 		cmocka_unit_test(json__compile_cli_shows_modes),
 		cmocka_unit_test(scale__million_cidrs),

@@ -231,6 +231,67 @@ static void test_egress_record_v6(void **state)
 	json_decref(rec);
 }
 
+/* A socket-kind decision: no destination, the kind, the rule's control. */
+static void test_socket_kind_records(void **state)
+{
+	static const char pack[] =
+		"{\"name\":\"pn\",\"version\":\"v1\",\"framework\":{\"id\":\"fn\",\"title\":\"N\"},"
+		"\"controls\":[{\"id\":\"N-RAW\",\"title\":\"t\",\"status\":\"enforced\"}],"
+		"\"rules\":[{\"id\":\"rn\",\"gate\":\"net.egress\",\"controls\":[\"N-RAW\"],"
+		"\"match\":{\"sockets\":[\"raw\",\"packet\"]}}]}";
+	struct gg_compiled *c = NULL;
+	struct gg_pack *p = NULL;
+	struct gg_policy_input in;
+	struct gg_event e = {};
+	struct gg_err err;
+	json_t *rec;
+
+	assert_int_equal(gg_pack_parse(pack, strlen(pack), "n.json", &p, &err), 0);
+	in = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	if (gg_compile(&in, 1, &c, &err))
+		fail_msg("%s", err.msg);
+	e.gate = GG_GATE_EGRESS;
+	e.action = GG_ACT_DENY;
+	e.mechanism = GG_MECH_LSM;
+	e.flags = GG_EVF_SOCKET_KIND;
+	e.entries[0] = c->sockets[GG_SOCK_PACKET].entry;
+	e.net.family = AF_PACKET;
+	e.net.sock_type = SOCK_DGRAM;
+	e.net.hook = GG_NET_SOCKET;
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(str(rec, "event"), "egress_blocked");
+	assert_string_equal(str(rec, "family"), "packet");
+	assert_string_equal(str(rec, "socket_kind"), "packet");
+	assert_string_equal(str(rec, "sock_type"), "dgram");
+	assert_string_equal(str(rec, "hook"), "socket");
+	assert_true(json_is_null(json_object_get(rec, "daddr")));
+	assert_true(strs_are(json_object_get(rec, "controls"), "N-RAW", NULL));
+	json_decref(rec);
+
+	/* a send on a raw socket made outside the scope */
+	e.entries[0] = c->sockets[GG_SOCK_RAW].entry;
+	e.net.family = AF_INET;
+	e.net.sock_type = SOCK_RAW;
+	e.net.proto = IPPROTO_UDP;
+	e.net.hook = GG_NET_SENDMSG;
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(str(rec, "socket_kind"), "raw");
+	assert_string_equal(str(rec, "sock_type"), "raw");
+	assert_string_equal(str(rec, "syscall"), "sendmsg");
+	assert_true(json_is_null(json_object_get(rec, "daddr")));
+	assert_true(strs_are(json_object_get(rec, "controls"), "N-RAW", NULL));
+	json_decref(rec);
+
+	/* a destination decision names no socket kind */
+	e.flags = 0;
+	rec = gg_event_record(&e, c, 0);
+	assert_null(json_object_get(rec, "socket_kind"));
+	assert_string_equal(str(rec, "daddr"), "0.0.0.0");
+	json_decref(rec);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+}
+
 static void test_module_record(void **state)
 {
 	struct gg_event e = {};
@@ -660,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_exec_argv_bounded),
 		cmocka_unit_test(test_egress_record_mapped_v4),
 		cmocka_unit_test(test_egress_record_v6),
+		cmocka_unit_test(test_socket_kind_records),
 		cmocka_unit_test(test_module_record),
 		cmocka_unit_test(test_unknown_entry),
 		cmocka_unit_test(test_fail_closed_flag),

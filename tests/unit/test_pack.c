@@ -892,7 +892,60 @@ static void egress__program_with_slash(void **state)
 static void egress__needs_cidrs_or_programs(void **state)
 {
 	expect_pack_err(C1, R_NET("{\"ports\": [22]}"), "{\"ports\"", 0,
-			"a net.egress match needs \"cidrs\" or \"programs\"", NULL);
+			"a net.egress match needs \"cidrs\", \"programs\" or \"sockets\"", NULL);
+}
+
+static void egress__sockets(void **state)
+{
+	char *doc = mkpack(C1, R_NET("{\"sockets\": [\"packet\", \"raw\"]}"));
+	struct gg_pack *p = parse_ok(doc);
+
+	assert_int_equal(p->rules[0].sockets, (1U << GG_SOCK_RAW) | (1U << GG_SOCK_PACKET));
+	assert_int_equal(p->rules[0].n_cidrs, 0);
+	gg_pack_free(p);
+	free(doc);
+	doc = mkpack(C1, R_NET("{\"sockets\": [\"packet\"]}"));
+	p = parse_ok(doc);
+	assert_int_equal(p->rules[0].sockets, 1U << GG_SOCK_PACKET);
+	gg_pack_free(p);
+	free(doc);
+}
+
+static void egress__unknown_socket_kind(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"sockets\": [\"raw\", \"icmp\"]}"), "\"icmp\"", 0,
+			"unknown socket kind \"icmp\": expected \"raw\" or \"packet\"", NULL);
+}
+
+static void egress__duplicate_socket_kind(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"sockets\": [\"raw\", \"raw\"]}"), "\"raw\"", 1,
+			"duplicate socket kind \"raw\"", NULL);
+}
+
+static void egress__socket_kind_not_string(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"sockets\": [3]}"), "3]", 0,
+			"socket kind must be a string, got 3", NULL);
+}
+
+static void egress__sockets_empty(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"sockets\": []}"), "[]", 0,
+			"\"sockets\" must not be empty", NULL);
+}
+
+static void egress__sockets_stand_alone(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"sockets\": [\"raw\"], \"cidrs\": [\"10.0.0.0/8\"]}"),
+			"{\"sockets\"", 0, "\"sockets\" stands alone in its match", NULL);
+}
+
+static void module__sockets_not_allowed(void **state)
+{
+	expect_pack_err(C1, "    {\"id\": \"r1\", \"gate\": \"kernel.module\", \"controls\": "
+			"[\"C1\"], \"match\": {\"sockets\": [\"raw\"]}}", "\"sockets\"", 0,
+			"match key \"sockets\" is not allowed for gate kernel.module", NULL);
 }
 
 static void egress__match_key_of_other_gate(void **state)
@@ -1187,6 +1240,13 @@ int main(void)
 		cmocka_unit_test(egress__unknown_protocol),
 		cmocka_unit_test(egress__program_with_slash),
 		cmocka_unit_test(egress__needs_cidrs_or_programs),
+		cmocka_unit_test(egress__sockets),
+		cmocka_unit_test(egress__unknown_socket_kind),
+		cmocka_unit_test(egress__duplicate_socket_kind),
+		cmocka_unit_test(egress__socket_kind_not_string),
+		cmocka_unit_test(egress__sockets_empty),
+		cmocka_unit_test(egress__sockets_stand_alone),
+		cmocka_unit_test(module__sockets_not_allowed),
 		cmocka_unit_test(egress__match_key_of_other_gate),
 		cmocka_unit_test(module__all_false),
 		cmocka_unit_test(module__extra_key),

@@ -55,11 +55,27 @@ cat /tmp/fh.err
 check baseline-fhandle-disconnected grep -q "opened by handle as /$" /tmp/fh.err
 check baseline-fhandle-runs [ -e $disk/p-fh-base ]
 
+# Every way out (issue 12). A private netns whose lo holds the metadata
+# addresses stands in for the remote host: gg-net binds a receiver there
+# and prints "<send result> arrived|none". Without govgate each way
+# delivers, to the metadata address itself: so the denials below mean
+# something. (With the floor, raw and packet sockets are refused whatever
+# the destination, so these only have a baseline.)
+way() { unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
+	ip addr add 169.254.169.253/32 dev lo && ip addr add fd00:ec2::254/128 dev lo &&
+	sysctl -qw net.ipv4.ping_group_range="0 0" && sleep 1 && gg-net "$@"' _ "$@"; }
+check baseline-packet-arrives is "$(way packet 169.254.169.254 5364 lo)" "ok arrived"
+check baseline-raw0-arrives is "$(way raw0 169.254.169.254 5353)" "ok arrived"
+check baseline-hdrincl-arrives is "$(way hdrincl 169.254.169.254 5361 127.0.0.1)" "ok arrived"
+check baseline-xdp-socket is "$(gg-net socket xdp)" ok
+
 check start start --scope global
 cat /tmp/daemon.err
 check mech-exec-lsm grep -q "cmd.exec: lsm" /tmp/daemon.err
 check mech-egress-lsm grep -q "net.egress: lsm" /tmp/daemon.err
 check mech-module-lsm grep -q "kernel.module: lsm" /tmp/daemon.err
+# socket_create holds on this path: no limit is reported for it
+check no-egress-limit-on-lsm sh -c '! grep -q "net.egress: limit" /tmp/daemon.err'
 check status-enforcing govgate status --config $cfg
 govgate status --config $cfg
 
@@ -102,35 +118,40 @@ check v6-audited audit_has '"event":"egress_blocked"' '"daddr":"fd00:ec2::254"' 
 check counter-egress-denied [ "$(counter net.egress 4)" -ge 5 ]
 check counter-egress-allowed [ "$(counter net.egress 3)" -ge 2 ]
 
-# ---- net.egress: every way out (issue 12). A private netns whose lo holds
-# the metadata addresses stands in for the remote host: gg-net binds a
-# receiver there and prints "<send result> arrived|none". 169.254.169.253
-# (no rule) proves each way does deliver when nothing stops it.
-way() { unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
-	ip addr add 169.254.169.253/32 dev lo && ip addr add fd00:ec2::254/128 dev lo &&
-	sysctl -qw net.ipv4.ping_group_range="0 0" && sleep 1 && gg-net "$@"' _ "$@"; }
+# ---- net.egress: every way out (issue 12), with way() from the baselines.
+# 169.254.169.253 (no destination rule) proves a way does deliver when
+# nothing stops it.
 check way-control-arrives is "$(way unspec 169.254.169.253 5353)" "ok arrived"
-check way-raw-control-arrives is "$(way raw0 169.254.169.253 5353)" "ok arrived"
 check way-unspec-denied is "$(way unspec 169.254.169.254 5353)" "EPERM none"
 check way-unspec-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5353' '"syscall":"sendmsg"' 'FLOOR-NET-IMDS'
-# raw0 first: its record (the socket hook's, sock_type raw) must not be
-# confused with the AF_INET raw send's.
-check way-raw0-denied is "$(way raw0 169.254.169.254 5355)" "EPERM none"
-check way-raw0-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"sock_type":"raw"' 'FLOOR-NET-IMDS'
-check way-raw-denied is "$(way raw 169.254.169.254 5354)" "EPERM none"
-check way-raw0-v6-denied is "$(way raw0 fd00:ec2::254 5356)" "EPERM none"
 check way-sendmmsg-denied is "$(way sendmmsg 169.254.169.254 5357)" "EPERM none"
 check way-fastopen-denied is "$(way fastopen 169.254.169.254 5358)" "EPERM none"
 check way-ping-denied is "$(way ping 169.254.169.254)" "EPERM none"
+# Ping sockets are not raw: they keep working where no rule denies.
+check way-ping-unlisted-works is "$(way ping 169.254.169.253)" "ok arrived"
 check way-badfamily-denied is "$(way badfamily 169.254.169.254 5359)" "EPERM none"
 check way-badfamily-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"family":"other"'
 check way-disconnect-allowed is "$(gg-net disconnect 127.0.0.1 5360)" ok
-# IP_HDRINCL: msg_name (127.0.0.1, allowed) routes, the header decides:
-# the packet check (cgroup_skb/egress) reads the header's destination.
-check way-hdrincl-control-arrives is "$(way hdrincl 169.254.169.253 5361 127.0.0.1)" "ok arrived"
+# FLOOR-NET-RAW (socket_create): no raw inet or packet socket is made, so
+# the raw, IP_HDRINCL and AF_PACKET ways end at socket() with EPERM,
+# whatever the destination.
+check way-raw0-denied is "$(way raw0 169.254.169.254 5355)" "EPERM none"
+check way-raw-denied is "$(way raw 169.254.169.254 5354)" "EPERM none"
+check way-raw0-v6-denied is "$(way raw0 fd00:ec2::254 5356)" "EPERM none"
+check way-raw-audited audit_has '"event":"egress_blocked"' '"hook":"socket"' '"socket_kind":"raw"' '"family":"ipv4"' '"sock_type":"raw"' '"action":"deny"' 'FLOOR-NET-RAW'
+check way-raw6-audited audit_has '"event":"egress_blocked"' '"hook":"socket"' '"socket_kind":"raw"' '"family":"ipv6"' 'FLOOR-NET-RAW'
 check way-hdrincl-denied is "$(way hdrincl 169.254.169.254 5362 127.0.0.1)" "EPERM none"
-check way-packet-check-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' '"dport":5362' '"hook":"packet"' '"mechanism":"lsm"' 'FLOOR-NET-IMDS'
-check way-loopback-raw-allowed is "$(way raw 127.0.0.1 5363)" "ok arrived"
+check way-packet-denied is "$(way packet 169.254.169.254 5364 lo)" "EPERM none"
+check way-packet-unlisted-denied is "$(way packet 169.254.169.253 5365 lo)" "EPERM none"
+check way-packet-audited audit_has '"event":"egress_blocked"' '"hook":"socket"' '"socket_kind":"packet"' '"family":"packet"' '"sock_type":"dgram"' '"mechanism":"lsm"' 'FLOOR-NET-RAW'
+check socket-raw-eperm is "$(gg-net socket raw)" EPERM
+check socket-raw6-eperm is "$(gg-net socket raw6)" EPERM
+check socket-packet-eperm is "$(gg-net socket packet)" EPERM
+check socket-xdp-eperm is "$(gg-net socket xdp)" EPERM
+check socket-udp-ok is "$(gg-net socket udp)" ok
+# The kernel's own raw sockets (a new netns's ICMP and TCP control
+# sockets, made in the unsharing task) are not the task's: not denied.
+check netns-create-ok unshare -n true
 
 # ---- kernel.module
 check finit-and-init-module-eperm gg-modload /lib/test/test.ko
@@ -291,6 +312,10 @@ out=$(gg-net connect 169.254.169.254 81)
 check observe-egress-not-eperm sh -c "[ -n \"$out\" ] && [ \"$out\" != EPERM ]"
 check observe-egress-logged audit_has '"event":"egress_blocked"' '"action":"observe"' '"dport":81' 'FLOOR-NET-IMDS'
 check counter-exec-observed [ "$(counter cmd.exec 5)" -ge 1 ]
+# FLOOR-NET-RAW observed: the packet socket is made, the frame arrives,
+# the record says what would have been denied.
+check observe-packet-arrives is "$(way packet 169.254.169.254 5367 lo)" "ok arrived"
+check observe-packet-logged audit_has '"event":"egress_blocked"' '"action":"observe"' '"hook":"socket"' '"socket_kind":"packet"' 'FLOOR-NET-RAW'
 stop
 govgate stop --unload --config $cfg
 
@@ -306,6 +331,13 @@ check exempt-cgroup-exec-runs [ -e /tmp/p-exempt ]
 out=$(gg-net connect 169.254.169.254 80)
 echo "root cgroup connect: $out ($(cat /proc/self/cgroup))"
 check others-still-gated is "$out" EPERM
+# A packet socket made in the exempt cgroup, used after moving into the
+# scope: socket_sendmsg refuses the send.
+check exempt-packet-socket-ok is "$(in_exempt gg-net socket packet)" ok
+out=$(in_exempt env GG_NET_MOVE_TO=/sys/fs/cgroup/cgroup.procs unshare -n sh -c 'ip link set lo up &&
+	ip addr add 169.254.169.254/32 dev lo && sleep 1 && gg-net packet 169.254.169.254 5368 lo')
+check moved-packet-send-denied is "$out" "EPERM none"
+check moved-packet-audited audit_has '"event":"egress_blocked"' '"hook":"sendmsg"' '"socket_kind":"packet"' 'FLOOR-NET-RAW'
 stop
 govgate stop --unload --config $cfg
 
