@@ -110,6 +110,17 @@ struct gg_settings {
 	__u64 self_start_ticks;
 	struct gg_cgroup_ref scope; /* GG_SCOPE_CGROUP */
 	struct gg_cgroup_ref exempt[GG_MAX_EXEMPT]; /* GG_SCOPE_GLOBAL */
+	/* Locked mode (bpf/guard.bpf.c): 1 = the kernel refuses every way to
+	 * switch govgate off, to every task but init, the daemon and the
+	 * tasks of the daemon's cgroup (self_cgroup, if not the root). */
+	__u32 locked;
+	__u32 _pad;
+	/* The pin directory (dev in the kernel's encoding, as exec_inode). */
+	__u64 pin_dir_dev;
+	__u64 pin_dir_ino;
+	/* The cgroup the daemon runs in (level 0: none, it runs in the root):
+	 * its successor after a restart starts there (govgate.service). */
+	struct gg_cgroup_ref self_cgroup;
 };
 
 /* policy_state map (ARRAY, 1 entry). active_slot only ever holds 0 or 1 so a
@@ -258,6 +269,28 @@ struct gg_event_module {
 	char name[GG_NAME_MAX];
 };
 
+/* What locked mode refused (bpf/guard.bpf.c). Recorded as kernel.module
+ * events with GG_EVF_TAMPER, each with its floor control (user/event.c). */
+enum gg_guard_what {
+	GG_GUARD_BPF_CMD = 1, /* arg: the bpf(2) command (FLOOR-TAMPER-BPF) */
+	GG_GUARD_MAP_WRITE = 2, /* arg: map id, name: map name (FLOOR-TAMPER-BPF) */
+	GG_GUARD_PIN_UNLINK = 3, /* name: the entry (FLOOR-TAMPER-PINS) */
+	GG_GUARD_PIN_RENAME = 4,
+	GG_GUARD_PIN_RMDIR = 5,
+	GG_GUARD_UMOUNT = 6, /* the pin directory's bpffs */
+	GG_GUARD_PTRACE = 7, /* arg: ptrace mode (FLOOR-TAMPER-DAEMON) */
+	GG_GUARD_SIGNAL = 8, /* arg: signal number */
+	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
+	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
+};
+
+/* Same size as gg_event_module: a guard record is a kernel.module one. */
+struct gg_event_guard {
+	__u32 what; /* enum gg_guard_what */
+	__u32 arg;
+	char name[GG_NAME_MAX];
+};
+
 /* gg_event.flags */
 enum gg_event_flags {
 	/* The decision's policy slot was rewritten while it was being made
@@ -271,6 +304,9 @@ enum gg_event_flags {
 	 * packet), not by a destination; gg_event_net.family and sock_type
 	 * say which. */
 	GG_EVF_SOCKET_KIND = 1 << 2,
+	/* locked mode refused a way to switch govgate off: the record's
+	 * union member is `guard` (gate GG_GATE_MODULE, action deny). */
+	GG_EVF_TAMPER = 1 << 3,
 };
 
 struct gg_event {
@@ -294,6 +330,7 @@ struct gg_event {
 		struct gg_event_exec exec;
 		struct gg_event_net net;
 		struct gg_event_module module;
+		struct gg_event_guard guard; /* GG_EVF_TAMPER */
 	};
 };
 
@@ -362,6 +399,10 @@ struct gg_meta {
 #define GG_MAP_EGRESS_SOCKET "egress_socket"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
+/* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
+ * own may open for writing. */
+#define GG_MAP_GUARD_MAPS "guard_maps"
+#define GG_GUARD_MAPS_MAX 16
 
 /* Programs: the loader table in user/gates.c lists each one exactly once. */
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
@@ -380,6 +421,16 @@ struct gg_meta {
 #define GG_PROG_MODULE_REQUEST "gg_module_request"
 #define GG_PROG_MODULE_LOAD_DATA "gg_module_load_data"
 #define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
+#define GG_PROG_GUARD_BPF "gg_guard_bpf"
+#define GG_PROG_GUARD_BPF_MAP "gg_guard_bpf_map"
+#define GG_PROG_GUARD_UNLINK "gg_guard_unlink"
+#define GG_PROG_GUARD_RENAME "gg_guard_rename"
+#define GG_PROG_GUARD_RMDIR "gg_guard_rmdir"
+#define GG_PROG_GUARD_UMOUNT "gg_guard_umount"
+#define GG_PROG_GUARD_PTRACE "gg_guard_ptrace"
+#define GG_PROG_GUARD_KILL "gg_guard_kill"
+#define GG_PROG_GUARD_FILE_OPEN "gg_guard_file_open"
+#define GG_PROG_GUARD_TASK_ALLOC "gg_guard_task_alloc"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold
  * __builtin_strcmp of two literals, so this works in _Static_assert. */
@@ -420,10 +471,16 @@ _Static_assert(GG_MAX_HITS == 4, "event entries: path, inode, name, invoked name
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
-GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT);
+GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16);
 GG_ASSERT_OFF(gg_settings, self_start_ticks, 16);
 GG_ASSERT_OFF(gg_settings, scope, 24);
 GG_ASSERT_OFF(gg_settings, exempt, 40);
+GG_ASSERT_NEXT(gg_settings, exempt, locked);
+GG_ASSERT_NEXT(gg_settings, locked, _pad);
+GG_ASSERT_NEXT(gg_settings, _pad, pin_dir_dev);
+GG_ASSERT_NEXT(gg_settings, pin_dir_dev, pin_dir_ino);
+GG_ASSERT_NEXT(gg_settings, pin_dir_ino, self_cgroup);
+GG_ASSERT_LAST(gg_settings, self_cgroup);
 GG_ASSERT_SIZE(gg_policy_state, 8 + 8 * GG_SLOTS);
 GG_ASSERT_OFF(gg_policy_state, generation, 8);
 GG_ASSERT_SIZE(gg_verdict, 8);
@@ -474,6 +531,8 @@ GG_ASSERT_OFF(gg_event_exec, args, 2 * GG_PATH_MAX + 32);
 GG_ASSERT_SIZE(gg_event_net, 24);
 GG_ASSERT_OFF(gg_event_net, daddr, 8);
 GG_ASSERT_SIZE(gg_event_module, 8 + GG_NAME_MAX);
+_Static_assert(sizeof(struct gg_event_guard) == sizeof(struct gg_event_module),
+	       "a guard record is sized as a kernel.module one (GG_EVENT_SIZE)");
 /* The header every record carries (GG_EVENT_HDR_SIZE), then the union. */
 GG_ASSERT_OFF(gg_event, entries, 36);
 GG_ASSERT_OFF(gg_event, comm, 72);

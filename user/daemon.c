@@ -72,6 +72,7 @@ struct gg_daemon {
 	const char *journal_reset;
 	__u64 generation;
 	bool clean_stop;
+	bool locked; /* locked mode asked for and its guard attached */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -821,6 +822,41 @@ static int start_attach(struct gg_daemon *d, bool verbose, struct gg_err *err)
 	return 0;
 }
 
+/*
+ * Step 1b: locked mode (bpf/guard.bpf.c), the default in global scope.
+ * Says which tamper protections hold on this path; the lock itself is set
+ * with the settings (start_policy).
+ */
+static void start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts)
+{
+	struct gg_gate_state guard;
+	bool want = d->cfg->scope.mode == GG_SCOPE_GLOBAL && !opts->unlocked;
+	bool lsm = gg_guard_attached(d->cfg->pin_dir, &guard);
+
+	d->locked = want && lsm;
+	if (!want) {
+		fprintf(stderr, "govgate: locked: no (%s): a root task can switch govgate off\n",
+			opts->unlocked ? "--unlocked" : "cgroup scope is never locked");
+		return;
+	}
+	if (lsm) {
+		fprintf(stderr, "govgate: locked: yes: refused to all but init, the daemon and "
+				"its cgroup: bpf program load/attach/detach, link detach/update, "
+				"writable fds to the settings/meta/counters/events maps, unlink, "
+				"rename and umount of the pins, ptrace and signals to the daemon, "
+				"cgroup moves of governed tasks\n");
+		fprintf(stderr, "govgate: locked: not protected: the policy maps (govgate apply "
+				"writes them from the CLI), requests through init (systemctl stop)\n");
+		return;
+	}
+	fprintf(stderr, "govgate: locked: no: the guard needs BPF LSM (%s); what holds on this "
+			"path: kexec and module loading are refused only with BPF LSM too; "
+			"the daemon holds its links, so rm of the pins detaches nothing while it "
+			"runs; NOT protected: the settings map, bpf link detach, umount of bpffs "
+			"after a kill, ptrace and signals to the daemon, cgroup moves\n",
+		guard.why[0] ? guard.why : "not attached");
+}
+
 /* Step 2: where the previous daemon left off: the drops it reported,
  * what the log refused, how far it copied the apply journal. */
 static void start_resume(struct gg_daemon *d)
@@ -881,7 +917,7 @@ static int start_policy(struct gg_daemon *d, struct gg_err *err)
 				      err);
 	if (ret && (ret = restore_failed(d, err)))
 		return ret;
-	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), true, err);
+	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), true, d->locked, err);
 	if (ret || !d->pin_dir_final)
 		return ret;
 	/* A map outlives its pin while an fd holds it: what the replaced gates
@@ -909,6 +945,7 @@ static void record_started(struct gg_daemon *d)
 			cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup, "mode",
 			cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "generation",
 			(json_int_t)d->generation, "pid", getpid());
+	json_object_set_new(rec, "locked", json_boolean(d->locked));
 	for (int g = 0; g < GG_GATE_COUNT; g++)
 		if (d->state[g].why[0]) {
 			char key[64];
@@ -986,8 +1023,8 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
-int gg_daemon_start(struct gg_config *cfg, bool verbose, struct gg_daemon **out,
-		    struct gg_err *err)
+int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
+		    struct gg_daemon **out, struct gg_err *err)
 {
 	struct gg_daemon *d = calloc(1, sizeof(*d));
 	int ret;
@@ -998,9 +1035,10 @@ int gg_daemon_start(struct gg_config *cfg, bool verbose, struct gg_daemon **out,
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = -1;
-	ret = start_attach(d, verbose, err);
+	ret = start_attach(d, opts->verbose, err);
 	if (ret)
 		return ret;
+	start_locked(d, opts);
 	start_resume(d);
 	ret = start_policy(d, err);
 	if (!ret)

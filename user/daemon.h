@@ -14,6 +14,13 @@
 
 struct gg_daemon;
 
+struct gg_daemon_opts {
+	bool verbose; /* libbpf's messages */
+	/* No locked mode (bpf/guard.bpf.c), which is otherwise on in global
+	 * scope: for development and maintenance. */
+	bool unlocked;
+};
+
 /* SIGHUP is taken from here on: a reload asked for while starting is done
  * once the policy is in. Called first, before the configuration is read. */
 void gg_daemon_catch_reload(void);
@@ -25,8 +32,8 @@ void gg_daemon_catch_reload(void);
  * could be allocated, also on failure: gg_daemon_stop then records the
  * failure in the log (if it was opened) and gg_daemon_free undoes the rest.
  */
-int gg_daemon_start(struct gg_config *cfg, bool verbose, struct gg_daemon **d,
-		    struct gg_err *err);
+int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
+		    struct gg_daemon **d, struct gg_err *err);
 /* Drains until SIGTERM or SIGINT (0), or until the ring buffer fails. */
 int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err);
 /* Records agent_stopped (with error, if the daemon failed) and the final

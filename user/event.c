@@ -284,6 +284,64 @@ static void add_net(json_t *rec, const struct gg_event *e)
 	json_object_set_new(rec, "hook", json_string(net_hook_name(n->hook)));
 }
 
+/* Locked mode's refusals (bpf/guard.bpf.c): what was refused, and the
+ * floor control it enforces. Fixed here, not compiled from a pack rule:
+ * locked mode is not a policy a pack can change. */
+static const struct {
+	const char *what, *control;
+} guard_names[] = {
+	[GG_GUARD_BPF_CMD] = { "bpf_command", "FLOOR-TAMPER-BPF" },
+	[GG_GUARD_MAP_WRITE] = { "map_write_open", "FLOOR-TAMPER-BPF" },
+	[GG_GUARD_PIN_UNLINK] = { "pin_unlink", "FLOOR-TAMPER-PINS" },
+	[GG_GUARD_PIN_RENAME] = { "pin_rename", "FLOOR-TAMPER-PINS" },
+	[GG_GUARD_PIN_RMDIR] = { "pin_rmdir", "FLOOR-TAMPER-PINS" },
+	[GG_GUARD_UMOUNT] = { "bpffs_umount", "FLOOR-TAMPER-PINS" },
+	[GG_GUARD_PTRACE] = { "daemon_ptrace", "FLOOR-TAMPER-DAEMON" },
+	[GG_GUARD_SIGNAL] = { "daemon_signal", "FLOOR-TAMPER-DAEMON" },
+	[GG_GUARD_CGROUP_WRITE] = { "cgroup_write", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_CLONE_INTO_CGROUP] = { "clone_into_cgroup", "FLOOR-TAMPER-CGROUP" },
+};
+
+static const char *bpf_cmd_name(__u32 cmd)
+{
+	static const char *const names[] = {
+		[0] = "BPF_MAP_CREATE", [5] = "BPF_PROG_LOAD", [8] = "BPF_PROG_ATTACH",
+		[9] = "BPF_PROG_DETACH", [17] = "BPF_RAW_TRACEPOINT_OPEN",
+		[28] = "BPF_LINK_CREATE", [29] = "BPF_LINK_UPDATE", [34] = "BPF_LINK_DETACH",
+	};
+
+	return cmd < sizeof(names) / sizeof(names[0]) && names[cmd] ? names[cmd] : "unknown";
+}
+
+static void add_tamper(json_t *rec, const struct gg_event *e)
+{
+	const struct gg_event_guard *g = &e->guard;
+	bool known = g->what < sizeof(guard_names) / sizeof(guard_names[0]) &&
+		     guard_names[g->what].what;
+	const char *ctl = known ? guard_names[g->what].control : "FLOOR-TAMPER-UNKNOWN";
+
+	json_object_set_new(rec, "event", json_string("tamper_blocked"));
+	json_object_set_new(rec, "locked", json_true());
+	json_object_set_new(rec, "pack", json_string("platform-floor"));
+	json_object_set_new(rec, "rule", json_null());
+	json_object_set_new(rec, "rules", json_array());
+	json_object_set_new(rec, "controls", json_pack("[s]", ctl));
+	json_object_set_new(rec, "frameworks", json_pack("[s]", "govgate-floor"));
+	json_object_set_new(rec, "observed_controls", json_array());
+	json_object_set_new(rec, "observed_frameworks", json_array());
+	json_object_set_new(rec, "tamper", json_string(known ? guard_names[g->what].what
+							     : "unknown"));
+	json_object_set_new(rec, "target", kstr(g->name, sizeof(g->name)));
+	if (g->what == GG_GUARD_BPF_CMD)
+		json_object_set_new(rec, "bpf_cmd", json_string(bpf_cmd_name(g->arg)));
+	else if (g->what == GG_GUARD_MAP_WRITE)
+		json_object_set_new(rec, "map_id", json_integer(g->arg));
+	else if (g->what == GG_GUARD_SIGNAL)
+		json_object_set_new(rec, "signal", json_integer(g->arg));
+	else if (g->what == GG_GUARD_PTRACE)
+		json_object_set_new(rec, "ptrace_mode", json_integer(g->arg));
+}
+
 json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *policy,
 			__s64 boot_to_real_ns)
 {
@@ -304,14 +362,19 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	if (e->flags & GG_EVF_BAD_ADDR)
 		json_object_set_new(rec, "fail_closed", json_string("unreadable_destination"));
 	json_object_set_new(rec, "generation", json_integer(e->generation));
-	add_policy(rec, e, policy);
+	if (e->flags & GG_EVF_TAMPER)
+		add_tamper(rec, e); /* its own event name, controls and fields */
+	else
+		add_policy(rec, e, policy);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
 	json_object_set_new(rec, "ppid", json_integer(e->ppid));
 	json_object_set_new(rec, "uid", json_integer(e->uid));
 	json_object_set_new(rec, "comm", kstr(e->comm, sizeof(e->comm)));
 	json_object_set_new(rec, "exe", kstr(e->exe, sizeof(e->exe)));
 	json_object_set_new(rec, "cgroup_id", json_integer(e->cgroup_id));
-	switch (e->gate) {
+	switch (e->flags & GG_EVF_TAMPER ? GG_GATE_COUNT : e->gate) {
+	case GG_GATE_COUNT: /* add_tamper did it */
+		break;
 	case GG_GATE_EXEC:
 		add_exec(rec, e);
 		break;

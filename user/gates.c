@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,6 +21,7 @@
 #include "exec.skel.h"
 #include "egress.skel.h"
 #include "module.skel.h"
+#include "guard.skel.h"
 #include "gates.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,6 +44,7 @@ struct gg_gate_spec {
 	struct bpf_object *(*object)(void *skel);
 	const struct gg_prog_spec *progs;
 	size_t n_progs;
+	const char *label; /* for messages; NULL: the gate's name */
 };
 
 /* Skeleton adapters: the gate table drives them generically. */
@@ -61,6 +64,7 @@ struct gg_gate_spec {
 GG_SKEL_ADAPTERS(exec)
 GG_SKEL_ADAPTERS(egress)
 GG_SKEL_ADAPTERS(module)
+GG_SKEL_ADAPTERS(guard)
 
 /*
  * The loader table: every program of every gate's skeleton, once. A
@@ -101,6 +105,19 @@ GG_SKEL_ADAPTERS(module)
 	P(module, gg_module_load_data, GG_PROG_MODULE_LOAD_DATA, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(module, gg_module_read_file, GG_PROG_MODULE_READ_FILE, GG_MECH_LSM, GG_ATTACH_AUTO)
 
+/* Locked mode (bpf/guard.bpf.c): LSM only, not a gate of its own. */
+#define GUARD_PROGS(P)                                                                       \
+	P(guard, gg_guard_bpf, GG_PROG_GUARD_BPF, GG_MECH_LSM, GG_ATTACH_AUTO)               \
+	P(guard, gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP, GG_MECH_LSM, GG_ATTACH_AUTO)       \
+	P(guard, gg_guard_unlink, GG_PROG_GUARD_UNLINK, GG_MECH_LSM, GG_ATTACH_AUTO)         \
+	P(guard, gg_guard_rename, GG_PROG_GUARD_RENAME, GG_MECH_LSM, GG_ATTACH_AUTO)         \
+	P(guard, gg_guard_rmdir, GG_PROG_GUARD_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)           \
+	P(guard, gg_guard_umount, GG_PROG_GUARD_UMOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)         \
+	P(guard, gg_guard_ptrace, GG_PROG_GUARD_PTRACE, GG_MECH_LSM, GG_ATTACH_AUTO)         \
+	P(guard, gg_guard_kill, GG_PROG_GUARD_KILL, GG_MECH_LSM, GG_ATTACH_AUTO)             \
+	P(guard, gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)   \
+	P(guard, gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC, GG_MECH_LSM, GG_ATTACH_AUTO)
+
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */
 #define PROG_BIT(skel, fn, name, mech, attach)                                         \
@@ -122,14 +139,17 @@ GG_SKEL_ADAPTERS(module)
 PROGS_FIT(exec);
 PROGS_FIT(egress);
 PROGS_FIT(module);
+PROGS_FIT(guard);
 
 CHECK_PROG_TABLE(exec, EXEC_PROGS);
 CHECK_PROG_TABLE(egress, EGRESS_PROGS);
 CHECK_PROG_TABLE(module, MODULE_PROGS);
+CHECK_PROG_TABLE(guard, GUARD_PROGS);
 
 static const struct gg_prog_spec exec_progs[] = { EXEC_PROGS(PROG_SPEC) };
 static const struct gg_prog_spec egress_progs[] = { EGRESS_PROGS(PROG_SPEC) };
 static const struct gg_prog_spec module_progs[] = { MODULE_PROGS(PROG_SPEC) };
+static const struct gg_prog_spec guard_progs[] = { GUARD_PROGS(PROG_SPEC) };
 
 
 static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
@@ -139,6 +159,26 @@ static const struct gg_gate_spec gate_specs[GG_GATE_COUNT] = {
 	{ GG_GATE_MODULE, module_open, module_destroy, module_object, module_progs,
 	  ARRAY_SIZE(module_progs) },
 };
+
+/* Attached after the gates, pinned beside them; its records are
+ * kernel.module ones. */
+static const struct gg_gate_spec guard_spec = {
+	GG_GATE_MODULE, guard_open, guard_destroy, guard_object, guard_progs,
+	ARRAY_SIZE(guard_progs), "locked-mode guard",
+};
+static struct gg_gate_state guard_state;
+static bool guard_tried;
+
+static const char *spec_name(const struct gg_gate_spec *spec)
+{
+	return spec->label ? spec->label : gg_gate_name(spec->gate);
+}
+
+/* The gates, then the guard: i in [0, GG_GATE_COUNT]. */
+static const struct gg_gate_spec *spec_at(int i)
+{
+	return i < GG_GATE_COUNT ? &gate_specs[i] : &guard_spec;
+}
 
 static bool verbose_libbpf;
 
@@ -158,6 +198,20 @@ int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err)
 
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
 	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: cannot open pinned object: %s (is govgate running?)",
+			       path, strerror(errno));
+	return fd;
+}
+
+int gg_pinned_fd_ro(const char *pin_dir, const char *name, struct gg_err *err)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get_opts(path, &opts);
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: cannot open pinned object: %s (is govgate running?)",
 			       path, strerror(errno));
@@ -259,7 +313,7 @@ static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spe
 			continue;
 		if (fd < 0)
 			return gg_errf(err, -errno, "%s: cannot hold %s: %s",
-				       gg_gate_name(spec->gate), path, strerror(errno));
+				       spec_name(spec), path, strerror(errno));
 		ret = hold_link_fd(fd, path, err);
 		if (ret)
 			return ret;
@@ -298,8 +352,8 @@ static bool maps_pinned(const char *pin_dir)
 	struct bpf_map *map;
 	bool ok = true;
 
-	for (int g = 0; g < GG_GATE_COUNT && ok; g++) {
-		const struct gg_gate_spec *spec = &gate_specs[g];
+	for (int g = 0; g <= GG_GATE_COUNT && ok; g++) {
+		const struct gg_gate_spec *spec = spec_at(g);
 		void *skel;
 
 		if (pinned_mech(pin_dir, spec) == GG_MECH_NONE)
@@ -443,11 +497,11 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 		/* argv capture is for the record only: a kernel without the
 		 * syscall tracepoints still enforces. */
 		fprintf(stderr, "govgate: %s: %s not attached (%s): audit records lack argv\n",
-			gg_gate_name(spec->gate), name, strerror(errno));
+			spec_name(spec), name, strerror(errno));
 		return 0;
 	}
 	if (!link)
-		return gg_errf(err, -errno, "%s: attach %s: %s", gg_gate_name(spec->gate), name,
+		return gg_errf(err, -errno, "%s: attach %s: %s", spec_name(spec), name,
 			       strerror(errno));
 	/* The program too, for `bpftool prog dump xlated pinned ...`; a stale
 	 * pin of it (its link was removed) is replaced, not an error. */
@@ -460,10 +514,10 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 	bpf_link__disconnect(link);
 	bpf_link__destroy(link);
 	if (ret)
-		return gg_errf(err, ret, "%s: pin %s: %s", gg_gate_name(spec->gate), path,
+		return gg_errf(err, ret, "%s: pin %s: %s", spec_name(spec), path,
 			       strerror(-ret));
 	if (fd < 0)
-		return gg_errf(err, -errno, "%s: hold %s: %s", gg_gate_name(spec->gate), path,
+		return gg_errf(err, -errno, "%s: hold %s: %s", spec_name(spec), path,
 			       strerror(errno));
 	ret = hold_link_fd(fd, path, err);
 	return ret ? ret : 1;
@@ -514,6 +568,7 @@ void gg_build_id(char id[GG_BUILD_ID_LEN])
 {
 	static const void *(*const objs[])(size_t *) = {
 		gg_exec__elf_bytes, gg_egress__elf_bytes, gg_module__elf_bytes,
+		gg_guard__elf_bytes,
 	};
 	unsigned char md[32];
 	unsigned int len = 0;
@@ -535,6 +590,7 @@ void gg_build_id(char id[GG_BUILD_ID_LEN])
 /* The build id recorded in dir's meta map, or "" if there is none. */
 static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
 {
+	LIBBPF_OPTS(bpf_obj_get_opts, ro_opts, .file_flags = BPF_F_RDONLY);
 	struct gg_meta m = {};
 	char path[4096];
 	__u32 zero = 0;
@@ -542,7 +598,7 @@ static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
 
 	id[0] = '\0';
 	snprintf(path, sizeof(path), "%s/" GG_MAP_META, dir);
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get_opts(path, &ro_opts);
 	if (fd < 0)
 		return;
 	if (!bpf_map_lookup_elem(fd, &zero, &m))
@@ -688,7 +744,7 @@ static int check_adopted_scope(const char *pin_dir, const struct gg_scope *scope
 	__u32 zero = 0;
 	int fd, ret;
 
-	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
+	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_SETTINGS, err);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_lookup_elem(fd, &zero, &old) ? -errno : 0;
@@ -724,13 +780,70 @@ static bool attaches_to_cgroup(const struct gg_gate_spec *spec, enum gg_mech mec
 	return false;
 }
 
+struct attach_ctx {
+	const char *pin_dir, *target; /* target: pin_dir, or the upgrade stage */
+	const struct gg_scope *scope;
+	bool maps_ok, lsm_ok;
+	const char *lsm_why;
+	int cgroup_fd;
+};
+
+/* Adopts spec's pinned links, or loads, attaches and pins its programs
+ * (BPF LSM first, else its fallback ones); st says which. */
+static int attach_spec(const struct attach_ctx *cx, const struct gg_gate_spec *spec,
+		       struct gg_gate_state *st, struct gg_err *err)
+{
+	void *skel = NULL;
+	int lsm_err, ret;
+
+	memset(st, 0, sizeof(*st));
+	st->mech = cx->target == cx->pin_dir ? pinned_mech(cx->pin_dir, spec) : GG_MECH_NONE;
+	if (st->mech != GG_MECH_NONE &&
+	    (!cx->maps_ok || !pins_complete(cx->pin_dir, spec, st->mech))) {
+		/* Pins were removed (by hand, or bpffs remounted): attach the
+		 * gate whole again, replacing what is left. */
+		fprintf(stderr, "govgate: %s: pinned links incomplete: re-attaching\n",
+			spec_name(spec));
+		st->mech = GG_MECH_NONE;
+	}
+	if (st->mech != GG_MECH_NONE) {
+		/* An earlier run's links still enforce: adopt them, never attach
+		 * twice, and hold them for as long as we run. */
+		st->reused = true;
+		if (attaches_to_cgroup(spec, st->mech)) {
+			ret = check_adopted_scope(cx->pin_dir, cx->scope, err);
+			if (ret)
+				return ret;
+		}
+		return hold_pinned_links(cx->pin_dir, spec, st->mech, err);
+	}
+	lsm_err = cx->lsm_ok ? load_gate(spec, cx->target, GG_MECH_LSM, &skel) : -ENOSYS;
+	if (!lsm_err) {
+		st->mech = GG_MECH_LSM;
+	} else {
+		if (cx->lsm_ok)
+			snprintf(st->why, sizeof(st->why), "BPF LSM load failed: %s",
+				 strerror(-lsm_err));
+		else
+			snprintf(st->why, sizeof(st->why), "%s", cx->lsm_why);
+		if (!load_gate(spec, cx->target, GG_MECH_FALLBACK, &skel))
+			st->mech = GG_MECH_FALLBACK;
+	}
+	if (st->mech == GG_MECH_NONE)
+		return 0;
+	ret = attach_and_pin(spec, skel, cx->target, cx->cgroup_fd, err);
+	spec->destroy(skel);
+	return ret;
+}
+
 int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 		    struct gg_gate_state state[GG_GATE_COUNT], bool verbose, char *stage,
 		    size_t stage_len, struct gg_err *err)
 {
 	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN], lsm_why[256];
+	struct attach_ctx cx = { .pin_dir = pin_dir, .scope = scope, .lsm_why = lsm_why };
 	const char *target = pin_dir;
-	bool any_pinned = false, lsm_ok, maps_ok;
+	bool any_pinned = false;
 	int cgroup_fd = -1, ret;
 
 	stage[0] = '\0';
@@ -758,54 +871,15 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	cgroup_fd = scope_cgroup_fd(scope, err);
 	if (cgroup_fd < 0)
 		return cgroup_fd;
-	lsm_ok = bpf_lsm_active(lsm_why, sizeof(lsm_why));
-	maps_ok = target != pin_dir || !any_pinned || maps_pinned(pin_dir);
+	cx.lsm_ok = bpf_lsm_active(lsm_why, sizeof(lsm_why));
+	cx.maps_ok = target != pin_dir || !any_pinned || maps_pinned(pin_dir);
+	cx.target = target;
+	cx.cgroup_fd = cgroup_fd;
 
-	for (int g = 0; g < GG_GATE_COUNT; g++) {
-		const struct gg_gate_spec *spec = &gate_specs[g];
-		void *skel = NULL;
-		int lsm_err;
-
-		memset(&state[g], 0, sizeof(state[g]));
-		state[g].mech = target == pin_dir ? pinned_mech(pin_dir, spec) : GG_MECH_NONE;
-		if (state[g].mech != GG_MECH_NONE &&
-		    (!maps_ok || !pins_complete(pin_dir, spec, state[g].mech))) {
-			/* Pins were removed (by hand, or bpffs remounted):
-			 * attach the gate whole again, replacing what is left. */
-			fprintf(stderr, "govgate: %s: pinned links incomplete: re-attaching\n",
-				gg_gate_name(spec->gate));
-			state[g].mech = GG_MECH_NONE;
-		}
-		if (state[g].mech != GG_MECH_NONE) {
-			/* An earlier run's links still enforce: adopt them, never
-			 * attach twice, and hold them for as long as we run. */
-			state[g].reused = true;
-			if (attaches_to_cgroup(spec, state[g].mech)) {
-				ret = check_adopted_scope(pin_dir, scope, err);
-				if (ret)
-					goto cleanup;
-			}
-			ret = hold_pinned_links(pin_dir, spec, state[g].mech, err);
-			if (ret)
-				goto cleanup;
-			continue;
-		}
-		lsm_err = lsm_ok ? load_gate(spec, target, GG_MECH_LSM, &skel) : -ENOSYS;
-		if (!lsm_err) {
-			state[g].mech = GG_MECH_LSM;
-		} else {
-			if (lsm_ok)
-				snprintf(state[g].why, sizeof(state[g].why), "BPF LSM load failed: %s",
-					 strerror(-lsm_err));
-			else
-				snprintf(state[g].why, sizeof(state[g].why), "%s", lsm_why);
-			if (!load_gate(spec, target, GG_MECH_FALLBACK, &skel))
-				state[g].mech = GG_MECH_FALLBACK;
-		}
-		if (state[g].mech == GG_MECH_NONE)
-			continue;
-		ret = attach_and_pin(spec, skel, target, cgroup_fd, err);
-		spec->destroy(skel);
+	guard_tried = true;
+	for (int g = 0; g <= GG_GATE_COUNT; g++) {
+		ret = attach_spec(&cx, spec_at(g), g < GG_GATE_COUNT ? &state[g] : &guard_state,
+				  err);
 		if (ret)
 			goto cleanup;
 	}
@@ -839,8 +913,101 @@ static int cgroup_ref(const char *dir, struct gg_cgroup_ref *ref, struct gg_err 
 	return 0;
 }
 
+/* The pin directory's identity as the guard compares it: the directory
+ * the pins end up in (an upgrade stage's parent). */
+static int pin_dir_identity(const char *dir, struct gg_settings *s, struct gg_err *err)
+{
+	char path[4096], *slash;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	slash = strrchr(path, '/');
+	if (slash && slash != path && !strcmp(slash + 1, GG_PIN_UPGRADE_STAGE))
+		*slash = '\0';
+	if (stat(path, &st))
+		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+	s->pin_dir_dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	s->pin_dir_ino = st.st_ino;
+	return 0;
+}
+
+/* The daemon's own cgroup, from /proc/self/cgroup ("0::/path"). */
+static int self_cgroup_ref(struct gg_cgroup_ref *ref, struct gg_err *err)
+{
+	char line[4096], root[4096], path[8300];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int ret = gg_errf(err, -ENOENT, "/proc/self/cgroup: no cgroup2 entry");
+
+	if (!f)
+		return gg_errf(err, -errno, "/proc/self/cgroup: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		ret = gg_cgroup2_root(root, sizeof(root), err);
+		if (!ret) {
+			snprintf(path, sizeof(path), "%s%s", root, line + 3);
+			ret = cgroup_ref(path, ref, err);
+		}
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The maps only govgate's own tasks may open for writing. The policy maps
+ * are not among them: `govgate apply` writes those from the CLI (signed
+ * apply requests through the daemon are issue 13's next step). */
+static const char *const guarded_maps[] = {
+	GG_MAP_SETTINGS, GG_MAP_META, GG_MAP_COUNTERS, GG_MAP_EVENTS, GG_MAP_EXEC_ARGS,
+	GG_MAP_GUARD_MAPS,
+};
+
+/* Writes their ids into guard_maps; -ENOENT if the guard is not pinned. */
+static int guard_maps_fill(const char *dir, struct gg_err *err)
+{
+	struct bpf_map_info info;
+	__u32 len, one = 1;
+	int gfd, fd, ret = 0;
+
+	gfd = gg_pinned_fd(dir, GG_MAP_GUARD_MAPS, err);
+	if (gfd < 0)
+		return gfd;
+	for (size_t i = 0; i < ARRAY_SIZE(guarded_maps) && !ret; i++) {
+		fd = gg_pinned_fd_ro(dir, guarded_maps[i], NULL);
+		if (fd < 0)
+			continue; /* that gate is not attached */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    bpf_map_update_elem(gfd, &info.id, &one, BPF_ANY))
+			ret = gg_errf(err, -errno, "%s/" GG_MAP_GUARD_MAPS ": %s: %s", dir,
+				      guarded_maps[i], strerror(errno));
+		close(fd);
+	}
+	close(gfd);
+	return ret;
+}
+
+/* Locked mode's part of the settings: what the guard protects, and from
+ * whom it does not. */
+static int configure_lock(const char *pin_dir, struct gg_settings *s, struct gg_err *err)
+{
+	int ret;
+
+	ret = guard_maps_fill(pin_dir, err);
+	if (!ret)
+		ret = pin_dir_identity(pin_dir, s, err);
+	if (!ret)
+		ret = self_cgroup_ref(&s->self_cgroup, err);
+	if (ret)
+		return ret;
+	s->locked = 1;
+	return 0;
+}
+
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
-		       bool enabled, struct gg_err *err)
+		       bool enabled, bool locked, struct gg_err *err)
 {
 	struct gg_settings s = {
 		.scope_mode = scope->mode,
@@ -866,7 +1033,13 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		if (ret)
 			return ret;
 	}
+	if (locked && (ret = configure_lock(pin_dir, &s, err)))
+		return ret;
 	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);
+	if (fd == -EPERM)
+		return gg_errf(err, fd, "%s/" GG_MAP_SETTINGS ": locked mode refuses: the pinned "
+			       "gates are locked and this process is not the daemon's successor "
+			       "(docs/operators.md, locked mode)", pin_dir);
 	if (fd < 0)
 		return fd;
 	ret = bpf_map_update_elem(fd, &zero, &s, BPF_ANY);
@@ -874,6 +1047,18 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		ret = gg_errf(err, -errno, GG_MAP_SETTINGS ": %s", strerror(errno));
 	close(fd);
 	return ret;
+}
+
+bool gg_guard_attached(const char *pin_dir, struct gg_gate_state *state)
+{
+	memset(state, 0, sizeof(*state));
+	if (guard_tried) {
+		*state = guard_state; /* this process attached, adopted or tried */
+		return state->mech != GG_MECH_NONE;
+	}
+	state->mech = pinned_mech(pin_dir, &guard_spec);
+	state->reused = state->mech != GG_MECH_NONE;
+	return state->mech != GG_MECH_NONE;
 }
 
 #ifndef FILEID_KERNFS
@@ -927,7 +1112,8 @@ int gg_gates_release_self(const char *pin_dir, struct gg_err *err)
 	if (fd < 0)
 		return fd;
 	/* Read-modify-write: only this daemon writes settings while it runs;
-	 * and it clears only its own exemption. */
+	 * and it clears only its own exemption. Locked mode stays: the next
+	 * daemon takes over from this one's cgroup (govgate.service). */
 	ret = bpf_map_lookup_elem(fd, &zero, &s);
 	if (!ret && s.self_tgid == (__u32)getpid()) {
 		s.self_tgid = 0;

@@ -46,9 +46,15 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech);
 /* What is pinned now, from the link names (for status). */
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT]);
 
-/* Writes scope, exemptions, self and enabled into the pinned maps. */
+/* Writes scope, exemptions, self and enabled into the pinned maps; with
+ * locked, locked mode too (bpf/guard.bpf.c): the guarded maps' ids, the
+ * pin directory and the daemon's cgroup, then settings.locked. */
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
-		       bool enabled, struct gg_err *err);
+		       bool enabled, bool locked, struct gg_err *err);
+
+/* Is the locked-mode guard attached (by this process, or pinned)? state
+ * says by what (GG_MECH_LSM, or GG_MECH_NONE and why). */
+bool gg_guard_attached(const char *pin_dir, struct gg_gate_state *state);
 
 /* Drops the daemon's own exemption (a clean stop): the links keep
  * enforcing, and nothing is exempt by the daemon's pid any more. */
@@ -66,5 +72,8 @@ int gg_cgroup_path(__u64 id, char *buf, size_t len);
 
 /* Opens a pinned object: "<pin_dir>/<name>". */
 int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err);
+/* The same, read-only (BPF_F_RDONLY): what a reader uses, because locked
+ * mode refuses a writable fd to the guarded maps to all but the daemon. */
+int gg_pinned_fd_ro(const char *pin_dir, const char *name, struct gg_err *err);
 
 #endif

@@ -467,7 +467,7 @@ int gg_counters_read(const char *pin_dir, __u64 out[GG_GATE_COUNT][GG_CNT_COUNT]
 {
 	int fd, ret = 0;
 
-	fd = gg_pinned_fd(pin_dir, GG_MAP_COUNTERS, err);
+	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_COUNTERS, err);
 	if (fd < 0)
 		return fd;
 	for (__u32 g = 0; !ret && g < GG_GATE_COUNT; g++) {

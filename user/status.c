@@ -117,6 +117,34 @@ static void scope_json(const struct gg_settings *settings, json_t *out)
 	json_object_set_new(out, "exempt_cgroups", exempt);
 }
 
+/*
+ * Locked mode: on when the settings say so and the guard is pinned (BPF
+ * LSM). "tamper_protections" says what holds on this path either way.
+ */
+static void locked_json(const struct gg_config *cfg, const struct gg_settings *settings,
+			json_t *out)
+{
+	struct gg_gate_state guard;
+	bool lsm = gg_guard_attached(cfg->pin_dir, &guard);
+	bool locked = settings->locked && lsm;
+	const char *holds;
+
+	if (locked)
+		holds = "bpf program load/attach, link detach/update, writable fds to the settings, "
+			"meta, counters and events maps, unlink/rename/umount of the pins, ptrace "
+			"and signals to the daemon, cgroup moves of governed tasks: refused to all "
+			"but init, the daemon and its cgroup; not protected: the policy maps "
+			"(govgate apply), requests through init";
+	else if (lsm)
+		holds = "unlocked: a root task can switch govgate off (settings map, links, pins); "
+			"the daemon's held links survive rm of the pins while it runs";
+	else
+		holds = "no BPF LSM: no guard; the daemon's held links survive rm of the pins "
+			"while it runs; nothing else is protected";
+	json_object_set_new(out, "locked", json_boolean(locked));
+	json_object_set_new(out, "tamper_protections", json_string(holds));
+}
+
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 {
 	struct gg_gate_state state[GG_GATE_COUNT];
@@ -127,7 +155,7 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	__u32 zero = 0;
 	int fd;
 
-	fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_SETTINGS, &err);
+	fd = gg_pinned_fd_ro(cfg->pin_dir, GG_MAP_SETTINGS, &err);
 	if (fd >= 0) {
 		bpf_map_lookup_elem(fd, &zero, &settings);
 		close(fd);
@@ -140,6 +168,7 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "daemon_pid", json_integer(gg_daemon_pid(cfg->pin_dir)));
 	json_object_set_new(out, "pin_dir", json_string(cfg->pin_dir));
 	scope_json(&settings, out);
+	locked_json(cfg, &settings, out);
 	last = last_apply(cfg);
 	json_object_set_new(out, "last_apply", last ? last : json_null());
 	json_object_set_new(out, "generation", json_integer(pst.generation));

@@ -11,8 +11,8 @@
 
 /*
  * One document (docs/operators.md, `status --json`): enforcing, daemon_pid,
- * pin_dir, scope, scope_cgroup, exempt_cgroups, last_apply, generation,
- * packs, gates. *enforcing: cmd.exec and net.egress attached and enabled.
+ * pin_dir, scope, scope_cgroup, exempt_cgroups, locked, tamper_protections,
+ * last_apply, generation, * packs, gates. *enforcing: cmd.exec and net.egress attached and enabled.
  */
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing);
 

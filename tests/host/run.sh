@@ -111,6 +111,11 @@ check startup-log-says-mechanism grep -qE 'cmd.exec: (lsm|fallback)' "$tmp/daemo
 check status-enforcing "$gg" status --pin-dir "$pin" --state-dir "$state" --config "$tmp/config.json" >/dev/null
 "$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status.json"
 check status-json-mechanism grep -qE '"mechanism": "(lsm|fallback)"' "$tmp/status.json"
+# Cgroup scope is never locked (docs/architecture.md, locked mode): status
+# and the start-up log say so.
+check status-json-not-locked grep -q '"locked": false' "$tmp/status.json"
+check status-text-not-locked sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -qx 'locked: *no'"
+check startup-log-not-locked grep -q 'locked: no (cgroup scope is never locked)' "$tmp/daemon.err"
 check audit-agent-started audit_has '"event":"agent_started"' '"mechanisms"'
 
 # A second daemon on the same pin dir must refuse, clearly.

@@ -309,6 +309,47 @@ static void test_module_record(void **state)
 	json_decref(rec);
 }
 
+/* Locked mode's refusals: their own event, control and fields; no policy
+ * behind them (and none unresolved). */
+static void test_tamper_record(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec, *ctl;
+
+	e.gate = GG_GATE_MODULE;
+	e.action = GG_ACT_DENY;
+	e.flags = GG_EVF_TAMPER;
+	e.guard.what = GG_GUARD_MAP_WRITE;
+	e.guard.arg = 42;
+	strcpy(e.guard.name, "settings");
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "event"), "tamper_blocked");
+	assert_string_equal(str(rec, "tamper"), "map_write_open");
+	assert_string_equal(str(rec, "target"), "settings");
+	assert_int_equal(json_integer_value(json_object_get(rec, "map_id")), 42);
+	ctl = json_object_get(rec, "controls");
+	assert_int_equal(json_array_size(ctl), 1);
+	assert_string_equal(json_string_value(json_array_get(ctl, 0)), "FLOOR-TAMPER-BPF");
+	assert_null(json_object_get(rec, "policy_unresolved"));
+	assert_null(json_object_get(rec, "module"));
+	json_decref(rec);
+
+	e.guard.what = GG_GUARD_SIGNAL;
+	e.guard.arg = 9;
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "tamper"), "daemon_signal");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
+			    "FLOOR-TAMPER-DAEMON");
+	assert_int_equal(json_integer_value(json_object_get(rec, "signal")), 9);
+	json_decref(rec);
+
+	e.guard.what = GG_GUARD_BPF_CMD;
+	e.guard.arg = 5;
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "bpf_cmd"), "BPF_PROG_LOAD");
+	json_decref(rec);
+}
+
 /* An entry id the policy does not have resolves to nothing, not a crash. */
 static void test_unknown_entry(void **state)
 {
@@ -723,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_egress_record_v6),
 		cmocka_unit_test(test_socket_kind_records),
 		cmocka_unit_test(test_module_record),
+		cmocka_unit_test(test_tamper_record),
 		cmocka_unit_test(test_unknown_entry),
 		cmocka_unit_test(test_fail_closed_flag),
 		cmocka_unit_test(test_policy_packs_json),

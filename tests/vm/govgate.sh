@@ -15,11 +15,19 @@ cat >$cfg <<JSON
   "audit": { "path": "$log", "key": "/tmp/audit-key.pem", "checkpoint_every": 16 } }
 JSON
 
-start() {
+# Every run but the last block's is unlocked: these tests kill, restart and
+# unload the daemon from this shell (not init), which locked mode refuses.
+start() { run_daemon govgate run --config $cfg --unlocked "$@"; }
+# Locked, the daemon in a cgroup of its own, as govgate.service puts it.
+start_locked() {
+	run_daemon sh -c 'echo $$ >/sys/fs/cgroup/ggd/cgroup.procs && exec "$@"' _ \
+		govgate run --config $cfg "$@"
+}
+run_daemon() {
 	# Truncate first: the child's redirection happens after the fork, and the
 	# poll below must not see the previous run's "enforcing" line.
 	: >/tmp/daemon.err
-	govgate run --config $cfg "$@" 2>>/tmp/daemon.err &
+	"$@" 2>>/tmp/daemon.err &
 	daemon=$!
 	# Generous: software emulation on a busy machine is slow to start.
 	wait_for 60 started_or_dead
@@ -402,6 +410,96 @@ check audit-verify-intact govgate audit verify --key /tmp/audit-key.pem.pub $log
 sed -i 's/"comm":"gg-net"/"comm":"gg-nxt"/' $log
 check audit-verify-detects-tamper sh -c "! govgate audit verify --key /tmp/audit-key.pem.pub $log >/dev/null 2>&1"
 govgate stop --unload --config $cfg
+
+# ---- locked mode (issue 13). Each attack first against an unlocked daemon,
+# where it works (so each check below can fail), then locked: refused,
+# recorded with its FLOOR-TAMPER-* control, and enforcement holds after.
+pin=/sys/fs/bpf/govgate
+mkdir -p /sys/fs/cgroup/ggd /sys/fs/cgroup/ggexempt
+check unlocked-start start --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
+check unlocked-log-says-no grep -q "locked: no (--unlocked)" /tmp/daemon.err
+check unlocked-status-says-no sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"
+check unlocked-mapw-ok is "$(gg-tamper mapw $pin/settings)" ok
+check unlocked-switch-off-ok is "$(gg-tamper enabled $pin/settings 0)" ok
+gg-exec /tmp/nc /tmp/p-unlocked-off >/dev/null
+check unlocked-switched-off-exec-runs [ -e /tmp/p-unlocked-off ]
+gg-tamper enabled $pin/settings 1 >/dev/null
+check unlocked-switched-on-again is "$(gg-exec /tmp/nc)" EPERM
+check unlocked-progload-ok is "$(gg-tamper progload)" ok
+check unlocked-ptrace-ok is "$(gg-tamper ptrace $daemon)" ok
+check unlocked-vmwrite-past-check is "$(gg-tamper vmwrite $daemon)" EFAULT
+check unlocked-getfd-ok is "$(gg-tamper getfd $daemon)" ok
+check unlocked-signal-ok is "$(gg-tamper kill $daemon 18)" ok
+check unlocked-cgmove-ok is "$(gg-tamper cgmove /sys/fs/cgroup/ggexempt)" ok
+check unlocked-clone-into-ok is "$(gg-tamper clone-into /sys/fs/cgroup/ggexempt)" ok
+# (rm of the link pins and umount of bpffs work unlocked: see above.)
+stop
+govgate stop --unload --config $cfg
+
+check locked-start start_locked --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
+cat /tmp/daemon.err
+check locked-log-says-yes grep -q "locked: yes" /tmp/daemon.err
+check locked-status-says-yes sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
+check locked-status-json sh -c "govgate status --json --config $cfg | grep -q '\"locked\": true'"
+check locked-audit-started audit_has '"event":"agent_started"' '"locked":true'
+# 1. the settings map (and the ring buffer) cannot be opened for writing
+check locked-mapw-eperm is "$(gg-tamper mapw $pin/settings)" EPERM
+check locked-switch-off-eperm is "$(gg-tamper enabled $pin/settings 0)" EPERM
+check locked-events-mapw-eperm is "$(gg-tamper mapw $pin/events)" EPERM
+check locked-mapr-ok is "$(gg-tamper mapr $pin/settings)" ok
+check locked-map-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-BPF' '"tamper":"map_write_open"' '"target":"settings"'
+# 4. no program of its own (a cgroup/connect4 rewriter), no link detach
+check locked-progload-eperm is "$(gg-tamper progload)" EPERM
+check locked-progload-audited audit_has '"event":"tamper_blocked"' '"bpf_cmd":"BPF_PROG_LOAD"' 'FLOOR-TAMPER-BPF'
+check locked-linkdetach-eperm is "$(gg-tamper linkdetach $pin/link-gg_exec_check)" EPERM
+# 3. the pins and bpffs
+rm -f $pin/link-* 2>/dev/null
+check locked-rm-links-refused sh -c "[ -e $pin/link-gg_exec_check ] && [ -e $pin/link-gg_guard_bpf ]"
+mv $pin/link-gg_egress_connect $pin/moved 2>/dev/null
+check locked-rename-refused [ -e $pin/link-gg_egress_connect ]
+mv $pin /sys/fs/bpf/elsewhere 2>/dev/null
+check locked-rename-dir-refused [ -d $pin ]
+umount /sys/fs/bpf 2>/dev/null
+umount -l /sys/fs/bpf 2>/dev/null
+check locked-umount-refused [ -e $pin/link-gg_exec_check ]
+check locked-pins-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-PINS' '"tamper":"pin_unlink"'
+check locked-umount-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-PINS' '"tamper":"bpffs_umount"'
+# 5. the daemon: no ptrace, /proc/PID/mem, process_vm_writev, pidfd_getfd,
+# signals (this shell is not init)
+check locked-ptrace-eperm is "$(gg-tamper ptrace $daemon)" EPERM
+check locked-vmwrite-eperm is "$(gg-tamper vmwrite $daemon)" EPERM
+check locked-mem-eacces is "$(gg-tamper mem $daemon)" EACCES
+check locked-getfd-eperm is "$(gg-tamper getfd $daemon)" EPERM
+check locked-sigstop-eperm is "$(gg-tamper kill $daemon 19)" EPERM
+check locked-kill9-eperm is "$(gg-tamper kill $daemon 9)" EPERM
+kill -9 $daemon 2>/dev/null
+sleep 0.5
+check locked-daemon-alive kill -0 $daemon
+check locked-signal-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"daemon_signal"' '"signal":9'
+check locked-ptrace-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"daemon_ptrace"'
+# 8. cgroups: not into the exempt cgroup, nor the daemon's; not by clone3
+check locked-cgmove-exempt-eperm is "$(gg-tamper cgmove /sys/fs/cgroup/ggexempt)" EPERM
+check locked-cgmove-daemon-cg-eperm is "$(gg-tamper cgmove /sys/fs/cgroup/ggd)" EPERM
+check locked-clone-into-eperm is "$(gg-tamper clone-into /sys/fs/cgroup/ggexempt)" EPERM
+check locked-cgroup-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"cgroup_write"'
+check locked-clone-into-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"clone_into_cgroup"'
+# After all that: the denied exec, the metadata connect and a module load
+# are still refused.
+check locked-after-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-locked)" EPERM
+check locked-after-exec-never-ran [ ! -e /tmp/p-locked ]
+check locked-after-egress-eperm is "$(gg-net connect 169.254.169.254 80)" EPERM
+check locked-after-module-eperm gg-modload /lib/test/test.ko
+# Operators keep reading: bpftool prog and link show, dumps of the policy
+# maps, status; apply still works (the policy maps are not guarded yet).
+check locked-bpftool-prog-show sh -c 'bpftool prog show | grep -q gg_guard_bpf'
+check locked-bpftool-link-show sh -c 'bpftool link show | grep -q "prog "'
+check locked-bpftool-map-dump-policy bpftool map dump pinned $pin/module_policy
+# Debian 12's bpftool (7.1) opens every map read-write, even to show it: a
+# guarded map is refused to it (docs/operators.md).
+check locked-bpftool-guarded-map-refused sh -c "! bpftool map show pinned $pin/settings 2>/dev/null"
+check locked-status-works govgate status --config $cfg
+check locked-apply-works govgate apply --config $cfg baseline-hardening@v1
+check locked-after-apply-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
 
 echo "vm $k: govgate e2e done, $fails failed"
 [ $fails -eq 0 ]

@@ -28,6 +28,11 @@ check nolsm-egress-fallback grep -q "net.egress: fallback, bpf is not in the act
 check nolsm-module-unavailable grep -q "kernel.module: UNAVAILABLE, bpf is not in the active LSM list" /tmp/daemon.err
 check nolsm-status-says-fallback sh -c 'govgate status --config /tmp/govgate.json | grep -qE "^cmd.exec +fallback "'
 check nolsm-audit-says-why grep -q '"cmd.exec_fallback_reason":"bpf is not in the active LSM list' $log
+# Locked mode needs BPF LSM: global scope asks for it, the fallback cannot
+# give it, and the start-up log and status say so, and what still holds.
+check nolsm-not-locked grep -q "locked: no: the guard needs BPF LSM (bpf is not in the active LSM list" /tmp/daemon.err
+check nolsm-status-not-locked sh -c 'govgate status --config /tmp/govgate.json | grep -qx "locked: *no"'
+check nolsm-status-says-no-guard sh -c 'govgate status --config /tmp/govgate.json | grep -q "^tamper: *no BPF LSM: no guard"'
 
 # The fallback still denies: the killed exec never runs, IMDS is EPERM.
 cp /bin/gg-proof /tmp/nc

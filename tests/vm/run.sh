@@ -16,11 +16,13 @@ GG_VM_OUT=$PWD/build/vm-smoke scripts/vmtest.sh --boots 20 tests/vm/smoke.sh \
 	build/vmprobe/lsm_probe || rc=1
 # A kernel image for kexec_file_load (any bzImage will do: it is loaded,
 # never booted), and a disk for exec by file handle (tmpfs keeps every
-# dentry, so only a disk file system can have one dropped).
+# dentry, so only a disk file system can have one dropped). bpftool: the
+# host's (Debian 12: 7.1), for what operators keep in locked mode.
 kimg=$(scripts/vm-kernels.sh 6.12 | awk '{print $2}')/vmlinuz
 scripts/vmtest.sh --boots 120 --disk 16 tests/vm/govgate.sh build/govgate build/helpers/gg-proof \
 	build/helpers/gg-net build/helpers/gg-exec build/helpers/gg-modload \
-	build/helpers/gg-kexec build/helpers/gg-fhandle "$kimg:/lib/test/vmlinuz" packs || rc=1
+	build/helpers/gg-kexec build/helpers/gg-fhandle build/helpers/gg-tamper \
+	"$(command -v bpftool):/bin/bpftool" "$kimg:/lib/test/vmlinuz" packs || rc=1
 # Each run its own log directory (serial logs are named by kernel).
 GG_VM_OUT=$PWD/build/vm-nolsm scripts/vmtest.sh --kernel 6.12 --boots 20 \
 	--append "lsm=landlock,lockdown,yama,apparmor" \

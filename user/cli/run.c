@@ -11,17 +11,20 @@
 static const char run_usage[] =
 	"usage: govgate run [--scope global|cgroup:PATH] [--exempt-cgroup PATH]...\n"
 	"                   [--mode enforce|observe] [--audit-log FILE] [--pin-dir DIR]\n"
-	"                   [--state-dir DIR] [--config FILE] [-v]\n"
+	"                   [--state-dir DIR] [--config FILE] [--unlocked] [-v]\n"
 	"Attaches the gates, loads the platform floor and the configured packs, and\n"
 	"drains denials into the audit log until SIGTERM; SIGHUP re-reads the config\n"
 	"file and applies its packs. Enforcement stays attached\n"
-	"after it exits; `govgate stop --unload` removes it.\n";
+	"after it exits; `govgate stop --unload` removes it.\n"
+	"In global scope the daemon runs locked: the kernel refuses every way to\n"
+	"switch govgate off to every task but init, the daemon and its cgroup\n"
+	"(BPF LSM only); --unlocked leaves that off, for development.\n";
 
 struct run_args {
 	struct cli_opts o;
 	const char *scope, *mode, *audit_log, *exempt[GG_MAX_EXEMPT];
 	unsigned n_exempt;
-	bool verbose;
+	bool verbose, unlocked;
 };
 
 static int run_opt(struct run_args *a, int opt, const char *arg)
@@ -31,6 +34,7 @@ static int run_opt(struct run_args *a, int opt, const char *arg)
 	case 'm': a->mode = arg; break;
 	case 'a': a->audit_log = arg; break;
 	case 'v': a->verbose = true; break;
+	case 'u': a->unlocked = true; break;
 	case 'x':
 		if (a->n_exempt == GG_MAX_EXEMPT)
 			return cli_usage_error(&a->o, run_usage, "at most %d --exempt-cgroup",
@@ -52,6 +56,7 @@ static int run_parse(struct run_args *a, int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "audit-log", required_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "unlocked", no_argument, NULL, 'u' },
 		CLI_OPT_PIN_DIR, CLI_OPT_STATE_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP,
 		{},
 	};
@@ -112,7 +117,7 @@ int gg_cmd_run(int argc, char **argv)
 	code = run_config(&a, &cfg);
 	if (code)
 		return code;
-	ret = gg_daemon_start(&cfg, a.verbose, &d, &err);
+	ret = gg_daemon_start(&cfg, &(struct gg_daemon_opts){ a.verbose, a.unlocked }, &d, &err);
 	if (!ret)
 		ret = gg_daemon_loop(d, &err);
 	if (ret)

@@ -63,6 +63,8 @@ static void print_status_text(const json_t *st)
 		printf("scope:       global\n");
 	json_array_foreach(json_object_get(st, "exempt_cgroups"), i, v)
 		printf("exempt:      %s\n", json_string_value(v));
+	printf("locked:      %s\n", json_is_true(json_object_get(st, "locked")) ? "yes" : "no");
+	printf("tamper:      %s\n", gg_json_str(st, "tamper_protections", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)

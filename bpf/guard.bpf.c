@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Locked mode (issue 13): the kernel itself refuses the ways a root task
+ * could switch govgate off. Every program allows everything until the
+ * daemon sets settings.locked; then each refuses, with a record, to every
+ * task but govgate's own (gg_guard_subject):
+ *
+ *   lsm/bpf          loading, attaching, detaching or replacing programs
+ *                    and links (FLOOR-TAMPER-BPF)
+ *   lsm/bpf_map      a writable fd to one of guard_maps (FLOOR-TAMPER-BPF);
+ *                    mmap with PROT_WRITE needs one too
+ *   lsm/inode_*      unlink, rename, rmdir in (or of) the pin directory
+ *   lsm/sb_umount    umount of the pin directory's bpffs (FLOOR-TAMPER-PINS)
+ *   lsm/ptrace_access_check  PTRACE_MODE_ATTACH on the daemon: ptrace
+ *                    attach, /proc/PID/mem, process_vm_readv/writev and
+ *                    pidfd_getfd all check it (FLOOR-TAMPER-DAEMON)
+ *   lsm/task_kill    any signal but 0 to the daemon (FLOOR-TAMPER-DAEMON)
+ *   lsm/file_open    a governed task opening cgroup.procs or cgroup.threads
+ *                    for writing (FLOOR-TAMPER-CGROUP)
+ *   lsm/task_alloc   a governed task's clone3(CLONE_INTO_CGROUP), the other
+ *                    way into a cgroup (FLOOR-TAMPER-CGROUP)
+ *
+ * BPF LSM only: without it none of this exists (the daemon says so).
+ */
+#include "common.bpf.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define FMODE_WRITE 0x2
+#define PTRACE_MODE_ATTACH 0x02
+#define CLONE_INTO_CGROUP 0x200000000ULL
+
+/* Ids of govgate's maps that only govgate's own tasks may write: written
+ * by the daemon when it locks (user/gates.c gg_gates_lock). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GG_GUARD_MAPS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} guard_maps SEC(".maps");
+
+GG_ASSERT_PINNED(guard_maps, GG_MAP_GUARD_MAPS);
+
+/* Is task the running daemon (pid and start time, as gg_task_is_self)? */
+static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct task_struct *task)
+{
+	__u64 start;
+
+	if (!s->self_tgid || BPF_CORE_READ(task, tgid) != s->self_tgid)
+		return false;
+	start = BPF_CORE_READ(task, group_leader, start_boottime);
+	return start / GG_NSEC_PER_USER_TICK == s->self_start_ticks;
+}
+
+/*
+ * The settings when locked mode applies to the current task, else NULL.
+ * govgate's own: init (global pid 1: `systemctl stop` and the units' own
+ * BPF), the daemon, and the tasks of the daemon's cgroup when that is not
+ * the root (govgate.service: a restarted daemon takes over from there;
+ * no governed task can enter it, see gg_guard_file_open).
+ */
+static __always_inline struct gg_settings *gg_guard_subject(void)
+{
+	struct gg_settings *s = gg_settings();
+
+	if (!s || !s->locked)
+		return NULL;
+	if ((bpf_get_current_pid_tgid() >> 32) == 1 || gg_task_is_self(s))
+		return NULL;
+	if (s->self_cgroup.level && gg_in_cgroup(&s->self_cgroup))
+		return NULL;
+	return s;
+}
+
+/* Records the refusal (a kernel.module denial with GG_EVF_TAMPER). */
+static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
+{
+	__u32 entries[GG_MAX_HITS] = {};
+	struct gg_event *e = gg_decide(GG_GATE_MODULE, GG_ACT_DENY);
+
+	if (e) {
+		gg_event_fill(e, GG_GATE_MODULE, GG_ACT_DENY, GG_MECH_LSM, 0, entries,
+			      GG_EVF_TAMPER);
+		e->guard.what = what;
+		e->guard.arg = arg;
+		e->guard.name[0] = '\0';
+		if (name)
+			bpf_probe_read_kernel_str(e->guard.name, sizeof(e->guard.name), name);
+		bpf_ringbuf_submit(e, 0);
+	}
+	return -EPERM;
+}
+
+/*
+ * The hook's signature grew an argument in 6.14 (bool kernel), which moves
+ * the slot of the earlier BPF LSM programs' verdict: this program does not
+ * read it (on 6.1 and 6.12 no other BPF LSM program is on this hook).
+ * Read-only commands stay open: bpftool prog, map and link show use
+ * *_GET_FD_BY_ID, OBJ_GET, OBJ_GET_INFO_BY_FD and the lookups.
+ */
+SEC("lsm/bpf")
+int BPF_PROG(gg_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	switch (cmd) {
+	case BPF_PROG_LOAD:
+	case BPF_PROG_ATTACH:
+	case BPF_PROG_DETACH:
+	case BPF_LINK_CREATE:
+	case BPF_LINK_UPDATE:
+	case BPF_LINK_DETACH:
+	case BPF_RAW_TRACEPOINT_OPEN:
+		break;
+	default:
+		return 0;
+	}
+	if (!gg_guard_subject())
+		return 0;
+	return gg_refuse(GG_GUARD_BPF_CMD, cmd, NULL);
+}
+
+/* Called for every new map fd (create, OBJ_GET, GET_FD_BY_ID) with its
+ * mode: a read-only fd can neither update nor mmap writable. */
+SEC("lsm/bpf_map")
+int BPF_PROG(gg_guard_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	__u32 id;
+
+	if (ret != 0)
+		return ret;
+	if (!(fmode & FMODE_WRITE) || !gg_guard_subject())
+		return 0;
+	id = BPF_CORE_READ(map, id);
+	if (!bpf_map_lookup_elem(&guard_maps, &id))
+		return 0;
+	return gg_refuse(GG_GUARD_MAP_WRITE, id, map->name);
+}
+
+static __always_inline bool gg_is_pin_dir(const struct gg_settings *s, struct inode *inode)
+{
+	return inode && BPF_CORE_READ(inode, i_ino) == s->pin_dir_ino &&
+	       BPF_CORE_READ(inode, i_sb, s_dev) == s->pin_dir_dev;
+}
+
+/* dentry (in dir) is the pin directory, an entry of it, or an entry of a
+ * directory in it (the upgrade stage). */
+static __always_inline bool gg_pinned_entry(const struct gg_settings *s, struct inode *dir,
+					    struct dentry *dentry)
+{
+	return gg_is_pin_dir(s, dir) || gg_is_pin_dir(s, BPF_CORE_READ(dentry, d_inode)) ||
+	       gg_is_pin_dir(s, BPF_CORE_READ(dentry, d_parent, d_parent, d_inode));
+}
+
+static __always_inline int gg_guard_entry(__u32 what, struct inode *dir, struct dentry *dentry)
+{
+	struct gg_settings *s = gg_guard_subject();
+
+	if (!s || !gg_pinned_entry(s, dir, dentry))
+		return 0;
+	return gg_refuse(what, 0, BPF_CORE_READ(dentry, d_name.name));
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(gg_guard_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_entry(GG_GUARD_PIN_UNLINK, dir, dentry);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(gg_guard_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_entry(GG_GUARD_PIN_RMDIR, dir, dentry);
+}
+
+/* Both ends: renaming over a pin replaces it as surely as unlinking it. */
+SEC("lsm/inode_rename")
+int BPF_PROG(gg_guard_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	ret = gg_guard_entry(GG_GUARD_PIN_RENAME, old_dir, old_dentry);
+	if (ret)
+		return ret;
+	return gg_guard_entry(GG_GUARD_PIN_RENAME, new_dir, new_dentry);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	struct super_block *sb;
+	struct gg_settings *s;
+
+	if (ret != 0)
+		return ret;
+	sb = BPF_CORE_READ(mnt, mnt_sb);
+	if (BPF_CORE_READ(sb, s_magic) != BPF_FS_MAGIC)
+		return 0;
+	s = gg_guard_subject();
+	if (!s || BPF_CORE_READ(sb, s_dev) != s->pin_dir_dev)
+		return 0;
+	return gg_refuse(GG_GUARD_UMOUNT, 0, NULL);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct gg_settings *s;
+
+	if (ret != 0)
+		return ret;
+	/* Reading /proc/PID/stat, exe or environ (PTRACE_MODE_READ) stays
+	 * open to ps and journald. */
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
+	s = gg_guard_subject();
+	if (!s || !gg_is_daemon(s, child))
+		return 0;
+	return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
+}
+
+/* Only signals a task sends (kill, tgkill, pidfd_send_signal, sigqueue)
+ * come here: the kernel's own (SIGSEGV, the OOM killer) do not. */
+SEC("lsm/task_kill")
+int BPF_PROG(gg_guard_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
+{
+	struct gg_settings *s;
+
+	if (ret != 0)
+		return ret;
+	if (sig == 0) /* "is it alive?" */
+		return 0;
+	s = gg_guard_subject();
+	if (!s || !gg_is_daemon(s, p))
+		return 0;
+	return gg_refuse(GG_GUARD_SIGNAL, sig, p->comm);
+}
+
+/* Does the NUL-terminated name in buf equal lit? */
+static __always_inline bool gg_name_eq(const char *buf, const char *lit, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (buf[i] != lit[i])
+			return false;
+	return true;
+}
+
+/*
+ * A governed task may not open a cgroup2 membership file for writing: no
+ * way out of the scope, into an exempt cgroup or into the daemon's. Tasks
+ * of an exempt cgroup are not governed, and may.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
+{
+	char name[16] = {};
+
+	if (ret != 0)
+		return ret;
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ||
+	    BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
+		return 0;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (!gg_name_eq(name, "cgroup.procs", sizeof("cgroup.procs")) &&
+	    !gg_name_eq(name, "cgroup.threads", sizeof("cgroup.threads")))
+		return 0;
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_CGROUP_WRITE, 0, name);
+}
+
+SEC("lsm/task_alloc")
+int BPF_PROG(gg_guard_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!(clone_flags & CLONE_INTO_CGROUP))
+		return 0;
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_CLONE_INTO_CGROUP, 0, NULL);
+}
+
+GG_ASSERT_PINNED(gg_guard_bpf, GG_PROG_GUARD_BPF);
+GG_ASSERT_PINNED(gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP);
+GG_ASSERT_PINNED(gg_guard_unlink, GG_PROG_GUARD_UNLINK);
+GG_ASSERT_PINNED(gg_guard_rename, GG_PROG_GUARD_RENAME);
+GG_ASSERT_PINNED(gg_guard_rmdir, GG_PROG_GUARD_RMDIR);
+GG_ASSERT_PINNED(gg_guard_umount, GG_PROG_GUARD_UMOUNT);
+GG_ASSERT_PINNED(gg_guard_ptrace, GG_PROG_GUARD_PTRACE);
+GG_ASSERT_PINNED(gg_guard_kill, GG_PROG_GUARD_KILL);
+GG_ASSERT_PINNED(gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN);
+GG_ASSERT_PINNED(gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC);

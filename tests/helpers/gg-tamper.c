@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tamper attempts of issue 13 that a shell cannot make, one per verb;
+ * each prints "ok" or the errno name (EPERM for a refusal):
+ *
+ * gg-tamper mapw PIN         BPF_OBJ_GET read-write (what an update needs)
+ * gg-tamper mapr PIN         BPF_OBJ_GET read-only (what a reader needs)
+ * gg-tamper enabled PIN 0|1  settings.enabled = 0|1: 0 switches every gate off
+ * gg-tamper progload         BPF_PROG_LOAD of a cgroup/connect4 program (one
+ *                            that could rewrite a destination after the check)
+ * gg-tamper linkdetach PIN   BPF_LINK_DETACH of a pinned link
+ * gg-tamper ptrace PID       PTRACE_ATTACH (detached again at once)
+ * gg-tamper vmwrite PID      process_vm_writev of one byte to address 1:
+ *                            EFAULT means the access check let it through
+ * gg-tamper mem PID          open /proc/PID/mem read-write
+ * gg-tamper getfd PID        pidfd_getfd of the daemon's fd 0
+ * gg-tamper kill PID SIG     kill(PID, SIG)
+ * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
+ * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "govgate_abi.h"
+
+static int report(long ret)
+{
+	if (ret >= 0) {
+		printf("ok\n");
+		return 0;
+	}
+	printf("%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : strerror(errno));
+	return 1;
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static long obj_get(const char *path, __u32 flags)
+{
+	union bpf_attr a = { .pathname = (uintptr_t)path, .file_flags = flags };
+
+	return sys_bpf(BPF_OBJ_GET, &a);
+}
+
+static long set_enabled(const char *path, __u32 on)
+{
+	struct gg_settings s;
+	__u32 zero = 0;
+	union bpf_attr a = {};
+	long fd = obj_get(path, 0);
+
+	if (fd < 0)
+		return fd;
+	a.map_fd = fd;
+	a.key = (uintptr_t)&zero;
+	a.value = (uintptr_t)&s;
+	if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a))
+		return -1;
+	s.enabled = on;
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+}
+
+static long prog_load(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr a = {
+		.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+		.expected_attach_type = BPF_CGROUP_INET4_CONNECT,
+		.insns = (uintptr_t)insns,
+		.insn_cnt = 2,
+		.license = (uintptr_t) "GPL",
+	};
+
+	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+static long link_detach(const char *path)
+{
+	union bpf_attr a = {};
+	long fd = obj_get(path, 0);
+
+	if (fd < 0)
+		return fd;
+	a.link_detach.link_fd = fd;
+	return sys_bpf(BPF_LINK_DETACH, &a);
+}
+
+static long do_ptrace(pid_t pid)
+{
+	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL))
+		return -1;
+	waitpid(pid, NULL, __WALL);
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	return 0;
+}
+
+static long vm_write(pid_t pid)
+{
+	char byte = 0;
+	struct iovec local = { &byte, 1 }, remote = { (void *)1, 1 };
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0);
+}
+
+static long mem_open(const char *pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+static long get_fd(pid_t pid)
+{
+	long pfd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (pfd < 0)
+		return pfd;
+	return syscall(SYS_pidfd_getfd, pfd, 0, 0);
+}
+
+static long cg_move(const char *dir)
+{
+	char path[4096], pid[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	return write(fd, pid, n) == n ? 0 : -1;
+}
+
+static long clone_into(const char *dir)
+{
+	struct clone_args ca = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+	long child;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	ca.cgroup = fd;
+	child = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (child == 0)
+		_exit(0);
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	return child;
+}
+
+int main(int argc, char **argv)
+{
+	const char *v = argc > 1 ? argv[1] : "";
+	pid_t pid = argc > 2 ? atoi(argv[2]) : 0;
+
+	if (!strcmp(v, "mapw") && argc == 3)
+		return report(obj_get(argv[2], 0));
+	if (!strcmp(v, "mapr") && argc == 3)
+		return report(obj_get(argv[2], BPF_F_RDONLY));
+	if (!strcmp(v, "enabled") && argc == 4)
+		return report(set_enabled(argv[2], atoi(argv[3])));
+	if (!strcmp(v, "progload") && argc == 2)
+		return report(prog_load());
+	if (!strcmp(v, "linkdetach") && argc == 3)
+		return report(link_detach(argv[2]));
+	if (!strcmp(v, "ptrace") && argc == 3)
+		return report(do_ptrace(pid));
+	if (!strcmp(v, "vmwrite") && argc == 3)
+		return report(vm_write(pid));
+	if (!strcmp(v, "mem") && argc == 3)
+		return report(mem_open(argv[2]));
+	if (!strcmp(v, "getfd") && argc == 3)
+		return report(get_fd(pid));
+	if (!strcmp(v, "kill") && argc == 4)
+		return report(kill(pid, atoi(argv[3])));
+	if (!strcmp(v, "cgmove") && argc == 3)
+		return report(cg_move(argv[2]));
+	if (!strcmp(v, "clone-into") && argc == 3)
+		return report(clone_into(argv[2]));
+	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
+			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR\n");
+	return 3;
+}
