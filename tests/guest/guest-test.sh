@@ -112,9 +112,22 @@ check restart-new-pid [ "$(show govgate MainPID)" != "$pid0" ]
 check restart-adopts-pinned-links sh -c "journalctl -u govgate _PID=$(show govgate MainPID) -o cat | grep -q 'adopted from the pinned links'"
 check loop-ran-across-restart progressed "$c"
 
+# Locked mode (the installed service, global scope): a root task outside
+# the unit cannot kill, trace or unload the daemon; init can, and stock
+# bpftool still shows programs and links.
 pid1=$(show govgate MainPID)
+check locked-status-yes sh -c "govgate status | grep -q '^locked: *yes'"
+check locked-kill9-refused sh -c "! kill -9 $pid1"
+check locked-unload-refused sh -c "! govgate stop --unload"
+check locked-daemon-survives [ "$(show govgate MainPID)" = "$pid1" ]
+check locked-pins-remain test -e /sys/fs/bpf/govgate/link-gg_exec_check
+check locked-refusals-recorded wait_for 10 audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON'
+check locked-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof3)" = EPERM ]
+check locked-bpftool-prog-show sh -c "bpftool prog show | grep -q 'name gg_exec_check'"
+check locked-bpftool-link-show sh -c "bpftool link show | grep -q 'prog '"
 c=$(count)
-((pid1 > 1)) && kill -9 "$pid1"
+# init delivers it: what `kill -9` from a root shell could not
+systemctl kill -s KILL govgate
 check kill9-restarted-by-systemd wait_for 30 sh -c "[ \"\$(systemctl show -P MainPID govgate)\" != $pid1 ] && [ \"\$(systemctl show -P MainPID govgate)\" != 0 ] && [ \"\$(systemctl is-active govgate)\" = active ]"
 check kill9-counted-as-restart [ "$(show govgate NRestarts)" -gt "$restarts0" ]
 check loop-ran-across-kill9 progressed "$c"
