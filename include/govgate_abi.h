@@ -27,7 +27,8 @@
 #define GG_ARGS_MAX 512 /* argv bytes kept for the record */
 #define GG_MAX_EXEMPT 8 /* exempt cgroups in global scope */
 #define GG_SLOTS 2
-#define GG_MAX_HITS 4 /* rule entries one decision can carry */
+#define GG_MAX_HITS 6 /* rule entries one decision can carry */
+#define GG_SHA256_LEN 32
 /* policy_state.generation[slot] while an apply rewrites that slot. */
 #define GG_GEN_WRITING 0xffffffffffffffffULL
 
@@ -73,6 +74,16 @@ enum gg_exec_match {
 	GG_EXEC_BY_NAME = 3, /* the executed file's name */
 	GG_EXEC_BY_INVOKED_NAME = 4, /* the last component of the path as passed */
 	GG_EXEC_BY_DISCONNECTED = 5, /* a file opened by handle: it has no name */
+	GG_EXEC_BY_DIGEST = 6, /* the SHA-256 of the file's content */
+};
+
+/* Index of each exec lookup in gg_event.entries. */
+enum gg_exec_hit {
+	GG_EXEC_HIT_PATH = 0,
+	GG_EXEC_HIT_INODE = 1,
+	GG_EXEC_HIT_NAME = 2,
+	GG_EXEC_HIT_INVOKED = 3,
+	GG_EXEC_HIT_DIGEST = 4,
 };
 
 /* exec_name key of a file whose dentry is disconnected (open_by_handle_at
@@ -149,6 +160,28 @@ struct gg_exec_inode_key {
 	__u64 ino;
 };
 
+/* exec_digest: HASH, key = SHA-256 of the executed file's content (LSM
+ * path only: bpf_ima_file_hash needs a sleepable program). */
+struct gg_exec_digest_key {
+	__u32 slot;
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* exec_hash: LRU_HASH, the digest cache. A file changed after it was
+ * hashed has a new ctime (every write, truncate or chmod sets it; no
+ * caller can set it back), so its old row is never found again. */
+struct gg_exec_hash_key {
+	__u64 dev;
+	__u64 ino;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
+};
+
+struct gg_exec_hash_val {
+	__u8 sha256[GG_SHA256_LEN];
+};
+
 /* egress_v4 / egress_v6: LPM_TRIE. The data part is (slot, prog, addr):
  * prefixlen = 64 + CIDR length. prog = 0 applies to every process; prog = N
  * applies only to processes whose executable's name maps to N in
@@ -215,7 +248,8 @@ struct gg_event_exec {
 	__u32 match; /* enum gg_exec_match */
 	__u32 argc;
 	__u32 args_len; /* bytes used in args, NUL separated */
-	__u32 _pad;
+	__u32 digest_known; /* sha256 holds the file's SHA-256 */
+	__u8 sha256[GG_SHA256_LEN];
 	char args[GG_ARGS_MAX];
 };
 
@@ -263,8 +297,8 @@ struct gg_event {
 	__u32 gate; /* enum gg_gate */
 	__u32 action; /* enum gg_action */
 	__u32 mechanism; /* enum gg_mech */
-	/* Compiled entry ids that matched (0 = unused): exec by path, inode,
-	 * file name, invoked name; egress generic then program-specific. */
+	/* Compiled entry ids that matched (0 = unused): exec by enum
+	 * gg_exec_hit; egress generic then program-specific. */
 	__u32 entries[GG_MAX_HITS];
 	__u32 pid; /* tgid */
 	__u32 tid;

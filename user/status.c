@@ -163,6 +163,7 @@ int gg_cmd_status(int argc, char **argv)
 	last = last_apply(&cfg);
 	json_object_set_new(out, "last_apply", last ? json_incref(last) : json_null());
 	json_object_set_new(out, "generation", json_integer(pst.generation));
+	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
 	json_object_set_new(out, "packs", packs);
 	json_object_set_new(out, "gates", gates);
 
@@ -183,6 +184,7 @@ int gg_cmd_status(int argc, char **argv)
 		for (size_t i = 0; i < json_array_size(exempt); i++)
 			printf("exempt:      %s\n", json_string_value(json_array_get(exempt, i)));
 		printf("generation:  %llu\n", (unsigned long long)pst.generation);
+		printf("digests:     %lld in force (cmd.exec content identity)\n", pst.n_digests);
 		printf("packs:       platform-floor (always)");
 		for (size_t i = 0; i < n_refs; i++)
 			printf(", %s [%s]", refs[i].ref,
