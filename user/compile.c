@@ -1518,12 +1518,37 @@ static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *ca
 	return p;
 }
 
+/* Whether the file a link leads to is denied by the rule under its own
+ * name or path: nc -> nc.openbsd and modprobe -> kmod are (the shipped
+ * lists name both), nc -> busybox is not, and the content of a multi-call
+ * binary must not be denied for one of its applets. */
+static bool target_denied(const struct gg_rule *r, const char *file)
+{
+	char *real = realpath(file, NULL);
+	const char *base;
+	bool ok = false;
+
+	if (!real)
+		return false;
+	base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+	for (size_t k = 0; !ok && k < r->n_basenames; k++)
+		ok = !strcmp(r->basenames[k], base);
+	for (size_t k = 0; !ok && k < r->n_paths; k++)
+		ok = !strcmp(r->paths[k], real);
+	free(real);
+	return ok;
+}
+
 /* A denied name or path that exists here: best effort, what is absent or
  * unreadable is skipped (the name rule still stands). 1 = resolved. */
-static int resolve_file(const char *file, struct gg_identity *id)
+static int resolve_file(const struct gg_rule *r, const char *file, struct gg_identity *id)
 {
 	struct stat st;
 
+	if (lstat(file, &st))
+		return 0;
+	if (S_ISLNK(st.st_mode) && !target_denied(r, file))
+		return 0;
 	if (stat(file, &st) || !S_ISREG(st.st_mode))
 		return 0;
 	id->dev = kdev(st.st_dev);
@@ -1557,7 +1582,7 @@ static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 				return -ENOMEM;
 			}
 			id->file = file;
-			if (!resolve_file(file, id)) {
+			if (!resolve_file(r, file, id)) {
 				free(file);
 				(*n)--;
 			}

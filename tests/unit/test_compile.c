@@ -705,10 +705,13 @@ static const struct gg_c_exec_digest *digest_row(const struct gg_compiled *c, co
 
 /* A denied basename found in a search directory and a denied path that
  * exists become identity and digest rows with where they came from; an
- * absent one is skipped; a pack's own digest is a row of its own. */
+ * absent one is skipped; a pack's own digest is a row of its own. A name
+ * that links to a file of a name the rule does not deny (an applet of a
+ * multi-call binary) is not resolved. */
 static void digest__names_resolve_to_identity_and_content(void **state)
 {
-	char dir[] = "/tmp/gg-test-XXXXXX", tool[64], alias[64], pathed[64], *doc;
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64], alias[64], pathed[64], multi[64],
+	     applet[64], *doc;
 	const char *dirs[2] = { dir, NULL };
 	struct gg_resolve_opts opts = { .dirs = dirs };
 	struct gg_policy_input in[1];
@@ -724,8 +727,13 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	write_file(tool, "hello\n");
 	write_file(pathed, "hello\n"); /* a copy: another identity, the same content */
 	assert_int_equal(symlink("tool", alias), 0);
+	snprintf(multi, sizeof(multi), "%s/multi", dir);
+	snprintf(applet, sizeof(applet), "%s/applet", dir);
+	write_file(multi, "multi\n");
+	assert_int_equal(symlink("multi", applet), 0);
 	assert_true(asprintf(&doc, PACK("p", "fw", CTL("C1"),
-		EXEC("names", "\"C1\"", "{\"basenames\": [\"alias\", \"absent\"]}") ","
+		EXEC("names", "\"C1\"", "{\"basenames\": [\"alias\", \"tool\", \"absent\", "
+		     "\"applet\"]}") ","
 		EXEC("paths", "\"C1\"", "{\"paths\": [\"%s\", \"/nonexistent/gg\"]}") ","
 		EXEC("listed", "\"C1\"", "{\"sha256\": [\"" SHA_OTHER "\"]}")), pathed) > 0);
 	p = parse(doc);
@@ -736,9 +744,9 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	       "without resolution only the listed digest: %zu inodes, %zu digests",
 	       plain->n_exec_inodes, plain->n_exec_digests);
 	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
-	expect(c->n_exec_inodes == 2, "tool (by its symlink) and pathed, got %zu",
+	expect(c->n_exec_inodes == 2, "tool (also by its symlink) and pathed, got %zu",
 	       c->n_exec_inodes);
-	expect(c->n_exec_digests == 2, "hello and other, got %zu", c->n_exec_digests);
+	expect(c->n_exec_digests == 2, "hello and other, not multi: got %zu", c->n_exec_digests);
 	d = digest_row(c, SHA_HELLO);
 	expect(d && d->source && !strcmp(d->source, alias) && !strcmp(d->from, "basename alias"),
 	       "hello: first source in sort order, %s from %s", d ? d->source : "-",
@@ -754,6 +762,8 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	unlink(alias);
 	unlink(tool);
 	unlink(pathed);
+	unlink(applet);
+	unlink(multi);
 	rmdir(dir);
 }
 
