@@ -1613,9 +1613,9 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 					ret = -ENOMEM;
 					break;
 				}
+				/* an identity is the inode only: no digest, so a
+				 * copy stays allowed, as documented */
 				ret = resolve_one(&in[i], r, r->identities[k], p, err);
-				if (!ret && opts)
-					p->has_digest = !gg_file_sha256(p->path, p->sha256);
 			}
 			if (!ret && opts)
 				ret = resolve_names(r, i, j, opts, &v, &cnt, &cap);

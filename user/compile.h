@@ -70,7 +70,7 @@ struct gg_c_exec_inode {
 struct gg_c_exec_digest {
 	__u8 sha256[GG_SHA256_LEN];
 	char *source; /* the file hashed; NULL for a pack's "sha256" */
-	char *from; /* "sha256", "identity", "basename nc", "path /x" */
+	char *from; /* "sha256", "basename nc", "path /x" */
 	struct gg_verdict v;
 };
 
@@ -151,8 +151,9 @@ extern const struct gg_resolve_opts gg_resolve_standard;
 
 /* Resolves every cmd.exec identity of the inputs with stat() (following
  * symlinks), in input, rule, identity order, then (opts given) the denied
- * basenames and paths, with digests: the compiler's only look at the
- * filesystem. Free *ids with gg_identities_free. */
+ * basenames and paths, with digests (an identity stays an inode only): the
+ * compiler's only look at the filesystem. Free *ids with
+ * gg_identities_free. */
 int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 			  const struct gg_resolve_opts *opts, struct gg_identity **ids,
 			  size_t *n_ids, struct gg_err *err);

@@ -229,8 +229,8 @@ check owasp-frameworks-on-denial audit_has '"event":"command_denied"' '"owasp-ll
 # directory is resolved at apply, so it is denied under any name, in any
 # place, as a copy, as a memfd and as a #! interpreter. Its content differs
 # from gg-proof's (appended bytes), so other gg-proof copies stay allowed.
-cp /bin/gg-proof /usr/local/bin/nc
-printf 'gg-nc' >>/usr/local/bin/nc
+mkdir -p /usr/local/bin
+check digest-setup sh -c "cp /bin/gg-proof /usr/local/bin/nc && printf gg-nc >>/usr/local/bin/nc"
 check digest-apply-baseline govgate apply --config $cfg baseline-hardening@v1
 govgate compile --json --config $cfg baseline-hardening@v1 >/tmp/compiled.json
 check digest-compile-shows-resolved grep -q '"from": "basename nc"' /tmp/compiled.json
