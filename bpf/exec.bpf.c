@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd.exec: deny execution by canonical path, by file identity (dev, ino)
- * and by file name.
+ * cmd.exec: deny execution by canonical path, by file identity (dev, ino),
+ * by file name and (LSM only) by the SHA-256 of the file's content.
  *
  * LSM: bprm_check_security runs once per binary handler pass, so the
  * interpreter named by a #! line is checked too (fs/exec.c exec_binprm
@@ -42,6 +42,39 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_inode SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_exec_digest_key);
+	__type(value, struct gg_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_digest SEC(".maps");
+
+/* The digest cache (not pinned: a new daemon hashes again). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct gg_exec_hash_key);
+	__type(value, struct gg_exec_hash_val);
+} exec_hash SEC(".maps");
+
+/* Digest scratch, per task: the program sleeps while IMA reads the file,
+ * and another exec on the same CPU would overwrite a per-CPU buffer. */
+struct gg_exec_digest_tmp {
+	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
+	struct gg_exec_hash_key hk;
+	struct gg_exec_digest_key dk;
+	__u32 known;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct gg_exec_digest_tmp);
+} exec_digest_tmp SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -130,6 +163,8 @@ static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binpr
 	e->exec.dev = dev;
 	e->exec.ino = ino;
 	e->exec.match = match;
+	e->exec.digest_known = 0;
+	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
 	e->exec.argc = 0;
 	e->exec.args_len = 0;
 	a = bpf_map_lookup_elem(&exec_args, &tid);
@@ -187,7 +222,7 @@ static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, 
 	*ino = ik->ino;
 	v = bpf_map_lookup_elem(&exec_inode, ik);
 	if (v && v->entry) {
-		gg_hit(v, action, entries, 1);
+		gg_hit(v, action, entries, GG_EXEC_HIT_INODE);
 		match = GG_EXEC_BY_INODE;
 	}
 
@@ -198,7 +233,7 @@ static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, 
 				 sizeof(GG_EXEC_NAME_DISCONNECTED));
 		v = bpf_map_lookup_elem(&exec_name, nk);
 		if (v && v->entry) {
-			gg_hit(v, action, entries, 2);
+			gg_hit(v, action, entries, GG_EXEC_HIT_NAME);
 			match = GG_EXEC_BY_DISCONNECTED;
 		}
 		return match;
@@ -207,7 +242,7 @@ static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, 
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	v = bpf_map_lookup_elem(&exec_name, nk);
 	if (v && v->entry) {
-		gg_hit(v, action, entries, 2);
+		gg_hit(v, action, entries, GG_EXEC_HIT_NAME);
 		if (!match)
 			match = GG_EXEC_BY_NAME;
 	}
@@ -292,8 +327,112 @@ static __always_inline bool gg_exec_lookup_invoked(struct gg_scan *s, __u32 slot
 	v = bpf_map_lookup_elem(&exec_name, nk);
 	if (!v || !v->entry)
 		return false;
-	gg_hit(v, action, entries, 3);
+	gg_hit(v, action, entries, GG_EXEC_HIT_INVOKED);
 	return true;
+}
+
+/* inode ctime: i_ctime_sec/nsec from 6.11, __i_ctime in 6.6-6.10, i_ctime
+ * before. The top bits of the nanoseconds carry flags from 6.13. */
+struct inode___ctime66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void gg_inode_ctime(struct inode *inode, struct gg_exec_hash_key *k)
+{
+	struct inode___ctime66 *i66 = (void *)inode;
+	struct inode___ctime61 *i61 = (void *)inode;
+
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		k->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
+		k->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec);
+	} else if (bpf_core_field_exists(i66->__i_ctime)) {
+		k->ctime_sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+	} else {
+		k->ctime_sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+	}
+	k->ctime_nsec &= 0x3fffffff;
+}
+
+/*
+ * A file is cached only once its ctime is this far in the past: ctime
+ * comes from a coarse clock (a tick), so a file rewritten within the tick
+ * it was last changed in would keep its ctime. TAI is ahead of the
+ * realtime ctime by at most 37 s (the TAI-UTC offset, or 0 when unset).
+ */
+#define GG_HASH_SETTLE_S 64
+
+/* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
+#define GG_HASH_ALGO_SHA256 4
+
+/* Fills d->dk.sha256 with the SHA-256 of the file, from the cache or from
+ * IMA; d->known says whether it could. */
+static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 ino,
+					   struct gg_exec_digest_tmp *d)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct gg_exec_hash_val *cached;
+	__s64 sec;
+	__u32 nsec;
+	long algo;
+
+	d->known = 0;
+	__builtin_memset(&d->hk, 0, sizeof(d->hk));
+	d->hk.dev = dev;
+	d->hk.ino = ino;
+	gg_inode_ctime(inode, &d->hk);
+	cached = bpf_map_lookup_elem(&exec_hash, &d->hk);
+	if (cached) {
+		__builtin_memcpy(d->dk.sha256, cached->sha256, GG_SHA256_LEN);
+		d->known = 1;
+		return;
+	}
+	algo = bpf_ima_file_hash(file, d->buf, sizeof(d->buf));
+	if (algo != GG_HASH_ALGO_SHA256)
+		return; /* IMA hashes with another algorithm: name rules only */
+	__builtin_memcpy(d->dk.sha256, d->buf, GG_SHA256_LEN);
+	d->known = 1;
+	/* Cached only if the file did not change while it was read, and its
+	 * ctime has settled. */
+	sec = d->hk.ctime_sec;
+	nsec = d->hk.ctime_nsec;
+	gg_inode_ctime(inode, &d->hk);
+	if (sec != d->hk.ctime_sec || nsec != d->hk.ctime_nsec)
+		return;
+	if (sec + GG_HASH_SETTLE_S >= (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL))
+		return;
+	bpf_map_update_elem(&exec_hash, &d->hk, d->buf, BPF_ANY);
+}
+
+/* Looks the file's content up in exec_digest. Returns the digest scratch
+ * (NULL if none could be had); *hit says whether a rule matched. */
+static __always_inline struct gg_exec_digest_tmp *
+gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32 *action,
+		      __u32 *entries, bool *hit)
+{
+	struct gg_exec_digest_tmp *d;
+	struct gg_verdict *v;
+
+	*hit = false;
+	d = bpf_task_storage_get(&exec_digest_tmp, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!d)
+		return NULL;
+	gg_exec_digest(file, dev, ino, d);
+	if (!d->known)
+		return d;
+	d->dk.slot = slot;
+	v = bpf_map_lookup_elem(&exec_digest, &d->dk);
+	if (v && v->entry) {
+		gg_hit(v, action, entries, GG_EXEC_HIT_DIGEST);
+		*hit = true;
+	}
+	return d;
 }
 
 SEC("lsm.s/bprm_check_security")
@@ -303,8 +442,10 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
 	__u32 slot, match = 0, tid, flags;
 	__u64 generation, dev = 0, ino = 0;
+	struct gg_exec_digest_tmp *d;
 	struct gg_verdict *v;
 	struct gg_event *e;
+	bool hit;
 
 	if (ret != 0)
 		return ret; /* never override an earlier LSM's denial */
@@ -320,7 +461,7 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 		gg_path_key_finish(&pk, len, slot);
 		v = bpf_map_lookup_elem(&exec_path, &pk);
 		if (v && v->entry) {
-			gg_hit(v, &action, entries, 0);
+			gg_hit(v, &action, entries, GG_EXEC_HIT_PATH);
 			match = GG_EXEC_BY_PATH;
 		}
 	}
@@ -334,6 +475,9 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &keys.nk) &&
 	    !match)
 		match = GG_EXEC_BY_INVOKED_NAME;
+	d = gg_exec_lookup_digest(bprm->file, slot, dev, ino, &action, entries, &hit);
+	if (hit && !match)
+		match = GG_EXEC_BY_DIGEST;
 	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_EXEC, action);
 	if (!e)
@@ -341,6 +485,10 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
 	tid = (__u32)bpf_get_current_pid_tgid();
 	gg_exec_event(e, bprm, dev, ino, match, tid);
+	if (d && d->known) {
+		e->exec.digest_known = 1;
+		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
+	}
 	if (bpf_d_path((struct path *)&bprm->file->f_path, e->exec.path, sizeof(e->exec.path)) < 0)
 		e->exec.path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
@@ -368,7 +516,7 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	bpf_probe_read_kernel_str(pk.path, sizeof(pk.path), BPF_CORE_READ(bprm, filename));
 	v = bpf_map_lookup_elem(&exec_path, &pk);
 	if (v && v->entry) {
-		gg_hit(v, &action, entries, 0);
+		gg_hit(v, &action, entries, GG_EXEC_HIT_PATH);
 		match = GG_EXEC_BY_PATH;
 	}
 	__u32 m = gg_exec_lookup_file(BPF_CORE_READ(bprm, file), slot, &dev, &ino, &action,

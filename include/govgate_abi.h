@@ -27,7 +27,8 @@
 #define GG_ARGS_MAX 512 /* argv bytes kept for the record */
 #define GG_MAX_EXEMPT 8 /* exempt cgroups in global scope */
 #define GG_SLOTS 2
-#define GG_MAX_HITS 4 /* rule entries one decision can carry */
+#define GG_MAX_HITS 6 /* rule entries one decision can carry */
+#define GG_SHA256_LEN 32
 /* policy_state.generation[slot] while an apply rewrites that slot. */
 #define GG_GEN_WRITING 0xffffffffffffffffULL
 
@@ -73,6 +74,16 @@ enum gg_exec_match {
 	GG_EXEC_BY_NAME = 3, /* the executed file's name */
 	GG_EXEC_BY_INVOKED_NAME = 4, /* the last component of the path as passed */
 	GG_EXEC_BY_DISCONNECTED = 5, /* a file opened by handle: it has no name */
+	GG_EXEC_BY_DIGEST = 6, /* the SHA-256 of the file's content */
+};
+
+/* Index of each exec lookup in gg_event.entries. */
+enum gg_exec_hit {
+	GG_EXEC_HIT_PATH = 0,
+	GG_EXEC_HIT_INODE = 1,
+	GG_EXEC_HIT_NAME = 2,
+	GG_EXEC_HIT_INVOKED = 3,
+	GG_EXEC_HIT_DIGEST = 4,
 };
 
 /* exec_name key of a file whose dentry is disconnected (open_by_handle_at
@@ -160,6 +171,28 @@ struct gg_exec_inode_key {
 	__u64 ino;
 };
 
+/* exec_digest: HASH, key = SHA-256 of the executed file's content (LSM
+ * path only: bpf_ima_file_hash needs a sleepable program). */
+struct gg_exec_digest_key {
+	__u32 slot;
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* exec_hash: LRU_HASH, the digest cache. A file changed after it was
+ * hashed has a new ctime (every write, truncate or chmod sets it; no
+ * caller can set it back), so its old row is never found again. */
+struct gg_exec_hash_key {
+	__u64 dev;
+	__u64 ino;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
+};
+
+struct gg_exec_hash_val {
+	__u8 sha256[GG_SHA256_LEN];
+};
+
 /* egress_v4 / egress_v6: LPM_TRIE. The data part is (slot, prog, addr):
  * prefixlen = 64 + CIDR length. prog = 0 applies to every process; prog = N
  * applies only to processes whose executable's name maps to N in
@@ -239,7 +272,8 @@ struct gg_event_exec {
 	__u32 match; /* enum gg_exec_match */
 	__u32 argc;
 	__u32 args_len; /* bytes used in args, NUL separated */
-	__u32 _pad;
+	__u32 digest_known; /* sha256 holds the file's SHA-256 */
+	__u8 sha256[GG_SHA256_LEN];
 	char args[GG_ARGS_MAX];
 };
 
@@ -316,8 +350,8 @@ struct gg_event {
 	__u32 gate; /* enum gg_gate */
 	__u32 action; /* enum gg_action */
 	__u32 mechanism; /* enum gg_mech */
-	/* Compiled entry ids that matched (0 = unused): exec by path, inode,
-	 * file name, invoked name; egress generic then program-specific. */
+	/* Compiled entry ids that matched (0 = unused): exec by enum
+	 * gg_exec_hit; egress generic then program-specific. */
 	__u32 entries[GG_MAX_HITS];
 	__u32 pid; /* tgid */
 	__u32 tid;
@@ -390,6 +424,7 @@ struct gg_meta {
 #define GG_MAP_EXEC_PATH "exec_path"
 #define GG_MAP_EXEC_NAME "exec_name"
 #define GG_MAP_EXEC_INODE "exec_inode"
+#define GG_MAP_EXEC_DIGEST "exec_digest"
 #define GG_MAP_EXEC_ARGS "exec_args"
 /* net.egress (bpf/egress.bpf.c). */
 #define GG_MAP_EGRESS_V4 "egress_v4"
@@ -467,7 +502,9 @@ _Static_assert(GG_IS_POW2(GG_ARGS_MAX), "GG_ARGS_MAX masks argv offsets");
 _Static_assert(GG_PATH_MAX % 4 == 0, "exec.bpf.c zeroes path tails by 4-byte words");
 /* Slots are selected with `& 1`. */
 _Static_assert(GG_SLOTS == 2, "the slot masks (& 1) assume two slots");
-_Static_assert(GG_MAX_HITS == 4, "event entries: path, inode, name, invoked name");
+/* entries[]: path, inode, name, invoked name, digest (enum gg_exec_hit),
+ * and one spare that keeps the header 8-byte aligned. */
+_Static_assert(GG_MAX_HITS == GG_EXEC_HIT_DIGEST + 2, "event entries: one per gg_exec_hit + spare");
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
@@ -526,8 +563,9 @@ GG_ASSERT_SIZE(gg_egress_prog_val, 8);
 GG_ASSERT_SIZE(gg_module_val, 16);
 GG_ASSERT_NEXT(gg_module_val, verdict, kexec);
 GG_ASSERT_LAST(gg_module_val, kexec);
-GG_ASSERT_SIZE(gg_event_exec, 2 * GG_PATH_MAX + 16 + 16 + GG_ARGS_MAX);
-GG_ASSERT_OFF(gg_event_exec, args, 2 * GG_PATH_MAX + 32);
+GG_ASSERT_SIZE(gg_event_exec, 2 * GG_PATH_MAX + 16 + 16 + GG_SHA256_LEN + GG_ARGS_MAX);
+GG_ASSERT_OFF(gg_event_exec, sha256, 2 * GG_PATH_MAX + 32);
+GG_ASSERT_OFF(gg_event_exec, args, 2 * GG_PATH_MAX + 32 + GG_SHA256_LEN);
 GG_ASSERT_SIZE(gg_event_net, 24);
 GG_ASSERT_OFF(gg_event_net, daddr, 8);
 GG_ASSERT_SIZE(gg_event_module, 8 + GG_NAME_MAX);
@@ -535,11 +573,11 @@ _Static_assert(sizeof(struct gg_event_guard) == sizeof(struct gg_event_module),
 	       "a guard record is sized as a kernel.module one (GG_EVENT_SIZE)");
 /* The header every record carries (GG_EVENT_HDR_SIZE), then the union. */
 GG_ASSERT_OFF(gg_event, entries, 36);
-GG_ASSERT_OFF(gg_event, comm, 72);
-GG_ASSERT_OFF(gg_event, exe, 88);
-GG_ASSERT_OFF(gg_event, exec, 88 + GG_PATH_MAX);
+GG_ASSERT_OFF(gg_event, comm, 36 + 4 * GG_MAX_HITS + 20);
+GG_ASSERT_OFF(gg_event, exe, 96);
+GG_ASSERT_OFF(gg_event, exec, 96 + GG_PATH_MAX);
 _Static_assert(GG_EVENT_HDR_SIZE % 8 == 0, "event records start 8-byte aligned");
-GG_ASSERT_SIZE(gg_event, 88 + GG_PATH_MAX + sizeof(struct gg_event_exec));
+GG_ASSERT_SIZE(gg_event, 96 + GG_PATH_MAX + sizeof(struct gg_event_exec));
 GG_ASSERT_SIZE(gg_exec_args, 8 + 2 * GG_ARGS_MAX);
 GG_ASSERT_SIZE(gg_meta, 72);
 

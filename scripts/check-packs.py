@@ -101,7 +101,8 @@ class Checker:
 
     # -------------------------------------------------------------- match
     def match_exec(self, path, where, m):
-        if not self.keys(path, where, m, {"paths", "basenames", "identities", "disconnected"}, set()):
+        if not self.keys(path, where, m, {"paths", "basenames", "identities", "disconnected", "sha256"},
+                         set()):
             return
         if "disconnected" in m and m["disconnected"] is not True:
             self.report(path, f'{where}.disconnected: must be true')
@@ -113,6 +114,9 @@ class Checker:
             self.abspath(path, f"{where}.identities", p)
         for n in self.string_list(path, f"{where}.basenames", m["basenames"]) if "basenames" in m else []:
             self.basename(path, f"{where}.basenames", n)
+        for d in self.string_list(path, f"{where}.sha256", m["sha256"]) if "sha256" in m else []:
+            if not re.fullmatch(r"[0-9a-f]{64}", d):
+                self.report(path, f"{where}.sha256: '{d}' is not a SHA-256 digest (64 lower-case hex digits)")
 
     def match_egress(self, path, where, m):
         if not self.keys(path, where, m, {"cidrs", "ports", "protocol", "programs", "sockets"}, set()):

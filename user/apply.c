@@ -436,7 +436,7 @@ int gg_policy_build(const struct gg_config *cfg, const struct gg_pack_ref *refs,
 	if (!ret)
 		ret = build_set(cfg, &set, &b, err);
 	if (!ret)
-		ret = gg_compile(b.in, b.n_in, out, err);
+		ret = gg_compile_opts(b.in, b.n_in, &gg_resolve_standard, out, err);
 	if (!ret && inputs_out) {
 		*inputs_out = b.in;
 		*n_inputs_out = b.n_in;
@@ -734,7 +734,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 
 	ret = build_set(cfg, set, &b, err);
 	if (!ret)
-		ret = gg_compile(b.in, b.n_in, &c, err);
+		ret = gg_compile_opts(b.in, b.n_in, &gg_resolve_standard, &c, err);
 	if (ret)
 		goto cleanup;
 	/* Generations only grow, also across a re-attach with fresh maps:

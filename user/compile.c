@@ -6,13 +6,15 @@
  * order. A map key's decision is the sorted set of ranks that hit it; equal
  * sets are interned once and become one entry, so two keys with the same
  * rules share an entry id. Entry ids are handed out in table order (module,
- * exec paths, names, inodes, egress nodes, egress ports) after all tables
+ * exec paths, names, inodes, digests, egress nodes, egress ports) after all tables
  * are sorted. gg_compile_resolved is a pure function of the inputs and of
  * the exec identities resolved beforehand (gg_identities_resolve, the one
  * step that reads the filesystem); gg_compile does both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "compile.h"
 
@@ -439,10 +442,30 @@ cleanup:
 	return ret;
 }
 
+/* The rule key behind a resolved identity, for the record ("basename nc"). */
+static char *id_from(const struct gg_identity *id)
+{
+	char *s;
+
+	switch (id->from) {
+	case GG_ID_BASENAME:
+		return asprintf(&s, "basename %s", id->path) < 0 ? NULL : s;
+	case GG_ID_PATH:
+		return asprintf(&s, "path %s", id->path) < 0 ? NULL : s;
+	default:
+		return strdup("identity");
+	}
+}
+
+static const char *id_file(const struct gg_identity *id)
+{
+	return id->file ? id->file : id->path;
+}
+
 struct inoc {
 	__u64 dev;
 	__u64 ino;
-	const char *path;
+	const struct gg_identity *id;
 	__u32 rank;
 };
 
@@ -455,47 +478,56 @@ static int inoc_cmp(const void *a, const void *b)
 		return x->dev < y->dev ? -1 : 1;
 	if (x->ino != y->ino)
 		return x->ino < y->ino ? -1 : 1;
-	d = strcmp(x->path, y->path);
+	d = strcmp(id_file(x->id), id_file(y->id));
+	if (!d)
+		d = (int)x->id->from - (int)y->id->from;
+	if (!d)
+		d = strcmp(x->id->path, y->id->path);
 	return d ? d : (x->rank < y->rank ? -1 : x->rank > y->rank);
 }
 
-/* The (identity, rank) of every exec rule's identity, in input order; the
- * identities were resolved beforehand, in the order walked here. */
+/* The rule an identity was resolved for, checked against the inputs. */
+static const struct gg_rule *id_rule(struct cctx *cx, const struct gg_identity *id)
+{
+	const struct gg_rule *r;
+
+	if (id->input >= cx->n_in || id->rule >= cx->in[id->input].pack->n_rules)
+		return NULL;
+	r = &cx->in[id->input].pack->rules[id->rule];
+	return r->gate == GG_GATE_EXEC ? r : NULL;
+}
+
+/* The (identity, rank) of every resolved file. Every rule identity must
+ * have been resolved: a missing one would silently deny less. */
 static int inode_contribs(struct cctx *cx, struct inoc **out, size_t *n_out)
 {
-	struct inoc *v = NULL;
-	size_t n = 0, cap = 0;
+	struct inoc *v = calloc(cx->n_ids + 1, sizeof(*v));
+	size_t want = 0, got = 0;
 
-	for (size_t i = 0; i < cx->n_in; i++) {
-		const struct gg_pack *pk = cx->in[i].pack;
+	if (!v)
+		return nomem(cx);
+	for (size_t i = 0; i < cx->n_in; i++)
+		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++)
+			if (cx->in[i].pack->rules[j].gate == GG_GATE_EXEC)
+				want += cx->in[i].pack->rules[j].n_identities;
+	for (size_t k = 0; k < cx->n_ids; k++) {
+		const struct gg_identity *id = &cx->ids[k];
+		const struct gg_rule *r = id_rule(cx, id);
 
-		for (size_t j = 0; j < pk->n_rules; j++) {
-			const struct gg_rule *r = &pk->rules[j];
-
-			if (r->gate != GG_GATE_EXEC)
-				continue;
-			for (size_t k = 0; k < r->n_identities; k++) {
-				const struct gg_identity *id = &cx->ids[n];
-				struct inoc *p;
-
-				if (n >= cx->n_ids || id->path != r->identities[k]) {
-					free(v);
-					return gg_errf(cx->err, -EINVAL,
-						       "compile: identities resolved for other inputs");
-				}
-				p = grow(v, &cap, n, sizeof(*v));
-				if (!p) {
-					free(v);
-					return nomem(cx);
-				}
-				v = p;
-				v[n] = (struct inoc){ id->dev, id->ino, id->path, rank(cx, i, r) };
-				n++;
-			}
+		if (!r) {
+			free(v);
+			return gg_errf(cx->err, -EINVAL,
+				       "compile: identities resolved for other inputs");
 		}
+		got += id->from == GG_ID_IDENTITY;
+		v[k] = (struct inoc){ id->dev, id->ino, id, rank(cx, id->input, r) };
+	}
+	if (got != want) {
+		free(v);
+		return gg_errf(cx->err, -EINVAL, "compile: identities resolved for other inputs");
 	}
 	*out = v;
-	*n_out = n;
+	*n_out = cx->n_ids;
 	return 0;
 }
 
@@ -513,11 +545,12 @@ static int inode_row(struct cctx *cx, struct gg_compiled *c, size_t *cap, const 
 	memset(e, 0, sizeof(*e));
 	e->dev = first->dev;
 	e->ino = first->ino;
-	e->source = strdup(first->path); /* the first path in sort order */
-	if (!e->source)
+	c->n_exec_inodes++;
+	e->source = strdup(id_file(first->id)); /* the first path in sort order */
+	e->from = id_from(first->id);
+	if (!e->source || !e->from)
 		return nomem(cx);
 	e->v.entry = set;
-	c->n_exec_inodes++;
 	return 0;
 }
 
@@ -549,6 +582,126 @@ static int exec_inodes(struct cctx *cx, struct gg_compiled *c)
 	return ret;
 }
 
+/* One digest a rule contributes: listed ("sha256") or hashed (id). */
+struct digc {
+	__u8 sha256[GG_SHA256_LEN];
+	const struct gg_identity *id; /* NULL: listed in the pack */
+	__u32 rank;
+};
+
+static int digc_cmp(const void *a, const void *b)
+{
+	const struct digc *x = a, *y = b;
+	int d = memcmp(x->sha256, y->sha256, GG_SHA256_LEN);
+
+	if (!d && (!x->id || !y->id))
+		d = !!x->id - !!y->id; /* listed first */
+	if (!d && x->id)
+		d = strcmp(id_file(x->id), id_file(y->id));
+	if (!d && x->id)
+		d = (int)x->id->from - (int)y->id->from;
+	return d ? d : (x->rank < y->rank ? -1 : x->rank > y->rank);
+}
+
+static int digest_contribs(struct cctx *cx, struct digc **out, size_t *n_out)
+{
+	struct digc *v = NULL, *p;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < cx->n_in; i++) {
+		const struct gg_pack *pk = cx->in[i].pack;
+
+		for (size_t j = 0; j < pk->n_rules; j++) {
+			const struct gg_rule *r = &pk->rules[j];
+
+			for (size_t k = 0; r->gate == GG_GATE_EXEC && k < r->n_sha256s; k++) {
+				p = grow(v, &cap, n, sizeof(*v));
+				if (!p)
+					goto oom;
+				v = p;
+				memset(&v[n], 0, sizeof(v[n]));
+				v[n].rank = rank(cx, i, r);
+				if (gg_digest_parse(r->sha256s[k], v[n++].sha256)) {
+					free(v);
+					return rule_err(cx, i, r, -EINVAL, "sha256 \"%s\" is not a "
+							"digest", r->sha256s[k]);
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < cx->n_ids; k++) {
+		const struct gg_identity *id = &cx->ids[k];
+
+		if (!id->has_digest)
+			continue;
+		p = grow(v, &cap, n, sizeof(*v));
+		if (!p)
+			goto oom;
+		v = p;
+		memcpy(v[n].sha256, id->sha256, GG_SHA256_LEN);
+		v[n].id = id;
+		v[n++].rank = rank(cx, id->input, id_rule(cx, id));
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+oom:
+	free(v);
+	return nomem(cx);
+}
+
+static int digest_row(struct cctx *cx, struct gg_compiled *c, size_t *cap,
+		      const struct digc *first, __u32 set)
+{
+	struct gg_c_exec_digest *e;
+
+	e = grow(c->exec_digests, cap, c->n_exec_digests, sizeof(*e));
+	if (!e)
+		return nomem(cx);
+	c->exec_digests = e;
+	e = &c->exec_digests[c->n_exec_digests++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->sha256, first->sha256, GG_SHA256_LEN);
+	e->v.entry = set;
+	if (first->id) {
+		e->source = strdup(id_file(first->id));
+		e->from = id_from(first->id);
+	} else {
+		e->from = strdup("sha256");
+	}
+	if (!e->from || (first->id && !e->source))
+		return nomem(cx);
+	return 0;
+}
+
+static int exec_digests(struct cctx *cx, struct gg_compiled *c)
+{
+	struct digc *v = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	ret = digest_contribs(cx, &v, &n);
+	if (ret)
+		return ret;
+	sort(v, n, sizeof(*v), digc_cmp);
+	for (size_t a = 0, b; !ret && a < n; a = b) {
+		__u32 set;
+
+		cx->scratch.n = 0;
+		for (b = a; b < n && !memcmp(v[b].sha256, v[a].sha256, GG_SHA256_LEN); b++)
+			if (vec_push(&cx->scratch, v[b].rank)) {
+				ret = nomem(cx);
+				break;
+			}
+		if (!ret)
+			ret = intern_scratch(cx, GG_GATE_EXEC, &set);
+		if (!ret)
+			ret = digest_row(cx, c, &cap, &v[a], set);
+	}
+	free(v);
+	return ret;
+}
+
 static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 {
 	size_t np = 0, nn = 0;
@@ -573,6 +726,8 @@ static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 		ret = exec_strings(cx, true, c);
 	if (!ret)
 		ret = exec_inodes(cx, c);
+	if (!ret)
+		ret = exec_digests(cx, c);
 	return ret;
 }
 
@@ -1302,6 +1457,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 		ret = assign(cx, &c->exec_names[i].v);
 	for (size_t i = 0; !ret && i < c->n_exec_inodes; i++)
 		ret = assign(cx, &c->exec_inodes[i].v);
+	for (size_t i = 0; !ret && i < c->n_exec_digests; i++)
+		ret = assign(cx, &c->exec_digests[i].v);
 	for (size_t i = 0; !ret && i < c->n_egress; i++)
 		ret = assign(cx, &c->egress[i].val.any);
 	for (size_t i = 0; !ret && i < c->n_egress_ports; i++)
@@ -1341,6 +1498,12 @@ static int build_refs(struct cctx *cx, struct gg_compiled *c)
 	return 0;
 }
 
+/* The kernel's s_dev encoding, not glibc's. */
+static __u64 kdev(dev_t d)
+{
+	return ((__u64)major(d) << 20) | minor(d);
+}
+
 static int resolve_one(const struct gg_policy_input *in, const struct gg_rule *r,
 		       const char *path, struct gg_identity *id, struct gg_err *err)
 {
@@ -1354,46 +1517,203 @@ static int resolve_one(const struct gg_policy_input *in, const struct gg_rule *r
 		return input_rule_err(err, in, r, -EINVAL,
 				      "identity \"%s\": not a regular file", path);
 	id->path = path;
-	/* the kernel's s_dev encoding, not glibc's */
-	id->dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	id->dev = kdev(st.st_dev);
 	id->ino = st.st_ino;
 	return 0;
 }
 
-int gg_identities_resolve(const struct gg_policy_input *in, size_t n, struct gg_identity **ids,
+const struct gg_resolve_opts gg_resolve_standard = {
+	.dirs = (const char *const[]){ "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+				       "/usr/bin", "/sbin", "/bin", NULL },
+};
+
+/* Appends one zeroed identity of rule (i, j). */
+static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *cap, size_t i,
+				   size_t j, enum gg_id_from from, const char *path)
+{
+	struct gg_identity *p = grow(*v, cap, *n, sizeof(**v));
+
+	if (!p)
+		return NULL;
+	*v = p;
+	p = &p[(*n)++];
+	memset(p, 0, sizeof(*p));
+	p->input = i;
+	p->rule = j;
+	p->from = from;
+	p->path = path;
+	return p;
+}
+
+/* Whether the file a link leads to is denied by the rule under its own
+ * name or path: nc -> nc.openbsd and modprobe -> kmod are (the shipped
+ * lists name both), nc -> busybox is not, and the content of a multi-call
+ * binary must not be denied for one of its applets. */
+static bool target_denied(const struct gg_rule *r, const char *file)
+{
+	char *real = realpath(file, NULL);
+	const char *base;
+	bool ok = false;
+
+	if (!real)
+		return false;
+	base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+	for (size_t k = 0; !ok && k < r->n_basenames; k++)
+		ok = !strcmp(r->basenames[k], base);
+	for (size_t k = 0; !ok && k < r->n_paths; k++)
+		ok = !strcmp(r->paths[k], real);
+	free(real);
+	return ok;
+}
+
+/* A denied name or path that exists here: best effort, what is absent or
+ * unreadable is skipped (the name rule still stands). 1 = resolved. */
+static int resolve_file(const struct gg_rule *r, const char *file, struct gg_identity *id)
+{
+	struct stat st;
+
+	if (lstat(file, &st))
+		return 0;
+	if (S_ISLNK(st.st_mode) && !target_denied(r, file))
+		return 0;
+	if (stat(file, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	id->dev = kdev(st.st_dev);
+	id->ino = st.st_ino;
+	id->has_digest = !gg_file_sha256(file, id->sha256);
+	return 1;
+}
+
+/* The denied basenames (in each search directory) and paths of rule r. */
+static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
+			 const struct gg_resolve_opts *opts, struct gg_identity **v, size_t *n,
+			 size_t *cap)
+{
+	for (size_t k = 0; k < r->n_basenames + r->n_paths; k++) {
+		bool base = k < r->n_basenames;
+		const char *key = base ? r->basenames[k] : r->paths[k - r->n_basenames];
+
+		for (size_t d = 0; base ? opts->dirs[d] != NULL : d < 1; d++) {
+			struct gg_identity *id;
+			char *file;
+
+			if (!base)
+				file = strdup(key);
+			else if (asprintf(&file, "%s/%s", opts->dirs[d], key) < 0)
+				file = NULL;
+			if (!file)
+				return -ENOMEM;
+			id = id_push(v, n, cap, i, j, base ? GG_ID_BASENAME : GG_ID_PATH, key);
+			if (!id) {
+				free(file);
+				return -ENOMEM;
+			}
+			id->file = file;
+			if (!resolve_file(r, file, id)) {
+				free(file);
+				(*n)--;
+			}
+		}
+	}
+	return 0;
+}
+
+int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
+			  const struct gg_resolve_opts *opts, struct gg_identity **ids,
 			  size_t *n_ids, struct gg_err *err)
 {
 	struct gg_identity *v = NULL, *p;
 	size_t cnt = 0, cap = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !ret && i < n; i++) {
 		const struct gg_pack *pk = in[i].pack;
 
-		for (size_t j = 0; pk && j < pk->n_rules; j++) {
+		for (size_t j = 0; !ret && pk && j < pk->n_rules; j++) {
 			const struct gg_rule *r = &pk->rules[j];
 
-			for (size_t k = 0; r->gate == GG_GATE_EXEC && k < r->n_identities; k++) {
-				p = grow(v, &cap, cnt, sizeof(*v));
+			if (r->gate != GG_GATE_EXEC)
+				continue;
+			for (size_t k = 0; !ret && k < r->n_identities; k++) {
+				p = id_push(&v, &cnt, &cap, i, j, GG_ID_IDENTITY, r->identities[k]);
 				if (!p) {
-					ret = gg_errf(err, -ENOMEM, "compile: out of memory");
-					goto cleanup;
+					ret = -ENOMEM;
+					break;
 				}
-				v = p;
-				ret = resolve_one(&in[i], r, r->identities[k], &v[cnt++], err);
-				if (ret)
-					goto cleanup;
+				/* an identity is the inode only: no digest, so a
+				 * copy stays allowed, as documented */
+				ret = resolve_one(&in[i], r, r->identities[k], p, err);
 			}
+			if (!ret && opts)
+				ret = resolve_names(r, i, j, opts, &v, &cnt, &cap);
 		}
 	}
-cleanup:
+	if (ret == -ENOMEM)
+		gg_errf(err, ret, "compile: out of memory");
 	if (ret) {
-		free(v);
+		gg_identities_free(v, cnt);
 		v = NULL;
 		cnt = 0;
 	}
 	*ids = v;
 	*n_ids = cnt;
+	return ret;
+}
+
+void gg_identities_free(struct gg_identity *ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i].file);
+	free(ids);
+}
+
+void gg_digest_hex(const __u8 sha256[GG_SHA256_LEN], char hex[2 * GG_SHA256_LEN + 1])
+{
+	for (int i = 0; i < GG_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha256[i]);
+}
+
+int gg_digest_parse(const char *hex, __u8 sha256[GG_SHA256_LEN])
+{
+	if (strlen(hex) != 2 * GG_SHA256_LEN ||
+	    strspn(hex, "0123456789abcdef") != 2 * GG_SHA256_LEN)
+		return -EINVAL;
+	for (int i = 0; i < GG_SHA256_LEN; i++) {
+		unsigned int b;
+
+		sscanf(hex + 2 * i, "%2x", &b);
+		sha256[i] = b;
+	}
+	return 0;
+}
+
+int gg_file_sha256(const char *path, __u8 sha256[GG_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536];
+	unsigned int len = 0;
+	int fd = -1, ret = -EIO;
+	ssize_t r;
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto cleanup;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		goto cleanup;
+	}
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || !EVP_DigestUpdate(ctx, buf, r))
+			goto cleanup;
+	}
+	if (EVP_DigestFinal_ex(ctx, sha256, &len) && len == GG_SHA256_LEN)
+		ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(ctx);
 	return ret;
 }
 
@@ -1449,20 +1769,27 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 	return ret;
 }
 
-int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
-	       struct gg_err *err)
+int gg_compile_opts(const struct gg_policy_input *in, size_t n,
+		    const struct gg_resolve_opts *opts, struct gg_compiled **out,
+		    struct gg_err *err)
 {
 	struct gg_identity *ids;
 	size_t n_ids;
 	int ret;
 
 	*out = NULL;
-	ret = gg_identities_resolve(in, n, &ids, &n_ids, err);
+	ret = gg_identities_resolve(in, n, opts, &ids, &n_ids, err);
 	if (ret)
 		return ret;
 	ret = gg_compile_resolved(in, n, ids, n_ids, out, err);
-	free(ids);
+	gg_identities_free(ids, n_ids);
 	return ret;
+}
+
+int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
+	       struct gg_err *err)
+{
+	return gg_compile_opts(in, n, NULL, out, err);
 }
 
 const struct gg_entry *gg_compiled_entry(const struct gg_compiled *c, __u32 id)
@@ -1498,9 +1825,16 @@ void gg_compiled_free(struct gg_compiled *c)
 	free(c->entries);
 	free(c->exec_paths);
 	free(c->exec_names);
-	for (size_t i = 0; i < c->n_exec_inodes; i++)
+	for (size_t i = 0; i < c->n_exec_inodes; i++) {
 		free(c->exec_inodes[i].source);
+		free(c->exec_inodes[i].from);
+	}
 	free(c->exec_inodes);
+	for (size_t i = 0; i < c->n_exec_digests; i++) {
+		free(c->exec_digests[i].source);
+		free(c->exec_digests[i].from);
+	}
+	free(c->exec_digests);
 	free(c->egress);
 	free(c->egress_ports);
 	free(c->egress_progs);

@@ -62,6 +62,15 @@ struct gg_c_exec_inode {
 	__u64 dev; /* kernel encoding: major << 20 | minor */
 	__u64 ino;
 	char *source; /* the identity path it was resolved from */
+	char *from; /* the rule key behind it: "identity", "basename nc", "path /x" */
+	struct gg_verdict v;
+};
+
+/* A content digest: listed in a pack, or hashed from a resolved file. */
+struct gg_c_exec_digest {
+	__u8 sha256[GG_SHA256_LEN];
+	char *source; /* the file hashed; NULL for a pack's "sha256" */
+	char *from; /* "sha256", "basename nc", "path /x" */
 	struct gg_verdict v;
 };
 
@@ -96,6 +105,8 @@ struct gg_compiled {
 	size_t n_exec_names;
 	struct gg_c_exec_inode *exec_inodes;
 	size_t n_exec_inodes;
+	struct gg_c_exec_digest *exec_digests;
+	size_t n_exec_digests;
 	struct gg_c_egress *egress; /* v4 and v6 nodes */
 	size_t n_egress;
 	struct gg_c_egress_port *egress_ports;
@@ -109,18 +120,45 @@ struct gg_compiled {
 	size_t n_refs;
 };
 
-/* A cmd.exec identity resolved to the file it names. */
-struct gg_identity {
-	const char *path; /* the rule's string (not a copy) */
-	__u64 dev; /* kernel encoding: major << 20 | minor */
-	__u64 ino;
+/* What made the resolver look at a file. */
+enum gg_id_from {
+	GG_ID_IDENTITY = 0, /* the rule's "identities" */
+	GG_ID_BASENAME = 1, /* a denied basename found in a search directory */
+	GG_ID_PATH = 2, /* a denied path that exists here */
 };
 
+/* A file a cmd.exec rule names, resolved to its identity (and, when
+ * resolving names, its content digest). */
+struct gg_identity {
+	size_t input, rule; /* the rule: in[input].pack->rules[rule] */
+	enum gg_id_from from;
+	const char *path; /* the rule's string (not a copy) */
+	char *file; /* the file found (owned); NULL: path itself */
+	__u64 dev; /* kernel encoding: major << 20 | minor */
+	__u64 ino;
+	bool has_digest;
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* Name resolution at apply and run: the denied basenames are looked for in
+ * dirs, the denied paths where they are, and every file found is hashed,
+ * so a rule keeps denying the tool under another name or as a copy. */
+struct gg_resolve_opts {
+	const char *const *dirs; /* NULL-terminated */
+};
+
+/* The directories of a standard PATH. */
+extern const struct gg_resolve_opts gg_resolve_standard;
+
 /* Resolves every cmd.exec identity of the inputs with stat() (following
- * symlinks), in input, rule, identity order: the compiler's only look at
- * the filesystem. *ids is freed by the caller. */
-int gg_identities_resolve(const struct gg_policy_input *in, size_t n, struct gg_identity **ids,
+ * symlinks), in input, rule, identity order, then (opts given) the denied
+ * basenames and paths, with digests (an identity stays an inode only): the
+ * compiler's only look at the filesystem. Free *ids with
+ * gg_identities_free. */
+int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
+			  const struct gg_resolve_opts *opts, struct gg_identity **ids,
 			  size_t *n_ids, struct gg_err *err);
+void gg_identities_free(struct gg_identity *ids, size_t n);
 
 /* Compiles inputs (the floor first, then packs in the order given) with the
  * identities gg_identities_resolve gave for them. A pure function: the same
@@ -130,8 +168,18 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 			struct gg_err *err);
 
 /* gg_identities_resolve, then gg_compile_resolved. */
+int gg_compile_opts(const struct gg_policy_input *in, size_t n,
+		    const struct gg_resolve_opts *opts, struct gg_compiled **out,
+		    struct gg_err *err);
+
+/* gg_compile_opts without name resolution: rule identities only. */
 int gg_compile(const struct gg_policy_input *in, size_t n, struct gg_compiled **out,
 	       struct gg_err *err);
+
+/* SHA-256 helpers: hex is lower case, 64 digits + NUL. */
+void gg_digest_hex(const __u8 sha256[GG_SHA256_LEN], char hex[2 * GG_SHA256_LEN + 1]);
+int gg_digest_parse(const char *hex, __u8 sha256[GG_SHA256_LEN]);
+int gg_file_sha256(const char *path, __u8 sha256[GG_SHA256_LEN]);
 
 /* The entry an event points at, or NULL. */
 const struct gg_entry *gg_compiled_entry(const struct gg_compiled *c, __u32 id);

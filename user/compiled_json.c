@@ -364,29 +364,73 @@ static json_t *dump_inode(const struct gg_compiled *c, const void *elem)
 {
 	const struct gg_c_exec_inode *p = elem;
 
-	return json_pack("{s:s?, s:I, s:I, s:I, s:s}", "path", p->source, "dev",
-			 (json_int_t)p->dev, "ino", (json_int_t)p->ino, "entry",
+	return json_pack("{s:s?, s:s?, s:I, s:I, s:I, s:s}", "path", p->source, "from", p->from,
+			 "dev", (json_int_t)p->dev, "ino", (json_int_t)p->ino, "entry",
 			 (json_int_t)p->v.entry, "action", gg_action_name(p->v.action));
 }
 
+/* "from" is absent from the records of builds before name resolution. */
 static int load_inode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
 		      json_error_t *je)
 {
 	struct gg_c_exec_inode *p = elem;
 	json_int_t e, dev, ino;
+	json_t *src, *from = NULL;
 	const char *a;
-	json_t *src;
 
-	if (json_unpack_ex(v, je, JSON_STRICT, "{s:o, s:I, s:I, s:I, s:s}", "path", &src,
-			   "dev", &dev, "ino", &ino, "entry", &e, "action", &a))
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:o, s?o, s:I, s:I, s:I, s:s}", "path", &src,
+			   "from", &from, "dev", &dev, "ino", &ino, "entry", &e, "action", &a))
 		return -EINVAL;
-	if (load_verdict(c, e, a, &p->v) || (!json_is_null(src) && !json_is_string(src)))
+	if (load_verdict(c, e, a, &p->v) || (!json_is_null(src) && !json_is_string(src)) ||
+	    (from && !json_is_null(from) && !json_is_string(from)))
 		return -ERANGE;
 	p->dev = (__u64)dev;
 	p->ino = (__u64)ino;
 	if (json_is_string(src) && !(p->source = strdup(json_string_value(src))))
 		return -ENOMEM;
+	if (json_is_string(from) && !(p->from = strdup(json_string_value(from))))
+		return -ENOMEM;
 	return 0;
+}
+
+static json_t *dump_digest(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_exec_digest *p = elem;
+	char hex[2 * GG_SHA256_LEN + 1];
+
+	gg_digest_hex(p->sha256, hex);
+	return json_pack("{s:s, s:s?, s:s?, s:I, s:s}", "sha256", hex, "path", p->source,
+			 "from", p->from, "entry", (json_int_t)p->v.entry, "action",
+			 gg_action_name(p->v.action));
+}
+
+/* A nullable string member: NULL stays NULL. */
+static int opt_str(json_t *v, char **out)
+{
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -ERANGE;
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int load_digest(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		       json_error_t *je)
+{
+	struct gg_c_exec_digest *p = elem;
+	json_t *src = NULL, *from = NULL;
+	const char *hex, *a;
+	json_int_t e;
+	int ret;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s?o, s?o, s:I, s:s}", "sha256", &hex,
+			   "path", &src, "from", &from, "entry", &e, "action", &a))
+		return -EINVAL;
+	if (gg_digest_parse(hex, p->sha256) || load_verdict(c, e, a, &p->v))
+		return -ERANGE;
+	ret = opt_str(src, &p->source);
+	return ret ? ret : opt_str(from, &p->from);
 }
 
 static json_t *dump_prog(const struct gg_compiled *c, const void *elem)
@@ -498,7 +542,7 @@ struct table_desc {
 
 /* In load order: refs, then entries (verdicts check entry ids against them),
  * then the tables that point at entries. */
-enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_PROGS, T_NODES, T_PORTS, T_COUNT };
+enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_DIGESTS, T_PROGS, T_NODES, T_PORTS, T_COUNT };
 
 static const struct table_desc tables[T_COUNT] = {
 	[T_REFS] = TABLE("refs", refs, n_refs, ref),
@@ -506,6 +550,7 @@ static const struct table_desc tables[T_COUNT] = {
 	[T_PATHS] = TABLE("exec.paths", exec_paths, n_exec_paths, path),
 	[T_NAMES] = TABLE("exec.basenames", exec_names, n_exec_names, name),
 	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, inode),
+	[T_DIGESTS] = TABLE("exec.digests", exec_digests, n_exec_digests, digest),
 	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, prog),
 	[T_NODES] = TABLE("egress.nodes", egress, n_egress, node),
 	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, port),
@@ -551,10 +596,11 @@ json_t *gg_compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}, s:{s:I, s:s}, "
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}, s:{s:I, s:s}, "
 			 "s:{s:I, s:s}}",
 			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
 			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
+			 "digests", arr[T_DIGESTS],
 			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
 			 arr[T_PORTS], "sockets", sockets_json(c), "module", "entry",
 			 (json_int_t)c->module.entry, "action", gg_action_name(c->module.action),
@@ -591,22 +637,24 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	int ret;
 
 	*where = "";
-	/* kexec and egress.sockets are absent from the records of builds
-	 * before them. */
+	/* kexec, digests and egress.sockets are absent from the records of
+	 * builds before them. */
+	arr[T_DIGESTS] = NULL;
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
+			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
 			   "s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
-			   &arr[T_INODES], "egress", "programs", &arr[T_PROGS], "nodes",
-			   &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
+			   &arr[T_INODES], "digests", &arr[T_DIGESTS], "egress", "programs",
+			   &arr[T_PROGS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
 			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
 			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "module",
 			   "entry", &mentry, "action", &maction, "kexec", "entry", &kentry, "action",
 			   &kaction))
 		return -EINVAL;
 	for (int t = 0; t < T_COUNT; t++) {
-		if (!json_is_array(arr[t])) {
+		/* a NULL table loads as empty (json_array_size(NULL) is 0) */
+		if (!json_is_array(arr[t]) && !(t == T_DIGESTS && !arr[t])) {
 			snprintf(je->text, sizeof(je->text), "every table must be an array");
 			return -EINVAL;
 		}

@@ -53,6 +53,8 @@ static const char *exec_match_name(__u32 m)
 		return "invoked-basename";
 	case GG_EXEC_BY_DISCONNECTED:
 		return "disconnected";
+	case GG_EXEC_BY_DIGEST:
+		return "digest";
 	default:
 		return "none";
 	}
@@ -194,6 +196,14 @@ static void add_exec(json_t *rec, const struct gg_event *e)
 	json_object_set_new(rec, "dev", json_integer(x->dev));
 	json_object_set_new(rec, "ino", json_integer(x->ino));
 	json_object_set_new(rec, "match", json_string(exec_match_name(x->match)));
+	if (x->digest_known) {
+		char hex[2 * GG_SHA256_LEN + 1];
+
+		gg_digest_hex(x->sha256, hex);
+		json_object_set_new(rec, "digest", json_string(hex));
+	} else {
+		json_object_set_new(rec, "digest", json_null());
+	}
 }
 
 static const char *net_family_name(__u16 family)

@@ -386,6 +386,12 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
 		return "raw and packet sockets are not denied at creation and AF_PACKET frames "
 		       "are not seen (no socket_create hook on the fallback path)";
+	/* bpf_ima_file_hash needs a sleepable program; sched_process_exec is
+	 * not one. Identities resolved at apply still catch hard links. */
+	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)
+		return "content identity is unavailable (no sleepable hook to hash the file on "
+		       "the fallback path): a copy of a denied tool is not recognised, a hard "
+		       "link is";
 	return NULL;
 }
 

@@ -455,6 +455,15 @@ static const char *path_problem(const char *s)
 	return NULL;
 }
 
+/* Lower case only, as sha256sum prints it: one spelling per digest, so
+ * duplicates are caught. */
+static const char *sha256_problem(const char *s)
+{
+	if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64)
+		return "is not a SHA-256 digest (64 lower-case hex digits)";
+	return NULL;
+}
+
 static const char *name_problem(const char *s)
 {
 	if (strchr(s, '/'))
@@ -666,12 +675,12 @@ static int parse_control(struct pctx *p, json_t *v, const struct loc *l, size_t 
 static const char *const rule_fields[] = { "id", "gate", "controls", "description", "match",
 					   NULL };
 static const char *const match_keys_exec[] = { "basenames", "paths", "identities",
-					       "disconnected", NULL };
+					       "disconnected", "sha256", NULL };
 static const char *const match_keys_egress[] = { "cidrs", "ports", "protocol", "programs",
 						 "sockets", NULL };
 static const char *const match_keys_module[] = { "all", "kexec", NULL };
 static const char *const match_keys_all[] = { "basenames", "paths", "identities",
-					      "disconnected", "cidrs", "ports", "protocol",
+					      "disconnected", "sha256", "cidrs", "ports", "protocol",
 					      "programs", "sockets", "all", "kexec", NULL };
 /* "sockets" values, by enum gg_sock_kind */
 static const char *const sock_kinds[GG_SOCK_KINDS + 1] = {
@@ -723,6 +732,12 @@ static int parse_match_exec(struct pctx *p, json_t *m, const struct loc *ml, str
 	if (!ret && arr)
 		ret = copy_strs(p, arr, &al, "identity", path_problem, &r->identities,
 				&r->n_identities);
+	if (ret)
+		return ret;
+	ret = get_str_array(p, m, ml, "sha256", false, &arr, &al);
+	if (!ret && arr)
+		ret = copy_strs(p, arr, &al, "sha256", sha256_problem, &r->sha256s,
+				&r->n_sha256s);
 	if (ret)
 		return ret;
 	arr = member(m, ml, "disconnected", &al);
@@ -1399,6 +1414,7 @@ void gg_pack_free(struct gg_pack *pack)
 		free_strs(r->paths, r->n_paths);
 		free_strs(r->basenames, r->n_basenames);
 		free_strs(r->identities, r->n_identities);
+		free_strs(r->sha256s, r->n_sha256s);
 		free(r->cidrs);
 		free(r->ports);
 		free_strs(r->programs, r->n_programs);

@@ -42,6 +42,8 @@ struct gg_rule {
 	char **identities; /* paths resolved to (dev, ino) at compile time */
 	size_t n_identities;
 	bool exec_disconnected; /* files opened by handle, with no name */
+	char **sha256s; /* content digests: 64 lower-case hex digits */
+	size_t n_sha256s;
 	/* net.egress */
 	struct gg_cidr *cidrs;
 	size_t n_cidrs;

@@ -18,6 +18,7 @@ enum {
 	M_EXEC_PATH,
 	M_EXEC_NAME,
 	M_EXEC_INODE,
+	M_EXEC_DIGEST,
 	M_EGRESS_V4,
 	M_EGRESS_V6,
 	M_EGRESS_PORT,
@@ -29,6 +30,7 @@ static const char *const map_names[M_COUNT] = {
 	[M_EXEC_PATH] = GG_MAP_EXEC_PATH,
 	[M_EXEC_NAME] = GG_MAP_EXEC_NAME,
 	[M_EXEC_INODE] = GG_MAP_EXEC_INODE,
+	[M_EXEC_DIGEST] = GG_MAP_EXEC_DIGEST,
 	[M_EGRESS_V4] = GG_MAP_EGRESS_V4,
 	[M_EGRESS_V6] = GG_MAP_EGRESS_V6,
 	[M_EGRESS_PORT] = GG_MAP_EGRESS_PORT,
@@ -44,6 +46,7 @@ static const struct {
 	[M_EXEC_PATH] = { offsetof(struct gg_exec_path_key, slot), false },
 	[M_EXEC_NAME] = { offsetof(struct gg_exec_name_key, slot), false },
 	[M_EXEC_INODE] = { offsetof(struct gg_exec_inode_key, slot), false },
+	[M_EXEC_DIGEST] = { offsetof(struct gg_exec_digest_key, slot), false },
 	[M_EGRESS_V4] = { offsetof(struct gg_egress_v4_key, slot), true },
 	[M_EGRESS_V6] = { offsetof(struct gg_egress_v6_key, slot), true },
 	[M_EGRESS_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
@@ -56,6 +59,7 @@ static const struct {
 	[M_EXEC_PATH] = { sizeof(struct gg_exec_path_key), sizeof(struct gg_verdict) },
 	[M_EXEC_NAME] = { sizeof(struct gg_exec_name_key), sizeof(struct gg_verdict) },
 	[M_EXEC_INODE] = { sizeof(struct gg_exec_inode_key), sizeof(struct gg_verdict) },
+	[M_EXEC_DIGEST] = { sizeof(struct gg_exec_digest_key), sizeof(struct gg_verdict) },
 	[M_EGRESS_V4] = { sizeof(struct gg_egress_v4_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_V6] = { sizeof(struct gg_egress_v6_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_PORT] = { sizeof(struct gg_egress_port_key), sizeof(struct gg_verdict) },
@@ -276,6 +280,12 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 
 		ret = batch_add(&b[M_EXEC_INODE], M_EXEC_INODE, &k, &c->exec_inodes[i].v, err);
 	}
+	for (size_t i = 0; i < c->n_exec_digests && !ret; i++) {
+		struct gg_exec_digest_key k = { .slot = slot };
+
+		memcpy(k.sha256, c->exec_digests[i].sha256, sizeof(k.sha256));
+		ret = batch_add(&b[M_EXEC_DIGEST], M_EXEC_DIGEST, &k, &c->exec_digests[i].v, err);
+	}
 	for (size_t i = 0; i < c->n_egress && !ret; i++) {
 		const struct gg_c_egress *e = &c->egress[i];
 
@@ -441,6 +451,28 @@ cleanup:
 	return ret;
 }
 
+/* The content digests in force: the active slot's exec_digest rows. */
+static long long count_digests(const char *pin_dir, __u32 slot)
+{
+	struct gg_exec_digest_key k, next;
+	char path[4096];
+	long long n = 0;
+	void *prev = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/exec_digest", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n += next.slot == slot;
+		k = next;
+		prev = &k;
+	}
+	close(fd);
+	return n;
+}
+
 int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
 {
 	struct gg_policy_state st = {};
@@ -459,6 +491,7 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	out->generation = st.generation[out->active_slot];
 	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
 	close(fd);
+	out->n_digests = count_digests(pin_dir, out->active_slot);
 	return ret;
 }
 

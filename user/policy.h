@@ -13,6 +13,8 @@ struct gg_policy_status {
 	__u32 active_slot;
 	__u64 generation; /* of the active slot; 0 = no policy yet */
 	__u64 latest; /* the newest either slot holds */
+	/* exec_digest rows of the active slot; -1 = no exec_digest map */
+	long long n_digests;
 };
 
 /* Loads c into the inactive slot and makes it active as `generation`, which

@@ -218,18 +218,37 @@ check way-fallback-raw-limit-reported sh -c "'$gg' status --pin-dir '$pin' --con
 # --- live apply: a pack file by path, with identity rules (hardlinks)
 cp "$helpers/gg-proof" "$tmp/tool"
 ln "$tmp/tool" "$tmp/hardlink-to-tool"
+# a denied path is resolved at apply: its hard link under another name is
+# caught by identity, also on the fallback path (issue 11)
+cp "$helpers/gg-proof" "$tmp/pathtool"
+ln "$tmp/pathtool" "$tmp/renamed-pathtool"
 cat >"$tmp/test-pack.json" <<JSON
 { "name": "host-test", "version": "v1",
   "framework": { "id": "test", "title": "host test" },
   "controls": [ { "id": "T-1", "title": "no tool", "status": "enforced" },
                 { "id": "T-2", "title": "no 10.9.0.0/16", "status": "enforced" } ],
   "rules": [ { "id": "no-tool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "identities": ["$tmp/tool"] } },
+             { "id": "no-pathtool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "paths": ["$tmp/pathtool"] } },
              { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } } ] }
 JSON
 check apply-pack-file "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard"
 check exec-hardlink-identity-denied test ! -e "$tmp/proof-hard"
 check exec-identity-audited audit_has '"match":"identity"' '"T-1"'
+in_scope "$tmp/renamed-pathtool" "$tmp/proof-pathtool"
+check exec-resolved-path-hardlink-denied test ! -e "$tmp/proof-pathtool"
+check exec-resolved-path-audited audit_has '"match":"identity"' '"no-pathtool"' "$tmp/renamed-pathtool"
+"$gg" compile --json --config "$tmp/config.json" "$tmp/test-pack.json" >"$tmp/compiled.json"
+check compile-json-shows-resolved grep -qF "\"from\": \"path $tmp/pathtool\"" "$tmp/compiled.json"
+check compile-json-resolved-digest python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+assert any(r.get('path') == sys.argv[2] and len(r['sha256']) == 64 for r in d['exec']['digests'])" \
+	"$tmp/compiled.json" "$tmp/pathtool"
+"$gg" status --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status-digest.txt"
+check status-digests-in-force grep -qE '^digests: +[1-9][0-9]* in force' "$tmp/status-digest.txt"
+if grep -q 'cmd.exec: fallback' "$tmp/daemon.err"; then
+	check status-content-identity-unavailable grep -q 'cmd.exec: content identity is unavailable' "$tmp/status-digest.txt"
+	check log-content-identity-unavailable grep -q 'cmd.exec: limit: content identity is unavailable' "$tmp/daemon.err"
+fi
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
 check egress-pack-port-denied test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 80)

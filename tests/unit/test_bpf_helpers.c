@@ -385,7 +385,7 @@ static void test_decision(void **state)
 		{ "observe-only", { { 4, 2 }, {}, { 5, 2 } }, { 0, 1, 2, 3 }, 0, 0,
 		  GG_ACT_OBSERVE, 0, { 4, 0, 5, 0 } },
 		{ "entry-0-is-no-rule", { { 0, 1 } }, { 0, 1, 2, 3 }, 0, 0, GG_ACT_NONE, 0, {} },
-		{ "index-out-of-range", { { 6, 1 }, { 7, 2 } }, { -1, 4, 0, 0 }, 0, 0,
+		{ "index-out-of-range", { { 6, 1 }, { 7, 2 } }, { -1, GG_MAX_HITS, 0, 0 }, 0, 0,
 		  GG_ACT_DENY, 0, {} },
 		{ "slot-rewritten-fails-closed", { { 8, 2 } }, { 0, 1, 2, 3 }, 1, 7,
 		  GG_ACT_DENY, GG_EVF_FAIL_CLOSED, {} },

@@ -714,6 +714,133 @@ static void identity__missing_file_names_pack_rule_and_path(void **state)
 	gg_pack_free(p);
 }
 
+/* ---- digests and name resolution ---------------------------------------- */
+
+/* sha256("hello\n") and sha256("other\n"), as sha256sum prints them. */
+#define SHA_HELLO "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+#define SHA_OTHER "7e4fa2eb8c7ac089739d5defc4489fad68a100d92082ca35c6b40a4524821f87"
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const struct gg_c_exec_digest *digest_row(const struct gg_compiled *c, const char *hex)
+{
+	char h[2 * GG_SHA256_LEN + 1];
+
+	for (size_t i = 0; i < c->n_exec_digests; i++) {
+		gg_digest_hex(c->exec_digests[i].sha256, h);
+		if (!strcmp(h, hex))
+			return &c->exec_digests[i];
+	}
+	return NULL;
+}
+
+/* A denied basename found in a search directory and a denied path that
+ * exists become identity and digest rows with where they came from; an
+ * absent one is skipped; a pack's own digest is a row of its own. A name
+ * that links to a file of a name the rule does not deny (an applet of a
+ * multi-call binary) is not resolved. */
+static void digest__names_resolve_to_identity_and_content(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64], alias[64], pathed[64], multi[64],
+	     applet[64], *doc;
+	const char *dirs[2] = { dir, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	const struct gg_c_exec_digest *d;
+	struct gg_compiled *c = NULL, *plain;
+	struct gg_err err = {};
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(tool, sizeof(tool), "%s/tool", dir);
+	snprintf(alias, sizeof(alias), "%s/alias", dir);
+	snprintf(pathed, sizeof(pathed), "%s/pathed", dir);
+	write_file(tool, "hello\n");
+	write_file(pathed, "hello\n"); /* a copy: another identity, the same content */
+	assert_int_equal(symlink("tool", alias), 0);
+	snprintf(multi, sizeof(multi), "%s/multi", dir);
+	snprintf(applet, sizeof(applet), "%s/applet", dir);
+	write_file(multi, "multi\n");
+	assert_int_equal(symlink("multi", applet), 0);
+	assert_true(asprintf(&doc, PACK("p", "fw", CTL("C1"),
+		EXEC("names", "\"C1\"", "{\"basenames\": [\"alias\", \"tool\", \"absent\", "
+		     "\"applet\"]}") ","
+		EXEC("paths", "\"C1\"", "{\"paths\": [\"%s\", \"/nonexistent/gg\"]}") ","
+		EXEC("listed", "\"C1\"", "{\"sha256\": [\"" SHA_OTHER "\"]}")), pathed) > 0);
+	p = parse(doc);
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+
+	plain = compile(in, 1);
+	expect(plain->n_exec_inodes == 0 && plain->n_exec_digests == 1,
+	       "without resolution only the listed digest: %zu inodes, %zu digests",
+	       plain->n_exec_inodes, plain->n_exec_digests);
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 2, "tool (also by its symlink) and pathed, got %zu",
+	       c->n_exec_inodes);
+	expect(c->n_exec_digests == 2, "hello and other, not multi: got %zu", c->n_exec_digests);
+	d = digest_row(c, SHA_HELLO);
+	expect(d && d->source && !strcmp(d->source, alias) && !strcmp(d->from, "basename alias"),
+	       "hello: first source in sort order, %s from %s", d ? d->source : "-",
+	       d ? d->from : "-");
+	expect_rules(entry_of(c, &d->v), "digest", "p@v1/names", "p@v1/paths", NULL);
+	d = digest_row(c, SHA_OTHER);
+	expect(d && !d->source && !strcmp(d->from, "sha256"), "the listed digest has no file");
+	expect_rules(entry_of(c, &d->v), "listed", "p@v1/listed", NULL);
+	gg_compiled_free(plain);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	free(doc);
+	unlink(alias);
+	unlink(tool);
+	unlink(pathed);
+	unlink(applet);
+	unlink(multi);
+	rmdir(dir);
+}
+
+/* Digests and their sources survive the record; a record from before
+ * digests (no "digests", no "from") still loads. */
+static void digest__json_round_trip_and_old_records(void **state)
+{
+	struct gg_pack *p = parse(PACK("p", "fw", CTL("C1"),
+		EXEC("listed", "\"C1\"", "{\"sha256\": [\"" SHA_OTHER "\"]}") ","
+		EXEC("id", "\"C1\"", "{\"identities\": [\"/proc/self/exe\"]}")));
+	struct gg_policy_input in[] = { { p, GG_ACT_DENY, false } };
+	struct gg_compiled *c = compile(in, 1), *back = NULL;
+	struct gg_err err = {};
+	char *j1 = dump(c), *j2;
+	json_t *doc, *exec;
+
+	expect(strstr(j1, "\"digests\":[{\"sha256\":\"" SHA_OTHER "\""), "digests dumped: %s", j1);
+	doc = json_loads(j1, 0, NULL);
+	assert_non_null(doc);
+	expect(!gg_compiled_from_json(doc, &back, &err), "from_json: %s", err.msg);
+	j2 = dump(back);
+	expect(!strcmp(j1, j2), "round trip must be identical:\n%s\n%s", j1, j2);
+	gg_compiled_free(back);
+	free(j2);
+	/* the old shape */
+	exec = json_object_get(doc, "exec");
+	json_object_del(exec, "digests");
+	json_object_del(json_array_get(json_object_get(exec, "identities"), 0), "from");
+	back = NULL;
+	expect(!gg_compiled_from_json(doc, &back, &err), "an old record loads: %s", err.msg);
+	expect(back->n_exec_digests == 0 && back->n_exec_inodes == 1 &&
+	       !back->exec_inodes[0].from, "old record: no digests, no from");
+	gg_compiled_free(back);
+	json_decref(doc);
+	free(j1);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void json__round_trip_is_identical(void **state)
@@ -1071,6 +1198,8 @@ int main(void)
 		cmocka_unit_test(egress__mapped_v6_becomes_v4_node),
 		cmocka_unit_test(identity__hardlink_resolves_to_one_inode),
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
+		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
+		cmocka_unit_test(digest__json_round_trip_and_old_records),
 		cmocka_unit_test(json__round_trip_is_identical),
 		cmocka_unit_test(json__shape),
 		cmocka_unit_test(json__from_json_refuses_dangling_entry),

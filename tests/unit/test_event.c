@@ -167,6 +167,38 @@ static void test_exec_record(void **state)
 	gg_compiled_free(c);
 }
 
+/* A denial decided by content carries match "digest" and the digest; a
+ * record without one says null. */
+static void test_exec_digest_record(void **state)
+{
+	struct gg_compiled *c = compile_ab();
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EXEC;
+	e.action = GG_ACT_DENY;
+	e.mechanism = GG_MECH_LSM;
+	e.entries[GG_EXEC_HIT_DIGEST] = entry_of_name(c, "tool");
+	assert_true(e.entries[GG_EXEC_HIT_DIGEST]);
+	strcpy(e.exec.filename, "/tmp/x");
+	e.exec.match = GG_EXEC_BY_DIGEST;
+	e.exec.digest_known = 1;
+	for (int i = 0; i < GG_SHA256_LEN; i++)
+		e.exec.sha256[i] = (__u8)(0xa0 + i);
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(str(rec, "match"), "digest");
+	assert_string_equal(str(rec, "digest"),
+			    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+	/* the entry at the digest index attributes the denial */
+	assert_true(rule_is(rec, 0, "pb@v1", "rb", "observe"));
+	json_decref(rec);
+	e.exec.digest_known = 0;
+	rec = gg_event_record(&e, c, 0);
+	assert_true(json_is_null(json_object_get(rec, "digest")));
+	json_decref(rec);
+	gg_compiled_free(c);
+}
+
 /* argv bytes are bounded by args_len and argc, whatever the kernel sent. */
 static void test_exec_argv_bounded(void **state)
 {
@@ -759,6 +791,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_record),
+		cmocka_unit_test(test_exec_digest_record),
 		cmocka_unit_test(test_exec_argv_bounded),
 		cmocka_unit_test(test_egress_record_mapped_v4),
 		cmocka_unit_test(test_egress_record_v6),

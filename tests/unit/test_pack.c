@@ -752,6 +752,46 @@ static void exec__identity_relative(void **state)
 			"identity \"socat\" is not absolute", NULL);
 }
 
+#define SHA_A "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+static void exec__sha256_short(void **state)
+{
+	expect_pack_err(C1, R_EXEC("{\"sha256\": [\"" SHA_A "\", \"abc\"]}"), "\"abc\"", 0,
+			"sha256 \"abc\" is not a SHA-256 digest (64 lower-case hex digits)",
+			NULL);
+}
+
+static void exec__sha256_upper_case(void **state)
+{
+	expect_pack_err(C1, R_EXEC("{\"sha256\": [\"5891B5B522D5DF086D0FF0B110FBD9D21BB4FC7163AF34"
+				   "D08286A2E846F6BE03\"]}"), "\"5891B5", 0,
+			"is not a SHA-256 digest", NULL);
+}
+
+static void exec__sha256_duplicate(void **state)
+{
+	expect_pack_err(C1, R_EXEC("{\"sha256\": [\"" SHA_A "\", \"" SHA_A "\"]}"),
+			"\"" SHA_A "\"", 1, "duplicate sha256", NULL);
+}
+
+static void exec__sha256_not_for_egress(void **state)
+{
+	expect_pack_err(C1, R_NET("{\"cidrs\": [\"10.0.0.0/8\"], \"sha256\": [\"" SHA_A "\"]}"),
+			"\"sha256\"", 0, "match key \"sha256\" is not allowed for gate net.egress",
+			NULL);
+}
+
+static void exec__sha256_parses(void **state)
+{
+	char *doc = mkpack(C1, R_EXEC("{\"sha256\": [\"" SHA_A "\"]}"));
+	struct gg_pack *pk = parse_ok(doc);
+
+	assert_int_equal(pk->rules[0].n_sha256s, 1);
+	assert_string_equal(pk->rules[0].sha256s[0], SHA_A);
+	gg_pack_free(pk);
+	free(doc);
+}
+
 /* ---- net.egress --------------------------------------------------------- */
 
 static void egress__garbage_cidr(void **state)
@@ -1218,6 +1258,11 @@ int main(void)
 		cmocka_unit_test(exec__duplicate_basename),
 		cmocka_unit_test(exec__duplicate_path),
 		cmocka_unit_test(exec__identity_relative),
+		cmocka_unit_test(exec__sha256_short),
+		cmocka_unit_test(exec__sha256_upper_case),
+		cmocka_unit_test(exec__sha256_duplicate),
+		cmocka_unit_test(exec__sha256_not_for_egress),
+		cmocka_unit_test(exec__sha256_parses),
 		cmocka_unit_test(egress__garbage_cidr),
 		cmocka_unit_test(egress__cidr_host_bits),
 		cmocka_unit_test(egress__cidr_prefix_range),

@@ -7,6 +7,9 @@ GG_TEST_PREFIX=GGVM-
 is() { [ "$1" = "$2" ]; }
 
 k=$(cat /etc/gg-kernel-series)
+# A file for the digest cache test (issue 11): its ctime must have settled
+# (more than 64 s old) before it is first executed, so it is made now.
+cp /bin/gg-proof /tmp/rewrite
 log=/tmp/audit.jsonl
 cfg=/tmp/govgate.json
 mkdir -p /tmp/state
@@ -237,6 +240,51 @@ check apply-owasp govgate apply --config $cfg owasp-llm-top10@v1
 gg-exec /tmp/nc >/dev/null
 check owasp-controls-on-denial audit_has '"event":"command_denied"' '"LLM06:2025"' 'FLOOR-EXEC-LOTL'
 check owasp-frameworks-on-denial audit_has '"event":"command_denied"' '"owasp-llm"'
+
+# ---- content identity (issue 11): a denied tool installed in a PATH
+# directory is resolved at apply, so it is denied under any name, in any
+# place, as a copy, as a memfd and as a #! interpreter. Its content differs
+# from gg-proof's (appended bytes), so other gg-proof copies stay allowed.
+mkdir -p /usr/local/bin
+check digest-setup sh -c "cp /bin/gg-proof /usr/local/bin/nc && printf gg-nc >>/usr/local/bin/nc"
+check digest-apply-baseline govgate apply --config $cfg baseline-hardening@v1
+govgate compile --json --config $cfg baseline-hardening@v1 >/tmp/compiled.json
+check digest-compile-shows-resolved grep -q '"from": "basename nc"' /tmp/compiled.json
+check digest-status-in-force [ "$(govgate status --config $cfg | awk '$1 == "digests:" { print $2 }')" -ge 1 ]
+ln /usr/local/bin/nc /usr/local/bin/anything
+check digest-hardlink-eperm is "$(gg-exec /usr/local/bin/anything /tmp/p-dl)" EPERM
+check digest-hardlink-audited audit_has '"event":"command_denied"' 'FLOOR-EXEC-LOTL' '"argv":["/usr/local/bin/anything","/tmp/p-dl"]'
+mkdir -p /tmp/t2
+mount -t tmpfs gg-t2 /tmp/t2
+for d in /tmp /dev/shm /tmp/t2; do
+	cp /usr/local/bin/nc $d/x
+	check "digest-copy-eperm-$d" is "$(gg-exec $d/x $d/p-x)" EPERM
+	check "digest-copy-never-ran-$d" [ ! -e $d/p-x ]
+done
+check digest-copy-audited audit_has '"event":"command_denied"' '"match":"digest"' 'FLOOR-EXEC-LOTL' '"filename":"/tmp/t2/x"' '"digest":"'
+check digest-memfd-eperm is "$(gg-memfd /usr/local/bin/nc /tmp/p-memfd)" EPERM
+check digest-memfd-never-ran [ ! -e /tmp/p-memfd ]
+check digest-memfd-audited audit_has '"event":"command_denied"' '"match":"digest"' '"argv":["/usr/local/bin/nc","/tmp/p-memfd"]'
+printf '#!/tmp/x\n' >/tmp/renamed-interp.sh
+chmod +x /tmp/renamed-interp.sh
+check digest-shebang-eperm is "$(gg-exec /tmp/renamed-interp.sh /tmp/p-shebang)" EPERM
+check digest-shebang-never-ran [ ! -e /tmp/p-shebang ]
+# The limit of a denylist: one byte more is other content.
+cp /usr/local/bin/nc /tmp/y
+printf 'z' >>/tmp/y
+gg-exec /tmp/y /tmp/p-y >/dev/null
+check digest-appended-byte-runs [ -e /tmp/p-y ]
+gg-exec /tmp/allowed /tmp/p-allowed2 >/dev/null
+check digest-allowed-runs [ -e /tmp/p-allowed2 ]
+# Rewritten in place after it was hashed and cached: hashed again.
+while [ $(($(date +%s) - $(stat -c %Z /tmp/rewrite))) -le 70 ]; do sleep 1; done
+gg-exec /tmp/rewrite /tmp/p-rw1 >/dev/null
+check digest-cache-settled-runs [ -e /tmp/p-rw1 ]
+gg-exec /tmp/rewrite /tmp/p-rw2 >/dev/null
+check digest-cache-hit-runs [ -e /tmp/p-rw2 ]
+cat /usr/local/bin/nc >/tmp/rewrite
+check digest-rewrite-in-place-eperm is "$(gg-exec /tmp/rewrite /tmp/p-rw3)" EPERM
+umount /tmp/t2
 
 # identity rules (hardlinks) and per-pack observe mode
 cp /bin/gg-proof /tmp/tool

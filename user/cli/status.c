@@ -66,6 +66,7 @@ static void print_status_text(const json_t *st)
 	printf("locked:      %s\n", json_is_true(json_object_get(st, "locked")) ? "yes" : "no");
 	printf("tamper:      %s\n", gg_json_str(st, "tamper_protections", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
+	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
 		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
