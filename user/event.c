@@ -8,11 +8,6 @@
 
 #include "event.h"
 
-void gg_format_time(__s64 real_ns, char *buf, size_t len)
-{
-	gg_time_format_us(real_ns / 1000, buf, len);
-}
-
 __s64 gg_boot_to_real_ns(void)
 {
 	struct timespec real, boot;
@@ -358,7 +353,7 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	char ts[64];
 	json_t *rec = json_object();
 
-	gg_format_time(boot_to_real_ns + (__s64)e->ts_boot_ns, ts, sizeof(ts));
+	gg_time_format_us((boot_to_real_ns + (__s64)e->ts_boot_ns) / 1000, ts, sizeof(ts));
 	json_object_set_new(rec, "ts", json_string(ts));
 	json_object_set_new(rec, "event", json_string(event_name(e->gate)));
 	json_object_set_new(rec, "gate", json_string(gg_gate_name(e->gate)));

@@ -21,9 +21,6 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
  * what it knows more ("total", "while", "since", "until", "error"). */
 json_t *gg_lost_record(const char *gate, const char *reason, __u64 count);
 
-/* RFC 3339 UTC with microseconds. */
-void gg_format_time(__s64 real_ns, char *buf, size_t len);
-
 /* Wall time minus boot time, now. */
 __s64 gg_boot_to_real_ns(void);
 

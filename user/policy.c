@@ -254,7 +254,8 @@ static int batch_flush(int fd, int map, const struct batch *b, struct gg_err *er
 }
 
 /* The slot's rows, by map. */
-static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot,
+/* cmd.exec's rows: paths, names, identities and digests. */
+static int collect_exec(struct batch *b, const struct gg_compiled *c, __u32 slot,
 			struct gg_err *err)
 {
 	int ret = 0;
@@ -286,29 +287,42 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 		memcpy(k.sha256, c->exec_digests[i].sha256, sizeof(k.sha256));
 		ret = batch_add(&b[M_EXEC_DIGEST], M_EXEC_DIGEST, &k, &c->exec_digests[i].v, err);
 	}
-	for (size_t i = 0; i < c->n_egress && !ret; i++) {
-		const struct gg_c_egress *e = &c->egress[i];
+	return ret;
+}
 
-		if (e->family == AF_INET) {
-			struct gg_egress_v4_key k = {
-				.prefixlen = 64 + e->plen,
-				.slot = htonl(slot),
-				.prog = htonl(e->prog),
-			};
+/* One egress node into its family's LPM trie. */
+static int collect_node(struct batch *b, const struct gg_c_egress *e, __u32 slot,
+			struct gg_err *err)
+{
+	if (e->family == AF_INET) {
+		struct gg_egress_v4_key k = {
+			.prefixlen = 64 + e->plen,
+			.slot = htonl(slot),
+			.prog = htonl(e->prog),
+		};
 
-			memcpy(k.addr, e->addr, 4);
-			ret = batch_add(&b[M_EGRESS_V4], M_EGRESS_V4, &k, &e->val, err);
-		} else {
-			struct gg_egress_v6_key k = {
-				.prefixlen = 64 + e->plen,
-				.slot = htonl(slot),
-				.prog = htonl(e->prog),
-			};
+		memcpy(k.addr, e->addr, 4);
+		return batch_add(&b[M_EGRESS_V4], M_EGRESS_V4, &k, &e->val, err);
+	} else {
+		struct gg_egress_v6_key k = {
+			.prefixlen = 64 + e->plen,
+			.slot = htonl(slot),
+			.prog = htonl(e->prog),
+		};
 
-			memcpy(k.addr, e->addr, 16);
-			ret = batch_add(&b[M_EGRESS_V6], M_EGRESS_V6, &k, &e->val, err);
-		}
+		memcpy(k.addr, e->addr, 16);
+		return batch_add(&b[M_EGRESS_V6], M_EGRESS_V6, &k, &e->val, err);
 	}
+}
+
+/* net.egress's rows: nodes, their ports, and the programs. */
+static int collect_egress(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			  struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_egress && !ret; i++)
+		ret = collect_node(b, &c->egress[i], slot, err);
 	for (size_t i = 0; i < c->n_egress_ports && !ret; i++) {
 		const struct gg_c_egress_port *p = &c->egress_ports[i];
 		struct gg_egress_port_key k = {
@@ -331,6 +345,14 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 		ret = batch_add(&b[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
 	}
 	return ret;
+}
+
+static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			struct gg_err *err)
+{
+	int ret = collect_exec(b, c, slot, err);
+
+	return ret ? ret : collect_egress(b, c, slot, err);
 }
 
 /* The slot's socket-kind verdicts (none: every kind allowed). */
