@@ -54,8 +54,65 @@ static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct tas
 }
 
 /*
+ * init's side: global pid 1, or a child pid 1 forked that has not exec'd
+ * yet. systemd moves a new unit's process into its cgroup (and sets up its
+ * BPF) from that child, before exec; self_exec_id counts execs, so a task
+ * that exec'd anything since (even the systemd binary, under LD_PRELOAD),
+ * or an orphan reparented to pid 1, does not qualify. The ptrace hook keeps
+ * every other task off these tasks.
+ */
+static __always_inline bool gg_is_init_side(struct task_struct *task)
+{
+	struct task_struct *parent;
+	__u64 parent_id;
+
+	if (BPF_CORE_READ(task, tgid) == 1)
+		return true;
+	parent = BPF_CORE_READ(task, real_parent);
+	if (BPF_CORE_READ(parent, tgid) != 1)
+		return false;
+	parent_id = BPF_CORE_READ(parent, self_exec_id);
+	return BPF_CORE_READ(task, self_exec_id) == parent_id &&
+	       BPF_CORE_READ(task, parent_exec_id) == parent_id;
+}
+
+/* kernfs_node's parent is `parent` up to 6.14 and `__parent` since. */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 gg_kn_parent_id(struct kernfs_node *kn)
+{
+	struct kernfs_node___old *old = (void *)kn;
+
+	if (bpf_core_field_exists(old->parent))
+		return BPF_CORE_READ(old, parent, id);
+	return BPF_CORE_READ(kn, __parent, id);
+}
+
+/* Is the current task in the daemon's unit cgroup: the same name under the
+ * same parent (a restart's new cgroup has a new id). */
+static __always_inline bool gg_in_daemon_unit(const struct gg_settings *s)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	char name[GG_UNIT_NAME_MAX] = {};
+
+	if (!s->self_unit_parent.id || gg_kn_parent_id(kn) != s->self_unit_parent.id)
+		return false;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name));
+	for (int i = 0; i < GG_UNIT_NAME_MAX; i++) {
+		if (name[i] != s->self_unit[i])
+			return false;
+		if (!name[i])
+			break;
+	}
+	return true;
+}
+
+/*
  * The settings when locked mode applies to the current task, else NULL.
- * govgate's own: init (global pid 1: `systemctl stop` and the units' own
+ * govgate's own: init's side (gg_is_init_side: `systemctl stop`, a unit's set-up and its
  * BPF), the daemon, and the tasks of the daemon's cgroup when that is not
  * the root (govgate.service: a restarted daemon takes over from there;
  * no governed task can enter it, see gg_guard_file_open).
@@ -66,9 +123,9 @@ static __always_inline struct gg_settings *gg_guard_subject(void)
 
 	if (!s || !s->locked)
 		return NULL;
-	if ((bpf_get_current_pid_tgid() >> 32) == 1 || gg_task_is_self(s))
+	if (gg_is_init_side(bpf_get_current_task_btf()) || gg_task_is_self(s))
 		return NULL;
-	if (s->self_cgroup.level && gg_in_cgroup(&s->self_cgroup))
+	if (gg_in_daemon_unit(s))
 		return NULL;
 	return s;
 }
@@ -218,7 +275,8 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	s = gg_guard_subject();
-	if (!s || !gg_is_daemon(s, child))
+	/* init's side is exempt from the guard: it must not be borrowed */
+	if (!s || !(gg_is_daemon(s, child) || gg_is_init_side(child)))
 		return 0;
 	return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
 }

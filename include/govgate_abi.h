@@ -103,6 +103,8 @@ enum gg_module_src {
 
 /* A cgroup v2 directory by id (its inode number) and depth below the root:
  * a task is in the subtree when its ancestor at `level` has this id. */
+#define GG_UNIT_NAME_MAX 64 /* a cgroup's own name (a systemd unit's: 256) */
+
 struct gg_cgroup_ref {
 	__u64 id;
 	__u32 level;
@@ -123,15 +125,18 @@ struct gg_settings {
 	struct gg_cgroup_ref exempt[GG_MAX_EXEMPT]; /* GG_SCOPE_GLOBAL */
 	/* Locked mode (bpf/guard.bpf.c): 1 = the kernel refuses every way to
 	 * switch govgate off, to every task but init, the daemon and the
-	 * tasks of the daemon's cgroup (self_cgroup, if not the root). */
+	 * tasks of the daemon's cgroup (self_unit, if not the root). */
 	__u32 locked;
 	__u32 _pad;
 	/* The pin directory (dev in the kernel's encoding, as exec_inode). */
 	__u64 pin_dir_dev;
 	__u64 pin_dir_ino;
-	/* The cgroup the daemon runs in (level 0: none, it runs in the root):
-	 * its successor after a restart starts there (govgate.service). */
-	struct gg_cgroup_ref self_cgroup;
+	/* The cgroup the daemon runs in, by its place in the tree: its parent
+	 * (id 0: none, the daemon runs in the root) and its own name. Not
+	 * by id: systemd removes a stopped unit's cgroup and a restart makes
+	 * a new one (system.slice/govgate.service), where the successor starts. */
+	struct gg_cgroup_ref self_unit_parent;
+	char self_unit[GG_UNIT_NAME_MAX];
 };
 
 /* policy_state map (ARRAY, 1 entry). active_slot only ever holds 0 or 1 so a
@@ -508,7 +513,7 @@ _Static_assert(GG_MAX_HITS == GG_EXEC_HIT_DIGEST + 2, "event entries: one per gg
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
-GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16);
+GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX);
 GG_ASSERT_OFF(gg_settings, self_start_ticks, 16);
 GG_ASSERT_OFF(gg_settings, scope, 24);
 GG_ASSERT_OFF(gg_settings, exempt, 40);
@@ -516,8 +521,9 @@ GG_ASSERT_NEXT(gg_settings, exempt, locked);
 GG_ASSERT_NEXT(gg_settings, locked, _pad);
 GG_ASSERT_NEXT(gg_settings, _pad, pin_dir_dev);
 GG_ASSERT_NEXT(gg_settings, pin_dir_dev, pin_dir_ino);
-GG_ASSERT_NEXT(gg_settings, pin_dir_ino, self_cgroup);
-GG_ASSERT_LAST(gg_settings, self_cgroup);
+GG_ASSERT_NEXT(gg_settings, pin_dir_ino, self_unit_parent);
+GG_ASSERT_NEXT(gg_settings, self_unit_parent, self_unit);
+GG_ASSERT_LAST(gg_settings, self_unit);
 GG_ASSERT_SIZE(gg_policy_state, 8 + 8 * GG_SLOTS);
 GG_ASSERT_OFF(gg_policy_state, generation, 8);
 GG_ASSERT_SIZE(gg_verdict, 8);

@@ -937,10 +937,11 @@ static int pin_dir_identity(const char *dir, struct gg_settings *s, struct gg_er
 	return 0;
 }
 
-/* The daemon's own cgroup, from /proc/self/cgroup ("0::/path"). */
-static int self_cgroup_ref(struct gg_cgroup_ref *ref, struct gg_err *err)
+/* The daemon's own cgroup, from /proc/self/cgroup ("0::/path"), as its
+ * parent and its name; nothing for the root cgroup. */
+static int self_unit_ref(struct gg_settings *s, struct gg_err *err)
 {
-	char line[4096], root[4096], path[8300];
+	char line[4096], root[4096], path[8300], *leaf;
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	int ret = gg_errf(err, -ENOENT, "/proc/self/cgroup: no cgroup2 entry");
 
@@ -950,10 +951,20 @@ static int self_cgroup_ref(struct gg_cgroup_ref *ref, struct gg_err *err)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
+		leaf = strrchr(line + 3, '/');
+		ret = 0;
+		if (!leaf || !leaf[1])
+			break; /* the root cgroup */
+		if (strlen(leaf + 1) >= sizeof(s->self_unit)) {
+			ret = gg_errf(err, -ENAMETOOLONG, "cgroup name %s is too long", leaf + 1);
+			break;
+		}
+		strcpy(s->self_unit, leaf + 1);
+		*leaf = '\0';
 		ret = gg_cgroup2_root(root, sizeof(root), err);
 		if (!ret) {
 			snprintf(path, sizeof(path), "%s%s", root, line + 3);
-			ret = cgroup_ref(path, ref, err);
+			ret = cgroup_ref(path, &s->self_unit_parent, err);
 		}
 		break;
 	}
@@ -1005,7 +1016,7 @@ static int configure_lock(const char *pin_dir, struct gg_settings *s, struct gg_
 	if (!ret)
 		ret = pin_dir_identity(pin_dir, s, err);
 	if (!ret)
-		ret = self_cgroup_ref(&s->self_cgroup, err);
+		ret = self_unit_ref(s, err);
 	if (ret)
 		return ret;
 	s->locked = 1;

@@ -107,6 +107,8 @@ restarts0=$(show govgate NRestarts)
 pid0=$(show govgate MainPID)
 c=$(count)
 check restart-succeeds systemctl restart govgate
+systemctl is-active -q govgate ||
+	journalctl -u govgate -n 25 -o cat --no-pager | while read -r l; do info "journal: $l"; done
 check restart-active-again active
 check restart-new-pid [ "$(show govgate MainPID)" != "$pid0" ]
 check restart-adopts-pinned-links sh -c "journalctl -u govgate _PID=$(show govgate MainPID) -o cat | grep -q 'adopted from the pinned links'"

@@ -69,20 +69,29 @@ grow=()
 echo "# accelerator: ${accel[*]:-tcg}: $(sed -n 's/^reason=//p' <<<"$verdict")"
 echo "# limit ${limit}s (B=${b}s, $BOOTS boots), stall ${stall}s"
 log=$out/serial.log
-rm -f "$out/qemu.why"
-# No network device, ever: -nic none. -no-reboot makes the guest's
-# poweroff (or a panic, panic=-1) end qemu.
-scripts/qemu-watch.sh --log "$log" --limit "$limit" --stall "$stall" "${grow[@]}" \
-	--reason "$out/qemu.why" -- \
-	"$QEMU" "${accel[@]}" -m 1024 -smp 2 \
-	-kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -append "$(cat "$out/cmdline") $APPEND" \
-	-drive "file=$out/disk.img,format=raw,if=virtio" \
-	-nographic -no-reboot -nic none |
-	awk '{ sub(/^.*GGG-/, "GGG-") }
-		/^GGG-PASS / { sub(/^GGG-/, ""); print; fflush() }
-		/^GGG-FAIL / { sub(/^GGG-/, ""); print; fflush() }
-		/^GGG-INFO / { sub(/^GGG-INFO/, "#"); print; fflush() }'
-qrc=${PIPESTATUS[0]}
+# A kernel that panics before the initramfs starts (an early-boot fault of
+# software emulation, seen under TCG) has not touched the disk and ran no
+# test: it is booted once more, and says so.
+for attempt in 1 2; do
+	rm -f "$out/qemu.why"
+	# No network device, ever: -nic none. -no-reboot makes the guest's
+	# poweroff (or a panic, panic=-1) end qemu.
+	scripts/qemu-watch.sh --log "$log" --limit "$limit" --stall "$stall" "${grow[@]}" \
+		--reason "$out/qemu.why" -- \
+		"$QEMU" "${accel[@]}" -m 1024 -smp 2 \
+		-kernel "$out/vmlinuz" -initrd "$out/initrd.gz" -append "$(cat "$out/cmdline") $APPEND" \
+		-drive "file=$out/disk.img,format=raw,if=virtio" \
+		-nographic -no-reboot -nic none |
+		awk '{ sub(/^.*GGG-/, "GGG-") }
+			/^GGG-PASS / { sub(/^GGG-/, ""); print; fflush() }
+			/^GGG-FAIL / { sub(/^GGG-/, ""); print; fflush() }
+			/^GGG-INFO / { sub(/^GGG-INFO/, "#"); print; fflush() }'
+	qrc=${PIPESTATUS[0]}
+	((attempt == 1)) && ! grep -aq 'GGG-INFO initramfs' "$log" &&
+		grep -q 'kernel panic' "$out/qemu.why" 2>/dev/null || break
+	cp "$log" "$log.panic-1"
+	echo "# the kernel panicked before the initramfs ($log.panic-1): booting once more"
+done
 t2=$(date +%s)
 
 done_line=$(grep -a -o 'GGG-DONE pass=[0-9]* fail=[0-9]*' "$log" | tail -n1)
