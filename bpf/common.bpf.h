@@ -160,6 +160,16 @@ static __always_inline __u32 gg_active_slot(__u64 *generation)
 	return slot;
 }
 
+/* Does the slot hold content digest rules (cmd.exec hashes only then)? A
+ * swap in between is caught by gg_check_slot. */
+static __always_inline bool gg_slot_has_digests(__u32 slot)
+{
+	__u32 zero = 0;
+	struct gg_policy_state *st = bpf_map_lookup_elem(&policy_state, &zero);
+
+	return st && (READ_ONCE(st->digest_slots) >> (slot & 1)) & 1;
+}
+
 /*
  * After a decision's lookups: did every one of them see the same complete
  * policy? The writer marks a slot GG_GEN_WRITING before it clears it and

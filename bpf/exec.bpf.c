@@ -419,6 +419,8 @@ gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32
 	struct gg_verdict *v;
 
 	*hit = false;
+	if (!gg_slot_has_digests(slot))
+		return NULL; /* nothing to match: no hash */
 	d = bpf_task_storage_get(&exec_digest_tmp, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!d)

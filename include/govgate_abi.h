@@ -143,7 +143,10 @@ struct gg_settings {
  * concurrent reader can never see a torn value. */
 struct gg_policy_state {
 	__u32 active_slot;
-	__u32 _pad;
+	/* Bit N: slot N holds exec_digest rows. Cleared with the slot's
+	 * GG_GEN_WRITING mark, set with its new generation: without digest
+	 * rules, an exec is not hashed. */
+	__u32 digest_slots;
 	__u64 generation[GG_SLOTS]; /* generation loaded in each slot */
 };
 
@@ -526,6 +529,7 @@ GG_ASSERT_NEXT(gg_settings, self_unit_parent, self_unit);
 GG_ASSERT_LAST(gg_settings, self_unit);
 GG_ASSERT_SIZE(gg_policy_state, 8 + 8 * GG_SLOTS);
 GG_ASSERT_OFF(gg_policy_state, generation, 8);
+_Static_assert(GG_SLOTS <= 32, "digest_slots holds a bit per slot");
 GG_ASSERT_SIZE(gg_verdict, 8);
 /* Rule keys, field by field. */
 GG_ASSERT_SIZE(gg_exec_path_key, 4 + GG_PATH_MAX);

@@ -438,6 +438,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 	 * be running: mark the slot first, so that decision sees its
 	 * generation change and is made again (see govgate_abi.h). */
 	st.generation[next] = GG_GEN_WRITING;
+	st.digest_slots &= ~(1U << next);
 	if (bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY)) {
 		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
@@ -455,6 +456,8 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		goto cleanup;
 	}
 	st.generation[next] = generation;
+	if (c->n_exec_digests)
+		st.digest_slots |= 1U << next;
 	/* Two updates: the generation of the inactive slot first, then the
 	 * flip. Each rewrites the same bytes for the fields it keeps, and
 	 * active_slot only ever changes in its lowest byte, so a reader sees
