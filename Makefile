@@ -128,13 +128,14 @@ $(OUTPUT)/tests/progs/%.skel.h: $(OUTPUT)/tests/progs/%.bpf.o
 $(OUTPUT)/tests/test_bpf_helpers: $(TEST_SKELS)
 $(OUTPUT)/tests/test_bpf_helpers: CFLAGS += -Itests/unit/progs -I$(OUTPUT)/tests/progs
 
-$(OUTPUT)/helpers/%: tests/helpers/%.c | $(OUTPUT)/helpers
+# The helpers share structs with the daemon (gg-tamper writes settings).
+$(OUTPUT)/helpers/%: tests/helpers/%.c include/govgate_abi.h | $(OUTPUT)/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 
 # libFuzzer targets (clang, ASan + UBSan) over the parser and the resolver.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 $(INCLUDES) -I$(OUTPUT)/user
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
 		-lbpf -lelf -lz -ljansson -lcrypto -lsystemd -o $@

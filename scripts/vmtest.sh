@@ -276,8 +276,12 @@ for k in "${KERNELS[@]}"; do
 	fail=$(sed '/^GGVM-DMESG-BEGIN$/,$d' "$logf" | grep -c '^GGVM-FAIL ' || true)
 	if [[ -z $rc ]]; then
 		# The watchdog's verdict: "KVM internal error (at 1.2 s)", ...
-		why="no result: $(cat "$WORK/why" 2>/dev/null || echo "qemu rc=$qrc"), kernel $(cat "$kdir/release")"
+		last=$(tr -d '\r' <"$logf" | grep -E '^GGVM-(PASS|FAIL) ' | tail -n1 | cut -d' ' -f2 | cut -d: -f1 || true)
+		why="no result: $(cat "$WORK/why" 2>/dev/null || echo "qemu rc=$qrc"), kernel $(cat "$kdir/release"), last check ${last:-none}"
 		rc=1
+		# Where it was: the guest's last lines, printk left out.
+		log "$k: the guest's last lines:"
+		tr -d '\r' <"$logf" | grep -vE '^\[ *[0-9]+\.[0-9]+\] ' | tail -n 15 | sed 's/^/    /' >&2 || true
 	else
 		why="script rc=$rc, qemu $(cat "$WORK/why" 2>/dev/null)"
 	fi

@@ -169,6 +169,8 @@ check vm-stall-ended-qemu-children wait_for 3 child_gone
 vm limit chatty GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good GG_VM_TIMEOUT=3
 check vm-limit-named has '^FAIL vm-6.12 (no result: time limit of 3 s reached (at [0-9.]* s), kernel 6.12.0-fake'
 check vm-limit-in-seconds at_under 4 "$(grep "^FAIL vm-" <<<"$out")"
+check vm-limit-names-last-check has '^FAIL vm-6.12 (.*, last check last-check-reached, log '
+check vm-limit-shows-guest-tail has '^    GGVM-INFO still busy' 
 
 # The derived limit: max(60, boots x B), B the probe's boot in whole
 # seconds (the fake's 0.3 s: 1 s, or more on a busy machine).
