@@ -1520,3 +1520,40 @@ cleanup:
 		close(fd);
 	return ret;
 }
+
+/*
+ * Signing with the log's own key, for what the daemon keeps beside the log
+ * (audit-state.json): a file it did not write cannot pass for its own
+ * unless the key is readable (locked mode refuses that, bpf/guard.bpf.c).
+ */
+int gg_audit_sign_blob(struct gg_audit *a, const void *buf, size_t len, char hex[129],
+		       char fp[65], struct gg_err *err)
+{
+	unsigned char sig[64];
+	int ret = gg_sign_buf(a->key, buf, len, sig, err);
+
+	if (ret)
+		return ret;
+	for (int i = 0; i < 64; i++)
+		sprintf(hex + 2 * i, "%02x", sig[i]);
+	snprintf(fp, 65, "%s", a->key_fp);
+	return 0;
+}
+
+bool gg_audit_verify_blob(const struct gg_audit *a, const void *buf, size_t len,
+			  const char *hex, const char *fp)
+{
+	unsigned char sig[64];
+
+	if (!hex || strlen(hex) != 128 || !fp || strcmp(fp, a->key_fp))
+		return false;
+	for (int i = 0; i < 64; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return false;
+		sig[i] = v;
+	}
+	return gg_verify_buf(a->key, buf, len, sig) == 0;
+}

@@ -84,6 +84,13 @@ int gg_audit_checkpoint(struct gg_audit *a, struct gg_err *err);
 /* seq of the last record written (0 for a brand-new, empty log). */
 unsigned long long gg_audit_last_seq(const struct gg_audit *a);
 
+/* An Ed25519 signature (128 hex digits) by the log's key over buf, and
+ * that key's fingerprint; verify checks one against this log's key. */
+int gg_audit_sign_blob(struct gg_audit *a, const void *buf, size_t len, char hex[129],
+		       char fp[65], struct gg_err *err);
+bool gg_audit_verify_blob(const struct gg_audit *a, const void *buf, size_t len,
+			  const char *hex, const char *fp);
+
 /* Writes a final checkpoint, fsyncs and frees. */
 void gg_audit_close(struct gg_audit *a);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -73,6 +74,22 @@ struct gg_daemon {
 	__u64 generation;
 	bool clean_stop;
 	bool locked; /* locked mode asked for and its guard attached */
+	/* Reconciliation (recon_*, lost.h): per gate, the records the gates
+	 * wrote as read a tick ago, those accounted for (received, or
+	 * reported unreceived) and those reported unreceived. */
+	__u64 written_prev[GG_GATE_COUNT];
+	bool have_written;
+	/* The ring's positions (read-only mappings, NULL if unmapped): the
+	 * read above is reconciled once the consumer passed wait_pos, the
+	 * producer position a tick after that read (every record it counts
+	 * is reserved by then: counting and reserving are back to back). */
+	const unsigned long *cons_pos, *prod_pos;
+	unsigned long wait_pos;
+	const char *recon_when; /* "while" of the pending reconciliation */
+	__u64 accounted[GG_GATE_COUNT], unreceived[GG_GATE_COUNT];
+	enum gg_recon_basis recon_basis;
+	bool recon_blocked; /* an unreceived record was refused (retried) */
+	bool recon_old; /* draining a replaced build's ring: not this map's */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -221,6 +238,8 @@ static void on_checkpoint(const struct gg_checkpoint_info *ck, void *ctx)
  * events_lost once it accepts again: a loss is never silent.
  */
 static void record_unwritten(struct gg_daemon *d);
+static void recon_to_state(struct gg_daemon *d);
+static void recon_sign_state(struct gg_daemon *d);
 
 static int audit_append(struct gg_daemon *d, json_t *rec, unsigned long long *seq,
 			struct gg_err *err)
@@ -354,6 +373,7 @@ static void audit_flush(struct gg_daemon *d, bool sync)
 		memcpy(d->st.unwritten, d->unwritten, sizeof(d->unwritten));
 		unwritten_to_state(d);
 	}
+	recon_to_state(d);
 }
 
 /* A crash between two saves reports the drops since the last save again
@@ -366,6 +386,7 @@ static void save_state(struct gg_daemon *d, bool now)
 		return;
 	gg_time_now(d->st.saved_ts, sizeof(d->st.saved_ts));
 	d->st_saved = time(NULL);
+	recon_sign_state(d);
 	if (gg_dstate_save(d->cfg->state_dir, &d->st, &err)) {
 		if (!d->save_failing)
 			fprintf(stderr, "govgate: %s (retried; until then a restart reports drops "
@@ -414,6 +435,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		d->malformed++; /* recorded by check_drops */
 		return 0;
 	}
+	if (!d->recon_old)
+		d->accounted[e->gate]++;
 	rec = gg_event_record(e, policy_for(d, e->generation), d->boot_to_real);
 	resolve_exe(rec, e->pid);
 	journal_denial(d, rec, audit_write(d, rec));
@@ -479,6 +502,154 @@ static void check_drops(struct gg_daemon *d)
 		if (now[g] > d->dropped[g] &&
 		    !record_drops(d, g, now[g] - d->dropped[g], now[g], NULL, NULL))
 			d->dropped[g] = now[g];
+}
+
+/* An events_lost record of reason "unreceived"; 0 when the log took it. */
+static int record_unreceived(struct gg_daemon *d, int gate, __u64 count, const char *when)
+{
+	unsigned long long seq = 0;
+	struct gg_err err;
+	json_t *rec;
+	int ret;
+
+	rec = gg_lost_record(gg_gate_name(gate), "unreceived", count);
+	json_object_set_new(rec, "total", json_integer(d->unreceived[gate] + count));
+	if (when)
+		json_object_set_new(rec, "while", json_string(when));
+	if (when && d->recon_basis != GG_RECON_SAVED)
+		json_object_set_new(rec, "basis", json_string(gg_recon_basis_name(d->recon_basis)));
+	ret = audit_append(d, rec, &seq, &err);
+	if (ret && !d->recon_blocked)
+		fprintf(stderr, "govgate: audit: %llu %s record(s) unreceived, the record of it was "
+				"refused (retried until the log accepts it): %s\n",
+			(unsigned long long)count, gg_gate_name(gate), err.msg);
+	if (!ret || !d->recon_blocked)
+		journal_lost(d, rec, ret ? 0 : seq);
+	d->recon_blocked = ret;
+	json_decref(rec);
+	return ret;
+}
+
+/*
+ * Reconciliation, once a tick and at start and stop: of the records the
+ * gates had written at the last read, those the daemon has not received
+ * once its consumer position passed every one of them are lost, whatever
+ * took them (a consumer position moved past them, a skipped record). One
+ * counted after the read can only make accounted run ahead, never hide an
+ * older loss; a daemon that falls behind only delays the reconciliation.
+ */
+static void recon_check(struct gg_daemon *d, const char *when)
+{
+	struct gg_err err;
+	__u64 now[GG_GATE_COUNT];
+
+	if (d->counters_fd < 0)
+		return;
+	if (d->have_written && d->prod_pos) {
+		if (!d->wait_pos)
+			d->wait_pos = __atomic_load_n(d->prod_pos, __ATOMIC_ACQUIRE) ?: 1;
+		if (__atomic_load_n(d->cons_pos, __ATOMIC_ACQUIRE) < d->wait_pos)
+			return; /* records of that read may still be unread */
+	}
+	for (int g = 0; d->have_written && g < GG_GATE_COUNT; g++) {
+		__u64 miss = gg_recon_missing(d->written_prev[g], d->accounted[g]);
+
+		if (miss && !record_unreceived(d, g, miss, when ?: d->recon_when)) {
+			d->accounted[g] += miss;
+			d->unreceived[g] += miss;
+		}
+	}
+	d->recon_basis = GG_RECON_SAVED; /* later records: this run's own figures */
+	d->recon_when = NULL;
+	d->have_written = false;
+	if (gg_written_read(d->counters_fd, now, &err))
+		return; /* check_drops says so */
+	memcpy(d->written_prev, now, sizeof(now));
+	d->have_written = true;
+	d->wait_pos = 0;
+}
+
+/* The ring's two position pages, read-only, beside libbpf's own mapping. */
+static void recon_map_ring(struct gg_daemon *d)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *c, *p;
+
+	c = mmap(NULL, page, PROT_READ, MAP_SHARED, d->events_fd, 0);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, d->events_fd, page);
+	if (c == MAP_FAILED || p == MAP_FAILED) {
+		fprintf(stderr, "govgate: reconciliation: the ring's positions: %s: reconciling a "
+				"tick after each read instead\n", strerror(errno));
+		if (c != MAP_FAILED)
+			munmap(c, page);
+		if (p != MAP_FAILED)
+			munmap(p, page);
+		return;
+	}
+	d->cons_pos = c;
+	d->prod_pos = p;
+}
+
+/* At start, before the backlog is drained: what the gates wrote so far,
+ * and how much of it earlier daemons accounted for (a state file only
+ * counts when signed by this log's key: lost.h, gg_recon_baseline). */
+static void recon_start(struct gg_daemon *d)
+{
+	char msg[512];
+	bool trusted, counted = false;
+	struct gg_err err;
+
+	if (d->counters_fd < 0 || gg_written_read(d->counters_fd, d->written_prev, &err))
+		return;
+	d->have_written = true;
+	trusted = gg_dstate_message(&d->st, msg, sizeof(msg)) > 0 &&
+		  gg_audit_verify_blob(d->audit, msg, strlen(msg), d->st.sig, d->st.sig_key);
+	d->recon_basis = gg_recon_baseline(&d->st, trusted, d->counters_id, d->written_prev,
+					   d->accounted);
+	if (d->recon_basis == GG_RECON_SAVED) {
+		memcpy(d->unreceived, d->st.unreceived, sizeof(d->unreceived));
+		return;
+	}
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		counted |= d->written_prev[g] > 0;
+	if (!trusted) {
+		/* The drops reported, by the same rule: a state file that is
+		 * missing or not signed by this log's key reports every drop
+		 * the counters show again. */
+		d->st.loaded = true;
+		snprintf(d->st.counters, sizeof(d->st.counters), "%s", d->counters_id);
+		memset(d->st.reported, 0, sizeof(d->st.reported));
+	}
+	if (counted)
+		fprintf(stderr, "govgate: reconciliation: %s: every record the counters show "
+				"that this start does not receive is counted lost (over-counting, "
+				"never hiding)\n", gg_recon_basis_name(d->recon_basis));
+}
+
+/* The figures the state file keeps, once the log holds the records they
+ * count (audit_flush), and its signature (save_state). */
+static void recon_to_state(struct gg_daemon *d)
+{
+	if (d->counters_fd < 0 || !d->have_written)
+		return;
+	if (d->st.have_accounted && !memcmp(d->st.accounted, d->accounted, sizeof(d->accounted)) &&
+	    !memcmp(d->st.unreceived, d->unreceived, sizeof(d->unreceived)))
+		return;
+	d->st.have_accounted = true;
+	memcpy(d->st.accounted, d->accounted, sizeof(d->accounted));
+	memcpy(d->st.unreceived, d->unreceived, sizeof(d->unreceived));
+	d->st_dirty = true;
+}
+
+static void recon_sign_state(struct gg_daemon *d)
+{
+	char msg[512];
+	struct gg_err err;
+
+	d->st.sig[0] = d->st.sig_key[0] = '\0';
+	if (!d->audit || gg_dstate_message(&d->st, msg, sizeof(msg)) < 0 ||
+	    gg_audit_sign_blob(d->audit, msg, strlen(msg), d->st.sig, d->st.sig_key, &err))
+		d->st.sig[0] = '\0'; /* unsigned: the next start counts from 0 */
 }
 
 /*
@@ -614,11 +785,13 @@ static void drain_old_ring(struct gg_daemon *d, int fd)
 				"are lost (their drop counters do not count them)\n", strerror(errno));
 		return;
 	}
+	d->recon_old = true; /* the old counters map's records */
 	n = ring_buffer__consume(rb);
 	if (n > 0)
 		fprintf(stderr, "govgate: recorded %d event(s) the replaced gates left in their "
 				"ring buffer\n", n);
 	ring_buffer__free(rb);
+	d->recon_old = false;
 }
 
 /* Where copying the apply journal resumes (before this start's own apply
@@ -984,6 +1157,7 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 		fprintf(stderr, "govgate: %s: drops cannot be counted\n", err->msg);
 	else
 		gg_counters_identity(d->counters_fd, d->counters_id, sizeof(d->counters_id));
+	recon_start(d);
 	record_started(d);
 	account_start_drops(d, d->state, d->old_counters_fd);
 	record_unwritten(d);
@@ -1010,6 +1184,9 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	if (ret > 0)
 		fprintf(stderr, "govgate: recorded %d event(s) waiting in the ring buffer\n", ret);
 	check_drops(d);
+	recon_map_ring(d);
+	d->recon_when = "daemon_down";
+	recon_check(d, NULL);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -1068,6 +1245,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (ret > 0 || tick)
 			check_drops(d);
 		if (tick) {
+			recon_check(d, NULL);
 			last_tick = time(NULL);
 			copy_journal(d);
 			if (gg_audit_tick(d->audit, err))
@@ -1093,6 +1271,7 @@ int gg_daemon_stop(struct gg_daemon *d, const char *error)
 	d->clean_stop = !error;
 	/* The log says how the daemon ended, whichever way it did. */
 	check_drops(d);
+	recon_check(d, "daemon_stopping");
 	copy_journal(d);
 	rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
 			"still attached (pinned links)");
@@ -1124,6 +1303,10 @@ void gg_daemon_free(struct gg_daemon *d)
 	if (!d)
 		return;
 	ring_buffer__free(d->rb);
+	if (d->cons_pos) {
+		munmap((void *)d->cons_pos, sysconf(_SC_PAGESIZE));
+		munmap((void *)d->prod_pos, sysconf(_SC_PAGESIZE));
+	}
 	if (d->events_fd >= 0)
 		close(d->events_fd);
 	if (d->old_events_fd >= 0)

@@ -11,6 +11,7 @@
 
 #include "apply.h"
 #include "daemon.h"
+#include "lost.h"
 #include "policy.h"
 #include "status.h"
 
@@ -145,6 +146,24 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 	json_object_set_new(out, "tamper_protections", json_string(holds));
 }
 
+/*
+ * Evidence the daemon reconciled (lost.h): per gate, the records the gates
+ * wrote that it never received, as its last saved state says (each is in
+ * an events_lost record of reason "unreceived").
+ */
+static void evidence_json(const struct gg_config *cfg, json_t *out)
+{
+	struct gg_dstate st;
+	struct gg_err err;
+	json_t *unr = json_object();
+
+	gg_dstate_load(cfg->state_dir, &st, &err);
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		json_object_set_new(unr, gg_gate_name(g), json_integer(st.unreceived[g]));
+	json_object_set_new(out, "unreceived", unr);
+	json_object_set_new(out, "reconciled", json_boolean(st.have_accounted));
+}
+
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 {
 	struct gg_gate_state state[GG_GATE_COUNT];
@@ -175,5 +194,6 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
 	json_object_set_new(out, "packs", packs_json(cfg));
 	json_object_set_new(out, "gates", gates_json(cfg, state));
+	evidence_json(cfg, out);
 	return out;
 }

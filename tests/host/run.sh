@@ -140,6 +140,25 @@ check exec-denied-never-runs test ! -e "$tmp/proof-nc"
 check exec-denied-killed test "$rc" -eq 137
 check exec-denied-audited audit_has '"event":"command_denied"' '"action":"deny"' 'FLOOR-EXEC-LOTL' "$tmp/nc"
 check exec-denied-argv-recorded audit_has '"event":"command_denied"' "\"argv\":[\"$tmp/nc\",\"$tmp/proof-nc\"]"
+# --- reconciliation (issue 13.6): records the ring buffer held that the
+# daemon never read are counted lost. Unlocked (cgroup scope), root can map
+# the consumer page writable: stopped, three denials, consumer moved past
+# them, continued: an events_lost record counts exactly those three (the
+# ring held nothing else unread: the daemon had drained it before the stop).
+unreceived() {
+	"$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["unreceived"]["cmd.exec"])'
+}
+kill -STOP "$daemon_pid"
+for i in 1 2 3; do in_scope "$tmp/nc" "$tmp/proof-skip-$i"; done
+skipped=$("$helpers/gg-tamper" ringskip "$pin/events")
+kill -CONT "$daemon_pid"
+check recon-ring-skip-done-unlocked test "${skipped#ok }" -gt 0
+check recon-skipped-not-received bash -c "! grep -q proof-skip '$log'"
+check recon-skipped-counted-lost audit_has '"event":"events_lost"' '"gate":"cmd.exec"' '"reason":"unreceived"' '"count":3,'
+status_unreceived_3() { [ "$(unreceived)" = 3 ]; }
+check recon-status-shows-unreceived wait_for 5 status_unreceived_3
+check recon-status-text sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q '^unreceived: .*cmd.exec 3'"
 in_scope "$tmp/symlink-to-nc" "$tmp/proof-link"
 check exec-symlink-denied test ! -e "$tmp/proof-link"
 in_scope "$tmp/allowed" "$tmp/proof-allowed"

@@ -46,6 +46,24 @@ static void print_gates(const json_t *gates)
 			printf("limit: %s: %s\n", name, gg_json_str(g, "limits", NULL));
 }
 
+/* Records the gates wrote that the daemon never received (events_lost,
+ * reason "unreceived"). */
+static void print_unreceived(const json_t *st)
+{
+	const char *name;
+	json_t *v;
+	bool first = true;
+
+	if (!json_is_true(json_object_get(st, "reconciled")))
+		return;
+	printf("\nunreceived:  ");
+	json_object_foreach(json_object_get(st, "unreceived"), name, v) {
+		printf("%s%s %lld", first ? "" : ", ", name, (long long)json_integer_value(v));
+		first = false;
+	}
+	printf(" (records lost, counted against the kernel's counters)");
+}
+
 static void print_status_text(const json_t *st)
 {
 	long long pid = gg_json_int(st, "daemon_pid");
@@ -70,6 +88,7 @@ static void print_status_text(const json_t *st)
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
 		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
+	print_unreceived(st);
 	if (json_is_object(json_object_get(st, "last_apply")))
 		print_last_apply(json_object_get(st, "last_apply"));
 	print_gates(json_object_get(st, "gates"));
