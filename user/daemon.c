@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +91,7 @@ struct gg_daemon {
 	enum gg_recon_basis recon_basis;
 	bool recon_blocked; /* an unreceived record was refused (retried) */
 	bool recon_old; /* draining a replaced build's ring: not this map's */
+	bool key_per_boot; /* audit.signing_key "per-boot": no key file */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -1132,6 +1134,78 @@ static void record_started(struct gg_daemon *d)
 	json_decref(rec);
 }
 
+/* Empties a hash map (the previous daemon's entries). */
+static void map_clear(int fd, size_t key_size)
+{
+	char key[64], next[64];
+
+	while (key_size <= sizeof(key) && !bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+/* Marks a pinned map in guard_maps with kind (enum gg_guard_map_kind). */
+static int guard_map_mark(const char *pin_dir, int gfd, const char *name, __u32 kind)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = gg_pinned_fd_ro(pin_dir, name, NULL), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len) ?:
+	      bpf_map_update_elem(gfd, &info.id, &kind, BPF_ANY);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+/*
+ * Locked mode's part of the evidence (bpf/guard.bpf.c): the signing key's
+ * file by inode in guard_files (no task but govgate's own opens, renames
+ * or unlinks it), guard_files itself write-guarded, the per-boot key map
+ * guarded from every fd. After gg_audit_open: the key file exists then.
+ */
+static void guard_evidence(struct gg_daemon *d)
+{
+	const char *key = d->cfg->audit_key;
+	struct gg_guard_file_key k = {};
+	__u32 kind = GG_GUARD_FILE_KEY;
+	int gfd, ffd = -1, ret = -ENOENT;
+	struct stat st;
+
+	if (!d->locked)
+		return;
+	gfd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_MAPS, NULL);
+	if (gfd >= 0)
+		ffd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_FILES, NULL);
+	if (ffd >= 0) {
+		ret = guard_map_mark(d->cfg->pin_dir, gfd, GG_MAP_GUARD_FILES,
+				     GG_GUARD_MAP_NO_WRITE) ?:
+		      guard_map_mark(d->cfg->pin_dir, gfd, GG_MAP_AUDIT_KEY, GG_GUARD_MAP_NO_FD);
+		map_clear(ffd, sizeof(k));
+	}
+	if (!ret && !d->key_per_boot && key && !stat(key, &st)) {
+		k.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+		k.ino = st.st_ino;
+		ret = bpf_map_update_elem(ffd, &k, &kind, BPF_ANY) ? -errno : 0;
+	}
+	if (ret)
+		fprintf(stderr, "govgate: locked: the audit key is NOT protected: %s\n",
+			strerror(-ret));
+	else if (d->key_per_boot)
+		fprintf(stderr, "govgate: locked: the per-boot audit key's map: no fd to any task "
+				"but the daemon\n");
+	else
+		fprintf(stderr, "govgate: locked: %s: opened, renamed or unlinked by the daemon "
+				"alone\n", key);
+	if (ffd >= 0)
+		close(ffd);
+	if (gfd >= 0)
+		close(gfd);
+}
+
 /* Step 4: the audit log, and in it what happened while no daemon ran:
  * drops, records the previous daemon's log refused, applies, events
  * still in the ring buffer. */
@@ -1151,6 +1225,7 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 	ret = gg_audit_open(&aopts, &d->audit, err);
 	if (ret)
 		return ret;
+	guard_evidence(d);
 	d->boot_to_real = gg_boot_to_real_ns();
 	d->counters_fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_COUNTERS, err);
 	if (d->counters_fd < 0)
