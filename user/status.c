@@ -146,6 +146,33 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 	json_object_set_new(out, "tamper_protections", json_string(holds));
 }
 
+/* The audit signing key: "file", or "per-boot" with this boot's public
+ * keys as the daemon published them (<state_dir>/audit-keys.json), the
+ * anchors to collect from outside the guest (docs/audit.md). */
+static void keys_json(const struct gg_config *cfg, json_t *out)
+{
+	char path[4096], boot[64] = "";
+	json_t *doc, *keys = NULL;
+	FILE *f;
+
+	json_object_set_new(out, "audit_signing_key",
+			    json_string(cfg->audit_key_per_boot ? "per-boot" : "file"));
+	if (!cfg->audit_key_per_boot)
+		return;
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (fscanf(f, "%63s", boot) != 1)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/audit-keys.json", cfg->state_dir);
+	doc = json_load_file(path, 0, NULL);
+	if (!strcmp(gg_json_str(doc, "boot_id", ""), boot))
+		keys = json_incref(json_object_get(doc, "keys"));
+	json_decref(doc);
+	json_object_set_new(out, "audit_keys", keys ? keys : json_array());
+}
+
 /*
  * Evidence the daemon reconciled (lost.h): per gate, the records the gates
  * wrote that it never received, as its last saved state says (each is in
@@ -162,6 +189,7 @@ static void evidence_json(const struct gg_config *cfg, json_t *out)
 		json_object_set_new(unr, gg_gate_name(g), json_integer(st.unreceived[g]));
 	json_object_set_new(out, "unreceived", unr);
 	json_object_set_new(out, "reconciled", json_boolean(st.have_accounted));
+	keys_json(cfg, out);
 }
 
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)

@@ -64,6 +64,17 @@ static void print_unreceived(const json_t *st)
 	printf(" (records lost, counted against the kernel's counters)");
 }
 
+/* This boot's per-boot audit keys: the anchors to collect. */
+static void print_audit_keys(const json_t *st)
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(json_object_get(st, "audit_keys"), i, k)
+		printf("\naudit key:   ed25519 %s (per-boot, seq %lld)",
+		       gg_json_str(k, "public_key", ""), gg_json_int(k, "seq"));
+}
+
 static void print_status_text(const json_t *st)
 {
 	long long pid = gg_json_int(st, "daemon_pid");
@@ -89,6 +100,7 @@ static void print_status_text(const json_t *st)
 	json_array_foreach(json_object_get(st, "packs"), i, v)
 		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
 	print_unreceived(st);
+	print_audit_keys(st);
 	if (json_is_object(json_object_get(st, "last_apply")))
 		print_last_apply(json_object_get(st, "last_apply"));
 	print_gates(json_object_get(st, "gates"));
