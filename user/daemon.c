@@ -31,6 +31,7 @@
 #include "lost.h"
 #include "policy.h"
 #include "sign.h"
+#include "status.h"
 
 #define GG_GEN_CACHE 4
 #define GG_STATE_SAVE_SECS 1 /* audit-state.json is rewritten at most this often */
@@ -1180,9 +1181,11 @@ static void guard_evidence(struct gg_daemon *d)
 	__u32 kind = GG_GUARD_FILE_KEY;
 	int gfd, ffd = -1, ret = -ENOENT;
 	struct stat st;
+	bool file;
 
 	if (!d->locked)
 		return;
+	file = key && !stat(key, &st);
 	gfd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_MAPS, NULL);
 	if (gfd >= 0)
 		ffd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_FILES, NULL);
@@ -1192,7 +1195,9 @@ static void guard_evidence(struct gg_daemon *d)
 		      guard_map_mark(d->cfg->pin_dir, gfd, GG_MAP_AUDIT_KEY, GG_GUARD_MAP_NO_FD);
 		map_clear(ffd, sizeof(k));
 	}
-	if (!ret && !d->key_per_boot && key && !stat(key, &st)) {
+	/* per-boot too: a key file that signed the per-boot key's
+	 * announcement could sign a forged one */
+	if (!ret && file) {
 		k.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
 		k.ino = st.st_ino;
 		ret = bpf_map_update_elem(ffd, &k, &kind, BPF_ANY) ? -errno : 0;
@@ -1202,7 +1207,8 @@ static void guard_evidence(struct gg_daemon *d)
 			strerror(-ret));
 	else if (d->key_per_boot)
 		fprintf(stderr, "govgate: locked: the per-boot audit key's map: no fd to any task "
-				"but the daemon\n");
+				"but the daemon%s%s\n", file ? "; the key file too: " : "",
+			file ? key : "");
 	else
 		fprintf(stderr, "govgate: locked: %s: opened, renamed or unlinked by the daemon "
 				"alone\n", key);
@@ -1341,6 +1347,16 @@ static void key_publish(struct gg_daemon *d)
 	json_decref(rec);
 }
 
+/* What holds for the evidence on this path, as status says it. */
+static void evidence_limits(struct gg_daemon *d)
+{
+	struct gg_gate_state guard;
+	bool lsm = gg_guard_attached(d->cfg->pin_dir, &guard);
+
+	fprintf(stderr, "govgate: evidence: %s\n",
+		gg_evidence_limits(d->locked, lsm, d->key_per_boot));
+}
+
 /* Step 4: the audit log, and in it what happened while no daemon ran:
  * drops, records the previous daemon's log refused, applies, events
  * still in the ring buffer. */
@@ -1365,6 +1381,7 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 		return ret;
 	guard_evidence(d);
 	key_publish(d);
+	evidence_limits(d);
 	d->boot_to_real = gg_boot_to_real_ns();
 	d->counters_fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_COUNTERS, err);
 	if (d->counters_fd < 0)

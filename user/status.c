@@ -144,6 +144,8 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 			"while it runs; nothing else is protected";
 	json_object_set_new(out, "locked", json_boolean(locked));
 	json_object_set_new(out, "tamper_protections", json_string(holds));
+	json_object_set_new(out, "evidence_protections",
+			    json_string(gg_evidence_limits(locked, lsm, cfg->audit_key_per_boot)));
 }
 
 /* The audit signing key: "file", or "per-boot" with this boot's public
@@ -171,6 +173,27 @@ static void keys_json(const struct gg_config *cfg, json_t *out)
 		keys = json_incref(json_object_get(doc, "keys"));
 	json_decref(doc);
 	json_object_set_new(out, "audit_keys", keys ? keys : json_array());
+}
+
+/* What holds for the evidence on this path (docs/architecture.md,
+ * threat model); the daemon says the same at start (evidence_limits). */
+const char *gg_evidence_limits(bool locked, bool lsm, bool per_boot)
+{
+	if (locked && per_boot)
+		return "records missing for any reason are counted lost against the kernel's "
+		       "counters (guarded); the per-boot signing key is in kernel memory, no "
+		       "task but the daemon gets an fd to it, no disk holds it";
+	if (locked)
+		return "records missing for any reason are counted lost against the kernel's "
+		       "counters (guarded); the signing key file is opened by the daemon alone, "
+		       "but the raw disk holds it";
+	if (lsm)
+		return "unlocked: root can read the signing key (file or per-boot map), write "
+		       "the counters map and move the ring's consumer: losses are counted, but "
+		       "the log can be rewritten and re-signed";
+	return "no BPF LSM: no guard: root can read the signing key, write the counters "
+	       "map and move the ring's consumer: losses are counted, but the log can be "
+	       "rewritten and re-signed; a per-boot key lives in the daemon's memory only";
 }
 
 /*

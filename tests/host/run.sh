@@ -158,6 +158,7 @@ check recon-skipped-not-received bash -c "! grep -q proof-skip '$log'"
 check recon-skipped-counted-lost audit_has '"event":"events_lost"' '"gate":"cmd.exec"' '"reason":"unreceived"' '"count":3,'
 status_unreceived_3() { [ "$(unreceived)" = 3 ]; }
 check recon-status-shows-unreceived wait_for 5 status_unreceived_3
+check evidence-limits-fallback-said grep -q "evidence: no BPF LSM: no guard" "$tmp/daemon.err"
 check recon-status-text sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q '^unreceived: .*cmd.exec 3'"
 in_scope "$tmp/symlink-to-nc" "$tmp/proof-link"
 check exec-symlink-denied test ! -e "$tmp/proof-link"

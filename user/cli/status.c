@@ -94,6 +94,7 @@ static void print_status_text(const json_t *st)
 		printf("exempt:      %s\n", json_string_value(v));
 	printf("locked:      %s\n", json_is_true(json_object_get(st, "locked")) ? "yes" : "no");
 	printf("tamper:      %s\n", gg_json_str(st, "tamper_protections", ""));
+	printf("evidence:    %s\n", gg_json_str(st, "evidence_protections", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
 	printf("packs:       platform-floor (always)");
