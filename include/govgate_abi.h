@@ -53,7 +53,11 @@ enum gg_mech {
 	GG_MECH_FALLBACK = 2,
 };
 
-/* Per-gate counters: index gate * GG_CNT_COUNT + kind in a PERCPU_ARRAY. */
+/* Per-gate counters: index gate * GG_CNT_COUNT + kind in a PERCPU_ARRAY.
+ * A denied or observed decision is counted before its record is reserved,
+ * and a failed reservation is counted as dropped (gg_decide), so the gates
+ * wrote DENIED + OBSERVED - DROPPED records: the daemon reconciles that
+ * with the records it received (user/lost.h). */
 enum gg_counter {
 	GG_CNT_ALLOWED = 0,
 	GG_CNT_DENIED = 1,
@@ -553,6 +557,11 @@ _Static_assert(GG_SLOTS == 2, "the slot masks (& 1) assume two slots");
  * and one spare that keeps the header 8-byte aligned. */
 _Static_assert(GG_MAX_HITS == GG_EXEC_HIT_DIGEST + 2, "event entries: one per gg_exec_hit + spare");
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
+/* The reconciliation reads these three kinds by index (gg_written_read). */
+_Static_assert(GG_CNT_DENIED == 1 && GG_CNT_OBSERVED == 2 && GG_CNT_DROPPED == 3,
+	       "counter kinds the reconciliation reads");
+/* guard_maps values: gates.c writes 1 for its write-guarded maps. */
+_Static_assert(GG_GUARD_MAP_NO_WRITE == 1, "guard_maps: 1 = no writable fd");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
 GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX);

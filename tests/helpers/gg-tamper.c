@@ -21,6 +21,9 @@
  *                            producer position (the consumer page mapped
  *                            writable): every unread record is skipped;
  *                            prints "ok BYTES" (the bytes skipped)
+ * gg-tamper mapbyid NAME     BPF_MAP_GET_FD_BY_ID (read-only) of every map
+ *                            id until one named NAME opens: "ok", else
+ *                            ENOENT (none of that name could be opened)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -192,6 +195,37 @@ static long ring_skip(const char *path)
 	return 0;
 }
 
+/* What bpftool map show does: walk the ids, open each by id. */
+static long map_by_id(const char *name)
+{
+	__u32 id = 0;
+
+	for (;;) {
+		union bpf_attr a = { .start_id = id };
+		struct bpf_map_info info = {};
+		long fd;
+
+		if (sys_bpf(BPF_MAP_GET_NEXT_ID, &a))
+			break;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		a.map_id = id;
+		a.open_flags = BPF_F_RDONLY;
+		fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (uintptr_t)&info;
+		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && !strcmp(info.name, name))
+			return 0;
+		close(fd);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *v = argc > 1 ? argv[1] : "";
@@ -221,10 +255,12 @@ int main(int argc, char **argv)
 		return report(cg_move(argv[2]));
 	if (!strcmp(v, "clone-into") && argc == 3)
 		return report(clone_into(argv[2]));
+	if (!strcmp(v, "mapbyid") && argc == 3)
+		return report(map_by_id(argv[2]));
 	if (!strcmp(v, "ringskip") && argc == 3)
 		return ring_skip(argv[2]) ? report(-1) : 0;
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       ringskip PIN\n");
+			"       ringskip PIN | mapbyid NAME\n");
 	return 3;
 }

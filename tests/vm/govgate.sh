@@ -498,6 +498,7 @@ skip_status() { govgate status --config $cfg | grep -q '^unreceived: .*cmd.exec 
 check unlocked-skip-status wait_for 5 skip_status
 # 7. unlocked, root reads the signing key
 check unlocked-key-readable sh -c "cat /tmp/audit-key.pem | grep -q 'PRIVATE KEY'"
+check unlocked-key-map-by-id-ok is "$(gg-tamper mapbyid audit_key)" ok
 check unlocked-evidence-limits-said sh -c "govgate status --config $cfg | grep -q '^evidence: *unlocked: root can read the signing key'"
 stop
 govgate stop --unload --config $cfg
@@ -564,6 +565,7 @@ check locked-evidence-status sh -c "govgate status --config $cfg | grep -q '^evi
 check locked-boot-key-status-json sh -c "govgate status --json --config $cfg | grep -q '\"public_key\": \"$bk\"'"
 check locked-boot-key-no-file sh -c "[ -z \"\$(find /tmp /var /etc /root /run -newer $cfg -name '*.pem*' 2>/dev/null)\" ]"
 check locked-boot-key-map-no-fd is "$(gg-tamper mapr $pin/audit_key)" ENOENT
+check locked-boot-key-map-by-id-refused is "$(gg-tamper mapbyid audit_key)" ENOENT
 check locked-boot-key-map-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-KEY' '"tamper":"audit_key_map"'
 check locked-boot-key-announced audit_has '"event":"audit_key"' "\"public_key\":\"$bk\"" '"previous"'
 check locked-boot-key-verify govgate audit verify --key-ed25519 $bk $log
