@@ -19,11 +19,16 @@
  *                    for writing (FLOOR-TAMPER-CGROUP)
  *   lsm/task_alloc   a governed task's clone3(CLONE_INTO_CGROUP), the other
  *                    way into a cgroup (FLOOR-TAMPER-CGROUP)
+ *   lsm/file_open, lsm/inode_rename, lsm/inode_unlink: the audit signing
+ *                    key file, by inode, opened in any mode, renamed or
+ *                    unlinked (FLOOR-TAMPER-KEY); lsm/bpf_map: any fd to
+ *                    the per-boot key map (the evidence functions below)
  *
  * BPF LSM only: without it none of this exists (the daemon says so).
  */
 #include "common.bpf.h"
 
+#define ENOENT 2
 #define BPF_FS_MAGIC 0xcafe4a11
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define FMODE_WRITE 0x2
@@ -41,6 +46,30 @@ struct {
 } guard_maps SEC(".maps");
 
 GG_ASSERT_PINNED(guard_maps, GG_MAP_GUARD_MAPS);
+
+/* The files of the evidence no task but govgate's own may open, rename or
+ * unlink (enum gg_guard_file_kind): written by the daemon at start. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GG_GUARD_FILES_MAX);
+	__type(key, struct gg_guard_file_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} guard_files SEC(".maps");
+
+/* The per-boot audit signing key (audit.signing_key "per-boot"): kernel
+ * memory that outlives a daemon restart, never a file. guard_maps marks
+ * it GG_GUARD_MAP_NO_FD. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_audit_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} audit_key SEC(".maps");
+
+GG_ASSERT_PINNED(guard_files, GG_MAP_GUARD_FILES);
+GG_ASSERT_PINNED(audit_key, GG_MAP_AUDIT_KEY);
 
 /* Is task the running daemon (pid and start time, as gg_task_is_self)? */
 static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct task_struct *task)
@@ -149,6 +178,53 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 	return -EPERM;
 }
 
+/* Evidence (issue 13, attacks 6 and 7). Is inode one of guard_files? */
+static __always_inline bool gg_guarded_file(struct inode *inode)
+{
+	struct gg_guard_file_key k = {};
+
+	if (!inode)
+		return false;
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	return bpf_map_lookup_elem(&guard_files, &k) != NULL;
+}
+
+/* file_open: the signing key, in any mode (a read is what signs). */
+static __always_inline int gg_guard_key_open(struct file *file)
+{
+	struct gg_settings *s = gg_settings();
+
+	/* every open of every file comes here: unlocked, one array lookup */
+	if (!s || !s->locked)
+		return 0;
+	if (!gg_guarded_file(BPF_CORE_READ(file, f_inode)) || !gg_guard_subject())
+		return 0;
+	return gg_refuse(GG_GUARD_KEY_OPEN, 0, BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+/* rename or unlink of the key: replaced by one the attacker holds, the
+ * next start would sign with it. */
+static __always_inline int gg_guard_key_move(struct dentry *dentry)
+{
+	if (!dentry || !gg_guarded_file(BPF_CORE_READ(dentry, d_inode)) || !gg_guard_subject())
+		return 0;
+	return gg_refuse(GG_GUARD_KEY_MOVE, 0, BPF_CORE_READ(dentry, d_name.name));
+}
+
+/* Any fd to a GG_GUARD_MAP_NO_FD map (the per-boot key): -ENOENT, as for
+ * a map that is gone, so `bpftool map show` passes over it. */
+static __always_inline int gg_guard_map_nofd(struct bpf_map *map)
+{
+	__u32 id = BPF_CORE_READ(map, id);
+	__u32 *kind = bpf_map_lookup_elem(&guard_maps, &id);
+
+	if (!kind || *kind != GG_GUARD_MAP_NO_FD || !gg_guard_subject())
+		return 0;
+	gg_refuse(GG_GUARD_KEY_MAP, id, map->name);
+	return -ENOENT;
+}
+
 /*
  * The hook's signature grew an argument in 6.14 (bool kernel), which moves
  * the slot of the earlier BPF LSM programs' verdict: this program does not
@@ -184,6 +260,9 @@ int BPF_PROG(gg_guard_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 	__u32 id;
 
 	if (ret != 0)
+		return ret;
+	ret = gg_guard_map_nofd(map);
+	if (ret)
 		return ret;
 	if (!(fmode & FMODE_WRITE) || !gg_guard_subject())
 		return 0;
@@ -222,6 +301,9 @@ int BPF_PROG(gg_guard_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
 	if (ret != 0)
 		return ret;
+	ret = gg_guard_key_move(dentry);
+	if (ret)
+		return ret;
 	return gg_guard_entry(GG_GUARD_PIN_UNLINK, dir, dentry);
 }
 
@@ -239,6 +321,9 @@ int BPF_PROG(gg_guard_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
 {
 	if (ret != 0)
+		return ret;
+	ret = gg_guard_key_move(old_dentry) ?: gg_guard_key_move(new_dentry);
+	if (ret)
 		return ret;
 	ret = gg_guard_entry(GG_GUARD_PIN_RENAME, old_dir, old_dentry);
 	if (ret)
@@ -319,6 +404,9 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	char name[16] = {};
 
 	if (ret != 0)
+		return ret;
+	ret = gg_guard_key_open(file);
+	if (ret)
 		return ret;
 	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ||
 	    BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)

@@ -53,7 +53,11 @@ enum gg_mech {
 	GG_MECH_FALLBACK = 2,
 };
 
-/* Per-gate counters: index gate * GG_CNT_COUNT + kind in a PERCPU_ARRAY. */
+/* Per-gate counters: index gate * GG_CNT_COUNT + kind in a PERCPU_ARRAY.
+ * A denied or observed decision is counted before its record is reserved,
+ * and a failed reservation is counted as dropped (gg_decide), so the gates
+ * wrote DENIED + OBSERVED - DROPPED records: the daemon reconciles that
+ * with the records it received (user/lost.h). */
 enum gg_counter {
 	GG_CNT_ALLOWED = 0,
 	GG_CNT_DENIED = 1,
@@ -324,6 +328,40 @@ enum gg_guard_what {
 	GG_GUARD_SIGNAL = 8, /* arg: signal number */
 	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
 	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
+	/* The evidence (issue 13, attacks 6 and 7), numbered apart from the
+	 * others: the audit signing key file opened (name: the file), or
+	 * renamed or unlinked (FLOOR-TAMPER-KEY); any fd to the per-boot key
+	 * map (arg: map id). */
+	GG_GUARD_KEY_OPEN = 20,
+	GG_GUARD_KEY_MOVE = 21,
+	GG_GUARD_KEY_MAP = 22,
+};
+
+/* audit_key map (ARRAY, 1 entry): the per-boot audit signing key, raw
+ * Ed25519 private key bytes; seq counts the keys of this boot (0: none
+ * yet). Kernel memory: it dies with the boot, never reaches a disk. */
+struct gg_audit_key {
+	__u32 seq;
+	__u32 _pad;
+	__u8 seed[32];
+};
+
+/* guard_files: HASH, the files no task but govgate's own may open, rename
+ * or unlink (the daemon writes them at start). dev in the kernel's
+ * encoding, as exec_inode. */
+struct gg_guard_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+enum gg_guard_file_kind {
+	GG_GUARD_FILE_KEY = 1, /* the audit signing key */
+};
+
+/* guard_maps values: what a task but govgate's own may not get. */
+enum gg_guard_map_kind {
+	GG_GUARD_MAP_NO_WRITE = 1, /* a writable fd (the value gates.c writes) */
+	GG_GUARD_MAP_NO_FD = 2, /* any fd at all, read-only included */
 };
 
 /* Same size as gg_event_module: a guard record is a kernel.module one. */
@@ -446,6 +484,11 @@ struct gg_meta {
  * own may open for writing. */
 #define GG_MAP_GUARD_MAPS "guard_maps"
 #define GG_GUARD_MAPS_MAX 16
+#define GG_MAP_GUARD_FILES "guard_files"
+#define GG_GUARD_FILES_MAX 8
+/* The per-boot audit key (audit.signing_key "per-boot"): no task but the
+ * daemon gets an fd to it in locked mode, not even a read-only one. */
+#define GG_MAP_AUDIT_KEY "audit_key"
 
 /* Programs: the loader table in user/gates.c lists each one exactly once. */
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
@@ -514,6 +557,11 @@ _Static_assert(GG_SLOTS == 2, "the slot masks (& 1) assume two slots");
  * and one spare that keeps the header 8-byte aligned. */
 _Static_assert(GG_MAX_HITS == GG_EXEC_HIT_DIGEST + 2, "event entries: one per gg_exec_hit + spare");
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
+/* The reconciliation reads these three kinds by index (gg_written_read). */
+_Static_assert(GG_CNT_DENIED == 1 && GG_CNT_OBSERVED == 2 && GG_CNT_DROPPED == 3,
+	       "counter kinds the reconciliation reads");
+/* guard_maps values: gates.c writes 1 for its write-guarded maps. */
+_Static_assert(GG_GUARD_MAP_NO_WRITE == 1, "guard_maps: 1 = no writable fd");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
 GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX);
@@ -590,5 +638,11 @@ _Static_assert(GG_EVENT_HDR_SIZE % 8 == 0, "event records start 8-byte aligned")
 GG_ASSERT_SIZE(gg_event, 96 + GG_PATH_MAX + sizeof(struct gg_event_exec));
 GG_ASSERT_SIZE(gg_exec_args, 8 + 2 * GG_ARGS_MAX);
 GG_ASSERT_SIZE(gg_meta, 72);
+GG_ASSERT_SIZE(gg_guard_file_key, 16);
+GG_ASSERT_SIZE(gg_audit_key, 40);
+GG_ASSERT_NEXT(gg_audit_key, _pad, seed);
+GG_ASSERT_LAST(gg_audit_key, seed);
+GG_ASSERT_NEXT(gg_guard_file_key, dev, ino);
+GG_ASSERT_LAST(gg_guard_file_key, ino);
 
 #endif /* GOVGATE_ABI_H */

@@ -839,6 +839,13 @@ static int load_key(struct gg_audit *a, const struct gg_audit_opts *o, struct gg
 	char *pub = NULL, *kdir = NULL, *kbase = NULL;
 	int ret;
 
+	if (o->key) {
+		/* held elsewhere: no file is read or written */
+		if (!EVP_PKEY_up_ref(o->key))
+			return gg_errf(err, -ENOMEM, "audit key: out of memory");
+		a->key = o->key;
+		return gg_key_fingerprint(a->key, a->key_fp, err);
+	}
 	if (o->pub_path)
 		pub = strdup(o->pub_path);
 	else if (asprintf(&pub, "%s.pub", o->key_path) < 0)
@@ -986,7 +993,7 @@ int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct g
 	int ret;
 
 	*out = NULL;
-	if (!o->path || !*o->path || !o->key_path || !*o->key_path)
+	if (!o->path || !*o->path || ((!o->key_path || !*o->key_path) && !o->key))
 		return gg_errf(err, -EINVAL, "audit: a log path and a key path are required");
 	a = calloc(1, sizeof(*a));
 	if (!a)
@@ -1519,4 +1526,125 @@ cleanup:
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+/*
+ * Signing with the log's own key, for what the daemon keeps beside the log
+ * (audit-state.json): a file it did not write cannot pass for its own
+ * unless the key is readable (locked mode refuses that, bpf/guard.bpf.c).
+ */
+int gg_audit_sign_blob(struct gg_audit *a, const void *buf, size_t len, char hex[129],
+		       char fp[65], struct gg_err *err)
+{
+	unsigned char sig[64];
+	int ret = gg_sign_buf(a->key, buf, len, sig, err);
+
+	if (ret)
+		return ret;
+	for (int i = 0; i < 64; i++)
+		sprintf(hex + 2 * i, "%02x", sig[i]);
+	snprintf(fp, 65, "%s", a->key_fp);
+	return 0;
+}
+
+bool gg_audit_verify_blob(const struct gg_audit *a, const void *buf, size_t len,
+			  const char *hex, const char *fp)
+{
+	unsigned char sig[64];
+
+	if (!hex || strlen(hex) != 128 || !fp || strcmp(fp, a->key_fp))
+		return false;
+	for (int i = 0; i < 64; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return false;
+		sig[i] = v;
+	}
+	return gg_verify_buf(a->key, buf, len, sig) == 0;
+}
+
+int gg_ed25519_from_seed(const unsigned char seed[32], EVP_PKEY **key, struct gg_err *err)
+{
+	*key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	return *key ? 0 : gg_errf(err, -EINVAL, "audit key: not an Ed25519 private key");
+}
+
+int gg_ed25519_generate(EVP_PKEY **key, unsigned char seed[32], struct gg_err *err)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	size_t len = 32;
+	int ok;
+
+	*key = NULL;
+	ok = ctx && EVP_PKEY_keygen_init(ctx) > 0 && EVP_PKEY_keygen(ctx, key) > 0 &&
+	     EVP_PKEY_get_raw_private_key(*key, seed, &len) > 0 && len == 32;
+	EVP_PKEY_CTX_free(ctx);
+	if (ok)
+		return 0;
+	EVP_PKEY_free(*key);
+	*key = NULL;
+	return gg_errf(err, -EIO, "audit key: Ed25519 key generation failed");
+}
+
+int gg_ed25519_public_hex(EVP_PKEY *key, char hex[65])
+{
+	unsigned char raw[32];
+	size_t len = sizeof(raw);
+
+	if (EVP_PKEY_get_raw_public_key(key, raw, &len) <= 0 || len != 32)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", raw[i]);
+	return 0;
+}
+
+EVP_PKEY *gg_ed25519_from_public_hex(const char *hex)
+{
+	unsigned char raw[32];
+
+	if (!hex || strlen(hex) != 64)
+		return NULL;
+	for (int i = 0; i < 32; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]) || sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return NULL;
+		raw[i] = v;
+	}
+	return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, sizeof(raw));
+}
+
+int gg_audit_key_message(const char *fp, const char *pub_hex, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "govgate-audit-key-v1\n%s\n%s\n", fp, pub_hex);
+
+	return n > 0 && (size_t)n < len ? n : -ENOSPC;
+}
+
+json_t *gg_audit_key_record(EVP_PKEY *key, EVP_PKEY *prev, unsigned seq, struct gg_err *err)
+{
+	char fp[65], pfp[65], hex[65], msg[256], sig[129];
+	unsigned char raw[64];
+	json_t *rec;
+
+	if (gg_key_fingerprint(key, fp, err) || gg_ed25519_public_hex(key, hex))
+		return NULL;
+	rec = json_pack("{s:s, s:s, s:s, s:i}", "event", "audit_key", "key", fp, "public_key",
+			hex, "key_seq", seq);
+	if (!rec || !prev)
+		return rec;
+	if (gg_key_fingerprint(prev, pfp, err) ||
+	    gg_audit_key_message(fp, hex, msg, sizeof(msg)) < 0 ||
+	    gg_sign_buf(prev, msg, strlen(msg), raw, err)) {
+		json_decref(rec);
+		return NULL;
+	}
+	for (int i = 0; i < 64; i++)
+		sprintf(sig + 2 * i, "%02x", raw[i]);
+	json_object_set_new(rec, "previous", json_string(pfp));
+	json_object_set_new(rec, "previous_sig", json_string(sig));
+	return rec;
 }

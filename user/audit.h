@@ -29,6 +29,9 @@ struct gg_audit_opts {
 	const char *path; /* active file, e.g. /var/log/govgate/audit.jsonl */
 	const char *key_path; /* Ed25519 private key PEM; generated if absent */
 	const char *pub_path; /* exported public key; NULL = key_path + ".pub" */
+	/* A key held elsewhere (the per-boot key): used instead of key_path,
+	 * which is then neither read nor written (the caller keeps its ref). */
+	EVP_PKEY *key;
 	unsigned checkpoint_every; /* records between checkpoints (default 256) */
 	unsigned checkpoint_secs; /* or seconds (default 10) */
 	unsigned long long rotate_bytes; /* 0 = default 64 MiB */
@@ -84,6 +87,31 @@ int gg_audit_checkpoint(struct gg_audit *a, struct gg_err *err);
 /* seq of the last record written (0 for a brand-new, empty log). */
 unsigned long long gg_audit_last_seq(const struct gg_audit *a);
 
+/* An Ed25519 signature (128 hex digits) by the log's key over buf, and
+ * that key's fingerprint; verify checks one against this log's key. */
+int gg_audit_sign_blob(struct gg_audit *a, const void *buf, size_t len, char hex[129],
+		       char fp[65], struct gg_err *err);
+bool gg_audit_verify_blob(const struct gg_audit *a, const void *buf, size_t len,
+			  const char *hex, const char *fp);
+
+/*
+ * Signing keys that never touch a disk (audit.signing_key "per-boot"). A
+ * new key is announced by an "audit_key" record: its fingerprint ("key"),
+ * its raw public key in hex ("public_key") and, when a previous key is
+ * known, that key's fingerprint ("previous") and its Ed25519 signature
+ * ("previous_sig", hex) over gg_audit_key_message: the verifier trusts a
+ * key it was given, or one a trusted key announced.
+ */
+int gg_ed25519_generate(EVP_PKEY **key, unsigned char seed[32], struct gg_err *err);
+int gg_ed25519_from_seed(const unsigned char seed[32], EVP_PKEY **key, struct gg_err *err);
+/* The raw 32-byte public key, 64 lower-case hex digits. */
+int gg_ed25519_public_hex(EVP_PKEY *key, char hex[65]);
+/* From 64 hex digits (either case); NULL if malformed. */
+EVP_PKEY *gg_ed25519_from_public_hex(const char *hex);
+int gg_audit_key_message(const char *fp, const char *pub_hex, char *buf, size_t len);
+/* The announcement of key, signed by prev when not NULL. */
+json_t *gg_audit_key_record(EVP_PKEY *key, EVP_PKEY *prev, unsigned seq, struct gg_err *err);
+
 /* Writes a final checkpoint, fsyncs and frees. */
 void gg_audit_close(struct gg_audit *a);
 
@@ -118,6 +146,10 @@ int gg_audit_anchor_parse(const char *s, struct gg_audit_anchor *a);
 
 struct gg_audit_verify_opts {
 	EVP_PKEY *pub; /* checkpoint key; NULL: signatures are not checked */
+	/* More trusted keys (per-boot keys published outside the guest); the
+	 * first stands for pub when pub is NULL. */
+	EVP_PKEY *const *more_keys;
+	size_t n_more_keys;
 	/* Without pub: the caller asked for a chain-only check, so an intact
 	 * chain counts as "intact" (else it is "unverified-no-key"). */
 	bool chain_only;

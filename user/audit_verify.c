@@ -22,6 +22,7 @@
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define MAX_ANCHORS 64
+#define MAX_KEYS 64 /* trusted checkpoint keys: given, or announced by one */
 
 enum anchor_state { ANCHOR_NOT_REACHED, ANCHOR_MATCHED, ANCHOR_MISMATCH, ANCHOR_MISSING,
 		    ANCHOR_BEFORE_START };
@@ -57,6 +58,15 @@ struct vctx {
 	size_t n, cap;
 	EVP_PKEY *pub;
 	char pub_fp[65];
+	/* Checkpoint keys trusted: pub, the others given, and those a trusted
+	 * key announced (audit_key records); owned: freed at the end. */
+	struct {
+		EVP_PKEY *key;
+		char fp[65];
+		bool owned;
+	} trusted[MAX_KEYS];
+	size_t n_trusted;
+	json_t *announced; /* fingerprints trusted by announcement */
 	bool chain_only;
 	const struct gg_audit_anchor *anchors;
 	size_t n_anchors;
@@ -322,10 +332,10 @@ static bool check_covers(struct vctx *v, size_t i, json_t *rec, const struct lre
 	return true;
 }
 
-/* The checkpoint at line i is signed by v->pub: the signed bytes are the
+/* The checkpoint at line i is signed by key: the signed bytes are the
  * line without its last member, ,"sig":"…". */
-static void check_signature(struct vctx *v, size_t i, const struct lrec *r, const char *sig,
-			    unsigned long long a, unsigned long long b)
+static void check_signature(struct vctx *v, EVP_PKEY *key, size_t i, const struct lrec *r,
+			    const char *sig, unsigned long long a, unsigned long long b)
 {
 	static const char sig_key[] = ",\"sig\":\"";
 	const struct vline *l = &v->lines[i];
@@ -351,7 +361,7 @@ static void check_signature(struct vctx *v, size_t i, const struct lrec *r, cons
 	}
 	memcpy(signed_buf, l->p, pos - l->p);
 	signed_buf[pos - l->p] = '}';
-	if (gg_verify_buf(v->pub, signed_buf, pos - l->p + 1, raw))
+	if (gg_verify_buf(key, signed_buf, pos - l->p + 1, raw))
 		problem(v, "signature", i, r->seq, "a valid Ed25519 signature", "invalid",
 			"checkpoint signature does not verify: the checkpoint, or records it "
 			"seals (seq %llu..%llu) with their chain recomputed, were altered", a, b);
@@ -382,12 +392,65 @@ static void check_checkpoint(struct vctx *v, size_t i, json_t *rec, const struct
 		json_array_append_new(v->keys, json_string(key));
 	if (!v->pub)
 		return;
-	if (strcmp(key, v->pub_fp)) {
-		problem(v, "signature", i, r->seq, v->pub_fp, key,
-			"checkpoint signed by another key than the one given");
+	for (size_t t = 0; t < v->n_trusted; t++)
+		if (!strcmp(key, v->trusted[t].fp)) {
+			check_signature(v, v->trusted[t].key, i, r, sig, a, b);
+			return;
+		}
+	problem(v, "signature", i, r->seq, v->pub_fp, key,
+		v->n_trusted > 1 ? "checkpoint signed by a key neither given nor announced by a "
+				   "trusted key" :
+				   "checkpoint signed by another key than the one given");
+}
+
+static int trust_key(struct vctx *v, EVP_PKEY *key, bool owned, struct gg_err *err)
+{
+	if (v->n_trusted >= MAX_KEYS)
+		return gg_errf(err, -E2BIG, "verify: at most %d keys", MAX_KEYS);
+	v->trusted[v->n_trusted].key = key;
+	v->trusted[v->n_trusted].owned = owned;
+	return gg_key_fingerprint(key, v->trusted[v->n_trusted++].fp, err);
+}
+
+/* An audit_key record: a new key, trusted from here on when a trusted key
+ * signed its announcement. A link that does not verify is an alteration:
+ * only the holder of the previous key can make one. */
+static void check_key_link(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
+{
+	const char *fp = gg_json_str(rec, "key", ""), *hex = gg_json_str(rec, "public_key", "");
+	const char *prev = gg_json_str(rec, "previous", NULL);
+	const char *sig = gg_json_str(rec, "previous_sig", "");
+	unsigned char raw[64];
+	char msg[256], kfp[65];
+	EVP_PKEY *key;
+	struct gg_err err;
+	size_t t;
+
+	if (!v->pub || !prev)
+		return; /* a first key: trusted only if given */
+	for (t = 0; t < v->n_trusted && strcmp(prev, v->trusted[t].fp); t++)
+		;
+	if (t == v->n_trusted)
+		return; /* announced by a key not trusted: proves nothing */
+	for (int b = 0; strlen(sig) == 128 && b < 64; b++) {
+		unsigned int x;
+
+		if (sscanf(sig + 2 * b, "%2x", &x) != 1)
+			break;
+		raw[b] = x;
+	}
+	key = gg_ed25519_from_public_hex(hex);
+	if (key && !gg_key_fingerprint(key, kfp, &err) && !strcmp(kfp, fp) &&
+	    strlen(sig) == 128 && gg_audit_key_message(fp, hex, msg, sizeof(msg)) > 0 &&
+	    !gg_verify_buf(v->trusted[t].key, msg, strlen(msg), raw) &&
+	    !trust_key(v, key, true, &err)) {
+		json_array_append_new(v->announced, json_string(fp));
 		return;
 	}
-	check_signature(v, i, r, sig, a, b);
+	EVP_PKEY_free(key);
+	problem(v, "signature", i, r->seq, "an announcement signed by the previous key",
+		"invalid", "audit_key: the announcement of key %s does not verify with the "
+		"previous key %s: forged", fp, prev);
 }
 
 /* An anchor is a checkpoint published elsewhere: its seq must hold a
@@ -427,6 +490,8 @@ static void accept(struct vctx *v, size_t i, json_t *rec, const struct lrec *r)
 	}
 	if (ckpt)
 		check_checkpoint(v, i, rec, r);
+	else if (!strcmp(r->event, "audit_key"))
+		check_key_link(v, i, rec, r);
 	check_anchors(v, i, rec, r, ckpt);
 	if (!strcmp(r->event, "log_rotated")) {
 		v->rot_pending = true;
@@ -799,6 +864,8 @@ static json_t *result_doc(struct vctx *v)
 			(json_int_t)v->unsealed, "torn", v->torn, "anchors", anchors);
 	if (doc && v->problem)
 		json_object_set(doc, "problem", v->problem);
+	if (doc)
+		json_object_set(doc, "keys_announced", v->announced);
 	return doc;
 }
 
@@ -898,11 +965,21 @@ int gg_audit_verify_ex(char *const *paths, size_t n, const struct gg_audit_verif
 	v.anchor_st = calloc(v.n_anchors + 1, sizeof(*v.anchor_st));
 	v.torn = json_array();
 	v.keys = json_array();
-	if (!v.files || !v.anchor_st || !v.torn || !v.keys) {
+	v.announced = json_array();
+	if (!v.files || !v.anchor_st || !v.torn || !v.keys || !v.announced) {
 		ret = gg_errf(err, -ENOMEM, "verify: out of memory");
 		goto cleanup;
 	}
+	if (!v.pub && o->n_more_keys)
+		v.pub = o->more_keys[0];
 	if (v.pub && (ret = gg_key_fingerprint(v.pub, v.pub_fp, err)))
+		goto cleanup;
+	for (size_t k = 0; !ret && k < o->n_more_keys; k++)
+		if (o->more_keys[k] != v.pub)
+			ret = trust_key(&v, o->more_keys[k], false, err);
+	if (!ret && v.pub)
+		ret = trust_key(&v, v.pub, false, err);
+	if (ret)
 		goto cleanup;
 	ret = open_files(&v, paths, n, err);
 	if (!ret)
@@ -922,6 +999,10 @@ cleanup:
 	free(v.lines);
 	json_decref(v.torn);
 	json_decref(v.keys);
+	json_decref(v.announced);
+	for (size_t k = 0; k < v.n_trusted; k++)
+		if (v.trusted[k].owned)
+			EVP_PKEY_free(v.trusted[k].key);
 	json_decref(v.problem);
 	return ret;
 }

@@ -252,6 +252,19 @@ static int load_packs(struct gg_config *cfg, const struct setting *s, json_t *v,
 static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
 		      const char *path, struct gg_err *err);
 
+/* audit.signing_key: "file" (the key at audit.key) or "per-boot". */
+static int load_signing_key(struct gg_config *cfg, const struct setting *s, json_t *v,
+			    const char *path, struct gg_err *err)
+{
+	const char *k = json_string_value(v);
+
+	if (!k || (strcmp(k, "file") && strcmp(k, "per-boot")))
+		return gg_errf(err, -EINVAL, "%s: audit %s must be \"file\" or \"per-boot\"",
+			       path, s->name);
+	cfg->audit_key_per_boot = !strcmp(k, "per-boot");
+	return 0;
+}
+
 #define FIELD(name, fn, field) { name, fn, offsetof(struct gg_config, field) }
 
 static const struct setting settings[] = {
@@ -274,6 +287,7 @@ static const struct setting settings[] = {
 static const struct setting audit_settings[] = {
 	FIELD("path", load_str, audit_path),
 	FIELD("key", load_str, audit_key),
+	{ "signing_key", load_signing_key },
 	FIELD("checkpoint_every", load_uint, checkpoint_every),
 	FIELD("checkpoint_secs", load_uint, checkpoint_secs),
 	FIELD("rotate_bytes", load_ull, rotate_bytes),

@@ -35,6 +35,9 @@ struct gg_config {
 	/* audit */
 	char *audit_path;
 	char *audit_key;
+	/* audit.signing_key "per-boot": a key generated at start, kept in
+	 * kernel memory for the boot, never on disk ("file": audit_key). */
+	bool audit_key_per_boot;
 	unsigned checkpoint_every;
 	unsigned checkpoint_secs;
 	unsigned long long rotate_bytes;

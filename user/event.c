@@ -305,6 +305,9 @@ static const struct {
 	[GG_GUARD_SIGNAL] = { "daemon_signal", "FLOOR-TAMPER-DAEMON" },
 	[GG_GUARD_CGROUP_WRITE] = { "cgroup_write", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_CLONE_INTO_CGROUP] = { "clone_into_cgroup", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_KEY_OPEN] = { "audit_key_open", "FLOOR-TAMPER-KEY" },
+	[GG_GUARD_KEY_MOVE] = { "audit_key_move", "FLOOR-TAMPER-KEY" },
+	[GG_GUARD_KEY_MAP] = { "audit_key_map", "FLOOR-TAMPER-KEY" },
 };
 
 static const char *bpf_cmd_name(__u32 cmd)

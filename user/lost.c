@@ -22,6 +22,36 @@ static void copy_str(char *dst, size_t len, json_t *v)
 	snprintf(dst, len, "%s", json_string_value(v) ?: "");
 }
 
+static void recon_load(json_t *doc, struct gg_dstate *st)
+{
+	json_t *acc = json_object_get(doc, "accounted");
+	json_t *unr = json_object_get(doc, "unreceived");
+	json_t *sig = json_object_get(doc, "signature");
+
+	st->have_accounted = json_is_object(acc);
+	for (int g = 0; g < GG_GATE_COUNT; g++) {
+		st->accounted[g] = json_integer_value(json_object_get(acc, gg_gate_name(g)));
+		st->unreceived[g] = json_integer_value(json_object_get(unr, gg_gate_name(g)));
+	}
+	copy_str(st->sig, sizeof(st->sig), json_object_get(sig, "ed25519"));
+	copy_str(st->sig_key, sizeof(st->sig_key), json_object_get(sig, "key"));
+}
+
+static void recon_save(json_t *doc, const struct gg_dstate *st)
+{
+	json_t *acc = json_object(), *unr = json_object();
+
+	for (int g = 0; g < GG_GATE_COUNT; g++) {
+		json_object_set_new(acc, gg_gate_name(g), json_integer(st->accounted[g]));
+		json_object_set_new(unr, gg_gate_name(g), json_integer(st->unreceived[g]));
+	}
+	json_object_set_new(doc, "accounted", acc);
+	json_object_set_new(doc, "unreceived", unr);
+	if (st->sig[0])
+		json_object_set_new(doc, "signature", json_pack("{s:s, s:s}", "key", st->sig_key,
+								"ed25519", st->sig));
+}
+
 int gg_dstate_load(const char *state_dir, struct gg_dstate *st, struct gg_err *err)
 {
 	char path[4096];
@@ -59,6 +89,7 @@ int gg_dstate_load(const char *state_dir, struct gg_dstate *st, struct gg_err *e
 		st->journal_dev = gg_json_int(j, "dev");
 		st->journal_ino = gg_json_int(j, "ino");
 	}
+	recon_load(doc, st);
 	st->loaded = true;
 	json_decref(doc);
 	return 0;
@@ -88,6 +119,8 @@ int gg_dstate_save(const char *state_dir, const struct gg_dstate *st, struct gg_
 					      (json_int_t)st->journal_off, "dev",
 					      (json_int_t)st->journal_dev, "ino",
 					      (json_int_t)st->journal_ino));
+	if (doc && st->have_accounted)
+		recon_save(doc, st);
 	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!s)
@@ -162,4 +195,67 @@ int gg_drops_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)
 			return ret;
 	}
 	return 0;
+}
+
+int gg_written_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)
+{
+	static const int kinds[] = { GG_CNT_DENIED, GG_CNT_OBSERVED, GG_CNT_DROPPED };
+	__u64 v[3];
+
+	for (__u32 g = 0; g < GG_GATE_COUNT; g++) {
+		for (int k = 0; k < 3; k++) {
+			__u32 idx = g * GG_CNT_COUNT + kinds[k];
+			int ret = gg_percpu_sum(fd, &idx, &v[k], err);
+
+			if (ret)
+				return ret;
+		}
+		/* Per-CPU sums read one after the other: a drop counted after
+		 * its decision was read can put dropped ahead for a moment. */
+		out[g] = v[0] + v[1] > v[2] ? v[0] + v[1] - v[2] : 0;
+	}
+	return 0;
+}
+
+enum gg_recon_basis gg_recon_baseline(const struct gg_dstate *st, bool trusted,
+				      const char *identity, const __u64 written[GG_GATE_COUNT],
+				      __u64 base[GG_GATE_COUNT])
+{
+	memset(base, 0, sizeof(__u64) * GG_GATE_COUNT);
+	if (!st->loaded || !st->have_accounted)
+		return GG_RECON_NONE;
+	if (!identity || !identity[0] || strcmp(identity, st->counters))
+		return GG_RECON_OTHER_MAP;
+	if (!trusted)
+		return GG_RECON_UNTRUSTED;
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		base[g] = st->accounted[g] <= written[g] ? st->accounted[g] : 0;
+	return GG_RECON_SAVED;
+}
+
+const char *gg_recon_basis_name(enum gg_recon_basis b)
+{
+	switch (b) {
+	case GG_RECON_SAVED:
+		return "saved";
+	case GG_RECON_NONE:
+		return "nothing_saved";
+	case GG_RECON_OTHER_MAP:
+		return "saved_for_other_counters";
+	case GG_RECON_UNTRUSTED:
+		return "saved_unsigned";
+	}
+	return "?";
+}
+
+int gg_dstate_message(const struct gg_dstate *st, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "govgate-audit-state-v1\ncounters %s\n", st->counters);
+
+	for (int g = 0; g < GG_GATE_COUNT && n > 0 && (size_t)n < len; g++)
+		n += snprintf(buf + n, len - n, "%s %llu %llu %llu\n", gg_gate_name(g),
+			      (unsigned long long)st->accounted[g],
+			      (unsigned long long)st->unreceived[g],
+			      (unsigned long long)st->reported[g]);
+	return n > 0 && (size_t)n < len ? n : -ENOSPC;
 }

@@ -11,6 +11,7 @@
 
 #include "apply.h"
 #include "daemon.h"
+#include "lost.h"
 #include "policy.h"
 #include "status.h"
 
@@ -143,6 +144,75 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 			"while it runs; nothing else is protected";
 	json_object_set_new(out, "locked", json_boolean(locked));
 	json_object_set_new(out, "tamper_protections", json_string(holds));
+	json_object_set_new(out, "evidence_protections",
+			    json_string(gg_evidence_limits(locked, lsm, cfg->audit_key_per_boot)));
+}
+
+/* The audit signing key: "file", or "per-boot" with this boot's public
+ * keys as the daemon published them (<state_dir>/audit-keys.json), the
+ * anchors to collect from outside the guest (docs/audit.md). */
+static void keys_json(const struct gg_config *cfg, json_t *out)
+{
+	char path[4096], boot[64] = "";
+	json_t *doc, *keys = NULL;
+	FILE *f;
+
+	json_object_set_new(out, "audit_signing_key",
+			    json_string(cfg->audit_key_per_boot ? "per-boot" : "file"));
+	if (!cfg->audit_key_per_boot)
+		return;
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (fscanf(f, "%63s", boot) != 1)
+			boot[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/audit-keys.json", cfg->state_dir);
+	doc = json_load_file(path, 0, NULL);
+	if (!strcmp(gg_json_str(doc, "boot_id", ""), boot))
+		keys = json_incref(json_object_get(doc, "keys"));
+	json_decref(doc);
+	json_object_set_new(out, "audit_keys", keys ? keys : json_array());
+}
+
+/* What holds for the evidence on this path (docs/architecture.md,
+ * threat model); the daemon says the same at start (evidence_limits). */
+const char *gg_evidence_limits(bool locked, bool lsm, bool per_boot)
+{
+	if (locked && per_boot)
+		return "records missing for any reason are counted lost against the kernel's "
+		       "counters (guarded); the per-boot signing key is in kernel memory, no "
+		       "task but the daemon gets an fd to it, no disk holds it";
+	if (locked)
+		return "records missing for any reason are counted lost against the kernel's "
+		       "counters (guarded); the signing key file is opened by the daemon alone, "
+		       "but the raw disk holds it";
+	if (lsm)
+		return "unlocked: root can read the signing key (file or per-boot map), write "
+		       "the counters map and move the ring's consumer: losses are counted, but "
+		       "the log can be rewritten and re-signed";
+	return "no BPF LSM: no guard: root can read the signing key, write the counters "
+	       "map and move the ring's consumer: losses are counted, but the log can be "
+	       "rewritten and re-signed; a per-boot key lives in the daemon's memory only";
+}
+
+/*
+ * Evidence the daemon reconciled (lost.h): per gate, the records the gates
+ * wrote that it never received, as its last saved state says (each is in
+ * an events_lost record of reason "unreceived").
+ */
+static void evidence_json(const struct gg_config *cfg, json_t *out)
+{
+	struct gg_dstate st;
+	struct gg_err err;
+	json_t *unr = json_object();
+
+	gg_dstate_load(cfg->state_dir, &st, &err);
+	for (int g = 0; g < GG_GATE_COUNT; g++)
+		json_object_set_new(unr, gg_gate_name(g), json_integer(st.unreceived[g]));
+	json_object_set_new(out, "unreceived", unr);
+	json_object_set_new(out, "reconciled", json_boolean(st.have_accounted));
+	keys_json(cfg, out);
 }
 
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
@@ -175,5 +245,6 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
 	json_object_set_new(out, "packs", packs_json(cfg));
 	json_object_set_new(out, "gates", gates_json(cfg, state));
+	evidence_json(cfg, out);
 	return out;
 }

@@ -16,4 +16,8 @@
  */
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing);
 
+/* What protects the evidence (reconciliation, the signing key) on a path:
+ * locked mode, BPF LSM, audit.signing_key "per-boot". */
+const char *gg_evidence_limits(bool locked, bool lsm, bool per_boot);
+
 #endif

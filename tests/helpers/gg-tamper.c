@@ -17,6 +17,13 @@
  * gg-tamper kill PID SIG     kill(PID, SIG)
  * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
  * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
+ * gg-tamper ringskip PIN     the ring buffer's consumer position moved to its
+ *                            producer position (the consumer page mapped
+ *                            writable): every unread record is skipped;
+ *                            prints "ok BYTES" (the bytes skipped)
+ * gg-tamper mapbyid NAME     BPF_MAP_GET_FD_BY_ID (read-only) of every map
+ *                            id until one named NAME opens: "ok", else
+ *                            ENOENT (none of that name could be opened)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -167,6 +175,57 @@ static long clone_into(const char *dir)
 	return child;
 }
 
+/* What a consumer does after reading, without reading: the records
+ * between the two positions are never seen. */
+static long ring_skip(const char *path)
+{
+	long page = sysconf(_SC_PAGESIZE), fd = obj_get(path, 0);
+	unsigned long *cons, *prod;
+
+	if (fd < 0)
+		return fd;
+	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return -1;
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED)
+		return -1;
+	printf("ok %lu\n", __atomic_load_n(prod, __ATOMIC_ACQUIRE) - *cons);
+	__atomic_store_n(cons, __atomic_load_n(prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* What bpftool map show does: walk the ids, open each by id. */
+static long map_by_id(const char *name)
+{
+	__u32 id = 0;
+
+	for (;;) {
+		union bpf_attr a = { .start_id = id };
+		struct bpf_map_info info = {};
+		long fd;
+
+		if (sys_bpf(BPF_MAP_GET_NEXT_ID, &a))
+			break;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		a.map_id = id;
+		a.open_flags = BPF_F_RDONLY;
+		fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (uintptr_t)&info;
+		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && !strcmp(info.name, name))
+			return 0;
+		close(fd);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *v = argc > 1 ? argv[1] : "";
@@ -196,7 +255,12 @@ int main(int argc, char **argv)
 		return report(cg_move(argv[2]));
 	if (!strcmp(v, "clone-into") && argc == 3)
 		return report(clone_into(argv[2]));
+	if (!strcmp(v, "mapbyid") && argc == 3)
+		return report(map_by_id(argv[2]));
+	if (!strcmp(v, "ringskip") && argc == 3)
+		return ring_skip(argv[2]) ? report(-1) : 0;
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
-			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR\n");
+			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
+			"       ringskip PIN | mapbyid NAME\n");
 	return 3;
 }

@@ -140,6 +140,26 @@ check exec-denied-never-runs test ! -e "$tmp/proof-nc"
 check exec-denied-killed test "$rc" -eq 137
 check exec-denied-audited audit_has '"event":"command_denied"' '"action":"deny"' 'FLOOR-EXEC-LOTL' "$tmp/nc"
 check exec-denied-argv-recorded audit_has '"event":"command_denied"' "\"argv\":[\"$tmp/nc\",\"$tmp/proof-nc\"]"
+# --- reconciliation (issue 13.6): records the ring buffer held that the
+# daemon never read are counted lost. Unlocked (cgroup scope), root can map
+# the consumer page writable: stopped, three denials, consumer moved past
+# them, continued: an events_lost record counts exactly those three (the
+# ring held nothing else unread: the daemon had drained it before the stop).
+unreceived() {
+	"$gg" status --json --pin-dir "$pin" --config "$tmp/config.json" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["unreceived"]["cmd.exec"])'
+}
+kill -STOP "$daemon_pid"
+for i in 1 2 3; do in_scope "$tmp/nc" "$tmp/proof-skip-$i"; done
+skipped=$("$helpers/gg-tamper" ringskip "$pin/events")
+kill -CONT "$daemon_pid"
+check recon-ring-skip-done-unlocked test "${skipped#ok }" -gt 0
+check recon-skipped-not-received bash -c "! grep -q proof-skip '$log'"
+check recon-skipped-counted-lost audit_has '"event":"events_lost"' '"gate":"cmd.exec"' '"reason":"unreceived"' '"count":3,'
+status_unreceived_3() { [ "$(unreceived)" = 3 ]; }
+check recon-status-shows-unreceived wait_for 5 status_unreceived_3
+check evidence-limits-fallback-said grep -q "evidence: no BPF LSM: no guard" "$tmp/daemon.err"
+check recon-status-text sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q '^unreceived: .*cmd.exec 3'"
 in_scope "$tmp/symlink-to-nc" "$tmp/proof-link"
 check exec-symlink-denied test ! -e "$tmp/proof-link"
 in_scope "$tmp/allowed" "$tmp/proof-allowed"
@@ -403,6 +423,35 @@ check observe-audited audit_has '"event":"command_denied"' '"action":"observe"' 
 out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
 check observe-egress-not-eperm test "$out" != EPERM
 stop_daemon
+
+# --- audit.signing_key "per-boot" (issue 13.7): no key file; the public
+# half on stderr (the journal) and in status --json; the log verifies with
+# that anchor and with no other key. On this path (no BPF LSM, no guard)
+# the key lives in the daemon's memory only, and a restart announces a new
+# one: both are published, and both are needed.
+sed 's#"checkpoint_every": 8#"checkpoint_every": 8, "signing_key": "per-boot"#; s#audit.jsonl#boot.jsonl#; s#audit-key.pem#boot-key.pem#' \
+	"$tmp/config.json" >"$tmp/boot.json"
+blog=$tmp/boot.jsonl
+boot_key() { sed -n 's/.*audit key (per-boot, seq [0-9]*, new): ed25519 \([0-9a-f]*\) .*/\1/p' "$tmp/daemon.err"; }
+"$gg" stop --unload --pin-dir "$pin" >/dev/null
+check boot-key-start start_daemon --config "$tmp/boot.json"
+k1=$(boot_key)
+check boot-key-published test ${#k1} -eq 64
+check boot-key-no-file bash -c "! ls '$tmp' | grep -q boot-key"
+check boot-key-status-json sh -c "'$gg' status --json --pin-dir '$pin' --config '$tmp/boot.json' | grep -q '\"public_key\": \"$k1\"'"
+check boot-key-announced bash -c "grep '\"event\":\"audit_key\"' '$blog' | grep -q '\"public_key\":\"$k1\"'"
+in_scope "$tmp/nc" "$tmp/proof-boot"
+check boot-key-denial-audited wait_for 5 grep -q proof-boot "$blog"
+stop_daemon
+check boot-key-restart start_daemon --config "$tmp/boot.json"
+k2=$(boot_key)
+check boot-key-restart-new-key-unkept bash -c "[ ${#k2} -eq 64 ] && [ '$k2' != '$k1' ] && grep -q 'this process only' '$tmp/daemon.err'"
+stop_daemon
+check boot-key-verify-anchors "$gg" audit verify --key-ed25519 "$k1" --key-ed25519 "$k2" "$blog"
+check boot-key-verify-one-anchor-short bash -c "! '$gg' audit verify --key-ed25519 '$k1' '$blog' >/dev/null"
+other=$(printf '%064d' 7 | sed 's/^0/1/')
+check boot-key-verify-other-key-fails bash -c "! '$gg' audit verify --key-ed25519 '$other' '$blog' >/dev/null 2>&1"
+check boot-key-verify-no-key-unverified bash -c "'$gg' audit verify --config '$tmp/boot.json' '$blog' >/dev/null; [ \$? -eq 3 ]"
 
 # --- stop --unload removes everything
 "$gg" stop --unload --pin-dir "$pin" >/dev/null

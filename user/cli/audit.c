@@ -10,10 +10,12 @@
 
 static const char verify_usage[] =
 	"usage: govgate audit verify [--key PUBKEY | --no-signatures]\n"
-	"                            [--anchor SEQ:HEAD]... [--config FILE] [--json]\n"
-	"                            [FILE...]\n"
+	"                            [--key-ed25519 HEX]... [--anchor SEQ:HEAD]...\n"
+	"                            [--config FILE] [--json] [FILE...]\n"
 	"  --key PUBKEY       public key of the checkpoints (default: the configured\n"
 	"                     audit key's .pub)\n"
+	"  --key-ed25519 HEX  a per-boot key's public half as published (journal,\n"
+	"                     status --json): trusted too, with the keys it announced\n"
 	"  --no-signatures    check the hash chain only (says so in the output)\n"
 	"  --anchor SEQ:HEAD  a checkpoint published outside the log: the log must\n"
 	"                     hold checkpoint SEQ with that head\n"
@@ -23,9 +25,13 @@ static const char verify_usage[] =
 	"the chain), 1 not intact, 2 usage or I/O error, 3 chain intact but no\n"
 	"public key to check the signatures.\n";
 
+#define CLI_MAX_KEYS 16
+
 struct verify_args {
 	struct cli_opts o;
 	const char *key_path;
+	EVP_PKEY *keys[CLI_MAX_KEYS]; /* --key-ed25519 */
+	size_t n_keys;
 	struct gg_audit_verify_opts vo;
 	struct gg_audit_anchor *anchors;
 	char **files;
@@ -39,6 +45,7 @@ static int verify_parse(struct verify_args *a, int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "no-signatures", no_argument, NULL, 'S' },
 		{ "anchor", required_argument, NULL, 'a' },
+		{ "key-ed25519", required_argument, NULL, 'E' },
 		CLI_OPT_JSON, CLI_OPT_CONFIG, CLI_OPT_HELP,
 		{},
 	};
@@ -57,15 +64,25 @@ static int verify_parse(struct verify_args *a, int argc, char **argv)
 			if (cli_anchor_arg(&a->o, optarg, &a->anchors, &a->vo.n_anchors))
 				return 2;
 			break;
+		case 'E':
+			if (a->n_keys == CLI_MAX_KEYS ||
+			    !(a->keys[a->n_keys] = gg_ed25519_from_public_hex(optarg)))
+				return cli_usage_error(&a->o, verify_usage,
+						       "--key-ed25519 %s: not 64 hex digits (at most "
+						       "%d keys)", optarg, CLI_MAX_KEYS);
+			a->n_keys++;
+			break;
 		default:
 			rc = cli_common_opt(&a->o, c, optarg, verify_usage);
 			if (rc != CLI_CONTINUE)
 				return rc;
 		}
 	}
-	if (a->key_path && a->vo.chain_only)
+	if ((a->key_path || a->n_keys) && a->vo.chain_only)
 		return cli_usage_error(&a->o, verify_usage,
 				       "--key and --no-signatures exclude each other");
+	a->vo.more_keys = a->keys;
+	a->vo.n_more_keys = a->n_keys;
 	a->vo.anchors = a->anchors;
 	a->files = argv + optind;
 	a->n_files = argc - optind;
@@ -117,6 +134,8 @@ cleanup:
 	cli_audit_src_free(&src);
 	json_decref(res);
 	free(a.anchors);
+	for (size_t k = 0; k < a.n_keys; k++)
+		EVP_PKEY_free(a.keys[k]);
 	return ret;
 }
 

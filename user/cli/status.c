@@ -46,6 +46,35 @@ static void print_gates(const json_t *gates)
 			printf("limit: %s: %s\n", name, gg_json_str(g, "limits", NULL));
 }
 
+/* Records the gates wrote that the daemon never received (events_lost,
+ * reason "unreceived"). */
+static void print_unreceived(const json_t *st)
+{
+	const char *name;
+	json_t *v;
+	bool first = true;
+
+	if (!json_is_true(json_object_get(st, "reconciled")))
+		return;
+	printf("\nunreceived:  ");
+	json_object_foreach(json_object_get(st, "unreceived"), name, v) {
+		printf("%s%s %lld", first ? "" : ", ", name, (long long)json_integer_value(v));
+		first = false;
+	}
+	printf(" (records lost, counted against the kernel's counters)");
+}
+
+/* This boot's per-boot audit keys: the anchors to collect. */
+static void print_audit_keys(const json_t *st)
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(json_object_get(st, "audit_keys"), i, k)
+		printf("\naudit key:   ed25519 %s (per-boot, seq %lld)",
+		       gg_json_str(k, "public_key", ""), gg_json_int(k, "seq"));
+}
+
 static void print_status_text(const json_t *st)
 {
 	long long pid = gg_json_int(st, "daemon_pid");
@@ -65,11 +94,14 @@ static void print_status_text(const json_t *st)
 		printf("exempt:      %s\n", json_string_value(v));
 	printf("locked:      %s\n", json_is_true(json_object_get(st, "locked")) ? "yes" : "no");
 	printf("tamper:      %s\n", gg_json_str(st, "tamper_protections", ""));
+	printf("evidence:    %s\n", gg_json_str(st, "evidence_protections", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
 		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
+	print_unreceived(st);
+	print_audit_keys(st);
 	if (json_is_object(json_object_get(st, "last_apply")))
 		print_last_apply(json_object_get(st, "last_apply"));
 	print_gates(json_object_get(st, "gates"));
