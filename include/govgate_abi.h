@@ -324,6 +324,47 @@ enum gg_guard_what {
 	GG_GUARD_SIGNAL = 8, /* arg: signal number */
 	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
 	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
+	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
+	 * trusted keys' directory and the configuration file (guard_files). */
+	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
+	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2) */
+};
+
+/* gg_event_guard.arg of GG_GUARD_POLICY_FILE: what was tried. */
+enum gg_guard_file_op {
+	GG_GFOP_WRITE = 1, /* open for writing or with O_TRUNC */
+	GG_GFOP_CREATE = 2, /* create, link or symlink in a guarded directory */
+	GG_GFOP_UNLINK = 3,
+	GG_GFOP_RENAME = 4,
+	GG_GFOP_TRUNCATE = 5, /* truncate(2) */
+};
+
+/* guard_files: HASH, key = a file or directory the guard keeps unchanged
+ * in locked mode (dev in the kernel's encoding, as exec_inode); value: 1
+ * the file itself, 2 a directory whose entries are guarded too. */
+struct gg_guard_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+enum gg_guard_file_kind {
+	GG_GFILE_FILE = 1,
+	GG_GFILE_DIR = 2,
+};
+
+/*
+ * lock_state (ARRAY, 1 entry, bpf/guard.bpf.c), guarded like every other
+ * map: what a restarted daemon must honour (user/control.c, user/daemon.c).
+ * last_counter: the highest signed request counter accepted (a replay's
+ * counter is not above it); locked: a daemon ran locked with this config
+ * (config_sha256: of its path and bytes), and no signed unlock was accepted
+ * since, so a successor must run locked with the same config.
+ */
+struct gg_lock_state {
+	__u64 last_counter;
+	__u32 locked;
+	__u32 _pad;
+	__u8 config_sha256[32];
 };
 
 /* Same size as gg_event_module: a guard record is a kernel.module one. */
@@ -445,7 +486,11 @@ struct gg_meta {
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
  * own may open for writing. */
 #define GG_MAP_GUARD_MAPS "guard_maps"
-#define GG_GUARD_MAPS_MAX 16
+#define GG_GUARD_MAPS_MAX 32
+/* the files behind policy authority; the lock's persistent state */
+#define GG_MAP_GUARD_FILES "guard_files"
+#define GG_GUARD_FILES_MAX 64
+#define GG_MAP_LOCK_STATE "lock_state"
 
 /* Programs: the loader table in user/gates.c lists each one exactly once. */
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
@@ -474,6 +519,15 @@ struct gg_meta {
 #define GG_PROG_GUARD_KILL "gg_guard_kill"
 #define GG_PROG_GUARD_FILE_OPEN "gg_guard_file_open"
 #define GG_PROG_GUARD_TASK_ALLOC "gg_guard_task_alloc"
+#define GG_PROG_GUARD_PFILE_OPEN "gg_guard_pfile_open"
+#define GG_PROG_GUARD_PFILE_CREATE "gg_guard_pfile_create"
+#define GG_PROG_GUARD_PFILE_LINK "gg_guard_pfile_link"
+#define GG_PROG_GUARD_PFILE_SYMLINK "gg_guard_pfile_symlink"
+#define GG_PROG_GUARD_PFILE_UNLINK "gg_guard_pfile_unlink"
+#define GG_PROG_GUARD_PFILE_RENAME "gg_guard_pfile_rename"
+#define GG_PROG_GUARD_PFILE_TRUNCATE "gg_guard_pfile_truncate"
+#define GG_PROG_GUARD_MOUNT "gg_guard_mount"
+#define GG_PROG_GUARD_MOVE_MOUNT "gg_guard_move_mount"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold
  * __builtin_strcmp of two literals, so this works in _Static_assert. */
@@ -590,5 +644,12 @@ _Static_assert(GG_EVENT_HDR_SIZE % 8 == 0, "event records start 8-byte aligned")
 GG_ASSERT_SIZE(gg_event, 96 + GG_PATH_MAX + sizeof(struct gg_event_exec));
 GG_ASSERT_SIZE(gg_exec_args, 8 + 2 * GG_ARGS_MAX);
 GG_ASSERT_SIZE(gg_meta, 72);
+GG_ASSERT_SIZE(gg_guard_file_key, 16);
+GG_ASSERT_NEXT(gg_guard_file_key, dev, ino);
+GG_ASSERT_SIZE(gg_lock_state, 48);
+GG_ASSERT_NEXT(gg_lock_state, last_counter, locked);
+GG_ASSERT_NEXT(gg_lock_state, locked, _pad);
+GG_ASSERT_NEXT(gg_lock_state, _pad, config_sha256);
+GG_ASSERT_LAST(gg_lock_state, config_sha256);
 
 #endif /* GOVGATE_ABI_H */

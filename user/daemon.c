@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/sysmacros.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +26,7 @@
 #include <systemd/sd-journal.h>
 
 #include "apply.h"
+#include "control.h"
 #include "daemon.h"
 #include "event.h"
 #include "lost.h"
@@ -73,6 +77,14 @@ struct gg_daemon {
 	__u64 generation;
 	bool clean_stop;
 	bool locked; /* locked mode asked for and its guard attached */
+	/* Signed requests (issue 13): the control socket, the lock's state
+	 * as lock_state and the state directory keep it. */
+	int ctl_fd;
+	char ctl_path[108];
+	struct gg_lock_state lock;
+	char machine[64];
+	const char *unlock_refused; /* --unlocked, refused: a pinned lock holds */
+	bool unload; /* a signed unload: detach everything once stopped */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -653,10 +665,10 @@ static const char *resume_journal(struct gg_daemon *d)
  * runs with; scope and audit settings take a restart. On any failure the
  * running policy stays, and the failure is in the journal and the audit log.
  */
-static void reload(struct gg_daemon *d)
+static int reload(struct gg_daemon *d, struct gg_err *out)
 {
 	struct gg_config fresh = {};
-	struct gg_err err;
+	struct gg_err err = {};
 	__u64 generation = 0;
 	char who[4200];
 	int ret;
@@ -696,6 +708,9 @@ static void reload(struct gg_daemon *d)
 	}
 	copy_journal(d); /* policy_applied / policy_apply_failed, now */
 	gg_config_free(&fresh);
+	if (out)
+		*out = err;
+	return ret;
 }
 
 /* /run/govgate/<pin dir, '/' as '_'>.lock */
@@ -823,38 +838,215 @@ static int start_attach(struct gg_daemon *d, bool verbose, struct gg_err *err)
 }
 
 /*
+ * Locked mode's persistent state (struct gg_lock_state in the guarded,
+ * pinned lock_state map; the counter also in the state directory, for
+ * after a reboot). A successor started while a lock is pinned honours it.
+ */
+static int lock_state_read(const char *pin_dir, struct gg_lock_state *ls)
+{
+	__u32 zero = 0;
+	int fd, ret;
+
+	memset(ls, 0, sizeof(*ls));
+	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_LOCK_STATE, NULL);
+	if (fd < 0)
+		return fd;
+	ret = bpf_map_lookup_elem(fd, &zero, ls) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int lock_state_write(struct gg_daemon *d, struct gg_err *err)
+{
+	__u32 zero = 0;
+	int fd, ret;
+
+	fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_LOCK_STATE, err);
+	if (fd == -ENOENT)
+		return 0; /* no guard on this path: nothing to keep */
+	if (fd < 0)
+		return fd;
+	ret = bpf_map_update_elem(fd, &zero, &d->lock, BPF_ANY);
+	if (ret)
+		ret = gg_errf(err, -errno, GG_MAP_LOCK_STATE ": %s", strerror(errno));
+	close(fd);
+	return ret;
+}
+
+static bool settings_locked(const char *pin_dir)
+{
+	struct gg_settings s = {};
+	__u32 zero = 0;
+	int fd = gg_pinned_fd_ro(pin_dir, GG_MAP_SETTINGS, NULL);
+
+	if (fd < 0)
+		return false;
+	if (bpf_map_lookup_elem(fd, &zero, &s))
+		s.locked = 0;
+	close(fd);
+	return s.locked;
+}
+
+/* The configuration's identity: its path and bytes, and what the command
+ * line put over them that could weaken it (scope, exemptions, mode, log). */
+static void config_identity(const struct gg_config *cfg, __u8 out[32])
+{
+	const char *path = cfg->path ? cfg->path : "(built-in defaults)";
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char *buf = NULL, extra[256];
+	size_t len = 0;
+
+	if (cfg->path)
+		gg_read_file(cfg->path, &buf, &len, NULL);
+	memset(out, 0, 32);
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		EVP_DigestUpdate(md, path, strlen(path) + 1);
+		EVP_DigestUpdate(md, buf ? buf : "", len);
+		snprintf(extra, sizeof(extra), "%d %d %s", cfg->scope.mode, cfg->mode,
+			 cfg->audit_path ? cfg->audit_path : "");
+		EVP_DigestUpdate(md, extra, strlen(extra) + 1);
+		for (unsigned i = 0; i < cfg->scope.n_exempt; i++)
+			EVP_DigestUpdate(md, cfg->scope.exempt[i], strlen(cfg->scope.exempt[i]) + 1);
+		EVP_DigestFinal_ex(md, out, NULL);
+	}
+	EVP_MD_CTX_free(md);
+	free(buf);
+}
+
+/* A lock pinned by an earlier daemon, and no signed unlock since: this
+ * daemon runs locked with the same configuration, or not at all. */
+static int honour_pinned_lock(struct gg_daemon *d, const struct gg_daemon_opts *opts,
+			      const struct gg_lock_state *ls, struct gg_err *err)
+{
+	if (d->cfg->scope.mode != GG_SCOPE_GLOBAL)
+		return gg_errf(err, -EPERM, "locked: the pinned gates are locked and no signed "
+				"unlock was accepted: a start in cgroup scope is refused (`govgate "
+				"unlock --sign-key KEY` first)");
+	if (memcmp(ls->config_sha256, d->lock.config_sha256, sizeof(ls->config_sha256)))
+		return gg_errf(err, -EPERM, "locked: the pinned gates are locked and %s is not the "
+				"configuration they were locked with (its file, scope, exempt cgroups, "
+				"mode or log differ): refused (the earlier one, or "
+				"`govgate unlock --sign-key KEY` first)",
+				d->cfg->path ? d->cfg->path : "the built-in default");
+	if (opts->unlocked) {
+		d->unlock_refused = "--unlocked";
+		fprintf(stderr, "govgate: locked: --unlocked refused: the pinned gates are locked "
+				"and no signed unlock was accepted; staying locked\n");
+	}
+	return 0;
+}
+
+/*
  * Step 1b: locked mode (bpf/guard.bpf.c), the default in global scope.
  * Says which tamper protections hold on this path; the lock itself is set
- * with the settings (start_policy).
+ * with the settings (start_policy), its state after (start_lock_state).
  */
-static void start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts)
+static int start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts,
+			struct gg_err *err)
 {
+	const char *old = d->pin_dir_final ? d->pin_dir_final : d->cfg->pin_dir;
 	struct gg_gate_state guard;
 	bool want = d->cfg->scope.mode == GG_SCOPE_GLOBAL && !opts->unlocked;
 	bool lsm = gg_guard_attached(d->cfg->pin_dir, &guard);
+	unsigned long long saved = gg_counter_load(d->cfg->state_dir);
+	struct gg_lock_state ls;
+	int ret;
 
+	lock_state_read(old, &ls);
+	config_identity(d->cfg, d->lock.config_sha256);
+	d->lock.last_counter = ls.last_counter > saved ? ls.last_counter : saved;
+	gg_machine_id(d->machine, sizeof(d->machine));
+	if (lsm && ls.locked && settings_locked(old)) {
+		ret = honour_pinned_lock(d, opts, &ls, err);
+		if (ret)
+			return ret;
+		want = true;
+	}
 	d->locked = want && lsm;
 	if (!want) {
 		fprintf(stderr, "govgate: locked: no (%s): a root task can switch govgate off\n",
 			opts->unlocked ? "--unlocked" : "cgroup scope is never locked");
-		return;
+		return 0;
 	}
 	if (lsm) {
 		fprintf(stderr, "govgate: locked: yes: refused to all but init, the daemon and "
 				"its cgroup: bpf program load/attach/detach, link detach/update, "
-				"writable fds to the settings/meta/counters/events maps, unlink, "
-				"rename and umount of the pins, ptrace and signals to the daemon, "
-				"cgroup moves of governed tasks\n");
-		fprintf(stderr, "govgate: locked: not protected: the policy maps (govgate apply "
-				"writes them from the CLI), requests through init (systemctl stop)\n");
-		return;
+				"writable fds to every govgate map (the policy maps included: "
+				"policy changes are signed requests to the daemon), unlink, rename "
+				"and umount of the pins, writes to the trusted keys and the config, "
+				"mounts by governed tasks, ptrace and signals to the daemon, cgroup "
+				"moves of governed tasks\n");
+		fprintf(stderr, "govgate: locked: not protected: requests through init "
+				"(systemctl stop/restart/kill), the raw disk\n");
+		return 0;
 	}
 	fprintf(stderr, "govgate: locked: no: the guard needs BPF LSM (%s); what holds on this "
 			"path: kexec and module loading are refused only with BPF LSM too; "
 			"the daemon holds its links, so rm of the pins detaches nothing while it "
-			"runs; NOT protected: the settings map, bpf link detach, umount of bpffs "
-			"after a kill, ptrace and signals to the daemon, cgroup moves\n",
+			"runs; NOT protected: the settings and policy maps, bpf link detach, "
+			"umount of bpffs after a kill, ptrace and signals to the daemon, cgroup "
+			"moves, the trusted keys (policy requests are accepted unsigned)\n",
 		guard.why[0] ? guard.why : "not attached");
+	return 0;
+}
+
+/* The files the guard keeps as they are while locked: the trusted keys'
+ * directory and each file in it, and the configuration file. */
+static int guard_file_add(int fd, const char *path, __u32 kind)
+{
+	struct gg_guard_file_key key = {};
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	key.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
+	key.ino = st.st_ino;
+	return bpf_map_update_elem(fd, &key, &kind, BPF_ANY) ? -errno : 0;
+}
+
+static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
+{
+	const struct gg_config *cfg = d->cfg;
+	json_t *keys = gg_trusted_keys(cfg->trust_dir), *k;
+	char path[4096];
+	size_t i;
+	int fd, ret;
+
+	fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_GUARD_FILES, err);
+	if (fd < 0) {
+		json_decref(keys);
+		return fd;
+	}
+	ret = guard_file_add(fd, cfg->trust_dir, GG_GFILE_DIR);
+	if (ret && ret != -ENOENT)
+		gg_errf(err, ret, "%s: %s", cfg->trust_dir, strerror(-ret));
+	json_array_foreach(keys, i, k) {
+		snprintf(path, sizeof(path), "%s/%s", cfg->trust_dir, gg_json_str(k, "file", ""));
+		guard_file_add(fd, path, GG_GFILE_FILE);
+	}
+	if (cfg->path && !ret)
+		ret = guard_file_add(fd, cfg->path, GG_GFILE_FILE);
+	if (ret == -ENOENT)
+		ret = 0;
+	else if (ret)
+		gg_errf(err, ret, "guard_files: %s", strerror(-ret));
+	close(fd);
+	json_decref(keys);
+	return ret;
+}
+
+/* Step 3b: what a successor must honour, now that the lock is set. */
+static void start_lock_state(struct gg_daemon *d)
+{
+	struct gg_err err;
+
+	d->lock.locked = d->locked;
+	if (d->locked && guard_files_fill(d, &err))
+		fprintf(stderr, "govgate: locked: the trusted keys and the config are not "
+				"guarded: %s\n", err.msg);
+	if (lock_state_write(d, &err))
+		fprintf(stderr, "govgate: locked: %s (a restart does not know the lock)\n",
+			err.msg);
 }
 
 /* Step 2: where the previous daemon left off: the drops it reported,
@@ -1023,6 +1215,312 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
+/*
+ * The control socket (user/control.h): requests from `govgate apply`,
+ * `stop`, `reload` and `unlock`. In locked mode each must be signed by a
+ * trusted operator key, unexpired and with a counter above the last one;
+ * a refusal is answered and recorded (FLOOR-TAMPER-POLICY).
+ */
+struct peer {
+	pid_t pid;
+	uid_t uid;
+	char comm[32];
+};
+
+static void peer_of(int fd, struct peer *p)
+{
+	struct ucred cred = {};
+	socklen_t len = sizeof(cred);
+	char path[64];
+	FILE *f;
+
+	memset(p, 0, sizeof(*p));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return;
+	p->pid = cred.pid;
+	p->uid = cred.uid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", cred.pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(p->comm, sizeof(p->comm), f))
+			p->comm[strcspn(p->comm, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+/* The record of a refused request, as the guard's: tamper_blocked. */
+static void record_request_refused(struct gg_daemon *d, const struct gg_request *r,
+				   enum gg_req_refusal why, const char *msg, const struct peer *p,
+				   const char *via)
+{
+	json_t *rec;
+
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:n, s:[], s:[s], s:[s], s:[], s:[]}",
+			"event", "tamper_blocked", "gate", "kernel.module", "action",
+			"deny", "mechanism", "daemon", "locked", d->locked, "pack",
+			"platform-floor", "rule", "rules", "controls", "FLOOR-TAMPER-POLICY",
+			"frameworks", "govgate-floor", "observed_controls",
+			"observed_frameworks");
+	json_object_set_new(rec, "tamper", json_string("policy_request"));
+	json_object_set_new(rec, "op", json_string(r && r->op[0] ? r->op : "unknown"));
+	json_object_set_new(rec, "refused", json_string(gg_req_refusal_name(why)));
+	json_object_set_new(rec, "error", json_string(msg));
+	json_object_set_new(rec, "via", json_string(via));
+	if (r && r->key[0])
+		json_object_set_new(rec, "key_sha256", json_string(r->key));
+	if (r && r->op[0])
+		json_object_set_new(rec, "counter", json_integer(r->counter));
+	json_object_set_new(rec, "pid", json_integer(p->pid));
+	json_object_set_new(rec, "uid", json_integer(p->uid));
+	json_object_set_new(rec, "comm", json_string(p->comm));
+	journal_denial(d, rec, audit_write(d, rec));
+	json_decref(rec);
+	fprintf(stderr, "govgate: refused a %s request from pid %d (uid %d, %s): %s\n",
+		r && r->op[0] ? r->op : "malformed", p->pid, p->uid, p->comm, msg);
+}
+
+/* An accepted request that changes the agent: its counter is spent
+ * before it runs, so a failed request cannot be replayed either. */
+static void accept_request(struct gg_daemon *d, const struct gg_request *r,
+			   const struct peer *p)
+{
+	struct gg_err err;
+	json_t *rec;
+
+	if (r->key[0]) {
+		d->lock.last_counter = r->counter;
+		if (lock_state_write(d, &err))
+			fprintf(stderr, "govgate: %s\n", err.msg);
+		if (gg_counter_save(d->cfg->state_dir, r->counter, &err))
+			fprintf(stderr, "govgate: %s\n", err.msg);
+	}
+	rec = json_pack("{s:s, s:s, s:b, s:I, s:i, s:i, s:s}", "event", "policy_request", "op",
+			r->op, "signed", r->key[0] != '\0', "counter", (json_int_t)r->counter,
+			"pid", p->pid, "uid", p->uid, "comm", p->comm);
+	if (r->key[0]) {
+		json_object_set_new(rec, "key_sha256", json_string(r->key));
+		json_object_set_new(rec, "signer", json_string(r->signer));
+	}
+	audit_write(d, rec);
+	json_decref(rec);
+}
+
+static json_t *reply_error(const char *msg, const char *refused)
+{
+	json_t *rep = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+
+	if (refused)
+		json_object_set_new(rep, "refused", json_string(refused));
+	return rep;
+}
+
+/* A signed file ref is applied from the bytes that were signed for: read once,
+ * checked against the request's digest, and kept in the store (loaded
+ * back as sha256:, re-hashed on every load). */
+static int pin_file_ref(struct gg_daemon *d, const char *ref, const char *want, char **out,
+			struct gg_err *err)
+{
+	struct gg_ref_ctx ctx;
+	struct gg_doc doc;
+	int ret;
+
+	gg_config_ref_ctx(d->cfg, &ctx);
+	ret = gg_ref_load(&ctx, ref, &doc, err);
+	if (ret)
+		return ret;
+	if (strcmp(doc.sha256, want))
+		ret = gg_errf(err, -EKEYREJECTED, "%s: content is sha256:%.16s..., the request "
+				"was signed for sha256:%.16s...", ref, doc.sha256, want);
+	if (!ret)
+		ret = gg_store_put(d->cfg->store_dir, &doc, err);
+	if (!ret && asprintf(out, "sha256:%s", doc.sha256) < 0)
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	gg_doc_free(&doc);
+	return ret;
+}
+
+static json_t *do_apply(struct gg_daemon *d, const struct gg_request *r, const char *who)
+{
+	json_t *refs = json_object_get(r->args, "refs"), *e, *rep;
+	const char *op = gg_json_str(r->args, "op", "set");
+	enum gg_action mode = GG_ACT_DENY;
+	struct gg_applied now = {};
+	__u64 generation = 0;
+	struct gg_err err = {};
+	size_t n = json_array_size(refs), i;
+	char **v = calloc(n + 1, sizeof(*v));
+	int ret = v ? 0 : gg_errf(&err, -ENOMEM, "out of memory");
+
+	if (gg_mode_parse(gg_json_str(r->args, "mode", "enforce"), &mode))
+		ret = gg_errf(&err, -EINVAL, "apply: bad mode");
+	json_array_foreach(refs, i, e) {
+		const char *ref = gg_json_str(e, "ref", ""), *sha = gg_json_str(e, "sha256", NULL);
+
+		if (ret)
+			break;
+		/* Unsigned (unlocked) the path is applied as for a direct apply. */
+		if (sha && r->key[0])
+			ret = pin_file_ref(d, ref, sha, &v[i], &err);
+		else if (!(v[i] = strdup(ref)))
+			ret = gg_errf(&err, -ENOMEM, "out of memory");
+	}
+	if (!ret)
+		ret = gg_policy_edit(d->cfg, !strcmp(op, "add") ? GG_APPLY_ADD :
+					     !strcmp(op, "remove") ? GG_APPLY_REMOVE : GG_APPLY_SET,
+				     (const char *const *)v, n, mode, who, &generation, &now, &err);
+	copy_journal(d); /* policy_applied / policy_apply_failed, now */
+	if (ret) {
+		rep = reply_error(err.msg, NULL);
+	} else {
+		rep = json_pack("{s:b, s:I, s:o}", "ok", 1, "generation", (json_int_t)generation,
+				"applied", gg_applied_json(&now));
+		d->generation = generation;
+	}
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+	gg_applied_free(&now);
+	return rep;
+}
+
+static json_t *do_unlock(struct gg_daemon *d)
+{
+	struct gg_err err;
+
+	if (gg_gates_configure(d->cfg->pin_dir, &d->cfg->scope, getpid(), true, false, &err))
+		return reply_error(err.msg, NULL);
+	d->locked = false;
+	d->lock.locked = 0;
+	if (lock_state_write(d, &err))
+		return reply_error(err.msg, NULL);
+	fprintf(stderr, "govgate: locked: no (a signed unlock): a restart may run unlocked\n");
+	return json_pack("{s:b, s:b}", "ok", 1, "locked", 0);
+}
+
+static json_t *do_request(struct gg_daemon *d, const struct gg_request *r, const struct peer *p)
+{
+	struct gg_err err = {};
+	char who[512];
+
+	snprintf(who, sizeof(who), "%s (uid %d, pid %d, govgate %s%s%s%s)", p->comm, p->uid,
+		 p->pid, r->op, r->key[0] ? ", signed by " : ", unsigned", r->signer,
+		 r->key[0] ? "" : ": unlocked");
+	if (!strcmp(r->op, "apply"))
+		return do_apply(d, r, who);
+	if (!strcmp(r->op, "unlock"))
+		return do_unlock(d);
+	if (!strcmp(r->op, "reload")) {
+		if (reload(d, &err))
+			return reply_error(err.msg, NULL);
+		return json_pack("{s:b, s:I}", "ok", 1, "generation", (json_int_t)d->generation);
+	}
+	/* stop, unload: once this reply is out */
+	d->unload = !strcmp(r->op, "unload");
+	stop_requested = 1;
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *hello(struct gg_daemon *d)
+{
+	return json_pack("{s:b, s:b, s:I, s:s, s:o, s:i}", "ok", 1, "locked", d->locked,
+			 "last_counter", (json_int_t)d->lock.last_counter, "machine", d->machine,
+			 "trusted_keys", gg_trusted_keys(d->cfg->trust_dir), "pid", getpid());
+}
+
+static json_t *handle_request(struct gg_daemon *d, const json_t *msg, const struct peer *p)
+{
+	const char *text = gg_json_str(msg, "request", NULL);
+	const char *sig = gg_json_str(msg, "signature", NULL);
+	enum gg_req_refusal why = GG_REQ_MALFORMED;
+	struct gg_request r = {};
+	struct gg_err err = {};
+	json_t *rep;
+
+	if (!text)
+		gg_errf(&err, -EBADMSG, "request: no \"request\"");
+	else
+		why = gg_request_parse(text, &r, &err);
+	if (why == GG_REQ_OK && !strcmp(r.op, "hello")) {
+		gg_request_free(&r);
+		return hello(d);
+	}
+	/* Unlocked, an unsigned request is taken; a signed one is checked. */
+	if (why == GG_REQ_OK && (d->locked || (sig && sig[0]))) {
+		gg_request_free(&r);
+		why = gg_request_verify(d->cfg->trust_dir, text, sig, time(NULL),
+					d->lock.last_counter, d->machine, &r, &err);
+	}
+	if (why != GG_REQ_OK) {
+		record_request_refused(d, &r, why, err.msg, p, "control socket");
+		rep = reply_error(err.msg, gg_req_refusal_name(why));
+	} else {
+		accept_request(d, &r, p);
+		rep = do_request(d, &r, p);
+	}
+	gg_request_free(&r);
+	return rep;
+}
+
+/* One request per connection; at most a few per loop iteration. */
+static void serve_control(struct gg_daemon *d)
+{
+	for (int i = 0; d->ctl_fd >= 0 && i < 4; i++) {
+		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		struct peer p;
+		struct gg_err err;
+		json_t *msg, *rep;
+
+		if (fd < 0)
+			return;
+		peer_of(fd, &p);
+		if (gg_control_read(fd, &msg, &err)) {
+			record_request_refused(d, NULL, GG_REQ_MALFORMED, err.msg, &p,
+					       "control socket");
+			rep = reply_error(err.msg, gg_req_refusal_name(GG_REQ_MALFORMED));
+		} else {
+			rep = handle_request(d, msg, &p);
+		}
+		gg_control_reply(fd, rep);
+		json_decref(msg);
+		json_decref(rep);
+		close(fd);
+	}
+}
+
+/* SIGHUP (`systemctl reload`, which any root can ask init for): locked,
+ * a reload is a signed request (`govgate reload --sign-key`). */
+static void sighup_reload(struct gg_daemon *d)
+{
+	struct peer p = { .comm = "SIGHUP" };
+	struct gg_request r = { .op = "reload" };
+
+	if (!d->locked) {
+		reload(d, NULL);
+		return;
+	}
+	record_request_refused(d, &r, GG_REQ_UNSIGNED, "a reload by SIGHUP is not signed: "
+			       "locked, the configuration is re-applied only by `govgate "
+			       "reload --sign-key KEY`", &p, "SIGHUP");
+	sd_notify(0, "READY=1\nSTATUS=enforcing (unsigned reload refused, see the journal)");
+}
+
+/* Step 4b: the control socket, before READY=1. */
+static int start_control(struct gg_daemon *d, struct gg_err *err)
+{
+	gg_control_path(d->cfg->pin_dir, d->ctl_path, sizeof(d->ctl_path));
+	d->ctl_fd = gg_control_listen(d->ctl_path, err);
+	if (d->ctl_fd < 0)
+		return d->ctl_fd;
+	if (d->unlock_refused) {
+		struct peer p = { .pid = getpid(), .comm = "govgate" };
+		struct gg_request r = { .op = "unlock" };
+
+		record_request_refused(d, &r, GG_REQ_UNSIGNED, "govgate run --unlocked while the "
+				       "pinned gates are locked: started locked", &p, "command line");
+	}
+	return 0;
+}
+
 int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		    struct gg_daemon **out, struct gg_err *err)
 {
@@ -1034,15 +1532,21 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		return gg_errf(err, -ENOMEM, "out of memory");
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
-	d->counters_fd = -1;
+	d->counters_fd = d->ctl_fd = -1;
 	ret = start_attach(d, opts->verbose, err);
 	if (ret)
 		return ret;
-	start_locked(d, opts);
+	ret = start_locked(d, opts, err);
+	if (ret)
+		return ret;
 	start_resume(d);
 	ret = start_policy(d, err);
 	if (!ret)
+		start_lock_state(d);
+	if (!ret)
 		ret = start_audit(d, err);
+	if (!ret)
+		ret = start_control(d, err);
 	if (!ret)
 		ret = start_drain(d, err);
 	return ret;
@@ -1058,8 +1562,9 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 
 		if (reload_requested) {
 			reload_requested = 0;
-			reload(d);
+			sighup_reload(d);
 		}
+		serve_control(d);
 		ret = ring_buffer__poll(d->rb, 200);
 		if (ret < 0 && ret != -EINTR)
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
@@ -1095,7 +1600,7 @@ int gg_daemon_stop(struct gg_daemon *d, const char *error)
 	check_drops(d);
 	copy_journal(d);
 	rec = json_pack("{s:s, s:s}", "event", "agent_stopped", "enforcement",
-			"still attached (pinned links)");
+			d->unload ? "detached (a signed unload)" : "still attached (pinned links)");
 	if (error)
 		json_object_set_new(rec, "error", json_string(error));
 	audit_write(d, rec);
@@ -1140,9 +1645,19 @@ void gg_daemon_free(struct gg_daemon *d)
 		free(d->cfg->pin_dir);
 		d->cfg->pin_dir = d->pin_dir_final;
 	}
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->ctl_path);
+	}
+	/* An unload asked for over the control socket: the daemon is still
+	 * exempt (its pid is in the settings) until the pins are gone. */
+	if (d->unload && gg_gates_unload(d->cfg->pin_dir, &err))
+		fprintf(stderr, "govgate: unload: %s\n", err.msg);
+	else if (d->unload)
+		fprintf(stderr, "govgate: gates detached, %s removed\n", d->cfg->pin_dir);
 	/* While the lock is still held: a daemon started after it is released
 	 * writes its own exemption, which this must not clear. */
-	if (d->clean_stop && gg_gates_release_self(d->cfg->pin_dir, &err))
+	if (!d->unload && d->clean_stop && gg_gates_release_self(d->cfg->pin_dir, &err))
 		fprintf(stderr, "govgate: could not drop the daemon's own exemption: %s\n", err.msg);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
