@@ -64,7 +64,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* An apply request for baseline-hardening@v1, valid 10 minutes from NOW. */
+/* An apply request for baseline-hardening@v1, valid until expires. */
 static char *apply_text(const char *fp, unsigned long long counter, long long expires)
 {
 	json_t *args = json_pack("{s:s, s:s, s:[{s:s}]}", "op", "set", "mode", "enforce", "refs",
@@ -187,15 +187,17 @@ static void test_unsigned_and_malformed_refused(void **state)
 	struct fx *f = *state;
 	char *text = apply_text(f->fp_good, 5, NOW + 600), *sig = sign(f->kgood, text);
 	char *hello = gg_request_text("nosuchop", NULL, 1, NOW + 60, f->fp_good, MACHINE);
+	char *hsig = sign(f->kgood, hello);
 
 	assert_int_equal(verify(f, text, NULL, 0), GG_REQ_UNSIGNED);
 	assert_int_equal(verify(f, text, "", 0), GG_REQ_UNSIGNED);
 	assert_int_equal(verify(f, "{\"op\":\"apply\"}", sig, 0), GG_REQ_MALFORMED);
 	assert_int_equal(verify(f, "not json", sig, 0), GG_REQ_MALFORMED);
-	assert_int_equal(verify(f, hello, sign(f->kgood, hello), 0), GG_REQ_MALFORMED);
+	assert_int_equal(verify(f, hello, hsig, 0), GG_REQ_MALFORMED);
 	free(text);
 	free(sig);
 	free(hello);
+	free(hsig);
 }
 
 static void test_other_machine_refused(void **state)
