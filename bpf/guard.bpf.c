@@ -23,6 +23,11 @@
  *                    key file, by inode, opened in any mode, renamed or
  *                    unlinked (FLOOR-TAMPER-KEY); lsm/bpf_map: any fd to
  *                    the per-boot key map (the evidence functions below)
+ *   lsm/file_open, inode_create/link/symlink/unlink/rename, path_truncate
+ *                    writes to the files that authorise policy changes:
+ *                    the trusted keys and the configuration (guard_files)
+ *   lsm/sb_mount, move_mount  a governed task's mounts, which could hide
+ *                    those files from a restarted daemon (FLOOR-TAMPER-POLICY)
  *
  * BPF LSM only: without it none of this exists (the daemon says so).
  */
@@ -47,8 +52,10 @@ struct {
 
 GG_ASSERT_PINNED(guard_maps, GG_MAP_GUARD_MAPS);
 
-/* The files of the evidence no task but govgate's own may open, rename or
- * unlink (enum gg_guard_file_kind): written by the daemon at start. */
+/* The files the guard protects (enum gg_guard_file_kind): the trusted
+ * keys' directory, its keys and the configuration file (user/control.c),
+ * the audit signing key (the evidence functions below). Written by the
+ * daemon when it locks. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GG_GUARD_FILES_MAX);
@@ -70,6 +77,18 @@ struct {
 
 GG_ASSERT_PINNED(guard_files, GG_MAP_GUARD_FILES);
 GG_ASSERT_PINNED(audit_key, GG_MAP_AUDIT_KEY);
+
+/* What a restarted daemon must honour (struct gg_lock_state). Never read
+ * here: pinned and guarded so that only the daemon can change it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_lock_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lock_state SEC(".maps");
+
+GG_ASSERT_PINNED(lock_state, GG_MAP_LOCK_STATE);
 
 /* Is task the running daemon (pid and start time, as gg_task_is_self)? */
 static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct task_struct *task)
@@ -178,16 +197,18 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 	return -EPERM;
 }
 
-/* Evidence (issue 13, attacks 6 and 7). Is inode one of guard_files? */
-static __always_inline bool gg_guarded_file(struct inode *inode)
+/* What guard_files says of inode (enum gg_guard_file_kind), 0: nothing. */
+static __always_inline __u32 gg_guarded_inode(struct inode *inode)
 {
-	struct gg_guard_file_key k = {};
+	struct gg_guard_file_key key = {};
+	__u32 *kind;
 
 	if (!inode)
-		return false;
-	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	k.ino = BPF_CORE_READ(inode, i_ino);
-	return bpf_map_lookup_elem(&guard_files, &k) != NULL;
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	kind = bpf_map_lookup_elem(&guard_files, &key);
+	return kind ? *kind : 0;
 }
 
 /* file_open: the signing key, in any mode (a read is what signs). */
@@ -198,7 +219,7 @@ static __always_inline int gg_guard_key_open(struct file *file)
 	/* every open of every file comes here: unlocked, one array lookup */
 	if (!s || !s->locked)
 		return 0;
-	if (!gg_guarded_file(BPF_CORE_READ(file, f_inode)) || !gg_guard_subject())
+	if (gg_guarded_inode(BPF_CORE_READ(file, f_inode)) != GG_GFILE_KEY || !gg_guard_subject())
 		return 0;
 	return gg_refuse(GG_GUARD_KEY_OPEN, 0, BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
@@ -207,7 +228,7 @@ static __always_inline int gg_guard_key_open(struct file *file)
  * next start would sign with it. */
 static __always_inline int gg_guard_key_move(struct dentry *dentry)
 {
-	if (!dentry || !gg_guarded_file(BPF_CORE_READ(dentry, d_inode)) || !gg_guard_subject())
+	if (!dentry || gg_guarded_inode(BPF_CORE_READ(dentry, d_inode)) != GG_GFILE_KEY || !gg_guard_subject())
 		return 0;
 	return gg_refuse(GG_GUARD_KEY_MOVE, 0, BPF_CORE_READ(dentry, d_name.name));
 }
@@ -432,6 +453,132 @@ int BPF_PROG(gg_guard_task_alloc, struct task_struct *task, unsigned long clone_
 	return gg_refuse(GG_GUARD_CLONE_INTO_CGROUP, 0, NULL);
 }
 
+/*
+ * The policy authority (issue 13): the files in guard_files stay as the
+ * daemon found them when it locked. Separate programs from the pin and
+ * cgroup checks above, on the same hooks.
+ */
+#define O_TRUNC_FLAG 01000
+
+/* dentry (in dir, if known) is a guarded file, or an entry of a guarded
+ * directory. */
+static __always_inline bool gg_guarded_entry(struct inode *dir, struct dentry *dentry)
+{
+	if (!dir)
+		dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+	__u32 kind = gg_guarded_inode(BPF_CORE_READ(dentry, d_inode));
+
+	/* the audit key (GG_GFILE_KEY) has its own checks above */
+	return gg_guarded_inode(dir) == GG_GFILE_DIR || kind == GG_GFILE_FILE ||
+	       kind == GG_GFILE_DIR;
+}
+
+static __always_inline int gg_guard_pfile(__u32 op, struct inode *dir, struct dentry *dentry)
+{
+	if (!gg_guard_subject() || !gg_guarded_entry(dir, dentry))
+		return 0;
+	return gg_refuse(GG_GUARD_POLICY_FILE, op, BPF_CORE_READ(dentry, d_name.name));
+}
+
+/* O_TRUNC is still in f_flags here (do_dentry_open drops it after). */
+SEC("lsm/file_open")
+int BPF_PROG(gg_guard_pfile_open, struct file *file, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) &&
+	    !(BPF_CORE_READ(file, f_flags) & O_TRUNC_FLAG))
+		return 0;
+	return gg_guard_pfile(GG_GFOP_WRITE, NULL, BPF_CORE_READ(file, f_path.dentry));
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(gg_guard_pfile_create, struct inode *dir, struct dentry *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_CREATE, dir, dentry);
+}
+
+/* A hard link of a guarded file elsewhere would be a way to write it. */
+SEC("lsm/inode_link")
+int BPF_PROG(gg_guard_pfile_link, struct dentry *old_dentry, struct inode *dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	ret = gg_guard_pfile(GG_GFOP_CREATE, NULL, old_dentry);
+	if (ret)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_CREATE, dir, new_dentry);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(gg_guard_pfile_symlink, struct inode *dir, struct dentry *dentry,
+	     const char *old_name, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_CREATE, dir, dentry);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(gg_guard_pfile_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_UNLINK, dir, dentry);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(gg_guard_pfile_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	ret = gg_guard_pfile(GG_GFOP_RENAME, old_dir, old_dentry);
+	if (ret)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_RENAME, new_dir, new_dentry);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(gg_guard_pfile_truncate, const struct path *path, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_TRUNCATE, NULL, BPF_CORE_READ(path, dentry));
+}
+
+/* Mounting over /etc (or any bind mount) could show a restarted daemon
+ * other keys: governed tasks do not mount in locked mode. Init's side
+ * (a unit's PrivateTmp and the like) and exempt cgroups still do. */
+static __always_inline int gg_guard_mounting(__u32 how)
+{
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_MOUNT, how, NULL);
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(gg_guard_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_mounting(0);
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(gg_guard_move_mount, const struct path *from_path, const struct path *to_path,
+	     int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_mounting(1);
+}
+
 GG_ASSERT_PINNED(gg_guard_bpf, GG_PROG_GUARD_BPF);
 GG_ASSERT_PINNED(gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP);
 GG_ASSERT_PINNED(gg_guard_unlink, GG_PROG_GUARD_UNLINK);
@@ -442,3 +589,12 @@ GG_ASSERT_PINNED(gg_guard_ptrace, GG_PROG_GUARD_PTRACE);
 GG_ASSERT_PINNED(gg_guard_kill, GG_PROG_GUARD_KILL);
 GG_ASSERT_PINNED(gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN);
 GG_ASSERT_PINNED(gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC);
+GG_ASSERT_PINNED(gg_guard_pfile_open, GG_PROG_GUARD_PFILE_OPEN);
+GG_ASSERT_PINNED(gg_guard_pfile_create, GG_PROG_GUARD_PFILE_CREATE);
+GG_ASSERT_PINNED(gg_guard_pfile_link, GG_PROG_GUARD_PFILE_LINK);
+GG_ASSERT_PINNED(gg_guard_pfile_symlink, GG_PROG_GUARD_PFILE_SYMLINK);
+GG_ASSERT_PINNED(gg_guard_pfile_unlink, GG_PROG_GUARD_PFILE_UNLINK);
+GG_ASSERT_PINNED(gg_guard_pfile_rename, GG_PROG_GUARD_PFILE_RENAME);
+GG_ASSERT_PINNED(gg_guard_pfile_truncate, GG_PROG_GUARD_PFILE_TRUNCATE);
+GG_ASSERT_PINNED(gg_guard_mount, GG_PROG_GUARD_MOUNT);
+GG_ASSERT_PINNED(gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT);

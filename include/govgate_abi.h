@@ -328,13 +328,25 @@ enum gg_guard_what {
 	GG_GUARD_SIGNAL = 8, /* arg: signal number */
 	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
 	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
-	/* The evidence (issue 13, attacks 6 and 7), numbered apart from the
-	 * others: the audit signing key file opened (name: the file), or
-	 * renamed or unlinked (FLOOR-TAMPER-KEY); any fd to the per-boot key
-	 * map (arg: map id). */
-	GG_GUARD_KEY_OPEN = 20,
-	GG_GUARD_KEY_MOVE = 21,
-	GG_GUARD_KEY_MAP = 22,
+	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
+	 * trusted keys' directory and the configuration file (guard_files). */
+	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
+	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2) */
+	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
+	 * file opened (name: the file), or renamed or unlinked
+	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
+	GG_GUARD_KEY_OPEN = 30,
+	GG_GUARD_KEY_MOVE = 31,
+	GG_GUARD_KEY_MAP = 32,
+};
+
+/* gg_event_guard.arg of GG_GUARD_POLICY_FILE: what was tried. */
+enum gg_guard_file_op {
+	GG_GFOP_WRITE = 1, /* open for writing or with O_TRUNC */
+	GG_GFOP_CREATE = 2, /* create, link or symlink in a guarded directory */
+	GG_GFOP_UNLINK = 3,
+	GG_GFOP_RENAME = 4,
+	GG_GFOP_TRUNCATE = 5, /* truncate(2) */
 };
 
 /* audit_key map (ARRAY, 1 entry): the per-boot audit signing key, raw
@@ -346,22 +358,39 @@ struct gg_audit_key {
 	__u8 seed[32];
 };
 
-/* guard_files: HASH, the files no task but govgate's own may open, rename
- * or unlink (the daemon writes them at start). dev in the kernel's
- * encoding, as exec_inode. */
+/* guard_files: HASH, key = a file or directory the guard protects in
+ * locked mode (dev in the kernel's encoding, as exec_inode); the value
+ * (enum gg_guard_file_kind) says from what. The daemon writes them. */
 struct gg_guard_file_key {
 	__u64 dev;
 	__u64 ino;
 };
 
 enum gg_guard_file_kind {
-	GG_GUARD_FILE_KEY = 1, /* the audit signing key */
+	GG_GFILE_FILE = 1, /* a policy file: no writes (FLOOR-TAMPER-POLICY) */
+	GG_GFILE_DIR = 2, /* a policy directory: its entries too */
+	GG_GFILE_KEY = 3, /* the audit signing key: no open at all (-KEY) */
 };
 
 /* guard_maps values: what a task but govgate's own may not get. */
 enum gg_guard_map_kind {
 	GG_GUARD_MAP_NO_WRITE = 1, /* a writable fd (the value gates.c writes) */
 	GG_GUARD_MAP_NO_FD = 2, /* any fd at all, read-only included */
+};
+
+/*
+ * lock_state (ARRAY, 1 entry, bpf/guard.bpf.c), guarded like every other
+ * map: what a restarted daemon must honour (user/control.c, user/daemon.c).
+ * last_counter: the highest signed request counter accepted (a replay's
+ * counter is not above it); locked: a daemon ran locked with this config
+ * (config_sha256: of its path and bytes), and no signed unlock was accepted
+ * since, so a successor must run locked with the same config.
+ */
+struct gg_lock_state {
+	__u64 last_counter;
+	__u32 locked;
+	__u32 _pad;
+	__u8 config_sha256[32];
 };
 
 /* Same size as gg_event_module: a guard record is a kernel.module one. */
@@ -483,9 +512,12 @@ struct gg_meta {
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
  * own may open for writing. */
 #define GG_MAP_GUARD_MAPS "guard_maps"
-#define GG_GUARD_MAPS_MAX 16
+#define GG_GUARD_MAPS_MAX 32
+/* the files behind policy authority and the audit key; the lock's
+ * persistent state */
 #define GG_MAP_GUARD_FILES "guard_files"
-#define GG_GUARD_FILES_MAX 8
+#define GG_GUARD_FILES_MAX 64
+#define GG_MAP_LOCK_STATE "lock_state"
 /* The per-boot audit key (audit.signing_key "per-boot"): no task but the
  * daemon gets an fd to it in locked mode, not even a read-only one. */
 #define GG_MAP_AUDIT_KEY "audit_key"
@@ -517,6 +549,15 @@ struct gg_meta {
 #define GG_PROG_GUARD_KILL "gg_guard_kill"
 #define GG_PROG_GUARD_FILE_OPEN "gg_guard_file_open"
 #define GG_PROG_GUARD_TASK_ALLOC "gg_guard_task_alloc"
+#define GG_PROG_GUARD_PFILE_OPEN "gg_guard_pfile_open"
+#define GG_PROG_GUARD_PFILE_CREATE "gg_guard_pfile_create"
+#define GG_PROG_GUARD_PFILE_LINK "gg_guard_pfile_link"
+#define GG_PROG_GUARD_PFILE_SYMLINK "gg_guard_pfile_symlink"
+#define GG_PROG_GUARD_PFILE_UNLINK "gg_guard_pfile_unlink"
+#define GG_PROG_GUARD_PFILE_RENAME "gg_guard_pfile_rename"
+#define GG_PROG_GUARD_PFILE_TRUNCATE "gg_guard_pfile_truncate"
+#define GG_PROG_GUARD_MOUNT "gg_guard_mount"
+#define GG_PROG_GUARD_MOVE_MOUNT "gg_guard_move_mount"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold
  * __builtin_strcmp of two literals, so this works in _Static_assert. */
@@ -644,5 +685,10 @@ GG_ASSERT_NEXT(gg_audit_key, _pad, seed);
 GG_ASSERT_LAST(gg_audit_key, seed);
 GG_ASSERT_NEXT(gg_guard_file_key, dev, ino);
 GG_ASSERT_LAST(gg_guard_file_key, ino);
+GG_ASSERT_SIZE(gg_lock_state, 48);
+GG_ASSERT_NEXT(gg_lock_state, last_counter, locked);
+GG_ASSERT_NEXT(gg_lock_state, locked, _pad);
+GG_ASSERT_NEXT(gg_lock_state, _pad, config_sha256);
+GG_ASSERT_LAST(gg_lock_state, config_sha256);
 
 #endif /* GOVGATE_ABI_H */

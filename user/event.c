@@ -308,6 +308,14 @@ static const struct {
 	[GG_GUARD_KEY_OPEN] = { "audit_key_open", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MOVE] = { "audit_key_move", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MAP] = { "audit_key_map", "FLOOR-TAMPER-KEY" },
+	/* the policy authority (signed requests): its files, and mounts */
+	[GG_GUARD_POLICY_FILE] = { "policy_file_write", "FLOOR-TAMPER-POLICY" },
+	[GG_GUARD_MOUNT] = { "mount", "FLOOR-TAMPER-POLICY" },
+};
+
+static const char *const pfile_ops[] = {
+	[GG_GFOP_WRITE] = "write", [GG_GFOP_CREATE] = "create", [GG_GFOP_UNLINK] = "unlink",
+	[GG_GFOP_RENAME] = "rename", [GG_GFOP_TRUNCATE] = "truncate",
 };
 
 static const char *bpf_cmd_name(__u32 cmd)
@@ -348,6 +356,11 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "signal", json_integer(g->arg));
 	else if (g->what == GG_GUARD_PTRACE)
 		json_object_set_new(rec, "ptrace_mode", json_integer(g->arg));
+	else if (g->what == GG_GUARD_POLICY_FILE)
+		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
+									pfile_ops[g->arg] : "unknown"));
+	else if (g->what == GG_GUARD_MOUNT)
+		json_object_set_new(rec, "syscall", json_string(g->arg ? "move_mount" : "mount"));
 }
 
 json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *policy,

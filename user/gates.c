@@ -116,7 +116,25 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_ptrace, GG_PROG_GUARD_PTRACE, GG_MECH_LSM, GG_ATTACH_AUTO)         \
 	P(guard, gg_guard_kill, GG_PROG_GUARD_KILL, GG_MECH_LSM, GG_ATTACH_AUTO)             \
 	P(guard, gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)   \
-	P(guard, gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(guard, gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	GUARD_PFILE_PROGS(P)
+
+/* The policy authority's files and mounts (issue 13, signed requests). */
+#define GUARD_PFILE_PROGS(P)                                                                 \
+	P(guard, gg_guard_pfile_open, GG_PROG_GUARD_PFILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_pfile_create, GG_PROG_GUARD_PFILE_CREATE, GG_MECH_LSM,             \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_link, GG_PROG_GUARD_PFILE_LINK, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_pfile_symlink, GG_PROG_GUARD_PFILE_SYMLINK, GG_MECH_LSM,           \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_unlink, GG_PROG_GUARD_PFILE_UNLINK, GG_MECH_LSM,             \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_rename, GG_PROG_GUARD_PFILE_RENAME, GG_MECH_LSM,             \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_truncate, GG_PROG_GUARD_PFILE_TRUNCATE, GG_MECH_LSM,         \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_mount, GG_PROG_GUARD_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)           \
+	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */
@@ -134,7 +152,7 @@ GG_SKEL_ADAPTERS(guard)
 	_Static_assert(1 LIST(PROG_NAME_OK), #LIST ": a name differs from its BPF function")
 
 /* attach_and_pin() keeps one flag per program of a gate */
-#define GG_GATE_PROGS_MAX 16
+#define GG_GATE_PROGS_MAX 32
 #define PROGS_FIT(skel) _Static_assert(SKEL_N_PROGS(skel) <= GG_GATE_PROGS_MAX, #skel ": too many programs")
 PROGS_FIT(exec);
 PROGS_FIT(egress);
@@ -972,13 +990,17 @@ static int self_unit_ref(struct gg_settings *s, struct gg_err *err)
 	return ret;
 }
 
-/* The maps only govgate's own tasks may open for writing. The policy maps
- * are not among them: `govgate apply` writes those from the CLI (signed
- * apply requests through the daemon are issue 13's next step). */
+/* The maps only govgate's own tasks may open for writing: all of them.
+ * While the daemon runs, `govgate apply` asks it over the control socket
+ * (user/control.c), and in locked mode with an operator's signature. */
 static const char *const guarded_maps[] = {
 	GG_MAP_SETTINGS, GG_MAP_META, GG_MAP_COUNTERS, GG_MAP_EVENTS, GG_MAP_EXEC_ARGS,
-	GG_MAP_GUARD_MAPS,
+	GG_MAP_GUARD_MAPS, GG_MAP_GUARD_FILES, GG_MAP_LOCK_STATE, GG_MAP_POLICY_STATE,
+	GG_MAP_EXEC_PATH, GG_MAP_EXEC_NAME, GG_MAP_EXEC_INODE, GG_MAP_EXEC_DIGEST,
+	GG_MAP_EGRESS_V4, GG_MAP_EGRESS_V6, GG_MAP_EGRESS_PORT, GG_MAP_EGRESS_PROG,
+	GG_MAP_EGRESS_SOCKET, GG_MAP_MODULE_POLICY,
 };
+_Static_assert(ARRAY_SIZE(guarded_maps) <= GG_GUARD_MAPS_MAX, "guard_maps is too small");
 
 /* Writes their ids into guard_maps; -ENOENT if the guard is not pinned. */
 static int guard_maps_fill(const char *dir, struct gg_err *err)

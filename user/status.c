@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "control.h"
 #include "daemon.h"
 #include "lost.h"
 #include "policy.h"
@@ -118,6 +119,29 @@ static void scope_json(const struct gg_settings *settings, json_t *out)
 	json_object_set_new(out, "exempt_cgroups", exempt);
 }
 
+/* Signed requests (user/control.h): the keys that may sign them, the
+ * last counter accepted (the pinned lock_state, else the state file), the
+ * socket they go to. */
+static void requests_json(const struct gg_config *cfg, json_t *out)
+{
+	unsigned long long last = gg_counter_load(cfg->state_dir);
+	struct gg_lock_state ls = {};
+	char path[108];
+	__u32 zero = 0;
+	int fd;
+
+	fd = gg_pinned_fd_ro(cfg->pin_dir, GG_MAP_LOCK_STATE, NULL);
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &ls) && ls.last_counter > last)
+		last = ls.last_counter;
+	if (fd >= 0)
+		close(fd);
+	gg_control_path(cfg->pin_dir, path, sizeof(path));
+	json_object_set_new(out, "trust_dir", json_string(cfg->trust_dir));
+	json_object_set_new(out, "trusted_keys", gg_trusted_keys(cfg->trust_dir));
+	json_object_set_new(out, "last_counter", json_integer(last));
+	json_object_set_new(out, "control_socket", json_string(path));
+}
+
 /*
  * Locked mode: on when the settings say so and the guard is pinned (BPF
  * LSM). "tamper_protections" says what holds on this path either way.
@@ -131,11 +155,13 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 	const char *holds;
 
 	if (locked)
-		holds = "bpf program load/attach, link detach/update, writable fds to the settings, "
-			"meta, counters and events maps, unlink/rename/umount of the pins, ptrace "
-			"and signals to the daemon, cgroup moves of governed tasks: refused to all "
-			"but init, the daemon and its cgroup; not protected: the policy maps "
-			"(govgate apply), requests through init";
+		holds = "bpf program load/attach, link detach/update, writable fds to every "
+			"govgate map (policy changes are signed requests to the daemon), "
+			"unlink/rename/umount of the pins, writes to the trusted keys and the "
+			"config, mounts by governed tasks, ptrace and signals to the daemon, "
+			"cgroup moves of governed tasks: refused to all but init, the daemon and "
+			"its cgroup; not protected: requests through init (systemctl), the raw "
+			"disk";
 	else if (lsm)
 		holds = "unlocked: a root task can switch govgate off (settings map, links, pins); "
 			"the daemon's held links survive rm of the pins while it runs";
@@ -146,6 +172,7 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 	json_object_set_new(out, "tamper_protections", json_string(holds));
 	json_object_set_new(out, "evidence_protections",
 			    json_string(gg_evidence_limits(locked, lsm, cfg->audit_key_per_boot)));
+	requests_json(cfg, out);
 }
 
 /* The audit signing key: "file", or "per-boot" with this boot's public

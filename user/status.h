@@ -12,6 +12,7 @@
 /*
  * One document (docs/operators.md, `status --json`): enforcing, daemon_pid,
  * pin_dir, scope, scope_cgroup, exempt_cgroups, locked, tamper_protections,
+ * trust_dir, trusted_keys, last_counter, control_socket,
  * last_apply, generation, * packs, gates. *enforcing: cmd.exec and net.egress attached and enabled.
  */
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing);

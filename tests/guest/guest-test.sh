@@ -127,6 +127,38 @@ check locked-refusals-recorded wait_for 10 audit_has '"event":"tamper_blocked"' 
 check locked-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof3)" = EPERM ]
 check locked-bpftool-prog-show sh -c "bpftool prog show | grep -q 'name gg_exec_check'"
 check locked-bpftool-link-show sh -c "bpftool link show | grep -q 'prog '"
+# Policy changes are requests to the daemon, signed by an operator key in
+# /etc/govgate/trusted-keys (the image ships op.pub; /root/op.key is the
+# operator's, here for the test).
+key=/root/op.key
+check locked-unsigned-apply-refused sh -c "! govgate apply owasp-llm-top10@v1 2>/run/apply.err"
+check locked-unsigned-apply-says-why grep -q "unsigned request" /run/apply.err
+check locked-unsigned-apply-audited wait_for 10 audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"refused":"unsigned"' '"op":"apply"'
+check locked-unsigned-stop-refused sh -c "! govgate stop"
+check locked-unsigned-stop-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"refused":"unsigned"' '"op":"stop"'
+check locked-unsigned-unload-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"refused":"unsigned"' '"op":"unload"'
+check locked-after-unsigned-same-daemon [ "$(show govgate MainPID)" = "$pid1" ]
+check locked-after-unsigned-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof4)" = EPERM ]
+check locked-policy-map-write-refused sh -c "! bpftool map update pinned /sys/fs/bpf/govgate/module_policy key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 2>/dev/null"
+check locked-trusted-keys-write-refused sh -c "! cp /etc/govgate/govgate.json /etc/govgate/trusted-keys/evil.pub 2>/dev/null"
+check locked-signed-apply govgate apply --sign-key $key owasp-llm-top10@v1
+check locked-signed-apply-listed sh -c 'govgate status | grep -q "owasp-llm-top10@v1 \[enforce\]"'
+check locked-signed-apply-audited wait_for 10 audit_has '"event":"policy_applied"' 'signed by op.pub'
+check locked-status-signers sh -c "govgate status | grep -q '^signers: *op.pub'"
+check locked-signed-apply-back govgate apply --sign-key $key
+# A drop-in that adds --unlocked, and a restart: still locked, and said.
+mkdir -p /run/systemd/system/govgate.service.d
+printf '[Service]\nExecStart=\nExecStart=/usr/sbin/govgate run --unlocked\n' >/run/systemd/system/govgate.service.d/unlocked.conf
+systemctl daemon-reload
+check dropin-unlocked-restart systemctl restart govgate
+check dropin-unlocked-still-locked sh -c "govgate status | grep -q '^locked: *yes'"
+check dropin-unlocked-refusal-journaled sh -c "journalctl -u govgate -o cat _PID=$(show govgate MainPID) | grep -q -- '--unlocked refused'"
+check dropin-unlocked-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"op":"unlock"' '"via":"command line"'
+check dropin-unlocked-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof5)" = EPERM ]
+rm -r /run/systemd/system/govgate.service.d
+systemctl daemon-reload
+check dropin-removed-restart systemctl restart govgate
+pid1=$(show govgate MainPID)
 c=$(count)
 # init delivers it: what `kill -9` from a root shell could not
 systemctl kill -s KILL govgate
@@ -152,8 +184,16 @@ check loop-denied-binary-never-ran [ ! -e /run/gg-proof ]
 check loop-module-never-loaded sh -c '! grep -q "^nls_ascii " /proc/modules'
 
 # ---- reload (SIGHUP): the config's packs, atomically ----------------------------
+# Locked, the config is guarded and an unsigned reload is refused; a signed
+# unlock opens both for maintenance, and a restart locks again.
 cfg=/etc/govgate/govgate.json
 cp $cfg /run/govgate.json.orig
+check locked-config-write-refused sh -c "! cp /run/govgate.json.orig $cfg 2>/dev/null"
+systemctl reload govgate
+check locked-sighup-reload-refused wait_for 10 audit_has '"event":"tamper_blocked"' '"op":"reload"' '"via":"SIGHUP"'
+check locked-signed-reload govgate reload --sign-key $key
+check signed-unlock govgate unlock --sign-key $key
+check unlocked-status sh -c "govgate status | grep -q '^locked: *no'"
 # An agent's tool in its 0700 home, denied by identity (dev+inode): the
 # daemon resolves it with stat() through ProtectHome=read-only and
 # CAP_DAC_READ_SEARCH.
@@ -193,6 +233,8 @@ cp /run/govgate.json.orig $cfg
 systemctl reload govgate
 check reload-back-to-floor wait_for 20 sh -c 'govgate status | grep -qE "^packs: +platform-floor \(always\)$"'
 check agent-tool-runs-after [ -z "$(as_agent gg-exec /home/agent/tool)" ]
+check relock-restart systemctl restart govgate
+check relocked sh -c "govgate status | grep -q '^locked: *yes'"
 
 # ---- the audit log across all of it ----------------------------------------------
 check audit-verify govgate audit verify

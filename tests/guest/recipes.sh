@@ -49,35 +49,45 @@ run govgate status --json
 
 section "pushing a pack update: observe first"
 run govgate packs show owasp-llm-top10@v1
-run govgate apply owasp-llm-top10@v1 --mode observe
+run govgate apply --sign-key /root/op.key owasp-llm-top10@v1 --mode observe
 run /usr/local/bin/gg-net connect 10.1.2.3 443
 settle
 run "jq -c 'select(.event == \"egress_blocked\" and .daddr == \"10.1.2.3\") | {action, rule, controls, daddr, dport}' /var/log/govgate/audit.jsonl"
-run govgate apply --add owasp-llm-top10@v1 --mode enforce
+run govgate apply --sign-key /root/op.key --add owasp-llm-top10@v1 --mode enforce
 run /usr/local/bin/gg-net connect 10.1.2.3 443
 settle
 run "jq -c 'select(.event == \"egress_blocked\" and .daddr == \"10.1.2.3\") | {action, generation, rule, controls}' /var/log/govgate/audit.jsonl"
 run govgate status
 
 section "a bad pack changes nothing"
-run "jq '.rules[0].match.basenames[0] = \"a/b\"' /usr/share/govgate/packs/owasp-mcp.json > /root/bad-pack.json; govgate apply /root/bad-pack.json"
+run "jq '.rules[0].match.basenames[0] = \"a/b\"' /usr/share/govgate/packs/owasp-mcp.json > /root/bad-pack.json; govgate apply --sign-key /root/op.key /root/bad-pack.json"
 run "govgate status | sed -n 5,6p"
 
 section "rolling back"
 run cat /var/lib/govgate/applied.json
 run ls /var/lib/govgate/generations
 run "for g in /var/lib/govgate/generations/*.json; do jq -c '{generation, who, refs}' \$g; done"
-run govgate apply owasp-llm-top10@v1 --mode observe
+run govgate apply --sign-key /root/op.key owasp-llm-top10@v1 --mode observe
 run "govgate status | sed -n 5,6p"
 settle
 run "jq -c 'select(.event | startswith(\"policy_\")) | {seq, event, generation, who, refs}' /var/log/govgate/audit.jsonl | tail -n 4"
 
-section "reload from the config file"
+section "locked mode: unsigned requests are refused"
+run "govgate apply owasp-agentic@v1; echo \$?"
+run "govgate status | sed -n 7,10p"
+settle
+run "jq -c 'select(.event == \"tamper_blocked\") | {tamper, op, refused, controls, comm, uid}' /var/log/govgate/audit.jsonl | tail -n 2"
+
+section "reload from the config file (unlocked for maintenance)"
+run govgate unlock --sign-key /root/op.key
 run "jq '.packs = [\"owasp-agentic@v1\", {\"ref\": \"owasp-mcp@v1\", \"mode\": \"observe\"}]' /etc/govgate/govgate.json > /run/c.json && cp /run/c.json /etc/govgate/govgate.json"
 run systemctl reload govgate
 settle
 run "journalctl -u govgate -o cat -n 2"
 run "govgate status | sed -n 5,6p"
+
+run systemctl restart govgate
+run "govgate status | grep ^locked"
 
 section "verifying the audit log"
 run govgate audit verify
@@ -97,7 +107,7 @@ run "govgate status >/dev/null; echo \$?"
 run "govgate frobnicate; echo \$?"
 run "govgate apply no-such-pack@v1; echo \$?"
 run "govgate audit verify >/dev/null; echo \$?"
-run "systemctl stop govgate; govgate stop --unload; govgate status >/dev/null; echo \$?"
+run "govgate stop --unload --sign-key /root/op.key; govgate status >/dev/null; echo \$?"
 run "for i in \$(seq 40); do r=\$(/usr/local/bin/gg-exec /opt/workload/nc /tmp/ran); [ -e /tmp/ran ] && break; sleep 0.25; done; echo \"after \$i tries: \${r:-ran}\"; ls /tmp/ran"
 run "systemctl start govgate; govgate status | head -n 1"
 echo "@@ END"

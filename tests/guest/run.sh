@@ -48,8 +48,15 @@ done
 out=build/guest
 mkdir -p "$out"
 t0=$(date +%s)
+# An operator key (signed requests in locked mode): its public half among
+# the guest's trusted keys from the first boot, as an image would ship it.
+rm -rf "$out/keys"
+mkdir -p "$out/keys"
 if ! make -s all >"$out/image.log" 2>&1 ||
-	! scripts/guest-image.sh --kernel "$KERNEL" --out "$out" "${RUN[@]}" >>"$out/image.log" 2>&1; then
+	! build/govgate pack keygen --private "$out/keys/op.key" --public "$out/keys/op.pub" >>"$out/image.log" 2>&1 ||
+	! scripts/guest-image.sh --kernel "$KERNEL" --out "$out" "${RUN[@]}" \
+		--add "$out/keys/op.pub:/etc/govgate/trusted-keys/op.pub" \
+		--add "$out/keys/op.key:/root/op.key" >>"$out/image.log" 2>&1; then
 	tail -n 20 "$out/image.log"
 	echo "FAIL guest-image"
 	exit 1

@@ -24,6 +24,9 @@
  * gg-tamper mapbyid NAME     BPF_MAP_GET_FD_BY_ID (read-only) of every map
  *                            id until one named NAME opens: "ok", else
  *                            ENOENT (none of that name could be opened)
+ * gg-tamper send SOCK FILE   FILE's bytes to the daemon's control socket, as
+ *                            a captured request is replayed: prints ok, or
+ *                            why the daemon refused ("refused" of the reply)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +39,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,6 +231,41 @@ static long map_by_id(const char *name)
 	return -1;
 }
 
+static int send_request(const char *sock, const char *file)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[65536], *p;
+	ssize_t n, len = 0;
+	int fd, in;
+
+	in = open(file, O_RDONLY | O_CLOEXEC);
+	n = in < 0 ? -1 : read(in, buf, sizeof(buf));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (n < 0 || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, buf, n) != n)
+		return report(-1);
+	shutdown(fd, SHUT_WR);
+	while (len < (ssize_t)sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	if (strstr(buf, "\"ok\": true") || strstr(buf, "\"ok\":true")) {
+		printf("ok\n");
+		return 0;
+	}
+	p = strstr(buf, "\"refused\":");
+	if (p) {
+		p = strchr(p + 10, '"');
+		if (p) {
+			p++;
+			printf("%.*s\n", (int)strcspn(p, "\""), p);
+			return 1;
+		}
+	}
+	printf("failed: %s\n", buf);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *v = argc > 1 ? argv[1] : "";
@@ -259,8 +299,10 @@ int main(int argc, char **argv)
 		return report(map_by_id(argv[2]));
 	if (!strcmp(v, "ringskip") && argc == 3)
 		return ring_skip(argv[2]) ? report(-1) : 0;
+	if (!strcmp(v, "send") && argc == 4)
+		return send_request(argv[2], argv[3]);
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       ringskip PIN | mapbyid NAME\n");
+			"       ringskip PIN | mapbyid NAME | send SOCK FILE\n");
 	return 3;
 }

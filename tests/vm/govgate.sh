@@ -510,6 +510,23 @@ cfg=/tmp/locked.json
 log=/tmp/locked.jsonl
 sed 's#"checkpoint_every": 16#"checkpoint_every": 16, "signing_key": "per-boot"#; s#/tmp/audit.jsonl#/tmp/locked.jsonl#' \
 	/tmp/govgate.json >$cfg
+# Operator and (untrusted) agent keys; a stand-in for init: a shell in the
+# daemon's cgroup (exempt, as govgate.service is) that runs what is
+# written to its fifo, for restarts while locked.
+mkdir -p /etc/govgate/trusted-keys
+govgate pack keygen --private /tmp/op.key --public /etc/govgate/trusted-keys/op.pub
+govgate pack keygen --private /tmp/agent.key --public /tmp/agent.pub
+mkfifo /tmp/ggd.fifo
+sh -c 'echo $$ >/sys/fs/cgroup/ggd/cgroup.procs; while :; do read -r l </tmp/ggd.fifo && sh -c "$l"; done' >/dev/null 2>&1 &
+relaunch() {
+	: >/tmp/daemon.err
+	rm -f /tmp/daemon.pid
+	echo "govgate run $* 2>>/tmp/daemon.err & echo \$! >/tmp/daemon.pid" >/tmp/ggd.fifo
+	wait_for 10 [ -s /tmp/daemon.pid ]
+	daemon=$(cat /tmp/daemon.pid)
+	wait_for 60 started_or_dead
+	grep -q "enforcing (generation" /tmp/daemon.err
+}
 check locked-start start_locked --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
 locked_from=$(wc -l <$log)
 cat /tmp/daemon.err
@@ -596,20 +613,104 @@ check locked-after-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-locked)" EPERM
 check locked-after-exec-never-ran [ ! -e /tmp/p-locked ]
 check locked-after-egress-eperm is "$(gg-net connect 169.254.169.254 80)" EPERM
 check locked-after-module-eperm gg-modload /lib/test/test.ko
-# Operators keep reading: bpftool prog and link show, dumps of the policy
-# maps, status; apply still works (the policy maps are not guarded yet).
+# Operators keep reading: bpftool prog and link show, status. Every map is
+# guarded now, and Debian 12's bpftool (7.1) opens maps read-write even to
+# show or dump them: refused on govgate's maps (docs/operators.md).
 check locked-bpftool-prog-show sh -c 'bpftool prog show | grep -q gg_guard_bpf'
 check locked-bpftool-link-show sh -c 'bpftool link show | grep -q "prog "'
-check locked-bpftool-map-dump-policy bpftool map dump pinned $pin/module_policy
-# Debian 12's bpftool (7.1) opens every map read-write, even to show it: a
-# guarded map is refused to it (docs/operators.md).
 check locked-bpftool-guarded-map-refused sh -c "! bpftool map show pinned $pin/settings 2>/dev/null"
 check locked-status-works govgate status --config $cfg
-check locked-apply-works govgate apply --config $cfg baseline-hardening@v1
-check locked-after-apply-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
 # Reconciled since the locked start (a tick at least has passed): nothing
 # was lost, the key guard kept the daemon signing.
 check locked-nothing-unreceived sh -c "! tail -n +$locked_from $log | grep -q '\"reason\":\"unreceived\"'"
 
+# ---- signed requests (issue 13): locked, the policy maps are the daemon's
+# alone; apply, stop, reload and unlock are requests to it, signed by an
+# operator key in the trust directory (/etc/govgate/trusted-keys).
+sock=/run/govgate/control.sock
+check locked-policy-mapw-eperm is "$(gg-tamper mapw $pin/module_policy)" EPERM
+check locked-exec-map-mapw-eperm is "$(gg-tamper mapw $pin/exec_name)" EPERM
+check locked-policy-state-mapw-eperm is "$(gg-tamper mapw $pin/policy_state)" EPERM
+check locked-lock-state-mapw-eperm is "$(gg-tamper mapw $pin/lock_state)" EPERM
+check locked-policy-map-audited audit_has '"event":"tamper_blocked"' '"tamper":"map_write_open"' '"target":"module_policy"'
+check locked-policy-maps-bpftool-refused sh -c "! bpftool map dump pinned $pin/module_policy 2>/dev/null"
+check locked-status-shows-signer sh -c "govgate status --config $cfg | grep -q '^signers: *op.pub'"
+# The tool is allowed until the test pack (an identity rule) is applied.
+check locked-tool-runs-before sh -c "gg-exec /tmp/tool /tmp/p-tool0 >/dev/null; [ -e /tmp/p-tool0 ]"
+govgate apply --config $cfg /tmp/test-pack.json 2>/tmp/apply.err
+check locked-unsigned-apply-refused [ $? -ne 0 ]
+check locked-unsigned-apply-says-why grep -q "unsigned request" /tmp/apply.err
+check locked-unsigned-apply-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"refused":"unsigned"' '"op":"apply"'
+check locked-unsigned-apply-no-effect sh -c "gg-exec /tmp/tool /tmp/p-tool1 >/dev/null; [ -e /tmp/p-tool1 ]"
+check locked-unsigned-apply-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+govgate apply --config $cfg --sign-key /tmp/agent.key /tmp/test-pack.json 2>/tmp/apply.err
+check locked-untrusted-key-refused [ $? -ne 0 ]
+check locked-untrusted-key-audited audit_has '"event":"tamper_blocked"' '"refused":"unknown_key"'
+check locked-untrusted-key-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+# Signed: saved first, then sent as it is, then replayed.
+check locked-signed-apply-saved govgate apply --config $cfg --sign-key /tmp/op.key --save-request /tmp/req.json /tmp/test-pack.json
+check locked-signed-apply-ok is "$(gg-tamper send $sock /tmp/req.json)" ok
+check locked-signed-apply-takes-effect is "$(gg-exec /tmp/tool /tmp/p-tool2)" EPERM
+check locked-signed-apply-audited audit_has '"event":"policy_request"' '"op":"apply"' '"signed":true' '"signer":"op.pub"'
+check locked-signed-apply-applied audit_has '"event":"policy_applied"' 'signed by op.pub'
+check locked-replay-refused is "$(gg-tamper send $sock /tmp/req.json)" replayed
+check locked-replay-audited audit_has '"event":"tamper_blocked"' '"refused":"replayed"'
+sed 's/test-pack.json/test-pack.jsoX/' /tmp/req.json >/tmp/req-tampered.json
+check locked-tampered-refused is "$(gg-tamper send $sock /tmp/req-tampered.json)" bad_signature
+govgate apply --config $cfg --sign-key /tmp/op.key --expires 1 --save-request /tmp/req-old.json baseline-hardening@v1 2>/dev/null
+sleep 2
+check locked-expired-refused is "$(gg-tamper send $sock /tmp/req-old.json)" expired
+check locked-after-requests-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+check locked-after-requests-tool-eperm is "$(gg-exec /tmp/tool)" EPERM
+check locked-signed-direct-apply govgate apply --config $cfg --sign-key /tmp/op.key --add baseline-hardening@v1
+check locked-status-last-counter sh -c "govgate status --json --config $cfg | grep -q '\"last_counter\": [1-9]'"
+# The trusted keys, the config and mounts over them
+echo x >/etc/govgate/trusted-keys/evil.pub 2>/dev/null
+check locked-trust-create-refused [ ! -e /etc/govgate/trusted-keys/evil.pub ]
+sum0=$(md5sum </etc/govgate/trusted-keys/op.pub)
+cat /tmp/agent.pub >>/etc/govgate/trusted-keys/op.pub 2>/dev/null
+cp /tmp/agent.pub /etc/govgate/trusted-keys/op.pub 2>/dev/null
+check locked-trust-write-refused is "$(md5sum </etc/govgate/trusted-keys/op.pub)" "$sum0"
+rm -f /etc/govgate/trusted-keys/op.pub 2>/dev/null
+mv /etc/govgate/trusted-keys /etc/govgate/old-keys 2>/dev/null
+check locked-trust-rm-mv-refused [ -e /etc/govgate/trusted-keys/op.pub ]
+ln -s /tmp/agent.pub /etc/govgate/trusted-keys/link.pub 2>/dev/null
+check locked-trust-symlink-refused [ ! -e /etc/govgate/trusted-keys/link.pub ]
+check locked-trust-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"tamper":"policy_file_write"'
+echo '{}' >$cfg 2>/dev/null
+check locked-config-write-refused grep -q evidence.jsonl $cfg
+mount -t tmpfs none /etc/govgate 2>/dev/null
+check locked-mount-refused [ -e /etc/govgate/trusted-keys/op.pub ]
+check locked-mount-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"'
+check locked-after-files-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+# A daemon restarted (from the daemon's cgroup, as init would) with
+# --unlocked while the lock is pinned stays locked; one with another
+# configuration does not start.
+govgate stop --config $cfg 2>/tmp/stop.err
+check locked-unsigned-stop-refused kill -0 $daemon
+check locked-unsigned-stop-audited audit_has '"event":"tamper_blocked"' '"refused":"unsigned"' '"op":"stop"'
+check locked-signed-stop govgate stop --config $cfg --sign-key /tmp/op.key
+wait $daemon 2>/dev/null # reaped: a zombie still answers kill -0
+check locked-signed-stop-gone sh -c "! kill -0 $daemon 2>/dev/null"
+check locked-stopped-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+check locked-stopped-mapw-eperm is "$(gg-tamper mapw $pin/settings)" EPERM
+sed 's/"checkpoint_every": 16/"checkpoint_every": 17/' $cfg >/tmp/other.json
+relaunch --config /tmp/other.json
+check locked-other-config-refused [ $? -ne 0 ]
+check locked-other-config-says-why grep -q "not the configuration they were locked with" /tmp/daemon.err
+check locked-restart-unlocked relaunch --config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt --unlocked
+check locked-restart-unlocked-refused grep -q "\-\-unlocked refused" /tmp/daemon.err
+check locked-restart-still-locked sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
+check locked-restart-mapw-eperm is "$(gg-tamper mapw $pin/settings)" EPERM
+check locked-restart-audited audit_has '"event":"tamper_blocked"' '"op":"unlock"' '"via":"command line"'
+check locked-restart-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
+check locked-restart-kept-policy is "$(gg-exec /tmp/tool)" EPERM
+# A signed unlock, then a signed stop --unload.
+check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
+check locked-unlocked-status sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"
+check locked-unlocked-mapw-ok is "$(gg-tamper mapw $pin/settings)" ok
+check locked-signed-unload govgate stop --unload --config $cfg --sign-key /tmp/op.key
+check locked-unload-pins-gone [ ! -e $pin/link-gg_exec_check ]
+check locked-unload-audited grep -q '"enforcement":"detached (a signed unload)"' $log
 echo "vm $k: govgate e2e done, $fails failed"
 [ $fails -eq 0 ]

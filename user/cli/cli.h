@@ -30,6 +30,10 @@ enum {
 	CLI_KEY_PIN_DIR,
 	CLI_KEY_STATE_DIR,
 	CLI_KEY_JSON,
+	CLI_KEY_SIGN_KEY,
+	CLI_KEY_EXPIRES,
+	CLI_KEY_COUNTER,
+	CLI_KEY_SAVE_REQUEST,
 };
 
 #define CLI_OPT_CONFIG { "config", required_argument, NULL, CLI_KEY_CONFIG }
@@ -37,6 +41,29 @@ enum {
 #define CLI_OPT_STATE_DIR { "state-dir", required_argument, NULL, CLI_KEY_STATE_DIR }
 #define CLI_OPT_JSON { "json", no_argument, NULL, CLI_KEY_JSON }
 #define CLI_OPT_HELP { "help", no_argument, NULL, 'h' }
+/* A signed request to the daemon (user/cli/request.c). */
+#define CLI_OPT_SIGN                                                       \
+	{ "sign-key", required_argument, NULL, CLI_KEY_SIGN_KEY },          \
+	{ "expires", required_argument, NULL, CLI_KEY_EXPIRES },            \
+	{ "counter", required_argument, NULL, CLI_KEY_COUNTER },            \
+	{ "save-request", required_argument, NULL, CLI_KEY_SAVE_REQUEST }
+
+struct cli_sign {
+	const char *key; /* the operator's private key; NULL: unsigned */
+	long ttl; /* seconds the request is valid; 0: the default */
+	unsigned long long counter; /* 0: the time in microseconds */
+	const char *save; /* write the signed request there instead of sending it */
+};
+
+/* Takes a signing option (0), -EINVAL for a bad value, -ENOENT if opt is
+ * not one. */
+int cli_sign_opt(struct cli_sign *s, int opt, const char *arg);
+/* Sends op with args (taken) to the daemon that runs for cfg->pin_dir,
+ * signed when s->key is set: 0 with *reply when it was done, 1 when no
+ * daemon runs, -1 when it failed or was refused (said on stderr). With
+ * s->save the request is written to that file, not sent (0, no reply). */
+int cli_request(const struct cli_opts *o, const struct gg_config *cfg, const char *op,
+		json_t *args, const struct cli_sign *s, json_t **reply);
 
 #define CLI_CONTINUE (-1)
 
@@ -95,6 +122,8 @@ int gg_cmd_packs(int argc, char **argv); /* packs list|show */
 int gg_cmd_pack(int argc, char **argv); /* pack keygen|sign|verify */
 int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
 int gg_cmd_report(int argc, char **argv);
+int gg_cmd_reload(int argc, char **argv);
+int gg_cmd_unlock(int argc, char **argv);
 
 /* The audit log and its public key from --config (audit verify, tail,
  * report); *pub is NULL if none is configured. */

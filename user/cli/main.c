@@ -9,6 +9,8 @@ static const struct cmd commands[] = {
 	{ "status", gg_cmd_status, "what enforces each gate, the policy and the counters" },
 	{ "stop", gg_cmd_stop, "stop the daemon (--unload also detaches the gates)" },
 	{ "apply", gg_cmd_apply, "swap in a new policy on a running agent, atomically" },
+	{ "reload", gg_cmd_reload, "ask the daemon to re-apply its configuration's packs" },
+	{ "unlock", gg_cmd_unlock, "leave locked mode (a signed request)" },
 	{ "compile", gg_cmd_compile, "dry run: the map entries a set of refs compiles to" },
 	{ "packs", gg_cmd_packs, "browse the governance packs (list, show REF)" },
 	{ "pack", gg_cmd_pack, "for publishers: keygen, sign, verify" },

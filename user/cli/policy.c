@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* govgate apply and govgate compile: the policy commands. */
+#include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +21,16 @@ static const char apply_usage[] =
 	"A failed apply changes nothing. The set and the exact bytes of its packs are\n"
 	"kept in the state directory; a restart re-applies those bytes, not the refs.\n"
 	"REF: name@version, sha256:<hex>, blob:<key>, or the path of a pack or bundle\n"
-	"file (recorded absolute).\n";
+	"file (recorded absolute).\n"
+	"While the daemon runs, it makes the change (every map is its alone); in\n"
+	"locked mode the request must be signed: --sign-key KEY (an operator's\n"
+	"Ed25519 private key whose public half is in the trust directory), valid\n"
+	"--expires SECS (default 600), with --counter N above the last accepted\n"
+	"(default: the time in microseconds). A file REF is signed by its digest.\n";
 
 struct apply_args {
 	struct cli_opts o;
+	struct cli_sign sign;
 	enum gg_action mode;
 	enum gg_apply_op op;
 	char **refs;
@@ -37,13 +45,18 @@ static int apply_parse(struct apply_args *a, int argc, char **argv)
 		{ "add", no_argument, NULL, 'a' },
 		{ "remove", no_argument, NULL, 'r' },
 		CLI_OPT_JSON, CLI_OPT_PIN_DIR, CLI_OPT_STATE_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP,
-		{},
+		CLI_OPT_SIGN, {},
 	};
 	bool add = false, remove = false;
 	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		rc = cli_sign_opt(&a->sign, opt, optarg);
+		if (rc == -EINVAL)
+			return cli_usage_error(&a->o, apply_usage, "bad --expires or --counter");
+		if (!rc)
+			continue;
 		switch (opt) {
 		case 'm':
 			if (gg_mode_parse(optarg, &a->mode))
@@ -95,6 +108,66 @@ static void print_applied_text(const struct gg_applied *now, __u64 generation)
 	printf("\n");
 }
 
+/* The request's arguments: a file ref goes by its absolute path and the
+ * digest of its bytes now, which the daemon applies or refuses. */
+static json_t *apply_request_args(const struct apply_args *a, struct gg_err *err)
+{
+	json_t *refs = json_array();
+	char abs[PATH_MAX], *buf, hex[65];
+	size_t len;
+
+	for (int i = 0; i < a->n_refs; i++) {
+		const char *ref = a->refs[i];
+
+		if (gg_ref_classify(ref) != GG_REF_PATH) {
+			json_array_append_new(refs, json_pack("{s:s}", "ref", ref));
+			continue;
+		}
+		if (!realpath(ref, abs) || gg_read_file(abs, &buf, &len, err)) {
+			if (!err->msg[0] || errno)
+				gg_errf(err, -ENOENT, "%s: %s", ref, strerror(errno));
+			json_decref(refs);
+			return NULL;
+		}
+		gg_sha256_hex(buf, len, hex);
+		free(buf);
+		json_array_append_new(refs, json_pack("{s:s, s:s}", "ref", abs, "sha256", hex));
+	}
+	return json_pack("{s:s, s:s, s:o}", "op",
+			 a->op == GG_APPLY_ADD ? "add" : a->op == GG_APPLY_REMOVE ? "remove" : "set",
+			 "mode", a->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "refs", refs);
+}
+
+/* Through the daemon: 0 done, 1 no daemon runs, -1 failed (said). */
+static int apply_by_request(struct apply_args *a, const struct gg_config *cfg)
+{
+	struct gg_applied now = {};
+	struct gg_err err = {};
+	json_t *args, *reply = NULL;
+	int ret;
+
+	args = apply_request_args(a, &err);
+	if (!args) {
+		cli_error(&a->o, "%s", err.msg);
+		return -1;
+	}
+	ret = cli_request(&a->o, cfg, "apply", args, &a->sign, &reply);
+	if (ret || a->sign.save) {
+		json_decref(reply);
+		return ret;
+	}
+	/* What the daemon applied, as applied.json now records it. */
+	if (gg_applied_read(cfg, &now, &err) == 0 && a->o.json)
+		print_applied_json(&now, gg_json_int(reply, "generation"));
+	else if (now.n || now.format)
+		print_applied_text(&now, gg_json_int(reply, "generation"));
+	else
+		printf("applied generation %lld\n", gg_json_int(reply, "generation"));
+	gg_applied_free(&now);
+	json_decref(reply);
+	return 0;
+}
+
 int gg_cmd_apply(int argc, char **argv)
 {
 	struct apply_args a = { .o.cmd = "apply", .mode = GG_ACT_DENY };
@@ -111,6 +184,16 @@ int gg_cmd_apply(int argc, char **argv)
 		return code;
 	if (cli_config(&a.o, &cfg))
 		return 1;
+	code = apply_by_request(&a, &cfg);
+	if (code == 0 || code == -1) {
+		if (code)
+			fprintf(stderr, "govgate apply: the running policy is unchanged\n");
+		gg_config_free(&cfg);
+		return code ? 1 : 0;
+	}
+	if (a.sign.key)
+		fprintf(stderr, "govgate apply: no daemon runs: applying directly (the "
+				"signature is not needed)\n");
 	pw = getpwuid(getuid());
 	snprintf(who, sizeof(who), "%s (uid %u, govgate apply)", pw ? pw->pw_name : "?", getuid());
 	/* The current set is read under the apply lock (--add/--remove). */

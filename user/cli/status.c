@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* govgate status and govgate stop. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "daemon.h"
@@ -95,6 +97,14 @@ static void print_status_text(const json_t *st)
 	printf("locked:      %s\n", json_is_true(json_object_get(st, "locked")) ? "yes" : "no");
 	printf("tamper:      %s\n", gg_json_str(st, "tamper_protections", ""));
 	printf("evidence:    %s\n", gg_json_str(st, "evidence_protections", ""));
+	printf("signers:     ");
+	json_array_foreach(json_object_get(st, "trusted_keys"), i, v)
+		printf("%s%s (sha256:%.16s...)", i ? ", " : "", gg_json_str(v, "file", ""),
+		       gg_json_str(v, "key_sha256", ""));
+	if (!json_array_size(json_object_get(st, "trusted_keys")))
+		printf("none in %s", gg_json_str(st, "trust_dir", "?"));
+	printf("\nlast counter: %lld (signed requests: %s)\n", gg_json_int(st, "last_counter"),
+	       gg_json_str(st, "control_socket", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
 	printf("packs:       platform-floor (always)");
@@ -138,25 +148,58 @@ int gg_cmd_status(int argc, char **argv)
 }
 
 static const char stop_usage[] =
-	"usage: govgate stop [--unload] [--pin-dir DIR] [--config FILE]\n"
-	"Stops the daemon (SIGTERM). Its pinned gates keep enforcing unless\n"
-	"--unload is given, which also detaches every gate and removes the pins.\n";
+	"usage: govgate stop [--unload] [--sign-key KEY [--expires SECS] [--counter N]]\n"
+	"                    [--pin-dir DIR] [--config FILE]\n"
+	"Stops the daemon (a request over its control socket). Its pinned gates keep\n"
+	"enforcing unless --unload is given, which also detaches every gate and\n"
+	"removes the pins. In locked mode the request must be signed (--sign-key,\n"
+	"see govgate apply --help); `systemctl stop govgate` stops it too.\n";
+
+/* Asks the daemon to stop (and unload), and waits until it is gone: 0,
+ * 1 when it has no control socket, -1 failed (said). */
+static int stop_by_request(const struct cli_opts *o, const struct gg_config *cfg, bool unload,
+			   const struct cli_sign *s)
+{
+	json_t *reply = NULL;
+	int ret;
+
+	ret = cli_request(o, cfg, unload ? "unload" : "stop", json_object(), s, &reply);
+	json_decref(reply);
+	if (ret || s->save)
+		return ret;
+	for (int i = 0; i < 200 && gg_daemon_pid(cfg->pin_dir); i++)
+		usleep(50000);
+	if (gg_daemon_pid(cfg->pin_dir)) {
+		cli_error(o, "the daemon accepted the request but did not stop within 10 s");
+		return -1;
+	}
+	if (unload)
+		fprintf(stderr, "govgate: gates detached, %s removed\n", cfg->pin_dir);
+	return 0;
+}
 
 int gg_cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "unload", no_argument, NULL, 'u' },
-		CLI_OPT_PIN_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP,
+		CLI_OPT_PIN_DIR, CLI_OPT_CONFIG, CLI_OPT_HELP, CLI_OPT_SIGN,
 		{},
 	};
 	struct cli_opts o = { .cmd = "stop" };
+	struct cli_sign sign = {};
 	struct gg_config cfg = {};
 	bool unload = false;
 	struct gg_err err;
-	int opt, code = 0;
+	int opt, ret, code = 0;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int rc = cli_sign_opt(&sign, opt, optarg);
+
+		if (rc == -EINVAL)
+			return cli_usage_error(&o, stop_usage, "bad --expires or --counter");
+		if (!rc)
+			continue;
 		if (opt == 'u')
 			unload = true;
 		else if ((code = cli_common_opt(&o, opt, optarg, stop_usage)) != CLI_CONTINUE)
@@ -166,12 +209,18 @@ int gg_cmd_stop(int argc, char **argv)
 		return cli_usage_error(&o, stop_usage, "unexpected argument \"%s\"", argv[optind]);
 	if (cli_config(&o, &cfg))
 		return 1;
+	code = gg_daemon_pid(cfg.pin_dir) ? stop_by_request(&o, &cfg, unload, &sign) : 1;
+	if (code != 1) {
+		gg_config_free(&cfg);
+		return code ? 1 : 0;
+	}
 	code = 0;
 	if (gg_daemon_kill(cfg.pin_dir, &err)) {
 		cli_error(&o, "%s", err.msg);
 		code = 1;
-	} else if (unload && gg_gates_unload(cfg.pin_dir, &err)) {
-		cli_error(&o, "%s", err.msg);
+	} else if (unload && (ret = gg_gates_unload(cfg.pin_dir, &err))) {
+		cli_error(&o, "%s%s", err.msg, ret == -EPERM ? " (locked mode: start the "
+			  "daemon and send it a signed `govgate stop --unload --sign-key KEY`)" : "");
 		code = 1;
 	} else if (unload) {
 		fprintf(stderr, "govgate: gates detached, %s removed\n", cfg.pin_dir);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Requests to the running daemon (issue 13, "policy changes in locked
+ * mode"). While the daemon runs, `govgate apply`, `stop` and the others
+ * ask it over an AF_UNIX socket (0600, root) instead of writing the maps:
+ * every govgate map is guarded, and the daemon is the only writer. In
+ * locked mode each request must carry an operator's Ed25519 signature by
+ * a key in the trust directory (/etc/govgate/trusted-keys).
+ *
+ * The signed text is the request itself, one compact JSON document with
+ * sorted keys (docs/operators.md, "Signed requests"):
+ *   {"args":{...},"counter":N,"expires":UNIX,"govgate_request":1,
+ *    "key":"<key-sha256>","machine":"<machine-id>","op":"apply"}
+ * and its signature is a signature file's text (user/sign.h). On the wire
+ * the client sends one JSON document, {"request": TEXT, "signature": SIG}
+ * (no signature: unsigned), and reads one back: {"ok": true, ...} or
+ * {"ok": false, "error": MESSAGE, "refused": REASON}.
+ */
+#ifndef GG_CONTROL_H
+#define GG_CONTROL_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "common.h"
+
+#define GG_CONTROL_SOCK "/run/govgate/control.sock"
+#define GG_REQUEST_MAX (64 * 1024)
+/* A request may not be valid for longer than this: it bounds how long a
+ * captured request can be replayed after a reboot forgot the counter. */
+#define GG_REQUEST_TTL_MAX (24 * 3600)
+#define GG_REQUEST_TTL_DEFAULT 600
+
+/* What the daemon does for a request. hello: unsigned, read-only (the
+ * lock state and the last counter, for a client about to sign). */
+#define GG_OPS(X) X(hello) X(apply) X(stop) X(unload) X(reload) X(unlock)
+
+/* Why a request was refused: the "refused" of the reply and of its
+ * tamper_blocked record. */
+enum gg_req_refusal {
+	GG_REQ_OK = 0,
+	GG_REQ_MALFORMED,
+	GG_REQ_UNSIGNED,
+	GG_REQ_UNKNOWN_KEY,
+	GG_REQ_BAD_SIGNATURE,
+	GG_REQ_EXPIRED,
+	GG_REQ_TOO_LONG, /* expires further ahead than GG_REQUEST_TTL_MAX */
+	GG_REQ_REPLAYED, /* counter not above the last accepted one */
+	GG_REQ_OTHER_MACHINE,
+};
+
+const char *gg_req_refusal_name(enum gg_req_refusal r);
+
+struct gg_request {
+	char op[16];
+	json_t *args; /* an object (owned) */
+	unsigned long long counter;
+	long long expires; /* seconds since the epoch */
+	char key[65]; /* key-sha256 of the signer; "" when unsigned */
+	char machine[64];
+	char signer[256]; /* the trusted key's file name */
+};
+
+void gg_request_free(struct gg_request *r);
+
+/* The text to sign: compact, keys sorted. Caller frees. */
+char *gg_request_text(const char *op, const json_t *args, unsigned long long counter,
+		      long long expires, const char *key, const char *machine);
+
+/* A signature file's text (user/sign.h format) over text. */
+int gg_request_sign(EVP_PKEY *key, const char *text, char **sig, struct gg_err *err);
+
+/* Parses text (no signature check); GG_REQ_MALFORMED with err on error. */
+enum gg_req_refusal gg_request_parse(const char *text, struct gg_request *out,
+				     struct gg_err *err);
+
+/* What the daemon checks, in order: well-formed, signed, by a key in
+ * trust_dir whose fingerprint the request names, for this machine (when
+ * machine is not NULL), not expired at now nor valid longer than the
+ * maximum, and counter above last_counter. err says why, for the caller
+ * to show; out is filled whenever the text parsed. */
+enum gg_req_refusal gg_request_verify(const char *trust_dir, const char *text, const char *sig,
+				      time_t now, unsigned long long last_counter,
+				      const char *machine, struct gg_request *out,
+				      struct gg_err *err);
+
+/* The trusted keys: [{"file": NAME, "key_sha256": HEX}], sorted by file. */
+json_t *gg_trusted_keys(const char *trust_dir);
+
+/* This machine's id (/etc/machine-id), "" when there is none. */
+void gg_machine_id(char *buf, size_t len);
+
+/* The control socket of the daemon that runs for pin_dir: control.sock
+ * for the default pin directory, else one named after it. */
+void gg_control_path(const char *pin_dir, char *buf, size_t len);
+
+/* Listening, non-blocking, mode 0600 (a stale socket is replaced). */
+int gg_control_listen(const char *path, struct gg_err *err);
+
+/* Sends msg, waits up to timeout_s for the reply. -ENOENT/-ECONNREFUSED
+ * when no daemon listens. */
+int gg_control_call(const char *path, const json_t *msg, int timeout_s, json_t **reply,
+		    struct gg_err *err);
+
+/* Reads one message from an accepted connection (up to GG_REQUEST_MAX,
+ * until the peer shuts down its side) and answers it. */
+int gg_control_read(int fd, json_t **msg, struct gg_err *err);
+int gg_control_reply(int fd, const json_t *reply);
+
+/* The last accepted counter as the state directory keeps it across
+ * reboots (0 when none); save writes it atomically. */
+unsigned long long gg_counter_load(const char *state_dir);
+int gg_counter_save(const char *state_dir, unsigned long long counter, struct gg_err *err);
+
+#endif
