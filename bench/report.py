@@ -176,7 +176,7 @@ md.append("| storm | attempted | attempts/s | records | lost (events_lost) | los
 md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
 storm = []
 keys = sorted({(k[1], k[2]) for k in raw if k[0] == "storm"},
-              key=lambda k: (k[0] != "rate", float(k[1])))
+              key=lambda k: ({"rate": 0, "burst": 1}.get(k[0], 2), float(k[1])))
 for kind, par in keys:
     g = lambda m: one("storm", kind, par, m)
     att, rec, lost, secs, drain = g("attempted"), g("records"), g("lost"), g("secs"), g("drain_secs")
@@ -188,7 +188,9 @@ for kind, par in keys:
     s["records_per_sec"] = (rec / (secs + drain) if rec and secs is not None and drain is not None
                             and secs + drain >= 1 else None)
     storm.append(s)
-    label = f"paced {float(par):,.0f}/s for {meta.get('storm_secs')} s" if kind == "rate" else f"burst of {float(par):,.0f}, unpaced"
+    label = (f"paced {float(par):,.0f}/s for {meta.get('storm_secs')} s" if kind == "rate" else
+             f"burst of {float(par):,.0f}, unpaced" if kind == "burst" else
+             f"burst of {float(par):,.0f}, unpaced, {meta.get('big_ring_mib')} MiB ring buffer")
     md.append(f"| {label} | {num(att)} | {num(s['rate'])} | {num(rec)} | {num(lost)} | "
               f"{pct(s['loss'])} | {num(drain, '{:.1f} s')} | {num(s['records_per_sec'])} |")
 res["storm"] = storm
@@ -219,6 +221,12 @@ if storm:
         md.append(f"Bursts lose events from {first['attempted']:,.0f} on ({pct(first['loss'])} lost). ")
     if res["storm_records_per_sec_max"]:
         md.append(f"Best write rate: {res['storm_records_per_sec_max']:,.0f} records/s. ")
+    rb = [s for s in storm if s["kind"] == "burst-ring" and s["lost"] == 0]
+    rbb = max(rb, key=lambda s: s["attempted"]) if rb else None
+    res["storm_zero_loss_largest_burst_big_ring"] = rbb and rbb["attempted"]
+    if rbb:
+        md.append(f"With a {meta.get('big_ring_mib')} MiB ring buffer (`audit.ring_buffer_mib`), "
+                  f"largest unpaced burst with zero loss: **{rbb['attempted']:,.0f}** events. ")
     md.append(f"Every lost event was counted (dropped counter = `events_lost` records): "
               f"**{'yes' if all(s['lost'] == s['lost_records'] for s in storm) else 'NO'}**.\n")
 
@@ -275,6 +283,11 @@ for p in ["nine-packs"] + [str(n) for n in Ns]:
     label = "floor + nine packs" if p == "nine-packs" else f"floor + {int(p):,} prefixes"
     md.append(f"| {label} | {size(d['daemon_rss_kb'] and d['daemon_rss_kb'] * 1024)} | "
               f"{size(d['map_bytes'])} | {size(d['egress_v4_bytes'])} |")
+ring = [k[2] for k in raw if k[0] == "memory" and k[2].startswith("ring-")]
+for p in sorted(set(ring)):
+    r = one("memory", "govgate", p, "daemon_rss_kb")
+    mem[p] = {"daemon_rss_kb": r}
+    md.append(f"| floor, {p[5:]} MiB ring buffer, after the bursts | {size(r and r * 1024)} | | |")
 res["memory"] = mem
 md.append("")
 if not has('memory'):

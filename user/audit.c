@@ -1151,12 +1151,17 @@ static int emit_rendered(struct gg_audit *a, const char *ts, const char *members
 {
 	size_t start = a->len;
 	unsigned long long bytes = a->file_bytes;
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%llu", a->seq + 1);
+	char num[24], *d = num + sizeof(num);
+	unsigned long long v = a->seq + 1;
+
+	do
+		*--d = '0' + v % 10;
+	while (v /= 10);
 
 	if (buf_add(a, "{\"ts\":\"", 7) || buf_add(a, ts, strlen(ts)) ||
-	    buf_add(a, "\",\"seq\":", 8) || buf_add(a, num, n) || buf_add(a, members, len) ||
-	    buf_add(a, ",\"prev\":\"", 9) || buf_add(a, a->prev, 64) || buf_add(a, "\"}\n", 3)) {
+	    buf_add(a, "\",\"seq\":", 8) || buf_add(a, d, num + sizeof(num) - d) ||
+	    buf_add(a, members, len) || buf_add(a, ",\"prev\":\"", 9) || buf_add(a, a->prev, 64) ||
+	    buf_add(a, "\"}\n", 3)) {
 		a->len = start;
 		a->file_bytes = bytes;
 		return -ENOMEM;

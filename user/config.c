@@ -69,6 +69,7 @@ static int defaults(struct gg_config *c)
 	c->checkpoint_every = 256;
 	c->checkpoint_secs = 10;
 	c->retention_days = 7;
+	c->ring_buffer_mib = 4;
 	if (set_str(&c->pin_dir, GG_PIN_DIR_DEFAULT) ||
 	    set_str(&c->state_dir, "/var/lib/govgate") ||
 	    set_str(&c->registry_dir, "/var/lib/govgate/registry") ||
@@ -252,6 +253,19 @@ static int load_packs(struct gg_config *cfg, const struct setting *s, json_t *v,
 static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
 		      const char *path, struct gg_err *err);
 
+/* The kernel wants a power of two; 1 GiB is far more than a burst needs. */
+static int load_ring(struct gg_config *cfg, const struct setting *s, json_t *v,
+		     const char *path, struct gg_err *err)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+	if (n < 1 || n > 1024 || (n & (n - 1)))
+		return gg_errf(err, -EINVAL,
+			       "%s: \"ring_buffer_mib\" must be a power of two from 1 to 1024", path);
+	cfg->ring_buffer_mib = n;
+	return 0;
+}
+
 #define FIELD(name, fn, field) { name, fn, offsetof(struct gg_config, field) }
 
 static const struct setting settings[] = {
@@ -279,6 +293,7 @@ static const struct setting audit_settings[] = {
 	FIELD("rotate_bytes", load_ull, rotate_bytes),
 	FIELD("rotate_secs", load_uint, rotate_secs),
 	FIELD("retention_days", load_uint, retention_days),
+	{ "ring_buffer_mib", load_ring },
 	{},
 };
 

@@ -824,6 +824,7 @@ static int start_attach(struct gg_daemon *d, bool verbose, struct gg_err *err)
 	d->lock_fd = take_lock(cfg->pin_dir, err);
 	if (d->lock_fd < 0)
 		return d->lock_fd;
+	gg_gates_set_ring_bytes(cfg->ring_buffer_mib << 20);
 	ret = gg_gates_attach(cfg->pin_dir, &cfg->scope, d->state, verbose, stage, sizeof(stage),
 			      err);
 	if (ret)

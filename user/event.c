@@ -559,7 +559,8 @@ static void render_ts(struct gg_render *r, long long us)
 		strftime(r->ts_date, sizeof(r->ts_date), "%Y-%m-%dT%H:%M:%S", &tm);
 		r->ts_sec = s;
 	}
-	p = r->ts + snprintf(r->ts, sizeof(r->ts), "%s.", r->ts_date);
+	p = stpcpy(r->ts, r->ts_date);
+	*p++ = '.';
 	for (int i = 5; i >= 0; i--, frac /= 10)
 		p[i] = '0' + frac % 10;
 	p[6] = 'Z';
