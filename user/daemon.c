@@ -5,6 +5,7 @@
  * the pinned links enforcing: only `govgate stop --unload` removes them.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1098,6 +1099,9 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			check_drops(d);
 		if (tick) {
 			last_tick = time(NULL);
+			/* Loading the gates (vmlinux BTF) and a generation's
+			 * policy leave megabytes freed but mapped. */
+			malloc_trim(0);
 			copy_journal(d);
 			if (gg_audit_tick(d->audit, err))
 				fprintf(stderr, "govgate: audit: %s\n", err->msg);
