@@ -28,7 +28,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-gg=$root/build/govgate
+# GG_BENCH_GOVGATE: another build's binary, for A/B runs (same BPF ABI).
+gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
 B=$root/build/bench/ggbench
 netprobe=$root/build/helpers/gg-net
 quick=0
