@@ -253,16 +253,17 @@ static int load_packs(struct gg_config *cfg, const struct setting *s, json_t *v,
 static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
 		      const char *path, struct gg_err *err);
 
-/* The kernel wants a power of two; 1 GiB is far more than a burst needs. */
+/* The kernel wants a power of two; 1 GiB is far more than a burst needs.
+ * 0 is the default, as for every integer audit key. */
 static int load_ring(struct gg_config *cfg, const struct setting *s, json_t *v,
 		     const char *path, struct gg_err *err)
 {
-	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
 
-	if (n < 1 || n > 1024 || (n & (n - 1)))
+	if (n < 0 || n > 1024 || (n & (n - 1)))
 		return gg_errf(err, -EINVAL,
 			       "%s: \"ring_buffer_mib\" must be a power of two from 1 to 1024", path);
-	cfg->ring_buffer_mib = n;
+	cfg->ring_buffer_mib = n ? n : 4;
 	return 0;
 }
 

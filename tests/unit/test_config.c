@@ -99,7 +99,7 @@ static void test_errors(void **state)
 		{ "{\"audit\": []}", "\"audit\" must be an object" },
 		{ "{\"audit\": {\"checkpoint_secs\": 4294967296}}", "\"checkpoint_secs\" must be" },
 		{ "{\"audit\": {\"ring_buffer_mib\": 48}}", "\"ring_buffer_mib\" must be a power" },
-		{ "{\"audit\": {\"ring_buffer_mib\": 0}}", "\"ring_buffer_mib\" must be a power" },
+		{ "{\"audit\": {\"ring_buffer_mib\": -4}}", "\"ring_buffer_mib\" must be a power" },
 		{ "{\"audit\": {\"ring_buffer_mib\": 2048}}", "\"ring_buffer_mib\" must be a power" },
 		{ "{\"audit\": {\"ring_buffer_mib\": \"8\"}}", "\"ring_buffer_mib\" must be a power" },
 	};
