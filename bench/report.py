@@ -99,8 +99,9 @@ for var, label in [("none", "no agent (nothing loaded)"),
     md.append(f"| {label} | {num(m)} | {'100%' if var == 'none' else rng(r)} |")
 res["exec"] = ex
 r = ex["govgate"]["ratio"]
-res["targets"]["exec_ge_98pct"] = None if r is None else r["median"] >= 0.98
-md.append(f"\nTarget ≥ 98%: **{'met' if r and r['median'] >= 0.98 else 'not met'}** "
+# Issue 14: at most 1.5 % per exec (issue 6 asked for 2 %).
+res["targets"]["exec_ge_98_5pct"] = None if r is None else r["median"] >= 0.985
+md.append(f"\nTarget ≥ 98.5% (≤ 1.5% per exec): **{'met' if r and r['median'] >= 0.985 else 'not met'}** "
           f"({pct(r and r['median'])}).\n")
 
 if not has('exec'):
@@ -152,13 +153,14 @@ if any(conn[p].get("iptables_skipped") for p in conn):
 res["connect"] = conn
 gr = [conn[str(n)]["govgate_ratio"]["median"] for n in Ns if conn[str(n)].get("govgate_ratio")]
 if gr:
-    ok95 = min(gr) >= 0.95
+    # Issue 14: at most 2 % per connect at every size (issue 6: 5 %).
+    ok98 = min(gr) >= 0.98
     spread = max(gr) - min(gr)
     flat = spread <= 0.05
-    res["targets"]["connect_ge_95pct"] = ok95
+    res["targets"]["connect_ge_98pct"] = ok98
     res["targets"]["connect_flat"] = flat
     res["targets"]["connect_govgate_ratio_spread"] = spread
-    md.append(f"\nTarget ≥ 95% at every size: **{'met' if ok95 else 'not met'}** "
+    md.append(f"\nTarget ≥ 98% (≤ 2% per connect) at every size: **{'met' if ok98 else 'not met'}** "
               f"(lowest {pct(min(gr))}). Flat from {Ns[0]:,} to {Ns[-1]:,} "
               f"(ratios within 5 points): **{'met' if flat else 'not met'}** "
               f"(spread {100 * spread:.1f} points).\n")
