@@ -382,34 +382,13 @@ static void save_state(struct gg_daemon *d, bool now)
 	d->st_dirty = false;
 }
 
-/* BPF records the executable's file name; the full path is added from
- * /proc when the process is still there and its name still matches (a
- * reused pid is never mistaken for the actor). */
-static void resolve_exe(json_t *rec, __u32 pid)
-{
-	const char *name = json_string_value(json_object_get(rec, "exe"));
-	char link[64], path[4096];
-	const char *base;
-	ssize_t n;
-
-	if (!name || !name[0] || strchr(name, '/'))
-		return;
-	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return;
-	path[n] = '\0';
-	base = strrchr(path, '/');
-	if (base && !strcmp(base + 1, name))
-		json_object_set_new(rec, "exe", json_string(path));
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gg_daemon *d = ctx;
 	const struct gg_event *e = data;
 	const struct gg_compiled *policy;
 	unsigned long long seq = 0;
+	const char *exe;
 	struct gg_err err;
 	json_t *rec;
 	int ret;
@@ -421,13 +400,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	policy = policy_for(d, e->generation);
-	if (gg_event_render(&d->render, e, policy, d->boot_to_real, gg_render_exe(&d->render, e))) {
-		gg_errf(&err, -ENOMEM, "audit: out of memory rendering a record");
-		refused(d, e->gate, &err);
-		return 0;
-	}
-	ret = gg_audit_append_rendered(d->audit, d->render.ts, d->render.out.p, d->render.out.len,
-				       &seq, &err);
+	exe = gg_render_exe(&d->render, e);
+	ret = gg_event_render(&d->render, e, policy, d->boot_to_real, exe);
+	if (ret)
+		gg_errf(&err, ret, "audit: out of memory rendering a record");
+	else
+		ret = gg_audit_append_rendered(d->audit, d->render.ts, d->render.out.p,
+					       d->render.out.len, &seq, &err);
 	if (ret) {
 		seq = 0;
 		refused(d, e->gate, &err);
@@ -444,7 +423,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* The journal's fields come from the record as a tree: slower, and
 	 * only under systemd. */
 	rec = gg_event_record(e, policy, d->boot_to_real);
-	resolve_exe(rec, e->pid);
+	if (exe)
+		json_object_set_new(rec, "exe", json_string(exe));
 	journal_denial(d, rec, seq);
 	json_decref(rec);
 	return 0;

@@ -844,8 +844,8 @@ void gg_render_free(struct gg_render *r)
 
 /*
  * The executable's full path from /proc/PID/exe when its name still
- * matches what BPF recorded (the daemon's resolve_exe). A storm repeats
- * the same process, so the last answer is kept and reused for events that
+ * matches what BPF recorded: the record's "exe". A storm repeats the
+ * same process, so the last answer is kept and reused for events that
  * happened before it was read: for those it is exactly as good as reading
  * again, which could only be later (a pid reused since can only make a
  * later read wrong, never an earlier one right).
