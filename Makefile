@@ -225,6 +225,11 @@ $(BENCH_BIN): bench/ggbench.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -std=gnu11 -static $< -o $@
 
+# Per-record cost of the audit path (no BPF, no root): docs/performance.md.
+$(OUTPUT)/bench/recbench: bench/recbench.c $(LIB) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB) $(LDLIBS) -o $@
+
 bench: all $(BENCH_BIN)
 	$(Q)bench/run.sh
 

@@ -28,7 +28,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-gg=$root/build/govgate
+# GG_BENCH_GOVGATE: another build's binary, for A/B runs (same BPF ABI).
+gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
 B=$root/build/bench/ggbench
 netprobe=$root/build/helpers/gg-net
 quick=0
@@ -45,21 +46,26 @@ PACKS=(baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu
 	nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1)
 if ((quick)); then
 	REPS=3 EXEC_SECS=0.2 CONNECT_SECS=0.1 RULES="10 1000" IPT_MAX=1000
-	STORM_SECS=0.2 STORM_RATES="20000" STORM_BURSTS="1000"
+	STORM_SECS=0.2 STORM_RATES="20000" STORM_BURSTS="1000" RING_BURSTS="1000"
 	docplot=
 else
 	REPS=${GG_BENCH_REPS:-9} EXEC_SECS=1.5 CONNECT_SECS=0.5 RULES="10 1000 100000 1000000"
 	IPT_MAX=100000 STORM_SECS=2
-	STORM_RATES="5000 10000 20000 30000 40000 60000 100000"
-	STORM_BURSTS="1000 2000 4000 8000 16000 64000 256000 1000000"
+	STORM_RATES="10000 40000 60000 100000 150000 200000 300000"
+	STORM_BURSTS="1000 8000 16000 64000 100000 256000 1000000"
+	RING_BURSTS="100000 150000 256000"
 	docplot=$root/docs/perf/connect-vs-rules.png
 fi
 # Overrides, for development: GG_BENCH_ONLY="exec storm connect" (sections),
-# GG_BENCH_RULES, GG_BENCH_STORM_RATES, GG_BENCH_STORM_BURSTS.
+# GG_BENCH_RULES, GG_BENCH_STORM_RATES, GG_BENCH_STORM_BURSTS, GG_BENCH_RING_BURSTS.
 ONLY=${GG_BENCH_ONLY:-exec storm connect}
 RULES=${GG_BENCH_RULES:-$RULES}
 STORM_RATES=${GG_BENCH_STORM_RATES:-$STORM_RATES}
 STORM_BURSTS=${GG_BENCH_STORM_BURSTS:-$STORM_BURSTS}
+RING_BURSTS=${GG_BENCH_RING_BURSTS-$RING_BURSTS}
+# The bursts of RING_BURSTS run again with the ring buffer an operator
+# would set for them (audit.ring_buffer_mib; the default is 4).
+BIG_RING_MIB=64
 plot=$out/connect-vs-rules.png
 # The full, unrestricted run also refreshes the plot in docs/.
 [ -n "${GG_BENCH_ONLY:-}${GG_BENCH_RULES:-}${GG_BENCH_STORM_RATES:-}${GG_BENCH_STORM_BURSTS:-}" ] && docplot=
@@ -295,6 +301,7 @@ t_start=$(date +%s)
 	echo "connect_secs=$CONNECT_SECS"
 	echo "ipt_max=$IPT_MAX"
 	echo "storm_secs=$STORM_SECS"
+	echo "big_ring_mib=$BIG_RING_MIB"
 	echo "have_nft=$have_nft"
 	echo "have_ipt=$have_ipt"
 	echo "nft_version=$( ((have_nft)) && nft --version)"
@@ -392,11 +399,22 @@ storm_step() { # storm_step KIND PARAM COUNT RATE
 	done
 	say "  storm $kind $par: $att attempts in ${secs}s (${arate%.*}/s): $rec records, $lost lost, drained ${drain}s after"
 }
-only storm && say "3/5 audit storm" || STORM_RATES= STORM_BURSTS=
+only storm && say "3/5 audit storm" || STORM_RATES= STORM_BURSTS= RING_BURSTS=
 for rate in $STORM_RATES; do
 	storm_step rate "$rate" "$(awk -v r=$rate -v s=$STORM_SECS 'BEGIN {printf "%d", r * s}')" "$rate"
 done
 for n in $STORM_BURSTS; do storm_step burst "$n" "$n" 0; done
+if [ -n "$RING_BURSTS" ]; then
+	# A new ring size needs new pins: unload, then start with the setting.
+	daemon_down
+	sed 's/"rotate_bytes"/"ring_buffer_mib": '$BIG_RING_MIB', "rotate_bytes"/' "$cfg" >"$cfg.ring"
+	cfg_default=$cfg cfg=$cfg.ring
+	daemon_up
+	for n in $RING_BURSTS; do storm_step burst-ring "$n" "$n" 0; done
+	record memory govgate "ring-$BIG_RING_MIB" 1 daemon_rss_kb "$(rss_kb)"
+	daemon_down
+	cfg=$cfg_default
+fi
 
 # ---- 2. connect cost vs rule count, 4. apply, 5. memory ------------------
 # Per rule count N: one pack of N random prefixes (split in files of at most

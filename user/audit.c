@@ -33,6 +33,11 @@
 #define DEF_RETENTION_DAYS 7
 #define FLUSH_AT (64 << 10) /* buffered bytes that trigger a write */
 #define BUF_MAX (16 << 20) /* unwritten bytes before records are refused */
+/* A checkpoint that falls due within this long of the last fsync is
+ * fsynced (and published) with the next one: under a storm of records one
+ * fsync per 256 records was most of a record's cost (docs/performance.md). */
+#define CKPT_SYNC_US 50000
+#define CKPT_PENDING 64
 #define ROTATE_RETRY_US (10 * 1000000LL)
 
 struct gg_audit {
@@ -58,6 +63,10 @@ struct gg_audit {
 	struct gg_err deferred_err;
 	void (*on_checkpoint)(const struct gg_checkpoint_info *ck, void *ctx);
 	void *on_checkpoint_ctx;
+	/* Checkpoints written but not yet fsynced: published once they are. */
+	struct gg_checkpoint_info pending[CKPT_PENDING];
+	int n_pending;
+	long long sync_mono_us; /* the last fsync */
 };
 
 static long long now_us(clockid_t clk)
@@ -211,7 +220,7 @@ static bool listed_key(const char *k)
 
 /* Length of the valid UTF-8 sequence at p (jansson's rules: no overlong
  * forms, no surrogates, at most U+10FFFF), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t gg_utf8_seq(const unsigned char *p, size_t n)
 {
 	unsigned cp, c = p[0];
 	size_t len;
@@ -239,6 +248,15 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return len;
 }
 
+bool gg_utf8_valid(const char *s, size_t n)
+{
+	size_t i, m;
+
+	for (i = 0; i < n && (m = gg_utf8_seq((const unsigned char *)s + i, n - i)); i += m)
+		;
+	return i == n;
+}
+
 /* A new reference to v, or to a copy of it whose strings are valid UTF-8.
  * Kernel strings (comm, exe, paths, argv) are bytes, and jansson refuses
  * to write invalid UTF-8: each bad byte becomes the text \xNN. */
@@ -254,7 +272,7 @@ static json_t *clean(json_t *v)
 		size_t n = json_string_length(v), off = 0, m, w = 0;
 		char *buf;
 
-		for (i = 0; i < n && (m = utf8_seq(s + i, n - i)); i += m)
+		for (i = 0; i < n && (m = gg_utf8_seq(s + i, n - i)); i += m)
 			;
 		if (i == n)
 			return json_incref(v);
@@ -262,7 +280,7 @@ static json_t *clean(json_t *v)
 		if (!buf)
 			return NULL;
 		for (off = 0; off < n; off += m) {
-			m = utf8_seq(s + off, n - off);
+			m = gg_utf8_seq(s + off, n - off);
 			if (m) {
 				memcpy(buf + w, s + off, m);
 				w += m;
@@ -365,6 +383,32 @@ static int buf_add(struct gg_audit *a, const char *p, size_t n)
 	return 0;
 }
 
+/* gg_sha256_hex without its per-call algorithm fetch and snprintf per
+ * byte (a sixth of a record's cost): one context, kept. */
+static void chain_hash(const void *p, size_t n, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	static __thread EVP_MD_CTX *ctx;
+	static __thread EVP_MD *md;
+	unsigned char h[32];
+	unsigned int hn = 0;
+
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (md && !ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, p, n) ||
+	    !EVP_DigestFinal_ex(ctx, h, &hn) || hn != sizeof(h)) {
+		gg_sha256_hex(p, n, hex);
+		return;
+	}
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[h[i] >> 4];
+		hex[2 * i + 1] = digits[h[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
 /* Buffers line + '\n' and advances the chain to it. */
 static int emit(struct gg_audit *a, const char *line, unsigned long long seq, struct gg_err *err)
 {
@@ -372,7 +416,7 @@ static int emit(struct gg_audit *a, const char *line, unsigned long long seq, st
 
 	if (buf_add(a, line, n) || buf_add(a, "\n", 1))
 		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
-	gg_sha256_hex(line, n, a->prev);
+	chain_hash(line, n, a->prev);
 	a->seq = seq;
 	return 0;
 }
@@ -433,6 +477,15 @@ static int write_out(struct gg_audit *a, bool sync, struct gg_err *err)
 	}
 	if (!ret && sync && fsync(a->fd))
 		ret = gg_errf(err, -errno, "%s: fsync: %s", a->path, strerror(errno));
+	if (!ret && sync && !a->len) {
+		/* Published only once on disk: an anchor must never name a
+		 * checkpoint the file could lose in a crash. */
+		for (int i = 0; i < a->n_pending; i++)
+			if (a->on_checkpoint)
+				a->on_checkpoint(&a->pending[i], a->on_checkpoint_ctx);
+		a->n_pending = 0;
+		a->sync_mono_us = now_us(CLOCK_MONOTONIC);
+	}
 	return ret;
 }
 
@@ -444,7 +497,7 @@ static int b64(const unsigned char *in, size_t n, char *out)
 /* A checkpoint seals everything up to the previous line: the signature is
  * over the line's bytes without its trailing ,"sig":"..." member (which the
  * writer places last so verifiers can cut it off textually). */
-static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
+static int write_checkpoint(struct gg_audit *a, bool sync_now, struct gg_err *err)
 {
 	struct gg_checkpoint_info ck = {};
 	unsigned char sig[64];
@@ -485,11 +538,10 @@ static int write_checkpoint(struct gg_audit *a, struct gg_err *err)
 	snprintf(ck.hash, sizeof(ck.hash), "%s", a->prev); /* emit hashed the line */
 	a->ckpt_first = a->seq + 1;
 	a->ckpt_mono_us = now_us(CLOCK_MONOTONIC);
-	ret = write_out(a, true, err);
-	/* Published only once it is on disk: an anchor must never name a
-	 * checkpoint the file could lose in a crash. */
-	if (!ret && a->on_checkpoint)
-		a->on_checkpoint(&ck, a->on_checkpoint_ctx);
+	a->pending[a->n_pending++] = ck; /* write_out publishes it */
+	sync_now |= a->n_pending == CKPT_PENDING ||
+		    a->ckpt_mono_us - a->sync_mono_us >= CKPT_SYNC_US;
+	ret = write_out(a, sync_now, err);
 cleanup:
 	free(line);
 	free(full);
@@ -636,7 +688,7 @@ static int rotate(struct gg_audit *a, struct gg_err *err)
 	json_decref(rec);
 	if (ret)
 		return ret;
-	ret = write_checkpoint(a, err);
+	ret = write_checkpoint(a, true, err);
 	if (ret)
 		return ret;
 	if (renameat(a->dfd, a->base, a->dfd, name))
@@ -1048,6 +1100,23 @@ fail:
 	return ret;
 }
 
+/* After a record: its seq, then a checkpoint or a write when due. */
+static void appended(struct gg_audit *a, unsigned long long *seq)
+{
+	struct gg_err e;
+	int ret = 0;
+
+	/* Before a checkpoint may follow it (a rotation came before). */
+	if (seq)
+		*seq = a->seq;
+	if (unsealed(a) >= a->ckpt_every)
+		ret = write_checkpoint(a, false, &e);
+	else if (a->len >= FLUSH_AT)
+		ret = write_out(a, false, &e);
+	if (ret)
+		defer(a, ret, &e);
+}
+
 static const char *const writer_events[] = { "checkpoint", "log_rotated", "chain_resumed", NULL };
 
 int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
@@ -1080,15 +1149,51 @@ int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
 	ret = append_new(a, rec, err);
 	if (ret)
 		return ret;
-	/* Before a checkpoint may follow it (a rotation came before). */
-	if (seq)
-		*seq = a->seq;
-	if (unsealed(a) >= a->ckpt_every)
-		ret = write_checkpoint(a, &e);
-	else if (a->len >= FLUSH_AT)
-		ret = write_out(a, false, &e);
+	appended(a, seq);
+	return 0;
+}
+
+/* Builds {"ts":TS,"seq":N<members>,"prev":H} in place in the buffer. */
+static int emit_rendered(struct gg_audit *a, const char *ts, const char *members, size_t len)
+{
+	size_t start = a->len;
+	unsigned long long bytes = a->file_bytes;
+	char num[24], *d = num + sizeof(num);
+	unsigned long long v = a->seq + 1;
+
+	do
+		*--d = '0' + v % 10;
+	while (v /= 10);
+
+	if (buf_add(a, "{\"ts\":\"", 7) || buf_add(a, ts, strlen(ts)) ||
+	    buf_add(a, "\",\"seq\":", 8) || buf_add(a, d, num + sizeof(num) - d) ||
+	    buf_add(a, members, len) || buf_add(a, ",\"prev\":\"", 9) || buf_add(a, a->prev, 64) ||
+	    buf_add(a, "\"}\n", 3)) {
+		a->len = start;
+		a->file_bytes = bytes;
+		return -ENOMEM;
+	}
+	chain_hash(a->buf + start, a->len - start - 1, a->prev); /* the line, without '\n' */
+	a->seq++;
+	return 0;
+}
+
+int gg_audit_append_rendered(struct gg_audit *a, const char *ts, const char *members, size_t len,
+			     unsigned long long *seq, struct gg_err *err)
+{
+	struct gg_err e;
+	int ret;
+
+	if (a->len >= BUF_MAX)
+		return gg_errf(err, -ENOBUFS, "%s: %zu bytes unwritten, record refused%s%s", a->path,
+			       a->len, a->deferred ? ": " : "",
+			       a->deferred ? a->deferred_err.msg : "");
+	ret = maybe_rotate(a, false, &e);
 	if (ret)
 		defer(a, ret, &e);
+	if (emit_rendered(a, ts, members, len))
+		return gg_errf(err, -ENOMEM, "%s: out of memory", a->path);
+	appended(a, seq);
 	return 0;
 }
 
@@ -1112,7 +1217,7 @@ int gg_audit_checkpoint(struct gg_audit *a, struct gg_err *err)
 {
 	int ret;
 
-	ret = unsealed(a) ? write_checkpoint(a, err) : write_out(a, true, err);
+	ret = unsealed(a) ? write_checkpoint(a, true, err) : write_out(a, true, err);
 	return take_deferred(a, ret, err);
 }
 
@@ -1122,9 +1227,9 @@ int gg_audit_tick(struct gg_audit *a, struct gg_err *err)
 
 	if (unsealed(a) &&
 	    now_us(CLOCK_MONOTONIC) - a->ckpt_mono_us >= (long long)a->ckpt_secs * 1000000)
-		ret = write_checkpoint(a, err);
+		ret = write_checkpoint(a, true, err);
 	else
-		ret = write_out(a, false, err);
+		ret = write_out(a, a->n_pending > 0, err); /* the checkpoints held back */
 	if (!ret)
 		ret = maybe_rotate(a, true, err);
 	return take_deferred(a, ret, err);
@@ -1141,7 +1246,7 @@ void gg_audit_close(struct gg_audit *a)
 		return;
 	if (a->fd >= 0 || a->len) {
 		if (a->key && unsealed(a))
-			write_checkpoint(a, NULL);
+			write_checkpoint(a, true, NULL);
 		else
 			write_out(a, true, NULL);
 	}

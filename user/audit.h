@@ -72,6 +72,12 @@ int gg_audit_open(const struct gg_audit_opts *opts, struct gg_audit **out, struc
 int gg_audit_append(struct gg_audit *a, json_t *rec, unsigned long long *seq,
 		    struct gg_err *err);
 
+/* gg_audit_append for a record the caller rendered (gg_event_render): ts
+ * is its "ts" (plain ASCII), members its members after "seq", each with a
+ * leading comma, already in the writer's key order. */
+int gg_audit_append_rendered(struct gg_audit *a, const char *ts, const char *members, size_t len,
+			     unsigned long long *seq, struct gg_err *err);
+
 /* Writes buffered records; fsync when sync is true. Also returns (once) a
  * failure deferred by an earlier append. */
 int gg_audit_flush(struct gg_audit *a, bool sync, struct gg_err *err);
@@ -123,6 +129,11 @@ void gg_audit_close(struct gg_audit *a);
  * 1), "prev" (64 lower-case hex) and "event" (string), no duplicate keys.
  * NULL when the line is not such a record. */
 json_t *gg_audit_parse_line(const char *p, size_t len);
+
+/* Length of the valid UTF-8 sequence at p (jansson's rules), 0 if none;
+ * whether all n bytes of s are valid UTF-8. */
+size_t gg_utf8_seq(const unsigned char *p, size_t n);
+bool gg_utf8_valid(const char *s, size_t n);
 
 /* The files of a log, oldest first: the rotated "<active>.<UTC>.<seq>"
  * siblings ordered by seq, then the active file if it exists. */

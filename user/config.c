@@ -69,6 +69,7 @@ static int defaults(struct gg_config *c)
 	c->checkpoint_every = 256;
 	c->checkpoint_secs = 10;
 	c->retention_days = 7;
+	c->ring_buffer_mib = 4;
 	if (set_str(&c->pin_dir, GG_PIN_DIR_DEFAULT) ||
 	    set_str(&c->state_dir, "/var/lib/govgate") ||
 	    set_str(&c->registry_dir, "/var/lib/govgate/registry") ||
@@ -265,6 +266,20 @@ static int load_signing_key(struct gg_config *cfg, const struct setting *s, json
 	return 0;
 }
 
+/* The kernel wants a power of two; 1 GiB is far more than a burst needs.
+ * 0 is the default, as for every integer audit key. */
+static int load_ring(struct gg_config *cfg, const struct setting *s, json_t *v,
+		     const char *path, struct gg_err *err)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if (n < 0 || n > 1024 || (n & (n - 1)))
+		return gg_errf(err, -EINVAL,
+			       "%s: \"ring_buffer_mib\" must be a power of two from 1 to 1024", path);
+	cfg->ring_buffer_mib = n ? n : 4;
+	return 0;
+}
+
 #define FIELD(name, fn, field) { name, fn, offsetof(struct gg_config, field) }
 
 static const struct setting settings[] = {
@@ -293,6 +308,7 @@ static const struct setting audit_settings[] = {
 	FIELD("rotate_bytes", load_ull, rotate_bytes),
 	FIELD("rotate_secs", load_uint, rotate_secs),
 	FIELD("retention_days", load_uint, retention_days),
+	{ "ring_buffer_mib", load_ring },
 	{},
 };
 

@@ -43,6 +43,7 @@ struct gg_config {
 	unsigned long long rotate_bytes;
 	unsigned rotate_secs;
 	unsigned retention_days;
+	unsigned ring_buffer_mib; /* the BPF ring buffer (events), a power of two */
 };
 
 /* Loads path (or the default path if it exists, or built-in defaults when

@@ -5,6 +5,7 @@
  * the pinned links enforcing: only `govgate stop --unload` removes them.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -73,6 +74,7 @@ struct gg_daemon {
 	bool counters_failing;
 	__u64 records;
 	bool journald;
+	struct gg_render render; /* denials go to the log without a jansson tree */
 	/* Start-up and shutdown (gg_daemon_start, gg_daemon_stop). */
 	int lock_fd, events_fd, old_events_fd, old_counters_fd;
 	struct ring_buffer *rb;
@@ -422,33 +424,16 @@ static void save_state(struct gg_daemon *d, bool now)
 	d->st_dirty = false;
 }
 
-/* BPF records the executable's file name; the full path is added from
- * /proc when the process is still there and its name still matches (a
- * reused pid is never mistaken for the actor). */
-static void resolve_exe(json_t *rec, __u32 pid)
-{
-	const char *name = json_string_value(json_object_get(rec, "exe"));
-	char link[64], path[4096];
-	const char *base;
-	ssize_t n;
-
-	if (!name || !name[0] || strchr(name, '/'))
-		return;
-	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0)
-		return;
-	path[n] = '\0';
-	base = strrchr(path, '/');
-	if (base && !strcmp(base + 1, name))
-		json_object_set_new(rec, "exe", json_string(path));
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gg_daemon *d = ctx;
 	const struct gg_event *e = data;
+	const struct gg_compiled *policy;
+	unsigned long long seq = 0;
+	const char *exe;
+	struct gg_err err;
 	json_t *rec;
+	int ret;
 
 	/* Records are sized per gate (govgate_abi.h); an older build's
 	 * full-size ones pass too. */
@@ -458,9 +443,33 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (!d->recon_old)
 		d->accounted[e->gate]++;
-	rec = gg_event_record(e, policy_for(d, e->generation), d->boot_to_real);
-	resolve_exe(rec, e->pid);
-	journal_denial(d, rec, audit_write(d, rec));
+	policy = policy_for(d, e->generation);
+	exe = gg_render_exe(&d->render, e);
+	ret = gg_event_render(&d->render, e, policy, d->boot_to_real, exe);
+	if (ret)
+		gg_errf(&err, ret, "audit: out of memory rendering a record");
+	else
+		ret = gg_audit_append_rendered(d->audit, d->render.ts, d->render.out.p,
+					       d->render.out.len, &seq, &err);
+	if (ret) {
+		seq = 0;
+		refused(d, e->gate, &err);
+	} else {
+		d->records++; /* then as audit_append */
+		for (int b = 0; b < GG_LOST_BUCKETS; b++)
+			if (d->unwritten[b]) {
+				record_unwritten(d);
+				break;
+			}
+	}
+	if (!d->journald)
+		return 0;
+	/* The journal's fields come from the record as a tree: slower, and
+	 * only under systemd. */
+	rec = gg_event_record(e, policy, d->boot_to_real);
+	if (exe)
+		json_object_set_new(rec, "exe", json_string(exe));
+	journal_denial(d, rec, seq);
 	json_decref(rec);
 	return 0;
 }
@@ -993,6 +1002,7 @@ static int start_attach(struct gg_daemon *d, bool verbose, struct gg_err *err)
 	d->lock_fd = take_lock(cfg->pin_dir, err);
 	if (d->lock_fd < 0)
 		return d->lock_fd;
+	gg_gates_set_ring_bytes(cfg->ring_buffer_mib << 20);
 	ret = gg_gates_attach(cfg->pin_dir, &cfg->scope, d->state, verbose, stage, sizeof(stage),
 			      err);
 	if (ret)
@@ -1989,6 +1999,9 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (tick) {
 			recon_check(d, NULL);
 			last_tick = time(NULL);
+			/* Loading the gates (vmlinux BTF) and a generation's
+			 * policy leave megabytes freed but mapped. */
+			malloc_trim(0);
 			copy_journal(d);
 			if (gg_audit_tick(d->audit, err))
 				fprintf(stderr, "govgate: audit: %s\n", err->msg);
@@ -2049,6 +2062,7 @@ void gg_daemon_free(struct gg_daemon *d)
 		munmap((void *)d->cons_pos, sysconf(_SC_PAGESIZE));
 		munmap((void *)d->prod_pos, sysconf(_SC_PAGESIZE));
 	}
+	gg_render_free(&d->render);
 	if (d->events_fd >= 0)
 		close(d->events_fd);
 	if (d->old_events_fd >= 0)

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "event.h"
 
 __s64 gg_boot_to_real_ns(void)
@@ -416,4 +420,477 @@ json_t *gg_lost_record(const char *gate, const char *reason, __u64 count)
 	return json_pack("{s:s, s:o, s:s, s:I}", "event", "events_lost", "gate",
 			 gate ? json_string(gate) : json_null(), "reason", reason, "count",
 			 (json_int_t)count);
+}
+
+/*
+ * The direct renderer: the same record as gg_event_record followed by the
+ * audit writer's format_line, written as bytes without a jansson tree
+ * (docs/performance.md: building and dumping two trees was most of a
+ * record's cost). Key order is the writer's (audit.c key_order, then the
+ * unlisted keys in byte order); strings are written as jansson writes the
+ * writer's UTF-8-cleaned copy of them. tests/unit/test_event_render.c
+ * compares both paths byte for byte for every kind of event.
+ */
+static int sb_grow(struct gg_strbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 1024;
+	char *p;
+
+	if (b->len + n <= b->cap)
+		return 0;
+	while (cap < b->len + n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void sb_put(struct gg_strbuf *b, const char *s, size_t n)
+{
+	if (b->failed || sb_grow(b, n)) {
+		b->failed = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+#define SB_LIT(b, s) sb_put(b, s, sizeof(s) - 1)
+
+static void sb_str(struct gg_strbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_int(struct gg_strbuf *b, long long v)
+{
+	char num[24];
+	char *p = num + sizeof(num);
+	unsigned long long u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--p = '0' + u % 10;
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	sb_put(b, p, num + sizeof(num) - p);
+}
+
+/* A JSON string of n bytes of s: each byte that is not valid UTF-8
+ * becomes the text \xNN (audit.c clean()), then jansson's escapes
+ * (dump_string: \" \\ \b \f \n \r \t, other controls \u00XX). */
+static void sb_jstr(struct gg_strbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run;
+	char esc[8];
+
+	if (b->failed || sb_grow(b, n + 2)) {
+		b->failed = true;
+		return;
+	}
+	SB_LIT(b, "\"");
+	while (i < n) {
+		for (run = i; run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' &&
+			      u[run] != '\\';
+		     run++)
+			;
+		sb_put(b, s + i, run - i);
+		if ((i = run) == n)
+			break;
+		if (u[i] >= 0x80) {
+			size_t m = gg_utf8_seq(u + i, n - i);
+
+			if (m) {
+				sb_put(b, s + i, m);
+				i += m;
+				continue;
+			}
+			/* clean() writes \xNN; jansson then escapes its backslash */
+			esc[0] = esc[1] = '\\';
+			esc[2] = 'x';
+			esc[3] = hex[u[i] >> 4];
+			esc[4] = hex[u[i] & 15];
+			sb_put(b, esc, 5);
+		} else if (u[i] == '"' || u[i] == '\\') {
+			esc[0] = '\\';
+			esc[1] = u[i];
+			sb_put(b, esc, 2);
+		} else {
+			const char *short_esc = u[i] == '\b' ? "\\b" : u[i] == '\f' ? "\\f" :
+						u[i] == '\n' ? "\\n" : u[i] == '\r' ? "\\r" :
+						u[i] == '\t' ? "\\t" : NULL;
+
+			if (short_esc) {
+				sb_put(b, short_esc, 2);
+			} else {
+				snprintf(esc, sizeof(esc), "\\u%04X", u[i]);
+				sb_put(b, esc, 6);
+			}
+		}
+		i++;
+	}
+	SB_LIT(b, "\"");
+}
+
+/* ,"key": */
+static void sb_key(struct gg_strbuf *b, const char *key)
+{
+	SB_LIT(b, ",\"");
+	sb_str(b, key);
+	SB_LIT(b, "\":");
+}
+
+static void sb_kstr(struct gg_strbuf *b, const char *key, const char *s, size_t max)
+{
+	sb_key(b, key);
+	sb_jstr(b, s, strnlen(s, max));
+}
+
+static void sb_kint(struct gg_strbuf *b, const char *key, long long v)
+{
+	sb_key(b, key);
+	sb_int(b, v);
+}
+
+/* The wall time of a boot-time stamp; the date part is kept per second. */
+static void render_ts(struct gg_render *r, long long us)
+{
+	long long s = us / 1000000, frac = us % 1000000;
+	char *p;
+
+	if (frac < 0) {
+		frac += 1000000;
+		s--;
+	}
+	if (!r->ts_date[0] || s != r->ts_sec) {
+		time_t t = s;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(r->ts_date, sizeof(r->ts_date), "%Y-%m-%dT%H:%M:%S", &tm);
+		r->ts_sec = s;
+	}
+	p = stpcpy(r->ts, r->ts_date);
+	*p++ = '.';
+	for (int i = 5; i >= 0; i--, frac /= 10)
+		p[i] = '0' + frac % 10;
+	p[6] = 'Z';
+	p[7] = '\0';
+}
+
+/* Appends a jansson value as the writer dumps it. Used for the attribution
+ * only, whose strings come from parsed packs (valid UTF-8: clean() would
+ * not change them), and only when the cache misses. */
+static void sb_json(struct gg_strbuf *b, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (!s) {
+		b->failed = true;
+		return;
+	}
+	sb_str(b, s);
+	free(s);
+}
+
+/* "rule" .. "attribution_unknown" of a decision, in the writer's order. */
+static const char *const attribution_keys[] = {
+	"rule", "rules", "pack", "controls", "frameworks", "observed_controls",
+	"observed_frameworks", "attribution_unknown",
+};
+
+static void render_attribution(struct gg_strbuf *b, const struct gg_event *e,
+			       const struct gg_compiled *policy)
+{
+	json_t *rec = json_object();
+
+	if (!rec) {
+		b->failed = true;
+		return;
+	}
+	add_policy(rec, e, policy);
+	for (size_t i = 0; i < sizeof(attribution_keys) / sizeof(attribution_keys[0]); i++) {
+		json_t *v = json_object_get(rec, attribution_keys[i]);
+
+		if (!v)
+			continue;
+		sb_key(b, attribution_keys[i]);
+		sb_json(b, v);
+	}
+	json_decref(rec);
+}
+
+/*
+ * The attribution depends only on the generation's policy, the entries hit
+ * and whether the action was a denial: a storm repeats the same decision,
+ * so it is rendered once and kept. (generation, policy) identify the
+ * policy: a generation's compiled policy never changes.
+ */
+static void add_attribution(struct gg_render *r, const struct gg_event *e,
+			    const struct gg_compiled *policy)
+{
+	bool deny = e->action == GG_ACT_DENY;
+	struct gg_render_attr *c;
+
+	for (int i = 0; i < GG_RENDER_CACHE; i++) {
+		c = &r->cache[i];
+		if (c->frag.len && c->policy == policy && c->generation == e->generation &&
+		    c->deny == deny && !memcmp(c->entries, e->entries, sizeof(c->entries))) {
+			sb_put(&r->out, c->frag.p, c->frag.len);
+			return;
+		}
+	}
+	c = &r->cache[r->next_cache++ % GG_RENDER_CACHE];
+	c->frag.len = 0;
+	c->frag.failed = false;
+	render_attribution(&c->frag, e, policy);
+	if (c->frag.failed) {
+		c->frag.len = 0;
+		r->out.failed = true;
+		return;
+	}
+	c->policy = policy;
+	c->generation = e->generation;
+	c->deny = deny;
+	memcpy(c->entries, e->entries, sizeof(c->entries));
+	sb_put(&r->out, c->frag.p, c->frag.len);
+}
+
+static void render_exec(struct gg_strbuf *b, const struct gg_event *e)
+{
+	const struct gg_event_exec *x = &e->exec;
+	__u32 len = x->args_len < GG_ARGS_MAX ? x->args_len : GG_ARGS_MAX;
+
+	sb_kstr(b, "filename", x->filename, sizeof(x->filename));
+	sb_key(b, "path");
+	if (x->path[0])
+		sb_jstr(b, x->path, strnlen(x->path, sizeof(x->path)));
+	else
+		SB_LIT(b, "null");
+	sb_key(b, "argv");
+	SB_LIT(b, "[");
+	for (__u32 off = 0, n = 0; off < len && n < x->argc; n++) {
+		size_t l = strnlen(x->args + off, len - off);
+
+		if (n)
+			SB_LIT(b, ",");
+		sb_jstr(b, x->args + off, l);
+		off += l + 1;
+	}
+	SB_LIT(b, "]");
+	sb_kint(b, "dev", (long long)x->dev);
+	sb_kint(b, "ino", (long long)x->ino);
+	sb_key(b, "match");
+	sb_jstr(b, exec_match_name(x->match), strlen(exec_match_name(x->match)));
+	sb_key(b, "digest");
+	if (x->digest_known) {
+		char hex[2 * GG_SHA256_LEN + 1];
+
+		gg_digest_hex(x->sha256, hex);
+		sb_jstr(b, hex, strlen(hex));
+	} else {
+		SB_LIT(b, "null");
+	}
+}
+
+/* A fixed name (no escapes needed) as a string member. */
+static void sb_kname(struct gg_strbuf *b, const char *key, const char *name)
+{
+	sb_key(b, key);
+	SB_LIT(b, "\"");
+	sb_str(b, name);
+	SB_LIT(b, "\"");
+}
+
+static void render_net(struct gg_strbuf *b, const struct gg_event *e)
+{
+	const struct gg_event_net *n = &e->net;
+	char addr[INET6_ADDRSTRLEN] = "";
+	bool v4 = n->family == AF_INET || n->mapped_v4;
+	bool kind = e->flags & GG_EVF_SOCKET_KIND;
+	bool inet = (n->family == AF_INET || n->family == AF_INET6) && n->hook != GG_NET_SOCKET &&
+		    !kind;
+	const char *type = sock_type_name(n->sock_type);
+	bool other_family = n->family != AF_INET && n->family != AF_INET6 &&
+			    n->family != AF_PACKET && n->family != AF_XDP;
+
+	sb_kname(b, "family", net_family_name(n->family));
+	sb_key(b, "daddr");
+	if (inet) {
+		inet_ntop(v4 ? AF_INET : AF_INET6, n->daddr, addr, sizeof(addr));
+		sb_jstr(b, addr, strlen(addr));
+	} else {
+		SB_LIT(b, "null");
+	}
+	sb_key(b, "mapped_v4");
+	sb_str(b, n->mapped_v4 ? "true" : "false");
+	sb_kint(b, "dport", n->dport);
+	sb_kname(b, "proto", n->proto == IPPROTO_TCP   ? "tcp" :
+			     n->proto == IPPROTO_UDP ? "udp" :
+						       "other");
+	sb_key(b, "syscall");
+	if (n->hook == GG_NET_PACKET)
+		SB_LIT(b, "null");
+	else
+		sb_jstr(b, net_hook_name(n->hook), strlen(net_hook_name(n->hook)));
+	/* the keys audit.c does not list, in byte order */
+	if (other_family)
+		sb_kint(b, "family_number", n->family);
+	sb_kname(b, "hook", net_hook_name(n->hook));
+	if (n->proto != IPPROTO_TCP && n->proto != IPPROTO_UDP)
+		sb_kint(b, "proto_number", n->proto);
+	if (type)
+		sb_kname(b, "sock_type", type);
+	if (kind)
+		sb_kname(b, "socket_kind",
+			 n->family == AF_INET || n->family == AF_INET6 ? "raw" : "packet");
+}
+
+static void render_module(struct gg_strbuf *b, const struct gg_event *e)
+{
+	sb_kstr(b, "module", e->module.name, sizeof(e->module.name));
+	sb_kname(b, "source", module_source_name(e->module.source));
+}
+
+/* add_tamper's attribution, in the writer's order. */
+static void render_tamper_attribution(struct gg_strbuf *b, const struct gg_event *e)
+{
+	const struct gg_event_guard *g = &e->guard;
+	bool known = g->what < sizeof(guard_names) / sizeof(guard_names[0]) &&
+		     guard_names[g->what].what;
+
+	SB_LIT(b, ",\"rule\":null,\"rules\":[],\"pack\":\"platform-floor\",\"controls\":[\"");
+	sb_str(b, known ? guard_names[g->what].control : "FLOOR-TAMPER-UNKNOWN");
+	SB_LIT(b, "\"],\"frameworks\":[\"govgate-floor\"],\"observed_controls\":[],"
+		  "\"observed_frameworks\":[]");
+}
+
+/* add_tamper's own keys (none of them listed by audit.c), in byte order. */
+static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
+{
+	const struct gg_event_guard *g = &e->guard;
+	bool known = g->what < sizeof(guard_names) / sizeof(guard_names[0]) &&
+		     guard_names[g->what].what;
+
+	if (g->what == GG_GUARD_BPF_CMD)
+		sb_kname(b, "bpf_cmd", bpf_cmd_name(g->arg));
+	sb_key(b, "locked");
+	SB_LIT(b, "true");
+	if (g->what == GG_GUARD_MAP_WRITE)
+		sb_kint(b, "map_id", g->arg);
+	else if (g->what == GG_GUARD_PTRACE)
+		sb_kint(b, "ptrace_mode", g->arg);
+	else if (g->what == GG_GUARD_SIGNAL)
+		sb_kint(b, "signal", g->arg);
+	sb_kname(b, "tamper", known ? guard_names[g->what].what : "unknown");
+	sb_kstr(b, "target", g->name, sizeof(g->name));
+}
+
+static void render_header(struct gg_render *r, const struct gg_event *e,
+			  const struct gg_compiled *policy, const char *exe)
+{
+	struct gg_strbuf *b = &r->out;
+	bool tamper = e->flags & GG_EVF_TAMPER;
+
+	sb_kname(b, "event", tamper ? "tamper_blocked" : event_name(e->gate));
+	sb_kname(b, "gate", gg_gate_name(e->gate));
+	sb_kname(b, "action", gg_action_name(e->action));
+	sb_kname(b, "mechanism", gg_mech_name(e->mechanism));
+	sb_kint(b, "generation", (long long)e->generation);
+	if (tamper)
+		render_tamper_attribution(b, e);
+	else
+		add_attribution(r, e, policy);
+	/* as gg_event_record: the later flag's reason wins */
+	if (e->flags & GG_EVF_BAD_ADDR)
+		sb_kname(b, "fail_closed", "unreadable_destination");
+	else if (e->flags & GG_EVF_FAIL_CLOSED)
+		sb_kname(b, "fail_closed", "policy_swapped_during_decision");
+	if (!tamper && !policy) {
+		sb_key(b, "policy_unresolved");
+		SB_LIT(b, "true");
+	}
+	sb_kint(b, "pid", e->pid);
+	sb_kint(b, "ppid", e->ppid);
+	sb_kint(b, "uid", e->uid);
+	sb_kstr(b, "comm", e->comm, sizeof(e->comm));
+	if (exe)
+		sb_kstr(b, "exe", exe, strlen(exe));
+	else
+		sb_kstr(b, "exe", e->exe, sizeof(e->exe));
+	sb_kint(b, "cgroup_id", (long long)e->cgroup_id);
+}
+
+int gg_event_render(struct gg_render *r, const struct gg_event *e,
+		    const struct gg_compiled *policy, __s64 boot_to_real_ns, const char *exe)
+{
+	r->out.len = 0;
+	r->out.failed = false;
+	render_ts(r, (boot_to_real_ns + (__s64)e->ts_boot_ns) / 1000);
+	render_header(r, e, policy, exe);
+	switch (e->flags & GG_EVF_TAMPER ? GG_GATE_COUNT : e->gate) {
+	case GG_GATE_COUNT:
+		render_tamper(&r->out, e);
+		break;
+	case GG_GATE_EXEC:
+		render_exec(&r->out, e);
+		break;
+	case GG_GATE_EGRESS:
+		render_net(&r->out, e);
+		break;
+	default:
+		render_module(&r->out, e);
+		break;
+	}
+	return r->out.failed ? -ENOMEM : 0;
+}
+
+void gg_render_free(struct gg_render *r)
+{
+	free(r->out.p);
+	for (int i = 0; i < GG_RENDER_CACHE; i++)
+		free(r->cache[i].frag.p);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * The executable's full path from /proc/PID/exe when its name still
+ * matches what BPF recorded: the record's "exe". A storm repeats the
+ * same process, so the last answer is kept and reused for events that
+ * happened before it was read: for those it is exactly as good as reading
+ * again, which could only be later (a pid reused since can only make a
+ * later read wrong, never an earlier one right).
+ */
+const char *gg_render_exe(struct gg_render *r, const struct gg_event *e)
+{
+	char name[sizeof(e->exe) + 1], link[64];
+	struct timespec now;
+	const char *base;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%.*s", (int)strnlen(e->exe, sizeof(e->exe)), e->exe);
+	if (!name[0] || strchr(name, '/'))
+		return NULL;
+	if (r->exe_read_ns && r->exe_pid == e->pid && e->ts_boot_ns <= r->exe_read_ns &&
+	    !strcmp(r->exe_name, name))
+		return r->exe_ok ? r->exe_path : NULL;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	r->exe_read_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	r->exe_pid = e->pid;
+	snprintf(r->exe_name, sizeof(r->exe_name), "%s", name);
+	r->exe_ok = false;
+	snprintf(link, sizeof(link), "/proc/%u/exe", e->pid);
+	n = readlink(link, r->exe_path, sizeof(r->exe_path) - 1);
+	if (n <= 0)
+		return NULL;
+	r->exe_path[n] = '\0';
+	base = strrchr(r->exe_path, '/');
+	/* jansson (json_string) takes only valid UTF-8: the name stays then */
+	r->exe_ok = base && !strcmp(base + 1, name) && gg_utf8_valid(r->exe_path, n);
+	return r->exe_ok ? r->exe_path : NULL;
 }

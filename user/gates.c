@@ -422,6 +422,43 @@ void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_CO
 	}
 }
 
+/* The ring buffer's size (audit.ring_buffer_mib); 0: the object's. */
+static __u32 ring_bytes;
+
+void gg_gates_set_ring_bytes(__u32 bytes)
+{
+	ring_bytes = bytes;
+}
+
+/* A pinned ring buffer is reused as it is (libbpf refuses a size
+ * mismatch): a new size takes effect once the pins are gone. */
+static void size_ring(struct bpf_object *obj, const char *pin_dir)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, GG_MAP_EVENTS);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	static bool warned;
+	char path[4096];
+	int fd;
+
+	if (!m || !ring_bytes)
+		return;
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EVENTS, pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries) {
+		if (info.max_entries != ring_bytes && !warned)
+			fprintf(stderr, "govgate: the ring buffer stays %u MiB (pinned) until "
+					"`govgate stop --unload`; configured: %u MiB\n",
+				info.max_entries >> 20, ring_bytes >> 20);
+		warned = true;
+		bpf_map__set_max_entries(m, info.max_entries);
+	} else {
+		bpf_map__set_max_entries(m, ring_bytes);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Opens and loads one gate's object with one mechanism's programs. */
 static int load_gate(const struct gg_gate_spec *spec, const char *pin_dir, enum gg_mech mech,
 		     void **out)
@@ -451,6 +488,8 @@ static int load_gate(const struct gg_gate_spec *spec, const char *pin_dir, enum 
 		spec->destroy(skel);
 		return -ENOENT;
 	}
+	if (spec->object(skel))
+		size_ring(spec->object(skel), pin_dir);
 	ret = spec->object(skel) ? bpf_object__load(spec->object(skel)) : -EINVAL;
 	if (ret) {
 		spec->destroy(skel);

@@ -36,6 +36,10 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 		    size_t stage_len, struct gg_err *err);
 int gg_gates_finish_upgrade(const char *pin_dir, const char *stage, struct gg_err *err);
 
+/* The ring buffer size for gates created from now on (bytes, a power of
+ * two, at least a page; 0: built-in 4 MiB). A pinned one keeps its size. */
+void gg_gates_set_ring_bytes(__u32 bytes);
+
 /* SHA-256 of this binary's embedded BPF objects. */
 void gg_build_id(char id[GG_BUILD_ID_LEN]);
 

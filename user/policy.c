@@ -158,6 +158,70 @@ static int delete_keys(int fd, int map, const char *keys, size_t n, __u32 ks,
 	return 0;
 }
 
+/* Appends the keys of `slot` among n keys to *keys (*cap keys of ks). */
+static int keep_slot_keys(int map, __u32 slot, const char *in, size_t n, __u32 ks, char **keys,
+			  size_t *nk, size_t *cap)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (key_slot(map, in + i * ks) != slot)
+			continue;
+		if (*nk == *cap) {
+			size_t c = *cap ? *cap * 2 : 1024;
+			char *p = realloc(*keys, c * ks);
+
+			if (!p)
+				return -ENOMEM;
+			*keys = p;
+			*cap = c;
+		}
+		memcpy(*keys + *nk * ks, in + i * ks, ks);
+		(*nk)++;
+	}
+	return 0;
+}
+
+/* The keys of `slot`, read in batches of 64k (one syscall each, not one
+ * per key: with a million prefixes the walk was a third of an apply).
+ * -EOPNOTSUPP where the map type has no batch lookup (LPM tries on 6.1). */
+static int slot_keys_batched(int fd, int map, __u32 slot, const struct bpf_map_info *info,
+			     char **keys, size_t *nk)
+{
+	const __u32 chunk = 65536;
+	char *k = malloc((size_t)chunk * info->key_size), *v = NULL, *in = NULL, *out;
+	size_t cap = 0;
+	int ret = -ENOMEM;
+
+	out = malloc(info->key_size);
+	v = malloc((size_t)chunk * info->value_size);
+	if (!k || !v || !out)
+		goto cleanup;
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		__u32 count = chunk;
+		int r = bpf_map_lookup_batch(fd, in, out, k, v, &count, &opts);
+		int e = errno;
+
+		if (r && e != ENOENT) {
+			ret = batch_unsupported(e) && !in ? -EOPNOTSUPP : -e;
+			goto cleanup;
+		}
+		if (keep_slot_keys(map, slot, k, count, info->key_size, keys, nk, &cap))
+			goto cleanup;
+		if (r) /* ENOENT: that was the last batch */
+			break;
+		if (!in && !(in = malloc(info->key_size)))
+			goto cleanup;
+		memcpy(in, out, info->key_size);
+	}
+	ret = 0;
+cleanup:
+	free(k);
+	free(v);
+	free(in);
+	free(out);
+	return ret;
+}
+
 /* Deletes every key of `slot` from one map. Keys are collected first:
  * deleting while iterating would restart the walk. */
 static int clear_slot(int fd, int map, __u32 slot, struct gg_err *err)
@@ -171,6 +235,17 @@ static int clear_slot(int fd, int map, __u32 slot, struct gg_err *err)
 	ret = bpf_obj_get_info_by_fd(fd, &info, &info_len);
 	if (ret)
 		return gg_errf(err, -errno, "%s: %s", map_names[map], strerror(errno));
+	ret = slot_keys_batched(fd, map, slot, &info, &keys, &n);
+	if (!ret) {
+		ret = delete_keys(fd, map, keys, n, info.key_size, err);
+		free(keys);
+		return ret;
+	}
+	free(keys);
+	keys = NULL;
+	n = 0;
+	if (ret != -EOPNOTSUPP)
+		return gg_errf(err, ret, "%s: batch lookup: %s", map_names[map], strerror(-ret));
 	cur = calloc(1, info.key_size);
 	if (!cur)
 		return gg_errf(err, -ENOMEM, "out of memory");

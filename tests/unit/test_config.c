@@ -39,6 +39,7 @@ static void test_defaults_without_file(void **state)
 	assert_int_equal(cfg.mode, GG_ACT_DENY);
 	assert_int_equal(cfg.scope.mode, GG_SCOPE_GLOBAL);
 	assert_int_equal(cfg.retention_days, 7);
+	assert_int_equal(cfg.ring_buffer_mib, 4);
 	gg_config_free(&cfg);
 	unlink(path);
 	free(path);
@@ -53,7 +54,8 @@ static void test_every_key(void **state)
 		" \"packs\": [\"a@v1\", {\"ref\": \"b@v1\", \"mode\": \"observe\"}],"
 		" \"account\": \"acme\", \"pack_dirs\": [\"/p1\", \"/p2\"], \"require_signatures\": true,"
 		" \"exempt_cgroups\": [\"/sys/fs/cgroup/mmds\"],"
-		" \"audit\": {\"path\": \"/tmp/a.jsonl\", \"checkpoint_every\": 9, \"retention_days\": 3}}");
+		" \"audit\": {\"path\": \"/tmp/a.jsonl\", \"checkpoint_every\": 9, \"retention_days\": 3,"
+		" \"ring_buffer_mib\": 64}}");
 
 	assert_int_equal(gg_config_load(path, &cfg, &err), 0);
 	assert_string_equal(cfg.pin_dir, "/sys/fs/bpf/x");
@@ -70,6 +72,7 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.audit_path, "/tmp/a.jsonl");
 	assert_int_equal(cfg.checkpoint_every, 9);
 	assert_int_equal(cfg.retention_days, 3);
+	assert_int_equal(cfg.ring_buffer_mib, 64);
 	gg_config_free(&cfg);
 	unlink(path);
 	free(path);
@@ -95,6 +98,10 @@ static void test_errors(void **state)
 		{ "{\"pack_dirs\": [\"/a\", 3]}", "pack_dirs[1] must be a string" },
 		{ "{\"audit\": []}", "\"audit\" must be an object" },
 		{ "{\"audit\": {\"checkpoint_secs\": 4294967296}}", "\"checkpoint_secs\" must be" },
+		{ "{\"audit\": {\"ring_buffer_mib\": 48}}", "\"ring_buffer_mib\" must be a power" },
+		{ "{\"audit\": {\"ring_buffer_mib\": -4}}", "\"ring_buffer_mib\" must be a power" },
+		{ "{\"audit\": {\"ring_buffer_mib\": 2048}}", "\"ring_buffer_mib\" must be a power" },
+		{ "{\"audit\": {\"ring_buffer_mib\": \"8\"}}", "\"ring_buffer_mib\" must be a power" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
