@@ -79,7 +79,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
-	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
+	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define EGRESS_PROGS(P)                                                                      \
 	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
@@ -391,7 +393,8 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)
 		return "content identity is unavailable (no sleepable hook to hash the file on "
 		       "the fallback path): a copy of a denied tool is not recognised, a hard "
-		       "link is";
+		       "link is; executable mappings (the loader, dlopen) are not checked and "
+		       "trust lists are not enforced";
 	return NULL;
 }
 
