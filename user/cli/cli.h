@@ -95,6 +95,7 @@ int gg_cmd_packs(int argc, char **argv); /* packs list|show */
 int gg_cmd_pack(int argc, char **argv); /* pack keygen|sign|verify */
 int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
 int gg_cmd_report(int argc, char **argv);
+int gg_cmd_trust(int argc, char **argv); /* trust snapshot */
 
 /* The audit log and its public key from --config (audit verify, tail,
  * report); *pub is NULL if none is configured. */
