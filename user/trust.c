@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apply.h"
+#include <bpf/bpf.h>
+
 #include "compile.h"
 #include "config.h"
 #include "gates.h"
+#include "policy.h"
 #include "trust.h"
 
 struct digest_vec {
@@ -154,15 +156,21 @@ cleanup:
 const char *gg_trust_unenforced(const struct gg_config *cfg, __u64 generation)
 {
 	struct gg_gate_state state[GG_GATE_COUNT];
-	struct gg_compiled *c = NULL;
+	struct gg_policy_status st = {};
+	struct gg_exec_trust_cfg tc = {};
 	struct gg_err err;
-	bool trust;
+	int fd;
 
-	if (gg_generation_load(cfg, generation, &c, &err))
+	/* the pinned map: what the kernel was given */
+	if (gg_policy_read(cfg->pin_dir, &st, &err) || st.generation != generation)
 		return NULL;
-	trust = c->n_trust_lists > 0;
-	gg_compiled_free(c);
-	if (!trust)
+	fd = gg_pinned_fd_ro(cfg->pin_dir, GG_MAP_EXEC_TRUST_CFG, &err);
+	if (fd < 0)
+		return NULL;
+	if (bpf_map_lookup_elem(fd, &st.active_slot, &tc))
+		tc.n_lists = 0;
+	close(fd);
+	if (!tc.n_lists)
 		return NULL;
 	gg_gates_inspect(cfg->pin_dir, state);
 	if (state[GG_GATE_EXEC].mech == GG_MECH_LSM)
