@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cmd.exec: deny execution by canonical path, by file identity (dev, ino),
- * by file name and (LSM only) by the SHA-256 of the file's content.
+ * by file name and (LSM only) by the SHA-256 of the file's content, or
+ * (LSM only) of any file not on the trust lists in force. On the LSM path
+ * executable mappings of files (the loader, dlopen) are checked too.
  *
  * LSM: bprm_check_security runs once per binary handler pass, so the
  * interpreter named by a #! line is checked too (fs/exec.c exec_binprm

@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "compile.h"
 #include "compiled_json.h"
+#include "event.h"
 #include "trust.h"
 
 #define D1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -300,6 +301,41 @@ static void trust__report_lists_untrusted_files(void **state)
 	fx_rm_tree(dir);
 }
 
+/* A file on no trust list: the list's controls, "untrusted", and the
+ * match of the hook that decided (exec: "trust", a mapping: "mmap"); an
+ * unhashed mprotect says why it was denied without a rule. */
+static void trust__event_record(void **state)
+{
+	struct gg_pack *p[1] = { parse_ok("one", "{\"trusted\": [\"" D1 "\"]}") };
+	struct gg_compiled *c = compile_lists(p, 1, GG_ACT_DENY);
+	struct gg_event e = { .gate = GG_GATE_EXEC, .action = GG_ACT_DENY,
+			      .mechanism = GG_MECH_LSM };
+	json_t *rec;
+
+	e.entries[GG_EXEC_HIT_TRUST] = c->trust_lists[0].entry;
+	e.exec.match = GG_EXEC_BY_TRUST;
+	strcpy(e.exec.path, "/tmp/u");
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "match")), "trust");
+	assert_true(json_is_true(json_object_get(rec, "untrusted")));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
+			    "TC");
+	json_decref(rec);
+	e.exec.match = GG_EXEC_BY_MMAP;
+	rec = gg_event_record(&e, c, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "match")), "mmap");
+	json_decref(rec);
+	e.entries[GG_EXEC_HIT_TRUST] = 0;
+	e.flags = GG_EVF_UNHASHED;
+	rec = gg_event_record(&e, c, 0);
+	assert_null(json_object_get(rec, "untrusted"));
+	assert_string_equal(json_string_value(json_object_get(rec, "fail_closed")),
+			    "unhashed_executable_mapping");
+	json_decref(rec);
+	gg_compiled_free(c);
+	gg_pack_free(p[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +345,7 @@ int main(void)
 		cmocka_unit_test(trust__json_round_trip),
 		cmocka_unit_test(trust__snapshot),
 		cmocka_unit_test(trust__report_lists_untrusted_files),
+		cmocka_unit_test(trust__event_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
