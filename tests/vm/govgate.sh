@@ -314,6 +314,11 @@ cp /usr/local/bin/nc /tmp/ldcopy
 check mmap-loader-copy-eperm sh -c "! $ldso /tmp/ldcopy /tmp/p-ld2"
 check mmap-loader-copy-never-ran [ ! -e /tmp/p-ld2 ]
 check mmap-loader-copy-audited audit_has '"match":"mmap"' '"filename":"ldcopy"' '"digest":"'
+# glibc's loader execs a static program it is given (the exec check then
+# denies it): a dynamic one it maps, so only the mapping check stops it.
+cp /bin/govgate /tmp/ncat
+check mmap-loader-dynamic-eperm sh -c "! $ldso /tmp/ncat --help >/dev/null"
+check mmap-loader-dynamic-audited audit_has '"match":"mmap"' '"filename":"ncat"' 'FLOOR-EXEC-LOTL'
 check mmap-copy-eperm is "$(gg-mmap mmap /tmp/ldcopy)" EPERM
 check mprotect-copy-eperm is "$(gg-mmap mprotect /tmp/ldcopy)" EPERM
 $ldso /bin/gg-proof /tmp/p-ldok
