@@ -156,7 +156,7 @@ static void trust__at_most_eight_lists(void **state)
 		gg_pack_free(p[i]);
 }
 
-/* The stored generation keeps the lists: a restarted daemon enforces them. */
+/* The compiled JSON (compile --json, gg_compiled_from_json) keeps the lists. */
 static void trust__json_round_trip(void **state)
 {
 	struct gg_pack *p[2] = { parse_ok("one", "{\"trusted\": [\"" D1 "\", \"" D2 "\"]}"),
