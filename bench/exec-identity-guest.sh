@@ -35,7 +35,8 @@ echo "GGBENCH-META trust_digests=$n_trust big_mib=$big_mib kernel=$(uname -r)"
 
 starts=0
 start() {
-	govgate run --config $cfg --scope global 2>>/tmp/daemon.err &
+	# unlocked: this shell stops and unloads it between rounds
+	govgate run --config $cfg --scope global --unlocked 2>>/tmp/daemon.err &
 	daemon=$!
 	wait_for 60 started_or_dead
 	[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] || { cat /tmp/daemon.err; return 1; }
