@@ -533,6 +533,8 @@ done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.env"
 echo "elapsed_secs=$(($(date +%s) - t_start))" >>"$out/meta.env"
 
+# Issue 11 (content identity, trust lists): its own script and results.
+only identity && { "$root/bench/exec-identity.sh" --reps "$REPS" --secs "$EXEC_SECS" || broke "exec-identity"; }
 # ---- report ---------------------------------------------------------------
 say "report: $out/results.{md,json,csv}"
 python3 "$root/bench/report.py" "$out" || broke "report"

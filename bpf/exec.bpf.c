@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cmd.exec: deny execution by canonical path, by file identity (dev, ino),
- * by file name and (LSM only) by the SHA-256 of the file's content.
+ * by file name and (LSM only) by the SHA-256 of the file's content, or
+ * (LSM only) of any file not on the trust lists in force. On the LSM path
+ * executable mappings of files (the loader, dlopen) are checked too.
  *
  * LSM: bprm_check_security runs once per binary handler pass, so the
  * interpreter named by a #! line is checked too (fs/exec.c exec_binprm
@@ -52,6 +54,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_digest SEC(".maps");
 
+/* Trust lists (govgate_abi.h): digest -> the lists of the slot that
+ * name it; by slot, each list's verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct gg_exec_digest_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_trust SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gg_exec_trust_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_trust_cfg SEC(".maps");
+
 /* The digest cache (not pinned: a new daemon hashes again). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -97,6 +118,9 @@ GG_ASSERT_PINNED(exec_path, GG_MAP_EXEC_PATH);
 GG_ASSERT_PINNED(exec_name, GG_MAP_EXEC_NAME);
 GG_ASSERT_PINNED(exec_inode, GG_MAP_EXEC_INODE);
 GG_ASSERT_PINNED(exec_args, GG_MAP_EXEC_ARGS);
+GG_ASSERT_PINNED(exec_digest, GG_MAP_EXEC_DIGEST);
+GG_ASSERT_PINNED(exec_trust, GG_MAP_EXEC_TRUST);
+GG_ASSERT_PINNED(exec_trust_cfg, GG_MAP_EXEC_TRUST_CFG);
 
 #define GG_ARGV_MAX 20
 #define GG_ARG_CHUNK 256
@@ -370,10 +394,10 @@ static __always_inline void gg_inode_ctime(struct inode *inode, struct gg_exec_h
 /* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
 #define GG_HASH_ALGO_SHA256 4
 
-/* Fills d->dk.sha256 with the SHA-256 of the file, from the cache or from
- * IMA; d->known says whether it could. */
+/* Fills d->dk.sha256 with the SHA-256 of the file, from the cache or (a
+ * sleepable program: may_hash) from IMA; d->known says whether it could. */
 static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 ino,
-					   struct gg_exec_digest_tmp *d)
+					   struct gg_exec_digest_tmp *d, const bool may_hash)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct gg_exec_hash_val *cached;
@@ -392,6 +416,8 @@ static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 i
 		d->known = 1;
 		return;
 	}
+	if (!may_hash)
+		return;
 	algo = bpf_ima_file_hash(file, d->buf, sizeof(d->buf));
 	if (algo != GG_HASH_ALGO_SHA256)
 		return; /* IMA hashes with another algorithm: name rules only */
@@ -413,7 +439,7 @@ static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 i
  * (NULL if none could be had); *hit says whether a rule matched. */
 static __always_inline struct gg_exec_digest_tmp *
 gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32 *action,
-		      __u32 *entries, bool *hit)
+		      __u32 *entries, bool *hit, const bool may_hash)
 {
 	struct gg_exec_digest_tmp *d;
 	struct gg_verdict *v;
@@ -425,7 +451,7 @@ gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!d)
 		return NULL;
-	gg_exec_digest(file, dev, ino, d);
+	gg_exec_digest(file, dev, ino, d, may_hash);
 	if (!d->known)
 		return d;
 	d->dk.slot = slot;
@@ -435,6 +461,36 @@ gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32
 		*hit = true;
 	}
 	return d;
+}
+
+/* Trusted-executables mode: folds in the verdict of every trust list of
+ * the slot that does not name the file's digest (an unknown digest is on
+ * none). Returns whether one did not. */
+static __always_inline bool gg_exec_lookup_trust(struct gg_exec_digest_tmp *d, __u32 slot,
+						 __u32 *action, __u32 *entries)
+{
+	struct gg_exec_trust_cfg *cfg;
+	__u32 have = 0, *lists;
+	bool hit = false;
+
+	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
+	if (!cfg || !cfg->n_lists)
+		return false;
+	if (d && d->known) {
+		d->dk.slot = slot;
+		lists = bpf_map_lookup_elem(&exec_trust, &d->dk);
+		if (lists)
+			have = *lists;
+	}
+	for (__u32 i = 0; i < GG_TRUST_LISTS_MAX; i++) {
+		if (i >= cfg->n_lists)
+			break;
+		if (have & (1U << i))
+			continue;
+		gg_hit(&cfg->list[i], action, entries, GG_EXEC_HIT_TRUST);
+		hit = true;
+	}
+	return hit;
 }
 
 SEC("lsm.s/bprm_check_security")
@@ -477,9 +533,11 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &keys.nk) &&
 	    !match)
 		match = GG_EXEC_BY_INVOKED_NAME;
-	d = gg_exec_lookup_digest(bprm->file, slot, dev, ino, &action, entries, &hit);
+	d = gg_exec_lookup_digest(bprm->file, slot, dev, ino, &action, entries, &hit, true);
 	if (hit && !match)
 		match = GG_EXEC_BY_DIGEST;
+	if (gg_exec_lookup_trust(d, slot, &action, entries) && !match)
+		match = GG_EXEC_BY_TRUST;
 	flags = gg_check_slot(slot, generation, &action, entries);
 	e = gg_decide(GG_GATE_EXEC, action);
 	if (!e)
@@ -495,6 +553,125 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 		e->exec.path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
 	return action == GG_ACT_DENY ? -EPERM : 0;
+}
+
+/*
+ * Executable mappings (LSM path). A program can run without an exec of its
+ * own file: the dynamic loader given it (ld.so /usr/bin/nc maps nc), or a
+ * dlopen of a copy. Each PROT_EXEC mapping of a file is checked against the
+ * exec rules by identity, name and content; path rules are resolved to
+ * identities at apply, so no d_path is paid per library. Most mappings are
+ * not executable and return at once; an allowed library costs the lookups
+ * of one decision, its digest from the cache after its first mapping.
+ */
+#define GG_PROT_EXEC 0x4 /* <sys/mman.h> */
+#define GG_VM_EXEC 0x4 /* <linux/mm.h> */
+
+/* An exec's own mappings of the binary it runs: bprm_check_security
+ * decided on that file (exe_file is bprm->file by then). */
+static __always_inline bool gg_map_is_exe(struct file *file)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(t, mm, exe_file) == file;
+}
+
+static __always_inline void gg_map_event(struct gg_event *e, struct file *file, __u64 dev,
+					 __u64 ino, __u32 tid)
+{
+	struct gg_exec_args *a;
+
+	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	e->exec.dev = dev;
+	e->exec.ino = ino;
+	e->exec.match = GG_EXEC_BY_MMAP;
+	e->exec.digest_known = 0;
+	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
+	e->exec.path[0] = '\0';
+	e->exec.argc = 0;
+	e->exec.args_len = 0;
+	a = bpf_map_lookup_elem(&exec_args, &tid); /* the task's last execve */
+	if (a) {
+		__u32 len = a->len;
+
+		if (len > GG_ARGS_MAX)
+			len = GG_ARGS_MAX;
+		e->exec.argc = a->argc;
+		e->exec.args_len = len;
+		bpf_probe_read_kernel(e->exec.args, sizeof(e->exec.args), a->buf);
+	}
+}
+
+/* One mapping's decision: the exec rules on the file, hashed when the
+ * program may sleep (mmap_file), from the cache otherwise (file_mprotect,
+ * which holds the mmap lock). Returns the hook's answer. */
+static __always_inline int gg_map_check(struct file *file, const bool may_hash)
+{
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
+	__u32 slot, flags = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 generation, dev = 0, ino = 0;
+	union gg_exec_file_keys keys;
+	struct gg_exec_digest_tmp *d;
+	struct gg_event *e;
+	bool hit;
+
+	slot = gg_active_slot(&generation);
+	gg_exec_lookup_file(file, slot, &dev, &ino, &action, entries, &keys);
+	d = gg_exec_lookup_digest(file, slot, dev, ino, &action, entries, &hit, may_hash);
+	gg_exec_lookup_trust(d, slot, &action, entries);
+	/* Made executable by mprotect, never hashed: its content cannot be
+	 * matched, so it is denied (a library is mapped executable by mmap). */
+	if (!may_hash && gg_slot_has_digests(slot) && (!d || !d->known)) {
+		action = GG_ACT_DENY;
+		flags |= GG_EVF_UNHASHED;
+	}
+	flags |= gg_check_slot(slot, generation, &action, entries);
+	e = gg_decide(GG_GATE_EXEC, action);
+	if (!e)
+		return action == GG_ACT_DENY ? -EPERM : 0;
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
+	gg_map_event(e, file, dev, ino, tid);
+	if (d && d->known) {
+		e->exec.digest_known = 1;
+		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
+	}
+	if (may_hash &&
+	    bpf_d_path((struct path *)&file->f_path, e->exec.path, sizeof(e->exec.path)) < 0)
+		e->exec.path[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return action == GG_ACT_DENY ? -EPERM : 0;
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(gg_exec_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!file || !(prot & GG_PROT_EXEC))
+		return 0; /* anonymous or not executable: nothing to run */
+	if (!gg_task_in_scope() || gg_map_is_exe(file))
+		return 0;
+	return gg_map_check(file, true);
+}
+
+/* A file mapping made executable after it was mapped without PROT_EXEC.
+ * Anonymous memory made executable (a JIT) is not a file: not checked. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(gg_exec_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct file *file;
+
+	if (ret != 0)
+		return ret;
+	if (!(prot & GG_PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & GG_VM_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file || !gg_task_in_scope() || gg_map_is_exe(file))
+		return 0;
+	return gg_map_check(file, false);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -545,3 +722,5 @@ GG_ASSERT_PINNED(gg_exec_check, GG_PROG_EXEC_CHECK);
 GG_ASSERT_PINNED(gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK);
 GG_ASSERT_PINNED(gg_exec_argv, GG_PROG_EXEC_ARGV);
 GG_ASSERT_PINNED(gg_execat_argv, GG_PROG_EXECAT_ARGV);
+GG_ASSERT_PINNED(gg_exec_mmap, GG_PROG_EXEC_MMAP);
+GG_ASSERT_PINNED(gg_exec_mprotect, GG_PROG_EXEC_MPROTECT);

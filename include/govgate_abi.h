@@ -79,6 +79,11 @@ enum gg_exec_match {
 	GG_EXEC_BY_INVOKED_NAME = 4, /* the last component of the path as passed */
 	GG_EXEC_BY_DISCONNECTED = 5, /* a file opened by handle: it has no name */
 	GG_EXEC_BY_DIGEST = 6, /* the SHA-256 of the file's content */
+	/* An executable mapping (mmap_file, file_mprotect): code run without
+	 * an exec of its own file (the loader given a program, dlopen). */
+	GG_EXEC_BY_MMAP = 7,
+	/* Not on a trust list in force (trusted-executables mode). */
+	GG_EXEC_BY_TRUST = 8,
 };
 
 /* Index of each exec lookup in gg_event.entries. */
@@ -88,6 +93,7 @@ enum gg_exec_hit {
 	GG_EXEC_HIT_NAME = 2,
 	GG_EXEC_HIT_INVOKED = 3,
 	GG_EXEC_HIT_DIGEST = 4,
+	GG_EXEC_HIT_TRUST = 5, /* a trust list the file is not on */
 };
 
 /* exec_name key of a file whose dentry is disconnected (open_by_handle_at
@@ -188,6 +194,22 @@ struct gg_exec_inode_key {
 struct gg_exec_digest_key {
 	__u32 slot;
 	__u8 sha256[GG_SHA256_LEN];
+};
+
+/*
+ * Trusted-executables mode (docs/packs.md): up to GG_TRUST_LISTS_MAX trust
+ * lists per slot. exec_trust: HASH, key = struct gg_exec_digest_key, value
+ * = __u32 with bit N set when list N of that slot lists the digest.
+ * exec_trust_cfg: ARRAY indexed by slot, each list's verdict. A file
+ * executed or mapped executable must be on every list (they intersect);
+ * for each list it is not on, that list's verdict applies.
+ */
+#define GG_TRUST_LISTS_MAX 8
+
+struct gg_exec_trust_cfg {
+	__u32 n_lists; /* 0: no trust list in force */
+	__u32 _pad;
+	struct gg_verdict list[GG_TRUST_LISTS_MAX];
 };
 
 /* exec_hash: LRU_HASH, the digest cache. A file changed after it was
@@ -416,6 +438,10 @@ enum gg_event_flags {
 	/* locked mode refused a way to switch govgate off: the record's
 	 * union member is `guard` (gate GG_GATE_MODULE, action deny). */
 	GG_EVF_TAMPER = 1 << 3,
+	/* cmd.exec: a file mapping made executable by mprotect whose content
+	 * was never hashed (that hook cannot sleep to hash it) while digest
+	 * rules are in force: denied without a rule. */
+	GG_EVF_UNHASHED = 1 << 4,
 };
 
 struct gg_event {
@@ -500,6 +526,8 @@ struct gg_meta {
 #define GG_MAP_EXEC_NAME "exec_name"
 #define GG_MAP_EXEC_INODE "exec_inode"
 #define GG_MAP_EXEC_DIGEST "exec_digest"
+#define GG_MAP_EXEC_TRUST "exec_trust"
+#define GG_MAP_EXEC_TRUST_CFG "exec_trust_cfg"
 #define GG_MAP_EXEC_ARGS "exec_args"
 /* net.egress (bpf/egress.bpf.c). */
 #define GG_MAP_EGRESS_V4 "egress_v4"
@@ -512,7 +540,7 @@ struct gg_meta {
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
  * own may open for writing. */
 #define GG_MAP_GUARD_MAPS "guard_maps"
-#define GG_GUARD_MAPS_MAX 32
+#define GG_GUARD_MAPS_MAX 128
 /* the files behind policy authority and the audit key; the lock's
  * persistent state */
 #define GG_MAP_GUARD_FILES "guard_files"
@@ -527,6 +555,8 @@ struct gg_meta {
 #define GG_PROG_EXEC_CHECK_FALLBACK "gg_exec_check_fallback"
 #define GG_PROG_EXEC_ARGV "gg_exec_argv"
 #define GG_PROG_EXECAT_ARGV "gg_execat_argv"
+#define GG_PROG_EXEC_MMAP "gg_exec_mmap"
+#define GG_PROG_EXEC_MPROTECT "gg_exec_mprotect"
 #define GG_PROG_EGRESS_CONNECT "gg_egress_connect"
 #define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
 #define GG_PROG_EGRESS_SOCKET "gg_egress_socket"
@@ -594,9 +624,10 @@ _Static_assert(GG_IS_POW2(GG_ARGS_MAX), "GG_ARGS_MAX masks argv offsets");
 _Static_assert(GG_PATH_MAX % 4 == 0, "exec.bpf.c zeroes path tails by 4-byte words");
 /* Slots are selected with `& 1`. */
 _Static_assert(GG_SLOTS == 2, "the slot masks (& 1) assume two slots");
-/* entries[]: path, inode, name, invoked name, digest (enum gg_exec_hit),
- * and one spare that keeps the header 8-byte aligned. */
-_Static_assert(GG_MAX_HITS == GG_EXEC_HIT_DIGEST + 2, "event entries: one per gg_exec_hit + spare");
+/* entries[]: path, inode, name, invoked name, digest, trust (enum
+ * gg_exec_hit): six keep the header 8-byte aligned. */
+_Static_assert(GG_MAX_HITS == GG_EXEC_HIT_TRUST + 1, "event entries: one per gg_exec_hit");
+_Static_assert(GG_TRUST_LISTS_MAX <= 32, "exec_trust values hold a bit per list");
 _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
 /* The reconciliation reads these three kinds by index (gg_written_read). */
 _Static_assert(GG_CNT_DENIED == 1 && GG_CNT_OBSERVED == 2 && GG_CNT_DROPPED == 3,
@@ -629,6 +660,13 @@ GG_ASSERT_OFF(gg_exec_path_key, path, 4);
 GG_ASSERT_SIZE(gg_exec_name_key, 4 + GG_NAME_MAX);
 GG_ASSERT_NEXT(gg_exec_name_key, slot, name);
 GG_ASSERT_LAST(gg_exec_name_key, name);
+GG_ASSERT_SIZE(gg_exec_digest_key, 4 + GG_SHA256_LEN);
+GG_ASSERT_NEXT(gg_exec_digest_key, slot, sha256);
+GG_ASSERT_LAST(gg_exec_digest_key, sha256);
+GG_ASSERT_SIZE(gg_exec_trust_cfg, 8 + 8 * GG_TRUST_LISTS_MAX);
+GG_ASSERT_NEXT(gg_exec_trust_cfg, n_lists, _pad);
+GG_ASSERT_NEXT(gg_exec_trust_cfg, _pad, list);
+GG_ASSERT_LAST(gg_exec_trust_cfg, list);
 GG_ASSERT_SIZE(gg_exec_inode_key, 24);
 GG_ASSERT_NEXT(gg_exec_inode_key, slot, _pad);
 GG_ASSERT_NEXT(gg_exec_inode_key, _pad, dev);

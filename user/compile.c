@@ -702,6 +702,87 @@ static int exec_digests(struct cctx *cx, struct gg_compiled *c)
 	return ret;
 }
 
+/* ---- trust lists --------------------------------------------------------- */
+
+struct trustc {
+	__u8 sha256[GG_SHA256_LEN];
+	__u32 list;
+};
+
+static int trustc_cmp(const void *a, const void *b)
+{
+	const struct trustc *x = a, *y = b;
+	int d = memcmp(x->sha256, y->sha256, GG_SHA256_LEN);
+
+	return d ? d : (x->list < y->list ? -1 : x->list > y->list);
+}
+
+/* One trust list: its own entry (the rule alone), its digests. */
+static int trust_list(struct cctx *cx, size_t i, const struct gg_rule *r, struct gg_compiled *c,
+		      struct trustc **v, size_t *n, size_t *cap)
+{
+	__u32 list = c->n_trust_lists, set;
+	int ret;
+
+	if (list >= GG_TRUST_LISTS_MAX)
+		return rule_err(cx, i, r, -E2BIG, "more than %d trust lists in one policy",
+				GG_TRUST_LISTS_MAX);
+	cx->scratch.n = 0;
+	if (vec_push(&cx->scratch, rank(cx, i, r)))
+		return nomem(cx);
+	ret = intern_scratch(cx, GG_GATE_EXEC, &set);
+	if (ret)
+		return ret;
+	c->trust_lists[list].entry = set;
+	c->n_trust_lists++;
+	for (size_t k = 0; k < r->n_trusted; k++) {
+		struct trustc *p = grow(*v, cap, *n, sizeof(**v));
+
+		if (!p)
+			return nomem(cx);
+		*v = p;
+		p[*n].list = list;
+		if (gg_digest_parse(r->trusted[k], p[(*n)++].sha256))
+			return rule_err(cx, i, r, -EINVAL, "trusted \"%s\" is not a digest",
+					r->trusted[k]);
+	}
+	return 0;
+}
+
+/* Every trust list of the inputs; a digest's row carries the bits of all
+ * the lists that name it. */
+static int compile_trust(struct cctx *cx, struct gg_compiled *c)
+{
+	struct trustc *v = NULL;
+	size_t n = 0, cap = 0, rows = 0;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < cx->n_in; i++)
+		for (size_t j = 0; !ret && j < cx->in[i].pack->n_rules; j++) {
+			const struct gg_rule *r = &cx->in[i].pack->rules[j];
+
+			if (r->gate == GG_GATE_EXEC && r->n_trusted)
+				ret = trust_list(cx, i, r, c, &v, &n, &cap);
+		}
+	if (ret || !n)
+		goto cleanup;
+	sort(v, n, sizeof(*v), trustc_cmp);
+	c->exec_trust = calloc(n, sizeof(*c->exec_trust));
+	if (!c->exec_trust) {
+		ret = nomem(cx);
+		goto cleanup;
+	}
+	for (size_t a = 0; a < n; a++) {
+		if (!rows || memcmp(c->exec_trust[rows - 1].sha256, v[a].sha256, GG_SHA256_LEN))
+			memcpy(c->exec_trust[rows++].sha256, v[a].sha256, GG_SHA256_LEN);
+		c->exec_trust[rows - 1].lists |= 1U << v[a].list;
+	}
+	c->n_exec_trust = rows;
+cleanup:
+	free(v);
+	return ret;
+}
+
 static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 {
 	size_t np = 0, nn = 0;
@@ -728,6 +809,8 @@ static int compile_exec(struct cctx *cx, struct gg_compiled *c)
 		ret = exec_inodes(cx, c);
 	if (!ret)
 		ret = exec_digests(cx, c);
+	if (!ret)
+		ret = compile_trust(cx, c);
 	return ret;
 }
 
@@ -1466,6 +1549,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 	/* last: ids of the rules before socket kinds existed stay as they were */
 	for (int k = 0; !ret && k < GG_SOCK_KINDS; k++)
 		ret = assign(cx, &c->sockets[k]);
+	for (size_t i = 0; !ret && i < c->n_trust_lists; i++)
+		ret = assign(cx, &c->trust_lists[i]);
 	if (ret)
 		return ret;
 	c->entries = calloc(cx->order.n + 1, sizeof(*c->entries));
@@ -1835,6 +1920,7 @@ void gg_compiled_free(struct gg_compiled *c)
 		free(c->exec_digests[i].from);
 	}
 	free(c->exec_digests);
+	free(c->exec_trust);
 	free(c->egress);
 	free(c->egress_ports);
 	free(c->egress_progs);

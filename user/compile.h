@@ -74,6 +74,12 @@ struct gg_c_exec_digest {
 	struct gg_verdict v;
 };
 
+/* A digest on trust lists: bit N = the policy's trust list N. */
+struct gg_c_exec_trust {
+	__u8 sha256[GG_SHA256_LEN];
+	__u32 lists;
+};
+
 /* One LPM node. prog = 0: every process. */
 struct gg_c_egress {
 	int family; /* AF_INET / AF_INET6 */
@@ -107,6 +113,12 @@ struct gg_compiled {
 	size_t n_exec_inodes;
 	struct gg_c_exec_digest *exec_digests;
 	size_t n_exec_digests;
+	/* Trust lists (trusted-executables mode): the digests, sorted, and
+	 * the verdict of each list, in input order. */
+	struct gg_c_exec_trust *exec_trust;
+	size_t n_exec_trust;
+	struct gg_verdict trust_lists[GG_TRUST_LISTS_MAX];
+	size_t n_trust_lists;
 	struct gg_c_egress *egress; /* v4 and v6 nodes */
 	size_t n_egress;
 	struct gg_c_egress_port *egress_ports;

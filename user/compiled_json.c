@@ -581,7 +581,100 @@ static json_t *sockets_json(const struct gg_compiled *c)
 			 gg_action_name(c->sockets[GG_SOCK_PACKET].action));
 }
 
+/* Trust lists, only in a policy that has them (records stay as they were
+ * without): exec.trust_lists [{entry, action}] in list order, exec.trusted
+ * [{sha256, lists}] (lists: a bit per list). */
+static int trust_to_json(const struct gg_compiled *c, json_t *doc)
+{
+	json_t *exec = json_object_get(doc, "exec"), *lists = json_array(), *rows = json_array();
+	bool ok = exec && lists && rows;
+
+	for (size_t i = 0; ok && i < c->n_trust_lists; i++)
+		ok = !json_array_append_new(lists, json_pack("{s:I, s:s}", "entry",
+							     (json_int_t)c->trust_lists[i].entry,
+							     "action",
+							     gg_action_name(c->trust_lists[i].action)));
+	for (size_t i = 0; ok && i < c->n_exec_trust; i++) {
+		char hex[2 * GG_SHA256_LEN + 1];
+
+		gg_digest_hex(c->exec_trust[i].sha256, hex);
+		ok = !json_array_append_new(rows, json_pack("{s:s, s:I}", "sha256", hex, "lists",
+							    (json_int_t)c->exec_trust[i].lists));
+	}
+	ok = ok && !json_object_set(exec, "trust_lists", lists) &&
+	     !json_object_set(exec, "trusted", rows);
+	json_decref(lists);
+	json_decref(rows);
+	return ok ? 0 : -ENOMEM;
+}
+
+static int trust_list_from_json(struct gg_compiled *c, json_t *v, json_error_t *je)
+{
+	json_int_t e;
+	const char *a;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s}", "entry", &e, "action", &a))
+		return -EINVAL;
+	if (load_verdict(c, e, a, &c->trust_lists[c->n_trust_lists]) ||
+	    !c->trust_lists[c->n_trust_lists].entry)
+		return -ERANGE;
+	c->n_trust_lists++;
+	return 0;
+}
+
+static int trust_row_from_json(struct gg_compiled *c, json_t *v, json_error_t *je)
+{
+	struct gg_c_exec_trust *t = &c->exec_trust[c->n_exec_trust];
+	json_int_t lists;
+	const char *hex;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I}", "sha256", &hex, "lists", &lists))
+		return -EINVAL;
+	if (gg_digest_parse(hex, t->sha256) || lists <= 0 ||
+	    lists >= (json_int_t)1 << c->n_trust_lists)
+		return -ERANGE;
+	t->lists = lists;
+	c->n_exec_trust++;
+	return 0;
+}
+
+/* After the entries: every list's verdict points at one. */
+static int trust_from_json(struct gg_compiled *c, json_t *lists, json_t *rows, json_error_t *je)
+{
+	int ret = 0;
+
+	if (!lists && !rows)
+		return 0;
+	if (!json_is_array(lists) || !json_is_array(rows) ||
+	    json_array_size(lists) > GG_TRUST_LISTS_MAX) {
+		snprintf(je->text, sizeof(je->text), "exec.trust_lists and exec.trusted must be "
+			 "arrays, at most %d lists", GG_TRUST_LISTS_MAX);
+		return -EINVAL;
+	}
+	c->exec_trust = calloc(json_array_size(rows) + 1, sizeof(*c->exec_trust));
+	if (!c->exec_trust)
+		return -ENOMEM;
+	for (size_t i = 0; !ret && i < json_array_size(lists); i++)
+		ret = trust_list_from_json(c, json_array_get(lists, i), je);
+	for (size_t i = 0; !ret && i < json_array_size(rows); i++)
+		ret = trust_row_from_json(c, json_array_get(rows, i), je);
+	return ret;
+}
+
+static json_t *compiled_to_json(const struct gg_compiled *c);
+
 json_t *gg_compiled_to_json(const struct gg_compiled *c)
+{
+	json_t *doc = compiled_to_json(c);
+
+	if (doc && c->n_trust_lists && trust_to_json(c, doc)) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static json_t *compiled_to_json(const struct gg_compiled *c)
 {
 	json_t *arr[T_COUNT];
 	bool ok = true;
@@ -631,7 +724,7 @@ static int load_table(struct gg_compiled *c, const struct table_desc *t, json_t 
 static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		     const char **where)
 {
-	json_t *arr[T_COUNT];
+	json_t *arr[T_COUNT], *tlists = NULL, *trows = NULL;
 	json_int_t mentry, kentry = 0, sentry[GG_SOCK_KINDS] = {};
 	const char *maction, *kaction = "allow", *saction[GG_SOCK_KINDS] = { "allow", "allow" };
 	int ret;
@@ -641,11 +734,12 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	 * builds before them. */
 	arr[T_DIGESTS] = NULL;
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
+			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o, s?o, s?o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
 			   "s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
-			   &arr[T_INODES], "digests", &arr[T_DIGESTS], "egress", "programs",
+			   &arr[T_INODES], "digests", &arr[T_DIGESTS], "trust_lists", &tlists,
+			   "trusted", &trows, "egress", "programs",
 			   &arr[T_PROGS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
 			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
 			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "module",
@@ -673,6 +767,10 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 				*where = "egress.sockets";
 				ret = load_verdict(c, sentry[k], saction[k], &c->sockets[k]) ?
 					      -ERANGE : 0;
+			}
+			if (!ret) {
+				*where = "exec.trusted";
+				ret = trust_from_json(c, tlists, trows, je);
 			}
 		}
 		if (ret == -ERANGE) {

@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "control.h"
 #include "daemon.h"
+#include "watch.h"
 #include "event.h"
 #include "lost.h"
 #include "policy.h"
@@ -1978,6 +1979,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 
 int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 {
+	struct gg_watch *watch = gg_watch_open(); /* user/watch.c */
 	time_t last_tick = 0;
 	int ret;
 
@@ -1990,8 +1992,12 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		}
 		serve_control(d);
 		ret = ring_buffer__poll(d->rb, 200);
-		if (ret < 0 && ret != -EINTR)
+		if (ret < 0 && ret != -EINTR) {
+			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
+		}
+		if (gg_watch_poll(watch, d->cfg, &d->generation) > 0)
+			copy_journal(d); /* policy_applied, now */
 		/* After every drain batch, and once a second when idle. */
 		tick = time(NULL) != last_tick;
 		if (ret > 0 || tick)
@@ -2009,6 +2015,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		audit_flush(d, false);
 		save_state(d, false);
 	}
+	gg_watch_close(watch);
 	sd_notify(0, "STOPPING=1");
 	ring_buffer__consume(d->rb);
 	d->clean_stop = true;

@@ -54,6 +54,10 @@ static const char *exec_match_name(__u32 m)
 		return "disconnected";
 	case GG_EXEC_BY_DIGEST:
 		return "digest";
+	case GG_EXEC_BY_MMAP:
+		return "mmap";
+	case GG_EXEC_BY_TRUST:
+		return "trust";
 	default:
 		return "none";
 	}
@@ -195,6 +199,10 @@ static void add_exec(json_t *rec, const struct gg_event *e)
 	json_object_set_new(rec, "dev", json_integer(x->dev));
 	json_object_set_new(rec, "ino", json_integer(x->ino));
 	json_object_set_new(rec, "match", json_string(exec_match_name(x->match)));
+	/* on no trust list in force (trusted-executables mode): govgate
+	 * report lists these files */
+	if (e->entries[GG_EXEC_HIT_TRUST])
+		json_object_set_new(rec, "untrusted", json_true());
 	if (x->digest_known) {
 		char hex[2 * GG_SHA256_LEN + 1];
 
@@ -386,6 +394,9 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	/* An inet destination of a family the gate cannot read. */
 	if (e->flags & GG_EVF_BAD_ADDR)
 		json_object_set_new(rec, "fail_closed", json_string("unreadable_destination"));
+	/* A file mapping made executable by mprotect, its content unhashed. */
+	if (e->flags & GG_EVF_UNHASHED)
+		json_object_set_new(rec, "fail_closed", json_string("unhashed_executable_mapping"));
 	json_object_set_new(rec, "generation", json_integer(e->generation));
 	if (e->flags & GG_EVF_TAMPER)
 		add_tamper(rec, e); /* its own event name, controls and fields */

@@ -79,7 +79,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
-	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
+	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define EGRESS_PROGS(P)                                                                      \
 	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
@@ -409,7 +411,8 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)
 		return "content identity is unavailable (no sleepable hook to hash the file on "
 		       "the fallback path): a copy of a denied tool is not recognised, a hard "
-		       "link is";
+		       "link is; executable mappings (the loader, dlopen) are not checked and "
+		       "trust lists are not enforced";
 	return NULL;
 }
 
@@ -1029,40 +1032,85 @@ static int self_unit_ref(struct gg_settings *s, struct gg_err *err)
 	return ret;
 }
 
-/* The maps only govgate's own tasks may open for writing: all of them.
- * While the daemon runs, `govgate apply` asks it over the control socket
- * (user/control.c), and in locked mode with an operator's signature. */
-static const char *const guarded_maps[] = {
-	GG_MAP_SETTINGS, GG_MAP_META, GG_MAP_COUNTERS, GG_MAP_EVENTS, GG_MAP_EXEC_ARGS,
-	GG_MAP_GUARD_MAPS, GG_MAP_GUARD_FILES, GG_MAP_LOCK_STATE, GG_MAP_POLICY_STATE,
-	GG_MAP_EXEC_PATH, GG_MAP_EXEC_NAME, GG_MAP_EXEC_INODE, GG_MAP_EXEC_DIGEST,
-	GG_MAP_EGRESS_V4, GG_MAP_EGRESS_V6, GG_MAP_EGRESS_PORT, GG_MAP_EGRESS_PROG,
-	GG_MAP_EGRESS_SOCKET, GG_MAP_MODULE_POLICY,
-};
-_Static_assert(ARRAY_SIZE(guarded_maps) <= GG_GUARD_MAPS_MAX, "guard_maps is too small");
+/* One map id into guard_maps as GG_GUARD_MAP_NO_WRITE, unless it is
+ * there already (the per-boot key map is marked GG_GUARD_MAP_NO_FD). */
+static int guard_map_id(int gfd, __u32 id)
+{
+	__u32 kind = GG_GUARD_MAP_NO_WRITE;
 
-/* Writes their ids into guard_maps; -ENOENT if the guard is not pinned. */
+	if (bpf_map_update_elem(gfd, &id, &kind, BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Every map a pinned program uses: the unpinned ones too (exec_hash, the
+ * digest cache, is reachable by id with BPF_MAP_GET_FD_BY_ID). */
+static int guard_prog_maps(int gfd, int pfd)
+{
+	__u32 ids[64], len;
+	struct bpf_prog_info info = {};
+	int ret = 0;
+
+	len = sizeof(info);
+	info.nr_map_ids = ARRAY_SIZE(ids);
+	info.map_ids = (uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(pfd, &info, &len))
+		return -errno;
+	if (info.nr_map_ids > ARRAY_SIZE(ids))
+		return -E2BIG;
+	for (__u32 i = 0; i < info.nr_map_ids && !ret; i++)
+		ret = guard_map_id(gfd, ids[i]);
+	return ret;
+}
+
+/*
+ * The maps only govgate's own tasks may open for writing: all of them,
+ * found, not listed, so that no map is forgotten: each pinned map, and
+ * each map of each pinned program. While the daemon runs, `govgate apply`
+ * asks it over the control socket (user/control.c), and in locked mode
+ * with an operator's signature. -ENOENT if the guard is not pinned.
+ */
 static int guard_maps_fill(const char *dir, struct gg_err *err)
 {
 	struct bpf_map_info info;
-	__u32 len, one = 1;
+	struct dirent *de;
 	int gfd, fd, ret = 0;
+	bool prog;
+	__u32 len;
+	DIR *d;
 
 	gfd = gg_pinned_fd(dir, GG_MAP_GUARD_MAPS, err);
 	if (gfd < 0)
 		return gfd;
-	for (size_t i = 0; i < ARRAY_SIZE(guarded_maps) && !ret; i++) {
-		fd = gg_pinned_fd_ro(dir, guarded_maps[i], NULL);
-		if (fd < 0)
-			continue; /* that gate is not attached */
-		memset(&info, 0, sizeof(info));
-		len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    bpf_map_update_elem(gfd, &info.id, &one, BPF_ANY))
-			ret = gg_errf(err, -errno, "%s/" GG_MAP_GUARD_MAPS ": %s: %s", dir,
-				      guarded_maps[i], strerror(errno));
-		close(fd);
+	d = opendir(dir);
+	if (!d) {
+		ret = gg_errf(err, -errno, "%s: %s", dir, strerror(errno));
+		goto cleanup;
 	}
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_REG || !strncmp(de->d_name, GG_PIN_LINK_PREFIX,
+						     strlen(GG_PIN_LINK_PREFIX)))
+			continue;
+		prog = !strncmp(de->d_name, GG_PIN_PROG_PREFIX, strlen(GG_PIN_PROG_PREFIX));
+		/* a program's fd cannot be read-only (BPF_OBJ_GET: EINVAL) */
+		fd = prog ? gg_pinned_fd(dir, de->d_name, NULL) : gg_pinned_fd_ro(dir, de->d_name, NULL);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		if (prog) {
+			ret = guard_prog_maps(gfd, fd);
+		} else {
+			memset(&info, 0, sizeof(info));
+			len = sizeof(info);
+			ret = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno
+								      : guard_map_id(gfd, info.id);
+		}
+		close(fd);
+		if (ret)
+			gg_errf(err, ret, "%s/" GG_MAP_GUARD_MAPS ": %s: %s", dir, de->d_name,
+				strerror(-ret));
+	}
+	closedir(d);
+cleanup:
 	close(gfd);
 	return ret;
 }

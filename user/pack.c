@@ -675,12 +675,12 @@ static int parse_control(struct pctx *p, json_t *v, const struct loc *l, size_t 
 static const char *const rule_fields[] = { "id", "gate", "controls", "description", "match",
 					   NULL };
 static const char *const match_keys_exec[] = { "basenames", "paths", "identities",
-					       "disconnected", "sha256", NULL };
+					       "disconnected", "sha256", "trusted", NULL };
 static const char *const match_keys_egress[] = { "cidrs", "ports", "protocol", "programs",
 						 "sockets", NULL };
 static const char *const match_keys_module[] = { "all", "kexec", NULL };
 static const char *const match_keys_all[] = { "basenames", "paths", "identities",
-					      "disconnected", "sha256", "cidrs", "ports", "protocol",
+					      "disconnected", "sha256", "trusted", "cidrs", "ports", "protocol",
 					      "programs", "sockets", "all", "kexec", NULL };
 /* "sockets" values, by enum gg_sock_kind */
 static const char *const sock_kinds[GG_SOCK_KINDS + 1] = {
@@ -715,6 +715,15 @@ static int parse_match_exec(struct pctx *p, json_t *m, const struct loc *ml, str
 	int ret;
 
 	ret = check_match_keys(p, m, ml, r, match_keys_exec);
+	if (ret)
+		return ret;
+	arr = member(m, ml, "trusted", &al);
+	if (arr && json_object_size(m) != 1)
+		return perr(p, ml, "\"trusted\" (a trust list) must be the only match key");
+	ret = get_str_array(p, m, ml, "trusted", false, &arr, &al);
+	if (!ret && arr)
+		ret = copy_strs(p, arr, &al, "trusted", sha256_problem, &r->trusted,
+				&r->n_trusted);
 	if (ret)
 		return ret;
 	ret = get_str_array(p, m, ml, "paths", false, &arr, &al);
@@ -1415,6 +1424,7 @@ void gg_pack_free(struct gg_pack *pack)
 		free_strs(r->basenames, r->n_basenames);
 		free_strs(r->identities, r->n_identities);
 		free_strs(r->sha256s, r->n_sha256s);
+		free_strs(r->trusted, r->n_trusted);
 		free(r->cidrs);
 		free(r->ports);
 		free_strs(r->programs, r->n_programs);

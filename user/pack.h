@@ -44,6 +44,11 @@ struct gg_rule {
 	bool exec_disconnected; /* files opened by handle, with no name */
 	char **sha256s; /* content digests: 64 lower-case hex digits */
 	size_t n_sha256s;
+	/* A trust list (docs/packs.md): the digests of the only files that
+	 * may be executed or mapped executable; every other file is denied.
+	 * Exclusive: no other match key beside it. */
+	char **trusted;
+	size_t n_trusted;
 	/* net.egress */
 	struct gg_cidr *cidrs;
 	size_t n_cidrs;

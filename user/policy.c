@@ -19,6 +19,7 @@ enum {
 	M_EXEC_NAME,
 	M_EXEC_INODE,
 	M_EXEC_DIGEST,
+	M_EXEC_TRUST,
 	M_EGRESS_V4,
 	M_EGRESS_V6,
 	M_EGRESS_PORT,
@@ -31,6 +32,7 @@ static const char *const map_names[M_COUNT] = {
 	[M_EXEC_NAME] = GG_MAP_EXEC_NAME,
 	[M_EXEC_INODE] = GG_MAP_EXEC_INODE,
 	[M_EXEC_DIGEST] = GG_MAP_EXEC_DIGEST,
+	[M_EXEC_TRUST] = GG_MAP_EXEC_TRUST,
 	[M_EGRESS_V4] = GG_MAP_EGRESS_V4,
 	[M_EGRESS_V6] = GG_MAP_EGRESS_V6,
 	[M_EGRESS_PORT] = GG_MAP_EGRESS_PORT,
@@ -47,6 +49,7 @@ static const struct {
 	[M_EXEC_NAME] = { offsetof(struct gg_exec_name_key, slot), false },
 	[M_EXEC_INODE] = { offsetof(struct gg_exec_inode_key, slot), false },
 	[M_EXEC_DIGEST] = { offsetof(struct gg_exec_digest_key, slot), false },
+	[M_EXEC_TRUST] = { offsetof(struct gg_exec_digest_key, slot), false },
 	[M_EGRESS_V4] = { offsetof(struct gg_egress_v4_key, slot), true },
 	[M_EGRESS_V6] = { offsetof(struct gg_egress_v6_key, slot), true },
 	[M_EGRESS_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
@@ -60,6 +63,7 @@ static const struct {
 	[M_EXEC_NAME] = { sizeof(struct gg_exec_name_key), sizeof(struct gg_verdict) },
 	[M_EXEC_INODE] = { sizeof(struct gg_exec_inode_key), sizeof(struct gg_verdict) },
 	[M_EXEC_DIGEST] = { sizeof(struct gg_exec_digest_key), sizeof(struct gg_verdict) },
+	[M_EXEC_TRUST] = { sizeof(struct gg_exec_digest_key), sizeof(__u32) },
 	[M_EGRESS_V4] = { sizeof(struct gg_egress_v4_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_V6] = { sizeof(struct gg_egress_v6_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_PORT] = { sizeof(struct gg_egress_port_key), sizeof(struct gg_verdict) },
@@ -92,6 +96,7 @@ struct maps {
 	int fd[M_COUNT]; /* -1: that gate's object is not loaded */
 	int module_fd;
 	int socket_fd;
+	int trust_cfg_fd;
 	int state_fd;
 };
 
@@ -104,6 +109,8 @@ static void maps_close(struct maps *m)
 		close(m->module_fd);
 	if (m->socket_fd >= 0)
 		close(m->socket_fd);
+	if (m->trust_cfg_fd >= 0)
+		close(m->trust_cfg_fd);
 	if (m->state_fd >= 0)
 		close(m->state_fd);
 }
@@ -120,6 +127,8 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	m->module_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_SOCKET, pin_dir);
 	m->socket_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EXEC_TRUST_CFG, pin_dir);
+	m->trust_cfg_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (m->state_fd < 0) {
 		maps_close(m);
@@ -362,6 +371,12 @@ static int collect_exec(struct batch *b, const struct gg_compiled *c, __u32 slot
 		memcpy(k.sha256, c->exec_digests[i].sha256, sizeof(k.sha256));
 		ret = batch_add(&b[M_EXEC_DIGEST], M_EXEC_DIGEST, &k, &c->exec_digests[i].v, err);
 	}
+	for (size_t i = 0; i < c->n_exec_trust && !ret; i++) {
+		struct gg_exec_digest_key k = { .slot = slot };
+
+		memcpy(k.sha256, c->exec_trust[i].sha256, sizeof(k.sha256));
+		ret = batch_add(&b[M_EXEC_TRUST], M_EXEC_TRUST, &k, &c->exec_trust[i].lists, err);
+	}
 	return ret;
 }
 
@@ -444,6 +459,25 @@ static int write_sockets(struct maps *m, const struct gg_compiled *c, __u32 slot
 	return 0;
 }
 
+/* The slot's trust lists (none: no trusted-executables mode). A policy
+ * with trust lists needs the map: without it nothing would enforce them. */
+static int write_trust_cfg(struct maps *m, const struct gg_compiled *c, __u32 slot,
+			   struct gg_err *err)
+{
+	struct gg_exec_trust_cfg cfg = {};
+
+	if (c) {
+		cfg.n_lists = c->n_trust_lists;
+		memcpy(cfg.list, c->trust_lists, sizeof(cfg.list));
+	}
+	if (m->trust_cfg_fd < 0)
+		return cfg.n_lists ? gg_errf(err, -ENOENT, GG_MAP_EXEC_TRUST_CFG ": map not "
+					     "loaded (is cmd.exec attached?)") : 0;
+	if (bpf_map_update_elem(m->trust_cfg_fd, &slot, &cfg, BPF_ANY))
+		return gg_errf(err, -errno, GG_MAP_EXEC_TRUST_CFG ": update: %s", strerror(errno));
+	return 0;
+}
+
 static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, struct gg_err *err)
 {
 	struct batch b[M_COUNT] = {};
@@ -462,6 +496,8 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
 			ret = gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": update: %s", strerror(errno));
 	}
+	if (!ret)
+		ret = write_trust_cfg(m, c, slot, err);
 	return ret ? ret : write_sockets(m, c, slot, err);
 }
 
@@ -479,7 +515,8 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	}
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
-	return write_sockets(m, NULL, slot, err);
+	ret = write_trust_cfg(m, NULL, slot, err);
+	return ret ? ret : write_sockets(m, NULL, slot, err);
 }
 
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
@@ -531,7 +568,8 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		goto cleanup;
 	}
 	st.generation[next] = generation;
-	if (c->n_exec_digests)
+	/* trust lists need every file's digest too */
+	if (c->n_exec_digests || c->n_trust_lists)
 		st.digest_slots |= 1U << next;
 	/* Two updates: the generation of the inactive slot first, then the
 	 * flip. Each rewrites the same bytes for the fields it keeps, and

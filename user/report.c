@@ -20,6 +20,7 @@ struct agg {
 	 * "reason\twhile" */
 	json_t *deny_ctl, *deny_fw, *deny_gate, *obs_ctl, *obs_fw, *obs_gate, *lost_gate;
 	json_t *lost_why;
+	json_t *untrusted; /* "digest\tpath" -> count, observe mode */
 	long long deny_total, obs_total, lost_total, obs_on_deny, deny_unknown;
 	long long in_window, undated, applied_in, failed_in;
 	long long first_us, last_us;
@@ -116,6 +117,24 @@ static int on_deny(struct agg *g, json_t *rec)
 	return 0;
 }
 
+/* A file no trust list names, that observe mode let run: a review item
+ * before enforcing. By digest and where it was (the path, else the name). */
+static int on_untrusted(struct agg *g, json_t *rec)
+{
+	const char *digest = gg_json_str(rec, "digest", NULL);
+	const char *path = gg_json_str(rec, "path", NULL);
+	char *key;
+	int ret;
+
+	if (!path)
+		path = gg_json_str(rec, "filename", "");
+	if (asprintf(&key, "%s\t%s", digest ? digest : "", path) < 0)
+		return -ENOMEM;
+	ret = bump(g->untrusted, key, 1);
+	free(key);
+	return ret;
+}
+
 static int on_record(json_t *rec, const char *file, unsigned long long line, void *ctx)
 {
 	struct agg *g = ctx;
@@ -154,6 +173,8 @@ static int on_record(json_t *rec, const char *file, unsigned long long line, voi
 		/* Observe mode allowed the action: never a denial. Its controls
 		 * are the observe-mode rules' (= observed_controls). */
 		g->obs_total++;
+		if (json_is_true(json_object_get(rec, "untrusted")) && on_untrusted(g, rec))
+			return -ENOMEM;
 		ret = bump_each(g->obs_ctl, json_object_get(rec, "controls")) ?:
 		      bump_each(g->obs_fw, json_object_get(rec, "frameworks")) ?:
 		      bump_gate(g->obs_gate, rec, 1);
@@ -165,6 +186,56 @@ struct kc {
 	const char *key;
 	long long count;
 };
+
+static int cmp_untrusted(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	long long cx = gg_json_int(x, "count"), cy = gg_json_int(y, "count");
+	int d = cx < cy ? 1 : cx > cy ? -1 : 0;
+
+	if (!d)
+		d = strcmp(gg_json_str(x, "path", ""), gg_json_str(y, "path", ""));
+	return d ? d : strcmp(gg_json_str(x, "digest", ""), gg_json_str(y, "digest", ""));
+}
+
+/* Sorts an array of untrusted_files rows in place. */
+static void qsort_untrusted(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), cmp_untrusted);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+/* untrusted_files: [{path, digest, count}], most seen first. */
+static json_t *untrusted_files(const struct agg *g)
+{
+	json_t *arr = json_array(), *v;
+	const char *key;
+
+	json_object_foreach(g->untrusted, key, v) {
+		const char *tab = strchr(key, '\t');
+
+		if (!arr || json_array_append_new(
+				    arr, json_pack("{s:s, s:s%, s:I}", "path", tab + 1, "digest",
+						   key, (size_t)(tab - key), "count",
+						   json_integer_value(v)))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	if (arr)
+		qsort_untrusted(arr);
+	return arr;
+}
 
 static int cmp_kc(const void *a, const void *b)
 {
@@ -337,7 +408,8 @@ static bool agg_init(struct agg *g)
 	g->obs_gate = json_object();
 	g->lost_gate = json_object();
 	g->lost_why = json_object();
-	return g->deny_ctl && g->deny_fw && g->deny_gate && g->obs_ctl && g->obs_fw &&
+	g->untrusted = json_object();
+	return g->untrusted && g->deny_ctl && g->deny_fw && g->deny_gate && g->obs_ctl && g->obs_fw &&
 	       g->obs_gate && g->lost_gate && g->lost_why;
 }
 
@@ -352,6 +424,7 @@ static void agg_free(struct agg *g)
 	json_decref(g->obs_gate);
 	json_decref(g->lost_gate);
 	json_decref(g->lost_why);
+	json_decref(g->untrusted);
 }
 
 /* The report (docs/audit.md "report --json") from the figures in g and
@@ -364,7 +437,7 @@ static json_t *report_doc(const struct agg *g, const struct gg_report_opts *o, j
 	bool sigs = json_is_true(json_object_get(res, "signatures_checked"));
 
 	return json_pack("{s:b, s:b, s:b, s:O, s:O, s:{s:o, s:o, s:I, s:o, s:o, s:I}, s:o, s:I,"
-			 " s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o}",
+			 " s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o}",
 			 "verified", chain && sigs,
 			 "signatures_checked", sigs,
 			 "chain_intact", chain,
@@ -392,7 +465,8 @@ static json_t *report_doc(const struct agg *g, const struct gg_report_opts *o, j
 			 "observed_by_gate", sorted(g->obs_gate, NULL, KC_GATE),
 			 "events_lost", (json_int_t)g->lost_total,
 			 "events_lost_by_reason", sorted(g->lost_why, NULL, KC_LOST),
-			 "events_lost_by_gate", sorted(g->lost_gate, "gate", KC_NAME));
+			 "events_lost_by_gate", sorted(g->lost_gate, "gate", KC_NAME),
+			 "untrusted_files", untrusted_files(g));
 }
 
 int gg_report_build(char *const *files, size_t n, const struct gg_report_opts *o,
@@ -617,6 +691,21 @@ static void print_outcomes(FILE *f, const json_t *r)
 	print_gates(f, "by gate", json_object_get(r, "observed_by_gate"));
 }
 
+/* Observe mode under trust lists: what enforcing would deny. */
+static void print_untrusted(FILE *f, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_array_size(arr))
+		return;
+	fprintf(f, "\nUntrusted files (observe mode: enforcing the trust lists would deny "
+		   "them): %zu\n", json_array_size(arr));
+	json_array_foreach(arr, i, v)
+		fprintf(f, "  %6lld  %s  %s\n", gg_json_int(v, "count"),
+			gg_json_str(v, "digest", ""), gg_json_str(v, "path", ""));
+}
+
 void gg_report_print(FILE *f, const json_t *r)
 {
 	fprintf(f, "GOVGATE COMPLIANCE REPORT\n\n");
@@ -625,6 +714,7 @@ void gg_report_print(FILE *f, const json_t *r)
 	print_window(f, json_object_get(r, "window"));
 	print_policy(f, r);
 	print_outcomes(f, r);
+	print_untrusted(f, json_object_get(r, "untrusted_files"));
 	fprintf(f, "\nEvents lost (never reached the log): %lld\n", gg_json_int(r, "events_lost"));
 	if (gg_json_int(r, "events_lost")) {
 		print_lost(f, json_object_get(r, "events_lost_by_reason"));

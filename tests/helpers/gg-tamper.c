@@ -21,9 +21,11 @@
  *                            producer position (the consumer page mapped
  *                            writable): every unread record is skipped;
  *                            prints "ok BYTES" (the bytes skipped)
- * gg-tamper mapbyid NAME     BPF_MAP_GET_FD_BY_ID (read-only) of every map
+ * gg-tamper mapbyid NAME [rw] BPF_MAP_GET_FD_BY_ID (read-only) of every map
  *                            id until one named NAME opens: "ok", else
- *                            ENOENT (none of that name could be opened)
+ *                            ENOENT (none of that name could be opened);
+ *                            rw: that one opened read-write again (EPERM:
+ *                            refused), as an unpinned map is reached
  * gg-tamper send SOCK FILE   FILE's bytes to the daemon's control socket, as
  *                            a captured request is replayed: prints ok, or
  *                            why the daemon refused ("refused" of the reply)
@@ -33,6 +35,7 @@
 #include <linux/bpf.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,8 +203,9 @@ static long ring_skip(const char *path)
 	return 0;
 }
 
-/* What bpftool map show does: walk the ids, open each by id. */
-static long map_by_id(const char *name)
+/* What bpftool map show does: walk the ids, open each by id; with rw, the
+ * one named NAME is then opened again read-write (what an update needs). */
+static long map_by_id(const char *name, bool rw)
 {
 	__u32 id = 0;
 
@@ -223,8 +227,13 @@ static long map_by_id(const char *name)
 		a.info.bpf_fd = fd;
 		a.info.info_len = sizeof(info);
 		a.info.info = (uintptr_t)&info;
-		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && !strcmp(info.name, name))
-			return 0;
+		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && !strcmp(info.name, name)) {
+			if (!rw)
+				return 0;
+			memset(&a, 0, sizeof(a));
+			a.map_id = id;
+			return sys_bpf(BPF_MAP_GET_FD_BY_ID, &a) < 0 ? -1 : 0;
+		}
 		close(fd);
 	}
 	errno = ENOENT;
@@ -295,14 +304,14 @@ int main(int argc, char **argv)
 		return report(cg_move(argv[2]));
 	if (!strcmp(v, "clone-into") && argc == 3)
 		return report(clone_into(argv[2]));
-	if (!strcmp(v, "mapbyid") && argc == 3)
-		return report(map_by_id(argv[2]));
+	if (!strcmp(v, "mapbyid") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "rw"))))
+		return report(map_by_id(argv[2], argc == 4));
 	if (!strcmp(v, "ringskip") && argc == 3)
 		return ring_skip(argv[2]) ? report(-1) : 0;
 	if (!strcmp(v, "send") && argc == 4)
 		return send_request(argv[2], argv[3]);
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       ringskip PIN | mapbyid NAME | send SOCK FILE\n");
+			"       ringskip PIN | mapbyid NAME [rw] | send SOCK FILE\n");
 	return 3;
 }

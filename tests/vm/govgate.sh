@@ -10,6 +10,7 @@ k=$(cat /etc/gg-kernel-series)
 # A file for the digest cache test (issue 11): its ctime must have settled
 # (more than 64 s old) before it is first executed, so it is made now.
 cp /bin/gg-proof /tmp/rewrite
+cp /bin/gg-proof /tmp/trw # the same for a trusted file (trusted-executables mode)
 log=/tmp/audit.jsonl
 cfg=/tmp/govgate.json
 mkdir -p /tmp/state
@@ -58,6 +59,10 @@ check baseline-kexec-load-ok is "$(gg-kexec load)" ok
 out=$(gg-kexec file $kimg)
 echo "kexec_file_load without govgate: $out"
 check baseline-kexec-file-past-lsm sh -c "[ -n \"$out\" ] && [ \"$out\" != EPERM ]"
+# The loader runs a program it is given, and an executable mapping works.
+/lib64/ld-linux-x86-64.so.2 /bin/gg-proof /tmp/p-ld-base
+check baseline-loader-runs [ -e /tmp/p-ld-base ]
+check baseline-mprotect-ok is "$(gg-mmap mprotect /bin/gg-proof)" ok
 disk=/mnt/disk
 cp /bin/gg-proof $disk/nc
 cp /bin/gg-proof $disk/allowed
@@ -286,6 +291,86 @@ cat /usr/local/bin/nc >/tmp/rewrite
 check digest-rewrite-in-place-eperm is "$(gg-exec /tmp/rewrite /tmp/p-rw3)" EPERM
 umount /tmp/t2
 
+# ---- a denied tool installed after the apply (issue 11): the daemon
+# watches the PATH directories and resolves it when it appears.
+cp /bin/gg-proof /tmp/socat-src
+printf gg-socat >>/tmp/socat-src
+cp /tmp/socat-src /tmp/socat-copy
+gg-exec /tmp/socat-copy /tmp/p-sc0 >/dev/null
+check watch-copy-runs-before [ -e /tmp/p-sc0 ]
+cp /tmp/socat-src /bin/socat
+check watch-resolved-and-recorded audit_has '"event":"policy_applied"' 'socat appeared'
+check watch-copy-eperm is "$(gg-exec /tmp/socat-copy /tmp/p-sc1)" EPERM
+check watch-copy-audited audit_has '"match":"digest"' '"filename":"/tmp/socat-copy"' 'BH-01'
+rm /bin/socat
+
+# ---- the loader and mapped code (issue 11): a program run without an exec
+# of its own file is checked where it is mapped executable.
+ldso=/lib64/ld-linux-x86-64.so.2
+check mmap-loader-eperm sh -c "! $ldso /usr/local/bin/nc /tmp/p-ld"
+check mmap-loader-never-ran [ ! -e /tmp/p-ld ]
+check mmap-loader-audited audit_has '"event":"command_denied"' '"match":"mmap"' 'FLOOR-EXEC-LOTL' '"filename":"nc"'
+cp /usr/local/bin/nc /tmp/ldcopy
+check mmap-loader-copy-eperm sh -c "! $ldso /tmp/ldcopy /tmp/p-ld2"
+check mmap-loader-copy-never-ran [ ! -e /tmp/p-ld2 ]
+check mmap-loader-copy-audited audit_has '"match":"mmap"' '"filename":"ldcopy"' '"digest":"'
+# glibc's loader execs a static program it is given (the exec check then
+# denies it): a dynamic one it maps, so only the mapping check stops it.
+cp /bin/govgate /tmp/ncat
+check mmap-loader-dynamic-eperm sh -c "! $ldso /tmp/ncat --help >/dev/null"
+check mmap-loader-dynamic-audited audit_has '"match":"mmap"' '"filename":"ncat"' 'FLOOR-EXEC-LOTL'
+check mmap-copy-eperm is "$(gg-mmap mmap /tmp/ldcopy)" EPERM
+check mprotect-copy-eperm is "$(gg-mmap mprotect /tmp/ldcopy)" EPERM
+$ldso /bin/gg-proof /tmp/p-ldok
+check mmap-loader-allowed-runs [ -e /tmp/p-ldok ]
+check mmap-allowed-ok is "$(gg-mmap mmap /bin/gg-proof)" ok
+check mmap-dynamic-program-runs sh -c "govgate --help >/dev/null"
+check mmap-dynamic-program-loader-runs sh -c "$ldso /bin/govgate --help >/dev/null"
+
+# ---- trusted-executables mode (issue 11): a trust list of this image's
+# /bin, /lib and /lib64, observe first, then enforced; a second list
+# without gg-proof intersects with it.
+check trust-snapshot govgate trust snapshot /bin /lib /lib64 --out /tmp/trust.json
+# Signed like a pack: apply checks the signature against the trust_dir.
+mkdir -p /etc/govgate/trusted-keys
+check trust-keygen govgate pack keygen --private /tmp/tk.pem --public /etc/govgate/trusted-keys/tk.pub
+check trust-sign govgate pack sign --key /tmp/tk.pem /tmp/trust.json
+check trust-signed govgate pack verify --trust-dir /etc/govgate/trusted-keys /tmp/trust.json
+cp /bin/gg-proof /tmp/trusted-copy
+cp /bin/gg-proof /tmp/untrusted
+printf 'z' >>/tmp/untrusted
+check trust-observe-apply govgate apply --config $cfg --add --mode observe /tmp/trust.json
+gg-exec /tmp/untrusted /tmp/p-tu-obs >/dev/null
+check trust-observe-runs [ -e /tmp/p-tu-obs ]
+check trust-observe-audited audit_has '"action":"observe"' '"match":"trust"' '"untrusted":true' '"TRUST-EXEC"' '"path":"/tmp/untrusted"'
+check trust-observe-mmap-ok is "$(gg-mmap mmap /tmp/untrusted)" ok
+check trust-observe-mmap-audited audit_has '"action":"observe"' '"match":"mmap"' '"untrusted":true' '"filename":"untrusted"'
+check trust-report-lists-untrusted sh -c "govgate report --config $cfg | grep -F /tmp/untrusted | grep -q \"\$(sha256sum /tmp/untrusted | cut -d' ' -f1)\""
+check trust-enforce-apply govgate apply --config $cfg --add --mode enforce /tmp/trust.json
+check trust-enforce-eperm is "$(gg-exec /tmp/untrusted /tmp/p-tu)" EPERM
+check trust-enforce-never-ran [ ! -e /tmp/p-tu ]
+check trust-enforce-audited audit_has '"action":"deny"' '"match":"trust"' '"TRUST-EXEC"' '"path":"/tmp/untrusted"'
+check trust-enforce-mmap-eperm is "$(gg-mmap mmap /tmp/untrusted)" EPERM
+check trust-enforce-loader-eperm sh -c "! $ldso /tmp/untrusted /tmp/p-tu-ld"
+check trust-enforce-loader-never-ran [ ! -e /tmp/p-tu-ld ]
+gg-exec /tmp/trusted-copy /tmp/p-tc >/dev/null
+check trust-copy-of-trusted-runs [ -e /tmp/p-tc ]
+check trust-dynamic-program-runs sh -c "govgate --help >/dev/null"
+gg-exec /tmp/trw /tmp/p-trw1 >/dev/null
+gg-exec /tmp/trw /tmp/p-trw2 >/dev/null
+check trust-settled-runs-twice [ -e /tmp/p-trw1 ] && [ -e /tmp/p-trw2 ]
+cat /tmp/untrusted >/tmp/trw
+check trust-rewritten-in-place-eperm is "$(gg-exec /tmp/trw /tmp/p-trw3)" EPERM
+mkdir -p /tmp/t2dir
+for f in /bin/*; do [ "$f" = /bin/gg-proof ] || ln -s "$f" /tmp/t2dir/; done
+check trust-snapshot-two govgate trust snapshot /tmp/t2dir /lib /lib64 --name trust-two --out /tmp/trust2.json
+check trust-two-apply govgate apply --config $cfg --add --mode enforce /tmp/trust2.json
+check trust-intersect-eperm is "$(gg-exec /tmp/trusted-copy /tmp/p-tc2)" EPERM
+check trust-intersect-audited audit_has '"action":"deny"' '"match":"trust"' '"path":"/tmp/trusted-copy"'
+check trust-lists-removed govgate apply --config $cfg baseline-hardening@v1
+gg-exec /tmp/untrusted /tmp/p-tu-after >/dev/null
+check trust-removed-untrusted-runs [ -e /tmp/p-tu-after ]
+
 # identity rules (hardlinks) and per-pack observe mode
 cp /bin/gg-proof /tmp/tool
 ln /tmp/tool /tmp/hardlink
@@ -499,6 +584,8 @@ check unlocked-skip-status wait_for 5 skip_status
 # 7. unlocked, root reads the signing key
 check unlocked-key-readable sh -c "cat /tmp/audit-key.pem | grep -q 'PRIVATE KEY'"
 check unlocked-key-map-by-id-ok is "$(gg-tamper mapbyid audit_key)" ok
+# an unpinned map (the digest cache), reached by id, is writable unlocked
+check unlocked-unpinned-map-rw-ok is "$(gg-tamper mapbyid exec_hash rw)" ok
 check unlocked-evidence-limits-said sh -c "govgate status --config $cfg | grep -q '^evidence: *unlocked: root can read the signing key'"
 stop
 govgate stop --unload --config $cfg
@@ -583,6 +670,10 @@ check locked-boot-key-status-json sh -c "govgate status --json --config $cfg | g
 check locked-boot-key-no-file sh -c "[ -z \"\$(find /tmp /var /etc /root /run -newer $cfg -name '*.pem*' 2>/dev/null)\" ]"
 check locked-boot-key-map-no-fd is "$(gg-tamper mapr $pin/audit_key)" ENOENT
 check locked-boot-key-map-by-id-refused is "$(gg-tamper mapbyid audit_key)" ENOENT
+# every map of every govgate program is guarded, pinned or not: the
+# digest cache cannot be poisoned through BPF_MAP_GET_FD_BY_ID
+check locked-unpinned-map-rw-eperm is "$(gg-tamper mapbyid exec_hash rw)" EPERM
+check locked-unpinned-map-ro-ok is "$(gg-tamper mapbyid exec_hash)" ok
 check locked-boot-key-map-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-KEY' '"tamper":"audit_key_map"'
 check locked-boot-key-announced audit_has '"event":"audit_key"' "\"public_key\":\"$bk\"" '"previous"'
 check locked-boot-key-verify govgate audit verify --key-ed25519 $bk $log

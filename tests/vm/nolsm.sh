@@ -42,6 +42,13 @@ check nolsm-tcp-imds-eperm test "$(gg-net connect 169.254.169.254 80)" = EPERM
 check nolsm-udp-imds-eperm test "$(gg-net sendto 169.254.169.254 53)" = EPERM
 check nolsm-loopback-allowed test "$(gg-net pair 127.0.0.1 18080)" = ok
 
+# Trust lists need a hash and the mapping hooks (issue 11): the fallback
+# cannot enforce them, and the start-up log, status and apply say so.
+check nolsm-trust-limit-logged grep -q "trust lists are not enforced" /tmp/daemon.err
+check nolsm-trust-limit-status sh -c 'govgate status --config /tmp/govgate.json | grep -q "trust lists are not enforced"'
+govgate trust snapshot /bin --out /tmp/trust.json
+check nolsm-trust-apply-warns sh -c 'govgate apply --config /tmp/govgate.json --add /tmp/trust.json 2>&1 | grep -q "the trust lists are not enforced"'
+
 kill $daemon
 wait $daemon 2>/dev/null
 govgate stop --unload >/dev/null 2>&1

@@ -124,6 +124,7 @@ int gg_cmd_audit(int argc, char **argv); /* audit verify|tail */
 int gg_cmd_report(int argc, char **argv);
 int gg_cmd_reload(int argc, char **argv);
 int gg_cmd_unlock(int argc, char **argv);
+int gg_cmd_trust(int argc, char **argv); /* trust snapshot */
 
 /* The audit log and its public key from --config (audit verify, tail,
  * report); *pub is NULL if none is configured. */

@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
 	{ "pack", gg_cmd_pack, "for publishers: keygen, sign, verify" },
 	{ "audit", gg_cmd_audit, "verify or tail the audit log" },
 	{ "report", gg_cmd_report, "the compliance report from the audit log" },
+	{ "trust", gg_cmd_trust, "trusted executables: snapshot DIR... (a trust list)" },
 };
 
 static const struct cmd_level top = {

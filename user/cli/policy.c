@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "compiled_json.h"
 #include "cli.h"
+#include "trust.h"
 
 static const char apply_usage[] =
 	"usage: govgate apply [--mode enforce|observe] [--add | --remove] REF...\n"
@@ -174,6 +175,7 @@ int gg_cmd_apply(int argc, char **argv)
 	struct gg_applied now = {};
 	struct gg_config cfg = {};
 	struct passwd *pw;
+	const char *warn;
 	__u64 generation = 0;
 	struct gg_err err;
 	char who[128];
@@ -210,6 +212,9 @@ int gg_cmd_apply(int argc, char **argv)
 		print_applied_json(&now, generation);
 	else
 		print_applied_text(&now, generation);
+	warn = gg_trust_unenforced(&cfg, generation);
+	if (warn)
+		fprintf(stderr, "govgate apply: %s\n", warn);
 	code = 0;
 cleanup:
 	gg_applied_free(&now);

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Issue 11 benchmarks on the BPF LSM path (guest script of scripts/vmtest.sh,
+# started by bench/exec-identity.sh --vm; busybox ash). Under software
+# emulation only the in-round ratios to "nothing loaded" mean anything.
+# Prints "GGBENCH-RAW section,variant,param,rep,metric,value".
+GG_TEST_PREFIX=GGVM-
+. /gg/lib.sh
+raw() { echo "GGBENCH-RAW $1,$2,$3,$4,$5,$6"; }
+REPS=3 SECS=2
+[ -r /gg/bench.conf ] && . /gg/bench.conf
+cfg=/tmp/govgate.json
+mkdir -p /tmp/state /tmp/bigdir
+cat >$cfg <<JSON
+{ "pack_dirs": ["/gg/packs"], "state_dir": "/tmp/state",
+  "audit": { "path": "/tmp/audit.jsonl", "key": "/tmp/audit-key.pem" } }
+JSON
+PACKS="baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu-ai-act@v1 nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1"
+# A 64 MiB allowed executable: gg-proof with zeros appended (the ELF
+# loader never reads them; IMA hashes them).
+cp /bin/gg-proof /tmp/bigdir/big
+dd if=/dev/zero bs=1048576 count=64 2>/dev/null >>/tmp/bigdir/big
+big_mib=$(($(stat -c %s /tmp/bigdir/big) / 1048576))
+# The image's trust list plus 10,000 more digests (random: never matched).
+govgate trust snapshot /bin /lib /lib64 /tmp/bigdir --out /tmp/img.json || fail trust-snapshot
+awk 'BEGIN { srand(11); for (i = 0; i < 10000; i++) { s = "";
+	for (j = 0; j < 64; j++) s = s sprintf("%x", int(rand() * 16)); print s } }' |
+	sort -u >/tmp/extra.txt
+{
+	sed -n '1,/"trusted": \[/p' /tmp/img.json
+	sed 's/.*/          "&",/' /tmp/extra.txt
+	sed -n '/"trusted": \[/,$p' /tmp/img.json | sed 1d
+} >/tmp/trust10k.json
+n_trust=$(grep -c '"[0-9a-f]\{64\}"' /tmp/trust10k.json)
+echo "GGBENCH-META trust_digests=$n_trust big_mib=$big_mib kernel=$(uname -r)"
+
+starts=0
+start() {
+	# unlocked: this shell stops and unloads it between rounds
+	govgate run --config $cfg --scope global --unlocked 2>>/tmp/daemon.err &
+	daemon=$!
+	wait_for 60 started_or_dead
+	[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] || { cat /tmp/daemon.err; return 1; }
+	starts=$((starts + 1))
+}
+started_or_dead() {
+	[ "$(grep -c "enforcing (generation" /tmp/daemon.err)" -gt $starts ] || ! kill -0 $daemon 2>/dev/null
+}
+stop_unload() {
+	kill $daemon
+	wait $daemon 2>/dev/null
+	govgate stop --unload --config $cfg >/dev/null
+}
+rate() { # rate SECTION VARIANT REP PROG
+	o=$(ggbench exec $SECS $4) || { fail "$1-$2-$3"; return; }
+	raw "$1" "$2" "" "$3" rate "$(echo "$o" | awk '{print $6}')"
+}
+# One exec of the big file, its content changed (chmod sets ctime): hashed.
+bigexec() { # bigexec VARIANT REP
+	for i in 1 2 3; do
+		chmod 755 /tmp/bigdir/big
+		t=$(ggbench time /tmp/bigdir/big 2>&1 >/dev/null | tail -n1)
+		[ "$(echo "$t" | awk '{print $6}')" = 0 ] || { fail "big-exec-$1"; return; }
+		raw big-exec "$1" "$big_mib" "$2.$i" secs "$(echo "$t" | awk '{print $2}')"
+	done
+}
+none() {
+	rate exec none $1 /bin/gg-proof
+	rate manylibs none $1 /bin/gg-manylibs
+	bigexec none $1
+}
+agent() {
+	start || { fail "start-$1"; return; }
+	govgate apply --config $cfg $PACKS >/dev/null || fail "apply-packs-$1"
+	rate exec packs $1 /bin/gg-proof
+	rate manylibs packs $1 /bin/gg-manylibs
+	govgate apply --config $cfg --add --mode enforce /tmp/trust10k.json >/dev/null ||
+		fail "apply-trust-$1"
+	rate exec trust10k $1 /bin/gg-proof
+	rate manylibs trust10k $1 /bin/gg-manylibs
+	bigexec trust10k $1
+	stop_unload
+}
+for r in $(seq 1 $REPS); do
+	if [ $((r % 2)) = 1 ]; then none $r; agent $r; else agent $r; none $r; fi
+done
+check bench-big-exec-runs /tmp/bigdir/big
+echo "bench done"
