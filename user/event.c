@@ -707,6 +707,10 @@ static void render_exec(struct gg_strbuf *b, const struct gg_event *e)
 	} else {
 		SB_LIT(b, "null");
 	}
+	if (e->entries[GG_EXEC_HIT_TRUST]) {
+		sb_key(b, "untrusted");
+		SB_LIT(b, "true");
+	}
 }
 
 /* A fixed name (no escapes needed) as a string member. */
@@ -818,7 +822,9 @@ static void render_header(struct gg_render *r, const struct gg_event *e,
 	else
 		add_attribution(r, e, policy);
 	/* as gg_event_record: the later flag's reason wins */
-	if (e->flags & GG_EVF_BAD_ADDR)
+	if (e->flags & GG_EVF_UNHASHED)
+		sb_kname(b, "fail_closed", "unhashed_executable_mapping");
+	else if (e->flags & GG_EVF_BAD_ADDR)
 		sb_kname(b, "fail_closed", "unreadable_destination");
 	else if (e->flags & GG_EVF_FAIL_CLOSED)
 		sb_kname(b, "fail_closed", "policy_swapped_during_decision");
