@@ -251,6 +251,38 @@ struct gg_egress_prog_val {
 	__u32 skip_loopback;
 };
 
+/* egress_prog_inode: HASH, (slot, identity of an executable) -> prog. The
+ * files a "programs" name resolves to at apply (in the standard PATH
+ * directories, as cmd.exec resolves its denied names): a hard link has the
+ * identity, whatever its name. dev in the kernel's encoding. */
+struct gg_egress_prog_inode_key {
+	__u32 slot;
+	__u32 _pad;
+	__u64 dev;
+	__u64 ino;
+};
+
+/* egress_prog_digest: HASH, (slot, SHA-256 of an executable) -> prog: a
+ * copy under another name has the content (LSM path only). */
+struct gg_egress_prog_digest_key {
+	__u32 slot;
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* egress_exe: LRU_HASH, (dev, ino, ctime) of a file a governed task
+ * executed -> its SHA-256, captured at exec (bprm_committed_creds) while
+ * the slot has egress_prog_digest rows. The key is struct
+ * gg_exec_hash_key: a changed file has a new ctime. */
+struct gg_egress_exe {
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* egress_state: ARRAY indexed by slot: what the slot's egress rules need. */
+struct gg_egress_slot {
+	__u32 prog_digests; /* egress_prog_digest has rows: hash at exec */
+	__u32 _pad;
+};
+
 /* Socket kinds a net.egress rule can deny at creation ("sockets"): each
  * puts packets out that no destination check can see whole. */
 enum gg_sock_kind {
@@ -440,6 +472,10 @@ struct gg_meta {
 #define GG_MAP_EGRESS_PORT "egress_port"
 #define GG_MAP_EGRESS_PROG "egress_prog"
 #define GG_MAP_EGRESS_SOCKET "egress_socket"
+#define GG_MAP_EGRESS_PROG_INODE "egress_prog_inode"
+#define GG_MAP_EGRESS_PROG_DIGEST "egress_prog_digest"
+#define GG_MAP_EGRESS_EXE "egress_exe"
+#define GG_MAP_EGRESS_STATE "egress_state"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
@@ -461,6 +497,7 @@ struct gg_meta {
 #define GG_PROG_EGRESS_SENDMSG6 "gg_egress_sendmsg6"
 #define GG_PROG_EGRESS_PACKET_LSM "gg_egress_packet_lsm"
 #define GG_PROG_EGRESS_PACKET_FALLBACK "gg_egress_packet_fallback"
+#define GG_PROG_EGRESS_EXE "gg_egress_exe"
 #define GG_PROG_MODULE_REQUEST "gg_module_request"
 #define GG_PROG_MODULE_LOAD_DATA "gg_module_load_data"
 #define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
@@ -567,6 +604,17 @@ GG_ASSERT_LAST(gg_egress_port_key, _pad);
 GG_ASSERT_SIZE(gg_egress_prog_key, 4 + GG_NAME_MAX);
 GG_ASSERT_NEXT(gg_egress_prog_key, slot, name);
 GG_ASSERT_LAST(gg_egress_prog_key, name);
+GG_ASSERT_SIZE(gg_egress_prog_inode_key, 24);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, slot, _pad);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, _pad, dev);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, dev, ino);
+GG_ASSERT_LAST(gg_egress_prog_inode_key, ino);
+GG_ASSERT_SIZE(gg_egress_prog_digest_key, 4 + GG_SHA256_LEN);
+GG_ASSERT_NEXT(gg_egress_prog_digest_key, slot, sha256);
+GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
+GG_ASSERT_SIZE(gg_exec_hash_key, 32);
+GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN);
+GG_ASSERT_SIZE(gg_egress_slot, 8);
 /* Values and records: sizes, and the offsets user space depends on. */
 GG_ASSERT_SIZE(gg_egress_val, 16);
 GG_ASSERT_SIZE(gg_egress_prog_val, 8);

@@ -90,10 +90,26 @@ struct gg_c_egress_port {
 	struct gg_verdict v;
 };
 
+/* A program rule set. prog ids 1..n are the names, in name order; after
+ * them, one combined prog per set of names that resolved to one file (sh
+ * and dash, say): its name is the names joined by ',' (cut at
+ * GG_NAME_MAX), its rules those of every name, and it is reached only
+ * through egress_prog_inode and egress_prog_digest. */
 struct gg_c_egress_prog {
 	char name[GG_NAME_MAX];
 	__u32 prog;
 	__u32 skip_loopback;
+	bool combined;
+};
+
+/* A file a "programs" name resolved to at apply: by identity (dev, ino)
+ * in egress_prog_inodes, by content (sha256) in egress_prog_digests. */
+struct gg_c_egress_prog_file {
+	__u64 dev; /* kernel encoding */
+	__u64 ino;
+	__u8 sha256[GG_SHA256_LEN];
+	__u32 prog;
+	char *source; /* the file found */
 };
 
 struct gg_compiled {
@@ -113,6 +129,10 @@ struct gg_compiled {
 	size_t n_egress_ports;
 	struct gg_c_egress_prog *egress_progs;
 	size_t n_egress_progs;
+	struct gg_c_egress_prog_file *egress_prog_inodes;
+	size_t n_egress_prog_inodes;
+	struct gg_c_egress_prog_file *egress_prog_digests;
+	size_t n_egress_prog_digests;
 	struct gg_verdict module;
 	struct gg_verdict kexec; /* kernel.module {"kexec": true} */
 	struct gg_verdict sockets[GG_SOCK_KINDS]; /* net.egress "sockets", by kind */
@@ -125,9 +145,10 @@ enum gg_id_from {
 	GG_ID_IDENTITY = 0, /* the rule's "identities" */
 	GG_ID_BASENAME = 1, /* a denied basename found in a search directory */
 	GG_ID_PATH = 2, /* a denied path that exists here */
+	GG_ID_PROGRAM = 3, /* a net.egress "programs" name found in a search directory */
 };
 
-/* A file a cmd.exec rule names, resolved to its identity (and, when
+/* A file a cmd.exec rule (or a net.egress rule's "programs") names, resolved to its identity (and, when
  * resolving names, its content digest). */
 struct gg_identity {
 	size_t input, rule; /* the rule: in[input].pack->rules[rule] */

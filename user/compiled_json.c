@@ -437,8 +437,15 @@ static json_t *dump_prog(const struct gg_compiled *c, const void *elem)
 {
 	const struct gg_c_egress_prog *p = elem;
 
-	return json_pack("{s:s, s:I, s:b}", "name", p->name, "prog", (json_int_t)p->prog,
-			 "skip_loopback", (int)!!p->skip_loopback);
+	json_t *o = json_pack("{s:s, s:I, s:b}", "name", p->name, "prog", (json_int_t)p->prog,
+			      "skip_loopback", (int)!!p->skip_loopback);
+
+	/* a combined prog: reached by identity or content, not by name */
+	if (o && p->combined && json_object_set_new(o, "combined", json_true())) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
@@ -447,16 +454,82 @@ static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	struct gg_c_egress_prog *p = elem;
 	const char *s;
 	json_int_t id;
-	int skip;
+	int skip, combined = 0;
 
-	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:b}", "name", &s, "prog", &id,
-			   "skip_loopback", &skip))
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:b, s?b}", "name", &s, "prog", &id,
+			   "skip_loopback", &skip, "combined", &combined))
 		return -EINVAL;
 	if (load_key(s, p->name, sizeof(p->name)) || id <= 0 || id > UINT32_MAX)
 		return -ERANGE;
 	p->prog = id;
 	p->skip_loopback = !!skip;
+	p->combined = !!combined;
 	return 0;
+}
+
+/* egress.program_identities and egress.program_digests: one shape. */
+static json_t *dump_pfile(const struct gg_compiled *c, const void *elem, bool digest)
+{
+	const struct gg_c_egress_prog_file *p = elem;
+	char hex[2 * GG_SHA256_LEN + 1];
+
+	if (digest) {
+		gg_digest_hex(p->sha256, hex);
+		return json_pack("{s:s, s:s?, s:I, s:s?}", "sha256", hex, "path", p->source,
+				 "prog", (json_int_t)p->prog, "program", prog_name(c, p->prog));
+	}
+	return json_pack("{s:I, s:I, s:s?, s:I, s:s?}", "dev", (json_int_t)p->dev, "ino",
+			 (json_int_t)p->ino, "path", p->source, "prog", (json_int_t)p->prog,
+			 "program", prog_name(c, p->prog));
+}
+
+static json_t *dump_pinode(const struct gg_compiled *c, const void *elem)
+{
+	return dump_pfile(c, elem, false);
+}
+
+static json_t *dump_pdigest(const struct gg_compiled *c, const void *elem)
+{
+	return dump_pfile(c, elem, true);
+}
+
+static int load_pfile_tail(json_t *src, json_int_t prog, struct gg_c_egress_prog_file *p)
+{
+	if (prog <= 0 || prog > UINT32_MAX)
+		return -ERANGE;
+	p->prog = prog;
+	return opt_str(src, &p->source);
+}
+
+static int load_pinode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		       json_error_t *je)
+{
+	struct gg_c_egress_prog_file *p = elem;
+	json_int_t dev, ino, prog;
+	json_t *src = NULL, *pname = NULL;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:I, s?o, s:I, s?o}", "dev", &dev, "ino",
+			   &ino, "path", &src, "prog", &prog, "program", &pname))
+		return -EINVAL;
+	p->dev = (__u64)dev;
+	p->ino = (__u64)ino;
+	return load_pfile_tail(src, prog, p);
+}
+
+static int load_pdigest(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+			json_error_t *je)
+{
+	struct gg_c_egress_prog_file *p = elem;
+	json_t *src = NULL, *pname = NULL;
+	json_int_t prog;
+	const char *hex;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s?o, s:I, s?o}", "sha256", &hex, "path",
+			   &src, "prog", &prog, "program", &pname))
+		return -EINVAL;
+	if (gg_digest_parse(hex, p->sha256))
+		return -ERANGE;
+	return load_pfile_tail(src, prog, p);
 }
 
 static json_t *dump_node(const struct gg_compiled *c, const void *elem)
@@ -542,7 +615,20 @@ struct table_desc {
 
 /* In load order: refs, then entries (verdicts check entry ids against them),
  * then the tables that point at entries. */
-enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_DIGESTS, T_PROGS, T_NODES, T_PORTS, T_COUNT };
+enum {
+	T_REFS,
+	T_ENTRIES,
+	T_PATHS,
+	T_NAMES,
+	T_INODES,
+	T_DIGESTS,
+	T_PROGS,
+	T_PINODES,
+	T_PDIGESTS,
+	T_NODES,
+	T_PORTS,
+	T_COUNT
+};
 
 static const struct table_desc tables[T_COUNT] = {
 	[T_REFS] = TABLE("refs", refs, n_refs, ref),
@@ -552,6 +638,10 @@ static const struct table_desc tables[T_COUNT] = {
 	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, inode),
 	[T_DIGESTS] = TABLE("exec.digests", exec_digests, n_exec_digests, digest),
 	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, prog),
+	[T_PINODES] = TABLE("egress.program_identities", egress_prog_inodes,
+			    n_egress_prog_inodes, pinode),
+	[T_PDIGESTS] = TABLE("egress.program_digests", egress_prog_digests,
+			     n_egress_prog_digests, pdigest),
 	[T_NODES] = TABLE("egress.nodes", egress, n_egress, node),
 	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, port),
 };
@@ -596,12 +686,13 @@ json_t *gg_compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}, s:{s:I, s:s}, "
-			 "s:{s:I, s:s}}",
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o, s:o}, "
+			 "s:{s:I, s:s}, s:{s:I, s:s}}",
 			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
 			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
 			 "digests", arr[T_DIGESTS],
-			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
+			 "egress", "programs", arr[T_PROGS], "program_identities", arr[T_PINODES],
+			 "program_digests", arr[T_PDIGESTS], "nodes", arr[T_NODES], "ports",
 			 arr[T_PORTS], "sockets", sockets_json(c), "module", "entry",
 			 (json_int_t)c->module.entry, "action", gg_action_name(c->module.action),
 			 "kexec", "entry", (json_int_t)c->kexec.entry, "action",
@@ -637,16 +728,17 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	int ret;
 
 	*where = "";
-	/* kexec, digests and egress.sockets are absent from the records of
-	 * builds before them. */
-	arr[T_DIGESTS] = NULL;
+	/* kexec, digests, egress.sockets and the program files are absent
+	 * from the records of builds before them. */
+	arr[T_DIGESTS] = arr[T_PINODES] = arr[T_PDIGESTS] = NULL;
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
-			   "s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
+			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o}, s:{s:o, s?o, s?o, s:o, s:o, "
+			   "s?{s:{s:I, s:s}, s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
 			   &arr[T_INODES], "digests", &arr[T_DIGESTS], "egress", "programs",
-			   &arr[T_PROGS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
+			   &arr[T_PROGS], "program_identities", &arr[T_PINODES],
+			   "program_digests", &arr[T_PDIGESTS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
 			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
 			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "module",
 			   "entry", &mentry, "action", &maction, "kexec", "entry", &kentry, "action",
@@ -654,7 +746,9 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 		return -EINVAL;
 	for (int t = 0; t < T_COUNT; t++) {
 		/* a NULL table loads as empty (json_array_size(NULL) is 0) */
-		if (!json_is_array(arr[t]) && !(t == T_DIGESTS && !arr[t])) {
+		bool optional = t == T_DIGESTS || t == T_PINODES || t == T_PDIGESTS;
+
+		if (!json_is_array(arr[t]) && !(optional && !arr[t])) {
 			snprintf(je->text, sizeof(je->text), "every table must be an array");
 			return -EINVAL;
 		}

@@ -86,6 +86,8 @@ GG_SKEL_ADAPTERS(guard)
 	P(egress, gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG, GG_MECH_LSM, GG_ATTACH_AUTO)    \
 	/* raw and packet sockets ("sockets" rules): no fallback hook */                     \
 	P(egress, gg_egress_socket, GG_PROG_EGRESS_SOCKET, GG_MECH_LSM, GG_ATTACH_AUTO)      \
+	/* content digests of executables, for program rules (sleepable) */                 \
+	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
 	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
 	  GG_ATTACH_CGROUP)                                                                  \
 	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \
@@ -977,7 +979,7 @@ static int self_unit_ref(struct gg_settings *s, struct gg_err *err)
  * apply requests through the daemon are issue 13's next step). */
 static const char *const guarded_maps[] = {
 	GG_MAP_SETTINGS, GG_MAP_META, GG_MAP_COUNTERS, GG_MAP_EVENTS, GG_MAP_EXEC_ARGS,
-	GG_MAP_GUARD_MAPS,
+	GG_MAP_GUARD_MAPS, GG_MAP_EGRESS_EXE,
 };
 
 /* Writes their ids into guard_maps; -ENOENT if the guard is not pinned. */

@@ -23,6 +23,8 @@ enum {
 	M_EGRESS_V6,
 	M_EGRESS_PORT,
 	M_EGRESS_PROG,
+	M_EGRESS_PROG_INODE,
+	M_EGRESS_PROG_DIGEST,
 	M_COUNT,
 };
 
@@ -35,6 +37,8 @@ static const char *const map_names[M_COUNT] = {
 	[M_EGRESS_V6] = GG_MAP_EGRESS_V6,
 	[M_EGRESS_PORT] = GG_MAP_EGRESS_PORT,
 	[M_EGRESS_PROG] = GG_MAP_EGRESS_PROG,
+	[M_EGRESS_PROG_INODE] = GG_MAP_EGRESS_PROG_INODE,
+	[M_EGRESS_PROG_DIGEST] = GG_MAP_EGRESS_PROG_DIGEST,
 };
 
 /* Where the slot sits in each key, and whether it is stored big endian
@@ -51,6 +55,8 @@ static const struct {
 	[M_EGRESS_V6] = { offsetof(struct gg_egress_v6_key, slot), true },
 	[M_EGRESS_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
 	[M_EGRESS_PROG] = { offsetof(struct gg_egress_prog_key, slot), false },
+	[M_EGRESS_PROG_INODE] = { offsetof(struct gg_egress_prog_inode_key, slot), false },
+	[M_EGRESS_PROG_DIGEST] = { offsetof(struct gg_egress_prog_digest_key, slot), false },
 };
 
 static const struct {
@@ -64,6 +70,10 @@ static const struct {
 	[M_EGRESS_V6] = { sizeof(struct gg_egress_v6_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_PORT] = { sizeof(struct gg_egress_port_key), sizeof(struct gg_verdict) },
 	[M_EGRESS_PROG] = { sizeof(struct gg_egress_prog_key), sizeof(struct gg_egress_prog_val) },
+	[M_EGRESS_PROG_INODE] = { sizeof(struct gg_egress_prog_inode_key),
+				  sizeof(struct gg_egress_prog_val) },
+	[M_EGRESS_PROG_DIGEST] = { sizeof(struct gg_egress_prog_digest_key),
+				   sizeof(struct gg_egress_prog_val) },
 };
 
 /*
@@ -92,6 +102,7 @@ struct maps {
 	int fd[M_COUNT]; /* -1: that gate's object is not loaded */
 	int module_fd;
 	int socket_fd;
+	int egress_state_fd;
 	int state_fd;
 };
 
@@ -104,6 +115,8 @@ static void maps_close(struct maps *m)
 		close(m->module_fd);
 	if (m->socket_fd >= 0)
 		close(m->socket_fd);
+	if (m->egress_state_fd >= 0)
+		close(m->egress_state_fd);
 	if (m->state_fd >= 0)
 		close(m->state_fd);
 }
@@ -120,6 +133,8 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	m->module_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_SOCKET, pin_dir);
 	m->socket_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
+	m->egress_state_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (m->state_fd < 0) {
 		maps_close(m);
@@ -315,6 +330,30 @@ static int collect_node(struct batch *b, const struct gg_c_egress *e, __u32 slot
 	}
 }
 
+/* The files program rules name, by identity and by content. */
+static int collect_prog_files(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			      struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_egress_prog_inodes && !ret; i++) {
+		const struct gg_c_egress_prog_file *f = &c->egress_prog_inodes[i];
+		struct gg_egress_prog_inode_key k = { .slot = slot, .dev = f->dev, .ino = f->ino };
+		struct gg_egress_prog_val v = { .prog = f->prog, .skip_loopback = 1 };
+
+		ret = batch_add(&b[M_EGRESS_PROG_INODE], M_EGRESS_PROG_INODE, &k, &v, err);
+	}
+	for (size_t i = 0; i < c->n_egress_prog_digests && !ret; i++) {
+		const struct gg_c_egress_prog_file *f = &c->egress_prog_digests[i];
+		struct gg_egress_prog_digest_key k = { .slot = slot };
+		struct gg_egress_prog_val v = { .prog = f->prog, .skip_loopback = 1 };
+
+		memcpy(k.sha256, f->sha256, sizeof(k.sha256));
+		ret = batch_add(&b[M_EGRESS_PROG_DIGEST], M_EGRESS_PROG_DIGEST, &k, &v, err);
+	}
+	return ret;
+}
+
 /* net.egress's rows: nodes, their ports, and the programs. */
 static int collect_egress(struct batch *b, const struct gg_compiled *c, __u32 slot,
 			  struct gg_err *err)
@@ -341,10 +380,12 @@ static int collect_egress(struct batch *b, const struct gg_compiled *c, __u32 sl
 			.skip_loopback = c->egress_progs[i].skip_loopback,
 		};
 
+		if (c->egress_progs[i].combined)
+			continue; /* reached by identity or content only */
 		memcpy(k.name, c->egress_progs[i].name, sizeof(k.name));
 		ret = batch_add(&b[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
 	}
-	return ret;
+	return ret ? ret : collect_prog_files(b, c, slot, err);
 }
 
 static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot,
@@ -353,6 +394,21 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 	int ret = collect_exec(b, c, slot, err);
 
 	return ret ? ret : collect_egress(b, c, slot, err);
+}
+
+/* What the slot's egress rules need of the programs (none: nothing). */
+static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32 slot,
+			      struct gg_err *err)
+{
+	struct gg_egress_slot st = {};
+
+	if (m->egress_state_fd < 0)
+		return 0;
+	if (c)
+		st.prog_digests = c->n_egress_prog_digests > 0;
+	if (bpf_map_update_elem(m->egress_state_fd, &slot, &st, BPF_ANY))
+		return gg_errf(err, -errno, GG_MAP_EGRESS_STATE ": update: %s", strerror(errno));
+	return 0;
 }
 
 /* The slot's socket-kind verdicts (none: every kind allowed). */
@@ -387,6 +443,8 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 		if (bpf_map_update_elem(m->module_fd, &slot, &mv, BPF_ANY))
 			ret = gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": update: %s", strerror(errno));
 	}
+	if (!ret)
+		ret = write_egress_state(m, c, slot, err);
 	return ret ? ret : write_sockets(m, c, slot, err);
 }
 
@@ -404,7 +462,8 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	}
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
-	return write_sockets(m, NULL, slot, err);
+	ret = write_egress_state(m, NULL, slot, err);
+	return ret ? ret : write_sockets(m, NULL, slot, err);
 }
 
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,

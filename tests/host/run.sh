@@ -30,6 +30,10 @@ tmp=$(mktemp -d /tmp/$id.XXXXXX)
 state=$tmp/state
 log=$tmp/audit.jsonl
 daemon_pid=
+# A stand-in shell where apply resolves program names (a standard PATH
+# directory), and a hard link to it under another name (same file system).
+fake_shell=/usr/local/bin/gg-host-shell-$$
+fake_shell_link=/usr/local/bin/gg-host-link-$$
 
 cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
@@ -40,6 +44,8 @@ cleanup() {
 		rmdir "$cg" 2>/dev/null
 	fi
 	rmdir "$cg-other" 2>/dev/null
+	rm -f "$fake_shell" "$fake_shell_link"
+	[ -n "${GG_KEEP_LOG:-}" ] && cp "$log" "$GG_KEEP_LOG"
 	rm -rf "$tmp"
 	[ -e "$pin" ] && echo "FAIL cleanup-left-pins $pin"
 }
@@ -222,6 +228,12 @@ ln "$tmp/tool" "$tmp/hardlink-to-tool"
 # caught by identity, also on the fallback path (issue 11)
 cp "$helpers/gg-proof" "$tmp/pathtool"
 ln "$tmp/pathtool" "$tmp/renamed-pathtool"
+# a program rule's name is resolved at apply too: its hard link under
+# another name connects as the program it is (issue 12)
+mkdir -p /usr/local/bin
+cp "$helpers/gg-net" "$fake_shell" && printf gg-host-shell >>"$fake_shell"
+ln "$fake_shell" "$fake_shell_link"
+cp "$fake_shell" "$tmp/copy-of-shell"
 cat >"$tmp/test-pack.json" <<JSON
 { "name": "host-test", "version": "v1",
   "framework": { "id": "test", "title": "host test" },
@@ -229,7 +241,8 @@ cat >"$tmp/test-pack.json" <<JSON
                 { "id": "T-2", "title": "no 10.9.0.0/16", "status": "enforced" } ],
   "rules": [ { "id": "no-tool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "identities": ["$tmp/tool"] } },
              { "id": "no-pathtool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "paths": ["$tmp/pathtool"] } },
-             { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } } ] }
+             { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } },
+             { "id": "no-shell-net", "gate": "net.egress", "controls": ["T-2"], "match": { "programs": ["${fake_shell##*/}"], "cidrs": ["10.7.0.0/16"] } } ] }
 JSON
 check apply-pack-file "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard"
@@ -249,6 +262,24 @@ if grep -q 'cmd.exec: fallback' "$tmp/daemon.err"; then
 	check status-content-identity-unavailable grep -q 'cmd.exec: content identity is unavailable' "$tmp/status-digest.txt"
 	check log-content-identity-unavailable grep -q 'cmd.exec: limit: content identity is unavailable' "$tmp/daemon.err"
 fi
+out=$(in_scope "$fake_shell" connect 10.7.1.1 80)
+check egress-program-by-name-denied test "$out" = EPERM
+out=$(in_scope "$fake_shell_link" connect 10.7.1.2 81)
+check egress-program-hardlink-denied test "$out" = EPERM
+check egress-program-hardlink-audited audit_has '"event":"egress_blocked"' '"daddr":"10.7.1.2"' '"no-shell-net"' "\"exe\":\"${fake_shell_link##*/}\""
+out=$(in_scope "$helpers/gg-net" connect 10.7.1.3 80)
+check egress-program-other-not-denied test "$out" != EPERM
+# A copy is the program by content: the LSM path only (no digest here).
+out=$(in_scope "$tmp/copy-of-shell" connect 10.7.1.4 80)
+if grep -q 'net.egress: lsm' "$tmp/daemon.err"; then
+	check egress-program-copy-denied test "$out" = EPERM
+else
+	check egress-program-copy-fallback-not-denied test "$out" != EPERM
+fi
+"$gg" compile --json --config "$tmp/config.json" "$tmp/test-pack.json" >"$tmp/compiled-prog.json"
+check compile-json-program-identity python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+assert any(r.get('path') == sys.argv[2] for r in d['egress']['program_identities'])" \
+	"$tmp/compiled-prog.json" "$fake_shell"
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
 check egress-pack-port-denied test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 80)

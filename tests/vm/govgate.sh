@@ -354,6 +354,21 @@ check shell-egress-eperm is "$(/tmp/bash connect 192.0.2.1 80)" EPERM
 check non-shell-egress-not-eperm sh -c '[ "$(gg-net connect 192.0.2.1 80)" != EPERM ]'
 check shell-loopback-allowed is "$(/tmp/bash pair 127.0.0.1 8082)" ok
 check shell-egress-audited audit_has '"event":"egress_blocked"' '"daddr":"192.0.2.1"' '"BH-02"'
+# By identity and content (issue 12): a shell where apply resolves program
+# names (its own content: gg-net plus a tag), re-applied so it is resolved;
+# a hard link and a copy of it under names no rule lists connect as what
+# they are, not as what they are called.
+cp /bin/gg-net /usr/local/bin/zsh && printf gg-zsh >>/usr/local/bin/zsh
+ln /usr/local/bin/zsh /usr/local/bin/not-a-shell
+cp /usr/local/bin/zsh /tmp/copy-of-shell
+check shell-resolve-apply govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1
+check shell-hardlink-egress-eperm is "$(/usr/local/bin/not-a-shell connect 192.0.2.1 81)" EPERM
+check shell-copy-egress-eperm is "$(/tmp/copy-of-shell connect 192.0.2.1 82)" EPERM
+check shell-copy-audited audit_has '"event":"egress_blocked"' '"dport":82' '"exe":"copy-of-shell"' '"BH-02"'
+check shell-hardlink-audited audit_has '"event":"egress_blocked"' '"dport":81' '"exe":"not-a-shell"' '"BH-02"'
+check shell-copy-loopback-allowed is "$(/tmp/copy-of-shell pair 127.0.0.1 8083)" ok
+check non-shell-still-connects sh -c '[ "$(gg-net connect 192.0.2.1 83)" != EPERM ]'
+rm -f /usr/local/bin/zsh /usr/local/bin/not-a-shell /tmp/copy-of-shell
 
 # ---- the whole agent in observe mode: the same denied exec runs, logged
 stop
