@@ -102,6 +102,48 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_state SEC(".maps");
 
+/* Allowlists (include/govgate_abi.h, "Egress allowlists"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct gg_allow_v4_key);
+	__type(value, struct gg_allow_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct gg_allow_v6_key);
+	__type(value, struct gg_allow_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct gg_egress_port_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_port SEC(".maps");
+
+/* Addresses learned from DNS answers: written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct gg_learned_key);
+	__type(value, struct gg_learned_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_learned SEC(".maps");
+
+GG_ASSERT_PINNED(egress_allow_v4, GG_MAP_EGRESS_ALLOW_V4);
+GG_ASSERT_PINNED(egress_allow_v6, GG_MAP_EGRESS_ALLOW_V6);
+GG_ASSERT_PINNED(egress_allow_port, GG_MAP_EGRESS_ALLOW_PORT);
+GG_ASSERT_PINNED(egress_learned, GG_MAP_EGRESS_LEARNED);
 GG_ASSERT_PINNED(egress_v4, GG_MAP_EGRESS_V4);
 GG_ASSERT_PINNED(egress_v6, GG_MAP_EGRESS_V6);
 GG_ASSERT_PINNED(egress_port, GG_MAP_EGRESS_PORT);
@@ -280,6 +322,114 @@ static __always_inline void gg_current_progs(__u32 slot, struct gg_progs *p)
 		p->digest = pv->prog;
 }
 
+/* Loopback, and the unspecified address (a connect to it reaches the
+ * local host): never decided by allowlists. */
+static __always_inline bool gg_is_local(const struct gg_dest *d)
+{
+	int n = d->family == AF_INET ? 4 : 16;
+
+	if (gg_is_loopback(d))
+		return true;
+	for (int i = 0; i < 16; i++)
+		if (i < n && d->addr[i])
+			return false;
+	return true;
+}
+
+/* The lists whose CIDR entries cover d: the longest prefix's node, its
+ * `any` and its port rows (the compiler folded covering prefixes in). */
+static __always_inline __u32 gg_allow_cidrs(__u32 slot, const struct gg_dest *d)
+{
+	struct gg_egress_port_key pk = { .slot = slot };
+	struct gg_allow_val *val;
+	__u32 lists, *bits;
+
+	if (d->family == AF_INET) {
+		struct gg_allow_v4_key k = { .prefixlen = 32 + 32, .slot = bpf_htonl(slot) };
+
+		__builtin_memcpy(k.addr, d->addr, 4);
+		val = bpf_map_lookup_elem(&egress_allow_v4, &k);
+	} else {
+		struct gg_allow_v6_key k = { .prefixlen = 32 + 128, .slot = bpf_htonl(slot) };
+
+		__builtin_memcpy(k.addr, d->addr, 16);
+		val = bpf_map_lookup_elem(&egress_allow_v6, &k);
+	}
+	if (!val)
+		return 0;
+	lists = val->any;
+	if (!val->port_node)
+		return lists;
+	pk.node = val->port_node;
+	for (int i = 0; i < 3; i++) {
+		/* (port, proto), (port, 0), (0, proto) */
+		pk.port = i < 2 ? d->port : 0;
+		pk.proto = i == 1 ? 0 : d->proto;
+		bits = bpf_map_lookup_elem(&egress_allow_port, &pk);
+		if (bits)
+			lists |= *bits;
+	}
+	return lists;
+}
+
+/* The lists d was learned for from DNS and that have not expired. */
+static __always_inline __u32 gg_allow_learned(const struct gg_dest *d)
+{
+	struct gg_learned_key k = {};
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct gg_learned_val *v;
+	__u32 lists = 0;
+
+	if (d->family == AF_INET) {
+		__builtin_memcpy(k.addr, d->addr, 4);
+		k.family = 4;
+	} else {
+		__builtin_memcpy(k.addr, d->addr, 16);
+		k.family = 6;
+	}
+	for (int i = 0; i < 4; i++) {
+		/* (port, proto), (port, 0), (0, proto), (0, 0) */
+		k.port = i < 2 ? d->port : 0;
+		k.proto = i & 1 ? 0 : d->proto;
+		v = bpf_map_lookup_elem(&egress_learned, &k);
+		if (v && v->expires_ns > now)
+			lists |= v->lists;
+	}
+	return lists;
+}
+
+/*
+ * The allowlists of the slot: a destination missing from an applied list
+ * gets that list's verdict (deny, or observe), the first and the last such
+ * list in entries[4] and [5]. Returns the flags for the record.
+ */
+static __always_inline __u32 gg_allow_decide(__u32 slot, const struct gg_dest *d,
+					     __u32 *action, __u32 *entries, bool only_deny)
+{
+	struct gg_egress_slot *st = bpf_map_lookup_elem(&egress_state, &slot);
+	__u32 missing;
+	int hit = 4;
+
+	if (!st || !st->lists || gg_is_local(d))
+		return 0;
+	missing = st->lists & ~gg_allow_cidrs(slot, d);
+	if (missing)
+		missing &= ~gg_allow_learned(d);
+	if (!missing)
+		return 0;
+	for (int i = 0; i < GG_ALLOW_LISTS; i++) {
+		if (!(missing & (1U << i)))
+			continue;
+		if (only_deny && st->list[i].action != GG_ACT_DENY)
+			continue;
+		if (!st->list[i].entry)
+			*action = GG_ACT_DENY; /* a list without its verdict: fail closed */
+		gg_hit(&st->list[i], action, entries, hit);
+		hit = 5;
+	}
+	return GG_EVF_NOT_ALLOWED;
+}
+
 /* Fills the egress part of a record. */
 static __always_inline void gg_event_net_fill(struct gg_event *e, const struct gg_dest *d)
 {
@@ -296,7 +446,7 @@ static __always_inline void gg_event_net_fill(struct gg_event *e, const struct g
 /* Decides one destination; returns the action (deny, observe or none). */
 static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow;
 	__u64 generation;
 	__u32 slot = gg_active_slot(&generation);
 	struct gg_progs p;
@@ -312,7 +462,8 @@ static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mec
 		if (p.digest)
 			gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
 	}
-	flags = gg_check_slot(slot, generation, &action, entries);
+	allow = gg_allow_decide(slot, d, &action, entries, false);
+	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	e = gg_decide(GG_GATE_EGRESS, action);
 	if (!e)
 		return action;
@@ -688,10 +839,37 @@ static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff
 	gg_event_net_fill(e, d);
 }
 
+/*
+ * Was the packet's destination decided by a socket hook already, on both
+ * paths? TCP (connect) and UDP (connect, sendmsg) sockets: the allowlists
+ * leave their packets alone, so a flow allowed when it was opened is not
+ * cut when a learned address expires. Every other socket (raw, ping,
+ * SCTP, UDP-Lite) has no fallback hook, or an IP_HDRINCL header that can
+ * say another address: its packets are decided here. A packet of no full
+ * socket is the kernel's own (a SYN-ACK, a reset): left alone.
+ */
+static __always_inline bool gg_skb_socket_decided(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 type, proto;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return true;
+	/* one load each: the verifier refuses arithmetic on a sock pointer */
+	type = READ_ONCE(sk->type);
+	proto = READ_ONCE(sk->protocol);
+	if (type == SOCK_STREAM)
+		return proto == IPPROTO_TCP || proto == 262; /* IPPROTO_MPTCP */
+	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow = 0;
 	struct gg_dest d = {};
 	struct gg_event *e;
 	__u64 generation;
@@ -701,7 +879,9 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 		return 1;
 	slot = gg_active_slot(&generation);
 	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
-	flags = gg_check_slot(slot, generation, &action, entries);
+	if (!gg_skb_socket_decided(skb))
+		allow = gg_allow_decide(slot, &d, &action, entries, true);
+	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	if (action != GG_ACT_DENY)
 		return 1;
 	e = gg_decide(GG_GATE_EGRESS, action);

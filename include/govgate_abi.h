@@ -277,9 +277,70 @@ struct gg_egress_exe {
 	__u8 sha256[GG_SHA256_LEN];
 };
 
+/*
+ * Egress allowlists (docs/packs.md, "egress_allowlist"). Each applied
+ * allowlist is one bit (list N: 1 << N). A destination is allowed only if
+ * every applied list covers it: the bits of the CIDR entries that cover it
+ * (egress_allow_v4/v6 and egress_allow_port) ORed with those of the
+ * addresses learned from DNS (egress_learned, unexpired), must contain
+ * every bit of gg_egress_slot.lists. Loopback and unspecified destinations
+ * are never decided by allowlists.
+ */
+#define GG_ALLOW_LISTS 16
+
 /* egress_state: ARRAY indexed by slot: what the slot's egress rules need. */
 struct gg_egress_slot {
 	__u32 prog_digests; /* egress_prog_digest has rows: hash at exec */
+	__u32 lists; /* bit N: allowlist N is applied; 0: no allowlist */
+	/* What a destination missing from list N is: its entry (the list's
+	 * pack and controls) and action (deny, or observe for a pack applied
+	 * in observe mode). */
+	struct gg_verdict list[GG_ALLOW_LISTS];
+};
+
+/* egress_allow_v4 / egress_allow_v6: LPM_TRIE, (slot, addr): prefixlen =
+ * 32 + CIDR length. IPv4-mapped IPv6 entries are IPv4 nodes. */
+struct gg_allow_v4_key {
+	__u32 prefixlen;
+	__u32 slot; /* big endian, as in egress_v4 */
+	__u8 addr[4];
+};
+
+struct gg_allow_v6_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[16];
+};
+
+/* The lists whose unnarrowed entries cover the node (the compiler ORs in
+ * those of every covering prefix), and its port rows in egress_allow_port
+ * (0 = none), keyed as struct gg_egress_port_key, value __u32 lists: the
+ * lists of entries narrowed to that (port, proto), covering rows folded in
+ * too. A lookup ORs any, (port, proto), (port, 0) and (0, proto). */
+struct gg_allow_val {
+	__u32 any;
+	__u32 port_node;
+};
+
+/*
+ * egress_learned: HASH, an address learned from a DNS answer for a name on
+ * an allowlist -> the lists whose domain entries matched, until expires
+ * (CLOCK_BOOTTIME ns, bpf_ktime_get_boot_ns). Not slot-keyed: whoever
+ * writes it (the DNS forwarder, or a test) writes list bits of the active
+ * policy. port/proto 0 = every port/protocol; a lookup tries (port, proto),
+ * (port, 0), (0, proto) and (0, 0). IPv4 addresses (and v4-mapped IPv6
+ * ones) have family 4 and their address in addr[0..3], the rest zero.
+ */
+struct gg_learned_key {
+	__u8 addr[16];
+	__u16 port; /* host byte order */
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+};
+
+struct gg_learned_val {
+	__u64 expires_ns;
+	__u32 lists;
 	__u32 _pad;
 };
 
@@ -381,6 +442,9 @@ enum gg_event_flags {
 	/* locked mode refused a way to switch govgate off: the record's
 	 * union member is `guard` (gate GG_GATE_MODULE, action deny). */
 	GG_EVF_TAMPER = 1 << 3,
+	/* net.egress: the destination is missing from an applied allowlist
+	 * (entries[4] and entries[5]: the first and the last list missing). */
+	GG_EVF_NOT_ALLOWED = 1 << 4,
 };
 
 struct gg_event {
@@ -476,6 +540,10 @@ struct gg_meta {
 #define GG_MAP_EGRESS_PROG_DIGEST "egress_prog_digest"
 #define GG_MAP_EGRESS_EXE "egress_exe"
 #define GG_MAP_EGRESS_STATE "egress_state"
+#define GG_MAP_EGRESS_ALLOW_V4 "egress_allow_v4"
+#define GG_MAP_EGRESS_ALLOW_V6 "egress_allow_v6"
+#define GG_MAP_EGRESS_ALLOW_PORT "egress_allow_port"
+#define GG_MAP_EGRESS_LEARNED "egress_learned"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
@@ -614,7 +682,24 @@ GG_ASSERT_NEXT(gg_egress_prog_digest_key, slot, sha256);
 GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
 GG_ASSERT_SIZE(gg_exec_hash_key, 32);
 GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN);
-GG_ASSERT_SIZE(gg_egress_slot, 8);
+GG_ASSERT_SIZE(gg_egress_slot, 8 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_OFF(gg_egress_slot, list, 8);
+_Static_assert(GG_ALLOW_LISTS <= 32, "allowlist bits are a __u32");
+GG_ASSERT_SIZE(gg_allow_v4_key, 12);
+GG_ASSERT_NEXT(gg_allow_v4_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_allow_v4_key, slot, addr);
+GG_ASSERT_LAST(gg_allow_v4_key, addr);
+GG_ASSERT_SIZE(gg_allow_v6_key, 24);
+GG_ASSERT_NEXT(gg_allow_v6_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_allow_v6_key, slot, addr);
+GG_ASSERT_LAST(gg_allow_v6_key, addr);
+GG_ASSERT_SIZE(gg_allow_val, 8);
+GG_ASSERT_SIZE(gg_learned_key, 20);
+GG_ASSERT_NEXT(gg_learned_key, addr, port);
+GG_ASSERT_NEXT(gg_learned_key, port, proto);
+GG_ASSERT_NEXT(gg_learned_key, proto, family);
+GG_ASSERT_LAST(gg_learned_key, family);
+GG_ASSERT_SIZE(gg_learned_val, 16);
 /* Values and records: sizes, and the offsets user space depends on. */
 GG_ASSERT_SIZE(gg_egress_val, 16);
 GG_ASSERT_SIZE(gg_egress_prog_val, 8);

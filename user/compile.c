@@ -1297,7 +1297,7 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 			size_t nc = r->n_cidrs ? r->n_cidrs : 2;
 			size_t nq = r->n_ports ? r->n_ports : 1, m;
 
-			if (r->gate != GG_GATE_EGRESS || r->sockets)
+			if (r->gate != GG_GATE_EGRESS || r->sockets || r->allowlist)
 				continue;
 			if (np > max_progs)
 				max_progs = np;
@@ -1322,7 +1322,7 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 			bool narrowed = r->n_ports || r->proto;
 			__u32 rk;
 
-			if (r->gate != GG_GATE_EGRESS || r->sockets)
+			if (r->gate != GG_GATE_EGRESS || r->sockets || r->allowlist)
 				continue;
 			rk = rank(cx, i, r);
 			w->progs[0] = 0;
@@ -1469,6 +1469,118 @@ static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 	free(w.port_lo);
 	free(w.port_hi);
 	free(w.any.v);
+	return ret;
+}
+
+/* ---- net.egress allowlists --------------------------------------------- */
+
+/* The contributions of one list's CIDR entries: one per port. */
+static int allow_cons(const struct gg_allowlist *w, __u32 bit, struct gg_allow_con **v,
+		      size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < w->n_entries; i++) {
+		const struct gg_allow_entry *e = &w->entries[i];
+		size_t np = e->n_ports ? e->n_ports : 1;
+
+		if (e->domain)
+			continue;
+		for (size_t k = 0; k < np; k++) {
+			struct gg_allow_con *p = grow(*v, cap, *n, sizeof(**v));
+
+			if (!p)
+				return -ENOMEM;
+			*v = p;
+			p = &p[(*n)++];
+			memset(p, 0, sizeof(*p));
+			gg_allow_con_set(p, e->cidr.family, e->cidr.addr, e->cidr.plen);
+			p->narrowed = e->n_ports || e->proto;
+			p->port = e->n_ports ? e->ports[k] : 0;
+			p->proto = e->proto;
+			p->lists = bit;
+		}
+	}
+	return 0;
+}
+
+/* The list's domain entries, for the pattern set. */
+static int allow_domains(const struct gg_allowlist *w, __u32 list, struct gg_compiled *c,
+			 size_t *cap)
+{
+	for (size_t i = 0; i < w->n_entries; i++) {
+		const struct gg_allow_entry *e = &w->entries[i];
+		struct gg_c_allow_domain *d;
+
+		if (!e->domain)
+			continue;
+		d = grow(c->allow_domains, cap, c->n_allow_domains, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		c->allow_domains = d;
+		d = &d[c->n_allow_domains++];
+		memset(d, 0, sizeof(*d));
+		d->list = list;
+		d->proto = e->proto;
+		if (asprintf(&d->pattern, "%s%s", e->wildcard ? "*." : "", e->domain) < 0) {
+			d->pattern = NULL;
+			return -ENOMEM;
+		}
+		d->ports = calloc(e->n_ports + 1, sizeof(*d->ports));
+		if (!d->ports)
+			return -ENOMEM;
+		memcpy(d->ports, e->ports, e->n_ports * sizeof(*d->ports));
+		d->n_ports = e->n_ports;
+	}
+	return 0;
+}
+
+/* One list per input with an egress_allowlist, in input order; its verdict
+ * is the set of its rule alone. */
+static int allow_list(struct cctx *cx, struct gg_compiled *c, size_t i)
+{
+	const struct gg_pack *pk = cx->in[i].pack;
+	const struct gg_rule *r = &pk->rules[pk->n_rules - 1];
+	struct gg_c_allow_list *l;
+
+	if (!pk->n_rules || !r->allowlist)
+		return gg_errf(cx->err, -EINVAL, "compile: %s: allowlist without its rule",
+			       cx->labels[i]);
+	if (c->n_allow_lists == GG_ALLOW_LISTS)
+		return gg_errf(cx->err, -E2BIG, "compile: %s: more than %d egress allowlists",
+			       cx->labels[i], GG_ALLOW_LISTS);
+	l = &c->allow_lists[c->n_allow_lists++];
+	l->pack = strdup(cx->labels[i]);
+	if (!l->pack)
+		return nomem(cx);
+	cx->scratch.n = 0;
+	if (vec_push(&cx->scratch, rank(cx, i, r)))
+		return nomem(cx);
+	return intern_scratch(cx, GG_GATE_EGRESS, &l->v.entry);
+}
+
+static int compile_allowlists(struct cctx *cx, struct gg_compiled *c)
+{
+	struct gg_allow_con *con = NULL;
+	size_t n = 0, cap = 0, dcap = 0;
+	int ret = 0;
+
+	c->allow_lists = calloc(GG_ALLOW_LISTS, sizeof(*c->allow_lists));
+	if (!c->allow_lists)
+		return nomem(cx);
+	for (size_t i = 0; !ret && i < cx->n_in; i++) {
+		const struct gg_allowlist *w = cx->in[i].pack->allowlist;
+		__u32 list = c->n_allow_lists;
+
+		if (!w)
+			continue;
+		ret = allow_list(cx, c, i);
+		if (!ret && (allow_cons(w, 1U << list, &con, &n, &cap) ||
+			     allow_domains(w, list, c, &dcap)))
+			ret = nomem(cx);
+	}
+	if (!ret && gg_allow_fold(con, n, &c->allow_nodes, &c->n_allow_nodes, &c->allow_ports,
+				  &c->n_allow_ports))
+		ret = nomem(cx);
+	free(con);
 	return ret;
 }
 
@@ -1660,6 +1772,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 	/* last: ids of the rules before socket kinds existed stay as they were */
 	for (int k = 0; !ret && k < GG_SOCK_KINDS; k++)
 		ret = assign(cx, &c->sockets[k]);
+	for (size_t i = 0; !ret && i < c->n_allow_lists; i++)
+		ret = assign(cx, &c->allow_lists[i].v);
 	if (ret)
 		return ret;
 	c->entries = calloc(cx->order.n + 1, sizeof(*c->entries));
@@ -1857,7 +1971,7 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 		for (size_t j = 0; !ret && pk && j < pk->n_rules; j++) {
 			const struct gg_rule *r = &pk->rules[j];
 
-			if (r->gate == GG_GATE_EGRESS && !r->sockets && opts)
+			if (r->gate == GG_GATE_EGRESS && !r->sockets && !r->allowlist && opts)
 				ret = resolve_programs(r, i, j, opts, &v, &cnt, &cap);
 			if (r->gate != GG_GATE_EXEC)
 				continue;
@@ -1986,6 +2100,8 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 	if (!ret)
 		ret = compile_sockets(&cx, c);
 	if (!ret)
+		ret = compile_allowlists(&cx, c);
+	if (!ret)
 		ret = build_entries(&cx, c);
 	if (!ret)
 		ret = build_refs(&cx, c);
@@ -2074,6 +2190,16 @@ void gg_compiled_free(struct gg_compiled *c)
 	for (size_t i = 0; i < c->n_egress_prog_digests; i++)
 		free(c->egress_prog_digests[i].source);
 	free(c->egress_prog_digests);
+	for (size_t i = 0; i < c->n_allow_lists; i++)
+		free(c->allow_lists[i].pack);
+	free(c->allow_lists);
+	free(c->allow_nodes);
+	free(c->allow_ports);
+	for (size_t i = 0; i < c->n_allow_domains; i++) {
+		free(c->allow_domains[i].pattern);
+		free(c->allow_domains[i].ports);
+	}
+	free(c->allow_domains);
 	for (size_t i = 0; i < c->n_refs; i++)
 		free(c->refs[i]);
 	free(c->refs);

@@ -9,6 +9,7 @@
 #ifndef GG_COMPILE_H
 #define GG_COMPILE_H
 
+#include "allowlist.h"
 #include "pack.h"
 
 struct gg_policy_input {
@@ -112,6 +113,22 @@ struct gg_c_egress_prog_file {
 	char *source; /* the file found */
 };
 
+/* One applied egress allowlist: list N is bit 1 << N. */
+struct gg_c_allow_list {
+	char *pack; /* the input's label */
+	struct gg_verdict v; /* what a destination missing from it is */
+};
+
+/* A domain entry of list `list`: compiled into the user-space pattern set
+ * only (the names the DNS forwarder will learn addresses from). */
+struct gg_c_allow_domain {
+	char *pattern; /* "pypi.org", "*.openai.com" (A-label form) */
+	__u32 list;
+	__u16 *ports;
+	size_t n_ports;
+	int proto;
+};
+
 struct gg_compiled {
 	struct gg_entry *entries; /* entries[i].id == i + 1 */
 	size_t n_entries;
@@ -136,6 +153,14 @@ struct gg_compiled {
 	struct gg_verdict module;
 	struct gg_verdict kexec; /* kernel.module {"kexec": true} */
 	struct gg_verdict sockets[GG_SOCK_KINDS]; /* net.egress "sockets", by kind */
+	struct gg_c_allow_list *allow_lists; /* egress allowlists, by bit */
+	size_t n_allow_lists;
+	struct gg_allow_node *allow_nodes; /* their CIDR entries, folded */
+	size_t n_allow_nodes;
+	struct gg_allow_port *allow_ports;
+	size_t n_allow_ports;
+	struct gg_c_allow_domain *allow_domains;
+	size_t n_allow_domains;
 	char **refs; /* the inputs in order with their mode: "owasp-llm-top10@v1 (observe)" */
 	size_t n_refs;
 };

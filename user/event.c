@@ -287,6 +287,9 @@ static void add_net(json_t *rec, const struct gg_event *e)
 						    json_null() :
 						    json_string(net_hook_name(n->hook)));
 	json_object_set_new(rec, "hook", json_string(net_hook_name(n->hook)));
+	/* missing from an applied egress allowlist (its rule is in "rules") */
+	if (e->flags & GG_EVF_NOT_ALLOWED)
+		json_object_set_new(rec, "not_allowlisted", json_true());
 }
 
 /* Locked mode's refusals (bpf/guard.bpf.c): what was refused, and the
