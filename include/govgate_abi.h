@@ -455,7 +455,9 @@ struct gg_event {
 	__u32 action; /* enum gg_action */
 	__u32 mechanism; /* enum gg_mech */
 	/* Compiled entry ids that matched (0 = unused): exec by enum
-	 * gg_exec_hit; egress generic then program-specific. */
+	 * gg_exec_hit; egress: 0 generic, 1 the program by name, 2 by
+	 * identity, 3 by content, 4 and 5 allowlists the destination is
+	 * missing from. */
 	__u32 entries[GG_MAX_HITS];
 	__u32 pid; /* tgid */
 	__u32 tid;
