@@ -908,19 +908,35 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
 /* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
 #define GG_HASH_ALGO_SHA256 4
 
+/* A ctime this far in the past has settled (as in exec.bpf.c: ctime comes
+ * from a coarse clock; TAI is ahead of it by at most 37 s). */
+#define GG_HASH_SETTLE_S 64
+
+/* Was hk's ctime settled, and unchanged while the file was read? */
+static __always_inline bool gg_exe_settled(struct file *file, const struct gg_exec_hash_key *hk)
+{
+	struct gg_exec_hash_key now;
+
+	gg_file_key(file, &now);
+	if (now.ctime_sec != hk->ctime_sec || now.ctime_nsec != hk->ctime_nsec)
+		return false;
+	return hk->ctime_sec + GG_HASH_SETTLE_S < (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL);
+}
+
 /*
  * Captures the content digest of what a governed task executes, once the
  * exec cannot fail any more (bprm->file is the final file: the interpreter
  * of a script), for program rules that name a copy by its content. Only
- * while the active slot has egress_prog_digest rows; a file already known
- * (same dev, ino, ctime) is not hashed again.
+ * while the active slot has egress_prog_digest rows; a file hashed once
+ * its ctime had settled is not hashed again.
  */
 SEC("lsm.s/bprm_committed_creds")
 int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
 {
+	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
+	struct gg_egress_exe *x, nx = {};
 	struct gg_exec_hash_key hk;
 	struct gg_egress_slot *st;
-	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
 	__u64 generation;
 	__u32 slot;
 
@@ -931,11 +947,14 @@ int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
 	if (!st || !st->prog_digests)
 		return 0;
 	gg_file_key(bprm->file, &hk);
-	if (bpf_map_lookup_elem(&egress_exe, &hk))
+	x = bpf_map_lookup_elem(&egress_exe, &hk);
+	if (x && x->settled)
 		return 0;
 	if (bpf_ima_file_hash(bprm->file, buf, sizeof(buf)) != GG_HASH_ALGO_SHA256)
 		return 0;
-	bpf_map_update_elem(&egress_exe, &hk, buf, BPF_ANY);
+	__builtin_memcpy(nx.sha256, buf, GG_SHA256_LEN);
+	nx.settled = gg_exe_settled(bprm->file, &hk);
+	bpf_map_update_elem(&egress_exe, &hk, &nx, BPF_ANY);
 	return 0;
 }
 

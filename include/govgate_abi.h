@@ -275,6 +275,12 @@ struct gg_egress_prog_digest_key {
  * gg_exec_hash_key: a changed file has a new ctime. */
 struct gg_egress_exe {
 	__u8 sha256[GG_SHA256_LEN];
+	/* the file's ctime had settled when it was hashed (see exec.bpf.c's
+	 * GG_HASH_SETTLE_S): only then is the row trusted without hashing
+	 * again, since a file rewritten within the tick of its last change
+	 * keeps its ctime */
+	__u32 settled;
+	__u32 _pad;
 };
 
 /*
@@ -683,7 +689,8 @@ GG_ASSERT_SIZE(gg_egress_prog_digest_key, 4 + GG_SHA256_LEN);
 GG_ASSERT_NEXT(gg_egress_prog_digest_key, slot, sha256);
 GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
 GG_ASSERT_SIZE(gg_exec_hash_key, 32);
-GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN);
+GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 8);
+GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
 GG_ASSERT_SIZE(gg_egress_slot, 8 + 8 * GG_ALLOW_LISTS);
 GG_ASSERT_OFF(gg_egress_slot, list, 8);
 _Static_assert(GG_ALLOW_LISTS <= 32, "allowlist bits are a __u32");
