@@ -51,9 +51,10 @@ CFLAGS += -DGG_VERSION='"$(VERSION)"' -Wall -Wextra -Wno-unused-parameter -Wno-m
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
 	-Wall -Wno-unused-function -Wno-address-of-packed-member
 
-# libbpf, libelf, zlib, jansson and libcrypto are linked statically; glibc
-# and libsystemd (no static archive in Debian) dynamically.
-STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto
+# libbpf, libelf, zlib, jansson, libcrypto and libidn2 (with libunistring)
+# are linked statically; glibc and libsystemd (no static archive in Debian)
+# dynamically.
+STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lunistring
 DYN_LIBS := -lsystemd -ldl -pthread
 LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 
@@ -138,7 +139,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
-		-lbpf -lelf -lz -ljansson -lcrypto -lsystemd -o $@
+		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lsystemd -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * net.egress: deny outbound connections and datagrams by destination CIDR,
- * optionally narrowed by port and protocol, and by the connecting program.
+ * optionally narrowed by port and protocol, and by the connecting program:
+ * its executable's name, its identity (dev, ino: a hard link) and, on the
+ * LSM path, its content (a copy under another name).
  *
  * LSM: socket_connect, and socket_sendmsg because a UDP sendto needs no
  * connect (msg_name is already a kernel copy there). Fallback: the cgroup
@@ -64,11 +66,93 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_socket SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_egress_prog_inode_key);
+	__type(value, struct gg_egress_prog_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_prog_inode SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_egress_prog_digest_key);
+	__type(value, struct gg_egress_prog_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* rules take memory, not capacity */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_prog_digest SEC(".maps");
+
+/* The digests of executed files (see gg_egress_exe): pinned, so a new
+ * daemon keeps what running processes executed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct gg_exec_hash_key);
+	__type(value, struct gg_egress_exe);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_exe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gg_egress_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_state SEC(".maps");
+
+/* Allowlists (include/govgate_abi.h, "Egress allowlists"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct gg_allow_v4_key);
+	__type(value, struct gg_allow_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct gg_allow_v6_key);
+	__type(value, struct gg_allow_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct gg_egress_port_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_allow_port SEC(".maps");
+
+/* Addresses learned from DNS answers: written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct gg_learned_key);
+	__type(value, struct gg_learned_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_learned SEC(".maps");
+
+GG_ASSERT_PINNED(egress_allow_v4, GG_MAP_EGRESS_ALLOW_V4);
+GG_ASSERT_PINNED(egress_allow_v6, GG_MAP_EGRESS_ALLOW_V6);
+GG_ASSERT_PINNED(egress_allow_port, GG_MAP_EGRESS_ALLOW_PORT);
+GG_ASSERT_PINNED(egress_learned, GG_MAP_EGRESS_LEARNED);
 GG_ASSERT_PINNED(egress_v4, GG_MAP_EGRESS_V4);
 GG_ASSERT_PINNED(egress_v6, GG_MAP_EGRESS_V6);
 GG_ASSERT_PINNED(egress_port, GG_MAP_EGRESS_PORT);
 GG_ASSERT_PINNED(egress_prog, GG_MAP_EGRESS_PROG);
 GG_ASSERT_PINNED(egress_socket, GG_MAP_EGRESS_SOCKET);
+GG_ASSERT_PINNED(egress_prog_inode, GG_MAP_EGRESS_PROG_INODE);
+GG_ASSERT_PINNED(egress_prog_digest, GG_MAP_EGRESS_PROG_DIGEST);
+GG_ASSERT_PINNED(egress_exe, GG_MAP_EGRESS_EXE);
+GG_ASSERT_PINNED(egress_state, GG_MAP_EGRESS_STATE);
 
 /* A destination, normalised: IPv4 (including v4-mapped v6) or IPv6. */
 struct gg_dest {
@@ -158,17 +242,192 @@ static __always_inline struct gg_verdict *gg_egress_lookup(__u32 slot, __u32 pro
 	return gg_port_verdict(val, slot, d);
 }
 
-/* The program-specific rule set of the current executable, if any. */
-static __always_inline __u32 gg_current_prog(__u32 slot)
+/* inode ctime: i_ctime_sec/nsec from 6.11, __i_ctime in 6.6-6.10, i_ctime
+ * before; the top bits of the nanoseconds carry flags from 6.13 (as in
+ * exec.bpf.c, whose digest cache keys the same way). */
+struct inode___eg66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___eg61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The identity of an executable: (dev, ino, ctime). */
+static __always_inline void gg_file_key(struct file *file, struct gg_exec_hash_key *k)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode___eg66 *i66 = (void *)inode;
+	struct inode___eg61 *i61 = (void *)inode;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(inode, i_ino);
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		k->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
+		k->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec);
+	} else if (bpf_core_field_exists(i66->__i_ctime)) {
+		k->ctime_sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+	} else {
+		k->ctime_sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
+		k->ctime_nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+	}
+	k->ctime_nsec &= 0x3fffffff;
+}
+
+/* Where the program rules of the current executable come from, by
+ * precedence in gg_event.entries (1: name, 2: identity, 3: content). */
+struct gg_progs {
+	__u32 name, inode, digest;
+};
+
+/*
+ * The program-specific rule sets of the current executable: by its name,
+ * by its identity and by its content. The executable is mm->exe_file, the
+ * file the process executed (set at exec and shared by its forks; only
+ * prctl(PR_SET_MM_EXE_FILE) changes it, which needs CAP_SYS_RESOURCE and
+ * the old image unmapped). Its digest was captured at exec (gg_egress_exe).
+ */
+static __always_inline void gg_current_progs(__u32 slot, struct gg_progs *p)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	struct gg_egress_prog_key k = { .slot = slot };
+	struct gg_egress_prog_inode_key ik = { .slot = slot };
+	struct gg_egress_prog_digest_key dk = { .slot = slot };
 	struct gg_egress_prog_val *pv;
+	struct gg_exec_hash_key hk;
+	struct gg_egress_exe *x;
 
+	p->name = p->inode = p->digest = 0;
+	if (!exe)
+		return; /* a kernel thread */
 	bpf_probe_read_kernel_str(k.name, sizeof(k.name),
-				  BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name));
+				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	pv = bpf_map_lookup_elem(&egress_prog, &k);
-	return pv ? pv->prog : 0;
+	p->name = pv ? pv->prog : 0;
+	gg_file_key(exe, &hk);
+	ik.dev = hk.dev;
+	ik.ino = hk.ino;
+	pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
+	if (pv && pv->prog != p->name)
+		p->inode = pv->prog;
+	x = bpf_map_lookup_elem(&egress_exe, &hk);
+	if (!x)
+		return;
+	__builtin_memcpy(dk.sha256, x->sha256, GG_SHA256_LEN);
+	pv = bpf_map_lookup_elem(&egress_prog_digest, &dk);
+	if (pv && pv->prog != p->name && pv->prog != p->inode)
+		p->digest = pv->prog;
+}
+
+/* Loopback, and the unspecified address (a connect to it reaches the
+ * local host): never decided by allowlists. */
+static __always_inline bool gg_is_local(const struct gg_dest *d)
+{
+	int n = d->family == AF_INET ? 4 : 16;
+
+	if (gg_is_loopback(d))
+		return true;
+	for (int i = 0; i < 16; i++)
+		if (i < n && d->addr[i])
+			return false;
+	return true;
+}
+
+/* The lists whose CIDR entries cover d: the longest prefix's node, its
+ * `any` and its port rows (the compiler folded covering prefixes in). */
+static __always_inline __u32 gg_allow_cidrs(__u32 slot, const struct gg_dest *d)
+{
+	struct gg_egress_port_key pk = { .slot = slot };
+	struct gg_allow_val *val;
+	__u32 lists, *bits;
+
+	if (d->family == AF_INET) {
+		struct gg_allow_v4_key k = { .prefixlen = 32 + 32, .slot = bpf_htonl(slot) };
+
+		__builtin_memcpy(k.addr, d->addr, 4);
+		val = bpf_map_lookup_elem(&egress_allow_v4, &k);
+	} else {
+		struct gg_allow_v6_key k = { .prefixlen = 32 + 128, .slot = bpf_htonl(slot) };
+
+		__builtin_memcpy(k.addr, d->addr, 16);
+		val = bpf_map_lookup_elem(&egress_allow_v6, &k);
+	}
+	if (!val)
+		return 0;
+	lists = val->any;
+	if (!val->port_node)
+		return lists;
+	pk.node = val->port_node;
+	for (int i = 0; i < 3; i++) {
+		/* (port, proto), (port, 0), (0, proto) */
+		pk.port = i < 2 ? d->port : 0;
+		pk.proto = i == 1 ? 0 : d->proto;
+		bits = bpf_map_lookup_elem(&egress_allow_port, &pk);
+		if (bits)
+			lists |= *bits;
+	}
+	return lists;
+}
+
+/* The lists d was learned for from DNS and that have not expired. */
+static __always_inline __u32 gg_allow_learned(const struct gg_dest *d)
+{
+	struct gg_learned_key k = {};
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct gg_learned_val *v;
+	__u32 lists = 0;
+
+	if (d->family == AF_INET) {
+		__builtin_memcpy(k.addr, d->addr, 4);
+		k.family = 4;
+	} else {
+		__builtin_memcpy(k.addr, d->addr, 16);
+		k.family = 6;
+	}
+	for (int i = 0; i < 4; i++) {
+		/* (port, proto), (port, 0), (0, proto), (0, 0) */
+		k.port = i < 2 ? d->port : 0;
+		k.proto = i & 1 ? 0 : d->proto;
+		v = bpf_map_lookup_elem(&egress_learned, &k);
+		if (v && v->expires_ns > now)
+			lists |= v->lists;
+	}
+	return lists;
+}
+
+/*
+ * The allowlists of the slot: a destination missing from an applied list
+ * gets that list's verdict (deny, or observe), the first and the last such
+ * list in entries[4] and [5]. Returns the flags for the record.
+ */
+static __always_inline __u32 gg_allow_decide(__u32 slot, const struct gg_dest *d,
+					     __u32 *action, __u32 *entries, bool only_deny)
+{
+	struct gg_egress_slot *st = bpf_map_lookup_elem(&egress_state, &slot);
+	__u32 missing;
+	int hit = 4;
+
+	if (!st || !st->lists || gg_is_local(d))
+		return 0;
+	missing = st->lists & ~gg_allow_cidrs(slot, d);
+	if (missing)
+		missing &= ~gg_allow_learned(d);
+	if (!missing)
+		return 0;
+	for (int i = 0; i < GG_ALLOW_LISTS; i++) {
+		if (!(missing & (1U << i)))
+			continue;
+		if (only_deny && st->list[i].action != GG_ACT_DENY)
+			continue;
+		if (!st->list[i].entry)
+			*action = GG_ACT_DENY; /* a list without its verdict: fail closed */
+		gg_hit(&st->list[i], action, entries, hit);
+		hit = 5;
+	}
+	return GG_EVF_NOT_ALLOWED;
 }
 
 /* Fills the egress part of a record. */
@@ -187,18 +446,24 @@ static __always_inline void gg_event_net_fill(struct gg_event *e, const struct g
 /* Decides one destination; returns the action (deny, observe or none). */
 static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, prog;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow;
 	__u64 generation;
 	__u32 slot = gg_active_slot(&generation);
+	struct gg_progs p;
 	struct gg_event *e;
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
 	if (!gg_is_loopback(d)) {
-		prog = gg_current_prog(slot);
-		if (prog)
-			gg_hit(gg_egress_lookup(slot, prog, d), &action, entries, 1);
+		gg_current_progs(slot, &p);
+		if (p.name)
+			gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
+		if (p.inode)
+			gg_hit(gg_egress_lookup(slot, p.inode, d), &action, entries, 2);
+		if (p.digest)
+			gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
 	}
-	flags = gg_check_slot(slot, generation, &action, entries);
+	allow = gg_allow_decide(slot, d, &action, entries, false);
+	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	e = gg_decide(GG_GATE_EGRESS, action);
 	if (!e)
 		return action;
@@ -574,10 +839,37 @@ static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff
 	gg_event_net_fill(e, d);
 }
 
+/*
+ * Was the packet's destination decided by a socket hook already, on both
+ * paths? TCP (connect) and UDP (connect, sendmsg) sockets: the allowlists
+ * leave their packets alone, so a flow allowed when it was opened is not
+ * cut when a learned address expires. Every other socket (raw, ping,
+ * SCTP, UDP-Lite) has no fallback hook, or an IP_HDRINCL header that can
+ * say another address: its packets are decided here. A packet of no full
+ * socket is the kernel's own (a SYN-ACK, a reset): left alone.
+ */
+static __always_inline bool gg_skb_socket_decided(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 type, proto;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return true;
+	/* one load each: the verifier refuses arithmetic on a sock pointer */
+	type = READ_ONCE(sk->type);
+	proto = READ_ONCE(sk->protocol);
+	if (type == SOCK_STREAM)
+		return proto == IPPROTO_TCP || proto == 262; /* IPPROTO_MPTCP */
+	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow = 0;
 	struct gg_dest d = {};
 	struct gg_event *e;
 	__u64 generation;
@@ -587,7 +879,9 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 		return 1;
 	slot = gg_active_slot(&generation);
 	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
-	flags = gg_check_slot(slot, generation, &action, entries);
+	if (!gg_skb_socket_decided(skb))
+		allow = gg_allow_decide(slot, &d, &action, entries, true);
+	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	if (action != GG_ACT_DENY)
 		return 1;
 	e = gg_decide(GG_GATE_EGRESS, action);
@@ -611,6 +905,60 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
 	return gg_packet_check(skb, GG_MECH_FALLBACK);
 }
 
+/* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
+#define GG_HASH_ALGO_SHA256 4
+
+/* A ctime this far in the past has settled (as in exec.bpf.c: ctime comes
+ * from a coarse clock; TAI is ahead of it by at most 37 s). */
+#define GG_HASH_SETTLE_S 64
+
+/* Was hk's ctime settled, and unchanged while the file was read? */
+static __always_inline bool gg_exe_settled(struct file *file, const struct gg_exec_hash_key *hk)
+{
+	struct gg_exec_hash_key now;
+
+	gg_file_key(file, &now);
+	if (now.ctime_sec != hk->ctime_sec || now.ctime_nsec != hk->ctime_nsec)
+		return false;
+	return hk->ctime_sec + GG_HASH_SETTLE_S < (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL);
+}
+
+/*
+ * Captures the content digest of what a governed task executes, once the
+ * exec cannot fail any more (bprm->file is the final file: the interpreter
+ * of a script), for program rules that name a copy by its content. Only
+ * while the active slot has egress_prog_digest rows; a file hashed once
+ * its ctime had settled is not hashed again.
+ */
+SEC("lsm.s/bprm_committed_creds")
+int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
+{
+	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
+	struct gg_egress_exe *x, nx = {};
+	struct gg_exec_hash_key hk;
+	struct gg_egress_slot *st;
+	__u64 generation;
+	__u32 slot;
+
+	if (!gg_task_in_scope())
+		return 0;
+	slot = gg_active_slot(&generation);
+	st = bpf_map_lookup_elem(&egress_state, &slot);
+	if (!st || !st->prog_digests)
+		return 0;
+	gg_file_key(bprm->file, &hk);
+	x = bpf_map_lookup_elem(&egress_exe, &hk);
+	if (x && x->settled)
+		return 0;
+	if (bpf_ima_file_hash(bprm->file, buf, sizeof(buf)) != GG_HASH_ALGO_SHA256)
+		return 0;
+	__builtin_memcpy(nx.sha256, buf, GG_SHA256_LEN);
+	nx.settled = gg_exe_settled(bprm->file, &hk);
+	bpf_map_update_elem(&egress_exe, &hk, &nx, BPF_ANY);
+	return 0;
+}
+
+GG_ASSERT_PINNED(gg_egress_exe, GG_PROG_EGRESS_EXE);
 GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
 GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
 GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);

@@ -277,6 +277,105 @@ struct gg_egress_prog_val {
 	__u32 skip_loopback;
 };
 
+/* egress_prog_inode: HASH, (slot, identity of an executable) -> prog. The
+ * files a "programs" name resolves to at apply (in the standard PATH
+ * directories, as cmd.exec resolves its denied names): a hard link has the
+ * identity, whatever its name. dev in the kernel's encoding. */
+struct gg_egress_prog_inode_key {
+	__u32 slot;
+	__u32 _pad;
+	__u64 dev;
+	__u64 ino;
+};
+
+/* egress_prog_digest: HASH, (slot, SHA-256 of an executable) -> prog: a
+ * copy under another name has the content (LSM path only). */
+struct gg_egress_prog_digest_key {
+	__u32 slot;
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+/* egress_exe: LRU_HASH, (dev, ino, ctime) of a file a governed task
+ * executed -> its SHA-256, captured at exec (bprm_committed_creds) while
+ * the slot has egress_prog_digest rows. The key is struct
+ * gg_exec_hash_key: a changed file has a new ctime. */
+struct gg_egress_exe {
+	__u8 sha256[GG_SHA256_LEN];
+	/* the file's ctime had settled when it was hashed (see exec.bpf.c's
+	 * GG_HASH_SETTLE_S): only then is the row trusted without hashing
+	 * again, since a file rewritten within the tick of its last change
+	 * keeps its ctime */
+	__u32 settled;
+	__u32 _pad;
+};
+
+/*
+ * Egress allowlists (docs/packs.md, "egress_allowlist"). Each applied
+ * allowlist is one bit (list N: 1 << N). A destination is allowed only if
+ * every applied list covers it: the bits of the CIDR entries that cover it
+ * (egress_allow_v4/v6 and egress_allow_port) ORed with those of the
+ * addresses learned from DNS (egress_learned, unexpired), must contain
+ * every bit of gg_egress_slot.lists. Loopback and unspecified destinations
+ * are never decided by allowlists.
+ */
+#define GG_ALLOW_LISTS 16
+
+/* egress_state: ARRAY indexed by slot: what the slot's egress rules need. */
+struct gg_egress_slot {
+	__u32 prog_digests; /* egress_prog_digest has rows: hash at exec */
+	__u32 lists; /* bit N: allowlist N is applied; 0: no allowlist */
+	/* What a destination missing from list N is: its entry (the list's
+	 * pack and controls) and action (deny, or observe for a pack applied
+	 * in observe mode). */
+	struct gg_verdict list[GG_ALLOW_LISTS];
+};
+
+/* egress_allow_v4 / egress_allow_v6: LPM_TRIE, (slot, addr): prefixlen =
+ * 32 + CIDR length. IPv4-mapped IPv6 entries are IPv4 nodes. */
+struct gg_allow_v4_key {
+	__u32 prefixlen;
+	__u32 slot; /* big endian, as in egress_v4 */
+	__u8 addr[4];
+};
+
+struct gg_allow_v6_key {
+	__u32 prefixlen;
+	__u32 slot;
+	__u8 addr[16];
+};
+
+/* The lists whose unnarrowed entries cover the node (the compiler ORs in
+ * those of every covering prefix), and its port rows in egress_allow_port
+ * (0 = none), keyed as struct gg_egress_port_key, value __u32 lists: the
+ * lists of entries narrowed to that (port, proto), covering rows folded in
+ * too. A lookup ORs any, (port, proto), (port, 0) and (0, proto). */
+struct gg_allow_val {
+	__u32 any;
+	__u32 port_node;
+};
+
+/*
+ * egress_learned: HASH, an address learned from a DNS answer for a name on
+ * an allowlist -> the lists whose domain entries matched, until expires
+ * (CLOCK_BOOTTIME ns, bpf_ktime_get_boot_ns). Not slot-keyed: whoever
+ * writes it (the DNS forwarder, or a test) writes list bits of the active
+ * policy. port/proto 0 = every port/protocol; a lookup tries (port, proto),
+ * (port, 0), (0, proto) and (0, 0). IPv4 addresses (and v4-mapped IPv6
+ * ones) have family 4 and their address in addr[0..3], the rest zero.
+ */
+struct gg_learned_key {
+	__u8 addr[16];
+	__u16 port; /* host byte order */
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+};
+
+struct gg_learned_val {
+	__u64 expires_ns;
+	__u32 lists;
+	__u32 _pad;
+};
+
 /* Socket kinds a net.egress rule can deny at creation ("sockets"): each
  * puts packets out that no destination check can see whole. */
 enum gg_sock_kind {
@@ -442,6 +541,9 @@ enum gg_event_flags {
 	 * was never hashed (that hook cannot sleep to hash it) while digest
 	 * rules are in force: denied without a rule. */
 	GG_EVF_UNHASHED = 1 << 4,
+	/* net.egress: the destination is missing from an applied allowlist
+	 * (entries[4] and entries[5]: the first and the last list missing). */
+	GG_EVF_NOT_ALLOWED = 1 << 5,
 };
 
 struct gg_event {
@@ -452,7 +554,9 @@ struct gg_event {
 	__u32 action; /* enum gg_action */
 	__u32 mechanism; /* enum gg_mech */
 	/* Compiled entry ids that matched (0 = unused): exec by enum
-	 * gg_exec_hit; egress generic then program-specific. */
+	 * gg_exec_hit; egress: 0 generic, 1 the program by name, 2 by
+	 * identity, 3 by content, 4 and 5 allowlists the destination is
+	 * missing from. */
 	__u32 entries[GG_MAX_HITS];
 	__u32 pid; /* tgid */
 	__u32 tid;
@@ -535,6 +639,14 @@ struct gg_meta {
 #define GG_MAP_EGRESS_PORT "egress_port"
 #define GG_MAP_EGRESS_PROG "egress_prog"
 #define GG_MAP_EGRESS_SOCKET "egress_socket"
+#define GG_MAP_EGRESS_PROG_INODE "egress_prog_inode"
+#define GG_MAP_EGRESS_PROG_DIGEST "egress_prog_digest"
+#define GG_MAP_EGRESS_EXE "egress_exe"
+#define GG_MAP_EGRESS_STATE "egress_state"
+#define GG_MAP_EGRESS_ALLOW_V4 "egress_allow_v4"
+#define GG_MAP_EGRESS_ALLOW_V6 "egress_allow_v6"
+#define GG_MAP_EGRESS_ALLOW_PORT "egress_allow_port"
+#define GG_MAP_EGRESS_LEARNED "egress_learned"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
@@ -566,6 +678,7 @@ struct gg_meta {
 #define GG_PROG_EGRESS_SENDMSG6 "gg_egress_sendmsg6"
 #define GG_PROG_EGRESS_PACKET_LSM "gg_egress_packet_lsm"
 #define GG_PROG_EGRESS_PACKET_FALLBACK "gg_egress_packet_fallback"
+#define GG_PROG_EGRESS_EXE "gg_egress_exe"
 #define GG_PROG_MODULE_REQUEST "gg_module_request"
 #define GG_PROG_MODULE_LOAD_DATA "gg_module_load_data"
 #define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
@@ -694,6 +807,35 @@ GG_ASSERT_LAST(gg_egress_port_key, _pad);
 GG_ASSERT_SIZE(gg_egress_prog_key, 4 + GG_NAME_MAX);
 GG_ASSERT_NEXT(gg_egress_prog_key, slot, name);
 GG_ASSERT_LAST(gg_egress_prog_key, name);
+GG_ASSERT_SIZE(gg_egress_prog_inode_key, 24);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, slot, _pad);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, _pad, dev);
+GG_ASSERT_NEXT(gg_egress_prog_inode_key, dev, ino);
+GG_ASSERT_LAST(gg_egress_prog_inode_key, ino);
+GG_ASSERT_SIZE(gg_egress_prog_digest_key, 4 + GG_SHA256_LEN);
+GG_ASSERT_NEXT(gg_egress_prog_digest_key, slot, sha256);
+GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
+GG_ASSERT_SIZE(gg_exec_hash_key, 32);
+GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 8);
+GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
+GG_ASSERT_SIZE(gg_egress_slot, 8 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_OFF(gg_egress_slot, list, 8);
+_Static_assert(GG_ALLOW_LISTS <= 32, "allowlist bits are a __u32");
+GG_ASSERT_SIZE(gg_allow_v4_key, 12);
+GG_ASSERT_NEXT(gg_allow_v4_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_allow_v4_key, slot, addr);
+GG_ASSERT_LAST(gg_allow_v4_key, addr);
+GG_ASSERT_SIZE(gg_allow_v6_key, 24);
+GG_ASSERT_NEXT(gg_allow_v6_key, prefixlen, slot);
+GG_ASSERT_NEXT(gg_allow_v6_key, slot, addr);
+GG_ASSERT_LAST(gg_allow_v6_key, addr);
+GG_ASSERT_SIZE(gg_allow_val, 8);
+GG_ASSERT_SIZE(gg_learned_key, 20);
+GG_ASSERT_NEXT(gg_learned_key, addr, port);
+GG_ASSERT_NEXT(gg_learned_key, port, proto);
+GG_ASSERT_NEXT(gg_learned_key, proto, family);
+GG_ASSERT_LAST(gg_learned_key, family);
+GG_ASSERT_SIZE(gg_learned_val, 16);
 /* Values and records: sizes, and the offsets user space depends on. */
 GG_ASSERT_SIZE(gg_egress_val, 16);
 GG_ASSERT_SIZE(gg_egress_prog_val, 8);

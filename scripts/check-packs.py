@@ -15,7 +15,8 @@ import re
 import sys
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
-PACK_KEYS = {"name", "version", "description", "framework", "controls", "rules"}
+PACK_KEYS = {"name", "version", "description", "framework", "controls", "rules",
+             "egress_allowlist"}
 PACK_REQUIRED = {"name", "version", "framework", "controls", "rules"}
 FRAMEWORK_KEYS = {"id", "title", "version", "source"}
 FRAMEWORK_REQUIRED = {"id", "title"}
@@ -156,6 +157,55 @@ class Checker:
         for n in self.string_list(path, f"{where}.programs", m["programs"]) if "programs" in m else []:
             self.basename(path, f"{where}.programs", n)
 
+    # egress_allowlist (docs/packs.md): the structure, CIDRs, ports and the
+    # ASCII rules of names; IDNA itself is checked by the C validator only.
+    LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+    def allow_domain(self, path, where, d):
+        name = d[2:] if d.startswith("*.") else d
+        if "*" in name:
+            self.report(path, f"{where}: '{d}': '*' only as the whole leftmost label")
+        elif name.isascii() and (len(name) > 253 or
+                                 not all(self.LDH.match(lb) for lb in name.lower().split("."))):
+            self.report(path, f"{where}: '{d}' is not a host name (LDH labels of 1..63, at most 253)")
+
+    def allowlist(self, path, doc, controls, backed):
+        w = doc["egress_allowlist"]
+        if not self.keys(path, "egress_allowlist", w, {"description", "controls", "allow"},
+                         {"controls", "allow"}):
+            return
+        for cid in self.string_list(path, "egress_allowlist.controls", w["controls"]):
+            if controls.get(cid, {}).get("status") != "enforced":
+                self.report(path, f"egress_allowlist: control '{cid}' is not an enforced control of this pack")
+            else:
+                backed.add(cid)
+        allow = w["allow"]
+        if not isinstance(allow, list) or not allow:
+            self.report(path, "egress_allowlist.allow: must be a non-empty array")
+            return
+        for i, e in enumerate(allow):
+            where = f"egress_allowlist.allow[{i}]"
+            if isinstance(e, dict):
+                if not self.keys(path, where, e, {"domain", "cidr", "ports", "protocol"}, set()):
+                    continue
+                if ("domain" in e) == ("cidr" in e):
+                    self.report(path, f"{where}: exactly one of domain and cidr")
+                    continue
+                self.match_egress(path, where, {k: v for k, v in e.items()
+                                                if k in ("ports", "protocol")} | {"cidrs": ["1.0.0.0/8"]})
+                e = e.get("domain", e.get("cidr"))
+                if "cidr" in allow[i]:
+                    e = e if "/" in e else e + ("/128" if ":" in e else "/32")
+            if not isinstance(e, str):
+                self.report(path, f"{where}: a string (domain or cidr) or an object")
+            elif "/" in e or ":" in e or re.match(r"^[0-9.]+$", e):
+                try:
+                    ipaddress.ip_network(e, strict=True)
+                except ValueError as err:
+                    self.report(path, f"{where}: invalid CIDR '{e}' ({err})")
+            else:
+                self.allow_domain(path, where, e)
+
     def match_sockets(self, path, where, m):
         if len(m) != 1:
             self.report(path, f"{where}: sockets stands alone in its match (a socket has no destination when it is made)")
@@ -263,6 +313,8 @@ class Checker:
                     {"cmd.exec": self.match_exec, "net.egress": self.match_egress,
                      "kernel.module": self.match_module}[gate](path, f"{where}.match", r["match"])
 
+        if "egress_allowlist" in doc:
+            self.allowlist(path, doc, controls, backed)
         for cid, c in controls.items():
             if c.get("status") == "enforced" and cid not in backed:
                 self.report(path, f"control '{cid}': enforced but no rule in this pack names it")

@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev
+	libidn2-dev libunistring-dev
 	libcmocka-dev libsystemd-dev pkg-config xxd
 	# tests: namespaces and the VM harness
 	iproute2 util-linux qemu-system-x86 busybox-static cpio xz-utils zstd python3

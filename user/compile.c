@@ -131,6 +131,9 @@ struct cctx {
 	size_t ht_cap;
 	struct u32vec order; /* set of each entry, in id order */
 	struct u32vec scratch;
+	size_t n_prog_names; /* egress_progs[0, n): the names, sorted */
+	char **combos; /* combined progs' names, joined by '/' (no name has one) */
+	size_t n_combos;
 };
 
 static int nomem(struct cctx *cx)
@@ -502,7 +505,7 @@ static const struct gg_rule *id_rule(struct cctx *cx, const struct gg_identity *
 static int inode_contribs(struct cctx *cx, struct inoc **out, size_t *n_out)
 {
 	struct inoc *v = calloc(cx->n_ids + 1, sizeof(*v));
-	size_t want = 0, got = 0;
+	size_t want = 0, got = 0, n = 0;
 
 	if (!v)
 		return nomem(cx);
@@ -512,22 +515,25 @@ static int inode_contribs(struct cctx *cx, struct inoc **out, size_t *n_out)
 				want += cx->in[i].pack->rules[j].n_identities;
 	for (size_t k = 0; k < cx->n_ids; k++) {
 		const struct gg_identity *id = &cx->ids[k];
-		const struct gg_rule *r = id_rule(cx, id);
+		const struct gg_rule *r;
 
+		if (id->from == GG_ID_PROGRAM)
+			continue; /* net.egress's: egress_prog_files */
+		r = id_rule(cx, id);
 		if (!r) {
 			free(v);
 			return gg_errf(cx->err, -EINVAL,
 				       "compile: identities resolved for other inputs");
 		}
 		got += id->from == GG_ID_IDENTITY;
-		v[k] = (struct inoc){ id->dev, id->ino, id, rank(cx, id->input, r) };
+		v[n++] = (struct inoc){ id->dev, id->ino, id, rank(cx, id->input, r) };
 	}
 	if (got != want) {
 		free(v);
 		return gg_errf(cx->err, -EINVAL, "compile: identities resolved for other inputs");
 	}
 	*out = v;
-	*n_out = cx->n_ids;
+	*n_out = n;
 	return 0;
 }
 
@@ -632,7 +638,7 @@ static int digest_contribs(struct cctx *cx, struct digc **out, size_t *n_out)
 	for (size_t k = 0; k < cx->n_ids; k++) {
 		const struct gg_identity *id = &cx->ids[k];
 
-		if (!id->has_digest)
+		if (!id->has_digest || id->from == GG_ID_PROGRAM)
 			continue;
 		p = grow(v, &cap, n, sizeof(*v));
 		if (!p)
@@ -919,6 +925,7 @@ static int trip_ranks(const struct ptrip *t, size_t n, __u16 port, __u8 proto, s
 }
 
 struct egress_work {
+	__u32 *progs; /* one rule's progs (rule_progs) */
 	struct econ *con;
 	size_t n_con;
 	struct ptrip *trips;
@@ -1101,7 +1108,9 @@ static int prog_key_cmp(const void *key, const void *b)
 	return strcmp(key, ((const struct gg_c_egress_prog *)b)->name);
 }
 
-static int egress_progs(struct cctx *cx, struct gg_compiled *c)
+/* The names of every program rule, sorted, unique: progs 1..n. Room is
+ * left behind them for the combined progs (at most one per file). */
+static int egress_prog_names(struct cctx *cx, struct gg_compiled *c)
 {
 	const char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -1130,7 +1139,7 @@ static int egress_progs(struct cctx *cx, struct gg_compiled *c)
 			}
 		}
 	sort(names, n, sizeof(*names), gg_strp_cmp);
-	c->egress_progs = calloc(n + 1, sizeof(*c->egress_progs));
+	c->egress_progs = calloc(n + cx->n_ids + 1, sizeof(*c->egress_progs));
 	if (!c->egress_progs) {
 		ret = nomem(cx);
 		goto cleanup;
@@ -1147,9 +1156,194 @@ static int egress_progs(struct cctx *cx, struct gg_compiled *c)
 		 * traffic to its own loopback never leaves, so they skip it. */
 		p->skip_loopback = 1;
 	}
+	cx->n_prog_names = c->n_egress_progs;
 cleanup:
 	free(names);
 	return ret;
+}
+
+static __u32 name_prog(const struct cctx *cx, const struct gg_compiled *c, const char *name)
+{
+	const struct gg_c_egress_prog *e;
+
+	e = bsearch(name, c->egress_progs, cx->n_prog_names, sizeof(*e), prog_key_cmp);
+	return e ? e->prog : 0;
+}
+
+/* A combined prog for the names joined (by '/'); takes joined. */
+static int combo_prog(struct cctx *cx, struct gg_compiled *c, char *joined, __u32 *prog)
+{
+	struct gg_c_egress_prog *p;
+	char **v;
+
+	for (size_t i = 0; i < cx->n_combos; i++)
+		if (!strcmp(cx->combos[i], joined)) {
+			free(joined);
+			*prog = cx->n_prog_names + i + 1;
+			return 0;
+		}
+	v = realloc(cx->combos, (cx->n_combos + 1) * sizeof(*v));
+	if (!v) {
+		free(joined);
+		return nomem(cx);
+	}
+	cx->combos = v;
+	v[cx->n_combos++] = joined;
+	p = &c->egress_progs[c->n_egress_progs++];
+	snprintf(p->name, sizeof(p->name), "%s", joined);
+	for (char *q = p->name; *q; q++)
+		if (*q == '/')
+			*q = ',';
+	p->prog = c->n_egress_progs;
+	p->skip_loopback = 1;
+	p->combined = true;
+	*prog = p->prog;
+	return 0;
+}
+
+/* The prog of the files [0, n) of one identity or one digest, sorted by
+ * name: its name's own, or a combined prog when several names found it. */
+static int group_prog(struct cctx *cx, struct gg_compiled *c,
+		      const struct gg_identity *const *f, size_t n, __u32 *prog)
+{
+	char *joined = NULL;
+	size_t names = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char *s;
+
+		if (i && !strcmp(f[i]->path, f[i - 1]->path))
+			continue;
+		names++;
+		if (asprintf(&s, "%s%s%s", joined ? joined : "", joined ? "/" : "", f[i]->path) < 0) {
+			free(joined);
+			return nomem(cx);
+		}
+		free(joined);
+		joined = s;
+	}
+	if (names == 1) {
+		free(joined);
+		*prog = name_prog(cx, c, f[0]->path);
+		return 0;
+	}
+	return combo_prog(cx, c, joined, prog);
+}
+
+static int pid_inode_cmp(const void *a, const void *b)
+{
+	const struct gg_identity *x = *(const struct gg_identity *const *)a;
+	const struct gg_identity *y = *(const struct gg_identity *const *)b;
+	int d;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	d = strcmp(x->path, y->path);
+	return d ? d : strcmp(id_file(x), id_file(y));
+}
+
+static int pid_digest_cmp(const void *a, const void *b)
+{
+	const struct gg_identity *x = *(const struct gg_identity *const *)a;
+	const struct gg_identity *y = *(const struct gg_identity *const *)b;
+	int d = memcmp(x->sha256, y->sha256, GG_SHA256_LEN);
+
+	if (!d)
+		d = strcmp(x->path, y->path);
+	return d ? d : strcmp(id_file(x), id_file(y));
+}
+
+static bool same_file(const struct gg_identity *x, const struct gg_identity *y, bool digest)
+{
+	if (digest)
+		return !memcmp(x->sha256, y->sha256, GG_SHA256_LEN);
+	return x->dev == y->dev && x->ino == y->ino;
+}
+
+/* One row per identity (or digest) of the files program names resolved
+ * to; f holds the program identities (with a digest, for digest rows). */
+static int egress_prog_files(struct cctx *cx, struct gg_compiled *c,
+			     const struct gg_identity **f, size_t n, bool digest)
+{
+	struct gg_c_egress_prog_file *rows = calloc(n + 1, sizeof(*rows)), *r;
+	size_t nr = 0;
+	int ret = 0;
+
+	if (!rows)
+		return nomem(cx);
+	sort(f, n, sizeof(*f), digest ? pid_digest_cmp : pid_inode_cmp);
+	for (size_t a = 0, b; !ret && a < n; a = b) {
+		for (b = a; b < n && same_file(f[a], f[b], digest); b++)
+			;
+		r = &rows[nr++];
+		r->dev = f[a]->dev;
+		r->ino = f[a]->ino;
+		memcpy(r->sha256, f[a]->sha256, GG_SHA256_LEN);
+		r->source = strdup(id_file(f[a]));
+		ret = r->source ? group_prog(cx, c, f + a, b - a, &r->prog) : nomem(cx);
+	}
+	if (digest) {
+		c->egress_prog_digests = rows;
+		c->n_egress_prog_digests = nr;
+	} else {
+		c->egress_prog_inodes = rows;
+		c->n_egress_prog_inodes = nr;
+	}
+	return ret;
+}
+
+static int egress_progs(struct cctx *cx, struct gg_compiled *c)
+{
+	const struct gg_identity **f = calloc(cx->n_ids + 1, sizeof(*f));
+	size_t n = 0, nd = 0;
+	int ret;
+
+	if (!f)
+		return nomem(cx);
+	ret = egress_prog_names(cx, c);
+	for (size_t k = 0; !ret && k < cx->n_ids; k++)
+		if (cx->ids[k].from == GG_ID_PROGRAM)
+			f[n++] = &cx->ids[k];
+	if (!ret)
+		ret = egress_prog_files(cx, c, f, n, false);
+	for (size_t k = 0; !ret && k < n; k++)
+		if (f[k]->has_digest)
+			f[nd++] = f[k];
+	if (!ret)
+		ret = egress_prog_files(cx, c, f, nd, true);
+	free(f);
+	return ret;
+}
+
+/* Is a name one of a combined prog's? */
+static bool combo_has(const char *joined, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = joined; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+		if (!strncmp(p, name, len) && (p[len] == '/' || !p[len]))
+			return true;
+	return false;
+}
+
+/* The progs a program rule applies to: its names' own, and every
+ * combined prog one of its names is part of. */
+static size_t rule_progs(const struct cctx *cx, const struct gg_compiled *c,
+			 const struct gg_rule *r, __u32 *out)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < r->n_programs; p++)
+		out[n++] = name_prog(cx, c, r->programs[p]);
+	for (size_t i = 0; i < cx->n_combos; i++)
+		for (size_t p = 0; p < r->n_programs; p++)
+			if (combo_has(cx->combos[i], r->programs[p])) {
+				out[n++] = cx->n_prog_names + i + 1;
+				break;
+			}
+	return n;
 }
 
 /* IPv4-mapped IPv6 prefixes (inside ::ffff:0:0/96) are IPv4 nodes: the
@@ -1177,17 +1371,19 @@ static void to_node_addr(const struct gg_cidr *in, struct econ *e)
 static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct egress_work *w)
 {
 	static const struct gg_cidr all[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
-	size_t total = 0;
+	size_t total = 0, max_progs = 0;
 
 	for (size_t i = 0; i < cx->n_in; i++)
 		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
 			const struct gg_rule *r = &cx->in[i].pack->rules[j];
-			size_t np = r->n_programs ? r->n_programs : 1;
+			size_t np = r->n_programs ? r->n_programs + cx->n_combos : 1;
 			size_t nc = r->n_cidrs ? r->n_cidrs : 2;
 			size_t nq = r->n_ports ? r->n_ports : 1, m;
 
-			if (r->gate != GG_GATE_EGRESS || r->sockets)
+			if (r->gate != GG_GATE_EGRESS || r->sockets || r->allowlist)
 				continue;
+			if (np > max_progs)
+				max_progs = np;
 			if (__builtin_mul_overflow(np, nc, &m) ||
 			    __builtin_mul_overflow(m, nq, &m) ||
 			    __builtin_add_overflow(total, m, &total))
@@ -1196,31 +1392,28 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 	if (total > SIZE_MAX / sizeof(*w->con) - 1)
 		return gg_errf(cx->err, -E2BIG, "compile: egress rules too large");
 	w->con = calloc(total + 1, sizeof(*w->con));
-	if (!w->con)
+	w->progs = calloc(max_progs + 1, sizeof(*w->progs));
+	if (!w->con || !w->progs)
 		return nomem(cx);
 	for (size_t i = 0; i < cx->n_in; i++)
 		for (size_t j = 0; j < cx->in[i].pack->n_rules; j++) {
 			const struct gg_rule *r = &cx->in[i].pack->rules[j];
 			const struct gg_cidr *cidrs = r->n_cidrs ? r->cidrs : all;
-			size_t np = r->n_programs ? r->n_programs : 1;
+			size_t np = 1;
 			size_t nc = r->n_cidrs ? r->n_cidrs : 2;
 			size_t nq = r->n_ports ? r->n_ports : 1;
 			bool narrowed = r->n_ports || r->proto;
 			__u32 rk;
 
-			if (r->gate != GG_GATE_EGRESS || r->sockets)
+			if (r->gate != GG_GATE_EGRESS || r->sockets || r->allowlist)
 				continue;
 			rk = rank(cx, i, r);
+			w->progs[0] = 0;
+			if (r->n_programs)
+				np = rule_progs(cx, c, r, w->progs);
 			for (size_t p = 0; p < np; p++) {
-				__u32 prog = 0;
+				__u32 prog = w->progs[p];
 
-				if (r->n_programs) {
-					const struct gg_c_egress_prog *e;
-
-					e = bsearch(r->programs[p], c->egress_progs,
-						    c->n_egress_progs, sizeof(*e), prog_key_cmp);
-					prog = e->prog;
-				}
 				for (size_t k = 0; k < nc; k++)
 					for (size_t q = 0; q < nq; q++) {
 						struct econ *e = &w->con[w->n_con++];
@@ -1353,11 +1546,124 @@ static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 		ret = egress_node(cx, c, &w, a, b);
 	}
 	free(w.con);
+	free(w.progs);
 	free(w.trips);
 	free(w.keys);
 	free(w.port_lo);
 	free(w.port_hi);
 	free(w.any.v);
+	return ret;
+}
+
+/* ---- net.egress allowlists --------------------------------------------- */
+
+/* The contributions of one list's CIDR entries: one per port. */
+static int allow_cons(const struct gg_allowlist *w, __u32 bit, struct gg_allow_con **v,
+		      size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < w->n_entries; i++) {
+		const struct gg_allow_entry *e = &w->entries[i];
+		size_t np = e->n_ports ? e->n_ports : 1;
+
+		if (e->domain)
+			continue;
+		for (size_t k = 0; k < np; k++) {
+			struct gg_allow_con *p = grow(*v, cap, *n, sizeof(**v));
+
+			if (!p)
+				return -ENOMEM;
+			*v = p;
+			p = &p[(*n)++];
+			memset(p, 0, sizeof(*p));
+			gg_allow_con_set(p, e->cidr.family, e->cidr.addr, e->cidr.plen);
+			p->narrowed = e->n_ports || e->proto;
+			p->port = e->n_ports ? e->ports[k] : 0;
+			p->proto = e->proto;
+			p->lists = bit;
+		}
+	}
+	return 0;
+}
+
+/* The list's domain entries, for the pattern set. */
+static int allow_domains(const struct gg_allowlist *w, __u32 list, struct gg_compiled *c,
+			 size_t *cap)
+{
+	for (size_t i = 0; i < w->n_entries; i++) {
+		const struct gg_allow_entry *e = &w->entries[i];
+		struct gg_c_allow_domain *d;
+
+		if (!e->domain)
+			continue;
+		d = grow(c->allow_domains, cap, c->n_allow_domains, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		c->allow_domains = d;
+		d = &d[c->n_allow_domains++];
+		memset(d, 0, sizeof(*d));
+		d->list = list;
+		d->proto = e->proto;
+		if (asprintf(&d->pattern, "%s%s", e->wildcard ? "*." : "", e->domain) < 0) {
+			d->pattern = NULL;
+			return -ENOMEM;
+		}
+		d->ports = calloc(e->n_ports + 1, sizeof(*d->ports));
+		if (!d->ports)
+			return -ENOMEM;
+		memcpy(d->ports, e->ports, e->n_ports * sizeof(*d->ports));
+		d->n_ports = e->n_ports;
+	}
+	return 0;
+}
+
+/* One list per input with an egress_allowlist, in input order; its verdict
+ * is the set of its rule alone. */
+static int allow_list(struct cctx *cx, struct gg_compiled *c, size_t i)
+{
+	const struct gg_pack *pk = cx->in[i].pack;
+	const struct gg_rule *r = &pk->rules[pk->n_rules - 1];
+	struct gg_c_allow_list *l;
+
+	if (!pk->n_rules || !r->allowlist)
+		return gg_errf(cx->err, -EINVAL, "compile: %s: allowlist without its rule",
+			       cx->labels[i]);
+	if (c->n_allow_lists == GG_ALLOW_LISTS)
+		return gg_errf(cx->err, -E2BIG, "compile: %s: more than %d egress allowlists",
+			       cx->labels[i], GG_ALLOW_LISTS);
+	l = &c->allow_lists[c->n_allow_lists++];
+	l->pack = strdup(cx->labels[i]);
+	if (!l->pack)
+		return nomem(cx);
+	cx->scratch.n = 0;
+	if (vec_push(&cx->scratch, rank(cx, i, r)))
+		return nomem(cx);
+	return intern_scratch(cx, GG_GATE_EGRESS, &l->v.entry);
+}
+
+static int compile_allowlists(struct cctx *cx, struct gg_compiled *c)
+{
+	struct gg_allow_con *con = NULL;
+	size_t n = 0, cap = 0, dcap = 0;
+	int ret = 0;
+
+	c->allow_lists = calloc(GG_ALLOW_LISTS, sizeof(*c->allow_lists));
+	if (!c->allow_lists)
+		return nomem(cx);
+	for (size_t i = 0; !ret && i < cx->n_in; i++) {
+		const struct gg_allowlist *w = cx->in[i].pack->allowlist;
+		__u32 list = c->n_allow_lists;
+
+		if (!w)
+			continue;
+		ret = allow_list(cx, c, i);
+		if (!ret && (allow_cons(w, 1U << list, &con, &n, &cap) ||
+			     allow_domains(w, list, c, &dcap)))
+			ret = nomem(cx);
+	}
+	if (!ret && gg_allow_fold(con, n, &c->allow_nodes, &c->n_allow_nodes, &c->allow_ports,
+				  &c->n_allow_ports))
+		ret = nomem(cx);
+	free(con);
 	return ret;
 }
 
@@ -1551,6 +1857,8 @@ static int build_entries(struct cctx *cx, struct gg_compiled *c)
 		ret = assign(cx, &c->sockets[k]);
 	for (size_t i = 0; !ret && i < c->n_trust_lists; i++)
 		ret = assign(cx, &c->trust_lists[i]);
+	for (size_t i = 0; !ret && i < c->n_allow_lists; i++)
+		ret = assign(cx, &c->allow_lists[i].v);
 	if (ret)
 		return ret;
 	c->entries = calloc(cx->order.n + 1, sizeof(*c->entries));
@@ -1631,7 +1939,7 @@ static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *ca
 }
 
 /* Whether the file a link leads to is denied by the rule under its own
- * name or path: nc -> nc.openbsd and modprobe -> kmod are (the shipped
+ * name or path (a program rule: its own program name): nc -> nc.openbsd and modprobe -> kmod are (the shipped
  * lists name both), nc -> busybox is not, and the content of a multi-call
  * binary must not be denied for one of its applets. */
 static bool target_denied(const struct gg_rule *r, const char *file)
@@ -1647,6 +1955,8 @@ static bool target_denied(const struct gg_rule *r, const char *file)
 		ok = !strcmp(r->basenames[k], base);
 	for (size_t k = 0; !ok && k < r->n_paths; k++)
 		ok = !strcmp(r->paths[k], real);
+	for (size_t k = 0; !ok && r->gate == GG_GATE_EGRESS && k < r->n_programs; k++)
+		ok = !strcmp(r->programs[k], base);
 	free(real);
 	return ok;
 }
@@ -1703,6 +2013,35 @@ static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 	return 0;
 }
 
+/* The files a net.egress rule's "programs" names are, in each search
+ * directory: the rule then holds for a hard link (identity) and a copy
+ * (content) under any name. */
+static int resolve_programs(const struct gg_rule *r, size_t i, size_t j,
+			    const struct gg_resolve_opts *opts, struct gg_identity **v,
+			    size_t *n, size_t *cap)
+{
+	for (size_t k = 0; k < r->n_programs; k++) {
+		for (size_t d = 0; opts->dirs[d]; d++) {
+			struct gg_identity *id;
+			char *file;
+
+			if (asprintf(&file, "%s/%s", opts->dirs[d], r->programs[k]) < 0)
+				return -ENOMEM;
+			id = id_push(v, n, cap, i, j, GG_ID_PROGRAM, r->programs[k]);
+			if (!id) {
+				free(file);
+				return -ENOMEM;
+			}
+			id->file = file;
+			if (!resolve_file(r, file, id)) {
+				free(file);
+				(*n)--;
+			}
+		}
+	}
+	return 0;
+}
+
 int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 			  const struct gg_resolve_opts *opts, struct gg_identity **ids,
 			  size_t *n_ids, struct gg_err *err)
@@ -1717,6 +2056,8 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 		for (size_t j = 0; !ret && pk && j < pk->n_rules; j++) {
 			const struct gg_rule *r = &pk->rules[j];
 
+			if (r->gate == GG_GATE_EGRESS && !r->sockets && !r->allowlist && opts)
+				ret = resolve_programs(r, i, j, opts, &v, &cnt, &cap);
 			if (r->gate != GG_GATE_EXEC)
 				continue;
 			for (size_t k = 0; !ret && k < r->n_identities; k++) {
@@ -1817,6 +2158,9 @@ static void cctx_free(struct cctx *cx)
 	free(cx->ht);
 	free(cx->order.v);
 	free(cx->scratch.v);
+	for (size_t i = 0; i < cx->n_combos; i++)
+		free(cx->combos[i]);
+	free(cx->combos);
 }
 
 int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
@@ -1840,6 +2184,8 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 		ret = compile_egress(&cx, c);
 	if (!ret)
 		ret = compile_sockets(&cx, c);
+	if (!ret)
+		ret = compile_allowlists(&cx, c);
 	if (!ret)
 		ret = build_entries(&cx, c);
 	if (!ret)
@@ -1924,6 +2270,22 @@ void gg_compiled_free(struct gg_compiled *c)
 	free(c->egress);
 	free(c->egress_ports);
 	free(c->egress_progs);
+	for (size_t i = 0; i < c->n_egress_prog_inodes; i++)
+		free(c->egress_prog_inodes[i].source);
+	free(c->egress_prog_inodes);
+	for (size_t i = 0; i < c->n_egress_prog_digests; i++)
+		free(c->egress_prog_digests[i].source);
+	free(c->egress_prog_digests);
+	for (size_t i = 0; i < c->n_allow_lists; i++)
+		free(c->allow_lists[i].pack);
+	free(c->allow_lists);
+	free(c->allow_nodes);
+	free(c->allow_ports);
+	for (size_t i = 0; i < c->n_allow_domains; i++) {
+		free(c->allow_domains[i].pattern);
+		free(c->allow_domains[i].ports);
+	}
+	free(c->allow_domains);
 	for (size_t i = 0; i < c->n_refs; i++)
 		free(c->refs[i]);
 	free(c->refs);

@@ -9,6 +9,7 @@
 #ifndef GG_COMPILE_H
 #define GG_COMPILE_H
 
+#include "allowlist.h"
 #include "pack.h"
 
 struct gg_policy_input {
@@ -96,10 +97,42 @@ struct gg_c_egress_port {
 	struct gg_verdict v;
 };
 
+/* A program rule set. prog ids 1..n are the names, in name order; after
+ * them, one combined prog per set of names that resolved to one file (sh
+ * and dash, say): its name is the names joined by ',' (cut at
+ * GG_NAME_MAX), its rules those of every name, and it is reached only
+ * through egress_prog_inode and egress_prog_digest. */
 struct gg_c_egress_prog {
 	char name[GG_NAME_MAX];
 	__u32 prog;
 	__u32 skip_loopback;
+	bool combined;
+};
+
+/* A file a "programs" name resolved to at apply: by identity (dev, ino)
+ * in egress_prog_inodes, by content (sha256) in egress_prog_digests. */
+struct gg_c_egress_prog_file {
+	__u64 dev; /* kernel encoding */
+	__u64 ino;
+	__u8 sha256[GG_SHA256_LEN];
+	__u32 prog;
+	char *source; /* the file found */
+};
+
+/* One applied egress allowlist: list N is bit 1 << N. */
+struct gg_c_allow_list {
+	char *pack; /* the input's label */
+	struct gg_verdict v; /* what a destination missing from it is */
+};
+
+/* A domain entry of list `list`: compiled into the user-space pattern set
+ * only (the names the DNS forwarder will learn addresses from). */
+struct gg_c_allow_domain {
+	char *pattern; /* "pypi.org", "*.openai.com" (A-label form) */
+	__u32 list;
+	__u16 *ports;
+	size_t n_ports;
+	int proto;
 };
 
 struct gg_compiled {
@@ -125,9 +158,21 @@ struct gg_compiled {
 	size_t n_egress_ports;
 	struct gg_c_egress_prog *egress_progs;
 	size_t n_egress_progs;
+	struct gg_c_egress_prog_file *egress_prog_inodes;
+	size_t n_egress_prog_inodes;
+	struct gg_c_egress_prog_file *egress_prog_digests;
+	size_t n_egress_prog_digests;
 	struct gg_verdict module;
 	struct gg_verdict kexec; /* kernel.module {"kexec": true} */
 	struct gg_verdict sockets[GG_SOCK_KINDS]; /* net.egress "sockets", by kind */
+	struct gg_c_allow_list *allow_lists; /* egress allowlists, by bit */
+	size_t n_allow_lists;
+	struct gg_allow_node *allow_nodes; /* their CIDR entries, folded */
+	size_t n_allow_nodes;
+	struct gg_allow_port *allow_ports;
+	size_t n_allow_ports;
+	struct gg_c_allow_domain *allow_domains;
+	size_t n_allow_domains;
 	char **refs; /* the inputs in order with their mode: "owasp-llm-top10@v1 (observe)" */
 	size_t n_refs;
 };
@@ -137,9 +182,10 @@ enum gg_id_from {
 	GG_ID_IDENTITY = 0, /* the rule's "identities" */
 	GG_ID_BASENAME = 1, /* a denied basename found in a search directory */
 	GG_ID_PATH = 2, /* a denied path that exists here */
+	GG_ID_PROGRAM = 3, /* a net.egress "programs" name found in a search directory */
 };
 
-/* A file a cmd.exec rule names, resolved to its identity (and, when
+/* A file a cmd.exec rule (or a net.egress rule's "programs") names, resolved to its identity (and, when
  * resolving names, its content digest). */
 struct gg_identity {
 	size_t input, rule; /* the rule: in[input].pack->rules[rule] */

@@ -437,8 +437,15 @@ static json_t *dump_prog(const struct gg_compiled *c, const void *elem)
 {
 	const struct gg_c_egress_prog *p = elem;
 
-	return json_pack("{s:s, s:I, s:b}", "name", p->name, "prog", (json_int_t)p->prog,
-			 "skip_loopback", (int)!!p->skip_loopback);
+	json_t *o = json_pack("{s:s, s:I, s:b}", "name", p->name, "prog", (json_int_t)p->prog,
+			      "skip_loopback", (int)!!p->skip_loopback);
+
+	/* a combined prog: reached by identity or content, not by name */
+	if (o && p->combined && json_object_set_new(o, "combined", json_true())) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
@@ -447,16 +454,82 @@ static int load_prog(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	struct gg_c_egress_prog *p = elem;
 	const char *s;
 	json_int_t id;
-	int skip;
+	int skip, combined = 0;
 
-	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:b}", "name", &s, "prog", &id,
-			   "skip_loopback", &skip))
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:b, s?b}", "name", &s, "prog", &id,
+			   "skip_loopback", &skip, "combined", &combined))
 		return -EINVAL;
 	if (load_key(s, p->name, sizeof(p->name)) || id <= 0 || id > UINT32_MAX)
 		return -ERANGE;
 	p->prog = id;
 	p->skip_loopback = !!skip;
+	p->combined = !!combined;
 	return 0;
+}
+
+/* egress.program_identities and egress.program_digests: one shape. */
+static json_t *dump_pfile(const struct gg_compiled *c, const void *elem, bool digest)
+{
+	const struct gg_c_egress_prog_file *p = elem;
+	char hex[2 * GG_SHA256_LEN + 1];
+
+	if (digest) {
+		gg_digest_hex(p->sha256, hex);
+		return json_pack("{s:s, s:s?, s:I, s:s?}", "sha256", hex, "path", p->source,
+				 "prog", (json_int_t)p->prog, "program", prog_name(c, p->prog));
+	}
+	return json_pack("{s:I, s:I, s:s?, s:I, s:s?}", "dev", (json_int_t)p->dev, "ino",
+			 (json_int_t)p->ino, "path", p->source, "prog", (json_int_t)p->prog,
+			 "program", prog_name(c, p->prog));
+}
+
+static json_t *dump_pinode(const struct gg_compiled *c, const void *elem)
+{
+	return dump_pfile(c, elem, false);
+}
+
+static json_t *dump_pdigest(const struct gg_compiled *c, const void *elem)
+{
+	return dump_pfile(c, elem, true);
+}
+
+static int load_pfile_tail(json_t *src, json_int_t prog, struct gg_c_egress_prog_file *p)
+{
+	if (prog <= 0 || prog > UINT32_MAX)
+		return -ERANGE;
+	p->prog = prog;
+	return opt_str(src, &p->source);
+}
+
+static int load_pinode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		       json_error_t *je)
+{
+	struct gg_c_egress_prog_file *p = elem;
+	json_int_t dev, ino, prog;
+	json_t *src = NULL, *pname = NULL;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:I, s?o, s:I, s?o}", "dev", &dev, "ino",
+			   &ino, "path", &src, "prog", &prog, "program", &pname))
+		return -EINVAL;
+	p->dev = (__u64)dev;
+	p->ino = (__u64)ino;
+	return load_pfile_tail(src, prog, p);
+}
+
+static int load_pdigest(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+			json_error_t *je)
+{
+	struct gg_c_egress_prog_file *p = elem;
+	json_t *src = NULL, *pname = NULL;
+	json_int_t prog;
+	const char *hex;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s?o, s:I, s?o}", "sha256", &hex, "path",
+			   &src, "prog", &prog, "program", &pname))
+		return -EINVAL;
+	if (gg_digest_parse(hex, p->sha256))
+		return -ERANGE;
+	return load_pfile_tail(src, prog, p);
 }
 
 static json_t *dump_node(const struct gg_compiled *c, const void *elem)
@@ -525,6 +598,149 @@ static int load_port(const struct gg_compiled *c, json_t *v, size_t i, void *ele
 	return 0;
 }
 
+/* egress.allowlist: the lists, their CIDR nodes and port rows, and the
+ * domain entries (the user-space pattern set). */
+static json_t *dump_alist(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_allow_list *l = elem;
+
+	return json_pack("{s:I, s:s, s:I, s:s}", "list", (json_int_t)(l - c->allow_lists),
+			 "pack", l->pack, "entry", (json_int_t)l->v.entry, "action",
+			 gg_action_name(l->v.action));
+}
+
+static int load_alist(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		      json_error_t *je)
+{
+	struct gg_c_allow_list *l = elem;
+	const char *pack, *a;
+	json_int_t list, e;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:s, s:I, s:s}", "list", &list, "pack",
+			   &pack, "entry", &e, "action", &a))
+		return -EINVAL;
+	if (list != (json_int_t)i || i >= GG_ALLOW_LISTS || load_verdict(c, e, a, &l->v) ||
+	    !l->v.entry)
+		return -ERANGE;
+	l->pack = strdup(pack);
+	return l->pack ? 0 : -ENOMEM;
+}
+
+static json_t *dump_anode(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_allow_node *n = elem;
+	char cidr[INET6_ADDRSTRLEN + 8];
+
+	cidr_str(n->family, n->addr, n->plen, cidr, sizeof(cidr));
+	return json_pack("{s:s, s:I, s:I}", "cidr", cidr, "lists", (json_int_t)n->any,
+			 "port_node", (json_int_t)n->port_node);
+}
+
+static int load_anode(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		      json_error_t *je)
+{
+	struct gg_allow_node *n = elem;
+	json_int_t lists, pn;
+	struct gg_cidr cidr;
+	const char *s;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:I}", "cidr", &s, "lists", &lists,
+			   "port_node", &pn))
+		return -EINVAL;
+	if (gg_cidr_parse(s, &cidr) || lists < 0 || lists > UINT32_MAX || pn < 0 ||
+	    pn > UINT32_MAX)
+		return -ERANGE;
+	n->family = cidr.family;
+	memcpy(n->addr, cidr.addr, sizeof(n->addr));
+	n->plen = cidr.plen;
+	n->any = lists;
+	n->port_node = pn;
+	return 0;
+}
+
+static json_t *dump_aport(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_allow_port *p = elem;
+
+	return json_pack("{s:I, s:I, s:s, s:I}", "node", (json_int_t)p->node, "port",
+			 (json_int_t)p->port, "protocol", proto_name(p->proto), "lists",
+			 (json_int_t)p->lists);
+}
+
+static int load_aport(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+		      json_error_t *je)
+{
+	struct gg_allow_port *p = elem;
+	json_int_t node, port, lists;
+	const char *proto;
+	int pr;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:I, s:I, s:s, s:I}", "node", &node, "port",
+			   &port, "protocol", &proto, "lists", &lists))
+		return -EINVAL;
+	pr = proto_parse(proto);
+	if (node <= 0 || node > UINT32_MAX || port < 0 || port > 65535 || pr < 0 || lists < 0 ||
+	    lists > UINT32_MAX)
+		return -ERANGE;
+	p->node = node;
+	p->port = port;
+	p->proto = pr;
+	p->lists = lists;
+	return 0;
+}
+
+static json_t *ports_json(const __u16 *ports, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (!push(a, json_integer(ports[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *dump_adomain(const struct gg_compiled *c, const void *elem)
+{
+	const struct gg_c_allow_domain *d = elem;
+
+	return json_pack("{s:s, s:I, s:o, s:s}", "domain", d->pattern, "list",
+			 (json_int_t)d->list, "ports", ports_json(d->ports, d->n_ports),
+			 "protocol", proto_name(d->proto));
+}
+
+static int load_adomain(const struct gg_compiled *c, json_t *v, size_t i, void *elem,
+			json_error_t *je)
+{
+	struct gg_c_allow_domain *d = elem;
+	const char *pat, *proto;
+	json_int_t list;
+	json_t *ports;
+	int pr;
+
+	if (json_unpack_ex(v, je, JSON_STRICT, "{s:s, s:I, s:o, s:s}", "domain", &pat, "list",
+			   &list, "ports", &ports, "protocol", &proto))
+		return -EINVAL;
+	pr = proto_parse(proto);
+	if (list < 0 || list >= GG_ALLOW_LISTS || pr < 0 || !json_is_array(ports))
+		return -ERANGE;
+	d->list = list;
+	d->proto = pr;
+	d->pattern = strdup(pat);
+	d->ports = calloc(json_array_size(ports) + 1, sizeof(*d->ports));
+	if (!d->pattern || !d->ports)
+		return -ENOMEM;
+	for (size_t k = 0; k < json_array_size(ports); k++) {
+		json_int_t port = json_integer_value(json_array_get(ports, k));
+
+		if (port < 1 || port > 65535)
+			return -ERANGE;
+		d->ports[d->n_ports++] = port;
+	}
+	return 0;
+}
+
 /* One table of the record: where it is, where it goes, how to write and
  * read a row. */
 struct table_desc {
@@ -542,7 +758,24 @@ struct table_desc {
 
 /* In load order: refs, then entries (verdicts check entry ids against them),
  * then the tables that point at entries. */
-enum { T_REFS, T_ENTRIES, T_PATHS, T_NAMES, T_INODES, T_DIGESTS, T_PROGS, T_NODES, T_PORTS, T_COUNT };
+enum {
+	T_REFS,
+	T_ENTRIES,
+	T_PATHS,
+	T_NAMES,
+	T_INODES,
+	T_DIGESTS,
+	T_PROGS,
+	T_PINODES,
+	T_PDIGESTS,
+	T_NODES,
+	T_PORTS,
+	T_ALISTS,
+	T_ANODES,
+	T_APORTS,
+	T_ADOMAINS,
+	T_COUNT
+};
 
 static const struct table_desc tables[T_COUNT] = {
 	[T_REFS] = TABLE("refs", refs, n_refs, ref),
@@ -552,8 +785,17 @@ static const struct table_desc tables[T_COUNT] = {
 	[T_INODES] = TABLE("exec.identities", exec_inodes, n_exec_inodes, inode),
 	[T_DIGESTS] = TABLE("exec.digests", exec_digests, n_exec_digests, digest),
 	[T_PROGS] = TABLE("egress.programs", egress_progs, n_egress_progs, prog),
+	[T_PINODES] = TABLE("egress.program_identities", egress_prog_inodes,
+			    n_egress_prog_inodes, pinode),
+	[T_PDIGESTS] = TABLE("egress.program_digests", egress_prog_digests,
+			     n_egress_prog_digests, pdigest),
 	[T_NODES] = TABLE("egress.nodes", egress, n_egress, node),
 	[T_PORTS] = TABLE("egress.ports", egress_ports, n_egress_ports, port),
+	[T_ALISTS] = TABLE("egress.allowlist.lists", allow_lists, n_allow_lists, alist),
+	[T_ANODES] = TABLE("egress.allowlist.nodes", allow_nodes, n_allow_nodes, anode),
+	[T_APORTS] = TABLE("egress.allowlist.ports", allow_ports, n_allow_ports, aport),
+	[T_ADOMAINS] = TABLE("egress.allowlist.domains", allow_domains, n_allow_domains,
+			     adomain),
 };
 
 static json_t *table_json(const struct gg_compiled *c, const struct table_desc *t)
@@ -689,13 +931,16 @@ static json_t *compiled_to_json(const struct gg_compiled *c)
 		return NULL;
 	}
 	/* json_pack steals every "o" even when it fails */
-	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}, s:{s:I, s:s}, "
-			 "s:{s:I, s:s}}",
+	return json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:{s:o, s:o, s:o, s:o}}, s:{s:I, s:s}, s:{s:I, s:s}}",
 			 "refs", arr[T_REFS], "entries", arr[T_ENTRIES], "exec", "paths",
 			 arr[T_PATHS], "basenames", arr[T_NAMES], "identities", arr[T_INODES],
 			 "digests", arr[T_DIGESTS],
-			 "egress", "programs", arr[T_PROGS], "nodes", arr[T_NODES], "ports",
-			 arr[T_PORTS], "sockets", sockets_json(c), "module", "entry",
+			 "egress", "programs", arr[T_PROGS], "program_identities", arr[T_PINODES],
+			 "program_digests", arr[T_PDIGESTS], "nodes", arr[T_NODES], "ports",
+			 arr[T_PORTS], "sockets", sockets_json(c), "allowlist", "lists",
+			 arr[T_ALISTS], "nodes", arr[T_ANODES], "ports", arr[T_APORTS], "domains",
+			 arr[T_ADOMAINS], "module", "entry",
 			 (json_int_t)c->module.entry, "action", gg_action_name(c->module.action),
 			 "kexec", "entry", (json_int_t)c->kexec.entry, "action",
 			 gg_action_name(c->kexec.action));
@@ -730,25 +975,33 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	int ret;
 
 	*where = "";
-	/* kexec, digests and egress.sockets are absent from the records of
-	 * builds before them. */
-	arr[T_DIGESTS] = NULL;
+	/* kexec, digests, egress.sockets and the program files are absent
+	 * from the records of builds before them. */
+	arr[T_DIGESTS] = arr[T_PINODES] = arr[T_PDIGESTS] = NULL;
+	arr[T_ALISTS] = arr[T_ANODES] = arr[T_APORTS] = arr[T_ADOMAINS] = NULL;
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
-			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o, s?o, s?o}, s:{s:o, s:o, s:o, s?{s:{s:I, s:s}, "
-			   "s:{s:I, s:s}}}, s:{s:I, s:s}, s?{s:I, s:s}}",
+			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o, s?o, s?o}, s:{s:o, s?o, s?o, s:o, s:o, "
+			   "s?{s:{s:I, s:s}, s:{s:I, s:s}}, s?{s:o, s:o, s:o, s:o}}, s:{s:I, s:s}, "
+			   "s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
 			   &arr[T_INODES], "digests", &arr[T_DIGESTS], "trust_lists", &tlists,
 			   "trusted", &trows, "egress", "programs",
-			   &arr[T_PROGS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
+			   &arr[T_PROGS], "program_identities", &arr[T_PINODES],
+			   "program_digests", &arr[T_PDIGESTS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
 			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
-			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "module",
+			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "allowlist",
+			   "lists", &arr[T_ALISTS], "nodes", &arr[T_ANODES], "ports", &arr[T_APORTS],
+			   "domains", &arr[T_ADOMAINS], "module",
 			   "entry", &mentry, "action", &maction, "kexec", "entry", &kentry, "action",
 			   &kaction))
 		return -EINVAL;
 	for (int t = 0; t < T_COUNT; t++) {
 		/* a NULL table loads as empty (json_array_size(NULL) is 0) */
-		if (!json_is_array(arr[t]) && !(t == T_DIGESTS && !arr[t])) {
+		bool optional = t == T_DIGESTS || t == T_PINODES || t == T_PDIGESTS ||
+				t >= T_ALISTS;
+
+		if (!json_is_array(arr[t]) && !(optional && !arr[t])) {
 			snprintf(je->text, sizeof(je->text), "every table must be an array");
 			return -EINVAL;
 		}

@@ -299,6 +299,9 @@ static void add_net(json_t *rec, const struct gg_event *e)
 						    json_null() :
 						    json_string(net_hook_name(n->hook)));
 	json_object_set_new(rec, "hook", json_string(net_hook_name(n->hook)));
+	/* missing from an applied egress allowlist (its rule is in "rules") */
+	if (e->flags & GG_EVF_NOT_ALLOWED)
+		json_object_set_new(rec, "not_allowlisted", json_true());
 }
 
 /* Locked mode's refusals (bpf/guard.bpf.c): what was refused, and the
@@ -757,6 +760,10 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	if (other_family)
 		sb_kint(b, "family_number", n->family);
 	sb_kname(b, "hook", net_hook_name(n->hook));
+	if (e->flags & GG_EVF_NOT_ALLOWED) {
+		sb_key(b, "not_allowlisted");
+		SB_LIT(b, "true");
+	}
 	if (n->proto != IPPROTO_TCP && n->proto != IPPROTO_UDP)
 		sb_kint(b, "proto_number", n->proto);
 	if (type)

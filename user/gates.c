@@ -88,6 +88,8 @@ GG_SKEL_ADAPTERS(guard)
 	P(egress, gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG, GG_MECH_LSM, GG_ATTACH_AUTO)    \
 	/* raw and packet sockets ("sockets" rules): no fallback hook */                     \
 	P(egress, gg_egress_socket, GG_PROG_EGRESS_SOCKET, GG_MECH_LSM, GG_ATTACH_AUTO)      \
+	/* content digests of executables, for program rules (sleepable) */                 \
+	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
 	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
 	  GG_ATTACH_CGROUP)                                                                  \
 	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \

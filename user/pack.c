@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "allowlist.h"
 #include "pack.h"
 
 /* Where a value is: member `idx` of the enclosing object (or element `idx`
@@ -861,8 +862,10 @@ static int parse_sockets(struct pctx *p, json_t *m, const struct loc *ml, struct
 	return 0;
 }
 
-static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
-			      struct gg_rule *r)
+/* "ports" (integers 1..65535, no duplicates) and "protocol" ("tcp", "udp"
+ * or "any") of a match or an allowlist entry; both optional. */
+static int parse_narrowing(struct pctx *p, json_t *m, const struct loc *ml, __u16 **ports,
+			   size_t *n_ports, int *proto_out)
 {
 	struct loc al, pl;
 	const char *proto;
@@ -870,16 +873,6 @@ static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 	json_t *arr;
 	int ret;
 
-	ret = check_match_keys(p, m, ml, r, match_keys_egress);
-	if (!ret)
-		ret = parse_sockets(p, m, ml, r);
-	if (ret || r->sockets)
-		return ret;
-	ret = get_str_array(p, m, ml, "cidrs", false, &arr, &al);
-	if (!ret && arr)
-		ret = parse_cidrs(p, arr, &al, r);
-	if (ret)
-		return ret;
 	ret = get_str_array(p, m, ml, "ports", false, &arr, &al);
 	if (ret)
 		return ret;
@@ -888,8 +881,8 @@ static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 		__u64 seen[65536 / 64] = {};
 		unsigned port;
 
-		r->ports = calloc(cnt, sizeof(*r->ports));
-		if (!r->ports)
+		*ports = calloc(cnt, sizeof(**ports));
+		if (!*ports)
 			return oom(p);
 		for (size_t i = 0; i < cnt; i++) {
 			json_t *v = json_array_get(arr, i);
@@ -903,22 +896,45 @@ static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
 			if (seen[port / 64] & (1ULL << (port % 64)))
 				return perr(p, &el, "duplicate port %s", show(v, &sh));
 			seen[port / 64] |= 1ULL << (port % 64);
-			r->ports[r->n_ports++] = port;
+			(*ports)[(*n_ports)++] = port;
 		}
 	}
 	ret = get_str(p, m, ml, "protocol", false, true, &proto, &pl);
 	if (ret)
 		return ret;
-	r->proto = GG_PROTO_ANY;
+	*proto_out = GG_PROTO_ANY;
 	if (proto) {
 		if (!strcmp(proto, "tcp"))
-			r->proto = GG_PROTO_TCP;
+			*proto_out = GG_PROTO_TCP;
 		else if (!strcmp(proto, "udp"))
-			r->proto = GG_PROTO_UDP;
+			*proto_out = GG_PROTO_UDP;
 		else if (strcmp(proto, "any"))
 			return perr(p, &pl, "unknown protocol %s: expected \"tcp\", \"udp\" or "
 				    "\"any\"", show_str(proto, &sh));
 	}
+	return 0;
+}
+
+static int parse_match_egress(struct pctx *p, json_t *m, const struct loc *ml,
+			      struct gg_rule *r)
+{
+	struct loc al;
+	json_t *arr;
+	int ret;
+
+	ret = check_match_keys(p, m, ml, r, match_keys_egress);
+	if (!ret)
+		ret = parse_sockets(p, m, ml, r);
+	if (ret || r->sockets)
+		return ret;
+	ret = get_str_array(p, m, ml, "cidrs", false, &arr, &al);
+	if (!ret && arr)
+		ret = parse_cidrs(p, arr, &al, r);
+	if (ret)
+		return ret;
+	ret = parse_narrowing(p, m, ml, &r->ports, &r->n_ports, &r->proto);
+	if (ret)
+		return ret;
 	ret = get_str_array(p, m, ml, "programs", false, &arr, &al);
 	if (!ret && arr)
 		ret = copy_strs(p, arr, &al, "program", name_problem, &r->programs,
@@ -1072,7 +1088,7 @@ static void rule_lines(const struct pctx *p, const struct loc *rl, struct gg_pac
 /* ---- documents ---------------------------------------------------------- */
 
 static const char *const pack_fields[] = { "name", "version", "description", "framework",
-					   "controls", "rules", NULL };
+					   "controls", "rules", "egress_allowlist", NULL };
 static const char *const framework_fields[] = { "id", "title", "version", "source", NULL };
 static const char *const bundle_fields[] = { "bundle", "version", "description", "members",
 					     NULL };
@@ -1217,6 +1233,214 @@ static int check_enforced(struct pctx *p, json_t *carr, const struct loc *cl,
 	return 0;
 }
 
+/* ---- egress_allowlist ---------------------------------------------------- */
+
+static const char *const allowlist_fields[] = { "description", "controls", "allow", NULL };
+static const char *const allow_entry_fields[] = { "domain", "cidr", "ports", "protocol", NULL };
+
+/* A CIDR entry: "a.b.c.d/n", "x::y/n", or an address alone (/32, /128).
+ * Unlike a rule's, it may cover loopback: loopback is always allowed. */
+static int allow_cidr(struct pctx *p, const char *s, const struct loc *l, struct gg_cidr *c)
+{
+	__u8 buf[16];
+	char tmp[64];
+	struct shown sh;
+
+	if (!strchr(s, '/') && strlen(s) < sizeof(tmp) - 5) {
+		snprintf(tmp, sizeof(tmp), "%s/%d", s, inet_pton(AF_INET, s, buf) == 1 ? 32 : 128);
+		s = tmp;
+	}
+	switch (gg_cidr_parse(s, c)) {
+	case 0:
+		return 0;
+	case -ERANGE:
+		return perr(p, l, "cidr %s: prefix length out of range (0..32 for IPv4, 0..128 "
+			    "for IPv6)", show_str(s, &sh));
+	case -EDOM:
+		return perr(p, l, "cidr %s has host bits set beyond the prefix length",
+			    show_str(s, &sh));
+	default:
+		return perr(p, l, "invalid cidr %s: expected a.b.c.d/n or x:y::z/n",
+			    show_str(s, &sh));
+	}
+}
+
+static int allow_domain(struct pctx *p, const char *s, const struct loc *l,
+			struct gg_allow_entry *e)
+{
+	char buf[160];
+	const char *why = gg_domain_check(s, &e->domain, &e->wildcard, buf, sizeof(buf));
+	struct shown sh;
+
+	if (why)
+		return perr(p, l, "domain %s %s", show_str(s, &sh), why);
+	return 0;
+}
+
+/* Does a string name an address rather than a domain? */
+static bool looks_like_cidr(const char *s)
+{
+	__u8 buf[16];
+
+	return strchr(s, '/') || strchr(s, ':') || inet_pton(AF_INET, s, buf) == 1;
+}
+
+/* An entry: a string (a domain, a CIDR or an address) or an object with
+ * exactly one of "domain" and "cidr", and optionally ports and protocol. */
+static int allow_entry(struct pctx *p, json_t *v, const struct loc *l, struct gg_allow_entry *e)
+{
+	const char *dom, *cidr, *s;
+	struct loc dl, cl;
+	int ret;
+
+	e->proto = GG_PROTO_ANY;
+	if (json_is_string(v)) {
+		ret = check_str(p, v, l, "allowlist entry", true, &s);
+		if (ret)
+			return ret;
+		return looks_like_cidr(s) ? allow_cidr(p, s, l, &e->cidr) : allow_domain(p, s, l, e);
+	}
+	if (!json_is_object(v))
+		return perr(p, l, "an allowlist entry is a string (domain or cidr) or an object");
+	ret = check_fields(p, v, l, allow_entry_fields);
+	if (!ret)
+		ret = get_str(p, v, l, "domain", false, true, &dom, &dl);
+	if (!ret)
+		ret = get_str(p, v, l, "cidr", false, true, &cidr, &cl);
+	if (ret)
+		return ret;
+	if (!dom == !cidr)
+		return perr(p, l, "an allowlist entry has exactly one of \"domain\" and \"cidr\"");
+	ret = dom ? allow_domain(p, dom, &dl, e) : allow_cidr(p, cidr, &cl, &e->cidr);
+	return ret ? ret : parse_narrowing(p, v, l, &e->ports, &e->n_ports, &e->proto);
+}
+
+static bool same_entry(const struct gg_allow_entry *a, const struct gg_allow_entry *b)
+{
+	if (!a->domain != !b->domain || a->proto != b->proto || a->n_ports != b->n_ports)
+		return false;
+	if (a->domain && (a->wildcard != b->wildcard || strcmp(a->domain, b->domain)))
+		return false;
+	if (!a->domain && (a->cidr.family != b->cidr.family || a->cidr.plen != b->cidr.plen ||
+			   memcmp(a->cidr.addr, b->cidr.addr, sizeof(a->cidr.addr))))
+		return false;
+	return !a->n_ports || !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports));
+}
+
+static int allow_entries(struct pctx *p, json_t *arr, const struct loc *al,
+			 struct gg_allowlist *w)
+{
+	size_t cnt = json_array_size(arr);
+
+	w->entries = calloc(cnt + 1, sizeof(*w->entries));
+	if (!w->entries)
+		return oom(p);
+	for (size_t i = 0; i < cnt; i++) {
+		struct loc el = { al, i, false };
+		struct gg_allow_entry *e = &w->entries[i];
+		int ret;
+
+		w->n_entries = i + 1; /* so that a partial entry is freed */
+		ret = allow_entry(p, json_array_get(arr, i), &el, e);
+		if (ret)
+			return ret;
+		for (size_t k = 0; k < i; k++)
+			if (same_entry(&w->entries[k], e))
+				return perr(p, &el, "duplicate allowlist entry (the same as "
+					    "allow[%zu])", k);
+	}
+	return 0;
+}
+
+/* The list's controls: declared, enforced, and counted as used. */
+static int allow_controls(struct pctx *p, json_t *arr, const struct loc *al,
+			  const struct gg_pack *pk, struct pack_index *ix, struct gg_allowlist *w)
+{
+	struct shown sh;
+	int ret;
+
+	ret = copy_strs(p, arr, al, "control", NULL, &w->controls, &w->n_controls);
+	for (size_t i = 0; !ret && i < w->n_controls; i++) {
+		struct loc el = { al, i, false };
+		const struct idref *c;
+
+		c = bsearch(w->controls[i], ix->controls, ix->n_controls, sizeof(*ix->controls),
+			    idref_key_cmp);
+		if (!c)
+			return perr(p, &el, "control %s is not declared in the pack's controls",
+				    show_str(w->controls[i], &sh));
+		if (!pk->controls[c->idx].enforced)
+			return perr(p, &el, "advisory control %s is named by the allowlist: mark "
+				    "it enforced", show_str(w->controls[i], &sh));
+		ix->used[c->idx] = true;
+	}
+	return ret;
+}
+
+/* The allowlist's rule, after the pack's own (there is room for one). */
+static int allow_rule(struct pctx *p, const struct loc *l, struct gg_pack *pk)
+{
+	const struct gg_allowlist *w = pk->allowlist;
+	struct gg_rule *r = &pk->rules[pk->n_rules];
+	int col;
+
+	for (size_t i = 0; i < pk->n_rules; i++)
+		if (!strcmp(pk->rules[i].id, GG_ALLOWLIST_RULE_ID))
+			return perr(p, l, "rule id \"" GG_ALLOWLIST_RULE_ID "\" is the "
+				    "allowlist's: rename the rule");
+	pk->n_rules++;
+	r->id = strdup(GG_ALLOWLIST_RULE_ID);
+	r->gate = GG_GATE_EGRESS;
+	r->allowlist = true;
+	r->controls = calloc(w->n_controls + 1, sizeof(*r->controls));
+	if (!r->id || !r->controls || dup_str(w->description, &r->description))
+		return oom(p);
+	for (size_t i = 0; i < w->n_controls; i++) {
+		r->controls[i] = strdup(w->controls[i]);
+		if (!r->controls[i])
+			return oom(p);
+		r->n_controls++;
+	}
+	line_col(p, locate(p, l), &r->line, &col);
+	return 0;
+}
+
+static int pack_allowlist(struct pctx *p, json_t *root, struct gg_pack *pk,
+			  struct pack_index *ix)
+{
+	struct loc wl, cl, al;
+	const char *desc;
+	json_t *w, *arr;
+	int ret;
+
+	w = member(root, NULL, "egress_allowlist", &wl);
+	if (!w)
+		return 0;
+	snprintf(p->where, sizeof(p->where), "egress_allowlist: ");
+	ret = check_object(p, w, &wl, "\"egress_allowlist\"");
+	if (!ret)
+		ret = check_fields(p, w, &wl, allowlist_fields);
+	if (!ret)
+		ret = get_str(p, w, &wl, "description", false, false, &desc, NULL);
+	if (ret)
+		return ret;
+	pk->allowlist = calloc(1, sizeof(*pk->allowlist));
+	if (!pk->allowlist || dup_str(desc, &pk->allowlist->description))
+		return oom(p);
+	ret = get_str_array(p, w, &wl, "controls", true, &arr, &cl);
+	if (!ret)
+		ret = allow_controls(p, arr, &cl, pk, ix, pk->allowlist);
+	if (!ret)
+		ret = get_str_array(p, w, &wl, "allow", true, &arr, &al);
+	if (!ret)
+		ret = allow_entries(p, arr, &al, pk->allowlist);
+	if (!ret)
+		ret = allow_rule(p, &wl, pk);
+	if (!ret)
+		p->where[0] = '\0';
+	return ret;
+}
+
 static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
 {
 	struct pack_index ix = {};
@@ -1254,9 +1478,11 @@ static int pack_from_json(struct pctx *p, json_t *root, struct gg_pack *pk)
 	if (!ret)
 		ret = pack_rules(p, rarr, &rl, pk, &ix, rids);
 	if (!ret)
-		ret = check_enforced(p, carr, &cl, pk, &ix);
-	if (!ret)
 		rule_lines(p, &rl, pk);
+	if (!ret)
+		ret = pack_allowlist(p, root, pk, &ix);
+	if (!ret)
+		ret = check_enforced(p, carr, &cl, pk, &ix);
 cleanup:
 	free(ix.controls);
 	free(ix.used);
@@ -1430,6 +1656,16 @@ void gg_pack_free(struct gg_pack *pack)
 		free_strs(r->programs, r->n_programs);
 	}
 	free(pack->rules);
+	if (pack->allowlist) {
+		for (size_t i = 0; i < pack->allowlist->n_entries; i++) {
+			free(pack->allowlist->entries[i].domain);
+			free(pack->allowlist->entries[i].ports);
+		}
+		free(pack->allowlist->entries);
+		free_strs(pack->allowlist->controls, pack->allowlist->n_controls);
+		free(pack->allowlist->description);
+		free(pack->allowlist);
+	}
 	free(pack->name);
 	free(pack->version);
 	free(pack->description);

@@ -58,10 +58,35 @@ struct gg_rule {
 	char **programs;
 	size_t n_programs;
 	__u32 sockets; /* "sockets": 1 << enum gg_sock_kind per kind denied */
+	/* The pack's egress_allowlist as a rule: its id is
+	 * GG_ALLOWLIST_RULE_ID, its controls the list's; it denies what the
+	 * list does not cover (no cidrs, ports or programs of its own). */
+	bool allowlist;
 	/* kernel.module */
 	bool module_all;
 	bool module_kexec; /* a kernel loaded for kexec instead of modules */
 	int line; /* where the rule starts in its file */
+};
+
+/* The rule id a pack's egress_allowlist has in entries and records. */
+#define GG_ALLOWLIST_RULE_ID "egress-allowlist"
+
+/* One egress_allowlist entry: a domain or a CIDR, optionally narrowed. */
+struct gg_allow_entry {
+	char *domain; /* lower-case A-label form, without "*."; NULL: a CIDR */
+	bool wildcard; /* "*.domain": its subdomains, not domain itself */
+	struct gg_cidr cidr;
+	__u16 *ports; /* empty = every port */
+	size_t n_ports;
+	int proto; /* enum gg_proto */
+};
+
+struct gg_allowlist {
+	char *description;
+	char **controls;
+	size_t n_controls;
+	struct gg_allow_entry *entries;
+	size_t n_entries;
 };
 
 struct gg_pack {
@@ -74,8 +99,9 @@ struct gg_pack {
 	char *fw_source;
 	struct gg_control *controls;
 	size_t n_controls;
-	struct gg_rule *rules;
+	struct gg_rule *rules; /* the allowlist's rule last, if there is one */
 	size_t n_rules;
+	struct gg_allowlist *allowlist; /* NULL: none */
 	char *origin; /* file (or ref) it was read from, for messages */
 	char *ref; /* the ref it was resolved from, set by the caller */
 	char sha256[65]; /* of the document's bytes */

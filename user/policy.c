@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,6 +25,11 @@ enum {
 	M_EGRESS_V6,
 	M_EGRESS_PORT,
 	M_EGRESS_PROG,
+	M_EGRESS_PROG_INODE,
+	M_EGRESS_PROG_DIGEST,
+	M_ALLOW_V4,
+	M_ALLOW_V6,
+	M_ALLOW_PORT,
 	M_COUNT,
 };
 
@@ -37,6 +43,11 @@ static const char *const map_names[M_COUNT] = {
 	[M_EGRESS_V6] = GG_MAP_EGRESS_V6,
 	[M_EGRESS_PORT] = GG_MAP_EGRESS_PORT,
 	[M_EGRESS_PROG] = GG_MAP_EGRESS_PROG,
+	[M_EGRESS_PROG_INODE] = GG_MAP_EGRESS_PROG_INODE,
+	[M_EGRESS_PROG_DIGEST] = GG_MAP_EGRESS_PROG_DIGEST,
+	[M_ALLOW_V4] = GG_MAP_EGRESS_ALLOW_V4,
+	[M_ALLOW_V6] = GG_MAP_EGRESS_ALLOW_V6,
+	[M_ALLOW_PORT] = GG_MAP_EGRESS_ALLOW_PORT,
 };
 
 /* Where the slot sits in each key, and whether it is stored big endian
@@ -54,6 +65,11 @@ static const struct {
 	[M_EGRESS_V6] = { offsetof(struct gg_egress_v6_key, slot), true },
 	[M_EGRESS_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
 	[M_EGRESS_PROG] = { offsetof(struct gg_egress_prog_key, slot), false },
+	[M_EGRESS_PROG_INODE] = { offsetof(struct gg_egress_prog_inode_key, slot), false },
+	[M_EGRESS_PROG_DIGEST] = { offsetof(struct gg_egress_prog_digest_key, slot), false },
+	[M_ALLOW_V4] = { offsetof(struct gg_allow_v4_key, slot), true },
+	[M_ALLOW_V6] = { offsetof(struct gg_allow_v6_key, slot), true },
+	[M_ALLOW_PORT] = { offsetof(struct gg_egress_port_key, slot), false },
 };
 
 static const struct {
@@ -68,6 +84,13 @@ static const struct {
 	[M_EGRESS_V6] = { sizeof(struct gg_egress_v6_key), sizeof(struct gg_egress_val) },
 	[M_EGRESS_PORT] = { sizeof(struct gg_egress_port_key), sizeof(struct gg_verdict) },
 	[M_EGRESS_PROG] = { sizeof(struct gg_egress_prog_key), sizeof(struct gg_egress_prog_val) },
+	[M_EGRESS_PROG_INODE] = { sizeof(struct gg_egress_prog_inode_key),
+				  sizeof(struct gg_egress_prog_val) },
+	[M_EGRESS_PROG_DIGEST] = { sizeof(struct gg_egress_prog_digest_key),
+				   sizeof(struct gg_egress_prog_val) },
+	[M_ALLOW_V4] = { sizeof(struct gg_allow_v4_key), sizeof(struct gg_allow_val) },
+	[M_ALLOW_V6] = { sizeof(struct gg_allow_v6_key), sizeof(struct gg_allow_val) },
+	[M_ALLOW_PORT] = { sizeof(struct gg_egress_port_key), sizeof(__u32) },
 };
 
 /*
@@ -97,6 +120,7 @@ struct maps {
 	int module_fd;
 	int socket_fd;
 	int trust_cfg_fd;
+	int egress_state_fd;
 	int state_fd;
 };
 
@@ -111,6 +135,8 @@ static void maps_close(struct maps *m)
 		close(m->socket_fd);
 	if (m->trust_cfg_fd >= 0)
 		close(m->trust_cfg_fd);
+	if (m->egress_state_fd >= 0)
+		close(m->egress_state_fd);
 	if (m->state_fd >= 0)
 		close(m->state_fd);
 }
@@ -129,6 +155,8 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	m->socket_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EXEC_TRUST_CFG, pin_dir);
 	m->trust_cfg_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
+	m->egress_state_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (m->state_fd < 0) {
 		maps_close(m);
@@ -405,6 +433,30 @@ static int collect_node(struct batch *b, const struct gg_c_egress *e, __u32 slot
 	}
 }
 
+/* The files program rules name, by identity and by content. */
+static int collect_prog_files(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			      struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_egress_prog_inodes && !ret; i++) {
+		const struct gg_c_egress_prog_file *f = &c->egress_prog_inodes[i];
+		struct gg_egress_prog_inode_key k = { .slot = slot, .dev = f->dev, .ino = f->ino };
+		struct gg_egress_prog_val v = { .prog = f->prog, .skip_loopback = 1 };
+
+		ret = batch_add(&b[M_EGRESS_PROG_INODE], M_EGRESS_PROG_INODE, &k, &v, err);
+	}
+	for (size_t i = 0; i < c->n_egress_prog_digests && !ret; i++) {
+		const struct gg_c_egress_prog_file *f = &c->egress_prog_digests[i];
+		struct gg_egress_prog_digest_key k = { .slot = slot };
+		struct gg_egress_prog_val v = { .prog = f->prog, .skip_loopback = 1 };
+
+		memcpy(k.sha256, f->sha256, sizeof(k.sha256));
+		ret = batch_add(&b[M_EGRESS_PROG_DIGEST], M_EGRESS_PROG_DIGEST, &k, &v, err);
+	}
+	return ret;
+}
+
 /* net.egress's rows: nodes, their ports, and the programs. */
 static int collect_egress(struct batch *b, const struct gg_compiled *c, __u32 slot,
 			  struct gg_err *err)
@@ -431,8 +483,46 @@ static int collect_egress(struct batch *b, const struct gg_compiled *c, __u32 sl
 			.skip_loopback = c->egress_progs[i].skip_loopback,
 		};
 
+		if (c->egress_progs[i].combined)
+			continue; /* reached by identity or content only */
 		memcpy(k.name, c->egress_progs[i].name, sizeof(k.name));
 		ret = batch_add(&b[M_EGRESS_PROG], M_EGRESS_PROG, &k, &v, err);
+	}
+	return ret ? ret : collect_prog_files(b, c, slot, err);
+}
+
+/* The allowlists' CIDR nodes and their port rows. */
+static int collect_allow(struct batch *b, const struct gg_compiled *c, __u32 slot,
+			 struct gg_err *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->n_allow_nodes && !ret; i++) {
+		const struct gg_allow_node *n = &c->allow_nodes[i];
+		struct gg_allow_val v = { .any = n->any, .port_node = n->port_node };
+
+		if (n->family == AF_INET) {
+			struct gg_allow_v4_key k = { .prefixlen = 32 + n->plen, .slot = htonl(slot) };
+
+			memcpy(k.addr, n->addr, 4);
+			ret = batch_add(&b[M_ALLOW_V4], M_ALLOW_V4, &k, &v, err);
+		} else {
+			struct gg_allow_v6_key k = { .prefixlen = 32 + n->plen, .slot = htonl(slot) };
+
+			memcpy(k.addr, n->addr, 16);
+			ret = batch_add(&b[M_ALLOW_V6], M_ALLOW_V6, &k, &v, err);
+		}
+	}
+	for (size_t i = 0; i < c->n_allow_ports && !ret; i++) {
+		const struct gg_allow_port *p = &c->allow_ports[i];
+		struct gg_egress_port_key k = {
+			.slot = slot,
+			.node = p->node,
+			.port = p->port,
+			.proto = p->proto,
+		};
+
+		ret = batch_add(&b[M_ALLOW_PORT], M_ALLOW_PORT, &k, &p->lists, err);
 	}
 	return ret;
 }
@@ -442,7 +532,28 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 {
 	int ret = collect_exec(b, c, slot, err);
 
-	return ret ? ret : collect_egress(b, c, slot, err);
+	if (!ret)
+		ret = collect_egress(b, c, slot, err);
+	return ret ? ret : collect_allow(b, c, slot, err);
+}
+
+/* What the slot's egress rules need of the programs (none: nothing). */
+static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32 slot,
+			      struct gg_err *err)
+{
+	struct gg_egress_slot st = {};
+
+	if (m->egress_state_fd < 0)
+		return 0;
+	for (size_t i = 0; c && i < c->n_allow_lists && i < GG_ALLOW_LISTS; i++) {
+		st.lists |= 1U << i;
+		st.list[i] = c->allow_lists[i].v;
+	}
+	if (c)
+		st.prog_digests = c->n_egress_prog_digests > 0;
+	if (bpf_map_update_elem(m->egress_state_fd, &slot, &st, BPF_ANY))
+		return gg_errf(err, -errno, GG_MAP_EGRESS_STATE ": update: %s", strerror(errno));
+	return 0;
 }
 
 /* The slot's socket-kind verdicts (none: every kind allowed). */
@@ -498,6 +609,8 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, st
 	}
 	if (!ret)
 		ret = write_trust_cfg(m, c, slot, err);
+	if (!ret)
+		ret = write_egress_state(m, c, slot, err);
 	return ret ? ret : write_sockets(m, c, slot, err);
 }
 
@@ -516,6 +629,8 @@ static int clear_all(struct maps *m, __u32 slot, struct gg_err *err)
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
 	ret = write_trust_cfg(m, NULL, slot, err);
+	if (!ret)
+		ret = write_egress_state(m, NULL, slot, err);
 	return ret ? ret : write_sockets(m, NULL, slot, err);
 }
 
@@ -611,6 +726,78 @@ static long long count_digests(const char *pin_dir, __u32 slot)
 	return n;
 }
 
+/* The active slot's allowlists and CIDR nodes (from the kernel's maps). */
+static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status *out)
+{
+	struct gg_egress_slot st = {};
+	struct gg_allow_v4_key k4, n4;
+	struct gg_allow_v6_key k6, n6;
+	char path[4096];
+	void *prev;
+	int fd;
+
+	out->allow_lists = -1;
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &slot, &st)) {
+		out->allow_lists = __builtin_popcount(st.lists);
+		for (int i = 0; i < GG_ALLOW_LISTS; i++)
+			out->allow_observe += (st.lists >> i & 1) &&
+					      st.list[i].action == GG_ACT_OBSERVE;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_ALLOW_V4, pin_dir);
+	fd = bpf_obj_get(path);
+	for (prev = NULL; fd >= 0 && !bpf_map_get_next_key(fd, prev, &n4); prev = &k4) {
+		out->allow_nodes += ntohl(n4.slot) == slot;
+		k4 = n4;
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_ALLOW_V6, pin_dir);
+	fd = bpf_obj_get(path);
+	for (prev = NULL; fd >= 0 && !bpf_map_get_next_key(fd, prev, &n6); prev = &k6) {
+		out->allow_nodes += ntohl(n6.slot) == slot;
+		k6 = n6;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The learned addresses: how many, how many expired, the next expiry. */
+static void learned_read(const char *pin_dir, struct gg_policy_status *out)
+{
+	struct gg_learned_key k, next;
+	struct gg_learned_val v;
+	struct timespec now;
+	char path[4096];
+	void *prev = NULL;
+	__u64 t;
+	int fd;
+
+	out->learned = -1;
+	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_LEARNED, pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	t = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	out->learned = 0;
+	for (; !bpf_map_get_next_key(fd, prev, &next); prev = &k) {
+		k = next;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		out->learned++;
+		if (v.expires_ns <= t)
+			out->learned_expired++;
+		else if (!out->learned_next_ns || v.expires_ns < out->learned_next_ns)
+			out->learned_next_ns = v.expires_ns;
+	}
+	close(fd);
+}
+
 int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
 {
 	struct gg_policy_state st = {};
@@ -630,6 +817,8 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
 	close(fd);
 	out->n_digests = count_digests(pin_dir, out->active_slot);
+	allow_read(pin_dir, out->active_slot, out);
+	learned_read(pin_dir, out);
 	return ret;
 }
 

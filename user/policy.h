@@ -15,6 +15,16 @@ struct gg_policy_status {
 	__u64 latest; /* the newest either slot holds */
 	/* exec_digest rows of the active slot; -1 = no exec_digest map */
 	long long n_digests;
+	/* egress allowlists of the active slot (0: none; -1: no map) */
+	int allow_lists;
+	int allow_observe; /* of them, in observe mode */
+	long long allow_nodes; /* CIDR nodes of the active slot */
+	/* addresses learned from DNS (-1: no map), how many of them have
+	 * expired, and the soonest expiry still ahead (CLOCK_BOOTTIME ns, 0:
+	 * none) */
+	long long learned;
+	long long learned_expired;
+	__u64 learned_next_ns;
 };
 
 /* Loads c into the inactive slot and makes it active as `generation`, which

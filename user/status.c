@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -242,6 +243,23 @@ static void evidence_json(const struct gg_config *cfg, json_t *out)
 	keys_json(cfg, out);
 }
 
+/* The allowlists in force and the addresses learned for them. */
+static json_t *allowlist_json(const struct gg_policy_status *pst)
+{
+	struct timespec now;
+	json_t *next = json_null();
+
+	if (pst->learned_next_ns) {
+		clock_gettime(CLOCK_BOOTTIME, &now);
+		next = json_real((pst->learned_next_ns - ((__u64)now.tv_sec * 1000000000ULL +
+							  now.tv_nsec)) / 1e9);
+	}
+	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:o}", "lists", pst->allow_lists, "observe",
+			 pst->allow_observe, "cidr_nodes", (json_int_t)pst->allow_nodes,
+			 "learned", (json_int_t)pst->learned, "learned_expired",
+			 (json_int_t)pst->learned_expired, "next_expiry_s", next);
+}
+
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 {
 	struct gg_gate_state state[GG_GATE_COUNT];
@@ -270,6 +288,7 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "last_apply", last ? last : json_null());
 	json_object_set_new(out, "generation", json_integer(pst.generation));
 	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
+	json_object_set_new(out, "egress_allowlist", allowlist_json(&pst));
 	json_object_set_new(out, "packs", packs_json(cfg));
 	json_object_set_new(out, "gates", gates_json(cfg, state));
 	evidence_json(cfg, out);

@@ -30,6 +30,10 @@ tmp=$(mktemp -d /tmp/$id.XXXXXX)
 state=$tmp/state
 log=$tmp/audit.jsonl
 daemon_pid=
+# A stand-in shell where apply resolves program names (a standard PATH
+# directory), and a hard link to it under another name (same file system).
+fake_shell=/usr/local/bin/gg-host-shell-$$
+fake_shell_link=/usr/local/bin/gg-host-link-$$
 
 cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
@@ -40,6 +44,8 @@ cleanup() {
 		rmdir "$cg" 2>/dev/null
 	fi
 	rmdir "$cg-other" 2>/dev/null
+	rm -f "$fake_shell" "$fake_shell_link"
+	[ -n "${GG_KEEP_LOG:-}" ] && cp "$log" "$GG_KEEP_LOG"
 	rm -rf "$tmp"
 	[ -e "$pin" ] && echo "FAIL cleanup-left-pins $pin"
 }
@@ -242,6 +248,12 @@ ln "$tmp/tool" "$tmp/hardlink-to-tool"
 # caught by identity, also on the fallback path (issue 11)
 cp "$helpers/gg-proof" "$tmp/pathtool"
 ln "$tmp/pathtool" "$tmp/renamed-pathtool"
+# a program rule's name is resolved at apply too: its hard link under
+# another name connects as the program it is (issue 12)
+mkdir -p /usr/local/bin
+cp "$helpers/gg-net" "$fake_shell" && printf gg-host-shell >>"$fake_shell"
+ln "$fake_shell" "$fake_shell_link"
+cp "$fake_shell" "$tmp/copy-of-shell"
 cat >"$tmp/test-pack.json" <<JSON
 { "name": "host-test", "version": "v1",
   "framework": { "id": "test", "title": "host test" },
@@ -249,7 +261,8 @@ cat >"$tmp/test-pack.json" <<JSON
                 { "id": "T-2", "title": "no 10.9.0.0/16", "status": "enforced" } ],
   "rules": [ { "id": "no-tool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "identities": ["$tmp/tool"] } },
              { "id": "no-pathtool", "gate": "cmd.exec", "controls": ["T-1"], "match": { "paths": ["$tmp/pathtool"] } },
-             { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } } ] }
+             { "id": "no-net", "gate": "net.egress", "controls": ["T-2"], "match": { "cidrs": ["10.9.0.0/16"], "ports": [443], "protocol": "tcp" } },
+             { "id": "no-shell-net", "gate": "net.egress", "controls": ["T-2"], "match": { "programs": ["${fake_shell##*/}"], "cidrs": ["10.7.0.0/16"] } } ] }
 JSON
 check apply-pack-file "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard"
@@ -269,6 +282,24 @@ if grep -q 'cmd.exec: fallback' "$tmp/daemon.err"; then
 	check status-content-identity-unavailable grep -q 'cmd.exec: content identity is unavailable' "$tmp/status-digest.txt"
 	check log-content-identity-unavailable grep -q 'cmd.exec: limit: content identity is unavailable' "$tmp/daemon.err"
 fi
+out=$(in_scope "$fake_shell" connect 10.7.1.1 80)
+check egress-program-by-name-denied test "$out" = EPERM
+out=$(in_scope "$fake_shell_link" connect 10.7.1.2 81)
+check egress-program-hardlink-denied test "$out" = EPERM
+check egress-program-hardlink-audited audit_has '"event":"egress_blocked"' '"daddr":"10.7.1.2"' '"no-shell-net"' "${fake_shell_link##*/}\","
+out=$(in_scope "$helpers/gg-net" connect 10.7.1.3 80)
+check egress-program-other-not-denied test "$out" != EPERM
+# A copy is the program by content: the LSM path only (no digest here).
+out=$(in_scope "$tmp/copy-of-shell" connect 10.7.1.4 80)
+if grep -q 'net.egress: lsm' "$tmp/daemon.err"; then
+	check egress-program-copy-denied test "$out" = EPERM
+else
+	check egress-program-copy-fallback-not-denied test "$out" != EPERM
+fi
+"$gg" compile --json --config "$tmp/config.json" "$tmp/test-pack.json" >"$tmp/compiled-prog.json"
+check compile-json-program-identity python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+assert any(r.get('path') == sys.argv[2] for r in d['egress']['program_identities'])" \
+	"$tmp/compiled-prog.json" "$fake_shell"
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 443)
 check egress-pack-port-denied test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.9.1.1 80)
@@ -452,6 +483,102 @@ check boot-key-verify-one-anchor-short bash -c "! '$gg' audit verify --key-ed255
 other=$(printf '%064d' 7 | sed 's/^0/1/')
 check boot-key-verify-other-key-fails bash -c "! '$gg' audit verify --key-ed25519 '$other' '$blog' >/dev/null 2>&1"
 check boot-key-verify-no-key-unverified bash -c "'$gg' audit verify --config '$tmp/boot.json' '$blog' >/dev/null; [ \$? -eq 3 ]"
+
+# --- egress allowlists (issue 12): with one applied, every non-loopback
+# destination not on it is denied; with two, a destination must be on both.
+# The netns's test addresses sit on a veth (no dummy driver on every
+# host); they are local, so what is allowed arrives.
+net() {
+	in_scope bash -c 'ip link add v0 type veth peer name v1 && ip link set v0 up &&
+		for a in 10.77.0.1 10.78.0.1 10.79.0.1 10.80.0.1 169.254.169.254; do
+			ip addr add $a/32 dev v0 || exit 1; done &&
+		ip addr add fd77::1/128 dev v0 nodad && ip addr add fd78::1/128 dev v0 nodad &&
+		sysctl -qw net.ipv4.ping_group_range="0 0" && exec "$@"' _ "$helpers/gg-net" "$@"
+}
+allow_pack() { # NAME CONTROL ENTRIES...
+	local name=$1 ctl=$2 entries
+	shift 2
+	entries=$(printf '%s,' "$@")
+	cat >"$tmp/$name.json" <<JSON
+{ "name": "$name", "version": "v1",
+  "framework": { "id": "operator", "title": "operator policy" },
+  "controls": [ { "id": "$ctl", "title": "default-deny egress", "status": "enforced" } ],
+  "rules": [],
+  "egress_allowlist": { "controls": ["$ctl"], "allow": [ ${entries%,} ] } }
+JSON
+}
+allow_pack allow-a OP-A '"10.77.0.0/16"' '"10.79.0.0/16"' '"fd77::/64"' '"*.example.com"' \
+	'{ "cidr": "10.80.0.0/16", "ports": [5410], "protocol": "tcp" }'
+allow_pack allow-b OP-B '"10.77.0.0/16"' '"fd77::/64"'
+allow_pack allow-all OP-ALL '"0.0.0.0/0"' '"::/0"'
+check allow-start start_daemon
+check allow-apply "$gg" apply --config "$tmp/config.json" "$tmp/allow-a.json"
+check allow-cidr-connects test "$(net pair 10.77.0.1 5401)" = ok
+check allow-other-eperm test "$(net pair 10.78.0.1 5402)" = EPERM
+check allow-other-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5402' '"rule":"egress-allowlist"' '"controls":["OP-A"]' '"not_allowlisted":true'
+check allow-loopback test "$(net pair 127.0.0.1 5403)" = ok
+check allow-v6-connects test "$(net pair fd77::1 5404)" = ok
+check allow-v6-other-eperm test "$(net pair fd78::1 5405)" = EPERM
+check allow-port-connects test "$(net pair 10.80.0.1 5410)" = ok
+check allow-other-port-eperm test "$(net pair 10.80.0.1 5411)" = EPERM
+check allow-udp-arrives test "$(net unspec 10.77.0.1 5420)" = "ok arrived"
+check allow-udp-other-denied test "$(net unspec 10.78.0.1 5421)" = "EPERM none"
+# raw and ping sockets: no fallback socket hook, the packet check decides
+check allow-raw-arrives test "$(net raw 10.77.0.1 5422)" = "ok arrived"
+check allow-raw-other-denied test "$(net raw 10.78.0.1 5423)" = "EPERM none"
+check allow-ping-other-denied test "$(net ping 10.78.0.1)" = "EPERM none"
+check allow-raw-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5423' '"hook":"packet"' '"not_allowlisted":true'
+"$gg" status --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status-allow.txt"
+check allow-status grep -qE '^allowlists: +1 in force \(0 observe\), 4 CIDR nodes' "$tmp/status-allow.txt"
+"$gg" compile --json --config "$tmp/config.json" "$tmp/allow-a.json" >"$tmp/compiled-allow.json"
+check allow-compile-json python3 -c "import json,sys; a=json.load(open(sys.argv[1]))['egress']['allowlist']; \
+assert [l['pack'] for l in a['lists']] == ['allow-a@v1'] and a['domains'][0]['domain'] == '*.example.com', a" \
+	"$tmp/compiled-allow.json"
+check allow-packs-show sh -c "'$gg' packs show --config '$tmp/config.json' '$tmp/allow-a.json' | grep -q 'egress allowlist (controls OP-A): 5 entries'"
+# A learned address (as the DNS forwarder will insert it): allowed until
+# its expiry (CLOCK_BOOTTIME), denied after.
+learn() { # ADDR LISTS SECONDS
+	python3 - "$@" <<'PY' | xargs bpftool map update pinned "$pin/egress_learned"
+import ipaddress, struct, sys, time
+a = ipaddress.ip_address(sys.argv[1])
+key = a.packed.ljust(16, b'\0') + struct.pack('<HBB', 0, 0, 4 if a.version == 4 else 6)
+val = struct.pack('<QII', time.clock_gettime_ns(time.CLOCK_BOOTTIME) + int(float(sys.argv[3]) * 1e9),
+                  int(sys.argv[2]), 0)
+print('key hex', ' '.join('%02x' % b for b in key), 'value hex', ' '.join('%02x' % b for b in val))
+PY
+}
+check allow-learn learn 10.78.0.1 1 4
+check allow-learned-connects test "$(net pair 10.78.0.1 5430)" = ok
+check allow-learned-status sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -qE 'learned: 1 addresses \(0 expired\), next expiry in [0-9.]+ s'"
+learned_expired() { [ "$(net pair 10.78.0.1 5431)" = EPERM ]; }
+check allow-learned-expires wait_for 10 learned_expired
+# Two lists intersect: 10.79/16 is on A only.
+check allow-apply-two "$gg" apply --config "$tmp/config.json" "$tmp/allow-a.json" "$tmp/allow-b.json"
+check allow-two-both-connects test "$(net pair 10.77.0.1 5440)" = ok
+check allow-two-one-only-eperm test "$(net pair 10.79.0.1 5441)" = EPERM
+check allow-two-audited audit_has '"event":"egress_blocked"' '"daddr":"10.79.0.1"' '"controls":["OP-B"]'
+# The floor wins: 0.0.0.0/0 allowed does not make the metadata address
+# reachable.
+check allow-apply-all "$gg" apply --config "$tmp/config.json" "$tmp/allow-all.json"
+check allow-all-connects test "$(net pair 10.78.0.1 5450)" = ok
+check allow-all-floor-eperm test "$(net pair 169.254.169.254 80)" = EPERM
+check allow-all-floor-audited audit_has '"event":"egress_blocked"' '"daddr":"169.254.169.254"' 'FLOOR-NET-IMDS'
+# Observe: allowed, recorded as what it would deny.
+check allow-apply-observe "$gg" apply --config "$tmp/config.json" --mode observe "$tmp/allow-a.json"
+check allow-observe-connects test "$(net pair 10.78.0.1 5460)" = ok
+check allow-observe-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5460' '"action":"observe"' '"not_allowlisted":true'
+# A bad allowlist changes nothing.
+gen_before=$(generation)
+sed 's#"10.77.0.0/16"#"10.77.0.1/16"#' "$tmp/allow-a.json" >"$tmp/allow-bad.json"
+sed -i 's#"name": "allow-a"#"name": "allow-bad"#' "$tmp/allow-bad.json"
+"$gg" apply --config "$tmp/config.json" "$tmp/allow-bad.json" 2>"$tmp/allow-bad.err"
+check allow-bad-refused test $? -ne 0
+check allow-bad-names-place grep -qE 'allow-bad.json:[0-9]+:[0-9]+: egress_allowlist: cidr "10.77.0.1/16" has host bits' "$tmp/allow-bad.err"
+check allow-bad-policy-unchanged test "$gen_before" = "$(generation)"
+# No allowlist: nothing changes.
+check allow-apply-none "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
+check allow-none-connects test "$(net pair 10.78.0.1 5470)" = ok
+stop_daemon
 
 # --- stop --unload removes everything
 "$gg" stop --unload --pin-dir "$pin" >/dev/null

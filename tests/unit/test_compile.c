@@ -805,6 +805,80 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	rmdir(dir);
 }
 
+/* Program rules by identity and content: a name found in a search
+ * directory becomes an identity row and a digest row of its name's prog;
+ * a file found under two names (sh -> dash) gets a combined prog with the
+ * rules of both names, reached only by identity and content; the rows
+ * survive the record. */
+static void egress__programs_resolve_to_identity_and_content(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", dash[64], sh[64], bash[64], *doc, *j1, *j2;
+	const char *dirs[2] = { dir, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_compiled *c = NULL, *back = NULL;
+	const struct gg_c_egress_prog_file *f;
+	struct gg_policy_input in[1];
+	struct gg_err err = {};
+	struct gg_pack *p;
+	struct stat st;
+	json_t *j;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(dash, sizeof(dash), "%s/dash", dir);
+	snprintf(sh, sizeof(sh), "%s/sh", dir);
+	snprintf(bash, sizeof(bash), "%s/bash", dir);
+	write_file(dash, "hello\n");
+	write_file(bash, "bash\n");
+	assert_int_equal(symlink("dash", sh), 0);
+	assert_true(asprintf(&doc, "%s", PACK("p", "fw", CTL("C1"),
+		NET("shells", "\"C1\"", "{\"programs\": [\"sh\", \"dash\"], \"cidrs\": [\"192.0.2.0/24\"]}") ","
+		NET("bash", "\"C1\"", "{\"programs\": [\"bash\"], \"cidrs\": [\"198.51.100.0/24\"]}") ","
+		NET("dash", "\"C1\"", "{\"programs\": [\"dash\"], \"cidrs\": [\"203.0.113.0/24\"]}"))) > 0);
+	p = parse(doc);
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	/* names: bash 1, dash 2, sh 3; the file dash under dash and sh: 4 */
+	expect(c->n_egress_progs == 4 && c->egress_progs[3].combined &&
+	       !strcmp(c->egress_progs[3].name, "dash,sh") && !c->egress_progs[1].combined,
+	       "a combined prog for dash and sh: %zu progs", c->n_egress_progs);
+	expect(c->n_egress_prog_inodes == 2 && c->n_egress_prog_digests == 2,
+	       "two files by identity and content: %zu, %zu", c->n_egress_prog_inodes,
+	       c->n_egress_prog_digests);
+	assert_int_equal(stat(dash, &st), 0);
+	f = c->egress_prog_inodes[0].ino == st.st_ino ? &c->egress_prog_inodes[0] :
+							   &c->egress_prog_inodes[1];
+	expect(f->ino == st.st_ino && f->prog == 4, "dash's identity is the combined prog (%u)",
+	       f->prog);
+	f = &c->egress_prog_digests[0];
+	expect(!memcmp(f->sha256, c->egress_prog_digests[0].sha256, 32) &&
+	       (c->egress_prog_digests[0].prog == 4 || c->egress_prog_digests[1].prog == 4),
+	       "dash's content is the combined prog");
+	expect_rules(entry_of(c, &find_node(c, "192.0.2.0/24", 4)->val.any), "combined 192.0.2",
+		     "p@v1/shells", NULL);
+	expect_rules(entry_of(c, &find_node(c, "203.0.113.0/24", 4)->val.any), "combined 203",
+		     "p@v1/dash", NULL);
+	expect_rules(entry_of(c, &find_node(c, "198.51.100.0/24", 1)->val.any), "bash",
+		     "p@v1/bash", NULL);
+	j1 = dump(c);
+	expect(strstr(j1, "\"program_identities\":[{") && strstr(j1, "\"combined\":true"),
+	       "program files dumped: %s", j1);
+	j = json_loads(j1, 0, NULL);
+	expect(j && !gg_compiled_from_json(j, &back, &err), "from_json: %s", err.msg);
+	j2 = dump(back);
+	expect(!strcmp(j1, j2), "round trip must be identical:\n%s\n%s", j1, j2);
+	json_decref(j);
+	free(j1);
+	free(j2);
+	gg_compiled_free(back);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	free(doc);
+	unlink(sh);
+	unlink(dash);
+	unlink(bash);
+	rmdir(dir);
+}
+
 /* Digests and their sources survive the record; a record from before
  * digests (no "digests", no "from") still loads. */
 static void digest__json_round_trip_and_old_records(void **state)
@@ -1200,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
+		cmocka_unit_test(egress__programs_resolve_to_identity_and_content),
 		cmocka_unit_test(json__round_trip_is_identical),
 		cmocka_unit_test(json__shape),
 		cmocka_unit_test(json__from_json_refuses_dangling_entry),

@@ -219,6 +219,8 @@ static void run_all(struct logs *l, const struct gg_compiled *c)
 				e.flags |= GG_EVF_BAD_ADDR | (i % 16 == 6 ? GG_EVF_FAIL_CLOSED : 0);
 			if (i % 8 == 7) /* an unhashed executable mapping, alone or not */
 				e.flags |= GG_EVF_UNHASHED | (i % 16 == 7 ? GG_EVF_BAD_ADDR : 0);
+			if (i % 6 == 4) /* missing from an egress allowlist */
+				e.flags |= GG_EVF_NOT_ALLOWED;
 			/* no entry, one, two (in either order), an unknown one */
 			if (k && k <= n)
 				e.entries[i % GG_MAX_HITS] = k;

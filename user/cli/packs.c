@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "allowlist.h"
 #include "cli.h"
 
 static json_t *pack_summary(const struct gg_pack *p, const char *origin)
@@ -330,7 +331,34 @@ static json_t *pack_detail(const struct gg_pack *p)
 	json_object_set_new(doc, "sha256", json_string(p->sha256));
 	json_object_set_new(doc, "controls", controls);
 	json_object_set_new(doc, "rules", rules);
+	if (p->allowlist)
+		json_object_set_new(doc, "egress_allowlist", gg_allowlist_json(p->allowlist));
 	return doc;
+}
+
+/* "egress allowlist (controls A, B): 3 entries", then one per line. */
+static void print_allowlist_text(json_t *w)
+{
+	json_t *e, *x;
+	size_t i, k;
+
+	if (!w)
+		return;
+	printf("egress allowlist (controls");
+	json_array_foreach(json_object_get(w, "controls"), i, x)
+		printf("%s %s", i ? "," : "", json_string_value(x));
+	printf("): %zu entries\n", json_array_size(json_object_get(w, "allow")));
+	json_array_foreach(json_object_get(w, "allow"), i, e) {
+		const char *d = gg_json_str(e, "domain", NULL);
+
+		printf("  %-6s %s", d ? "domain" : "cidr", d ? d : gg_json_str(e, "cidr", "?"));
+		json_array_foreach(json_object_get(e, "ports"), k, x)
+			printf("%s%lld", k ? "," : " ports ", (long long)json_integer_value(x));
+		if (json_object_get(e, "protocol"))
+			printf(" %s", gg_json_str(e, "protocol", ""));
+		printf("\n");
+	}
+	printf("\n");
 }
 
 static void print_pack_text(json_t *v)
@@ -370,6 +398,7 @@ static void print_pack_text(json_t *v)
 		}
 	}
 	printf("\n");
+	print_allowlist_text(json_object_get(v, "egress_allowlist"));
 }
 
 static int packs_show(struct gg_config *cfg, const char *ref, const struct cli_opts *o)

@@ -77,6 +77,29 @@ static void print_audit_keys(const json_t *st)
 		       gg_json_str(k, "public_key", ""), gg_json_int(k, "seq"));
 }
 
+/* "allowlists:  1 in force (0 observe), 4 CIDR nodes; learned: 2
+ * addresses, next expiry in 30.0 s" */
+static void print_allowlist(json_t *a)
+{
+	long long lists = gg_json_int(a, "lists"), learned = gg_json_int(a, "learned");
+	json_t *next = json_object_get(a, "next_expiry_s");
+
+	if (!a || lists < 0)
+		return;
+	if (!lists)
+		printf("allowlists:  none (egress is not default-deny)");
+	else
+		printf("allowlists:  %lld in force (%lld observe), %lld CIDR nodes", lists,
+		       gg_json_int(a, "observe"), gg_json_int(a, "cidr_nodes"));
+	if (learned >= 0) {
+		printf("; learned: %lld addresses (%lld expired)", learned,
+		       gg_json_int(a, "learned_expired"));
+		if (json_is_number(next))
+			printf(", next expiry in %.1f s", json_number_value(next));
+	}
+	printf("\n");
+}
+
 static void print_status_text(const json_t *st)
 {
 	long long pid = gg_json_int(st, "daemon_pid");
@@ -107,6 +130,7 @@ static void print_status_text(const json_t *st)
 	       gg_json_str(st, "control_socket", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
+	print_allowlist(json_object_get(st, "egress_allowlist"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
 		printf(", %s [%s]", gg_json_str(v, "ref", NULL), gg_json_str(v, "mode", NULL));
