@@ -429,6 +429,7 @@ while kill -0 $looper 2>/dev/null && [ $n -lt 30 ]; do
 done
 wait $looper
 echo "applies during the loop: $((n * 2))"
+[ -e /tmp/leak ] && { echo "leaked (what, how often):"; sort /tmp/leak | uniq -c; }
 check apply-under-load-no-leak [ ! -e /tmp/leak ]
 check apply-under-load-ran [ $n -gt 2 ]
 
