@@ -34,7 +34,7 @@ run_daemon() {
 	"$@" 2>>/tmp/daemon.err &
 	daemon=$!
 	# Generous: software emulation on a busy machine is slow to start.
-	wait_for 60 started_or_dead
+	wait_for 180 started_or_dead
 	grep -q "enforcing (generation" /tmp/daemon.err && return 0
 	cat /tmp/daemon.err
 	return 1
@@ -613,7 +613,7 @@ storm_lost() { # events_lost counts for net.egress, optionally matching $1
 	grep '"event":"events_lost"' $log | grep '"gate":"net.egress"' | grep -- "${1:-}" |
 		sed 's/.*"count":\([0-9]*\).*/\1/' | awk '{s+=$1} END {print s+0}'
 }
-storm_accounted() { wait_for 30 storm_counted "$@"; } # PORT N: waits until recorded + lost = N
+storm_accounted() { wait_for 120 storm_counted "$@"; } # PORT N: waits until recorded + lost = N
 storm_counted() { [ $(($(grep -c "\"dport\":$1" $log) + $(storm_lost))) -ge $2 ]; }
 storm=20000
 # (Losses counted before it are not the storm's: a restart after kill -9
