@@ -177,21 +177,13 @@ int gg_execat_argv(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
-					  __u64 dev, __u64 ino, __u32 match, __u32 tid)
+/* The task's last execve's argv (gg_capture_argv), into the record. */
+static __always_inline void gg_event_args(struct gg_event *e, __u32 tid)
 {
-	struct gg_exec_args *a;
+	struct gg_exec_args *a = bpf_map_lookup_elem(&exec_args, &tid);
 
-	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
-				  BPF_CORE_READ(bprm, filename));
-	e->exec.dev = dev;
-	e->exec.ino = ino;
-	e->exec.match = match;
-	e->exec.digest_known = 0;
-	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
 	e->exec.argc = 0;
 	e->exec.args_len = 0;
-	a = bpf_map_lookup_elem(&exec_args, &tid);
 	if (a) {
 		__u32 len = a->len;
 
@@ -201,6 +193,19 @@ static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binpr
 		e->exec.args_len = len;
 		bpf_probe_read_kernel(e->exec.args, sizeof(e->exec.args), a->buf);
 	}
+}
+
+static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
+					  __u64 dev, __u64 ino, __u32 match, __u32 tid)
+{
+	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
+				  BPF_CORE_READ(bprm, filename));
+	e->exec.dev = dev;
+	e->exec.ino = ino;
+	e->exec.match = match;
+	e->exec.digest_known = 0;
+	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
+	gg_event_args(e, tid);
 }
 
 /* The identity key and the name key are never live at once: one buffer
@@ -579,8 +584,6 @@ static __always_inline bool gg_map_is_exe(struct file *file)
 static __always_inline void gg_map_event(struct gg_event *e, struct file *file, __u64 dev,
 					 __u64 ino, __u32 tid)
 {
-	struct gg_exec_args *a;
-
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	e->exec.dev = dev;
@@ -589,18 +592,7 @@ static __always_inline void gg_map_event(struct gg_event *e, struct file *file, 
 	e->exec.digest_known = 0;
 	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
 	e->exec.path[0] = '\0';
-	e->exec.argc = 0;
-	e->exec.args_len = 0;
-	a = bpf_map_lookup_elem(&exec_args, &tid); /* the task's last execve */
-	if (a) {
-		__u32 len = a->len;
-
-		if (len > GG_ARGS_MAX)
-			len = GG_ARGS_MAX;
-		e->exec.argc = a->argc;
-		e->exec.args_len = len;
-		bpf_probe_read_kernel(e->exec.args, sizeof(e->exec.args), a->buf);
-	}
+	gg_event_args(e, tid);
 }
 
 /* One mapping's decision: the exec rules on the file, hashed when the

@@ -1979,6 +1979,25 @@ static int resolve_file(const struct gg_rule *r, const char *file, struct gg_ide
 	return 1;
 }
 
+/* One identity row for file (owned here), kept only if it resolves. */
+static int push_resolved(const struct gg_rule *r, size_t i, size_t j, enum gg_id_from kind,
+			 const char *key, char *file, struct gg_identity **v, size_t *n,
+			 size_t *cap)
+{
+	struct gg_identity *id = id_push(v, n, cap, i, j, kind, key);
+
+	if (!id) {
+		free(file);
+		return -ENOMEM;
+	}
+	id->file = file;
+	if (!resolve_file(r, file, id)) {
+		free(file);
+		(*n)--;
+	}
+	return 0;
+}
+
 /* The denied basenames (in each search directory) and paths of rule r. */
 static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 			 const struct gg_resolve_opts *opts, struct gg_identity **v, size_t *n,
@@ -1989,7 +2008,6 @@ static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 		const char *key = base ? r->basenames[k] : r->paths[k - r->n_basenames];
 
 		for (size_t d = 0; base ? opts->dirs[d] != NULL : d < 1; d++) {
-			struct gg_identity *id;
 			char *file;
 
 			if (!base)
@@ -1998,16 +2016,9 @@ static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 				file = NULL;
 			if (!file)
 				return -ENOMEM;
-			id = id_push(v, n, cap, i, j, base ? GG_ID_BASENAME : GG_ID_PATH, key);
-			if (!id) {
-				free(file);
+			if (push_resolved(r, i, j, base ? GG_ID_BASENAME : GG_ID_PATH, key, file,
+					  v, n, cap))
 				return -ENOMEM;
-			}
-			id->file = file;
-			if (!resolve_file(r, file, id)) {
-				free(file);
-				(*n)--;
-			}
 		}
 	}
 	return 0;
@@ -2022,21 +2033,12 @@ static int resolve_programs(const struct gg_rule *r, size_t i, size_t j,
 {
 	for (size_t k = 0; k < r->n_programs; k++) {
 		for (size_t d = 0; opts->dirs[d]; d++) {
-			struct gg_identity *id;
 			char *file;
 
 			if (asprintf(&file, "%s/%s", opts->dirs[d], r->programs[k]) < 0)
 				return -ENOMEM;
-			id = id_push(v, n, cap, i, j, GG_ID_PROGRAM, r->programs[k]);
-			if (!id) {
-				free(file);
+			if (push_resolved(r, i, j, GG_ID_PROGRAM, r->programs[k], file, v, n, cap))
 				return -ENOMEM;
-			}
-			id->file = file;
-			if (!resolve_file(r, file, id)) {
-				free(file);
-				(*n)--;
-			}
 		}
 	}
 	return 0;
