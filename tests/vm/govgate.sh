@@ -869,7 +869,7 @@ ln -s /tmp/agent.pub /etc/govgate/trusted-keys/link.pub 2>/dev/null
 check locked-trust-symlink-refused [ ! -e /etc/govgate/trusted-keys/link.pub ]
 check locked-trust-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"tamper":"policy_file_write"'
 echo '{}' >$cfg 2>/dev/null
-check locked-config-write-refused grep -q evidence.jsonl $cfg
+check locked-config-write-refused grep -q locked.jsonl $cfg
 mount -t tmpfs none /etc/govgate 2>/dev/null
 check locked-mount-refused [ -e /etc/govgate/trusted-keys/op.pub ]
 check locked-mount-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"'
