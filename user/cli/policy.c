@@ -139,6 +139,15 @@ static json_t *apply_request_args(const struct apply_args *a, struct gg_err *err
 			 "mode", a->mode == GG_ACT_OBSERVE ? "observe" : "enforce", "refs", refs);
 }
 
+/* Trust lists applied where cmd.exec cannot hash (the fallback path). */
+static void warn_unenforced(const struct gg_config *cfg, __u64 generation)
+{
+	const char *warn = gg_trust_unenforced(cfg, generation);
+
+	if (warn)
+		fprintf(stderr, "govgate apply: %s\n", warn);
+}
+
 /* Through the daemon: 0 done, 1 no daemon runs, -1 failed (said). */
 static int apply_by_request(struct apply_args *a, const struct gg_config *cfg)
 {
@@ -164,6 +173,7 @@ static int apply_by_request(struct apply_args *a, const struct gg_config *cfg)
 		print_applied_text(&now, gg_json_int(reply, "generation"));
 	else
 		printf("applied generation %lld\n", gg_json_int(reply, "generation"));
+	warn_unenforced(cfg, gg_json_int(reply, "generation"));
 	gg_applied_free(&now);
 	json_decref(reply);
 	return 0;
@@ -175,7 +185,6 @@ int gg_cmd_apply(int argc, char **argv)
 	struct gg_applied now = {};
 	struct gg_config cfg = {};
 	struct passwd *pw;
-	const char *warn;
 	__u64 generation = 0;
 	struct gg_err err;
 	char who[128];
@@ -212,9 +221,7 @@ int gg_cmd_apply(int argc, char **argv)
 		print_applied_json(&now, generation);
 	else
 		print_applied_text(&now, generation);
-	warn = gg_trust_unenforced(&cfg, generation);
-	if (warn)
-		fprintf(stderr, "govgate apply: %s\n", warn);
+	warn_unenforced(&cfg, generation);
 	code = 0;
 cleanup:
 	gg_applied_free(&now);
