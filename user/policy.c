@@ -704,8 +704,16 @@ cleanup:
 	return ret;
 }
 
-/* The content digests in force: the active slot's exec_digest rows. */
-static long long count_digests(const char *pin_dir, __u32 slot)
+/* What status reads: read-only fds, which locked mode gives any task
+ * (a writable one it refuses to all but the daemon, and records). */
+static const struct bpf_obj_get_opts ro = {
+	.sz = sizeof(struct bpf_obj_get_opts),
+	.file_flags = BPF_F_RDONLY,
+};
+
+/* The content digests in force: the active slot's rows of map (exec_digest,
+ * or exec_trust: both keyed by slot and digest). */
+static long long count_digests(const char *pin_dir, const char *map, __u32 slot)
 {
 	struct gg_exec_digest_key k, next;
 	char path[4096];
@@ -713,8 +721,8 @@ static long long count_digests(const char *pin_dir, __u32 slot)
 	void *prev = NULL;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/exec_digest", pin_dir);
-	fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, map);
+	fd = bpf_obj_get_opts(path, &ro);
 	if (fd < 0)
 		return -1;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -738,7 +746,7 @@ static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status 
 
 	out->allow_lists = -1;
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get_opts(path, &ro);
 	if (fd < 0)
 		return;
 	if (!bpf_map_lookup_elem(fd, &slot, &st)) {
@@ -749,7 +757,7 @@ static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status 
 	}
 	close(fd);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_ALLOW_V4, pin_dir);
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get_opts(path, &ro);
 	for (prev = NULL; fd >= 0 && !bpf_map_get_next_key(fd, prev, &n4); prev = &k4) {
 		out->allow_nodes += ntohl(n4.slot) == slot;
 		k4 = n4;
@@ -757,7 +765,7 @@ static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status 
 	if (fd >= 0)
 		close(fd);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_ALLOW_V6, pin_dir);
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get_opts(path, &ro);
 	for (prev = NULL; fd >= 0 && !bpf_map_get_next_key(fd, prev, &n6); prev = &k6) {
 		out->allow_nodes += ntohl(n6.slot) == slot;
 		k6 = n6;
@@ -779,7 +787,7 @@ static void learned_read(const char *pin_dir, struct gg_policy_status *out)
 
 	out->learned = -1;
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_LEARNED, pin_dir);
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get_opts(path, &ro);
 	if (fd < 0)
 		return;
 	clock_gettime(CLOCK_BOOTTIME, &now);
@@ -804,7 +812,7 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	__u32 zero = 0;
 	int fd, ret = 0;
 
-	fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
+	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_POLICY_STATE, err);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_lookup_elem(fd, &zero, &st))
@@ -816,7 +824,8 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	out->generation = st.generation[out->active_slot];
 	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
 	close(fd);
-	out->n_digests = count_digests(pin_dir, out->active_slot);
+	out->n_digests = count_digests(pin_dir, GG_MAP_EXEC_DIGEST, out->active_slot);
+	out->n_trusted = count_digests(pin_dir, GG_MAP_EXEC_TRUST, out->active_slot);
 	allow_read(pin_dir, out->active_slot, out);
 	learned_read(pin_dir, out);
 	return ret;

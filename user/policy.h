@@ -15,6 +15,7 @@ struct gg_policy_status {
 	__u64 latest; /* the newest either slot holds */
 	/* exec_digest rows of the active slot; -1 = no exec_digest map */
 	long long n_digests;
+	long long n_trusted; /* the active slot's trust-list digests (exec_trust) */
 	/* egress allowlists of the active slot (0: none; -1: no map) */
 	int allow_lists;
 	int allow_observe; /* of them, in observe mode */

@@ -288,6 +288,7 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "last_apply", last ? last : json_null());
 	json_object_set_new(out, "generation", json_integer(pst.generation));
 	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
+	json_object_set_new(out, "exec_trusted", json_integer(pst.n_trusted));
 	json_object_set_new(out, "egress_allowlist", allowlist_json(&pst));
 	json_object_set_new(out, "packs", packs_json(cfg));
 	json_object_set_new(out, "gates", gates_json(cfg, state));

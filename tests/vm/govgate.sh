@@ -347,6 +347,9 @@ check trust-observe-mmap-ok is "$(gg-mmap mmap /tmp/untrusted)" ok
 check trust-observe-mmap-audited audit_has '"action":"observe"' '"match":"mmap"' '"untrusted":true' '"filename":"untrusted"'
 check trust-report-lists-untrusted sh -c "govgate report --config $cfg | grep -F /tmp/untrusted | grep -q \"\$(sha256sum /tmp/untrusted | cut -d' ' -f1)\""
 check trust-enforce-apply govgate apply --config $cfg --add --mode enforce /tmp/trust.json
+# status counts the trust list's digests in force (the snapshot's, once)
+ntrust=$(grep -oE '"[0-9a-f]{64}"' /tmp/trust.json | sort -u | wc -l)
+check trust-status-counts sh -c "[ $ntrust -gt 0 ] && govgate status --config $cfg | grep -qE '^trusted: +$ntrust digests'"
 check trust-enforce-eperm is "$(gg-exec /tmp/untrusted /tmp/p-tu)" EPERM
 check trust-enforce-never-ran [ ! -e /tmp/p-tu ]
 check trust-enforce-audited audit_has '"action":"deny"' '"match":"trust"' '"TRUST-EXEC"' '"path":"/tmp/untrusted"'
@@ -811,6 +814,10 @@ check locked-bpftool-prog-show sh -c 'bpftool prog show | grep -q gg_guard_bpf'
 check locked-bpftool-link-show sh -c 'bpftool link show | grep -q "prog "'
 check locked-bpftool-guarded-map-refused sh -c "! bpftool map show pinned $pin/settings 2>/dev/null"
 check locked-status-works govgate status --config $cfg
+# status reads the policy maps read-only: locked, it still shows them
+# (a writable fd would be refused, and recorded as tampering)
+govgate status --config $cfg >/tmp/status-locked.txt
+check locked-status-reads-generation grep -qE '^generation: +[1-9]' /tmp/status-locked.txt
 # Reconciled since the locked start (a tick at least has passed): nothing
 # was lost, the key guard kept the daemon signing.
 check locked-nothing-unreceived sh -c "! tail -n +$locked_from $log | grep -q '\"reason\":\"unreceived\"'"

@@ -130,6 +130,7 @@ static void print_status_text(const json_t *st)
 	       gg_json_str(st, "control_socket", ""));
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
+	printf("trusted:     %lld digests on the trust lists in force\n", gg_json_int(st, "exec_trusted"));
 	print_allowlist(json_object_get(st, "egress_allowlist"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
