@@ -61,6 +61,10 @@ void gg_time_now(char *buf, size_t size);
  * err says which component and why. */
 int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err);
 
+/* This boot's id in the UUID form of /proc/sys/kernel/random/boot_id (as
+ * state files written by earlier versions hold it); "" if unknown. */
+void gg_boot_id(char *buf, size_t size);
+
 /* Inserts s into the sorted array of unique strings arr (no-op if there). */
 int gg_json_insert_sorted(json_t *arr, const char *s);
 

@@ -1491,15 +1491,9 @@ static void key_list_save(struct gg_daemon *d, const char *fp, const char *hex)
 	char path[4096], boot[64] = "";
 	json_t *doc, *keys;
 	struct gg_err err;
-	FILE *f;
 	char *s;
 
-	f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (f) {
-		if (fscanf(f, "%63s", boot) != 1)
-			boot[0] = '\0';
-		fclose(f);
-	}
+	gg_boot_id(boot, sizeof(boot));
 	snprintf(path, sizeof(path), "%s/audit-keys.json", d->cfg->state_dir);
 	doc = json_load_file(path, 0, NULL);
 	if (!json_is_object(doc) || strcmp(gg_json_str(doc, "boot_id", ""), boot)) {

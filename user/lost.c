@@ -8,7 +8,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <systemd/sd-id128.h>
 
 #include "lost.h"
 
@@ -173,16 +172,15 @@ __u64 gg_journal_resume(const struct gg_dstate *st, bool exists, __u64 dev, __u6
 
 void gg_counters_identity(int fd, char *buf, size_t len)
 {
-	char boot[SD_ID128_UUID_STRING_MAX];
+	char boot[64];
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
-	sd_id128_t id;
 
 	buf[0] = '\0';
-	if (sd_id128_get_boot(&id) < 0 || bpf_obj_get_info_by_fd(fd, &info, &info_len))
+	gg_boot_id(boot, sizeof(boot));
+	if (!boot[0] || bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		return;
-	/* the UUID form, as /proc/sys/kernel/random/boot_id and older state files */
-	snprintf(buf, len, "%s:%u", sd_id128_to_uuid_string(id, boot), info.id);
+	snprintf(buf, len, "%s:%u", boot, info.id);
 }
 
 int gg_drops_read(int fd, __u64 out[GG_GATE_COUNT], struct gg_err *err)

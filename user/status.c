@@ -183,18 +183,12 @@ static void keys_json(const struct gg_config *cfg, json_t *out)
 {
 	char path[4096], boot[64] = "";
 	json_t *doc, *keys = NULL;
-	FILE *f;
 
 	json_object_set_new(out, "audit_signing_key",
 			    json_string(cfg->audit_key_per_boot ? "per-boot" : "file"));
 	if (!cfg->audit_key_per_boot)
 		return;
-	f = fopen("/proc/sys/kernel/random/boot_id", "re");
-	if (f) {
-		if (fscanf(f, "%63s", boot) != 1)
-			boot[0] = '\0';
-		fclose(f);
-	}
+	gg_boot_id(boot, sizeof(boot));
 	snprintf(path, sizeof(path), "%s/audit-keys.json", cfg->state_dir);
 	doc = json_load_file(path, 0, NULL);
 	if (!strcmp(gg_json_str(doc, "boot_id", ""), boot))

@@ -187,6 +187,21 @@ static void test_comparators(void **state)
 	assert_int_equal(u[3], 0xffffffff);
 }
 
+/* The boot id from sd-id128, in the UUID form the kernel file holds. */
+static void test_boot_id(void **state)
+{
+	char id[64], want[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%63s", want), 1);
+	fclose(f);
+	gg_boot_id(id, sizeof(id));
+	assert_int_equal(strlen(id), 36);
+	assert_string_equal(id, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_json_join),
 		cmocka_unit_test(test_percpu_sum),
 		cmocka_unit_test(test_comparators),
+		cmocka_unit_test(test_boot_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
