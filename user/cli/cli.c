@@ -162,7 +162,7 @@ void cli_audit_defaults(const struct cli_opts *o, char **path, char **pub)
 	/* Without --config a missing or broken default file is not an error
 	 * for reading a log: the built-in paths are used. */
 	if (!loaded && o->config)
-		fprintf(stderr, "govgate: %s\n", err.msg);
+		cli_error(o, "%s", err.msg);
 	if (loaded) {
 		p = cfg.audit_path ? cfg.audit_path : p;
 		k = cfg.audit_key ? cfg.audit_key : k;
@@ -215,8 +215,8 @@ int cli_anchor_arg(const struct cli_opts *o, const char *arg, struct gg_audit_an
 	struct gg_audit_anchor a, *nv;
 
 	if (gg_audit_anchor_parse(arg, &a)) {
-		fprintf(stderr, "govgate %s: bad anchor \"%s\" (SEQ:HEAD, the seq and the 64-hex "
-				"head of a checkpoint)\n", o->cmd, arg);
+		cli_error(o, "bad anchor \"%s\" (SEQ:HEAD, the seq and the 64-hex head of a "
+			  "checkpoint)", arg);
 		return -EINVAL;
 	}
 	nv = realloc(*v, (*n + 1) * sizeof(*nv));

@@ -27,7 +27,7 @@ static int do_snapshot(int argc, char **argv)
 	struct cli_opts o = { .cmd = "trust snapshot" };
 	const char *out = NULL;
 	struct gg_err err = {};
-	size_t n_files = 0;
+	size_t n_files = 0, len;
 	json_t *pack = NULL;
 	char *text = NULL;
 	int c, rc = 1;
@@ -50,26 +50,26 @@ static int do_snapshot(int argc, char **argv)
 		cli_error(&o, "%s", err.msg);
 		return 1;
 	}
+	if (!out) {
+		cli_json(pack);
+		rc = 0;
+		goto cleanup;
+	}
 	text = json_dumps(pack, JSON_INDENT(2));
 	if (!text) {
 		cli_error(&o, "out of memory");
 		goto cleanup;
 	}
-	if (!out) {
-		printf("%s\n", text);
-	} else {
-		size_t len = strlen(text);
-
-		text[len++] = '\n'; /* over the NUL: the length is explicit */
-		if (gg_write_atomic(out, text, len, 0644, &err)) {
-			cli_error(&o, "%s", err.msg);
-			goto cleanup;
-		}
-		fprintf(stderr, "wrote %s: %zu digests of %zu files\n", out,
-			json_array_size(json_object_get(json_object_get(json_array_get(
-				json_object_get(pack, "rules"), 0), "match"), "trusted")),
-			n_files);
+	len = strlen(text);
+	text[len++] = '\n'; /* over the NUL: the length is explicit */
+	if (gg_write_atomic(out, text, len, 0644, &err)) {
+		cli_error(&o, "%s", err.msg);
+		goto cleanup;
 	}
+	fprintf(stderr, "wrote %s: %zu digests of %zu files\n", out,
+		json_array_size(json_object_get(json_object_get(json_array_get(
+			json_object_get(pack, "rules"), 0), "match"), "trusted")),
+		n_files);
 	rc = 0;
 cleanup:
 	free(text);
