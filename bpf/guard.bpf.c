@@ -5,10 +5,11 @@
  * daemon sets settings.locked; then each refuses, with a record, to every
  * task but govgate's own (gg_guard_subject):
  *
- *   lsm/bpf          loading, attaching, detaching or replacing programs
- *                    and links (FLOOR-TAMPER-BPF)
- *   lsm/bpf_map      a writable fd to one of guard_maps (FLOOR-TAMPER-BPF);
- *                    mmap with PROT_WRITE needs one too
+ *   lsm/bpf          loading, attaching, detaching, replacing or test-running
+ *                    programs and links; writing, deleting from or freezing
+ *                    any map (FLOOR-TAMPER-BPF)
+ *   lsm/mmap_file    a writable shared mapping of one of guard_maps (the
+ *                    ring buffer's consumer page: FLOOR-TAMPER-BPF)
  *   lsm/inode_*      unlink, rename, rmdir in (or of) the pin directory
  *   lsm/sb_umount    umount of the pin directory's bpffs (FLOOR-TAMPER-PINS)
  *   lsm/ptrace_access_check  PTRACE_MODE_ATTACH on the daemon: ptrace
@@ -34,6 +35,9 @@
 #include "common.bpf.h"
 
 #define ENOENT 2
+#define PROT_WRITE 0x2
+#define MAP_SHARED 0x01
+#define ANON_INODE_FS_MAGIC 0x09041934
 #define BPF_FS_MAGIC 0xcafe4a11
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define FMODE_WRITE 0x2
@@ -250,8 +254,15 @@ static __always_inline int gg_guard_map_nofd(struct bpf_map *map)
  * The hook's signature grew an argument in 6.14 (bool kernel), which moves
  * the slot of the earlier BPF LSM programs' verdict: this program does not
  * read it (on 6.1 and 6.12 no other BPF LSM program is on this hook).
- * Read-only commands stay open: bpftool prog, map and link show use
- * *_GET_FD_BY_ID, OBJ_GET, OBJ_GET_INFO_BY_FD and the lookups.
+ *
+ * Map writes are refused by command, for every map: the command is fixed
+ * when this hook runs, while the fd in attr names a map only until a
+ * sibling thread dup2()s another over it, before the command looks it up.
+ * So a writable fd (Debian 12's bpftool asks for one even to show or dump
+ * a map) writes nothing. Tasks that are not govgate's cannot load programs
+ * either, so no map of theirs needs writing. Read-only commands stay open:
+ * bpftool prog, map and link show and map dump use *_GET_FD_BY_ID,
+ * OBJ_GET, OBJ_GET_INFO_BY_FD, GET_NEXT_KEY and the lookups.
  */
 SEC("lsm/bpf")
 int BPF_PROG(gg_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
@@ -260,10 +271,18 @@ int BPF_PROG(gg_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	case BPF_PROG_LOAD:
 	case BPF_PROG_ATTACH:
 	case BPF_PROG_DETACH:
+	case BPF_PROG_TEST_RUN:
 	case BPF_LINK_CREATE:
 	case BPF_LINK_UPDATE:
 	case BPF_LINK_DETACH:
 	case BPF_RAW_TRACEPOINT_OPEN:
+	case BPF_MAP_UPDATE_ELEM:
+	case BPF_MAP_DELETE_ELEM:
+	case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+	case BPF_MAP_FREEZE:
+	case BPF_MAP_UPDATE_BATCH:
+	case BPF_MAP_DELETE_BATCH:
+	case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
 		break;
 	default:
 		return 0;
@@ -274,23 +293,57 @@ int BPF_PROG(gg_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 }
 
 /* Called for every new map fd (create, OBJ_GET, GET_FD_BY_ID) with its
- * mode: a read-only fd can neither update nor mmap writable. */
+ * mode: only the per-boot key's map refuses fds; the writes a writable fd
+ * could make are refused by command (gg_guard_bpf) and by mapping
+ * (gg_guard_map_mmap). */
 SEC("lsm/bpf_map")
 int BPF_PROG(gg_guard_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 {
+	if (ret != 0)
+		return ret;
+	return gg_guard_map_nofd(map);
+}
+
+/* A map's fd is an anonymous inode named "bpf-map" (bpf_map_new_fd). */
+static __always_inline bool gg_is_map_file(struct file *file)
+{
+	char name[sizeof("bpf-map")] = {};
+	const char want[] = "bpf-map";
+
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != ANON_INODE_FS_MAGIC)
+		return false;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	for (int i = 0; i < sizeof(want); i++)
+		if (name[i] != want[i])
+			return false;
+	return true;
+}
+
+/*
+ * A writable shared mapping of one of govgate's maps writes it without a
+ * command: the ring buffer's consumer position moved past unread records
+ * skips them. The hook gets the file itself, so no fd race: a read-only
+ * mapping cannot be made writable later (bpf_map_mmap drops VM_MAYWRITE).
+ */
+SEC("lsm/mmap_file")
+int BPF_PROG(gg_guard_map_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct bpf_map *map;
 	__u32 id;
 
 	if (ret != 0)
 		return ret;
-	ret = gg_guard_map_nofd(map);
-	if (ret)
-		return ret;
-	if (!(fmode & FMODE_WRITE) || !gg_guard_subject())
+	/* every mapping of every file comes here: bits first */
+	if (!(prot & PROT_WRITE) || !(flags & MAP_SHARED) || !file || !gg_is_map_file(file))
 		return 0;
+	if (!gg_guard_subject())
+		return 0;
+	map = BPF_CORE_READ(file, private_data);
 	id = BPF_CORE_READ(map, id);
 	if (!bpf_map_lookup_elem(&guard_maps, &id))
 		return 0;
-	return gg_refuse(GG_GUARD_MAP_WRITE, id, map->name);
+	return gg_refuse(GG_GUARD_MAP_MMAP_WRITE, id, map->name);
 }
 
 static __always_inline bool gg_is_pin_dir(const struct gg_settings *s, struct inode *inode)
@@ -581,6 +634,7 @@ int BPF_PROG(gg_guard_move_mount, const struct path *from_path, const struct pat
 
 GG_ASSERT_PINNED(gg_guard_bpf, GG_PROG_GUARD_BPF);
 GG_ASSERT_PINNED(gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP);
+GG_ASSERT_PINNED(gg_guard_map_mmap, GG_PROG_GUARD_MAP_MMAP);
 GG_ASSERT_PINNED(gg_guard_unlink, GG_PROG_GUARD_UNLINK);
 GG_ASSERT_PINNED(gg_guard_rename, GG_PROG_GUARD_RENAME);
 GG_ASSERT_PINNED(gg_guard_rmdir, GG_PROG_GUARD_RMDIR);

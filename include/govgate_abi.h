@@ -440,7 +440,9 @@ struct gg_event_module {
  * events with GG_EVF_TAMPER, each with its floor control (user/event.c). */
 enum gg_guard_what {
 	GG_GUARD_BPF_CMD = 1, /* arg: the bpf(2) command (FLOOR-TAMPER-BPF) */
-	GG_GUARD_MAP_WRITE = 2, /* arg: map id, name: map name (FLOOR-TAMPER-BPF) */
+	/* a writable shared mapping of a guarded map (arg: map id, name: map
+	 * name; FLOOR-TAMPER-BPF); writes by command are GG_GUARD_BPF_CMD */
+	GG_GUARD_MAP_MMAP_WRITE = 2,
 	GG_GUARD_PIN_UNLINK = 3, /* name: the entry (FLOOR-TAMPER-PINS) */
 	GG_GUARD_PIN_RENAME = 4,
 	GG_GUARD_PIN_RMDIR = 5,
@@ -684,6 +686,7 @@ struct gg_meta {
 #define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
 #define GG_PROG_GUARD_BPF "gg_guard_bpf"
 #define GG_PROG_GUARD_BPF_MAP "gg_guard_bpf_map"
+#define GG_PROG_GUARD_MAP_MMAP "gg_guard_map_mmap"
 #define GG_PROG_GUARD_UNLINK "gg_guard_unlink"
 #define GG_PROG_GUARD_RENAME "gg_guard_rename"
 #define GG_PROG_GUARD_RMDIR "gg_guard_rmdir"

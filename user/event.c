@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <linux/bpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -311,7 +312,7 @@ static const struct {
 	const char *what, *control;
 } guard_names[] = {
 	[GG_GUARD_BPF_CMD] = { "bpf_command", "FLOOR-TAMPER-BPF" },
-	[GG_GUARD_MAP_WRITE] = { "map_write_open", "FLOOR-TAMPER-BPF" },
+	[GG_GUARD_MAP_MMAP_WRITE] = { "map_mmap_write", "FLOOR-TAMPER-BPF" },
 	[GG_GUARD_PIN_UNLINK] = { "pin_unlink", "FLOOR-TAMPER-PINS" },
 	[GG_GUARD_PIN_RENAME] = { "pin_rename", "FLOOR-TAMPER-PINS" },
 	[GG_GUARD_PIN_RMDIR] = { "pin_rmdir", "FLOOR-TAMPER-PINS" },
@@ -333,13 +334,20 @@ static const char *const pfile_ops[] = {
 	[GG_GFOP_RENAME] = "rename", [GG_GFOP_TRUNCATE] = "truncate",
 };
 
+/* The commands gg_guard_bpf refuses, by their uapi names. */
 static const char *bpf_cmd_name(__u32 cmd)
 {
+#define CMD(c) [c] = #c
 	static const char *const names[] = {
-		[0] = "BPF_MAP_CREATE", [5] = "BPF_PROG_LOAD", [8] = "BPF_PROG_ATTACH",
-		[9] = "BPF_PROG_DETACH", [17] = "BPF_RAW_TRACEPOINT_OPEN",
-		[28] = "BPF_LINK_CREATE", [29] = "BPF_LINK_UPDATE", [34] = "BPF_LINK_DETACH",
+		CMD(BPF_MAP_CREATE), CMD(BPF_MAP_UPDATE_ELEM), CMD(BPF_MAP_DELETE_ELEM),
+		CMD(BPF_PROG_LOAD), CMD(BPF_PROG_ATTACH), CMD(BPF_PROG_DETACH),
+		CMD(BPF_PROG_TEST_RUN), CMD(BPF_RAW_TRACEPOINT_OPEN),
+		CMD(BPF_MAP_LOOKUP_AND_DELETE_ELEM), CMD(BPF_MAP_FREEZE),
+		CMD(BPF_MAP_LOOKUP_AND_DELETE_BATCH), CMD(BPF_MAP_UPDATE_BATCH),
+		CMD(BPF_MAP_DELETE_BATCH), CMD(BPF_LINK_CREATE), CMD(BPF_LINK_UPDATE),
+		CMD(BPF_LINK_DETACH),
 	};
+#undef CMD
 
 	return cmd < sizeof(names) / sizeof(names[0]) && names[cmd] ? names[cmd] : "unknown";
 }
@@ -365,7 +373,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 	json_object_set_new(rec, "target", kstr(g->name, sizeof(g->name)));
 	if (g->what == GG_GUARD_BPF_CMD)
 		json_object_set_new(rec, "bpf_cmd", json_string(bpf_cmd_name(g->arg)));
-	else if (g->what == GG_GUARD_MAP_WRITE)
+	else if (g->what == GG_GUARD_MAP_MMAP_WRITE)
 		json_object_set_new(rec, "map_id", json_integer(g->arg));
 	else if (g->what == GG_GUARD_SIGNAL)
 		json_object_set_new(rec, "signal", json_integer(g->arg));
@@ -803,7 +811,7 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kname(b, "bpf_cmd", bpf_cmd_name(g->arg));
 	sb_key(b, "locked");
 	SB_LIT(b, "true");
-	if (g->what == GG_GUARD_MAP_WRITE)
+	if (g->what == GG_GUARD_MAP_MMAP_WRITE)
 		sb_kint(b, "map_id", g->arg);
 	else if (g->what == GG_GUARD_PTRACE)
 		sb_kint(b, "ptrace_mode", g->arg);

@@ -113,6 +113,7 @@ GG_SKEL_ADAPTERS(guard)
 #define GUARD_PROGS(P)                                                                       \
 	P(guard, gg_guard_bpf, GG_PROG_GUARD_BPF, GG_MECH_LSM, GG_ATTACH_AUTO)               \
 	P(guard, gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP, GG_MECH_LSM, GG_ATTACH_AUTO)       \
+	P(guard, gg_guard_map_mmap, GG_PROG_GUARD_MAP_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)     \
 	P(guard, gg_guard_unlink, GG_PROG_GUARD_UNLINK, GG_MECH_LSM, GG_ATTACH_AUTO)         \
 	P(guard, gg_guard_rename, GG_PROG_GUARD_RENAME, GG_MECH_LSM, GG_ATTACH_AUTO)         \
 	P(guard, gg_guard_rmdir, GG_PROG_GUARD_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)           \

@@ -116,7 +116,8 @@ check loop-ran-across-restart progressed "$c"
 
 # Locked mode (the installed service, global scope): a root task outside
 # the unit cannot kill, trace or unload the daemon; init can, and stock
-# bpftool still shows programs and links.
+# bpftool (Debian 12's 7.1, which opens maps read-write even to read them)
+# still shows programs, links and maps and dumps maps.
 pid1=$(show govgate MainPID)
 check locked-status-yes sh -c "govgate status | grep -q '^locked: *yes'"
 check locked-kill9-refused sh -c "! kill -9 $pid1"
@@ -127,6 +128,10 @@ check locked-refusals-recorded wait_for 10 audit_has '"event":"tamper_blocked"' 
 check locked-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof3)" = EPERM ]
 check locked-bpftool-prog-show sh -c "bpftool prog show | grep -q 'name gg_exec_check'"
 check locked-bpftool-link-show sh -c "bpftool link show | grep -q 'prog '"
+check locked-bpftool-map-show sh -c "bpftool map show | grep -q 'name settings'"
+check locked-bpftool-map-show-pinned sh -c "bpftool map show pinned /sys/fs/bpf/govgate/exec_name | grep -q 'name exec_name'"
+check locked-bpftool-map-dump sh -c "bpftool map dump pinned /sys/fs/bpf/govgate/module_policy | grep -q 'value'"
+check locked-bpftool-map-dump-json sh -c "bpftool -j map dump pinned /sys/fs/bpf/govgate/settings | grep -q '\"value\"'"
 # Policy changes are requests to the daemon, signed by an operator key in
 # /etc/govgate/trusted-keys (the image ships op.pub; /root/op.key is the
 # operator's, here for the test).
@@ -139,7 +144,10 @@ check locked-unsigned-stop-audited wait_for 10 audit_has '"event":"tamper_blocke
 check locked-unsigned-unload-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"refused":"unsigned"' '"op":"unload"'
 check locked-after-unsigned-same-daemon [ "$(show govgate MainPID)" = "$pid1" ]
 check locked-after-unsigned-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof4)" = EPERM ]
-check locked-policy-map-write-refused sh -c "! bpftool map update pinned /sys/fs/bpf/govgate/module_policy key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 2>/dev/null"
+vsize=$(bpftool map show pinned /sys/fs/bpf/govgate/module_policy | sed -n 's/.* value \([0-9]*\)B.*/\1/p')
+zeros=$(i=0; while [ $i -lt "${vsize:-0}" ]; do printf '0 '; i=$((i + 1)); done)
+check locked-policy-map-write-refused sh -c "bpftool map update pinned /sys/fs/bpf/govgate/module_policy key 0 0 0 0 value $zeros 2>&1 | grep -q 'Operation not permitted'"
+check locked-policy-map-write-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"bpf_cmd":"BPF_MAP_UPDATE_ELEM"'
 check locked-trusted-keys-write-refused sh -c "! cp /etc/govgate/govgate.json /etc/govgate/trusted-keys/evil.pub 2>/dev/null"
 check locked-signed-apply govgate apply --sign-key $key owasp-llm-top10@v1
 check locked-signed-apply-listed sh -c 'govgate status | grep -q "owasp-llm-top10@v1 \[enforce\]"'

@@ -3,7 +3,14 @@
  * The tamper attempts of issue 13 that a shell cannot make, one per verb;
  * each prints "ok" or the errno name (EPERM for a refusal):
  *
- * gg-tamper mapw PIN         BPF_OBJ_GET read-write (what an update needs)
+ * gg-tamper mapw PIN         BPF_OBJ_GET read-write (what an update needs;
+ *                            Debian 12's bpftool asks for it even to read)
+ * gg-tamper mapop OP PIN     the map's first entry written back unchanged
+ *                            (update), deleted (delete), written by
+ *                            BPF_MAP_UPDATE_BATCH (batch), or the map frozen
+ *                            (freeze), through a read-write fd
+ * gg-tamper testrun PIN      BPF_PROG_TEST_RUN of a pinned cgroup_skb program
+ *                            on a zeroed 64-byte packet
  * gg-tamper mapr PIN         BPF_OBJ_GET read-only (what a reader needs)
  * gg-tamper enabled PIN 0|1  settings.enabled = 0|1: 0 switches every gate off
  * gg-tamper progload         BPF_PROG_LOAD of a cgroup/connect4 program (one
@@ -24,8 +31,12 @@
  * gg-tamper mapbyid NAME [rw] BPF_MAP_GET_FD_BY_ID (read-only) of every map
  *                            id until one named NAME opens: "ok", else
  *                            ENOENT (none of that name could be opened);
- *                            rw: that one opened read-write again (EPERM:
- *                            refused), as an unpinned map is reached
+ *                            rw: that one opened read-write again and its
+ *                            first entry written back (mapop update), as an
+ *                            unpinned map is reached
+ * gg-tamper flood SOCK N     N connections to the control socket at once, each
+ *                            sending one junk byte: prints "ok" once every
+ *                            one was answered or closed
  * gg-tamper send SOCK FILE   FILE's bytes to the daemon's control socket, as
  *                            a captured request is replayed: prints ok, or
  *                            why the daemon refused ("refused" of the reply)
@@ -203,6 +214,79 @@ static long ring_skip(const char *path)
 	return 0;
 }
 
+/* The map's first entry (key, value) into buffers of its sizes. */
+static long first_entry(int fd, char *key, char *val, __u32 *key_size, __u32 *val_size)
+{
+	struct bpf_map_info info = {};
+	union bpf_attr a = {};
+
+	a.info.bpf_fd = fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (uintptr_t)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a))
+		return -1;
+	if (info.key_size > 256 || info.value_size > 65536) {
+		errno = E2BIG;
+		return -1;
+	}
+	*key_size = info.key_size;
+	*val_size = info.value_size;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = fd;
+	a.next_key = (uintptr_t)key;
+	if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &a))
+		return -1;
+	a.value = (uintptr_t)val;
+	a.key = (uintptr_t)key;
+	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
+}
+
+/* A write that changes nothing if it is let through (update, batch), or
+ * one that does (delete, freeze): the verdict is the point. */
+static long map_op(const char *op, int fd)
+{
+	static char key[256], val[65536];
+	__u32 ks, vs, count = 1;
+	union bpf_attr a = {};
+
+	if (fd < 0)
+		return fd;
+	if (!strcmp(op, "freeze")) {
+		a.map_fd = fd;
+		return sys_bpf(BPF_MAP_FREEZE, &a);
+	}
+	if (first_entry(fd, key, val, &ks, &vs))
+		return -1;
+	a.map_fd = fd;
+	a.key = (uintptr_t)key;
+	a.value = (uintptr_t)val;
+	if (!strcmp(op, "update"))
+		return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+	if (!strcmp(op, "delete"))
+		return sys_bpf(BPF_MAP_DELETE_ELEM, &a);
+	memset(&a, 0, sizeof(a));
+	a.batch.map_fd = fd;
+	a.batch.keys = (uintptr_t)key;
+	a.batch.values = (uintptr_t)val;
+	a.batch.count = count;
+	return sys_bpf(BPF_MAP_UPDATE_BATCH, &a);
+}
+
+static long test_run(const char *path)
+{
+	char pkt[64] = {};
+	union bpf_attr a = { .pathname = (uintptr_t)path };
+	long fd = sys_bpf(BPF_OBJ_GET, &a);
+
+	if (fd < 0)
+		return fd;
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = fd;
+	a.test.data_in = (uintptr_t)pkt;
+	a.test.data_size_in = sizeof(pkt);
+	return sys_bpf(BPF_PROG_TEST_RUN, &a);
+}
+
 /* What bpftool map show does: walk the ids, open each by id; with rw, the
  * one named NAME is then opened again read-write (what an update needs). */
 static long map_by_id(const char *name, bool rw)
@@ -232,7 +316,8 @@ static long map_by_id(const char *name, bool rw)
 				return 0;
 			memset(&a, 0, sizeof(a));
 			a.map_id = id;
-			return sys_bpf(BPF_MAP_GET_FD_BY_ID, &a) < 0 ? -1 : 0;
+			fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
+			return fd < 0 ? -1 : map_op("update", fd);
 		}
 		close(fd);
 	}
@@ -275,6 +360,32 @@ static int send_request(const char *sock, const char *file)
 	return 1;
 }
 
+static long flood(const char *sock, int n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fds[512];
+	char buf[512];
+
+	if (n < 1 || n > 512) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) ||
+		    write(fds[i], "x", 1) != 1)
+			return -1;
+		shutdown(fds[i], SHUT_WR);
+	}
+	for (int i = 0; i < n; i++) {
+		while (read(fds[i], buf, sizeof(buf)) > 0)
+			;
+		close(fds[i]);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *v = argc > 1 ? argv[1] : "";
@@ -282,6 +393,10 @@ int main(int argc, char **argv)
 
 	if (!strcmp(v, "mapw") && argc == 3)
 		return report(obj_get(argv[2], 0));
+	if (!strcmp(v, "mapop") && argc == 4)
+		return report(map_op(argv[2], obj_get(argv[3], 0)));
+	if (!strcmp(v, "testrun") && argc == 3)
+		return report(test_run(argv[2]));
 	if (!strcmp(v, "mapr") && argc == 3)
 		return report(obj_get(argv[2], BPF_F_RDONLY));
 	if (!strcmp(v, "enabled") && argc == 4)
@@ -308,10 +423,13 @@ int main(int argc, char **argv)
 		return report(map_by_id(argv[2], argc == 4));
 	if (!strcmp(v, "ringskip") && argc == 3)
 		return ring_skip(argv[2]) ? report(-1) : 0;
+	if (!strcmp(v, "flood") && argc == 4)
+		return report(flood(argv[2], atoi(argv[3])));
 	if (!strcmp(v, "send") && argc == 4)
 		return send_request(argv[2], argv[3]);
-	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach PIN | enabled PIN 0|1 | progload |\n"
+	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
+			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       ringskip PIN | mapbyid NAME [rw] | send SOCK FILE\n");
+			"       ringskip PIN | mapbyid NAME [rw] | send SOCK FILE | flood SOCK N\n");
 	return 3;
 }

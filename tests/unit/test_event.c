@@ -351,12 +351,12 @@ static void test_tamper_record(void **state)
 	e.gate = GG_GATE_MODULE;
 	e.action = GG_ACT_DENY;
 	e.flags = GG_EVF_TAMPER;
-	e.guard.what = GG_GUARD_MAP_WRITE;
+	e.guard.what = GG_GUARD_MAP_MMAP_WRITE;
 	e.guard.arg = 42;
 	strcpy(e.guard.name, "settings");
 	rec = gg_event_record(&e, NULL, 0);
 	assert_string_equal(str(rec, "event"), "tamper_blocked");
-	assert_string_equal(str(rec, "tamper"), "map_write_open");
+	assert_string_equal(str(rec, "tamper"), "map_mmap_write");
 	assert_string_equal(str(rec, "target"), "settings");
 	assert_int_equal(json_integer_value(json_object_get(rec, "map_id")), 42);
 	ctl = json_object_get(rec, "controls");
@@ -379,6 +379,17 @@ static void test_tamper_record(void **state)
 	e.guard.arg = 5;
 	rec = gg_event_record(&e, NULL, 0);
 	assert_string_equal(str(rec, "bpf_cmd"), "BPF_PROG_LOAD");
+	json_decref(rec);
+
+	/* a map write by command, on the uapi's numbering */
+	e.guard.arg = 2;
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "bpf_cmd"), "BPF_MAP_UPDATE_ELEM");
+	assert_string_equal(str(rec, "tamper"), "bpf_command");
+	json_decref(rec);
+	e.guard.arg = 26;
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "bpf_cmd"), "BPF_MAP_UPDATE_BATCH");
 	json_decref(rec);
 }
 
