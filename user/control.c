@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -395,18 +396,141 @@ cleanup:
 	return ret;
 }
 
-int gg_control_read(int fd, json_t **msg, struct gg_err *err)
+static long long now_ms(void)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int ret;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int gg_control_serve(struct gg_control_server *s, const char *path, struct gg_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < GG_CONTROL_CONNS; i++)
+		s->conn[i].fd = -1;
+	s->fd = gg_control_listen(path, err);
+	return s->fd < 0 ? s->fd : 0;
+}
+
+static void conn_drop(struct gg_control_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+void gg_control_server_close(struct gg_control_server *s)
+{
+	for (int i = 0; i < GG_CONTROL_CONNS; i++)
+		conn_drop(&s->conn[i]);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* A free slot; none free: the oldest connection answered busy, closed. */
+static struct gg_control_conn *conn_slot(struct gg_control_server *s)
+{
+	struct gg_control_conn *old = &s->conn[0];
+	json_t *busy;
+
+	for (int i = 0; i < GG_CONTROL_CONNS; i++) {
+		if (s->conn[i].fd < 0)
+			return &s->conn[i];
+		if (s->conn[i].deadline_ms < old->deadline_ms)
+			old = &s->conn[i];
+	}
+	busy = json_pack("{s:b, s:s, s:s}", "ok", 0, "error",
+			 "control socket busy: too many connections at once", "refused", "busy");
+	if (busy)
+		send_json(old->fd, busy);
+	json_decref(busy);
+	conn_drop(old);
+	s->busy++;
+	return old;
+}
+
+static void conn_accept(struct gg_control_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct gg_control_conn *c;
+
+		if (fd < 0)
+			return;
+		c = conn_slot(s);
+		c->fd = fd;
+		c->deadline_ms = now_ms() + GG_CONTROL_DEADLINE_MS;
+	}
+}
+
+/* Reads what arrived: 1 at the peer's end of message, 0 for more to
+ * come, < 0 on error (err set). */
+static int conn_read(struct gg_control_conn *c, struct gg_err *err)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (c->len == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 4096;
+			char *nb = c->cap >= GG_REQUEST_MAX ? NULL : realloc(c->buf, cap + 1);
+
+			if (!nb)
+				return gg_errf(err, -E2BIG, "control socket: message too large");
+			c->buf = nb;
+			c->cap = cap;
+		}
+		r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		if (r < 0)
+			return gg_errf(err, -errno, "control socket: %s", strerror(errno));
+		if (r == 0)
+			return 1;
+		c->len += r;
+	}
+}
+
+/* Hands a finished connection over: its fd to the caller, the rest freed. */
+static int conn_done(struct gg_control_conn *c, int *fd)
+{
+	*fd = c->fd;
+	c->fd = -1;
+	conn_drop(c);
+	return 1;
+}
+
+int gg_control_next(struct gg_control_server *s, int *fd, json_t **msg, struct gg_err *err)
+{
+	long long now = now_ms();
 
 	*msg = NULL;
-	ret = read_all(fd, 2, &buf, &len, err);
-	if (!ret)
-		ret = parse_msg(buf, len, msg, err);
-	free(buf);
-	return ret;
+	if (s->fd < 0)
+		return 0;
+	conn_accept(s);
+	for (int i = 0; i < GG_CONTROL_CONNS; i++) {
+		struct gg_control_conn *c = &s->conn[i];
+		int ret;
+
+		if (c->fd < 0)
+			continue;
+		ret = conn_read(c, err);
+		if (ret > 0 && !parse_msg(c->buf ? c->buf : "", c->len, msg, err))
+			return conn_done(c, fd);
+		if (ret != 0)
+			return conn_done(c, fd); /* err says why */
+		if (now >= c->deadline_ms) {
+			gg_errf(err, -ETIMEDOUT, "control socket: no complete request in %d ms",
+				GG_CONTROL_DEADLINE_MS);
+			return conn_done(c, fd);
+		}
+	}
+	return 0;
 }
 
 int gg_control_reply(int fd, const json_t *reply)

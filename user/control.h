@@ -105,9 +105,37 @@ int gg_control_listen(const char *path, struct gg_err *err);
 int gg_control_call(const char *path, const json_t *msg, int timeout_s, json_t **reply,
 		    struct gg_err *err);
 
-/* Reads one message from an accepted connection (up to GG_REQUEST_MAX,
- * until the peer shuts down its side) and answers it. */
-int gg_control_read(int fd, json_t **msg, struct gg_err *err);
+/*
+ * The daemon's side: the connections it reads without blocking its loop.
+ * A client that sends slowly, or never, holds a slot until its deadline,
+ * not the daemon's time (the loop also drains the ring buffer); when every
+ * slot is taken, the oldest connection is answered "busy" and closed.
+ */
+#define GG_CONTROL_CONNS 8
+#define GG_CONTROL_DEADLINE_MS 2000
+
+struct gg_control_conn {
+	int fd; /* -1: free */
+	char *buf;
+	size_t len, cap;
+	long long deadline_ms; /* CLOCK_MONOTONIC */
+};
+
+struct gg_control_server {
+	int fd; /* listening, -1: none */
+	struct gg_control_conn conn[GG_CONTROL_CONNS];
+	unsigned long long busy; /* connections answered busy, in all */
+};
+
+int gg_control_serve(struct gg_control_server *s, const char *path, struct gg_err *err);
+void gg_control_server_close(struct gg_control_server *s);
+
+/* Accepts what waits and reads what arrived, without blocking. 1: a
+ * connection is done, its fd in *fd (the caller answers and closes it)
+ * and its message in *msg, or *msg NULL and err says why (malformed, too
+ * large, no complete message before the deadline); 0: none is done. A
+ * message is complete when the peer shuts down its side. */
+int gg_control_next(struct gg_control_server *s, int *fd, json_t **msg, struct gg_err *err);
 int gg_control_reply(int fd, const json_t *reply);
 
 /* The last accepted counter as the state directory keeps it across

@@ -108,8 +108,15 @@ struct gg_daemon {
 	bool boot_key_kept; /* in the audit_key map (else this process only) */
 	/* Signed requests (issue 13): the control socket, the lock's state
 	 * as lock_state and the state directory keep it. */
-	int ctl_fd;
+	struct gg_control_server ctl;
 	char ctl_path[108];
+	/* Refused requests recorded this second, and those past the limit
+	 * (counted in one record at the next second: a flood of refusals
+	 * cannot flood the log, and none goes uncounted). */
+	time_t refusal_sec;
+	unsigned refusals_in_sec;
+	unsigned long long refusals_suppressed;
+	unsigned long long busy_seen; /* ctl.busy already counted there */
 	struct gg_lock_state lock;
 	char machine[64];
 	const char *unlock_refused; /* --unlocked, refused: a pinned lock holds */
@@ -1667,22 +1674,62 @@ static void peer_of(int fd, struct peer *p)
 	}
 }
 
-/* The record of a refused request, as the guard's: tamper_blocked. */
-static void record_request_refused(struct gg_daemon *d, const struct gg_request *r,
-				   enum gg_req_refusal why, const char *msg, const struct peer *p,
-				   const char *via)
-{
-	json_t *rec;
+/* A refused request's record, or its count when the second's are spent. */
+#define GG_REFUSAL_RECORDS_PER_SEC 20
 
-	rec = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:n, s:[], s:[s], s:[s], s:[], s:[]}",
+static json_t *refusal_record(struct gg_daemon *d, const char *refused)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:n, s:[], s:[s], s:[s], s:[], s:[]}",
 			"event", "tamper_blocked", "gate", "kernel.module", "action",
 			"deny", "mechanism", "daemon", "locked", d->locked, "pack",
 			"platform-floor", "rule", "rules", "controls", "FLOOR-TAMPER-POLICY",
 			"frameworks", "govgate-floor", "observed_controls",
 			"observed_frameworks");
+
 	json_object_set_new(rec, "tamper", json_string("policy_request"));
+	json_object_set_new(rec, "refused", json_string(refused));
+	return rec;
+}
+
+/* The refusals past the limit, in one record once their second is over. */
+static void flush_refusals(struct gg_daemon *d)
+{
+	json_t *rec;
+
+	if (!d->refusals_suppressed || time(NULL) == d->refusal_sec)
+		return;
+	rec = refusal_record(d, "rate_limited");
+	json_object_set_new(rec, "op", json_string("unknown"));
+	json_object_set_new(rec, "count", json_integer(d->refusals_suppressed));
+	json_object_set_new(rec, "error", json_string("refused requests past the records of a "
+						     "second, and connections answered busy: "
+						     "counted here"));
+	journal_denial(d, rec, audit_write(d, rec));
+	json_decref(rec);
+	fprintf(stderr, "govgate: refused %llu more requests (rate limited)\n",
+		d->refusals_suppressed);
+	d->refusals_suppressed = 0;
+}
+
+/* The record of a refused request, as the guard's: tamper_blocked. */
+static void record_request_refused(struct gg_daemon *d, const struct gg_request *r,
+				   enum gg_req_refusal why, const char *msg, const struct peer *p,
+				   const char *via)
+{
+	time_t now = time(NULL);
+	json_t *rec;
+
+	if (now != d->refusal_sec) {
+		flush_refusals(d);
+		d->refusal_sec = now;
+		d->refusals_in_sec = 0;
+	}
+	if (++d->refusals_in_sec > GG_REFUSAL_RECORDS_PER_SEC) {
+		d->refusals_suppressed++;
+		return;
+	}
+	rec = refusal_record(d, gg_req_refusal_name(why));
 	json_object_set_new(rec, "op", json_string(r && r->op[0] ? r->op : "unknown"));
-	json_object_set_new(rec, "refused", json_string(gg_req_refusal_name(why)));
 	json_object_set_new(rec, "error", json_string(msg));
 	json_object_set_new(rec, "via", json_string(via));
 	if (r && r->key[0])
@@ -1880,19 +1927,24 @@ static json_t *handle_request(struct gg_daemon *d, const json_t *msg, const stru
 	return rep;
 }
 
-/* One request per connection; at most a few per loop iteration. */
+/* One request per connection, read without blocking the loop; at most
+ * a few answered per loop iteration. */
 static void serve_control(struct gg_daemon *d)
 {
-	for (int i = 0; d->ctl_fd >= 0 && i < 4; i++) {
-		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	/* connections answered busy were refused unread: counted too */
+	d->refusals_suppressed += d->ctl.busy - d->busy_seen;
+	d->busy_seen = d->ctl.busy;
+	flush_refusals(d);
+	for (int i = 0; i < 4; i++) {
 		struct peer p;
 		struct gg_err err;
 		json_t *msg, *rep;
+		int fd;
 
-		if (fd < 0)
+		if (!gg_control_next(&d->ctl, &fd, &msg, &err))
 			return;
 		peer_of(fd, &p);
-		if (gg_control_read(fd, &msg, &err)) {
+		if (!msg) {
 			record_request_refused(d, NULL, GG_REQ_MALFORMED, err.msg, &p,
 					       "control socket");
 			rep = reply_error(err.msg, gg_req_refusal_name(GG_REQ_MALFORMED));
@@ -1926,10 +1978,12 @@ static void sighup_reload(struct gg_daemon *d)
 /* Step 4b: the control socket, before READY=1. */
 static int start_control(struct gg_daemon *d, struct gg_err *err)
 {
+	int ret;
+
 	gg_control_path(d->cfg->pin_dir, d->ctl_path, sizeof(d->ctl_path));
-	d->ctl_fd = gg_control_listen(d->ctl_path, err);
-	if (d->ctl_fd < 0)
-		return d->ctl_fd;
+	ret = gg_control_serve(&d->ctl, d->ctl_path, err);
+	if (ret)
+		return ret;
 	if (d->unlock_refused) {
 		struct peer p = { .pid = getpid(), .comm = "govgate" };
 		struct gg_request r = { .op = "unlock" };
@@ -1951,7 +2005,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		return gg_errf(err, -ENOMEM, "out of memory");
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
-	d->counters_fd = d->ctl_fd = -1;
+	d->counters_fd = d->ctl.fd = -1;
 	ret = start_attach(d, opts->verbose, err);
 	if (ret)
 		return ret;
@@ -2081,8 +2135,8 @@ void gg_daemon_free(struct gg_daemon *d)
 		free(d->cfg->pin_dir);
 		d->cfg->pin_dir = d->pin_dir_final;
 	}
-	if (d->ctl_fd >= 0) {
-		close(d->ctl_fd);
+	if (d->ctl.fd >= 0) {
+		gg_control_server_close(&d->ctl);
 		unlink(d->ctl_path);
 	}
 	/* An unload asked for over the control socket: the daemon is still

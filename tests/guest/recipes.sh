@@ -14,7 +14,16 @@ run() { # through a pipe: no tty, so no colours
 	((rc == 0)) || echo "[exit status $rc]"
 }
 section() { echo; echo "@@ == $*"; }
-settle() { sleep 2; }
+log=/var/log/govgate/audit.jsonl
+# mark before an action, settle PATTERN after it: waits (up to 10 s) for a
+# record written since the mark that contains PATTERN, not a fixed time.
+mark() { from=$(($(wc -l <$log) + 1)); }
+settle() {
+	for _ in $(seq 100); do
+		tail -n +"$from" $log | grep -qF -- "$1" && return 0
+		sleep 0.1
+	done
+}
 
 echo "@@ BEGIN"
 section "what is running"
@@ -36,8 +45,9 @@ run "bpftool map dump pinned /sys/fs/bpf/govgate/egress_v4 | head -n 30"
 run bpftool map dump pinned /sys/fs/bpf/govgate/module_policy
 
 section "a denial, and the rule behind it"
+mark
 run "/usr/local/bin/gg-exec /opt/workload/nc; /usr/local/bin/gg-net connect 169.254.169.254 80"
-settle
+settle '"event":"egress_blocked"'
 run govgate audit tail -n 3
 run "jq -c 'select(.event == \"command_denied\") | {ts, generation, pack, rule, rules, controls, path, match, comm, uid}' /var/log/govgate/audit.jsonl | tail -n 1"
 run "jq -c '.policy.entries[] | select(.gate == \"cmd.exec\")' /var/lib/govgate/generations/\$(jq .generation /var/lib/govgate/applied.json).json"
@@ -50,12 +60,14 @@ run govgate status --json
 section "pushing a pack update: observe first"
 run govgate packs show owasp-llm-top10@v1
 run govgate apply --sign-key /root/op.key owasp-llm-top10@v1 --mode observe
+mark
 run /usr/local/bin/gg-net connect 10.1.2.3 443
-settle
+settle '"daddr":"10.1.2.3"'
 run "jq -c 'select(.event == \"egress_blocked\" and .daddr == \"10.1.2.3\") | {action, rule, controls, daddr, dport}' /var/log/govgate/audit.jsonl"
 run govgate apply --sign-key /root/op.key --add owasp-llm-top10@v1 --mode enforce
+mark
 run /usr/local/bin/gg-net connect 10.1.2.3 443
-settle
+settle '"daddr":"10.1.2.3"'
 run "jq -c 'select(.event == \"egress_blocked\" and .daddr == \"10.1.2.3\") | {action, generation, rule, controls}' /var/log/govgate/audit.jsonl"
 run govgate status
 
@@ -67,22 +79,25 @@ section "rolling back"
 run cat /var/lib/govgate/applied.json
 run ls /var/lib/govgate/generations
 run "for g in /var/lib/govgate/generations/*.json; do jq -c '{generation, who, refs}' \$g; done"
+mark
 run govgate apply --sign-key /root/op.key owasp-llm-top10@v1 --mode observe
 run "govgate status | sed -n 5,6p"
-settle
+settle '"event":"policy_applied"'
 run "jq -c 'select(.event | startswith(\"policy_\")) | {seq, event, generation, who, refs}' /var/log/govgate/audit.jsonl | tail -n 4"
 
 section "locked mode: unsigned requests are refused"
+mark
 run "govgate apply owasp-agentic@v1; echo \$?"
 run "govgate status | sed -n 7,10p"
-settle
+settle '"refused":"unsigned"'
 run "jq -c 'select(.event == \"tamper_blocked\") | {tamper, op, refused, controls, comm, uid}' /var/log/govgate/audit.jsonl | tail -n 2"
 
 section "reload from the config file (unlocked for maintenance)"
 run govgate unlock --sign-key /root/op.key
 run "jq '.packs = [\"owasp-agentic@v1\", {\"ref\": \"owasp-mcp@v1\", \"mode\": \"observe\"}]' /etc/govgate/govgate.json > /run/c.json && cp /run/c.json /etc/govgate/govgate.json"
+mark
 run systemctl reload govgate
-settle
+settle '"event":"policy_applied"'
 run "journalctl -u govgate -o cat -n 2"
 run "govgate status | sed -n 5,6p"
 
@@ -100,7 +115,7 @@ run "journalctl -u govgate -o cat -n 7"
 run systemctl stop govgate
 run "govgate status | head -n 3; /usr/local/bin/gg-exec /opt/workload/nc"
 run systemctl start govgate
-run "systemctl kill -s KILL govgate; sleep 3; systemctl show govgate -p NRestarts -p MainPID -p ActiveState"
+run "systemctl kill -s KILL govgate; for i in \$(seq 100); do [ \$(systemctl show govgate -p NRestarts --value) -ge 1 ] && systemctl is-active -q govgate && break; sleep 0.1; done; systemctl show govgate -p NRestarts -p MainPID -p ActiveState"
 
 section "exit codes"
 run "govgate status >/dev/null; echo \$?"

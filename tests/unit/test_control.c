@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -225,6 +229,106 @@ static void test_trusted_keys_listed(void **state)
 	json_decref(keys);
 }
 
+/* A client of the test's server: connected, sending text (NULL: nothing
+ * yet), its side shut down when done. */
+static int client(const char *path, const char *text, bool done)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (text)
+		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	if (done)
+		shutdown(fd, SHUT_WR);
+	return fd;
+}
+
+/* A client that never finishes costs a slot, not the daemon's loop: the
+ * next complete request is served while it waits; at its deadline it is
+ * ended with an error. */
+static void test_slow_client_does_not_block(void **state)
+{
+	struct fx *f = *state;
+	struct gg_control_server s;
+	struct gg_err err;
+	char path[128];
+	json_t *msg;
+	int slow, fast, fd;
+
+	snprintf(path, sizeof(path), "%s/ctl.sock", f->root);
+	assert_int_equal(gg_control_serve(&s, path, &err), 0);
+	slow = client(path, "{\"op\":", false);
+	assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 0);
+	fast = client(path, "{\"op\": \"apply\"}", true);
+	assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 1);
+	assert_non_null(msg);
+	assert_string_equal(json_string_value(json_object_get(msg, "op")), "apply");
+	json_decref(msg);
+	close(fd);
+	assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 0);
+	for (int i = 0; i < GG_CONTROL_CONNS; i++)
+		if (s.conn[i].fd >= 0)
+			s.conn[i].deadline_ms = 0; /* its time is up */
+	assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 1);
+	assert_null(msg);
+	assert_non_null(strstr(err.msg, "no complete request"));
+	close(fd);
+	close(slow);
+	close(fast);
+	gg_control_server_close(&s);
+}
+
+/* Every slot taken: the oldest connection is answered busy, the new one
+ * is served; a message over GG_REQUEST_MAX is refused. */
+static void test_busy_and_too_large(void **state)
+{
+	struct fx *f = *state;
+	struct gg_control_server s;
+	int c[GG_CONTROL_CONNS + 1], fd;
+	char path[128], reply[256] = "";
+	struct gg_err err;
+	json_t *msg;
+	char *big;
+
+	snprintf(path, sizeof(path), "%s/ctl2.sock", f->root);
+	assert_int_equal(gg_control_serve(&s, path, &err), 0);
+	for (int i = 0; i < GG_CONTROL_CONNS; i++) {
+		c[i] = client(path, NULL, false);
+		assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 0);
+		s.conn[i].deadline_ms += i; /* c[0] is the oldest */
+	}
+	c[GG_CONTROL_CONNS] = client(path, "{}", true);
+	assert_int_equal(gg_control_next(&s, &fd, &msg, &err), 1);
+	assert_non_null(msg);
+	json_decref(msg);
+	close(fd);
+	assert_int_equal(s.busy, 1);
+	assert_true(read(c[0], reply, sizeof(reply) - 1) > 0);
+	assert_non_null(strstr(reply, "\"busy\""));
+	for (int i = 0; i <= GG_CONTROL_CONNS; i++)
+		close(c[i]);
+	gg_control_server_close(&s);
+
+	assert_int_equal(gg_control_serve(&s, path, &err), 0);
+	big = malloc(GG_REQUEST_MAX + 2);
+	memset(big, ' ', GG_REQUEST_MAX + 1);
+	big[GG_REQUEST_MAX + 1] = '\0';
+	if (fork() == 0) { /* the write blocks until the server reads */
+		close(client(path, big, true));
+		_exit(0);
+	}
+	for (int i = 0; i < 1000 && !gg_control_next(&s, &fd, &msg, &err); i++)
+		usleep(1000);
+	assert_null(msg);
+	assert_non_null(strstr(err.msg, "too large"));
+	close(fd);
+	wait(NULL);
+	free(big);
+	gg_control_server_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +340,8 @@ int main(void)
 		cmocka_unit_test(test_unsigned_and_malformed_refused),
 		cmocka_unit_test(test_other_machine_refused),
 		cmocka_unit_test(test_trusted_keys_listed),
+		cmocka_unit_test(test_slow_client_does_not_block),
+		cmocka_unit_test(test_busy_and_too_large),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
