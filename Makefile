@@ -62,7 +62,7 @@ LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/govgate $(TEST_HELPERS)
+all: $(OUTPUT)/govgate $(TEST_HELPERS) $(OUTPUT)/helpers/gg-daemon-shim.so
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/user/cli $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -133,6 +133,11 @@ $(OUTPUT)/tests/test_bpf_helpers: CFLAGS += -Itests/unit/progs -I$(OUTPUT)/tests
 $(OUTPUT)/helpers/%: tests/helpers/%.c include/govgate_abi.h | $(OUTPUT)/helpers
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+# Preloaded into the daemon by the VM tier: a daemon taken over.
+$(OUTPUT)/helpers/gg-daemon-shim.so: tests/helpers/shim/gg-daemon-shim.c | $(OUTPUT)/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -shared -fPIC -pthread $< -o $@
 
 # libFuzzer targets (clang, ASan + UBSan) over the parser and the resolver.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu11 $(INCLUDES) -I$(OUTPUT)/user

@@ -131,8 +131,7 @@ static __always_inline bool gg_task_in_scope(void)
 
 	if (!s || !s->enabled)
 		return false;
-	if (gg_task_is_self(s))
-		return false;
+	/* the daemon is governed too (its egress: gg_self_egress) */
 	if (s->scope_mode == GG_SCOPE_CGROUP)
 		return gg_in_cgroup(&s->scope);
 	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {

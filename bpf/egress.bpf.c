@@ -443,14 +443,60 @@ static __always_inline void gg_event_net_fill(struct gg_event *e, const struct g
 	__builtin_memcpy(e->net.daddr, d->addr, 16);
 }
 
+static __always_inline bool gg_self_dest_is(const struct gg_self_dest *a, const struct gg_dest *d)
+{
+	int n = d->family == AF_INET ? 4 : 16;
+
+	if (a->family != (d->family == AF_INET ? 4 : 6) || a->port != d->port ||
+	    (a->proto && a->proto != d->proto))
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (i < n && a->addr[i] != d->addr[i])
+			return false;
+	return true;
+}
+
+/* The daemon's own destination: loopback and settings.self_egress (what it
+ * needs), nothing else, whatever the policy allows others. */
+static __always_inline __u32 gg_self_egress(const struct gg_settings *s, const struct gg_dest *d,
+					    __u32 mech)
+{
+	__u32 entries[GG_MAX_HITS] = {};
+	struct gg_event *e;
+	__u64 generation;
+
+	if (gg_is_local(d))
+		return GG_ACT_NONE;
+	for (__u32 i = 0; i < GG_SELF_EGRESS_MAX; i++) {
+		if (i >= s->n_self_egress)
+			break;
+		if (gg_self_dest_is(&s->self_egress[i], d))
+			return GG_ACT_NONE;
+	}
+	gg_active_slot(&generation);
+	e = gg_decide(GG_GATE_EGRESS, GG_ACT_DENY);
+	if (!e)
+		return GG_ACT_DENY;
+	gg_event_fill(e, GG_GATE_EGRESS, GG_ACT_DENY, mech, generation, entries,
+		      GG_EVF_DAEMON_EGRESS);
+	gg_event_net_fill(e, d);
+	bpf_ringbuf_submit(e, 0);
+	return GG_ACT_DENY;
+}
+
 /* Decides one destination; returns the action (deny, observe or none). */
 static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow;
+	struct gg_settings *s = gg_settings();
 	__u64 generation;
-	__u32 slot = gg_active_slot(&generation);
+	__u32 slot;
 	struct gg_progs p;
 	struct gg_event *e;
+
+	if (s && gg_task_is_self(s))
+		return gg_self_egress(s, d, mech);
+	slot = gg_active_slot(&generation);
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
 	if (!gg_is_loopback(d)) {

@@ -122,10 +122,25 @@ struct gg_cgroup_ref {
 };
 
 /* settings map (ARRAY, 1 entry): written at start, read on every decision. */
+/* A destination the daemon itself may reach (gg_settings.self_egress):
+ * an exact address (family 4: addr[0..3], the rest zero), port, and
+ * protocol (0: TCP and UDP). */
+struct gg_self_dest {
+	__u8 addr[16];
+	__u16 port; /* host byte order */
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+};
+
+#define GG_SELF_EGRESS_MAX 4
+
 struct gg_settings {
 	__u32 scope_mode; /* enum gg_scope_mode */
 	__u32 n_exempt; /* exempt[0..n_exempt) */
-	__u32 self_tgid; /* the daemon: never gated (with self_start_ticks) */
+	/* the daemon (with self_start_ticks): governed by every gate as any
+	 * task in scope, except that its egress is self_egress, not the
+	 * policy's (issue 13: exempt from nothing it does not need) */
+	__u32 self_tgid;
 	__u32 enabled; /* 0 = stopped: every gate allows */
 	/* The daemon's start time, in clock ticks since boot (USER_HZ, field 22
 	 * of /proc/PID/stat): a later process that reuses a dead daemon's pid
@@ -147,6 +162,13 @@ struct gg_settings {
 	 * a new one (system.slice/govgate.service), where the successor starts. */
 	struct gg_cgroup_ref self_unit_parent;
 	char self_unit[GG_UNIT_NAME_MAX];
+	/* Where the daemon may connect or send besides loopback: what it needs
+	 * (the DNS forwarder's upstream). Anything else is denied to it and
+	 * recorded (GG_EVF_DAEMON_EGRESS, FLOOR-TAMPER-DAEMON): a daemon
+	 * taken over through what it parses reaches nothing new. */
+	__u32 n_self_egress;
+	struct gg_self_dest self_egress[GG_SELF_EGRESS_MAX];
+	__u32 _pad2;
 };
 
 /* policy_state map (ARRAY, 1 entry). active_slot only ever holds 0 or 1 so a
@@ -546,6 +568,9 @@ enum gg_event_flags {
 	/* net.egress: the destination is missing from an applied allowlist
 	 * (entries[4] and entries[5]: the first and the last list missing). */
 	GG_EVF_NOT_ALLOWED = 1 << 5,
+	/* net.egress: the daemon itself tried a destination that is not in
+	 * settings.self_egress: denied without a rule (FLOOR-TAMPER-DAEMON). */
+	GG_EVF_DAEMON_EGRESS = 1 << 6,
 };
 
 struct gg_event {
@@ -752,7 +777,8 @@ _Static_assert(GG_CNT_DENIED == 1 && GG_CNT_OBSERVED == 2 && GG_CNT_DROPPED == 3
 _Static_assert(GG_GUARD_MAP_NO_WRITE == 1, "guard_maps: 1 = no writable fd");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
-GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX);
+GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX + 4 +
+				    20 * GG_SELF_EGRESS_MAX + 4);
 GG_ASSERT_OFF(gg_settings, self_start_ticks, 16);
 GG_ASSERT_OFF(gg_settings, scope, 24);
 GG_ASSERT_OFF(gg_settings, exempt, 40);
@@ -762,7 +788,15 @@ GG_ASSERT_NEXT(gg_settings, _pad, pin_dir_dev);
 GG_ASSERT_NEXT(gg_settings, pin_dir_dev, pin_dir_ino);
 GG_ASSERT_NEXT(gg_settings, pin_dir_ino, self_unit_parent);
 GG_ASSERT_NEXT(gg_settings, self_unit_parent, self_unit);
-GG_ASSERT_LAST(gg_settings, self_unit);
+GG_ASSERT_NEXT(gg_settings, self_unit, n_self_egress);
+GG_ASSERT_NEXT(gg_settings, n_self_egress, self_egress);
+GG_ASSERT_NEXT(gg_settings, self_egress, _pad2);
+GG_ASSERT_LAST(gg_settings, _pad2);
+GG_ASSERT_SIZE(gg_self_dest, 20);
+GG_ASSERT_NEXT(gg_self_dest, addr, port);
+GG_ASSERT_NEXT(gg_self_dest, port, proto);
+GG_ASSERT_NEXT(gg_self_dest, proto, family);
+GG_ASSERT_LAST(gg_self_dest, family);
 GG_ASSERT_SIZE(gg_policy_state, 8 + 8 * GG_SLOTS);
 GG_ASSERT_OFF(gg_policy_state, generation, 8);
 _Static_assert(GG_SLOTS <= 32, "digest_slots holds a bit per slot");

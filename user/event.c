@@ -303,6 +303,9 @@ static void add_net(json_t *rec, const struct gg_event *e)
 	/* missing from an applied egress allowlist (its rule is in "rules") */
 	if (e->flags & GG_EVF_NOT_ALLOWED)
 		json_object_set_new(rec, "not_allowlisted", json_true());
+	/* the daemon's own destination, outside what it needs */
+	if (e->flags & GG_EVF_DAEMON_EGRESS)
+		json_object_set_new(rec, "daemon_egress", json_true());
 }
 
 /* Locked mode's refusals (bpf/guard.bpf.c): what was refused, and the
@@ -352,6 +355,21 @@ static const char *bpf_cmd_name(__u32 cmd)
 	return cmd < sizeof(names) / sizeof(names[0]) && names[cmd] ? names[cmd] : "unknown";
 }
 
+/* The daemon's own egress past settings.self_egress (egress.bpf.c). */
+#define GG_CTL_DAEMON_EGRESS "FLOOR-TAMPER-DAEMON"
+
+/* The attribution of a floor refusal no pack rule is behind. */
+static void add_floor(json_t *rec, const char *control)
+{
+	json_object_set_new(rec, "pack", json_string("platform-floor"));
+	json_object_set_new(rec, "rule", json_null());
+	json_object_set_new(rec, "rules", json_array());
+	json_object_set_new(rec, "controls", json_pack("[s]", control));
+	json_object_set_new(rec, "frameworks", json_pack("[s]", "govgate-floor"));
+	json_object_set_new(rec, "observed_controls", json_array());
+	json_object_set_new(rec, "observed_frameworks", json_array());
+}
+
 static void add_tamper(json_t *rec, const struct gg_event *e)
 {
 	const struct gg_event_guard *g = &e->guard;
@@ -361,13 +379,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 
 	json_object_set_new(rec, "event", json_string("tamper_blocked"));
 	json_object_set_new(rec, "locked", json_true());
-	json_object_set_new(rec, "pack", json_string("platform-floor"));
-	json_object_set_new(rec, "rule", json_null());
-	json_object_set_new(rec, "rules", json_array());
-	json_object_set_new(rec, "controls", json_pack("[s]", ctl));
-	json_object_set_new(rec, "frameworks", json_pack("[s]", "govgate-floor"));
-	json_object_set_new(rec, "observed_controls", json_array());
-	json_object_set_new(rec, "observed_frameworks", json_array());
+	add_floor(rec, ctl);
 	json_object_set_new(rec, "tamper", json_string(known ? guard_names[g->what].what
 							     : "unknown"));
 	json_object_set_new(rec, "target", kstr(g->name, sizeof(g->name)));
@@ -411,6 +423,8 @@ json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *poli
 	json_object_set_new(rec, "generation", json_integer(e->generation));
 	if (e->flags & GG_EVF_TAMPER)
 		add_tamper(rec, e); /* its own event name, controls and fields */
+	else if (e->flags & GG_EVF_DAEMON_EGRESS)
+		add_floor(rec, GG_CTL_DAEMON_EGRESS);
 	else
 		add_policy(rec, e, policy);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
@@ -765,6 +779,10 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	else
 		sb_jstr(b, net_hook_name(n->hook), strlen(net_hook_name(n->hook)));
 	/* the keys audit.c does not list, in byte order */
+	if (e->flags & GG_EVF_DAEMON_EGRESS) {
+		sb_key(b, "daemon_egress");
+		SB_LIT(b, "true");
+	}
 	if (other_family)
 		sb_kint(b, "family_number", n->family);
 	sb_kname(b, "hook", net_hook_name(n->hook));
@@ -787,17 +805,22 @@ static void render_module(struct gg_strbuf *b, const struct gg_event *e)
 	sb_kname(b, "source", module_source_name(e->module.source));
 }
 
-/* add_tamper's attribution, in the writer's order. */
+/* add_floor's attribution, in the writer's order. */
+static void render_floor_attribution(struct gg_strbuf *b, const char *control)
+{
+	SB_LIT(b, ",\"rule\":null,\"rules\":[],\"pack\":\"platform-floor\",\"controls\":[\"");
+	sb_str(b, control);
+	SB_LIT(b, "\"],\"frameworks\":[\"govgate-floor\"],\"observed_controls\":[],"
+		  "\"observed_frameworks\":[]");
+}
+
 static void render_tamper_attribution(struct gg_strbuf *b, const struct gg_event *e)
 {
 	const struct gg_event_guard *g = &e->guard;
 	bool known = g->what < sizeof(guard_names) / sizeof(guard_names[0]) &&
 		     guard_names[g->what].what;
 
-	SB_LIT(b, ",\"rule\":null,\"rules\":[],\"pack\":\"platform-floor\",\"controls\":[\"");
-	sb_str(b, known ? guard_names[g->what].control : "FLOOR-TAMPER-UNKNOWN");
-	SB_LIT(b, "\"],\"frameworks\":[\"govgate-floor\"],\"observed_controls\":[],"
-		  "\"observed_frameworks\":[]");
+	render_floor_attribution(b, known ? guard_names[g->what].control : "FLOOR-TAMPER-UNKNOWN");
 }
 
 /* add_tamper's own keys (none of them listed by audit.c), in byte order. */
@@ -825,7 +848,7 @@ static void render_header(struct gg_render *r, const struct gg_event *e,
 			  const struct gg_compiled *policy, const char *exe)
 {
 	struct gg_strbuf *b = &r->out;
-	bool tamper = e->flags & GG_EVF_TAMPER;
+	bool tamper = e->flags & GG_EVF_TAMPER, daemon = e->flags & GG_EVF_DAEMON_EGRESS;
 
 	sb_kname(b, "event", tamper ? "tamper_blocked" : event_name(e->gate));
 	sb_kname(b, "gate", gg_gate_name(e->gate));
@@ -834,6 +857,8 @@ static void render_header(struct gg_render *r, const struct gg_event *e,
 	sb_kint(b, "generation", (long long)e->generation);
 	if (tamper)
 		render_tamper_attribution(b, e);
+	else if (daemon)
+		render_floor_attribution(b, GG_CTL_DAEMON_EGRESS);
 	else
 		add_attribution(r, e, policy);
 	/* as gg_event_record: the later flag's reason wins */
@@ -843,7 +868,7 @@ static void render_header(struct gg_render *r, const struct gg_event *e,
 		sb_kname(b, "fail_closed", "unreadable_destination");
 	else if (e->flags & GG_EVF_FAIL_CLOSED)
 		sb_kname(b, "fail_closed", "policy_swapped_during_decision");
-	if (!tamper && !policy) {
+	if (!tamper && !daemon && !policy) {
 		sb_key(b, "policy_unresolved");
 		SB_LIT(b, "true");
 	}

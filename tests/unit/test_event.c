@@ -393,6 +393,31 @@ static void test_tamper_record(void **state)
 	json_decref(rec);
 }
 
+/* The daemon's own destination outside settings.self_egress: a floor
+ * denial with its control, whatever policy is loaded. */
+static void test_daemon_egress_record(void **state)
+{
+	struct gg_event e = {};
+	json_t *rec;
+
+	e.gate = GG_GATE_EGRESS;
+	e.action = GG_ACT_DENY;
+	e.flags = GG_EVF_DAEMON_EGRESS;
+	e.net.family = AF_INET;
+	e.net.proto = IPPROTO_TCP;
+	e.net.dport = 443;
+	memcpy(e.net.daddr, (unsigned char[]){ 192, 0, 2, 7 }, 4);
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "event"), "egress_blocked");
+	assert_string_equal(str(rec, "pack"), "platform-floor");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
+			    "FLOOR-TAMPER-DAEMON");
+	assert_true(json_is_true(json_object_get(rec, "daemon_egress")));
+	assert_string_equal(str(rec, "daddr"), "192.0.2.7");
+	assert_null(json_object_get(rec, "policy_unresolved"));
+	json_decref(rec);
+}
+
 /* An entry id the policy does not have resolves to nothing, not a crash. */
 static void test_unknown_entry(void **state)
 {
@@ -809,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_socket_kind_records),
 		cmocka_unit_test(test_module_record),
 		cmocka_unit_test(test_tamper_record),
+		cmocka_unit_test(test_daemon_egress_record),
 		cmocka_unit_test(test_unknown_entry),
 		cmocka_unit_test(test_fail_closed_flag),
 		cmocka_unit_test(test_policy_packs_json),

@@ -221,6 +221,8 @@ static void run_all(struct logs *l, const struct gg_compiled *c)
 				e.flags |= GG_EVF_UNHASHED | (i % 16 == 7 ? GG_EVF_BAD_ADDR : 0);
 			if (i % 6 == 4) /* missing from an egress allowlist */
 				e.flags |= GG_EVF_NOT_ALLOWED;
+			if (kind == 1 && i % 12 == 9) /* the daemon's own destination */
+				e.flags |= GG_EVF_DAEMON_EGRESS;
 			/* no entry, one, two (in either order), an unknown one */
 			if (k && k <= n)
 				e.entries[i % GG_MAX_HITS] = k;
@@ -273,7 +275,8 @@ static void test_render_matches_jansson(void **state)
 			       "\"proto_number\":1", "\"syscall\":null", "\"bpf_cmd\":",
 			       "\"map_id\":", "\"ptrace_mode\":", "\"signal\":",
 			       "\"tamper\":\"unknown\"", "\"exe\":\"/usr/lib/", "\"digest\":null",
-			       "\\u001F", "\\\\xff", "\"cgroup_id\":-1", "\"rules\":[{", NULL });
+			       "\\u001F", "\\\\xff", "\"cgroup_id\":-1", "\"rules\":[{",
+			       "\"daemon_egress\":true", NULL });
 	logs_close(&l);
 	gg_compiled_free(c);
 }
