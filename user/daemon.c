@@ -1357,7 +1357,7 @@ static void guard_files_drop_keys(int fd)
 {
 	struct gg_guard_file_key keys[GG_GUARD_FILES_MAX], k, *prev = NULL;
 	size_t n = 0;
-	__u32 kind;
+	__u32 kind, count;
 
 	while (n < GG_GUARD_FILES_MAX && !bpf_map_get_next_key(fd, prev, &k)) {
 		keys[n] = k;
@@ -1365,8 +1365,10 @@ static void guard_files_drop_keys(int fd)
 		if (!bpf_map_lookup_elem(fd, &k, &kind) && kind == GG_GFILE_KEY)
 			n++;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
+	count = n;
+	if (n && bpf_map_delete_batch(fd, keys, &count, NULL))
+		for (size_t i = 0; i < n; i++) /* the batch stopped early: one by one */
+			bpf_map_delete_elem(fd, &keys[i]);
 }
 
 /* Marks a pinned map in guard_maps with kind (enum gg_guard_map_kind). */
