@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1977,6 +1978,18 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	return ret;
 }
 
+/* Records or a control request, whichever comes first: a request waited
+ * for the ring buffer's poll to time out (200 ms, twice per command). */
+static int wait_events(struct gg_daemon *d, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = ring_buffer__epoll_fd(d->rb), .events = POLLIN },
+			       { .fd = d->ctl_fd, .events = POLLIN } };
+
+	if (poll(p, d->ctl_fd >= 0 ? 2 : 1, timeout_ms) < 0)
+		return -errno;
+	return ring_buffer__consume(d->rb);
+}
+
 int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 {
 	struct gg_watch *watch = gg_watch_open(); /* user/watch.c */
@@ -1991,7 +2004,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			sighup_reload(d);
 		}
 		serve_control(d);
-		ret = ring_buffer__poll(d->rb, 200);
+		ret = wait_events(d, 200);
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
