@@ -858,6 +858,36 @@ static void digest__rewritten_file_hashed_again(void **state)
 	gg_digest_settle_s = settle;
 }
 
+/* What the filesystem said is remembered for one resolution only: a
+ * denied name installed after an apply is found by the next one. */
+static void digest__name_installed_later_found(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64];
+	const char *dirs[2] = { dir, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	struct gg_compiled *c = NULL;
+	struct gg_err err = {};
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(tool, sizeof(tool), "%s/tool", dir);
+	p = parse(PACK("p", "fw", CTL("C1"), EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 0 && c->n_exec_digests == 0, "nothing to resolve yet");
+	gg_compiled_free(c);
+	write_file(tool, "hello\n");
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 1 && c->n_exec_digests == 1 && digest_row(c, SHA_HELLO),
+	       "the tool installed since: %zu inodes, %zu digests", c->n_exec_inodes,
+	       c->n_exec_digests);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	unlink(tool);
+	rmdir(dir);
+}
+
 /* Program rules by identity and content: a name found in a search
  * directory becomes an identity row and a digest row of its name's prog;
  * a file found under two names (sh -> dash) gets a combined prog with the
@@ -1327,6 +1357,7 @@ int main(void)
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
 		cmocka_unit_test(digest__rewritten_file_hashed_again),
+		cmocka_unit_test(digest__name_installed_later_found),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
 		cmocka_unit_test(egress__programs_resolve_to_identity_and_content),
 		cmocka_unit_test(json__round_trip_is_identical),
