@@ -3,6 +3,7 @@
 # wall time is noise; CPU time and instruction counts are not). Usage:
 #
 #   bench/apply-cpu.sh [--reps N] [--prefixes N] [--callgrind] [--direct] [--rss]
+#                      [--callgrind-daemon] [--perf-daemon]
 #
 # Starts `govgate run` scoped to a cgroup of its own (pin, state and log
 # directories of its own, as bench/run.sh), then applies the floor and the
@@ -12,12 +13,16 @@
 # (user + sys) of the CLI and of the daemon (its schedstat), and the wall time.
 # --direct: the daemon is stopped (the gates stay) and the CLI applies itself.
 # --callgrind: one more apply under valgrind --tool=callgrind (instructions
-# in user space), direct. --rss: the daemon's smaps, summed by mapping.
+# in user space), direct. --callgrind-daemon: the daemon runs under callgrind,
+# and the instructions of its applies after two warm-up ones are counted
+# (the daemon's steady state: the digests of unchanged files are kept).
+# --perf-daemon: perf record of the daemon during the applies
+# (build/daemon.perf). --rss: the daemon's smaps, summed by mapping.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
-reps=9 prefixes=0 callgrind=0 direct=0 rss=0
+reps=9 prefixes=0 callgrind=0 direct=0 rss=0 cgd=0 pd=0
 while (($#)); do
 	case $1 in
 	--reps) reps=${2:?}; shift 2 ;;
@@ -25,6 +30,8 @@ while (($#)); do
 	--callgrind) callgrind=1; shift ;;
 	--direct) direct=1; shift ;;
 	--rss) rss=1; shift ;;
+	--callgrind-daemon) cgd=1; shift ;;
+	--perf-daemon) pd=1; shift ;;
 	*) echo "usage: $0 [--reps N] [--prefixes N] [--callgrind] [--direct] [--rss]" >&2; exit 2 ;;
 	esac
 done
@@ -58,10 +65,13 @@ cat >"$cfg" <<JSON
   "registry_dir": "$tmp/registry", "store_dir": "$tmp/store", "trust_dir": "$tmp/keys",
   "audit": { "path": "$tmp/audit.jsonl", "key": "$tmp/audit-key.pem", "rotate_bytes": 1099511627776 } }
 JSON
-env -u JOURNAL_STREAM -u INVOCATION_ID "$gg" run --config "$cfg" --scope "cgroup:$cgp" \
+vg=()
+((cgd)) && vg=(valgrind --tool=callgrind --callgrind-out-file="$root/build/daemon.callgrind"
+	--collect-atstart=no --toggle-collect=gg_policy_edit)
+env -u JOURNAL_STREAM -u INVOCATION_ID "${vg[@]}" "$gg" run --config "$cfg" --scope "cgroup:$cgp" \
 	>"$tmp/daemon.out" 2>"$tmp/daemon.err" &
 daemon_pid=$!
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 6000; i++)); do
 	grep -q "enforcing (generation" "$tmp/daemon.err" && break
 	sleep 0.05
 done
@@ -107,10 +117,30 @@ one() { # one LABEL REFS...: prints LABEL cli_user_ms cli_sys_ms daemon_ms wall_
 		'/task-clock/ {tc = $1} END {printf "%s cli_cpu_ms %.2f daemon_cpu_ms %.2f wall_ms %.1f\n", l, tc, d / 1e6, w / 1e6}' <<<"$out"
 }
 echo "load $(cut -d' ' -f1-3 /proc/loadavg), $(((prefixes)) && echo "$prefixes prefixes" || echo "nine packs"), $( ((direct)) && echo direct || echo "through the daemon")"
+if ((cgd)); then
+	for ((r = 1; r <= 2 + reps; r++)); do
+		"$gg" apply --config "$cfg" "${refs[@]}" >/dev/null || exit 1
+		((r == 2)) && callgrind_control -z "$daemon_pid" >/dev/null
+	done
+	callgrind_control -d "$daemon_pid" >/dev/null
+	sleep 1
+	for f in "$root"/build/daemon.callgrind*; do
+		callgrind_annotate "$f" 2>/dev/null | awk -v n="$reps" '/PROGRAM TOTALS/ {
+			gsub(",", "", $1); printf "daemon: %d instructions per apply (%s)\n", $1 / n, FILENAME}'
+	done
+	reps=0
+fi
+perf_pid=
+if ((pd)) && [ -n "$daemon_pid" ]; then
+	perf record -q -F 5000 --call-graph dwarf,16384 -p "$daemon_pid" -o "$root/build/daemon.perf" &
+	perf_pid=$!
+	sleep 1
+fi
 for ((r = 1; r <= reps; r++)); do
 	one floor-only --remove "${refs[@]}" 2>/dev/null || "$gg" apply --config "$cfg" >/dev/null 2>&1
 	one apply "${refs[@]}"
 done | grep -v '^floor-only'
+[ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 if ((callgrind)); then
 	[ -n "$daemon_pid" ] && { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=; }
 	"$gg" apply --config "$cfg" --remove "${refs[@]}" >/dev/null 2>&1
