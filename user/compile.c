@@ -2043,14 +2043,16 @@ static bool target_denied(const struct gg_rule *r, const char *real)
 static int fd_sha256(int fd, __u8 sha256[GG_SHA256_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536];
+	/* not on the stack: the daemon's stack pages, once touched, stay */
+	const size_t size = 65536;
+	unsigned char *buf = malloc(size);
 	unsigned int len = 0;
 	int ret = -EIO;
 	ssize_t r;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		goto cleanup;
-	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+	while ((r = read(fd, buf, size)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || !EVP_DigestUpdate(ctx, buf, r))
@@ -2060,6 +2062,7 @@ static int fd_sha256(int fd, __u8 sha256[GG_SHA256_LEN])
 		ret = 0;
 cleanup:
 	EVP_MD_CTX_free(ctx);
+	free(buf);
 	return ret;
 }
 
