@@ -132,7 +132,7 @@ if ((cgd)); then
 fi
 perf_pid=
 if ((pd)) && [ -n "$daemon_pid" ]; then
-	perf record -q -F 5000 --call-graph dwarf,16384 -p "$daemon_pid" -o "$root/build/daemon.perf" &
+	perf record -q -F 2000 --call-graph dwarf,8192 -p "$daemon_pid" -o "$root/build/daemon.perf" &
 	perf_pid=$!
 	sleep 1
 fi
@@ -157,4 +157,13 @@ if ((rss)) && [ -n "$daemon_pid" ]; then
 	grep VmRSS "/proc/$daemon_pid/status"
 	awk '/^[0-9a-f]+-[0-9a-f]+ / {name = $6 ? $6 : "[anon]"} /^Rss:/ {rss[name] += $2}
 		END {for (n in rss) if (rss[n]) printf "%8d kB %s\n", rss[n], n}' "/proc/$daemon_pid/smaps" | sort -rn
+	# the binary's own mappings: text, read-only data, data and bss
+	awk -v b="$gg" '/^[0-9a-f]+-[0-9a-f]+ / {m = $1 " " $2 " " $6} /^Rss:/ && m ~ b {print "  " m, $2, "kB"}' \
+		"/proc/$daemon_pid/smaps"
+	# glibc's view of the heap (in use, free), when gdb is there
+	if command -v gdb >/dev/null; then
+		gdb -p "$daemon_pid" -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1
+		sleep 0.2
+		tail -n 12 "$tmp/daemon.err" | grep -E 'system bytes|in use bytes|Arena|max mmap' | head -8
+	fi
 fi
