@@ -229,6 +229,11 @@ $(BENCH_BIN): bench/ggbench.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -std=gnu11 -static $< -o $@
 
+# Which batch operations each map type takes here (docs/performance.md).
+$(OUTPUT)/bench/batchprobe: bench/batchprobe.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE -std=gnu11 -static $< -lbpf -lelf -lz -o $@
+
 # Per-record cost of the audit path (no BPF, no root): docs/performance.md.
 $(OUTPUT)/bench/recbench: bench/recbench.c $(LIB) | $(OUTPUT)/bench
 	$(call msg,CC,$@)

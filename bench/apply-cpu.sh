@@ -126,7 +126,7 @@ if ((cgd)); then
 	sleep 1
 	for f in "$root"/build/daemon.callgrind*; do
 		callgrind_annotate "$f" 2>/dev/null | awk -v n="$reps" '/PROGRAM TOTALS/ {
-			gsub(",", "", $1); printf "daemon: %d instructions per apply (%s)\n", $1 / n, FILENAME}'
+			gsub(",", "", $1); printf "daemon: %.0f instructions per apply\n", $1 / n}'
 	done
 	reps=0
 fi
