@@ -1888,8 +1888,9 @@ static json_t *handle_request(struct gg_daemon *d, const json_t *msg, const stru
 	return rep;
 }
 
-/* One request per connection; at most a few per loop iteration. */
-static void serve_control(struct gg_daemon *d)
+/* One request per connection; at most a few per loop iteration. False
+ * when a connection waits but cannot be taken (out of descriptors). */
+static bool serve_control(struct gg_daemon *d)
 {
 	for (int i = 0; d->ctl_fd >= 0 && i < 4; i++) {
 		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -1898,7 +1899,8 @@ static void serve_control(struct gg_daemon *d)
 		json_t *msg, *rep;
 
 		if (fd < 0)
-			return;
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+			       errno == ECONNABORTED;
 		peer_of(fd, &p);
 		if (gg_control_read(fd, &msg, &err)) {
 			record_request_refused(d, NULL, GG_REQ_MALFORMED, err.msg, &p,
@@ -1912,6 +1914,7 @@ static void serve_control(struct gg_daemon *d)
 		json_decref(rep);
 		close(fd);
 	}
+	return true;
 }
 
 /* SIGHUP (`systemctl reload`, which any root can ask init for): locked,
@@ -1980,13 +1983,15 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 }
 
 /* Records or a control request, whichever comes first: a request waited
- * for the ring buffer's poll to time out (200 ms, twice per command). */
-static int wait_events(struct gg_daemon *d, int timeout_ms)
+ * for the ring buffer's poll to time out (200 ms, twice per command).
+ * Not the socket when its last connection could not be taken (it would
+ * wake the loop at once, again and again). */
+static int wait_events(struct gg_daemon *d, bool ctl, int timeout_ms)
 {
 	struct pollfd p[2] = { { .fd = gg_ringbuf_fd(d->rb), .events = POLLIN },
 			       { .fd = d->ctl_fd, .events = POLLIN } };
 
-	if (poll(p, d->ctl_fd >= 0 ? 2 : 1, timeout_ms) < 0)
+	if (poll(p, ctl && d->ctl_fd >= 0 ? 2 : 1, timeout_ms) < 0)
 		return -errno;
 	return gg_ringbuf_consume(d->rb);
 }
@@ -1998,14 +2003,14 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 	int ret;
 
 	while (!stop_requested) {
-		bool tick;
+		bool tick, ctl;
 
 		if (reload_requested) {
 			reload_requested = 0;
 			sighup_reload(d);
 		}
-		serve_control(d);
-		ret = wait_events(d, 200);
+		ctl = serve_control(d);
+		ret = wait_events(d, ctl, 200);
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
