@@ -60,7 +60,8 @@ static void run(const struct probe *p)
 	}
 	keys(p, k);
 	n = 4;
-	printf("%-14s update_batch %-14s", p->name, verdict(bpf_map_update_batch(fd, k, v, &n, &b)));
+	printf("%-14s update_batch %-14s", p->name,
+	       verdict(bpf_map_update_batch(fd, k, v, &n, &b)));
 	n = 4;
 	printf(" lookup_batch %-14s",
 	       verdict(bpf_map_lookup_batch(fd, NULL, out, k, v, &n, &b)));

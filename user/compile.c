@@ -1984,6 +1984,17 @@ static void path_stat(struct path_info *pi, const char *file)
 	pi->reg = pi->exists && !stat(file, &pi->st) && S_ISREG(pi->st.st_mode);
 }
 
+/* The slot of path in the table: its own, or the free one it would take. */
+static size_t path_slot(const char *path)
+{
+	size_t mask = paths_cap - 1, i;
+
+	for (i = path_hash(path) & mask; paths[i].path; i = (i + 1) & mask)
+		if (!strcmp(paths[i].path, path))
+			break;
+	return i;
+}
+
 /* file's entry; NULL when out of memory (the caller asks the kernel). */
 static struct path_info *path_info(const char *file)
 {
@@ -1991,26 +2002,22 @@ static struct path_info *path_info(const char *file)
 
 	if (2 * (paths_n + 1) > paths_cap) {
 		struct path_info *old = paths;
-		size_t cap = paths_cap ? 2 * paths_cap : 512, n = paths_cap;
+		size_t n = paths_cap;
 
-		paths = calloc(cap, sizeof(*paths));
+		paths = calloc(n ? 2 * n : 512, sizeof(*paths));
 		if (!paths) {
 			paths = old;
 			return NULL;
 		}
-		paths_cap = cap;
-		for (size_t k = 0; k < n; k++) {
-			if (!old[k].path)
-				continue;
-			for (i = path_hash(old[k].path) & (cap - 1); paths[i].path; i = (i + 1) & (cap - 1))
-				;
-			paths[i] = old[k];
-		}
+		paths_cap = n ? 2 * n : 512;
+		for (size_t k = 0; k < n; k++)
+			if (old[k].path)
+				paths[path_slot(old[k].path)] = old[k];
 		free(old);
 	}
-	for (i = path_hash(file) & (paths_cap - 1); paths[i].path; i = (i + 1) & (paths_cap - 1))
-		if (!strcmp(paths[i].path, file))
-			return &paths[i];
+	i = path_slot(file);
+	if (paths[i].path)
+		return &paths[i];
 	paths[i].path = strdup(file);
 	if (!paths[i].path)
 		return NULL;
@@ -2105,7 +2112,7 @@ static struct digest_memo *memo_slot(const struct stat *st)
 		if (memo[k].dev == st->st_dev && memo[k].ino == st->st_ino)
 			return &memo[k]; /* an older version of the file */
 	if (n_memo == GG_DIGEST_MEMO_MAX)
-		n_memo = 0;
+		n_memo = 0; /* full: start over */
 	return &memo[n_memo++];
 }
 

@@ -823,7 +823,8 @@ static void rewrite_and_resolve(const int *order)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(tool, sizeof(tool), "%s/tool", dir);
-	p = parse(PACK("p", "fw", CTL("C1"), EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
 	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
 	for (int i = 0; i < 4; i++) {
 		struct gg_compiled *c = NULL;
@@ -872,7 +873,8 @@ static void digest__name_installed_later_found(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(tool, sizeof(tool), "%s/tool", dir);
-	p = parse(PACK("p", "fw", CTL("C1"), EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
 	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
 	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
 	expect(c->n_exec_inodes == 0 && c->n_exec_digests == 0, "nothing to resolve yet");
