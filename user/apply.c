@@ -14,7 +14,7 @@
 #include "floor_pack.h"
 
 struct gg_apply_kernel gg_apply_kernel = {
-	.read = gg_policy_read,
+	.read = gg_policy_generation,
 	.swap = gg_policy_swap,
 };
 

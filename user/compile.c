@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile.h"
@@ -1938,13 +1939,99 @@ static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *ca
 	return p;
 }
 
-/* Whether the file a link leads to is denied by the rule under its own
+/*
+ * What the filesystem says about each candidate path, asked once per
+ * resolution: the nine packs deny mostly the same names, each looked for in
+ * six directories (3,100 stat calls and 500 readlinks per apply before).
+ */
+struct path_info {
+	char *path; /* NULL: a free slot */
+	bool exists, lnk, reg; /* lstat, a symlink; stat, a regular file */
+	char *real; /* realpath, for a symlink (NULL: none) */
+	struct stat st; /* stat's, when reg */
+};
+
+static struct path_info *paths;
+static size_t paths_cap, paths_n;
+
+static void paths_free(void)
+{
+	for (size_t i = 0; i < paths_cap; i++) {
+		free(paths[i].path);
+		free(paths[i].real);
+	}
+	free(paths);
+	paths = NULL;
+	paths_cap = paths_n = 0;
+}
+
+static size_t path_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void path_stat(struct path_info *pi, const char *file)
+{
+	struct stat st;
+
+	pi->exists = !lstat(file, &st);
+	pi->lnk = pi->exists && S_ISLNK(st.st_mode);
+	pi->real = pi->lnk ? realpath(file, NULL) : NULL;
+	pi->reg = pi->exists && !stat(file, &pi->st) && S_ISREG(pi->st.st_mode);
+}
+
+/* The slot of path in the table: its own, or the free one it would take. */
+static size_t path_slot(const char *path)
+{
+	size_t mask = paths_cap - 1, i;
+
+	for (i = path_hash(path) & mask; paths[i].path; i = (i + 1) & mask)
+		if (!strcmp(paths[i].path, path))
+			break;
+	return i;
+}
+
+/* file's entry; NULL when out of memory (the caller asks the kernel). */
+static struct path_info *path_info(const char *file)
+{
+	size_t i;
+
+	if (2 * (paths_n + 1) > paths_cap) {
+		struct path_info *old = paths;
+		size_t n = paths_cap;
+
+		paths = calloc(n ? 2 * n : 512, sizeof(*paths));
+		if (!paths) {
+			paths = old;
+			return NULL;
+		}
+		paths_cap = n ? 2 * n : 512;
+		for (size_t k = 0; k < n; k++)
+			if (old[k].path)
+				paths[path_slot(old[k].path)] = old[k];
+		free(old);
+	}
+	i = path_slot(file);
+	if (paths[i].path)
+		return &paths[i];
+	paths[i].path = strdup(file);
+	if (!paths[i].path)
+		return NULL;
+	paths_n++;
+	path_stat(&paths[i], file);
+	return &paths[i];
+}
+
+/* Whether the file a link leads to (real) is denied by the rule under its own
  * name or path (a program rule: its own program name): nc -> nc.openbsd and modprobe -> kmod are (the shipped
  * lists name both), nc -> busybox is not, and the content of a multi-call
  * binary must not be denied for one of its applets. */
-static bool target_denied(const struct gg_rule *r, const char *file)
+static bool target_denied(const struct gg_rule *r, const char *real)
 {
-	char *real = realpath(file, NULL);
 	const char *base;
 	bool ok = false;
 
@@ -1957,26 +2044,132 @@ static bool target_denied(const struct gg_rule *r, const char *file)
 		ok = !strcmp(r->paths[k], real);
 	for (size_t k = 0; !ok && r->gate == GG_GATE_EGRESS && k < r->n_programs; k++)
 		ok = !strcmp(r->programs[k], base);
-	free(real);
 	return ok;
+}
+
+static int fd_sha256(int fd, __u8 sha256[GG_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* not on the stack: the daemon's stack pages, once touched, stay */
+	const size_t size = 65536;
+	unsigned char *buf = malloc(size);
+	unsigned int len = 0;
+	int ret = -EIO;
+	ssize_t r;
+
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto cleanup;
+	while ((r = read(fd, buf, size)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || !EVP_DigestUpdate(ctx, buf, r))
+			goto cleanup;
+	}
+	if (EVP_DigestFinal_ex(ctx, sha256, &len) && len == GG_SHA256_LEN)
+		ret = 0;
+cleanup:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return ret;
+}
+
+/*
+ * The digests hashed, by file and version: the same shell is denied by nine
+ * packs under four names (bash, rbash, /bin and /usr/bin), and was hashed 36
+ * times per apply. A digest is reused within the resolution that hashed it,
+ * and by later ones (the daemon's next apply) only if the file's ctime had
+ * settled when it was hashed (ctime comes from a coarse clock: a write in
+ * the same tick leaves it unchanged; 64 s, GG_HASH_SETTLE_S of exec.bpf.c) and
+ * did not change while it was read. One thread compiles.
+ */
+#define GG_DIGEST_MEMO_MAX 1024
+
+int gg_digest_settle_s = 64;
+
+struct digest_memo {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	unsigned long epoch; /* the resolution that hashed it; 0: settled */
+	__u8 sha256[GG_SHA256_LEN];
+};
+
+static struct digest_memo memo[GG_DIGEST_MEMO_MAX];
+static size_t n_memo;
+static unsigned long memo_epoch;
+
+static bool same_version(const struct digest_memo *m, const struct stat *st)
+{
+	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+	       m->mtime.tv_sec == st->st_mtim.tv_sec && m->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       m->ctime.tv_sec == st->st_ctim.tv_sec && m->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static struct digest_memo *memo_slot(const struct stat *st)
+{
+	for (size_t k = 0; k < n_memo; k++)
+		if (memo[k].dev == st->st_dev && memo[k].ino == st->st_ino)
+			return &memo[k]; /* an older version of the file */
+	if (n_memo == GG_DIGEST_MEMO_MAX)
+		n_memo = 0; /* full: start over */
+	return &memo[n_memo++];
+}
+
+/* The digest of file, which stat() found to be st. */
+static int file_digest(const char *file, const struct stat *st, __u8 sha256[GG_SHA256_LEN])
+{
+	struct digest_memo now, *m;
+	struct stat after;
+	int fd, ret;
+
+	for (size_t k = 0; k < n_memo; k++) {
+		if (same_version(&memo[k], st) && (!memo[k].epoch || memo[k].epoch == memo_epoch)) {
+			memcpy(sha256, memo[k].sha256, GG_SHA256_LEN);
+			return 0;
+		}
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, &after) ? -errno : 0;
+	now = (struct digest_memo){ .dev = after.st_dev, .ino = after.st_ino,
+				    .size = after.st_size, .mtime = after.st_mtim,
+				    .ctime = after.st_ctim, .epoch = memo_epoch };
+	if (!ret && after.st_ctim.tv_sec + gg_digest_settle_s < time(NULL))
+		now.epoch = 0;
+	if (!ret)
+		ret = fd_sha256(fd, sha256);
+	/* kept only if the file did not change while it was read */
+	if (!ret && !fstat(fd, &after) && same_version(&now, &after)) {
+		m = memo_slot(&after);
+		*m = now;
+		memcpy(m->sha256, sha256, GG_SHA256_LEN);
+	}
+	close(fd);
+	return ret;
 }
 
 /* A denied name or path that exists here: best effort, what is absent or
  * unreadable is skipped (the name rule still stands). 1 = resolved. */
 static int resolve_file(const struct gg_rule *r, const char *file, struct gg_identity *id)
 {
-	struct stat st;
+	struct path_info own = {}, *pi = path_info(file);
+	int ret = 0;
 
-	if (lstat(file, &st))
-		return 0;
-	if (S_ISLNK(st.st_mode) && !target_denied(r, file))
-		return 0;
-	if (stat(file, &st) || !S_ISREG(st.st_mode))
-		return 0;
-	id->dev = kdev(st.st_dev);
-	id->ino = st.st_ino;
-	id->has_digest = !gg_file_sha256(file, id->sha256);
-	return 1;
+	if (!pi) {
+		pi = &own;
+		path_stat(pi, file);
+	}
+	if (!pi->exists || (pi->lnk && !target_denied(r, pi->real)) || !pi->reg)
+		goto cleanup;
+	id->dev = kdev(pi->st.st_dev);
+	id->ino = pi->st.st_ino;
+	id->has_digest = !file_digest(file, &pi->st, id->sha256);
+	ret = 1;
+cleanup:
+	free(own.real);
+	return ret;
 }
 
 /* One identity row for file (owned here), kept only if it resolves. */
@@ -2052,6 +2245,7 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 	size_t cnt = 0, cap = 0;
 	int ret = 0;
 
+	memo_epoch++;
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct gg_pack *pk = in[i].pack;
 
@@ -2076,6 +2270,7 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 				ret = resolve_names(r, i, j, opts, &v, &cnt, &cap);
 		}
 	}
+	paths_free();
 	if (ret == -ENOMEM)
 		gg_errf(err, ret, "compile: out of memory");
 	if (ret) {
@@ -2117,31 +2312,13 @@ int gg_digest_parse(const char *hex, __u8 sha256[GG_SHA256_LEN])
 
 int gg_file_sha256(const char *path, __u8 sha256[GG_SHA256_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536];
-	unsigned int len = 0;
-	int fd = -1, ret = -EIO;
-	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int ret;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-		goto cleanup;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	while ((r = read(fd, buf, sizeof(buf))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || !EVP_DigestUpdate(ctx, buf, r))
-			goto cleanup;
-	}
-	if (EVP_DigestFinal_ex(ctx, sha256, &len) && len == GG_SHA256_LEN)
-		ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	EVP_MD_CTX_free(ctx);
+	if (fd < 0)
+		return -errno;
+	ret = fd_sha256(fd, sha256);
+	close(fd);
 	return ret;
 }
 

@@ -205,6 +205,10 @@ struct gg_resolve_opts {
 	const char *const *dirs; /* NULL-terminated */
 };
 
+/* A file's digest is reused by later resolutions only if its ctime was
+ * this many seconds old when it was hashed (64; tests change it). */
+extern int gg_digest_settle_s;
+
 /* The directories of a standard PATH. */
 extern const struct gg_resolve_opts gg_resolve_standard;
 

@@ -455,12 +455,16 @@ static struct gg_control_conn *conn_slot(struct gg_control_server *s)
 
 static void conn_accept(struct gg_control_server *s)
 {
+	s->accept_blocked = false;
 	for (;;) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct gg_control_conn *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			s->accept_blocked = errno == EMFILE || errno == ENFILE ||
+					    errno == ENOBUFS || errno == ENOMEM;
 			return;
+		}
 		c = conn_slot(s);
 		c->fd = fd;
 		c->deadline_ms = now_ms() + GG_CONTROL_DEADLINE_MS;
@@ -503,6 +507,18 @@ static int conn_done(struct gg_control_conn *c, int *fd)
 	c->fd = -1;
 	conn_drop(c);
 	return 1;
+}
+
+int gg_control_pollfds(const struct gg_control_server *s, struct pollfd *p)
+{
+	int n = 0;
+
+	if (s->fd >= 0 && !s->accept_blocked)
+		p[n++] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+	for (int i = 0; i < GG_CONTROL_CONNS; i++)
+		if (s->conn[i].fd >= 0)
+			p[n++] = (struct pollfd){ .fd = s->conn[i].fd, .events = POLLIN };
+	return n;
 }
 
 int gg_control_next(struct gg_control_server *s, int *fd, json_t **msg, struct gg_err *err)

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <poll.h>
 #include <openssl/evp.h>
 
 #include "common.h"
@@ -125,6 +126,9 @@ struct gg_control_server {
 	int fd; /* listening, -1: none */
 	struct gg_control_conn conn[GG_CONTROL_CONNS];
 	unsigned long long busy; /* connections answered busy, in all */
+	/* accept failed for want of descriptors: not polled until the next
+	 * gg_control_next (a waiting connection would wake every poll) */
+	bool accept_blocked;
 };
 
 int gg_control_serve(struct gg_control_server *s, const char *path, struct gg_err *err);
@@ -137,6 +141,11 @@ void gg_control_server_close(struct gg_control_server *s);
  * message is complete when the peer shuts down its side. */
 int gg_control_next(struct gg_control_server *s, int *fd, json_t **msg, struct gg_err *err);
 int gg_control_reply(int fd, const json_t *reply);
+
+/* What the loop waits on for the control socket: the listening socket
+ * (unless accept_blocked) and each open connection, POLLIN, into p (room
+ * for 1 + GG_CONTROL_CONNS); returns how many. */
+int gg_control_pollfds(const struct gg_control_server *s, struct pollfd *p);
 
 /* The last accepted counter as the state directory keeps it across
  * reboots (0 when none); save writes it atomically. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "event.h"
 #include "lost.h"
 #include "policy.h"
+#include "ringbuf.h"
 #include "sign.h"
 #include "status.h"
 
@@ -78,7 +80,7 @@ struct gg_daemon {
 	struct gg_render render; /* denials go to the log without a jansson tree */
 	/* Start-up and shutdown (gg_daemon_start, gg_daemon_stop). */
 	int lock_fd, events_fd, old_events_fd, old_counters_fd;
-	struct ring_buffer *rb;
+	struct gg_ringbuf *rb; /* ringbuf.h: data mapped once */
 	struct gg_gate_state state[GG_GATE_COUNT];
 	char *pin_dir_final; /* set while the policy goes to a staged build */
 	const char *journal_reset;
@@ -815,7 +817,7 @@ static void copy_journal(struct gg_daemon *d)
  * past their unpinning). */
 static void drain_old_ring(struct gg_daemon *d, int fd)
 {
-	struct ring_buffer *rb = ring_buffer__new(fd, on_event, d, NULL);
+	struct gg_ringbuf *rb = gg_ringbuf_new(fd, on_event, d);
 	int n;
 
 	if (!rb) {
@@ -824,11 +826,11 @@ static void drain_old_ring(struct gg_daemon *d, int fd)
 		return;
 	}
 	d->recon_old = true; /* the old counters map's records */
-	n = ring_buffer__consume(rb);
+	n = gg_ringbuf_consume(rb);
 	if (n > 0)
 		fprintf(stderr, "govgate: recorded %d event(s) the replaced gates left in their "
 				"ring buffer\n", n);
-	ring_buffer__free(rb);
+	gg_ringbuf_free(rb);
 	d->recon_old = false;
 }
 
@@ -1619,11 +1621,11 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	d->events_fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_EVENTS, err);
 	if (d->events_fd < 0)
 		return d->events_fd;
-	d->rb = ring_buffer__new(d->events_fd, on_event, d, NULL);
+	d->rb = gg_ringbuf_new(d->events_fd, on_event, d);
 	if (!d->rb)
 		return gg_errf(err, -errno, "ring buffer: %s", strerror(errno));
 	/* The backlog now, not at the first wakeup. */
-	ret = ring_buffer__consume(d->rb);
+	ret = gg_ringbuf_consume(d->rb);
 	if (ret > 0)
 		fprintf(stderr, "govgate: recorded %d event(s) waiting in the ring buffer\n", ret);
 	check_drops(d);
@@ -2027,6 +2029,21 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	return ret;
 }
 
+/* Records or a control request, whichever comes first: a request waited
+ * for the ring buffer's poll to time out (200 ms, twice per command).
+ * Not the socket when its last connection could not be taken (it would
+ * wake the loop at once, again and again). */
+static int wait_events(struct gg_daemon *d, int timeout_ms)
+{
+	struct pollfd p[1 + 1 + GG_CONTROL_CONNS] = { { .fd = gg_ringbuf_fd(d->rb),
+							.events = POLLIN } };
+	int n = 1 + gg_control_pollfds(&d->ctl, p + 1);
+
+	if (poll(p, n, timeout_ms) < 0)
+		return -errno;
+	return gg_ringbuf_consume(d->rb);
+}
+
 int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 {
 	struct gg_watch *watch = gg_watch_open(); /* user/watch.c */
@@ -2041,7 +2058,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			sighup_reload(d);
 		}
 		serve_control(d);
-		ret = ring_buffer__poll(d->rb, 200);
+		ret = wait_events(d, 200);
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
@@ -2067,7 +2084,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 	}
 	gg_watch_close(watch);
 	sd_notify(0, "STOPPING=1");
-	ring_buffer__consume(d->rb);
+	gg_ringbuf_consume(d->rb);
 	d->clean_stop = true;
 	return 0;
 }
@@ -2114,7 +2131,7 @@ void gg_daemon_free(struct gg_daemon *d)
 
 	if (!d)
 		return;
-	ring_buffer__free(d->rb);
+	gg_ringbuf_free(d->rb);
 	if (d->cons_pos) {
 		munmap((void *)d->cons_pos, sysconf(_SC_PAGESIZE));
 		munmap((void *)d->prod_pos, sysconf(_SC_PAGESIZE));

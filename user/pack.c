@@ -1520,7 +1520,10 @@ static int doc_load(struct pctx *p, json_t **root)
 
 	/* NULs are admitted by the lexer so that the validator can name the
 	 * offending value instead of failing with a bare syntax error. */
-	*root = json_loadb(p->buf, p->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (*root)
+		json_incref(*root); /* parsed by the caller */
+	else
+		*root = json_loadb(p->buf, p->len, GG_DOC_JSON_FLAGS, &je);
 	if (!*root) {
 		if (je.line > 0)
 			return gg_errf(p->err, -EINVAL, "%s:%d:%d: %s", p->origin, je.line,
@@ -1532,14 +1535,14 @@ static int doc_load(struct pctx *p, json_t **root)
 	return 0;
 }
 
-int gg_doc_parse(const char *buf, size_t len, const char *origin, struct gg_pack **pack,
-		 struct gg_bundle **bundle, struct gg_err *err)
+int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *root,
+		      const char *sha256, struct gg_pack **pack, struct gg_bundle **bundle,
+		      struct gg_err *err)
 {
 	struct pctx p = { .buf = buf, .len = len, .origin = origin ? origin : "<input>",
 			  .err = err };
 	struct gg_bundle *b = NULL;
 	struct gg_pack *pk = NULL;
-	json_t *root = NULL;
 	struct loc bl;
 	int ret;
 
@@ -1593,7 +1596,10 @@ int gg_doc_parse(const char *buf, size_t len, const char *origin, struct gg_pack
 		ret = oom(&p);
 	if (ret)
 		goto cleanup;
-	gg_sha256_hex(buf, len, pk->sha256);
+	if (sha256)
+		memcpy(pk->sha256, sha256, sizeof(pk->sha256));
+	else
+		gg_sha256_hex(buf, len, pk->sha256);
 	*pack = pk;
 	pk = NULL;
 cleanup:
@@ -1601,6 +1607,12 @@ cleanup:
 	gg_bundle_free(b);
 	json_decref(root);
 	return ret;
+}
+
+int gg_doc_parse(const char *buf, size_t len, const char *origin, struct gg_pack **pack,
+		 struct gg_bundle **bundle, struct gg_err *err)
+{
+	return gg_doc_parse_tree(buf, len, origin, NULL, NULL, pack, bundle, err);
 }
 
 int gg_pack_parse(const char *buf, size_t len, const char *origin, struct gg_pack **out,

@@ -125,6 +125,17 @@ int gg_pack_parse(const char *buf, size_t len, const char *origin, struct gg_pac
 int gg_doc_parse(const char *buf, size_t len, const char *origin, struct gg_pack **pack,
 		 struct gg_bundle **bundle, struct gg_err *err);
 
+/* How a policy document is parsed (NULs are admitted by the lexer so that
+ * the validator can name the offending value). */
+#define GG_DOC_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+
+/* gg_doc_parse of buf already parsed: root, when not NULL, is
+ * json_loadb(buf, len, GG_DOC_JSON_FLAGS) (borrowed), sha256, when not NULL,
+ * the hex digest of buf. The lookup of a name@version ref parses once. */
+int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *root,
+		      const char *sha256, struct gg_pack **pack, struct gg_bundle **bundle,
+		      struct gg_err *err);
+
 const struct gg_control *gg_pack_control(const struct gg_pack *pack, const char *id);
 
 void gg_pack_free(struct gg_pack *pack);

@@ -806,13 +806,16 @@ static void learned_read(const char *pin_dir, struct gg_policy_status *out)
 	close(fd);
 }
 
-int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
+/* The state map's generations; *opened: the map was there. */
+static int state_read(const char *pin_dir, struct gg_policy_status *out, bool *opened,
+		      struct gg_err *err)
 {
 	struct gg_policy_state st = {};
 	__u32 zero = 0;
 	int fd, ret = 0;
 
 	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_POLICY_STATE, err);
+	*opened = fd >= 0;
 	if (fd < 0)
 		return fd;
 	if (bpf_map_lookup_elem(fd, &zero, &st))
@@ -824,6 +827,23 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	out->generation = st.generation[out->active_slot];
 	out->latest = st.generation[0] > st.generation[1] ? st.generation[0] : st.generation[1];
 	close(fd);
+	return ret;
+}
+
+int gg_policy_generation(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
+{
+	bool opened;
+
+	return state_read(pin_dir, out, &opened, err);
+}
+
+int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_err *err)
+{
+	bool opened;
+	int ret = state_read(pin_dir, out, &opened, err);
+
+	if (!opened)
+		return ret;
 	out->n_digests = count_digests(pin_dir, GG_MAP_EXEC_DIGEST, out->active_slot);
 	out->n_trusted = count_digests(pin_dir, GG_MAP_EXEC_TRUST, out->active_slot);
 	allow_read(pin_dir, out->active_slot, out);

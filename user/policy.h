@@ -33,7 +33,10 @@ struct gg_policy_status {
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err);
 
-
+/* The generations and the active slot only (st's counts are left as they
+ * are): what an apply needs, without walking the maps. */
+int gg_policy_generation(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
+/* The same, and the counts of what the active slot holds (status). */
 int gg_policy_read(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
 
 /* Sums the per-CPU counters: out[gate][kind]. */

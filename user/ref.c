@@ -69,6 +69,7 @@ void gg_doc_free(struct gg_doc *doc)
 	free(doc->buf);
 	free(doc->signer);
 	free(doc->sig);
+	json_decref(doc->root);
 	memset(doc, 0, sizeof(*doc));
 }
 
@@ -246,34 +247,48 @@ cleanup:
 
 /* ---- name@version ---- */
 
-/* The name ("name", or "bundle" for a bundle) and "version" a document
- * declares, by a light parse; false if it has none (the full parser will
- * say why later). */
-static bool doc_decl(const char *buf, size_t len, char **name, char **version)
+/* The name ("name", or "bundle" for a bundle) and "version" root
+ * declares; false if it has none (the full parser will say why later). */
+static bool root_decl(const json_t *root, char **name, char **version)
 {
-	json_t *root, *n, *v;
-	bool ok = false;
+	const json_t *n, *v;
 
 	*name = *version = NULL;
-	root = json_loadb(buf, len, 0, NULL);
 	if (!json_is_object(root))
-		goto cleanup;
+		return false;
 	n = json_object_get(root, "name");
 	if (!json_is_string(n))
 		n = json_object_get(root, "bundle");
 	v = json_object_get(root, "version");
 	if (!json_is_string(n) || !json_is_string(v))
-		goto cleanup;
+		return false;
 	*name = strdup(json_string_value(n));
 	*version = strdup(json_string_value(v));
-	ok = *name && *version;
-	if (!ok) {
-		free(*name);
-		free(*version);
-		*name = *version = NULL;
-	}
-cleanup:
-	json_decref(root);
+	if (*name && *version)
+		return true;
+	free(*name);
+	free(*version);
+	*name = *version = NULL;
+	return false;
+}
+
+/* The declaration of buf, by the parse gg_doc_parse makes, whose tree
+ * is kept in *root for it. The declaration is read as a plain parse reads
+ * it (no flags): that parse refuses any \u0000, and admits duplicate keys,
+ * so such documents are read that way, and their tree is not kept. */
+static bool doc_decl(const char *buf, size_t len, json_t **root, char **name, char **version)
+{
+	json_t *plain;
+	bool ok;
+
+	*root = NULL;
+	if (!memmem(buf, len, "\\u0000", 6))
+		*root = json_loadb(buf, len, GG_DOC_JSON_FLAGS, NULL);
+	if (*root)
+		return root_decl(*root, name, version);
+	plain = json_loadb(buf, len, 0, NULL);
+	ok = root_decl(plain, name, version);
+	json_decref(plain);
 	return ok;
 }
 
@@ -312,6 +327,7 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 			 struct gg_err *err)
 {
 	char *buf = NULL, *name = NULL, *version = NULL, why[192];
+	json_t *root = NULL;
 	size_t len = 0;
 	int ret;
 
@@ -322,7 +338,7 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 	}
 	if (ret)
 		goto cleanup;
-	if (!doc_decl(buf, len, &name, &version)) {
+	if (!doc_decl(buf, len, &root, &name, &version)) {
 		if (!exact) {
 			tried(l, path, "no name and version to check");
 			ret = -ENOENT;
@@ -345,9 +361,12 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 	doc->origin = path;
 	doc->buf = buf;
 	doc->len = len;
+	doc->root = root;
 	path = NULL;
 	buf = NULL;
+	root = NULL;
 cleanup:
+	json_decref(root);
 	free(path);
 	free(buf);
 	free(name);
@@ -1041,7 +1060,10 @@ static int resolve_one(struct resolve *r, const char *ref, struct gg_err *err)
 	ret = gg_ref_load(r->ctx, ref, &doc, err);
 	if (ret)
 		return chain_err(r, ret, err);
-	ret = gg_doc_parse(doc.buf, doc.len, doc.origin, &pack, &bundle, err);
+	ret = gg_doc_parse_tree(doc.buf, doc.len, doc.origin, doc.root, doc.sha256, &pack,
+				&bundle, err);
+	json_decref(doc.root);
+	doc.root = NULL;
 	if (ret) {
 		ret = chain_err(r, ret, err);
 		gg_pack_free(pack);

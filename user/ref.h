@@ -33,6 +33,9 @@ struct gg_doc {
 	char *sig; /* the bytes of that signature file, kept so a stored */
 	size_t sig_len; /* copy can be checked the same way later */
 	bool registry; /* name@version found in the account's registry */
+	/* buf parsed (GG_DOC_JSON_FLAGS) by the name@version lookup, which
+	 * reads the declared name from it; NULL if it did not */
+	json_t *root;
 };
 
 enum gg_ref_kind {

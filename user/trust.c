@@ -162,7 +162,7 @@ const char *gg_trust_unenforced(const struct gg_config *cfg, __u64 generation)
 	int fd;
 
 	/* the pinned map: what the kernel was given */
-	if (gg_policy_read(cfg->pin_dir, &st, &err) || st.generation != generation)
+	if (gg_policy_generation(cfg->pin_dir, &st, &err) || st.generation != generation)
 		return NULL;
 	fd = gg_pinned_fd_ro(cfg->pin_dir, GG_MAP_EXEC_TRUST_CFG, &err);
 	if (fd < 0)

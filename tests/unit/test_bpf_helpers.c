@@ -39,6 +39,7 @@
 #include "gates.h"
 #include "helpers_test.h"
 #include "helpers_test.skel.h"
+#include "ringbuf.h"
 
 #define AF_INET_ 2
 #define AF_INET6_ 10
@@ -69,6 +70,8 @@ static int setup(void **state)
 		snprintf(load_error, sizeof(load_error), "open: %s", strerror(errno));
 		return 0;
 	}
+	/* A small ring buffer, so that records wrap around its end soon. */
+	bpf_map__set_max_entries(skel->maps.events, 16384);
 	/* Only the wrappers: the included gates' programs stay unloaded. */
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, !strncmp(bpf_program__name(prog), "test_", 5));
@@ -118,6 +121,59 @@ static void map_put(struct bpf_map *map, const void *key, const void *val)
 	if (bpf_map__update_elem(map, key, bpf_map__key_size(map), val, bpf_map__value_size(map),
 				 BPF_ANY))
 		fail_msg("%s: update: %s", bpf_map__name(map), strerror(errno));
+}
+
+/* ---- the daemon's ring buffer consumer (user/ringbuf.c) */
+
+struct rb_seen {
+	__u64 next; /* the seq expected next */
+	int records;
+	const char *subtest;
+};
+
+static int rb_record(void *ctx, void *data, size_t size)
+{
+	struct rb_seen *s = ctx;
+	const char *subtest = s->subtest;
+	__u64 first, last;
+
+	EXPECT_EQ(size, GG_T_RB_LEN, "record size");
+	memcpy(&first, data, 8);
+	memcpy(&last, (char *)data + GG_T_RB_LEN - 8, 8);
+	EXPECT_EQ(first, s->next, "first bytes: seq");
+	EXPECT_EQ(last, s->next, "last bytes: seq (the record joined across the end)");
+	s->records++;
+	s->next += s->next % 7 == 6 ? 2 : 1; /* every 7th is discarded */
+	return 0;
+}
+
+/* Records of 1,008 bytes in a 16 KiB ring: most laps end inside one, which
+ * the consumer (data mapped once) joins; discarded ones are skipped. */
+static void test_ringbuf_wraps(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	const char *subtest = "ringbuf";
+	struct rb_seen seen = { .next = 1, .subtest = subtest };
+	struct gg_ringbuf *rb;
+	int pending = 0, want = 0;
+
+	rb = gg_ringbuf_new(bpf_map__fd(skel->maps.events), rb_record, &seen);
+	if (!rb)
+		fail_msg("gg_ringbuf_new: %s", strerror(errno));
+	for (__u64 seq = 1; seq <= 200; seq++) {
+		struct gg_t_ringbuf in = { .seq = seq, .discard = seq % 7 == 0 };
+
+		run(skel->progs.test_ringbuf_emit, &in, sizeof(in), "ringbuf emit");
+		want += !in.discard;
+		pending += !in.discard;
+		if (seq % 5)
+			continue;
+		EXPECT_EQ(gg_ringbuf_consume(rb), pending, "records per consume");
+		pending = 0;
+	}
+	EXPECT_EQ(gg_ringbuf_consume(rb), 0, "nothing left");
+	EXPECT_EQ(seen.records, want, "records handed over");
+	gg_ringbuf_free(rb);
 }
 
 /* ---- cmd.exec: the d_path key's tail, the invoked name */
@@ -537,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_decision),
 		cmocka_unit_test(test_decision_slot),
 		cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_ringbuf_wraps),
 	};
 
 	/* GG_TEST_VERBOSE=1 shows libbpf's log (the verifier's on a refusal). */

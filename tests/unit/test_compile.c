@@ -805,6 +805,91 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	rmdir(dir);
 }
 
+/* Digests are kept between resolutions (the daemon's applies), by file
+ * version: a file rewritten in place, its size the same or not, is hashed
+ * again: a fresh file because its ctime has not settled, and (every ctime
+ * taken as settled) one whose size, mtime or ctime changed. */
+static void rewrite_and_resolve(const int *order)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64];
+	const char *dirs[2] = { dir, NULL };
+	const char *const texts[] = { "hello\n", "other\n", "much longer\n" };
+	const char *const want[] = { SHA_HELLO, SHA_OTHER,
+		"594b81d4fd19adfe56762f0047ea3258aea218cbae94c4cfaea54aff5229d2d3" };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	struct gg_err err = {};
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(tool, sizeof(tool), "%s/tool", dir);
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	for (int i = 0; i < 4; i++) {
+		struct gg_compiled *c = NULL;
+		char h[2 * GG_SHA256_LEN + 1];
+		FILE *f = fopen(tool, "r+") ?: fopen(tool, "w");
+
+		assert_non_null(f); /* the same inode each time */
+		assert_int_equal(ftruncate(fileno(f), 0), 0);
+		fputs(texts[order[i]], f);
+		fclose(f);
+		expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+		expect(c->n_exec_digests == 1, "one digest, got %zu", c->n_exec_digests);
+		gg_digest_hex(c->exec_digests[0].sha256, h);
+		expect(!strcmp(h, want[order[i]]), "version %d: %s, not %s", i, h,
+		       want[order[i]]);
+		gg_compiled_free(c);
+	}
+	gg_pack_free(p);
+	unlink(tool);
+	rmdir(dir);
+}
+
+static void digest__rewritten_file_hashed_again(void **state)
+{
+	int settle = gg_digest_settle_s;
+
+	rewrite_and_resolve((const int[]){ 0, 1, 0, 2 });
+	/* Every ctime settled: the sizes differ, in case the rewrites fall
+	 * in one tick of a coarse clock (no multigrain timestamps). */
+	gg_digest_settle_s = -1000000;
+	rewrite_and_resolve((const int[]){ 0, 2, 1, 2 });
+	gg_digest_settle_s = settle;
+}
+
+/* What the filesystem said is remembered for one resolution only: a
+ * denied name installed after an apply is found by the next one. */
+static void digest__name_installed_later_found(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64];
+	const char *dirs[2] = { dir, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	struct gg_compiled *c = NULL;
+	struct gg_err err = {};
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(tool, sizeof(tool), "%s/tool", dir);
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 0 && c->n_exec_digests == 0, "nothing to resolve yet");
+	gg_compiled_free(c);
+	write_file(tool, "hello\n");
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 1 && c->n_exec_digests == 1 && digest_row(c, SHA_HELLO),
+	       "the tool installed since: %zu inodes, %zu digests", c->n_exec_inodes,
+	       c->n_exec_digests);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	unlink(tool);
+	rmdir(dir);
+}
+
 /* Program rules by identity and content: a name found in a search
  * directory becomes an identity row and a digest row of its name's prog;
  * a file found under two names (sh -> dash) gets a combined prog with the
@@ -1273,6 +1358,8 @@ int main(void)
 		cmocka_unit_test(identity__hardlink_resolves_to_one_inode),
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
+		cmocka_unit_test(digest__rewritten_file_hashed_again),
+		cmocka_unit_test(digest__name_installed_later_found),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
 		cmocka_unit_test(egress__programs_resolve_to_identity_and_content),
 		cmocka_unit_test(json__round_trip_is_identical),

@@ -525,6 +525,31 @@ static void test_resolve_bundles(void **state)
 	gg_packs_free(packs, n);
 }
 
+/* The lookup reads a candidate's declared name@version from the parse the
+ * pack parser then reuses, but judges it as a plain parse would: a
+ * <name>.json with duplicate keys is chosen (and the parser says what is
+ * wrong), one with a \u0000 anywhere has no name to check. */
+static void test_resolve_decl_plain(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack **packs = NULL;
+	struct gg_err err = {};
+	size_t n = 0;
+
+	fx_put(P(f, "packs/dup.json"), "{\"name\": \"dup\", \"version\": \"v1\", "
+	       "\"version\": \"v1\"}");
+	resolve_fails(&f->ctx, "dup@v1", -EINVAL, "duplicate object key");
+	fx_put(P(f, "packs/nul.json"), "{\"name\": \"nul\", \"version\": \"v1\", "
+	       "\"description\": \"a\\u0000b\"}");
+	resolve_fails(&f->ctx, "nul@v1", -ENOENT, "packs/nul.json (no name and version to check)");
+	/* And a good one resolves from the one parse. */
+	assert_int_equal(gg_ref_resolve_packs(&f->ctx, refs(1, "p3@v3"), 1, &packs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(packs[0]->name, "p3");
+	assert_string_equal(packs[0]->ref, "p3@v3");
+	gg_packs_free(packs, n);
+}
+
 static void test_resolve_errors(void **state)
 {
 	struct fx *f = *state;
@@ -824,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_path_ref),
 		cmocka_unit_test(test_resolve_bundles),
 		cmocka_unit_test(test_resolve_errors),
+		cmocka_unit_test(test_resolve_decl_plain),
 		cmocka_unit_test(test_signatures_required),
 		cmocka_unit_test(test_signatures_optional),
 		cmocka_unit_test(test_blob_sig_escape),

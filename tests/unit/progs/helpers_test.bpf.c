@@ -124,3 +124,19 @@ int test_scope(struct gg_t_scope *ctx)
 	ctx->in_scope = gg_task_in_scope();
 	return 0;
 }
+
+SEC("syscall")
+int test_ringbuf_emit(struct gg_t_ringbuf *ctx)
+{
+	__u8 *r = bpf_ringbuf_reserve(&events, GG_T_RB_LEN, 0);
+
+	if (!r)
+		return 1;
+	__builtin_memcpy(r, &ctx->seq, 8);
+	__builtin_memcpy(r + GG_T_RB_LEN - 8, &ctx->seq, 8);
+	if (ctx->discard)
+		bpf_ringbuf_discard(r, 0);
+	else
+		bpf_ringbuf_submit(r, 0);
+	return 0;
+}

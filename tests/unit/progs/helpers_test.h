@@ -73,4 +73,12 @@ struct gg_t_scope {
 	__u32 in_scope; /* out */
 };
 
+/* The daemon's ring buffer consumer (user/ringbuf.c): one record of
+ * GG_T_RB_LEN bytes in events, its first and last 8 bytes seq. */
+#define GG_T_RB_LEN 1000
+struct gg_t_ringbuf {
+	__u64 seq; /* in */
+	__u32 discard; /* in: reserved, then discarded */
+};
+
 #endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef GOVGATE_RINGBUF_H
+#define GOVGATE_RINGBUF_H
+
+#include <stddef.h>
+
+/*
+ * A BPF ring buffer's consumer, as libbpf's ring_buffer__consume, with the
+ * data pages mapped once. libbpf maps them twice, back to back, so that a
+ * record wrapping around the end reads as one piece: the kernel maps every
+ * page at mmap time, so the default 4 MiB ring buffer was 8 MiB of the
+ * daemon's VmRSS. Here a wrapping record (rare: the end of the ring) is
+ * copied into a buffer of its own.
+ */
+struct gg_ringbuf;
+
+typedef int (*gg_ringbuf_fn)(void *ctx, void *data, size_t size);
+
+/* NULL with errno set on failure. */
+struct gg_ringbuf *gg_ringbuf_new(int map_fd, gg_ringbuf_fn fn, void *ctx);
+/* Pollable (POLLIN): records are waiting. */
+int gg_ringbuf_fd(const struct gg_ringbuf *rb);
+/* Hands every committed record to fn, in order; the count, or fn's
+ * negative return (the records before it are consumed). */
+int gg_ringbuf_consume(struct gg_ringbuf *rb);
+void gg_ringbuf_free(struct gg_ringbuf *rb);
+
+#endif
