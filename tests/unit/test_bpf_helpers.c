@@ -9,7 +9,7 @@
  * Covered: gg_path_key_finish (gg_zero_tail), gg_exec_lookup_invoked
  * (gg_scan_step), gg_port_verdict, gg_dest_v6, gg_is_loopback,
  * gg_egress_lookup, gg_hit, gg_active_slot, gg_check_slot,
- * gg_task_in_scope (gg_task_is_self, gg_in_cgroup) on the calling task.
+ * gg_task_in_scope (gg_in_cgroup) and gg_task_is_self on the calling task.
  *
  * Not reachable from here, because they need an LSM hook's or a
  * tracepoint's arguments, a socket or a sockaddr, and those program types
@@ -527,15 +527,22 @@ static void own_cgroup(struct gg_cgroup_ref *me, struct gg_cgroup_ref *parent)
 	parent->level = me->level ? me->level - 1 : 0;
 }
 
-static void scope_check(struct gg_helpers_test *skel, const char *subtest,
-			const struct gg_settings *s, __u32 want)
+static void self_check(struct gg_helpers_test *skel, const char *subtest,
+		       const struct gg_settings *s, __u32 want, __u32 want_self)
 {
-	struct gg_t_scope t = { .in_scope = 0xa5 };
+	struct gg_t_scope t = { .in_scope = 0xa5, .is_self = 0xa5 };
 	__u32 zero = 0;
 
 	map_put(skel->maps.settings, &zero, s);
 	run(skel->progs.test_scope, &t, sizeof(t), subtest);
 	EXPECT_EQ(t.in_scope, want, "in_scope");
+	EXPECT_EQ(t.is_self, want_self, "is_self");
+}
+
+static void scope_check(struct gg_helpers_test *skel, const char *subtest,
+			const struct gg_settings *s, __u32 want)
+{
+	self_check(skel, subtest, s, want, 0);
 }
 
 static void test_scope(void **state)
@@ -574,12 +581,13 @@ static void test_scope(void **state)
 	assert_int_equal(gg_proc_start_ticks(getpid(), &ticks, &err), 0);
 	s.self_tgid = getpid();
 	s.self_start_ticks = ticks;
-	scope_check(skel, "self-exempt", &s, 0);
+	/* the daemon is governed too; recognised as itself for its egress */
+	self_check(skel, "self-governed", &s, 1, 1);
 	s.self_start_ticks = ticks + 1;
-	scope_check(skel, "reused-pid-governed", &s, 1);
+	self_check(skel, "reused-pid-not-self", &s, 1, 0);
 	s.self_tgid = getpid() + 1;
 	s.self_start_ticks = ticks;
-	scope_check(skel, "other-pid-governed", &s, 1);
+	self_check(skel, "other-pid-not-self", &s, 1, 0);
 }
 
 int main(void)

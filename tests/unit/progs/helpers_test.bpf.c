@@ -121,7 +121,10 @@ int test_decision(struct gg_t_decision *ctx)
 SEC("syscall")
 int test_scope(struct gg_t_scope *ctx)
 {
+	struct gg_settings *s = gg_settings();
+
 	ctx->in_scope = gg_task_in_scope();
+	ctx->is_self = s && gg_task_is_self(s);
 	return 0;
 }
 

@@ -68,9 +68,11 @@ struct gg_t_decision {
 	__u32 entries[GG_MAX_HITS]; /* out */
 };
 
-/* gg_task_in_scope: is the calling task governed under `settings`? */
+/* gg_task_in_scope: is the calling task governed under `settings`?
+ * gg_task_is_self: is it the daemon (its egress bounded by self_egress)? */
 struct gg_t_scope {
 	__u32 in_scope; /* out */
+	__u32 is_self; /* out */
 };
 
 /* The daemon's ring buffer consumer (user/ringbuf.c): one record of
