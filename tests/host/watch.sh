@@ -23,6 +23,9 @@ tmp=$(mktemp -d /tmp/$id.XXXXXX)
 state=$tmp/state
 log=$tmp/audit.jsonl
 daemon_pid=
+# (f) a denied basename and a net.egress program name, in a PATH directory
+pb=/usr/local/bin/gg-wb-$$
+pp=/usr/local/bin/gg-wp-$$
 
 cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
@@ -31,6 +34,7 @@ cleanup() {
 		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$cg/cgroup.procs"
 		rmdir "$cg" 2>/dev/null
 	fi
+	rm -f "$pb" "$pb-alias" "$pp" "$pp-alias"
 	[ -n "${GG_KEEP_WATCH:-}" ] || rm -rf "$tmp"
 	[ -e "$pin" ] && echo "FAIL watch-cleanup-left-pins $pin"
 }
@@ -84,6 +88,7 @@ fi
 mkdir "$tmp/existing"
 tool "$tmp/existing/tool-c"
 bulk=$tmp/bulk/usr/bin
+mkdir -p /usr/local/bin
 {
 	printf '{ "name": "watch-test", "version": "v1", "framework": { "id": "test", "title": "watch" },\n'
 	printf '  "controls": [ { "id": "W-1", "title": "late tools", "status": "enforced" } ],\n'
@@ -91,7 +96,9 @@ bulk=$tmp/bulk/usr/bin
 	printf '    "%s",\n' "$tmp/existing/tool-a" "$tmp/later/opt/bin/tool-b" \
 		"$tmp/existing/tool-c" "$tmp/existing/tool-e"
 	for i in $(seq 1 499); do printf '    "%s/t%d",\n' "$bulk" "$i"; done
-	printf '    "%s/t500" ] } } ] }\n' "$bulk"
+	printf '    "%s/t500" ] } },\n' "$bulk"
+	printf '    { "id": "late-name", "gate": "cmd.exec", "controls": ["W-1"], "match": { "basenames": ["%s"] } },\n' "${pb##*/}"
+	printf '    { "id": "late-prog", "gate": "net.egress", "controls": ["W-1"], "match": { "programs": ["%s"], "cidrs": ["10.7.0.0/16"] } } ] }\n' "${pp##*/}"
 } >"$tmp/pack.json"
 check watch-apply "$gg" apply --config "$tmp/config.json" "$tmp/pack.json"
 gen=$(generation)
@@ -165,6 +172,22 @@ echo "# watch: 500 files in 10 bursts: $bulk_reapplies re-apply(s)"
 check watch-d-burst-one-reapply test "$bulk_reapplies" = 1
 in_scope "$tmp/alias-t500" "$tmp/proof-t500"
 check watch-d-last-file-hardlink-refused test ! -e "$tmp/proof-t500"
+
+# (f) in a PATH directory: a denied basename (cmd.exec) and a program
+# name (net.egress "programs") installed after the apply, each then
+# refused under another name (a hard link)
+tool "$pb"
+ln "$pb" "$pb-alias"
+check watch-f-basename-resolved resolved "$pb"
+in_scope "$pb-alias" "$tmp/proof-f"
+check watch-f-basename-hardlink-refused test ! -e "$tmp/proof-f"
+cp "$helpers/gg-net" "$pp" && printf '%s' "$pp" >>"$pp"
+ln "$pp" "$pp-alias"
+check watch-f-program-resolved resolved "$pp"
+out=$(in_scope "$pp-alias" connect 10.7.1.1 80)
+check watch-f-program-hardlink-denied test "$out" = EPERM
+out=$(in_scope "$helpers/gg-net" connect 10.7.1.2 80)
+check watch-f-other-program-not-denied test "$out" != EPERM
 
 # (e) a re-apply that fails never weakens the running policy: the stored
 # pack copies are spoiled (the applied set is re-applied from them), the
