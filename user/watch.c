@@ -449,13 +449,13 @@ static int set_dirs(struct gg_watch *w, struct lookup *lk, char **paths, size_t 
 	return 0;
 }
 
-/* Whether a directory named name, made in the directory anchor watches
- * for d, may be on the way to d: then the watch moves down. */
-static bool on_the_way(const struct watched *d, const char *name)
+bool gg_watch_on_the_way(const char *dir, const char *name)
 {
 	size_t len = strlen(name);
 
-	for (const char *p = strstr(d->dir, name); p; p = strstr(p + 1, name))
+	if (!len || strchr(name, '/') || dir[0] != '/')
+		return false;
+	for (const char *p = strstr(dir, name); p; p = strstr(p + 1, name))
 		if (p[-1] == '/' && (p[len] == '/' || !p[len]))
 			return true;
 	return false;
@@ -482,7 +482,7 @@ static void event(struct gg_watch *w, struct lookup *lk, const struct inotify_ev
 			continue;
 		}
 		if (!d->present) {
-			if ((ev->mask & IN_ISDIR) && ev->len && on_the_way(d, ev->name))
+			if ((ev->mask & IN_ISDIR) && ev->len && gg_watch_on_the_way(d->dir, ev->name))
 				w->rearm = true;
 			continue;
 		}

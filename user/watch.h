@@ -54,6 +54,12 @@ void gg_watch_dirs_free(char **dirs, size_t n);
  * its nearest ancestor that is (at worst "/"), into buf. 0, or -errno. */
 int gg_watch_anchor(const char *dir, char *buf, size_t len);
 
+/* Whether a directory named name, made where the watch for the missing
+ * directory dir is (its nearest existing ancestor), may be on the way to
+ * dir (a component of it): then the watch moves down. A false yes only
+ * costs a look. */
+bool gg_watch_on_the_way(const char *dir, const char *name);
+
 struct gg_watch;
 
 /* Starts watching; the directories follow the active policy, read at

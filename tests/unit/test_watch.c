@@ -81,6 +81,22 @@ static void watch__anchor_is_nearest_existing_directory(void **state)
 	rmdir(root);
 }
 
+/* A directory made under the anchor moves the watch down only when it
+ * is a component of the missing directory. */
+static void watch__dir_on_the_way(void **state)
+{
+	assert_true(gg_watch_on_the_way("/opt/tool/bin", "opt"));
+	assert_true(gg_watch_on_the_way("/opt/tool/bin", "tool"));
+	assert_true(gg_watch_on_the_way("/opt/tool/bin", "bin"));
+	assert_true(gg_watch_on_the_way("/optx/opt/bin", "opt"));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", "op"));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", "ool"));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", "tools"));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", "other"));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", ""));
+	assert_false(gg_watch_on_the_way("/opt/tool/bin", "tool/bin"));
+}
+
 /* 500 files in 10 batches 100 ms apart (dpkg unpacking a package): one
  * re-apply, due once the directory has been quiet, not one per batch. */
 static void watch__burst_is_one_reapply(void **state)
@@ -153,6 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(watch__dirs_standard_then_path_dirs_once),
 		cmocka_unit_test(watch__anchor_is_nearest_existing_directory),
+		cmocka_unit_test(watch__dir_on_the_way),
 		cmocka_unit_test(watch__burst_is_one_reapply),
 		cmocka_unit_test(watch__busy_directory_capped),
 		cmocka_unit_test(watch__failure_retried_with_backoff),
