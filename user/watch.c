@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct watched {
 	int wd; /* on dir, or on its nearest existing ancestor; -1: none */
 	bool present; /* wd is on dir itself */
 	bool standard; /* a PATH directory: denied basenames are resolved here */
+	bool fresh; /* new to the set: named by the apply that was just read */
 };
 
 struct gg_watch {
@@ -59,7 +61,7 @@ struct lookup {
 	bool open;
 	__u32 slot;
 	__u64 generation; /* of the active slot; 0: no policy */
-	int name_fd, prog_fd; /* -1: not open (no such map) */
+	int name_fd, prog_fd, inode_fd; /* -1: not open (no such map) */
 };
 
 static __u64 now_ms(void)
@@ -258,6 +260,7 @@ static void lookup_open(struct lookup *lk)
 		return;
 	lk->name_fd = gg_pinned_fd_ro(lk->cfg->pin_dir, GG_MAP_EXEC_NAME, &err);
 	lk->prog_fd = gg_pinned_fd_ro(lk->cfg->pin_dir, GG_MAP_EGRESS_PROG, &err);
+	lk->inode_fd = gg_pinned_fd_ro(lk->cfg->pin_dir, GG_MAP_EXEC_INODE, &err);
 }
 
 static void lookup_close(struct lookup *lk)
@@ -266,7 +269,9 @@ static void lookup_close(struct lookup *lk)
 		close(lk->name_fd);
 	if (lk->prog_fd >= 0)
 		close(lk->prog_fd);
-	lk->name_fd = lk->prog_fd = -1;
+	if (lk->inode_fd >= 0)
+		close(lk->inode_fd);
+	lk->name_fd = lk->prog_fd = lk->inode_fd = -1;
 }
 
 /* Whether name is a denied basename (cmd.exec) or a program name
@@ -314,9 +319,28 @@ static void note(struct gg_watch *w, const char *file, __u64 now)
 	gg_debounce_event(&w->db, now, true);
 }
 
-/* Every entry of d, which has just appeared: files made in it before its
- * watch was in place raised no event. */
-static void scan(struct gg_watch *w, struct lookup *lk, const struct watched *d, __u64 now)
+/* Whether file is resolved already: an identity row of the active slot
+ * (every denied file resolved at apply has one, on either path). */
+static bool resolved(struct lookup *lk, const char *file)
+{
+	struct gg_exec_inode_key k = { .slot = lk->slot };
+	struct gg_verdict v;
+	struct stat st;
+
+	lookup_open(lk);
+	if (lk->inode_fd < 0 || stat(file, &st))
+		return false;
+	k.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev); /* the kernel's s_dev */
+	k.ino = st.st_ino;
+	return !bpf_map_lookup_elem(lk->inode_fd, &k, &v) && v.entry;
+}
+
+/* Every entry of d: it has just appeared (files made in it before its
+ * watch was in place raised no event), or the apply that named it has
+ * just been read (unresolved: the files made after that apply resolved
+ * them and before the watch was in place). */
+static void scan(struct gg_watch *w, struct lookup *lk, const struct watched *d, __u64 now,
+		 bool unresolved)
 {
 	char file[PATH_MAX];
 	struct dirent *e;
@@ -329,7 +353,8 @@ static void scan(struct gg_watch *w, struct lookup *lk, const struct watched *d,
 		return;
 	while ((e = readdir(dp)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    file_denied(w, lk, d, e->d_name, file, sizeof(file)))
+		    file_denied(w, lk, d, e->d_name, file, sizeof(file)) &&
+		    !(unresolved && resolved(lk, file)))
 			note(w, file, now);
 	closedir(dp);
 }
@@ -361,11 +386,13 @@ static void arm_all(struct gg_watch *w, struct lookup *lk, const int *old, size_
 		    __u64 now)
 {
 	for (size_t i = 0; i < w->n_dirs; i++) {
-		bool was = w->dirs[i].present;
+		struct watched *d = &w->dirs[i];
+		bool was = d->present, fresh = d->fresh;
 
-		arm_one(w, &w->dirs[i]);
-		if (!was && w->dirs[i].present)
-			scan(w, lk, &w->dirs[i], now);
+		d->fresh = false;
+		arm_one(w, d);
+		if (d->present && (!was || fresh))
+			scan(w, lk, d, now, was && fresh);
 	}
 	for (size_t j = 0; j < n_old; j++) {
 		bool kept = old[j] < 0;
@@ -428,11 +455,14 @@ static int set_dirs(struct gg_watch *w, struct lookup *lk, char **paths, size_t 
 		dirs[i].dir = names[i];
 		dirs[i].standard = is_standard(names[i]);
 		/* one that was missing and is here now is looked into; one new
-		 * to the set was resolved by the apply that named it */
-		dirs[i].present = true;
-		for (size_t j = 0; j < w->n_dirs; j++)
-			if (!strcmp(w->dirs[j].dir, names[i]))
+		 * to the set, for what its apply did not resolve */
+		dirs[i].present = dirs[i].fresh = true;
+		for (size_t j = 0; j < w->n_dirs; j++) {
+			if (!strcmp(w->dirs[j].dir, names[i])) {
 				dirs[i].present = w->dirs[j].present;
+				dirs[i].fresh = false;
+			}
+		}
 	}
 	free(names);
 	for (size_t i = 0; i < w->n_dirs; i++)
@@ -554,7 +584,7 @@ static void follow_policy(struct gg_watch *w, struct lookup *lk, __u64 now)
 
 int gg_watch_poll(struct gg_watch *w, const struct gg_config *cfg, __u64 *generation)
 {
-	struct lookup lk = { .cfg = cfg, .name_fd = -1, .prog_fd = -1 };
+	struct lookup lk = { .cfg = cfg, .name_fd = -1, .prog_fd = -1, .inode_fd = -1 };
 	char who[PATH_MAX + 64];
 	__u64 now = now_ms();
 	struct gg_err err;

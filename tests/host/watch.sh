@@ -115,6 +115,8 @@ in_scope "$tmp/alias-a" "$tmp/proof-a"
 check watch-a-hardlink-refused test ! -e "$tmp/proof-a"
 check watch-a-refusal-audited wait_for 5 audit_line '"event":"command_denied"' '"match":"identity"' '"late"' "$tmp/alias-a"
 check watch-a-harmless-name-not-applied test "$(reapplies "$tmp/existing/harmless")" = 0
+# what the apply resolved (tool-c, there before it) is not resolved again
+check watch-a-resolved-file-not-again test "$(reapplies "$tmp/existing/tool-c")" = 0
 
 # (b) its directory did not exist at the apply: made with the file at once
 # (the watch moves down from the ancestor and looks into what it finds)
@@ -188,6 +190,22 @@ out=$(in_scope "$pp-alias" connect 10.7.1.1 80)
 check watch-f-program-hardlink-denied test "$out" = EPERM
 out=$(in_scope "$helpers/gg-net" connect 10.7.1.2 80)
 check watch-f-other-program-not-denied test "$out" != EPERM
+
+# (g) an apply names a new directory, and the file appears there at once,
+# before the watch has read that apply: looked for when it reads it (a file
+# the apply did not resolve: no identity row)
+mkdir -p "$tmp/window/bin"
+cat >"$tmp/pack2.json" <<JSON
+{ "name": "watch-test-2", "version": "v1", "framework": { "id": "test", "title": "watch 2" },
+  "controls": [ { "id": "W-2", "title": "window", "status": "enforced" } ],
+  "rules": [ { "id": "window", "gate": "cmd.exec", "controls": ["W-2"], "match": { "paths": ["$tmp/window/bin/tool-g"] } } ] }
+JSON
+check watch-g-apply "$gg" apply --config "$tmp/config.json" "$tmp/pack.json" "$tmp/pack2.json"
+tool "$tmp/window/bin/tool-g"
+ln "$tmp/window/bin/tool-g" "$tmp/alias-g"
+check watch-g-window-resolved resolved "$tmp/window/bin/tool-g"
+in_scope "$tmp/alias-g" "$tmp/proof-g"
+check watch-g-hardlink-refused test ! -e "$tmp/proof-g"
 
 # (e) a re-apply that fails never weakens the running policy: the stored
 # pack copies are spoiled (the applied set is re-applied from them), the
