@@ -148,9 +148,13 @@ check watch-c-rewrite-in-place-resolved wait_for 10 more_c
 
 # (d) a package of 500 files, unpacked in 10 bursts 100 ms apart, under a
 # directory made by the first: one re-apply, not one per file or burst.
-python3 - "$bulk" "$helpers/gg-proof" <<'PY'
+# It prints how many of its pauses outlasted the quiet time, and how many
+# times it outlasted the 5 s cap (a machine busy enough to stall it): each
+# of those may end a burst, honestly.
+slack=$(python3 - "$bulk" "$helpers/gg-proof" <<'PY'
 import os, shutil, sys, time
 bulk, proof = sys.argv[1], sys.argv[2]
+stalls, last, start = 0, None, time.monotonic()
 for b in range(10):
     for i in range(b * 50 + 1, b * 50 + 51):
         os.makedirs(bulk, exist_ok=True)
@@ -163,15 +167,20 @@ for b in range(10):
         else:
             with open(f"{bulk}/t{i}", "w") as f:
                 f.write(f"#!/bin/sh\n# {i}\n")
+        now = time.monotonic()
+        stalls += last is not None and now - last >= 0.45
+        last = now
     time.sleep(0.1)
+print(stalls + int((time.monotonic() - start) / 5))
 PY
+)
 ln "$bulk/t500" "$tmp/alias-t500"
 check watch-d-bulk-resolved wait_for 10 audit_line '"event":"policy_applied"' "(watch: $bulk/t"
 # a second re-apply would follow within the quiet time (0.5 s): give it 1.5 s
 sleep 1.5
 bulk_reapplies=$(reapplies "$bulk/")
-echo "# watch: 500 files in 10 bursts: $bulk_reapplies re-apply(s)"
-check watch-d-burst-one-reapply test "$bulk_reapplies" = 1
+echo "# watch: 500 files in 10 bursts: $bulk_reapplies re-apply(s) (installer stalls over 0.45 s or 5 s: $slack)"
+check watch-d-burst-one-reapply test "$bulk_reapplies" -ge 1 -a "$bulk_reapplies" -le $((1 + slack))
 in_scope "$tmp/alias-t500" "$tmp/proof-t500"
 check watch-d-last-file-hardlink-refused test ! -e "$tmp/proof-t500"
 
@@ -195,10 +204,14 @@ check watch-f-other-program-not-denied test "$out" != EPERM
 # before the watch has read that apply: looked for when it reads it (a file
 # the apply did not resolve: no identity row)
 mkdir -p "$tmp/window/bin"
+# a denied path that is a symlink to a file no rule denies: the apply skips
+# it (as nc -> busybox), and so does the look into the new directory
+tool "$tmp/link-target"
+ln -s "$tmp/link-target" "$tmp/window/bin/link-g"
 cat >"$tmp/pack2.json" <<JSON
 { "name": "watch-test-2", "version": "v1", "framework": { "id": "test", "title": "watch 2" },
   "controls": [ { "id": "W-2", "title": "window", "status": "enforced" } ],
-  "rules": [ { "id": "window", "gate": "cmd.exec", "controls": ["W-2"], "match": { "paths": ["$tmp/window/bin/tool-g"] } } ] }
+  "rules": [ { "id": "window", "gate": "cmd.exec", "controls": ["W-2"], "match": { "paths": ["$tmp/window/bin/tool-g", "$tmp/window/bin/link-g"] } } ] }
 JSON
 check watch-g-apply "$gg" apply --config "$tmp/config.json" "$tmp/pack.json" "$tmp/pack2.json"
 tool "$tmp/window/bin/tool-g"
@@ -206,6 +219,7 @@ ln "$tmp/window/bin/tool-g" "$tmp/alias-g"
 check watch-g-window-resolved resolved "$tmp/window/bin/tool-g"
 in_scope "$tmp/alias-g" "$tmp/proof-g"
 check watch-g-hardlink-refused test ! -e "$tmp/proof-g"
+check watch-g-skipped-symlink-not-applied test "$(reapplies "$tmp/window/bin/link-g")" = 0
 
 # (e) a re-apply that fails never weakens the running policy: the stored
 # pack copies are spoiled (the applied set is re-applied from them), the
