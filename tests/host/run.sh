@@ -586,3 +586,7 @@ check unload-removes-pins test ! -e "$pin"
 check status-after-unload-not-enforcing bash -c "! '$gg' status --pin-dir '$pin' --config '$tmp/config.json' >/dev/null 2>&1"
 in_scope "$tmp/nc" "$tmp/proof-unloaded"
 check exec-runs-after-unload test -e "$tmp/proof-unloaded"
+
+# --- the watch (issue 11): denied files that appear after the apply, with
+# a daemon, cgroup and pins of its own
+tests/host/watch.sh

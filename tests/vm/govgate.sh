@@ -316,6 +316,31 @@ check watch-resolved-and-recorded audit_has '"event":"policy_applied"' 'socat ap
 check watch-copy-eperm is "$(gg-exec /tmp/socat-copy /tmp/p-sc1)" EPERM
 check watch-copy-audited audit_has '"match":"digest"' '"filename":"/tmp/socat-copy"' 'BH-01'
 rm /bin/socat
+# A denied path whose directory a package makes after the apply: the watch
+# follows it from its nearest existing ancestor, and once the file appears
+# a copy of it under another name is refused by digest.
+rm -rf /opt/x
+cat >/tmp/opt-pack.json <<JSON
+{ "name": "vm-opt", "version": "v1", "framework": { "id": "test", "title": "vm opt" },
+  "controls": [ { "id": "O-1", "title": "no late tool", "status": "enforced" } ],
+  "rules": [ { "id": "opt-nc", "gate": "cmd.exec", "controls": ["O-1"], "match": { "paths": ["/opt/x/bin/nc"] } } ] }
+JSON
+g=$(govgate apply --config $cfg --add /tmp/opt-pack.json | sed -n 's/^applied generation \([0-9]*\).*/\1/p')
+check watch-opt-apply [ -n "$g" ]
+check watch-opt-followed wait_for 10 grep -q "watch: generation $g: " /tmp/daemon.err
+cp /bin/gg-proof /tmp/opt-src
+printf gg-opt >>/tmp/opt-src
+cp /tmp/opt-src /tmp/opt-copy
+gg-exec /tmp/opt-copy /tmp/p-opt0 >/dev/null
+check watch-opt-copy-runs-before [ -e /tmp/p-opt0 ]
+mkdir -p /opt/x/bin
+cp /tmp/opt-src /opt/x/bin/nc
+check watch-opt-resolved audit_has '"event":"policy_applied"' '/opt/x/bin/nc appeared'
+check watch-opt-copy-eperm is "$(gg-exec /tmp/opt-copy /tmp/p-opt1)" EPERM
+check watch-opt-copy-never-ran [ ! -e /tmp/p-opt1 ]
+check watch-opt-copy-audited audit_has '"match":"digest"' '"filename":"/tmp/opt-copy"' 'O-1'
+check watch-opt-pack-dropped govgate apply --config $cfg baseline-hardening@v1
+rm -rf /opt/x
 
 # ---- the loader and mapped code (issue 11): a program run without an exec
 # of its own file is checked where it is mapped executable.
