@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "watch.h"
 #include "event.h"
+#include "dns.h"
 #include "lost.h"
 #include "policy.h"
 #include "sign.h"
@@ -114,6 +115,7 @@ struct gg_daemon {
 	char machine[64];
 	const char *unlock_refused; /* --unlocked, refused: a pinned lock holds */
 	bool unload; /* a signed unload: detach everything once stopped */
+	struct gg_dns *dns; /* the DNS forwarder (user/dns.h), NULL: none */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -1607,6 +1609,8 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
+static void start_dns(struct gg_daemon *d);
+
 /* Step 5: the ring buffer, its backlog, and then ready. */
 static int start_drain(struct gg_daemon *d, struct gg_err *err)
 {
@@ -1632,6 +1636,7 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	audit_flush(d, true);
 	save_state(d, true);
+	start_dns(d);
 	fprintf(stderr, "govgate: enforcing (generation %llu, scope %s, mode %s)\n",
 		(unsigned long long)d->generation,
 		cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup,
@@ -1800,6 +1805,8 @@ static json_t *do_apply(struct gg_daemon *d, const struct gg_request *r, const c
 		rep = json_pack("{s:b, s:I, s:o}", "ok", 1, "generation", (json_int_t)generation,
 				"applied", gg_applied_json(&now));
 		d->generation = generation;
+		if (d->dns) /* before the reply: no connect races the clear */
+			gg_dns_sync(d->dns);
 	}
 	for (i = 0; v && i < n; i++)
 		free(v[i]);
@@ -1946,6 +1953,47 @@ static int start_control(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
+/* The DNS forwarder's view of the daemon: the policy in force, and the
+ * audit log for its dns_denied records. */
+static const struct gg_compiled *dns_policy(void *ctx, __u64 *generation)
+{
+	struct gg_daemon *d = ctx;
+
+	*generation = d->generation;
+	return policy_for(d, d->generation);
+}
+
+static void dns_record(void *ctx, json_t *rec)
+{
+	struct gg_daemon *d = ctx;
+
+	journal_denial(d, rec, audit_write(d, rec));
+}
+
+/* Step 5b (before ready): the DNS forwarder. Without it no name is learned, and the
+ * allowlists deny every address learned from names: not fatal. */
+static void start_dns(struct gg_daemon *d)
+{
+	struct gg_dns_hooks hooks = { d, dns_policy, dns_record };
+	struct gg_err err;
+
+	if (gg_dns_open(d->cfg, &hooks, ring_buffer__epoll_fd(d->rb), &d->dns, &err))
+		fprintf(stderr, "govgate: %s: the DNS forwarder is not running, names on "
+				"allowlists are not learned\n", err.msg);
+}
+
+/* The ring buffer, and the forwarder's sockets while it runs. */
+static int loop_poll(struct gg_daemon *d)
+{
+	int ret;
+
+	if (!d->dns)
+		return ring_buffer__poll(d->rb, 200);
+	gg_dns_sync(d->dns); /* a direct apply (the watch) */
+	ret = gg_dns_wait(d->dns, 200);
+	return ret < 0 ? ret : ring_buffer__consume(d->rb);
+}
+
 int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		    struct gg_daemon **out, struct gg_err *err)
 {
@@ -1991,7 +2039,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			sighup_reload(d);
 		}
 		serve_control(d);
-		ret = ring_buffer__poll(d->rb, 200);
+		ret = loop_poll(d);
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
@@ -2005,6 +2053,8 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (tick) {
 			recon_check(d, NULL);
 			last_tick = time(NULL);
+			if (d->dns)
+				gg_dns_tick(d->dns);
 			/* Loading the gates (vmlinux BTF) and a generation's
 			 * policy leave megabytes freed but mapped. */
 			malloc_trim(0);
@@ -2064,6 +2114,7 @@ void gg_daemon_free(struct gg_daemon *d)
 
 	if (!d)
 		return;
+	gg_dns_close(d->dns);
 	ring_buffer__free(d->rb);
 	if (d->cons_pos) {
 		munmap((void *)d->cons_pos, sysconf(_SC_PAGESIZE));
