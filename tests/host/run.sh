@@ -586,3 +586,6 @@ check unload-removes-pins test ! -e "$pin"
 check status-after-unload-not-enforcing bash -c "! '$gg' status --pin-dir '$pin' --config '$tmp/config.json' >/dev/null 2>&1"
 in_scope "$tmp/nc" "$tmp/proof-unloaded"
 check exec-runs-after-unload test -e "$tmp/proof-unloaded"
+
+# The DNS forwarder (issue 12): its own daemon, cgroup and namespace.
+tests/host/dns.sh
