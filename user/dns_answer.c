@@ -199,18 +199,25 @@ cleanup:
 
 int gg_dns_reply_rcode(const __u8 *query, size_t qlen, int rcode, __u8 *out, size_t size)
 {
-	int qd;
+	struct gg_dns_query q;
+	int n;
 
-	if (qlen < HDR_LEN || qlen > GG_DNS_MSG_MAX)
+	/* the question written afresh from its parsed form: copied, a name
+	 * compressed against the query's header would point at other bytes */
+	if (gg_dns_query_parse(query, qlen, &q) || size < HDR_LEN + 4)
 		return -EINVAL;
-	qd = ns_skiprr(query + HDR_LEN, query + qlen, ns_s_qd, 1);
-	if (qd < 0 || HDR_LEN + (size_t)qd > size)
+	n = dn_comp(q.name, out + HDR_LEN, size - HDR_LEN - 4, NULL, NULL);
+	if (n < 0)
 		return -EINVAL;
-	memcpy(out, query, HDR_LEN + qd);
+	memcpy(out, query, 4); /* id, flags */
 	out[2] = 0x80 | (query[2] & 0x79); /* QR, the opcode and RD as asked */
 	out[3] = 0x80 | (rcode & 0xf); /* RA */
 	out[4] = 0;
 	out[5] = 1; /* one question */
 	memset(out + 6, 0, 6); /* no records */
-	return HDR_LEN + qd;
+	out[HDR_LEN + n] = q.qtype >> 8;
+	out[HDR_LEN + n + 1] = q.qtype & 0xff;
+	out[HDR_LEN + n + 2] = q.qclass >> 8;
+	out[HDR_LEN + n + 3] = q.qclass & 0xff;
+	return HDR_LEN + n + 4;
 }
