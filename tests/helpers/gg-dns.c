@@ -3,6 +3,9 @@
  * A DNS server with a fixed zone, and a DNS client, for the forwarder's
  * tests (libresolv reads and writes the names).
  *   gg-dns serve ADDR PORT               answers UDP queries from the zone below
+ *   gg-dns replay ADDR PORT FILE...      answers the Nth query with FILE N (cycling),
+ *                                        its first two bytes made the query's id:
+ *                                        the fuzz corpus as an upstream
  *   gg-dns query ADDR PORT NAME TYPE [tcp]  one query (TYPE: A or AAAA), over UDP
  *                                        (sendto / recvfrom, no connect) or TCP;
  *                                        prints the addresses answered, or the
@@ -165,6 +168,35 @@ static int serve(const struct sockaddr *sa, socklen_t len)
 	}
 }
 
+static int replay(const struct sockaddr *sa, socklen_t len, char **files, int n)
+{
+	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1;
+	unsigned char q[4096], out[65536];
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, sa, len)) {
+		perror("gg-dns: bind");
+		return 2;
+	}
+	for (unsigned k = 0;; k++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		FILE *f;
+		size_t m;
+
+		if (recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &plen) < 2)
+			continue;
+		f = fopen(files[k % n], "rb");
+		if (!f)
+			continue;
+		m = fread(out, 1, sizeof(out), f);
+		fclose(f);
+		if (m >= 2)
+			memcpy(out, q, 2);
+		sendto(fd, out, m, 0, (struct sockaddr *)&peer, plen);
+	}
+}
+
 /* The reply to a query over UDP (no connect: sendto, recvfrom) or TCP.
  * Returns its length, 0 on timeout, -2 when it came from elsewhere. */
 static int exchange(const struct sockaddr *sa, socklen_t len, int tcp, const unsigned char *q,
@@ -245,7 +277,7 @@ int main(int argc, char **argv)
 	socklen_t len = sizeof(*in);
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: gg-dns serve ADDR PORT | query ADDR PORT NAME TYPE [tcp]\n");
+		fprintf(stderr, "usage: gg-dns serve ADDR PORT | replay ADDR PORT FILE... | query ADDR PORT NAME TYPE [tcp]\n");
 		return 3;
 	}
 	if (inet_pton(AF_INET, argv[2], &in->sin_addr) == 1) {
@@ -260,6 +292,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return serve((struct sockaddr *)&ss, len);
+	if (!strcmp(argv[1], "replay") && argc > 4)
+		return replay((struct sockaddr *)&ss, len, argv + 4, argc - 4);
 	if (!strcmp(argv[1], "query") && argc >= 6)
 		return query((struct sockaddr *)&ss, len, argv[4], argv[5],
 			     argc > 6 && !strcmp(argv[6], "tcp"));

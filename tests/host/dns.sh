@@ -135,6 +135,20 @@ check dns-upstream-direct-refused test "$(q 127.0.0.2 53 secret.attacker.test A)
 check dns-malformed-servfail test "$(q 10.91.0.53 53 loop.allowed.test A)" = SERVFAIL
 check dns-malformed-unlearned test "$(pair 10.91.0.5 8006)" = EPERM
 check dns-malformed-alive alive
+# The fuzz corpus replayed as the upstream's answers (each to a query for
+# api.allowed.test: most are for other names, or malformed): the forwarder
+# survives every one, learns nothing from the malformed ones, and answers
+# from the real server again after.
+kill "$server_pid"; wait "$server_pid" 2>/dev/null
+nsenter --net="/run/netns/$ns" "$helpers/gg-dns" replay 127.0.0.2 53 tests/fuzz/corpus/dns/* >/dev/null 2>&1 &
+server_pid=$!
+for f in tests/fuzz/corpus/dns/*; do q 10.91.0.53 53 api.allowed.test A >/dev/null; done
+check dns-replay-alive alive
+check dns-replay-loop-unlearned test "$(pair 10.91.0.7 8014)" = EPERM
+kill "$server_pid"; wait "$server_pid" 2>/dev/null
+nsenter --net="/run/netns/$ns" "$helpers/gg-dns" serve 127.0.0.2 53 >/dev/null 2>&1 &
+server_pid=$!
+check dns-replay-then-resolves wait_for 5 sh -c "test \"\$(bash -c 'echo \$\$ >\"$cg/cgroup.procs\" && exec nsenter --net=/run/netns/$ns $helpers/gg-dns query 10.91.0.53 53 www.allowed.test A')\" = 10.91.0.2"
 check dns-truncated-passed test "$(q 10.91.0.53 53 tc.allowed.test A)" = 10.91.0.6
 check dns-truncated-unlearned test "$(pair 10.91.0.6 8007)" = EPERM
 # TTL 1 s (ttl_min 1): allowed once resolved, denied after expiry.
