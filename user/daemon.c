@@ -427,12 +427,67 @@ static void save_state(struct gg_daemon *d, bool now)
 	d->st_dirty = false;
 }
 
+/* A destination missing from an allowlist that the DNS forwarder saw in
+ * answers: the names that gave it (docs/audit.md, "dns_names"). NULL if
+ * none. */
+static json_t *dns_names(struct gg_daemon *d, const struct gg_event *e)
+{
+	const char *names[4];
+	json_t *arr;
+	size_t n;
+
+	if (!d->dns || e->gate != GG_GATE_EGRESS || !(e->flags & GG_EVF_NOT_ALLOWED) ||
+	    (e->flags & GG_EVF_SOCKET_KIND))
+		return NULL;
+	n = gg_dns_names_of(d->dns, e->net.family == AF_INET || e->net.mapped_v4 ? 4 : 6,
+			    e->net.daddr, names, 4);
+	if (!n)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(names[i]));
+	return arr;
+}
+
+/* Puts "dns_names" into the rendered record, before "hook" (unlisted keys
+ * follow in byte order: docs/audit.md). -ENOMEM. */
+static int render_dns_names(struct gg_daemon *d, const json_t *names)
+{
+	struct gg_strbuf *b = &d->render.out;
+	char *txt = json_dumps(names, JSON_COMPACT), *at, *p;
+	size_t tl, add, off;
+
+	if (!txt)
+		return -ENOMEM;
+	tl = strlen(txt);
+	add = strlen(",\"dns_names\":") + tl;
+	at = memmem(b->p, b->len, ",\"hook\":", 8);
+	off = at ? (size_t)(at - b->p) : b->len;
+	if (b->len + add + 1 > b->cap) {
+		p = realloc(b->p, b->len + add + 1);
+		if (!p) {
+			free(txt);
+			return -ENOMEM;
+		}
+		b->p = p;
+		b->cap = b->len + add + 1;
+	}
+	memmove(b->p + off + add, b->p + off, b->len - off);
+	memcpy(b->p + off, ",\"dns_names\":", add - tl);
+	memcpy(b->p + off + add - tl, txt, tl);
+	b->len += add;
+	b->p[b->len] = '\0';
+	free(txt);
+	return 0;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gg_daemon *d = ctx;
 	const struct gg_event *e = data;
 	const struct gg_compiled *policy;
 	unsigned long long seq = 0;
+	json_t *names = NULL;
 	const char *exe;
 	struct gg_err err;
 	json_t *rec;
@@ -449,6 +504,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	policy = policy_for(d, e->generation);
 	exe = gg_render_exe(&d->render, e);
 	ret = gg_event_render(&d->render, e, policy, d->boot_to_real, exe);
+	names = ret ? NULL : dns_names(d, e);
+	if (names)
+		ret = render_dns_names(d, names);
 	if (ret)
 		gg_errf(&err, ret, "audit: out of memory rendering a record");
 	else
@@ -465,13 +523,17 @@ static int on_event(void *ctx, void *data, size_t size)
 				break;
 			}
 	}
-	if (!d->journald)
+	if (!d->journald) {
+		json_decref(names);
 		return 0;
+	}
 	/* The journal's fields come from the record as a tree: slower, and
 	 * only under systemd. */
 	rec = gg_event_record(e, policy, d->boot_to_real);
 	if (exe)
 		json_object_set_new(rec, "exe", json_string(exe));
+	if (names)
+		json_object_set_new(rec, "dns_names", names);
 	journal_denial(d, rec, seq);
 	json_decref(rec);
 	return 0;

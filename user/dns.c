@@ -34,6 +34,11 @@
 #define GG_DNS_QUERY_SECS 4 /* then SERVFAIL */
 #define GG_DNS_IDLE_SECS 10 /* an idle TCP client is closed */
 #define GG_DNS_SWEEP_SECS 10
+/* Addresses seen in answers, with the names that gave them: a bounded
+ * table (a slot per hash, overwritten), for the records of denials. */
+#define GG_DNS_SEEN 4096
+#define GG_DNS_SEEN_NAMES 2
+#define GG_DNS_SEEN_NAME_MAX 256
 
 enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA };
 #define TAG(kind, i) ((__u32)(kind) << 16 | (i))
@@ -60,7 +65,14 @@ struct pending {
 	time_t deadline;
 };
 
+struct seen {
+	__u8 family;
+	__u8 addr[16];
+	char names[GG_DNS_SEEN_NAMES][GG_DNS_SEEN_NAME_MAX]; /* [0]: the latest */
+};
+
 struct gg_dns {
+	struct seen *seen;
 	int ep, udp[2], tcp[2], up, learned_fd;
 	struct gg_dns_hooks hooks;
 	unsigned ttl_min, ttl_max;
@@ -244,6 +256,51 @@ static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
 
 static void lists_check(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen);
 
+static struct seen *seen_slot(const struct gg_dns *dns, int family, const __u8 *addr)
+{
+	__u32 h = 2166136261u; /* FNV-1a */
+
+	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return &dns->seen[(h ^ family) % GG_DNS_SEEN];
+}
+
+/* addr came in an answer for name: the name goes first in its slot. */
+static void seen_add(struct gg_dns *dns, const struct gg_dns_addr *x, const char *name)
+{
+	struct seen *s = seen_slot(dns, x->family, x->addr);
+
+	if (strlen(name) >= GG_DNS_SEEN_NAME_MAX)
+		return;
+	if (s->family != x->family || memcmp(s->addr, x->addr, 16)) {
+		memset(s, 0, sizeof(*s));
+		s->family = x->family;
+		memcpy(s->addr, x->addr, 16);
+	} else if (!strcmp(s->names[0], name)) {
+		return;
+	}
+	memmove(s->names[1], s->names[0], (GG_DNS_SEEN_NAMES - 1) * GG_DNS_SEEN_NAME_MAX);
+	strcpy(s->names[0], name);
+}
+
+size_t gg_dns_names_of(const struct gg_dns *dns, int family, const __u8 *addr,
+		       const char **names, size_t max)
+{
+	const struct seen *s;
+	__u8 a[16] = {};
+	size_t n = 0;
+
+	if (!dns)
+		return 0;
+	memcpy(a, addr, family == 4 ? 4 : 16);
+	s = seen_slot(dns, family, a);
+	if (s->family != family || memcmp(s->addr, a, 16))
+		return 0;
+	for (int i = 0; i < GG_DNS_SEEN_NAMES && n < max && s->names[i][0]; i++)
+		names[n++] = s->names[i];
+	return n;
+}
+
 /* One query from a client: refused, or sent upstream. */
 static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, int conn,
 		     const struct sockaddr_storage *peer, socklen_t plen)
@@ -311,6 +368,8 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 	p->query[0] = p->q.id >> 8;
 	p->query[1] = p->q.id & 0xff;
 	ret = gg_dns_answer_parse(msg, len, &q, &dns->answer);
+	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
+		seen_add(dns, &dns->answer.addrs[i], p->q.name);
 	if (!ret && dns->answer.n_addrs && p->v.n_rules)
 		ret = gg_dns_learn(dns->learned_fd, &dns->answer, &p->v, dns->ttl_min,
 				   dns->ttl_max);
@@ -566,6 +625,7 @@ void gg_dns_close(struct gg_dns *dns)
 		close(dns->ep);
 	free(dns->lists_path);
 	free(dns->lists_seen);
+	free(dns->seen);
 	free(dns);
 }
 
@@ -671,6 +731,8 @@ int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, i
 		dns->conns[i].fd = -1;
 	dns->ep = epoll_create1(EPOLL_CLOEXEC);
 	ret = dns->ep < 0 ? gg_errf(err, -errno, "dns: epoll: %s", strerror(errno)) : 0;
+	if (!ret && !(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))))
+		ret = gg_errf(err, -ENOMEM, "out of memory");
 	if (!ret && asprintf(&dns->lists_path, "%s/dns-learned-lists", cfg->state_dir) < 0)
 		ret = gg_errf(err, -ENOMEM, "out of memory");
 	if (!ret)

@@ -90,6 +90,12 @@ int gg_dns_wait(struct gg_dns *dns, int timeout_ms);
  * a policy whose lists changed clears the learned rows. */
 void gg_dns_tick(struct gg_dns *dns);
 
+/* The names whose answers, as the forwarder saw them, gave addr (family
+ * 4: addr[0..3]): most recent first, at most max; learned or not. For the
+ * record of a denied destination. */
+size_t gg_dns_names_of(const struct gg_dns *dns, int family, const __u8 *addr,
+		       const char **names, size_t max);
+
 /* The policy in force may have changed (an apply): learned rows of other
  * lists are cleared now, not at the next tick. */
 void gg_dns_sync(struct gg_dns *dns);

@@ -155,6 +155,8 @@ check dns-truncated-unlearned test "$(pair 10.91.0.6 8007)" = EPERM
 check dns-short-resolves test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
 check dns-short-connects test "$(pair 10.91.0.3 8008)" = ok
 check dns-short-expires wait_for 10 expired
+# The denial names where the address came from.
+check dns-expired-names-source audit_has '"event":"egress_blocked"' '"daddr":"10.91.0.3"' '"dns_names":["short.allowed.test"],"hook":"connect"'
 check dns-short-reresolved test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
 check dns-short-connects-again test "$(pair 10.91.0.3 8009)" = ok
 # A restart keeps the learned rows (egress_learned is pinned; the lists
@@ -173,6 +175,8 @@ check dns-other-lists-connects test "$(pair 10.91.0.1 8013)" = ok
 check dns-apply-observe apply --mode observe "$tmp/allow-dns.json"
 check dns-observe-forwarded test "$(q 10.91.0.53 53 secret.attacker.test A)" = 10.91.0.9
 check dns-observe-audited audit_has '"event":"dns_denied"' '"name":"secret.attacker.test"' '"action":"observe"'
+check dns-observe-connects test "$(pair 10.91.0.9 8015)" = ok
+check dns-observe-names-source audit_has '"event":"egress_blocked"' '"daddr":"10.91.0.9"' '"dport":8015' '"action":"observe"' '"dns_names":["secret.attacker.test"]'
 stop_daemon
 echo "# dns host tests: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
