@@ -14,6 +14,8 @@
  *                                        the UDP reply came from another address
  *                                        than the one asked. Exit 0 with
  *                                        addresses, 1 otherwise.
+ *   gg-dns bench ADDR PORT NAME N        N queries for NAME (A) one after the other:
+ *                                        prints "p50_us p99_us qps failed"
  * The zone (TTL 300 unless said):
  *   api.allowed.test A 10.91.0.1        allowed.test A 10.91.0.4 (the apex)
  *   www.allowed.test CNAME cdn.elsewhere.test, cdn.elsewhere.test A 10.91.0.2
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct rr {
@@ -199,24 +202,23 @@ static int replay(const struct sockaddr *sa, socklen_t len, char **files, int n)
 
 /* The reply to a query over UDP (no connect: sendto, recvfrom) or TCP.
  * Returns its length, 0 on timeout, -2 when it came from elsewhere. */
-static int exchange(const struct sockaddr *sa, socklen_t len, int tcp, const unsigned char *q,
-		    int qlen, unsigned char *r, int size)
+static int exchange_fd(int fd, const struct sockaddr *sa, socklen_t len, int tcp,
+		       const unsigned char *q, int qlen, unsigned char *r, int size)
 {
-	int fd = socket(sa->sa_family, tcp ? SOCK_STREAM : SOCK_DGRAM, 0), n;
 	struct sockaddr_storage from;
 	socklen_t flen = sizeof(from);
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	unsigned char hdr[2] = { qlen >> 8, qlen & 0xff };
+	int n, want;
 
-	if (fd < 0)
-		return -1;
 	if (tcp) {
 		if (connect(fd, sa, len) || write(fd, hdr, 2) != 2 || write(fd, q, qlen) != qlen)
 			return -1;
 		if (poll(&pfd, 1, 5000) != 1 || read(fd, hdr, 2) != 2)
 			return 0;
-		for (n = 0; n < (hdr[0] << 8 | hdr[1]);) {
-			int k = read(fd, r + n, (hdr[0] << 8 | hdr[1]) - n);
+		want = hdr[0] << 8 | hdr[1];
+		for (n = 0; n < want && n < size;) {
+			int k = read(fd, r + n, want - n);
 
 			if (k <= 0)
 				return 0;
@@ -231,6 +233,18 @@ static int exchange(const struct sockaddr *sa, socklen_t len, int tcp, const uns
 	n = recvfrom(fd, r, size, 0, (struct sockaddr *)&from, &flen);
 	if (n > 0 && (flen != len || memcmp(&from, sa, len)))
 		return -2;
+	return n;
+}
+
+static int exchange(const struct sockaddr *sa, socklen_t len, int tcp, const unsigned char *q,
+		    int qlen, unsigned char *r, int size)
+{
+	int fd = socket(sa->sa_family, tcp ? SOCK_STREAM : SOCK_DGRAM, 0), n;
+
+	if (fd < 0)
+		return -1;
+	n = exchange_fd(fd, sa, len, tcp, q, qlen, r, size);
+	close(fd);
 	return n;
 }
 
@@ -269,6 +283,47 @@ static int query(const struct sockaddr *sa, socklen_t len, const char *name, con
 	return !printed;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int bench(const struct sockaddr *sa, socklen_t len, const char *name, int n)
+{
+	unsigned long long *lat = calloc(n, sizeof(*lat)), t0 = now_ns();
+	unsigned char q[512], r[4096];
+	int qlen, failed = 0;
+
+	qlen = res_mkquery(ns_o_query, name, ns_c_in, ns_t_a, NULL, 0, NULL, q, sizeof(q));
+	if (!lat || qlen < 0)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		unsigned long long t = now_ns();
+		int k;
+
+		q[0] = i >> 8;
+		q[1] = i;
+		k = exchange(sa, len, 0, q, qlen, r, sizeof(r));
+		lat[i] = now_ns() - t;
+		failed += k < NS_HFIXEDSZ || (r[3] & 0xf) || r[0] != q[0] || r[1] != q[1];
+	}
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("%.1f %.1f %.0f %d\n", lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3,
+	       n / ((now_ns() - t0) / 1e9), failed);
+	free(lat);
+	return failed != 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
@@ -292,6 +347,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return serve((struct sockaddr *)&ss, len);
+	if (!strcmp(argv[1], "bench") && argc == 6)
+		return bench((struct sockaddr *)&ss, len, argv[4], atoi(argv[5]));
 	if (!strcmp(argv[1], "replay") && argc > 4)
 		return replay((struct sockaddr *)&ss, len, argv + 4, argc - 4);
 	if (!strcmp(argv[1], "query") && argc >= 6)
