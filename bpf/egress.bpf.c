@@ -611,6 +611,37 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
 	return GG_SA_UNREADABLE;
 }
 
+/*
+ * Will the DNS rewrite see this socket? The cgroup sock_addr programs run
+ * for the socket's cgroup (set when it was made), and are attached to the
+ * scope's cgroup (the root in global scope): a socket made outside a
+ * cgroup scope (inherited, or passed in) is never rewritten, so its DNS
+ * is decided here like any destination.
+ */
+static __always_inline bool gg_sock_rewritable(struct socket *sock)
+{
+	struct gg_settings *s = gg_settings();
+	struct cgroup *cg;
+	__u32 level;
+
+	if (!s)
+		return false;
+	if (s->scope_mode != GG_SCOPE_CGROUP)
+		return true;
+	cg = BPF_CORE_READ(sock, sk, sk_cgrp_data.cgroup);
+	if (!cg)
+		return false;
+	level = BPF_CORE_READ(cg, level);
+	for (int i = 0; i < 64 && level > s->scope.level; i++) {
+		/* self is a cgroup's first member: its css parent is the parent */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		if (!cg)
+			return false;
+		level = BPF_CORE_READ(cg, level);
+	}
+	return level == s->scope.level && BPF_CORE_READ(cg, kn, id) == s->scope.id;
+}
+
 /* 0 or -EPERM for a destination given to the LSM hooks. */
 static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *sa, int len,
 					  bool connect)
@@ -621,7 +652,8 @@ static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *
 	case GG_SA_DEST:
 		/* rewritten to the forwarder by gg_dns_connect4/6 or
 		 * gg_dns_sendmsg4/6 after this hook: decided there */
-		if (gg_dns_target(&d, BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6))
+		if (gg_dns_target(&d, BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6) &&
+		    gg_sock_rewritable(sock))
 			return 0;
 		return gg_egress_decide(&d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
 	case GG_SA_UNREADABLE:
