@@ -125,6 +125,16 @@ check dns-cname-target-connects test "$(pair 10.91.0.2 8004)" = ok
 check dns-aaaa-resolves test "$(q 10.91.0.53 53 v6.allowed.test AAAA)" = fd91::1
 check dns-aaaa-connects test "$(pair fd91::1 8005)" = ok
 check dns-v6-resolver test "$(q fd91::53 53 api.allowed.test A)" = 10.91.0.1
+# glibc's resolver (getent): a connected UDP socket to the nameserver
+# of a resolv.conf (bind-mounted in a private mount namespace), which
+# checks that the answer comes from the address it asked.
+echo "nameserver 10.91.0.53" >"$tmp/resolv.conf"
+glibc() {
+	in_scope unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && getent ahostsv4 "$2"' _ \
+		"$tmp/resolv.conf" "$1" | awk 'NR == 1 { print $1 }'
+}
+check dns-glibc-resolves test "$(glibc api.allowed.test)" = 10.91.0.1
+check dns-glibc-denied test -z "$(glibc secret.attacker.test)"
 check dns-tcp-resolves test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 check dns-tcp-denied-refused test "$(q 10.91.0.53 53 secret.attacker.test A tcp)" = REFUSED
 # Aimed at another resolver, even the upstream itself on loopback: the
