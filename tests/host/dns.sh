@@ -188,5 +188,12 @@ check dns-observe-audited audit_has '"event":"dns_denied"' '"name":"secret.attac
 check dns-observe-connects test "$(pair 10.91.0.9 8015)" = ok
 check dns-observe-names-source audit_has '"event":"egress_blocked"' '"daddr":"10.91.0.9"' '"dport":8015' '"action":"observe"' '"dns_names":["secret.attacker.test"]'
 stop_daemon
+# The report counts refused names as denials of net.egress, crediting the
+# list's controls.
+"$gg" report --json --config "$tmp/config.json" "$log" >"$tmp/report.json" 2>"$tmp/report.err"
+check dns-report-counts python3 -c "import json,sys; r=json.load(open(sys.argv[1])); \
+d=[x for x in r['denials_by_gate'] if x['event'] == 'dns_denied']; \
+assert d and d[0]['gate'] == 'net.egress' and d[0]['count'] >= 4, r['denials_by_gate']; \
+assert any(c['control'] == 'OP-DNS' for c in r['denials_by_control']), r['denials_by_control']" "$tmp/report.json"
 echo "# dns host tests: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
