@@ -55,7 +55,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ib
 # are linked statically; glibc and libsystemd (no static archive in Debian)
 # dynamically.
 STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lunistring
-DYN_LIBS := -lsystemd -ldl -pthread
+DYN_LIBS := -lsystemd -lresolv -ldl -pthread
 LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 # The daemon's relocations packed (DT_RELR, glibc 2.36): 430 KB of
 # .rela.dyn, read once at startup, stayed in its VmRSS (docs/performance.md).
@@ -135,7 +135,9 @@ $(OUTPUT)/tests/test_bpf_helpers: CFLAGS += -Itests/unit/progs -I$(OUTPUT)/tests
 # The helpers share structs with the daemon (gg-tamper writes settings).
 $(OUTPUT)/helpers/%: tests/helpers/%.c include/govgate_abi.h | $(OUTPUT)/helpers
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+	$(Q)$(CC) $(CFLAGS) -static $< $(HELPER_LIBS) -o $@
+# gg-dns reads and writes DNS names with libresolv.
+$(OUTPUT)/helpers/gg-dns: HELPER_LIBS := -lresolv
 
 # Preloaded into the daemon by the VM tier: a daemon taken over.
 $(OUTPUT)/helpers/gg-daemon-shim.so: tests/helpers/shim/gg-daemon-shim.c | $(OUTPUT)/helpers
@@ -147,7 +149,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
-		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lsystemd -o $@
+		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lsystemd -lresolv -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -140,6 +140,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_learned SEC(".maps");
 
+/* The DNS forwarder's address, and what each rewritten socket asked for
+ * (include/govgate_abi.h, "The DNS forwarder"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gg_dns_redirect);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_redirect SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct gg_dns_orig);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_orig SEC(".maps");
+
+GG_ASSERT_PINNED(dns_redirect, GG_MAP_DNS_REDIRECT);
+GG_ASSERT_PINNED(dns_orig, GG_MAP_DNS_ORIG);
 GG_ASSERT_PINNED(egress_allow_v4, GG_MAP_EGRESS_ALLOW_V4);
 GG_ASSERT_PINNED(egress_allow_v6, GG_MAP_EGRESS_ALLOW_V6);
 GG_ASSERT_PINNED(egress_allow_port, GG_MAP_EGRESS_ALLOW_PORT);
@@ -334,6 +354,48 @@ static __always_inline bool gg_is_local(const struct gg_dest *d)
 		if (i < n && d->addr[i])
 			return false;
 	return true;
+}
+
+/*
+ * The forwarder a destination is rewritten to, or NULL: a port-53 UDP or
+ * TCP socket's destination while the active slot has an allowlist (with
+ * none, DNS is left alone: tighten-only). An IPv6 socket (v4-mapped
+ * destinations too) goes to the forwarder's IPv6 address, if it has one:
+ * the kernel refuses a rewrite of an IPv6 send to a v4-mapped address.
+ * Raw and other sockets have no sock_addr hook that could rewrite them:
+ * never NULL-checked here, they are decided as any destination.
+ */
+static __always_inline struct gg_dns_redirect *gg_dns_target(const struct gg_dest *d, bool v6sock)
+{
+	struct gg_settings *s = gg_settings();
+	struct gg_dns_redirect *r;
+	struct gg_egress_slot *st;
+	__u32 zero = 0, slot;
+	__u64 generation;
+
+	if (d->port != GG_DNS_PORT)
+		return NULL;
+	/* the forwarder's own queries go to its upstream (self_egress) */
+	if (s && gg_task_is_self(s))
+		return NULL;
+	if (!(d->sock_type == SOCK_DGRAM && d->proto == IPPROTO_UDP) &&
+	    !(d->sock_type == SOCK_STREAM && d->proto == IPPROTO_TCP))
+		return NULL;
+	r = bpf_map_lookup_elem(&dns_redirect, &zero);
+	if (!r || !r->port)
+		return NULL;
+	if (v6sock) {
+		__u32 w[4];
+
+		__builtin_memcpy(w, r->addr6, 16);
+		if (!(w[0] | w[1] | w[2] | w[3]))
+			return NULL;
+	}
+	slot = gg_active_slot(&generation);
+	st = bpf_map_lookup_elem(&egress_state, &slot);
+	if (!st || !st->lists)
+		return NULL;
+	return r;
 }
 
 /* The lists whose CIDR entries cover d: the longest prefix's node, its
@@ -599,6 +661,37 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
 	return GG_SA_UNREADABLE;
 }
 
+/*
+ * Will the DNS rewrite see this socket? The cgroup sock_addr programs run
+ * for the socket's cgroup (set when it was made), and are attached to the
+ * scope's cgroup (the root in global scope): a socket made outside a
+ * cgroup scope (inherited, or passed in) is never rewritten, so its DNS
+ * is decided here like any destination.
+ */
+static __always_inline bool gg_sock_rewritable(struct socket *sock)
+{
+	struct gg_settings *s = gg_settings();
+	struct cgroup *cg;
+	__u32 level;
+
+	if (!s)
+		return false;
+	if (s->scope_mode != GG_SCOPE_CGROUP)
+		return true;
+	cg = BPF_CORE_READ(sock, sk, sk_cgrp_data.cgroup);
+	if (!cg)
+		return false;
+	level = BPF_CORE_READ(cg, level);
+	for (int i = 0; i < 64 && level > s->scope.level; i++) {
+		/* self is a cgroup's first member: its css parent is the parent */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		if (!cg)
+			return false;
+		level = BPF_CORE_READ(cg, level);
+	}
+	return level == s->scope.level && BPF_CORE_READ(cg, kn, id) == s->scope.id;
+}
+
 /* 0 or -EPERM for a destination given to the LSM hooks. */
 static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *sa, int len,
 					  bool connect)
@@ -607,6 +700,11 @@ static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *
 
 	switch (gg_dest_from_sockaddr(&d, sa, len, sock, connect)) {
 	case GG_SA_DEST:
+		/* rewritten to the forwarder by gg_dns_connect4/6 or
+		 * gg_dns_sendmsg4/6 after this hook: decided there */
+		if (gg_dns_target(&d, BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6) &&
+		    gg_sock_rewritable(sock))
+			return 0;
 		return gg_egress_decide(&d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
 	case GG_SA_UNREADABLE:
 		gg_egress_unreadable(&d, GG_MECH_LSM);
@@ -734,6 +832,113 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	return gg_lsm_verdict(sock, name, BPF_CORE_READ(msg, msg_namelen), false);
 }
 
+/*
+ * The DNS rewrite (both paths): a governed task's port-53 destination
+ * becomes the forwarder's, and the address it asked for is kept under
+ * the socket's cookie for its replies (Cilium's scheme). Returns true
+ * when ctx was rewritten. The forwarder is on loopback, which the gate
+ * always allows, so a rewritten destination needs no decision.
+ */
+static __always_inline bool gg_dns_rewrite4(struct bpf_sock_addr *ctx, const struct gg_dest *d)
+{
+	struct gg_dns_redirect *r = gg_dns_target(d, false);
+	struct gg_dns_orig o = { .port = (__u16)ctx->user_port, .family = 4 };
+	__u64 cookie;
+	__u32 ip4;
+
+	if (!r)
+		return false;
+	cookie = bpf_get_socket_cookie(ctx);
+	ip4 = ctx->user_ip4;
+	__builtin_memcpy(o.addr, &ip4, 4);
+	bpf_map_update_elem(&dns_orig, &cookie, &o, BPF_ANY);
+	__builtin_memcpy(&ip4, r->addr4, 4);
+	ctx->user_ip4 = ip4;
+	ctx->user_port = bpf_htons(r->port);
+	return true;
+}
+
+static __always_inline bool gg_dns_rewrite6(struct bpf_sock_addr *ctx, const struct gg_dest *d)
+{
+	struct gg_dns_redirect *r = gg_dns_target(d, true);
+	struct gg_dns_orig o = { .port = (__u16)ctx->user_port, .family = 6 };
+	__u32 ip6[4];
+	__u64 cookie;
+
+	if (!r)
+		return false;
+	cookie = bpf_get_socket_cookie(ctx);
+	ip6[0] = ctx->user_ip6[0];
+	ip6[1] = ctx->user_ip6[1];
+	ip6[2] = ctx->user_ip6[2];
+	ip6[3] = ctx->user_ip6[3];
+	__builtin_memcpy(o.addr, ip6, 16);
+	bpf_map_update_elem(&dns_orig, &cookie, &o, BPF_ANY);
+	__builtin_memcpy(ip6, r->addr6, 16);
+	ctx->user_ip6[0] = ip6[0];
+	ctx->user_ip6[1] = ip6[1];
+	ctx->user_ip6[2] = ip6[2];
+	ctx->user_ip6[3] = ip6[3];
+	ctx->user_port = bpf_htons(r->port);
+	return true;
+}
+
+/* A reply from the forwarder to a rewritten socket: its source becomes
+ * the address the socket asked for. */
+static __always_inline void gg_dns_restore4(struct bpf_sock_addr *ctx)
+{
+	struct gg_dns_redirect *r;
+	struct gg_dns_orig *o;
+	__u32 zero = 0, ip4;
+	__u64 cookie;
+
+	r = bpf_map_lookup_elem(&dns_redirect, &zero);
+	if (!r || !r->port || ctx->user_port != bpf_htons(r->port))
+		return;
+	__builtin_memcpy(&ip4, r->addr4, 4);
+	if (ctx->user_ip4 != ip4)
+		return;
+	cookie = bpf_get_socket_cookie(ctx);
+	o = bpf_map_lookup_elem(&dns_orig, &cookie);
+	if (!o || o->family != 4)
+		return;
+	__builtin_memcpy(&ip4, o->addr, 4);
+	ctx->user_ip4 = ip4;
+	ctx->user_port = o->port;
+}
+
+static __always_inline void gg_dns_restore6(struct bpf_sock_addr *ctx)
+{
+	struct gg_dns_redirect *r;
+	struct gg_dns_orig *o;
+	__u32 zero = 0, ip6[4];
+	__u64 cookie;
+
+	r = bpf_map_lookup_elem(&dns_redirect, &zero);
+	if (!r || !r->port || ctx->user_port != bpf_htons(r->port))
+		return;
+	__builtin_memcpy(ip6, r->addr6, 16);
+	if (ctx->user_ip6[0] != ip6[0] || ctx->user_ip6[1] != ip6[1] ||
+	    ctx->user_ip6[2] != ip6[2] || ctx->user_ip6[3] != ip6[3])
+		return;
+	cookie = bpf_get_socket_cookie(ctx);
+	o = bpf_map_lookup_elem(&dns_orig, &cookie);
+	if (!o)
+		return;
+	__builtin_memcpy(ip6, o->addr, 16);
+	if (o->family == 4) { /* a v4-mapped destination */
+		ip6[3] = ip6[0];
+		ip6[0] = 0;
+		ip6[1] = 0;
+		ip6[2] = bpf_htonl(0x0000ffff);
+	}
+	ctx->user_ip6[0] = ip6[0];
+	ctx->user_ip6[1] = ip6[1];
+	ctx->user_ip6[2] = ip6[2];
+	ctx->user_ip6[3] = ip6[3];
+	ctx->user_port = o->port;
+}
+
 /* Fallback: cgroup sock_addr programs. Return 1 allows, 0 denies (EPERM). */
 static __always_inline int gg_sock_addr4(struct bpf_sock_addr *ctx, bool sendmsg)
 {
@@ -746,6 +951,8 @@ static __always_inline int gg_sock_addr4(struct bpf_sock_addr *ctx, bool sendmsg
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	if (gg_dns_rewrite4(ctx, &d))
+		return 1; /* to the forwarder, on loopback */
 	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
@@ -763,6 +970,8 @@ static __always_inline int gg_sock_addr6(struct bpf_sock_addr *ctx, bool sendmsg
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	if (gg_dns_rewrite6(ctx, &d))
+		return 1;
 	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
@@ -788,6 +997,90 @@ SEC("cgroup/sendmsg6")
 int gg_egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return gg_task_in_scope() ? gg_sock_addr6(ctx, true) : 1;
+}
+
+/* The DNS rewrite on the LSM path, whose socket hooks decided before
+ * (gg_lsm_verdict leaves a port-53 destination that will be rewritten to
+ * these). The fallback's connect4/6 and sendmsg4/6 rewrite themselves. */
+static __always_inline struct gg_dest gg_sa_dest(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct gg_dest d = {};
+
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	d.proto = ctx->protocol;
+	d.sock_type = ctx->type;
+	d.family = v6 ? AF_INET6 : AF_INET;
+	return d;
+}
+
+SEC("cgroup/connect4")
+int gg_dns_connect4(struct bpf_sock_addr *ctx)
+{
+	struct gg_dest d = gg_sa_dest(ctx, false);
+
+	if (gg_task_in_scope())
+		gg_dns_rewrite4(ctx, &d);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int gg_dns_connect6(struct bpf_sock_addr *ctx)
+{
+	struct gg_dest d = gg_sa_dest(ctx, true);
+
+	if (gg_task_in_scope())
+		gg_dns_rewrite6(ctx, &d);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int gg_dns_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	struct gg_dest d = gg_sa_dest(ctx, false);
+
+	if (gg_task_in_scope())
+		gg_dns_rewrite4(ctx, &d);
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int gg_dns_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	struct gg_dest d = gg_sa_dest(ctx, true);
+
+	if (gg_task_in_scope())
+		gg_dns_rewrite6(ctx, &d);
+	return 1;
+}
+
+/* Replies: one program per mechanism (the loader attaches a gate's
+ * programs by mechanism), the same code. */
+SEC("cgroup/recvmsg4")
+int gg_dns_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	gg_dns_restore4(ctx);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int gg_dns_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	gg_dns_restore6(ctx);
+	return 1;
+}
+
+SEC("cgroup/recvmsg4")
+int gg_dns_recvmsg4_fallback(struct bpf_sock_addr *ctx)
+{
+	gg_dns_restore4(ctx);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int gg_dns_recvmsg6_fallback(struct bpf_sock_addr *ctx)
+{
+	gg_dns_restore6(ctx);
+	return 1;
 }
 
 /*
@@ -1014,3 +1307,11 @@ GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);
 GG_ASSERT_PINNED(gg_egress_sendmsg6, GG_PROG_EGRESS_SENDMSG6);
 GG_ASSERT_PINNED(gg_egress_packet_lsm, GG_PROG_EGRESS_PACKET_LSM);
 GG_ASSERT_PINNED(gg_egress_packet_fallback, GG_PROG_EGRESS_PACKET_FALLBACK);
+GG_ASSERT_PINNED(gg_dns_connect4, GG_PROG_DNS_CONNECT4);
+GG_ASSERT_PINNED(gg_dns_connect6, GG_PROG_DNS_CONNECT6);
+GG_ASSERT_PINNED(gg_dns_sendmsg4, GG_PROG_DNS_SENDMSG4);
+GG_ASSERT_PINNED(gg_dns_sendmsg6, GG_PROG_DNS_SENDMSG6);
+GG_ASSERT_PINNED(gg_dns_recvmsg4, GG_PROG_DNS_RECVMSG4);
+GG_ASSERT_PINNED(gg_dns_recvmsg6, GG_PROG_DNS_RECVMSG6);
+GG_ASSERT_PINNED(gg_dns_recvmsg4_fallback, GG_PROG_DNS_RECVMSG4_FALLBACK);
+GG_ASSERT_PINNED(gg_dns_recvmsg6_fallback, GG_PROG_DNS_RECVMSG6_FALLBACK);

@@ -398,6 +398,34 @@ struct gg_learned_val {
 	__u32 _pad;
 };
 
+/*
+ * The DNS forwarder (user/dns.c, docs/architecture.md): governed tasks'
+ * port-53 destinations (UDP and TCP) are rewritten to it by the cgroup
+ * sock_addr programs, on both paths, while the active slot has an
+ * allowlist; replies carry the address the client asked (recvmsg4/6).
+ * dns_redirect: ARRAY, 1 entry, written by the daemon at start. port 0:
+ * no forwarder (nothing is rewritten). addr6 all zero: IPv6 sockets are
+ * not rewritten (their port-53 destinations are decided as any other).
+ * A destination that is rewritten is decided as the forwarder's address.
+ */
+#define GG_DNS_PORT 53
+
+struct gg_dns_redirect {
+	__u8 addr4[4]; /* network order */
+	__u16 port; /* host order */
+	__u16 _pad;
+	__u8 addr6[16];
+};
+
+/* dns_orig: LRU_HASH, socket cookie -> the destination a rewritten
+ * socket asked for, put back as the source of what it receives. */
+struct gg_dns_orig {
+	__u8 addr[16]; /* IPv4: addr[0..3] */
+	__u16 port; /* network order, as in the sockaddr */
+	__u16 family; /* 4 or 6 */
+	__u32 _pad;
+};
+
 /* Socket kinds a net.egress rule can deny at creation ("sockets"): each
  * puts packets out that no destination check can see whole. */
 enum gg_sock_kind {
@@ -674,6 +702,8 @@ struct gg_meta {
 #define GG_MAP_EGRESS_ALLOW_V6 "egress_allow_v6"
 #define GG_MAP_EGRESS_ALLOW_PORT "egress_allow_port"
 #define GG_MAP_EGRESS_LEARNED "egress_learned"
+#define GG_MAP_DNS_REDIRECT "dns_redirect"
+#define GG_MAP_DNS_ORIG "dns_orig"
 /* kernel.module (bpf/module.bpf.c). */
 #define GG_MAP_MODULE_POLICY "module_policy"
 /* locked mode (bpf/guard.bpf.c): ids of the maps no task but govgate's
@@ -706,6 +736,14 @@ struct gg_meta {
 #define GG_PROG_EGRESS_PACKET_LSM "gg_egress_packet_lsm"
 #define GG_PROG_EGRESS_PACKET_FALLBACK "gg_egress_packet_fallback"
 #define GG_PROG_EGRESS_EXE "gg_egress_exe"
+#define GG_PROG_DNS_CONNECT4 "gg_dns_connect4"
+#define GG_PROG_DNS_CONNECT6 "gg_dns_connect6"
+#define GG_PROG_DNS_SENDMSG4 "gg_dns_sendmsg4"
+#define GG_PROG_DNS_SENDMSG6 "gg_dns_sendmsg6"
+#define GG_PROG_DNS_RECVMSG4 "gg_dns_recvmsg4"
+#define GG_PROG_DNS_RECVMSG6 "gg_dns_recvmsg6"
+#define GG_PROG_DNS_RECVMSG4_FALLBACK "gg_dns_recvmsg4_fallback"
+#define GG_PROG_DNS_RECVMSG6_FALLBACK "gg_dns_recvmsg6_fallback"
 #define GG_PROG_MODULE_REQUEST "gg_module_request"
 #define GG_PROG_MODULE_LOAD_DATA "gg_module_load_data"
 #define GG_PROG_MODULE_READ_FILE "gg_module_read_file"
@@ -873,6 +911,16 @@ GG_ASSERT_NEXT(gg_learned_key, port, proto);
 GG_ASSERT_NEXT(gg_learned_key, proto, family);
 GG_ASSERT_LAST(gg_learned_key, family);
 GG_ASSERT_SIZE(gg_learned_val, 16);
+GG_ASSERT_SIZE(gg_dns_redirect, 24);
+GG_ASSERT_NEXT(gg_dns_redirect, addr4, port);
+GG_ASSERT_NEXT(gg_dns_redirect, port, _pad);
+GG_ASSERT_NEXT(gg_dns_redirect, _pad, addr6);
+GG_ASSERT_LAST(gg_dns_redirect, addr6);
+GG_ASSERT_SIZE(gg_dns_orig, 24);
+GG_ASSERT_NEXT(gg_dns_orig, addr, port);
+GG_ASSERT_NEXT(gg_dns_orig, port, family);
+GG_ASSERT_NEXT(gg_dns_orig, family, _pad);
+GG_ASSERT_LAST(gg_dns_orig, _pad);
 /* Values and records: sizes, and the offsets user space depends on. */
 GG_ASSERT_SIZE(gg_egress_val, 16);
 GG_ASSERT_SIZE(gg_egress_prog_val, 8);

@@ -664,6 +664,11 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 		.module = c->module,
 		.kexec = c->kexec,
 		.sockets = { c->sockets[GG_SOCK_RAW], c->sockets[GG_SOCK_PACKET] },
+		/* the DNS forwarder matches names with these (user/dns.c) */
+		.allow_lists = c->allow_lists,
+		.n_allow_lists = c->n_allow_lists,
+		.allow_domains = c->allow_domains,
+		.n_allow_domains = c->n_allow_domains,
 		.refs = c->refs,
 		.n_refs = c->n_refs,
 	};

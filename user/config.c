@@ -70,7 +70,10 @@ static int defaults(struct gg_config *c)
 	c->checkpoint_secs = 10;
 	c->retention_days = 7;
 	c->ring_buffer_mib = 4;
-	if (set_str(&c->pin_dir, GG_PIN_DIR_DEFAULT) ||
+	c->dns_ttl_min = 5;
+	c->dns_ttl_max = 3600;
+	if (set_str(&c->dns_listen, "127.0.0.1:5300") ||
+	    set_str(&c->pin_dir, GG_PIN_DIR_DEFAULT) ||
 	    set_str(&c->state_dir, "/var/lib/govgate") ||
 	    set_str(&c->registry_dir, "/var/lib/govgate/registry") ||
 	    set_str(&c->store_dir, "/var/lib/govgate/store") ||
@@ -252,6 +255,8 @@ static int load_packs(struct gg_config *cfg, const struct setting *s, json_t *v,
 
 static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
 		      const char *path, struct gg_err *err);
+static int load_dns(struct gg_config *cfg, const struct setting *s, json_t *v,
+		    const char *path, struct gg_err *err);
 
 /* audit.signing_key: "file" (the key at audit.key) or "per-boot". */
 static int load_signing_key(struct gg_config *cfg, const struct setting *s, json_t *v,
@@ -296,6 +301,7 @@ static const struct setting settings[] = {
 	{ "pack_dirs", load_pack_dirs },
 	{ "packs", load_packs },
 	{ "audit", load_audit },
+	{ "dns", load_dns },
 	{},
 };
 
@@ -309,6 +315,14 @@ static const struct setting audit_settings[] = {
 	FIELD("rotate_secs", load_uint, rotate_secs),
 	FIELD("retention_days", load_uint, retention_days),
 	{ "ring_buffer_mib", load_ring },
+	{},
+};
+
+static const struct setting dns_settings[] = {
+	FIELD("listen", load_str, dns_listen),
+	FIELD("upstream", load_str, dns_upstream),
+	FIELD("ttl_min", load_uint, dns_ttl_min),
+	FIELD("ttl_max", load_uint, dns_ttl_max),
 	{},
 };
 
@@ -343,6 +357,19 @@ static int load_audit(struct gg_config *cfg, const struct setting *s, json_t *v,
 	if (!json_is_object(v))
 		return gg_errf(err, -EINVAL, "%s: \"audit\" must be an object", path);
 	return load_settings(cfg, audit_settings, v, "audit ", path, err);
+}
+
+static int load_dns(struct gg_config *cfg, const struct setting *s, json_t *v,
+		    const char *path, struct gg_err *err)
+{
+	int ret;
+
+	if (!json_is_object(v))
+		return gg_errf(err, -EINVAL, "%s: \"dns\" must be an object", path);
+	ret = load_settings(cfg, dns_settings, v, "dns ", path, err);
+	if (!ret && cfg->dns_ttl_min > cfg->dns_ttl_max)
+		ret = gg_errf(err, -EINVAL, "%s: dns \"ttl_min\" is above \"ttl_max\"", path);
+	return ret;
 }
 
 int gg_config_load(const char *path, struct gg_config *cfg, struct gg_err *err)
@@ -388,6 +415,8 @@ void gg_config_free(struct gg_config *c)
 	free(c->trust_dir);
 	free(c->audit_path);
 	free(c->audit_key);
+	free(c->dns_listen);
+	free(c->dns_upstream);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -44,6 +44,11 @@ struct gg_config {
 	unsigned rotate_secs;
 	unsigned retention_days;
 	unsigned ring_buffer_mib; /* the BPF ring buffer (events), a power of two */
+	/* dns: the forwarder (user/dns.h). listen "off": none; upstream
+	 * NULL: the first nameserver of /etc/resolv.conf, read at start. */
+	char *dns_listen;
+	char *dns_upstream;
+	unsigned dns_ttl_min, dns_ttl_max; /* seconds */
 };
 
 /* Loads path (or the default path if it exists, or built-in defaults when

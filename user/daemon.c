@@ -4,6 +4,7 @@
  * drain the ring buffer into the audit log until SIGTERM. Stopping leaves
  * the pinned links enforcing: only `govgate stop --unload` removes them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include "daemon.h"
 #include "watch.h"
 #include "event.h"
+#include "dns.h"
 #include "lost.h"
 #include "policy.h"
 #include "ringbuf.h"
@@ -123,6 +125,8 @@ struct gg_daemon {
 	char machine[64];
 	const char *unlock_refused; /* --unlocked, refused: a pinned lock holds */
 	bool unload; /* a signed unload: detach everything once stopped */
+	struct gg_dns *dns; /* the DNS forwarder (user/dns.h), NULL: none */
+	struct gg_self_egress self_egress; /* what the daemon may reach */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -434,12 +438,67 @@ static void save_state(struct gg_daemon *d, bool now)
 	d->st_dirty = false;
 }
 
+/* A destination missing from an allowlist that the DNS forwarder saw in
+ * answers: the names that gave it (docs/audit.md, "dns_names"). NULL if
+ * none. */
+static json_t *dns_names(struct gg_daemon *d, const struct gg_event *e)
+{
+	const char *names[4];
+	json_t *arr;
+	size_t n;
+
+	if (!d->dns || e->gate != GG_GATE_EGRESS || !(e->flags & GG_EVF_NOT_ALLOWED) ||
+	    (e->flags & GG_EVF_SOCKET_KIND))
+		return NULL;
+	n = gg_dns_names_of(d->dns, e->net.family == AF_INET || e->net.mapped_v4 ? 4 : 6,
+			    e->net.daddr, names, 4);
+	if (!n)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(names[i]));
+	return arr;
+}
+
+/* Puts "dns_names" into the rendered record, before "hook" (unlisted keys
+ * follow in byte order: docs/audit.md). -ENOMEM. */
+static int render_dns_names(struct gg_daemon *d, const json_t *names)
+{
+	struct gg_strbuf *b = &d->render.out;
+	char *txt = json_dumps(names, JSON_COMPACT), *at, *p;
+	size_t tl, add, off;
+
+	if (!txt)
+		return -ENOMEM;
+	tl = strlen(txt);
+	add = strlen(",\"dns_names\":") + tl;
+	at = memmem(b->p, b->len, ",\"hook\":", 8);
+	off = at ? (size_t)(at - b->p) : b->len;
+	if (b->len + add + 1 > b->cap) {
+		p = realloc(b->p, b->len + add + 1);
+		if (!p) {
+			free(txt);
+			return -ENOMEM;
+		}
+		b->p = p;
+		b->cap = b->len + add + 1;
+	}
+	memmove(b->p + off + add, b->p + off, b->len - off);
+	memcpy(b->p + off, ",\"dns_names\":", add - tl);
+	memcpy(b->p + off + add - tl, txt, tl);
+	b->len += add;
+	b->p[b->len] = '\0';
+	free(txt);
+	return 0;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct gg_daemon *d = ctx;
 	const struct gg_event *e = data;
 	const struct gg_compiled *policy;
 	unsigned long long seq = 0;
+	json_t *names = NULL;
 	const char *exe;
 	struct gg_err err;
 	json_t *rec;
@@ -456,6 +515,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	policy = policy_for(d, e->generation);
 	exe = gg_render_exe(&d->render, e);
 	ret = gg_event_render(&d->render, e, policy, d->boot_to_real, exe);
+	names = ret ? NULL : dns_names(d, e);
+	if (names)
+		ret = render_dns_names(d, names);
 	if (ret)
 		gg_errf(&err, ret, "audit: out of memory rendering a record");
 	else
@@ -472,13 +534,17 @@ static int on_event(void *ctx, void *data, size_t size)
 				break;
 			}
 	}
-	if (!d->journald)
+	if (!d->journald) {
+		json_decref(names);
 		return 0;
+	}
 	/* The journal's fields come from the record as a tree: slower, and
 	 * only under systemd. */
 	rec = gg_event_record(e, policy, d->boot_to_real);
 	if (exe)
 		json_object_set_new(rec, "exe", json_string(exe));
+	if (names)
+		json_object_set_new(rec, "dns_names", names);
 	journal_denial(d, rec, seq);
 	json_decref(rec);
 	return 0;
@@ -1300,6 +1366,37 @@ static int restore_failed(struct gg_daemon *d, struct gg_err *err)
  * the bytes it was applied with; the configured packs are used only when
  * no set was saved. Then a staged build replaces the old one.
  */
+/* The daemon's own egress (settings.self_egress): the forwarder's
+ * upstream over UDP, if it will run; nothing else but loopback. */
+static void self_egress_of(const struct gg_config *cfg, struct gg_self_egress *out)
+{
+	struct gg_self_dest *sd = &out->dest[0];
+	struct sockaddr_storage ss;
+	char name[256];
+	struct gg_err err;
+	socklen_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(cfg->dns_listen, "off") ||
+	    gg_dns_upstream(cfg, &ss, &len, name, sizeof(name), &err))
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		memcpy(sd->addr, &in->sin_addr, 4);
+		sd->port = ntohs(in->sin_port);
+		sd->family = 4;
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+		memcpy(sd->addr, &in6->sin6_addr, 16);
+		sd->port = ntohs(in6->sin6_port);
+		sd->family = 6;
+	}
+	sd->proto = IPPROTO_UDP;
+	out->n = 1;
+}
+
 static int start_policy(struct gg_daemon *d, struct gg_err *err)
 {
 	struct gg_config *cfg = d->cfg;
@@ -1311,7 +1408,9 @@ static int start_policy(struct gg_daemon *d, struct gg_err *err)
 				      err);
 	if (ret && (ret = restore_failed(d, err)))
 		return ret;
-	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), true, d->locked, err);
+	self_egress_of(cfg, &d->self_egress);
+	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), &d->self_egress, true,
+				 d->locked, err);
 	if (ret || !d->pin_dir_final)
 		return ret;
 	/* A map outlives its pin while an fd holds it: what the replaced gates
@@ -1612,6 +1711,8 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
+static void start_dns(struct gg_daemon *d);
+
 /* Step 5: the ring buffer, its backlog, and then ready. */
 static int start_drain(struct gg_daemon *d, struct gg_err *err)
 {
@@ -1637,6 +1738,7 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	audit_flush(d, true);
 	save_state(d, true);
+	start_dns(d);
 	fprintf(stderr, "govgate: enforcing (generation %llu, scope %s, mode %s)\n",
 		(unsigned long long)d->generation,
 		cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup,
@@ -1845,6 +1947,8 @@ static json_t *do_apply(struct gg_daemon *d, const struct gg_request *r, const c
 		rep = json_pack("{s:b, s:I, s:o}", "ok", 1, "generation", (json_int_t)generation,
 				"applied", gg_applied_json(&now));
 		d->generation = generation;
+		if (d->dns) /* before the reply: no connect races the clear */
+			gg_dns_sync(d->dns);
 	}
 	for (i = 0; v && i < n; i++)
 		free(v[i]);
@@ -1857,7 +1961,8 @@ static json_t *do_unlock(struct gg_daemon *d)
 {
 	struct gg_err err;
 
-	if (gg_gates_configure(d->cfg->pin_dir, &d->cfg->scope, getpid(), true, false, &err))
+	if (gg_gates_configure(d->cfg->pin_dir, &d->cfg->scope, getpid(), &d->self_egress, true,
+			       false, &err))
 		return reply_error(err.msg, NULL);
 	d->locked = false;
 	d->lock.locked = 0;
@@ -1998,6 +2103,35 @@ static int start_control(struct gg_daemon *d, struct gg_err *err)
 	return 0;
 }
 
+/* The DNS forwarder's view of the daemon: the policy in force, and the
+ * audit log for its dns_denied records. */
+static const struct gg_compiled *dns_policy(void *ctx, __u64 *generation)
+{
+	struct gg_daemon *d = ctx;
+
+	*generation = d->generation;
+	return policy_for(d, d->generation);
+}
+
+static void dns_record(void *ctx, json_t *rec)
+{
+	struct gg_daemon *d = ctx;
+
+	journal_denial(d, rec, audit_write(d, rec));
+}
+
+/* Step 5b (before ready): the DNS forwarder. Without it no name is learned, and the
+ * allowlists deny every address learned from names: not fatal. */
+static void start_dns(struct gg_daemon *d)
+{
+	struct gg_dns_hooks hooks = { d, dns_policy, dns_record };
+	struct gg_err err;
+
+	if (gg_dns_open(d->cfg, &hooks, -1, &d->dns, &err))
+		fprintf(stderr, "govgate: %s: the DNS forwarder is not running, names on "
+				"allowlists are not learned\n", err.msg);
+}
+
 int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		    struct gg_daemon **out, struct gg_err *err)
 {
@@ -2029,18 +2163,26 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	return ret;
 }
 
-/* Records or a control request, whichever comes first: a request waited
- * for the ring buffer's poll to time out (200 ms, twice per command).
- * Not the socket when its last connection could not be taken (it would
- * wake the loop at once, again and again). */
+/* Records, a DNS query or answer, or a control request, whichever comes
+ * first: a request waited for the ring buffer's poll to time out (200 ms,
+ * twice per command). Not the control socket when its last connection
+ * could not be taken (it would wake the loop at once, again and again). */
 static int wait_events(struct gg_daemon *d, int timeout_ms)
 {
-	struct pollfd p[1 + 1 + GG_CONTROL_CONNS] = { { .fd = gg_ringbuf_fd(d->rb),
+	struct pollfd p[2 + 1 + GG_CONTROL_CONNS] = { { .fd = gg_ringbuf_fd(d->rb),
 							.events = POLLIN } };
-	int n = 1 + gg_control_pollfds(&d->ctl, p + 1);
+	int n = 1, dns_at = -1;
 
+	if (d->dns) {
+		gg_dns_sync(d->dns); /* a direct apply (the watch) */
+		dns_at = n;
+		p[n++] = (struct pollfd){ .fd = gg_dns_fd(d->dns), .events = POLLIN };
+	}
+	n += gg_control_pollfds(&d->ctl, p + n);
 	if (poll(p, n, timeout_ms) < 0)
 		return -errno;
+	if (dns_at >= 0 && p[dns_at].revents)
+		gg_dns_wait(d->dns, 0); /* serves what is ready */
 	return gg_ringbuf_consume(d->rb);
 }
 
@@ -2072,6 +2214,8 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (tick) {
 			recon_check(d, NULL);
 			last_tick = time(NULL);
+			if (d->dns)
+				gg_dns_tick(d->dns);
 			/* Loading the gates (vmlinux BTF) and a generation's
 			 * policy leave megabytes freed but mapped. */
 			malloc_trim(0);
@@ -2131,6 +2275,7 @@ void gg_daemon_free(struct gg_daemon *d)
 
 	if (!d)
 		return;
+	gg_dns_close(d->dns);
 	gg_ringbuf_free(d->rb);
 	if (d->cons_pos) {
 		munmap((void *)d->cons_pos, sysconf(_SC_PAGESIZE));

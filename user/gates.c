@@ -102,7 +102,18 @@ GG_SKEL_ADAPTERS(guard)
 	P(egress, gg_egress_packet_lsm, GG_PROG_EGRESS_PACKET_LSM, GG_MECH_LSM,              \
 	  GG_ATTACH_CGROUP)                                                                  \
 	P(egress, gg_egress_packet_fallback, GG_PROG_EGRESS_PACKET_FALLBACK,                 \
-	  GG_MECH_FALLBACK, GG_ATTACH_CGROUP)
+	  GG_MECH_FALLBACK, GG_ATTACH_CGROUP)                                                \
+	/* the DNS rewrite: the fallback's connect4/6 and sendmsg4/6 do it */               \
+	P(egress, gg_dns_connect4, GG_PROG_DNS_CONNECT4, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_connect6, GG_PROG_DNS_CONNECT6, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_sendmsg4, GG_PROG_DNS_SENDMSG4, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_sendmsg6, GG_PROG_DNS_SENDMSG6, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_recvmsg4, GG_PROG_DNS_RECVMSG4, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_recvmsg6, GG_PROG_DNS_RECVMSG6, GG_MECH_LSM, GG_ATTACH_CGROUP)      \
+	P(egress, gg_dns_recvmsg4_fallback, GG_PROG_DNS_RECVMSG4_FALLBACK, GG_MECH_FALLBACK, \
+	  GG_ATTACH_CGROUP)                                                                  \
+	P(egress, gg_dns_recvmsg6_fallback, GG_PROG_DNS_RECVMSG6_FALLBACK, GG_MECH_FALLBACK, \
+	  GG_ATTACH_CGROUP)
 
 #define MODULE_PROGS(P)                                                                      \
 	P(module, gg_module_request, GG_PROG_MODULE_REQUEST, GG_MECH_LSM, GG_ATTACH_AUTO)    \
@@ -1136,7 +1147,8 @@ static int configure_lock(const char *pin_dir, struct gg_settings *s, struct gg_
 }
 
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
-		       bool enabled, bool locked, struct gg_err *err)
+		       const struct gg_self_egress *self_egress, bool enabled, bool locked,
+		       struct gg_err *err)
 {
 	struct gg_settings s = {
 		.scope_mode = scope->mode,
@@ -1162,6 +1174,8 @@ int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 
 		if (ret)
 			return ret;
 	}
+	for (__u32 i = 0; self_egress && i < self_egress->n && i < GG_SELF_EGRESS_MAX; i++)
+		s.self_egress[s.n_self_egress++] = self_egress->dest[i];
 	if (locked && (ret = configure_lock(pin_dir, &s, err)))
 		return ret;
 	fd = gg_pinned_fd(pin_dir, GG_MAP_SETTINGS, err);

@@ -50,11 +50,20 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech);
 /* What is pinned now, from the link names (for status). */
 void gg_gates_inspect(const char *pin_dir, struct gg_gate_state state[GG_GATE_COUNT]);
 
-/* Writes scope, exemptions, self and enabled into the pinned maps; with
- * locked, locked mode too (bpf/guard.bpf.c): the guarded maps' ids, the
- * pin directory and the daemon's cgroup, then settings.locked. */
+/* What the daemon itself may reach besides loopback (settings.self_egress):
+ * the DNS forwarder's upstream, if it runs. */
+struct gg_self_egress {
+	struct gg_self_dest dest[GG_SELF_EGRESS_MAX];
+	__u32 n;
+};
+
+/* Writes scope, exemptions, self (and what it may reach) and enabled into
+ * the pinned maps; with locked, locked mode too (bpf/guard.bpf.c): the
+ * guarded maps' ids, the pin directory and the daemon's cgroup, then
+ * settings.locked. */
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
-		       bool enabled, bool locked, struct gg_err *err);
+		       const struct gg_self_egress *self_egress, bool enabled, bool locked,
+		       struct gg_err *err);
 
 /* Is the locked-mode guard attached (by this process, or pinned)? state
  * says by what (GG_MECH_LSM, or GG_MECH_NONE and why). */

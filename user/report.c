@@ -60,8 +60,9 @@ static int bump_gate(json_t *map, json_t *rec, long long n)
 
 static bool is_denial_event(const char *ev)
 {
+	/* dns_denied: a name the DNS forwarder refused (user/dns.c) */
 	return !strcmp(ev, "command_denied") || !strcmp(ev, "egress_blocked") ||
-	       !strcmp(ev, "module_blocked");
+	       !strcmp(ev, "module_blocked") || !strcmp(ev, "dns_denied");
 }
 
 /* Records from before reasons were recorded were all ring-buffer drops. */

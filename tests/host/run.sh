@@ -590,3 +590,5 @@ check exec-runs-after-unload test -e "$tmp/proof-unloaded"
 # --- the watch (issue 11): denied files that appear after the apply, with
 # a daemon, cgroup and pins of its own
 tests/host/watch.sh
+# The DNS forwarder (issue 12): its own daemon, cgroup and namespace.
+tests/host/dns.sh

@@ -582,6 +582,54 @@ check allow-observe-connects is "$(line 1)" ok
 check allow-observe-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0.113.1"' '"dport":5440' '"action":"observe"' '"not_allowlisted":true'
 check allow-restore govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1
 
+# ---- the DNS forwarder (issue 12), LSM path, global scope. The test DNS
+# server (gg-dns, the upstream) answers on 127.0.0.2:53; the zone's
+# addresses sit on lo (no dummy or veth driver without a module load,
+# which the floor denies); clients ask 10.91.0.53, where nothing listens
+# (no route even): their queries reach the forwarder only by the rewrite.
+sed 's#"audit":#"dns": { "upstream": "127.0.0.2:53", "ttl_min": 1, "ttl_max": 60 }, "audit":#' \
+	$cfg >/tmp/dns.json
+allow_pack allow-dns OP-DNS '"*.allowed.test"'
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.9; do ip addr add $a/32 dev lo; done
+ip addr add fd91::1/128 dev lo
+gg-dns serve 127.0.0.2 53 >/dev/null 2>&1 &
+dns_server=$!
+stop
+check dns-start run_daemon govgate run --config /tmp/dns.json --unlocked
+check dns-forwarder-runs grep -q "dns: forwarding to 127.0.0.2:53" /tmp/daemon.err
+check dns-apply govgate apply --config /tmp/dns.json /tmp/allow-dns.json
+q() { gg-dns query 10.91.0.53 53 "$@"; }
+check dns-allowed-resolves is "$(q api.allowed.test A)" 10.91.0.1
+check dns-allowed-connects is "$(gg-net pair 10.91.0.1 5501)" ok
+check dns-denied-refused is "$(q secret.attacker.test A)" REFUSED
+check dns-denied-audited audit_has '"event":"dns_denied"' '"name":"secret.attacker.test"' '"action":"deny"' '"controls":["OP-DNS"]'
+check dns-unresolved-eperm is "$(gg-net pair 10.91.0.9 5502)" EPERM
+check dns-unresolved-audited audit_has '"event":"egress_blocked"' '"daddr":"10.91.0.9"' '"dport":5502' '"not_allowlisted":true' '"controls":["OP-DNS"]'
+check dns-wildcard-not-apex is "$(q allowed.test A)" REFUSED
+check dns-cname-target-resolves is "$(q www.allowed.test A)" 10.91.0.2
+check dns-cname-target-connects is "$(gg-net pair 10.91.0.2 5503)" ok
+check dns-aaaa-resolves is "$(q v6.allowed.test AAAA)" fd91::1
+check dns-aaaa-connects is "$(gg-net pair fd91::1 5504)" ok
+check dns-tcp-resolves is "$(q api.allowed.test A tcp)" 10.91.0.1
+check dns-v6-resolver is "$(gg-dns query fd91::53 53 api.allowed.test A)" 10.91.0.1
+check dns-upstream-direct-refused is "$(gg-dns query 127.0.0.2 53 secret.attacker.test A)" REFUSED
+check dns-malformed-servfail is "$(q loop.allowed.test A)" SERVFAIL
+check dns-malformed-unlearned is "$(gg-net pair 10.91.0.5 5505)" EPERM
+check dns-malformed-alive kill -0 $daemon
+check dns-short-resolves is "$(q short.allowed.test A)" 10.91.0.3
+dns_expired() { [ "$(gg-net pair 10.91.0.3 5506)" = EPERM ]; }
+check dns-short-expires wait_for 30 dns_expired
+# egress_learned is pinned: a restart keeps what was learned until it
+# expires, no query needed (the lists are the same).
+stop
+check dns-down-learned-connects is "$(gg-net pair 10.91.0.1 5507)" ok
+check dns-restart run_daemon govgate run --config /tmp/dns.json --unlocked
+check dns-restart-learned-connects is "$(gg-net pair 10.91.0.1 5508)" ok
+check dns-restart-resolves is "$(q api.allowed.test A)" 10.91.0.1
+kill $dns_server
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.9; do ip addr del $a/32 dev lo; done
+ip addr del fd91::1/128 dev lo
+
 # ---- the whole agent in observe mode: the same denied exec runs, logged
 stop
 govgate stop --unload --config $cfg

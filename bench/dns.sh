@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# DNS through govgate's forwarder vs direct to the same upstream (issue 12),
+# on loopback in a private network namespace: the upstream is the test
+# server (build/helpers/gg-dns serve, a fixed zone) on 127.0.0.2:53. Direct:
+# a process outside the scope asks it. Through govgate: a process in the
+# scope asks 10.91.0.53:53, rewritten to the forwarder, which matches the
+# name against the allowlist (*.allowed.test), forwards it, learns the
+# answer's address into egress_learned and answers. Each query a fresh UDP
+# socket (as glibc's resolver does). Rounds interleave the two; reported:
+# per-round p50/p99 latency, the added latency (median over rounds of the
+# per-round differences), and sustained queries/s with P parallel clients.
+#
+#   bench/dns.sh [--quick] [--out DIR]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
+dns=$root/build/helpers/gg-dns
+out=$root/build/bench
+n=5000 rounds=5 par=4
+while (($#)); do
+	case $1 in
+	--quick) n=300 rounds=1; shift ;;
+	--out) out=${2:?}; shift 2 ;;
+	*) echo "usage: $0 [--quick] [--out DIR]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "FAIL dns-bench-needs-root"; exit 1; }
+mkdir -p "$out"
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+id=gg-dnsbench-$$
+cg=$cg2/$id pin=/sys/fs/bpf/$id ns=$id tmp=$(mktemp -d /tmp/$id.XXXXXX)
+daemon_pid= server_pid=
+cleanup() {
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
+	if [ -d "$cg" ]; then
+		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$cg/cgroup.procs"
+		rmdir "$cg" 2>/dev/null
+	fi
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$cg" "$tmp/state"
+ip netns add "$ns"
+nsenter --net="/run/netns/$ns" ip link set lo up
+cat >"$tmp/config.json" <<JSON
+{ "pack_dirs": ["$root/packs"], "state_dir": "$tmp/state", "pin_dir": "$pin",
+  "audit": { "path": "$tmp/audit.jsonl", "key": "$tmp/audit-key.pem" },
+  "dns": { "upstream": "127.0.0.2:53" } }
+JSON
+cat >"$tmp/allow.json" <<JSON
+{ "name": "allow-bench", "version": "v1",
+  "framework": { "id": "operator", "title": "operator policy" },
+  "controls": [ { "id": "OP-DNS", "title": "default-deny egress", "status": "enforced" } ],
+  "rules": [], "egress_allowlist": { "controls": ["OP-DNS"], "allow": [ "*.allowed.test" ] } }
+JSON
+nsenter --net="/run/netns/$ns" "$dns" serve 127.0.0.2 53 >/dev/null 2>&1 &
+server_pid=$!
+nsenter --net="/run/netns/$ns" "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" \
+	2>"$tmp/daemon.err" &
+daemon_pid=$!
+for _ in $(seq 300); do grep -q "enforcing (generation" "$tmp/daemon.err" && break; sleep 0.1; done
+grep -q "dns: forwarding" "$tmp/daemon.err" || { cat "$tmp/daemon.err"; echo "FAIL dns-bench-start"; exit 1; }
+"$gg" apply --config "$tmp/config.json" "$tmp/allow.json" >/dev/null || { echo "FAIL dns-bench-apply"; exit 1; }
+
+direct() { nsenter --net="/run/netns/$ns" "$dns" bench 127.0.0.2 53 api.allowed.test "$1"; }
+through() {
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$cg" \
+		nsenter --net="/run/netns/$ns" "$dns" bench 10.91.0.53 53 api.allowed.test "$1"
+}
+# Sustained: P clients at once; the sum of their rates.
+rate() {
+	local f=$1 i
+	for i in $(seq "$par"); do $f "$n" >"$tmp/rate.$i" & done
+	wait
+	awk '{ q += $3; bad += $4 } END { printf "%.0f %d\n", q, bad }' "$tmp"/rate.*
+}
+fail=0
+: >"$tmp/rounds"
+for r in $(seq "$rounds"); do
+	d=$(direct "$n") || fail=1
+	t=$(through "$n") || fail=1
+	echo "$d $t" >>"$tmp/rounds"
+done
+rd=$(rate direct) rt=$(rate through)
+[ "${rd#* }" = 0 ] && [ "${rt#* }" = 0 ] || fail=1
+python3 - "$tmp/rounds" "$rd" "$rt" "$n" "$par" >"$out/dns.md" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+rd, rt = [float(x) for x in sys.argv[2].split()][:1], [float(x) for x in sys.argv[3].split()][:1]
+n, par = sys.argv[4], sys.argv[5]
+print("| round | direct p50 µs | direct p99 µs | govgate p50 µs | govgate p99 µs |")
+print("|---|---|---|---|---|")
+for i, r in enumerate(rows, 1):
+    print(f"| {i} | {r[0]:.1f} | {r[1]:.1f} | {r[4]:.1f} | {r[5]:.1f} |")
+add50 = statistics.median(r[4] - r[0] for r in rows)
+add99 = statistics.median(r[5] - r[1] for r in rows)
+print()
+print(f"{n} queries per round and client. Added latency (median over rounds of govgate - direct): "
+      f"p50 {add50:.1f} µs, p99 {add99:.1f} µs. Sustained with {par} clients: direct {rd[0]:.0f} q/s, "
+      f"through govgate {rt[0]:.0f} q/s ({rt[0] / rd[0]:.2f} of direct).")
+PY
+cat "$out/dns.md"
+[ "$fail" -eq 0 ] && echo "PASS dns-bench" || echo "FAIL dns-bench (a query failed)"
+[ "$fail" -eq 0 ]

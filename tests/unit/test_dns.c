@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DNS forwarder's user-space parts (user/dns_answer.c,
+ * user/dns_policy.c, the dns keys of user/config.c): names against the
+ * lists, answers (CNAME chains, malformed, truncated, not ours), the
+ * replies it makes, addresses. No kernel needed.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <resolv.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "dns.h"
+
+/* Two lists: 0 "*.allowed.test" on 443/tcp (enforce), 1 "api.allowed.test"
+ * (any port; enforce, or observe). */
+static void two_lists(struct gg_compiled *c, struct gg_c_allow_list *l,
+		      struct gg_c_allow_domain *d, __u16 *port, enum gg_action second)
+{
+	memset(c, 0, sizeof(*c));
+	l[0] = (struct gg_c_allow_list){ "a@v1", { .entry = 1, .action = GG_ACT_DENY } };
+	l[1] = (struct gg_c_allow_list){ "b@v1", { .entry = 2, .action = second } };
+	*port = 443;
+	d[0] = (struct gg_c_allow_domain){ "*.allowed.test", 0, port, 1, IPPROTO_TCP };
+	d[1] = (struct gg_c_allow_domain){ "api.allowed.test", 1, NULL, 0, 0 };
+	c->allow_lists = l;
+	c->n_allow_lists = 2;
+	c->allow_domains = d;
+	c->n_allow_domains = 2;
+}
+
+static void test_match(void **state)
+{
+	struct gg_c_allow_list l[2];
+	struct gg_c_allow_domain d[2];
+	struct gg_dns_verdict v;
+	struct gg_compiled c;
+	__u16 port;
+
+	two_lists(&c, l, d, &port, GG_ACT_DENY);
+	gg_dns_match(&c, "api.allowed.test", &v);
+	assert_int_equal(v.lists, 3);
+	assert_int_equal(v.matched, 3);
+	assert_int_equal(v.missing | v.deny, 0);
+	assert_int_equal(v.n_rules, 2);
+	assert_true(v.rules[0].port == 443 && v.rules[0].proto == IPPROTO_TCP && v.rules[0].lists == 1);
+	assert_true(v.rules[1].port == 0 && v.rules[1].proto == 0 && v.rules[1].lists == 2);
+	/* on one list only: refused, by the other */
+	gg_dns_match(&c, "www.allowed.test", &v);
+	assert_int_equal(v.matched, 1);
+	assert_int_equal(v.deny, 2);
+	/* the wildcard is not the apex */
+	gg_dns_match(&c, "allowed.test", &v);
+	assert_int_equal(v.matched, 0);
+	assert_int_equal(v.deny, 3);
+	/* missing from an observe list only: forwarded */
+	two_lists(&c, l, d, &port, GG_ACT_OBSERVE);
+	gg_dns_match(&c, "www.allowed.test", &v);
+	assert_int_equal(v.missing, 2);
+	assert_int_equal(v.deny, 0);
+	/* no policy, or no list: nothing to match, nothing refused */
+	gg_dns_match(NULL, "x.test", &v);
+	assert_int_equal(v.lists | v.deny | v.n_rules, 0);
+}
+
+/* An answer to "api.allowed.test" A, id 0x1234, with the records in
+ * `rrs` (count n), the question at offset 12 (a pointer 0xc00c names it). */
+static size_t answer(__u8 *out, const __u8 *rrs, size_t len, int n, int flags3)
+{
+	static const __u8 qd[] = { 3, 'a', 'p', 'i', 7, 'a', 'l', 'l', 'o', 'w', 'e', 'd',
+				   4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+	__u8 hdr[12] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, n, 0, 0, 0, 0 };
+
+	hdr[2] |= flags3;
+	memcpy(out, hdr, 12);
+	memcpy(out + 12, qd, sizeof(qd));
+	memcpy(out + 12 + sizeof(qd), rrs, len);
+	return 12 + sizeof(qd) + len;
+}
+
+static const struct gg_dns_query api_q = { 0x1234, ns_t_a, ns_c_in, "api.allowed.test" };
+
+#define A_RR(owner_hi, owner_lo, ttl, a, b, c, d) \
+	owner_hi, owner_lo, 0, 1, 0, 1, 0, 0, (ttl) >> 8, (ttl) & 255, 0, 4, a, b, c, d
+
+static void test_answer_chain(void **state)
+{
+	/* api CNAME cdn.x (at offset 46), cdn.x A 10.0.0.2 (TTL 30), and an
+	 * A of an unrelated name (offset 46 + 4: "x"): only the chain's */
+	static const __u8 rrs[] = {
+		0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 0, 60, 0, 7, 3, 'c', 'd', 'n', 1, 'x', 0,
+		A_RR(0xc0, 46, 30, 10, 0, 0, 2),
+		A_RR(0xc0, 50, 300, 10, 0, 0, 9),
+	};
+	struct gg_dns_answer a;
+	__u8 msg[512];
+	size_t n = answer(msg, rrs, sizeof(rrs), 3, 0);
+
+	assert_int_equal(gg_dns_answer_parse(msg, n, &api_q, &a), 0);
+	assert_int_equal(a.n_names, 2);
+	assert_int_equal(a.n_addrs, 1);
+	assert_int_equal(a.addrs[0].family, 4);
+	assert_memory_equal(a.addrs[0].addr, ((__u8[]){ 10, 0, 0, 2 }), 4);
+	assert_int_equal(a.addrs[0].ttl, 30);
+}
+
+static void test_answer_refused(void **state)
+{
+	static const __u8 one[] = { A_RR(0xc0, 0x0c, 300, 10, 0, 0, 1) };
+	/* a name that points at itself */
+	static const __u8 loop[] = { A_RR(0xc0, 0x0c, 300, 10, 0, 0, 1), A_RR(0xc0, 50, 300, 10, 0, 0, 7) };
+	struct gg_dns_query other = api_q;
+	struct gg_dns_answer a;
+	__u8 msg[512];
+	size_t n;
+
+	n = answer(msg, one, sizeof(one), 1, 0);
+	assert_int_equal(gg_dns_answer_parse(msg, n, &api_q, &a), 0);
+	assert_int_equal(a.n_addrs, 1);
+	/* trailing bytes, a cut record, another id, another question */
+	assert_int_equal(gg_dns_answer_parse(msg, n + 1, &api_q, &a), -EINVAL);
+	assert_int_equal(gg_dns_answer_parse(msg, n - 1, &api_q, &a), -EINVAL);
+	other.id = 0x4321;
+	assert_int_equal(gg_dns_answer_parse(msg, n, &other, &a), -EINVAL);
+	other = api_q;
+	other.qtype = ns_t_aaaa;
+	assert_int_equal(gg_dns_answer_parse(msg, n, &other, &a), -EINVAL);
+	assert_int_equal(a.n_addrs, 0);
+	/* truncated: nothing learned */
+	n = answer(msg, one, sizeof(one), 1, 0x02);
+	assert_int_equal(gg_dns_answer_parse(msg, n, &api_q, &a), 0);
+	assert_true(a.tc);
+	assert_int_equal(a.n_addrs, 0);
+	/* a compression loop in the second record: nothing, not even the first */
+	n = answer(msg, loop, sizeof(loop), 2, 0);
+	assert_int_equal(gg_dns_answer_parse(msg, n, &api_q, &a), -EINVAL);
+	assert_int_equal(a.n_addrs, 0);
+}
+
+static void test_reply_rcode(void **state)
+{
+	__u8 q[512], r[512];
+	struct gg_dns_query back;
+	int qlen, n;
+
+	qlen = res_mkquery(ns_o_query, "Secret.Attacker.Test", ns_c_in, ns_t_txt, NULL, 0, NULL, q,
+			   sizeof(q));
+	assert_true(qlen > 0);
+	n = gg_dns_reply_rcode(q, qlen, ns_r_refused, r, sizeof(r));
+	assert_true(n > 12);
+	assert_true(r[2] & 0x80); /* a response */
+	assert_int_equal(r[3] & 0xf, ns_r_refused);
+	r[2] &= ~0x80;
+	assert_int_equal(gg_dns_query_parse(r, n, &back), 0);
+	assert_string_equal(back.name, "secret.attacker.test");
+	assert_int_equal(back.qtype, ns_t_txt);
+	assert_int_equal(back.id, q[0] << 8 | q[1]);
+	/* a response is not a query */
+	r[2] |= 0x80;
+	assert_int_equal(gg_dns_query_parse(r, n, &back), -EINVAL);
+}
+
+static void test_addr_parse(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+
+	assert_int_equal(gg_dns_addr_parse("127.0.0.1:5300", 53, &ss, &len), 0);
+	assert_true(in->sin_family == AF_INET && ntohs(in->sin_port) == 5300);
+	assert_int_equal(gg_dns_addr_parse("10.0.2.3", 53, &ss, &len), 0);
+	assert_int_equal(ntohs(in->sin_port), 53);
+	assert_int_equal(gg_dns_addr_parse("[::1]:5353", 53, &ss, &len), 0);
+	assert_true(in6->sin6_family == AF_INET6 && ntohs(in6->sin6_port) == 5353);
+	assert_int_equal(gg_dns_addr_parse("fd00::53", 53, &ss, &len), 0);
+	assert_int_equal(ntohs(in6->sin6_port), 53);
+	assert_int_equal(gg_dns_addr_parse("1.2.3.4:0", 53, &ss, &len), -EINVAL);
+	assert_int_equal(gg_dns_addr_parse("1.2.3.4:", 53, &ss, &len), -EINVAL);
+	assert_int_equal(gg_dns_addr_parse("[::1", 53, &ss, &len), -EINVAL);
+	assert_int_equal(gg_dns_addr_parse("[::1]x", 53, &ss, &len), -EINVAL);
+	assert_int_equal(gg_dns_addr_parse("resolver:53", 53, &ss, &len), -EINVAL);
+}
+
+static int load(const char *text, struct gg_config *cfg, struct gg_err *err)
+{
+	char path[] = "/tmp/gg-test-dns-XXXXXX";
+	int fd = mkstemp(path), ret;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ret = gg_config_load(path, cfg, err);
+	unlink(path);
+	return ret;
+}
+
+static void test_config(void **state)
+{
+	struct gg_config cfg;
+	struct gg_err err;
+
+	assert_int_equal(load("{}", &cfg, &err), 0);
+	assert_string_equal(cfg.dns_listen, "127.0.0.1:5300");
+	assert_null(cfg.dns_upstream);
+	assert_true(cfg.dns_ttl_min == 5 && cfg.dns_ttl_max == 3600);
+	gg_config_free(&cfg);
+	assert_int_equal(load("{\"dns\": {\"listen\": \"off\", \"upstream\": \"10.0.2.3\", "
+			      "\"ttl_min\": 1, \"ttl_max\": 60}}", &cfg, &err), 0);
+	assert_string_equal(cfg.dns_listen, "off");
+	assert_string_equal(cfg.dns_upstream, "10.0.2.3");
+	assert_true(cfg.dns_ttl_min == 1 && cfg.dns_ttl_max == 60);
+	gg_config_free(&cfg);
+	assert_int_equal(load("{\"dns\": {\"ttl_min\": 61, \"ttl_max\": 60}}", &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "ttl_min"));
+	gg_config_free(&cfg);
+	assert_int_equal(load("{\"dns\": {\"port\": 53}}", &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown dns setting \"port\""));
+	gg_config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),	      cmocka_unit_test(test_answer_chain),
+		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
+		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

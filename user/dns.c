@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DNS forwarder's sockets (user/dns.h). It runs in the daemon's loop,
+ * never blocking: UDP and TCP listeners on the configured loopback
+ * address (and on [::1], same port, for IPv6 sockets), one connected UDP
+ * socket to the upstream resolver, and a table of the queries sent
+ * upstream, keyed by the id the forwarder gave each (random, unique among
+ * those pending). An answer is parsed (user/dns_answer.c), its addresses
+ * written to egress_learned, and only then sent to the client.
+ *
+ * TCP clients are served over the same UDP upstream: a truncated upstream
+ * answer is passed on as it is, and teaches nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "dns.h"
+#include "gates.h"
+
+#define GG_DNS_PENDING 1024
+#define GG_DNS_CONNS 32
+#define GG_DNS_QUERY_SECS 4 /* then SERVFAIL */
+#define GG_DNS_IDLE_SECS 10 /* an idle TCP client is closed */
+#define GG_DNS_SWEEP_SECS 10
+/* Addresses seen in answers, with the names that gave them: a bounded
+ * table (a slot per hash, overwritten), for the records of denials. */
+#define GG_DNS_SEEN 4096
+#define GG_DNS_SEEN_NAMES 2
+#define GG_DNS_SEEN_NAME_MAX 256
+
+enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA };
+#define TAG(kind, i) ((__u32)(kind) << 16 | (i))
+
+struct conn {
+	int fd;
+	__u8 *buf; /* length prefix + message */
+	size_t have;
+	bool waiting; /* its query is upstream */
+	time_t deadline;
+};
+
+struct pending {
+	bool used;
+	__u16 up_id;
+	struct gg_dns_query q; /* q.id: the client's */
+	struct gg_dns_verdict v;
+	int udp; /* listener to reply on, or -1 */
+	int conn; /* TCP client, or -1 (gone) */
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	__u8 *query;
+	size_t qlen;
+	time_t deadline;
+};
+
+struct seen {
+	__u8 family;
+	__u8 addr[16];
+	char names[GG_DNS_SEEN_NAMES][GG_DNS_SEEN_NAME_MAX]; /* [0]: the latest */
+};
+
+struct gg_dns {
+	struct seen *seen;
+	int ep, udp[2], tcp[2], up, learned_fd;
+	struct gg_dns_hooks hooks;
+	unsigned ttl_min, ttl_max;
+	char *lists_path; /* the lists the learned rows are for */
+	char *lists_seen;
+	__u64 gen_seen;
+	time_t last_sweep;
+	struct pending pend[GG_DNS_PENDING];
+	struct conn conns[GG_DNS_CONNS];
+	__u8 buf[GG_DNS_MSG_MAX + 2];
+	struct gg_dns_answer answer;
+};
+
+static time_t mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void peer_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	}
+}
+
+static int ep_add(struct gg_dns *dns, int fd, __u32 tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(dns->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* A TCP client is read only while none of its queries is upstream. */
+static void conn_arm(struct gg_dns *dns, int i, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0, .data.u32 = TAG(K_CONN, i) };
+
+	dns->conns[i].waiting = !on;
+	epoll_ctl(dns->ep, EPOLL_CTL_MOD, dns->conns[i].fd, &ev);
+}
+
+/* A non-blocking socket bound to ss. */
+static int bound_socket(const struct sockaddr_storage *ss, socklen_t len, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) ||
+	    (type == SOCK_STREAM && listen(fd, 64))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The first nameserver of /etc/resolv.conf. */
+static int resolv_conf_upstream(char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/resolv.conf", "re");
+	char line[512], addr[256];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " nameserver %255s", addr) == 1) {
+			snprintf(buf, len, "%s", addr);
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static void conn_close(struct gg_dns *dns, int i);
+
+/* Sends a reply to the pending query's client (UDP or TCP). */
+static void deliver(struct gg_dns *dns, int udp, int conn, const struct sockaddr_storage *peer,
+		    socklen_t plen, __u8 *msg, size_t len)
+{
+	struct conn *c;
+	__u8 hdr[2] = { len >> 8, len & 0xff };
+	struct iovec iov[2] = { { hdr, 2 }, { msg, len } };
+
+	if (udp >= 0) {
+		sendto(dns->udp[udp], msg, len, MSG_DONTWAIT, (const struct sockaddr *)peer, plen);
+		return;
+	}
+	if (conn < 0)
+		return; /* the client went away */
+	c = &dns->conns[conn];
+	/* a reply is small next to the socket buffer: a partial write means
+	 * a client that does not read, and is dropped */
+	if (writev(c->fd, iov, 2) != (ssize_t)(len + 2)) {
+		conn_close(dns, conn);
+		return;
+	}
+	conn_arm(dns, conn, true);
+	c->have = 0;
+	c->deadline = mono() + GG_DNS_IDLE_SECS;
+}
+
+static void reply_rcode(struct gg_dns *dns, int udp, int conn, const struct sockaddr_storage *peer,
+			socklen_t plen, const __u8 *query, size_t qlen, int rcode)
+{
+	__u8 out[NS_HFIXEDSZ + NS_MAXCDNAME + 4];
+	int n = gg_dns_reply_rcode(query, qlen, rcode, out, sizeof(out));
+
+	if (n > 0)
+		deliver(dns, udp, conn, peer, plen, out, n);
+}
+
+static void pending_free(struct gg_dns *dns, struct pending *p)
+{
+	if (p->conn >= 0 && dns->conns[p->conn].fd >= 0 && dns->conns[p->conn].waiting)
+		conn_arm(dns, p->conn, true);
+	free(p->query);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct pending *pending_find(struct gg_dns *dns, __u16 id)
+{
+	for (int i = 0; i < GG_DNS_PENDING; i++)
+		if (dns->pend[i].used && dns->pend[i].up_id == id)
+			return &dns->pend[i];
+	return NULL;
+}
+
+/* A free slot and an upstream id no pending query has. */
+static struct pending *pending_new(struct gg_dns *dns)
+{
+	struct pending *p = NULL;
+	__u16 id;
+
+	for (int i = 0; i < GG_DNS_PENDING && !p; i++)
+		if (!dns->pend[i].used)
+			p = &dns->pend[i];
+	if (!p)
+		return NULL;
+	do {
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			return NULL;
+	} while (pending_find(dns, id));
+	p->used = true;
+	p->up_id = id;
+	return p;
+}
+
+static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
+		   const struct gg_dns_query *q, const struct gg_dns_verdict *v,
+		   const struct sockaddr_storage *peer, const char *transport)
+{
+	char client[INET6_ADDRSTRLEN + 16];
+	json_t *rec;
+
+	peer_str(peer, client, sizeof(client));
+	rec = gg_dns_denied_record(c, gen, q, v, client, transport);
+	if (rec)
+		dns->hooks.record(dns->hooks.ctx, rec);
+	json_decref(rec);
+}
+
+static void lists_check(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen);
+
+static struct seen *seen_slot(const struct gg_dns *dns, int family, const __u8 *addr)
+{
+	__u32 h = 2166136261u; /* FNV-1a */
+
+	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return &dns->seen[(h ^ family) % GG_DNS_SEEN];
+}
+
+/* addr came in an answer for name: the name goes first in its slot. */
+static void seen_add(struct gg_dns *dns, const struct gg_dns_addr *x, const char *name)
+{
+	struct seen *s = seen_slot(dns, x->family, x->addr);
+
+	if (strlen(name) >= GG_DNS_SEEN_NAME_MAX)
+		return;
+	if (s->family != x->family || memcmp(s->addr, x->addr, 16)) {
+		memset(s, 0, sizeof(*s));
+		s->family = x->family;
+		memcpy(s->addr, x->addr, 16);
+	} else if (!strcmp(s->names[0], name)) {
+		return;
+	}
+	memmove(s->names[1], s->names[0], (GG_DNS_SEEN_NAMES - 1) * GG_DNS_SEEN_NAME_MAX);
+	strcpy(s->names[0], name);
+}
+
+size_t gg_dns_names_of(const struct gg_dns *dns, int family, const __u8 *addr,
+		       const char **names, size_t max)
+{
+	const struct seen *s;
+	__u8 a[16] = {};
+	size_t n = 0;
+
+	if (!dns)
+		return 0;
+	memcpy(a, addr, family == 4 ? 4 : 16);
+	s = seen_slot(dns, family, a);
+	if (s->family != family || memcmp(s->addr, a, 16))
+		return 0;
+	for (int i = 0; i < GG_DNS_SEEN_NAMES && n < max && s->names[i][0]; i++)
+		names[n++] = s->names[i];
+	return n;
+}
+
+/* One query from a client: refused, or sent upstream. */
+static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, int conn,
+		     const struct sockaddr_storage *peer, socklen_t plen)
+{
+	const struct gg_compiled *c;
+	struct gg_dns_query q;
+	struct gg_dns_verdict v;
+	struct pending *p;
+	__u64 gen = 0;
+
+	if (gg_dns_query_parse(msg, len, &q)) {
+		if (conn >= 0)
+			conn_close(dns, conn); /* not a query: no reply to make */
+		return;
+	}
+	c = dns->hooks.policy(dns->hooks.ctx, &gen);
+	lists_check(dns, c, gen);
+	gg_dns_match(c, q.name, &v);
+	if (v.missing)
+		record(dns, c, gen, &q, &v, peer, udp >= 0 ? "udp" : "tcp");
+	if (v.deny) {
+		reply_rcode(dns, udp, conn, peer, plen, msg, len, ns_r_refused);
+		return;
+	}
+	p = pending_new(dns);
+	if (!p || !(p->query = malloc(len))) {
+		if (p)
+			pending_free(dns, p);
+		reply_rcode(dns, udp, conn, peer, plen, msg, len, ns_r_servfail);
+		return;
+	}
+	memcpy(p->query, msg, len);
+	p->qlen = len;
+	p->q = q;
+	p->v = v;
+	p->udp = udp;
+	p->conn = conn;
+	memcpy(&p->peer, peer, plen);
+	p->plen = plen;
+	p->deadline = mono() + GG_DNS_QUERY_SECS;
+	p->query[0] = p->up_id >> 8;
+	p->query[1] = p->up_id & 0xff;
+	if (send(dns->up, p->query, len, MSG_DONTWAIT) != (ssize_t)len) {
+		memcpy(p->query, msg, 2);
+		reply_rcode(dns, udp, conn, peer, plen, p->query, len, ns_r_servfail);
+		pending_free(dns, p);
+	}
+}
+
+/* An upstream answer: learned from, then delivered; SERVFAIL when it is
+ * malformed or its addresses could not be written. */
+static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
+{
+	struct gg_dns_query q;
+	struct pending *p;
+	int ret;
+
+	if (len < NS_HFIXEDSZ)
+		return;
+	p = pending_find(dns, msg[0] << 8 | msg[1]);
+	if (!p)
+		return; /* late, or not ours */
+	q = p->q;
+	q.id = p->up_id;
+	p->query[0] = p->q.id >> 8;
+	p->query[1] = p->q.id & 0xff;
+	ret = gg_dns_answer_parse(msg, len, &q, &dns->answer);
+	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
+		seen_add(dns, &dns->answer.addrs[i], p->q.name);
+	if (!ret && dns->answer.n_addrs && p->v.n_rules)
+		ret = gg_dns_learn(dns->learned_fd, &dns->answer, &p->v, dns->ttl_min,
+				   dns->ttl_max);
+	if (ret < 0) {
+		fprintf(stderr, "govgate: dns: answer for %s: %s: SERVFAIL\n", p->q.name,
+			ret == -EINVAL ? "malformed" : strerror(-ret));
+		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
+			    ns_r_servfail);
+	} else {
+		msg[0] = p->q.id >> 8;
+		msg[1] = p->q.id & 0xff;
+		deliver(dns, p->udp, p->conn, &p->peer, p->plen, msg, len);
+	}
+	pending_free(dns, p);
+}
+
+static void read_udp(struct gg_dns *dns, int i)
+{
+	for (int n = 0; n < 64; n++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t len = recvfrom(dns->udp[i], dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT,
+				       (struct sockaddr *)&peer, &plen);
+
+		if (len < 0)
+			return;
+		on_query(dns, dns->buf, len, i, -1, &peer, plen);
+	}
+}
+
+static void read_upstream(struct gg_dns *dns)
+{
+	for (int n = 0; n < 64; n++) {
+		ssize_t len = recv(dns->up, dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT);
+
+		if (len < 0)
+			return;
+		on_answer(dns, dns->buf, len);
+	}
+}
+
+static void conn_close(struct gg_dns *dns, int i)
+{
+	struct conn *c = &dns->conns[i];
+
+	for (int k = 0; k < GG_DNS_PENDING; k++)
+		if (dns->pend[k].used && dns->pend[k].conn == i)
+			dns->pend[k].conn = -1;
+	close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void accept_tcp(struct gg_dns *dns, int i)
+{
+	for (int n = 0; n < 8; n++) {
+		int fd = accept4(dns->tcp[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), k;
+
+		if (fd < 0)
+			return;
+		for (k = 0; k < GG_DNS_CONNS && dns->conns[k].fd >= 0; k++)
+			;
+		if (k == GG_DNS_CONNS || !(dns->conns[k].buf = malloc(GG_DNS_MSG_MAX + 2)) ||
+		    ep_add(dns, fd, TAG(K_CONN, k))) {
+			close(fd); /* busy: the client retries */
+			continue;
+		}
+		dns->conns[k].fd = fd;
+		dns->conns[k].deadline = mono() + GG_DNS_IDLE_SECS;
+	}
+}
+
+/* RFC 1035 4.2.2: each message behind a two-byte length. One at a time:
+ * the next is read once the previous one is answered. */
+static void read_conn(struct gg_dns *dns, int i)
+{
+	struct conn *c = &dns->conns[i];
+	size_t want = 2;
+	ssize_t n;
+
+	if (c->waiting)
+		return;
+	if (c->have >= 2)
+		want = 2 + (c->buf[0] << 8 | c->buf[1]);
+	n = read(c->fd, c->buf + c->have, want - c->have);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			conn_close(dns, i);
+		return;
+	}
+	c->have += n;
+	if (c->have == 2 && !(c->buf[0] << 8 | c->buf[1])) {
+		conn_close(dns, i);
+		return;
+	}
+	if (c->have < 2 || c->have < 2 + (size_t)(c->buf[0] << 8 | c->buf[1]))
+		return;
+	conn_arm(dns, i, false);
+	{
+		struct sockaddr_storage peer = {};
+		socklen_t plen = sizeof(peer);
+
+		getpeername(c->fd, (struct sockaddr *)&peer, &plen);
+		on_query(dns, c->buf + 2, c->have - 2, -1, i, &peer, plen);
+	}
+	if (dns->conns[i].fd >= 0 && !dns->conns[i].waiting)
+		c->have = 0; /* answered at once (refused) */
+}
+
+int gg_dns_fd(const struct gg_dns *dns)
+{
+	return dns->ep;
+}
+
+int gg_dns_wait(struct gg_dns *dns, int timeout_ms)
+{
+	struct epoll_event ev[32];
+	int n = epoll_wait(dns->ep, ev, 32, timeout_ms), extra = 0;
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		__u32 k = ev[i].data.u32 & 0xffff;
+
+		switch (ev[i].data.u32 >> 16) {
+		case K_UDP:
+			read_udp(dns, k);
+			break;
+		case K_TCP:
+			accept_tcp(dns, k);
+			break;
+		case K_UP:
+			read_upstream(dns);
+			break;
+		case K_CONN:
+			if (dns->conns[k].fd >= 0)
+				read_conn(dns, k);
+			break;
+		case K_EXTRA:
+			extra = 1;
+			break;
+		}
+	}
+	return extra;
+}
+
+/*
+ * Learned rows carry list bits of the policy they were learned under. A
+ * policy whose lists differ (another set, another order) would read them
+ * as other lists' bits: the rows are cleared, and names are learned again
+ * as they are resolved. The lists are kept in the state directory, so a
+ * restarted daemon under the same lists keeps the rows.
+ */
+static char *lists_label(const struct gg_compiled *c)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; c && i < c->n_allow_lists; i++)
+		len += strlen(c->allow_lists[i].pack) + 16;
+	s = calloc(1, len);
+	for (size_t i = 0; s && c && i < c->n_allow_lists; i++)
+		sprintf(s + strlen(s), "%s %u\n", c->allow_lists[i].pack,
+			c->allow_lists[i].v.action);
+	return s;
+}
+
+static void lists_check(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen)
+{
+	struct gg_err err;
+	char *now;
+	size_t len;
+	FILE *f;
+	int n;
+
+	if (!c || (dns->lists_seen && gen == dns->gen_seen))
+		return;
+	now = lists_label(c);
+	if (!now)
+		return;
+	if (!dns->lists_seen && gg_read_file(dns->lists_path, &dns->lists_seen, &len, &err))
+		dns->lists_seen = NULL; /* none saved: rows of unknown lists */
+	dns->gen_seen = gen;
+	if (dns->lists_seen && !strcmp(now, dns->lists_seen)) {
+		free(now);
+		return;
+	}
+	n = gg_dns_sweep(dns->learned_fd, true);
+	if (n > 0)
+		fprintf(stderr, "govgate: dns: the allowlists changed: %d learned address rows "
+				"cleared\n", n);
+	free(dns->lists_seen);
+	dns->lists_seen = now;
+	f = fopen(dns->lists_path, "we");
+	if (f) {
+		fputs(now, f);
+		fclose(f);
+	}
+}
+
+void gg_dns_sync(struct gg_dns *dns)
+{
+	__u64 gen = 0;
+	const struct gg_compiled *c = dns->hooks.policy(dns->hooks.ctx, &gen);
+
+	lists_check(dns, c, gen);
+}
+
+void gg_dns_tick(struct gg_dns *dns)
+{
+	time_t now = mono();
+
+	gg_dns_sync(dns);
+	for (int i = 0; i < GG_DNS_PENDING; i++) {
+		struct pending *p = &dns->pend[i];
+
+		if (!p->used || p->deadline > now)
+			continue;
+		p->query[0] = p->q.id >> 8;
+		p->query[1] = p->q.id & 0xff;
+		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
+			    ns_r_servfail);
+		pending_free(dns, p);
+	}
+	for (int i = 0; i < GG_DNS_CONNS; i++)
+		if (dns->conns[i].fd >= 0 && !dns->conns[i].waiting &&
+		    dns->conns[i].deadline <= now)
+			conn_close(dns, i);
+	if (now - dns->last_sweep >= GG_DNS_SWEEP_SECS) {
+		dns->last_sweep = now;
+		gg_dns_sweep(dns->learned_fd, false);
+	}
+}
+
+void gg_dns_close(struct gg_dns *dns)
+{
+	if (!dns)
+		return;
+	for (int i = 0; i < GG_DNS_PENDING; i++)
+		free(dns->pend[i].query);
+	for (int i = 0; i < GG_DNS_CONNS; i++)
+		if (dns->conns[i].fd >= 0) {
+			close(dns->conns[i].fd);
+			free(dns->conns[i].buf);
+		}
+	for (int i = 0; i < 2; i++) {
+		if (dns->udp[i] >= 0)
+			close(dns->udp[i]);
+		if (dns->tcp[i] >= 0)
+			close(dns->tcp[i]);
+	}
+	if (dns->up >= 0)
+		close(dns->up);
+	if (dns->learned_fd >= 0)
+		close(dns->learned_fd);
+	if (dns->ep >= 0)
+		close(dns->ep);
+	free(dns->lists_path);
+	free(dns->lists_seen);
+	free(dns->seen);
+	free(dns);
+}
+
+/* dns_redirect: where the gates send governed tasks' DNS (zero: nowhere). */
+static int write_redirect(const char *pin_dir, const struct gg_dns_redirect *r,
+			  struct gg_err *err)
+{
+	__u32 zero = 0;
+	int fd = gg_pinned_fd(pin_dir, GG_MAP_DNS_REDIRECT, err), ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &zero, r, BPF_ANY))
+		ret = gg_errf(err, -errno, "dns: write %s: %s", GG_MAP_DNS_REDIRECT,
+			      strerror(errno));
+	close(fd);
+	return ret;
+}
+
+/* The listeners: the configured IPv4 loopback address, and [::1] on the
+ * same port for IPv6 sockets if this host has it (else those are not
+ * rewritten: r->addr6 stays zero). */
+static int open_listeners(struct gg_dns *dns, const struct sockaddr_storage *ss, socklen_t len,
+			  struct gg_dns_redirect *r, struct gg_err *err)
+{
+	const struct sockaddr_in *in = (const void *)ss;
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = in->sin_port,
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+	dns->udp[0] = bound_socket(ss, len, SOCK_DGRAM);
+	if (dns->udp[0] < 0)
+		return gg_errf(err, dns->udp[0], "dns: listen udp: %s", strerror(-dns->udp[0]));
+	dns->tcp[0] = bound_socket(ss, len, SOCK_STREAM);
+	if (dns->tcp[0] < 0)
+		return gg_errf(err, dns->tcp[0], "dns: listen tcp: %s", strerror(-dns->tcp[0]));
+	memcpy(r->addr4, &in->sin_addr, 4);
+	r->port = ntohs(in->sin_port);
+	dns->udp[1] = bound_socket((const void *)&in6, sizeof(in6), SOCK_DGRAM);
+	dns->tcp[1] = bound_socket((const void *)&in6, sizeof(in6), SOCK_STREAM);
+	if (dns->udp[1] >= 0 && dns->tcp[1] >= 0)
+		memcpy(r->addr6, &in6.sin6_addr, 16);
+	else
+		fprintf(stderr, "govgate: dns: no [::1]:%u listener: IPv6 sockets' DNS is not "
+				"redirected (decided as any destination)\n", r->port);
+	for (int i = 0; i < 2; i++) {
+		if (dns->udp[i] >= 0 && ep_add(dns, dns->udp[i], TAG(K_UDP, i)))
+			return gg_errf(err, -errno, "dns: epoll: %s", strerror(errno));
+		if (dns->tcp[i] >= 0 && ep_add(dns, dns->tcp[i], TAG(K_TCP, i)))
+			return gg_errf(err, -errno, "dns: epoll: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int gg_dns_upstream(const struct gg_config *cfg, struct sockaddr_storage *ss, socklen_t *len,
+		    char *name, size_t name_len, struct gg_err *err)
+{
+	char conf[256];
+	const char *s = cfg->dns_upstream;
+
+	if (!s) {
+		if (resolv_conf_upstream(conf, sizeof(conf)))
+			return gg_errf(err, -ENOENT, "dns: no \"upstream\" configured and no "
+				       "nameserver in /etc/resolv.conf");
+		s = conf;
+	}
+	snprintf(name, name_len, "%s", s);
+	if (gg_dns_addr_parse(s, 53, ss, len))
+		return gg_errf(err, -EINVAL, "dns: upstream \"%s\": not an address[:port]", s);
+	return 0;
+}
+
+static int open_upstream(struct gg_dns *dns, const struct gg_config *cfg,
+			 const struct sockaddr_storage *listen, struct gg_err *err)
+{
+	struct sockaddr_storage ss;
+	char s[256];
+	socklen_t len;
+	int ret = gg_dns_upstream(cfg, &ss, &len, s, sizeof(s), err);
+
+	if (ret)
+		return ret;
+	if (ss.ss_family == AF_INET && !memcmp(&ss, listen, sizeof(struct sockaddr_in)))
+		return gg_errf(err, -ELOOP, "dns: upstream %s is the forwarder itself", s);
+	dns->up = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (dns->up < 0 || connect(dns->up, (struct sockaddr *)&ss, len))
+		return gg_errf(err, -errno, "dns: upstream %s: %s", s, strerror(errno));
+	fprintf(stderr, "govgate: dns: forwarding to %s\n", s);
+	return ep_add(dns, dns->up, TAG(K_UP, 0));
+}
+
+int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, int extra_fd,
+		struct gg_dns **out, struct gg_err *err)
+{
+	struct gg_dns_redirect r = {};
+	struct sockaddr_storage ss;
+	struct gg_dns *dns;
+	socklen_t len;
+	int ret;
+
+	*out = NULL;
+	if (!strcmp(cfg->dns_listen, "off"))
+		return write_redirect(cfg->pin_dir, &r, err);
+	if (gg_dns_addr_parse(cfg->dns_listen, 53, &ss, &len) || ss.ss_family != AF_INET ||
+	    ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24 != 127)
+		return gg_errf(err, -EINVAL, "dns: listen \"%s\": not an IPv4 loopback "
+			       "address[:port] (the gate always allows loopback)", cfg->dns_listen);
+	dns = calloc(1, sizeof(*dns));
+	if (!dns)
+		return gg_errf(err, -ENOMEM, "out of memory");
+	dns->hooks = *hooks;
+	dns->ttl_min = cfg->dns_ttl_min;
+	dns->ttl_max = cfg->dns_ttl_max;
+	dns->udp[0] = dns->udp[1] = dns->tcp[0] = dns->tcp[1] = dns->up = dns->learned_fd = -1;
+	for (int i = 0; i < GG_DNS_CONNS; i++)
+		dns->conns[i].fd = -1;
+	dns->ep = epoll_create1(EPOLL_CLOEXEC);
+	ret = dns->ep < 0 ? gg_errf(err, -errno, "dns: epoll: %s", strerror(errno)) : 0;
+	if (!ret && !(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))))
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	if (!ret && asprintf(&dns->lists_path, "%s/dns-learned-lists", cfg->state_dir) < 0)
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	if (!ret)
+		ret = open_listeners(dns, &ss, len, &r, err);
+	if (!ret)
+		ret = open_upstream(dns, cfg, &ss, err);
+	if (!ret && extra_fd >= 0 && ep_add(dns, extra_fd, TAG(K_EXTRA, 0)))
+		ret = gg_errf(err, -errno, "dns: epoll: %s", strerror(errno));
+	if (!ret) {
+		dns->learned_fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_EGRESS_LEARNED, err);
+		ret = dns->learned_fd < 0 ? dns->learned_fd : 0;
+	}
+	if (!ret) /* last: the gates redirect only to a forwarder that listens */
+		ret = write_redirect(cfg->pin_dir, &r, err);
+	if (ret) {
+		gg_dns_close(dns);
+		return ret;
+	}
+	dns->last_sweep = mono();
+	*out = dns;
+	return 0;
+}
