@@ -745,7 +745,7 @@ mkdir -p /sys/fs/cgroup/ggd /sys/fs/cgroup/ggexempt
 check unlocked-start start_shimmed --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
 # The daemon is exempt from nothing it does not need (issue 13): taken
 # over, it loads no module and reaches only loopback and what it needs
-# (settings.self_egress; none configured here). Without the gates the
+# (settings.self_egress: the DNS forwarder's upstream, over UDP). Without the gates the
 # connects fail ENETUNREACH (no NIC) and the module loads.
 check daemon-modload-eperm is "$(shim modload /lib/test/test.ko)" EPERM
 check daemon-connect-eperm is "$(shim connect 192.0.2.1 443)" EPERM
