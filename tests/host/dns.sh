@@ -6,19 +6,7 @@
 # fd91::/64: not loopback to the gate); nothing can leave the machine.
 # Clients ask resolver addresses nobody listens on (10.91.0.53, fd91::53):
 # their queries reach the forwarder only by the gates' rewrite.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-root=$PWD
-gg=${GG_BIN:-$root/build/govgate}
-helpers=${GG_HELPERS:-$root/build/helpers}
-
-. tests/lib.sh # pass, fail, check, wait_for
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "FAIL dns-host-tests-need-root"
-	exit 1
-fi
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+. "$(dirname "$0")/common.sh" # root, gg, helpers, lib.sh, cg2; needs root
 id=gg-dns-$$
 cg=$cg2/$id
 pin=/sys/fs/bpf/$id

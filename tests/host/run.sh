@@ -5,24 +5,7 @@
 # attempt is made from a private network namespace holding only loopback,
 # so nothing can leave the machine even if enforcement failed. Everything
 # created (daemon, pins, cgroup, files) is removed on exit, pass or fail.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-root=$PWD
-gg=${GG_BIN:-$root/build/govgate}
-helpers=${GG_HELPERS:-$root/build/helpers}
-
-. tests/lib.sh # pass, fail, check, wait_for
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "FAIL host-tests-need-root"
-	exit 1
-fi
-
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-if [ -z "$cg2" ]; then
-	echo "FAIL no-cgroup2-mount"
-	exit 1
-fi
+. "$(dirname "$0")/common.sh" # root, gg, helpers, lib.sh, cg2; needs root
 id=gg-host-$$
 cg=$cg2/$id
 pin=/sys/fs/bpf/$id

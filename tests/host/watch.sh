@@ -7,15 +7,7 @@
 # then runs the hard link: the marker file it would write is never written.
 # Run by tests/host/run.sh; same isolation (a cgroup of its own, pins and
 # files removed on exit).
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-root=$PWD
-gg=${GG_BIN:-$root/build/govgate}
-helpers=${GG_HELPERS:-$root/build/helpers}
-
-. tests/lib.sh # pass, fail, check, wait_for
-
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+. "$(dirname "$0")/common.sh" # root, gg, helpers, lib.sh, cg2; needs root
 id=gg-watch-$$
 cg=$cg2/$id
 pin=/sys/fs/bpf/$id
