@@ -112,6 +112,19 @@ ensure_tools() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 	fi
 }
+
+# Under TCG a vCPU can run a translated block that still holds the int3
+# the kernel put on a BPF LSM hook's call site while re-patching it
+# (text_poke_bp, when a trampoline is attached or detached) after the
+# kernel has finished and stopped expecting it: "Oops: int3" at
+# bpf_lsm_<hook>+0x5, the call site itself. Seen twice in a day of runs
+# on 6.12 (task_alloc, file_open), never under KVM; a fault of the
+# emulator, not of the programs, which are not running at that address.
+tcg_stale_int3() {
+	[[ " ${ACCEL[*]} " != *" -enable-kvm "* ]] &&
+		grep -q 'Oops: int3' "$1" &&
+		grep -qE 'RIP: 0010:bpf_lsm_[a-z0-9_]+\+0x5/' "$1"
+}
 ensure_tools
 BUSYBOX=$(command -v busybox)
 BUSYBOX=$(readlink -f "$BUSYBOX")
@@ -244,6 +257,8 @@ for k in "${KERNELS[@]}"; do
 	# A kernel that panics before its init ran any of the guest script (an
 	# early-boot fault of software emulation, seen under TCG on 6.1 and
 	# 6.12) is booted once more, and says so: no test ran the first time.
+	# So is one whose Oops is TCG's stale int3 (tcg_stale_int3): the whole
+	# script runs again, and only the second run counts.
 	for attempt in 1 2; do
 		disk=()
 		if ((DISK_MB > 0)); then
@@ -262,10 +277,15 @@ for k in "${KERNELS[@]}"; do
 			"${disk[@]}" -nographic -no-reboot -nic none | live_filter "$k"
 		qrc=${PIPESTATUS[0]}
 		set -e
-		((attempt == 1)) && ! grep -q '^GGVM-BEGIN' "$logf" &&
-			grep -q 'kernel panic' "$WORK/why" 2>/dev/null || break
+		((attempt == 1)) && grep -q 'kernel panic' "$WORK/why" 2>/dev/null || break
 		cp "$logf" "$logf.panic-$attempt"
-		log "$k: the kernel panicked before the guest script began ($logf.panic-$attempt): booting once more"
+		if ! grep -q '^GGVM-BEGIN' "$logf"; then
+			log "$k: the kernel panicked before the guest script began ($logf.panic-$attempt): booting once more"
+		elif tcg_stale_int3 "$logf"; then
+			log "$k: Oops: int3 at a BPF LSM hook's patched call while TCG emulates (a trampoline re-patched under a vCPU running the hook: $logf.panic-$attempt): running the guest once more"
+		else
+			break
+		fi
 	done
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 

@@ -159,6 +159,20 @@ vm panic panic GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
 check vm-panic-named has '^FAIL vm-6.12 (no result: kernel panic (at [0-9.]* s), kernel 6.12.0-fake'
 check vm-panic-in-seconds at_under 2 "$(grep "^FAIL vm-" <<<"$out")"
 
+# TCG's stale int3 at a BPF LSM hook's call site: the guest runs once
+# more and only that run counts; a second one fails as any panic.
+rm -f "$tmp/int3.done"
+vm int3-once int3-once GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+check vm-int3-once-rerun-passes test "$rc" = 0
+check vm-int3-once-said has 'Oops: int3 at a BPF LSM hook.s patched call while TCG emulates'
+check vm-int3-once-counts-second-run has '^vmtest: 1 passed, 0 failed'
+vm int3-twice int3 GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+check vm-int3-twice-fails test "$rc" != 0
+check vm-int3-twice-named has '^FAIL vm-6.12 (no result: kernel panic'
+rm -f "$tmp/int3.done"
+vm int3-kvm int3-once GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
+check vm-int3-kvm-not-retried test "$rc" != 0
+
 rm -f "$tmp/child.pid"
 vm stall stall GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good GG_VM_STALL=2
 check vm-stall-named has '^FAIL vm-6.12 (no result: stalled: no output for 2 s (at [0-9.]* s), kernel 6.12.0-fake'
