@@ -547,7 +547,9 @@ enum gg_guard_file_kind {
 
 /* guard_maps values: what a task but govgate's own may not get. */
 enum gg_guard_map_kind {
-	GG_GUARD_MAP_NO_WRITE = 1, /* a writable fd (the value gates.c writes) */
+	/* no writable shared mapping (lsm/mmap_file); writes by command are
+	 * refused for every map (the value gates.c writes) */
+	GG_GUARD_MAP_NO_WRITE = 1,
 	GG_GUARD_MAP_NO_FD = 2, /* any fd at all, read-only included */
 };
 
@@ -812,7 +814,7 @@ _Static_assert(GG_CNT_COUNT == 4 && GG_GATE_COUNT == 3, "counters map layout");
 _Static_assert(GG_CNT_DENIED == 1 && GG_CNT_OBSERVED == 2 && GG_CNT_DROPPED == 3,
 	       "counter kinds the reconciliation reads");
 /* guard_maps values: gates.c writes 1 for its write-guarded maps. */
-_Static_assert(GG_GUARD_MAP_NO_WRITE == 1, "guard_maps: 1 = no writable fd");
+_Static_assert(GG_GUARD_MAP_NO_WRITE == 1, "guard_maps: 1 = no writable mapping");
 
 GG_ASSERT_SIZE(gg_cgroup_ref, 16);
 GG_ASSERT_SIZE(gg_settings, 16 + 8 + 16 + 16 * GG_MAX_EXEMPT + 8 + 16 + 16 + GG_UNIT_NAME_MAX + 4 +

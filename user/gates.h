@@ -85,8 +85,8 @@ int gg_cgroup_path(__u64 id, char *buf, size_t len);
 
 /* Opens a pinned object: "<pin_dir>/<name>". */
 int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err);
-/* The same, read-only (BPF_F_RDONLY): what a reader uses, because locked
- * mode refuses a writable fd to the guarded maps to all but the daemon. */
+/* The same, read-only (BPF_F_RDONLY): what a reader needs, and all it
+ * asks for (locked mode refuses the writes a writable fd could make). */
 int gg_pinned_fd_ro(const char *pin_dir, const char *name, struct gg_err *err);
 
 #endif
