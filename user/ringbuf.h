@@ -14,6 +14,9 @@
  */
 struct gg_ringbuf;
 
+/* Records consumed between two stores of the consumer position. */
+#define GG_RINGBUF_RELEASE_EVERY 32
+
 typedef int (*gg_ringbuf_fn)(void *ctx, void *data, size_t size);
 
 /* NULL with errno set on failure. */

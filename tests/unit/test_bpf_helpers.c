@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +175,74 @@ static void test_ringbuf_wraps(void **state)
 	EXPECT_EQ(gg_ringbuf_consume(rb), 0, "nothing left");
 	EXPECT_EQ(seen.records, want, "records handed over");
 	gg_ringbuf_free(rb);
+}
+
+/* What a record's callback saw of the consumer position the producer
+ * reads (the consumer page, mapped here a second time). */
+struct rb_release {
+	const unsigned long *cons;
+	unsigned long base; /* the position before the first record */
+	int records;
+	const char *subtest;
+};
+
+static int rb_release_record(void *ctx, void *data, size_t size)
+{
+	struct rb_release *r = ctx;
+	const char *subtest = r->subtest;
+	unsigned long stride = (GG_T_RB_LEN + BPF_RINGBUF_HDR_SZ + 7) / 8 * 8;
+	unsigned long cons = __atomic_load_n(r->cons, __ATOMIC_ACQUIRE);
+
+	/* never past a record still being handed over (the producer could
+	 * overwrite it), and published once per GG_RINGBUF_RELEASE_EVERY */
+	if (cons > r->base + r->records * stride)
+		fail_msg("%s: record %d: consumer at +%lu, past the record at +%lu", subtest,
+			 r->records, cons - r->base, r->records * stride);
+	EXPECT_EQ((cons - r->base) / stride,
+		  r->records / GG_RINGBUF_RELEASE_EVERY * GG_RINGBUF_RELEASE_EVERY,
+		  "records released before this one");
+	r->records++;
+	return 0;
+}
+
+/* The consumer position is stored in batches (one cache line the producer
+ * reads at every reserve), and completely before consume returns. */
+static void test_ringbuf_release(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	const char *subtest = "ringbuf release";
+	int fd = bpf_map__fd(skel->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	struct rb_release seen = { .subtest = subtest };
+	const unsigned long *prod;
+	struct gg_ringbuf *rb;
+	void *c, *p;
+	int n = 0;
+
+	c = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	if (c == MAP_FAILED || p == MAP_FAILED)
+		fail_msg("mmap of the positions: %s", strerror(errno));
+	seen.cons = c;
+	prod = p;
+	rb = gg_ringbuf_new(fd, rb_release_record, &seen);
+	if (!rb)
+		fail_msg("gg_ringbuf_new: %s", strerror(errno));
+	EXPECT_EQ(gg_ringbuf_consume(rb), 0, "an empty ring");
+	seen.base = *seen.cons;
+	/* 16 KiB hold 16 records: a pass of 15 is shorter than a batch */
+	for (__u64 seq = 1; seq <= 15; seq++, n++) {
+		struct gg_t_ringbuf in = { .seq = seq };
+
+		run(skel->progs.test_ringbuf_emit, &in, sizeof(in), "ringbuf emit");
+	}
+	EXPECT_EQ(GG_RINGBUF_RELEASE_EVERY > n, 1, "a batch longer than the ring's records");
+	EXPECT_EQ(gg_ringbuf_consume(rb), n, "records per consume");
+	EXPECT_EQ(seen.records, n, "records handed over");
+	EXPECT_EQ(*seen.cons, *prod, "consumer position after consume (all released)");
+	gg_ringbuf_free(rb);
+	munmap(c, page);
+	munmap(p, page);
 }
 
 /* ---- cmd.exec: the d_path key's tail, the invoked name */
@@ -602,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_decision_slot),
 		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_ringbuf_wraps),
+		cmocka_unit_test(test_ringbuf_release),
 	};
 
 	/* GG_TEST_VERBOSE=1 shows libbpf's log (the verifier's on a refusal). */
