@@ -358,17 +358,27 @@ lost_records() { # sum of the net.egress events_lost counts in the audit log
 	grep -F '"event":"events_lost"' "$log" | grep -F '"gate":"net.egress"' |
 		grep -oE '"count":[0-9]+' | awk -F: '{s += $2} END {print s + 0}'
 }
+# CPU seconds (user + system) the daemon has used so far.
+daemon_cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$daemon_pid/stat"; }
+# The storm's generator is timed by /usr/bin/time when there is one: the
+# CPU it took from the two cores the daemon and the kernel's work share.
+storm_time=()
+[ -x /usr/bin/time ] && storm_time=(/usr/bin/time -f "%U %S" -o "$tmp/storm.time")
 storm_step() { # storm_step KIND PARAM COUNT RATE
 	local kind=$1 par=$2 count=$3 rate=$4 off d0 lr0 o att den secs arate t_end t_last
-	local size prev=-1 still=0 rec lost lr drain i
+	local size prev=-1 still=0 rec lost lr drain i c0 dcpu gcpu=
 	storm_port=$((storm_port + 1))
 	off=$(stat -c %s "$log")
 	d0=$(dropped)
 	lr0=$(lost_records)
-	if ! o=$(run "$cg_scope" "$ns_plain" "$B" storm 169.254.169.254 $storm_port "$count" "$rate"); then
+	c0=$(daemon_cpu)
+	rm -f "$tmp/storm.time"
+	if ! o=$(run "$cg_scope" "$ns_plain" "${storm_time[@]}" "$B" storm 169.254.169.254 $storm_port \
+		"$count" "$rate"); then
 		broke "storm $kind $par: ggbench storm failed"
 		return
 	fi
+	[ -s "$tmp/storm.time" ] && gcpu=$(awk '{printf "%.2f", $1 + $2}' "$tmp/storm.time")
 	t_end=$(date +%s.%N)
 	t_last=$t_end
 	read -r _ att _ den _ secs _ arate <<<"$o"
@@ -387,17 +397,23 @@ storm_step() { # storm_step KIND PARAM COUNT RATE
 		sleep 0.5
 	done
 	drain=$(awk -v a="$t_end" -v b="$t_last" 'BEGIN {printf "%.3f", b - a}')
+	dcpu=$(awk -v a="$c0" -v b="$(daemon_cpu)" 'BEGIN {printf "%.2f", b - a}')
 	sleep 1.2 # events_lost is written within a second of a drop
 	rec=$(tail -c +$((off + 1)) "$log" | grep -cF "\"dport\":$storm_port,")
 	lost=$(($(dropped) - d0))
 	lr=$(($(lost_records) - lr0))
 	((rec + lost == att)) || broke "storm $kind $par: $att attempts, $rec records + $lost lost"
 	((lr == lost)) || broke "storm $kind $par: dropped counter +$lost but events_lost records say $lr"
+	# The daemon's CPU per record: storm and drain, whatever ran meanwhile.
 	for kv in attempted=$att denied=$den secs=$secs rate=$arate records=$rec lost=$lost \
-		lost_records=$lr drain_secs=$drain; do
+		lost_records=$lr drain_secs=$drain daemon_cpu_secs=$dcpu ${gcpu:+storm_cpu_secs=$gcpu} \
+		loadavg="$(cut -d' ' -f1 /proc/loadavg)"; do
 		record storm "$kind" "$par" 1 "${kv%%=*}" "${kv#*=}"
 	done
-	say "  storm $kind $par: $att attempts in ${secs}s (${arate%.*}/s): $rec records, $lost lost, drained ${drain}s after"
+	say "  storm $kind $par: $att attempts in ${secs}s (${arate%.*}/s): $rec records, $lost lost," \
+		"drained ${drain}s after; CPU: daemon ${dcpu}s${gcpu:+, generator ${gcpu}s}" \
+		"($(awk -v c="$dcpu" -v r="$rec" 'BEGIN {printf "%.2f", r ? c * 1e6 / r : 0}') µs a record)," \
+		"load $(cut -d' ' -f1 /proc/loadavg)"
 }
 only storm && say "3/5 audit storm" || STORM_RATES= STORM_BURSTS= RING_BURSTS=
 for rate in $STORM_RATES; do
