@@ -83,6 +83,8 @@ struct gg_daemon {
 	/* Start-up and shutdown (gg_daemon_start, gg_daemon_stop). */
 	int lock_fd, events_fd, old_events_fd, old_counters_fd;
 	struct gg_ringbuf *rb; /* ringbuf.h: data mapped once */
+	struct gg_ringbuf_pace pace; /* ... its drains paced in a storm */
+	unsigned hold_us;
 	struct gg_gate_state state[GG_GATE_COUNT];
 	char *pin_dir_final; /* set while the policy goes to a staged build */
 	const char *journal_reset;
@@ -2166,12 +2168,16 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 /* Records, a DNS query or answer, or a control request, whichever comes
  * first: a request waited for the ring buffer's poll to time out (200 ms,
  * twice per command). Not the control socket when its last connection
- * could not be taken (it would wake the loop at once, again and again). */
+ * could not be taken (it would wake the loop at once, again and again).
+ * In a storm the ring is drained every GG_RINGBUF_HOLD_US, not polled
+ * (ringbuf.h, gg_ringbuf_pace). */
 static int wait_events(struct gg_daemon *d, int timeout_ms)
 {
-	struct pollfd p[2 + 1 + GG_CONTROL_CONNS] = { { .fd = gg_ringbuf_fd(d->rb),
-							.events = POLLIN } };
-	int n = 1, dns_at = -1;
+	struct pollfd p[2 + 1 + GG_CONTROL_CONNS] = {
+		{ .fd = d->hold_us ? -1 : gg_ringbuf_fd(d->rb), .events = POLLIN }
+	};
+	struct timespec now;
+	int n = 1, dns_at = -1, ret;
 
 	if (d->dns) {
 		gg_dns_sync(d->dns); /* a direct apply (the watch) */
@@ -2179,11 +2185,16 @@ static int wait_events(struct gg_daemon *d, int timeout_ms)
 		p[n++] = (struct pollfd){ .fd = gg_dns_fd(d->dns), .events = POLLIN };
 	}
 	n += gg_control_pollfds(&d->ctl, p + n);
+	if (d->hold_us)
+		timeout_ms = (d->hold_us + 999) / 1000;
 	if (poll(p, n, timeout_ms) < 0)
 		return -errno;
 	if (dns_at >= 0 && p[dns_at].revents)
 		gg_dns_wait(d->dns, 0); /* serves what is ready */
-	return gg_ringbuf_consume(d->rb);
+	ret = gg_ringbuf_consume(d->rb);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d->hold_us = gg_ringbuf_pace(&d->pace, now.tv_sec * 1000000ULL + now.tv_nsec / 1000, ret);
+	return ret;
 }
 
 int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)

@@ -139,6 +139,19 @@ done:
 	return cnt > INT_MAX ? INT_MAX : (int)cnt;
 }
 
+unsigned gg_ringbuf_pace(struct gg_ringbuf_pace *p, unsigned long long now_us, int n)
+{
+	bool storm;
+
+	if (n <= 0) {
+		p->last_us = 0;
+		return 0;
+	}
+	storm = p->last_us && now_us - p->last_us < 2 * GG_RINGBUF_HOLD_US;
+	p->last_us = now_us;
+	return storm ? GG_RINGBUF_HOLD_US : 0;
+}
+
 void gg_ringbuf_free(struct gg_ringbuf *rb)
 {
 	if (!rb)
