@@ -39,6 +39,10 @@
 #define GG_DNS_SEEN 4096
 #define GG_DNS_SEEN_NAMES 2
 #define GG_DNS_SEEN_NAME_MAX 256
+/* Datagrams taken by one recvmmsg; the buffers are only virtual memory
+ * until a message that long arrives. */
+#define GG_DNS_BATCH 16
+#define GG_DNS_IDS 256 /* random upstream ids drawn by one getrandom */
 
 enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA };
 #define TAG(kind, i) ((__u32)(kind) << 16 | (i))
@@ -73,6 +77,13 @@ struct seen {
 
 struct gg_dns {
 	struct seen *seen;
+	__u8 *rbuf; /* GG_DNS_BATCH buffers of GG_DNS_MSG_MAX */
+	struct gg_dns_lcache *lcache;
+	__u16 by_id[65536]; /* upstream id: pending slot + 1, 0: none */
+	__u16 free_slot[GG_DNS_PENDING];
+	size_t n_free;
+	__u16 ids[GG_DNS_IDS];
+	size_t n_ids;
 	int ep, udp[2], tcp[2], up, learned_fd;
 	struct gg_dns_hooks hooks;
 	unsigned ttl_min, ttl_max;
@@ -82,7 +93,6 @@ struct gg_dns {
 	time_t last_sweep;
 	struct pending pend[GG_DNS_PENDING];
 	struct conn conns[GG_DNS_CONNS];
-	__u8 buf[GG_DNS_MSG_MAX + 2];
 	struct gg_dns_answer answer;
 };
 
@@ -209,34 +219,40 @@ static void pending_free(struct gg_dns *dns, struct pending *p)
 	if (p->conn >= 0 && dns->conns[p->conn].fd >= 0 && dns->conns[p->conn].waiting)
 		conn_arm(dns, p->conn, true);
 	free(p->query);
-	memset(p, 0, sizeof(*p));
+	p->query = NULL;
+	p->used = false;
+	dns->by_id[p->up_id] = 0;
+	dns->free_slot[dns->n_free++] = p - dns->pend;
 }
 
 static struct pending *pending_find(struct gg_dns *dns, __u16 id)
 {
-	for (int i = 0; i < GG_DNS_PENDING; i++)
-		if (dns->pend[i].used && dns->pend[i].up_id == id)
-			return &dns->pend[i];
-	return NULL;
+	int slot = dns->by_id[id];
+
+	return slot ? &dns->pend[slot - 1] : NULL;
 }
 
-/* A free slot and an upstream id no pending query has. */
+/* A free slot and a random upstream id no pending query has (the ids are
+ * drawn GG_DNS_IDS at a time: one syscall, not one per query). */
 static struct pending *pending_new(struct gg_dns *dns)
 {
-	struct pending *p = NULL;
+	struct pending *p;
 	__u16 id;
 
-	for (int i = 0; i < GG_DNS_PENDING && !p; i++)
-		if (!dns->pend[i].used)
-			p = &dns->pend[i];
-	if (!p)
+	if (!dns->n_free)
 		return NULL;
 	do {
-		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			return NULL;
-	} while (pending_find(dns, id));
+		if (!dns->n_ids) {
+			if (getrandom(dns->ids, sizeof(dns->ids), 0) != sizeof(dns->ids))
+				return NULL;
+			dns->n_ids = GG_DNS_IDS;
+		}
+		id = dns->ids[--dns->n_ids];
+	} while (dns->by_id[id]);
+	p = &dns->pend[dns->free_slot[--dns->n_free]];
 	p->used = true;
 	p->up_id = id;
+	dns->by_id[id] = p - dns->pend + 1;
 	return p;
 }
 
@@ -371,8 +387,8 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
 		seen_add(dns, &dns->answer.addrs[i], p->q.name);
 	if (!ret && dns->answer.n_addrs && p->v.n_rules)
-		ret = gg_dns_learn(dns->learned_fd, &dns->answer, &p->v, dns->ttl_min,
-				   dns->ttl_max);
+		ret = gg_dns_learn(dns->learned_fd, dns->lcache, &dns->answer, &p->v,
+				   dns->ttl_min, dns->ttl_max);
 	if (ret < 0) {
 		fprintf(stderr, "govgate: dns: answer for %s: %s: SERVFAIL\n", p->q.name,
 			ret == -EINVAL ? "malformed" : strerror(-ret));
@@ -386,29 +402,46 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 	pending_free(dns, p);
 }
 
+/* Up to GG_DNS_BATCH datagrams of fd in one syscall (peers: their
+ * addresses, or NULL); the count, 0 when none. */
+static int recv_batch(struct gg_dns *dns, int fd, struct mmsghdr *m, struct iovec *iov,
+		      struct sockaddr_storage *peers)
+{
+	int n;
+
+	for (int k = 0; k < GG_DNS_BATCH; k++) {
+		iov[k] = (struct iovec){ dns->rbuf + (size_t)k * GG_DNS_MSG_MAX, GG_DNS_MSG_MAX };
+		m[k].msg_hdr = (struct msghdr){ .msg_iov = &iov[k], .msg_iovlen = 1 };
+		if (peers) {
+			m[k].msg_hdr.msg_name = &peers[k];
+			m[k].msg_hdr.msg_namelen = sizeof(peers[k]);
+		}
+	}
+	n = recvmmsg(fd, m, GG_DNS_BATCH, MSG_DONTWAIT, NULL);
+	return n < 0 ? 0 : n;
+}
+
+/* A batch at a time: a socket still readable wakes the next wait. */
 static void read_udp(struct gg_dns *dns, int i)
 {
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		ssize_t len = recvfrom(dns->udp[i], dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT,
-				       (struct sockaddr *)&peer, &plen);
+	struct sockaddr_storage peers[GG_DNS_BATCH];
+	struct iovec iov[GG_DNS_BATCH];
+	struct mmsghdr m[GG_DNS_BATCH];
+	int n = recv_batch(dns, dns->udp[i], m, iov, peers);
 
-		if (len < 0)
-			return;
-		on_query(dns, dns->buf, len, i, -1, &peer, plen);
-	}
+	for (int k = 0; k < n; k++)
+		on_query(dns, iov[k].iov_base, m[k].msg_len, i, -1, &peers[k],
+			 m[k].msg_hdr.msg_namelen);
 }
 
 static void read_upstream(struct gg_dns *dns)
 {
-	for (int n = 0; n < 64; n++) {
-		ssize_t len = recv(dns->up, dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT);
+	struct iovec iov[GG_DNS_BATCH];
+	struct mmsghdr m[GG_DNS_BATCH];
+	int n = recv_batch(dns, dns->up, m, iov, NULL);
 
-		if (len < 0)
-			return;
-		on_answer(dns, dns->buf, len);
-	}
+	for (int k = 0; k < n; k++)
+		on_answer(dns, iov[k].iov_base, m[k].msg_len);
 }
 
 static void conn_close(struct gg_dns *dns, int i)
@@ -558,7 +591,7 @@ static void lists_check(struct gg_dns *dns, const struct gg_compiled *c, __u64 g
 		free(now);
 		return;
 	}
-	n = gg_dns_sweep(dns->learned_fd, true);
+	n = gg_dns_sweep(dns->learned_fd, dns->lcache, true);
 	if (n > 0)
 		fprintf(stderr, "govgate: dns: the allowlists changed: %d learned address rows "
 				"cleared\n", n);
@@ -601,7 +634,7 @@ void gg_dns_tick(struct gg_dns *dns)
 			conn_close(dns, i);
 	if (now - dns->last_sweep >= GG_DNS_SWEEP_SECS) {
 		dns->last_sweep = now;
-		gg_dns_sweep(dns->learned_fd, false);
+		gg_dns_sweep(dns->learned_fd, dns->lcache, false);
 	}
 }
 
@@ -631,6 +664,8 @@ void gg_dns_close(struct gg_dns *dns)
 	free(dns->lists_path);
 	free(dns->lists_seen);
 	free(dns->seen);
+	free(dns->lcache);
+	free(dns->rbuf);
 	free(dns);
 }
 
@@ -746,9 +781,13 @@ int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, i
 	dns->udp[0] = dns->udp[1] = dns->tcp[0] = dns->tcp[1] = dns->up = dns->learned_fd = -1;
 	for (int i = 0; i < GG_DNS_CONNS; i++)
 		dns->conns[i].fd = -1;
+	for (int i = GG_DNS_PENDING - 1; i >= 0; i--)
+		dns->free_slot[dns->n_free++] = i;
 	dns->ep = epoll_create1(EPOLL_CLOEXEC);
 	ret = dns->ep < 0 ? gg_errf(err, -errno, "dns: epoll: %s", strerror(errno)) : 0;
-	if (!ret && !(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))))
+	if (!ret && (!(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))) ||
+		     !(dns->lcache = calloc(1, sizeof(*dns->lcache))) ||
+		     !(dns->rbuf = malloc((size_t)GG_DNS_BATCH * GG_DNS_MSG_MAX))))
 		ret = gg_errf(err, -ENOMEM, "out of memory");
 	if (!ret && asprintf(&dns->lists_path, "%s/dns-learned-lists", cfg->state_dir) < 0)
 		ret = gg_errf(err, -ENOMEM, "out of memory");
