@@ -91,6 +91,7 @@ struct gg_dns {
 	char *lists_seen;
 	__u64 gen_seen;
 	time_t last_sweep;
+	struct gg_dns_limit limit; /* of dns_denied records */
 	struct pending pend[GG_DNS_PENDING];
 	struct conn conns[GG_DNS_CONNS];
 	struct gg_dns_answer answer;
@@ -256,6 +257,25 @@ static struct pending *pending_new(struct gg_dns *dns)
 	return p;
 }
 
+/* The dns_denied records past the limit, counted in one events_lost
+ * record once their second is over. */
+static void limit_flush(struct gg_dns *dns)
+{
+	unsigned long long n = gg_dns_limit_due(&dns->limit, mono());
+	json_t *rec;
+
+	if (!n)
+		return;
+	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:i}", "event", "events_lost", "gate",
+			"net.egress", "reason", "rate_limited", "count", (json_int_t)n, "records",
+			"dns_denied", "per_sec", GG_DNS_RECORDS_PER_SEC);
+	if (rec)
+		dns->hooks.record(dns->hooks.ctx, rec);
+	json_decref(rec);
+	fprintf(stderr, "govgate: dns: %llu dns_denied records past %d a second: counted in "
+			"an events_lost record\n", n, GG_DNS_RECORDS_PER_SEC);
+}
+
 static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
 		   const struct gg_dns_query *q, const struct gg_dns_verdict *v,
 		   const struct sockaddr_storage *peer, const char *transport)
@@ -263,6 +283,9 @@ static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
 	char client[INET6_ADDRSTRLEN + 16];
 	json_t *rec;
 
+	limit_flush(dns); /* the seconds before first */
+	if (!gg_dns_limit_take(&dns->limit, mono()))
+		return; /* counted: the query is still refused */
 	peer_str(peer, client, sizeof(client));
 	rec = gg_dns_denied_record(c, gen, q, v, client, transport);
 	if (rec)
@@ -617,6 +640,7 @@ void gg_dns_tick(struct gg_dns *dns)
 	time_t now = mono();
 
 	gg_dns_sync(dns);
+	limit_flush(dns);
 	for (int i = 0; i < GG_DNS_PENDING; i++) {
 		struct pending *p = &dns->pend[i];
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <linux/types.h>
 
 #include "compile.h"
@@ -90,6 +91,28 @@ int gg_dns_learn(int map_fd, struct gg_dns_lcache *lc, const struct gg_dns_answe
 /* Deletes expired rows (all rows with all, and lc's slots); the count
  * deleted. */
 int gg_dns_sweep(int map_fd, struct gg_dns_lcache *lc, bool all);
+
+/*
+ * dns_denied records are limited to GG_DNS_RECORDS_PER_SEC a second (as the
+ * control socket's refusals are): a flood of refused names must not flood
+ * the audit log nor spend the loop on records. The rest are counted, and
+ * the count is written once their second is over, as an events_lost
+ * record of reason "rate_limited" (docs/audit.md).
+ */
+#define GG_DNS_RECORDS_PER_SEC 20
+
+struct gg_dns_limit {
+	time_t sec;
+	unsigned in_sec;
+	unsigned long long suppressed; /* in sec */
+	unsigned long long due; /* in the seconds before */
+};
+
+/* A record may be written now (true), or is counted (false). */
+bool gg_dns_limit_take(struct gg_dns_limit *l, time_t now);
+
+/* The count suppressed in seconds before now, to record (then reset). */
+unsigned long long gg_dns_limit_due(struct gg_dns_limit *l, time_t now);
 
 /* "A.B.C.D[:port]", "[v6][:port]" or "v6": 0 or -EINVAL. */
 int gg_dns_addr_parse(const char *s, int default_port, struct sockaddr_storage *ss,

@@ -242,6 +242,38 @@ int gg_dns_sweep(int fd, struct gg_dns_lcache *lc, bool all)
 	return ret;
 }
 
+/* A new second: the last one's count is due. */
+static void limit_roll(struct gg_dns_limit *l, time_t now)
+{
+	if (now == l->sec)
+		return;
+	l->due += l->suppressed;
+	l->suppressed = 0;
+	l->in_sec = 0;
+	l->sec = now;
+}
+
+bool gg_dns_limit_take(struct gg_dns_limit *l, time_t now)
+{
+	limit_roll(l, now);
+	if (l->in_sec >= GG_DNS_RECORDS_PER_SEC) {
+		l->suppressed++;
+		return false;
+	}
+	l->in_sec++;
+	return true;
+}
+
+unsigned long long gg_dns_limit_due(struct gg_dns_limit *l, time_t now)
+{
+	unsigned long long n;
+
+	limit_roll(l, now);
+	n = l->due;
+	l->due = 0;
+	return n;
+}
+
 int gg_dns_addr_parse(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;

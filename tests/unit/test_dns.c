@@ -256,13 +256,37 @@ static void test_lcache(void **state)
 	assert_false(gg_dns_lcache_covers(&lc, &k, 1, t));
 }
 
+/* dns_denied records: 20 a second, the rest counted and due once their
+ * second is over, also under a flood that never stops. */
+static void test_limit(void **state)
+{
+	struct gg_dns_limit l = {};
+	int taken = 0;
+
+	for (int i = 0; i < 30; i++)
+		taken += gg_dns_limit_take(&l, 5);
+	assert_int_equal(taken, GG_DNS_RECORDS_PER_SEC);
+	assert_true(gg_dns_limit_due(&l, 5) == 0); /* its second is not over */
+	assert_true(gg_dns_limit_take(&l, 6)); /* a new second: records again */
+	assert_true(gg_dns_limit_due(&l, 6) == 10);
+	assert_true(gg_dns_limit_due(&l, 6) == 0);
+	for (int i = 0; i < 22; i++)
+		gg_dns_limit_take(&l, 6);
+	for (int i = 0; i < 25; i++)
+		gg_dns_limit_take(&l, 7);
+	/* the flood goes on in second 8: 7's count is due all the same */
+	gg_dns_limit_take(&l, 8);
+	assert_true(gg_dns_limit_due(&l, 8) == 3 + 5);
+	assert_true(gg_dns_limit_due(&l, 9) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),	      cmocka_unit_test(test_answer_chain),
 		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
 		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
-		cmocka_unit_test(test_lcache),
+		cmocka_unit_test(test_lcache),	      cmocka_unit_test(test_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
