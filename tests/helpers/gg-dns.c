@@ -16,6 +16,14 @@
  *                                        addresses, 1 otherwise.
  *   gg-dns bench ADDR PORT NAME N        N queries for NAME (A) one after the other:
  *                                        prints "p50_us p99_us qps failed"
+ *   gg-dns learn MAP N ADDR LISTS        makes the pinned egress_learned MAP hold
+ *                                        N rows, for a benchmark: ADDR (any port,
+ *                                        any protocol, lists LISTS) and N - 1
+ *                                        random IPv4 addresses in 100.64/10 (rows
+ *                                        added or deleted), all expiring in an hour
+ *   gg-dns stats-hold                     BPF_ENABLE_STATS (run time), held until
+ *                                        killed: independent of the sysctl that
+ *                                        others may turn off meanwhile
  * The zone (TTL 300 unless said):
  *   api.allowed.test A 10.91.0.1        allowed.test A 10.91.0.4 (the apex)
  *   www.allowed.test CNAME cdn.elsewhere.test, cdn.elsewhere.test A 10.91.0.2
@@ -33,9 +41,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "govgate_abi.h"
 
 struct rr {
 	const char *name;
@@ -324,6 +336,86 @@ static int bench(const struct sockaddr *sa, socklen_t len, const char *name, int
 	return failed != 0;
 }
 
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(__NR_bpf, cmd, a, sizeof(*a));
+}
+
+static int map_op(int cmd, int fd, const void *k, void *v_or_next)
+{
+	union bpf_attr a = { .map_fd = fd, .key = (unsigned long)k };
+
+	if (cmd == BPF_MAP_GET_NEXT_KEY)
+		a.next_key = (unsigned long)v_or_next;
+	else
+		a.value = (unsigned long)v_or_next;
+	return sys_bpf(cmd, &a) ? -errno : 0;
+}
+
+/* The rows other than keep's, collected before any is deleted (a hash
+ * walk that deletes behind itself restarts). */
+static long other_rows(int fd, const struct gg_learned_key *keep, struct gg_learned_key **out)
+{
+	struct gg_learned_key cur, *all = NULL;
+	long n = 0, cap = 0;
+	int have = 0;
+
+	while (!map_op(BPF_MAP_GET_NEXT_KEY, fd, have ? &cur : NULL, &cur)) {
+		have = 1;
+		if (!memcmp(&cur, keep, sizeof(cur)))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			all = realloc(all, cap * sizeof(*all));
+			if (!all)
+				return -1;
+		}
+		all[n++] = cur;
+	}
+	*out = all;
+	return n;
+}
+
+static int learn(const char *path, long n, const char *addr, unsigned lists)
+{
+	struct gg_learned_key keep = { .family = 4 }, *rows = NULL;
+	union bpf_attr a = { .pathname = (unsigned long)path };
+	struct timespec ts;
+	struct gg_learned_val v = { .lists = lists }, old;
+	long have;
+	int fd;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	v.expires_ns = (ts.tv_sec + 3600) * 1000000000ULL;
+	fd = sys_bpf(BPF_OBJ_GET, &a);
+	if (fd < 0 || n < 1 || inet_pton(AF_INET, addr, keep.addr) != 1) {
+		fprintf(stderr, "gg-dns learn: %s: %s\n", path, fd < 0 ? strerror(errno) : "usage");
+		return 2;
+	}
+	have = other_rows(fd, &keep, &rows);
+	if (have < 0 || map_op(BPF_MAP_UPDATE_ELEM, fd, &keep, &v))
+		return 2;
+	for (; have > n - 1; have--)
+		map_op(BPF_MAP_DELETE_ELEM, fd, &rows[have - 1], NULL);
+	srandom(n);
+	while (have < n - 1) {
+		struct gg_learned_key k = { .family = 4 };
+		__u32 x = htonl(0x64400000 | (random() & 0x3fffff)); /* 100.64/10 */
+
+		memcpy(k.addr, &x, 4);
+		if (!memcmp(&k, &keep, sizeof(k)) || !map_op(BPF_MAP_LOOKUP_ELEM, fd, &k, &old))
+			continue;
+		if (map_op(BPF_MAP_UPDATE_ELEM, fd, &k, &v)) {
+			fprintf(stderr, "gg-dns learn: update: %s\n", strerror(errno));
+			return 2;
+		}
+		have++;
+	}
+	free(rows);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
@@ -331,6 +423,18 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len = sizeof(*in);
 
+	if (argc == 2 && !strcmp(argv[1], "stats-hold")) {
+		union bpf_attr a = { .enable_stats.type = BPF_STATS_RUN_TIME };
+
+		if (sys_bpf(BPF_ENABLE_STATS, &a) < 0) {
+			perror("gg-dns: BPF_ENABLE_STATS");
+			return 2;
+		}
+		pause();
+		return 0;
+	}
+	if (argc == 6 && !strcmp(argv[1], "learn"))
+		return learn(argv[2], atol(argv[3]), argv[4], strtoul(argv[5], NULL, 0));
 	if (argc < 4) {
 		fprintf(stderr, "usage: gg-dns serve ADDR PORT | replay ADDR PORT FILE... | query ADDR PORT NAME TYPE [tcp]\n");
 		return 3;
