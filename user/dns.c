@@ -8,8 +8,11 @@
  * those pending). An answer is parsed (user/dns_answer.c), its addresses
  * written to egress_learned, and only then sent to the client.
  *
- * TCP clients are served over the same UDP upstream: a truncated upstream
- * answer is passed on as it is, and teaches nothing.
+ * A TCP client's query goes to the upstream over TCP, on a connection of
+ * its own (non-blocking, in the same epoll set; at most GG_DNS_UP_TCP at
+ * once, each bounded by the query's deadline and the 64 KB a length
+ * prefix allows). A UDP client's truncated answer (TC) is passed on as it
+ * is and teaches nothing: the client asks again over TCP, which does.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,8 +46,9 @@
  * until a message that long arrives. */
 #define GG_DNS_BATCH 16
 #define GG_DNS_IDS 256 /* random upstream ids drawn by one getrandom */
+#define GG_DNS_UP_TCP 16 /* TCP connections to the upstream at once */
 
-enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA };
+enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA, K_UPTCP };
 #define TAG(kind, i) ((__u32)(kind) << 16 | (i))
 
 struct conn {
@@ -67,6 +71,10 @@ struct pending {
 	__u8 *query;
 	size_t qlen;
 	time_t deadline;
+	int up_fd; /* TCP to the upstream (a TCP client's query), or -1 */
+	bool sent; /* ... its query written */
+	__u8 *tbuf; /* ... its answer so far: length prefix + message */
+	size_t thave;
 };
 
 struct seen {
@@ -92,6 +100,9 @@ struct gg_dns {
 	__u64 gen_seen;
 	time_t last_sweep;
 	struct gg_dns_limit limit; /* of dns_denied records */
+	struct sockaddr_storage up_ss; /* the upstream, for TCP */
+	socklen_t up_len;
+	int n_up_tcp;
 	struct pending pend[GG_DNS_PENDING];
 	struct conn conns[GG_DNS_CONNS];
 	struct gg_dns_answer answer;
@@ -221,6 +232,12 @@ static void pending_free(struct gg_dns *dns, struct pending *p)
 		conn_arm(dns, p->conn, true);
 	free(p->query);
 	p->query = NULL;
+	if (p->up_fd >= 0) {
+		close(p->up_fd);
+		dns->n_up_tcp--;
+	}
+	free(p->tbuf);
+	p->tbuf = NULL;
 	p->used = false;
 	dns->by_id[p->up_id] = 0;
 	dns->free_slot[dns->n_free++] = p - dns->pend;
@@ -252,6 +269,9 @@ static struct pending *pending_new(struct gg_dns *dns)
 	} while (dns->by_id[id]);
 	p = &dns->pend[dns->free_slot[--dns->n_free]];
 	p->used = true;
+	p->up_fd = -1;
+	p->sent = false;
+	p->thave = 0;
 	p->up_id = id;
 	dns->by_id[id] = p - dns->pend + 1;
 	return p;
@@ -340,6 +360,29 @@ size_t gg_dns_names_of(const struct gg_dns *dns, int family, const __u8 *addr,
 	return n;
 }
 
+/* A TCP connection to the upstream for p (a TCP client's query); the
+ * query is written once it connects. */
+static int up_tcp_start(struct gg_dns *dns, struct pending *p)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = TAG(K_UPTCP, p - dns->pend) };
+	int fd, ret;
+
+	if (dns->n_up_tcp >= GG_DNS_UP_TCP)
+		return -EBUSY;
+	fd = socket(dns->up_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if ((connect(fd, (struct sockaddr *)&dns->up_ss, dns->up_len) && errno != EINPROGRESS) ||
+	    epoll_ctl(dns->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	p->up_fd = fd;
+	dns->n_up_tcp++;
+	return 0;
+}
+
 /* One query from a client: refused, or sent upstream. */
 static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, int conn,
 		     const struct sockaddr_storage *peer, socklen_t plen)
@@ -382,7 +425,8 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 	p->deadline = mono() + GG_DNS_QUERY_SECS;
 	p->query[0] = p->up_id >> 8;
 	p->query[1] = p->up_id & 0xff;
-	if (send(dns->up, p->query, len, MSG_DONTWAIT) != (ssize_t)len) {
+	if (conn >= 0 ? up_tcp_start(dns, p) :
+			send(dns->up, p->query, len, MSG_DONTWAIT) != (ssize_t)len) {
 		memcpy(p->query, msg, 2);
 		reply_rcode(dns, udp, conn, peer, plen, p->query, len, ns_r_servfail);
 		pending_free(dns, p);
@@ -391,17 +435,11 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 
 /* An upstream answer: learned from, then delivered; SERVFAIL when it is
  * malformed or its addresses could not be written. */
-static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
+static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t len)
 {
 	struct gg_dns_query q;
-	struct pending *p;
 	int ret;
 
-	if (len < NS_HFIXEDSZ)
-		return;
-	p = pending_find(dns, msg[0] << 8 | msg[1]);
-	if (!p)
-		return; /* late, or not ours */
 	q = p->q;
 	q.id = p->up_id;
 	p->query[0] = p->q.id >> 8;
@@ -423,6 +461,91 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 		deliver(dns, p->udp, p->conn, &p->peer, p->plen, msg, len);
 	}
 	pending_free(dns, p);
+}
+
+static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
+{
+	struct pending *p;
+
+	if (len < NS_HFIXEDSZ)
+		return;
+	p = pending_find(dns, msg[0] << 8 | msg[1]);
+	if (!p || p->up_fd >= 0)
+		return; /* late, not ours, or asked over TCP */
+	answer_for(dns, p, msg, len);
+}
+
+/* A TCP query to the upstream failed: SERVFAIL to its client. */
+static void up_tcp_fail(struct gg_dns *dns, struct pending *p)
+{
+	p->query[0] = p->q.id >> 8;
+	p->query[1] = p->q.id & 0xff;
+	reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen, ns_r_servfail);
+	pending_free(dns, p);
+}
+
+/* Connected: the query, behind its length (small: written whole into a
+ * new socket's buffer, or failed). */
+static void up_tcp_send(struct gg_dns *dns, struct pending *p)
+{
+	__u8 hdr[2] = { p->qlen >> 8, p->qlen & 0xff };
+	struct iovec iov[2] = { { hdr, 2 }, { p->query, p->qlen } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG(K_UPTCP, p - dns->pend) };
+	socklen_t l = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	if (getsockopt(p->up_fd, SOL_SOCKET, SO_ERROR, &err, &l) || err)
+		goto fail;
+	n = writev(p->up_fd, iov, 2);
+	if (n < 0 && errno == EAGAIN)
+		return; /* not connected yet: a stale event */
+	if (n != (ssize_t)(p->qlen + 2) || epoll_ctl(dns->ep, EPOLL_CTL_MOD, p->up_fd, &ev))
+		goto fail;
+	p->sent = true;
+	return;
+fail:
+	up_tcp_fail(dns, p);
+}
+
+/* The answer, behind its length; learned from and delivered once whole. */
+static void up_tcp_read(struct gg_dns *dns, struct pending *p)
+{
+	size_t want;
+	ssize_t n;
+
+	if (!p->tbuf && !(p->tbuf = malloc(GG_DNS_MSG_MAX + 2)))
+		goto fail;
+	for (;;) {
+		want = p->thave < 2 ? 2 : 2 + (p->tbuf[0] << 8 | p->tbuf[1]);
+		if (p->thave == want)
+			break;
+		n = read(p->up_fd, p->tbuf + p->thave, want - p->thave);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0 || (p->thave + n == 2 && !(p->tbuf[0] | p->tbuf[1])))
+			goto fail; /* closed, or an empty message */
+		p->thave += n;
+	}
+	answer_for(dns, p, p->tbuf + 2, p->thave - 2); /* frees p */
+	return;
+fail:
+	up_tcp_fail(dns, p);
+}
+
+static void up_tcp_event(struct gg_dns *dns, int k)
+{
+	struct pending *p;
+
+	if (k >= GG_DNS_PENDING)
+		return;
+	p = &dns->pend[k];
+	if (!p->used || p->up_fd < 0)
+		return; /* answered in this batch already */
+	if (p->sent)
+		up_tcp_read(dns, p);
+	else
+		up_tcp_send(dns, p);
 }
 
 /* Up to GG_DNS_BATCH datagrams of fd in one syscall (peers: their
@@ -568,6 +691,9 @@ int gg_dns_wait(struct gg_dns *dns, int timeout_ms)
 		case K_EXTRA:
 			extra = 1;
 			break;
+		case K_UPTCP:
+			up_tcp_event(dns, k);
+			break;
 		}
 	}
 	return extra;
@@ -666,8 +792,12 @@ void gg_dns_close(struct gg_dns *dns)
 {
 	if (!dns)
 		return;
-	for (int i = 0; i < GG_DNS_PENDING; i++)
+	for (int i = 0; i < GG_DNS_PENDING; i++) {
 		free(dns->pend[i].query);
+		free(dns->pend[i].tbuf);
+		if (dns->pend[i].used && dns->pend[i].up_fd >= 0)
+			close(dns->pend[i].up_fd);
+	}
 	for (int i = 0; i < GG_DNS_CONNS; i++)
 		if (dns->conns[i].fd >= 0) {
 			close(dns->conns[i].fd);
@@ -773,6 +903,8 @@ static int open_upstream(struct gg_dns *dns, const struct gg_config *cfg,
 		return ret;
 	if (ss.ss_family == AF_INET && !memcmp(&ss, listen, sizeof(struct sockaddr_in)))
 		return gg_errf(err, -ELOOP, "dns: upstream %s is the forwarder itself", s);
+	dns->up_ss = ss;
+	dns->up_len = len;
 	dns->up = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (dns->up < 0 || connect(dns->up, (struct sockaddr *)&ss, len))
 		return gg_errf(err, -errno, "dns: upstream %s: %s", s, strerror(errno));

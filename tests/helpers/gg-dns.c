@@ -2,7 +2,7 @@
 /*
  * A DNS server with a fixed zone, and a DNS client, for the forwarder's
  * tests (libresolv reads and writes the names).
- *   gg-dns serve ADDR PORT               answers UDP queries from the zone below
+ *   gg-dns serve ADDR PORT               answers UDP and TCP queries from the zone below
  *   gg-dns replay ADDR PORT FILE...      answers the Nth query with FILE N (cycling),
  *                                        its first two bytes made the query's id:
  *                                        the fuzz corpus as an upstream
@@ -30,7 +30,7 @@
  *   short.allowed.test A 10.91.0.3 TTL 1
  *   v6.allowed.test AAAA fd91::1        secret.attacker.test A 10.91.0.9
  *   loop.allowed.test: A 10.91.0.5, then a record whose name points at itself
- *   tc.allowed.test: A 10.91.0.6 with the TC bit
+ *   tc.allowed.test: A 10.91.0.6, over UDP with the TC bit (over TCP without)
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -104,7 +104,7 @@ static int put_rr(unsigned char *p, unsigned char *end, const struct rr *r,
 }
 
 /* The answer to a query, into out; its length or -1. */
-static int answer(const unsigned char *q, int qlen, unsigned char *out, int size)
+static int answer(const unsigned char *q, int qlen, unsigned char *out, int size, int tcp)
 {
 	const unsigned char *dnptrs[32] = { out }, **last = &dnptrs[31];
 	char name[NS_MAXDNAME];
@@ -140,7 +140,7 @@ static int answer(const unsigned char *q, int qlen, unsigned char *out, int size
 			i = -1; /* again, for the target */
 		}
 	}
-	if (!strcmp(ns_rr_name(qr), "tc.allowed.test"))
+	if (!strcmp(ns_rr_name(qr), "tc.allowed.test") && !tcp)
 		out[2] |= 0x02;
 	if (!strcmp(ns_rr_name(qr), "loop.allowed.test") && out + size - p > 16) {
 		/* A 10.91.0.7 owned by a name that is a pointer to itself: a
@@ -160,24 +160,72 @@ static int answer(const unsigned char *q, int qlen, unsigned char *out, int size
 	return p - out;
 }
 
+/* n bytes from a TCP client within 2 s, or -1. */
+static int read_full(int fd, unsigned char *buf, int n)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	for (int have = 0, k; have < n; have += k) {
+		if (poll(&pfd, 1, 2000) != 1)
+			return -1;
+		k = read(fd, buf + have, n - have);
+		if (k <= 0)
+			return -1;
+	}
+	return n;
+}
+
+/* RFC 1035 4.2.2: queries behind a two-byte length, until the client
+ * closes; one client at a time (a test's). */
+static void serve_tcp(int lfd)
+{
+	unsigned char hdr[2], q[4096], out[4096 + 2];
+	int fd = accept(lfd, NULL, NULL), n;
+
+	while (fd >= 0 && read_full(fd, hdr, 2) == 2) {
+		n = hdr[0] << 8 | hdr[1];
+		if (n > (int)sizeof(q) || read_full(fd, q, n) != n)
+			break;
+		n = answer(q, n, out + 2, sizeof(out) - 2, 1);
+		if (n <= 0)
+			break;
+		out[0] = n >> 8;
+		out[1] = n;
+		if (write(fd, out, n + 2) != n + 2)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static int serve(const struct sockaddr *sa, socklen_t len)
 {
-	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1;
+	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1,
+	    lfd = socket(sa->sa_family, SOCK_STREAM, 0);
+	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { lfd, POLLIN, 0 } };
 	unsigned char q[4096], out[4096];
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, sa, len)) {
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, sa, len) || lfd < 0 || bind(lfd, sa, len) || listen(lfd, 16)) {
 		perror("gg-dns: bind");
 		return 2;
 	}
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &plen);
+		int n;
 
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			serve_tcp(lfd);
+		if (!pfd[0].revents)
+			continue;
+		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
 		if (n < 0)
 			continue;
-		n = answer(q, n, out, sizeof(out));
+		n = answer(q, n, out, sizeof(out), 0);
 		if (n > 0)
 			sendto(fd, out, n, 0, (struct sockaddr *)&peer, plen);
 	}

@@ -149,6 +149,10 @@ server_pid=$!
 check dns-replay-then-resolves wait_for 5 sh -c "test \"\$(bash -c 'echo \$\$ >\"$cg/cgroup.procs\" && exec nsenter --net=/run/netns/$ns $helpers/gg-dns query 10.91.0.53 53 www.allowed.test A')\" = 10.91.0.2"
 check dns-truncated-passed test "$(q 10.91.0.53 53 tc.allowed.test A)" = 10.91.0.6
 check dns-truncated-unlearned test "$(pair 10.91.0.6 8007)" = EPERM
+# Asked again over TCP: the forwarder asks the upstream over TCP (its UDP
+# answer for this name is always truncated), learns, answers over TCP.
+check dns-tcp-upstream-answers test "$(q 10.91.0.53 53 tc.allowed.test A tcp)" = 10.91.0.6
+check dns-tcp-upstream-learned test "$(pair 10.91.0.6 8015)" = ok
 # TTL 1 s (ttl_min 1): allowed once resolved, denied after expiry.
 check dns-short-resolves test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
 check dns-short-connects test "$(pair 10.91.0.3 8008)" = ok
