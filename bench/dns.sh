@@ -110,17 +110,23 @@ rate() {
 # figure a shared machine's load does not inflate much.
 # For scale, the upstream's over the direct rounds: a forwarder receives
 # and sends twice what the upstream does.
+# Also its time runnable but waiting for a CPU (schedstat's second field)
+# and its times on a CPU (third): what a loaded machine adds to the tail.
 cpu_ns() { awk '{ print $1 }' "/proc/${1:-$daemon_pid}/schedstat"; }
+wait_ns() { awk '{ print $2 " " $3 }' "/proc/$daemon_pid/schedstat"; }
 bench_dns() {
-local cpu=0 up=0 r d t s0 c0 rd rt queries
+local cpu=0 up=0 r d t s0 c0 rd rt queries w0 w1
 : >"$tmp/rounds"
 for r in $(seq "$rounds"); do
 	s0=$(cpu_ns "$server_pid")
 	d=$(direct "$n") || fail=1
 	up=$((up + $(cpu_ns "$server_pid") - s0))
 	c0=$(cpu_ns)
+	w0=$(wait_ns)
 	t=$(through "$n") || fail=1
 	cpu=$((cpu + $(cpu_ns) - c0))
+	w1=$(wait_ns)
+	t="$t ${w1% *} ${w0% *} ${w1#* } ${w0#* }"
 	echo "$d $t" >>"$tmp/rounds"
 done
 rd=$(rate direct)
@@ -143,13 +149,17 @@ for i, r in enumerate(rows, 1):
     print(f"| {i} | {r[0]:.1f} | {r[1]:.1f} | {r[4]:.1f} | {r[5]:.1f} |")
 add50 = statistics.median(r[4] - r[0] for r in rows)
 add99 = statistics.median(r[5] - r[1] for r in rows)
+# the daemon's runqueue wait and its times on a CPU, per query, over the rounds
+waitq = sum(r[8] - r[9] for r in rows) / (len(rows) * int(n))
+slices = sum(r[10] - r[11] for r in rows) / (len(rows) * int(n))
 print()
 print(f"{n} queries per round and client. Added latency (median over rounds of govgate - direct): "
       f"p50 {add50:.1f} µs, p99 {add99:.1f} µs. Sustained with {par} clients: direct {rd[0]:.0f} q/s, "
       f"through govgate {rt[0]:.0f} q/s ({rt[0] / rd[0]:.2f} of direct).")
 print(f"Daemon CPU per query through it: {cpu / queries / 1e3:.1f} µs ({queries} queries; "
       f"the upstream's per direct query: {up / 1e3:.1f} µs; {ncpu} CPUs, load average {load} "
-      f"at the end).")
+      f"at the end). In the sequential rounds the daemon waited {waitq / 1e3:.1f} µs per query "
+      f"runnable for a CPU, and ran {slices:.2f} times per query.")
 PY
 cat "$out/dns.md"
 [ "$fail" -eq 0 ] && echo "PASS dns-bench" || echo "FAIL dns-bench (a query failed)"

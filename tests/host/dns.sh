@@ -125,6 +125,21 @@ check dns-glibc-resolves test "$(glibc api.allowed.test)" = 10.91.0.1
 check dns-glibc-denied test -z "$(glibc secret.attacker.test)"
 check dns-tcp-resolves test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 check dns-tcp-denied-refused test "$(q 10.91.0.53 53 secret.attacker.test A tcp)" = REFUSED
+# A flood of refused names: still refused, at most 20 records a second, the
+# rest counted in an events_lost record (reason rate_limited).
+flood_refused() { in_scope "$helpers/gg-dns" bench 10.91.0.53 53 flood.attacker.test 200 >/dev/null; }
+flood_records() { grep -cF '"name":"flood.attacker.test"' "$log"; }
+flood_refused
+check dns-flood-records-limited test "$(flood_records)" -le 40
+check dns-flood-counted audit_has '"event":"events_lost"' '"reason":"rate_limited"' '"records":"dns_denied"'
+flood_all() { # every query a record or counted
+	python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+n = sum(r.get("count", 0) for r in recs if r.get("reason") == "rate_limited")
+sys.exit(n + sum(r.get("name") == "flood.attacker.test" for r in recs) != 200)' "$log"
+}
+check dns-flood-counted-all wait_for 5 flood_all
 # Aimed at another resolver, even the upstream itself on loopback: the
 # query still goes through govgate.
 check dns-other-resolver test "$(q 10.91.0.77 53 api.allowed.test A)" = 10.91.0.1
