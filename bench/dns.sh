@@ -221,9 +221,19 @@ bench_learned() {
 			done
 		done
 	done
+	# where the BPF time goes: each program of the daemon now running (its
+	# last round's samples), runs and ns per run
+	if [ -n "$daemon_pid" ]; then
+		for f in "$pin"/prog-*; do
+			bpftool prog show pinned "$f" -j | python3 -c 'import json, sys
+p = json.load(sys.stdin); n, t = p.get("run_cnt", 0), p.get("run_time_ns", 0)
+n and print(sys.argv[1], n, round(t / n))' "${f##*/prog-}"
+		done >"$tmp/progs"
+	fi
 	kill "$stats_pid" && wait "$stats_pid" 2>/dev/null
 	stats_pid=
-	python3 - "$tmp/learned" "$lsecs" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" \
+	touch "$tmp/progs"
+	python3 - "$tmp/learned" "$lsecs" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$tmp/progs" \
 		>"$out/dns-learned.md" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
@@ -243,6 +253,10 @@ for n in sorted(ratio):
 print()
 print(f"No agent: {statistics.median(none.values()):.0f} connects/s (median over rounds). "
       f"{sys.argv[2]} s per sample; {sys.argv[3]} CPUs, load average {sys.argv[4]} at the end.")
+progs = [l.split() for l in open(sys.argv[5])]
+if progs:
+    print("Programs that ran (the last round): " + ", ".join(
+        f"{name} {int(n):,} runs {ns} ns" for name, n, ns in sorted(progs, key=lambda p: -int(p[1]))) + ".")
 PY
 	cat "$out/dns-learned.md"
 }
