@@ -11,8 +11,10 @@
  * A TCP client's query goes to the upstream over TCP, on a connection of
  * its own (non-blocking, in the same epoll set; at most GG_DNS_UP_TCP at
  * once, each bounded by the query's deadline and the 64 KB a length
- * prefix allows). A UDP client's truncated answer (TC) is passed on as it
- * is and teaches nothing: the client asks again over TCP, which does.
+ * prefix allows). A UDP client's truncated answer (TC) teaches nothing:
+ * the forwarder asks the upstream again over TCP, learns from that
+ * answer, and then delivers the truncated one as it came (the client may
+ * use its addresses, or ask again over TCP).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +77,8 @@ struct pending {
 	bool sent; /* ... its query written */
 	__u8 *tbuf; /* ... its answer so far: length prefix + message */
 	size_t thave;
+	__u8 *tc_msg; /* a UDP client's truncated answer, asked again over TCP */
+	size_t tc_len;
 };
 
 struct seen {
@@ -238,6 +242,8 @@ static void pending_free(struct gg_dns *dns, struct pending *p)
 	}
 	free(p->tbuf);
 	p->tbuf = NULL;
+	free(p->tc_msg);
+	p->tc_msg = NULL;
 	p->used = false;
 	dns->by_id[p->up_id] = 0;
 	dns->free_slot[dns->n_free++] = p - dns->pend;
@@ -272,6 +278,7 @@ static struct pending *pending_new(struct gg_dns *dns)
 	p->up_fd = -1;
 	p->sent = false;
 	p->thave = 0;
+	p->tc_msg = NULL;
 	p->up_id = id;
 	dns->by_id[id] = p - dns->pend + 1;
 	return p;
@@ -433,6 +440,39 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 	}
 }
 
+/* A UDP client's truncated answer: kept, and the query asked again over
+ * TCP. False if it cannot be (then delivered as it is). */
+static bool tc_retry(struct gg_dns *dns, struct pending *p, const __u8 *msg, size_t len)
+{
+	if (p->udp < 0 || p->up_fd >= 0 || p->tc_msg || !(p->tc_msg = malloc(len)))
+		return false;
+	memcpy(p->tc_msg, msg, len);
+	p->tc_len = len;
+	p->query[0] = p->up_id >> 8;
+	p->query[1] = p->up_id & 0xff;
+	if (!up_tcp_start(dns, p))
+		return true;
+	free(p->tc_msg);
+	p->tc_msg = NULL;
+	return false;
+}
+
+/* What a query gets when its upstream fails or times out: the truncated
+ * answer it had, or SERVFAIL. */
+static void reply_failed(struct gg_dns *dns, struct pending *p)
+{
+	p->query[0] = p->q.id >> 8;
+	p->query[1] = p->q.id & 0xff;
+	if (p->tc_msg) {
+		p->tc_msg[0] = p->q.id >> 8;
+		p->tc_msg[1] = p->q.id & 0xff;
+		deliver(dns, p->udp, p->conn, &p->peer, p->plen, p->tc_msg, p->tc_len);
+	} else {
+		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
+			    ns_r_servfail);
+	}
+}
+
 /* An upstream answer: learned from, then delivered; SERVFAIL when it is
  * malformed or its addresses could not be written. */
 static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t len)
@@ -442,20 +482,24 @@ static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t 
 
 	q = p->q;
 	q.id = p->up_id;
-	p->query[0] = p->q.id >> 8;
-	p->query[1] = p->q.id & 0xff;
 	ret = gg_dns_answer_parse(msg, len, &q, &dns->answer);
+	if (!ret && dns->answer.tc && tc_retry(dns, p, msg, len))
+		return; /* learned from the TCP answer, then delivered */
 	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
 		seen_add(dns, &dns->answer.addrs[i], p->q.name);
 	if (!ret && dns->answer.n_addrs && p->v.n_rules)
 		ret = gg_dns_learn(dns->learned_fd, dns->lcache, &dns->answer, &p->v,
 				   dns->ttl_min, dns->ttl_max);
 	if (ret < 0) {
-		fprintf(stderr, "govgate: dns: answer for %s: %s: SERVFAIL\n", p->q.name,
-			ret == -EINVAL ? "malformed" : strerror(-ret));
-		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
-			    ns_r_servfail);
+		fprintf(stderr, "govgate: dns: answer for %s: %s: %s\n", p->q.name,
+			ret == -EINVAL ? "malformed" : strerror(-ret),
+			p->tc_msg ? "the truncated answer" : "SERVFAIL");
+		reply_failed(dns, p);
 	} else {
+		if (p->tc_msg) { /* the client asked over UDP: what UDP gave */
+			msg = p->tc_msg;
+			len = p->tc_len;
+		}
 		msg[0] = p->q.id >> 8;
 		msg[1] = p->q.id & 0xff;
 		deliver(dns, p->udp, p->conn, &p->peer, p->plen, msg, len);
@@ -475,12 +519,10 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 	answer_for(dns, p, msg, len);
 }
 
-/* A TCP query to the upstream failed: SERVFAIL to its client. */
+/* A TCP query to the upstream failed. */
 static void up_tcp_fail(struct gg_dns *dns, struct pending *p)
 {
-	p->query[0] = p->q.id >> 8;
-	p->query[1] = p->q.id & 0xff;
-	reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen, ns_r_servfail);
+	reply_failed(dns, p);
 	pending_free(dns, p);
 }
 
@@ -772,10 +814,7 @@ void gg_dns_tick(struct gg_dns *dns)
 
 		if (!p->used || p->deadline > now)
 			continue;
-		p->query[0] = p->q.id >> 8;
-		p->query[1] = p->q.id & 0xff;
-		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
-			    ns_r_servfail);
+		reply_failed(dns, p);
 		pending_free(dns, p);
 	}
 	for (int i = 0; i < GG_DNS_CONNS; i++)
@@ -795,6 +834,7 @@ void gg_dns_close(struct gg_dns *dns)
 	for (int i = 0; i < GG_DNS_PENDING; i++) {
 		free(dns->pend[i].query);
 		free(dns->pend[i].tbuf);
+		free(dns->pend[i].tc_msg);
 		if (dns->pend[i].used && dns->pend[i].up_fd >= 0)
 			close(dns->pend[i].up_fd);
 	}

@@ -30,7 +30,8 @@
  *   short.allowed.test A 10.91.0.3 TTL 1
  *   v6.allowed.test AAAA fd91::1        secret.attacker.test A 10.91.0.9
  *   loop.allowed.test: A 10.91.0.5, then a record whose name points at itself
- *   tc.allowed.test: A 10.91.0.6, over UDP with the TC bit (over TCP without)
+ *   tc.allowed.test: A 10.91.0.6, tc2.allowed.test: A 10.91.0.8, over UDP with
+ *     the TC bit (over TCP without)
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -65,6 +66,7 @@ static const struct rr zone[] = {
 	{ "secret.attacker.test", ns_t_a, 300, "10.91.0.9" },
 	{ "loop.allowed.test", ns_t_a, 300, "10.91.0.5" },
 	{ "tc.allowed.test", ns_t_a, 300, "10.91.0.6" },
+	{ "tc2.allowed.test", ns_t_a, 300, "10.91.0.8" },
 };
 
 #define N_ZONE (sizeof(zone) / sizeof(zone[0]))
@@ -140,7 +142,7 @@ static int answer(const unsigned char *q, int qlen, unsigned char *out, int size
 			i = -1; /* again, for the target */
 		}
 	}
-	if (!strcmp(ns_rr_name(qr), "tc.allowed.test") && !tcp)
+	if (!strncmp(ns_rr_name(qr), "tc", 2) && strstr(ns_rr_name(qr), ".allowed.test") && !tcp)
 		out[2] |= 0x02;
 	if (!strcmp(ns_rr_name(qr), "loop.allowed.test") && out + size - p > 16) {
 		/* A 10.91.0.7 owned by a name that is a pointer to itself: a
