@@ -32,6 +32,8 @@
  *   loop.allowed.test: A 10.91.0.5, then a record whose name points at itself
  *   tc.allowed.test: A 10.91.0.6, tc2.allowed.test: A 10.91.0.8, over UDP with
  *     the TC bit (over TCP without)
+ *   drop.allowed.test: A 10.91.0.10 over UDP; over TCP the connection is
+ *     closed unanswered
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -67,6 +69,7 @@ static const struct rr zone[] = {
 	{ "loop.allowed.test", ns_t_a, 300, "10.91.0.5" },
 	{ "tc.allowed.test", ns_t_a, 300, "10.91.0.6" },
 	{ "tc2.allowed.test", ns_t_a, 300, "10.91.0.8" },
+	{ "drop.allowed.test", ns_t_a, 300, "10.91.0.10" },
 };
 
 #define N_ZONE (sizeof(zone) / sizeof(zone[0]))
@@ -189,7 +192,7 @@ static void serve_tcp(int lfd)
 		if (n > (int)sizeof(q) || read_full(fd, q, n) != n)
 			break;
 		n = answer(q, n, out + 2, sizeof(out) - 2, 1);
-		if (n <= 0)
+		if (n <= 0 || (n > 12 && memmem(out + 2, n, "\4drop\7allowed", 13)))
 			break;
 		out[0] = n >> 8;
 		out[1] = n;

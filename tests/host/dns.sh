@@ -170,6 +170,15 @@ check dns-truncated-learned-over-tcp test "$(pair 10.91.0.6 8007)" = ok
 # truncated, and a TCP client's query is not asked again).
 check dns-tcp-upstream-answers test "$(q 10.91.0.53 53 tc2.allowed.test A tcp)" = 10.91.0.8
 check dns-tcp-upstream-learned test "$(pair 10.91.0.8 8015)" = ok
+# The upstream closes the TCP connection unanswered: SERVFAIL at once (not
+# at the query's 4 s deadline), and the forwarder goes on.
+closed_servfail() {
+	local t0=$SECONDS r
+	r=$(q 10.91.0.53 53 drop.allowed.test A tcp)
+	[ "$r" = SERVFAIL ] && [ $((SECONDS - t0)) -le 2 ]
+}
+check dns-tcp-upstream-closed-servfail closed_servfail
+check dns-tcp-upstream-closed-alive test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 # TTL 1 s (ttl_min 1): allowed once resolved, denied after expiry.
 check dns-short-resolves test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
 check dns-short-connects test "$(pair 10.91.0.3 8008)" = ok
