@@ -1369,7 +1369,7 @@ static int restore_failed(struct gg_daemon *d, struct gg_err *err)
  * no set was saved. Then a staged build replaces the old one.
  */
 /* The daemon's own egress (settings.self_egress): the forwarder's
- * upstream over UDP, if it will run; nothing else but loopback. */
+ * upstream over UDP and TCP, if it will run; nothing else but loopback. */
 static void self_egress_of(const struct gg_config *cfg, struct gg_self_egress *out)
 {
 	struct gg_self_dest *sd = &out->dest[0];
@@ -1395,7 +1395,7 @@ static void self_egress_of(const struct gg_config *cfg, struct gg_self_egress *o
 		sd->port = ntohs(in6->sin6_port);
 		sd->family = 6;
 	}
-	sd->proto = IPPROTO_UDP;
+	sd->proto = 0; /* UDP, and TCP for TCP clients' queries */
 	out->n = 1;
 }
 

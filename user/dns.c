@@ -8,8 +8,13 @@
  * those pending). An answer is parsed (user/dns_answer.c), its addresses
  * written to egress_learned, and only then sent to the client.
  *
- * TCP clients are served over the same UDP upstream: a truncated upstream
- * answer is passed on as it is, and teaches nothing.
+ * A TCP client's query goes to the upstream over TCP, on a connection of
+ * its own (non-blocking, in the same epoll set; at most GG_DNS_UP_TCP at
+ * once, each bounded by the query's deadline and the 64 KB a length
+ * prefix allows). A UDP client's truncated answer (TC) teaches nothing:
+ * the forwarder asks the upstream again over TCP, learns from that
+ * answer, and then delivers the truncated one as it came (the client may
+ * use its addresses, or ask again over TCP).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,8 +44,13 @@
 #define GG_DNS_SEEN 4096
 #define GG_DNS_SEEN_NAMES 2
 #define GG_DNS_SEEN_NAME_MAX 256
+/* Datagrams taken by one recvmmsg; the buffers are only virtual memory
+ * until a message that long arrives. */
+#define GG_DNS_BATCH 16
+#define GG_DNS_IDS 256 /* random upstream ids drawn by one getrandom */
+#define GG_DNS_UP_TCP 16 /* TCP connections to the upstream at once */
 
-enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA };
+enum { K_UDP = 1, K_TCP, K_UP, K_CONN, K_EXTRA, K_UPTCP };
 #define TAG(kind, i) ((__u32)(kind) << 16 | (i))
 
 struct conn {
@@ -63,6 +73,12 @@ struct pending {
 	__u8 *query;
 	size_t qlen;
 	time_t deadline;
+	int up_fd; /* TCP to the upstream (a TCP client's query), or -1 */
+	bool sent; /* ... its query written */
+	__u8 *tbuf; /* ... its answer so far: length prefix + message */
+	size_t thave;
+	__u8 *tc_msg; /* a UDP client's truncated answer, asked again over TCP */
+	size_t tc_len;
 };
 
 struct seen {
@@ -73,6 +89,13 @@ struct seen {
 
 struct gg_dns {
 	struct seen *seen;
+	__u8 *rbuf; /* GG_DNS_BATCH buffers of GG_DNS_MSG_MAX */
+	struct gg_dns_lcache *lcache;
+	__u16 by_id[65536]; /* upstream id: pending slot + 1, 0: none */
+	__u16 free_slot[GG_DNS_PENDING];
+	size_t n_free;
+	__u16 ids[GG_DNS_IDS];
+	size_t n_ids;
 	int ep, udp[2], tcp[2], up, learned_fd;
 	struct gg_dns_hooks hooks;
 	unsigned ttl_min, ttl_max;
@@ -80,9 +103,12 @@ struct gg_dns {
 	char *lists_seen;
 	__u64 gen_seen;
 	time_t last_sweep;
+	struct gg_dns_limit limit; /* of dns_denied records */
+	struct sockaddr_storage up_ss; /* the upstream, for TCP */
+	socklen_t up_len;
+	int n_up_tcp;
 	struct pending pend[GG_DNS_PENDING];
 	struct conn conns[GG_DNS_CONNS];
-	__u8 buf[GG_DNS_MSG_MAX + 2];
 	struct gg_dns_answer answer;
 };
 
@@ -209,35 +235,72 @@ static void pending_free(struct gg_dns *dns, struct pending *p)
 	if (p->conn >= 0 && dns->conns[p->conn].fd >= 0 && dns->conns[p->conn].waiting)
 		conn_arm(dns, p->conn, true);
 	free(p->query);
-	memset(p, 0, sizeof(*p));
+	p->query = NULL;
+	if (p->up_fd >= 0) {
+		close(p->up_fd);
+		dns->n_up_tcp--;
+	}
+	free(p->tbuf);
+	p->tbuf = NULL;
+	free(p->tc_msg);
+	p->tc_msg = NULL;
+	p->used = false;
+	dns->by_id[p->up_id] = 0;
+	dns->free_slot[dns->n_free++] = p - dns->pend;
 }
 
 static struct pending *pending_find(struct gg_dns *dns, __u16 id)
 {
-	for (int i = 0; i < GG_DNS_PENDING; i++)
-		if (dns->pend[i].used && dns->pend[i].up_id == id)
-			return &dns->pend[i];
-	return NULL;
+	int slot = dns->by_id[id];
+
+	return slot ? &dns->pend[slot - 1] : NULL;
 }
 
-/* A free slot and an upstream id no pending query has. */
+/* A free slot and a random upstream id no pending query has (the ids are
+ * drawn GG_DNS_IDS at a time: one syscall, not one per query). */
 static struct pending *pending_new(struct gg_dns *dns)
 {
-	struct pending *p = NULL;
+	struct pending *p;
 	__u16 id;
 
-	for (int i = 0; i < GG_DNS_PENDING && !p; i++)
-		if (!dns->pend[i].used)
-			p = &dns->pend[i];
-	if (!p)
+	if (!dns->n_free)
 		return NULL;
 	do {
-		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			return NULL;
-	} while (pending_find(dns, id));
+		if (!dns->n_ids) {
+			if (getrandom(dns->ids, sizeof(dns->ids), 0) != sizeof(dns->ids))
+				return NULL;
+			dns->n_ids = GG_DNS_IDS;
+		}
+		id = dns->ids[--dns->n_ids];
+	} while (dns->by_id[id]);
+	p = &dns->pend[dns->free_slot[--dns->n_free]];
 	p->used = true;
+	p->up_fd = -1;
+	p->sent = false;
+	p->thave = 0;
+	p->tc_msg = NULL;
 	p->up_id = id;
+	dns->by_id[id] = p - dns->pend + 1;
 	return p;
+}
+
+/* The dns_denied records past the limit, counted in one events_lost
+ * record once their second is over. */
+static void limit_flush(struct gg_dns *dns)
+{
+	unsigned long long n = gg_dns_limit_due(&dns->limit, mono());
+	json_t *rec;
+
+	if (!n)
+		return;
+	rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:i}", "event", "events_lost", "gate",
+			"net.egress", "reason", "rate_limited", "count", (json_int_t)n, "records",
+			"dns_denied", "per_sec", GG_DNS_RECORDS_PER_SEC);
+	if (rec)
+		dns->hooks.record(dns->hooks.ctx, rec);
+	json_decref(rec);
+	fprintf(stderr, "govgate: dns: %llu dns_denied records past %d a second: counted in "
+			"an events_lost record\n", n, GG_DNS_RECORDS_PER_SEC);
 }
 
 static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
@@ -247,6 +310,9 @@ static void record(struct gg_dns *dns, const struct gg_compiled *c, __u64 gen,
 	char client[INET6_ADDRSTRLEN + 16];
 	json_t *rec;
 
+	limit_flush(dns); /* the seconds before first */
+	if (!gg_dns_limit_take(&dns->limit, mono()))
+		return; /* counted: the query is still refused */
 	peer_str(peer, client, sizeof(client));
 	rec = gg_dns_denied_record(c, gen, q, v, client, transport);
 	if (rec)
@@ -301,6 +367,29 @@ size_t gg_dns_names_of(const struct gg_dns *dns, int family, const __u8 *addr,
 	return n;
 }
 
+/* A TCP connection to the upstream for p (a TCP client's query); the
+ * query is written once it connects. */
+static int up_tcp_start(struct gg_dns *dns, struct pending *p)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = TAG(K_UPTCP, p - dns->pend) };
+	int fd, ret;
+
+	if (dns->n_up_tcp >= GG_DNS_UP_TCP)
+		return -EBUSY;
+	fd = socket(dns->up_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if ((connect(fd, (struct sockaddr *)&dns->up_ss, dns->up_len) && errno != EINPROGRESS) ||
+	    epoll_ctl(dns->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	p->up_fd = fd;
+	dns->n_up_tcp++;
+	return 0;
+}
+
 /* One query from a client: refused, or sent upstream. */
 static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, int conn,
 		     const struct sockaddr_storage *peer, socklen_t plen)
@@ -343,42 +432,74 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 	p->deadline = mono() + GG_DNS_QUERY_SECS;
 	p->query[0] = p->up_id >> 8;
 	p->query[1] = p->up_id & 0xff;
-	if (send(dns->up, p->query, len, MSG_DONTWAIT) != (ssize_t)len) {
+	if (conn >= 0 ? up_tcp_start(dns, p) :
+			send(dns->up, p->query, len, MSG_DONTWAIT) != (ssize_t)len) {
 		memcpy(p->query, msg, 2);
 		reply_rcode(dns, udp, conn, peer, plen, p->query, len, ns_r_servfail);
 		pending_free(dns, p);
 	}
 }
 
-/* An upstream answer: learned from, then delivered; SERVFAIL when it is
- * malformed or its addresses could not be written. */
-static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
+/* A UDP client's truncated answer: kept, and the query asked again over
+ * TCP. False if it cannot be (then delivered as it is). */
+static bool tc_retry(struct gg_dns *dns, struct pending *p, const __u8 *msg, size_t len)
 {
-	struct gg_dns_query q;
-	struct pending *p;
-	int ret;
+	if (p->udp < 0 || p->up_fd >= 0 || p->tc_msg || !(p->tc_msg = malloc(len)))
+		return false;
+	memcpy(p->tc_msg, msg, len);
+	p->tc_len = len;
+	p->query[0] = p->up_id >> 8;
+	p->query[1] = p->up_id & 0xff;
+	if (!up_tcp_start(dns, p))
+		return true;
+	free(p->tc_msg);
+	p->tc_msg = NULL;
+	return false;
+}
 
-	if (len < NS_HFIXEDSZ)
-		return;
-	p = pending_find(dns, msg[0] << 8 | msg[1]);
-	if (!p)
-		return; /* late, or not ours */
-	q = p->q;
-	q.id = p->up_id;
+/* What a query gets when its upstream fails or times out: the truncated
+ * answer it had, or SERVFAIL. */
+static void reply_failed(struct gg_dns *dns, struct pending *p)
+{
 	p->query[0] = p->q.id >> 8;
 	p->query[1] = p->q.id & 0xff;
+	if (p->tc_msg) {
+		p->tc_msg[0] = p->q.id >> 8;
+		p->tc_msg[1] = p->q.id & 0xff;
+		deliver(dns, p->udp, p->conn, &p->peer, p->plen, p->tc_msg, p->tc_len);
+	} else {
+		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
+			    ns_r_servfail);
+	}
+}
+
+/* An upstream answer: learned from, then delivered; SERVFAIL when it is
+ * malformed or its addresses could not be written. */
+static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t len)
+{
+	struct gg_dns_query q;
+	int ret;
+
+	q = p->q;
+	q.id = p->up_id;
 	ret = gg_dns_answer_parse(msg, len, &q, &dns->answer);
+	if (!ret && dns->answer.tc && tc_retry(dns, p, msg, len))
+		return; /* learned from the TCP answer, then delivered */
 	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
 		seen_add(dns, &dns->answer.addrs[i], p->q.name);
 	if (!ret && dns->answer.n_addrs && p->v.n_rules)
-		ret = gg_dns_learn(dns->learned_fd, &dns->answer, &p->v, dns->ttl_min,
-				   dns->ttl_max);
+		ret = gg_dns_learn(dns->learned_fd, dns->lcache, &dns->answer, &p->v,
+				   dns->ttl_min, dns->ttl_max);
 	if (ret < 0) {
-		fprintf(stderr, "govgate: dns: answer for %s: %s: SERVFAIL\n", p->q.name,
-			ret == -EINVAL ? "malformed" : strerror(-ret));
-		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
-			    ns_r_servfail);
+		fprintf(stderr, "govgate: dns: answer for %s: %s: %s\n", p->q.name,
+			ret == -EINVAL ? "malformed" : strerror(-ret),
+			p->tc_msg ? "the truncated answer" : "SERVFAIL");
+		reply_failed(dns, p);
 	} else {
+		if (p->tc_msg) { /* the client asked over UDP: what UDP gave */
+			msg = p->tc_msg;
+			len = p->tc_len;
+		}
 		msg[0] = p->q.id >> 8;
 		msg[1] = p->q.id & 0xff;
 		deliver(dns, p->udp, p->conn, &p->peer, p->plen, msg, len);
@@ -386,29 +507,129 @@ static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
 	pending_free(dns, p);
 }
 
+static void on_answer(struct gg_dns *dns, __u8 *msg, size_t len)
+{
+	struct pending *p;
+
+	if (len < NS_HFIXEDSZ)
+		return;
+	p = pending_find(dns, msg[0] << 8 | msg[1]);
+	if (!p || p->up_fd >= 0)
+		return; /* late, not ours, or asked over TCP */
+	answer_for(dns, p, msg, len);
+}
+
+/* A TCP query to the upstream failed. */
+static void up_tcp_fail(struct gg_dns *dns, struct pending *p)
+{
+	reply_failed(dns, p);
+	pending_free(dns, p);
+}
+
+/* Connected: the query, behind its length (small: written whole into a
+ * new socket's buffer, or failed). */
+static void up_tcp_send(struct gg_dns *dns, struct pending *p)
+{
+	__u8 hdr[2] = { p->qlen >> 8, p->qlen & 0xff };
+	struct iovec iov[2] = { { hdr, 2 }, { p->query, p->qlen } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG(K_UPTCP, p - dns->pend) };
+	socklen_t l = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	if (getsockopt(p->up_fd, SOL_SOCKET, SO_ERROR, &err, &l) || err)
+		goto fail;
+	n = writev(p->up_fd, iov, 2);
+	if (n < 0 && errno == EAGAIN)
+		return; /* not connected yet: a stale event */
+	if (n != (ssize_t)(p->qlen + 2) || epoll_ctl(dns->ep, EPOLL_CTL_MOD, p->up_fd, &ev))
+		goto fail;
+	p->sent = true;
+	return;
+fail:
+	up_tcp_fail(dns, p);
+}
+
+/* The answer, behind its length; learned from and delivered once whole. */
+static void up_tcp_read(struct gg_dns *dns, struct pending *p)
+{
+	size_t want;
+	ssize_t n;
+
+	if (!p->tbuf && !(p->tbuf = malloc(GG_DNS_MSG_MAX + 2)))
+		goto fail;
+	for (;;) {
+		want = p->thave < 2 ? 2 : 2 + (p->tbuf[0] << 8 | p->tbuf[1]);
+		if (p->thave == want)
+			break;
+		n = read(p->up_fd, p->tbuf + p->thave, want - p->thave);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0 || (p->thave + n == 2 && !(p->tbuf[0] | p->tbuf[1])))
+			goto fail; /* closed, or an empty message */
+		p->thave += n;
+	}
+	answer_for(dns, p, p->tbuf + 2, p->thave - 2); /* frees p */
+	return;
+fail:
+	up_tcp_fail(dns, p);
+}
+
+static void up_tcp_event(struct gg_dns *dns, int k)
+{
+	struct pending *p;
+
+	if (k >= GG_DNS_PENDING)
+		return;
+	p = &dns->pend[k];
+	if (!p->used || p->up_fd < 0)
+		return; /* answered in this batch already */
+	if (p->sent)
+		up_tcp_read(dns, p);
+	else
+		up_tcp_send(dns, p);
+}
+
+/* Up to GG_DNS_BATCH datagrams of fd in one syscall (peers: their
+ * addresses, or NULL); the count, 0 when none. */
+static int recv_batch(struct gg_dns *dns, int fd, struct mmsghdr *m, struct iovec *iov,
+		      struct sockaddr_storage *peers)
+{
+	int n;
+
+	for (int k = 0; k < GG_DNS_BATCH; k++) {
+		iov[k] = (struct iovec){ dns->rbuf + (size_t)k * GG_DNS_MSG_MAX, GG_DNS_MSG_MAX };
+		m[k].msg_hdr = (struct msghdr){ .msg_iov = &iov[k], .msg_iovlen = 1 };
+		if (peers) {
+			m[k].msg_hdr.msg_name = &peers[k];
+			m[k].msg_hdr.msg_namelen = sizeof(peers[k]);
+		}
+	}
+	n = recvmmsg(fd, m, GG_DNS_BATCH, MSG_DONTWAIT, NULL);
+	return n < 0 ? 0 : n;
+}
+
+/* A batch at a time: a socket still readable wakes the next wait. */
 static void read_udp(struct gg_dns *dns, int i)
 {
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		ssize_t len = recvfrom(dns->udp[i], dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT,
-				       (struct sockaddr *)&peer, &plen);
+	struct sockaddr_storage peers[GG_DNS_BATCH];
+	struct iovec iov[GG_DNS_BATCH];
+	struct mmsghdr m[GG_DNS_BATCH];
+	int n = recv_batch(dns, dns->udp[i], m, iov, peers);
 
-		if (len < 0)
-			return;
-		on_query(dns, dns->buf, len, i, -1, &peer, plen);
-	}
+	for (int k = 0; k < n; k++)
+		on_query(dns, iov[k].iov_base, m[k].msg_len, i, -1, &peers[k],
+			 m[k].msg_hdr.msg_namelen);
 }
 
 static void read_upstream(struct gg_dns *dns)
 {
-	for (int n = 0; n < 64; n++) {
-		ssize_t len = recv(dns->up, dns->buf, GG_DNS_MSG_MAX, MSG_DONTWAIT);
+	struct iovec iov[GG_DNS_BATCH];
+	struct mmsghdr m[GG_DNS_BATCH];
+	int n = recv_batch(dns, dns->up, m, iov, NULL);
 
-		if (len < 0)
-			return;
-		on_answer(dns, dns->buf, len);
-	}
+	for (int k = 0; k < n; k++)
+		on_answer(dns, iov[k].iov_base, m[k].msg_len);
 }
 
 static void conn_close(struct gg_dns *dns, int i)
@@ -512,6 +733,9 @@ int gg_dns_wait(struct gg_dns *dns, int timeout_ms)
 		case K_EXTRA:
 			extra = 1;
 			break;
+		case K_UPTCP:
+			up_tcp_event(dns, k);
+			break;
 		}
 	}
 	return extra;
@@ -558,7 +782,7 @@ static void lists_check(struct gg_dns *dns, const struct gg_compiled *c, __u64 g
 		free(now);
 		return;
 	}
-	n = gg_dns_sweep(dns->learned_fd, true);
+	n = gg_dns_sweep(dns->learned_fd, dns->lcache, true);
 	if (n > 0)
 		fprintf(stderr, "govgate: dns: the allowlists changed: %d learned address rows "
 				"cleared\n", n);
@@ -584,15 +808,13 @@ void gg_dns_tick(struct gg_dns *dns)
 	time_t now = mono();
 
 	gg_dns_sync(dns);
+	limit_flush(dns);
 	for (int i = 0; i < GG_DNS_PENDING; i++) {
 		struct pending *p = &dns->pend[i];
 
 		if (!p->used || p->deadline > now)
 			continue;
-		p->query[0] = p->q.id >> 8;
-		p->query[1] = p->q.id & 0xff;
-		reply_rcode(dns, p->udp, p->conn, &p->peer, p->plen, p->query, p->qlen,
-			    ns_r_servfail);
+		reply_failed(dns, p);
 		pending_free(dns, p);
 	}
 	for (int i = 0; i < GG_DNS_CONNS; i++)
@@ -601,7 +823,7 @@ void gg_dns_tick(struct gg_dns *dns)
 			conn_close(dns, i);
 	if (now - dns->last_sweep >= GG_DNS_SWEEP_SECS) {
 		dns->last_sweep = now;
-		gg_dns_sweep(dns->learned_fd, false);
+		gg_dns_sweep(dns->learned_fd, dns->lcache, false);
 	}
 }
 
@@ -609,8 +831,13 @@ void gg_dns_close(struct gg_dns *dns)
 {
 	if (!dns)
 		return;
-	for (int i = 0; i < GG_DNS_PENDING; i++)
+	for (int i = 0; i < GG_DNS_PENDING; i++) {
 		free(dns->pend[i].query);
+		free(dns->pend[i].tbuf);
+		free(dns->pend[i].tc_msg);
+		if (dns->pend[i].used && dns->pend[i].up_fd >= 0)
+			close(dns->pend[i].up_fd);
+	}
 	for (int i = 0; i < GG_DNS_CONNS; i++)
 		if (dns->conns[i].fd >= 0) {
 			close(dns->conns[i].fd);
@@ -631,6 +858,8 @@ void gg_dns_close(struct gg_dns *dns)
 	free(dns->lists_path);
 	free(dns->lists_seen);
 	free(dns->seen);
+	free(dns->lcache);
+	free(dns->rbuf);
 	free(dns);
 }
 
@@ -714,6 +943,8 @@ static int open_upstream(struct gg_dns *dns, const struct gg_config *cfg,
 		return ret;
 	if (ss.ss_family == AF_INET && !memcmp(&ss, listen, sizeof(struct sockaddr_in)))
 		return gg_errf(err, -ELOOP, "dns: upstream %s is the forwarder itself", s);
+	dns->up_ss = ss;
+	dns->up_len = len;
 	dns->up = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (dns->up < 0 || connect(dns->up, (struct sockaddr *)&ss, len))
 		return gg_errf(err, -errno, "dns: upstream %s: %s", s, strerror(errno));
@@ -746,9 +977,13 @@ int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, i
 	dns->udp[0] = dns->udp[1] = dns->tcp[0] = dns->tcp[1] = dns->up = dns->learned_fd = -1;
 	for (int i = 0; i < GG_DNS_CONNS; i++)
 		dns->conns[i].fd = -1;
+	for (int i = GG_DNS_PENDING - 1; i >= 0; i--)
+		dns->free_slot[dns->n_free++] = i;
 	dns->ep = epoll_create1(EPOLL_CLOEXEC);
 	ret = dns->ep < 0 ? gg_errf(err, -errno, "dns: epoll: %s", strerror(errno)) : 0;
-	if (!ret && !(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))))
+	if (!ret && (!(dns->seen = calloc(GG_DNS_SEEN, sizeof(*dns->seen))) ||
+		     !(dns->lcache = calloc(1, sizeof(*dns->lcache))) ||
+		     !(dns->rbuf = malloc((size_t)GG_DNS_BATCH * GG_DNS_MSG_MAX))))
 		ret = gg_errf(err, -ENOMEM, "out of memory");
 	if (!ret && asprintf(&dns->lists_path, "%s/dns-learned-lists", cfg->state_dir) < 0)
 		ret = gg_errf(err, -ENOMEM, "out of memory");

@@ -13,9 +13,11 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <linux/types.h>
 
 #include "compile.h"
+#include "govgate_abi.h"
 #include "config.h"
 #include "dns_answer.h"
 
@@ -52,14 +54,65 @@ json_t *gg_dns_denied_record(const struct gg_compiled *c, __u64 generation,
 			     const struct gg_dns_query *q, const struct gg_dns_verdict *v,
 			     const char *client, const char *transport);
 
-/* Writes egress_learned rows for the answer's addresses, expiring after
- * their TTL clamped to [ttl_min, ttl_max] (CLOCK_BOOTTIME), merged with an
- * unexpired row of the same key. The rows written, or a negative errno. */
-int gg_dns_learn(int map_fd, const struct gg_dns_answer *a, const struct gg_dns_verdict *v,
-		 unsigned ttl_min, unsigned ttl_max);
+/*
+ * What the forwarder last wrote to egress_learned, per key (a slot per
+ * hash, overwritten): an answer repeated while its row still covers it
+ * costs no map syscall. A row is written GG_DNS_GRACE_NS(ttl) past its
+ * TTL, so that repeats within that grace need no write and the row never
+ * expires before the TTL the client was given.
+ */
+#define GG_DNS_LCACHE 4096
+#define GG_DNS_GRACE_MAX_NS 5000000000ULL
+#define GG_DNS_GRACE_NS(ttl_s) ((ttl_s) * 125000000ULL < GG_DNS_GRACE_MAX_NS ? \
+				(ttl_s) * 125000000ULL : GG_DNS_GRACE_MAX_NS) /* ttl / 8 */
 
-/* Deletes expired rows (all rows with all); the count deleted. */
-int gg_dns_sweep(int map_fd, bool all);
+struct gg_dns_lcache {
+	struct {
+		struct gg_learned_key k;
+		__u32 lists;
+		__u64 expires_ns; /* 0: empty */
+	} slot[GG_DNS_LCACHE];
+};
+
+/* The row of k written with lists (at least) and expiring at until (at
+ * least): nothing to write. */
+bool gg_dns_lcache_covers(const struct gg_dns_lcache *lc, const struct gg_learned_key *k,
+			  __u32 lists, __u64 until);
+void gg_dns_lcache_note(struct gg_dns_lcache *lc, const struct gg_learned_key *k, __u32 lists,
+			__u64 expires_ns);
+
+/* Writes egress_learned rows for the answer's addresses, expiring after
+ * their TTL clamped to [ttl_min, ttl_max] (CLOCK_BOOTTIME) plus the grace
+ * above, merged with an unexpired row of the same key; none where lc says
+ * the row already covers the TTL. The rows written, or a negative errno. */
+int gg_dns_learn(int map_fd, struct gg_dns_lcache *lc, const struct gg_dns_answer *a,
+		 const struct gg_dns_verdict *v, unsigned ttl_min, unsigned ttl_max);
+
+/* Deletes expired rows (all rows with all, and lc's slots); the count
+ * deleted. */
+int gg_dns_sweep(int map_fd, struct gg_dns_lcache *lc, bool all);
+
+/*
+ * dns_denied records are limited to GG_DNS_RECORDS_PER_SEC a second (as the
+ * control socket's refusals are): a flood of refused names must not flood
+ * the audit log nor spend the loop on records. The rest are counted, and
+ * the count is written once their second is over, as an events_lost
+ * record of reason "rate_limited" (docs/audit.md).
+ */
+#define GG_DNS_RECORDS_PER_SEC 20
+
+struct gg_dns_limit {
+	time_t sec;
+	unsigned in_sec;
+	unsigned long long suppressed; /* in sec */
+	unsigned long long due; /* in the seconds before */
+};
+
+/* A record may be written now (true), or is counted (false). */
+bool gg_dns_limit_take(struct gg_dns_limit *l, time_t now);
+
+/* The count suppressed in seconds before now, to record (then reset). */
+unsigned long long gg_dns_limit_due(struct gg_dns_limit *l, time_t now);
 
 /* "A.B.C.D[:port]", "[v6][:port]" or "v6": 0 or -EINVAL. */
 int gg_dns_addr_parse(const char *s, int default_port, struct sockaddr_storage *ss,

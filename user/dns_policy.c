@@ -131,13 +131,49 @@ static __u64 boot_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int learn_one(int fd, const struct gg_dns_addr *x, const struct gg_dns_rule *r,
-		     __u64 expires, __u64 now)
+static size_t lc_slot(const struct gg_learned_key *k)
+{
+	const __u8 *b = (const __u8 *)k;
+	__u32 h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h % GG_DNS_LCACHE;
+}
+
+bool gg_dns_lcache_covers(const struct gg_dns_lcache *lc, const struct gg_learned_key *k,
+			  __u32 lists, __u64 until)
+{
+	size_t i = lc_slot(k);
+
+	if (!lc)
+		return false;
+	return lc->slot[i].expires_ns >= until && !memcmp(&lc->slot[i].k, k, sizeof(*k)) &&
+	       (lc->slot[i].lists & lists) == lists;
+}
+
+void gg_dns_lcache_note(struct gg_dns_lcache *lc, const struct gg_learned_key *k, __u32 lists,
+			__u64 expires_ns)
+{
+	size_t i = lc_slot(k);
+
+	if (!lc)
+		return;
+	lc->slot[i].k = *k;
+	lc->slot[i].lists = lists;
+	lc->slot[i].expires_ns = expires_ns;
+}
+
+/* A row until at least ttl_end, written to last until ttl_end + grace. */
+static int learn_one(int fd, struct gg_dns_lcache *lc, const struct gg_dns_addr *x,
+		     const struct gg_dns_rule *r, __u64 ttl_end, __u64 grace, __u64 now)
 {
 	struct gg_learned_key k = { .port = r->port, .proto = r->proto, .family = x->family };
-	struct gg_learned_val val = { .expires_ns = expires, .lists = r->lists }, old;
+	struct gg_learned_val val = { .expires_ns = ttl_end + grace, .lists = r->lists }, old;
 
 	memcpy(k.addr, x->addr, x->family == 4 ? 4 : 16);
+	if (gg_dns_lcache_covers(lc, &k, r->lists, ttl_end))
+		return 0;
 	/* another name (or list) learned it too: keep both until the later
 	 * expiry */
 	if (!bpf_map_lookup_elem(fd, &k, &old) && old.expires_ns > now) {
@@ -145,32 +181,36 @@ static int learn_one(int fd, const struct gg_dns_addr *x, const struct gg_dns_ru
 		if (old.expires_ns > val.expires_ns)
 			val.expires_ns = old.expires_ns;
 	}
-	return bpf_map_update_elem(fd, &k, &val, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(fd, &k, &val, BPF_ANY))
+		return -errno;
+	gg_dns_lcache_note(lc, &k, val.lists, val.expires_ns);
+	return 1;
 }
 
-int gg_dns_learn(int fd, const struct gg_dns_answer *a, const struct gg_dns_verdict *v,
-		 unsigned ttl_min, unsigned ttl_max)
+int gg_dns_learn(int fd, struct gg_dns_lcache *lc, const struct gg_dns_answer *a,
+		 const struct gg_dns_verdict *v, unsigned ttl_min, unsigned ttl_max)
 {
 	__u64 now = boot_ns();
 	int n = 0, ret;
 
 	for (size_t i = 0; i < a->n_addrs; i++) {
 		__u32 ttl = a->addrs[i].ttl;
-		__u64 expires;
+		__u64 ttl_end;
 
 		ttl = ttl < ttl_min ? ttl_min : ttl > ttl_max ? ttl_max : ttl;
-		expires = now + ttl * 1000000000ULL;
+		ttl_end = now + ttl * 1000000000ULL;
 		for (size_t r = 0; r < v->n_rules; r++) {
-			ret = learn_one(fd, &a->addrs[i], &v->rules[r], expires, now);
-			if (ret)
+			ret = learn_one(fd, lc, &a->addrs[i], &v->rules[r], ttl_end,
+					GG_DNS_GRACE_NS(ttl), now);
+			if (ret < 0)
 				return ret;
-			n++;
+			n += ret;
 		}
 	}
 	return n;
 }
 
-int gg_dns_sweep(int fd, bool all)
+int gg_dns_sweep(int fd, struct gg_dns_lcache *lc, bool all)
 {
 	struct gg_learned_key cur, *del = NULL, *p;
 	struct gg_learned_val val;
@@ -194,10 +234,44 @@ int gg_dns_sweep(int fd, bool all)
 		}
 		del[n++] = cur;
 	}
+	if (all && lc)
+		memset(lc, 0, sizeof(*lc));
 	for (size_t i = 0; i < n; i++)
 		ret += !bpf_map_delete_elem(fd, &del[i]);
 	free(del);
 	return ret;
+}
+
+/* A new second: the last one's count is due. */
+static void limit_roll(struct gg_dns_limit *l, time_t now)
+{
+	if (now == l->sec)
+		return;
+	l->due += l->suppressed;
+	l->suppressed = 0;
+	l->in_sec = 0;
+	l->sec = now;
+}
+
+bool gg_dns_limit_take(struct gg_dns_limit *l, time_t now)
+{
+	limit_roll(l, now);
+	if (l->in_sec >= GG_DNS_RECORDS_PER_SEC) {
+		l->suppressed++;
+		return false;
+	}
+	l->in_sec++;
+	return true;
+}
+
+unsigned long long gg_dns_limit_due(struct gg_dns_limit *l, time_t now)
+{
+	unsigned long long n;
+
+	limit_roll(l, now);
+	n = l->due;
+	l->due = 0;
+	return n;
 }
 
 int gg_dns_addr_parse(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)

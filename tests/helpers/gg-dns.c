@@ -2,7 +2,7 @@
 /*
  * A DNS server with a fixed zone, and a DNS client, for the forwarder's
  * tests (libresolv reads and writes the names).
- *   gg-dns serve ADDR PORT               answers UDP queries from the zone below
+ *   gg-dns serve ADDR PORT               answers UDP and TCP queries from the zone below
  *   gg-dns replay ADDR PORT FILE...      answers the Nth query with FILE N (cycling),
  *                                        its first two bytes made the query's id:
  *                                        the fuzz corpus as an upstream
@@ -16,13 +16,24 @@
  *                                        addresses, 1 otherwise.
  *   gg-dns bench ADDR PORT NAME N        N queries for NAME (A) one after the other:
  *                                        prints "p50_us p99_us qps failed"
+ *   gg-dns learn MAP N ADDR LISTS        makes the pinned egress_learned MAP hold
+ *                                        N rows, for a benchmark: ADDR (any port,
+ *                                        any protocol, lists LISTS) and N - 1
+ *                                        random IPv4 addresses in 100.64/10 (rows
+ *                                        added or deleted), all expiring in an hour
+ *   gg-dns stats-hold                     BPF_ENABLE_STATS (run time), held until
+ *                                        killed: independent of the sysctl that
+ *                                        others may turn off meanwhile
  * The zone (TTL 300 unless said):
  *   api.allowed.test A 10.91.0.1        allowed.test A 10.91.0.4 (the apex)
  *   www.allowed.test CNAME cdn.elsewhere.test, cdn.elsewhere.test A 10.91.0.2
  *   short.allowed.test A 10.91.0.3 TTL 1
  *   v6.allowed.test AAAA fd91::1        secret.attacker.test A 10.91.0.9
  *   loop.allowed.test: A 10.91.0.5, then a record whose name points at itself
- *   tc.allowed.test: A 10.91.0.6 with the TC bit
+ *   tc.allowed.test: A 10.91.0.6, tc2.allowed.test: A 10.91.0.8, over UDP with
+ *     the TC bit (over TCP without)
+ *   drop.allowed.test: A 10.91.0.10 over UDP; over TCP the connection is
+ *     closed unanswered
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -33,9 +44,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "govgate_abi.h"
 
 struct rr {
 	const char *name;
@@ -53,6 +68,8 @@ static const struct rr zone[] = {
 	{ "secret.attacker.test", ns_t_a, 300, "10.91.0.9" },
 	{ "loop.allowed.test", ns_t_a, 300, "10.91.0.5" },
 	{ "tc.allowed.test", ns_t_a, 300, "10.91.0.6" },
+	{ "tc2.allowed.test", ns_t_a, 300, "10.91.0.8" },
+	{ "drop.allowed.test", ns_t_a, 300, "10.91.0.10" },
 };
 
 #define N_ZONE (sizeof(zone) / sizeof(zone[0]))
@@ -92,7 +109,7 @@ static int put_rr(unsigned char *p, unsigned char *end, const struct rr *r,
 }
 
 /* The answer to a query, into out; its length or -1. */
-static int answer(const unsigned char *q, int qlen, unsigned char *out, int size)
+static int answer(const unsigned char *q, int qlen, unsigned char *out, int size, int tcp)
 {
 	const unsigned char *dnptrs[32] = { out }, **last = &dnptrs[31];
 	char name[NS_MAXDNAME];
@@ -128,7 +145,7 @@ static int answer(const unsigned char *q, int qlen, unsigned char *out, int size
 			i = -1; /* again, for the target */
 		}
 	}
-	if (!strcmp(ns_rr_name(qr), "tc.allowed.test"))
+	if (!strncmp(ns_rr_name(qr), "tc", 2) && strstr(ns_rr_name(qr), ".allowed.test") && !tcp)
 		out[2] |= 0x02;
 	if (!strcmp(ns_rr_name(qr), "loop.allowed.test") && out + size - p > 16) {
 		/* A 10.91.0.7 owned by a name that is a pointer to itself: a
@@ -148,24 +165,72 @@ static int answer(const unsigned char *q, int qlen, unsigned char *out, int size
 	return p - out;
 }
 
+/* n bytes from a TCP client within 2 s, or -1. */
+static int read_full(int fd, unsigned char *buf, int n)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	for (int have = 0, k; have < n; have += k) {
+		if (poll(&pfd, 1, 2000) != 1)
+			return -1;
+		k = read(fd, buf + have, n - have);
+		if (k <= 0)
+			return -1;
+	}
+	return n;
+}
+
+/* RFC 1035 4.2.2: queries behind a two-byte length, until the client
+ * closes; one client at a time (a test's). */
+static void serve_tcp(int lfd)
+{
+	unsigned char hdr[2], q[4096], out[4096 + 2];
+	int fd = accept(lfd, NULL, NULL), n;
+
+	while (fd >= 0 && read_full(fd, hdr, 2) == 2) {
+		n = hdr[0] << 8 | hdr[1];
+		if (n > (int)sizeof(q) || read_full(fd, q, n) != n)
+			break;
+		n = answer(q, n, out + 2, sizeof(out) - 2, 1);
+		if (n <= 0 || (n > 12 && memmem(out + 2, n, "\4drop\7allowed", 13)))
+			break;
+		out[0] = n >> 8;
+		out[1] = n;
+		if (write(fd, out, n + 2) != n + 2)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static int serve(const struct sockaddr *sa, socklen_t len)
 {
-	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1;
+	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1,
+	    lfd = socket(sa->sa_family, SOCK_STREAM, 0);
+	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { lfd, POLLIN, 0 } };
 	unsigned char q[4096], out[4096];
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, sa, len)) {
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, sa, len) || lfd < 0 || bind(lfd, sa, len) || listen(lfd, 16)) {
 		perror("gg-dns: bind");
 		return 2;
 	}
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &plen);
+		int n;
 
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			serve_tcp(lfd);
+		if (!pfd[0].revents)
+			continue;
+		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
 		if (n < 0)
 			continue;
-		n = answer(q, n, out, sizeof(out));
+		n = answer(q, n, out, sizeof(out), 0);
 		if (n > 0)
 			sendto(fd, out, n, 0, (struct sockaddr *)&peer, plen);
 	}
@@ -324,6 +389,86 @@ static int bench(const struct sockaddr *sa, socklen_t len, const char *name, int
 	return failed != 0;
 }
 
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(__NR_bpf, cmd, a, sizeof(*a));
+}
+
+static int map_op(int cmd, int fd, const void *k, void *v_or_next)
+{
+	union bpf_attr a = { .map_fd = fd, .key = (unsigned long)k };
+
+	if (cmd == BPF_MAP_GET_NEXT_KEY)
+		a.next_key = (unsigned long)v_or_next;
+	else
+		a.value = (unsigned long)v_or_next;
+	return sys_bpf(cmd, &a) ? -errno : 0;
+}
+
+/* The rows other than keep's, collected before any is deleted (a hash
+ * walk that deletes behind itself restarts). */
+static long other_rows(int fd, const struct gg_learned_key *keep, struct gg_learned_key **out)
+{
+	struct gg_learned_key cur, *all = NULL;
+	long n = 0, cap = 0;
+	int have = 0;
+
+	while (!map_op(BPF_MAP_GET_NEXT_KEY, fd, have ? &cur : NULL, &cur)) {
+		have = 1;
+		if (!memcmp(&cur, keep, sizeof(cur)))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			all = realloc(all, cap * sizeof(*all));
+			if (!all)
+				return -1;
+		}
+		all[n++] = cur;
+	}
+	*out = all;
+	return n;
+}
+
+static int learn(const char *path, long n, const char *addr, unsigned lists)
+{
+	struct gg_learned_key keep = { .family = 4 }, *rows = NULL;
+	union bpf_attr a = { .pathname = (unsigned long)path };
+	struct timespec ts;
+	struct gg_learned_val v = { .lists = lists }, old;
+	long have;
+	int fd;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	v.expires_ns = (ts.tv_sec + 3600) * 1000000000ULL;
+	fd = sys_bpf(BPF_OBJ_GET, &a);
+	if (fd < 0 || n < 1 || inet_pton(AF_INET, addr, keep.addr) != 1) {
+		fprintf(stderr, "gg-dns learn: %s: %s\n", path, fd < 0 ? strerror(errno) : "usage");
+		return 2;
+	}
+	have = other_rows(fd, &keep, &rows);
+	if (have < 0 || map_op(BPF_MAP_UPDATE_ELEM, fd, &keep, &v))
+		return 2;
+	for (; have > n - 1; have--)
+		map_op(BPF_MAP_DELETE_ELEM, fd, &rows[have - 1], NULL);
+	srandom(n);
+	while (have < n - 1) {
+		struct gg_learned_key k = { .family = 4 };
+		__u32 x = htonl(0x64400000 | (random() & 0x3fffff)); /* 100.64/10 */
+
+		memcpy(k.addr, &x, 4);
+		if (!memcmp(&k, &keep, sizeof(k)) || !map_op(BPF_MAP_LOOKUP_ELEM, fd, &k, &old))
+			continue;
+		if (map_op(BPF_MAP_UPDATE_ELEM, fd, &k, &v)) {
+			fprintf(stderr, "gg-dns learn: update: %s\n", strerror(errno));
+			return 2;
+		}
+		have++;
+	}
+	free(rows);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
@@ -331,6 +476,18 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len = sizeof(*in);
 
+	if (argc == 2 && !strcmp(argv[1], "stats-hold")) {
+		union bpf_attr a = { .enable_stats.type = BPF_STATS_RUN_TIME };
+
+		if (sys_bpf(BPF_ENABLE_STATS, &a) < 0) {
+			perror("gg-dns: BPF_ENABLE_STATS");
+			return 2;
+		}
+		pause();
+		return 0;
+	}
+	if (argc == 6 && !strcmp(argv[1], "learn"))
+		return learn(argv[2], atol(argv[3]), argv[4], strtoul(argv[5], NULL, 0));
 	if (argc < 4) {
 		fprintf(stderr, "usage: gg-dns serve ADDR PORT | replay ADDR PORT FILE... | query ADDR PORT NAME TYPE [tcp]\n");
 		return 3;

@@ -36,7 +36,7 @@ mkdir "$cg" "$tmp/state"
 ip netns add "$ns" || { echo "FAIL dns-netns"; exit 1; }
 inns() { nsenter --net="/run/netns/$ns" "$@"; }
 inns ip link set lo up
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5 10.91.0.6 10.91.0.7 10.91.0.9; do
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5 10.91.0.6 10.91.0.7 10.91.0.8 10.91.0.9; do
 	inns ip addr add $a/32 dev lo
 done
 inns ip addr add fd91::1/128 dev lo
@@ -125,6 +125,21 @@ check dns-glibc-resolves test "$(glibc api.allowed.test)" = 10.91.0.1
 check dns-glibc-denied test -z "$(glibc secret.attacker.test)"
 check dns-tcp-resolves test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 check dns-tcp-denied-refused test "$(q 10.91.0.53 53 secret.attacker.test A tcp)" = REFUSED
+# A flood of refused names: still refused, at most 20 records a second, the
+# rest counted in an events_lost record (reason rate_limited).
+flood_refused() { in_scope "$helpers/gg-dns" bench 10.91.0.53 53 flood.attacker.test 200 >/dev/null; }
+flood_records() { grep -cF '"name":"flood.attacker.test"' "$log"; }
+flood_refused
+check dns-flood-records-limited test "$(flood_records)" -le 40
+check dns-flood-counted audit_has '"event":"events_lost"' '"reason":"rate_limited"' '"records":"dns_denied"'
+flood_all() { # every query a record or counted
+	python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+n = sum(r.get("count", 0) for r in recs if r.get("reason") == "rate_limited")
+sys.exit(n + sum(r.get("name") == "flood.attacker.test" for r in recs) != 200)' "$log"
+}
+check dns-flood-counted-all wait_for 5 flood_all
 # Aimed at another resolver, even the upstream itself on loopback: the
 # query still goes through govgate.
 check dns-other-resolver test "$(q 10.91.0.77 53 api.allowed.test A)" = 10.91.0.1
@@ -148,7 +163,22 @@ nsenter --net="/run/netns/$ns" "$helpers/gg-dns" serve 127.0.0.2 53 >/dev/null 2
 server_pid=$!
 check dns-replay-then-resolves wait_for 5 sh -c "test \"\$(bash -c 'echo \$\$ >\"$cg/cgroup.procs\" && exec nsenter --net=/run/netns/$ns $helpers/gg-dns query 10.91.0.53 53 www.allowed.test A')\" = 10.91.0.2"
 check dns-truncated-passed test "$(q 10.91.0.53 53 tc.allowed.test A)" = 10.91.0.6
-check dns-truncated-unlearned test "$(pair 10.91.0.6 8007)" = EPERM
+# The truncated UDP answer teaches nothing, but the forwarder asks the
+# upstream again over TCP and learns from that before it delivers it.
+check dns-truncated-learned-over-tcp test "$(pair 10.91.0.6 8007)" = ok
+# A TCP client: asked over TCP (over UDP this name's answer is always
+# truncated, and a TCP client's query is not asked again).
+check dns-tcp-upstream-answers test "$(q 10.91.0.53 53 tc2.allowed.test A tcp)" = 10.91.0.8
+check dns-tcp-upstream-learned test "$(pair 10.91.0.8 8015)" = ok
+# The upstream closes the TCP connection unanswered: SERVFAIL at once (not
+# at the query's 4 s deadline), and the forwarder goes on.
+closed_servfail() {
+	local t0=$SECONDS r
+	r=$(q 10.91.0.53 53 drop.allowed.test A tcp)
+	[ "$r" = SERVFAIL ] && [ $((SECONDS - t0)) -le 2 ]
+}
+check dns-tcp-upstream-closed-servfail closed_servfail
+check dns-tcp-upstream-closed-alive test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 # TTL 1 s (ttl_min 1): allowed once resolved, denied after expiry.
 check dns-short-resolves test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
 check dns-short-connects test "$(pair 10.91.0.3 8008)" = ok

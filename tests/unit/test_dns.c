@@ -229,12 +229,64 @@ static void test_config(void **state)
 	gg_config_free(&cfg);
 }
 
+/* The forwarder's record of its writes: a repeat covered by the row
+ * written needs no map syscall; new lists, a later TTL end, another key
+ * or a sweep of all rows do. */
+static void test_lcache(void **state)
+{
+	static struct gg_dns_lcache lc;
+	struct gg_learned_key k = { .addr = { 10, 0, 0, 1 }, .port = 443, .proto = 6,
+				    .family = 4 }, k2 = k;
+	__u64 t = 100ULL * 1000000000ULL;
+
+	assert_false(gg_dns_lcache_covers(&lc, &k, 1, t));
+	gg_dns_lcache_note(&lc, &k, 3, t + GG_DNS_GRACE_NS(300));
+	assert_true(gg_dns_lcache_covers(&lc, &k, 1, t));
+	assert_true(gg_dns_lcache_covers(&lc, &k, 3, t + GG_DNS_GRACE_NS(300)));
+	assert_false(gg_dns_lcache_covers(&lc, &k, 4, t));
+	assert_false(gg_dns_lcache_covers(&lc, &k, 1, t + GG_DNS_GRACE_NS(300) + 1));
+	k2.port = 80;
+	assert_false(gg_dns_lcache_covers(&lc, &k2, 1, t));
+	assert_false(gg_dns_lcache_covers(NULL, &k, 1, t));
+	/* the grace: an eighth of the TTL, at most 5 s */
+	assert_true(GG_DNS_GRACE_NS(8) == 1000000000ULL);
+	assert_true(GG_DNS_GRACE_NS(3600) == GG_DNS_GRACE_MAX_NS);
+	/* all rows cleared (the lists changed): written again */
+	assert_int_equal(gg_dns_sweep(-1, &lc, true), 0);
+	assert_false(gg_dns_lcache_covers(&lc, &k, 1, t));
+}
+
+/* dns_denied records: 20 a second, the rest counted and due once their
+ * second is over, also under a flood that never stops. */
+static void test_limit(void **state)
+{
+	struct gg_dns_limit l = {};
+	int taken = 0;
+
+	for (int i = 0; i < 30; i++)
+		taken += gg_dns_limit_take(&l, 5);
+	assert_int_equal(taken, GG_DNS_RECORDS_PER_SEC);
+	assert_true(gg_dns_limit_due(&l, 5) == 0); /* its second is not over */
+	assert_true(gg_dns_limit_take(&l, 6)); /* a new second: records again */
+	assert_true(gg_dns_limit_due(&l, 6) == 10);
+	assert_true(gg_dns_limit_due(&l, 6) == 0);
+	for (int i = 0; i < 22; i++)
+		gg_dns_limit_take(&l, 6);
+	for (int i = 0; i < 25; i++)
+		gg_dns_limit_take(&l, 7);
+	/* the flood goes on in second 8: 7's count is due all the same */
+	gg_dns_limit_take(&l, 8);
+	assert_true(gg_dns_limit_due(&l, 8) == 3 + 5);
+	assert_true(gg_dns_limit_due(&l, 9) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),	      cmocka_unit_test(test_answer_chain),
 		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
 		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
+		cmocka_unit_test(test_lcache),	      cmocka_unit_test(test_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

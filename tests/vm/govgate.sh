@@ -590,7 +590,7 @@ check allow-restore govgate apply --config $cfg baseline-hardening@v1 mitre-atla
 sed 's#"audit":#"dns": { "upstream": "127.0.0.2:53", "ttl_min": 1, "ttl_max": 60 }, "audit":#' \
 	$cfg >/tmp/dns.json
 allow_pack allow-dns OP-DNS '"*.allowed.test"'
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.9; do ip addr add $a/32 dev lo; done
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.6 10.91.0.8 10.91.0.9; do ip addr add $a/32 dev lo; done
 ip addr add fd91::1/128 dev lo
 gg-dns serve 127.0.0.2 53 >/dev/null 2>&1 &
 dns_server=$!
@@ -611,6 +611,11 @@ check dns-cname-target-connects is "$(gg-net pair 10.91.0.2 5503)" ok
 check dns-aaaa-resolves is "$(q v6.allowed.test AAAA)" fd91::1
 check dns-aaaa-connects is "$(gg-net pair fd91::1 5504)" ok
 check dns-tcp-resolves is "$(q api.allowed.test A tcp)" 10.91.0.1
+# the upstream's UDP answers for tc*.allowed.test are truncated: the
+# forwarder asks it again over TCP (the daemon's own egress:
+# settings.self_egress) and learns; a TCP client's query goes over TCP
+check dns-truncated-learned-over-tcp is "$(q tc.allowed.test A)/$(gg-net pair 10.91.0.6 5509)" 10.91.0.6/ok
+check dns-tcp-upstream-learned is "$(q tc2.allowed.test A tcp)/$(gg-net pair 10.91.0.8 5510)" 10.91.0.8/ok
 check dns-v6-resolver is "$(gg-dns query fd91::53 53 api.allowed.test A)" 10.91.0.1
 check dns-upstream-direct-refused is "$(gg-dns query 127.0.0.2 53 secret.attacker.test A)" REFUSED
 check dns-malformed-servfail is "$(q loop.allowed.test A)" SERVFAIL
@@ -627,7 +632,7 @@ check dns-restart run_daemon govgate run --config /tmp/dns.json --unlocked
 check dns-restart-learned-connects is "$(gg-net pair 10.91.0.1 5508)" ok
 check dns-restart-resolves is "$(q api.allowed.test A)" 10.91.0.1
 kill $dns_server
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.9; do ip addr del $a/32 dev lo; done
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.6 10.91.0.8 10.91.0.9; do ip addr del $a/32 dev lo; done
 ip addr del fd91::1/128 dev lo
 
 # ---- the whole agent in observe mode: the same denied exec runs, logged
