@@ -231,8 +231,15 @@ static void rows_remember(const struct maps *m, __u32 slot, __u64 gen, struct ba
 		r->map_id[i] = m->id[i];
 		if (!b)
 			continue;
-		r->keys[i].keys = b[i].keys;
-		r->keys[i].n = b[i].n;
+		/* as many as were written: the batch grew by doubling */
+		if (b[i].n) {
+			r->keys[i].keys = realloc(b[i].keys, b[i].n * map_size[i].key);
+			if (!r->keys[i].keys) {
+				free(b[i].keys);
+				r->state_id = 0; /* out of memory: nothing known */
+			}
+			r->keys[i].n = b[i].n;
+		}
 		free(b[i].vals);
 		memset(&b[i], 0, sizeof(b[i]));
 	}
