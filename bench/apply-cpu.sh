@@ -11,11 +11,12 @@
 # prefixes, bench/ggbench gen) N times, alternating it with the floor alone so
 # that every apply replaces a slot's content. Prints, per apply, the CPU time
 # (user + sys) of the CLI and of the daemon (its schedstat), and the wall time.
-# The daemon empties the slot a flip left stale after it has answered
+# The daemon empties the slot a flip left stale 5 s after it has answered
 # (docs/performance.md, "Apply, third pass"): back to back, the next apply
-# finishes that itself; --gap MS waits MS after each apply (as between two
-# applies in use) and prints the daemon's CPU in that wait (daemon_after_ms:
-# off the apply's path, but the daemon's). Medians at the end.
+# empties it itself; --gap MS waits MS after each apply (over 5000: as
+# between two applies in use) and prints the daemon's CPU in that wait
+# (daemon_after_ms: off the apply's path, but the daemon's). Medians at the
+# end.
 # --direct: the daemon is stopped (the gates stay) and the CLI applies itself.
 # --callgrind: one more apply under valgrind --tool=callgrind (instructions
 # in user space), direct. --callgrind-daemon: the daemon runs under callgrind,

@@ -843,8 +843,8 @@ int gg_policy_stale_clear(size_t max_keys, struct gg_err *err)
 {
 	int ret = 0;
 
-	if (!stale.pin_dir)
-		return 0;
+	if (!stale.pin_dir || (!stale.marked && gg_policy_stale_wait_ms() > 0))
+		return 0; /* nothing, or not yet */
 	if (!stale.marked && (ret = stale_begin(err)) <= 0)
 		goto done;
 	ret = 0;
@@ -870,6 +870,8 @@ done:
 	return ret < 0 ? ret : 0;
 }
 
+int gg_policy_stale_grace_ms = GG_STALE_GRACE_MS;
+
 int gg_policy_stale_wait_ms(void)
 {
 	struct timespec now;
@@ -880,7 +882,7 @@ int gg_policy_stale_wait_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - stale.flipped.tv_sec) * 1000 +
 	     (now.tv_nsec - stale.flipped.tv_nsec) / 1000000;
-	return ms >= GG_STALE_GRACE_MS ? 0 : GG_STALE_GRACE_MS - ms;
+	return ms >= gg_policy_stale_grace_ms ? 0 : gg_policy_stale_grace_ms - ms;
 }
 
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,

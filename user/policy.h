@@ -39,11 +39,14 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
  * of keys at a time: gg_policy_stale_clear deletes up to max_keys of its
  * keys (1: more to do, 0: done or nothing to do, <0: failed; the next
  * apply empties the slot then). The caller holds the apply lock from the
- * first call to the last (user/apply.c). Only after GG_STALE_GRACE_MS
- * (gg_policy_stale_wait_ms: how long still), so that a decision that
- * began before the flip has ended before its slot is marked.
+ * first call to the last (user/apply.c). Only gg_policy_stale_grace_ms
+ * after the flip (gg_policy_stale_wait_ms: how long still): a decision
+ * still reading the slot when it is marked fails closed, and one that
+ * hashes a file can take long (seconds under emulation); the next apply
+ * marked it at once, but applies are seldom seconds apart.
  */
-#define GG_STALE_GRACE_MS 20
+#define GG_STALE_GRACE_MS 5000
+extern int gg_policy_stale_grace_ms; /* GG_STALE_GRACE_MS; tests lower it */
 bool gg_policy_stale_pending(void);
 int gg_policy_stale_wait_ms(void);
 int gg_policy_stale_clear(size_t max_keys, struct gg_err *err);

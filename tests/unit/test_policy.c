@@ -81,6 +81,7 @@ static void fresh(void)
 
 	if (state_fd < 0)
 		skip(); /* needs CAP_BPF and a bpffs */
+	gg_policy_stale_grace_ms = 20;
 	gg_policy_forget();
 	while (!bpf_map_get_next_key(name_fd, NULL, &nk))
 		bpf_map_delete_elem(name_fd, &nk);
@@ -240,6 +241,25 @@ static void test_stale_cleared_after_flip(void **st)
 	assert_int_equal(state().generation[1], 3);
 }
 
+/* Nothing is marked before the grace: a decision that read the slot
+ * before the flip may still be running. */
+static void test_stale_waits_grace(void **st)
+{
+	struct gg_err err = {};
+
+	fresh();
+	gg_policy_stale_grace_ms = 300;
+	swap(1, "a");
+	swap(2, "b");
+	assert_true(gg_policy_stale_wait_ms() > 200);
+	assert_int_equal(gg_policy_stale_clear(100, &err), 0);
+	assert_int_equal(state().generation[1], 1);
+	assert_slot(1, "a");
+	assert_true(gg_policy_stale_pending());
+	assert_int_equal(stale_run(100), 1);
+	assert_slot(1, "");
+}
+
 /* An apply while the clear is half done: the slot it writes holds exactly
  * the new policy. */
 static void test_apply_during_clear(void **st)
@@ -349,6 +369,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_swap_replaces),
 		cmocka_unit_test(test_stale_cleared_after_flip),
+		cmocka_unit_test(test_stale_waits_grace),
 		cmocka_unit_test(test_apply_during_clear),
 		cmocka_unit_test(test_restart_dirty_slot),
 		cmocka_unit_test(test_died_writing_slot_read),
