@@ -870,6 +870,17 @@ done:
 	return ret < 0 ? ret : 0;
 }
 
+/* Before an apply: a stale slot half emptied is finished (it is the slot
+ * written now, its keys known); one not begun is the apply's to empty. */
+static void stale_settle(void)
+{
+	struct gg_err ignored; /* on failure it stays marked: read again */
+
+	if (stale.marked)
+		gg_policy_stale_clear(SIZE_MAX, &ignored);
+	stale_forget();
+}
+
 int gg_policy_stale_grace_ms = GG_STALE_GRACE_MS;
 
 int gg_policy_stale_wait_ms(void)
@@ -894,14 +905,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 	__u64 was;
 	int ret;
 
-	/* A stale slot half emptied is finished (it is the slot written
-	 * now, its keys known); one not begun is this apply's to empty. */
-	if (stale.marked) {
-		struct gg_err ignored; /* then it stays marked: read below */
-
-		gg_policy_stale_clear(SIZE_MAX, &ignored);
-	}
-	stale_forget();
+	stale_settle();
 	ret = maps_open(pin_dir, &m, err);
 	if (ret)
 		return ret;
