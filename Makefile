@@ -241,6 +241,11 @@ $(OUTPUT)/bench/batchprobe: bench/batchprobe.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE -std=gnu11 -static $< -lbpf -lelf -lz -o $@
 
+# The kernel's own time for N LPM inserts, walks, deletes (docs/performance.md).
+$(OUTPUT)/bench/lpmfloor: bench/lpmfloor.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -D_GNU_SOURCE -std=gnu11 -static $< -lbpf -lelf -lz -o $@
+
 # Per-record cost of the audit path (no BPF, no root): docs/performance.md.
 $(OUTPUT)/bench/recbench: bench/recbench.c $(LIB) | $(OUTPUT)/bench
 	$(call msg,CC,$@)

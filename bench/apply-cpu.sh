@@ -2,8 +2,8 @@
 # The CPU an apply costs, for issue 14's apply targets (a loaded machine's
 # wall time is noise; CPU time and instruction counts are not). Usage:
 #
-#   bench/apply-cpu.sh [--reps N] [--prefixes N] [--callgrind] [--direct] [--rss]
-#                      [--callgrind-daemon] [--perf-daemon]
+#   bench/apply-cpu.sh [--reps N] [--prefixes N] [--gap MS] [--callgrind] [--direct]
+#                      [--rss] [--callgrind-daemon] [--perf-daemon]
 #
 # Starts `govgate run` scoped to a cgroup of its own (pin, state and log
 # directories of its own, as bench/run.sh), then applies the floor and the
@@ -11,6 +11,12 @@
 # prefixes, bench/ggbench gen) N times, alternating it with the floor alone so
 # that every apply replaces a slot's content. Prints, per apply, the CPU time
 # (user + sys) of the CLI and of the daemon (its schedstat), and the wall time.
+# The daemon empties the slot a flip left stale 5 s after it has answered
+# (docs/performance.md, "Apply, third pass"): back to back, the next apply
+# empties it itself; --gap MS waits MS after each apply (over 5000: as
+# between two applies in use) and prints the daemon's CPU in that wait
+# (daemon_after_ms: off the apply's path, but the daemon's). Medians at the
+# end.
 # --direct: the daemon is stopped (the gates stay) and the CLI applies itself.
 # --callgrind: one more apply under valgrind --tool=callgrind (instructions
 # in user space), direct. --callgrind-daemon: the daemon runs under callgrind,
@@ -22,17 +28,18 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
-reps=9 prefixes=0 callgrind=0 direct=0 rss=0 cgd=0 pd=0
+reps=9 prefixes=0 callgrind=0 direct=0 rss=0 cgd=0 pd=0 gap=0
 while (($#)); do
 	case $1 in
 	--reps) reps=${2:?}; shift 2 ;;
 	--prefixes) prefixes=${2:?}; shift 2 ;;
+	--gap) gap=${2:?}; shift 2 ;;
 	--callgrind) callgrind=1; shift ;;
 	--direct) direct=1; shift ;;
 	--rss) rss=1; shift ;;
 	--callgrind-daemon) cgd=1; shift ;;
 	--perf-daemon) pd=1; shift ;;
-	*) echo "usage: $0 [--reps N] [--prefixes N] [--callgrind] [--direct] [--rss]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--reps N] [--prefixes N] [--gap MS] [--callgrind] [--direct] [--rss]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
@@ -104,8 +111,8 @@ dcpu() { awk '{print $1}' "/proc/$daemon_pid/task/$daemon_pid/schedstat" 2>/dev/
 if ((direct)); then
 	kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=
 fi
-one() { # one LABEL REFS...: prints LABEL cli_user_ms cli_sys_ms daemon_ms wall_ms
-	local label=$1 d0 d1 w0 w1 out
+one() { # one LABEL REFS...: prints LABEL's CLI CPU, daemon CPU and wall (ms)
+	local label=$1 d0 d1 d2 w0 w1 out
 	shift
 	d0=$( [ -n "$daemon_pid" ] && dcpu || echo 0)
 	w0=$(date +%s%N)
@@ -113,8 +120,11 @@ one() { # one LABEL REFS...: prints LABEL cli_user_ms cli_sys_ms daemon_ms wall_
 		{ echo "apply failed: $out" >&2; exit 1; }
 	w1=$(date +%s%N)
 	d1=$( [ -n "$daemon_pid" ] && dcpu || echo 0)
-	awk -F, -v l="$label" -v d=$((d1 - d0)) -v w=$((w1 - w0)) \
-		'/task-clock/ {tc = $1} END {printf "%s cli_cpu_ms %.2f daemon_cpu_ms %.2f wall_ms %.1f\n", l, tc, d / 1e6, w / 1e6}' <<<"$out"
+	((gap)) && sleep "$(awk -v g="$gap" 'BEGIN {print g / 1000}')"
+	d2=$( [ -n "$daemon_pid" ] && dcpu || echo 0)
+	awk -F, -v l="$label" -v d=$((d1 - d0)) -v w=$((w1 - w0)) -v a=$((d2 - d1)) -v g="$gap" \
+		'/task-clock/ {tc = $1} END {printf "%s cli_cpu_ms %.2f daemon_cpu_ms %.2f wall_ms %.1f%s\n",
+		l, tc, d / 1e6, w / 1e6, g ? sprintf(" daemon_after_ms %.2f", a / 1e6) : ""}' <<<"$out"
 }
 echo "load $(cut -d' ' -f1-3 /proc/loadavg), $(((prefixes)) && echo "$prefixes prefixes" || echo "nine packs"), $( ((direct)) && echo direct || echo "through the daemon")"
 if ((cgd)); then
@@ -139,7 +149,13 @@ fi
 for ((r = 1; r <= reps; r++)); do
 	one floor-only --remove "${refs[@]}" 2>/dev/null || "$gg" apply --config "$cfg" >/dev/null 2>&1
 	one apply "${refs[@]}"
-done | grep -v '^floor-only'
+done | grep -v '^floor-only' | tee "$tmp/runs"
+# medians, one field at a time (mawk: no arrays of arrays)
+for f in cli_cpu_ms daemon_cpu_ms wall_ms daemon_after_ms; do
+	awk -v f=$f '{for (i = 2; i < NF; i += 2) if ($i == f) print $(i + 1)}' "$tmp/runs" | sort -g |
+		awk -v f=$f '{v[NR] = $1} END {if (NR) printf "median of %d %s %s\n", NR, f,
+			NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+done
 [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
 if ((callgrind)); then
 	[ -n "$daemon_pid" ] && { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=; }

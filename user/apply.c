@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 struct gg_apply_kernel gg_apply_kernel = {
 	.read = gg_policy_generation,
 	.swap = gg_policy_swap,
+	.stale_pending = gg_policy_stale_pending,
+	.stale_wait_ms = gg_policy_stale_wait_ms,
+	.stale_clear = gg_policy_stale_clear,
 };
 
 int gg_floor_pack(struct gg_pack **out, struct gg_err *err)
@@ -572,6 +576,56 @@ static __u64 last_generation(const struct gg_config *cfg)
 	return gen;
 }
 
+/* The apply lock, while gg_apply_idle empties the stale slot (-1: not). */
+static int stale_lock = -1;
+
+static void stale_unlock(void)
+{
+	close(stale_lock);
+	stale_lock = -1;
+}
+
+/* Finishes the stale slot's clear begun by gg_apply_idle (the lock it holds
+ * would stop this process's next apply). */
+static void stale_settle(void)
+{
+	struct gg_err err = {};
+
+	if (stale_lock < 0)
+		return;
+	if (gg_apply_kernel.stale_clear(SIZE_MAX, &err) < 0)
+		fprintf(stderr, "govgate: emptying the stale slot: %s\n", err.msg);
+	stale_unlock();
+}
+
+int gg_apply_idle(const struct gg_config *cfg, int timeout_ms)
+{
+	struct gg_err err = {};
+	char path[4096];
+	int ret, wait;
+
+	if (stale_lock < 0) {
+		if (!gg_apply_kernel.stale_pending())
+			return timeout_ms;
+		wait = gg_apply_kernel.stale_wait_ms();
+		if (wait > 0)
+			return wait < timeout_ms ? wait : timeout_ms;
+		/* Busy: another process applies; the slot is then its own. */
+		snprintf(path, sizeof(path), "%s/apply.lock", cfg->state_dir);
+		stale_lock = open(path, O_RDWR | O_CLOEXEC);
+		if (stale_lock >= 0 && flock(stale_lock, LOCK_EX | LOCK_NB))
+			stale_unlock();
+		if (stale_lock < 0)
+			return timeout_ms;
+	}
+	ret = gg_apply_kernel.stale_clear(GG_STALE_CHUNK, &err);
+	if (ret < 0)
+		fprintf(stderr, "govgate: emptying the stale slot: %s\n", err.msg);
+	if (ret <= 0)
+		stale_unlock();
+	return ret > 0 ? 0 : timeout_ms;
+}
+
 /* One apply at a time: the generation written must be the one the swap
  * makes active, and an edit must read the set it replaces. */
 static int lock_state(const struct gg_config *cfg, struct gg_err *err)
@@ -579,6 +633,7 @@ static int lock_state(const struct gg_config *cfg, struct gg_err *err)
 	char path[4096];
 	int fd, ret;
 
+	stale_settle();
 	ret = gg_mkdir_p(cfg->state_dir, 0755, NULL);
 	if (!ret) {
 		snprintf(path, sizeof(path), "%s/generations", cfg->state_dir);

@@ -109,12 +109,25 @@ int gg_generation_load(const struct gg_config *cfg, __u64 generation, struct gg_
 /* Path of the apply journal (JSON lines). */
 void gg_journal_path(const struct gg_config *cfg, char *buf, size_t len);
 
-/* The kernel side of an apply: gg_policy_read and gg_policy_swap. Unit
- * tests put fakes here; nothing else changes it. */
+/*
+ * The daemon's loop, between events: empties the slot the last apply left
+ * stale (gg_policy_stale_clear), GG_STALE_CHUNK keys at a time, holding
+ * the apply lock from the first chunk to the last so that no other apply
+ * writes the slot meanwhile; an apply in this process finishes it first.
+ * Returns how long the loop may wait for events (at most timeout_ms).
+ */
+#define GG_STALE_CHUNK 16384
+int gg_apply_idle(const struct gg_config *cfg, int timeout_ms);
+
+/* The kernel side of an apply: gg_policy_read, gg_policy_swap and the
+ * stale slot's clear. Unit tests put fakes here; nothing else changes it. */
 struct gg_apply_kernel {
 	int (*read)(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);
 	int (*swap)(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		    struct gg_err *err);
+	bool (*stale_pending)(void);
+	int (*stale_wait_ms)(void);
+	int (*stale_clear)(size_t max_keys, struct gg_err *err);
 };
 extern struct gg_apply_kernel gg_apply_kernel;
 

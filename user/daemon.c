@@ -2211,7 +2211,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			sighup_reload(d);
 		}
 		serve_control(d);
-		ret = wait_events(d, 200);
+		ret = wait_events(d, gg_apply_idle(d->cfg, 200));
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));

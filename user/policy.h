@@ -33,6 +33,26 @@ struct gg_policy_status {
 int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		   struct gg_err *err);
 
+/*
+ * After a flip the slot before holds the policy before last. In a process
+ * that stays (the daemon), it is emptied after the apply answered, a chunk
+ * of keys at a time: gg_policy_stale_clear deletes up to max_keys of its
+ * keys (1: more to do, 0: done or nothing to do, <0: failed; the next
+ * apply empties the slot then). The caller holds the apply lock from the
+ * first call to the last (user/apply.c). Only gg_policy_stale_grace_ms
+ * after the flip (gg_policy_stale_wait_ms: how long still): a decision
+ * still reading the slot when it is marked fails closed, and one that
+ * hashes a file can take long (seconds under emulation); the next apply
+ * marked it at once, but applies are seldom seconds apart.
+ */
+#define GG_STALE_GRACE_MS 5000
+extern int gg_policy_stale_grace_ms; /* GG_STALE_GRACE_MS; tests lower it */
+bool gg_policy_stale_pending(void);
+int gg_policy_stale_wait_ms(void);
+int gg_policy_stale_clear(size_t max_keys, struct gg_err *err);
+/* Forgets the keys this process wrote (a forked child that applies). */
+void gg_policy_forget(void);
+
 /* The generations and the active slot only (st's counts are left as they
  * are): what an apply needs, without walking the maps. */
 int gg_policy_generation(const char *pin_dir, struct gg_policy_status *st, struct gg_err *err);

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@
 
 static struct {
 	int reads, swaps;
+	int stale_left; /* keys of the stale slot the fake clear has left */
+	int stale_calls, stale_left_at_swap;
 	bool fail_swap;
 	__u64 latest;
 	char names[4096]; /* basenames of the last swapped-in policy, ",a,b," */
@@ -48,6 +51,7 @@ static int fake_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gen
 		     struct gg_err *err)
 {
 	K.swaps++;
+	K.stale_left_at_swap = K.stale_left;
 	if (K.fail_swap)
 		return gg_errf(err, -EIO, "policy_state: fake swap failure");
 	K.latest = generation;
@@ -56,6 +60,27 @@ static int fake_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gen
 		snprintf(K.names + strlen(K.names), sizeof(K.names) - strlen(K.names), "%s,",
 			 c->exec_names[i].name);
 	return 0;
+}
+
+static bool fake_stale_pending(void)
+{
+	return K.stale_left > 0;
+}
+
+static int fake_stale_wait_ms(void)
+{
+	return 0;
+}
+
+/* One key a call, whatever max_keys. */
+static int fake_stale_clear(size_t max_keys, struct gg_err *err)
+{
+	K.stale_calls++;
+	if (max_keys == SIZE_MAX)
+		K.stale_left = 0;
+	else if (K.stale_left > 0)
+		K.stale_left--;
+	return K.stale_left > 0;
 }
 
 static bool running(const char *name)
@@ -138,6 +163,9 @@ static int setup(void **state)
 	memset(&K, 0, sizeof(K));
 	gg_apply_kernel.read = fake_read;
 	gg_apply_kernel.swap = fake_swap;
+	gg_apply_kernel.stale_pending = fake_stale_pending;
+	gg_apply_kernel.stale_wait_ms = fake_stale_wait_ms;
+	gg_apply_kernel.stale_clear = fake_stale_clear;
 	*state = f;
 	return 0;
 }
@@ -612,10 +640,54 @@ static void test_cli_add_reads_under_lock(void **state)
 	gg_pack_refs_free(refs, n);
 }
 
+/* Can another open file description take the apply lock now? */
+static bool lock_free(struct fx *f)
+{
+	int fd = open(P(f, "state/apply.lock"), O_RDWR | O_CLOEXEC);
+	bool free_ = fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB);
+
+	if (fd >= 0)
+		close(fd);
+	return free_;
+}
+
+/* The daemon's loop empties the stale slot a chunk at a time, holding the
+ * apply lock throughout; its own next apply finishes the clear first (and
+ * does not wait for itself); an apply elsewhere keeps it waiting. */
+static void test_idle_clears_under_lock(void **state)
+{
+	struct fx *f = *state;
+	int fd;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY); /* the lock file exists */
+	assert_int_equal(gg_apply_idle(&f->cfg, 200), 200); /* nothing stale */
+	assert_int_equal(K.stale_calls, 0);
+	K.stale_left = 3;
+	assert_int_equal(gg_apply_idle(&f->cfg, 200), 0); /* more to do */
+	assert_int_equal(K.stale_left, 2);
+	assert_false(lock_free(f));
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_int_equal(K.stale_left_at_swap, 0);
+	assert_true(lock_free(f));
+	/* held elsewhere: not begun, asked again later */
+	K.stale_left = 2;
+	K.stale_calls = 0;
+	fd = open(P(f, "state/apply.lock"), O_RDWR | O_CLOEXEC);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(gg_apply_idle(&f->cfg, 200), 200);
+	assert_int_equal(K.stale_calls, 0);
+	close(fd);
+	assert_int_equal(gg_apply_idle(&f->cfg, 200), 0);
+	assert_int_equal(gg_apply_idle(&f->cfg, 200), 200); /* the last one */
+	assert_int_equal(K.stale_calls, 2);
+	assert_true(lock_free(f));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_keeps_exact_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_clears_under_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_uses_stored_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_checks_signatures, setup, teardown),

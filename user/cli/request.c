@@ -94,23 +94,21 @@ int cli_request(const struct cli_opts *o, const struct gg_config *cfg, const cha
 {
 	char path[108], *text;
 	json_t *hello = NULL, *msg;
+	bool at_once = !s->key && !s->save;
 	struct gg_err err;
-	int ret;
+	int ret = 0;
 
 	*reply = NULL;
 	gg_control_path(cfg->pin_dir, path, sizeof(path));
-	text = gg_request_text("hello", NULL, 0, 0, "", "");
-	msg = json_pack("{s:s}", "request", text);
-	free(text);
-	ret = call(path, msg, &hello, &err);
-	if (ret == -ENOENT || ret == -ECONNREFUSED) {
-		json_decref(args);
-		return 1;
-	}
-	if (ret) {
-		cli_error(o, "%s", err.msg);
-		json_decref(args);
-		return -1;
+	/* A signature covers the daemon's machine id and last counter (its
+	 * hello); an unsigned request is sent at once. */
+	if (!at_once) {
+		text = gg_request_text("hello", NULL, 0, 0, "", "");
+		msg = json_pack("{s:s}", "request", text);
+		free(text);
+		ret = call(path, msg, &hello, &err);
+		if (ret)
+			goto refused;
 	}
 	msg = json_object();
 	if (s->key) {
@@ -122,6 +120,7 @@ int cli_request(const struct cli_opts *o, const struct gg_config *cfg, const cha
 	}
 	json_decref(hello);
 	json_decref(args);
+	args = NULL;
 	if (!ret && s->save) {
 		ret = json_dump_file(msg, s->save, JSON_COMPACT) ?
 			      gg_errf(&err, -EIO, "%s: cannot write", s->save) : 0;
@@ -131,6 +130,8 @@ int cli_request(const struct cli_opts *o, const struct gg_config *cfg, const cha
 		*reply = json_pack("{s:b}", "ok", 1);
 	} else if (!ret) {
 		ret = call(path, msg, reply, &err);
+		if (ret && at_once)
+			goto refused;
 	}
 	else
 		json_decref(msg);
@@ -143,6 +144,12 @@ int cli_request(const struct cli_opts *o, const struct gg_config *cfg, const cha
 		return -1;
 	}
 	return 0;
+refused: /* the first call: is there a daemon? */
+	json_decref(args);
+	if (ret == -ENOENT || ret == -ECONNREFUSED)
+		return 1;
+	cli_error(o, "%s", err.msg);
+	return -1;
 }
 
 static const char reload_usage[] =
