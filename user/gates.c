@@ -29,6 +29,8 @@
 enum gg_attach {
 	GG_ATTACH_AUTO, /* lsm, tp_btf, tracepoint: from the section name */
 	GG_ATTACH_CGROUP, /* on the scope's cgroup */
+	/* as AUTO, but for the record only: the gate enforces without it */
+	GG_ATTACH_RECORD,
 };
 
 struct gg_prog_spec {
@@ -78,8 +80,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check, GG_PROG_EXEC_CHECK, GG_MECH_LSM, GG_ATTACH_AUTO)              \
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
-	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
-	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	/* argv for the LSM path's records (the fallback reads the new stack) */            \
+	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)              \
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)          \
 	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
 	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
@@ -343,7 +346,8 @@ static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spe
 			continue;
 		link_pin_path(path, sizeof(path), pin_dir, spec->progs[i].name);
 		fd = bpf_obj_get(path);
-		if (fd < 0 && errno == ENOENT && spec->progs[i].mech == GG_MECH_NONE)
+		if (fd < 0 && errno == ENOENT &&
+		    (spec->progs[i].mech == GG_MECH_NONE || spec->progs[i].attach == GG_ATTACH_RECORD))
 			continue;
 		if (fd < 0)
 			return gg_errf(err, -errno, "%s: cannot hold %s: %s",
@@ -569,7 +573,8 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 	for (size_t i = 0; i < spec->n_progs; i++)
 		if (!strcmp(name, spec->progs[i].name)) {
 			how = spec->progs[i].attach;
-			optional = spec->progs[i].mech == GG_MECH_NONE;
+			optional = spec->progs[i].mech == GG_MECH_NONE ||
+				   spec->progs[i].attach == GG_ATTACH_RECORD;
 		}
 	link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
 				       : bpf_program__attach(prog);
