@@ -321,6 +321,7 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	struct gg_exec_hash_key hk;
 	struct gg_egress_exe *x;
 	struct inode *inode;
+	bool digests;
 
 	p->name = p->inode = p->digest = 0;
 	if (!exe)
@@ -329,16 +330,22 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	pv = bpf_map_lookup_elem(&egress_prog, &k);
 	p->name = pv ? pv->prog : 0;
-	inode = BPF_CORE_READ(exe, f_inode);
-	ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	ik.ino = BPF_CORE_READ(inode, i_ino);
+	/* the ctime (the digest's key) only when the slot has content rules */
+	digests = st && st->prog_digests;
+	if (digests) {
+		gg_file_key(exe, &hk);
+		ik.dev = hk.dev;
+		ik.ino = hk.ino;
+	} else {
+		inode = BPF_CORE_READ(exe, f_inode);
+		ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		ik.ino = BPF_CORE_READ(inode, i_ino);
+	}
 	pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
 	if (pv && pv->prog != p->name)
 		p->inode = pv->prog;
-	/* no content rules in the slot: no digest to look up */
-	if (!st || !st->prog_digests)
+	if (!digests)
 		return;
-	gg_file_key(exe, &hk);
 	x = bpf_map_lookup_elem(&egress_exe, &hk);
 	if (!x)
 		return;
@@ -566,19 +573,27 @@ static __always_inline __u32 gg_egress_decide(const struct gg_settings *s, const
 
 	if (gg_task_is_self(s))
 		return gg_self_egress(s, d, mech);
+	/* Loopback: no rule's CIDR covers it (pack.c refuses one that does:
+	 * docs/packs.md, rule 8), program rules are "outbound" (skip_loopback;
+	 * their cidr-less form is 0.0.0.0/0) and allowlists never decide it. No
+	 * lookup, whatever the number of prefixes (the packet check skips it
+	 * too). The unspecified address is looked up: a cidr-less program rule
+	 * covers it. */
+	if (gg_is_loopback(d)) {
+		gg_count(GG_GATE_EGRESS, GG_CNT_ALLOWED);
+		return GG_ACT_NONE;
+	}
 	slot = gg_active_slot(&generation);
 	st = bpf_map_lookup_elem(&egress_state, &slot);
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
-	if (!gg_is_loopback(d)) {
-		gg_current_progs(slot, st, &p);
-		if (p.name)
-			gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
-		if (p.inode)
-			gg_hit(gg_egress_lookup(slot, p.inode, d), &action, entries, 2);
-		if (p.digest)
-			gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
-	}
+	gg_current_progs(slot, st, &p);
+	if (p.name)
+		gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
+	if (p.inode)
+		gg_hit(gg_egress_lookup(slot, p.inode, d), &action, entries, 2);
+	if (p.digest)
+		gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
 	allow = gg_allow_decide(slot, st, d, &action, entries, false);
 	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	e = gg_decide(GG_GATE_EGRESS, action);
