@@ -307,10 +307,11 @@ struct gg_progs {
  * by its identity and by its content. The executable is mm->exe_file, the
  * file the process executed (set at exec and shared by its forks; only
  * prctl(PR_SET_MM_EXE_FILE) changes it, which needs CAP_SYS_RESOURCE and
- * the old image unmapped). Its digest was captured at exec (gg_egress_exe).
+ * the old image unmapped). Its digest was captured at exec (gg_egress_exe,
+ * LSM path only).
  */
 static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_slot *st,
-					     struct gg_progs *p)
+					     struct gg_progs *p, const __u32 mech)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
@@ -330,8 +331,10 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	pv = bpf_map_lookup_elem(&egress_prog, &k);
 	p->name = pv ? pv->prog : 0;
-	/* the ctime (the digest's key) only when the slot has content rules */
-	digests = st && st->prog_digests;
+	/* The ctime (the digest's key) only when the slot has content rules
+	 * and on the LSM path: the fallback has no hook that hashes at exec
+	 * (gg_egress_exe), so its egress_exe is empty. mech is a constant. */
+	digests = mech == GG_MECH_LSM && st && st->prog_digests;
 	if (digests) {
 		gg_file_key(exe, &hk);
 		ik.dev = hk.dev;
@@ -587,7 +590,7 @@ static __always_inline __u32 gg_egress_decide(const struct gg_settings *s, const
 	st = bpf_map_lookup_elem(&egress_state, &slot);
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
-	gg_current_progs(slot, st, &p);
+	gg_current_progs(slot, st, &p, mech);
 	if (p.name)
 		gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
 	if (p.inode)
