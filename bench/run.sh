@@ -597,6 +597,9 @@ rows = sorted({(s, p) for (s, var, p, m) in v if var == "bpf:total"},
               key=lambda k: (k[0], int(k[1] or 0)))
 if rows:
     print("\n### BPF cost per operation (kernel.bpf_stats_enabled, medians of rounds)\n")
+    print("Each program's runs during a govgate sample, every task's (in scope or not: a "
+          "task outside returns at the scope check), per exec or connect of the sample; "
+          "the syscall path the hooks are called from is not in these.\n")
     print("| section | rules | programs: ns per run x runs per op | BPF ns per op | baseline ns per op | BPF / baseline |")
     print("|---|---:|---|---:|---:|---:|")
 for sec, par in rows:
