@@ -219,7 +219,8 @@ sample() {
 	if o=$(run "$cg" "$ns" "$B" "$@"); then
 		record "$sec" "$var" "$par" "$rep" rate "$(awk '{print $6}' <<<"$o")"
 		((stats)) && bpf_snap >"$tmp/bpf.1" &&
-			bpf_cost "$sec" "$par" "$rep" "$(awk '{print $2}' <<<"$o")" "$tmp/bpf.0" "$tmp/bpf.1"
+			bpf_cost "$sec" "$par" "$rep" "$(awk '{print $2}' <<<"$o")" \
+				"$tmp/bpf.0" "$tmp/bpf.1"
 	else
 		broke "$sec $var $par rep $rep: ggbench $* failed"
 	fi
@@ -600,7 +601,8 @@ if rows:
     print("Each program's runs during a govgate sample, every task's (in scope or not: a "
           "task outside returns at the scope check), per exec or connect of the sample; "
           "the syscall path the hooks are called from is not in these.\n")
-    print("| section | rules | programs: ns per run x runs per op | BPF ns per op | baseline ns per op | BPF / baseline |")
+    print("| section | rules | programs: ns per run x runs per op | BPF ns per op "
+          "| baseline ns per op | BPF / baseline |")
     print("|---|---:|---|---:|---:|---:|")
 for sec, par in rows:
     progs = sorted({var[4:] for (s, var, p, m) in v if s == sec and p == par

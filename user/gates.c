@@ -333,6 +333,13 @@ static int hold_link_fd(int fd, const char *name, struct gg_err *err)
 	return 0;
 }
 
+/* A program the gate enforces without (argv for the record): one that
+ * cannot attach is said, not an error. */
+static bool optional_prog(const struct gg_prog_spec *p)
+{
+	return p->mech == GG_MECH_NONE || p->attach == GG_ATTACH_RECORD;
+}
+
 /* Holds an adopted gate's pinned links (mech's programs and the shared
  * ones that are pinned). */
 static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spec,
@@ -346,8 +353,7 @@ static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spe
 			continue;
 		link_pin_path(path, sizeof(path), pin_dir, spec->progs[i].name);
 		fd = bpf_obj_get(path);
-		if (fd < 0 && errno == ENOENT &&
-		    (spec->progs[i].mech == GG_MECH_NONE || spec->progs[i].attach == GG_ATTACH_RECORD))
+		if (fd < 0 && errno == ENOENT && optional_prog(&spec->progs[i]))
 			continue;
 		if (fd < 0)
 			return gg_errf(err, -errno, "%s: cannot hold %s: %s",
@@ -573,8 +579,7 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 	for (size_t i = 0; i < spec->n_progs; i++)
 		if (!strcmp(name, spec->progs[i].name)) {
 			how = spec->progs[i].attach;
-			optional = spec->progs[i].mech == GG_MECH_NONE ||
-				   spec->progs[i].attach == GG_ATTACH_RECORD;
+			optional = optional_prog(&spec->progs[i]);
 		}
 	link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
 				       : bpf_program__attach(prog);
