@@ -110,6 +110,9 @@ log=$tmp/audit.jsonl
 cfg=$tmp/config.json
 daemon_pid=
 ns_plain= ns_nft= ns_ipt=
+# kernel.bpf_stats_enabled: on for the run (the per-program cost of a
+# decision), then as it was. It costs each program two clock reads.
+bpf_stats=0 bpf_stats_was=
 mkdir -p "$out"
 raw=$out/raw.csv
 
@@ -121,6 +124,7 @@ nsx() { # nsx HOLDER_PID CMD...: run CMD in that private network namespace
 
 cleanup() {
 	trap - EXIT INT TERM
+	[ -n "$bpf_stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 	if [ -n "$daemon_pid" ]; then
 		kill "$daemon_pid" 2>/dev/null
 		wait "$daemon_pid" 2>/dev/null
@@ -177,12 +181,46 @@ record() { # record SECTION VARIANT PARAM REP METRIC VALUE
 	echo "$1,$2,$3,$4,$5,$6" >>"$raw"
 }
 
+# bpf_snap: "name run_time_ns run_cnt" of each of govgate's programs that
+# is attached now (kernel.bpf_stats_enabled counts them while it is 1).
+bpf_snap() {
+	local f
+	for f in "$pin"/prog-*; do
+		[ -e "$f" ] && bpftool prog show pinned "$f" -j 2>/dev/null && echo
+	done | python3 -c 'import json, sys
+for l in sys.stdin:
+    if l.strip():
+        p = json.loads(l)
+        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))'
+}
+
+# bpf_cost SECTION PARAM REP OPS BEFORE AFTER: what the programs cost over
+# a sample of OPS operations (execs, connects): per program its ns per run
+# and runs per operation, and all of them together per operation. Noise of
+# other jobs on the CPUs does not enter these, unlike the rates.
+bpf_cost() {
+	local sec=$1 par=$2 rep=$3 ops=$4 name n t
+	((ops > 0)) || return 0
+	while read -r name n t; do
+		record "$sec" "bpf:$name" "$par" "$rep" ns_per_run "$n"
+		record "$sec" "bpf:$name" "$par" "$rep" runs_per_op "$t"
+	done < <(join <(sort "$5") <(sort "$6") | awk -v ops="$ops" '$5 > $3 {
+		printf "%s %.1f %.3f\n", $1, ($4 - $2) / ($5 - $3), ($5 - $3) / ops }')
+	record "$sec" bpf:total "$par" "$rep" ns_per_op "$(join <(sort "$5") <(sort "$6") |
+		awk -v ops="$ops" '{ t += $4 - $2 } END { printf "%.1f", t / ops }')"
+}
+
 # sample SECTION VARIANT PARAM REP CGROUP NETNS ggbench-ARGS...: one rate
+# (and, for govgate in scope, the programs' cost from bpf_stats)
 sample() {
-	local sec=$1 var=$2 par=$3 rep=$4 cg=$5 ns=$6 o
+	local sec=$1 var=$2 par=$3 rep=$4 cg=$5 ns=$6 o stats=0
 	shift 6
+	[ "$var" = govgate ] && ((bpf_stats)) && stats=1 && bpf_snap >"$tmp/bpf.0"
 	if o=$(run "$cg" "$ns" "$B" "$@"); then
 		record "$sec" "$var" "$par" "$rep" rate "$(awk '{print $6}' <<<"$o")"
+		((stats)) && bpf_snap >"$tmp/bpf.1" &&
+			bpf_cost "$sec" "$par" "$rep" "$(awk '{print $2}' <<<"$o")" \
+				"$tmp/bpf.0" "$tmp/bpf.1"
 	else
 		broke "$sec $var $par rep $rep: ggbench $* failed"
 	fi
@@ -282,6 +320,13 @@ cat >"$cfg" <<JSON
   "registry_dir": "$tmp/registry", "store_dir": "$tmp/store", "trust_dir": "$tmp/keys",
   "audit": { "path": "$log", "key": "$tmp/audit-key.pem", "rotate_bytes": 1099511627776 } }
 JSON
+if bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) &&
+	sysctl -qw kernel.bpf_stats_enabled=1; then
+	bpf_stats=1
+else
+	bpf_stats_was=
+	say "kernel.bpf_stats_enabled unavailable: no per-program cost"
+fi
 new_netns ns_plain
 ((have_nft)) && new_netns ns_nft
 ((have_ipt)) && new_netns ns_ipt
@@ -295,6 +340,7 @@ t_start=$(date +%s)
 	echo "mem_gib=$(awk '/^MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
 	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "busy_pct_start=$busy"
+	echo "bpf_stats=$bpf_stats"
 	echo "mode=$( ((quick)) && echo quick || echo full)"
 	echo "reps=$REPS"
 	echo "exec_secs=$EXEC_SECS"
@@ -554,6 +600,38 @@ only identity && { "$root/bench/exec-identity.sh" --reps "$REPS" --secs "$EXEC_S
 # ---- report ---------------------------------------------------------------
 say "report: $out/results.{md,json,csv}"
 python3 "$root/bench/report.py" "$out" || broke "report"
+((bpf_stats)) && python3 - "$out" >>"$out/results.md" <<'PY' || broke "bpf_stats table"
+# The programs' own cost per operation, against the baseline's time per
+# operation in the same run: the overhead without the noise of the rates.
+import csv, statistics, sys
+from collections import defaultdict
+out = sys.argv[1]
+v = defaultdict(list)
+for sec, var, par, rep, metric, val in csv.reader(open(f"{out}/raw.csv")):
+    v[(sec, var, par, metric)].append(float(val))
+med = lambda k: statistics.median(v[k]) if v.get(k) else None
+rows = sorted({(s, p) for (s, var, p, m) in v if var == "bpf:total"},
+              key=lambda k: (k[0], int(k[1] or 0)))
+if rows:
+    print("\n### BPF cost per operation (kernel.bpf_stats_enabled, medians of rounds)\n")
+    print("Each program's runs during a govgate sample, every task's (in scope or not: a "
+          "task outside returns at the scope check), per exec or connect of the sample; "
+          "the syscall path the hooks are called from is not in these.\n")
+    print("| section | rules | programs: ns per run x runs per op | BPF ns per op "
+          "| baseline ns per op | BPF / baseline |")
+    print("|---|---:|---|---:|---:|---:|")
+for sec, par in rows:
+    progs = sorted({var[4:] for (s, var, p, m) in v if s == sec and p == par
+                    and var.startswith("bpf:") and var != "bpf:total"})
+    parts = [f"`{n}` {med((sec, 'bpf:' + n, par, 'ns_per_run')):.0f} x "
+             f"{med((sec, 'bpf:' + n, par, 'runs_per_op')):.2f}" for n in progs]
+    tot = med((sec, "bpf:total", par, "ns_per_op"))
+    rate = med((sec, "none", par, "rate"))
+    base = 1e9 / rate if rate else None
+    print(f"| {sec} | {par or '-'} | {'; '.join(parts)} | {tot:.0f} | "
+          f"{base:,.0f} | {100 * tot / base:.2f}% |" if base else
+          f"| {sec} | {par or '-'} | {'; '.join(parts)} | {tot:.0f} | - | - |")
+PY
 if command -v gnuplot >/dev/null && grep -q '^[0-9]' "$out/connect-plot.dat" 2>/dev/null; then
 	if gnuplot -e "datafile='$out/connect-plot.dat'; outfile='$plot'" "$root/bench/connect.gp" 2>"$tmp/gnuplot.err"; then
 		say "plot: $plot"

@@ -120,27 +120,34 @@ static __always_inline bool gg_task_is_self(const struct gg_settings *s)
 }
 
 /*
- * Is the current task governed? Runs before any rule lookup so tasks out of
- * scope pay one array lookup and one helper call. Cgroups are compared by
- * id at the scope's depth (works in every program type govgate uses,
- * sleepable ones included, unlike a CGROUP_ARRAY).
+ * Is the current task governed? Returns the settings (looked up once, for
+ * the caller's later checks: the daemon, its egress) or NULL when not.
+ * Runs before any rule lookup so tasks out of scope pay one array lookup
+ * and one helper call. Cgroups are compared by id at the scope's depth
+ * (works in every program type govgate uses, sleepable ones included,
+ * unlike a CGROUP_ARRAY).
  */
-static __always_inline bool gg_task_in_scope(void)
+static __always_inline struct gg_settings *gg_scope_settings(void)
 {
 	struct gg_settings *s = gg_settings();
 
 	if (!s || !s->enabled)
-		return false;
+		return NULL;
 	/* the daemon is governed too (its egress: gg_self_egress) */
 	if (s->scope_mode == GG_SCOPE_CGROUP)
-		return gg_in_cgroup(&s->scope);
+		return gg_in_cgroup(&s->scope) ? s : NULL;
 	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {
 		if (i >= s->n_exempt)
 			break;
 		if (gg_in_cgroup(&s->exempt[i]))
-			return false;
+			return NULL;
 	}
-	return true;
+	return s;
+}
+
+static __always_inline bool gg_task_in_scope(void)
+{
+	return gg_scope_settings() != NULL;
 }
 
 /* The slot every lookup of this decision uses, and its generation. */

@@ -307,9 +307,11 @@ struct gg_progs {
  * by its identity and by its content. The executable is mm->exe_file, the
  * file the process executed (set at exec and shared by its forks; only
  * prctl(PR_SET_MM_EXE_FILE) changes it, which needs CAP_SYS_RESOURCE and
- * the old image unmapped). Its digest was captured at exec (gg_egress_exe).
+ * the old image unmapped). Its digest was captured at exec (gg_egress_exe,
+ * LSM path only).
  */
-static __always_inline void gg_current_progs(__u32 slot, struct gg_progs *p)
+static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_slot *st,
+					     struct gg_progs *p, const __u32 mech)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
@@ -319,6 +321,8 @@ static __always_inline void gg_current_progs(__u32 slot, struct gg_progs *p)
 	struct gg_egress_prog_val *pv;
 	struct gg_exec_hash_key hk;
 	struct gg_egress_exe *x;
+	struct inode *inode;
+	bool digests;
 
 	p->name = p->inode = p->digest = 0;
 	if (!exe)
@@ -327,12 +331,24 @@ static __always_inline void gg_current_progs(__u32 slot, struct gg_progs *p)
 				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	pv = bpf_map_lookup_elem(&egress_prog, &k);
 	p->name = pv ? pv->prog : 0;
-	gg_file_key(exe, &hk);
-	ik.dev = hk.dev;
-	ik.ino = hk.ino;
+	/* The ctime (the digest's key) only when the slot has content rules
+	 * and on the LSM path: the fallback has no hook that hashes at exec
+	 * (gg_egress_exe), so its egress_exe is empty. mech is a constant. */
+	digests = mech == GG_MECH_LSM && st && st->prog_digests;
+	if (digests) {
+		gg_file_key(exe, &hk);
+		ik.dev = hk.dev;
+		ik.ino = hk.ino;
+	} else {
+		inode = BPF_CORE_READ(exe, f_inode);
+		ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		ik.ino = BPF_CORE_READ(inode, i_ino);
+	}
 	pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
 	if (pv && pv->prog != p->name)
 		p->inode = pv->prog;
+	if (!digests)
+		return;
 	x = bpf_map_lookup_elem(&egress_exe, &hk);
 	if (!x)
 		return;
@@ -365,9 +381,9 @@ static __always_inline bool gg_is_local(const struct gg_dest *d)
  * Raw and other sockets have no sock_addr hook that could rewrite them:
  * never NULL-checked here, they are decided as any destination.
  */
-static __always_inline struct gg_dns_redirect *gg_dns_target(const struct gg_dest *d, bool v6sock)
+static __always_inline struct gg_dns_redirect *gg_dns_target(const struct gg_settings *s,
+							     const struct gg_dest *d, bool v6sock)
 {
-	struct gg_settings *s = gg_settings();
 	struct gg_dns_redirect *r;
 	struct gg_egress_slot *st;
 	__u32 zero = 0, slot;
@@ -376,7 +392,7 @@ static __always_inline struct gg_dns_redirect *gg_dns_target(const struct gg_des
 	if (d->port != GG_DNS_PORT)
 		return NULL;
 	/* the forwarder's own queries go to its upstream (self_egress) */
-	if (s && gg_task_is_self(s))
+	if (gg_task_is_self(s))
 		return NULL;
 	if (!(d->sock_type == SOCK_DGRAM && d->proto == IPPROTO_UDP) &&
 	    !(d->sock_type == SOCK_STREAM && d->proto == IPPROTO_TCP))
@@ -465,10 +481,10 @@ static __always_inline __u32 gg_allow_learned(const struct gg_dest *d)
  * gets that list's verdict (deny, or observe), the first and the last such
  * list in entries[4] and [5]. Returns the flags for the record.
  */
-static __always_inline __u32 gg_allow_decide(__u32 slot, const struct gg_dest *d,
-					     __u32 *action, __u32 *entries, bool only_deny)
+static __always_inline __u32 gg_allow_decide(__u32 slot, struct gg_egress_slot *st,
+					     const struct gg_dest *d, __u32 *action,
+					     __u32 *entries, bool only_deny)
 {
-	struct gg_egress_slot *st = bpf_map_lookup_elem(&egress_state, &slot);
 	__u32 missing;
 	int hit = 4;
 
@@ -546,31 +562,42 @@ static __always_inline __u32 gg_self_egress(const struct gg_settings *s, const s
 	return GG_ACT_DENY;
 }
 
-/* Decides one destination; returns the action (deny, observe or none). */
-static __always_inline __u32 gg_egress_decide(const struct gg_dest *d, __u32 mech)
+/* Decides one destination for a task in scope (s: its settings); returns
+ * the action (deny, observe or none). */
+static __always_inline __u32 gg_egress_decide(const struct gg_settings *s, const struct gg_dest *d,
+					      __u32 mech)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow;
-	struct gg_settings *s = gg_settings();
+	struct gg_egress_slot *st;
 	__u64 generation;
 	__u32 slot;
 	struct gg_progs p;
 	struct gg_event *e;
 
-	if (s && gg_task_is_self(s))
+	if (gg_task_is_self(s))
 		return gg_self_egress(s, d, mech);
+	/* Loopback: no rule's CIDR covers it (pack.c refuses one that does:
+	 * docs/packs.md, rule 8), program rules are "outbound" (skip_loopback;
+	 * their cidr-less form is 0.0.0.0/0) and allowlists never decide it. No
+	 * lookup, whatever the number of prefixes (the packet check skips it
+	 * too). The unspecified address is looked up: a cidr-less program rule
+	 * covers it. */
+	if (gg_is_loopback(d)) {
+		gg_count(GG_GATE_EGRESS, GG_CNT_ALLOWED);
+		return GG_ACT_NONE;
+	}
 	slot = gg_active_slot(&generation);
+	st = bpf_map_lookup_elem(&egress_state, &slot);
 
 	gg_hit(gg_egress_lookup(slot, 0, d), &action, entries, 0);
-	if (!gg_is_loopback(d)) {
-		gg_current_progs(slot, &p);
-		if (p.name)
-			gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
-		if (p.inode)
-			gg_hit(gg_egress_lookup(slot, p.inode, d), &action, entries, 2);
-		if (p.digest)
-			gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
-	}
-	allow = gg_allow_decide(slot, d, &action, entries, false);
+	gg_current_progs(slot, st, &p, mech);
+	if (p.name)
+		gg_hit(gg_egress_lookup(slot, p.name, d), &action, entries, 1);
+	if (p.inode)
+		gg_hit(gg_egress_lookup(slot, p.inode, d), &action, entries, 2);
+	if (p.digest)
+		gg_hit(gg_egress_lookup(slot, p.digest, d), &action, entries, 3);
+	allow = gg_allow_decide(slot, st, d, &action, entries, false);
 	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	e = gg_decide(GG_GATE_EGRESS, action);
 	if (!e)
@@ -668,14 +695,11 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
  * cgroup scope (inherited, or passed in) is never rewritten, so its DNS
  * is decided here like any destination.
  */
-static __always_inline bool gg_sock_rewritable(struct socket *sock)
+static __always_inline bool gg_sock_rewritable(const struct gg_settings *s, struct socket *sock)
 {
-	struct gg_settings *s = gg_settings();
 	struct cgroup *cg;
 	__u32 level;
 
-	if (!s)
-		return false;
 	if (s->scope_mode != GG_SCOPE_CGROUP)
 		return true;
 	cg = BPF_CORE_READ(sock, sk, sk_cgrp_data.cgroup);
@@ -693,8 +717,8 @@ static __always_inline bool gg_sock_rewritable(struct socket *sock)
 }
 
 /* 0 or -EPERM for a destination given to the LSM hooks. */
-static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *sa, int len,
-					  bool connect)
+static __always_inline int gg_lsm_verdict(const struct gg_settings *s, struct socket *sock,
+					  struct sockaddr *sa, int len, bool connect)
 {
 	struct gg_dest d;
 
@@ -702,10 +726,11 @@ static __always_inline int gg_lsm_verdict(struct socket *sock, struct sockaddr *
 	case GG_SA_DEST:
 		/* rewritten to the forwarder by gg_dns_connect4/6 or
 		 * gg_dns_sendmsg4/6 after this hook: decided there */
-		if (gg_dns_target(&d, BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6) &&
-		    gg_sock_rewritable(sock))
+		if (gg_dns_target(s, &d,
+				  BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6) &&
+		    gg_sock_rewritable(s, sock))
 			return 0;
-		return gg_egress_decide(&d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
+		return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
 	case GG_SA_UNREADABLE:
 		gg_egress_unreadable(&d, GG_MECH_LSM);
 		return -EPERM;
@@ -804,11 +829,14 @@ SEC("lsm/socket_connect")
 int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
 {
+	struct gg_settings *s;
+
 	if (ret != 0)
 		return ret;
-	if (!gg_task_in_scope())
+	s = gg_scope_settings();
+	if (!s)
 		return 0;
-	return gg_lsm_verdict(sock, address, addrlen, true);
+	return gg_lsm_verdict(s, sock, address, addrlen, true);
 }
 
 /* Every send on every socket passes here: sendto, sendmsg, sendmmsg (per
@@ -816,6 +844,7 @@ int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, i
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
+	struct gg_settings *s;
 	struct sockaddr *name;
 
 	if (ret != 0)
@@ -827,9 +856,10 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	name = BPF_CORE_READ(msg, msg_name);
 	if (!name) /* connected socket: its connect was checked */
 		return 0;
-	if (!gg_task_in_scope())
+	s = gg_scope_settings();
+	if (!s)
 		return 0;
-	return gg_lsm_verdict(sock, name, BPF_CORE_READ(msg, msg_namelen), false);
+	return gg_lsm_verdict(s, sock, name, BPF_CORE_READ(msg, msg_namelen), false);
 }
 
 /*
@@ -839,9 +869,10 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
  * when ctx was rewritten. The forwarder is on loopback, which the gate
  * always allows, so a rewritten destination needs no decision.
  */
-static __always_inline bool gg_dns_rewrite4(struct bpf_sock_addr *ctx, const struct gg_dest *d)
+static __always_inline bool gg_dns_rewrite4(const struct gg_settings *s, struct bpf_sock_addr *ctx,
+					    const struct gg_dest *d)
 {
-	struct gg_dns_redirect *r = gg_dns_target(d, false);
+	struct gg_dns_redirect *r = gg_dns_target(s, d, false);
 	struct gg_dns_orig o = { .port = (__u16)ctx->user_port, .family = 4 };
 	__u64 cookie;
 	__u32 ip4;
@@ -858,9 +889,10 @@ static __always_inline bool gg_dns_rewrite4(struct bpf_sock_addr *ctx, const str
 	return true;
 }
 
-static __always_inline bool gg_dns_rewrite6(struct bpf_sock_addr *ctx, const struct gg_dest *d)
+static __always_inline bool gg_dns_rewrite6(const struct gg_settings *s, struct bpf_sock_addr *ctx,
+					    const struct gg_dest *d)
 {
-	struct gg_dns_redirect *r = gg_dns_target(d, true);
+	struct gg_dns_redirect *r = gg_dns_target(s, d, true);
 	struct gg_dns_orig o = { .port = (__u16)ctx->user_port, .family = 6 };
 	__u32 ip6[4];
 	__u64 cookie;
@@ -940,7 +972,8 @@ static __always_inline void gg_dns_restore6(struct bpf_sock_addr *ctx)
 }
 
 /* Fallback: cgroup sock_addr programs. Return 1 allows, 0 denies (EPERM). */
-static __always_inline int gg_sock_addr4(struct bpf_sock_addr *ctx, bool sendmsg)
+static __always_inline int gg_sock_addr4(const struct gg_settings *s, struct bpf_sock_addr *ctx,
+					 bool sendmsg)
 {
 	struct gg_dest d = {};
 	__u32 ip4 = ctx->user_ip4;
@@ -951,12 +984,13 @@ static __always_inline int gg_sock_addr4(struct bpf_sock_addr *ctx, bool sendmsg
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
-	if (gg_dns_rewrite4(ctx, &d))
+	if (gg_dns_rewrite4(s, ctx, &d))
 		return 1; /* to the forwarder, on loopback */
-	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
+	return gg_egress_decide(s, &d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
-static __always_inline int gg_sock_addr6(struct bpf_sock_addr *ctx, bool sendmsg)
+static __always_inline int gg_sock_addr6(const struct gg_settings *s, struct bpf_sock_addr *ctx,
+					 bool sendmsg)
 {
 	struct gg_dest d = {};
 	__u32 ip6[4];
@@ -970,33 +1004,41 @@ static __always_inline int gg_sock_addr6(struct bpf_sock_addr *ctx, bool sendmsg
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
-	if (gg_dns_rewrite6(ctx, &d))
+	if (gg_dns_rewrite6(s, ctx, &d))
 		return 1;
-	return gg_egress_decide(&d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
+	return gg_egress_decide(s, &d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
 }
 
 SEC("cgroup/connect4")
 int gg_egress_connect4(struct bpf_sock_addr *ctx)
 {
-	return gg_task_in_scope() ? gg_sock_addr4(ctx, false) : 1;
+	struct gg_settings *s = gg_scope_settings();
+
+	return s ? gg_sock_addr4(s, ctx, false) : 1;
 }
 
 SEC("cgroup/connect6")
 int gg_egress_connect6(struct bpf_sock_addr *ctx)
 {
-	return gg_task_in_scope() ? gg_sock_addr6(ctx, false) : 1;
+	struct gg_settings *s = gg_scope_settings();
+
+	return s ? gg_sock_addr6(s, ctx, false) : 1;
 }
 
 SEC("cgroup/sendmsg4")
 int gg_egress_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return gg_task_in_scope() ? gg_sock_addr4(ctx, true) : 1;
+	struct gg_settings *s = gg_scope_settings();
+
+	return s ? gg_sock_addr4(s, ctx, true) : 1;
 }
 
 SEC("cgroup/sendmsg6")
 int gg_egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return gg_task_in_scope() ? gg_sock_addr6(ctx, true) : 1;
+	struct gg_settings *s = gg_scope_settings();
+
+	return s ? gg_sock_addr6(s, ctx, true) : 1;
 }
 
 /* The DNS rewrite on the LSM path, whose socket hooks decided before
@@ -1017,9 +1059,10 @@ SEC("cgroup/connect4")
 int gg_dns_connect4(struct bpf_sock_addr *ctx)
 {
 	struct gg_dest d = gg_sa_dest(ctx, false);
+	struct gg_settings *s = gg_scope_settings();
 
-	if (gg_task_in_scope())
-		gg_dns_rewrite4(ctx, &d);
+	if (s)
+		gg_dns_rewrite4(s, ctx, &d);
 	return 1;
 }
 
@@ -1027,9 +1070,10 @@ SEC("cgroup/connect6")
 int gg_dns_connect6(struct bpf_sock_addr *ctx)
 {
 	struct gg_dest d = gg_sa_dest(ctx, true);
+	struct gg_settings *s = gg_scope_settings();
 
-	if (gg_task_in_scope())
-		gg_dns_rewrite6(ctx, &d);
+	if (s)
+		gg_dns_rewrite6(s, ctx, &d);
 	return 1;
 }
 
@@ -1037,9 +1081,10 @@ SEC("cgroup/sendmsg4")
 int gg_dns_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	struct gg_dest d = gg_sa_dest(ctx, false);
+	struct gg_settings *s = gg_scope_settings();
 
-	if (gg_task_in_scope())
-		gg_dns_rewrite4(ctx, &d);
+	if (s)
+		gg_dns_rewrite4(s, ctx, &d);
 	return 1;
 }
 
@@ -1047,9 +1092,10 @@ SEC("cgroup/sendmsg6")
 int gg_dns_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	struct gg_dest d = gg_sa_dest(ctx, true);
+	struct gg_settings *s = gg_scope_settings();
 
-	if (gg_task_in_scope())
-		gg_dns_rewrite6(ctx, &d);
+	if (s)
+		gg_dns_rewrite6(s, ctx, &d);
 	return 1;
 }
 
@@ -1205,6 +1251,29 @@ static __always_inline bool gg_skb_socket_decided(struct __sk_buff *skb)
 	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
 }
 
+/*
+ * A loopback destination, read in place (no helper call): most packets a
+ * sandbox's local services exchange, never decided here. Only a header in
+ * the linear data is read; anything else (and v4-mapped loopback) goes the
+ * full way, which lets loopback out too.
+ */
+static __always_inline bool gg_skb_to_loopback(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data;
+	struct iphdr *ip = data;
+
+	if ((void *)(ip + 1) > end)
+		return false;
+	if (ip->version == 4)
+		return (bpf_ntohl(ip->daddr) >> 24) == 127;
+	if (ip->version != 6 || (void *)(ip6 + 1) > end)
+		return false;
+	return !(ip6->daddr.in6_u.u6_addr32[0] | ip6->daddr.in6_u.u6_addr32[1] |
+		 ip6->daddr.in6_u.u6_addr32[2]) &&
+	       ip6->daddr.in6_u.u6_addr32[3] == bpf_htonl(1);
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
@@ -1214,12 +1283,14 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 	__u64 generation;
 	__u32 slot;
 
-	if (!gg_skb_in_scope(skb) || !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
+	if (gg_skb_to_loopback(skb) || !gg_skb_in_scope(skb) || !gg_dest_from_skb(skb, &d) ||
+	    gg_is_loopback(&d))
 		return 1;
 	slot = gg_active_slot(&generation);
 	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
 	if (!gg_skb_socket_decided(skb))
-		allow = gg_allow_decide(slot, &d, &action, entries, true);
+		allow = gg_allow_decide(slot, bpf_map_lookup_elem(&egress_state, &slot), &d,
+					&action, entries, true);
 	flags = gg_check_slot(slot, generation, &action, entries) | allow;
 	if (action != GG_ACT_DENY)
 		return 1;

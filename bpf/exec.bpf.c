@@ -106,7 +106,8 @@ struct {
 } exec_args SEC(".maps");
 
 /* Scratch for the argv copy (too big for the stack). Non-sleepable
- * tracepoint, used only between reading and storing within one run. */
+ * programs only (the syscall tracepoints, sched_process_exec), used only
+ * between reading and storing within one run. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -129,18 +130,11 @@ _Static_assert(GG_ARG_CHUNK <= GG_ARGS_MAX &&
 		       sizeof(((struct gg_exec_args *)0)->buf) >= 2 * GG_ARGS_MAX,
 	       "argv chunks must fit behind any masked offset");
 
-/* Records argv for the audit log only: user memory can change after it is
- * read, so nothing here ever decides. */
-static __always_inline void gg_capture_argv(const char *const *argv)
+/* Reads up to GG_ARGV_MAX strings of a user argv array into a. For the
+ * audit log only: user memory can change after it is read, so nothing
+ * here ever decides. */
+static __always_inline void gg_read_argv(struct gg_exec_args *a, const char *const *argv)
 {
-	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
-	struct gg_exec_args *a;
-
-	if (!gg_task_in_scope())
-		return;
-	a = bpf_map_lookup_elem(&exec_args_scratch, &zero);
-	if (!a)
-		return;
 	a->argc = 0;
 	a->len = 0;
 	for (int i = 0; i < GG_ARGV_MAX; i++) {
@@ -160,6 +154,21 @@ static __always_inline void gg_capture_argv(const char *const *argv)
 	}
 	if (a->len > GG_ARGS_MAX)
 		a->len = GG_ARGS_MAX;
+}
+
+/* LSM path: bprm_check_security decides before the new image exists, so
+ * argv is kept at the syscall for a denial's record. */
+static __always_inline void gg_capture_argv(const char *const *argv)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	struct gg_exec_args *a;
+
+	if (!gg_task_in_scope())
+		return;
+	a = bpf_map_lookup_elem(&exec_args_scratch, &zero);
+	if (!a)
+		return;
+	gg_read_argv(a, argv);
 	bpf_map_update_elem(&exec_args, &tid, a, BPF_ANY);
 }
 
@@ -177,11 +186,9 @@ int gg_execat_argv(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* The task's last execve's argv (gg_capture_argv), into the record. */
-static __always_inline void gg_event_args(struct gg_event *e, __u32 tid)
+/* argv into the record. */
+static __always_inline void gg_event_args_from(struct gg_event *e, struct gg_exec_args *a)
 {
-	struct gg_exec_args *a = bpf_map_lookup_elem(&exec_args, &tid);
-
 	e->exec.argc = 0;
 	e->exec.args_len = 0;
 	if (a) {
@@ -195,8 +202,33 @@ static __always_inline void gg_event_args(struct gg_event *e, __u32 tid)
 	}
 }
 
+/* The task's last execve's argv (gg_capture_argv), into the record. */
+static __always_inline void gg_event_args(struct gg_event *e, __u32 tid)
+{
+	gg_event_args_from(e, bpf_map_lookup_elem(&exec_args, &tid));
+}
+
+/*
+ * Fallback: the new image's argv, read only for a record. At
+ * sched_process_exec the new stack is set up and current's: mm->start_stack
+ * points at argc, argv[] follows (create_elf_tables). No syscall
+ * tracepoint is needed, which would put every syscall of every task on the
+ * slow path, and no map update per exec.
+ */
+static __always_inline void gg_event_args_stack(struct gg_event *e, struct task_struct *p)
+{
+	unsigned long sp = BPF_CORE_READ(p, mm, start_stack);
+	struct gg_exec_args *a;
+	__u32 zero = 0;
+
+	a = sp ? bpf_map_lookup_elem(&exec_args_scratch, &zero) : NULL;
+	if (a)
+		gg_read_argv(a, (const char *const *)(sp + sizeof(long)));
+	gg_event_args_from(e, a);
+}
+
 static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
-					  __u64 dev, __u64 ino, __u32 match, __u32 tid)
+					  __u64 dev, __u64 ino, __u32 match)
 {
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
 				  BPF_CORE_READ(bprm, filename));
@@ -205,7 +237,6 @@ static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binpr
 	e->exec.match = match;
 	e->exec.digest_known = 0;
 	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
-	gg_event_args(e, tid);
 }
 
 /* The identity key and the name key are never live at once: one buffer
@@ -549,7 +580,8 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
 	tid = (__u32)bpf_get_current_pid_tgid();
-	gg_exec_event(e, bprm, dev, ino, match, tid);
+	gg_exec_event(e, bprm, dev, ino, match);
+	gg_event_args(e, tid);
 	if (d && d->known) {
 		e->exec.digest_known = 1;
 		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
@@ -704,7 +736,8 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	if (!e)
 		return 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_FALLBACK, generation, entries, flags);
-	gg_exec_event(e, bprm, dev, ino, match, (__u32)old_pid);
+	gg_exec_event(e, bprm, dev, ino, match);
+	gg_event_args_stack(e, p);
 	e->exec.path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
 	return 0;

@@ -29,6 +29,8 @@
 enum gg_attach {
 	GG_ATTACH_AUTO, /* lsm, tp_btf, tracepoint: from the section name */
 	GG_ATTACH_CGROUP, /* on the scope's cgroup */
+	/* as AUTO, but for the record only: the gate enforces without it */
+	GG_ATTACH_RECORD,
 };
 
 struct gg_prog_spec {
@@ -78,8 +80,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check, GG_PROG_EXEC_CHECK, GG_MECH_LSM, GG_ATTACH_AUTO)              \
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
-	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
-	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_NONE, GG_ATTACH_AUTO)               \
+	/* argv for the LSM path's records (the fallback reads the new stack) */            \
+	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)              \
+	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)          \
 	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
 	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
@@ -330,6 +333,13 @@ static int hold_link_fd(int fd, const char *name, struct gg_err *err)
 	return 0;
 }
 
+/* A program the gate enforces without (argv for the record): one that
+ * cannot attach is said, not an error. */
+static bool optional_prog(const struct gg_prog_spec *p)
+{
+	return p->mech == GG_MECH_NONE || p->attach == GG_ATTACH_RECORD;
+}
+
 /* Holds an adopted gate's pinned links (mech's programs and the shared
  * ones that are pinned). */
 static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spec,
@@ -343,7 +353,7 @@ static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spe
 			continue;
 		link_pin_path(path, sizeof(path), pin_dir, spec->progs[i].name);
 		fd = bpf_obj_get(path);
-		if (fd < 0 && errno == ENOENT && spec->progs[i].mech == GG_MECH_NONE)
+		if (fd < 0 && errno == ENOENT && optional_prog(&spec->progs[i]))
 			continue;
 		if (fd < 0)
 			return gg_errf(err, -errno, "%s: cannot hold %s: %s",
@@ -569,7 +579,7 @@ static int attach_one(const struct gg_gate_spec *spec, struct bpf_program *prog,
 	for (size_t i = 0; i < spec->n_progs; i++)
 		if (!strcmp(name, spec->progs[i].name)) {
 			how = spec->progs[i].attach;
-			optional = spec->progs[i].mech == GG_MECH_NONE;
+			optional = optional_prog(&spec->progs[i]);
 		}
 	link = how == GG_ATTACH_CGROUP ? bpf_program__attach_cgroup(prog, cgroup_fd)
 				       : bpf_program__attach(prog);

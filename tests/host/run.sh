@@ -364,14 +364,16 @@ in_scope "$tmp/nc" "$tmp/proof-stale-pins"
 check restart-over-stale-pins-exec-denied test ! -e "$tmp/proof-stale-pins"
 out=$(in_scope "$helpers/gg-net" connect 169.254.169.254 80)
 check restart-over-stale-pins-egress-denied test "$out" = EPERM
-# One link pin of a set missing (argv capture): the gate is re-attached
-# whole, not adopted with a hole.
+# One link pin of a set missing (the IPv6 sendmsg hook): the gate is
+# re-attached whole, not adopted with a hole.
 stop_daemon
-rm -f "$pin"/link-gg_exec_argv
+rm -f "$pin"/link-gg_egress_sendmsg6
 check restart-over-partial-links start_daemon
-check restart-over-partial-links-reattached grep -q "cmd.exec: pinned links incomplete" "$tmp/daemon.err"
-check restart-over-partial-links-egress-adopted grep -q "net.egress: fallback (adopted" "$tmp/daemon.err"
-check restart-over-partial-links-pinned test -e "$pin/link-gg_exec_argv"
+check restart-over-partial-links-reattached grep -q "net.egress: pinned links incomplete" "$tmp/daemon.err"
+check restart-over-partial-links-exec-adopted grep -q "cmd.exec: fallback (adopted" "$tmp/daemon.err"
+check restart-over-partial-links-pinned test -e "$pin/link-gg_egress_sendmsg6"
+# The fallback reads argv from the new image, no syscall tracepoint.
+check fallback-no-argv-tracepoint test ! -e "$pin/link-gg_exec_argv"
 in_scope "$tmp/nc" "$tmp/proof-partial"
 check restart-over-partial-links-exec-denied test ! -e "$tmp/proof-partial"
 check restart-over-partial-links-argv audit_has '"event":"command_denied"' "\"argv\":[\"$tmp/nc\",\"$tmp/proof-partial\"]"
