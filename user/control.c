@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "control.h"
-#include "sha256.h"
 #include "sign.h"
 
 #define REQ_VERSION 1
@@ -248,17 +248,22 @@ void gg_machine_id(char *buf, size_t len)
 
 void gg_control_path(const char *pin_dir, char *buf, size_t len)
 {
-	unsigned char md[32];
+	uLong crc = crc32(0L, Z_NULL, 0), adler = adler32(0L, Z_NULL, 0);
 
 	if (!strcmp(pin_dir, GG_PIN_DIR_DEFAULT)) {
 		snprintf(buf, len, "%s", GG_CONTROL_SOCK);
 		return;
 	}
-	/* sun_path is short: named by a hash of the pin directory (not
-	 * OpenSSL's: its start-up was most of a CLI request's CPU). */
-	gg_sha256_small(pin_dir, strlen(pin_dir), md);
-	snprintf(buf, len, "/run/govgate/control-%02x%02x%02x%02x%02x%02x%02x%02x.sock", md[0],
-		 md[1], md[2], md[3], md[4], md[5], md[6], md[7]);
+	/*
+	 * sun_path is short: named by two checksums of the pin directory.
+	 * Not a cryptographic digest: the name only tells root's own pin
+	 * directories apart in a root-owned directory, and OpenSSL's
+	 * start-up was most of a CLI request's CPU.
+	 */
+	crc = crc32(crc, (const Bytef *)pin_dir, strlen(pin_dir));
+	adler = adler32(adler, (const Bytef *)pin_dir, strlen(pin_dir));
+	snprintf(buf, len, "/run/govgate/control-%08lx%08lx.sock", crc & 0xffffffffUL,
+		 adler & 0xffffffffUL);
 }
 
 int gg_control_listen(const char *path, struct gg_err *err)

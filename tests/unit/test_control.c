@@ -329,9 +329,27 @@ static void test_busy_and_too_large(void **state)
 	gg_control_server_close(&s);
 }
 
+/* One name per pin directory, the same every time; the default's fixed. */
+static void test_control_path_per_pin_dir(void **state)
+{
+	char a[108], b[108], again[108], def[108];
+
+	(void)state;
+	gg_control_path("/sys/fs/bpf/gg-a", a, sizeof(a));
+	gg_control_path("/sys/fs/bpf/gg-b", b, sizeof(b));
+	gg_control_path("/sys/fs/bpf/gg-a", again, sizeof(again));
+	gg_control_path(GG_PIN_DIR_DEFAULT, def, sizeof(def));
+	assert_string_equal(a, again);
+	assert_string_not_equal(a, b);
+	assert_string_equal(def, GG_CONTROL_SOCK);
+	assert_int_equal(strlen(a), strlen("/run/govgate/control-.sock") + 16);
+	assert_true(strlen(a) < sizeof(((struct sockaddr_un *)0)->sun_path));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_control_path_per_pin_dir),
 		cmocka_unit_test(test_good_signature_accepted),
 		cmocka_unit_test(test_tampered_field_refused),
 		cmocka_unit_test(test_wrong_key_refused),
