@@ -11,6 +11,9 @@
 # whole process group) when:
 #   "KVM internal error"      the vCPU stopped; qemu itself stays alive
 #   "Kernel panic - not sync" the guest panicked
+#   "blocked for more than"   a guest task hung in the kernel (hung_task):
+#                             the run can no longer finish, though the
+#                             kernel's reports keep the stall check quiet
 #   --stall SECS              no output at all for SECS seconds (0: never)
 #   --limit SECS              SECS seconds of wall clock in all (0: never)
 #   --until REGEX             a line matched REGEX: done, not a failure
@@ -22,7 +25,8 @@
 # 120, --limit $GG_QEMU_LIMIT or 0.
 #
 # Exit status: CMD's own when it ended by itself; 0 when --until matched;
-# otherwise 120 KVM internal error, 121 kernel panic, 122 stall, 124 limit.
+# otherwise 120 KVM internal error, 121 kernel panic, 122 stall, 123 hung
+# task, 124 limit.
 # The verdict, one line ("exited with status 0 (at 41.2 s; longest silence
 # 3.1 s)", "KVM internal error (at 1.3 s)", ...), goes to --reason and,
 # when the watchdog ended CMD, to stderr.
@@ -89,6 +93,11 @@ on_line() {
 	*"---[ end Kernel panic"*) end_at=0 ;; # the trace is complete
 	*"KVM internal error"*) verdict 120 "KVM internal error" 1000000 ;;
 	*"Kernel panic - not syncing"*) verdict 121 "kernel panic" 3000000 ;;
+	*"INFO: task "*" blocked for more than "*)
+		# The task's stack follows; the name says which one.
+		t=${1#*INFO: task }
+		verdict 123 "a guest task hung in the kernel: ${t%% blocked*}" 3000000
+		;;
 	esac
 	if [[ -n $BOOTED && $1 =~ $BOOTED ]]; then
 		BOOTED= # the first one only

@@ -250,7 +250,10 @@ for k in "${KERNELS[@]}"; do
 	initrd=$WORK/initramfs-$k.cpio.gz
 	(cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$initrd"
 
-	cmdline="console=ttyS0 panic=-1 quiet $(cat "$kdir/cmdline") $APPEND"
+	# oops=panic: an Oops leaves the guest running with a task dead, often
+	# holding a lock its siblings then wait on for ever; a panic ends the
+	# run at once, and TCG's stale int3 (below) gets its second run.
+	cmdline="console=ttyS0 panic=-1 oops=panic quiet $(cat "$kdir/cmdline") $APPEND"
 	logf=$OUT/$k.log
 	log "booting $k ($(cat "$kdir/release")), limit ${limit}s (B=${B}s, $BOOTS boots), stall ${stall}s, cmdline: $cmdline"
 	start=$(date +%s.%N)

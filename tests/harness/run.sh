@@ -158,6 +158,13 @@ check vm-kvm-internal-error-whole-run-in-seconds faster "$secs" 30
 vm panic panic GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
 check vm-panic-named has '^FAIL vm-6.12 (no result: kernel panic (at [0-9.]* s), kernel 6.12.0-fake'
 check vm-panic-in-seconds at_under 2 "$(grep "^FAIL vm-" <<<"$out")"
+check vm-oops-panics grep -q ' oops=panic ' "$tmp/calls"
+
+# A task hung in the kernel while the kernel keeps talking: ended at once,
+# not at the time limit, and the FAIL line names the task.
+vm hung hung GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+check vm-hung-task-named has '^FAIL vm-6.12 (no result: a guest task hung in the kernel: govgate:231 (at [0-9.]* s), kernel 6.12.0-fake, last check before-the-hang'
+check vm-hung-task-in-seconds at_under 2 "$(grep "^FAIL vm-" <<<"$out")"
 
 # TCG's stale int3 at a BPF LSM hook's call site: the guest runs once
 # more and only that run counts; a second one fails as any panic.

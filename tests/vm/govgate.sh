@@ -52,7 +52,22 @@ run_daemon() {
 	return 1
 }
 started_or_dead() { grep -q "enforcing (generation" /tmp/daemon.err || ! kill -0 $daemon 2>/dev/null; }
-stop() { kill $daemon; wait $daemon 2>/dev/null; }
+# Bounded: a daemon that does not end on SIGTERM is a failure with its
+# stacks on the console, not a run that waits for the VM's time limit.
+stop() {
+	kill $daemon
+	if ! wait_for 60 gone $daemon; then
+		fail daemon-stops-on-sigterm "pid $daemon: $(cat /proc/$daemon/wchan 2>/dev/null)"
+		for t in /proc/$daemon/task/*; do
+			echo "# task $t: $(cat $t/stat 2>/dev/null)"
+			cat $t/stack 2>/dev/null
+		done
+		kill -9 $daemon
+		wait_for 30 gone $daemon || return 1
+	fi
+	wait $daemon 2>/dev/null
+}
+gone() { [ ! -e /proc/$1 ] || [ "$(sed 's/.*) \(.\).*/\1/' /proc/$1/stat 2>/dev/null)" = Z ]; }
 
 # Waits until one audit line contains every pattern.
 audit_has() { wait_for 10 audit_line "$@"; }
