@@ -12,6 +12,9 @@
 #   config    the kernel's build config
 #   test.ko   one small, dependency-free module (fs/nls/nls_ascii), plain .ko,
 #             for finit_module tests; the guest sees it as /lib/test/test.ko
+#   dummy.ko  the dummy network driver (drivers/net/dummy), loaded by the
+#             guest before govgate starts: the DNS tests' servers listen on
+#             a dummy interface, as a remote host's would on a NIC
 #   release   `uname -r` of that kernel
 #   package   "<package> <version>" that was unpacked
 #   cmdline   extra kernel cmdline this kernel needs (lsm=...,bpf when bpf is
@@ -25,6 +28,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${GG_VM_CACHE:-$REPO/.cache/vm}
 # The test module: tiny, no dependencies, no side effects, =m in both kernels.
 TEST_MOD=fs/nls/nls_ascii
+DUMMY_MOD=drivers/net/dummy
 
 UNPACK_TMP=
 trap 'rm -rf "${UNPACK_TMP:-}"' EXIT
@@ -83,6 +87,19 @@ pick_package() {
 	return 1
 }
 
+# unpack_module PATH_WITHOUT_.ko OUT: the module, decompressed.
+unpack_module() {
+	local mod
+	mod=$(ls "$1".ko* 2>/dev/null | head -n1 || true)
+	case $mod in
+	*.ko) cp "$mod" "$2" ;;
+	*.ko.xz) xz -dc "$mod" >"$2" ;;
+	*.ko.zst) zstd -qdc "$mod" >"$2" ;;
+	*.ko.gz) gzip -dc "$mod" >"$2" ;;
+	*) die "$series: module ${1##*/kernel/} not found" ;;
+	esac
+}
+
 # Download (cached) and unpack kernel series $1; print "<series> <dir>".
 fetch_series() {
 	local series=$1 dir="$CACHE/$1" pkg ver deb tmp rel mod lsm
@@ -93,7 +110,7 @@ fetch_series() {
 		echo "$series $dir"
 		return 0
 	fi
-	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko ]]; then
+	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko ]]; then
 		log "$series: cached $pkg $ver"
 		echo "$series $dir"
 		return 0
@@ -121,14 +138,8 @@ fetch_series() {
 	cp "$tmp/root/boot/vmlinuz-$rel" "$tmp/out/vmlinuz"
 	cp "$tmp/root/boot/config-$rel" "$tmp/out/config"
 	echo "$rel" >"$tmp/out/release"
-	mod=$(ls "$tmp/root/lib/modules/$rel/kernel/$TEST_MOD".ko* 2>/dev/null | head -n1 || true)
-	case $mod in
-	*.ko) cp "$mod" "$tmp/out/test.ko" ;;
-	*.ko.xz) xz -dc "$mod" >"$tmp/out/test.ko" ;;
-	*.ko.zst) zstd -qdc "$mod" >"$tmp/out/test.ko" ;;
-	*.ko.gz) gzip -dc "$mod" >"$tmp/out/test.ko" ;;
-	*) die "$series: $TEST_MOD module not found" ;;
-	esac
+	unpack_module "$tmp/root/lib/modules/$rel/kernel/$TEST_MOD" "$tmp/out/test.ko"
+	unpack_module "$tmp/root/lib/modules/$rel/kernel/$DUMMY_MOD" "$tmp/out/dummy.ko"
 
 	# BPF LSM must be built in; it must also be in the active LSM list,
 	# either by default (CONFIG_LSM) or via lsm= on the command line.

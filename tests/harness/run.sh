@@ -27,6 +27,7 @@ echo "fake kernel $$" >"$kdir/vmlinuz"
 echo "6.12.0-fake" >"$kdir/release"
 : >"$kdir/cmdline"
 : >"$kdir/test.ko"
+: >"$kdir/dummy.ko"
 export GG_VM_KERNELS="6.12=$kdir"
 
 calls() { cat "$tmp/calls" 2>/dev/null | wc -l; }

@@ -77,6 +77,10 @@ audit_line() {
 	[ -n "$m" ]
 }
 
+# The dummy network driver, loaded before any govgate (the floor denies
+# module loads): the DNS section's servers listen on a dummy interface.
+check baseline-dummy-driver insmod /lib/test/dummy.ko
+
 # ---- baselines without govgate: the tamper tests below can fail. kexec:
 # the LSM hooks pass (kexec_load with no segments is an unload; the image
 # is loaded, never booted, and unloaded at once). Exec by handle: the file
@@ -598,20 +602,34 @@ check allow-observe-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0
 check allow-restore govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1
 
 # ---- the DNS forwarder (issue 12), LSM path, global scope. The test DNS
-# server (gg-dns, the upstream) answers on 127.0.0.2:53; the zone's
-# addresses sit on lo (no dummy or veth driver without a module load,
-# which the floor denies); clients ask 10.91.0.53, where nothing listens
-# (no route even): their queries reach the forwarder only by the rewrite.
-sed 's#"audit":#"dns": { "upstream": "127.0.0.2:53", "ttl_min": 1, "ttl_max": 60 }, "audit":#' \
+# server (gg-dns, the upstream) answers on 10.90.0.53:53, and the zone's
+# addresses, on gg-dns0, a dummy interface (the stand-in for a NIC and the
+# hosts behind it): the upstream is not loopback, so the daemon reaches it
+# through its own egress allowance (settings.self_egress), over UDP and
+# TCP. The server runs in an exempt cgroup, as a remote resolver is not
+# governed by this guest's policy (governed, its UDP replies to the
+# daemon would be sends to an address no allowlist names). Clients ask
+# 10.91.0.53, where nothing listens (no route even): their queries reach
+# the forwarder only by the rewrite.
+mkdir -p /sys/fs/cgroup/dns-upstream
+sed 's#"audit":#"dns": { "upstream": "10.90.0.53:53", "ttl_min": 1, "ttl_max": 60 }, "exempt_cgroups": ["/sys/fs/cgroup/dns-upstream"], "audit":#' \
 	$cfg >/tmp/dns.json
 allow_pack allow-dns OP-DNS '"*.allowed.test"'
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.6 10.91.0.8 10.91.0.9; do ip addr add $a/32 dev lo; done
-ip addr add fd91::1/128 dev lo
-gg-dns serve 127.0.0.2 53 >/dev/null 2>&1 &
+zone_addrs="10.90.0.53 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.6 10.91.0.8 10.91.0.9"
+ip link add gg-dns0 type dummy && ip link set gg-dns0 up
+for a in $zone_addrs; do ip addr add $a/32 dev gg-dns0; done
+# (busybox ip has no nodad: duplicate address detection is switched off
+# on the interface, and the address waited for in case it is tentative.)
+echo 0 >/proc/sys/net/ipv6/conf/gg-dns0/accept_dad
+ip addr add fd91::1/128 dev gg-dns0
+v6_settled() { ! ip -6 addr show dev gg-dns0 | grep -q tentative; }
+wait_for 10 v6_settled
+check dns-zone-on-dummy sh -c 'ip addr show dev gg-dns0 | grep -q "inet 10.91.0.1/32"'
+sh -c 'echo $$ >/sys/fs/cgroup/dns-upstream/cgroup.procs && exec gg-dns serve 10.90.0.53 53' >/dev/null 2>&1 &
 dns_server=$!
 stop
 check dns-start run_daemon govgate run --config /tmp/dns.json --unlocked
-check dns-forwarder-runs grep -q "dns: forwarding to 127.0.0.2:53" /tmp/daemon.err
+check dns-forwarder-runs grep -q "dns: forwarding to 10.90.0.53:53" /tmp/daemon.err
 check dns-apply govgate apply --config /tmp/dns.json /tmp/allow-dns.json
 q() { gg-dns query 10.91.0.53 53 "$@"; }
 check dns-allowed-resolves is "$(q api.allowed.test A)" 10.91.0.1
@@ -632,7 +650,7 @@ check dns-tcp-resolves is "$(q api.allowed.test A tcp)" 10.91.0.1
 check dns-truncated-learned-over-tcp is "$(q tc.allowed.test A)/$(gg-net pair 10.91.0.6 5509)" 10.91.0.6/ok
 check dns-tcp-upstream-learned is "$(q tc2.allowed.test A tcp)/$(gg-net pair 10.91.0.8 5510)" 10.91.0.8/ok
 check dns-v6-resolver is "$(gg-dns query fd91::53 53 api.allowed.test A)" 10.91.0.1
-check dns-upstream-direct-refused is "$(gg-dns query 127.0.0.2 53 secret.attacker.test A)" REFUSED
+check dns-upstream-direct-refused is "$(gg-dns query 10.90.0.53 53 secret.attacker.test A)" REFUSED
 check dns-malformed-servfail is "$(q loop.allowed.test A)" SERVFAIL
 check dns-malformed-unlearned is "$(gg-net pair 10.91.0.5 5505)" EPERM
 check dns-malformed-alive kill -0 $daemon
@@ -647,8 +665,7 @@ check dns-restart run_daemon govgate run --config /tmp/dns.json --unlocked
 check dns-restart-learned-connects is "$(gg-net pair 10.91.0.1 5508)" ok
 check dns-restart-resolves is "$(q api.allowed.test A)" 10.91.0.1
 kill $dns_server
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.5 10.91.0.6 10.91.0.8 10.91.0.9; do ip addr del $a/32 dev lo; done
-ip addr del fd91::1/128 dev lo
+ip link del gg-dns0
 
 # ---- the whole agent in observe mode: the same denied exec runs, logged
 stop
