@@ -2143,6 +2143,12 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	*out = d;
 	if (!d)
 		return gg_errf(err, -ENOMEM, "out of memory");
+	/* A fixed threshold: glibc's rises to the largest block freed (the
+	 * vmlinux BTF's, a big apply's), after which the forwarder's tables
+	 * and every later large buffer came from the heap, cleared and
+	 * resident for good (3-5 MiB of VmRSS). Above it, blocks are
+	 * mapped: untouched pages cost nothing, freed ones go back. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = d->ctl.fd = -1;
@@ -2162,6 +2168,8 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		ret = start_control(d, err);
 	if (!ret)
 		ret = start_drain(d, err);
+	if (!ret)
+		gg_gates_release_objects();
 	return ret;
 }
 

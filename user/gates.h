@@ -42,6 +42,8 @@ void gg_gates_set_ring_bytes(__u32 bytes);
 
 /* SHA-256 of this binary's embedded BPF objects. */
 void gg_build_id(char id[GG_BUILD_ID_LEN]);
+/* Gives the pages of the embedded BPF objects back (once gates are loaded). */
+void gg_gates_release_objects(void);
 
 /* What a gate cannot see on a mechanism, in one sentence; NULL if nothing
  * beyond docs/architecture.md's general limits. For status and the log. */
