@@ -4,7 +4,7 @@
 set terminal pngcairo size 1200,480 font "sans,10"
 set output outfile
 set datafile missing "?"
-set multiplot layout 1,2 title "TCP connect+accept+close on 127.0.0.1, with N denied IPv4 prefixes loaded"
+set multiplot layout 1,2 title "TCP connect+accept+close to 198.18.0.1 (on lo, decided by the gate), with N denied IPv4 prefixes loaded"
 set logscale x
 set xrange [5:2000000]
 set format x "10^{%L}"

@@ -260,7 +260,11 @@ static struct pfx random_pfx(void)
 		uint8_t plen = 20 + rnd() % 13, top = a >> 24;
 		struct pfx p;
 
-		if (top == 0 || top == 127 || top >= 224 || (a >> 16) == 0xa9fe)
+		/* never the benchmark's destination, 198.18.0.1 (bench/run.sh:
+		 * 198.18.0.0/15, RFC 2544's benchmarking range), loopback or
+		 * link-local (the floor's metadata addresses) */
+		if (top == 0 || top == 127 || top >= 224 || (a >> 16) == 0xa9fe ||
+		    (a >> 17) == (0xc6120000u >> 17))
 			continue;
 		p.plen = plen;
 		p.addr = a & (plen ? ~0u << (32 - plen) : 0);

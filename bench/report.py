@@ -111,7 +111,7 @@ mark = len(md)
 Ns = sorted({int(k[2]) for k in raw if k[0] == "connect" and k[2]})
 variants = [("govgate", "govgate"), ("govgate-outside-scope", "govgate, caller outside scope"),
             ("nftables", "nftables set"), ("iptables", "iptables rules")]
-md.append("## 2. Connect cost vs denied-prefix count (TCP connect + accept + close on 127.0.0.1)\n")
+md.append("## 2. Connect cost vs denied-prefix count (TCP connect + accept + close to 198.18.0.1, an address on lo that the gate decides)\n")
 md.append("Rate as % of the no-filter rate of the same round (govgate unloaded); below, "
           "connects per second (medians).\n")
 md.append("| rules | no filter | " + " | ".join(l for _, l in variants) + " |")
