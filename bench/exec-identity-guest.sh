@@ -58,9 +58,41 @@ stop_unload() {
 	wait $daemon 2>/dev/null
 	govgate stop --unload --config $cfg >/dev/null
 }
+# The BPF programs' own time (kernel.bpf_stats_enabled): the sum of
+# run_time_ns over govgate's programs. Emulation makes the rates swing by
+# tens of points between rounds; what the programs cost per operation,
+# against the same operation's time with no agent, does not swing so.
+echo 1 >/proc/sys/kernel/bpf_stats_enabled
+bpf_snap() { # "name run_time_ns run_cnt" per program of govgate's
+	bpftool prog show 2>/dev/null | awk '/ name gg_/ {
+		n = ""; t = 0; c = 0
+		for (i = 1; i < NF; i++) {
+			if ($i == "name") n = $(i + 1)
+			if ($i == "run_time_ns") t = $(i + 1)
+			if ($i == "run_cnt") c = $(i + 1)
+		}
+		print n, t, c }'
+}
 rate() { # rate SECTION VARIANT REP PROG
+	# Cached, as the targets are stated: each round starts a fresh daemon
+	# (a fresh digest cache), and a first exec or mapping of a file hashes
+	# it (big-exec below measures that); a short run first fills the cache.
+	[ "$2" = none ] || ggbench exec 0.3 $4 >/dev/null
+	bpf_snap >/tmp/bpf.0
 	o=$(ggbench exec $SECS $4) || { fail "$1-$2-$3"; return; }
+	bpf_snap >/tmp/bpf.1
 	raw "$1" "$2" "" "$3" rate "$(echo "$o" | awk '{print $6}')"
+	[ "$2" = none ] && return
+	ops=$(echo "$o" | awk '{print $2}')
+	# per program: ns per run x runs per operation (GGBENCH-PROG), and
+	# their sum per operation (a section of its own: summarize pairs a
+	# section's rows with its "none")
+	awk -v ops="$ops" -v tag="$1,$2,$3" 'NR == FNR { t[$1] = $2; c[$1] = $3; next }
+		{ dt = $2 - t[$1]; dc = $3 - c[$1]; sum += dt
+		  if (dc > 0) printf "GGBENCH-PROG %s,%s,%.0f,%.2f\n", tag, $1, dt / dc, dc / ops }
+		END { printf "GGBENCH-SUM %.0f\n", sum / (ops > 0 ? ops : 1) }' /tmp/bpf.0 /tmp/bpf.1 >/tmp/bpf.d
+	grep '^GGBENCH-PROG' /tmp/bpf.d
+	raw "$1-bpf" "$2" "" "$3" bpf_ns_per_op "$(sed -n 's/^GGBENCH-SUM //p' /tmp/bpf.d)"
 }
 # One exec of the big file, its content changed (chmod sets ctime): hashed.
 bigexec() { # bigexec VARIANT REP

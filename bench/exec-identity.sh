@@ -73,6 +73,46 @@ report() {
 	cat "$2"
 }
 
+# bpf_share RAWCSV: per section and variant, the programs' ns per operation
+# (SECTION-bpf rows) and their share of the same round's no-agent time per
+# operation (1 / its rate): median and spread over rounds.
+bpf_share() {
+	python3 - "$1" <<'PY'
+import csv, statistics, sys
+rate, bpf = {}, {}
+for sec, var, _, rep, metric, val in csv.reader(open(sys.argv[1])):
+    if metric == "rate" and var == "none":
+        rate[(sec, rep)] = float(val)
+    elif metric == "bpf_ns_per_op":
+        bpf.setdefault((sec[:-4], var), []).append((rep, float(val)))
+print("\n| section | variant | rounds | BPF ns per operation: median (spread) | share of the no-agent operation: median (spread) |")
+print("|---|---|---:|---:|---:|")
+for (sec, var), rows in sorted(bpf.items()):
+    ns = [v for _, v in rows]
+    share = [100 * v * rate[(sec, r)] / 1e9 for r, v in rows if rate.get((sec, r))]
+    if not share:
+        continue
+    print(f"| {sec} | {var} | {len(ns)} | {statistics.median(ns):,.0f} ({min(ns):,.0f}-{max(ns):,.0f}) "
+          f"| {statistics.median(share):.2f} % ({min(share):.2f}-{max(share):.2f}) |")
+PY
+}
+
+# bpf_progs LOG: the last round's programs per operation (GGBENCH-PROG
+# section,variant,rep,program,ns_per_run,runs_per_op).
+bpf_progs() {
+	local last
+	last=$(sed -n 's/^GGBENCH-PROG [^,]*,[^,]*,\([0-9]*\),.*/\1/p' "$1" | sort -n | tail -n1)
+	[ -n "$last" ] || return 0
+	echo
+	echo "Round $last, per program: ns per run x runs per operation"
+	echo
+	echo "| section | variant | programs |"
+	echo "|---|---|---|"
+	sed -n "s/^GGBENCH-PROG \([^,]*\),\([^,]*\),$last,\([^,]*\),\([^,]*\),\(.*\)\r*$/\1 \2 \3 \4 \5/p" "$1" |
+		awk '{ k = "| " $1 " | " $2 " | "; v[k] = v[k] (v[k] ? "; " : "") "`" $3 "` " $4 " x " $5 }
+			END { for (k in v) print k v[k] " |" }' | sort
+}
+
 if ((vm)); then
 	cc -O2 -o "$root/build/bench/gg-manylibs" bench/manylibs.c -Wl,--no-as-needed \
 		-lbpf -lelf -lz -ljansson -lcrypto -lssl -lsystemd -lm || die "build gg-manylibs"
@@ -80,14 +120,17 @@ if ((vm)); then
 	kimg=
 	GG_VM_OUT=$out scripts/vmtest.sh --kernel "$kernel" --boots 200 --stall 600 \
 		bench/exec-identity-guest.sh build/govgate build/bench/ggbench build/helpers/gg-proof \
-		"$root/build/bench/gg-manylibs:/bin/gg-manylibs" packs "$out/bench.conf:/gg/bench.conf" ||
+		"$root/build/bench/gg-manylibs:/bin/gg-manylibs" "$(command -v bpftool):/bin/bpftool" \
+		packs "$out/bench.conf:/gg/bench.conf" ||
 		say "a VM failed (see $out/*.log)"
 	for log in "$out"/*.log; do
 		[ -e "$log" ] || continue
 		k=$(basename "$log" .log)
 		sed '/^GGVM-DMESG-BEGIN$/,$d' "$log" | sed -n 's/^GGBENCH-RAW //p' >"$out/raw-$k.csv"
 		grep -h '^GGBENCH-META' "$log" | head -n1
-		[ -s "$out/raw-$k.csv" ] && report "$out/raw-$k.csv" "$out/results-$k.md"
+		[ -s "$out/raw-$k.csv" ] && report "$out/raw-$k.csv" "$out/results-$k.md" &&
+			bpf_share "$out/raw-$k.csv" | tee -a "$out/results-$k.md" &&
+			bpf_progs "$log" | tee -a "$out/results-$k.md"
 	done
 	exit 0
 fi
