@@ -97,17 +97,18 @@ struct {
 	__type(value, struct gg_exec_digest_tmp);
 } exec_digest_tmp SEC(".maps");
 
+/* Scratch for a record's argv copy (too big for the stack), per task: the
+ * LSM programs may sleep (a fault in the user read), and another task on
+ * the same CPU would overwrite a per-CPU buffer meanwhile. Made only when
+ * a record is written. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct gg_exec_args);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} exec_args SEC(".maps");
+} exec_args_tmp SEC(".maps");
 
-/* Scratch for the argv copy (too big for the stack). Non-sleepable
- * programs only (the syscall tracepoints, sched_process_exec), used only
- * between reading and storing within one run. */
+/* The same for the fallback's tp_btf program, which never sleeps. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -118,7 +119,6 @@ struct {
 GG_ASSERT_PINNED(exec_path, GG_MAP_EXEC_PATH);
 GG_ASSERT_PINNED(exec_name, GG_MAP_EXEC_NAME);
 GG_ASSERT_PINNED(exec_inode, GG_MAP_EXEC_INODE);
-GG_ASSERT_PINNED(exec_args, GG_MAP_EXEC_ARGS);
 GG_ASSERT_PINNED(exec_digest, GG_MAP_EXEC_DIGEST);
 GG_ASSERT_PINNED(exec_trust, GG_MAP_EXEC_TRUST);
 GG_ASSERT_PINNED(exec_trust_cfg, GG_MAP_EXEC_TRUST_CFG);
@@ -156,36 +156,6 @@ static __always_inline void gg_read_argv(struct gg_exec_args *a, const char *con
 		a->len = GG_ARGS_MAX;
 }
 
-/* LSM path: bprm_check_security decides before the new image exists, so
- * argv is kept at the syscall for a denial's record. */
-static __always_inline void gg_capture_argv(const char *const *argv)
-{
-	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
-	struct gg_exec_args *a;
-
-	if (!gg_task_in_scope())
-		return;
-	a = bpf_map_lookup_elem(&exec_args_scratch, &zero);
-	if (!a)
-		return;
-	gg_read_argv(a, argv);
-	bpf_map_update_elem(&exec_args, &tid, a, BPF_ANY);
-}
-
-SEC("tracepoint/syscalls/sys_enter_execve")
-int gg_exec_argv(struct trace_event_raw_sys_enter *ctx)
-{
-	gg_capture_argv((const char *const *)ctx->args[1]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int gg_execat_argv(struct trace_event_raw_sys_enter *ctx)
-{
-	gg_capture_argv((const char *const *)ctx->args[2]);
-	return 0;
-}
-
 /* argv into the record. */
 static __always_inline void gg_event_args_from(struct gg_event *e, struct gg_exec_args *a)
 {
@@ -202,10 +172,52 @@ static __always_inline void gg_event_args_from(struct gg_event *e, struct gg_exe
 	}
 }
 
-/* The task's last execve's argv (gg_capture_argv), into the record. */
-static __always_inline void gg_event_args(struct gg_event *e, __u32 tid)
+/* x86_64 syscall numbers: which argument of the syscall being served is
+ * argv. */
+#define GG_NR_EXECVE 59
+#define GG_NR_EXECVEAT 322
+
+/*
+ * LSM path, bprm_check_security: the exec being decided is still the
+ * syscall's, and current's mm is still the old one, so argv is the
+ * syscall's own argument, read from the old image like the tracepoint
+ * read it, but only for a record: no syscall tracepoint (it put every
+ * syscall of every task on the slow path) and no map update per exec. A
+ * kernel-started exec (no syscall) or a 32-bit one records no argv.
+ */
+static __always_inline void gg_event_args_syscall(struct gg_event *e)
 {
-	gg_event_args_from(e, bpf_map_lookup_elem(&exec_args, &tid));
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	const char *const *argv = NULL;
+	struct gg_exec_args *a;
+	long nr;
+
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr == GG_NR_EXECVE)
+		argv = (const char *const *)BPF_CORE_READ(regs, si);
+	else if (nr == GG_NR_EXECVEAT)
+		argv = (const char *const *)BPF_CORE_READ(regs, dx);
+	a = argv ? bpf_task_storage_get(&exec_args_tmp, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) :
+		   NULL;
+	if (a)
+		gg_read_argv(a, argv);
+	gg_event_args_from(e, a);
+}
+
+/* A mapping's record: the mapping task's own argv, from its stack
+ * (mm->start_stack points at argc, argv[] follows). */
+static __always_inline void gg_event_args_own(struct gg_event *e)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	unsigned long sp = BPF_CORE_READ(task, mm, start_stack);
+	struct gg_exec_args *a;
+
+	a = sp ? bpf_task_storage_get(&exec_args_tmp, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) :
+		 NULL;
+	if (a)
+		gg_read_argv(a, (const char *const *)(sp + sizeof(long)));
+	gg_event_args_from(e, a);
 }
 
 /*
@@ -534,7 +546,7 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 {
 	struct gg_exec_path_key pk;
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
-	__u32 slot, match = 0, tid, flags;
+	__u32 slot, match = 0, flags;
 	__u64 generation, dev = 0, ino = 0;
 	struct gg_exec_digest_tmp *d;
 	struct gg_verdict *v;
@@ -579,9 +591,8 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
-	tid = (__u32)bpf_get_current_pid_tgid();
 	gg_exec_event(e, bprm, dev, ino, match);
-	gg_event_args(e, tid);
+	gg_event_args_syscall(e);
 	if (d && d->known) {
 		e->exec.digest_known = 1;
 		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
@@ -614,7 +625,7 @@ static __always_inline bool gg_map_is_exe(struct file *file)
 }
 
 static __always_inline void gg_map_event(struct gg_event *e, struct file *file, __u64 dev,
-					 __u64 ino, __u32 tid)
+					 __u64 ino)
 {
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
@@ -624,7 +635,7 @@ static __always_inline void gg_map_event(struct gg_event *e, struct file *file, 
 	e->exec.digest_known = 0;
 	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
 	e->exec.path[0] = '\0';
-	gg_event_args(e, tid);
+	gg_event_args_own(e);
 }
 
 /* One mapping's decision: the exec rules on the file, hashed when the
@@ -633,7 +644,7 @@ static __always_inline void gg_map_event(struct gg_event *e, struct file *file, 
 static __always_inline int gg_map_check(struct file *file, const bool may_hash)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
-	__u32 slot, flags = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 slot, flags = 0;
 	__u64 generation, dev = 0, ino = 0;
 	union gg_exec_file_keys keys;
 	struct gg_exec_digest_tmp *d;
@@ -655,7 +666,7 @@ static __always_inline int gg_map_check(struct file *file, const bool may_hash)
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
-	gg_map_event(e, file, dev, ino, tid);
+	gg_map_event(e, file, dev, ino);
 	if (d && d->known) {
 		e->exec.digest_known = 1;
 		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
@@ -745,7 +756,5 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 
 GG_ASSERT_PINNED(gg_exec_check, GG_PROG_EXEC_CHECK);
 GG_ASSERT_PINNED(gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK);
-GG_ASSERT_PINNED(gg_exec_argv, GG_PROG_EXEC_ARGV);
-GG_ASSERT_PINNED(gg_execat_argv, GG_PROG_EXECAT_ARGV);
 GG_ASSERT_PINNED(gg_exec_mmap, GG_PROG_EXEC_MMAP);
 GG_ASSERT_PINNED(gg_exec_mprotect, GG_PROG_EXEC_MPROTECT);

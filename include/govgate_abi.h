@@ -640,9 +640,9 @@ struct gg_event {
 	 (gate) == GG_GATE_EGRESS ? GG_EVENT_HDR_SIZE + sizeof(struct gg_event_net) : \
 				    GG_EVENT_HDR_SIZE + sizeof(struct gg_event_module))
 
-/* exec_args: LRU_HASH keyed by tid, filled at sys_enter_execve(at) for the
- * record only (user memory: it never decides anything). buf is twice the
- * bytes kept so the verifier can bound each bounded-size string read. */
+/* A record's argv, read from user memory (it never decides anything) into
+ * a scratch of exec.bpf.c's. buf is twice the bytes kept so the verifier
+ * can bound each bounded-size string read. */
 struct gg_exec_args {
 	__u32 argc;
 	__u32 len;
@@ -689,7 +689,6 @@ struct gg_meta {
 #define GG_MAP_EXEC_DIGEST "exec_digest"
 #define GG_MAP_EXEC_TRUST "exec_trust"
 #define GG_MAP_EXEC_TRUST_CFG "exec_trust_cfg"
-#define GG_MAP_EXEC_ARGS "exec_args"
 /* net.egress (bpf/egress.bpf.c). */
 #define GG_MAP_EGRESS_V4 "egress_v4"
 #define GG_MAP_EGRESS_V6 "egress_v6"
@@ -724,8 +723,6 @@ struct gg_meta {
 /* Programs: the loader table in user/gates.c lists each one exactly once. */
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
 #define GG_PROG_EXEC_CHECK_FALLBACK "gg_exec_check_fallback"
-#define GG_PROG_EXEC_ARGV "gg_exec_argv"
-#define GG_PROG_EXECAT_ARGV "gg_execat_argv"
 #define GG_PROG_EXEC_MMAP "gg_exec_mmap"
 #define GG_PROG_EXEC_MPROTECT "gg_exec_mprotect"
 #define GG_PROG_EGRESS_CONNECT "gg_egress_connect"

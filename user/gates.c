@@ -30,8 +30,6 @@
 enum gg_attach {
 	GG_ATTACH_AUTO, /* lsm, tp_btf, tracepoint: from the section name */
 	GG_ATTACH_CGROUP, /* on the scope's cgroup */
-	/* as AUTO, but for the record only: the gate enforces without it */
-	GG_ATTACH_RECORD,
 };
 
 struct gg_prog_spec {
@@ -81,9 +79,6 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check, GG_PROG_EXEC_CHECK, GG_MECH_LSM, GG_ATTACH_AUTO)              \
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
-	/* argv for the LSM path's records (the fallback reads the new stack) */            \
-	P(exec, gg_exec_argv, GG_PROG_EXEC_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)              \
-	P(exec, gg_execat_argv, GG_PROG_EXECAT_ARGV, GG_MECH_LSM, GG_ATTACH_RECORD)          \
 	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
 	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
 
@@ -334,11 +329,11 @@ static int hold_link_fd(int fd, const char *name, struct gg_err *err)
 	return 0;
 }
 
-/* A program the gate enforces without (argv for the record): one that
- * cannot attach is said, not an error. */
+/* A program loaded with either mechanism: one that cannot attach is said,
+ * not an error. */
 static bool optional_prog(const struct gg_prog_spec *p)
 {
-	return p->mech == GG_MECH_NONE || p->attach == GG_ATTACH_RECORD;
+	return p->mech == GG_MECH_NONE;
 }
 
 /* Holds an adopted gate's pinned links (mech's programs and the shared

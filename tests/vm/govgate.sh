@@ -230,7 +230,7 @@ check rm-links-module-eperm gg-modload /lib/test/test.ko
 # kill -9, then pins half removed (links gone, some programs): a restart
 # attaches cleanly over what is left and enforces before it says so.
 kill -9 $daemon; wait $daemon 2>/dev/null
-rm -f /sys/fs/bpf/govgate/prog-gg_exec_argv /sys/fs/bpf/govgate/prog-gg_module_request
+rm -f /sys/fs/bpf/govgate/prog-gg_exec_mmap /sys/fs/bpf/govgate/prog-gg_module_request
 check restart-over-stale-pins start --scope global
 check restart-over-stale-pins-no-eexist sh -c '! grep -q "File exists" /tmp/daemon.err'
 check restart-stale-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-stale)" EPERM
