@@ -257,6 +257,9 @@ info "systemd-analyze security: $(systemd-analyze security govgate --no-pager 2>
 check hardening-nonewprivs [ "$(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status)" = 1 ]
 check hardening-capbnd-limited [ "$(awk '/^CapBnd/ {print $2}' /proc/$pid/status)" != 000001ffffffffff ]
 check hardening-root-readonly nsenter -t "$pid" -m sh -c '! touch /usr/gg-rw-test 2>/dev/null'
+# The unit lets the DNS forwarder make its inet sockets (a seccomp refusal
+# reads "Address family not supported").
+check hardening-dns-forwarder-sockets sh -c '! journalctl -u govgate -o cat | grep -q "dns: listen.*Address family not supported"'
 
 if ((fails)); then # post-mortem on the serial console
 	journalctl -b -u govgate -o short-monotonic --no-pager | tail -n 60 | sed 's/^/GGG-LOG /'
