@@ -34,7 +34,7 @@ run "systemctl show govgate -p ActiveEnterTimestampMonotonic; systemctl show bas
 section "what is attached"
 run ls /sys/fs/bpf/govgate
 run "bpftool link show | grep -A2 -E 'prog [0-9]+ *\$|tracing|perf_event' | head -n 40"
-run "bpftool prog show | grep -A3 ' name gg_'"
+run "bpftool prog show | grep -A3 ' name gg_' | head -n 24"
 run cat /sys/kernel/security/lsm
 
 section "which rules are in which map"
