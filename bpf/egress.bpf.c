@@ -314,7 +314,6 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 					     struct gg_progs *p, const __u32 mech)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
 	struct gg_egress_prog_key k = { .slot = slot };
 	struct gg_egress_prog_inode_key ik = { .slot = slot };
 	struct gg_egress_prog_digest_key dk = { .slot = slot };
@@ -322,13 +321,20 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	struct gg_exec_hash_key hk;
 	struct gg_egress_exe *x;
 	struct inode *inode;
+	struct mm_struct *mm;
+	struct file *exe;
 	bool digests;
 
+	/* Read in place (BTF pointers: the loads are the JIT's own, no helper
+	 * call each): this runs on every decided connect. */
 	p->name = p->inode = p->digest = 0;
-	if (!exe)
+	mm = task->mm;
+	if (!mm)
 		return; /* a kernel thread */
-	bpf_probe_read_kernel_str(k.name, sizeof(k.name),
-				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	exe = mm->exe_file;
+	if (!exe)
+		return;
+	bpf_probe_read_kernel_str(k.name, sizeof(k.name), exe->f_path.dentry->d_name.name);
 	pv = bpf_map_lookup_elem(&egress_prog, &k);
 	p->name = pv ? pv->prog : 0;
 	/* The ctime (the digest's key) only when the slot has content rules
@@ -340,9 +346,9 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 		ik.dev = hk.dev;
 		ik.ino = hk.ino;
 	} else {
-		inode = BPF_CORE_READ(exe, f_inode);
-		ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		ik.ino = BPF_CORE_READ(inode, i_ino);
+		inode = exe->f_inode;
+		ik.dev = inode->i_sb->s_dev;
+		ik.ino = inode->i_ino;
 	}
 	pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
 	if (pv && pv->prog != p->name)
@@ -1158,41 +1164,59 @@ static __always_inline bool gg_skb_in_scope(struct __sk_buff *skb)
 	return true;
 }
 
-/* The packet's destination; false if it is not one the gate reads. */
+/* The transport ports of a first fragment at offset l4: read in place
+ * when the linear data holds them, else copied. */
+static __always_inline void gg_port_from_skb(struct __sk_buff *skb, __u32 l4, struct gg_dest *d)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u16 port = 0;
+
+	if (l4 > 60)
+		return;
+	if (data + l4 + 4 <= end)
+		port = *(__u16 *)(data + l4 + 2);
+	else
+		bpf_skb_load_bytes(skb, l4 + 2, &port, sizeof(port));
+	d->port = bpf_ntohs(port);
+}
+
+/* The packet's destination; false if it is not one the gate reads. The
+ * headers are read in place (every packet a socket sends has its network
+ * header in the linear data); a copy only where they are not. */
 static __always_inline bool gg_dest_from_skb(struct __sk_buff *skb, struct gg_dest *d)
 {
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ipv6hdr ip6buf, *ip6 = data;
+	struct iphdr ipbuf, *ip = data;
 	__u32 l4 = 0;
 	__u8 ver = 0;
 
-	if (bpf_skb_load_bytes(skb, 0, &ver, 1))
-		return false;
-	if (ver >> 4 == 4) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+	if ((void *)(ip + 1) > end) {
+		if (bpf_skb_load_bytes(skb, 0, &ipbuf, sizeof(ipbuf)))
 			return false;
+		ip = &ipbuf;
+	}
+	ver = ip->version;
+	if (ver == 4) {
 		d->family = AF_INET;
-		__builtin_memcpy(d->addr, &ip.daddr, 4);
-		d->proto = ip.protocol;
-		if (!(ip.frag_off & bpf_htons(0x1fff))) /* first fragment: ports */
-			l4 = ip.ihl * 4;
-	} else if (ver >> 4 == 6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return false;
-		gg_dest_v6(d, (const __u32 *)&ip6.daddr);
-		d->proto = ip6.nexthdr;
-		l4 = sizeof(ip6);
+		__builtin_memcpy(d->addr, &ip->daddr, 4);
+		d->proto = ip->protocol;
+		if (!(ip->frag_off & bpf_htons(0x1fff))) /* first fragment: ports */
+			l4 = ip->ihl * 4;
+	} else if (ver == 6) {
+		if ((void *)(ip6 + 1) > end) {
+			if (bpf_skb_load_bytes(skb, 0, &ip6buf, sizeof(ip6buf)))
+				return false;
+			ip6 = &ip6buf;
+		}
+		gg_dest_v6(d, (const __u32 *)&ip6->daddr);
+		d->proto = ip6->nexthdr;
+		l4 = sizeof(*ip6);
 	} else {
 		return false;
 	}
-	if (l4 && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP)) {
-		__u16 port = 0;
-
-		bpf_skb_load_bytes(skb, l4 + 2, &port, sizeof(port));
-		d->port = bpf_ntohs(port);
-	}
+	if (l4 && (d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP))
+		gg_port_from_skb(skb, l4, d);
 	d->hook = GG_NET_PACKET;
 	return true;
 }
@@ -1274,6 +1298,50 @@ static __always_inline bool gg_skb_to_loopback(struct __sk_buff *skb)
 	       ip6->daddr.in6_u.u6_addr32[3] == bpf_htonl(1);
 }
 
+/*
+ * A TCP segment without payload (SYN, ACK, FIN, RST) of a TCP socket, or
+ * of the kernel's request and time-wait sockets: its destination was
+ * decided by the socket's connect (or is a peer that connected in), and
+ * it carries no data, so it goes out without a lookup: most of a short
+ * connection's packets. A segment with data is decided as before, so a
+ * deny rule applied while a connection is open still stops its data.
+ * Read in place; anything else (IPv6 extension headers, fragments, a
+ * header out of the linear data, a raw socket's TCP) goes the full way.
+ */
+static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data;
+	struct iphdr *ip = data;
+	struct bpf_sock *sk = skb->sk;
+	__u8 *doff;
+	__u32 l4;
+
+	if (!sk || (void *)(ip + 1) > end)
+		return false;
+	if (ip->version == 4) {
+		/* not a fragment: neither more fragments nor an offset */
+		if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3fff)))
+			return false;
+		l4 = ip->ihl * 4;
+	} else if (ip->version == 6) {
+		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
+			return false;
+		l4 = sizeof(*ip6);
+	} else {
+		return false;
+	}
+	if (l4 < 20 || l4 > 60)
+		return false;
+	doff = data + l4 + 12;
+	if ((void *)(doff + 1) > end || skb->len != l4 + (*doff >> 4) * 4)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return true;
+	return READ_ONCE(sk->type) == SOCK_STREAM && READ_ONCE(sk->protocol) == IPPROTO_TCP;
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
@@ -1283,8 +1351,8 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 	__u64 generation;
 	__u32 slot;
 
-	if (gg_skb_to_loopback(skb) || !gg_skb_in_scope(skb) || !gg_dest_from_skb(skb, &d) ||
-	    gg_is_loopback(&d))
+	if (gg_skb_to_loopback(skb) || gg_skb_tcp_no_data(skb) || !gg_skb_in_scope(skb) ||
+	    !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
 		return 1;
 	slot = gg_active_slot(&generation);
 	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);

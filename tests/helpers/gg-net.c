@@ -24,6 +24,11 @@
  *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
  *   gg-net badfamily ADDR PORT     UDP sendto, sa_family = AF_APPLETALK
  *   gg-net disconnect ADDR PORT    UDP connect to ADDR, then connect(AF_UNSPEC)
+ *   gg-net held     ADDR PORT GO   one TCP connection, a byte each way of
+ *                                  it: one, then FILE GO.ready is made and,
+ *                                  once GO exists (the test changed the
+ *                                  policy meanwhile), another; prints
+ *                                  "arrived|none arrived|none", one per byte
  * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
@@ -35,6 +40,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -337,6 +343,47 @@ static int disconnect_unspec(struct target *t)
 	return report(connect(fd, &unspec, sizeof(unspec)));
 }
 
+/* Did the byte sent on c reach the accepted socket a within a second? */
+static bool byte_arrives(int c, int a)
+{
+	struct pollfd p = { .fd = a, .events = POLLIN };
+	char buf[16];
+
+	if (send(c, "x", 1, MSG_NOSIGNAL) != 1)
+		return false;
+	return poll(&p, 1, 1000) == 1 && recv(a, buf, sizeof(buf), 0) > 0;
+}
+
+/* An open connection across a policy change: is it cut? */
+static int held(struct target *t, const char *go)
+{
+	char ready[4096];
+	bool first, second;
+	int l, c, a, fd;
+
+	snprintf(ready, sizeof(ready), "%s.ready", go);
+	l = receiver(t, SOCK_STREAM);
+	c = socket(t->family, SOCK_STREAM, 0);
+	if (l < 0 || c < 0 || connect(c, (struct sockaddr *)&t->ss, t->len)) {
+		report(-1);
+		return 2;
+	}
+	a = -1;
+	for (int i = 0; i < 100 && a < 0; i++, usleep(10000))
+		a = accept(l, NULL, NULL);
+	if (a < 0)
+		return 2;
+	first = byte_arrives(c, a);
+	fd = open(ready, O_CREAT | O_WRONLY, 0644);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 3000 && access(go, F_OK); i++) /* 30 s */
+		usleep(10000);
+	second = byte_arrives(c, a);
+	printf("%s %s\n", first ? "arrived" : "none", second ? "arrived" : "none");
+	return 0;
+}
+
 /* Only makes a socket of a kind: what socket_create lets through. */
 static int make_socket(const char *kind)
 {
@@ -364,7 +411,7 @@ static int make_socket(const char *kind)
 
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
-				       NULL };
+				       "held",	   NULL };
 
 static bool is_attack(const char *mode)
 {
@@ -384,6 +431,8 @@ static int attack(int argc, char **argv)
 		return 3;
 	t.family = t.ss.ss_family;
 	t.port = argc > 3 ? atoi(argv[3]) : 0;
+	if (!strcmp(m, "held"))
+		return argc == 5 ? held(&t, argv[4]) : 3;
 	if (!strcmp(m, "hdrincl") || !strcmp(m, "packet")) {
 		if (argc != 5)
 			return 3;

@@ -292,6 +292,35 @@ check audit-policy-applied audit_has '"event":"policy_applied"' 'test-pack.json'
 check status-names-scope-cgroup grep -qx "scope: *cgroup $cg" "$tmp/status.txt"
 check status-last-apply-ok grep -qE '^last apply: +ok .*generation [0-9]+' "$tmp/status.txt"
 
+# An open TCP connection across an apply. The packet check remembers a
+# socket's verdict per policy generation (egress_pass): a new policy that
+# still allows the destination keeps the connection; a deny rule applied
+# after it opened cuts it (the next packet is decided again, and dropped).
+held_across() { # PORT PACK...: prints gg-net held's "first second"
+	local go=$tmp/held-$1 port=$1 pid
+	shift
+	rm -f "$go" "$go.ready"
+	in_scope bash -c 'ip addr add 10.66.0.1/32 dev lo && exec "$@"' _ \
+		"$helpers/gg-net" held 10.66.0.1 "$port" "$go" >"$go.out" &
+	pid=$!
+	wait_for 10 test -e "$go.ready"
+	"$gg" apply --config "$tmp/config.json" "$@" >/dev/null
+	touch "$go"
+	wait $pid
+	cat "$go.out"
+}
+cat >"$tmp/held-pack.json" <<JSON
+{ "name": "held-test", "version": "v1",
+  "framework": { "id": "test", "title": "host test" },
+  "controls": [ { "id": "T-3", "title": "no 10.66.0.0/16", "status": "enforced" } ],
+  "rules": [ { "id": "no-held", "gate": "net.egress", "controls": ["T-3"], "match": { "cidrs": ["10.66.0.0/16"] } } ] }
+JSON
+check held-connection-kept-across-apply test "$(held_across 5371 "$tmp/test-pack.json")" = "arrived arrived"
+check held-connection-cut-by-later-deny test "$(held_across 5372 "$tmp/test-pack.json" "$tmp/held-pack.json")" = "arrived none"
+check held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"10.66.0.1"' '"hook":"packet"' 'T-3'
+check held-new-connect-denied test "$(in_scope bash -c 'ip addr add 10.66.0.1/32 dev lo && exec "$@"' _ "$helpers/gg-net" pair 10.66.0.1 5373)" = EPERM
+"$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json" >/dev/null
+
 # A bad pack: clear error naming file and place; the running policy stays.
 gen_before=$(generation)
 sed 's#"10.9.0.0/16"#"10.9.0.1/16"#' "$tmp/test-pack.json" >"$tmp/bad-pack.json"

@@ -462,6 +462,31 @@ check path-rule-via-symlink-eperm is "$(gg-exec /tmp/alias-of-watched /tmp/p-ali
 check path-rule-via-symlink-never-ran [ ! -e /tmp/p-alias ]
 check path-rule-audited audit_has '"event":"command_denied"' '"W-1"' '"match":"path"' '"filename":"/tmp/alias-of-watched"'
 
+# An open TCP connection across an apply (the packet check's per-socket
+# memory, egress_pass): kept by a policy that still allows it, cut by a
+# deny rule applied after it opened.
+held_across() { # PORT APPLY-ARGS...: prints gg-net held's "first second"
+	go=/tmp/held-$1 port=$1
+	shift
+	rm -f $go $go.ready
+	unshare -n sh -c 'ip link set lo up && ip addr add 10.66.0.1/32 dev lo && exec gg-net "$@"' _ \
+		held 10.66.0.1 $port $go >$go.out &
+	hpid=$!
+	wait_for 30 [ -e $go.ready ]
+	govgate apply --config $cfg "$@" >/dev/null
+	touch $go
+	wait $hpid
+	cat $go.out
+}
+cat >/tmp/held-pack.json <<JSON
+{ "name": "vm-held", "version": "v1", "framework": { "id": "test", "title": "vm held" },
+  "controls": [ { "id": "H-1", "title": "no 10.66.0.0/16", "status": "enforced" } ],
+  "rules": [ { "id": "no-held", "gate": "net.egress", "controls": ["H-1"], "match": { "cidrs": ["10.66.0.0/16"] } } ] }
+JSON
+check held-connection-kept-across-apply is "$(held_across 5371 --add --mode enforce /tmp/watch-pack.json)" "arrived arrived"
+check held-connection-cut-by-later-deny is "$(held_across 5372 --add /tmp/held-pack.json)" "arrived none"
+check held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"10.66.0.1"' '"hook":"packet"' '"H-1"'
+
 # A bad pack changes nothing.
 # The top-level key (status --json indents by 2; last_apply nests another).
 gen() { govgate status --json --config $cfg | grep '^  "generation"'; }
