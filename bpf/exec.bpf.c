@@ -81,21 +81,17 @@ struct {
 	__type(value, struct gg_exec_hash_val);
 } exec_hash SEC(".maps");
 
-/* Digest scratch, per task: the program sleeps while IMA reads the file,
- * and another exec on the same CPU would overwrite a per-CPU buffer. */
+/* Digest scratch, on the deciding program's own stack (in its union of
+ * keys, gg_exec_file_keys): the program sleeps while IMA reads the file,
+ * and another exec on the same CPU would overwrite a per-CPU buffer; task
+ * storage was allocated (and freed, at exit) for every new process, which
+ * was most of the cost of an exec's digest check once it was cached. IMA
+ * copies at most the size it is given, so a SHA-256 goes straight into
+ * dk; another algorithm is refused by its id. */
 struct gg_exec_digest_tmp {
-	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
 	struct gg_exec_hash_key hk;
 	struct gg_exec_digest_key dk;
-	__u32 known;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct gg_exec_digest_tmp);
-} exec_digest_tmp SEC(".maps");
 
 /* Scratch for a record's argv copy (too big for the stack), per task: the
  * LSM programs may sleep (a fault in the user read), and another task on
@@ -239,24 +235,39 @@ static __always_inline void gg_event_args_stack(struct gg_event *e, struct task_
 	gg_event_args_from(e, a);
 }
 
-static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
-					  __u64 dev, __u64 ino, __u32 match)
+/* The identity of a file: re-read where needed rather than kept on the
+ * stack (the LSM exec program's 512 bytes are nearly all used). */
+static __always_inline __u64 gg_file_dev(struct file *file)
 {
+	return BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+}
+
+static __always_inline __u64 gg_file_ino(struct file *file)
+{
+	return BPF_CORE_READ(file, f_inode, i_ino);
+}
+
+static __always_inline void gg_exec_event(struct gg_event *e, struct linux_binprm *bprm,
+					  __u32 match)
+{
+	struct file *file = BPF_CORE_READ(bprm, file);
+
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
 				  BPF_CORE_READ(bprm, filename));
-	e->exec.dev = dev;
-	e->exec.ino = ino;
+	e->exec.dev = gg_file_dev(file);
+	e->exec.ino = gg_file_ino(file);
 	e->exec.match = match;
 	e->exec.digest_known = 0;
 	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
 }
 
-/* The identity key and the name key are never live at once: one buffer
- * (the LSM program, its path key and bpf_loop's callback share 512 bytes of
- * stack on 6.1). */
+/* The identity key, the name key and the digest scratch are never live
+ * at once: one buffer (the LSM program, its path key and bpf_loop's
+ * callback share 512 bytes of stack on 6.1). */
 union gg_exec_file_keys {
 	struct gg_exec_inode_key ik;
 	struct gg_exec_name_key nk;
+	struct gg_exec_digest_tmp dt;
 };
 
 /*
@@ -277,9 +288,8 @@ static __always_inline bool gg_dentry_disconnected(struct dentry *d)
 
 /* Looks the file up by identity and name; returns the match kind. On
  * return, keys->nk holds the name key. */
-static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, __u64 *dev,
-						 __u64 *ino, __u32 *action, __u32 *entries,
-						 union gg_exec_file_keys *keys)
+static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, __u32 *action,
+						 __u32 *entries, union gg_exec_file_keys *keys)
 {
 	struct gg_exec_inode_key *ik = &keys->ik;
 	struct gg_exec_name_key *nk = &keys->nk;
@@ -288,10 +298,8 @@ static __always_inline __u32 gg_exec_lookup_file(struct file *file, __u32 slot, 
 
 	__builtin_memset(ik, 0, sizeof(*ik));
 	ik->slot = slot;
-	ik->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
-	ik->ino = BPF_CORE_READ(file, f_inode, i_ino);
-	*dev = ik->dev;
-	*ino = ik->ino;
+	ik->dev = gg_file_dev(file);
+	ik->ino = gg_file_ino(file);
 	v = bpf_map_lookup_elem(&exec_inode, ik);
 	if (v && v->entry) {
 		gg_hit(v, action, entries, GG_EXEC_HIT_INODE);
@@ -443,9 +451,9 @@ static __always_inline void gg_inode_ctime(struct inode *inode, struct gg_exec_h
 #define GG_HASH_ALGO_SHA256 4
 
 /* Fills d->dk.sha256 with the SHA-256 of the file, from the cache or (a
- * sleepable program: may_hash) from IMA; d->known says whether it could. */
-static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 ino,
-					   struct gg_exec_digest_tmp *d, const bool may_hash)
+ * sleepable program: may_hash) from IMA; returns whether it could. */
+static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_digest_tmp *d,
+					   const bool may_hash)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct gg_exec_hash_val *cached;
@@ -453,61 +461,50 @@ static __always_inline void gg_exec_digest(struct file *file, __u64 dev, __u64 i
 	__u32 nsec;
 	long algo;
 
-	d->known = 0;
 	__builtin_memset(&d->hk, 0, sizeof(d->hk));
-	d->hk.dev = dev;
-	d->hk.ino = ino;
+	d->hk.dev = gg_file_dev(file);
+	d->hk.ino = gg_file_ino(file);
 	gg_inode_ctime(inode, &d->hk);
 	cached = bpf_map_lookup_elem(&exec_hash, &d->hk);
 	if (cached) {
 		__builtin_memcpy(d->dk.sha256, cached->sha256, GG_SHA256_LEN);
-		d->known = 1;
-		return;
+		return true;
 	}
 	if (!may_hash)
-		return;
-	algo = bpf_ima_file_hash(file, d->buf, sizeof(d->buf));
+		return false;
+	algo = bpf_ima_file_hash(file, d->dk.sha256, sizeof(d->dk.sha256));
 	if (algo != GG_HASH_ALGO_SHA256)
-		return; /* IMA hashes with another algorithm: name rules only */
-	__builtin_memcpy(d->dk.sha256, d->buf, GG_SHA256_LEN);
-	d->known = 1;
+		return false; /* IMA hashes with another algorithm: name rules only */
 	/* Cached only if the file did not change while it was read, and its
 	 * ctime has settled. */
 	sec = d->hk.ctime_sec;
 	nsec = d->hk.ctime_nsec;
 	gg_inode_ctime(inode, &d->hk);
 	if (sec != d->hk.ctime_sec || nsec != d->hk.ctime_nsec)
-		return;
+		return true;
 	if (sec + GG_HASH_SETTLE_S >= (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL))
-		return;
-	bpf_map_update_elem(&exec_hash, &d->hk, d->buf, BPF_ANY);
+		return true;
+	bpf_map_update_elem(&exec_hash, &d->hk, d->dk.sha256, BPF_ANY);
+	return true;
 }
 
-/* Looks the file's content up in exec_digest. Returns the digest scratch
- * (NULL if none could be had); *hit says whether a rule matched. */
+/* Looks the file's content up in exec_digest, with d as the scratch.
+ * Returns d with the digest, or NULL when it is not known (the slot has no
+ * digests, so no hash is made; or none could be had). A matching rule
+ * fills entries[GG_EXEC_HIT_DIGEST]. */
 static __always_inline struct gg_exec_digest_tmp *
-gg_exec_lookup_digest(struct file *file, __u32 slot, __u64 dev, __u64 ino, __u32 *action,
-		      __u32 *entries, bool *hit, const bool may_hash)
+gg_exec_lookup_digest(struct file *file, __u32 slot, __u32 *action,
+		      __u32 *entries, const bool may_hash, struct gg_exec_digest_tmp *d)
 {
-	struct gg_exec_digest_tmp *d;
 	struct gg_verdict *v;
 
-	*hit = false;
 	if (!gg_slot_has_digests(slot))
 		return NULL; /* nothing to match: no hash */
-	d = bpf_task_storage_get(&exec_digest_tmp, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!d)
+	if (!gg_exec_digest(file, d, may_hash))
 		return NULL;
-	gg_exec_digest(file, dev, ino, d, may_hash);
-	if (!d->known)
-		return d;
 	d->dk.slot = slot;
 	v = bpf_map_lookup_elem(&exec_digest, &d->dk);
-	if (v && v->entry) {
-		gg_hit(v, action, entries, GG_EXEC_HIT_DIGEST);
-		*hit = true;
-	}
+	gg_hit(v, action, entries, GG_EXEC_HIT_DIGEST);
 	return d;
 }
 
@@ -524,7 +521,7 @@ static __always_inline bool gg_exec_lookup_trust(struct gg_exec_digest_tmp *d, _
 	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
 	if (!cfg || !cfg->n_lists)
 		return false;
-	if (d && d->known) {
+	if (d) {
 		d->dk.slot = slot;
 		lists = bpf_map_lookup_elem(&exec_trust, &d->dk);
 		if (lists)
@@ -547,11 +544,10 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	struct gg_exec_path_key pk;
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
 	__u32 slot, match = 0, flags;
-	__u64 generation, dev = 0, ino = 0;
+	__u64 generation;
 	struct gg_exec_digest_tmp *d;
 	struct gg_verdict *v;
 	struct gg_event *e;
-	bool hit;
 
 	if (ret != 0)
 		return ret; /* never override an earlier LSM's denial */
@@ -572,7 +568,7 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 		}
 	}
 	union gg_exec_file_keys keys;
-	__u32 m = gg_exec_lookup_file(bprm->file, slot, &dev, &ino, &action, entries, &keys);
+	__u32 m = gg_exec_lookup_file(bprm->file, slot, &action, entries, &keys);
 
 	if (!match)
 		match = m;
@@ -581,8 +577,10 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	if (gg_exec_lookup_invoked((struct gg_scan *)&pk, slot, &action, entries, &keys.nk) &&
 	    !match)
 		match = GG_EXEC_BY_INVOKED_NAME;
-	d = gg_exec_lookup_digest(bprm->file, slot, dev, ino, &action, entries, &hit, true);
-	if (hit && !match)
+	/* the keys are dead from here: their bytes are the digest scratch */
+	d = gg_exec_lookup_digest(bprm->file, slot, &action, entries, true,
+				  &keys.dt);
+	if (entries[GG_EXEC_HIT_DIGEST] && !match)
 		match = GG_EXEC_BY_DIGEST;
 	if (gg_exec_lookup_trust(d, slot, &action, entries) && !match)
 		match = GG_EXEC_BY_TRUST;
@@ -591,9 +589,9 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
-	gg_exec_event(e, bprm, dev, ino, match);
+	gg_exec_event(e, bprm, match);
 	gg_event_args_syscall(e);
-	if (d && d->known) {
+	if (d) {
 		e->exec.digest_known = 1;
 		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
 	}
@@ -624,13 +622,12 @@ static __always_inline bool gg_map_is_exe(struct file *file)
 	return BPF_CORE_READ(t, mm, exe_file) == file;
 }
 
-static __always_inline void gg_map_event(struct gg_event *e, struct file *file, __u64 dev,
-					 __u64 ino)
+static __always_inline void gg_map_event(struct gg_event *e, struct file *file)
 {
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	e->exec.dev = dev;
-	e->exec.ino = ino;
+	e->exec.dev = gg_file_dev(file);
+	e->exec.ino = gg_file_ino(file);
 	e->exec.match = GG_EXEC_BY_MMAP;
 	e->exec.digest_known = 0;
 	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
@@ -645,19 +642,18 @@ static __always_inline int gg_map_check(struct file *file, const bool may_hash)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
 	__u32 slot, flags = 0;
-	__u64 generation, dev = 0, ino = 0;
+	__u64 generation;
 	union gg_exec_file_keys keys;
 	struct gg_exec_digest_tmp *d;
 	struct gg_event *e;
-	bool hit;
 
 	slot = gg_active_slot(&generation);
-	gg_exec_lookup_file(file, slot, &dev, &ino, &action, entries, &keys);
-	d = gg_exec_lookup_digest(file, slot, dev, ino, &action, entries, &hit, may_hash);
+	gg_exec_lookup_file(file, slot, &action, entries, &keys);
+	d = gg_exec_lookup_digest(file, slot, &action, entries, may_hash, &keys.dt);
 	gg_exec_lookup_trust(d, slot, &action, entries);
 	/* Made executable by mprotect, never hashed: its content cannot be
 	 * matched, so it is denied (a library is mapped executable by mmap). */
-	if (!may_hash && gg_slot_has_digests(slot) && (!d || !d->known)) {
+	if (!may_hash && gg_slot_has_digests(slot) && !d) {
 		action = GG_ACT_DENY;
 		flags |= GG_EVF_UNHASHED;
 	}
@@ -666,8 +662,8 @@ static __always_inline int gg_map_check(struct file *file, const bool may_hash)
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
-	gg_map_event(e, file, dev, ino);
-	if (d && d->known) {
+	gg_map_event(e, file);
+	if (d) {
 		e->exec.digest_known = 1;
 		__builtin_memcpy(e->exec.sha256, d->dk.sha256, GG_SHA256_LEN);
 	}
@@ -717,7 +713,7 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	union gg_exec_file_keys keys;
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {};
 	__u32 slot, match = 0, flags;
-	__u64 generation, dev = 0, ino = 0;
+	__u64 generation;
 	struct gg_verdict *v;
 	struct gg_event *e;
 
@@ -733,7 +729,7 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 		gg_hit(v, &action, entries, GG_EXEC_HIT_PATH);
 		match = GG_EXEC_BY_PATH;
 	}
-	__u32 m = gg_exec_lookup_file(BPF_CORE_READ(bprm, file), slot, &dev, &ino, &action,
+	__u32 m = gg_exec_lookup_file(BPF_CORE_READ(bprm, file), slot, &action,
 				      entries, &keys);
 	if (!match)
 		match = m;
@@ -747,7 +743,7 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 	if (!e)
 		return 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_FALLBACK, generation, entries, flags);
-	gg_exec_event(e, bprm, dev, ino, match);
+	gg_exec_event(e, bprm, match);
 	gg_event_args_stack(e, p);
 	e->exec.path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
