@@ -456,8 +456,9 @@ static __always_inline __u32 gg_allow_cidrs(__u32 slot, const struct gg_dest *d)
 	return lists;
 }
 
-/* The lists d was learned for from DNS and that have not expired. */
-static __always_inline __u32 gg_allow_learned(const struct gg_dest *d)
+/* The lists d was learned for from DNS and that have not expired: only the
+ * key forms the slot's domain entries make (kinds, GG_LEARNED_*). */
+static __always_inline __u32 gg_allow_learned(const struct gg_dest *d, __u32 kinds)
 {
 	struct gg_learned_key k = {};
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -472,7 +473,9 @@ static __always_inline __u32 gg_allow_learned(const struct gg_dest *d)
 		k.family = 6;
 	}
 	for (int i = 0; i < 4; i++) {
-		/* (port, proto), (port, 0), (0, proto), (0, 0) */
+		/* (port, proto), (port, 0), (0, proto), (0, 0): bits 0-3 */
+		if (!(kinds & (1U << i)))
+			continue;
 		k.port = i < 2 ? d->port : 0;
 		k.proto = i & 1 ? 0 : d->proto;
 		v = bpf_map_lookup_elem(&egress_learned, &k);
@@ -498,7 +501,7 @@ static __always_inline __u32 gg_allow_decide(__u32 slot, struct gg_egress_slot *
 		return 0;
 	missing = st->lists & ~gg_allow_cidrs(slot, d);
 	if (missing)
-		missing &= ~gg_allow_learned(d);
+		missing &= ~gg_allow_learned(d, st->learned_kinds);
 	if (!missing)
 		return 0;
 	for (int i = 0; i < GG_ALLOW_LISTS; i++) {

@@ -346,6 +346,9 @@ struct gg_egress_exe {
 struct gg_egress_slot {
 	__u32 prog_digests; /* egress_prog_digest has rows: hash at exec */
 	__u32 lists; /* bit N: allowlist N is applied; 0: no allowlist */
+	/* Which egress_learned key forms the slot's domain entries make
+	 * (GG_LEARNED_*): a connect looks up only those. */
+	__u32 learned_kinds;
 	/* What a destination missing from list N is: its entry (the list's
 	 * pack and controls) and action (deny, or observe for a pack applied
 	 * in observe mode). */
@@ -385,6 +388,14 @@ struct gg_allow_val {
  * (port, 0), (0, proto) and (0, 0). IPv4 addresses (and v4-mapped IPv6
  * ones) have family 4 and their address in addr[0..3], the rest zero.
  */
+/* gg_egress_slot.learned_kinds: a domain entry with ports and a protocol
+ * is learned as (port, proto), with ports only as (port, 0), with a
+ * protocol only as (0, proto), with neither as (0, 0). */
+#define GG_LEARNED_PORT_PROTO (1U << 0)
+#define GG_LEARNED_PORT (1U << 1)
+#define GG_LEARNED_PROTO (1U << 2)
+#define GG_LEARNED_ANY (1U << 3)
+
 struct gg_learned_key {
 	__u8 addr[16];
 	__u16 port; /* host byte order */
@@ -892,8 +903,9 @@ GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
 GG_ASSERT_SIZE(gg_exec_hash_key, 32);
 GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 8);
 GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
-GG_ASSERT_SIZE(gg_egress_slot, 8 + 8 * GG_ALLOW_LISTS);
-GG_ASSERT_OFF(gg_egress_slot, list, 8);
+GG_ASSERT_SIZE(gg_egress_slot, 12 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_OFF(gg_egress_slot, learned_kinds, 8);
+GG_ASSERT_OFF(gg_egress_slot, list, 12);
 _Static_assert(GG_ALLOW_LISTS <= 32, "allowlist bits are a __u32");
 GG_ASSERT_SIZE(gg_allow_v4_key, 12);
 GG_ASSERT_NEXT(gg_allow_v4_key, prefixlen, slot);

@@ -46,6 +46,9 @@ struct gg_dns_verdict {
  * must be on every applied list, as an address must (an allowlist with
  * CIDR entries only holds no name). */
 void gg_dns_match(const struct gg_compiled *c, const char *name, struct gg_dns_verdict *v);
+/* The egress_learned key forms (GG_LEARNED_*) that gg_dns_match's rules
+ * make for c's domain entries: the only ones the kernel looks up. */
+__u32 gg_dns_learned_kinds(const struct gg_compiled *c);
 
 /* The dns_denied record of a query (docs/audit.md): the name, its type,
  * the client, and the lists' packs and controls, as an egress_blocked

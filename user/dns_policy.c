@@ -60,6 +60,21 @@ void gg_dns_match(const struct gg_compiled *c, const char *name, struct gg_dns_v
 			v->deny |= 1U << i;
 }
 
+__u32 gg_dns_learned_kinds(const struct gg_compiled *c)
+{
+	__u32 kinds = 0;
+
+	for (size_t i = 0; c && i < c->n_allow_domains; i++) {
+		const struct gg_c_allow_domain *d = &c->allow_domains[i];
+
+		if (d->n_ports)
+			kinds |= d->proto ? GG_LEARNED_PORT_PROTO : GG_LEARNED_PORT;
+		else
+			kinds |= d->proto ? GG_LEARNED_PROTO : GG_LEARNED_ANY;
+	}
+	return kinds;
+}
+
 /* The attribution an egress_blocked record of the same lists has: the
  * record is built as one (gg_event_record), then made a dns_denied one. */
 static const char *const net_keys[] = {

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dns.h"
 #include "gates.h"
 #include "policy.h"
 
@@ -629,8 +630,10 @@ static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32
 		st.lists |= 1U << i;
 		st.list[i] = c->allow_lists[i].v;
 	}
-	if (c)
+	if (c) {
 		st.prog_digests = c->n_egress_prog_digests > 0;
+		st.learned_kinds = gg_dns_learned_kinds(c);
+	}
 	if (bpf_map_update_elem(m->egress_state_fd, &slot, &st, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_EGRESS_STATE ": update: %s", strerror(errno));
 	return 0;

@@ -52,6 +52,13 @@ cat >"$tmp/allow-dns.json" <<JSON
   "rules": [],
   "egress_allowlist": { "controls": ["OP-DNS"], "allow": [ "*.allowed.test" ] } }
 JSON
+# A domain entry narrowed to a port: its addresses are learned for that
+# port and protocol only (the kernel looks up the key forms the slot's
+# entries make: egress_state.learned_kinds). The apex is not under the
+# wildcard, so only the narrowed entry allows it.
+sed -e 's/allow-dns/allow-port/' \
+	-e 's/"\*.allowed.test" \]/"*.allowed.test", { "domain": "allowed.test", "ports": [8020], "protocol": "tcp" } ]/' \
+	"$tmp/allow-dns.json" >"$tmp/allow-port.json"
 sed -e 's/allow-dns/allow-other/' -e 's/"\*.allowed.test"/"*.allowed.test", "10.92.0.0\/16"/' \
 	"$tmp/allow-dns.json" >"$tmp/allow-other.json"
 
@@ -199,6 +206,12 @@ check dns-apply-other apply "$tmp/allow-other.json"
 check dns-other-lists-cleared test "$(pair 10.91.0.1 8012)" = EPERM
 check dns-other-lists-relearned test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
 check dns-other-lists-connects test "$(pair 10.91.0.1 8013)" = ok
+check dns-apply-port apply "$tmp/allow-port.json"
+check dns-port-entry-resolves test "$(q 10.91.0.53 53 allowed.test A)" = 10.91.0.4
+check dns-port-entry-connects test "$(pair 10.91.0.4 8020)" = ok
+check dns-port-entry-other-port-eperm test "$(pair 10.91.0.4 8021)" = EPERM
+check dns-port-wildcard-resolves test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
+check dns-port-wildcard-any-port test "$(pair 10.91.0.1 8022)" = ok
 # Observe: forwarded and recorded.
 check dns-apply-observe apply --mode observe "$tmp/allow-dns.json"
 check dns-observe-forwarded test "$(q 10.91.0.53 53 secret.attacker.test A)" = 10.91.0.9

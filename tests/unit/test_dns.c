@@ -39,6 +39,26 @@ static void two_lists(struct gg_compiled *c, struct gg_c_allow_list *l,
 	c->n_allow_domains = 2;
 }
 
+/* The key forms the kernel looks up are exactly those gg_dns_match's rules
+ * make (a form missing here would never be found). */
+static void test_learned_kinds(void **state)
+{
+	struct gg_c_allow_list l[2];
+	struct gg_c_allow_domain d[2];
+	struct gg_compiled c;
+	__u16 port;
+
+	(void)state;
+	two_lists(&c, l, d, &port, GG_ACT_DENY);
+	assert_int_equal(gg_dns_learned_kinds(&c), GG_LEARNED_PORT_PROTO | GG_LEARNED_ANY);
+	d[0].proto = 0; /* 443, any protocol */
+	d[1].proto = IPPROTO_UDP; /* any port, UDP */
+	assert_int_equal(gg_dns_learned_kinds(&c), GG_LEARNED_PORT | GG_LEARNED_PROTO);
+	c.n_allow_domains = 0; /* CIDR entries only: nothing is learned */
+	assert_int_equal(gg_dns_learned_kinds(&c), 0);
+	assert_int_equal(gg_dns_learned_kinds(NULL), 0);
+}
+
 static void test_match(void **state)
 {
 	struct gg_c_allow_list l[2];
@@ -283,7 +303,7 @@ static void test_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),	      cmocka_unit_test(test_answer_chain),
+		cmocka_unit_test(test_match), cmocka_unit_test(test_learned_kinds),	      cmocka_unit_test(test_answer_chain),
 		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
 		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_lcache),	      cmocka_unit_test(test_limit),
