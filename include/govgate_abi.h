@@ -384,8 +384,9 @@ struct gg_allow_val {
  * an allowlist -> the lists whose domain entries matched, until expires
  * (CLOCK_BOOTTIME ns, bpf_ktime_get_boot_ns). Not slot-keyed: whoever
  * writes it (the DNS forwarder, or a test) writes list bits of the active
- * policy. port/proto 0 = every port/protocol; a lookup tries (port, proto),
- * (port, 0), (0, proto) and (0, 0). IPv4 addresses (and v4-mapped IPv6
+ * policy. port/proto 0 = every port/protocol; a lookup tries those of
+ * (port, proto), (port, 0), (0, proto) and (0, 0) that the slot's domain
+ * entries make (gg_egress_slot.learned_kinds). IPv4 addresses (and v4-mapped IPv6
  * ones) have family 4 and their address in addr[0..3], the rest zero.
  */
 /* gg_egress_slot.learned_kinds: a domain entry with ports and a protocol
