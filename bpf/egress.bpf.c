@@ -1302,14 +1302,17 @@ static __always_inline bool gg_skb_to_loopback(struct __sk_buff *skb)
 }
 
 /*
- * A TCP segment without payload (SYN, ACK, FIN, RST) of a TCP socket, or
- * of the kernel's request and time-wait sockets: its destination was
- * decided by the socket's connect (or is a peer that connected in), and
- * it carries no data, so it goes out without a lookup: most of a short
- * connection's packets. A segment with data is decided as before, so a
- * deny rule applied while a connection is open still stops its data.
- * Read in place; anything else (IPv6 extension headers, fragments, a
- * header out of the linear data, a raw socket's TCP) goes the full way.
+ * A TCP segment without payload (SYN, ACK, FIN, RST) of a connected TCP
+ * socket: its destination was decided by the socket's connect (or it is a
+ * peer whose connection was accepted), and it carries no data, so it goes
+ * out without a lookup: most of a short connection's packets. A segment
+ * with data is decided as before, so a deny rule applied while a
+ * connection is open still stops its data. A listener's segments (the
+ * SYN-ACKs of its request sockets: the hook runs them as the listener's)
+ * go the full way: a SYN-ACK to a denied peer stays dropped, so a governed
+ * listener cannot signal to a denied host by completing handshakes. Read
+ * in place; anything else (IPv6 extension headers, fragments, a header out
+ * of the linear data, a raw socket's TCP) goes the full way too.
  */
 static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
 {
@@ -1340,9 +1343,8 @@ static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
 	if ((void *)(doff + 1) > end || skb->len != l4 + (*doff >> 4) * 4)
 		return false;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return true;
-	return READ_ONCE(sk->type) == SOCK_STREAM && READ_ONCE(sk->protocol) == IPPROTO_TCP;
+	return sk && READ_ONCE(sk->type) == SOCK_STREAM && READ_ONCE(sk->protocol) == IPPROTO_TCP &&
+	       READ_ONCE(sk->state) != BPF_TCP_LISTEN;
 }
 
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */

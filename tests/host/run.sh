@@ -320,6 +320,35 @@ check held-connection-cut-by-later-deny test "$(held_across 5372 "$tmp/test-pack
 check held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"10.66.0.1"' '"hook":"packet"' 'T-3'
 check held-new-connect-denied test "$(in_scope bash -c 'ip addr add 10.66.0.1/32 dev lo && exec "$@"' _ "$helpers/gg-net" pair 10.66.0.1 5373)" = EPERM
 "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json" >/dev/null
+# A governed listener's handshake with a denied peer: the SYN-ACK (sent by
+# the kernel's request socket, which carries no data) is decided like any
+# packet and dropped, so the handshake never completes and a governed
+# listener cannot signal to a denied host by accepting or not. The client
+# runs outside the scope (it moves to the root cgroup after the listener
+# is made), from 169.254.169.254 (the floor denies it) or, as the
+# control, 169.254.169.253.
+handshake_from() { # SRC PORT: prints connected or timeout
+	in_scope bash -c 'ip addr add 169.254.169.254/32 dev lo && ip addr add 169.254.169.253/32 dev lo &&
+		exec python3 - "$@"' _ "$cg2/cgroup.procs" "$1" "$2" <<'PY'
+import os, socket, sys
+procs, src, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+l = socket.socket()
+l.bind(("127.0.0.1", port))
+l.listen(1)
+with open(procs, "w") as f:  # out of the scope: only the listener is governed
+    f.write(str(os.getpid()))
+c = socket.socket()
+c.settimeout(2)
+c.bind((src, 0))
+try:
+    c.connect(("127.0.0.1", port))
+    print("connected")
+except OSError:
+    print("timeout")
+PY
+}
+check handshake-allowed-peer-completes test "$(handshake_from 169.254.169.253 5381)" = connected
+check handshake-denied-peer-synack-dropped test "$(handshake_from 169.254.169.254 5382)" = timeout
 
 # A bad pack: clear error naming file and place; the running policy stays.
 gen_before=$(generation)
