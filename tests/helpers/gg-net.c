@@ -24,8 +24,8 @@
  *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
  *   gg-net badfamily ADDR PORT     UDP sendto, sa_family = AF_APPLETALK
  *   gg-net disconnect ADDR PORT    UDP connect to ADDR, then connect(AF_UNSPEC)
- *   gg-net held     ADDR PORT GO   one TCP connection, a byte each way of
- *                                  it: one, then FILE GO.ready is made and,
+ *   gg-net held     ADDR PORT GO   one TCP connection to a receiver here: a
+ *                                  byte over it, then GO.ready is made and,
  *                                  once GO exists (the test changed the
  *                                  policy meanwhile), another; prints
  *                                  "arrived|none arrived|none", one per byte
