@@ -323,36 +323,45 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	struct inode *inode;
 	struct mm_struct *mm;
 	struct file *exe;
-	bool digests;
+	bool names, inodes, digests;
 
+	p->name = p->inode = p->digest = 0;
+	/* Only the maps the slot has rows in (no slot state: all of them).
+	 * The ctime (the digest's key) only when the slot has content rules
+	 * and on the LSM path: the fallback has no hook that hashes at exec
+	 * (gg_egress_exe), so its egress_exe is empty. mech is a constant. */
+	names = !st || (st->progs & GG_PROGS_NAME);
+	inodes = !st || (st->progs & GG_PROGS_INODE);
+	digests = mech == GG_MECH_LSM && st && st->prog_digests;
+	if (!names && !inodes && !digests)
+		return;
 	/* Read in place (BTF pointers: the loads are the JIT's own, no helper
 	 * call each): this runs on every decided connect. */
-	p->name = p->inode = p->digest = 0;
 	mm = task->mm;
 	if (!mm)
 		return; /* a kernel thread */
 	exe = mm->exe_file;
 	if (!exe)
 		return;
-	bpf_probe_read_kernel_str(k.name, sizeof(k.name), exe->f_path.dentry->d_name.name);
-	pv = bpf_map_lookup_elem(&egress_prog, &k);
-	p->name = pv ? pv->prog : 0;
-	/* The ctime (the digest's key) only when the slot has content rules
-	 * and on the LSM path: the fallback has no hook that hashes at exec
-	 * (gg_egress_exe), so its egress_exe is empty. mech is a constant. */
-	digests = mech == GG_MECH_LSM && st && st->prog_digests;
+	if (names) {
+		bpf_probe_read_kernel_str(k.name, sizeof(k.name), exe->f_path.dentry->d_name.name);
+		pv = bpf_map_lookup_elem(&egress_prog, &k);
+		p->name = pv ? pv->prog : 0;
+	}
 	if (digests) {
 		gg_file_key(exe, &hk);
 		ik.dev = hk.dev;
 		ik.ino = hk.ino;
-	} else {
+	} else if (inodes) {
 		inode = exe->f_inode;
 		ik.dev = inode->i_sb->s_dev;
 		ik.ino = inode->i_ino;
 	}
-	pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
-	if (pv && pv->prog != p->name)
-		p->inode = pv->prog;
+	if (inodes) {
+		pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
+		if (pv && pv->prog != p->name)
+			p->inode = pv->prog;
+	}
 	if (!digests)
 		return;
 	x = bpf_map_lookup_elem(&egress_exe, &hk);

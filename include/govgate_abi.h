@@ -349,6 +349,9 @@ struct gg_egress_slot {
 	/* Which egress_learned key forms the slot's domain entries make
 	 * (GG_LEARNED_*): a connect looks up only those. */
 	__u32 learned_kinds;
+	/* Which program rule maps have rows (GG_PROGS_*): a connect reads
+	 * the executable's name and identity only for those. */
+	__u32 progs;
 	/* What a destination missing from list N is: its entry (the list's
 	 * pack and controls) and action (deny, or observe for a pack applied
 	 * in observe mode). */
@@ -396,6 +399,11 @@ struct gg_allow_val {
 #define GG_LEARNED_PORT (1U << 1)
 #define GG_LEARNED_PROTO (1U << 2)
 #define GG_LEARNED_ANY (1U << 3)
+
+/* gg_egress_slot.progs: egress_prog (by name) and egress_prog_inode (by
+ * identity) have rows for the slot. */
+#define GG_PROGS_NAME (1U << 0)
+#define GG_PROGS_INODE (1U << 1)
 
 struct gg_learned_key {
 	__u8 addr[16];
@@ -904,9 +912,10 @@ GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
 GG_ASSERT_SIZE(gg_exec_hash_key, 32);
 GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 8);
 GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
-GG_ASSERT_SIZE(gg_egress_slot, 12 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_SIZE(gg_egress_slot, 16 + 8 * GG_ALLOW_LISTS);
 GG_ASSERT_OFF(gg_egress_slot, learned_kinds, 8);
-GG_ASSERT_OFF(gg_egress_slot, list, 12);
+GG_ASSERT_OFF(gg_egress_slot, progs, 12);
+GG_ASSERT_OFF(gg_egress_slot, list, 16);
 _Static_assert(GG_ALLOW_LISTS <= 32, "allowlist bits are a __u32");
 GG_ASSERT_SIZE(gg_allow_v4_key, 12);
 GG_ASSERT_NEXT(gg_allow_v4_key, prefixlen, slot);

@@ -618,6 +618,17 @@ static int collect_slot(struct batch *b, const struct gg_compiled *c, __u32 slot
 	return ret ? ret : collect_allow(b, c, slot, err);
 }
 
+/* Which program rule maps collect_egress fills (GG_PROGS_*). */
+static __u32 egress_progs_written(const struct gg_compiled *c)
+{
+	__u32 progs = c->n_egress_prog_inodes ? GG_PROGS_INODE : 0;
+
+	for (size_t i = 0; i < c->n_egress_progs; i++)
+		if (!c->egress_progs[i].combined)
+			progs |= GG_PROGS_NAME;
+	return progs;
+}
+
 /* What the slot's egress rules need of the programs (none: nothing). */
 static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32 slot,
 			      struct gg_err *err)
@@ -633,6 +644,7 @@ static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32
 	if (c) {
 		st.prog_digests = c->n_egress_prog_digests > 0;
 		st.learned_kinds = gg_dns_learned_kinds(c);
+		st.progs = egress_progs_written(c);
 	}
 	if (bpf_map_update_elem(m->egress_state_fd, &slot, &st, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_EGRESS_STATE ": update: %s", strerror(errno));

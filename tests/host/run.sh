@@ -237,6 +237,9 @@ mkdir -p /usr/local/bin
 cp "$helpers/gg-net" "$fake_shell" && printf gg-host-shell >>"$fake_shell"
 ln "$fake_shell" "$fake_shell_link"
 cp "$fake_shell" "$tmp/copy-of-shell"
+# Another file under the rule's name (neither its identity nor its
+# content): denied by the name alone.
+mkdir -p "$tmp/samename" && cp "$helpers/gg-net" "$tmp/samename/${fake_shell##*/}"
 cat >"$tmp/test-pack.json" <<JSON
 { "name": "host-test", "version": "v1",
   "framework": { "id": "test", "title": "host test" },
@@ -272,6 +275,8 @@ check egress-program-hardlink-denied test "$out" = EPERM
 check egress-program-hardlink-audited audit_has '"event":"egress_blocked"' '"daddr":"10.7.1.2"' '"no-shell-net"' "${fake_shell_link##*/}\","
 out=$(in_scope "$helpers/gg-net" connect 10.7.1.3 80)
 check egress-program-other-not-denied test "$out" != EPERM
+out=$(in_scope "$tmp/samename/${fake_shell##*/}" connect 10.7.1.5 80)
+check egress-program-same-name-other-file-denied test "$out" = EPERM
 # A copy is the program by content: the LSM path only (no digest here).
 out=$(in_scope "$tmp/copy-of-shell" connect 10.7.1.4 80)
 if grep -q 'net.egress: lsm' "$tmp/daemon.err"; then

@@ -3,7 +3,7 @@
 # device and runs, on the real BPF LSM path with --scope global:
 #   smoke.sh    the kernel's LSM path works at all (a tiny probe program)
 #   govgate.sh  govgate end to end
-#   nolsm.sh     6.12 booted with an lsm= list without bpf: LSM programs
+#   nolsm.sh    each kernel booted with an lsm= list without bpf: LSM programs
 #                load there but never run; govgate must fall back, and say so
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +26,7 @@ scripts/vmtest.sh --boots 250 --disk 16 tests/vm/govgate.sh build/govgate build/
 	build/helpers/gg-daemon-shim.so:/lib/test/gg-daemon-shim.so \
 	"$(command -v bpftool):/bin/bpftool" "$kimg:/lib/test/vmlinuz" packs || rc=1
 # Each run its own log directory (serial logs are named by kernel).
-GG_VM_OUT=$PWD/build/vm-nolsm scripts/vmtest.sh --kernel 6.12 --boots 20 \
+GG_VM_OUT=$PWD/build/vm-nolsm scripts/vmtest.sh --kernel all --boots 20 \
 	--append "lsm=landlock,lockdown,yama,apparmor" \
 	tests/vm/nolsm.sh build/govgate build/helpers/gg-proof build/helpers/gg-net packs || rc=1
 exit $rc
