@@ -110,8 +110,10 @@ log=$tmp/audit.jsonl
 cfg=$tmp/config.json
 daemon_pid=
 ns_plain= ns_nft= ns_ipt=
-# kernel.bpf_stats_enabled: on for the run (the per-program cost of a
-# decision), then as it was. It costs each program two clock reads.
+# kernel.bpf_stats_enabled: on only for the samples that measure the
+# programs' cost (each govgate sample has a second, stats-on run for it),
+# off for the rates, then as it was: it costs each program run two clock
+# reads (kvm-clock here), which no-agent baselines never pay.
 bpf_stats=0 bpf_stats_was=
 mkdir -p "$out"
 raw=$out/raw.csv
@@ -215,19 +217,26 @@ bpf_cost() {
 }
 
 # sample SECTION VARIANT PARAM REP CGROUP NETNS ggbench-ARGS...: one rate
-# (and, for govgate in scope, the programs' cost from bpf_stats)
+# (kernel.bpf_stats_enabled off) and, for govgate in scope, a second run
+# with it on for the programs' cost; that run's rate is not a result.
 sample() {
-	local sec=$1 var=$2 par=$3 rep=$4 cg=$5 ns=$6 o stats=0
+	local sec=$1 var=$2 par=$3 rep=$4 cg=$5 ns=$6 o
 	shift 6
-	[ "$var" = govgate ] && ((bpf_stats)) && stats=1 && bpf_snap >"$tmp/bpf.0"
-	if o=$(run "$cg" "$ns" "$B" "$@"); then
-		record "$sec" "$var" "$par" "$rep" rate "$(awk '{print $6}' <<<"$o")"
-		((stats)) && bpf_snap >"$tmp/bpf.1" &&
-			bpf_cost "$sec" "$par" "$rep" "$(awk '{print $2}' <<<"$o")" \
-				"$tmp/bpf.0" "$tmp/bpf.1"
-	else
+	if ! o=$(run "$cg" "$ns" "$B" "$@"); then
 		broke "$sec $var $par rep $rep: ggbench $* failed"
+		return
 	fi
+	record "$sec" "$var" "$par" "$rep" rate "$(awk '{print $6}' <<<"$o")"
+	[ "$var" = govgate ] && ((bpf_stats)) || return 0
+	sysctl -qw kernel.bpf_stats_enabled=1
+	bpf_snap >"$tmp/bpf.0"
+	if o=$(run "$cg" "$ns" "$B" "$@"); then
+		bpf_snap >"$tmp/bpf.1"
+		bpf_cost "$sec" "$par" "$rep" "$(awk '{print $2}' <<<"$o")" "$tmp/bpf.0" "$tmp/bpf.1"
+	else
+		broke "$sec $var $par rep $rep (bpf_stats): ggbench $* failed"
+	fi
+	sysctl -qw kernel.bpf_stats_enabled=0
 }
 
 # timed SECTION VARIANT PARAM REP CMD...: records CMD's wall time and max RSS
@@ -325,7 +334,7 @@ cat >"$cfg" <<JSON
   "audit": { "path": "$log", "key": "$tmp/audit-key.pem", "rotate_bytes": 1099511627776 } }
 JSON
 if bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) &&
-	sysctl -qw kernel.bpf_stats_enabled=1; then
+	sysctl -qw kernel.bpf_stats_enabled=0; then
 	bpf_stats=1
 else
 	bpf_stats_was=
