@@ -59,6 +59,69 @@ static void test_learned_kinds(void **state)
 	assert_int_equal(gg_dns_learned_kinds(NULL), 0);
 }
 
+/* The learned-row form of a rule gg_dns_match makes (the key it is
+ * written under), as the kernel's lookup in gg_allow_learned names them. */
+static __u32 rule_form(const struct gg_dns_rule *r)
+{
+	if (r->port)
+		return r->proto ? GG_LEARNED_PORT_PROTO : GG_LEARNED_PORT;
+	return r->proto ? GG_LEARNED_PROTO : GG_LEARNED_ANY;
+}
+
+/* Cross-check of the two walks over the domain entries: for random
+ * allowlists and names, every rule gg_dns_match makes has a form that
+ * gg_dns_learned_kinds says the kernel looks up (a form missing there
+ * would make that learned row unreachable: an allowed name denied). */
+static void test_learned_kinds_cover_rules(void **state)
+{
+	static const char *const patterns[] = { "*.a.test", "a.test", "b.a.test", "*.b.a.test",
+						"c.test" };
+	static const char *const names[] = { "a.test", "b.a.test", "x.b.a.test", "c.test",
+					     "d.test" };
+	static __u16 ports[8][3];
+	struct gg_c_allow_list l[3] = {
+		{ "a@v1", { 1, GG_ACT_DENY } },
+		{ "b@v1", { 2, GG_ACT_OBSERVE } },
+		{ "c@v1", { 3, GG_ACT_DENY } },
+	};
+	struct gg_c_allow_domain d[8];
+	struct gg_dns_verdict v;
+	struct gg_compiled c;
+	unsigned int seed = 12;
+	size_t checked = 0;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		memset(&c, 0, sizeof(c));
+		c.allow_lists = l;
+		c.n_allow_lists = 1 + rand_r(&seed) % 3;
+		c.allow_domains = d;
+		c.n_allow_domains = 1 + rand_r(&seed) % 8;
+		for (size_t i = 0; i < c.n_allow_domains; i++) {
+			static const int protos[] = { 0, IPPROTO_TCP, IPPROTO_UDP };
+
+			d[i].pattern = (char *)patterns[rand_r(&seed) % 5];
+			d[i].list = rand_r(&seed) % c.n_allow_lists;
+			d[i].n_ports = rand_r(&seed) % 4;
+			for (size_t k = 0; k < d[i].n_ports; k++)
+				ports[i][k] = 1 + rand_r(&seed) % 3;
+			d[i].ports = d[i].n_ports ? ports[i] : NULL;
+			d[i].proto = protos[rand_r(&seed) % 3];
+		}
+		for (size_t n = 0; n < 5; n++) {
+			__u32 kinds = gg_dns_learned_kinds(&c);
+
+			gg_dns_match(&c, names[n], &v);
+			for (size_t r = 0; r < v.n_rules; r++, checked++)
+				if (!(rule_form(&v.rules[r]) & kinds))
+					fail_msg("round %d, %s: rule (%u, %u) of form %#x, kinds %#x", round,
+						 names[n], v.rules[r].port, v.rules[r].proto,
+						 rule_form(&v.rules[r]), kinds);
+		}
+	}
+	assert_true(checked > 1000); /* the names did match */
+}
+
 static void test_match(void **state)
 {
 	struct gg_c_allow_list l[2];
@@ -303,7 +366,8 @@ static void test_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match), cmocka_unit_test(test_learned_kinds),	      cmocka_unit_test(test_answer_chain),
+		cmocka_unit_test(test_match), cmocka_unit_test(test_learned_kinds),
+		cmocka_unit_test(test_learned_kinds_cover_rules),	      cmocka_unit_test(test_answer_chain),
 		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
 		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_lcache),	      cmocka_unit_test(test_limit),
