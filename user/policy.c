@@ -153,9 +153,62 @@ static __u32 map_id(int fd)
 	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
 }
 
+/*
+ * Is a pinned map laid out as this build writes it? Gates loaded by
+ * another build (an older CLI applying directly to a newer daemon's
+ * maps, or the reverse) would otherwise get rows of another layout: the
+ * kernel copies its own value size from ours, and a field one of them
+ * lacks would read as 0 (for egress_state: no program rules).
+ */
+static int map_layout(int fd, const char *pin_dir, const char *name, __u32 key, __u32 val,
+		      struct gg_err *err)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return gg_errf(err, -errno, "%s/%s: %s", pin_dir, name, strerror(errno));
+	if (info.key_size == key && info.value_size == val)
+		return 0;
+	return gg_errf(err, -EPROTO,
+		       "%s/%s: keys of %u and values of %u bytes, this govgate writes %u and %u: "
+		       "the gates were loaded by another build (apply with that build, or stop "
+		       "it, run `govgate stop --unload` and start this one)",
+		       pin_dir, name, info.key_size, info.value_size, key, val);
+}
+
+static int maps_layout(const char *pin_dir, const struct maps *m, struct gg_err *err)
+{
+	const __u32 k = sizeof(__u32);
+	int ret = 0;
+
+	for (int i = 0; i < M_COUNT && !ret; i++)
+		ret = map_layout(m->fd[i], pin_dir, map_names[i], map_size[i].key,
+				 map_size[i].val, err);
+	if (!ret)
+		ret = map_layout(m->module_fd, pin_dir, GG_MAP_MODULE_POLICY, k,
+				 sizeof(struct gg_module_val), err);
+	if (!ret)
+		ret = map_layout(m->socket_fd, pin_dir, GG_MAP_EGRESS_SOCKET, k,
+				 sizeof(struct gg_verdict), err);
+	if (!ret)
+		ret = map_layout(m->trust_cfg_fd, pin_dir, GG_MAP_EXEC_TRUST_CFG, k,
+				 sizeof(struct gg_exec_trust_cfg), err);
+	if (!ret)
+		ret = map_layout(m->egress_state_fd, pin_dir, GG_MAP_EGRESS_STATE, k,
+				 sizeof(struct gg_egress_slot), err);
+	if (!ret)
+		ret = map_layout(m->state_fd, pin_dir, GG_MAP_POLICY_STATE, k,
+				 sizeof(struct gg_policy_state), err);
+	return ret;
+}
+
 static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 {
 	char path[4096];
+	int ret;
 
 	for (int i = 0; i < M_COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
@@ -171,9 +224,10 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
 	m->egress_state_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
-	if (m->state_fd < 0) {
+	ret = m->state_fd < 0 ? m->state_fd : maps_layout(pin_dir, m, err);
+	if (ret) {
 		maps_close(m);
-		return m->state_fd;
+		return ret;
 	}
 	m->state_id = map_id(m->state_fd);
 	return 0;

@@ -364,6 +364,38 @@ static void test_other_apply_before_clear(void **st)
 	assert_slot(0, "d");
 }
 
+/* Maps another build laid out (egress_state as it was before `progs`,
+ * 4 bytes shorter): the apply is refused with the map's name, and the
+ * policy in force stays as it was. */
+static void test_other_layout_refused(void **st)
+{
+	struct gg_compiled c = {};
+	struct gg_err err = {};
+	struct gg_policy_state before, after;
+	char path[512];
+	int fd;
+
+	(void)st;
+	fresh();
+	swap(1, "a,b");
+	before = state();
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gg_t_estate", sizeof(__u32),
+			    sizeof(struct gg_egress_slot) - 4, GG_SLOTS, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(pin_map(fd, GG_MAP_EGRESS_STATE), 0);
+	assert_int_not_equal(gg_policy_swap(pin, &c, 2, &err), 0);
+	snprintf(path, sizeof(path), "%s/%s", pin, GG_MAP_EGRESS_STATE);
+	unlink(path);
+	close(fd);
+	assert_non_null(strstr(err.msg, GG_MAP_EGRESS_STATE ": keys of 4 and values of"));
+	assert_non_null(strstr(err.msg, "another build"));
+	after = state();
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_slot(before.active_slot, "a,b");
+	swap(3, "c"); /* the same maps, this build's layout: applies */
+	assert_slot(state().active_slot, "c");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_restart_dirty_slot),
 		cmocka_unit_test(test_died_writing_slot_read),
 		cmocka_unit_test(test_other_apply_before_clear),
+		cmocka_unit_test(test_other_layout_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
