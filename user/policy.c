@@ -181,27 +181,26 @@ static int map_layout(int fd, const char *pin_dir, const char *name, __u32 key, 
 
 static int maps_layout(const char *pin_dir, const struct maps *m, struct gg_err *err)
 {
-	const __u32 k = sizeof(__u32);
+	/* the arrays, keyed by slot (or slot and kind) */
+	const struct {
+		int fd;
+		const char *name;
+		__u32 val;
+	} arrays[] = {
+		{ m->module_fd, GG_MAP_MODULE_POLICY, sizeof(struct gg_module_val) },
+		{ m->socket_fd, GG_MAP_EGRESS_SOCKET, sizeof(struct gg_verdict) },
+		{ m->trust_cfg_fd, GG_MAP_EXEC_TRUST_CFG, sizeof(struct gg_exec_trust_cfg) },
+		{ m->egress_state_fd, GG_MAP_EGRESS_STATE, sizeof(struct gg_egress_slot) },
+		{ m->state_fd, GG_MAP_POLICY_STATE, sizeof(struct gg_policy_state) },
+	};
 	int ret = 0;
 
 	for (int i = 0; i < M_COUNT && !ret; i++)
 		ret = map_layout(m->fd[i], pin_dir, map_names[i], map_size[i].key,
 				 map_size[i].val, err);
-	if (!ret)
-		ret = map_layout(m->module_fd, pin_dir, GG_MAP_MODULE_POLICY, k,
-				 sizeof(struct gg_module_val), err);
-	if (!ret)
-		ret = map_layout(m->socket_fd, pin_dir, GG_MAP_EGRESS_SOCKET, k,
-				 sizeof(struct gg_verdict), err);
-	if (!ret)
-		ret = map_layout(m->trust_cfg_fd, pin_dir, GG_MAP_EXEC_TRUST_CFG, k,
-				 sizeof(struct gg_exec_trust_cfg), err);
-	if (!ret)
-		ret = map_layout(m->egress_state_fd, pin_dir, GG_MAP_EGRESS_STATE, k,
-				 sizeof(struct gg_egress_slot), err);
-	if (!ret)
-		ret = map_layout(m->state_fd, pin_dir, GG_MAP_POLICY_STATE, k,
-				 sizeof(struct gg_policy_state), err);
+	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]) && !ret; i++)
+		ret = map_layout(arrays[i].fd, pin_dir, arrays[i].name, sizeof(__u32), arrays[i].val,
+				 err);
 	return ret;
 }
 
