@@ -145,31 +145,28 @@ static void maps_close(struct maps *m)
 		close(m->state_fd);
 }
 
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id : 0;
-}
-
 /*
  * Is a pinned map laid out as this build writes it? Gates loaded by
  * another build (an older CLI applying directly to a newer daemon's
  * maps, or the reverse) would otherwise get rows of another layout: the
  * kernel copies its own value size from ours, and a field one of them
- * lacks would read as 0 (for egress_state: no program rules).
+ * lacks would read as 0 (for egress_state: no program rules). id, if
+ * asked: the map's id (0: not loaded).
  */
 static int map_layout(int fd, const char *pin_dir, const char *name, __u32 key, __u32 val,
-		      struct gg_err *err)
+		      __u32 *id, struct gg_err *err)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 
+	if (id)
+		*id = 0;
 	if (fd < 0)
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return gg_errf(err, -errno, "%s/%s: %s", pin_dir, name, strerror(errno));
+	if (id)
+		*id = info.id;
 	if (info.key_size == key && info.value_size == val)
 		return 0;
 	return gg_errf(err, -EPROTO,
@@ -179,28 +176,30 @@ static int map_layout(int fd, const char *pin_dir, const char *name, __u32 key, 
 		       pin_dir, name, info.key_size, info.value_size, key, val);
 }
 
-static int maps_layout(const char *pin_dir, const struct maps *m, struct gg_err *err)
+/* Checks every map's layout; notes the rule maps' and the state's ids. */
+static int maps_layout(const char *pin_dir, struct maps *m, struct gg_err *err)
 {
 	/* the arrays, keyed by slot (or slot and kind) */
 	const struct {
 		int fd;
 		const char *name;
 		__u32 val;
+		__u32 *id;
 	} arrays[] = {
-		{ m->module_fd, GG_MAP_MODULE_POLICY, sizeof(struct gg_module_val) },
-		{ m->socket_fd, GG_MAP_EGRESS_SOCKET, sizeof(struct gg_verdict) },
-		{ m->trust_cfg_fd, GG_MAP_EXEC_TRUST_CFG, sizeof(struct gg_exec_trust_cfg) },
-		{ m->egress_state_fd, GG_MAP_EGRESS_STATE, sizeof(struct gg_egress_slot) },
-		{ m->state_fd, GG_MAP_POLICY_STATE, sizeof(struct gg_policy_state) },
+		{ m->module_fd, GG_MAP_MODULE_POLICY, sizeof(struct gg_module_val), NULL },
+		{ m->socket_fd, GG_MAP_EGRESS_SOCKET, sizeof(struct gg_verdict), NULL },
+		{ m->trust_cfg_fd, GG_MAP_EXEC_TRUST_CFG, sizeof(struct gg_exec_trust_cfg), NULL },
+		{ m->egress_state_fd, GG_MAP_EGRESS_STATE, sizeof(struct gg_egress_slot), NULL },
+		{ m->state_fd, GG_MAP_POLICY_STATE, sizeof(struct gg_policy_state), &m->state_id },
 	};
 	int ret = 0;
 
 	for (int i = 0; i < M_COUNT && !ret; i++)
 		ret = map_layout(m->fd[i], pin_dir, map_names[i], map_size[i].key,
-				 map_size[i].val, err);
+				 map_size[i].val, &m->id[i], err);
 	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]) && !ret; i++)
 		ret = map_layout(arrays[i].fd, pin_dir, arrays[i].name, sizeof(__u32), arrays[i].val,
-				 err);
+				 arrays[i].id, err);
 	return ret;
 }
 
@@ -212,7 +211,6 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	for (int i = 0; i < M_COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
 		m->fd[i] = bpf_obj_get(path);
-		m->id[i] = map_id(m->fd[i]);
 	}
 	snprintf(path, sizeof(path), "%s/" GG_MAP_MODULE_POLICY, pin_dir);
 	m->module_fd = bpf_obj_get(path);
@@ -224,12 +222,9 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	m->egress_state_fd = bpf_obj_get(path);
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	ret = m->state_fd < 0 ? m->state_fd : maps_layout(pin_dir, m, err);
-	if (ret) {
+	if (ret)
 		maps_close(m);
-		return ret;
-	}
-	m->state_id = map_id(m->state_fd);
-	return 0;
+	return ret;
 }
 
 /*
