@@ -49,6 +49,41 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_port SEC(".maps");
 
+/* The generic rules' ranges (include/govgate_abi.h): one frozen array per
+ * slot and family, of any size (BPF_F_INNER_MAP), made by each apply.
+ * Sizes, not BTF types: user space creates the arrays. */
+struct gg_range_v4_array {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct gg_range_v4));
+	__uint(map_flags, GG_RANGE_INNER_FLAGS);
+};
+
+struct gg_range_v6_array {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct gg_range_v6));
+	__uint(map_flags, GG_RANGE_INNER_FLAGS);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GG_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct gg_range_v4_array);
+} egress_range_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GG_SLOTS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct gg_range_v6_array);
+} egress_range_v6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -166,6 +201,8 @@ GG_ASSERT_PINNED(egress_allow_port, GG_MAP_EGRESS_ALLOW_PORT);
 GG_ASSERT_PINNED(egress_learned, GG_MAP_EGRESS_LEARNED);
 GG_ASSERT_PINNED(egress_v4, GG_MAP_EGRESS_V4);
 GG_ASSERT_PINNED(egress_v6, GG_MAP_EGRESS_V6);
+GG_ASSERT_PINNED(egress_range_v4, GG_MAP_EGRESS_RANGE_V4);
+GG_ASSERT_PINNED(egress_range_v6, GG_MAP_EGRESS_RANGE_V6);
 GG_ASSERT_PINNED(egress_port, GG_MAP_EGRESS_PORT);
 GG_ASSERT_PINNED(egress_prog, GG_MAP_EGRESS_PROG);
 GG_ASSERT_PINNED(egress_socket, GG_MAP_EGRESS_SOCKET);
@@ -208,14 +245,14 @@ static __always_inline void gg_dest_v6(struct gg_dest *d, const __u32 ip6[4])
 }
 
 /* The narrowed verdict for (port, proto) if any, else the node's `any`. */
-static __always_inline struct gg_verdict *gg_port_verdict(struct gg_egress_val *val, __u32 slot,
-							  const struct gg_dest *d)
+static __always_inline struct gg_verdict *gg_port_verdict(struct gg_verdict *any, __u32 port_node,
+							  __u32 slot, const struct gg_dest *d)
 {
-	struct gg_egress_port_key pk = { .slot = slot, .node = val->port_node };
+	struct gg_egress_port_key pk = { .slot = slot, .node = port_node };
 	struct gg_verdict *v;
 
-	if (!val->port_node)
-		return &val->any;
+	if (!port_node)
+		return any;
 	pk.port = d->port;
 	pk.proto = d->proto;
 	v = bpf_map_lookup_elem(&egress_port, &pk);
@@ -230,14 +267,89 @@ static __always_inline struct gg_verdict *gg_port_verdict(struct gg_egress_val *
 	v = bpf_map_lookup_elem(&egress_port, &pk);
 	if (v)
 		return v;
-	return &val->any;
+	return any;
 }
 
+/* The range holding a (host order), by binary search (element 0 is the
+ * header; element 1 starts at 0, so one always holds it). A missing
+ * element reads as "beyond a", so a short array cannot read out of it. */
+static __always_inline struct gg_range_v4 *gg_range4(void *ranges, __u32 a)
+{
+	struct gg_range_v4 *r;
+	__u32 lo = 1, hi, mid = 0;
+
+	r = bpf_map_lookup_elem(ranges, &mid);
+	if (!r)
+		return NULL;
+	hi = r->start + 1;
+	for (int i = 0; i < GG_RANGE_STEPS && hi - lo > 1; i++) {
+		mid = lo + (hi - lo) / 2;
+		r = bpf_map_lookup_elem(ranges, &mid);
+		if (r && r->start <= a)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return bpf_map_lookup_elem(ranges, &lo);
+}
+
+static __always_inline struct gg_range_v6 *gg_range6(void *ranges, __u64 ahi, __u64 alo)
+{
+	struct gg_range_v6 *r;
+	__u32 lo = 1, hi, mid = 0;
+
+	r = bpf_map_lookup_elem(ranges, &mid);
+	if (!r)
+		return NULL;
+	hi = r->lo + 1;
+	for (int i = 0; i < GG_RANGE_STEPS && hi - lo > 1; i++) {
+		mid = lo + (hi - lo) / 2;
+		r = bpf_map_lookup_elem(ranges, &mid);
+		if (r && (r->hi < ahi || (r->hi == ahi && r->lo <= alo)))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return bpf_map_lookup_elem(ranges, &lo);
+}
+
+/* The generic rules' verdict for d: its range's, narrowed by port. */
+static __always_inline struct gg_verdict *gg_egress_generic(__u32 slot, const struct gg_dest *d)
+{
+	void *ranges;
+
+	if (d->family == AF_INET) {
+		struct gg_range_v4 *r;
+		__u32 a;
+
+		ranges = bpf_map_lookup_elem(&egress_range_v4, &slot);
+		if (!ranges)
+			return NULL;
+		__builtin_memcpy(&a, d->addr, 4);
+		r = gg_range4(ranges, bpf_ntohl(a));
+		return r ? gg_port_verdict(&r->any, r->port_node, slot, d) : NULL;
+	} else {
+		struct gg_range_v6 *r;
+		__u64 ahi, alo;
+
+		ranges = bpf_map_lookup_elem(&egress_range_v6, &slot);
+		if (!ranges)
+			return NULL;
+		__builtin_memcpy(&ahi, d->addr, 8);
+		__builtin_memcpy(&alo, d->addr + 8, 8);
+		r = gg_range6(ranges, bpf_be64_to_cpu(ahi), bpf_be64_to_cpu(alo));
+		return r ? gg_port_verdict(&r->any, r->port_node, slot, d) : NULL;
+	}
+}
+
+/* The verdict of prog's rules for d (prog 0: the generic rules). */
 static __always_inline struct gg_verdict *gg_egress_lookup(__u32 slot, __u32 prog,
 							   const struct gg_dest *d)
 {
 	struct gg_egress_val *val;
 
+	if (!prog)
+		return gg_egress_generic(slot, d);
 	if (d->family == AF_INET) {
 		struct gg_egress_v4_key k = {
 			.prefixlen = 64 + 32,
@@ -259,7 +371,7 @@ static __always_inline struct gg_verdict *gg_egress_lookup(__u32 slot, __u32 pro
 	}
 	if (!val)
 		return NULL;
-	return gg_port_verdict(val, slot, d);
+	return gg_port_verdict(&val->any, val->port_node, slot, d);
 }
 
 /* inode ctime: i_ctime_sec/nsec from 6.11, __i_ctime in 6.6-6.10, i_ctime

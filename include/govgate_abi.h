@@ -267,6 +267,39 @@ struct gg_egress_v6_key {
 	__u8 addr[16];
 };
 
+/*
+ * egress_range_v4 / egress_range_v6: ARRAY_OF_MAPS indexed by slot. The
+ * slot's generic rules (prog 0: every process) as sorted, disjoint address
+ * ranges that cover the whole space, each with the verdict of the longest
+ * prefix over it (what the trie's longest match would give; a gap has a
+ * zero verdict). Each apply builds one ARRAY per family at its exact size,
+ * fills it through mmap, freezes it (after that no syscall writes it and
+ * no writable mapping of it can be made, for any task, root included; no
+ * program of ours writes it, and in locked mode no other may load) and
+ * swaps it in; the replaced one is freed whole. (BPF_F_RDONLY_PROG would
+ * forbid the writable mapping that fills it.) A lookup is a binary search:
+ * GG_RANGE_STEPS array reads at most, however many prefixes, and inserting
+ * a million prefixes costs a memcpy, not a million trie inserts.
+ * Element 0 is a header: its start (v4) or lo (v6) holds the number of
+ * ranges, in elements 1..count; element 1 starts at address 0.
+ */
+struct gg_range_v4 {
+	__u32 start; /* first address, host byte order */
+	__u32 port_node; /* as gg_egress_val.port_node */
+	struct gg_verdict any;
+};
+
+struct gg_range_v6 {
+	__u64 hi, lo; /* first address, host byte order halves */
+	__u32 port_node;
+	__u32 _pad;
+	struct gg_verdict any;
+};
+
+#define GG_RANGE_INNER_FLAGS (BPF_F_INNER_MAP | BPF_F_MMAPABLE)
+#define GG_RANGE_STEPS 22
+#define GG_RANGE_MAX (1U << GG_RANGE_STEPS) /* elements of one inner map */
+
 /* LPM value. `any` denies every port and protocol; `port_node` (0 = none)
  * keys port- or protocol-narrowed verdicts in egress_port. The compiler
  * folds every covering (shorter) prefix into each node, so the longest
@@ -712,6 +745,8 @@ struct gg_meta {
 /* net.egress (bpf/egress.bpf.c). */
 #define GG_MAP_EGRESS_V4 "egress_v4"
 #define GG_MAP_EGRESS_V6 "egress_v6"
+#define GG_MAP_EGRESS_RANGE_V4 "egress_range_v4"
+#define GG_MAP_EGRESS_RANGE_V6 "egress_range_v6"
 #define GG_MAP_EGRESS_PORT "egress_port"
 #define GG_MAP_EGRESS_PROG "egress_prog"
 #define GG_MAP_EGRESS_SOCKET "egress_socket"
@@ -944,6 +979,13 @@ GG_ASSERT_NEXT(gg_dns_orig, family, _pad);
 GG_ASSERT_LAST(gg_dns_orig, _pad);
 /* Values and records: sizes, and the offsets user space depends on. */
 GG_ASSERT_SIZE(gg_egress_val, 16);
+GG_ASSERT_SIZE(gg_range_v4, 16);
+GG_ASSERT_NEXT(gg_range_v4, start, port_node);
+GG_ASSERT_NEXT(gg_range_v4, port_node, any);
+GG_ASSERT_SIZE(gg_range_v6, 32);
+GG_ASSERT_NEXT(gg_range_v6, hi, lo);
+GG_ASSERT_NEXT(gg_range_v6, lo, port_node);
+GG_ASSERT_OFF(gg_range_v6, any, 24);
 GG_ASSERT_SIZE(gg_egress_prog_val, 8);
 GG_ASSERT_SIZE(gg_module_val, 16);
 GG_ASSERT_NEXT(gg_module_val, verdict, kexec);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "dns.h"
+#include "egress_ranges.h"
 #include "gates.h"
 #include "policy.h"
 
@@ -125,8 +126,14 @@ struct maps {
 	int socket_fd;
 	int trust_cfg_fd;
 	int egress_state_fd;
+	int range_fd[2]; /* egress_range_v4, egress_range_v6 */
 	int state_fd;
 };
+
+static const struct {
+	int family;
+	const char *name;
+} range_maps[2] = { { AF_INET, GG_MAP_EGRESS_RANGE_V4 }, { AF_INET6, GG_MAP_EGRESS_RANGE_V6 } };
 
 static void maps_close(struct maps *m)
 {
@@ -141,6 +148,9 @@ static void maps_close(struct maps *m)
 		close(m->trust_cfg_fd);
 	if (m->egress_state_fd >= 0)
 		close(m->egress_state_fd);
+	for (int i = 0; i < 2; i++)
+		if (m->range_fd[i] >= 0)
+			close(m->range_fd[i]);
 	if (m->state_fd >= 0)
 		close(m->state_fd);
 }
@@ -190,6 +200,9 @@ static int maps_layout(const char *pin_dir, struct maps *m, struct gg_err *err)
 		{ m->socket_fd, GG_MAP_EGRESS_SOCKET, sizeof(struct gg_verdict), NULL },
 		{ m->trust_cfg_fd, GG_MAP_EXEC_TRUST_CFG, sizeof(struct gg_exec_trust_cfg), NULL },
 		{ m->egress_state_fd, GG_MAP_EGRESS_STATE, sizeof(struct gg_egress_slot), NULL },
+		/* of maps: the value is the inner array's fd */
+		{ m->range_fd[0], GG_MAP_EGRESS_RANGE_V4, sizeof(__u32), NULL },
+		{ m->range_fd[1], GG_MAP_EGRESS_RANGE_V6, sizeof(__u32), NULL },
 		{ m->state_fd, GG_MAP_POLICY_STATE, sizeof(struct gg_policy_state), &m->state_id },
 	};
 	int ret = 0;
@@ -220,6 +233,10 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	m->trust_cfg_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "%s/" GG_MAP_EGRESS_STATE, pin_dir);
 	m->egress_state_fd = bpf_obj_get(path);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, range_maps[i].name);
+		m->range_fd[i] = bpf_obj_get(path);
+	}
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
 	ret = m->state_fd < 0 ? m->state_fd : maps_layout(pin_dir, m, err);
 	if (ret)
@@ -537,10 +554,13 @@ static int collect_exec(struct batch *b, const struct gg_compiled *c, __u32 slot
 	return ret;
 }
 
-/* One egress node into its family's LPM trie. */
+/* One program rule's egress node into its family's LPM trie (the
+ * generic nodes, prog 0, become ranges: write_ranges). */
 static int collect_node(struct batch *b, const struct gg_c_egress *e, __u32 slot,
 			struct gg_err *err)
 {
+	if (!e->prog)
+		return 0;
 	if (e->family == AF_INET) {
 		struct gg_egress_v4_key k = {
 			.prefixlen = 64 + e->plen,
@@ -699,6 +719,28 @@ static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32
 	return 0;
 }
 
+/* The slot's generic egress rules as range arrays (c NULL: none). A
+ * policy with such rules needs the maps: nothing would enforce them. */
+static int write_ranges(struct maps *m, const struct gg_compiled *c, __u32 slot,
+			struct gg_err *err)
+{
+	int ret = 0;
+
+	for (int i = 0; i < 2 && !ret; i++) {
+		if (m->range_fd[i] >= 0) {
+			ret = c ? gg_ranges_write(m->range_fd[i], slot, c, range_maps[i].family, NULL,
+						  err)
+				: gg_ranges_clear(m->range_fd[i], slot, range_maps[i].name, err);
+			continue;
+		}
+		for (size_t j = 0; c && j < c->n_egress; j++)
+			if (!c->egress[j].prog && c->egress[j].family == range_maps[i].family)
+				return gg_errf(err, -ENOENT, "%s: map not loaded (is net.egress "
+					       "attached?)", range_maps[i].name);
+	}
+	return ret;
+}
+
 /* The slot's socket-kind verdicts (none: every kind allowed). */
 static int write_sockets(struct maps *m, const struct gg_compiled *c, __u32 slot,
 			 struct gg_err *err)
@@ -758,6 +800,8 @@ static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, __
 	if (!ret)
 		ret = write_trust_cfg(m, c, slot, err);
 	if (!ret)
+		ret = write_ranges(m, c, slot, err);
+	if (!ret)
 		ret = write_egress_state(m, c, slot, err);
 	return ret ? ret : write_sockets(m, c, slot, err);
 }
@@ -771,6 +815,8 @@ static int clear_arrays(struct maps *m, __u32 slot, struct gg_err *err)
 	if (m->module_fd >= 0 && bpf_map_update_elem(m->module_fd, &slot, &none, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_MODULE_POLICY ": %s", strerror(errno));
 	ret = write_trust_cfg(m, NULL, slot, err);
+	if (!ret)
+		ret = write_ranges(m, NULL, slot, err);
 	if (!ret)
 		ret = write_egress_state(m, NULL, slot, err);
 	return ret ? ret : write_sockets(m, NULL, slot, err);

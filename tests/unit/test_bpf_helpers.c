@@ -37,6 +37,8 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "compile.h"
+#include "egress_ranges.h"
 #include "gates.h"
 #include "helpers_test.h"
 #include "helpers_test.skel.h"
@@ -414,22 +416,32 @@ struct dest_case {
 	const char *norm; /* the normalised address */
 };
 
+/* Generic nodes (prog 0) as an apply writes them: ranges, in slot 0. */
+static void ranges_put(struct gg_helpers_test *skel, struct gg_c_egress *nodes, size_t n)
+{
+	struct gg_compiled c = { .egress = nodes, .n_egress = n };
+	struct gg_err err = {};
+
+	if (gg_ranges_write(bpf_map__fd(skel->maps.egress_range_v4), 0, &c, AF_INET_, NULL, &err) ||
+	    gg_ranges_write(bpf_map__fd(skel->maps.egress_range_v6), 0, &c, AF_INET6_, NULL, &err))
+		fail_msg("gg_ranges_write: %s", err.msg);
+}
+
 static void dest_rules(struct gg_helpers_test *skel)
 {
-	struct gg_egress_v4_key k4 = { .prefixlen = 64 + 8, .slot = htonl(0), .prog = htonl(0) };
-	struct gg_egress_v6_key k6 = { .prefixlen = 64 + 32, .slot = htonl(0), .prog = htonl(0) };
-	struct gg_egress_val v = { .any = { 21, GG_ACT_DENY } };
+	struct gg_egress_v4_key k4 = { .prefixlen = 64 + 32, .slot = htonl(0), .prog = htonl(3) };
+	struct gg_egress_val v = { .any = { 23, GG_ACT_OBSERVE } };
+	struct gg_c_egress generic[2] = {
+		{ .family = AF_INET_, .plen = 8, .val = { .any = { 21, GG_ACT_DENY } } },
+		{ .family = AF_INET6_, .plen = 32, .val = { .any = { 22, GG_ACT_DENY } } },
+	};
 
-	inet_pton(AF_INET, "10.0.0.0", k4.addr);
-	map_put(skel->maps.egress_v4, &k4, &v);
-	k4.prefixlen = 64 + 32;
-	k4.prog = htonl(3);
+	inet_pton(AF_INET, "10.0.0.0", generic[0].addr);
+	inet_pton(AF_INET6, "2001:db8::", generic[1].addr);
+	ranges_put(skel, generic, 2);
+	/* a program's rules stay in the trie */
 	inet_pton(AF_INET, "1.2.3.4", k4.addr);
-	v.any = (struct gg_verdict){ 23, GG_ACT_OBSERVE };
 	map_put(skel->maps.egress_v4, &k4, &v);
-	inet_pton(AF_INET6, "2001:db8::", k6.addr);
-	v.any = (struct gg_verdict){ 22, GG_ACT_DENY };
-	map_put(skel->maps.egress_v6, &k6, &v);
 }
 
 static void dest_check(struct gg_helpers_test *skel, const struct dest_case *c)
@@ -488,6 +500,164 @@ static void test_dest(void **state)
 	dest_rules(skel);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		dest_check(skel, &cases[i]);
+}
+
+/*
+ * The generic rules' ranges against the trie's meaning: random prefix sets
+ * (nested and disjoint, both families, in the compiler's order and not),
+ * written by gg_ranges_write and looked up by the programs' own binary
+ * search, must give at every address the entry of the longest prefix
+ * holding it (brute force here), and nothing outside every prefix. The
+ * addresses asked: each prefix's first and last, their neighbours, and
+ * random ones.
+ */
+typedef unsigned __int128 u128;
+
+static u128 addr_num(const __u8 *a, int bits)
+{
+	u128 n = 0;
+
+	for (int i = 0; i < bits / 8; i++)
+		n = n << 8 | a[i];
+	return n;
+}
+
+static void num_addr(u128 n, __u8 *a, int bits)
+{
+	for (int i = bits / 8 - 1; i >= 0; i--, n >>= 8)
+		a[i] = (__u8)n;
+}
+
+static u128 mask_of(int bits, int plen)
+{
+	u128 all = bits == 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
+
+	return plen ? all & ~(bits - plen >= 128 ? all : (((u128)1 << (bits - plen)) - 1)) : 0;
+}
+
+static u128 rand_num(void)
+{
+	u128 n = 0;
+
+	for (int i = 0; i < 8; i++)
+		n = n << 16 | (random() & 0xffff);
+	return n;
+}
+
+static __u32 brute_entry(const struct gg_c_egress *nodes, size_t n, u128 a, int bits)
+{
+	int best = -1;
+	__u32 entry = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		u128 m = mask_of(bits, nodes[i].plen);
+
+		if ((a & m) == addr_num(nodes[i].addr, bits) && nodes[i].plen > best) {
+			best = nodes[i].plen;
+			entry = nodes[i].val.any.entry;
+		}
+	}
+	return entry;
+}
+
+static bool v4_mapped(const __u8 *a)
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, mapped, 12);
+}
+
+static void ranges_ask(struct gg_helpers_test *skel, const struct gg_c_egress *nodes, size_t n,
+		       int family, u128 a, const char *subtest)
+{
+	int bits = family == AF_INET_ ? 32 : 128;
+	struct gg_t_dest t = { .family = family, .port = 443, .proto = PROTO_TCP };
+	__u32 want = brute_entry(nodes, n, a, bits);
+
+	num_addr(a, (__u8 *)t.ip6, bits);
+	if (family == AF_INET6_ && v4_mapped((__u8 *)t.ip6))
+		return; /* looked up as IPv4: the v4 cases cover it */
+	skel->bss->dest_io = t;
+	run(skel->progs.test_dest, NULL, 0, subtest);
+	EXPECT_EQ(skel->bss->dest_io.found ? skel->bss->dest_io.out.entry : 0, want, "entry");
+}
+
+static size_t ranges_random_set(struct gg_c_egress *nodes, size_t want, int family)
+{
+	int bits = family == AF_INET_ ? 32 : 128;
+	size_t n = 0;
+
+	while (n < want) {
+		struct gg_c_egress *e = &nodes[n];
+		u128 a = rand_num();
+		bool dup = false;
+
+		memset(e, 0, sizeof(*e));
+		e->family = family;
+		if (n && random() % 2) { /* inside an earlier prefix */
+			const struct gg_c_egress *p = &nodes[random() % n];
+
+			if (p->plen == bits)
+				continue;
+			e->plen = p->plen + 1 + random() % (bits - p->plen);
+			a = addr_num(p->addr, bits) | (a & ~mask_of(bits, p->plen));
+		} else {
+			e->plen = random() % (bits + 1);
+		}
+		num_addr(a & mask_of(bits, e->plen), e->addr, bits);
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = nodes[i].plen == e->plen && !memcmp(nodes[i].addr, e->addr, 16);
+		if (dup)
+			continue;
+		e->val.any.entry = n + 1;
+		e->val.any.action = random() % 2 ? GG_ACT_DENY : GG_ACT_OBSERVE;
+		n++;
+	}
+	return n;
+}
+
+static int node_order(const void *a, const void *b)
+{
+	const struct gg_c_egress *x = a, *y = b;
+	int d = memcmp(x->addr, y->addr, 16);
+
+	return d ? d : x->plen - y->plen;
+}
+
+static void test_ranges_random(void **state)
+{
+	static const size_t sizes[] = { 1, 2, 7, 40, 300 };
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_c_egress nodes[300];
+	char subtest[96];
+
+	srandom(20261204);
+	for (int round = 0; round < 40; round++) {
+		int family = round % 2 ? AF_INET6_ : AF_INET_, bits = family == AF_INET_ ? 32 : 128;
+		size_t n = ranges_random_set(nodes, sizes[round % 5], family);
+		u128 top = mask_of(bits, bits);
+
+		if (round % 4 < 2) /* the compiler's order; the others unsorted */
+			qsort(nodes, n, sizeof(nodes[0]), node_order);
+		ranges_put(skel, nodes, n);
+		snprintf(subtest, sizeof(subtest), "round %d (IPv%d, %zu prefixes)", round,
+			 family == AF_INET_ ? 4 : 6, n);
+		ranges_ask(skel, nodes, n, family, 0, subtest);
+		ranges_ask(skel, nodes, n, family, top, subtest);
+		for (size_t i = 0; i < n; i++) {
+			u128 start = addr_num(nodes[i].addr, bits);
+			u128 end = start | (top & ~mask_of(bits, nodes[i].plen));
+
+			ranges_ask(skel, nodes, n, family, start, subtest);
+			ranges_ask(skel, nodes, n, family, end, subtest);
+			if (start)
+				ranges_ask(skel, nodes, n, family, start - 1, subtest);
+			if (end != top)
+				ranges_ask(skel, nodes, n, family, end + 1, subtest);
+		}
+		for (int i = 0; i < 50; i++)
+			ranges_ask(skel, nodes, n, family, rand_num() & top, subtest);
+	}
 }
 
 /* ---- every gate: folding verdicts, the slot check */
@@ -667,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_invoked_name_long),
 		cmocka_unit_test(test_port_verdict),
 		cmocka_unit_test(test_dest),
+		cmocka_unit_test(test_ranges_random),
 		cmocka_unit_test(test_decision),
 		cmocka_unit_test(test_decision_slot),
 		cmocka_unit_test(test_scope),

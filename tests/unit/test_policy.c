@@ -26,7 +26,7 @@
 #include "policy.h"
 
 static char pin[256];
-static int state_fd = -1, name_fd = -1, v4_fd = -1;
+static int state_fd = -1, name_fd = -1, v4_fd = -1, range_fd = -1;
 
 static int pin_map(int fd, const char *name)
 {
@@ -34,6 +34,24 @@ static int pin_map(int fd, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", pin, name);
 	return fd < 0 ? -1 : bpf_obj_pin(fd, path);
+}
+
+/* egress_range_v4 as the gates declare it: slot -> a ranges array. */
+static int range_outer(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, inner, .map_flags = GG_RANGE_INNER_FLAGS);
+	LIBBPF_OPTS(bpf_map_create_opts, outer);
+	int tmpl, fd;
+
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gg_t_rin", sizeof(__u32),
+			      sizeof(struct gg_range_v4), 1, &inner);
+	if (tmpl < 0)
+		return -1;
+	outer.inner_map_fd = tmpl;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "gg_t_r4", sizeof(__u32), sizeof(__u32),
+			    GG_SLOTS, &outer);
+	close(tmpl);
+	return fd;
 }
 
 static int setup(void **state)
@@ -49,8 +67,9 @@ static int setup(void **state)
 				 sizeof(struct gg_verdict), 256, NULL);
 	v4_fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "gg_t_v4", sizeof(struct gg_egress_v4_key),
 			       sizeof(struct gg_egress_val), 256, &lpm);
+	range_fd = range_outer();
 	if (pin_map(state_fd, GG_MAP_POLICY_STATE) || pin_map(name_fd, GG_MAP_EXEC_NAME) ||
-	    pin_map(v4_fd, GG_MAP_EGRESS_V4)) {
+	    pin_map(v4_fd, GG_MAP_EGRESS_V4) || pin_map(range_fd, GG_MAP_EGRESS_RANGE_V4)) {
 		close(state_fd);
 		state_fd = -1;
 	}
@@ -62,7 +81,8 @@ static int teardown(void **state)
 	char path[512];
 
 	for (const char *const *n = (const char *const[]){ GG_MAP_POLICY_STATE, GG_MAP_EXEC_NAME,
-							    GG_MAP_EGRESS_V4, NULL };
+							    GG_MAP_EGRESS_V4, GG_MAP_EGRESS_RANGE_V4,
+							    NULL };
 	     *n; n++) {
 		snprintf(path, sizeof(path), "%s/%s", pin, *n);
 		unlink(path);
@@ -87,6 +107,8 @@ static void fresh(void)
 		bpf_map_delete_elem(name_fd, &nk);
 	while (!bpf_map_get_next_key(v4_fd, NULL, &vk))
 		bpf_map_delete_elem(v4_fd, &vk);
+	for (__u32 slot = 0; slot < GG_SLOTS; slot++)
+		bpf_map_delete_elem(range_fd, &slot);
 	assert_int_equal(bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY), 0);
 }
 
@@ -99,12 +121,13 @@ static struct gg_policy_state state(void)
 	return st;
 }
 
-/* A policy denying exec of each name in the comma-separated list, and one
- * egress prefix per name (10.0.i.0/24). */
+/* A policy denying exec of each name in the comma-separated list, one
+ * program rule's egress prefix per name (10.0.i.0/24, a trie row), and
+ * if any name, one generic prefix (10.200.0.0/16, a ranges array). */
 static void swap(__u64 gen, const char *names)
 {
 	struct gg_c_exec_name en[16] = {};
-	struct gg_c_egress eg[16] = {};
+	struct gg_c_egress eg[17] = {};
 	struct gg_compiled c = { .exec_names = en, .egress = eg };
 	char buf[256], *save, *tok;
 	struct gg_err err = {};
@@ -120,7 +143,14 @@ static void swap(__u64 gen, const char *names)
 		eg[i].addr[0] = 10;
 		eg[i].addr[2] = (__u8)(tok[0] + strlen(tok));
 		eg[i].val.any = en[i].v;
+		eg[i].prog = 1;
 		c.n_egress++;
+	}
+	if (c.n_egress) {
+		struct gg_c_egress *g = &eg[c.n_egress++];
+
+		*g = (struct gg_c_egress){ .family = AF_INET, .plen = 16, .addr = { 10, 200 } };
+		g->val.any = (struct gg_verdict){ .entry = 1, .action = GG_ACT_DENY };
 	}
 	if (gg_policy_swap(pin, &c, gen, &err))
 		fail_msg("swap %llu: %s", (unsigned long long)gen, err.msg);
@@ -158,7 +188,16 @@ static int slot_prefixes(__u32 slot)
 	return n;
 }
 
-/* slot holds exactly these names (and one prefix each). */
+/* Whether the slot has a generic rules' array (ranges) in force. */
+static bool slot_has_ranges(__u32 slot)
+{
+	__u32 id;
+
+	return !bpf_map_lookup_elem(range_fd, &slot, &id);
+}
+
+/* slot holds exactly these names (and one prefix each), and ranges if
+ * any. */
 static void assert_slot(__u32 slot, const char *names)
 {
 	char got[1024], want[256], *save, *tok;
@@ -177,6 +216,7 @@ static void assert_slot(__u32 slot, const char *names)
 	if (have != n)
 		fail_msg("slot %u holds %s, want only %s", slot, got, names);
 	assert_int_equal(slot_prefixes(slot), n);
+	assert_int_equal(slot_has_ranges(slot), n > 0);
 }
 
 /* Runs the stale slot's clear to the end, max_keys at a time, after its

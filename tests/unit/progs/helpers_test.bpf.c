@@ -52,7 +52,7 @@ int test_port_verdict(struct gg_t_port *ctx)
 {
 	struct gg_dest d = { .family = AF_INET, .port = ctx->port, .proto = ctx->proto };
 	struct gg_egress_val val = ctx->val;
-	struct gg_verdict *v = gg_port_verdict(&val, ctx->slot, &d);
+	struct gg_verdict *v = gg_port_verdict(&val.any, val.port_node, ctx->slot, &d);
 
 	ctx->out = *v;
 	return 0;
@@ -87,7 +87,7 @@ int test_dest(void *unused)
 	ctx->loopback = gg_is_loopback(&d);
 	__builtin_memcpy(ctx->addr, d.addr, sizeof(d.addr));
 	v = gg_egress_lookup(ctx->slot, ctx->prog, &d);
-	ctx->found = v != NULL;
+	ctx->found = v && v->entry;
 	if (v)
 		ctx->out = *v;
 	return 0;

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic egress rules as ranges (include/govgate_abi.h, struct
+ * gg_range_v4). The compiler's nodes are prefixes whose values already
+ * fold in every covering prefix, so the verdict at an address is that of
+ * the longest prefix holding it. A sweep over the nodes in address order,
+ * with a stack of the prefixes still open, cuts the space into ranges
+ * where that longest prefix does not change; neighbours with the same
+ * verdict merge. At most 2 n + 1 ranges for n prefixes.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "egress_ranges.h"
+
+typedef unsigned __int128 u128;
+
+/* The array being filled, through its mapping: element 0 is the header,
+ * ranges are 1..n. */
+struct range_sink {
+	void *base;
+	bool v6;
+	size_t n;
+};
+
+static const struct gg_egress_val no_rule;
+
+static u128 node_start(const struct gg_c_egress *e, bool v6)
+{
+	u128 a = 0;
+
+	for (int i = 0; i < (v6 ? 16 : 4); i++)
+		a = a << 8 | e->addr[i];
+	return a;
+}
+
+static u128 host_mask(int bits, int plen)
+{
+	return bits - plen >= 128 ? ~(u128)0 : ((u128)1 << (bits - plen)) - 1;
+}
+
+static u128 sink_start(const struct range_sink *s, size_t i)
+{
+	if (s->v6) {
+		const struct gg_range_v6 *r = (const struct gg_range_v6 *)s->base + i;
+
+		return (u128)r->hi << 64 | r->lo;
+	}
+	return ((const struct gg_range_v4 *)s->base + i)->start;
+}
+
+static bool sink_same(const struct range_sink *s, size_t i, const struct gg_egress_val *v)
+{
+	const struct gg_verdict *any;
+	__u32 port_node;
+
+	if (s->v6) {
+		any = &((const struct gg_range_v6 *)s->base + i)->any;
+		port_node = ((const struct gg_range_v6 *)s->base + i)->port_node;
+	} else {
+		any = &((const struct gg_range_v4 *)s->base + i)->any;
+		port_node = ((const struct gg_range_v4 *)s->base + i)->port_node;
+	}
+	return any->entry == v->any.entry && any->action == v->any.action &&
+	       port_node == v->port_node;
+}
+
+static void sink_set(struct range_sink *s, size_t i, u128 start, const struct gg_egress_val *v)
+{
+	if (s->v6) {
+		struct gg_range_v6 *r = (struct gg_range_v6 *)s->base + i;
+
+		r->hi = (__u64)(start >> 64);
+		r->lo = (__u64)start;
+		r->port_node = v->port_node;
+		r->any = v->any;
+	} else {
+		struct gg_range_v4 *r = (struct gg_range_v4 *)s->base + i;
+
+		r->start = (__u32)start;
+		r->port_node = v->port_node;
+		r->any = v->any;
+	}
+}
+
+/* From start on, the verdict is v: a range at the same start is replaced
+ * (a longer prefix begins there), one equal to its predecessor merges. */
+static void sink_put(struct range_sink *s, u128 start, const struct gg_egress_val *v)
+{
+	if (s->n && sink_start(s, s->n) == start)
+		s->n--;
+	if (s->n && sink_same(s, s->n, v))
+		return;
+	sink_set(s, ++s->n, start, v);
+}
+
+static void ranges_build(struct range_sink *s, const struct gg_c_egress *const *nodes, size_t k)
+{
+	struct {
+		u128 end;
+		const struct gg_egress_val *val;
+	} open[129];
+	int bits = s->v6 ? 128 : 32, depth = 0;
+	u128 top = host_mask(bits, 0);
+
+	sink_put(s, 0, &no_rule);
+	for (size_t i = 0; i < k; i++) {
+		u128 start = node_start(nodes[i], s->v6);
+
+		/* the prefixes that ended before this one: after each, the one
+		 * around it (or none) holds again */
+		while (depth && open[depth - 1].end < start) {
+			u128 end = open[--depth].end;
+
+			sink_put(s, end + 1, depth ? open[depth - 1].val : &no_rule);
+		}
+		sink_put(s, start, &nodes[i]->val);
+		/* nested prefixes grow strictly longer: at most bits + 1 open */
+		if (depth < (int)(sizeof(open) / sizeof(open[0])))
+			open[depth++] = (typeof(open[0])){ start | host_mask(bits, nodes[i]->plen),
+							   &nodes[i]->val };
+	}
+	while (depth) {
+		u128 end = open[--depth].end;
+
+		if (end == top)
+			break; /* it and every prefix around it reach the end */
+		sink_put(s, end + 1, depth ? open[depth - 1].val : &no_rule);
+	}
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct gg_c_egress *x = *(const struct gg_c_egress *const *)a;
+	const struct gg_c_egress *y = *(const struct gg_c_egress *const *)b;
+	int d = memcmp(x->addr, y->addr, sizeof(x->addr));
+
+	if (d)
+		return d;
+	return x->plen < y->plen ? -1 : x->plen > y->plen;
+}
+
+/* c's generic nodes of family, by address then length (the compiler's
+ * order already; sorted here if not). */
+static const struct gg_c_egress **generic_nodes(const struct gg_compiled *c, int family,
+						size_t *k)
+{
+	const struct gg_c_egress **nodes;
+	bool sorted = true;
+
+	*k = 0;
+	nodes = calloc(c->n_egress + 1, sizeof(*nodes));
+	if (!nodes)
+		return NULL;
+	for (size_t i = 0; i < c->n_egress; i++) {
+		if (c->egress[i].prog || c->egress[i].family != family)
+			continue;
+		nodes[*k] = &c->egress[i];
+		if (*k && node_cmp(&nodes[*k - 1], &nodes[*k]) > 0)
+			sorted = false;
+		(*k)++;
+	}
+	if (!sorted)
+		qsort(nodes, *k, sizeof(*nodes), node_cmp);
+	return nodes;
+}
+
+int gg_ranges_clear(int outer_fd, __u32 slot, const char *map, struct gg_err *err)
+{
+	if (bpf_map_delete_elem(outer_fd, &slot) && errno != ENOENT)
+		return gg_errf(err, -errno, "%s: delete slot %u: %s", map, slot, strerror(errno));
+	return 0;
+}
+
+/* A new array of elems elements, mapped for writing. */
+static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char *map,
+		      struct gg_err *err)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
+	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, v6 ? "gg_range_v6" : "gg_range_v4",
+			    sizeof(__u32), esize, elems, &opts);
+	if (fd < 0)
+		return gg_errf(err, -errno, "%s: create a %zu-range array: %s", map, elems - 1,
+			       strerror(errno));
+	*len = (elems * esize + page - 1) / page * page;
+	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*mem == MAP_FAILED) {
+		int ret = gg_errf(err, -errno, "%s: mmap: %s", map, strerror(errno));
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int family,
+		    size_t *n_ranges, struct gg_err *err)
+{
+	const char *map = family == AF_INET6 ? GG_MAP_EGRESS_RANGE_V6 : GG_MAP_EGRESS_RANGE_V4;
+	struct range_sink s = { .v6 = family == AF_INET6 };
+	const struct gg_c_egress **nodes;
+	size_t k, len = 0;
+	int fd = -1, ret;
+
+	if (n_ranges)
+		*n_ranges = 0;
+	nodes = generic_nodes(c, family, &k);
+	if (!nodes)
+		return gg_errf(err, -ENOMEM, "%s: out of memory", map);
+	if (!k) {
+		ret = gg_ranges_clear(outer_fd, slot, map, err);
+		goto cleanup;
+	}
+	if (k > (GG_RANGE_MAX - 2) / 2) {
+		ret = gg_errf(err, -E2BIG, "%s: %zu prefixes for every process: more than one "
+			      "slot holds (%u)", map, k, (GG_RANGE_MAX - 2) / 2);
+		goto cleanup;
+	}
+	fd = ranges_map(s.v6, 2 * k + 2, &s.base, &len, map, err);
+	if (fd < 0) {
+		ret = fd;
+		goto cleanup;
+	}
+	ranges_build(&s, nodes, k);
+	if (s.v6)
+		((struct gg_range_v6 *)s.base)->lo = s.n;
+	else
+		((struct gg_range_v4 *)s.base)->start = s.n;
+	munmap(s.base, len);
+	/* frozen: no syscall writes it and no writable mapping of it is
+	 * possible any more, for any task (BPF_MAP_FREEZE fails with one
+	 * still open: then someone else mapped it, and the apply fails) */
+	if (bpf_map_freeze(fd)) {
+		ret = gg_errf(err, -errno, "%s: freeze: %s", map, strerror(errno));
+		goto cleanup;
+	}
+	if (bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY)) {
+		ret = gg_errf(err, -errno, "%s: slot %u: %s", map, slot, strerror(errno));
+		goto cleanup;
+	}
+	if (n_ranges)
+		*n_ranges = s.n;
+	ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	free(nodes);
+	return ret;
+}
