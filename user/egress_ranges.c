@@ -9,6 +9,7 @@
  * verdict merge. At most 2 n + 1 ranges for n prefixes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "egress_ranges.h"
 
@@ -178,6 +180,47 @@ int gg_ranges_clear(int outer_fd, __u32 slot, const char *map, struct gg_err *er
 	return 0;
 }
 
+#define FIELD(btf, type, f, id) btf__add_field(btf, #f, id, offsetof(type, f) * 8, 0)
+
+/* The element's type, so that `bpftool map dump id N` prints an inner
+ * array's ranges by field: libbpf writes the BTF, the kernel loads it.
+ * -1 if it cannot (the array is then made without it). */
+static int ranges_btf(bool v6, __u32 *key_id, __u32 *val_id)
+{
+	struct btf *btf = btf__new_empty();
+	int u32, u64, verdict, fd = -1;
+
+	if (!btf)
+		return -1;
+	u32 = btf__add_int(btf, "unsigned int", 4, 0);
+	u64 = btf__add_int(btf, "long long unsigned int", 8, 0);
+	verdict = btf__add_struct(btf, "gg_verdict", sizeof(struct gg_verdict));
+	if (u32 < 0 || u64 < 0 || verdict < 0 ||
+	    FIELD(btf, struct gg_verdict, entry, u32) || FIELD(btf, struct gg_verdict, action, u32))
+		goto cleanup;
+	if (v6) {
+		*val_id = btf__add_struct(btf, "gg_range_v6", sizeof(struct gg_range_v6));
+		if ((int)*val_id < 0 || FIELD(btf, struct gg_range_v6, hi, u64) ||
+		    FIELD(btf, struct gg_range_v6, lo, u64) ||
+		    FIELD(btf, struct gg_range_v6, port_node, u32) ||
+		    FIELD(btf, struct gg_range_v6, _pad, u32) ||
+		    FIELD(btf, struct gg_range_v6, any, verdict))
+			goto cleanup;
+	} else {
+		*val_id = btf__add_struct(btf, "gg_range_v4", sizeof(struct gg_range_v4));
+		if ((int)*val_id < 0 || FIELD(btf, struct gg_range_v4, start, u32) ||
+		    FIELD(btf, struct gg_range_v4, port_node, u32) ||
+		    FIELD(btf, struct gg_range_v4, any, verdict))
+			goto cleanup;
+	}
+	*key_id = u32;
+	if (!btf__load_into_kernel(btf))
+		fd = dup(btf__fd(btf));
+cleanup:
+	btf__free(btf);
+	return fd;
+}
+
 /* A new array of elems elements, mapped for writing. */
 static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char *map,
 		      struct gg_err *err)
@@ -185,10 +228,17 @@ static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
 	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
 	long page = sysconf(_SC_PAGESIZE);
-	int fd;
+	int fd, btf_fd;
 
+	btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
+	if (btf_fd >= 0)
+		opts.btf_fd = btf_fd;
+	else
+		opts.btf_key_type_id = opts.btf_value_type_id = 0;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, v6 ? "gg_range_v6" : "gg_range_v4",
 			    sizeof(__u32), esize, elems, &opts);
+	if (btf_fd >= 0)
+		close(btf_fd);
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: create a %zu-range array: %s", map, elems - 1,
 			       strerror(errno));

@@ -427,6 +427,28 @@ static void ranges_put(struct gg_helpers_test *skel, struct gg_c_egress *nodes, 
 		fail_msg("gg_ranges_write: %s", err.msg);
 }
 
+/* The array in slot 0 of outer: frozen, typed (bpftool prints its fields),
+ * and holding n ranges. */
+static void ranges_inner_check(struct bpf_map *outer, __u32 n, const char *subtest)
+{
+	struct bpf_map_info info = {};
+	__u32 zero = 0, id, len = sizeof(info);
+	struct gg_range_v4 hdr;
+	int fd;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(outer), &zero, &id), 0);
+	fd = bpf_map_get_fd_by_id(id);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	EXPECT_EQ(info.btf_id != 0 && info.btf_value_type_id != 0, 1, "typed (BTF)");
+	EXPECT_EQ(bpf_map_update_elem(fd, &zero, &hdr, BPF_ANY), -1, "frozen: update refused");
+	EXPECT_EQ(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED, 1,
+		  "frozen: no writable mapping");
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &hdr), 0);
+	EXPECT_EQ(hdr.start, n, "header: ranges");
+	close(fd);
+}
+
 static void dest_rules(struct gg_helpers_test *skel)
 {
 	struct gg_egress_v4_key k4 = { .prefixlen = 64 + 32, .slot = htonl(0), .prog = htonl(3) };
@@ -439,6 +461,8 @@ static void dest_rules(struct gg_helpers_test *skel)
 	inet_pton(AF_INET, "10.0.0.0", generic[0].addr);
 	inet_pton(AF_INET6, "2001:db8::", generic[1].addr);
 	ranges_put(skel, generic, 2);
+	/* 0.0.0.0, 10.0.0.0/8, 11.0.0.0 */
+	ranges_inner_check(skel->maps.egress_range_v4, 3, "dest rules");
 	/* a program's rules stay in the trie */
 	inet_pton(AF_INET, "1.2.3.4", k4.addr);
 	map_put(skel->maps.egress_v4, &k4, &v);
