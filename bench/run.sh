@@ -289,14 +289,23 @@ daemon_down() {
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$daemon_pid/status"; }
 
 # Kernel memory of govgate's maps: bytes_memlock per pinned map.
-map_bytes() {
-	local total=0 v4=0 b m
+map_bytes() { # all maps; the IPv4 deny rules' (the trie and the range arrays)
+	local total=0 v4=0 b m id
 	for m in "$pin"/*; do
 		[[ $(basename "$m") == link-* || $(basename "$m") == prog-* ]] && continue
 		b=$(bpftool map show pinned "$m" -j 2>/dev/null | python3 -c \
 			'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))' 2>/dev/null) || continue
 		total=$((total + b))
-		[[ $(basename "$m") == egress_v4 ]] && v4=$b
+		[[ $(basename "$m") == egress_v4 ]] && v4=$((v4 + b))
+		[[ $(basename "$m") == egress_range_* ]] || continue
+		# the arrays in force are not pinned: found through their slots
+		for id in $(bpftool map dump pinned "$m" -j 2>/dev/null | python3 -c \
+			'import json,sys; [print(e.get("inner_map_id", e.get("value", ""))) for e in json.load(sys.stdin)]' 2>/dev/null); do
+			b=$(bpftool map show id "$id" -j 2>/dev/null | python3 -c \
+				'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))' 2>/dev/null) || continue
+			total=$((total + b))
+			[[ $(basename "$m") == egress_range_v4 ]] && v4=$((v4 + b))
+		done
 	done
 	echo "$total $v4"
 }

@@ -221,14 +221,18 @@ cleanup:
 	return fd;
 }
 
-/* A new array of elems elements, mapped for writing. */
-static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char *map,
+void (*gg_ranges_before_freeze)(int fd);
+
+/* A new array of the element count in buf, filled from buf through a
+ * shared mapping, then frozen: returns its fd. */
+static int ranges_map(bool v6, const void *buf, size_t elems, const char *map,
 		      struct gg_err *err)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
 	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
-	long page = sysconf(_SC_PAGESIZE);
-	int fd, btf_fd;
+	size_t page = sysconf(_SC_PAGESIZE), len = (elems * esize + page - 1) / page * page;
+	int fd, btf_fd, ret;
+	void *mem;
 
 	btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
 	if (btf_fd >= 0)
@@ -242,15 +246,43 @@ static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: create a %zu-range array: %s", map, elems - 1,
 			       strerror(errno));
-	*len = (elems * esize + page - 1) / page * page;
-	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (*mem == MAP_FAILED) {
-		int ret = gg_errf(err, -errno, "%s: mmap: %s", map, strerror(errno));
-
-		close(fd);
-		return ret;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		ret = gg_errf(err, -errno, "%s: mmap: %s", map, strerror(errno));
+		goto fail;
+	}
+	memcpy(mem, buf, elems * esize);
+	munmap(mem, len);
+	if (gg_ranges_before_freeze)
+		gg_ranges_before_freeze(fd);
+	/* After the freeze no syscall writes the array and no writable
+	 * mapping of it can be made, for any task. Before it, another task
+	 * could have mapped it by id (BPF_MAP_GET_FD_BY_ID is a read command)
+	 * and written it: the freeze fails while such a mapping is open, and
+	 * one closed in time leaves what it wrote, so the frozen array is
+	 * read back and compared. */
+	if (bpf_map_freeze(fd)) {
+		ret = gg_errf(err, -errno, "%s: freeze: %s%s", map, strerror(errno),
+			      errno == EBUSY ? " (another task holds a writable mapping of the new "
+					       "array): not applied" : "");
+		goto fail;
+	}
+	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		ret = gg_errf(err, -errno, "%s: mmap to verify: %s", map, strerror(errno));
+		goto fail;
+	}
+	ret = memcmp(mem, buf, elems * esize);
+	munmap(mem, len);
+	if (ret) {
+		ret = gg_errf(err, -EIO, "%s: the array changed before it was frozen (another "
+			      "task wrote it): not applied", map);
+		goto fail;
 	}
 	return fd;
+fail:
+	close(fd);
+	return ret;
 }
 
 int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int family,
@@ -258,9 +290,10 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 {
 	const char *map = family == AF_INET6 ? GG_MAP_EGRESS_RANGE_V6 : GG_MAP_EGRESS_RANGE_V4;
 	struct range_sink s = { .v6 = family == AF_INET6 };
+	size_t esize = s.v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
 	const struct gg_c_egress **nodes;
-	size_t k, len = 0;
 	int fd = -1, ret;
+	size_t k;
 
 	if (n_ranges)
 		*n_ranges = 0;
@@ -276,9 +309,10 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 			      "slot holds (%u)", map, k, (GG_RANGE_MAX - 2) / 2);
 		goto cleanup;
 	}
-	fd = ranges_map(s.v6, 2 * k + 2, &s.base, &len, map, err);
-	if (fd < 0) {
-		ret = fd;
+	/* built here, then copied into an array of the exact size */
+	s.base = calloc(2 * k + 2, esize);
+	if (!s.base) {
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", map);
 		goto cleanup;
 	}
 	ranges_build(&s, nodes, k);
@@ -286,12 +320,9 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 		((struct gg_range_v6 *)s.base)->lo = s.n;
 	else
 		((struct gg_range_v4 *)s.base)->start = s.n;
-	munmap(s.base, len);
-	/* frozen: no syscall writes it and no writable mapping of it is
-	 * possible any more, for any task (BPF_MAP_FREEZE fails with one
-	 * still open: then someone else mapped it, and the apply fails) */
-	if (bpf_map_freeze(fd)) {
-		ret = gg_errf(err, -errno, "%s: freeze: %s", map, strerror(errno));
+	fd = ranges_map(s.v6, s.base, s.n + 1, map, err);
+	if (fd < 0) {
+		ret = fd;
 		goto cleanup;
 	}
 	if (bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY)) {
@@ -304,6 +335,7 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 cleanup:
 	if (fd >= 0)
 		close(fd);
+	free(s.base);
 	free(nodes);
 	return ret;
 }

@@ -21,4 +21,8 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 /* Empties outer_fd's slot (no generic rules). */
 int gg_ranges_clear(int outer_fd, __u32 slot, const char *map, struct gg_err *err);
 
+/* Tests only: called between the array's filling and its freeze, as
+ * another task could act there. */
+extern void (*gg_ranges_before_freeze)(int fd);
+
 #endif

@@ -684,6 +684,54 @@ static void test_ranges_random(void **state)
 	}
 }
 
+/* Another task's writable mapping of a new array before it is frozen:
+ * one still open makes the freeze fail, one closed in time leaves its
+ * write, which the read-back finds. Either way the apply fails and the
+ * slot keeps the array it had. */
+static int mapping_left; /* the hook's mapping, kept open (-1: closed) */
+static void *mapping_mem;
+
+static void write_before_freeze(int fd)
+{
+	mapping_mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mapping_mem == MAP_FAILED)
+		return;
+	((struct gg_range_v4 *)mapping_mem)[1].any.entry = 0; /* 10.0.0.0/8 no more */
+	((struct gg_range_v4 *)mapping_mem)[2].any.entry = 0;
+	if (!mapping_left)
+		munmap(mapping_mem, 4096);
+}
+
+static void test_ranges_tampered(void **state)
+{
+	struct gg_helpers_test *skel = skel_of(state);
+	struct gg_c_egress node = { .family = AF_INET_, .plen = 8, .addr = { 10 },
+				    .val = { .any = { 21, GG_ACT_DENY } } };
+	struct gg_compiled c = { .egress = &node, .n_egress = 1 };
+	int outer = bpf_map__fd(skel->maps.egress_range_v4);
+	const char *subtest = "tampered";
+	struct gg_err err = {};
+	__u32 zero = 0, before, after;
+
+	ranges_put(skel, &node, 1);
+	assert_int_equal(bpf_map_lookup_elem(outer, &zero, &before), 0);
+	gg_ranges_before_freeze = write_before_freeze;
+	for (mapping_left = 0; mapping_left < 2; mapping_left++) {
+		memset(&err, 0, sizeof(err));
+		EXPECT_EQ(gg_ranges_write(outer, 0, &c, AF_INET_, NULL, &err) < 0, 1, "refused");
+		if (mapping_left && mapping_mem != MAP_FAILED)
+			munmap(mapping_mem, 4096);
+		print_message("    %s\n", err.msg);
+		assert_non_null(strstr(err.msg, mapping_left ? "freeze" : "changed"));
+		assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
+		EXPECT_EQ(after, before, "the slot's array unchanged");
+	}
+	gg_ranges_before_freeze = NULL;
+	ranges_put(skel, &node, 1);
+	assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
+	EXPECT_EQ(after != before, 1, "without the write, applied");
+}
+
 /* ---- every gate: folding verdicts, the slot check */
 
 struct decision_case {
@@ -862,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_port_verdict),
 		cmocka_unit_test(test_dest),
 		cmocka_unit_test(test_ranges_random),
+		cmocka_unit_test(test_ranges_tampered),
 		cmocka_unit_test(test_decision),
 		cmocka_unit_test(test_decision_slot),
 		cmocka_unit_test(test_scope),
