@@ -8,8 +8,9 @@
  *   lsm/bpf          loading, attaching, detaching, replacing or test-running
  *                    programs and links; writing, deleting from or freezing
  *                    any map (FLOOR-TAMPER-BPF)
- *   lsm/mmap_file    a writable shared mapping of one of guard_maps (the
- *                    ring buffer's consumer page: FLOOR-TAMPER-BPF)
+ *   lsm/mmap_file    a writable shared mapping of any BPF map (the ring
+ *                    buffer's consumer page; an egress range array before
+ *                    the daemon froze it: FLOOR-TAMPER-BPF)
  *   lsm/inode_*      unlink, rename, rmdir in (or of) the pin directory
  *   lsm/sb_umount    umount of the pin directory's bpffs (FLOOR-TAMPER-PINS)
  *   lsm/ptrace_access_check  PTRACE_MODE_ATTACH on the daemon: ptrace
@@ -320,10 +321,14 @@ static __always_inline bool gg_is_map_file(struct file *file)
 }
 
 /*
- * A writable shared mapping of one of govgate's maps writes it without a
- * command: the ring buffer's consumer position moved past unread records
- * skips them. The hook gets the file itself, so no fd race: a read-only
- * mapping cannot be made writable later (bpf_map_mmap drops VM_MAYWRITE).
+ * A writable shared mapping of a map writes it without a command: the ring
+ * buffer's consumer position moved past unread records skips them; an
+ * egress range array mapped by id while the daemon fills it, before the
+ * freeze, would change the rules (those arrays are made by each apply and
+ * are not in guard_maps). So every map, as for the write commands (no
+ * task but govgate's may load a program that would need one). The hook
+ * gets the file itself, so no fd race: a read-only mapping cannot be made
+ * writable later (bpf_map_mmap drops VM_MAYWRITE).
  */
 SEC("lsm/mmap_file")
 int BPF_PROG(gg_guard_map_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
@@ -341,8 +346,6 @@ int BPF_PROG(gg_guard_map_mmap, struct file *file, unsigned long reqprot, unsign
 		return 0;
 	map = BPF_CORE_READ(file, private_data);
 	id = BPF_CORE_READ(map, id);
-	if (!bpf_map_lookup_elem(&guard_maps, &id))
-		return 0;
 	return gg_refuse(GG_GUARD_MAP_MMAP_WRITE, id, map->name);
 }
 

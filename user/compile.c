@@ -933,7 +933,7 @@ struct egress_work {
 	size_t n_trips, cap_trips;
 	struct pkey *keys;
 	size_t n_keys, cap_keys;
-	size_t *port_lo, *port_hi; /* per node: its rows in c->egress_ports */
+	__u32 *port_lo, *port_hi; /* per node: its rows in c->egress_ports */
 	size_t cap_nodes; /* of port_lo and port_hi */
 	size_t cap_rows; /* of c->egress_ports */
 	size_t cap_egress; /* of c->egress */
@@ -1068,6 +1068,8 @@ static int port_row(struct cctx *cx, struct gg_compiled *c, struct egress_work *
 	ret = port_set(cx, w, key, &set);
 	if (ret)
 		return ret;
+	if (c->n_egress_ports >= UINT32_MAX) /* w->port_lo and port_hi are 32-bit */
+		return gg_errf(cx->err, -E2BIG, "compile: egress port rules too large");
 	row = grow(c->egress_ports, &w->cap_rows, c->n_egress_ports, sizeof(*row));
 	if (!row)
 		return nomem(cx);
@@ -1369,6 +1371,65 @@ static void to_node_addr(const struct gg_cidr *in, struct econ *e)
 	}
 }
 
+/*
+ * Contributions come in runs already sorted (a pack's prefixes, sorted by
+ * its parser's duplicate check or by whoever generated them): a few runs
+ * are merged, pairwise, in one pass each, instead of a full sort of a
+ * million. Many runs: qsort. Returns -ENOMEM if the buffer cannot be had.
+ */
+#define ECON_RUNS_MERGED 16
+
+static int econ_sort(struct econ **conp, size_t n)
+{
+	size_t at[ECON_RUNS_MERGED + 1], runs = 0;
+	struct econ *con = *conp, *tmp, *src = con, *dst;
+
+	at[runs++] = 0;
+	for (size_t i = 1; i < n; i++)
+		if (econ_cmp(&con[i - 1], &con[i]) > 0) {
+			if (runs == ECON_RUNS_MERGED) {
+				sort(con, n, sizeof(*con), econ_cmp);
+				return 0;
+			}
+			at[runs++] = i;
+		}
+	if (runs == 1)
+		return 0;
+	tmp = malloc(n * sizeof(*con));
+	if (!tmp)
+		return -ENOMEM;
+	dst = tmp;
+	at[runs] = n;
+	while (runs > 1) {
+		size_t w = 0;
+
+		/* runs r and r + 1 (at[runs] = n: a last run alone is copied) */
+		for (size_t r = 0; r < runs; r += 2) {
+			size_t i = at[r], mid = at[r + 1], end = r + 2 <= runs ? at[r + 2] : n;
+			size_t j = mid, k = i;
+
+			while (i < mid && j < end)
+				dst[k++] = econ_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < end)
+				dst[k++] = src[j++];
+			at[w++] = at[r];
+		}
+		at[w] = n;
+		runs = w;
+		dst = src;
+		src = src == con ? tmp : con;
+	}
+	if (src != con) { /* the merged order is in tmp: it becomes the table */
+		free(con);
+		*conp = tmp;
+	} else {
+		free(tmp);
+	}
+	return 0;
+}
+
 static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct egress_work *w)
 {
 	static const struct gg_cidr all[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
@@ -1428,8 +1489,7 @@ static int egress_contribs(struct cctx *cx, const struct gg_compiled *c, struct 
 					}
 			}
 		}
-	sort(w->con, w->n_con, sizeof(*w->con), econ_cmp);
-	return 0;
+	return econ_sort(&w->con, w->n_con) ? nomem(cx) : 0;
 }
 
 /* Appends node ni = c->n_egress for the contributions starting at con[a],
@@ -1444,8 +1504,8 @@ static int node_add(struct cctx *cx, struct gg_compiled *c, struct egress_work *
 		return nomem(cx);
 	c->egress = node;
 	if (c->n_egress >= w->cap_nodes) {
-		size_t *lo = realloc(w->port_lo, w->cap_egress * sizeof(*lo));
-		size_t *hi = lo ? realloc(w->port_hi, w->cap_egress * sizeof(*hi)) : NULL;
+		__u32 *lo = realloc(w->port_lo, w->cap_egress * sizeof(*lo));
+		__u32 *hi = lo ? realloc(w->port_hi, w->cap_egress * sizeof(*hi)) : NULL;
 
 		if (lo)
 			w->port_lo = lo;
@@ -1533,6 +1593,24 @@ static int egress_node(struct cctx *cx, struct gg_compiled *c, struct egress_wor
 	return 0;
 }
 
+/* Room for the most nodes the contributions make (one each), taken once:
+ * growing a million-node table by doubling copies it each time, and only
+ * the pages written are ever touched. */
+static int egress_reserve(struct cctx *cx, struct gg_compiled *c, struct egress_work *w)
+{
+	size_t n = w->n_con + 1;
+
+	if (c->egress || n <= 64)
+		return 0;
+	c->egress = malloc(n * sizeof(*c->egress));
+	w->port_lo = malloc(n * sizeof(*w->port_lo));
+	w->port_hi = malloc(n * sizeof(*w->port_hi));
+	if (!c->egress || !w->port_lo || !w->port_hi)
+		return nomem(cx);
+	w->cap_egress = w->cap_nodes = n;
+	return 0;
+}
+
 static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 {
 	struct egress_work w = {};
@@ -1541,6 +1619,8 @@ static int compile_egress(struct cctx *cx, struct gg_compiled *c)
 	ret = egress_progs(cx, c);
 	if (!ret)
 		ret = egress_contribs(cx, c, &w);
+	if (!ret)
+		ret = egress_reserve(cx, c, &w);
 	for (size_t a = 0, b; !ret && a < w.n_con; a = b) {
 		for (b = a; b < w.n_con && same_node(&w.con[a], &w.con[b]); b++)
 			;

@@ -223,16 +223,14 @@ cleanup:
 
 void (*gg_ranges_before_freeze)(int fd);
 
-/* A new array of the element count in buf, filled from buf through a
- * shared mapping, then frozen: returns its fd. */
-static int ranges_map(bool v6, const void *buf, size_t elems, const char *map,
+/* A new array of elems elements, mapped for writing. */
+static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char *map,
 		      struct gg_err *err)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
 	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
-	size_t page = sysconf(_SC_PAGESIZE), len = (elems * esize + page - 1) / page * page;
+	size_t page = sysconf(_SC_PAGESIZE);
 	int fd, btf_fd, ret;
-	void *mem;
 
 	btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
 	if (btf_fd >= 0)
@@ -246,43 +244,33 @@ static int ranges_map(bool v6, const void *buf, size_t elems, const char *map,
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: create a %zu-range array: %s", map, elems - 1,
 			       strerror(errno));
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
+	*len = (elems * esize + page - 1) / page * page;
+	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*mem == MAP_FAILED) {
 		ret = gg_errf(err, -errno, "%s: mmap: %s", map, strerror(errno));
-		goto fail;
-	}
-	memcpy(mem, buf, elems * esize);
-	munmap(mem, len);
-	if (gg_ranges_before_freeze)
-		gg_ranges_before_freeze(fd);
-	/* After the freeze no syscall writes the array and no writable
-	 * mapping of it can be made, for any task. Before it, another task
-	 * could have mapped it by id (BPF_MAP_GET_FD_BY_ID is a read command)
-	 * and written it: the freeze fails while such a mapping is open, and
-	 * one closed in time leaves what it wrote, so the frozen array is
-	 * read back and compared. */
-	if (bpf_map_freeze(fd)) {
-		ret = gg_errf(err, -errno, "%s: freeze: %s%s", map, strerror(errno),
-			      errno == EBUSY ? " (another task holds a writable mapping of the new "
-					       "array): not applied" : "");
-		goto fail;
-	}
-	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		ret = gg_errf(err, -errno, "%s: mmap to verify: %s", map, strerror(errno));
-		goto fail;
-	}
-	ret = memcmp(mem, buf, elems * esize);
-	munmap(mem, len);
-	if (ret) {
-		ret = gg_errf(err, -EIO, "%s: the array changed before it was frozen (another "
-			      "task wrote it): not applied", map);
-		goto fail;
+		close(fd);
+		return ret;
 	}
 	return fd;
-fail:
-	close(fd);
-	return ret;
+}
+
+/*
+ * After the freeze no syscall writes the array and no writable mapping of
+ * it can be made, for any task. Before it, only root could write it
+ * (BPF_MAP_GET_FD_BY_ID needs CAP_SYS_ADMIN), through a writable mapping:
+ * in locked mode the guard refuses every writable mapping of a BPF map to
+ * every task but govgate's (bpf/guard.bpf.c), and the freeze fails while
+ * one is open; unlocked, root can detach the gates anyway.
+ */
+static int ranges_freeze(int fd, const char *map, struct gg_err *err)
+{
+	if (gg_ranges_before_freeze)
+		gg_ranges_before_freeze(fd);
+	if (!bpf_map_freeze(fd))
+		return 0;
+	return gg_errf(err, -errno, "%s: freeze: %s%s", map, strerror(errno),
+		       errno == EBUSY ? " (another task holds a writable mapping of the new "
+					"array): not applied" : "");
 }
 
 int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int family,
@@ -290,10 +278,9 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 {
 	const char *map = family == AF_INET6 ? GG_MAP_EGRESS_RANGE_V6 : GG_MAP_EGRESS_RANGE_V4;
 	struct range_sink s = { .v6 = family == AF_INET6 };
-	size_t esize = s.v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
 	const struct gg_c_egress **nodes;
+	size_t k, len = 0;
 	int fd = -1, ret;
-	size_t k;
 
 	if (n_ranges)
 		*n_ranges = 0;
@@ -309,10 +296,11 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 			      "slot holds (%u)", map, k, (GG_RANGE_MAX - 2) / 2);
 		goto cleanup;
 	}
-	/* built here, then copied into an array of the exact size */
-	s.base = calloc(2 * k + 2, esize);
-	if (!s.base) {
-		ret = gg_errf(err, -ENOMEM, "%s: out of memory", map);
+	/* built in place: room for the most ranges k prefixes make (on this
+	 * VM each page a process touches first costs ~10 us, so no copy) */
+	fd = ranges_map(s.v6, 2 * k + 2, &s.base, &len, map, err);
+	if (fd < 0) {
+		ret = fd;
 		goto cleanup;
 	}
 	ranges_build(&s, nodes, k);
@@ -320,22 +308,19 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 		((struct gg_range_v6 *)s.base)->lo = s.n;
 	else
 		((struct gg_range_v4 *)s.base)->start = s.n;
-	fd = ranges_map(s.v6, s.base, s.n + 1, map, err);
-	if (fd < 0) {
-		ret = fd;
+	munmap(s.base, len);
+	ret = ranges_freeze(fd, map, err);
+	if (ret)
 		goto cleanup;
-	}
 	if (bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY)) {
 		ret = gg_errf(err, -errno, "%s: slot %u: %s", map, slot, strerror(errno));
 		goto cleanup;
 	}
 	if (n_ranges)
 		*n_ranges = s.n;
-	ret = 0;
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	free(s.base);
 	free(nodes);
 	return ret;
 }

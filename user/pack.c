@@ -760,10 +760,21 @@ static int parse_match_exec(struct pctx *p, json_t *m, const struct loc *ml, str
 static int check_dup_cidrs(struct pctx *p, json_t *arr, const struct loc *al,
 			   const struct gg_rule *r)
 {
-	const struct gg_cidr **v = calloc(r->n_cidrs + 1, sizeof(*v));
-	size_t best = SIZE_MAX;
+	const struct gg_cidr **v;
+	size_t best = SIZE_MAX, i;
 	struct shown sh;
 
+	/* strictly ascending (a generated list usually is): no duplicate,
+	 * and no sort of a million pointers */
+	for (i = 1; i < r->n_cidrs; i++) {
+		const struct gg_cidr *a = &r->cidrs[i - 1], *b = &r->cidrs[i];
+
+		if (cidr_cmp(&a, &b) >= 0)
+			break;
+	}
+	if (i >= r->n_cidrs)
+		return 0;
+	v = calloc(r->n_cidrs + 1, sizeof(*v));
 	if (!v)
 		return oom(p);
 	for (size_t i = 0; i < r->n_cidrs; i++)

@@ -116,4 +116,18 @@ int gg_ref_resolve_docs(const struct gg_ref_ctx *ctx, const char *const *refs, s
 			struct gg_err *err);
 void gg_packs_free(struct gg_pack **packs, size_t n);
 
+/*
+ * Refs loaded and parsed ahead, concurrently (one thread per CPU, up to
+ * 8): reading, hashing, the signature and the JSON. Resolving each then
+ * (gg_ref_resolve_prefetched, in any order, each once) gives exactly what
+ * gg_ref_resolve_docs of that one ref gives, errors included. NULL when
+ * out of memory: resolve as usual then.
+ */
+struct gg_ref_prefetch;
+struct gg_ref_prefetch *gg_ref_prefetch(const struct gg_ref_ctx *ctx, const char *const *refs,
+					size_t n_refs);
+int gg_ref_resolve_prefetched(struct gg_ref_prefetch *pf, size_t i, struct gg_pack ***packs,
+			      struct gg_doc **docs, size_t *n_packs, struct gg_err *err);
+void gg_ref_prefetch_free(struct gg_ref_prefetch *pf);
+
 #endif

@@ -28,6 +28,10 @@
  *                            producer position (the consumer page mapped
  *                            writable): every unread record is skipped;
  *                            prints "ok BYTES" (the bytes skipped)
+ * gg-tamper mmapnew          a writable shared mapping of a new mmapable array
+ *                            of this process's own: what a root task would
+ *                            make of one of govgate's maps by id before it
+ *                            is frozen (the egress range arrays)
  * gg-tamper mapbyid NAME [rw] BPF_MAP_GET_FD_BY_ID (read-only) of every map
  *                            id until one named NAME opens: "ok", else
  *                            ENOENT (none of that name could be opened);
@@ -211,6 +215,29 @@ static long ring_skip(const char *path)
 		return -1;
 	printf("ok %lu\n", __atomic_load_n(prod, __ATOMIC_ACQUIRE) - *cons);
 	__atomic_store_n(cons, __atomic_load_n(prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* A writable shared mapping of a fresh BPF_F_MMAPABLE array. */
+static long mmap_new(void)
+{
+	long page = sysconf(_SC_PAGESIZE), fd;
+	union bpf_attr a = {};
+	void *mem;
+
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = 16;
+	a.map_flags = BPF_F_MMAPABLE;
+	strcpy(a.map_name, "gg_tamper_arr");
+	fd = sys_bpf(BPF_MAP_CREATE, &a);
+	if (fd < 0)
+		return fd;
+	mem = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -1;
+	*(volatile char *)mem = 1;
 	return 0;
 }
 
@@ -421,6 +448,8 @@ int main(int argc, char **argv)
 		return report(clone_into(argv[2]));
 	if (!strcmp(v, "mapbyid") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "rw"))))
 		return report(map_by_id(argv[2], argc == 4));
+	if (!strcmp(v, "mmapnew") && argc == 2)
+		return report(mmap_new());
 	if (!strcmp(v, "ringskip") && argc == 3)
 		return ring_skip(argv[2]) ? report(-1) : 0;
 	if (!strcmp(v, "flood") && argc == 4)
@@ -430,6 +459,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       ringskip PIN | mapbyid NAME [rw] | send SOCK FILE | flood SOCK N\n");
+			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
+			"       flood SOCK N\n");
 	return 3;
 }

@@ -1282,6 +1282,59 @@ static void json__compile_cli_shows_modes(void **state)
 	unlink(cfg);
 }
 
+/* Rules whose prefixes interleave make sorted runs that are merged (up to
+ * 16) or sorted (more): either way the nodes come out in the trie's order,
+ * one per prefix, each folding the covering /16 of the last rule. */
+static void egress_runs_case(int rules)
+{
+	size_t cap = 65536, len = 0;
+	char *doc = malloc(cap), *hdr, rule[32];
+	struct gg_policy_input in[1];
+	struct gg_compiled *c;
+	struct gg_pack *p;
+
+	assert_non_null(doc);
+	assert_true(asprintf(&hdr, "%s", PACK("runs", "fw", CTL("C1"),
+		NET("wide", "\"C1\"", "{\"cidrs\": [\"10.9.0.0/16\"]}") ",")) > 0);
+	len = strlen(hdr) - 3; /* drop "]}\n" */
+	memcpy(doc, hdr, len);
+	free(hdr);
+	for (int r = 0; r < rules; r++) {
+		len += snprintf(doc + len, cap - len, "%s{\"id\": \"r%d\", \"gate\": \"net.egress\", "
+				"\"controls\": [\"C1\"], \"match\": {\"cidrs\": [", r ? "," : "", r);
+		for (int i = 0; i < 10; i++) /* rule r: 10.9.(i * rules + r).0/24 */
+			len += snprintf(doc + len, cap - len, "%s\"10.9.%d.0/24\"", i ? "," : "",
+					i * rules + r);
+		len += snprintf(doc + len, cap - len, "]}}");
+	}
+	len += snprintf(doc + len, cap - len, "]}\n");
+	p = parse(doc);
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	c = compile(in, 1);
+	expect(c->n_egress == (size_t)rules * 10 + 1, "%d rules: one node per prefix, got %zu",
+	       rules, c->n_egress);
+	for (size_t i = 1; i < c->n_egress; i++) {
+		const struct gg_c_egress *a = &c->egress[i - 1], *b = &c->egress[i];
+		int d = memcmp(a->addr, b->addr, sizeof(a->addr));
+
+		expect(d < 0 || (d == 0 && a->plen < b->plen), "%d rules: node %zu out of order",
+		       rules, i);
+	}
+	snprintf(rule, sizeof(rule), "runs@v1/r%d", 7 % rules); /* 7 = i * rules + r */
+	expect_rules(entry_of(c, &find_node(c, "10.9.7.0/24", 0)->val.any), "a /24",
+		     "runs@v1/wide", rule, NULL);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	free(doc);
+}
+
+static void egress__runs_merge_to_the_sorted_order(void **state)
+{
+	egress_runs_case(3);
+	egress_runs_case(16);
+	egress_runs_case(25);
+}
+
 /* ---- scale -------------------------------------------------------------- */
 
 static double now(void)
@@ -1355,6 +1408,7 @@ int main(void)
 		cmocka_unit_test(egress__programs_do_not_fold_with_generic_rules),
 		cmocka_unit_test(egress__families_do_not_fold),
 		cmocka_unit_test(egress__mapped_v6_becomes_v4_node),
+		cmocka_unit_test(egress__runs_merge_to_the_sorted_order),
 		cmocka_unit_test(identity__hardlink_resolves_to_one_inode),
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),

@@ -525,6 +525,32 @@ static void test_resolve_bundles(void **state)
 	gg_packs_free(packs, n);
 }
 
+/* Several refs are loaded and parsed ahead, concurrently: the results and
+ * the first error (in the refs' order) are those of resolving each alone. */
+static void test_resolve_prefetched_in_order(void **state)
+{
+	static const char *const bad[] = { "dup@v1", "c1@v1", "nosuch@v9" };
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct gg_err alone = {}, many = {};
+		struct gg_pack **packs = (void *)1;
+		size_t n = 99;
+		int a, m;
+
+		a = gg_ref_resolve_packs(&f->ctx, refs(1, bad[i]), 1, &packs, &n, &alone);
+		assert_int_not_equal(a, 0);
+		/* after a good one, before another bad one */
+		m = gg_ref_resolve_packs(&f->ctx, refs(3, "p1@v1", bad[i], "c0@v1"), 3, &packs, &n,
+					 &many);
+		if (m != a || strcmp(alone.msg, many.msg))
+			fail_msg("%s: alone %d \"%s\", among others %d \"%s\"", bad[i], a, alone.msg,
+				 m, many.msg);
+		assert_null(packs);
+		assert_int_equal(n, 0);
+	}
+}
+
 /* The lookup reads a candidate's declared name@version from the parse the
  * pack parser then reuses, but judges it as a plain parse would: a
  * <name>.json with duplicate keys is chosen (and the parser says what is
@@ -848,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_blob_nofollow_fallback),
 		cmocka_unit_test(test_path_ref),
 		cmocka_unit_test(test_resolve_bundles),
+		cmocka_unit_test(test_resolve_prefetched_in_order),
 		cmocka_unit_test(test_resolve_errors),
 		cmocka_unit_test(test_resolve_decl_plain),
 		cmocka_unit_test(test_signatures_required),

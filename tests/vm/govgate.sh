@@ -835,6 +835,11 @@ check unlocked-getfd-ok is "$(gg-tamper getfd $daemon)" ok
 check unlocked-signal-ok is "$(gg-tamper kill $daemon 18)" ok
 check unlocked-cgmove-ok is "$(gg-tamper cgmove /sys/fs/cgroup/ggexempt)" ok
 check unlocked-clone-into-ok is "$(gg-tamper clone-into /sys/fs/cgroup/ggexempt)" ok
+# the generic egress rules' array in force is frozen: root writes it
+# neither by command nor by mapping, locked or not; a map of one's own
+# can be mapped writable while unlocked
+check unlocked-range-array-frozen is "$(gg-tamper mapbyid gg_range_v4 rw)" EPERM
+check unlocked-mmapnew-ok is "$(gg-tamper mmapnew)" ok
 # (rm of the link pins and umount of bpffs work unlocked: see above.)
 # 6. the ring buffer's consumer position moved past three denials while
 # the daemon is stopped: they leave no record, and the reconciliation with
@@ -923,6 +928,11 @@ check locked-umount-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-P
 # can be read-write; the mapping is refused), so no record can be skipped
 check locked-ringskip-eperm is "$(gg-tamper ringskip $pin/events)" EPERM
 check locked-ringskip-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-BPF' '"tamper":"map_mmap_write"' '"target":"events"'
+# any map: a range array being filled (before its freeze) is not in
+# guard_maps, so no writable mapping of a map is made by a governed task
+check locked-mmapnew-eperm is "$(gg-tamper mmapnew)" EPERM
+check locked-mmapnew-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-BPF' '"tamper":"map_mmap_write"' '"target":"gg_tamper_arr"'
+check locked-range-array-frozen is "$(gg-tamper mapbyid gg_range_v4 rw)" EPERM
 # 7. the signing key: no task but the daemon opens it, by any name, nor
 # renames or unlinks it; its public half stays readable
 check locked-key-cat-refused sh -c "! cat /tmp/audit-key.pem >/dev/null 2>&1"
