@@ -300,7 +300,7 @@ map_bytes() { # all maps; the IPv4 deny rules' (the trie and the range arrays)
 		[[ $(basename "$m") == egress_range_* ]] || continue
 		# the arrays in force are not pinned: found through their slots
 		for id in $(bpftool map dump pinned "$m" -j 2>/dev/null | python3 -c \
-			'import json,sys; [print(e.get("inner_map_id", e.get("value", ""))) for e in json.load(sys.stdin)]' 2>/dev/null); do
+			'import json,sys; [print(e["inner_map_id"] if "inner_map_id" in e else int.from_bytes(bytes(int(x, 16) for x in e["value"]), "little")) for e in json.load(sys.stdin)]' 2>/dev/null); do
 			b=$(bpftool map show id "$id" -j 2>/dev/null | python3 -c \
 				'import json,sys; print(json.load(sys.stdin).get("bytes_memlock", 0))' 2>/dev/null) || continue
 			total=$((total + b))

@@ -223,16 +223,50 @@ cleanup:
 
 void (*gg_ranges_before_freeze)(int fd);
 
+/*
+ * Whether the slot takes an array with BTF. Linux 6.1 compares an inner
+ * map's timer offset with the template's, and that offset differs between
+ * a map with BTF (no timer found: -ENOENT) and one without (-EINVAL); the
+ * template, made by libbpf from the object, has none. 6.12 compares the
+ * special fields themselves. So once per process and family a one-element
+ * array with BTF is put in the slot about to be written (an empty header:
+ * no rules, and the slot is not in force): refused, the arrays go without
+ * (bpftool then dumps them as hex).
+ */
+static int typed_ok[2] = { -1, -1 }; /* -1: not asked yet */
+
+static bool ranges_typed(int outer_fd, __u32 slot, bool v6)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
+	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
+	int btf_fd, fd;
+
+	if (typed_ok[v6] >= 0)
+		return typed_ok[v6];
+	btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
+	if (btf_fd < 0)
+		return false;
+	opts.btf_fd = btf_fd;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gg_range_probe", sizeof(__u32), esize, 1, &opts);
+	close(btf_fd);
+	if (fd < 0)
+		return false;
+	typed_ok[v6] = !bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY) || errno != EINVAL;
+	close(fd);
+	return typed_ok[v6];
+}
+
 /* A new array of elems elements, mapped for writing. */
-static int ranges_map(bool v6, size_t elems, void **mem, size_t *len, const char *map,
-		      struct gg_err *err)
+static int ranges_map(bool v6, bool typed, size_t elems, void **mem, size_t *len,
+		      const char *map, struct gg_err *err)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = GG_RANGE_INNER_FLAGS);
 	size_t esize = v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
 	size_t page = sysconf(_SC_PAGESIZE);
-	int fd, btf_fd, ret;
+	int fd, btf_fd = -1, ret;
 
-	btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
+	if (typed)
+		btf_fd = ranges_btf(v6, &opts.btf_key_type_id, &opts.btf_value_type_id);
 	if (btf_fd >= 0)
 		opts.btf_fd = btf_fd;
 	else
@@ -298,7 +332,8 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 	}
 	/* built in place: room for the most ranges k prefixes make (on this
 	 * VM each page a process touches first costs ~10 us, so no copy) */
-	fd = ranges_map(s.v6, 2 * k + 2, &s.base, &len, map, err);
+	fd = ranges_map(s.v6, ranges_typed(outer_fd, slot, s.v6), 2 * k + 2, &s.base, &len, map,
+			err);
 	if (fd < 0) {
 		ret = fd;
 		goto cleanup;

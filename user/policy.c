@@ -1152,6 +1152,34 @@ static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status 
 }
 
 /* The learned addresses: how many, how many expired, the next expiry. */
+/* The active slot's range arrays: their ids, and from each header, how
+ * many ranges it holds. */
+static void ranges_read(const char *pin_dir, __u32 slot, struct gg_policy_status *out)
+{
+	for (int i = 0; i < 2; i++) {
+		struct gg_range_v6 hdr6 = {};
+		struct gg_range_v4 hdr4 = {};
+		char path[4096];
+		__u32 zero = 0;
+		int fd, inner;
+
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, range_maps[i].name);
+		fd = bpf_obj_get_opts(path, &ro);
+		if (fd < 0)
+			continue;
+		if (bpf_map_lookup_elem(fd, &slot, &out->egress_ranges[i].map_id))
+			out->egress_ranges[i].map_id = 0;
+		close(fd);
+		inner = out->egress_ranges[i].map_id ? bpf_map_get_fd_by_id(out->egress_ranges[i].map_id)
+						     : -1;
+		if (inner < 0)
+			continue;
+		if (!bpf_map_lookup_elem(inner, &zero, i ? (void *)&hdr6 : (void *)&hdr4))
+			out->egress_ranges[i].ranges = i ? (long long)hdr6.lo : hdr4.start;
+		close(inner);
+	}
+}
+
 static void learned_read(const char *pin_dir, struct gg_policy_status *out)
 {
 	struct gg_learned_key k, next;
@@ -1224,6 +1252,7 @@ int gg_policy_read(const char *pin_dir, struct gg_policy_status *out, struct gg_
 	out->n_digests = count_digests(pin_dir, GG_MAP_EXEC_DIGEST, out->active_slot);
 	out->n_trusted = count_digests(pin_dir, GG_MAP_EXEC_TRUST, out->active_slot);
 	allow_read(pin_dir, out->active_slot, out);
+	ranges_read(pin_dir, out->active_slot, out);
 	learned_read(pin_dir, out);
 	return ret;
 }

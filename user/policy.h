@@ -26,6 +26,12 @@ struct gg_policy_status {
 	long long learned;
 	long long learned_expired;
 	__u64 learned_next_ns;
+	/* the active slot's generic egress rules, IPv4 and IPv6: the range
+	 * array's id (0: none, or no map) and how many ranges it holds */
+	struct {
+		__u32 map_id;
+		long long ranges;
+	} egress_ranges[2];
 };
 
 /* Loads c into the inactive slot and makes it active as `generation`, which

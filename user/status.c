@@ -254,6 +254,22 @@ static json_t *allowlist_json(const struct gg_policy_status *pst)
 			 (json_int_t)pst->learned_expired, "next_expiry_s", next);
 }
 
+/* The generic egress rules' range arrays in force (bpftool map dump id). */
+static json_t *ranges_json(const struct gg_policy_status *pst)
+{
+	json_t *out = json_object();
+
+	for (int i = 0; i < 2; i++)
+		json_object_set_new(out, i ? "v6" : "v4",
+				    pst->egress_ranges[i].map_id
+					    ? json_pack("{s:I, s:I}", "map_id",
+							(json_int_t)pst->egress_ranges[i].map_id,
+							"ranges",
+							(json_int_t)pst->egress_ranges[i].ranges)
+					    : json_null());
+	return out;
+}
+
 json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 {
 	struct gg_gate_state state[GG_GATE_COUNT];
@@ -283,6 +299,7 @@ json_t *gg_status_gather(const struct gg_config *cfg, bool *enforcing)
 	json_object_set_new(out, "generation", json_integer(pst.generation));
 	json_object_set_new(out, "exec_digests", json_integer(pst.n_digests));
 	json_object_set_new(out, "exec_trusted", json_integer(pst.n_trusted));
+	json_object_set_new(out, "egress_ranges", ranges_json(&pst));
 	json_object_set_new(out, "egress_allowlist", allowlist_json(&pst));
 	json_object_set_new(out, "packs", packs_json(cfg));
 	json_object_set_new(out, "gates", gates_json(cfg, state));

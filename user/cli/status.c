@@ -100,6 +100,22 @@ static void print_allowlist(json_t *a)
 	printf("\n");
 }
 
+/* The generic egress rules' arrays: what `bpftool map dump id` takes. */
+static void print_ranges(const json_t *r)
+{
+	printf("ranges:      ");
+	for (int i = 0; i < 2; i++) {
+		const json_t *f = json_object_get(r, i ? "v6" : "v4");
+
+		printf("%sIPv%d ", i ? ", " : "", i ? 6 : 4);
+		if (json_is_object(f))
+			printf("%lld (map id %lld)", gg_json_int(f, "ranges"), gg_json_int(f, "map_id"));
+		else
+			printf("none");
+	}
+	printf(" (egress rules of every process)\n");
+}
+
 static void print_status_text(const json_t *st)
 {
 	long long pid = gg_json_int(st, "daemon_pid");
@@ -131,6 +147,7 @@ static void print_status_text(const json_t *st)
 	printf("generation:  %lld\n", gg_json_int(st, "generation"));
 	printf("digests:     %lld in force (cmd.exec content identity)\n", gg_json_int(st, "exec_digests"));
 	printf("trusted:     %lld digests on the trust lists in force\n", gg_json_int(st, "exec_trusted"));
+	print_ranges(json_object_get(st, "egress_ranges"));
 	print_allowlist(json_object_get(st, "egress_allowlist"));
 	printf("packs:       platform-floor (always)");
 	json_array_foreach(json_object_get(st, "packs"), i, v)
