@@ -698,7 +698,7 @@ void gg_gates_release_objects(void)
 }
 
 /* The build id recorded in dir's meta map, or "" if there is none. */
-static void pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
+void gg_pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN])
 {
 	LIBBPF_OPTS(bpf_obj_get_opts, ro_opts, .file_flags = BPF_F_RDONLY);
 	struct gg_meta m = {};
@@ -965,7 +965,7 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 	for (int g = 0; g < GG_GATE_COUNT; g++)
 		any_pinned |= pinned_mech(pin_dir, &gate_specs[g]) != GG_MECH_NONE;
 	gg_build_id(mine);
-	pinned_build_id(pin_dir, theirs);
+	gg_pinned_build_id(pin_dir, theirs);
 	if (any_pinned && strcmp(mine, theirs)) {
 		/* Another build's programs enforce now: attach ours beside them. */
 		snprintf(stage, stage_len, "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);

@@ -42,6 +42,9 @@ void gg_gates_set_ring_bytes(__u32 bytes);
 
 /* SHA-256 of this binary's embedded BPF objects. */
 void gg_build_id(char id[GG_BUILD_ID_LEN]);
+/* The build id recorded in dir's meta map by whoever loaded the gates
+ * there, or "" if there is none. */
+void gg_pinned_build_id(const char *dir, char id[GG_BUILD_ID_LEN]);
 /* Gives the pages of the embedded BPF objects back (once gates are loaded). */
 void gg_gates_release_objects(void);
 

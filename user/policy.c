@@ -216,6 +216,27 @@ static int maps_layout(const char *pin_dir, struct maps *m, struct gg_err *err)
 	return ret;
 }
 
+/*
+ * Gates loaded by a build with other BPF objects may read the same maps
+ * in another way (since 2026-12-04 the programs read every process's
+ * prefixes from range arrays, an older build wrote them into egress_v4),
+ * which the sizes alone do not show: such gates are refused by their
+ * build id (the meta map; none pinned: not checked).
+ */
+static int same_build(const char *pin_dir, struct gg_err *err)
+{
+	char mine[GG_BUILD_ID_LEN], theirs[GG_BUILD_ID_LEN];
+
+	gg_pinned_build_id(pin_dir, theirs);
+	gg_build_id(mine);
+	if (!theirs[0] || !strcmp(mine, theirs))
+		return 0;
+	return gg_errf(err, -EPROTO,
+		       "%s: the gates were loaded by another build (%.12s, this is %.12s): apply "
+		       "with that build, or stop it, run `govgate stop --unload` and start this one",
+		       pin_dir, theirs, mine);
+}
+
 static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 {
 	char path[4096];
@@ -238,7 +259,9 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 		m->range_fd[i] = bpf_obj_get(path);
 	}
 	m->state_fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, err);
-	ret = m->state_fd < 0 ? m->state_fd : maps_layout(pin_dir, m, err);
+	ret = m->state_fd < 0 ? m->state_fd : same_build(pin_dir, err);
+	if (!ret)
+		ret = maps_layout(pin_dir, m, err);
 	if (ret)
 		maps_close(m);
 	return ret;

@@ -41,9 +41,10 @@ section "which rules are in which map"
 run "govgate compile --json | jq -c '.entries[] | {id, gate, action, controls, rules: [.rules[] | .pack + \"/\" + .rule]}'"
 run bpftool map dump pinned /sys/fs/bpf/govgate/policy_state
 run "bpftool map dump pinned /sys/fs/bpf/govgate/exec_name | head -n 28"
+run "govgate status | grep ^ranges"
 run bpftool map dump pinned /sys/fs/bpf/govgate/egress_range_v4
-run "slot=\$(bpftool map dump pinned /sys/fs/bpf/govgate/policy_state -j | jq '.[0].value.active_slot'); bpftool map dump pinned /sys/fs/bpf/govgate/egress_range_v4 -j | jq -c --argjson s \$slot '.[] | select(.key == \$s)'"
-run "bpftool map dump id \$(bpftool map dump pinned /sys/fs/bpf/govgate/egress_range_v4 -j | jq '[.[] | .inner_map_id // .value] | max') | head -n 40"
+run "bpftool map show id \$(govgate status --json | jq .egress_ranges.v4.map_id)"
+run "bpftool map dump id \$(govgate status --json | jq .egress_ranges.v4.map_id) | head -n 42"
 run "bpftool map dump pinned /sys/fs/bpf/govgate/egress_v4 | head -n 30"
 run bpftool map dump pinned /sys/fs/bpf/govgate/module_policy
 

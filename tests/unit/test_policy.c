@@ -23,6 +23,7 @@
 
 #include <bpf/bpf.h>
 
+#include "gates.h"
 #include "policy.h"
 
 static char pin[256];
@@ -81,7 +82,7 @@ static int teardown(void **state)
 	char path[512];
 
 	for (const char *const *n = (const char *const[]){ GG_MAP_POLICY_STATE, GG_MAP_EXEC_NAME,
-							    GG_MAP_EGRESS_V4, GG_MAP_EGRESS_RANGE_V4,
+							    GG_MAP_EGRESS_V4, GG_MAP_EGRESS_RANGE_V4, GG_MAP_META,
 							    NULL };
 	     *n; n++) {
 		snprintf(path, sizeof(path), "%s/%s", pin, *n);
@@ -407,6 +408,41 @@ static void test_other_apply_before_clear(void **st)
 /* Maps another build laid out (egress_state as it was before `progs`,
  * 4 bytes shorter): the apply is refused with the map's name, and the
  * policy in force stays as it was. */
+/* Gates whose meta map names another build's BPF objects: refused before
+ * any write, whatever the sizes; this build's id applies. */
+static void test_other_build_refused(void **st)
+{
+	struct gg_meta meta = {};
+	struct gg_compiled c = {};
+	struct gg_err err = {};
+	struct gg_policy_state before, after;
+	char path[512];
+	__u32 zero = 0;
+	int fd;
+
+	(void)st;
+	fresh();
+	swap(1, "a,b");
+	before = state();
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gg_t_meta", sizeof(__u32), sizeof(meta), 1, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(pin_map(fd, GG_MAP_META), 0);
+	snprintf(meta.build_id, sizeof(meta.build_id), "%064d", 7);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &meta, BPF_ANY), 0);
+	assert_int_not_equal(gg_policy_swap(pin, &c, 2, &err), 0);
+	assert_non_null(strstr(err.msg, "loaded by another build (000000000000"));
+	after = state();
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_slot(before.active_slot, "a,b");
+	gg_build_id(meta.build_id); /* the same gates, this build's id: applies */
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &meta, BPF_ANY), 0);
+	swap(3, "c");
+	assert_slot(state().active_slot, "c");
+	snprintf(path, sizeof(path), "%s/%s", pin, GG_MAP_META);
+	unlink(path);
+	close(fd);
+}
+
 static void test_other_layout_refused(void **st)
 {
 	struct gg_compiled c = {};
@@ -447,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_died_writing_slot_read),
 		cmocka_unit_test(test_other_apply_before_clear),
 		cmocka_unit_test(test_other_layout_refused),
+		cmocka_unit_test(test_other_build_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
