@@ -18,17 +18,37 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <openssl/evp.h>
 
 #include "egress_ranges.h"
 
 typedef unsigned __int128 u128;
 
-/* The array being filled, through its mapping: element 0 is the header,
- * ranges are 1..n. */
+/* A range as this process decided it: never read back from the mapping,
+ * which another task could write until the freeze. */
+struct range_rec {
+	u128 start;
+	struct gg_egress_val v;
+};
+
+/*
+ * The array being filled, through its mapping: element 0 is the header,
+ * ranges are 1..n. Only the last two ranges can still change (a range at
+ * the same start replaces the last, which can then merge with the one
+ * before); they are kept here. Each range before them is final and goes
+ * into a SHA-256, a chunk at a time, which the frozen array must match.
+ */
+#define SINK_CHUNK 32768
+
 struct range_sink {
 	void *base;
 	bool v6;
-	size_t n;
+	size_t esize, n;
+	struct range_rec last, prev;
+	bool have_prev;
+	EVP_MD_CTX *md;
+	size_t chunk_len;
+	unsigned char chunk[SINK_CHUNK];
 };
 
 static const struct gg_egress_val no_rule;
@@ -47,59 +67,74 @@ static u128 host_mask(int bits, int plen)
 	return bits - plen >= 128 ? ~(u128)0 : ((u128)1 << (bits - plen)) - 1;
 }
 
-static u128 sink_start(const struct range_sink *s, size_t i)
+/* The element's bytes, as the programs read them. */
+static void rec_bytes(bool v6, const struct range_rec *r, void *out)
 {
-	if (s->v6) {
-		const struct gg_range_v6 *r = (const struct gg_range_v6 *)s->base + i;
+	if (v6) {
+		struct gg_range_v6 e = { .hi = (__u64)(r->start >> 64), .lo = (__u64)r->start,
+					 .port_node = r->v.port_node, .any = r->v.any };
 
-		return (u128)r->hi << 64 | r->lo;
+		memcpy(out, &e, sizeof(e));
+	} else {
+		struct gg_range_v4 e = { .start = (__u32)r->start, .port_node = r->v.port_node,
+					 .any = r->v.any };
+
+		memcpy(out, &e, sizeof(e));
 	}
-	return ((const struct gg_range_v4 *)s->base + i)->start;
 }
 
-static bool sink_same(const struct range_sink *s, size_t i, const struct gg_egress_val *v)
+static bool same_verdict(const struct gg_egress_val *a, const struct gg_egress_val *b)
 {
-	const struct gg_verdict *any;
-	__u32 port_node;
-
-	if (s->v6) {
-		any = &((const struct gg_range_v6 *)s->base + i)->any;
-		port_node = ((const struct gg_range_v6 *)s->base + i)->port_node;
-	} else {
-		any = &((const struct gg_range_v4 *)s->base + i)->any;
-		port_node = ((const struct gg_range_v4 *)s->base + i)->port_node;
-	}
-	return any->entry == v->any.entry && any->action == v->any.action &&
-	       port_node == v->port_node;
+	return a->any.entry == b->any.entry && a->any.action == b->any.action &&
+	       a->port_node == b->port_node;
 }
 
-static void sink_set(struct range_sink *s, size_t i, u128 start, const struct gg_egress_val *v)
+static void sink_flush(struct range_sink *s)
 {
-	if (s->v6) {
-		struct gg_range_v6 *r = (struct gg_range_v6 *)s->base + i;
+	EVP_DigestUpdate(s->md, s->chunk, s->chunk_len);
+	s->chunk_len = 0;
+}
 
-		r->hi = (__u64)(start >> 64);
-		r->lo = (__u64)start;
-		r->port_node = v->port_node;
-		r->any = v->any;
-	} else {
-		struct gg_range_v4 *r = (struct gg_range_v4 *)s->base + i;
-
-		r->start = (__u32)start;
-		r->port_node = v->port_node;
-		r->any = v->any;
-	}
+static void sink_final(struct range_sink *s, const struct range_rec *r)
+{
+	rec_bytes(s->v6, r, s->chunk + s->chunk_len);
+	s->chunk_len += s->esize;
+	if (s->chunk_len + s->esize > sizeof(s->chunk))
+		sink_flush(s);
 }
 
 /* From start on, the verdict is v: a range at the same start is replaced
- * (a longer prefix begins there), one equal to its predecessor merges. */
+ * (a longer prefix begins there), one equal to its predecessor merges.
+ * (After a replacement the next start is beyond the one before, so two
+ * ranges back are never needed.) */
 static void sink_put(struct range_sink *s, u128 start, const struct gg_egress_val *v)
 {
-	if (s->n && sink_start(s, s->n) == start)
+	if (s->n && s->last.start == start) {
 		s->n--;
-	if (s->n && sink_same(s, s->n, v))
+		s->last = s->prev;
+		s->have_prev = false;
+	}
+	if (s->n && same_verdict(&s->last.v, v))
 		return;
-	sink_set(s, ++s->n, start, v);
+	if (s->have_prev)
+		sink_final(s, &s->prev);
+	if (s->n) {
+		s->prev = s->last;
+		s->have_prev = true;
+	}
+	s->last = (struct range_rec){ start, *v };
+	rec_bytes(s->v6, &s->last, (char *)s->base + ++s->n * s->esize);
+}
+
+/* The digest of ranges 1..n, once built. */
+static void sink_end(struct range_sink *s, unsigned char digest[32])
+{
+	if (s->have_prev)
+		sink_final(s, &s->prev);
+	if (s->n)
+		sink_final(s, &s->last);
+	sink_flush(s);
+	EVP_DigestFinal_ex(s->md, digest, NULL);
 }
 
 static void ranges_build(struct range_sink *s, const struct gg_c_egress *const *nodes, size_t k)
@@ -251,9 +286,12 @@ static bool ranges_typed(int outer_fd, __u32 slot, bool v6)
 	close(btf_fd);
 	if (fd < 0)
 		return false;
-	typed_ok[v6] = !bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY) || errno != EINVAL;
+	if (!bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY))
+		typed_ok[v6] = true;
+	else if (errno == EINVAL)
+		typed_ok[v6] = false;
 	close(fd);
-	return typed_ok[v6];
+	return typed_ok[v6] > 0; /* another error: untyped this time, asked again next */
 }
 
 /* A new array of elems elements, mapped for writing. */
@@ -273,11 +311,12 @@ static int ranges_map(bool v6, bool typed, size_t elems, void **mem, size_t *len
 		opts.btf_key_type_id = opts.btf_value_type_id = 0;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, v6 ? "gg_range_v6" : "gg_range_v4",
 			    sizeof(__u32), esize, elems, &opts);
+	ret = -errno;
 	if (btf_fd >= 0)
 		close(btf_fd);
 	if (fd < 0)
-		return gg_errf(err, -errno, "%s: create a %zu-range array: %s", map, elems - 1,
-			       strerror(errno));
+		return gg_errf(err, ret, "%s: create a %zu-range array: %s", map, elems - 1,
+			       strerror(-ret));
 	*len = (elems * esize + page - 1) / page * page;
 	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (*mem == MAP_FAILED) {
@@ -290,11 +329,12 @@ static int ranges_map(bool v6, bool typed, size_t elems, void **mem, size_t *len
 
 /*
  * After the freeze no syscall writes the array and no writable mapping of
- * it can be made, for any task. Before it, only root could write it
- * (BPF_MAP_GET_FD_BY_ID needs CAP_SYS_ADMIN), through a writable mapping:
- * in locked mode the guard refuses every writable mapping of a BPF map to
- * every task but govgate's (bpf/guard.bpf.c), and the freeze fails while
- * one is open; unlocked, root can detach the gates anyway.
+ * it can be made, for any task. Before it, root could map it by id
+ * (BPF_MAP_GET_FD_BY_ID needs CAP_SYS_ADMIN) and write it: in locked mode
+ * the guard refuses every writable mapping of a BPF map to every task but
+ * govgate's (bpf/guard.bpf.c); the freeze fails while one is open; and a
+ * write through one closed in time is found by ranges_verify. Either way
+ * the apply fails, and says why.
  */
 static int ranges_freeze(int fd, const char *map, struct gg_err *err)
 {
@@ -307,12 +347,65 @@ static int ranges_freeze(int fd, const char *map, struct gg_err *err)
 					"array): not applied" : "");
 }
 
+/* The frozen array holds what this process wrote: the header, and ranges
+ * 1..n whose SHA-256 the build computed from its own copies. */
+static int ranges_verify(int fd, const struct range_sink *s, const unsigned char digest[32],
+			 size_t len, const char *map, struct gg_err *err)
+{
+	unsigned char hdr[sizeof(struct gg_range_v6)] = {}, got[32];
+	struct range_rec h = { .start = s->n };
+	void *mem;
+	bool ok;
+
+	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return gg_errf(err, -errno, "%s: mmap to verify: %s", map, strerror(errno));
+	rec_bytes(s->v6, &h, hdr); /* the count: v4 start, v6 lo */
+	ok = !memcmp(mem, hdr, s->esize) &&
+	     EVP_Digest((char *)mem + s->esize, s->n * s->esize, got, NULL, EVP_sha256(), NULL) &&
+	     !memcmp(got, digest, sizeof(got));
+	munmap(mem, len);
+	if (ok)
+		return 0;
+	return gg_errf(err, -EIO, "%s: the array changed before it was frozen (another task wrote "
+		       "it through a mapping): not applied", map);
+}
+
+static int ranges_fill(struct range_sink *s, int fd, const struct gg_c_egress *const *nodes,
+		       size_t k, size_t len, const char *map, struct gg_err *err)
+{
+	unsigned char digest[32];
+	int ret;
+
+	s->md = EVP_MD_CTX_new();
+	if (!s->md || !EVP_DigestInit_ex(s->md, EVP_sha256(), NULL)) {
+		ret = gg_errf(err, -ENOMEM, "%s: SHA-256: out of memory", map);
+		goto cleanup;
+	}
+	ranges_build(s, nodes, k);
+	sink_end(s, digest);
+	if (s->v6)
+		((struct gg_range_v6 *)s->base)->lo = s->n;
+	else
+		((struct gg_range_v4 *)s->base)->start = s->n;
+	munmap(s->base, len);
+	s->base = NULL;
+	ret = ranges_freeze(fd, map, err);
+	if (!ret)
+		ret = ranges_verify(fd, s, digest, len, map, err);
+cleanup:
+	if (s->base)
+		munmap(s->base, len);
+	EVP_MD_CTX_free(s->md);
+	return ret;
+}
+
 int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int family,
 		    size_t *n_ranges, struct gg_err *err)
 {
 	const char *map = family == AF_INET6 ? GG_MAP_EGRESS_RANGE_V6 : GG_MAP_EGRESS_RANGE_V4;
-	struct range_sink s = { .v6 = family == AF_INET6 };
 	const struct gg_c_egress **nodes;
+	struct range_sink *s = NULL;
 	size_t k, len = 0;
 	int fd = -1, ret;
 
@@ -330,21 +423,22 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 			      "slot holds (%u)", map, k, (GG_RANGE_MAX - 2) / 2);
 		goto cleanup;
 	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ret = gg_errf(err, -ENOMEM, "%s: out of memory", map);
+		goto cleanup;
+	}
+	s->v6 = family == AF_INET6;
+	s->esize = s->v6 ? sizeof(struct gg_range_v6) : sizeof(struct gg_range_v4);
 	/* built in place: room for the most ranges k prefixes make (on this
 	 * VM each page a process touches first costs ~10 us, so no copy) */
-	fd = ranges_map(s.v6, ranges_typed(outer_fd, slot, s.v6), 2 * k + 2, &s.base, &len, map,
+	fd = ranges_map(s->v6, ranges_typed(outer_fd, slot, s->v6), 2 * k + 2, &s->base, &len, map,
 			err);
 	if (fd < 0) {
 		ret = fd;
 		goto cleanup;
 	}
-	ranges_build(&s, nodes, k);
-	if (s.v6)
-		((struct gg_range_v6 *)s.base)->lo = s.n;
-	else
-		((struct gg_range_v4 *)s.base)->start = s.n;
-	munmap(s.base, len);
-	ret = ranges_freeze(fd, map, err);
+	ret = ranges_fill(s, fd, nodes, k, len, map, err);
 	if (ret)
 		goto cleanup;
 	if (bpf_map_update_elem(outer_fd, &slot, &fd, BPF_ANY)) {
@@ -352,10 +446,11 @@ int gg_ranges_write(int outer_fd, __u32 slot, const struct gg_compiled *c, int f
 		goto cleanup;
 	}
 	if (n_ranges)
-		*n_ranges = s.n;
+		*n_ranges = s->n;
 cleanup:
 	if (fd >= 0)
 		close(fd);
+	free(s);
 	free(nodes);
 	return ret;
 }

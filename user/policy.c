@@ -1174,11 +1174,12 @@ static void allow_read(const char *pin_dir, __u32 slot, struct gg_policy_status 
 		close(fd);
 }
 
-/* The learned addresses: how many, how many expired, the next expiry. */
 /* The active slot's range arrays: their ids, and from each header, how
- * many ranges it holds. */
+ * many ranges it holds (-1: the array could not be read). */
 static void ranges_read(const char *pin_dir, __u32 slot, struct gg_policy_status *out)
 {
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro_id, .open_flags = BPF_F_RDONLY);
+
 	for (int i = 0; i < 2; i++) {
 		struct gg_range_v6 hdr6 = {};
 		struct gg_range_v4 hdr4 = {};
@@ -1193,8 +1194,10 @@ static void ranges_read(const char *pin_dir, __u32 slot, struct gg_policy_status
 		if (bpf_map_lookup_elem(fd, &slot, &out->egress_ranges[i].map_id))
 			out->egress_ranges[i].map_id = 0;
 		close(fd);
-		inner = out->egress_ranges[i].map_id ? bpf_map_get_fd_by_id(out->egress_ranges[i].map_id)
-						     : -1;
+		out->egress_ranges[i].ranges = -1; /* unknown until read */
+		inner = out->egress_ranges[i].map_id
+				? bpf_map_get_fd_by_id_opts(out->egress_ranges[i].map_id, &ro_id)
+				: -1;
 		if (inner < 0)
 			continue;
 		if (!bpf_map_lookup_elem(inner, &zero, i ? (void *)&hdr6 : (void *)&hdr4))
@@ -1203,6 +1206,7 @@ static void ranges_read(const char *pin_dir, __u32 slot, struct gg_policy_status
 	}
 }
 
+/* The learned addresses: how many, how many expired, the next expiry. */
 static void learned_read(const char *pin_dir, struct gg_policy_status *out)
 {
 	struct gg_learned_key k, next;

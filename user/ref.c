@@ -1067,6 +1067,7 @@ struct loaded {
 	struct gg_pack *pack;
 	struct gg_bundle *bundle;
 	int ret;
+	bool later; /* not loaded ahead: resolve_loaded loads it */
 	struct gg_err err;
 };
 
@@ -1091,7 +1092,11 @@ static void loaded_free(struct loaded *l)
 static int resolve_loaded(struct resolve *r, const char *ref, struct loaded *l,
 			  struct gg_err *err)
 {
-	int ret = l->ret;
+	int ret;
+
+	if (l->later)
+		load_parse(r->ctx, ref, l);
+	ret = l->ret;
 
 	if (ret) {
 		if (err)
@@ -1135,13 +1140,26 @@ struct gg_ref_prefetch {
 	size_t next; /* claimed with __atomic_fetch_add */
 };
 
+/* A file path from the command line may be a pipe, whose writer a load
+ * ahead would wait for even after an earlier ref failed: only regular
+ * files (and the other kinds of refs) are loaded ahead. */
+static bool ahead_ok(const char *ref)
+{
+	struct stat st;
+
+	return gg_ref_classify(ref) != GG_REF_PATH || (!stat(ref, &st) && S_ISREG(st.st_mode));
+}
+
 static void *prefetch_worker(void *arg)
 {
 	struct gg_ref_prefetch *p = arg;
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n)
-		load_parse(p->ctx, p->refs[i], &p->l[i]);
+		if (ahead_ok(p->refs[i]))
+			load_parse(p->ctx, p->refs[i], &p->l[i]);
+		else
+			p->l[i].later = true;
 	return NULL;
 }
 

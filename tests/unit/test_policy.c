@@ -405,9 +405,6 @@ static void test_other_apply_before_clear(void **st)
 	assert_slot(0, "d");
 }
 
-/* Maps another build laid out (egress_state as it was before `progs`,
- * 4 bytes shorter): the apply is refused with the map's name, and the
- * policy in force stays as it was. */
 /* Gates whose meta map names another build's BPF objects: refused before
  * any write, whatever the sizes; this build's id applies. */
 static void test_other_build_refused(void **st)
@@ -443,6 +440,9 @@ static void test_other_build_refused(void **st)
 	close(fd);
 }
 
+/* Maps another build laid out (egress_state as it was before `progs`,
+ * 4 bytes shorter): the apply is refused with the map's name, and the
+ * policy in force stays as it was. */
 static void test_other_layout_refused(void **st)
 {
 	struct gg_compiled c = {};

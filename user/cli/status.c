@@ -108,8 +108,10 @@ static void print_ranges(const json_t *r)
 		const json_t *f = json_object_get(r, i ? "v6" : "v4");
 
 		printf("%sIPv%d ", i ? ", " : "", i ? 6 : 4);
-		if (json_is_object(f))
+		if (json_is_object(f) && gg_json_int(f, "ranges") >= 0)
 			printf("%lld (map id %lld)", gg_json_int(f, "ranges"), gg_json_int(f, "map_id"));
+		else if (json_is_object(f))
+			printf("unknown (map id %lld: not readable)", gg_json_int(f, "map_id"));
 		else
 			printf("none");
 	}
