@@ -601,6 +601,38 @@ static void test_cli_add_keeps_pinned(void **state)
 	assert_false(running("new-two"));
 }
 
+/* Several refs resolved now with pinned ones between them: the fresh ones
+ * are loaded ahead together (gg_ref_prefetch) and each must land on its
+ * own entry, while the pinned ones keep the bytes they were applied with. */
+static void test_cli_fresh_around_pinned(void **state)
+{
+	struct fx *f = *state;
+	char *out, *errs, local[PATH_MAX];
+
+	assert_non_null(realpath(P(f, "sub/local.json"), local));
+	assert_int_equal(run_apply(f, &out, &errs, 4, "apply", "b@v1", "--config", f->cfg_path), 0);
+	free(out);
+	free(errs);
+	put_pack(P(f, "packs/p2.json"), "p2", "v2", "new-two");
+	assert_int_equal(run_apply(f, &out, &errs, 6, "apply", "--add", "p1@v1", local, "--config",
+				   f->cfg_path),
+			 0);
+	assert_non_null(strstr(out, "b@v1 [enforce] (= p2@v2, p3@v3), p1@v1 [enforce], "));
+	free(out);
+	free(errs);
+	assert_true(running("old-two") && running("old-one") && running("old-local"));
+	/* now b (first) and local (last) again, p1 between them pinned */
+	put_pack(P(f, "packs/p1.json"), "p1", "v1", "new-one");
+	put_pack(local, "local", "v1", "new-local");
+	assert_int_equal(run_apply(f, &out, &errs, 6, "apply", "--add", "b@v1", local, "--config",
+				   f->cfg_path),
+			 0);
+	free(out);
+	free(errs);
+	assert_true(running("new-two") && running("new-local") && running("old-one"));
+	assert_false(running("old-two") || running("old-local") || running("new-one"));
+}
+
 /* --add reads the set only once it holds the apply lock: an apply that
  * finishes while it waits is not lost. */
 static void test_cli_add_reads_under_lock(void **state)
@@ -699,6 +731,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_refuses_corrupt_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_keeps_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_fresh_around_pinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_reads_under_lock, setup, teardown),
 	};
 
