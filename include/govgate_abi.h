@@ -250,9 +250,11 @@ struct gg_exec_hash_val {
 };
 
 /* egress_v4 / egress_v6: LPM_TRIE. The data part is (slot, prog, addr):
- * prefixlen = 64 + CIDR length. prog = 0 applies to every process; prog = N
- * applies only to processes whose executable's name maps to N in
- * egress_prog. IPv4-mapped IPv6 destinations are looked up in egress_v4. */
+ * prefixlen = 64 + CIDR length. prog = N applies only to processes whose
+ * executable maps to N (egress_prog by name, egress_prog_inode and
+ * egress_prog_digest by identity and content). Rules of every process
+ * (prog 0) are not here: egress_range_v4/v6. IPv4-mapped IPv6 destinations
+ * are looked up as IPv4. */
 struct gg_egress_v4_key {
 	__u32 prefixlen;
 	__u32 slot; /* big endian in the trie: user space writes htonl(slot) */
