@@ -1372,10 +1372,10 @@ static void to_node_addr(const struct gg_cidr *in, struct econ *e)
 }
 
 /*
- * Contributions come in runs already sorted (a pack's prefixes, sorted by
- * its parser's duplicate check or by whoever generated them): a few runs
- * are merged, pairwise, in one pass each, instead of a full sort of a
- * million. Many runs: qsort. Returns -ENOMEM if the buffer cannot be had.
+ * Contributions often come in runs already sorted (a rule's prefixes as a
+ * generator or an author listed them): a few runs are merged, pairwise,
+ * in one pass each, instead of a full sort of a million. Many runs: qsort.
+ * Returns -ENOMEM if the buffer cannot be had.
  */
 #define ECON_RUNS_MERGED 16
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -999,6 +1000,10 @@ int gg_policy_stale_clear(size_t max_keys, struct gg_err *err)
 	ret = stale_end(err);
 done:
 	stale_forget();
+	/* the apply is over: what it freed (a million prefixes' parse, the
+	 * prefetch workers' arena) goes back to the system now, not on the
+	 * next apply's path */
+	malloc_trim(0);
 	return ret < 0 ? ret : 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1163,9 +1164,35 @@ static void *prefetch_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * A worker leaves no stack resident: it is mapped here and unmapped after
+ * the join (glibc would keep a thread's stack, with the pages it touched,
+ * for the next thread). The malloc arena it used is trimmed after the
+ * apply, off its path (gg_policy_stale_clear).
+ */
+#define PREFETCH_STACK (8UL << 20)
+
+static bool prefetch_start(pthread_t *tid, void **stack, struct gg_ref_prefetch *p)
+{
+	pthread_attr_t attr;
+	bool ok;
+
+	*stack = mmap(NULL, PREFETCH_STACK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (*stack == MAP_FAILED)
+		return false;
+	ok = !pthread_attr_init(&attr) && !pthread_attr_setstack(&attr, *stack, PREFETCH_STACK) &&
+	     !pthread_create(tid, &attr, prefetch_worker, p);
+	pthread_attr_destroy(&attr);
+	if (!ok)
+		munmap(*stack, PREFETCH_STACK);
+	return ok;
+}
+
 static void prefetch_run(struct gg_ref_prefetch *p)
 {
 	pthread_t tid[PREFETCH_THREADS_MAX];
+	void *stack[PREFETCH_THREADS_MAX];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n_threads = 0, want = p->n;
 
@@ -1175,11 +1202,13 @@ static void prefetch_run(struct gg_ref_prefetch *p)
 		want = PREFETCH_THREADS_MAX;
 	/* the caller's thread is one of them; one that cannot start is not
 	 * needed (the others take its documents) */
-	while (n_threads + 1 < want && !pthread_create(&tid[n_threads], NULL, prefetch_worker, p))
+	while (n_threads + 1 < want && prefetch_start(&tid[n_threads], &stack[n_threads], p))
 		n_threads++;
 	prefetch_worker(p);
-	for (size_t i = 0; i < n_threads; i++)
+	for (size_t i = 0; i < n_threads; i++) {
 		pthread_join(tid[i], NULL);
+		munmap(stack[i], PREFETCH_STACK);
+	}
 }
 
 struct gg_ref_prefetch *gg_ref_prefetch(const struct gg_ref_ctx *ctx, const char *const *refs,
