@@ -94,6 +94,10 @@ struct gg_dns {
 	__u16 by_id[65536]; /* upstream id: pending slot + 1, 0: none */
 	__u16 free_slot[GG_DNS_PENDING];
 	size_t n_free;
+	/* 1 + the highest slot ever used: the loops over pending queries stop
+	 * there (on some kernels reading a page makes it resident, and the
+	 * free slots are reused lowest first) */
+	int n_touched;
 	__u16 ids[GG_DNS_IDS];
 	size_t n_ids;
 	int ep, udp[2], tcp[2], up, learned_fd;
@@ -281,6 +285,8 @@ static struct pending *pending_new(struct gg_dns *dns)
 	p->tc_msg = NULL;
 	p->up_id = id;
 	dns->by_id[id] = p - dns->pend + 1;
+	if (p - dns->pend >= dns->n_touched)
+		dns->n_touched = p - dns->pend + 1;
 	return p;
 }
 
@@ -636,7 +642,7 @@ static void conn_close(struct gg_dns *dns, int i)
 {
 	struct conn *c = &dns->conns[i];
 
-	for (int k = 0; k < GG_DNS_PENDING; k++)
+	for (int k = 0; k < dns->n_touched; k++)
 		if (dns->pend[k].used && dns->pend[k].conn == i)
 			dns->pend[k].conn = -1;
 	close(c->fd);
@@ -809,7 +815,7 @@ void gg_dns_tick(struct gg_dns *dns)
 
 	gg_dns_sync(dns);
 	limit_flush(dns);
-	for (int i = 0; i < GG_DNS_PENDING; i++) {
+	for (int i = 0; i < dns->n_touched; i++) {
 		struct pending *p = &dns->pend[i];
 
 		if (!p->used || p->deadline > now)
@@ -831,7 +837,7 @@ void gg_dns_close(struct gg_dns *dns)
 {
 	if (!dns)
 		return;
-	for (int i = 0; i < GG_DNS_PENDING; i++) {
+	for (int i = 0; i < dns->n_touched; i++) {
 		free(dns->pend[i].query);
 		free(dns->pend[i].tbuf);
 		free(dns->pend[i].tc_msg);

@@ -75,6 +75,7 @@ struct gg_dns_lcache {
 		__u32 lists;
 		__u64 expires_ns; /* 0: empty */
 	} slot[GG_DNS_LCACHE];
+	size_t noted; /* notes since the last clear: none, no clear to make */
 };
 
 /* The row of k written with lists (at least) and expiring at until (at

@@ -177,6 +177,7 @@ void gg_dns_lcache_note(struct gg_dns_lcache *lc, const struct gg_learned_key *k
 	lc->slot[i].k = *k;
 	lc->slot[i].lists = lists;
 	lc->slot[i].expires_ns = expires_ns;
+	lc->noted++;
 }
 
 /* A row until at least ttl_end, written to last until ttl_end + grace. */
@@ -249,7 +250,9 @@ int gg_dns_sweep(int fd, struct gg_dns_lcache *lc, bool all)
 		}
 		del[n++] = cur;
 	}
-	if (all && lc)
+	/* only when written: clearing writes every page, and the daemon's
+	 * memory is what it has written (docs/performance.md) */
+	if (all && lc && lc->noted)
 		memset(lc, 0, sizeof(*lc));
 	for (size_t i = 0; i < n; i++)
 		ret += !bpf_map_delete_elem(fd, &del[i]);

@@ -34,6 +34,7 @@
  *     the TC bit (over TCP without)
  *   drop.allowed.test: A 10.91.0.10 over UDP; over TCP the connection is
  *     closed unanswered
+ *   mute.allowed.test: never answered over UDP (the forwarder's deadline)
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -228,7 +229,7 @@ static int serve(const struct sockaddr *sa, socklen_t len)
 		if (!pfd[0].revents)
 			continue;
 		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
-		if (n < 0)
+		if (n < 0 || memmem(q, n, "\4mute\7allowed", 13))
 			continue;
 		n = answer(q, n, out, sizeof(out), 0);
 		if (n > 0)

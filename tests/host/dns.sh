@@ -185,6 +185,10 @@ closed_servfail() {
 	[ "$r" = SERVFAIL ] && [ $((SECONDS - t0)) -le 2 ]
 }
 check dns-tcp-upstream-closed-servfail closed_servfail
+# The upstream never answers: SERVFAIL at the query's deadline (4 s), and
+# the forwarder goes on.
+check dns-upstream-mute-servfail test "$(q 10.91.0.53 53 mute.allowed.test A)" = SERVFAIL
+check dns-upstream-mute-alive test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
 check dns-tcp-upstream-closed-alive test "$(q 10.91.0.53 53 api.allowed.test A tcp)" = 10.91.0.1
 # TTL 1 s (ttl_min 1): allowed once resolved, denied after expiry.
 check dns-short-resolves test "$(q 10.91.0.53 53 short.allowed.test A)" = 10.91.0.3
