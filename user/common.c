@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <systemd/sd-id128.h>
 #include <bpf/libbpf.h>
 
 #include <openssl/sha.h>
 
 #include "common.h"
+#include "sd.h"
 
 int gg_errf(struct gg_err *err, int code, const char *fmt, ...)
 {
@@ -272,13 +272,7 @@ int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err)
 
 void gg_boot_id(char *buf, size_t size)
 {
-	char uuid[SD_ID128_UUID_STRING_MAX];
-	sd_id128_t id;
-
-	if (sd_id128_get_boot(&id) < 0)
-		snprintf(buf, size, "%s", "");
-	else
-		snprintf(buf, size, "%s", sd_id128_to_uuid_string(id, uuid));
+	gg_sd_boot_id(buf, size);
 }
 
 int gg_json_insert_sorted(json_t *arr, const char *s)

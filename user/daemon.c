@@ -27,8 +27,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 
 #include "apply.h"
 #include "audit.h"
@@ -40,6 +38,7 @@
 #include "lost.h"
 #include "policy.h"
 #include "ringbuf.h"
+#include "sd.h"
 #include "sign.h"
 #include "status.h"
 
@@ -192,7 +191,7 @@ static void __attribute__((format(printf, 2, 3))) jadd(struct jfields *j, const 
 
 static void jsend(struct jfields *j)
 {
-	sd_journal_sendv(j->iov, j->n);
+	gg_sd_journal_sendv(j->iov, j->n);
 	for (int i = 0; i < j->n; i++)
 		free(j->iov[i].iov_base);
 	j->n = 0;
@@ -942,7 +941,7 @@ static int reload(struct gg_daemon *d, struct gg_err *out)
 	char who[4200];
 	int ret;
 
-	sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	gg_sd_notify("RELOADING=1\nSTATUS=reloading the configuration");
 	ret = gg_config_load(d->cfg->path, &fresh, &err);
 	if (!ret) {
 		/* What the daemon runs with, not what the file now says. */
@@ -967,12 +966,12 @@ static int reload(struct gg_daemon *d, struct gg_err *out)
 	}
 	if (ret) {
 		fprintf(stderr, "govgate: reload failed, the running policy stays: %s\n", err.msg);
-		sd_notify(0, "READY=1\nSTATUS=enforcing (last reload failed, see the journal)");
+		gg_sd_notify("READY=1\nSTATUS=enforcing (last reload failed, see the journal)");
 	} else {
 		fprintf(stderr, "govgate: reloaded %s: generation %llu, %zu pack(s)\n",
 			fresh.path ? fresh.path : "the built-in defaults",
 			(unsigned long long)generation, fresh.n_packs);
-		sd_notifyf(0, "READY=1\nSTATUS=enforcing (generation %llu)",
+		gg_sd_notifyf("READY=1\nSTATUS=enforcing (generation %llu)",
 			   (unsigned long long)generation);
 	}
 	copy_journal(d); /* policy_applied / policy_apply_failed, now */
@@ -1745,7 +1744,9 @@ static int start_drain(struct gg_daemon *d, struct gg_err *err)
 		(unsigned long long)d->generation,
 		cfg->scope.mode == GG_SCOPE_GLOBAL ? "global" : cfg->scope.cgroup,
 		cfg->mode == GG_ACT_OBSERVE ? "observe" : "enforce");
-	sd_notify(0, "READY=1\nSTATUS=enforcing");
+	if (getenv("NOTIFY_SOCKET") && gg_sd_notify("READY=1\nSTATUS=enforcing") <= 0)
+		fprintf(stderr, "govgate: systemd was not told that govgate is ready (%s)\n",
+			gg_sd_error() ?: "sd_notify failed");
 	return 0;
 }
 
@@ -2083,7 +2084,7 @@ static void sighup_reload(struct gg_daemon *d)
 	record_request_refused(d, &r, GG_REQ_UNSIGNED, "a reload by SIGHUP is not signed: "
 			       "locked, the configuration is re-applied only by `govgate "
 			       "reload --sign-key KEY`", &p, "SIGHUP");
-	sd_notify(0, "READY=1\nSTATUS=enforcing (unsigned reload refused, see the journal)");
+	gg_sd_notify("READY=1\nSTATUS=enforcing (unsigned reload refused, see the journal)");
 }
 
 /* Step 4b: the control socket, before READY=1. */
@@ -2149,6 +2150,9 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	 * resident for good (3-5 MiB of VmRSS). Above it, blocks are
 	 * mapped: untouched pages cost nothing, freed ones go back. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	/* libsystemd now, as a linked library would be: not read from disk
+	 * later, when the workload may have replaced it */
+	gg_sd_load();
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = d->ctl.fd = -1;
@@ -2246,7 +2250,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		save_state(d, false);
 	}
 	gg_watch_close(watch);
-	sd_notify(0, "STOPPING=1");
+	gg_sd_notify("STOPPING=1");
 	gg_ringbuf_consume(d->rb);
 	d->clean_stop = true;
 	return 0;

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "sd.h"
 
 static __u64 boottime_ticks_now(void)
 {
@@ -202,6 +205,28 @@ static void test_boot_id(void **state)
 	assert_string_equal(id, want);
 }
 
+/* Readiness reaches NOTIFY_SOCKET through the libsystemd opened on use. */
+static void test_sd_notify(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char got[64] = "";
+
+	(void)state;
+	assert_true(fd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/gg-notify-test.%d", getpid());
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	assert_true(gg_sd_notifyf("STATUS=generation %d", 7) > 0);
+	assert_null(gg_sd_error());
+	assert_int_equal(recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT), 19);
+	assert_string_equal(got, "STATUS=generation 7");
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(gg_sd_notify("READY=1"), 0); /* not under systemd */
+	unlink(sun.sun_path);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_percpu_sum),
 		cmocka_unit_test(test_comparators),
 		cmocka_unit_test(test_boot_id),
+		cmocka_unit_test(test_sd_notify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
