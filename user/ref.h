@@ -118,7 +118,7 @@ void gg_packs_free(struct gg_pack **packs, size_t n);
 
 /*
  * Refs loaded and parsed ahead, concurrently (one thread per CPU, up to
- * 8): reading, hashing, the signature and the JSON. Resolving each then
+ * 8, when the files are large enough to pay for them): reading, hashing, the signature and the JSON. Resolving each then
  * (gg_ref_resolve_prefetched, in any order, each once) gives exactly what
  * gg_ref_resolve_docs of that one ref gives, errors included. NULL when
  * out of memory: resolve as usual then.
@@ -129,5 +129,7 @@ struct gg_ref_prefetch *gg_ref_prefetch(const struct gg_ref_ctx *ctx, const char
 int gg_ref_resolve_prefetched(struct gg_ref_prefetch *pf, size_t i, struct gg_pack ***packs,
 			      struct gg_doc **docs, size_t *n_packs, struct gg_err *err);
 void gg_ref_prefetch_free(struct gg_ref_prefetch *pf);
+/* Threads only for at least this many bytes of file refs (tests: 0). */
+extern size_t gg_prefetch_threads_min_bytes;
 
 #endif

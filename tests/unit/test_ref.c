@@ -531,24 +531,28 @@ static void test_resolve_prefetched_in_order(void **state)
 {
 	static const char *const bad[] = { "dup@v1", "c1@v1", "nosuch@v9" };
 	struct fx *f = *state;
+	size_t min_bytes = gg_prefetch_threads_min_bytes;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	/* on worker threads (these files are small) and on the caller's */
+	for (size_t i = 0; i < 2 * sizeof(bad) / sizeof(bad[0]); i++) {
 		struct gg_err alone = {}, many = {};
 		struct gg_pack **packs = (void *)1;
 		size_t n = 99;
 		int a, m;
 
-		a = gg_ref_resolve_packs(&f->ctx, refs(1, bad[i]), 1, &packs, &n, &alone);
+		gg_prefetch_threads_min_bytes = i < 3 ? 0 : min_bytes;
+		a = gg_ref_resolve_packs(&f->ctx, refs(1, bad[i % 3]), 1, &packs, &n, &alone);
 		assert_int_not_equal(a, 0);
 		/* after a good one, before another bad one */
-		m = gg_ref_resolve_packs(&f->ctx, refs(3, "p1@v1", bad[i], "c0@v1"), 3, &packs, &n,
+		m = gg_ref_resolve_packs(&f->ctx, refs(3, "p1@v1", bad[i % 3], "c0@v1"), 3, &packs, &n,
 					 &many);
 		if (m != a || strcmp(alone.msg, many.msg))
-			fail_msg("%s: alone %d \"%s\", among others %d \"%s\"", bad[i], a, alone.msg,
-				 m, many.msg);
+			fail_msg("%s: alone %d \"%s\", among others %d \"%s\"", bad[i % 3], a,
+				 alone.msg, m, many.msg);
 		assert_null(packs);
 		assert_int_equal(n, 0);
 	}
+	gg_prefetch_threads_min_bytes = min_bytes;
 }
 
 /* The lookup reads a candidate's declared name@version from the parse the
