@@ -404,6 +404,7 @@ for ((r = 1; r <= REPS; r++)); do
 			[ "$o" = EPERM ] || broke "exec round: 169.254.169.254 not denied ($o)"
 			sleep 0.5
 			record memory govgate nine-packs 1 daemon_rss_kb "$(rss_kb)"
+			cp "/proc/$daemon_pid/smaps" "$out/daemon-nine-packs.smaps" 2>/dev/null
 			read -r mb v4 < <(map_bytes)
 			record memory govgate nine-packs 1 map_bytes "$mb"
 			record memory govgate nine-packs 1 egress_v4_bytes "$v4"
