@@ -150,7 +150,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
-		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lsystemd -lresolv -o $@
+		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lresolv -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -15,7 +15,6 @@
 #include <openssl/sha.h>
 
 #include "common.h"
-#include "sd.h"
 
 int gg_errf(struct gg_err *err, int code, const char *fmt, ...)
 {
@@ -270,9 +269,18 @@ int gg_mkdir_p(const char *dir, mode_t mode, struct gg_err *err)
 	return ret;
 }
 
+/* The kernel's boot id (what sd_id128_get_boot reads too: no library
+ * needed, and the VM tier's initramfs has no libsystemd). */
 void gg_boot_id(char *buf, size_t size)
 {
-	gg_sd_boot_id(buf, size);
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	char id[37] = "";
+	ssize_t n = fd >= 0 ? read(fd, id, 36) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	id[n == 36 && strspn(id, "0123456789abcdef-") == 36 ? 36 : 0] = '\0';
+	snprintf(buf, size, "%s", id);
 }
 
 int gg_json_insert_sorted(json_t *arr, const char *s)

@@ -2156,6 +2156,13 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = d->ctl.fd = -1;
+	/* Under systemd (Type=notify) a daemon that cannot say it is ready is
+	 * killed at the start timeout and restarted, over and over, while boot
+	 * waits: better to say why at once (linked, the binary would not run). */
+	if (getenv("NOTIFY_SOCKET") && gg_sd_error())
+		return gg_errf(err, -ELIBACC, "systemd waits for this daemon's readiness "
+			       "(NOTIFY_SOCKET), but libsystemd cannot be opened: %s",
+			       gg_sd_error());
 	ret = start_attach(d, opts->verbose, err);
 	if (ret)
 		return ret;

@@ -95,8 +95,9 @@ struct gg_dns {
 	__u16 free_slot[GG_DNS_PENDING];
 	size_t n_free;
 	/* 1 + the highest slot ever used: the loops over pending queries stop
-	 * there (on some kernels reading a page makes it resident, and the
-	 * free slots are reused lowest first) */
+	 * there (on some kernels reading a page makes it resident). Slots are
+	 * taken from the top of the free stack, which starts at slot 0, so
+	 * this is the most queries ever in flight at once. */
 	int n_touched;
 	__u16 ids[GG_DNS_IDS];
 	size_t n_ids;

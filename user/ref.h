@@ -118,7 +118,8 @@ void gg_packs_free(struct gg_pack **packs, size_t n);
 
 /*
  * Refs loaded and parsed ahead, concurrently (one thread per CPU, up to
- * 8, when the files are large enough to pay for them): reading, hashing, the signature and the JSON. Resolving each then
+ * 8, when the files are large enough to pay for them): reading, hashing,
+ * the signature and the JSON. Resolving each then
  * (gg_ref_resolve_prefetched, in any order, each once) gives exactly what
  * gg_ref_resolve_docs of that one ref gives, errors included. NULL when
  * out of memory: resolve as usual then.

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 
 #include "sd.h"
@@ -15,10 +14,10 @@
 static struct {
 	__typeof__(sd_notify) *notify;
 	__typeof__(sd_journal_sendv) *journal_sendv;
-	__typeof__(sd_id128_get_boot) *get_boot;
-	__typeof__(sd_id128_to_uuid_string) *to_uuid;
 	const char *error;
 } sd;
+
+static char sd_error_msg[256];
 
 static pthread_once_t sd_once = PTHREAD_ONCE_INIT;
 
@@ -27,21 +26,19 @@ static void sd_open(void)
 	void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
 
 	if (!h) {
-		sd.error = dlerror();
+		/* a copy: the next dl* call in this thread frees dlerror's */
+		snprintf(sd_error_msg, sizeof(sd_error_msg), "%s", dlerror() ?: "dlopen failed");
+		sd.error = sd_error_msg;
 		return;
 	}
 	/* sd_journal_sendv is a macro for the _with_location form; the plain
 	 * symbol is exported too (and records no code location) */
 	sd.notify = (__typeof__(sd.notify))dlsym(h, "sd_notify");
 	sd.journal_sendv = (__typeof__(sd.journal_sendv))dlsym(h, "sd_journal_sendv");
-	sd.get_boot = (__typeof__(sd.get_boot))dlsym(h, "sd_id128_get_boot");
-	sd.to_uuid = (__typeof__(sd.to_uuid))dlsym(h, "sd_id128_to_uuid_string");
-	if (!sd.notify || !sd.journal_sendv || !sd.get_boot || !sd.to_uuid) {
-		sd.error = "libsystemd.so.0 lacks a function govgate uses";
+	if (!sd.notify || !sd.journal_sendv) {
+		sd.error = "libsystemd.so.0 lacks sd_notify or sd_journal_sendv";
 		sd.notify = NULL;
 		sd.journal_sendv = NULL;
-		sd.get_boot = NULL;
-		sd.to_uuid = NULL;
 	}
 }
 
@@ -86,16 +83,4 @@ int gg_sd_journal_sendv(const struct iovec *iov, int n)
 {
 	sd_ready();
 	return sd.journal_sendv ? sd.journal_sendv(iov, n) : -ENOSYS;
-}
-
-void gg_sd_boot_id(char *buf, size_t size)
-{
-	char uuid[SD_ID128_UUID_STRING_MAX];
-	sd_id128_t id;
-
-	sd_ready();
-	if (!sd.get_boot || sd.get_boot(&id) < 0)
-		snprintf(buf, size, "%s", "");
-	else
-		snprintf(buf, size, "%s", sd.to_uuid(id, uuid));
 }

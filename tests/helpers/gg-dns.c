@@ -10,7 +10,7 @@
  *                                        (sendto / recvfrom, no connect) or TCP;
  *                                        prints the addresses answered, or the
  *                                        rcode name (REFUSED, SERVFAIL, NXDOMAIN),
- *                                        "none", "timeout", or "badsource" when
+ *                                        "none", "timeout" (8 s), or "badsource" when
  *                                        the UDP reply came from another address
  *                                        than the one asked. Exit 0 with
  *                                        addresses, 1 otherwise.
@@ -280,7 +280,7 @@ static int exchange_fd(int fd, const struct sockaddr *sa, socklen_t len, int tcp
 	if (tcp) {
 		if (connect(fd, sa, len) || write(fd, hdr, 2) != 2 || write(fd, q, qlen) != qlen)
 			return -1;
-		if (poll(&pfd, 1, 5000) != 1 || read(fd, hdr, 2) != 2)
+		if (poll(&pfd, 1, 8000) != 1 || read(fd, hdr, 2) != 2)
 			return 0;
 		want = hdr[0] << 8 | hdr[1];
 		for (n = 0; n < want && n < size;) {
@@ -294,7 +294,7 @@ static int exchange_fd(int fd, const struct sockaddr *sa, socklen_t len, int tcp
 	}
 	if (sendto(fd, q, qlen, 0, sa, len) != qlen)
 		return -1;
-	if (poll(&pfd, 1, 5000) != 1)
+	if (poll(&pfd, 1, 8000) != 1)
 		return 0;
 	n = recvfrom(fd, r, size, 0, (struct sockaddr *)&from, &flen);
 	if (n > 0 && (flen != len || memcmp(&from, sa, len)))

@@ -117,6 +117,20 @@ if ! wait_for 10 exited $second; then
 else
 	check second-run-refused grep -q "already running" "$tmp/second.err"
 fi
+# Under systemd (NOTIFY_SOCKET) a daemon that cannot open libsystemd could
+# never say it is ready: it says why and exits (a libsystemd.so.0 that is
+# no library first on the search path stands in for a missing one).
+mkdir -p "$tmp/nolib"
+echo "not a library" >"$tmp/nolib/libsystemd.so.0"
+NOTIFY_SOCKET=$tmp/notify.sock LD_LIBRARY_PATH=$tmp/nolib \
+	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" 2>"$tmp/nolib.err" &
+nolib=$!
+if ! wait_for 10 exited $nolib; then
+	kill $nolib
+	fail notify-without-libsystemd-refused
+else
+	check notify-without-libsystemd-refused grep -q "NOTIFY_SOCKET), but libsystemd cannot be opened: .*libsystemd.so.0" "$tmp/nolib.err"
+fi
 
 # --- cmd.exec
 cp "$helpers/gg-proof" "$tmp/nc"

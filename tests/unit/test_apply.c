@@ -735,5 +735,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cli_add_reads_under_lock, setup, teardown),
 	};
 
+	/* worker threads for any size, as an apply of large files has */
+	gg_prefetch_threads_min_bytes = 0;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -540,7 +540,7 @@ static void test_resolve_prefetched_in_order(void **state)
 		size_t n = 99;
 		int a, m;
 
-		gg_prefetch_threads_min_bytes = i < 3 ? 0 : min_bytes;
+		gg_prefetch_threads_min_bytes = i < 3 ? 0 : SIZE_MAX;
 		a = gg_ref_resolve_packs(&f->ctx, refs(1, bad[i % 3]), 1, &packs, &n, &alone);
 		assert_int_not_equal(a, 0);
 		/* after a good one, before another bad one */
@@ -889,5 +889,7 @@ int main(void)
 		cmocka_unit_test(test_store_put),
 	};
 
+	/* worker threads for any size, as an apply of large files has */
+	gg_prefetch_threads_min_bytes = 0;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
