@@ -1147,25 +1147,34 @@ struct gg_ref_prefetch {
 	size_t next; /* claimed with __atomic_fetch_add */
 };
 
+/* A file path ref naming a regular file: its size, else -1. */
+static off_t path_ref_size(const char *ref)
+{
+	struct stat st;
+
+	if (gg_ref_classify(ref) != GG_REF_PATH || stat(ref, &st) || !S_ISREG(st.st_mode))
+		return -1;
+	return st.st_size;
+}
+
 /* A file path from the command line may be a pipe, whose writer a load
  * ahead would wait for even after an earlier ref failed: only regular
  * files (and the other kinds of refs) are loaded ahead. */
 static bool ahead_ok(const char *ref)
 {
-	struct stat st;
-
-	return gg_ref_classify(ref) != GG_REF_PATH || (!stat(ref, &st) && S_ISREG(st.st_mode));
+	return gg_ref_classify(ref) != GG_REF_PATH || path_ref_size(ref) >= 0;
 }
 
 static bool threads_pay(const struct gg_ref_prefetch *p)
 {
 	size_t bytes = 0;
-	struct stat st;
 
-	for (size_t i = 0; i < p->n && bytes < gg_prefetch_threads_min_bytes; i++)
-		if (gg_ref_classify(p->refs[i]) == GG_REF_PATH && !stat(p->refs[i], &st) &&
-		    S_ISREG(st.st_mode))
-			bytes += st.st_size;
+	for (size_t i = 0; i < p->n && bytes < gg_prefetch_threads_min_bytes; i++) {
+		off_t size = path_ref_size(p->refs[i]);
+
+		if (size > 0)
+			bytes += size;
+	}
 	return bytes >= gg_prefetch_threads_min_bytes;
 }
 
