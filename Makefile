@@ -39,6 +39,7 @@ TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/helpers/%,$(TEST_HELPER_SRCS))
 
 BENCH_BIN := $(OUTPUT)/bench/ggbench
+BENCH_FLOOR := $(OUTPUT)/bench/hookfloor.bpf.o
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
@@ -169,7 +170,7 @@ vm-test: all
 guest-test: all
 	$(Q)scripts/run-tests.sh guest
 
-test: all $(UNIT_BINS) $(FUZZ_BINS) $(BENCH_BIN)
+test: all $(UNIT_BINS) $(FUZZ_BINS) $(BENCH_BIN) $(BENCH_FLOOR)
 	$(Q)scripts/run-tests.sh all
 
 # README's two commands: set up + build + run; set up + build + every test.
@@ -237,6 +238,11 @@ $(BENCH_BIN): bench/ggbench.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -std=gnu11 -static $< -o $@
 
+# Empty programs at the connect path's hooks: their floor (bench/connect-pair.sh).
+$(BENCH_FLOOR): bench/hookfloor.bpf.c | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 # Which batch operations each map type takes here (docs/performance.md).
 $(OUTPUT)/bench/batchprobe: bench/batchprobe.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
@@ -252,10 +258,10 @@ $(OUTPUT)/bench/recbench: bench/recbench.c $(LIB) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB) $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN)
+bench: all $(BENCH_BIN) $(BENCH_FLOOR)
 	$(Q)bench/run.sh
 
-bench-quick: all $(BENCH_BIN)
+bench-quick: all $(BENCH_BIN) $(BENCH_FLOOR)
 	$(Q)bench/run.sh --quick --out $(OUTPUT)/bench-quick
 
 # Measurements 1 and 2 on the BPF LSM path, in the VMs (tests/vm/bench.sh).

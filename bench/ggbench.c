@@ -15,6 +15,21 @@
  *       the port range never runs out. Prints "connects N secs S rate R".
  *       Exit 2 on any connect error.
  *
+ *   ggbench connect-pair SECS ADDR GOVERNED_CGROUP BASE_CGROUP [LISTENER_CGROUP]
+ *       the same connect, in two children: one in each cgroup (v2
+ *       directories), each with its own listener on ADDR, both and this
+ *       process pinned to one CPU. With LISTENER_CGROUP, each child makes
+ *       its listener in that cgroup (a socket, and what it accepts, stays
+ *       in the cgroup it was made in): a client connecting to a server
+ *       that is not governed. They take turns, a batch of 64 connects
+ *       each (G B, then B G, ...), for SECS seconds: slow drift of the
+ *       machine (other jobs, frequency, the host) hits both sides of a
+ *       pair alike. Per pair: ratio = base batch time / governed batch
+ *       time (the governed rate as a share of the baseline's). Prints
+ *       "pairs N connects C ratio R p25 Q1 p75 Q3 ns_governed TG ns_base TB"
+ *       (medians over the pairs; TG, TB: ns per connect). Exit 2 on any
+ *       error.
+ *
  *   ggbench storm ADDR PORT COUNT RATE
  *       COUNT TCP connects to ADDR:PORT (IPv4) paced at RATE per second
  *       (0 = as fast as possible); prints "attempted N denied D secs S rate R".
@@ -34,7 +49,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -113,52 +130,75 @@ static int cmd_exec(int argc, char **argv)
 
 /* ---- connect ----------------------------------------------------------- */
 
-static int cmd_connect(int argc, char **argv)
+/* A listener on addr (port 0: an ephemeral one); sin gets its address.
+ * -2: addr is not an IPv4 address; -1: no listener. */
+static int listen_on(const char *addr, struct sockaddr_in *sin)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	socklen_t len = sizeof(sin);
-	double secs = parse_secs(argv[0]), t0, t;
+	socklen_t len = sizeof(*sin);
 	int lfd, one = 1;
-	long n = 0;
-	const long max = 100000000;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* another address on lo: one the gate decides (bench/dns.sh) */
-	if (argc > 1 && inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-		return 3;
+	if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+		return -2;
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 1024) ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &len)) {
+	    bind(lfd, (struct sockaddr *)sin, sizeof(*sin)) || listen(lfd, 1024) ||
+	    getsockname(lfd, (struct sockaddr *)sin, &len)) {
 		fprintf(stderr, "ggbench connect: listener: %s\n", strerror(errno));
-		return 2;
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
 	}
+	return lfd;
+}
+
+/* One connect + accept + close; the client closes with SO_LINGER 0. */
+static int connect_once(int lfd, const struct sockaddr_in *sin)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), afd;
+
+	if (fd < 0) {
+		fprintf(stderr, "ggbench connect: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin))) {
+		fprintf(stderr, "ggbench connect: connect %s:%u: %s\n", inet_ntoa(sin->sin_addr),
+			ntohs(sin->sin_port), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	afd = accept(lfd, NULL, NULL);
+	if (afd < 0) {
+		fprintf(stderr, "ggbench connect: accept: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	close(afd);
+	return 0;
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+	double secs = parse_secs(argv[0]), t0, t;
+	struct sockaddr_in sin;
+	long n = 0;
+	const long max = 100000000;
+	int lfd = listen_on(argc > 1 ? argv[1] : NULL, &sin);
+
+	if (lfd < 0)
+		return lfd == -2 ? 3 : 2;
 	t0 = now();
 	for (int warm = 1; warm >= 0; warm--) {
 		do {
-			for (int i = 0; i < 8; i++, n++) {
-				int fd = socket(AF_INET, SOCK_STREAM, 0), afd;
-
-				if (fd < 0) {
-					fprintf(stderr, "ggbench connect: socket: %s\n", strerror(errno));
+			for (int i = 0; i < 8; i++, n++)
+				if (connect_once(lfd, &sin))
 					return 2;
-				}
-				if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-					fprintf(stderr, "ggbench connect: connect %s:%u: %s\n",
-						inet_ntoa(sin.sin_addr), ntohs(sin.sin_port),
-						strerror(errno));
-					return 2;
-				}
-				afd = accept(lfd, NULL, NULL);
-				if (afd < 0) {
-					fprintf(stderr, "ggbench connect: accept: %s\n", strerror(errno));
-					return 2;
-				}
-				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-				close(fd);
-				close(afd);
-			}
 			t = now();
 		} while (t - t0 < (warm ? 0.05 : secs) && n < max);
 		if (warm) { /* 50 ms of warm-up, not counted */
@@ -168,6 +208,191 @@ static int cmd_connect(int argc, char **argv)
 	}
 	printf("connects %ld secs %.6f rate %.2f\n", n, t - t0, n / (t - t0));
 	return 0;
+}
+
+/* ---- connect-pair ------------------------------------------------------ */
+
+#define PAIR_BATCH 64 /* connects per batch: about 1.3 ms here */
+#define PAIR_WARM 16 /* pairs run first and not counted */
+#define PAIR_MAX 200000
+
+struct pair_child {
+	pid_t pid;
+	int cmd, res; /* the parent's ends: a byte in, a batch's ns out */
+};
+
+static void join_cgroup(const char *cg)
+{
+	char path[4096], pid[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+		fprintf(stderr, "ggbench connect-pair: join %s: %s\n", path, strerror(errno));
+		_exit(2);
+	}
+	close(fd);
+}
+
+/* The child's loop: listens (in lcg, if given: a socket stays in the
+ * cgroup it was made in, and so do the connections it accepts), joins cg,
+ * and runs a batch per byte read. */
+static void pair_child_run(const char *cg, const char *lcg, const char *addr, int cmd, int res)
+{
+	struct sockaddr_in sin;
+	int lfd;
+	char c;
+
+	join_cgroup(lcg ? lcg : cg);
+	lfd = listen_on(addr, &sin);
+	if (lfd < 0)
+		_exit(2);
+	join_cgroup(cg);
+	while (read(cmd, &c, 1) == 1) {
+		struct timespec a, b;
+		uint64_t ns;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (int i = 0; i < PAIR_BATCH; i++)
+			if (connect_once(lfd, &sin))
+				_exit(2);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ULL + b.tv_nsec - a.tv_nsec;
+		if (write(res, &ns, sizeof(ns)) != sizeof(ns))
+			_exit(2);
+	}
+	_exit(0);
+}
+
+static int pair_child_start(struct pair_child *ch, const char *cg, const char *lcg,
+			    const char *addr)
+{
+	int cmd[2], res[2];
+
+	if (pipe(cmd) || pipe(res))
+		return -1;
+	ch->pid = fork();
+	if (ch->pid < 0)
+		return -1;
+	if (ch->pid == 0) {
+		close(cmd[1]);
+		close(res[0]);
+		pair_child_run(cg, lcg, addr, cmd[0], res[1]);
+	}
+	close(cmd[0]);
+	close(res[1]);
+	ch->cmd = cmd[1];
+	ch->res = res[0];
+	return 0;
+}
+
+/* One batch of ch; its time in ns, or 0 if the child failed. */
+static uint64_t pair_batch(struct pair_child *ch)
+{
+	uint64_t ns = 0;
+
+	if (write(ch->cmd, "b", 1) != 1 || read(ch->res, &ns, sizeof(ns)) != sizeof(ns))
+		return 0;
+	return ns;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double quantile(double *v, long n, double q)
+{
+	return v[(long)(q * (n - 1) + 0.5)];
+}
+
+/* Both children and this process on one CPU: the batches take turns on it. */
+static int pin_one_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = -1;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			cpu = i; /* the last allowed one */
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int cmd_connect_pair(int argc, char **argv)
+{
+	double secs = parse_secs(argv[0]), t0, *ratio = NULL, *gov = NULL, *base = NULL;
+	struct pair_child g = { .pid = -1 }, b = { .pid = -1 };
+	const char *lcg = argc > 4 ? argv[4] : NULL;
+	struct in_addr a;
+	long n = 0, k = 0;
+	int rc = 2;
+
+	if (inet_pton(AF_INET, argv[1], &a) != 1) {
+		fprintf(stderr, "ggbench connect-pair: %s: not an IPv4 address\n", argv[1]);
+		return 3;
+	}
+	if (pin_one_cpu()) {
+		fprintf(stderr, "ggbench connect-pair: sched_setaffinity: %s\n", strerror(errno));
+		return 2;
+	}
+	ratio = calloc(PAIR_MAX, sizeof(*ratio));
+	gov = calloc(PAIR_MAX, sizeof(*gov));
+	base = calloc(PAIR_MAX, sizeof(*base));
+	if (!ratio || !gov || !base || pair_child_start(&g, argv[2], lcg, argv[1]) ||
+	    pair_child_start(&b, argv[3], lcg, argv[1]))
+		goto cleanup;
+	t0 = now();
+	for (k = 0; k < PAIR_MAX + PAIR_WARM && now() - t0 < secs; k++) {
+		/* G B, then B G: neither always runs right after the parent */
+		uint64_t tg = k & 1 ? 0 : pair_batch(&g), tb = pair_batch(&b);
+
+		if (k & 1)
+			tg = pair_batch(&g);
+		if (!tg || !tb) {
+			fprintf(stderr, "ggbench connect-pair: a batch failed\n");
+			goto cleanup;
+		}
+		if (k < PAIR_WARM)
+			continue;
+		ratio[n] = (double)tb / tg;
+		gov[n] = (double)tg / PAIR_BATCH;
+		base[n] = (double)tb / PAIR_BATCH;
+		n++;
+	}
+	if (n < 1) {
+		fprintf(stderr, "ggbench connect-pair: no pair measured\n");
+		goto cleanup;
+	}
+	qsort(ratio, n, sizeof(*ratio), dbl_cmp);
+	qsort(gov, n, sizeof(*gov), dbl_cmp);
+	qsort(base, n, sizeof(*base), dbl_cmp);
+	printf("pairs %ld connects %ld ratio %.5f p25 %.5f p75 %.5f ns_governed %.1f ns_base %.1f\n",
+	       n, n * PAIR_BATCH, quantile(ratio, n, 0.5), quantile(ratio, n, 0.25),
+	       quantile(ratio, n, 0.75), quantile(gov, n, 0.5), quantile(base, n, 0.5));
+	rc = 0;
+cleanup:
+	/* every pipe first: the second child holds a copy of the first's */
+	for (struct pair_child *ch = &g; ch; ch = ch == &g ? &b : NULL) {
+		if (ch->pid > 0) {
+			close(ch->cmd);
+			close(ch->res);
+		}
+	}
+	for (struct pair_child *ch = &g; ch; ch = ch == &g ? &b : NULL)
+		if (ch->pid > 0 && waitpid(ch->pid, NULL, 0) != ch->pid)
+			rc = 2;
+	free(ratio);
+	free(gov);
+	free(base);
+	return rc;
 }
 
 /* ---- storm ------------------------------------------------------------- */
@@ -420,13 +645,16 @@ int main(int argc, char **argv)
 		return cmd_exec(argc - 2, argv + 2);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "connect"))
 		return cmd_connect(argc - 2, argv + 2);
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "connect-pair"))
+		return cmd_connect_pair(argc - 2, argv + 2);
 	if (argc == 6 && !strcmp(argv[1], "storm"))
 		return cmd_storm(argv + 2);
 	if (argc == 7 && !strcmp(argv[1], "gen"))
 		return cmd_gen(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "time"))
 		return cmd_time(argv + 2);
-	fprintf(stderr, "usage: ggbench exec SECS [PROG] | connect SECS [ADDR] | storm ADDR PORT COUNT RATE\n"
+	fprintf(stderr, "usage: ggbench exec SECS [PROG] | connect SECS [ADDR]\n"
+			"       | connect-pair SECS ADDR GOVERNED_CGROUP BASE_CGROUP [LISTENER_CGROUP] | storm ADDR PORT COUNT RATE\n"
 			"       | gen N SEED PACK|- NFT|- IPT|- | time CMD [ARG...]\n");
 	return 3;
 }
