@@ -45,11 +45,12 @@ done
 PACKS=(baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu-ai-act@v1
 	nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1)
 if ((quick)); then
-	REPS=3 EXEC_SECS=0.2 CONNECT_SECS=0.1 RULES="10 1000" IPT_MAX=1000
+	REPS=3 EXEC_SECS=0.2 CONNECT_SECS=0.1 RULES="10 1000" IPT_MAX=1000 PAIR_SECS=0.2 PAIR_REPS=1
 	STORM_SECS=0.2 STORM_RATES="20000" STORM_BURSTS="1000" RING_BURSTS="1000"
 	docplot=
 else
 	REPS=${GG_BENCH_REPS:-9} EXEC_SECS=1.5 CONNECT_SECS=0.5 RULES="10 1000 100000 1000000"
+	PAIR_SECS=3 PAIR_REPS=5
 	IPT_MAX=100000 STORM_SECS=2
 	STORM_RATES="10000 40000 60000 100000 150000 200000 300000"
 	STORM_BURSTS="1000 8000 16000 64000 100000 256000 1000000"
@@ -103,7 +104,9 @@ id=ggbench-$$
 cgp=$cg2/$id
 cg_scope=$cgp/scope # governed by govgate
 cg_base=$cgp/base # not governed: the baselines run here
+cg_floor=$cgp/floor # empty programs at the connect path's hooks
 pin=/sys/fs/bpf/$id
+pin_floor=/sys/fs/bpf/$id-floor
 tmp=$(mktemp -d /tmp/$id.XXXXXX)
 state=$tmp/state
 log=$tmp/audit.jsonl
@@ -133,6 +136,7 @@ cleanup() {
 	fi
 	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
 	[ -e "$pin" ] && { broke "cleanup: pins left in $pin"; rm -rf "$pin"; }
+	rm -rf "$pin_floor"
 	if [ -n "$ns_nft" ]; then
 		nsx "$ns_nft" nft delete table ip ggbench 2>/dev/null
 	fi
@@ -144,11 +148,11 @@ cleanup() {
 		kill "$n" 2>/dev/null
 		wait "$n" 2>/dev/null
 	done
-	for c in "$cg_scope" "$cg_base" "$cgp"; do
+	for c in "$cg_scope" "$cg_base" "$cg_floor" "$cgp"; do
 		[ -d "$c" ] || continue
 		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
 	done
-	for c in "$cg_scope" "$cg_base" "$cgp"; do
+	for c in "$cg_scope" "$cg_base" "$cg_floor" "$cgp"; do
 		[ -d "$c" ] && { rmdir "$c" 2>/dev/null || broke "cleanup: cannot remove $c"; }
 	done
 	rm -rf "$tmp"
@@ -335,7 +339,7 @@ done
 
 # ---------------------------------------------------------------------------
 mount | grep -q ' /sys/fs/bpf type bpf' || mount -t bpf bpf /sys/fs/bpf
-mkdir "$cgp" "$cg_scope" "$cg_base" || die "cannot create cgroups under $cg2"
+mkdir "$cgp" "$cg_scope" "$cg_base" "$cg_floor" || die "cannot create cgroups under $cg2"
 mkdir -p "$state"
 cat >"$cfg" <<JSON
 { "pack_dirs": ["$root/packs"], "state_dir": "$state", "pin_dir": "$pin",
@@ -367,6 +371,8 @@ t_start=$(date +%s)
 	echo "reps=$REPS"
 	echo "exec_secs=$EXEC_SECS"
 	echo "connect_secs=$CONNECT_SECS"
+	echo "pair_secs=$PAIR_SECS"
+	echo "pair_reps=$PAIR_REPS"
 	echo "ipt_max=$IPT_MAX"
 	echo "storm_secs=$STORM_SECS"
 	echo "big_ring_mib=$BIG_RING_MIB"
@@ -509,6 +515,33 @@ fi
 # cgroup and, for reference, loaded but with the caller outside the scope.
 only connect && say "2/5 connect vs rules: $RULES" || RULES=
 gen=$tmp/gen
+# The connect's own figure (issue 14: per connect, medians of interleaved
+# rounds): ggbench connect-pair, a client in the scope and one outside it
+# (cg_base: govgate's programs are attached to the scope's cgroup, so it
+# runs none of them) taking turns on one CPU, 64 connects each, while the
+# daemon runs. Server outside the scope ("paired-out": a governed client
+# connecting out, the agent's case) and in it ("paired-in": its SYN-ACKs
+# are decided too); and the hooks' floor: a client under empty programs at
+# the same hooks (bench/hookfloor.bpf.c). Each round's figure is the median
+# of its pairs' ratios.
+floor_o=$root/build/bench/hookfloor.bpf.o
+if [ -n "$RULES" ]; then
+	[ -f "$floor_o" ] || die "build first: make bench ($floor_o)"
+	bpftool prog loadall "$floor_o" "$pin_floor" &&
+		bpftool cgroup attach "$cg_floor" connect4 pinned "$pin_floor/floor_connect4" &&
+		bpftool cgroup attach "$cg_floor" egress pinned "$pin_floor/floor_egress" ||
+		die "the hooks' floor: cannot load or attach $floor_o"
+fi
+pair() { # pair VARIANT N REP CGROUP [LISTENER_CGROUP]
+	local o
+	if ! o=$(nsx "$ns_plain" "$B" connect-pair $PAIR_SECS $connect_to "$4" "$cg_base" ${5:+"$5"}); then
+		broke "connect $1 $2 rep $3: ggbench connect-pair failed"
+		return
+	fi
+	record connect "$1" "$2" "$3" pair_ratio "$(awk '{print $6}' <<<"$o")"
+	record connect "$1" "$2" "$3" pair_ns "$(awk '{print $12}' <<<"$o")"
+	record connect "$1" "$2" "$3" pair_base_ns "$(awk '{print $14}' <<<"$o")"
+}
 for N in $RULES; do
 	[ -n "$daemon_pid" ] || daemon_up
 	rm -rf "$gen"
@@ -558,6 +591,11 @@ PY
 	read -r mb v4 < <(map_bytes)
 	record memory govgate $N 1 map_bytes "$mb"
 	record memory govgate $N 1 egress_v4_bytes "$v4"
+	for ((r = 1; r <= PAIR_REPS; r++)); do
+		pair paired-out $N $r "$cg_scope" "$cg_base"
+		pair paired-in $N $r "$cg_scope"
+		pair hook-floor $N $r "$cg_floor" "$cg_base"
+	done
 	unloaded=(none)
 	if ((have_nft)); then
 		if timed nft-load nftables $N 1 nsenter --net="/proc/$ns_nft/ns/net" -- \
