@@ -12,11 +12,13 @@
 #
 # Then connect with the allowlist in force and N learned addresses (N = 10,
 # 1,000, 10,000, 100,000 rows in egress_learned, written by gg-dns learn):
-# a TCP connect + accept + close loop (ggbench connect) to 10.92.0.1, an
+# TCP connect + accept + close (ggbench connect-pair) to 10.92.0.1, an
 # address on lo that the gate decides (the allowlist has no CIDR: it passes
-# as a learned row only), vs the same loop with govgate stopped and unloaded
-# (no agent). Rounds alternate the order; reported per N: the ratio to no
-# agent of the same round, median and spread over rounds.
+# as a learned row only), by a client in the scope and one in a sibling
+# cgroup outside it (none of govgate's programs run for it: no agent), in
+# turns on one CPU. Reported per N: the median over rounds of each round's
+# median pair ratio, with the server outside the scope and in it.
+# GG_BENCH_LEARNED="10 1000" and GG_BENCH_LROUNDS=N narrow it (development).
 #
 #   bench/dns.sh [--quick] [--out DIR] [--only dns|learned]
 set -uo pipefail
@@ -26,7 +28,7 @@ gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
 dns=$root/build/helpers/gg-dns
 out=$root/build/bench
 ggbench=$root/build/bench/ggbench
-n=5000 rounds=5 par=4 only="dns learned" lsecs=2 lrounds=5
+n=5000 rounds=5 par=4 only="dns learned" lsecs=4 lrounds=${GG_BENCH_LROUNDS:-5}
 while (($#)); do
 	case $1 in
 	--quick) n=300 rounds=1 lsecs=0.3 lrounds=1; shift ;;
@@ -39,7 +41,7 @@ done
 mkdir -p "$out"
 cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 id=gg-dnsbench-$$
-cg=$cg2/$id pin=/sys/fs/bpf/$id ns=$id tmp=$(mktemp -d /tmp/$id.XXXXXX)
+cg=$cg2/$id cg_base=$cg2/$id-base pin=/sys/fs/bpf/$id ns=$id tmp=$(mktemp -d /tmp/$id.XXXXXX)
 daemon_pid= server_pid=
 stats_pid=
 cleanup() {
@@ -47,15 +49,16 @@ cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
-	if [ -d "$cg" ]; then
-		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$cg/cgroup.procs"
-		rmdir "$cg" 2>/dev/null
-	fi
+	for c in "$cg" "$cg_base"; do
+		[ -d "$c" ] || continue
+		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
+		rmdir "$c" 2>/dev/null
+	done
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir "$cg" "$tmp/state"
+mkdir "$cg" "$cg_base" "$tmp/state"
 ip netns add "$ns"
 nsenter --net="/run/netns/$ns" ip link set lo up
 cat >"$tmp/config.json" <<JSON
@@ -85,11 +88,6 @@ daemon_up() {
 	done
 	[ "$(grep -c "dns: forwarding" "$tmp/daemon.err")" -ge $starts ] ||
 		{ cat "$tmp/daemon.err"; echo "FAIL dns-bench-start"; exit 1; }
-}
-daemon_down() {
-	kill "$daemon_pid" && wait "$daemon_pid"
-	daemon_pid=
-	"$gg" stop --unload --pin-dir "$pin" >/dev/null || { echo "FAIL dns-bench-unload"; exit 1; }
 }
 daemon_up
 "$gg" apply --config "$tmp/config.json" "$tmp/allow.json" >/dev/null || { echo "FAIL dns-bench-apply"; exit 1; }
@@ -191,28 +189,35 @@ stats_on() {
 	done
 }
 stats_off() { kill "$stats_pid" && wait "$stats_pid" 2>/dev/null; stats_pid=; }
-# sample VARIANT N ROUND: one connect rate to 10.92.0.1 (stats off) and,
-# for govgate, a second run with stats on for its programs' time
+# sample N ROUND: paired connect rates to 10.92.0.1 (ggbench connect-pair,
+# stats off): a client in the scope and one in $cg_base outside it (which
+# runs none of govgate's programs) take turns on one CPU; the server is
+# outside the scope (a learned address is another host's: "out") or in it
+# ("in": its SYN-ACKs are decided too). Then a run with stats on for the
+# programs' time per connect.
 sample() {
-	local o rate b0 b=0
-	if ! o=$(inscope "$ggbench" connect "$lsecs" 10.92.0.1); then
-		echo "FAIL dns-learned-connect $1 $2 round $3" >&2
-		fail=1
-		return
-	fi
-	rate=$(awk '{ print $6 }' <<<"$o")
-	if [ "$1" = govgate ]; then
-		stats_on
-		b0=$(bpf_ns)
-		o=$(inscope "$ggbench" connect "$lsecs" 10.92.0.1) &&
-			b=$(awk -v b="$(($(bpf_ns) - b0))" '{ printf "%.0f", b / $2 }' <<<"$o")
-		stats_off
-	fi
-	echo "$1 $2 $3 $rate $b" >>"$tmp/learned"
+	local o b0 b=0 sv lcg
+	for sv in out in; do
+		lcg=()
+		[ $sv = out ] && lcg=("$cg_base")
+		if ! o=$(nsenter --net="/run/netns/$ns" "$ggbench" connect-pair "$lsecs" 10.92.0.1 \
+			"$cg" "$cg_base" "${lcg[@]}"); then
+			echo "FAIL dns-learned-connect $1 $2 ($o)" >&2
+			fail=1
+			return
+		fi
+		echo "$1 $2 $sv $(awk '{ print $6, $12, $14 }' <<<"$o")" >>"$tmp/learned"
+	done
+	stats_on
+	b0=$(bpf_ns)
+	o=$(inscope "$ggbench" connect "$lsecs" 10.92.0.1) &&
+		b=$(awk -v b="$(($(bpf_ns) - b0))" '{ printf "%.0f", b / $2 }' <<<"$o")
+	stats_off
+	echo "$1 $2 bpf $b" >>"$tmp/learned"
 }
 learn() { "$dns" learn "$pin/egress_learned" "$1" 10.92.0.1 1 || { fail=1; return 1; }; }
 bench_learned() {
-	local r ph N Ns
+	local r N Ns
 	[ -x "$ggbench" ] || { echo "FAIL dns-learned: no $ggbench (make $ggbench)"; fail=1; return; }
 	nsenter --net="/run/netns/$ns" ip addr add 10.92.0.1/32 dev lo
 	nsenter --net="/run/netns/$ns" ip addr add 10.92.0.2/32 dev lo
@@ -225,18 +230,10 @@ bench_learned() {
 		{ echo "FAIL dns-learned-setup"; fail=1; return; }
 	: >"$tmp/learned"
 	for r in $(seq "$lrounds"); do
-		Ns="10 1000 10000 100000"
-		((r % 2)) || Ns="100000 10000 1000 10"
-		for ph in $( ((r % 2)) && echo "none govgate" || echo "govgate none"); do
-			if [ $ph = none ]; then
-				[ -n "$daemon_pid" ] && daemon_down
-				sample none 0 "$r"
-				continue
-			fi
-			[ -n "$daemon_pid" ] || daemon_up
-			for N in $Ns; do
-				learn "$N" && sample govgate "$N" "$r"
-			done
+		Ns=${GG_BENCH_LEARNED:-10 1000 10000 100000}
+		((r % 2)) || Ns=$(tr ' ' '\n' <<<"$Ns" | tac | tr '\n' ' ')
+		for N in $Ns; do
+			learn "$N" && sample "$N" "$r"
 		done
 	done
 	# where the BPF time goes: each program of the daemon now running (its
@@ -253,22 +250,26 @@ n and print(sys.argv[1], n, round(t / n))' "${f##*/prog-}"
 		>"$out/dns-learned.md" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-none = {r: float(x) for v, n, r, x, b in rows if v == "none"}
-ratio, bpf = {}, {}
-for v, n, r, x, b in rows:
-    if v == "govgate" and r in none:
-        ratio.setdefault(int(n), []).append(float(x) / none[r])
-        bpf.setdefault(int(n), []).append(float(b))
-print("| learned addresses | connect/s vs no agent: median | spread (min-max) | rounds "
-      "| govgate's BPF ns per connect: median | spread |")
-print("|---|---|---|---|---|---|")
-for n in sorted(ratio):
-    q, b = ratio[n], bpf[n]
-    print(f"| {n:,} | {100 * statistics.median(q):.1f} % | {100 * min(q):.1f}-{100 * max(q):.1f} % "
+ratio, lo, hi, bpf, base = {}, {}, {}, {}, []
+for n, r, kind, *v in rows:
+    if kind == "bpf":
+        bpf.setdefault(int(n), []).append(float(v[0]))
+    else:
+        ratio.setdefault((int(n), kind), []).append(float(v[0]))
+        base.append(float(v[2]))
+print("| learned addresses | server | connect/s vs the client outside the scope: median of rounds "
+      "| rounds' medians (min-max) | rounds | govgate's BPF ns per connect: median | spread |")
+print("|---|---|---|---|---|---|---|")
+for (n, kind) in sorted(ratio):
+    q, b = ratio[(n, kind)], bpf.get(n, [0])
+    print(f"| {n:,} | {kind} | {100 * statistics.median(q):.2f} % | {100 * min(q):.2f}-{100 * max(q):.2f} % "
           f"| {len(q)} | {statistics.median(b):.0f} | {min(b):.0f}-{max(b):.0f} |")
 print()
-print(f"No agent: {statistics.median(none.values()):.0f} connects/s (median over rounds). "
-      f"{sys.argv[2]} s per sample; {sys.argv[3]} CPUs, load average {sys.argv[4]} at the end.")
+print(f"Each round: ggbench connect-pair, {sys.argv[2]} s of 64-connect batches taken in turns by a "
+      f"client in the scope and one outside it, on one CPU; a round's figure is the median of its "
+      f"pairs' ratios. Server \"out\": the listener outside the scope (another host's, as a learned "
+      f"address is); \"in\": governed too. Baseline connect: {statistics.median(base) / 1e3:.1f} µs "
+      f"(median). {sys.argv[3]} CPUs, load average {sys.argv[4]} at the end.")
 progs = [l.split() for l in open(sys.argv[5])]
 if progs:
     print("Programs that ran (the last round): " + ", ".join(
