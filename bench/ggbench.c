@@ -21,14 +21,16 @@
  *       process pinned to one CPU. With LISTENER_CGROUP, each child makes
  *       its listener in that cgroup (a socket, and what it accepts, stays
  *       in the cgroup it was made in): a client connecting to a server
- *       that is not governed. They take turns, a batch of 64 connects
- *       each (G B, then B G, ...), for SECS seconds: slow drift of the
- *       machine (other jobs, frequency, the host) hits both sides of a
- *       pair alike. Per pair: ratio = base batch time / governed batch
- *       time (the governed rate as a share of the baseline's). Prints
+ *       that is not governed. They take turns, batches of 64 connects,
+ *       G B G B ... G, for SECS seconds after 16 pairs of warm-up (at least
+ *       16 pairs): slow drift of the machine (other jobs, frequency, the
+ *       host) hits both alike. Per B batch: ratio = its time / the time of
+ *       the G batch before it, or after it every other time (the governed
+ *       rate as a share of the baseline's; the order cancels out). Prints
  *       "pairs N connects C ratio R p25 Q1 p75 Q3 ns_governed TG ns_base TB"
- *       (medians over the pairs; TG, TB: ns per connect). Exit 2 on any
- *       error.
+ *       (medians over the pairs; C per side; TG, TB: ns per connect). Exit
+ *       2 on any error, and a connect still hanging SECS + 60 s in ends
+ *       the run.
  *
  *   ggbench storm ADDR PORT COUNT RATE
  *       COUNT TCP connects to ADDR:PORT (IPv4) paced at RATE per second
@@ -212,9 +214,11 @@ static int cmd_connect(int argc, char **argv)
 
 /* ---- connect-pair ------------------------------------------------------ */
 
-#define PAIR_BATCH 64 /* connects per batch: about 1.3 ms here */
-#define PAIR_WARM 16 /* pairs run first and not counted */
-#define PAIR_MAX 200000
+#define PAIR_BATCH 64 /* connects per batch: about 1.4 ms here */
+#define PAIR_WARM 16 /* pairs run first, counted neither in SECS nor in the result */
+#define PAIR_MIN 16 /* pairs measured at least, however long they take */
+#define PAIR_MAX 100000
+#define PAIR_SLACK_S 60 /* beyond SECS: a connect that hangs ends the run */
 
 struct pair_child {
 	pid_t pid;
@@ -239,7 +243,8 @@ static void join_cgroup(const char *cg)
 /* The child's loop: listens (in lcg, if given: a socket stays in the
  * cgroup it was made in, and so do the connections it accepts), joins cg,
  * and runs a batch per byte read. */
-static void pair_child_run(const char *cg, const char *lcg, const char *addr, int cmd, int res)
+static void pair_child_run(const char *cg, const char *lcg, const char *addr, int cmd, int res,
+			   unsigned int alarm_s)
 {
 	struct sockaddr_in sin;
 	int lfd;
@@ -250,6 +255,7 @@ static void pair_child_run(const char *cg, const char *lcg, const char *addr, in
 	if (lfd < 0)
 		_exit(2);
 	join_cgroup(cg);
+	alarm(alarm_s); /* a connect that never completes: killed, the parent sees EOF */
 	while (read(cmd, &c, 1) == 1) {
 		struct timespec a, b;
 		uint64_t ns;
@@ -267,7 +273,7 @@ static void pair_child_run(const char *cg, const char *lcg, const char *addr, in
 }
 
 static int pair_child_start(struct pair_child *ch, const char *cg, const char *lcg,
-			    const char *addr)
+			    const char *addr, unsigned int alarm_s)
 {
 	int cmd[2], res[2];
 
@@ -279,7 +285,7 @@ static int pair_child_start(struct pair_child *ch, const char *cg, const char *l
 	if (ch->pid == 0) {
 		close(cmd[1]);
 		close(res[0]);
-		pair_child_run(cg, lcg, addr, cmd[0], res[1]);
+		pair_child_run(cg, lcg, addr, cmd[0], res[1], alarm_s);
 	}
 	close(cmd[0]);
 	close(res[1]);
@@ -328,11 +334,13 @@ static int pin_one_cpu(void)
 
 static int cmd_connect_pair(int argc, char **argv)
 {
-	double secs = parse_secs(argv[0]), t0, *ratio = NULL, *gov = NULL, *base = NULL;
+	double secs = parse_secs(argv[0]), t0 = 0, *ratio = NULL, *gov = NULL, *base = NULL;
 	struct pair_child g = { .pid = -1 }, b = { .pid = -1 };
+	unsigned int alarm_s;
 	const char *lcg = argc > 4 ? argv[4] : NULL;
 	struct in_addr a;
 	long n = 0, k = 0;
+	uint64_t tg;
 	int rc = 2;
 
 	if (inet_pton(AF_INET, argv[1], &a) != 1) {
@@ -346,29 +354,41 @@ static int cmd_connect_pair(int argc, char **argv)
 	ratio = calloc(PAIR_MAX, sizeof(*ratio));
 	gov = calloc(PAIR_MAX, sizeof(*gov));
 	base = calloc(PAIR_MAX, sizeof(*base));
-	if (!ratio || !gov || !base || pair_child_start(&g, argv[2], lcg, argv[1]) ||
-	    pair_child_start(&b, argv[3], lcg, argv[1]))
+	signal(SIGPIPE, SIG_IGN); /* a child gone: the write fails, reported below */
+	alarm_s = (unsigned int)secs + PAIR_SLACK_S;
+	if (!ratio || !gov || !base || pair_child_start(&g, argv[2], lcg, argv[1], alarm_s) ||
+	    pair_child_start(&b, argv[3], lcg, argv[1], alarm_s))
 		goto cleanup;
-	t0 = now();
-	for (k = 0; k < PAIR_MAX + PAIR_WARM && now() - t0 < secs; k++) {
-		/* G B, then B G: neither always runs right after the parent */
-		uint64_t tg = k & 1 ? 0 : pair_batch(&g), tb = pair_batch(&b);
+	alarm(alarm_s + 10);
+	/* G B G B ... G: every batch runs right after the other child's. Each
+	 * B is paired with the G before it or, every other time, the G after
+	 * it: the order cancels out. (Not with their mean: a slow outlier
+	 * among two Gs is likelier than in one B, which biased an A/A run by
+	 * -1.3 %.) */
+	tg = pair_batch(&g);
+	for (k = 0; k < PAIR_MAX + PAIR_WARM && tg; k++) {
+		uint64_t tb = pair_batch(&b), tg_next = tb ? pair_batch(&g) : 0;
 
-		if (k & 1)
-			tg = pair_batch(&g);
-		if (!tg || !tb) {
-			fprintf(stderr, "ggbench connect-pair: a batch failed\n");
-			goto cleanup;
+		if (!tb || !tg_next) {
+			tg = 0;
+			break;
 		}
-		if (k < PAIR_WARM)
-			continue;
-		ratio[n] = (double)tb / tg;
-		gov[n] = (double)tg / PAIR_BATCH;
-		base[n] = (double)tb / PAIR_BATCH;
-		n++;
+		if (k + 1 == PAIR_WARM)
+			t0 = now(); /* the warm-up is not counted */
+		if (k >= PAIR_WARM) {
+			uint64_t tgp = k & 1 ? tg_next : tg;
+
+			ratio[n] = (double)tb / tgp;
+			gov[n] = (double)tgp / PAIR_BATCH;
+			base[n] = (double)tb / PAIR_BATCH;
+			n++;
+			if (n >= PAIR_MIN && now() - t0 >= secs)
+				break;
+		}
+		tg = tg_next;
 	}
-	if (n < 1) {
-		fprintf(stderr, "ggbench connect-pair: no pair measured\n");
+	if (!tg) {
+		fprintf(stderr, "ggbench connect-pair: a batch failed\n");
 		goto cleanup;
 	}
 	qsort(ratio, n, sizeof(*ratio), dbl_cmp);
