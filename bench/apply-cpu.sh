@@ -43,9 +43,7 @@ while (($#)); do
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
-PACKS=(baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu-ai-act@v1
-	nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1)
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+source "$root/bench/lib.sh"
 id=ggapply-$$
 cgp=$cg2/$id
 pin=/sys/fs/bpf/$id
@@ -87,22 +85,10 @@ grep -q "enforcing (generation" "$tmp/daemon.err" || { cat "$tmp/daemon.err"; ex
 refs=("${PACKS[@]}")
 if ((prefixes)); then
 	"$root/build/bench/ggbench" gen "$prefixes" $((prefixes * 7 + 1)) "$tmp/p.json" - - || exit 1
-	parts=$(((prefixes + 499999) / 500000))
 	refs=("$tmp/p.json")
-	if ((parts > 1)); then
-		python3 - "$tmp/p.json" "$tmp" "$prefixes" $parts <<'PY' || exit 1
-import json, sys
-src, d, n, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-doc = json.load(open(src))
-cidrs = doc["rules"][0]["match"]["cidrs"]
-for p in range(parts):
-    part = dict(doc, name=f"ggbench-{n}-{p + 1}")
-    part["rules"] = [dict(doc["rules"][0], match={"cidrs": cidrs[p::parts]})]
-    with open(f"{d}/ggbench-{n}-{p + 1}.json", "w") as f:
-        json.dump(part, f, separators=(",", ":"))
-PY
-		refs=()
-		for ((p = 1; p <= parts; p++)); do refs+=("$tmp/ggbench-$prefixes-$p.json"); done
+	if ((prefixes > 500000)); then
+		parts=$(split_pack "$tmp/p.json" "$tmp" "$prefixes") || exit 1
+		mapfile -t refs <<<"$parts"
 	fi
 fi
 # The daemon's CPU in ns (one thread: its schedstat), the CLI's from bash's

@@ -20,7 +20,11 @@
 # too) or outside the scope (--server out: a governed client connecting
 # out, the agent's case); default: both, in turn. Each rep also measures
 # the hooks' floor: a client in a third cgroup under empty programs at the
-# same hooks (build/bench/hookfloor.bpf.o), server outside.
+# same hooks (build/bench/hookfloor.bpf.o), server outside; and an A/A
+# round (both clients outside the scope), the instrument's own spread.
+# The baseline runs none of govgate's programs on the fallback path only:
+# on the BPF LSM path the socket hooks are global (they return at the
+# scope check), and the script says so.
 # kernel.bpf_stats_enabled stays off while pairs run; --stats adds a short
 # governed `ggbench connect` with it on, for each program's ns per run.
 # --perf FILE: `perf record -a -g` of a governed `ggbench connect` (FILE.N
@@ -45,9 +49,7 @@ while (($#)); do
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
-PACKS=(baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu-ai-act@v1
-	nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1)
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+source "$root/bench/lib.sh"
 id=ggpair-$$
 cg_scope=$cg2/$id-scope
 cg_base=$cg2/$id-base
@@ -59,9 +61,10 @@ cfg=$tmp/config.json
 to=198.18.0.1
 daemon_pid= ns_pid=
 
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	trap - EXIT INT TERM
-	sysctl -qw kernel.bpf_stats_enabled=0
+	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 	[ -n "$daemon_pid" ] && { kill "$daemon_pid"; wait "$daemon_pid"; } 2>/dev/null
 	[ -n "$ns_pid" ] && { kill "$ns_pid"; wait "$ns_pid"; } 2>/dev/null
 	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
@@ -128,6 +131,19 @@ for l in sys.stdin:
         print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))'
 }
 
+# pair SIZE VARIANT REP CGROUP [LISTENER_CGROUP]: one round against cg_base
+pair() {
+	local o
+	o=$(in_ns "$B" connect-pair "$secs" "$to" "$4" "$cg_base" ${5:+"$5"} 2>&1) ||
+		die "connect-pair ($2): $o"
+	echo "size $1 server $2 rep $3 $o"
+	[ -n "$out" ] && echo "$1,$2,$3,$o" >>"$out/pairs.csv"
+}
+
+if [ -e "$pin/prog-gg_egress_connect" ]; then
+	echo "note: the BPF LSM path: the baseline client runs govgate's global socket hooks up to" \
+		"their scope check, so the ratios understate govgate's cost"
+fi
 [ "$packs" = 1 ] && sizes=packs
 for n in $sizes; do
 	if [ "$n" = packs ]; then
@@ -135,19 +151,9 @@ for n in $sizes; do
 	else
 		"$B" gen "$n" $((n * 7 + 1)) "$tmp/p.json" - - || die "gen $n"
 		refs=("$tmp/p.json")
-		if ((n > 500000)); then # a document is limited to 16 MiB
-			python3 - "$tmp/p.json" "$tmp" "$n" <<'PY' || die "split $n"
-import json, sys
-src, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-doc = json.load(open(src))
-cidrs = doc["rules"][0]["match"]["cidrs"]
-parts = (n + 499999) // 500000
-for p in range(parts):
-    part = dict(doc, name=f"ggbench-{n}-{p + 1}")
-    part["rules"] = [dict(doc["rules"][0], match={"cidrs": cidrs[p::parts]})]
-    json.dump(part, open(f"{d}/p-{p + 1}.json", "w"), separators=(",", ":"))
-PY
-			refs=("$tmp"/p-*.json)
+		if ((n > 500000)); then
+			parts=$(split_pack "$tmp/p.json" "$tmp" "$n") || die "split $n"
+			mapfile -t refs <<<"$parts"
 		fi
 	fi
 	# twice: both slots then hold this policy (steady state)
@@ -161,20 +167,15 @@ PY
 		for sv in $servers; do
 			lcg=()
 			[ "$sv" = out ] && lcg=("$cg_base")
-			o=$(in_ns "$B" connect-pair "$secs" "$to" "$cg_scope" "$cg_base" "${lcg[@]}") ||
-				die "connect-pair: $o"
-			echo "size $n server $sv rep $r $o"
-			[ -n "$out" ] && echo "$n,$sv,$r,$o" >>"$out/pairs.csv"
+			pair "$n" "$sv" "$r" "$cg_scope" "${lcg[@]}"
 		done
-		o=$(in_ns "$B" connect-pair "$secs" "$to" "$cg_floor" "$cg_base" "$cg_base") ||
-			die "connect-pair (floor): $o"
-		echo "size $n server floor rep $r $o"
-		[ -n "$out" ] && echo "$n,floor,$r,$o" >>"$out/pairs.csv"
+		pair "$n" floor "$r" "$cg_floor" "$cg_base"
+		pair "$n" a/a "$r" "$cg_base" "$cg_base"
 	done
 	if ((stats)); then
 		sysctl -qw kernel.bpf_stats_enabled=1
 		bpf_snap >"$tmp/s0"
-		o=$(in_scope "$B" connect 2 "$to") || die "connect: $o"
+		o=$(in_scope "$B" connect 2 "$to" 2>&1) || die "connect: $o"
 		bpf_snap >"$tmp/s1"
 		# the baseline's cgroup runs none of govgate's programs
 		in_ns bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" connect 0.5 "$3"' _ \

@@ -28,6 +28,7 @@ gg=${GG_BENCH_GOVGATE:-$root/build/govgate}
 dns=$root/build/helpers/gg-dns
 out=$root/build/bench
 ggbench=$root/build/bench/ggbench
+floor_o=$root/build/bench/hookfloor.bpf.o
 n=5000 rounds=5 par=4 only="dns learned" lsecs=4 lrounds=${GG_BENCH_LROUNDS:-5}
 while (($#)); do
 	case $1 in
@@ -41,7 +42,8 @@ done
 mkdir -p "$out"
 cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 id=gg-dnsbench-$$
-cg=$cg2/$id cg_base=$cg2/$id-base pin=/sys/fs/bpf/$id ns=$id tmp=$(mktemp -d /tmp/$id.XXXXXX)
+cg=$cg2/$id cg_base=$cg2/$id-base cg_floor=$cg2/$id-floor pin=/sys/fs/bpf/$id ns=$id
+pin_floor=/sys/fs/bpf/$id-floor tmp=$(mktemp -d /tmp/$id.XXXXXX)
 daemon_pid= server_pid=
 stats_pid=
 cleanup() {
@@ -49,7 +51,8 @@ cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
-	for c in "$cg" "$cg_base"; do
+	rm -rf "$pin_floor"
+	for c in "$cg" "$cg_base" "$cg_floor"; do
 		[ -d "$c" ] || continue
 		while read -r p; do echo "$p" >"$cg2/cgroup.procs" 2>/dev/null; done <"$c/cgroup.procs"
 		rmdir "$c" 2>/dev/null
@@ -58,7 +61,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir "$cg" "$cg_base" "$tmp/state"
+mkdir "$cg" "$cg_base" "$cg_floor" "$tmp/state"
 ip netns add "$ns"
 nsenter --net="/run/netns/$ns" ip link set lo up
 cat >"$tmp/config.json" <<JSON
@@ -193,15 +196,21 @@ stats_off() { kill "$stats_pid" && wait "$stats_pid" 2>/dev/null; stats_pid=; }
 # stats off): a client in the scope and one in $cg_base outside it (which
 # runs none of govgate's programs) take turns on one CPU; the server is
 # outside the scope (a learned address is another host's: "out") or in it
-# ("in": its SYN-ACKs are decided too). Then a run with stats on for the
-# programs' time per connect.
+# ("in": its SYN-ACKs are decided too); the hooks' floor (a client under
+# empty programs at the same hooks, bench/hookfloor.bpf.c) and an A/A round
+# (both clients outside). Then a run with stats on for the programs' time
+# per connect.
 sample() {
 	local o b0 b=0 sv lcg
-	for sv in out in; do
-		lcg=()
-		[ $sv = out ] && lcg=("$cg_base")
+	for sv in out in floor a/a; do
+		case $sv in
+		out) lcg=("$cg" "$cg_base" "$cg_base") ;;
+		in) lcg=("$cg" "$cg_base") ;;
+		floor) lcg=("$cg_floor" "$cg_base" "$cg_base") ;;
+		a/a) lcg=("$cg_base" "$cg_base") ;;
+		esac
 		if ! o=$(nsenter --net="/run/netns/$ns" "$ggbench" connect-pair "$lsecs" 10.92.0.1 \
-			"$cg" "$cg_base" "${lcg[@]}"); then
+			"${lcg[@]}" 2>&1); then
 			echo "FAIL dns-learned-connect $1 $2 ($o)" >&2
 			fail=1
 			return
@@ -218,7 +227,12 @@ sample() {
 learn() { "$dns" learn "$pin/egress_learned" "$1" 10.92.0.1 1 || { fail=1; return 1; }; }
 bench_learned() {
 	local r N Ns
-	[ -x "$ggbench" ] || { echo "FAIL dns-learned: no $ggbench (make $ggbench)"; fail=1; return; }
+	[ -x "$ggbench" ] && [ -f "$floor_o" ] ||
+		{ echo "FAIL dns-learned: no $ggbench or $floor_o (make bench)"; fail=1; return; }
+	bpftool prog loadall "$floor_o" "$pin_floor" &&
+		bpftool cgroup attach "$cg_floor" connect4 pinned "$pin_floor/floor_connect4" &&
+		bpftool cgroup attach "$cg_floor" egress pinned "$pin_floor/floor_egress" ||
+		{ echo "FAIL dns-learned: the hooks' floor ($floor_o)"; fail=1; return; }
 	nsenter --net="/run/netns/$ns" ip addr add 10.92.0.1/32 dev lo
 	nsenter --net="/run/netns/$ns" ip addr add 10.92.0.2/32 dev lo
 	# the allowlist decides 10.92.0.1: denied until learned; the row of
@@ -257,18 +271,21 @@ for n, r, kind, *v in rows:
     else:
         ratio.setdefault((int(n), kind), []).append(float(v[0]))
         base.append(float(v[2]))
-print("| learned addresses | server | connect/s vs the client outside the scope: median of rounds "
+print("| learned addresses | client | connect/s vs the client outside the scope: median of rounds "
       "| rounds' medians (min-max) | rounds | govgate's BPF ns per connect: median | spread |")
 print("|---|---|---|---|---|---|---|")
 for (n, kind) in sorted(ratio):
     q, b = ratio[(n, kind)], bpf.get(n, [0])
+    cost = (f"{statistics.median(b):.0f} | {min(b):.0f}-{max(b):.0f}" if kind in ("out", "in")
+            else "— | —")  # govgate's programs: not the floor's or the A/A's
     print(f"| {n:,} | {kind} | {100 * statistics.median(q):.2f} % | {100 * min(q):.2f}-{100 * max(q):.2f} % "
-          f"| {len(q)} | {statistics.median(b):.0f} | {min(b):.0f}-{max(b):.0f} |")
+          f"| {len(q)} | {cost} |")
 print()
 print(f"Each round: ggbench connect-pair, {sys.argv[2]} s of 64-connect batches taken in turns by a "
       f"client in the scope and one outside it, on one CPU; a round's figure is the median of its "
-      f"pairs' ratios. Server \"out\": the listener outside the scope (another host's, as a learned "
-      f"address is); \"in\": governed too. Baseline connect: {statistics.median(base) / 1e3:.1f} µs "
+      f"groups' ratios. \"out\": the listener outside the scope (another host's, as a learned "
+      f"address is); \"in\": governed too; \"floor\": a client under empty programs at the same "
+      f"hooks; \"a/a\": both clients outside the scope. Baseline connect: {statistics.median(base) / 1e3:.1f} µs "
       f"(median). {sys.argv[3]} CPUs, load average {sys.argv[4]} at the end.")
 progs = [l.split() for l in open(sys.argv[5])]
 if progs:

@@ -42,8 +42,7 @@ while (($#)); do
 	esac
 done
 
-PACKS=(baseline-hardening@v1 owasp-llm-top10@v1 owasp-agentic@v1 owasp-mcp@v1 eu-ai-act@v1
-	nist-ai-rmf@v1 iso-42001@v1 mitre-atlas@v1 csa-aicm@v1)
+source "$root/bench/lib.sh"
 if ((quick)); then
 	REPS=3 EXEC_SECS=0.2 CONNECT_SECS=0.1 RULES="10 1000" IPT_MAX=1000 PAIR_SECS=0.2 PAIR_REPS=1
 	STORM_SECS=0.2 STORM_RATES="20000" STORM_BURSTS="1000" RING_BURSTS="1000"
@@ -79,7 +78,6 @@ die() { broke "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (cgroups, BPF, network namespaces)"
 [ -x "$gg" ] && [ -x "$B" ] && [ -x "$netprobe" ] || die "build first: make bench"
-cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 [ -n "$cg2" ] || die "no cgroup2 mount"
 for t in nsenter unshare ip python3 bpftool; do
 	command -v $t >/dev/null || die "missing $t"
@@ -522,8 +520,11 @@ gen=$tmp/gen
 # daemon runs. Server outside the scope ("paired-out": a governed client
 # connecting out, the agent's case) and in it ("paired-in": its SYN-ACKs
 # are decided too); and the hooks' floor: a client under empty programs at
-# the same hooks (bench/hookfloor.bpf.c). Each round's figure is the median
-# of its pairs' ratios.
+# the same hooks (bench/hookfloor.bpf.c); and an A/A round, both clients
+# outside the scope (the instrument's own spread). Each round's figure is
+# the median of its groups' ratios. On the BPF LSM path the baseline would
+# run govgate's global socket hooks up to their scope check: the report
+# says so (meta egress_mech).
 floor_o=$root/build/bench/hookfloor.bpf.o
 if [ -n "$RULES" ]; then
 	[ -f "$floor_o" ] || die "build first: make bench ($floor_o)"
@@ -534,8 +535,8 @@ if [ -n "$RULES" ]; then
 fi
 pair() { # pair VARIANT N REP CGROUP [LISTENER_CGROUP]
 	local o
-	if ! o=$(nsx "$ns_plain" "$B" connect-pair $PAIR_SECS $connect_to "$4" "$cg_base" ${5:+"$5"}); then
-		broke "connect $1 $2 rep $3: ggbench connect-pair failed"
+	if ! o=$(nsx "$ns_plain" "$B" connect-pair $PAIR_SECS $connect_to "$4" "$cg_base" ${5:+"$5"} 2>&1); then
+		broke "connect $1 $2 rep $3: ggbench connect-pair failed: $o"
 		return
 	fi
 	record connect "$1" "$2" "$3" pair_ratio "$(awk '{print $6}' <<<"$o")"
@@ -554,22 +555,9 @@ for N in $RULES; do
 	files=("$gen/ggbench-$N.json")
 	"$B" gen $N $((N * 7 + 1)) "${files[0]}" "$nftf" "$ipt" || die "gen $N"
 	if ((parts > 1)); then
-		# A policy document is limited to 16 MiB: split the prefixes
-		# (disjoint, so any split is too) into packs of at most 500,000.
-		python3 - "${files[0]}" "$gen" $N $parts <<'PY' || die "split $N"
-import json, sys
-src, d, n, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-doc = json.load(open(src))
-cidrs = doc["rules"][0]["match"]["cidrs"]
-for p in range(parts):
-    part = dict(doc, name=f"ggbench-{n}-{p + 1}")
-    part["rules"] = [dict(doc["rules"][0], match={"cidrs": cidrs[p::parts]})]
-    with open(f"{d}/ggbench-{n}-{p + 1}.json", "w") as f:
-        json.dump(part, f, separators=(",", ":"))
-PY
+		parts=$(split_pack "${files[0]}" "$gen" $N) || die "split $N"
 		rm -f "${files[0]}"
-		files=()
-		for ((p = 1; p <= parts; p++)); do files+=("$gen/ggbench-$N-$p.json"); done
+		mapfile -t files <<<"$parts"
 	fi
 	say "  $N rules: compile + apply"
 	timed compile rules $N 1 "$gg" compile --config "$cfg" "${files[@]}"
@@ -595,7 +583,9 @@ PY
 		pair paired-out $N $r "$cg_scope" "$cg_base"
 		pair paired-in $N $r "$cg_scope"
 		pair hook-floor $N $r "$cg_floor" "$cg_base"
+		pair paired-aa $N $r "$cg_base" "$cg_base"
 	done
+	if [ -e "$pin/prog-gg_egress_connect" ]; then egress_mech=lsm; else egress_mech=fallback; fi
 	unloaded=(none)
 	if ((have_nft)); then
 		if timed nft-load nftables $N 1 nsenter --net="/proc/$ns_nft/ns/net" -- \
@@ -654,6 +644,7 @@ PY
 done
 [ -n "$daemon_pid" ] && daemon_down
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.env"
+[ -n "${egress_mech:-}" ] && echo "egress_mech=$egress_mech" >>"$out/meta.env"
 echo "elapsed_secs=$(($(date +%s) - t_start))" >>"$out/meta.env"
 
 # Issue 11 (content identity, trust lists): its own script and results.
