@@ -283,7 +283,7 @@ for (n, kind) in sorted(ratio):
 print()
 print(f"Each round: ggbench connect-pair, {sys.argv[2]} s of 64-connect batches taken in turns by a "
       f"client in the scope and one outside it, on one CPU; a round's figure is the median of its "
-      f"groups' ratios. \"out\": the listener outside the scope (another host's, as a learned "
+      f"pairs' ratios. \"out\": the listener outside the scope (another host's, as a learned "
       f"address is); \"in\": governed too; \"floor\": a client under empty programs at the same "
       f"hooks; \"a/a\": both clients outside the scope. Baseline connect: {statistics.median(base) / 1e3:.1f} µs "
       f"(median). {sys.argv[3]} CPUs, load average {sys.argv[4]} at the end.")

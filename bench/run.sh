@@ -522,7 +522,7 @@ gen=$tmp/gen
 # are decided too); and the hooks' floor: a client under empty programs at
 # the same hooks (bench/hookfloor.bpf.c); and an A/A round, both clients
 # outside the scope (the instrument's own spread). Each round's figure is
-# the median of its groups' ratios. On the BPF LSM path the baseline would
+# the median of its pairs' ratios. On the BPF LSM path the baseline would
 # run govgate's global socket hooks up to their scope check: the report
 # says so (meta egress_mech).
 floor_o=$root/build/bench/hookfloor.bpf.o
