@@ -120,17 +120,6 @@ in_scope() { # a command in the scope's cgroup and the namespace
 		nsenter --net="/proc/$ns_pid/ns/net" -- "$@"
 }
 
-# per-program "name ns run_cnt" of govgate's pinned programs
-bpf_snap() {
-	for f in "$pin"/prog-*; do
-		bpftool prog show pinned "$f" -j 2>/dev/null && echo
-	done | python3 -c 'import json, sys
-for l in sys.stdin:
-    if l.strip():
-        p = json.loads(l)
-        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))'
-}
-
 # pair SIZE VARIANT REP CGROUP [LISTENER_CGROUP]: one round against cg_base
 pair() {
 	local o

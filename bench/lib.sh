@@ -28,3 +28,16 @@ for p in range(parts):
     print(path)
 PY
 }
+
+# bpf_snap: "name run_time_ns run_cnt" of each of govgate's programs pinned
+# under $pin (kernel.bpf_stats_enabled counts them while it is 1).
+bpf_snap() {
+	local f
+	for f in "$pin"/prog-*; do
+		[ -e "$f" ] && bpftool prog show pinned "$f" -j 2>/dev/null && echo
+	done | python3 -c 'import json, sys
+for l in sys.stdin:
+    if l.strip():
+        p = json.loads(l)
+        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))'
+}

@@ -189,19 +189,6 @@ record() { # record SECTION VARIANT PARAM REP METRIC VALUE
 	echo "$1,$2,$3,$4,$5,$6" >>"$raw"
 }
 
-# bpf_snap: "name run_time_ns run_cnt" of each of govgate's programs that
-# is attached now (kernel.bpf_stats_enabled counts them while it is 1).
-bpf_snap() {
-	local f
-	for f in "$pin"/prog-*; do
-		[ -e "$f" ] && bpftool prog show pinned "$f" -j 2>/dev/null && echo
-	done | python3 -c 'import json, sys
-for l in sys.stdin:
-    if l.strip():
-        p = json.loads(l)
-        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))'
-}
-
 # bpf_cost SECTION PARAM REP OPS BEFORE AFTER: what the programs cost over
 # a sample of OPS operations (execs, connects): per program its ns per run
 # and runs per operation, and all of them together per operation. Noise of
