@@ -239,7 +239,7 @@ $(BENCH_BIN): bench/ggbench.c | $(OUTPUT)/bench
 	$(Q)$(CC) -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -std=gnu11 -static $< -o $@
 
 # Empty programs at the connect path's hooks: their floor (bench/connect-pair.sh).
-$(BENCH_FLOOR): bench/hookfloor.bpf.c | $(OUTPUT)/bench
+$(BENCH_FLOOR): bench/hookfloor.bpf.c vmlinux/vmlinux.h | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

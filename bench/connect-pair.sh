@@ -48,6 +48,9 @@ while (($#)); do
 	*) sed -n '2,25p' "$0" >&2; exit 2 ;;
 	esac
 done
+for sv in $servers; do
+	[ "$sv" = out ] || [ "$sv" = in ] || { echo "--server: out, in or both, not $sv" >&2; exit 2; }
+done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 source "$root/bench/lib.sh"
 id=ggpair-$$

@@ -17,7 +17,9 @@
 # as a learned row only), by a client in the scope and one in a sibling
 # cgroup outside it (none of govgate's programs run for it: no agent), in
 # turns on one CPU. Reported per N: the median over rounds of each round's
-# median pair ratio, with the server outside the scope and in it.
+# median pair ratio, with the server outside the scope and in it; beside
+# them, in the same rounds, the hooks' floor (a client under empty programs
+# at the same hooks) and an A/A pair (both clients outside the scope).
 # GG_BENCH_LEARNED="10 1000" and GG_BENCH_LROUNDS=N narrow it (development).
 #
 #   bench/dns.sh [--quick] [--out DIR] [--only dns|learned]
@@ -264,7 +266,7 @@ n and print(sys.argv[1], n, round(t / n))' "${f##*/prog-}"
 		>"$out/dns-learned.md" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-ratio, lo, hi, bpf, base = {}, {}, {}, {}, []
+ratio, bpf, base = {}, {}, []
 for n, r, kind, *v in rows:
     if kind == "bpf":
         bpf.setdefault(int(n), []).append(float(v[0]))
