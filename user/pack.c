@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "allowlist.h"
+#include "doc_cache.h"
 #include "pack.h"
 
 /* Where a value is: member `idx` of the enclosing object (or element `idx`
@@ -1554,6 +1555,7 @@ int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *r
 			  .err = err };
 	struct gg_bundle *b = NULL;
 	struct gg_pack *pk = NULL;
+	char hex[65];
 	struct loc bl;
 	int ret;
 
@@ -1561,6 +1563,16 @@ int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *r
 		*pack = NULL;
 	if (bundle)
 		*bundle = NULL;
+	/* The same bytes parsed before (user/doc_cache.h): their pack. */
+	if (pack && gg_doc_cache_enabled()) {
+		if (!sha256) {
+			gg_sha256_hex(buf, len, hex);
+			sha256 = hex;
+		}
+		*pack = gg_doc_cache_get(sha256, p.origin);
+		if (*pack)
+			return 0;
+	}
 	ret = doc_load(&p, &root);
 	if (ret)
 		goto cleanup;
@@ -1611,6 +1623,7 @@ int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *r
 		memcpy(pk->sha256, sha256, sizeof(pk->sha256));
 	else
 		gg_sha256_hex(buf, len, pk->sha256);
+	gg_doc_cache_put(pk, len);
 	*pack = pk;
 	pk = NULL;
 cleanup:
@@ -1699,6 +1712,131 @@ void gg_pack_free(struct gg_pack *pack)
 	free(pack->origin);
 	free(pack->ref);
 	free(pack);
+}
+
+/* Copies of n strings (v may be NULL when n is 0). */
+static int dup_strs(char **v, size_t n, char ***out)
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && !((*out)[i] = strdup(v[i])))
+			return -ENOMEM; /* the caller frees the partial copy */
+	return 0;
+}
+
+/* n elements of size sz, copied bytewise (no pointers inside). */
+static int dup_mem(const void *v, size_t n, size_t sz, void *out)
+{
+	void *p = NULL;
+
+	if (n && !(p = malloc(n * sz)))
+		return -ENOMEM;
+	if (n)
+		memcpy(p, v, n * sz);
+	memcpy(out, &p, sizeof(p));
+	return 0;
+}
+
+static int dup_control(const struct gg_control *c, struct gg_control *o)
+{
+	*o = *c;
+	o->id = o->title = o->reason = o->needs = NULL;
+	o->refs = NULL;
+	return dup_str(c->id, &o->id) ?: dup_str(c->title, &o->title) ?:
+	       dup_str(c->reason, &o->reason) ?: dup_str(c->needs, &o->needs) ?:
+	       dup_strs(c->refs, c->n_refs, &o->refs);
+}
+
+static int dup_rule(const struct gg_rule *r, struct gg_rule *o)
+{
+	*o = *r;
+	o->id = o->description = NULL;
+	o->controls = o->paths = o->basenames = o->identities = o->sha256s = o->trusted = NULL;
+	o->programs = NULL;
+	o->cidrs = NULL;
+	o->ports = NULL;
+	return dup_str(r->id, &o->id) ?: dup_str(r->description, &o->description) ?:
+	       dup_strs(r->controls, r->n_controls, &o->controls) ?:
+	       dup_strs(r->paths, r->n_paths, &o->paths) ?:
+	       dup_strs(r->basenames, r->n_basenames, &o->basenames) ?:
+	       dup_strs(r->identities, r->n_identities, &o->identities) ?:
+	       dup_strs(r->sha256s, r->n_sha256s, &o->sha256s) ?:
+	       dup_strs(r->trusted, r->n_trusted, &o->trusted) ?:
+	       dup_mem(r->cidrs, r->n_cidrs, sizeof(*r->cidrs), &o->cidrs) ?:
+	       dup_mem(r->ports, r->n_ports, sizeof(*r->ports), &o->ports) ?:
+	       dup_strs(r->programs, r->n_programs, &o->programs);
+}
+
+static int dup_allowlist(const struct gg_allowlist *w, struct gg_allowlist **out)
+{
+	struct gg_allowlist *o;
+	int ret;
+
+	*out = NULL;
+	if (!w)
+		return 0;
+	o = *out = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->n_entries = w->n_entries;
+	o->n_controls = w->n_controls;
+	ret = dup_str(w->description, &o->description) ?:
+	      dup_strs(w->controls, w->n_controls, &o->controls);
+	if (!ret && w->n_entries && !(o->entries = calloc(w->n_entries, sizeof(*o->entries))))
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < w->n_entries; i++) {
+		o->entries[i] = w->entries[i];
+		o->entries[i].domain = NULL;
+		o->entries[i].ports = NULL;
+		ret = dup_str(w->entries[i].domain, &o->entries[i].domain) ?:
+		      dup_mem(w->entries[i].ports, w->entries[i].n_ports,
+			      sizeof(*w->entries[i].ports), &o->entries[i].ports);
+	}
+	return ret;
+}
+
+int gg_pack_dup(const struct gg_pack *pack, struct gg_pack **out)
+{
+	struct gg_pack *o = calloc(1, sizeof(*o));
+	int ret;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	memcpy(o->sha256, pack->sha256, sizeof(o->sha256));
+	ret = dup_str(pack->name, &o->name) ?: dup_str(pack->version, &o->version) ?:
+	      dup_str(pack->description, &o->description) ?: dup_str(pack->fw_id, &o->fw_id) ?:
+	      dup_str(pack->fw_title, &o->fw_title) ?:
+	      dup_str(pack->fw_version, &o->fw_version) ?:
+	      dup_str(pack->fw_source, &o->fw_source) ?: dup_str(pack->origin, &o->origin) ?:
+	      dup_str(pack->ref, &o->ref);
+	/* counts follow the arrays filled, so a partial copy frees cleanly */
+	if (!ret && pack->n_controls &&
+	    !(o->controls = calloc(pack->n_controls, sizeof(*o->controls))))
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < pack->n_controls; i++) {
+		o->n_controls = i + 1;
+		ret = dup_control(&pack->controls[i], &o->controls[i]);
+	}
+	if (!ret && pack->n_rules && !(o->rules = calloc(pack->n_rules, sizeof(*o->rules))))
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < pack->n_rules; i++) {
+		o->n_rules = i + 1;
+		ret = dup_rule(&pack->rules[i], &o->rules[i]);
+	}
+	if (!ret)
+		ret = dup_allowlist(pack->allowlist, &o->allowlist);
+	if (ret) {
+		gg_pack_free(o);
+		return ret;
+	}
+	*out = o;
+	return 0;
 }
 
 void gg_bundle_free(struct gg_bundle *bundle)

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <linux/openat2.h>
 
+#include "doc_cache.h"
 #include "ref.h"
 #include "sign.h"
 
@@ -349,7 +350,12 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 	}
 	if (ret)
 		goto cleanup;
-	if (!doc_decl(buf, len, &root, &name, &version)) {
+	/* Bytes parsed before declare what their pack said (doc_cache.h). */
+	if (gg_doc_cache_enabled())
+		gg_sha256_hex(buf, len, doc->sha256);
+	if (gg_doc_cache_enabled() && gg_doc_cache_decl(doc->sha256, &name, &version)) {
+		/* a known pack's declaration: compared below, no tree */
+	} else if (!doc_decl(buf, len, &root, &name, &version)) {
 		if (!exact) {
 			tried(l, path, "no name and version to check");
 			ret = -ENOENT;
@@ -464,7 +470,8 @@ cleanup:
 	free(name);
 	if (ret)
 		return ret;
-	gg_sha256_hex(out->buf, out->len, out->sha256);
+	if (!gg_doc_cache_enabled()) /* else hashed when read */
+		gg_sha256_hex(out->buf, out->len, out->sha256);
 	return 0;
 }
 
