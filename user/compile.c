@@ -2023,26 +2023,73 @@ static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *ca
  * What the filesystem says about each candidate path, asked once per
  * resolution: the nine packs deny mostly the same names, each looked for in
  * six directories (3,100 stat calls and 500 readlinks per apply before).
+ * The table holds pointers: its 1,024 slots are 8 kB of heap, where a
+ * table of the entries themselves was 170 kB mapped afresh (and faulted
+ * in, 42 pages) by every apply.
  */
 struct path_info {
-	char *path; /* NULL: a free slot */
 	bool exists, lnk, reg; /* lstat, a symlink; stat, a regular file */
 	char *real; /* realpath, for a symlink (NULL: none) */
 	struct stat st; /* stat's, when reg */
+	char path[]; /* the key */
 };
 
-static struct path_info *paths;
+static struct path_info **paths;
 static size_t paths_cap, paths_n;
+
+/*
+ * The directories looked in, by their real path: with a merged /usr, /bin
+ * and /sbin are /usr/bin and /usr/sbin, and /bin/nc is the same lookup as
+ * /usr/bin/nc (only the last component is not followed), asked once.
+ */
+#define GG_DIRS_MAX 64
+
+static struct {
+	char *dir, *real; /* real: NULL when realpath failed (dir is used) */
+} dirs[GG_DIRS_MAX];
+static size_t n_dirs;
 
 static void paths_free(void)
 {
 	for (size_t i = 0; i < paths_cap; i++) {
-		free(paths[i].path);
-		free(paths[i].real);
+		if (paths[i])
+			free(paths[i]->real);
+		free(paths[i]);
 	}
 	free(paths);
 	paths = NULL;
 	paths_cap = paths_n = 0;
+	for (size_t i = 0; i < n_dirs; i++) {
+		free(dirs[i].dir);
+		free(dirs[i].real);
+	}
+	n_dirs = 0;
+}
+
+/* file with its directory's real path ("/bin/nc": "/usr/bin/nc"), or NULL
+ * (none known or no memory: file is looked up as it is). */
+static char *path_key(const char *file)
+{
+	const char *slash = strrchr(file, '/'), *real = NULL;
+	size_t dlen = slash ? (size_t)(slash - file) : 0;
+	char *key = NULL;
+	size_t i;
+
+	if (!slash || !dlen)
+		return NULL;
+	for (i = 0; i < n_dirs; i++)
+		if (strlen(dirs[i].dir) == dlen && !memcmp(dirs[i].dir, file, dlen))
+			break;
+	if (i == n_dirs && n_dirs < GG_DIRS_MAX && (dirs[i].dir = strndup(file, dlen))) {
+		dirs[i].real = realpath(dirs[i].dir, NULL);
+		n_dirs++;
+	}
+	if (i < n_dirs)
+		real = dirs[i].real;
+	if (!real || (strlen(real) == dlen && !memcmp(real, file, dlen)) ||
+	    asprintf(&key, "%s%s", real, slash) < 0)
+		return NULL;
+	return key;
 }
 
 static size_t path_hash(const char *s)
@@ -2056,12 +2103,11 @@ static size_t path_hash(const char *s)
 
 static void path_stat(struct path_info *pi, const char *file)
 {
-	struct stat st;
-
-	pi->exists = !lstat(file, &st);
-	pi->lnk = pi->exists && S_ISLNK(st.st_mode);
+	pi->exists = !lstat(file, &pi->st);
+	pi->lnk = pi->exists && S_ISLNK(pi->st.st_mode);
 	pi->real = pi->lnk ? realpath(file, NULL) : NULL;
-	pi->reg = pi->exists && !stat(file, &pi->st) && S_ISREG(pi->st.st_mode);
+	/* stat() only for a link: of anything else it says what lstat did */
+	pi->reg = pi->exists && (!pi->lnk || !stat(file, &pi->st)) && S_ISREG(pi->st.st_mode);
 }
 
 /* The slot of path in the table: its own, or the free one it would take. */
@@ -2069,41 +2115,56 @@ static size_t path_slot(const char *path)
 {
 	size_t mask = paths_cap - 1, i;
 
-	for (i = path_hash(path) & mask; paths[i].path; i = (i + 1) & mask)
-		if (!strcmp(paths[i].path, path))
+	for (i = path_hash(path) & mask; paths[i]; i = (i + 1) & mask)
+		if (!strcmp(paths[i]->path, path))
 			break;
 	return i;
+}
+
+/* The entry of file, a key (path_key). */
+static struct path_info *path_info_of(const char *file)
+{
+	size_t i, len;
+
+	if (2 * (paths_n + 1) > paths_cap) {
+		struct path_info **old = paths;
+		size_t n = paths_cap;
+
+		paths = calloc(n ? 2 * n : 1024, sizeof(*paths));
+		if (!paths) {
+			paths = old;
+			return NULL;
+		}
+		paths_cap = n ? 2 * n : 1024;
+		for (size_t k = 0; k < n; k++)
+			if (old[k])
+				paths[path_slot(old[k]->path)] = old[k];
+		free(old);
+	}
+	i = path_slot(file);
+	if (paths[i])
+		return paths[i];
+	len = strlen(file) + 1;
+	paths[i] = malloc(sizeof(*paths[i]) + len);
+	if (!paths[i])
+		return NULL;
+	memcpy(paths[i]->path, file, len);
+	paths_n++;
+	path_stat(paths[i], file);
+	return paths[i];
 }
 
 /* file's entry; NULL when out of memory (the caller asks the kernel). */
 static struct path_info *path_info(const char *file)
 {
-	size_t i;
+	char *key = path_key(file);
+	struct path_info *pi;
 
-	if (2 * (paths_n + 1) > paths_cap) {
-		struct path_info *old = paths;
-		size_t n = paths_cap;
-
-		paths = calloc(n ? 2 * n : 512, sizeof(*paths));
-		if (!paths) {
-			paths = old;
-			return NULL;
-		}
-		paths_cap = n ? 2 * n : 512;
-		for (size_t k = 0; k < n; k++)
-			if (old[k].path)
-				paths[path_slot(old[k].path)] = old[k];
-		free(old);
-	}
-	i = path_slot(file);
-	if (paths[i].path)
-		return &paths[i];
-	paths[i].path = strdup(file);
-	if (!paths[i].path)
-		return NULL;
-	paths_n++;
-	path_stat(&paths[i], file);
-	return &paths[i];
+	if (key)
+		file = key;
+	pi = path_info_of(file);
+	free(key);
+	return pi;
 }
 
 /* Whether the file a link leads to (real) is denied by the rule under its own

@@ -805,6 +805,58 @@ static void digest__names_resolve_to_identity_and_content(void **state)
 	rmdir(dir);
 }
 
+/* With a merged /usr, /bin/x is /usr/bin/x: a search directory that is a
+ * link to another is looked up as that one (once per resolution), and
+ * finds what a lookup through the link finds; two directories that are
+ * not the same stay two. */
+static void digest__linked_search_dirs(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", real[64], link[64], other[64], f[3][96], alias[96];
+	const char *dirs[4] = { real, link, other, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	const struct gg_c_exec_digest *d;
+	struct gg_compiled *c = NULL;
+	struct gg_err err = {};
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(real, sizeof(real), "%s/real", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(mkdir(real, 0755), 0);
+	assert_int_equal(mkdir(other, 0755), 0);
+	assert_int_equal(symlink("real", link), 0);
+	snprintf(f[0], sizeof(f[0]), "%s/tool", real);
+	snprintf(f[1], sizeof(f[1]), "%s/tool", other);
+	snprintf(f[2], sizeof(f[2]), "%s/alias", real);
+	snprintf(alias, sizeof(alias), "%s/alias", link);
+	write_file(f[0], "hello\n");
+	write_file(f[1], "other\n");
+	assert_int_equal(symlink("tool", f[2]), 0);
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\", \"alias\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 2, "real/tool (four ways) and other/tool, got %zu",
+	       c->n_exec_inodes);
+	d = digest_row(c, SHA_HELLO);
+	expect(d && d->source && !strcmp(d->source, alias) && !strcmp(d->from, "basename alias"),
+	       "hello: found through the linked directory first, %s from %s",
+	       d ? d->source : "-", d ? d->from : "-");
+	d = digest_row(c, SHA_OTHER);
+	expect(d && d->source && !strcmp(d->source, f[1]), "other: %s", d ? d->source : "-");
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	unlink(f[2]);
+	unlink(f[0]);
+	unlink(f[1]);
+	unlink(link);
+	rmdir(real);
+	rmdir(other);
+	rmdir(dir);
+}
+
 /* Digests are kept between resolutions (the daemon's applies), by file
  * version: a file rewritten in place, its size the same or not, is hashed
  * again: a fresh file because its ctime has not settled, and (every ctime
@@ -1412,6 +1464,7 @@ int main(void)
 		cmocka_unit_test(identity__hardlink_resolves_to_one_inode),
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
+		cmocka_unit_test(digest__linked_search_dirs),
 		cmocka_unit_test(digest__rewritten_file_hashed_again),
 		cmocka_unit_test(digest__name_installed_later_found),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
