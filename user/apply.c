@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "doc_cache.h"
 #include "compiled_json.h"
 #include "floor_pack.h"
 
@@ -149,13 +150,41 @@ static int parse_refs(const char *path, const json_t *arr, struct gg_applied *a,
 	return 0;
 }
 
+int gg_applied_parse(const char *origin, const json_t *doc, struct gg_applied *out,
+		     struct gg_err *err)
+{
+	const json_t *arr, *fmt, *gen;
+	struct gg_applied a = {};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	fmt = json_object_get(doc, "format");
+	gen = json_object_get(doc, "generation");
+	arr = json_object_get(doc, "refs");
+	a.format = fmt ? (int)json_integer_value(fmt) : 1;
+	if (!json_is_object(doc) || !json_is_array(arr) || (gen && !json_is_integer(gen)) ||
+	    (fmt && !json_is_integer(fmt)))
+		return gg_errf(err, -EINVAL, "%s: not an applied set (want {\"format\", \"generation\", \"refs\": [...]})",
+			       origin);
+	if (a.format != 1 && a.format != GG_APPLIED_FORMAT)
+		return gg_errf(err, -EINVAL, "%s: format %d is not one this govgate reads (1 or %d)",
+			       origin, a.format, GG_APPLIED_FORMAT);
+	a.generation = json_integer_value(gen);
+	ret = parse_refs(origin, arr, &a, err);
+	if (ret) {
+		gg_applied_free(&a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
 int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct gg_err *err)
 {
-	struct gg_applied a = {};
 	char path[4096];
 	json_error_t jerr;
-	json_t *doc, *arr, *fmt, *gen;
-	int ret = 0;
+	json_t *doc;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	applied_path(cfg, path, sizeof(path));
@@ -164,31 +193,9 @@ int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct 
 	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		return gg_errf(err, -EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-	fmt = json_object_get(doc, "format");
-	gen = json_object_get(doc, "generation");
-	arr = json_object_get(doc, "refs");
-	a.format = fmt ? (int)json_integer_value(fmt) : 1;
-	if (!json_is_object(doc) || !json_is_array(arr) || (gen && !json_is_integer(gen)) ||
-	    (fmt && !json_is_integer(fmt))) {
-		ret = gg_errf(err, -EINVAL, "%s: not an applied set (want {\"format\", \"generation\", \"refs\": [...]})",
-			      path);
-		goto cleanup;
-	}
-	if (a.format != 1 && a.format != GG_APPLIED_FORMAT) {
-		ret = gg_errf(err, -EINVAL, "%s: format %d is not one this govgate reads (1 or %d)",
-			      path, a.format, GG_APPLIED_FORMAT);
-		goto cleanup;
-	}
-	a.generation = json_integer_value(gen);
-	ret = parse_refs(path, arr, &a, err);
-cleanup:
+	ret = gg_applied_parse(path, doc, out, err);
 	json_decref(doc);
-	if (ret) {
-		gg_applied_free(&a);
-		return ret;
-	}
-	*out = a;
-	return 0;
+	return ret;
 }
 
 json_t *gg_applied_json(const struct gg_applied *a)
@@ -734,11 +741,10 @@ static int applied_put_back(const char *path, const char *old, size_t len, bool 
 /* The generation's record exists before any event can name it. Events
  * resolve through the entries alone, so the map rows (a million with a
  * large CIDR list) are not written. */
-static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
-			    const struct build *b, const struct gg_compiled *c, __u64 next,
-			    const char *who, struct gg_err *err)
+/* What of c the generation's record holds (borrowed). */
+static struct gg_compiled entries_view(const struct gg_compiled *c)
 {
-	struct gg_compiled entries_only = {
+	return (struct gg_compiled){
 		.entries = c->entries,
 		.n_entries = c->n_entries,
 		.module = c->module,
@@ -752,12 +758,71 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 		.refs = c->refs,
 		.n_refs = c->n_refs,
 	};
+}
+
+/*
+ * The daemon reads a generation's record to name the controls of its
+ * events and to match DNS names; right after an apply it would read back
+ * the file it just wrote (0.7 ms for the nine packs, on the apply's path:
+ * the DNS sync before the reply). The apply keeps what it wrote instead,
+ * for one taker (gg_generation_take).
+ */
+static bool keep_generation;
+static struct gg_compiled *kept;
+static __u64 kept_generation;
+
+void gg_generation_keep(bool on)
+{
+	keep_generation = on;
+	if (!on) {
+		gg_compiled_free(kept);
+		kept = NULL;
+	}
+}
+
+struct gg_compiled *gg_generation_take(__u64 generation)
+{
+	struct gg_compiled *c = NULL;
+
+	if (kept && kept_generation == generation) {
+		c = kept;
+		kept = NULL;
+	}
+	return c;
+}
+
+/* Moves c's record part into kept, as generation (c keeps the rest). */
+static void keep_record(struct gg_compiled *c, __u64 generation)
+{
+	struct gg_compiled *e;
+
+	if (!keep_generation || !(e = malloc(sizeof(*e))))
+		return;
+	*e = entries_view(c);
+	c->entries = NULL;
+	c->n_entries = 0;
+	c->allow_lists = NULL;
+	c->n_allow_lists = 0;
+	c->allow_domains = NULL;
+	c->n_allow_domains = 0;
+	c->refs = NULL;
+	c->n_refs = 0;
+	gg_compiled_free(kept);
+	kept = e;
+	kept_generation = generation;
+}
+
+static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
+			    json_t *packs, const struct gg_compiled *c, __u64 next,
+			    const char *who, struct gg_err *err)
+{
+	struct gg_compiled entries_only = entries_view(c);
 	char path[4096];
 	json_t *doc;
 	int ret;
 
 	doc = json_pack("{s:I, s:o, s:s, s:o, s:o}", "generation", (json_int_t)next, "refs",
-			refs_json(set), "who", who, "packs", gg_policy_packs_json(b->in, b->n_in),
+			refs_json(set), "who", who, "packs", json_incref(packs),
 			"policy", gg_compiled_to_json(&entries_only));
 	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
 		 (unsigned long long)next);
@@ -812,8 +877,8 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 {
 	struct gg_compiled *c = NULL;
 	struct gg_policy_status st;
+	json_t *rec, *packs = NULL;
 	struct build b = {};
-	json_t *rec;
 	__u64 next;
 	int ret;
 
@@ -827,8 +892,11 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	ret = gg_apply_kernel.read(cfg->pin_dir, &st, err);
 	if (ret)
 		goto cleanup;
-	next = (st.latest > last_generation(cfg) ? st.latest : last_generation(cfg)) + 1;
-	ret = write_generation(cfg, set, &b, c, next, who, err);
+	next = last_generation(cfg);
+	next = (st.latest > next ? st.latest : next) + 1;
+	/* the generation's record and the journal's name the same packs */
+	packs = gg_policy_packs_json(b.in, b.n_in);
+	ret = write_generation(cfg, set, packs, c, next, who, err);
 	if (!ret)
 		ret = store_docs(cfg, &b, err);
 	if (!ret)
@@ -838,13 +906,16 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	*generation = next;
 	rec = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o, s:I}", "event", "policy_applied", "refs",
 			refs_json(set), "generation", (json_int_t)next, "mode",
-			mode_name(cfg->mode), "who", who, "packs", gg_policy_packs_json(b.in, b.n_in),
+			mode_name(cfg->mode), "who", who, "packs", json_incref(packs),
 			"rules", (json_int_t)c->n_entries);
 	journal_append(cfg, rec);
 	json_decref(rec);
+	keep_record(c, next);
 cleanup:
+	json_decref(packs);
 	gg_compiled_free(c);
 	build_free(&b);
+	gg_doc_cache_applied();
 	return ret;
 }
 

@@ -63,6 +63,10 @@ struct gg_applied {
 /* Reads applied.json: -ENOENT (no message) if there is none; a file that
  * is not JSON is an error naming it with jansson's line:column. */
 int gg_applied_read(const struct gg_config *cfg, struct gg_applied *out, struct gg_err *err);
+/* The same, of a set already parsed (the daemon's reply to an apply:
+ * origin names it in errors). */
+int gg_applied_parse(const char *origin, const json_t *doc, struct gg_applied *out,
+		     struct gg_err *err);
 void gg_applied_free(struct gg_applied *a);
 /* a as applied.json records it. */
 json_t *gg_applied_json(const struct gg_applied *a);
@@ -101,6 +105,12 @@ int gg_policy_restore(const struct gg_config *cfg, const char *who, __u64 *gener
 int gg_applied_load(const struct gg_config *cfg, struct gg_pack_ref **refs, size_t *n,
 		    struct gg_err *err);
 void gg_pack_refs_free(struct gg_pack_ref *refs, size_t n);
+
+/* A process that reads generations' records (the daemon) can have each
+ * apply keep the record it wrote: gg_generation_take(g) then hands it over
+ * once (the caller frees it), NULL if g is not the last applied. */
+void gg_generation_keep(bool on);
+struct gg_compiled *gg_generation_take(__u64 generation);
 
 /* The compiled policy of a generation, from the state directory. */
 int gg_generation_load(const struct gg_config *cfg, __u64 generation, struct gg_compiled **out,

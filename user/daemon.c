@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "control.h"
 #include "daemon.h"
+#include "doc_cache.h"
 #include "watch.h"
 #include "event.h"
 #include "dns.h"
@@ -71,6 +72,7 @@ struct gg_daemon {
 	/* audit-state.json: what the log holds, and what it refused. */
 	struct gg_dstate st;
 	bool st_dirty, save_failing;
+	bool journal_due; /* an apply request's journal record, to copy */
 	time_t st_saved;
 	bool in_lost; /* writing the audit_write events_lost records */
 	bool copy_blocked; /* the writer refused a record of the apply journal */
@@ -151,7 +153,8 @@ static const struct gg_compiled *policy_for(struct gg_daemon *d, __u64 generatio
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		if (d->gens[i].policy && d->gens[i].generation == generation)
 			return d->gens[i].policy;
-	if (gg_generation_load(d->cfg, generation, &c, &err)) {
+	c = gg_generation_take(generation); /* this daemon's last apply */
+	if (!c && gg_generation_load(d->cfg, generation, &c, &err)) {
 		fprintf(stderr, "govgate: audit: generation %llu: %s\n",
 			(unsigned long long)generation, err.msg);
 		return NULL;
@@ -1943,7 +1946,9 @@ static json_t *do_apply(struct gg_daemon *d, const struct gg_request *r, const c
 		ret = gg_policy_edit(d->cfg, !strcmp(op, "add") ? GG_APPLY_ADD :
 					     !strcmp(op, "remove") ? GG_APPLY_REMOVE : GG_APPLY_SET,
 				     (const char *const *)v, n, mode, who, &generation, &now, &err);
-	copy_journal(d); /* policy_applied / policy_apply_failed, now */
+	/* policy_applied / policy_apply_failed: into the log right after the
+	 * reply (the journal has it, fsynced, already) */
+	d->journal_due = true;
 	if (ret) {
 		rep = reply_error(err.msg, NULL);
 	} else {
@@ -2150,6 +2155,9 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	 * resident for good (3-5 MiB of VmRSS). Above it, blocks are
 	 * mapped: untouched pages cost nothing, freed ones go back. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	/* Each apply parses its set again: mostly the bytes parsed before. */
+	gg_doc_cache_enable(true);
+	gg_generation_keep(true);
 	/* libsystemd now, as a linked library would be: not read from disk
 	 * later, when the workload may have replaced it */
 	gg_sd_load();
@@ -2229,11 +2237,17 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			reload_requested = 0;
 			sighup_reload(d);
 		}
-		serve_control(d);
 		ret = wait_events(d, gg_apply_idle(d->cfg, 200));
 		if (ret < 0 && ret != -EINTR) {
 			gg_watch_close(watch);
 			return gg_errf(err, ret, "ring buffer poll: %s", strerror(-ret));
+		}
+		/* A request that woke the loop is answered before the second's
+		 * housekeeping (the state file's two fsyncs, malloc_trim). */
+		serve_control(d);
+		if (d->journal_due) {
+			d->journal_due = false;
+			copy_journal(d);
 		}
 		if (gg_watch_poll(watch, d->cfg, &d->generation) > 0)
 			copy_journal(d); /* policy_applied, now */
@@ -2247,8 +2261,13 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			if (d->dns)
 				gg_dns_tick(d->dns);
 			/* Loading the gates (vmlinux BTF) and a generation's
-			 * policy leave megabytes freed but mapped. */
-			malloc_trim(0);
+			 * policy leave megabytes freed but mapped. Not in the
+			 * seconds after an apply: the next apply of a burst
+			 * would fault its scratch pages in again (about 150,
+			 * 2-3 ms here); the stale slot's clear trims when the
+			 * burst is over (gg_policy_stale_clear). */
+			if (!gg_policy_stale_pending())
+				malloc_trim(0);
 			copy_journal(d);
 			if (gg_audit_tick(d->audit, err))
 				fprintf(stderr, "govgate: audit: %s\n", err->msg);
@@ -2325,6 +2344,8 @@ void gg_daemon_free(struct gg_daemon *d)
 	EVP_PKEY_free(d->boot_key);
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		gg_compiled_free(d->gens[i].policy);
+	gg_generation_keep(false);
+	gg_doc_cache_enable(false);
 	if (d->pin_dir_final) {
 		free(d->cfg->pin_dir);
 		d->cfg->pin_dir = d->pin_dir_final;

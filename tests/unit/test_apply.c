@@ -25,6 +25,8 @@
 #include "fixture.h"
 
 #include "apply.h"
+#include "compiled_json.h"
+#include "doc_cache.h"
 #include "cli.h"
 #include "sign.h"
 
@@ -715,10 +717,86 @@ static void test_idle_clears_under_lock(void **state)
 	assert_true(lock_free(f));
 }
 
+/* The daemon's caches (parsed packs by digest, the generation's record it
+ * wrote) never stand for a source that changed: a rewritten pack file, by
+ * name and by path, is what the next apply enforces. */
+static void test_daemon_caches_follow_sources(void **state)
+{
+	struct fx *f = *state;
+	char local[512];
+
+	gg_doc_cache_enable(true);
+	gg_generation_keep(true);
+	snprintf(local, sizeof(local), "%s", P(f, "sub/local.json"));
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_true(running("old-one"));
+	apply_ok(f, "p1@v1", GG_ACT_DENY); /* the same bytes: from the cache */
+	assert_true(running("old-one"));
+	put_pack(P(f, "packs/p1.json"), "p1", "v1", "new-one");
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_true(running("new-one") && !running("old-one"));
+	apply_ok(f, local, GG_ACT_DENY);
+	assert_true(running("old-local"));
+	put_pack(local, "local", "v1", "new-local");
+	apply_ok(f, local, GG_ACT_DENY);
+	assert_true(running("new-local") && !running("old-local"));
+	gg_generation_keep(false);
+	gg_doc_cache_enable(false);
+}
+
+static char *policy_text(const struct gg_compiled *c)
+{
+	json_t *doc = gg_compiled_to_json(c);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(doc);
+	assert_non_null(s);
+	return s;
+}
+
+/* What the apply keeps for the daemon is the record it wrote, once. */
+static void test_kept_generation_is_its_record(void **state)
+{
+	struct gg_pack_ref refs[] = { { "p1@v1", GG_ACT_DENY }, { "b@v1", GG_ACT_OBSERVE } };
+	struct gg_compiled *kept, *loaded = NULL;
+	struct fx *f = *state;
+	struct gg_err err = {};
+	char *a, *b;
+	__u64 gen = 0;
+
+	gg_generation_keep(true);
+	if (gg_policy_apply(&f->cfg, refs, 2, "test", &gen, &err))
+		fail_msg("%s", err.msg);
+	assert_null(gg_generation_take(gen + 1));
+	kept = gg_generation_take(gen);
+	assert_non_null(kept);
+	assert_null(gg_generation_take(gen)); /* once */
+	if (gg_generation_load(&f->cfg, gen, &loaded, &err))
+		fail_msg("%s", err.msg);
+	a = policy_text(kept);
+	b = policy_text(loaded);
+	assert_string_equal(a, b);
+	assert_true(kept->n_entries > 0);
+	assert_int_equal(kept->n_refs, 4); /* the floor, p1, the bundle's two */
+	assert_int_equal(kept->n_exec_names, 0); /* the record only, not the rows */
+	free(a);
+	free(b);
+	gg_compiled_free(kept);
+	gg_compiled_free(loaded);
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_null(gg_generation_take(gen)); /* an older one is not kept */
+	gg_generation_keep(false);
+	/* off: nothing kept */
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_null(gg_generation_take(K.latest));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_keeps_exact_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_caches_follow_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_generation_is_its_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_clears_under_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_uses_stored_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_copy, setup, teardown),

@@ -166,8 +166,9 @@ static int apply_by_request(struct apply_args *a, const struct gg_config *cfg)
 		json_decref(reply);
 		return ret;
 	}
-	/* What the daemon applied, as applied.json now records it. */
-	if (gg_applied_read(cfg, &now, &err) == 0 && a->o.json)
+	/* What the daemon applied (its reply carries applied.json's set). */
+	if (gg_applied_parse("the daemon's reply", json_object_get(reply, "applied"), &now,
+			     &err) == 0 && a->o.json)
 		print_applied_json(&now, gg_json_int(reply, "generation"));
 	else if (now.n || now.format)
 		print_applied_text(&now, gg_json_int(reply, "generation"));
