@@ -156,6 +156,10 @@ if ((rss)) && [ -n "$daemon_pid" ]; then
 	bash -c 'echo $$ >"$1/cgroup.procs" && exec unshare -n -- "$2" connect 169.254.169.254 1' \
 		_ "$cgp" "$root/build/helpers/gg-net" >/dev/null 2>&1
 	sleep 1
+	echo "right after the applies: $(grep VmRSS "/proc/$daemon_pid/status")"
+	# the steady state: the applies' freed pages are returned with the
+	# stale slot's clear, 5 s after the last apply (docs/performance.md)
+	sleep 5
 	grep VmRSS "/proc/$daemon_pid/status"
 	awk '/^[0-9a-f]+-[0-9a-f]+ / {name = $6 ? $6 : "[anon]"} /^Rss:/ {rss[name] += $2}
 		END {for (n in rss) if (rss[n]) printf "%8d kB %s\n", rss[n], n}' "/proc/$daemon_pid/smaps" | sort -rn
