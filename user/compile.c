@@ -2075,7 +2075,9 @@ static char *path_key(const char *file)
 	char *key = NULL;
 	size_t i;
 
-	if (!slash || !dlen)
+	/* not through /proc's magic links: realpath gives their text, not
+	 * where the kernel's lookup goes */
+	if (!slash || !dlen || !strncmp(file, "/proc/", 6))
 		return NULL;
 	for (i = 0; i < n_dirs; i++)
 		if (strlen(dirs[i].dir) == dlen && !memcmp(dirs[i].dir, file, dlen))

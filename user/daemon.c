@@ -2265,8 +2265,10 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			 * seconds after an apply: the next apply of a burst
 			 * would fault its scratch pages in again (about 150,
 			 * 2-3 ms here); the stale slot's clear trims when the
-			 * burst is over (gg_policy_stale_clear). */
-			if (!gg_policy_stale_pending())
+			 * burst is over (gg_policy_stale_clear), and if it
+			 * cannot run (the apply lock held elsewhere) the
+			 * trim here resumes once the grace is over. */
+			if (!gg_policy_stale_wait_ms())
 				malloc_trim(0);
 			copy_journal(d);
 			if (gg_audit_tick(d->audit, err))

@@ -13,7 +13,7 @@
 
 struct cached {
 	struct gg_pack *pack; /* NULL: a free slot */
-	size_t len;
+	size_t bytes; /* the heap the copy takes */
 	unsigned long used; /* the apply that last used it */
 };
 
@@ -45,7 +45,7 @@ static struct cached *find(const char *sha256)
 
 static void drop(struct cached *c)
 {
-	kept_bytes -= c->len;
+	kept_bytes -= c->bytes;
 	gg_pack_free(c->pack);
 	memset(c, 0, sizeof(*c));
 }
@@ -60,7 +60,7 @@ struct gg_pack *gg_doc_cache_get(const char *sha256, const char *origin)
 		return NULL;
 	pthread_mutex_lock(&lock);
 	c = find(sha256);
-	if (c && !gg_pack_dup(c->pack, &copy))
+	if (c && !gg_pack_dup(c->pack, &copy, NULL))
 		c->used = apply_seq;
 	pthread_mutex_unlock(&lock);
 	if (!copy)
@@ -98,9 +98,9 @@ bool gg_doc_cache_decl(const char *sha256, char **name, char **version)
 	return false;
 }
 
-/* A slot for len more bytes: a free one, after dropping the least
- * recently used until the bytes fit. NULL: none. */
-static struct cached *make_room(size_t len)
+/* A slot for bytes more: a free one, after dropping the least recently
+ * used until they fit. NULL: none. */
+static struct cached *make_room(size_t bytes)
 {
 	struct cached *freeslot = NULL;
 
@@ -114,7 +114,7 @@ static struct cached *make_room(size_t len)
 			else if (!oldest || slots[i].used < oldest->used)
 				oldest = &slots[i];
 		}
-		if (freeslot && kept_bytes + len <= GG_DOC_CACHE_BYTES)
+		if (freeslot && kept_bytes + bytes <= GG_DOC_CACHE_BYTES)
 			return freeslot;
 		if (!oldest)
 			return NULL;
@@ -125,12 +125,17 @@ static struct cached *make_room(size_t len)
 void gg_doc_cache_put(const struct gg_pack *pack, size_t len)
 {
 	struct gg_pack *copy = NULL;
+	size_t bytes = 0;
 	struct cached *c;
 
 	if (!enabled || len > GG_DOC_CACHE_DOC_MAX || !pack->sha256[0])
 		return;
-	if (gg_pack_dup(pack, &copy))
+	if (gg_pack_dup(pack, &copy, &bytes))
 		return;
+	if (bytes > GG_DOC_CACHE_BYTES) {
+		gg_pack_free(copy);
+		return;
+	}
 	/* what a hit gets is set by its own load */
 	free(copy->ref);
 	copy->ref = NULL;
@@ -138,9 +143,9 @@ void gg_doc_cache_put(const struct gg_pack *pack, size_t len)
 	c = find(pack->sha256);
 	if (c) {
 		c->used = apply_seq;
-	} else if ((c = make_room(len))) {
-		*c = (struct cached){ .pack = copy, .len = len, .used = apply_seq };
-		kept_bytes += len;
+	} else if ((c = make_room(bytes))) {
+		*c = (struct cached){ .pack = copy, .bytes = bytes, .used = apply_seq };
+		kept_bytes += bytes;
 		copy = NULL;
 	}
 	pthread_mutex_unlock(&lock);

@@ -10,8 +10,11 @@
  * the bytes by the caller, and the digest is always computed anew.
  *
  * Bounded: documents over GG_DOC_CACHE_DOC_MAX bytes (a large CIDR list)
- * are never kept, at most GG_DOC_CACHE_BYTES of documents are, and after
- * each apply what neither it nor the apply before used is dropped.
+ * are never kept; the copies kept take at most GG_DOC_CACHE_BYTES of heap
+ * (counted by gg_pack_dup: a pack of short strings takes several times its
+ * text; the floor and the nine packs about 250 kB), the least recently
+ * used dropped first; and after each apply what neither it nor the apply
+ * before used is dropped.
  * Off unless enabled (the daemon enables it; a one-shot command would
  * only pay for the copies). Thread-safe (the prefetch workers).
  */
@@ -24,7 +27,7 @@
 struct gg_pack;
 
 #define GG_DOC_CACHE_DOC_MAX (256 * 1024)
-#define GG_DOC_CACHE_BYTES (2 * 1024 * 1024)
+#define GG_DOC_CACHE_BYTES (1024 * 1024)
 
 void gg_doc_cache_enable(bool on);
 bool gg_doc_cache_enabled(void);
@@ -44,7 +47,7 @@ void gg_doc_cache_put(const struct gg_pack *pack, size_t len);
 /* An apply ended: drops what neither it nor the one before used. */
 void gg_doc_cache_applied(void);
 
-/* How many packs and document bytes are kept. */
+/* How many packs are kept, and the heap their copies take. */
 void gg_doc_cache_usage(size_t *packs, size_t *bytes);
 
 void gg_doc_cache_clear(void);

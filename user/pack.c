@@ -1564,7 +1564,7 @@ int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *r
 	if (bundle)
 		*bundle = NULL;
 	/* The same bytes parsed before (user/doc_cache.h): their pack. */
-	if (pack && gg_doc_cache_enabled()) {
+	if (pack && gg_doc_cache_enabled() && len <= GG_DOC_CACHE_DOC_MAX) {
 		if (!sha256) {
 			gg_sha256_hex(buf, len, hex);
 			sha256 = hex;
@@ -1714,27 +1714,56 @@ void gg_pack_free(struct gg_pack *pack)
 	free(pack);
 }
 
+/*
+ * gg_pack_dup: every block it allocates is counted (with malloc's 16 bytes
+ * of header), so the cache can bound what it holds in memory, not in
+ * document bytes: a pack of short strings takes several times its text.
+ */
+static __thread size_t dup_bytes;
+
+static void *dup_alloc(size_t n, bool zero)
+{
+	void *p = zero ? calloc(1, n) : malloc(n);
+
+	if (p)
+		dup_bytes += ((n + 15) & ~(size_t)15) + 16;
+	return p;
+}
+
+static int cp_str(const char *s, char **out)
+{
+	size_t n = s ? strlen(s) + 1 : 0;
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	if (!(*out = dup_alloc(n, false)))
+		return -ENOMEM;
+	memcpy(*out, s, n);
+	return 0;
+}
+
 /* Copies of n strings (v may be NULL when n is 0). */
-static int dup_strs(char **v, size_t n, char ***out)
+static int cp_strs(char **v, size_t n, char ***out)
 {
 	*out = NULL;
 	if (!n)
 		return 0;
-	*out = calloc(n, sizeof(**out));
+	*out = dup_alloc(n * sizeof(**out), true);
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (v[i] && !((*out)[i] = strdup(v[i])))
+		if (cp_str(v[i], &(*out)[i]))
 			return -ENOMEM; /* the caller frees the partial copy */
 	return 0;
 }
 
 /* n elements of size sz, copied bytewise (no pointers inside). */
-static int dup_mem(const void *v, size_t n, size_t sz, void *out)
+static int cp_mem(const void *v, size_t n, size_t sz, void *out)
 {
 	void *p = NULL;
 
-	if (n && !(p = malloc(n * sz)))
+	if (n && !(p = dup_alloc(n * sz, false)))
 		return -ENOMEM;
 	if (n)
 		memcpy(p, v, n * sz);
@@ -1742,17 +1771,17 @@ static int dup_mem(const void *v, size_t n, size_t sz, void *out)
 	return 0;
 }
 
-static int dup_control(const struct gg_control *c, struct gg_control *o)
+static int cp_control(const struct gg_control *c, struct gg_control *o)
 {
 	*o = *c;
 	o->id = o->title = o->reason = o->needs = NULL;
 	o->refs = NULL;
-	return dup_str(c->id, &o->id) ?: dup_str(c->title, &o->title) ?:
-	       dup_str(c->reason, &o->reason) ?: dup_str(c->needs, &o->needs) ?:
-	       dup_strs(c->refs, c->n_refs, &o->refs);
+	return cp_str(c->id, &o->id) ?: cp_str(c->title, &o->title) ?:
+	       cp_str(c->reason, &o->reason) ?: cp_str(c->needs, &o->needs) ?:
+	       cp_strs(c->refs, c->n_refs, &o->refs);
 }
 
-static int dup_rule(const struct gg_rule *r, struct gg_rule *o)
+static int cp_rule(const struct gg_rule *r, struct gg_rule *o)
 {
 	*o = *r;
 	o->id = o->description = NULL;
@@ -1760,19 +1789,19 @@ static int dup_rule(const struct gg_rule *r, struct gg_rule *o)
 	o->programs = NULL;
 	o->cidrs = NULL;
 	o->ports = NULL;
-	return dup_str(r->id, &o->id) ?: dup_str(r->description, &o->description) ?:
-	       dup_strs(r->controls, r->n_controls, &o->controls) ?:
-	       dup_strs(r->paths, r->n_paths, &o->paths) ?:
-	       dup_strs(r->basenames, r->n_basenames, &o->basenames) ?:
-	       dup_strs(r->identities, r->n_identities, &o->identities) ?:
-	       dup_strs(r->sha256s, r->n_sha256s, &o->sha256s) ?:
-	       dup_strs(r->trusted, r->n_trusted, &o->trusted) ?:
-	       dup_mem(r->cidrs, r->n_cidrs, sizeof(*r->cidrs), &o->cidrs) ?:
-	       dup_mem(r->ports, r->n_ports, sizeof(*r->ports), &o->ports) ?:
-	       dup_strs(r->programs, r->n_programs, &o->programs);
+	return cp_str(r->id, &o->id) ?: cp_str(r->description, &o->description) ?:
+	       cp_strs(r->controls, r->n_controls, &o->controls) ?:
+	       cp_strs(r->paths, r->n_paths, &o->paths) ?:
+	       cp_strs(r->basenames, r->n_basenames, &o->basenames) ?:
+	       cp_strs(r->identities, r->n_identities, &o->identities) ?:
+	       cp_strs(r->sha256s, r->n_sha256s, &o->sha256s) ?:
+	       cp_strs(r->trusted, r->n_trusted, &o->trusted) ?:
+	       cp_mem(r->cidrs, r->n_cidrs, sizeof(*r->cidrs), &o->cidrs) ?:
+	       cp_mem(r->ports, r->n_ports, sizeof(*r->ports), &o->ports) ?:
+	       cp_strs(r->programs, r->n_programs, &o->programs);
 }
 
-static int dup_allowlist(const struct gg_allowlist *w, struct gg_allowlist **out)
+static int cp_allowlist(const struct gg_allowlist *w, struct gg_allowlist **out)
 {
 	struct gg_allowlist *o;
 	int ret;
@@ -1780,61 +1809,67 @@ static int dup_allowlist(const struct gg_allowlist *w, struct gg_allowlist **out
 	*out = NULL;
 	if (!w)
 		return 0;
-	o = *out = calloc(1, sizeof(*o));
+	o = *out = dup_alloc(sizeof(*o), true);
 	if (!o)
 		return -ENOMEM;
-	o->n_entries = w->n_entries;
 	o->n_controls = w->n_controls;
-	ret = dup_str(w->description, &o->description) ?:
-	      dup_strs(w->controls, w->n_controls, &o->controls);
-	if (!ret && w->n_entries && !(o->entries = calloc(w->n_entries, sizeof(*o->entries))))
+	ret = cp_str(w->description, &o->description) ?:
+	      cp_strs(w->controls, w->n_controls, &o->controls);
+	if (!ret && w->n_entries &&
+	    !(o->entries = dup_alloc(w->n_entries * sizeof(*o->entries), true)))
 		ret = -ENOMEM;
+	/* the count follows the entries filled, so a partial copy frees cleanly */
 	for (size_t i = 0; !ret && i < w->n_entries; i++) {
+		o->n_entries = i + 1;
 		o->entries[i] = w->entries[i];
 		o->entries[i].domain = NULL;
 		o->entries[i].ports = NULL;
-		ret = dup_str(w->entries[i].domain, &o->entries[i].domain) ?:
-		      dup_mem(w->entries[i].ports, w->entries[i].n_ports,
-			      sizeof(*w->entries[i].ports), &o->entries[i].ports);
+		ret = cp_str(w->entries[i].domain, &o->entries[i].domain) ?:
+		      cp_mem(w->entries[i].ports, w->entries[i].n_ports,
+			     sizeof(*w->entries[i].ports), &o->entries[i].ports);
 	}
 	return ret;
 }
 
-int gg_pack_dup(const struct gg_pack *pack, struct gg_pack **out)
+int gg_pack_dup(const struct gg_pack *pack, struct gg_pack **out, size_t *bytes)
 {
-	struct gg_pack *o = calloc(1, sizeof(*o));
+	struct gg_pack *o;
 	int ret;
 
+	dup_bytes = 0;
 	*out = NULL;
+	o = dup_alloc(sizeof(*o), true);
 	if (!o)
 		return -ENOMEM;
 	memcpy(o->sha256, pack->sha256, sizeof(o->sha256));
-	ret = dup_str(pack->name, &o->name) ?: dup_str(pack->version, &o->version) ?:
-	      dup_str(pack->description, &o->description) ?: dup_str(pack->fw_id, &o->fw_id) ?:
-	      dup_str(pack->fw_title, &o->fw_title) ?:
-	      dup_str(pack->fw_version, &o->fw_version) ?:
-	      dup_str(pack->fw_source, &o->fw_source) ?: dup_str(pack->origin, &o->origin) ?:
-	      dup_str(pack->ref, &o->ref);
+	ret = cp_str(pack->name, &o->name) ?: cp_str(pack->version, &o->version) ?:
+	      cp_str(pack->description, &o->description) ?: cp_str(pack->fw_id, &o->fw_id) ?:
+	      cp_str(pack->fw_title, &o->fw_title) ?: cp_str(pack->fw_version, &o->fw_version) ?:
+	      cp_str(pack->fw_source, &o->fw_source) ?: cp_str(pack->origin, &o->origin) ?:
+	      cp_str(pack->ref, &o->ref);
 	/* counts follow the arrays filled, so a partial copy frees cleanly */
 	if (!ret && pack->n_controls &&
-	    !(o->controls = calloc(pack->n_controls, sizeof(*o->controls))))
+	    !(o->controls = dup_alloc(pack->n_controls * sizeof(*o->controls), true)))
 		ret = -ENOMEM;
 	for (size_t i = 0; !ret && i < pack->n_controls; i++) {
 		o->n_controls = i + 1;
-		ret = dup_control(&pack->controls[i], &o->controls[i]);
+		ret = cp_control(&pack->controls[i], &o->controls[i]);
 	}
-	if (!ret && pack->n_rules && !(o->rules = calloc(pack->n_rules, sizeof(*o->rules))))
+	if (!ret && pack->n_rules &&
+	    !(o->rules = dup_alloc(pack->n_rules * sizeof(*o->rules), true)))
 		ret = -ENOMEM;
 	for (size_t i = 0; !ret && i < pack->n_rules; i++) {
 		o->n_rules = i + 1;
-		ret = dup_rule(&pack->rules[i], &o->rules[i]);
+		ret = cp_rule(&pack->rules[i], &o->rules[i]);
 	}
 	if (!ret)
-		ret = dup_allowlist(pack->allowlist, &o->allowlist);
+		ret = cp_allowlist(pack->allowlist, &o->allowlist);
 	if (ret) {
 		gg_pack_free(o);
 		return ret;
 	}
+	if (bytes)
+		*bytes = dup_bytes;
 	*out = o;
 	return 0;
 }

@@ -139,8 +139,9 @@ int gg_doc_parse_tree(const char *buf, size_t len, const char *origin, json_t *r
 const struct gg_control *gg_pack_control(const struct gg_pack *pack, const char *id);
 
 void gg_pack_free(struct gg_pack *pack);
-/* A deep copy of pack (0 or -ENOMEM). */
-int gg_pack_dup(const struct gg_pack *pack, struct gg_pack **out);
+/* A deep copy of pack (0 or -ENOMEM); *bytes (if bytes) the heap it takes,
+ * malloc's headers included. */
+int gg_pack_dup(const struct gg_pack *pack, struct gg_pack **out, size_t *bytes);
 void gg_bundle_free(struct gg_bundle *bundle);
 
 /* Parses "a.b.c.d/n" or "x::y/n"; host bits must be zero. Returns 0,

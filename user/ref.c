@@ -350,12 +350,12 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 	}
 	if (ret)
 		goto cleanup;
-	/* Bytes parsed before declare what their pack said (doc_cache.h). */
+	/* Bytes parsed before declare what their pack said (doc_cache.h):
+	 * no tree, and compared as a parsed declaration is. */
 	if (gg_doc_cache_enabled())
 		gg_sha256_hex(buf, len, doc->sha256);
-	if (gg_doc_cache_enabled() && gg_doc_cache_decl(doc->sha256, &name, &version)) {
-		/* a known pack's declaration: compared below, no tree */
-	} else if (!doc_decl(buf, len, &root, &name, &version)) {
+	if (!(gg_doc_cache_enabled() && gg_doc_cache_decl(doc->sha256, &name, &version)) &&
+	    !doc_decl(buf, len, &root, &name, &version)) {
 		if (!exact) {
 			tried(l, path, "no name and version to check");
 			ret = -ENOENT;

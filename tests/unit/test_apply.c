@@ -176,6 +176,9 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	/* the daemon's caches, whatever a failed test left on */
+	gg_doc_cache_enable(false);
+	gg_generation_keep(false);
 	if (chdir(f->cwd))
 		return -1;
 	fx_rm_tree(f->root);
@@ -754,18 +757,43 @@ static char *policy_text(const struct gg_compiled *c)
 	return s;
 }
 
-/* What the apply keeps for the daemon is the record it wrote, once. */
+/* A cached declaration is compared with the ref as a parsed one is: p1@v1
+ * is found past a p1.json that declares v2, also once that file's bytes
+ * are in the cache. */
+static void test_cached_declaration_checked(void **state)
+{
+	struct fx *f = *state;
+
+	gg_doc_cache_enable(true);
+	put_pack(P(f, "packs/p1.json"), "p1", "v2", "two-of-p1");
+	put_pack(P(f, "packs/bundles/p1.json"), "p1", "v1", "one-of-p1");
+	apply_ok(f, "p1@v2", GG_ACT_DENY);
+	assert_true(running("two-of-p1"));
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_true(running("one-of-p1") && !running("two-of-p1"));
+	gg_doc_cache_enable(false);
+}
+
+/* What the apply keeps for the daemon is the record it wrote, once; with
+ * an allowlist (what the DNS forwarder reads from it). */
 static void test_kept_generation_is_its_record(void **state)
 {
-	struct gg_pack_ref refs[] = { { "p1@v1", GG_ACT_DENY }, { "b@v1", GG_ACT_OBSERVE } };
-	struct gg_compiled *kept, *loaded = NULL;
 	struct fx *f = *state;
+	struct gg_pack_ref refs[] = { { "p1@v1", GG_ACT_DENY }, { "b@v1", GG_ACT_OBSERVE },
+				      { (char *)P(f, "sub/allow.json"), GG_ACT_DENY } };
+	struct gg_compiled *kept, *loaded = NULL;
 	struct gg_err err = {};
 	char *a, *b;
 	__u64 gen = 0;
 
+	fx_put(refs[2].ref,
+	       "{\"name\": \"allow\", \"version\": \"v1\", \"framework\": {\"id\": \"fw\", "
+	       "\"title\": \"F\"}, \"controls\": [{\"id\": \"C1\", \"title\": \"t\", "
+	       "\"status\": \"enforced\"}], \"rules\": [], \"egress_allowlist\": {\"controls\": "
+	       "[\"C1\"], \"allow\": [{\"domain\": \"*.example.org\", \"ports\": [443]}, "
+	       "{\"cidr\": \"10.0.0.0/8\"}]}}\n");
 	gg_generation_keep(true);
-	if (gg_policy_apply(&f->cfg, refs, 2, "test", &gen, &err))
+	if (gg_policy_apply(&f->cfg, refs, 3, "test", &gen, &err))
 		fail_msg("%s", err.msg);
 	assert_null(gg_generation_take(gen + 1));
 	kept = gg_generation_take(gen);
@@ -777,7 +805,9 @@ static void test_kept_generation_is_its_record(void **state)
 	b = policy_text(loaded);
 	assert_string_equal(a, b);
 	assert_true(kept->n_entries > 0);
-	assert_int_equal(kept->n_refs, 4); /* the floor, p1, the bundle's two */
+	assert_int_equal(kept->n_refs, 5); /* the floor, p1, the bundle's two, allow */
+	assert_int_equal(kept->n_allow_lists, 1);
+	assert_int_equal(kept->n_allow_domains, 1);
 	assert_int_equal(kept->n_exec_names, 0); /* the record only, not the rows */
 	free(a);
 	free(b);
@@ -797,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_keeps_exact_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_caches_follow_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_generation_is_its_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_declaration_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_clears_under_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_uses_stored_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_bad_copy, setup, teardown),

@@ -20,6 +20,14 @@
 #include "doc_cache.h"
 #include "pack.h"
 
+/* The structs pack_text and gg_pack_dup know (x86_64): a field added
+ * changes a size, and this test stops building until both know it too. */
+_Static_assert(sizeof(struct gg_pack) == 184, "struct gg_pack changed: update pack_text and gg_pack_dup");
+_Static_assert(sizeof(struct gg_rule) == 200, "struct gg_rule changed: update pack_text and gg_pack_dup");
+_Static_assert(sizeof(struct gg_control) == 64, "struct gg_control changed: update pack_text and gg_pack_dup");
+_Static_assert(sizeof(struct gg_allowlist) == 40, "struct gg_allowlist changed: update pack_text and gg_pack_dup");
+_Static_assert(sizeof(struct gg_allow_entry) == 64, "struct gg_allow_entry changed: update pack_text and gg_pack_dup");
+
 static void strs(FILE *f, const char *what, char **v, size_t n)
 {
 	fprintf(f, " %s[%zu]", what, n);
@@ -132,11 +140,13 @@ static void expect_dup_equal(const char *buf, size_t len, const char *origin)
 	struct gg_pack *pack = NULL, *copy = NULL;
 	struct gg_err err = {};
 	char *want, *got;
+	size_t bytes = 0;
 
 	if (gg_pack_parse(buf, len, origin, &pack, &err))
 		fail_msg("%s: %s", origin, err.msg);
 	pack->ref = strdup("ref@v1");
-	assert_int_equal(gg_pack_dup(pack, &copy), 0);
+	assert_int_equal(gg_pack_dup(pack, &copy, &bytes), 0);
+	assert_true(bytes > sizeof(*pack));
 	want = pack_text(pack);
 	gg_pack_free(pack); /* the copy shares nothing with it */
 	got = pack_text(copy);
@@ -208,6 +218,61 @@ static size_t kept(void)
 
 	gg_doc_cache_usage(&packs, &bytes);
 	return packs;
+}
+
+static size_t kept_bytes(void)
+{
+	size_t packs, bytes;
+
+	gg_doc_cache_usage(&packs, &bytes);
+	return bytes;
+}
+
+/* A pack of n short basenames, each name prefixed by tag: about 40 bytes
+ * of heap a name parsed (a string block and a pointer), 10 of text. */
+static char *many_names(const char *tag, int n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fprintf(f, "{\"name\": \"%s\", \"version\": \"v1\", \"framework\": {\"id\": \"fw\", "
+		   "\"title\": \"F\"}, \"controls\": [{\"id\": \"C1\", \"title\": \"t\", "
+		   "\"status\": \"enforced\"}], \"rules\": [{\"id\": \"r\", \"gate\": \"cmd.exec\", "
+		   "\"controls\": [\"C1\"], \"match\": {\"basenames\": [", tag);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s\"%s%05d\"", i ? ", " : "", tag, i);
+	fprintf(f, "]}}]}\n");
+	fclose(f);
+	return buf;
+}
+
+/* The bound is on the heap the copies take, not on their documents'
+ * bytes: five packs of 6,000 names (60 kB of text, about 250 kB of heap
+ * each) do not all fit in GG_DOC_CACHE_BYTES; what is kept stays under
+ * it, and the accounting matches what is kept. */
+static void cache__bounded_by_memory(void **state)
+{
+	const char *const tags[] = { "a", "b", "c", "d", "e" };
+	size_t total = 0;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char *doc = many_names(tags[i], 6000);
+
+		assert_true(strlen(doc) < GG_DOC_CACHE_DOC_MAX);
+		gg_pack_free(parse(doc, tags[i]));
+		free(doc);
+		assert_true(kept_bytes() <= GG_DOC_CACHE_BYTES);
+	}
+	assert_true(kept() >= 2 && kept() < 5);
+	/* one pack's share, from the count: 6,000 names take more than their text */
+	total = kept_bytes();
+	assert_true(total / kept() > 6000 * 32);
+	gg_doc_cache_clear();
+	assert_int_equal(kept(), 0);
+	assert_int_equal(kept_bytes(), 0);
 }
 
 /* The second parse of the same bytes is the cache's copy, with the origin
@@ -290,6 +355,7 @@ static void cache__dropped_when_unused(void **state)
 	assert_int_equal(kept(), 1);
 	gg_doc_cache_applied();
 	assert_int_equal(kept(), 0);
+	assert_int_equal(kept_bytes(), 0); /* what was counted in is counted out */
 }
 
 /* Large documents (a CIDR list) are parsed each time, not kept. */
@@ -328,6 +394,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache__errors_not_kept, cache_on, cache_off),
 		cmocka_unit_test_setup_teardown(cache__dropped_when_unused, cache_on, cache_off),
 		cmocka_unit_test_setup_teardown(cache__large_not_kept, cache_on, cache_off),
+		cmocka_unit_test_setup_teardown(cache__bounded_by_memory, cache_on, cache_off),
 		cmocka_unit_test(cache__off_keeps_nothing),
 	};
 
