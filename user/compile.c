@@ -2066,6 +2066,22 @@ static void paths_free(void)
 	n_dirs = 0;
 }
 
+/* dir's real path, if it is the directory dir names: realpath takes the
+ * text of /proc's magic links (a root or a cwd in another mount namespace),
+ * which is not where the kernel's lookup goes; NULL then, or on failure. */
+static char *dir_real(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	struct stat a, b;
+
+	if (real && (stat(dir, &a) || stat(real, &b) || a.st_dev != b.st_dev ||
+		     a.st_ino != b.st_ino)) {
+		free(real);
+		real = NULL;
+	}
+	return real;
+}
+
 /* file with its directory's real path ("/bin/nc": "/usr/bin/nc"), or NULL
  * (none known or no memory: file is looked up as it is). */
 static char *path_key(const char *file)
@@ -2075,15 +2091,13 @@ static char *path_key(const char *file)
 	char *key = NULL;
 	size_t i;
 
-	/* not through /proc's magic links: realpath gives their text, not
-	 * where the kernel's lookup goes */
-	if (!slash || !dlen || !strncmp(file, "/proc/", 6))
+	if (!slash || !dlen)
 		return NULL;
 	for (i = 0; i < n_dirs; i++)
 		if (strlen(dirs[i].dir) == dlen && !memcmp(dirs[i].dir, file, dlen))
 			break;
 	if (i == n_dirs && n_dirs < GG_DIRS_MAX && (dirs[i].dir = strndup(file, dlen))) {
-		dirs[i].real = realpath(dirs[i].dir, NULL);
+		dirs[i].real = dir_real(dirs[i].dir);
 		n_dirs++;
 	}
 	if (i < n_dirs)

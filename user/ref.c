@@ -352,9 +352,8 @@ static int try_candidate(struct lookup *l, char *path, bool exact, struct gg_doc
 		goto cleanup;
 	/* Bytes parsed before declare what their pack said (doc_cache.h):
 	 * no tree, and compared as a parsed declaration is. */
-	if (gg_doc_cache_enabled())
-		gg_sha256_hex(buf, len, doc->sha256);
-	if (!(gg_doc_cache_enabled() && gg_doc_cache_decl(doc->sha256, &name, &version)) &&
+	gg_sha256_hex(buf, len, doc->sha256);
+	if (!gg_doc_cache_decl(doc->sha256, &name, &version) &&
 	    !doc_decl(buf, len, &root, &name, &version)) {
 		if (!exact) {
 			tried(l, path, "no name and version to check");
@@ -468,11 +467,8 @@ cleanup:
 	fclose(l.tried);
 	free(l.tried_buf);
 	free(name);
-	if (ret)
-		return ret;
-	if (!gg_doc_cache_enabled()) /* else hashed when read */
-		gg_sha256_hex(out->buf, out->len, out->sha256);
-	return 0;
+	/* out->sha256: the accepted candidate's, hashed when it was read */
+	return ret;
 }
 
 static int load_name(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *out,

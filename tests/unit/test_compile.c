@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -857,6 +860,67 @@ static void digest__linked_search_dirs(void **state)
 	rmdir(dir);
 }
 
+/* A search directory reached through /proc's magic link into another
+ * mount namespace: its realpath is the link's text (here, the same path in
+ * this namespace, an empty directory), not where the lookup goes. The
+ * name is found where the kernel finds it. */
+static void digest__magic_link_dir_not_taken_by_text(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", via[96], tool[64], go = 0;
+	const char *dirs[2] = { via, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	struct gg_policy_input in[1];
+	struct gg_compiled *c = NULL;
+	struct gg_err err = {};
+	int ready[2], done[2];
+	struct gg_pack *p;
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) { /* a namespace whose dir holds the tool, until the test is done */
+		char ok = 1;
+
+		/* a failed test leaves done's write end to its process's exit */
+		close(done[1]);
+		close(ready[0]);
+		snprintf(tool, sizeof(tool), "%s/tool", dir);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", dir, "tmpfs", 0, NULL))
+			ok = 0;
+		if (ok)
+			write_file(tool, "hello\n");
+		if (write(ready[1], &ok, 1) != 1 || read(done[0], &ok, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &go, 1), 1);
+	if (!go) {
+		waitpid(pid, NULL, 0);
+		rmdir(dir);
+		skip(); /* no mount namespace here */
+	}
+	snprintf(via, sizeof(via), "/proc/%d/root%s", (int)pid, dir);
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 1 && digest_row(c, SHA_HELLO),
+	       "the tool in the other namespace: %zu inodes", c->n_exec_inodes);
+	gg_compiled_free(c);
+	gg_pack_free(p);
+	assert_int_equal(write(done[1], &go, 1), 1);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+	rmdir(dir);
+}
+
 /* Digests are kept between resolutions (the daemon's applies), by file
  * version: a file rewritten in place, its size the same or not, is hashed
  * again: a fresh file because its ctime has not settled, and (every ctime
@@ -1465,6 +1529,7 @@ int main(void)
 		cmocka_unit_test(identity__missing_file_names_pack_rule_and_path),
 		cmocka_unit_test(digest__names_resolve_to_identity_and_content),
 		cmocka_unit_test(digest__linked_search_dirs),
+		cmocka_unit_test(digest__magic_link_dir_not_taken_by_text),
 		cmocka_unit_test(digest__rewritten_file_hashed_again),
 		cmocka_unit_test(digest__name_installed_later_found),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
