@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "apply.h"
-#include "doc_cache.h"
 #include "compiled_json.h"
+#include "doc_cache.h"
 #include "floor_pack.h"
 
 struct gg_apply_kernel gg_apply_kernel = {
@@ -738,10 +738,8 @@ static int applied_put_back(const char *path, const char *old, size_t len, bool 
  * successful swap is always what applied.json says, and a failed one is
  * undone on disk before returning.
  */
-/* The generation's record exists before any event can name it. Events
- * resolve through the entries alone, so the map rows (a million with a
- * large CIDR list) are not written. */
-/* What of c the generation's record holds (borrowed). */
+/* What of c the generation's record holds (borrowed). keep_record moves
+ * the pointers out of c: a pointer added here is cleared there too. */
 static struct gg_compiled entries_view(const struct gg_compiled *c)
 {
 	return (struct gg_compiled){
@@ -812,6 +810,9 @@ static void keep_record(struct gg_compiled *c, __u64 generation)
 	kept_generation = generation;
 }
 
+/* The generation's record exists before any event can name it. Events
+ * resolve through the entries alone, so the map rows (a million with a
+ * large CIDR list) are not written. */
 static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
 			    json_t *packs, const struct gg_compiled *c, __u64 next,
 			    const char *who, struct gg_err *err)

@@ -2045,7 +2045,7 @@ static size_t paths_cap, paths_n;
 #define GG_DIRS_MAX 64
 
 static struct {
-	char *dir, *real; /* real: NULL when realpath failed (dir is used) */
+	char *dir, *real; /* real: NULL (dir is used) unless it is dir's directory */
 } dirs[GG_DIRS_MAX];
 static size_t n_dirs;
 
