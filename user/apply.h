@@ -112,6 +112,15 @@ void gg_pack_refs_free(struct gg_pack_ref *refs, size_t n);
 void gg_generation_keep(bool on);
 struct gg_compiled *gg_generation_take(__u64 generation);
 
+/* A process that answers applies (the daemon) can have each make the
+ * generation's record durable after its reply: gg_generation_sync then
+ * fsyncs the last one written (0 if none is pending), before anything else
+ * is asked of the disk; each apply also does so first, so records become
+ * durable in order. gg_generation_sync_now says a failure on stderr. */
+void gg_generation_sync_later(bool on);
+int gg_generation_sync(struct gg_err *err);
+void gg_generation_sync_now(void);
+
 /* The compiled policy of a generation, from the state directory. */
 int gg_generation_load(const struct gg_config *cfg, __u64 generation, struct gg_compiled **out,
 		       struct gg_err *err);

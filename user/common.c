@@ -170,52 +170,86 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
-int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-		    struct gg_err *err)
+/* Writes buf to a new temporary file beside path: *fd open on it, *tmp its
+ * name (the caller frees it). */
+static int write_tmp(const char *path, const void *buf, size_t len, mode_t mode, char **tmp,
+		     int *fd, struct gg_err *err)
 {
 	const char *p = buf;
-	char *tmp = NULL;
 	size_t off = 0;
-	int fd = -1, ret = 0;
+	int ret = 0;
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
+	*fd = -1;
+	if (asprintf(tmp, "%s.tmp.%d", path, getpid()) < 0) {
+		*tmp = NULL;
 		return gg_errf(err, -ENOMEM, "%s: out of memory", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		ret = gg_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-		goto cleanup;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
+	*fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (*fd < 0)
+		return gg_errf(err, -errno, "%s: %s", *tmp, strerror(errno));
+	while (off < len && !ret) {
+		ssize_t n = write(*fd, p + off, len - off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = gg_errf(err, -errno, "%s: write: %s", tmp, strerror(errno));
-			goto cleanup;
-		}
-		off += n;
+		if (n < 0 && errno != EINTR)
+			ret = gg_errf(err, -errno, "%s: write: %s", *tmp, strerror(errno));
+		else if (n > 0)
+			off += n;
 	}
-	if (fsync(fd)) {
+	return ret;
+}
+
+/* sync: fsync the bytes before the rename, and the directory after it. */
+static int write_renamed(const char *path, const void *buf, size_t len, mode_t mode, bool sync,
+			 int *fd_out, struct gg_err *err)
+{
+	char *tmp = NULL;
+	int fd, ret;
+
+	ret = write_tmp(path, buf, len, mode, &tmp, &fd, err);
+	if (!ret && sync && fsync(fd))
 		ret = gg_errf(err, -errno, "%s: fsync: %s", tmp, strerror(errno));
-		goto cleanup;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path)) {
+	if (!ret && rename(tmp, path))
 		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-		goto cleanup;
-	}
 	/* The rename itself must survive a crash too. */
-	ret = fsync_dir_of(path);
-	if (ret)
-		gg_errf(err, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
-cleanup:
-	if (fd >= 0)
+	if (!ret && sync) {
+		ret = fsync_dir_of(path);
+		if (ret)
+			gg_errf(err, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+	}
+	if (fd >= 0 && (ret || !fd_out))
 		close(fd);
 	if (ret && tmp)
 		unlink(tmp);
+	if (!ret && fd_out)
+		*fd_out = fd;
 	free(tmp);
+	return ret;
+}
+
+int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		    struct gg_err *err)
+{
+	return write_renamed(path, buf, len, mode, true, NULL, err);
+}
+
+int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode, int *fd,
+		      struct gg_err *err)
+{
+	return write_renamed(path, buf, len, mode, false, fd, err);
+}
+
+int gg_write_sync(const char *path, int fd, struct gg_err *err)
+{
+	int ret = 0;
+
+	if (fsync(fd))
+		ret = gg_errf(err, -errno, "%s: fsync: %s", path, strerror(errno));
+	close(fd);
+	if (!ret) {
+		ret = fsync_dir_of(path);
+		if (ret)
+			gg_errf(err, ret, "%s: fsync of its directory: %s", path, strerror(-ret));
+	}
 	return ret;
 }
 

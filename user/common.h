@@ -50,6 +50,15 @@ const char *gg_mech_name(enum gg_mech mech); /* "lsm", "fallback", "unavailable"
 int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 		    struct gg_err *err);
 
+/* As gg_write_atomic, made durable later: path gets the new bytes at once
+ * (a temporary file renamed into place, nothing fsynced) and *fd stays open
+ * on it for gg_write_sync, which fsyncs the bytes, closes fd and fsyncs the
+ * directory. Until then a crash of the machine can leave path with the old
+ * bytes, the new ones, or a truncated file. */
+int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode, int *fd,
+		      struct gg_err *err);
+int gg_write_sync(const char *path, int fd, struct gg_err *err);
+
 /* "2024-05-01T12:00:00.123456Z": RFC 3339, UTC, microseconds, from
  * microseconds since the epoch (negative: before it). */
 void gg_time_format_us(long long us, char *buf, size_t size);

@@ -2158,6 +2158,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	/* Each apply parses its set again: mostly the bytes parsed before. */
 	gg_doc_cache_enable(true);
 	gg_generation_keep(true);
+	gg_generation_sync_later(true);
 	/* libsystemd now, as a linked library would be: not read from disk
 	 * later, when the workload may have replaced it */
 	gg_sd_load();
@@ -2245,6 +2246,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		/* A request that woke the loop is answered before the second's
 		 * housekeeping (the state file's two fsyncs, malloc_trim). */
 		serve_control(d);
+		gg_generation_sync_now(); /* the record of an apply it answered */
 		if (d->journal_due) {
 			d->journal_due = false;
 			copy_journal(d);
@@ -2293,6 +2295,7 @@ int gg_daemon_stop(struct gg_daemon *d, const char *error)
 	if (!d || !d->audit)
 		return 0;
 	d->clean_stop = !error;
+	gg_generation_sync_now();
 	/* The log says how the daemon ended, whichever way it did. */
 	check_drops(d);
 	recon_check(d, "daemon_stopping");
@@ -2347,6 +2350,8 @@ void gg_daemon_free(struct gg_daemon *d)
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		gg_compiled_free(d->gens[i].policy);
 	gg_generation_keep(false);
+	gg_generation_sync_now();
+	gg_generation_sync_later(false);
 	gg_doc_cache_enable(false);
 	if (d->pin_dir_final) {
 		free(d->cfg->pin_dir);

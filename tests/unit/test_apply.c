@@ -38,6 +38,8 @@ static struct {
 	int stale_calls, stale_left_at_swap;
 	bool fail_swap;
 	__u64 latest;
+	char state_dir[512]; /* where the swapped generation's record must be */
+	__u64 record_at_swap; /* the generation its record said, at the swap */
 	char names[4096]; /* basenames of the last swapped-in policy, ",a,b," */
 } K;
 
@@ -52,8 +54,16 @@ static int fake_read(const char *pin_dir, struct gg_policy_status *st, struct gg
 static int fake_swap(const char *pin_dir, const struct gg_compiled *c, __u64 generation,
 		     struct gg_err *err)
 {
+	char path[1024];
+	json_t *rec;
+
 	K.swaps++;
 	K.stale_left_at_swap = K.stale_left;
+	snprintf(path, sizeof(path), "%s/generations/%llu.json", K.state_dir,
+		 (unsigned long long)generation);
+	rec = json_load_file(path, 0, NULL);
+	K.record_at_swap = rec ? gg_json_int(rec, "generation") : 0;
+	json_decref(rec);
 	if (K.fail_swap)
 		return gg_errf(err, -EIO, "policy_state: fake swap failure");
 	K.latest = generation;
@@ -163,6 +173,7 @@ static int setup(void **state)
 	if (gg_config_load(f->cfg_path, &f->cfg, &err))
 		return fprintf(stderr, "setup: %s\n", err.msg), -1;
 	memset(&K, 0, sizeof(K));
+	snprintf(K.state_dir, sizeof(K.state_dir), "%s/state", f->root);
 	gg_apply_kernel.read = fake_read;
 	gg_apply_kernel.swap = fake_swap;
 	gg_apply_kernel.stale_pending = fake_stale_pending;
@@ -179,6 +190,8 @@ static int teardown(void **state)
 	/* the daemon's caches, whatever a failed test left on */
 	gg_doc_cache_enable(false);
 	gg_generation_keep(false);
+	gg_generation_sync_now();
+	gg_generation_sync_later(false);
 	if (chdir(f->cwd))
 		return -1;
 	fx_rm_tree(f->root);
@@ -422,6 +435,47 @@ static void test_no_swap_without_record(void **state)
 	assert_int_equal(mkdir(P(f, "state/applied.json"), 0755), 0);
 	assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
 	assert_int_equal(K.swaps, 0);
+}
+
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += !access(path, F_OK);
+	}
+	return n;
+}
+
+/* The generation's record is in place, whole, when the swap happens, the
+ * daemon's way (made durable after the reply) as the CLI's (at once); the
+ * daemon's has one fd open until gg_generation_sync, which the next apply
+ * also does first. */
+static void test_record_in_place_before_swap(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	int fds;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_int_equal(K.record_at_swap, K.latest);
+	gg_generation_sync_later(true);
+	fds = open_fds();
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_int_equal(K.record_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds + 1);
+	apply_ok(f, "p3@v3", GG_ACT_DENY); /* syncs the last one first */
+	assert_int_equal(K.record_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds + 1);
+	assert_int_equal(gg_generation_sync(&err), 0);
+	assert_int_equal(open_fds(), fds);
+	assert_int_equal(gg_generation_sync(&err), 0); /* nothing pending */
+	gg_generation_sync_later(false);
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_int_equal(K.record_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds);
 }
 
 /* applied.json from an older govgate (refs only): resolved once, then kept
@@ -835,6 +889,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_path_ref_made_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_swap_puts_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_swap_without_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_in_place_before_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_format1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_applied_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
