@@ -2029,13 +2029,45 @@ static struct gg_identity *id_push(struct gg_identity **v, size_t *n, size_t *ca
  */
 struct path_info {
 	bool exists, lnk, reg; /* lstat, a symlink; stat, a regular file */
+	bool keep; /* absent, in a settled directory: see below */
 	char *real; /* realpath, for a symlink (NULL: none) */
-	struct stat st; /* stat's, when reg */
+	struct stat st; /* stat's, when reg; the directory's, when keep */
 	char path[]; /* the key */
 };
 
 static struct path_info **paths;
 static size_t paths_cap, paths_n;
+
+/*
+ * Across resolutions (the daemon's applies: gg_compile_keep_absent), the
+ * names found absent are kept: most denied tools are not installed, and
+ * asking again was 150 of the nine packs' 200 lookups. An absent name
+ * stays absent while its directory is the same directory with the same
+ * mtime and ctime: making, linking or renaming a name in it sets both.
+ * Both come from a coarse clock, so a change in the tick of the lookup
+ * could leave them as they were: a name is kept only if its directory had
+ * not changed for gg_dir_settle_s. Whatever exists is looked up again
+ * (its identity, its content's version). One stat per directory per
+ * resolution says what is still good.
+ */
+int gg_dir_settle_s = 2;
+unsigned long gg_resolve_lookups;
+
+static bool keep_absent;
+
+struct dir_stat {
+	char *dir;
+	int ret; /* of stat */
+	struct stat st;
+};
+
+/* The directories stat()ed by this resolution. */
+static struct dir_stat dir_stats[64];
+static size_t n_dir_stats;
+
+static const struct dir_stat *dir_stat_of(const char *file);
+static bool same_dir_version(const struct stat *a, const struct stat *b);
+static size_t path_slot(const char *path);
 
 /*
  * The directories looked in, by their real path: with a merged /usr, /bin
@@ -2049,21 +2081,74 @@ static struct {
 } dirs[GG_DIRS_MAX];
 static size_t n_dirs;
 
-static void paths_free(void)
+static void path_free(struct path_info *pi)
+{
+	if (pi)
+		free(pi->real);
+	free(pi);
+}
+
+/* The end of a resolution: what it alone may use goes (all, unless kept;
+ * the holes this leaves are gone when paths_revalidate builds the table
+ * again, before anything is looked up in it). */
+static void paths_done(bool all)
 {
 	for (size_t i = 0; i < paths_cap; i++) {
-		if (paths[i])
-			free(paths[i]->real);
-		free(paths[i]);
+		if (paths[i] && (all || !paths[i]->keep)) {
+			path_free(paths[i]);
+			paths[i] = NULL;
+			paths_n--;
+		}
 	}
-	free(paths);
-	paths = NULL;
-	paths_cap = paths_n = 0;
+	if (!paths_n) {
+		free(paths);
+		paths = NULL;
+		paths_cap = 0;
+	}
 	for (size_t i = 0; i < n_dirs; i++) {
 		free(dirs[i].dir);
 		free(dirs[i].real);
 	}
 	n_dirs = 0;
+	for (size_t i = 0; i < n_dir_stats; i++)
+		free(dir_stats[i].dir);
+	n_dir_stats = 0;
+}
+
+/* The start of a resolution: kept names whose directory changed go. The
+ * table is built again (open addressing: no holes). */
+static void paths_revalidate(void)
+{
+	struct path_info **old = paths;
+	size_t cap = paths_cap;
+
+	if (!paths_n)
+		return;
+	paths = calloc(cap, sizeof(*paths));
+	if (!paths) {
+		paths = old;
+		paths_done(true);
+		return;
+	}
+	paths_n = 0;
+	for (size_t i = 0; i < cap; i++) {
+		const struct dir_stat *ds = old[i] ? dir_stat_of(old[i]->path) : NULL;
+
+		if (ds && !ds->ret && same_dir_version(&ds->st, &old[i]->st)) {
+			paths[path_slot(old[i]->path)] = old[i];
+			paths_n++;
+		} else {
+			path_free(old[i]);
+		}
+	}
+	free(old);
+}
+
+void gg_compile_keep_absent(bool on)
+{
+	keep_absent = on;
+	if (!on)
+		paths_done(true);
 }
 
 /* dir's real path, if it is the directory dir names: realpath takes the
@@ -2119,11 +2204,54 @@ static size_t path_hash(const char *s)
 
 static void path_stat(struct path_info *pi, const char *file)
 {
+	/* the directory first: a name made after it is seen changes it */
+	const struct dir_stat *ds = keep_absent ? dir_stat_of(file) : NULL;
+	int absent;
+
+	pi->keep = false;
+	gg_resolve_lookups++;
 	pi->exists = !lstat(file, &pi->st);
+	absent = !pi->exists && errno == ENOENT;
 	pi->lnk = pi->exists && S_ISLNK(pi->st.st_mode);
 	pi->real = pi->lnk ? realpath(file, NULL) : NULL;
 	/* stat() only for a link: of anything else it says what lstat did */
 	pi->reg = pi->exists && (!pi->lnk || !stat(file, &pi->st)) && S_ISREG(pi->st.st_mode);
+	if (ds && absent && !ds->ret && S_ISDIR(ds->st.st_mode) &&
+	    ds->st.st_mtim.tv_sec + gg_dir_settle_s < time(NULL) &&
+	    ds->st.st_ctim.tv_sec + gg_dir_settle_s < time(NULL)) {
+		pi->keep = true;
+		pi->st = ds->st;
+	}
+}
+
+/* The stat of file's directory, asked once per resolution; NULL: none. */
+static const struct dir_stat *dir_stat_of(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	size_t len = slash ? (size_t)(slash - file) : 0;
+	struct dir_stat *ds;
+
+	if (!len)
+		return NULL;
+	for (size_t i = 0; i < n_dir_stats; i++)
+		if (strlen(dir_stats[i].dir) == len && !memcmp(dir_stats[i].dir, file, len))
+			return &dir_stats[i];
+	if (n_dir_stats == sizeof(dir_stats) / sizeof(dir_stats[0]))
+		return NULL;
+	ds = &dir_stats[n_dir_stats];
+	ds->dir = strndup(file, len);
+	if (!ds->dir)
+		return NULL;
+	ds->ret = stat(ds->dir, &ds->st) ? -errno : 0;
+	n_dir_stats++;
+	return ds;
+}
+
+static bool same_dir_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* The slot of path in the table: its own, or the free one it would take. */
@@ -2403,6 +2531,7 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 	int ret = 0;
 
 	memo_epoch++;
+	paths_revalidate();
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct gg_pack *pk = in[i].pack;
 
@@ -2427,7 +2556,7 @@ int gg_identities_resolve(const struct gg_policy_input *in, size_t n,
 				ret = resolve_names(r, i, j, opts, &v, &cnt, &cap);
 		}
 	}
-	paths_free();
+	paths_done(!keep_absent);
 	if (ret == -ENOMEM)
 		gg_errf(err, ret, "compile: out of memory");
 	if (ret) {

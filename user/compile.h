@@ -209,6 +209,12 @@ struct gg_resolve_opts {
  * this many seconds old when it was hashed (64; tests change it). */
 extern int gg_digest_settle_s;
 
+/* A name found absent is kept (gg_compile_keep_absent) only if its
+ * directory had not changed for this many seconds (2; tests change it);
+ * the lookups made, counted for the tests. */
+extern int gg_dir_settle_s;
+extern unsigned long gg_resolve_lookups;
+
 /* The directories of a standard PATH. */
 extern const struct gg_resolve_opts gg_resolve_standard;
 
@@ -228,6 +234,11 @@ void gg_identities_free(struct gg_identity *ids, size_t n);
 int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
 			const struct gg_identity *ids, size_t n_ids, struct gg_compiled **out,
 			struct gg_err *err);
+
+/* A process that resolves again and again (the daemon) can keep the names
+ * found absent from one resolution to the next, each while its directory
+ * is unchanged (user/compile.c); off frees them. */
+void gg_compile_keep_absent(bool on);
 
 /* gg_identities_resolve, then gg_compile_resolved. */
 int gg_compile_opts(const struct gg_policy_input *in, size_t n,

@@ -1006,6 +1006,60 @@ static void digest__name_installed_later_found(void **state)
 	rmdir(dir);
 }
 
+/* The daemon keeps what it found absent (gg_compile_keep_absent): the
+ * next resolution asks nothing of an unchanged directory, and a name made
+ * in it (a new tool, a hard link, a rename into it) is found. */
+static void digest__absent_names_kept_while_dir_unchanged(void **state)
+{
+	char dir[] = "/tmp/gg-test-XXXXXX", tool[64], other[64], moved[64];
+	const char *dirs[2] = { dir, NULL };
+	struct gg_resolve_opts opts = { .dirs = dirs };
+	int settle = gg_dir_settle_s;
+	struct gg_policy_input in[1];
+	struct gg_compiled *c = NULL;
+	struct gg_err err = {};
+	unsigned long before;
+	struct gg_pack *p;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(tool, sizeof(tool), "%s/tool", dir);
+	snprintf(other, sizeof(other), "%s.other", dir);
+	snprintf(moved, sizeof(moved), "%s/moved", dir);
+	p = parse(PACK("p", "fw", CTL("C1"),
+		       EXEC("names", "\"C1\"", "{\"basenames\": [\"tool\", \"moved\"]}")));
+	in[0] = (struct gg_policy_input){ p, GG_ACT_DENY, false };
+	gg_dir_settle_s = -1; /* settled at once; the sleeps below pass a clock tick */
+	gg_compile_keep_absent(true);
+	usleep(30000);
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 0, "nothing there yet");
+	gg_compiled_free(c);
+	before = gg_resolve_lookups;
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(gg_resolve_lookups == before, "an unchanged directory is not asked again: %lu",
+	       gg_resolve_lookups - before);
+	gg_compiled_free(c);
+	usleep(30000);
+	write_file(tool, "hello\n");
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 1 && digest_row(c, SHA_HELLO), "made since: %zu inodes",
+	       c->n_exec_inodes);
+	gg_compiled_free(c);
+	write_file(other, "other\n");
+	usleep(30000);
+	assert_int_equal(rename(other, moved), 0);
+	expect(!gg_compile_opts(in, 1, &opts, &c, &err), "compile: %s", err.msg);
+	expect(c->n_exec_inodes == 2 && digest_row(c, SHA_OTHER), "renamed in: %zu inodes",
+	       c->n_exec_inodes);
+	gg_compiled_free(c);
+	gg_compile_keep_absent(false);
+	gg_dir_settle_s = settle;
+	gg_pack_free(p);
+	unlink(tool);
+	unlink(moved);
+	rmdir(dir);
+}
+
 /* Program rules by identity and content: a name found in a search
  * directory becomes an identity row and a digest row of its name's prog;
  * a file found under two names (sh -> dash) gets a combined prog with the
@@ -1532,6 +1586,7 @@ int main(void)
 		cmocka_unit_test(digest__magic_link_dir_not_taken_by_text),
 		cmocka_unit_test(digest__rewritten_file_hashed_again),
 		cmocka_unit_test(digest__name_installed_later_found),
+		cmocka_unit_test(digest__absent_names_kept_while_dir_unchanged),
 		cmocka_unit_test(digest__json_round_trip_and_old_records),
 		cmocka_unit_test(egress__programs_resolve_to_identity_and_content),
 		cmocka_unit_test(json__round_trip_is_identical),
