@@ -2160,6 +2160,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	gg_generation_keep(true);
 	gg_generation_sync_later(true);
 	gg_compile_keep_absent(true);
+	gg_store_remember(true);
 	/* libsystemd now, as a linked library would be: not read from disk
 	 * later, when the workload may have replaced it */
 	gg_sd_load();
@@ -2354,6 +2355,7 @@ void gg_daemon_free(struct gg_daemon *d)
 	gg_generation_sync_now();
 	gg_generation_sync_later(false);
 	gg_compile_keep_absent(false);
+	gg_store_remember(false);
 	gg_doc_cache_enable(false);
 	if (d->pin_dir_final) {
 		free(d->cfg->pin_dir);

@@ -817,17 +817,95 @@ int gg_ref_canonical(const char *ref, char **out, struct gg_err *err)
 }
 
 
-/* true if path already holds exactly len bytes of buf. */
-static bool same_content(const char *path, const void *buf, size_t len)
+/*
+ * The stored copies this process read back and found whole, by version
+ * (gg_store_remember: the daemon, which stores the same packs at every
+ * apply): one lstat then says a copy is still the one that was checked.
+ * Its bytes change only with its mtime and ctime, or its inode; both
+ * times come from a coarse clock, so a copy is remembered only once they
+ * are gg_store_settle_s old (a write in the tick of the check would leave
+ * them as they were).
+ */
+#define GG_STORE_MEMO_MAX 64
+
+int gg_store_settle_s = 2;
+
+static bool store_remember;
+static struct {
+	char *path;
+	struct stat st;
+} store_memo[GG_STORE_MEMO_MAX];
+static size_t n_store_memo;
+
+void gg_store_remember(bool on)
 {
+	store_remember = on;
+	for (size_t i = 0; i < n_store_memo; i++) {
+		free(store_memo[i].path);
+		store_memo[i].path = NULL;
+	}
+	n_store_memo = 0;
+}
+
+static bool same_file_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* path is named for the digest of what it holds: a remembered version
+ * holds those bytes. */
+static bool store_known(const char *path)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n_store_memo; i++)
+		if (!strcmp(store_memo[i].path, path))
+			return !lstat(path, &st) && same_file_version(&st, &store_memo[i].st);
+	return false;
+}
+
+/* Remembers path, found whole, as st was before it was read. */
+static void store_note(const char *path, const struct stat *st)
+{
+	char *copy;
+	size_t i;
+
+	if (!store_remember || !S_ISREG(st->st_mode) ||
+	    st->st_mtim.tv_sec + gg_store_settle_s >= time(NULL) ||
+	    st->st_ctim.tv_sec + gg_store_settle_s >= time(NULL) || !(copy = strdup(path)))
+		return;
+	for (i = 0; i < n_store_memo && strcmp(store_memo[i].path, path); i++)
+		;
+	if (i == GG_STORE_MEMO_MAX)
+		gg_store_remember(true); /* full: start over */
+	if (i >= n_store_memo)
+		i = n_store_memo++;
+	free(store_memo[i].path);
+	store_memo[i].path = copy;
+	store_memo[i].st = *st;
+}
+
+/* true if path already holds exactly len bytes of buf; named_for: path's
+ * name is the digest of buf (a store object), so a version of it checked
+ * before needs no reading. */
+static bool same_content(const char *path, bool named_for, const void *buf, size_t len)
+{
+	struct stat before, after;
 	char *cur = NULL;
 	size_t n = 0;
 	bool same;
 
-	if (read_path(path, true, DOC_MAX, &cur, &n, NULL))
+	if (named_for && store_known(path))
+		return true;
+	if (lstat(path, &before) || read_path(path, true, DOC_MAX, &cur, &n, NULL))
 		return false;
 	same = n == len && !memcmp(cur, buf, len);
 	free(cur);
+	/* remembered only if it did not change while it was read */
+	if (same && named_for && !lstat(path, &after) && same_file_version(&before, &after))
+		store_note(path, &before);
 	return same;
 }
 
@@ -848,13 +926,13 @@ int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err 
 	ret = gg_mkdir_p(dir, 0755, err);
 	if (ret)
 		goto cleanup;
-	if (!same_content(path, doc->buf, doc->len)) {
+	if (!same_content(path, true, doc->buf, doc->len)) {
 		ret = gg_write_atomic(path, doc->buf, doc->len, 0644, err);
 		if (ret)
 			goto cleanup;
 	}
 	if (doc->sig) {
-		if (!same_content(sig_path, doc->sig, doc->sig_len))
+		if (!same_content(sig_path, false, doc->sig, doc->sig_len))
 			ret = gg_write_atomic(sig_path, doc->sig, doc->sig_len, 0644, err);
 	} else if (unlink(sig_path) && errno != ENOENT) {
 		/* A stale signature would be checked on reload instead of none. */

@@ -86,6 +86,13 @@ int gg_ref_canonical(const char *ref, char **out, struct gg_err *err);
  * "sha256:<hex>" with that store_dir: re-hashed, signature checked. */
 int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err *err);
 
+/* A process that stores the same packs again and again (the daemon) can
+ * have the copies it checked remembered by version, so that the next put
+ * of the same bytes is one lstat (user/ref.c); off forgets them. A copy
+ * is remembered once its times are gg_store_settle_s old (2; tests change
+ * it). */
+void gg_store_remember(bool on);
+extern int gg_store_settle_s;
 
 /* Syntax check of a blob key: refuses an empty key, NUL bytes, absolute
  * keys and ".." components. Returns 0 or -EINVAL. */

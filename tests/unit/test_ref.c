@@ -862,6 +862,47 @@ static void test_store_put(void **state)
 	gg_packs_free(packs, n);
 }
 
+/* The daemon remembers the store copies it checked (gg_store_remember);
+ * one changed since, in place and to as many bytes, is written again. */
+static void test_store_remembered_copy_checked_again(void **state)
+{
+	struct fx *f = *state;
+	struct gg_ref_ctx ctx = f->ctx;
+	struct gg_pack **packs = NULL;
+	struct gg_doc *docs = NULL;
+	struct gg_err err = {};
+	int settle = gg_store_settle_s;
+	char store[512], *buf, *bad;
+	const char *copy;
+	size_t n = 0, len;
+
+	snprintf(store, sizeof(store), "%s", P(f, "kept"));
+	put_pack(P(f, "packs/k1.json"), "k1", "v1", "kept");
+	if (gg_ref_resolve_docs(&ctx, refs(1, "k1@v1"), 1, &packs, &docs, &n, &err))
+		fail_msg("%s", err.msg);
+	gg_store_settle_s = -1; /* settled at once; the sleep passes a clock tick */
+	gg_store_remember(true);
+	copy = P(f, "kept/sha256/%s", packs[0]->sha256);
+	for (int i = 0; i < 3; i++) /* written, checked and remembered, found so */
+		if (gg_store_put(store, &docs[0], &err))
+			fail_msg("%s", err.msg);
+	usleep(30000);
+	bad = fx_slurp(copy, &len);
+	bad[0] = bad[0] == 'x' ? 'y' : 'x';
+	fx_put(copy, bad);
+	if (gg_store_put(store, &docs[0], &err))
+		fail_msg("%s", err.msg);
+	buf = fx_slurp(copy, &len);
+	assert_int_equal(len, docs[0].len);
+	assert_memory_equal(buf, docs[0].buf, len);
+	free(buf);
+	free(bad);
+	gg_store_remember(false);
+	gg_store_settle_s = settle;
+	gg_docs_free(docs, n);
+	gg_packs_free(packs, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -887,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_store_put),
+		cmocka_unit_test(test_store_remembered_copy_checked_again),
 	};
 
 	/* worker threads for any size, as an apply of large files has */
