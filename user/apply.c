@@ -826,6 +826,8 @@ static void keep_record(struct gg_compiled *c, __u64 generation)
  * policy_applied record, fsynced before the reply, is the history of
  * record. So the daemon has it fsynced after the reply (gg_generation_sync,
  * two fsyncs, 0.8 ms of the nine packs' apply); other callers at once.
+ * Until then a crash of the machine can leave the newest record missing
+ * or empty (docs/operators.md, "Rolling back").
  */
 static bool sync_later;
 static struct {
@@ -871,7 +873,9 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 			"policy", gg_compiled_to_json(&entries_only));
 	snprintf(path, sizeof(path), "%s/generations/%llu.json", cfg->state_dir,
 		 (unsigned long long)next);
-	if (sync_later) {
+	/* A record already there is of an apply whose swap failed (its
+	 * generation is used again): replaced durably, never left half. */
+	if (sync_later && access(path, F_OK)) {
 		ret = write_json(path, doc, &unsynced.fd, err);
 		if (!ret)
 			snprintf(unsynced.path, sizeof(unsynced.path), "%s", path);

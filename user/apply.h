@@ -114,9 +114,9 @@ struct gg_compiled *gg_generation_take(__u64 generation);
 
 /* A process that answers applies (the daemon) can have each make the
  * generation's record durable after its reply: gg_generation_sync then
- * fsyncs the last one written (0 if none is pending), before anything else
- * is asked of the disk; each apply also does so first, so records become
- * durable in order. gg_generation_sync_now says a failure on stderr. */
+ * fsyncs the last one written (0 if none is pending), called right after
+ * the apply; each apply also does so first, so records become durable in
+ * order. gg_generation_sync_now says a failure on stderr. */
 void gg_generation_sync_later(bool on);
 int gg_generation_sync(struct gg_err *err);
 void gg_generation_sync_now(void);

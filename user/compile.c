@@ -2046,7 +2046,10 @@ static size_t paths_cap, paths_n;
  * mtime and ctime: making, linking or renaming a name in it sets both.
  * Both come from a coarse clock, so a change in the tick of the lookup
  * could leave them as they were: a name is kept only if its directory had
- * not changed for gg_dir_settle_s. Whatever exists is looked up again
+ * not changed for gg_dir_settle_s (by the clock read before its stat). A
+ * root task that sets the clock back can defeat that; the watch therefore
+ * drops what is kept before it applies again for a file that appeared
+ * (gg_compile_forget_absent). Whatever exists is looked up again
  * (its identity, its content's version). One stat per directory per
  * resolution says what is still good.
  */
@@ -2059,6 +2062,7 @@ struct dir_stat {
 	char *dir;
 	int ret; /* of stat */
 	struct stat st;
+	time_t before; /* the clock just before the stat */
 };
 
 /* The directories stat()ed by this resolution. */
@@ -2151,6 +2155,11 @@ void gg_compile_keep_absent(bool on)
 		paths_done(true);
 }
 
+void gg_compile_forget_absent(void)
+{
+	paths_done(true);
+}
+
 /* dir's real path, if it is the directory dir names: realpath takes the
  * text of /proc's magic links (a root or a cwd in another mount namespace),
  * which is not where the kernel's lookup goes; NULL then, or on failure. */
@@ -2217,8 +2226,8 @@ static void path_stat(struct path_info *pi, const char *file)
 	/* stat() only for a link: of anything else it says what lstat did */
 	pi->reg = pi->exists && (!pi->lnk || !stat(file, &pi->st)) && S_ISREG(pi->st.st_mode);
 	if (ds && absent && !ds->ret && S_ISDIR(ds->st.st_mode) &&
-	    ds->st.st_mtim.tv_sec + gg_dir_settle_s < time(NULL) &&
-	    ds->st.st_ctim.tv_sec + gg_dir_settle_s < time(NULL)) {
+	    ds->st.st_mtim.tv_sec + gg_dir_settle_s < ds->before &&
+	    ds->st.st_ctim.tv_sec + gg_dir_settle_s < ds->before) {
 		pi->keep = true;
 		pi->st = ds->st;
 	}
@@ -2242,6 +2251,7 @@ static const struct dir_stat *dir_stat_of(const char *file)
 	ds->dir = strndup(file, len);
 	if (!ds->dir)
 		return NULL;
+	ds->before = time(NULL);
 	ds->ret = stat(ds->dir, &ds->st) ? -errno : 0;
 	n_dir_stats++;
 	return ds;

@@ -239,6 +239,10 @@ int gg_compile_resolved(const struct gg_policy_input *in, size_t n,
  * found absent from one resolution to the next, each while its directory
  * is unchanged (user/compile.c); off frees them. */
 void gg_compile_keep_absent(bool on);
+/* Drops the names kept, leaving the mode as it is: the watch, when a file
+ * appears, does not rely on the directories' times (a root task can set
+ * the clock). */
+void gg_compile_forget_absent(void);
 
 /* gg_identities_resolve, then gg_compile_resolved. */
 int gg_compile_opts(const struct gg_policy_input *in, size_t n,

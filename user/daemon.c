@@ -2239,6 +2239,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (reload_requested) {
 			reload_requested = 0;
 			sighup_reload(d);
+			gg_generation_sync_now();
 		}
 		ret = wait_events(d, gg_apply_idle(d->cfg, 200));
 		if (ret < 0 && ret != -EINTR) {
@@ -2253,8 +2254,10 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 			d->journal_due = false;
 			copy_journal(d);
 		}
-		if (gg_watch_poll(watch, d->cfg, &d->generation) > 0)
+		if (gg_watch_poll(watch, d->cfg, &d->generation) > 0) {
+			gg_generation_sync_now();
 			copy_journal(d); /* policy_applied, now */
+		}
 		/* After every drain batch, and once a second when idle. */
 		tick = time(NULL) != last_tick;
 		if (ret > 0 || tick)

@@ -821,12 +821,17 @@ int gg_ref_canonical(const char *ref, char **out, struct gg_err *err)
  * The stored copies this process read back and found whole, by version
  * (gg_store_remember: the daemon, which stores the same packs at every
  * apply): one lstat then says a copy is still the one that was checked.
- * Its bytes change only with its mtime and ctime, or its inode; both
+ * A write() to it changes its mtime and ctime, a rename its inode; both
  * times come from a coarse clock, so a copy is remembered only once they
  * are gg_store_settle_s old (a write in the tick of the check would leave
- * them as they were).
+ * them as they were). A store through a shared mapping whose page is
+ * already dirty, or to the block device, changes neither: a remembered
+ * copy is read again once GG_STORE_RECHECK_S have passed, so a burst of
+ * applies reads it once and a copy changed behind the file system is
+ * still put back within the minute.
  */
 #define GG_STORE_MEMO_MAX 64
+#define GG_STORE_RECHECK_S 60
 
 int gg_store_settle_s = 2;
 
@@ -834,6 +839,7 @@ static bool store_remember;
 static struct {
 	char *path;
 	struct stat st;
+	time_t checked;
 } store_memo[GG_STORE_MEMO_MAX];
 static size_t n_store_memo;
 
@@ -862,19 +868,20 @@ static bool store_known(const char *path)
 
 	for (size_t i = 0; i < n_store_memo; i++)
 		if (!strcmp(store_memo[i].path, path))
-			return !lstat(path, &st) && same_file_version(&st, &store_memo[i].st);
+			return time(NULL) - store_memo[i].checked < GG_STORE_RECHECK_S &&
+			       !lstat(path, &st) && same_file_version(&st, &store_memo[i].st);
 	return false;
 }
 
-/* Remembers path, found whole, as st was before it was read. */
-static void store_note(const char *path, const struct stat *st)
+/* Remembers path, found whole, as st was before it was read (the clock
+ * read before that). */
+static void store_note(const char *path, const struct stat *st, time_t before)
 {
 	char *copy;
 	size_t i;
 
-	if (!store_remember || !S_ISREG(st->st_mode) ||
-	    st->st_mtim.tv_sec + gg_store_settle_s >= time(NULL) ||
-	    st->st_ctim.tv_sec + gg_store_settle_s >= time(NULL) || !(copy = strdup(path)))
+	if (!S_ISREG(st->st_mode) || st->st_mtim.tv_sec + gg_store_settle_s >= before ||
+	    st->st_ctim.tv_sec + gg_store_settle_s >= before || !(copy = strdup(path)))
 		return;
 	for (i = 0; i < n_store_memo && strcmp(store_memo[i].path, path); i++)
 		;
@@ -885,6 +892,7 @@ static void store_note(const char *path, const struct stat *st)
 	free(store_memo[i].path);
 	store_memo[i].path = copy;
 	store_memo[i].st = *st;
+	store_memo[i].checked = before;
 }
 
 /* true if path already holds exactly len bytes of buf; named_for: path's
@@ -892,20 +900,22 @@ static void store_note(const char *path, const struct stat *st)
  * before needs no reading. */
 static bool same_content(const char *path, bool named_for, const void *buf, size_t len)
 {
+	bool memo = named_for && store_remember;
+	time_t now = memo ? time(NULL) : 0;
 	struct stat before, after;
 	char *cur = NULL;
 	size_t n = 0;
 	bool same;
 
-	if (named_for && store_known(path))
+	if (memo && store_known(path))
 		return true;
-	if (lstat(path, &before) || read_path(path, true, DOC_MAX, &cur, &n, NULL))
+	if ((memo && lstat(path, &before)) || read_path(path, true, DOC_MAX, &cur, &n, NULL))
 		return false;
 	same = n == len && !memcmp(cur, buf, len);
 	free(cur);
 	/* remembered only if it did not change while it was read */
-	if (same && named_for && !lstat(path, &after) && same_file_version(&before, &after))
-		store_note(path, &before);
+	if (same && memo && !lstat(path, &after) && same_file_version(&before, &after))
+		store_note(path, &before, now);
 	return same;
 }
 

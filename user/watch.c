@@ -606,6 +606,8 @@ int gg_watch_poll(struct gg_watch *w, const struct gg_config *cfg, __u64 *genera
 	if (!gg_debounce_due(&w->db, now))
 		return 0;
 	snprintf(who, sizeof(who), "govgate run (watch: %s appeared)", w->first);
+	/* what appeared is looked up, whatever the directories' times say */
+	gg_compile_forget_absent();
 	ret = gg_policy_restore(cfg, who, generation, &err);
 	gg_debounce_done(&w->db, now_ms(), !ret);
 	if (ret) {

@@ -452,7 +452,8 @@ static int open_fds(void)
 /* The generation's record is in place, whole, when the swap happens, the
  * daemon's way (made durable after the reply) as the CLI's (at once); the
  * daemon's has one fd open until gg_generation_sync, which the next apply
- * also does first. */
+ * also does first; one that replaces a failed swap's record does so at
+ * once. */
 static void test_record_in_place_before_swap(void **state)
 {
 	struct fx *f = *state;
@@ -472,6 +473,20 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(gg_generation_sync(&err), 0);
 	assert_int_equal(open_fds(), fds);
 	assert_int_equal(gg_generation_sync(&err), 0); /* nothing pending */
+	/* a failed swap's generation is used again: its record is replaced
+	 * durably at once, nothing left pending */
+	K.fail_swap = true;
+	{
+		struct gg_pack_ref r = { "p2@v2", GG_ACT_DENY };
+		__u64 gen = 0;
+
+		assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
+	}
+	K.fail_swap = false;
+	assert_int_equal(open_fds(), fds + 1);
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_int_equal(K.record_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds);
 	gg_generation_sync_later(false);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
