@@ -521,8 +521,8 @@ void gg_journal_path(const struct gg_config *cfg, char *buf, size_t len)
 static void journal_append(const struct gg_config *cfg, json_t *rec)
 {
 	char path[4096];
+	int fd, error = 0;
 	char *s;
-	int fd;
 
 	gg_journal_path(cfg, path, sizeof(path));
 	/* Stamped now: the daemon may copy it much later (it was not running). */
@@ -535,18 +535,28 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 	s = json_dumps(rec, JSON_COMPACT);
 	if (!s)
 		return;
+	/* The outcome is settled (the swap done, or the apply failed): a
+	 * record that cannot be written or made durable is said on stderr,
+	 * the daemon's log or the operator's terminal. */
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd >= 0) {
+	if (fd < 0) {
+		error = errno;
+	} else {
 		/* One write per record: O_APPEND keeps concurrent writers whole. */
 		size_t len = strlen(s);
+		ssize_t n;
 
 		s[len] = '\n';
-		if (write(fd, s, len + 1) < 0)
-			fprintf(stderr, "govgate: %s: %s\n", path, strerror(errno));
-		s[len] = '\0';
-		fsync(fd);
+		n = write(fd, s, len + 1);
+		if (n != (ssize_t)len + 1)
+			error = n < 0 ? errno : EIO;
+		else if (fsync(fd))
+			error = errno;
 		close(fd);
 	}
+	if (error)
+		fprintf(stderr, "govgate: %s: %s (the record of this apply may be missing from "
+				"the journal, and from the audit log)\n", path, strerror(error));
 	free(s);
 }
 

@@ -493,6 +493,35 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(open_fds(), fds);
 }
 
+/* A journal record that cannot be written is said on stderr; the apply,
+ * done, stands. */
+static void test_journal_failure_said(void **state)
+{
+	struct fx *f = *state;
+	struct gg_pack_ref r = { "p1@v1", GG_ACT_DENY };
+	struct gg_err err = {};
+	int saved, fd, ret;
+	__u64 gen = 0;
+	char *log;
+
+	assert_int_equal(mkdir(P(f, "state"), 0755), 0);
+	assert_int_equal(mkdir(P(f, "state/journal.jsonl"), 0755), 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(P(f, "stderr.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, STDERR_FILENO);
+	ret = gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	assert_int_equal(ret, 0);
+	assert_int_equal(gen, K.latest);
+	log = fx_slurp(P(f, "stderr.log"), NULL);
+	assert_non_null(strstr(log, "journal.jsonl: Is a directory"));
+	free(log);
+}
+
 /* applied.json from an older govgate (refs only): resolved once, then kept
  * in format 2. */
 static void test_restore_format1(void **state)
@@ -905,6 +934,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_swap_puts_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_swap_without_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_in_place_before_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_failure_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_format1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_applied_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
