@@ -411,3 +411,15 @@ int gg_u32_cmp(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+bool gg_stat_same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+bool gg_stat_settled(const struct stat *st, time_t now, int settle_s)
+{
+	return st->st_mtim.tv_sec + settle_s < now && st->st_ctim.tv_sec + settle_s < now;
+}

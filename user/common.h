@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -58,6 +60,17 @@ int gg_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode, int *fd,
 		      struct gg_err *err);
 int gg_write_sync(const char *path, int fd, struct gg_err *err);
+
+/* Whether a and b are one version of one file: the same device, inode,
+ * size, mtime and ctime (a write changes the times, a rename the inode,
+ * and a name made, linked or renamed in a directory changes its times). */
+bool gg_stat_same_version(const struct stat *a, const struct stat *b);
+
+/* Whether st's mtime and ctime were more than settle_s old at now (the
+ * clock read before the stat). The times come from a coarse clock: a
+ * change in the tick of a stat could leave them as they were, one after a
+ * settled stat cannot. */
+bool gg_stat_settled(const struct stat *st, time_t now, int settle_s);
 
 /* "2024-05-01T12:00:00.123456Z": RFC 3339, UTC, microseconds, from
  * microseconds since the epoch (negative: before it). */

@@ -2070,7 +2070,6 @@ static struct dir_stat dir_stats[64];
 static size_t n_dir_stats;
 
 static const struct dir_stat *dir_stat_of(const char *file);
-static bool same_dir_version(const struct stat *a, const struct stat *b);
 static size_t path_slot(const char *path);
 
 /*
@@ -2138,7 +2137,7 @@ static void paths_revalidate(void)
 	for (size_t i = 0; i < cap; i++) {
 		const struct dir_stat *ds = old[i] ? dir_stat_of(old[i]->path) : NULL;
 
-		if (ds && !ds->ret && same_dir_version(&ds->st, &old[i]->st)) {
+		if (ds && !ds->ret && gg_stat_same_version(&ds->st, &old[i]->st)) {
 			paths[path_slot(old[i]->path)] = old[i];
 			paths_n++;
 		} else {
@@ -2226,8 +2225,7 @@ static void path_stat(struct path_info *pi, const char *file)
 	/* stat() only for a link: of anything else it says what lstat did */
 	pi->reg = pi->exists && (!pi->lnk || !stat(file, &pi->st)) && S_ISREG(pi->st.st_mode);
 	if (ds && absent && !ds->ret && S_ISDIR(ds->st.st_mode) &&
-	    ds->st.st_mtim.tv_sec + gg_dir_settle_s < ds->before &&
-	    ds->st.st_ctim.tv_sec + gg_dir_settle_s < ds->before) {
+	    gg_stat_settled(&ds->st, ds->before, gg_dir_settle_s)) {
 		pi->keep = true;
 		pi->st = ds->st;
 	}
@@ -2255,13 +2253,6 @@ static const struct dir_stat *dir_stat_of(const char *file)
 	ds->ret = stat(ds->dir, &ds->st) ? -errno : 0;
 	n_dir_stats++;
 	return ds;
-}
-
-static bool same_dir_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* The slot of path in the table: its own, or the free one it would take. */

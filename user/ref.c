@@ -853,13 +853,6 @@ void gg_store_remember(bool on)
 	n_store_memo = 0;
 }
 
-static bool same_file_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* path is named for the digest of what it holds: a remembered version
  * holds those bytes. */
 static bool store_known(const char *path)
@@ -869,7 +862,7 @@ static bool store_known(const char *path)
 	for (size_t i = 0; i < n_store_memo; i++)
 		if (!strcmp(store_memo[i].path, path))
 			return time(NULL) - store_memo[i].checked < GG_STORE_RECHECK_S &&
-			       !lstat(path, &st) && same_file_version(&st, &store_memo[i].st);
+			       !lstat(path, &st) && gg_stat_same_version(&st, &store_memo[i].st);
 	return false;
 }
 
@@ -880,8 +873,8 @@ static void store_note(const char *path, const struct stat *st, time_t before)
 	char *copy;
 	size_t i;
 
-	if (!S_ISREG(st->st_mode) || st->st_mtim.tv_sec + gg_store_settle_s >= before ||
-	    st->st_ctim.tv_sec + gg_store_settle_s >= before || !(copy = strdup(path)))
+	if (!S_ISREG(st->st_mode) || !gg_stat_settled(st, before, gg_store_settle_s) ||
+	    !(copy = strdup(path)))
 		return;
 	for (i = 0; i < n_store_memo && strcmp(store_memo[i].path, path); i++)
 		;
@@ -914,7 +907,7 @@ static bool same_content(const char *path, bool named_for, const void *buf, size
 	same = n == len && !memcmp(cur, buf, len);
 	free(cur);
 	/* remembered only if it did not change while it was read */
-	if (same && memo && !lstat(path, &after) && same_file_version(&before, &after))
+	if (same && memo && !lstat(path, &after) && gg_stat_same_version(&before, &after))
 		store_note(path, &before, now);
 	return same;
 }

@@ -227,6 +227,32 @@ static void test_sd_notify(void **state)
 	close(fd);
 }
 
+/* A version is the device, inode, size and both times; settled is both
+ * times more than the margin before the clock. */
+static void test_stat_version(void **state)
+{
+	struct stat a = { .st_dev = 1, .st_ino = 2, .st_size = 3 }, b;
+
+	a.st_mtim.tv_sec = a.st_ctim.tv_sec = 1000;
+	b = a;
+	assert_true(gg_stat_same_version(&a, &b));
+	b.st_ctim.tv_nsec = 1;
+	assert_false(gg_stat_same_version(&a, &b));
+	b = a;
+	b.st_mtim.tv_sec = 999;
+	assert_false(gg_stat_same_version(&a, &b));
+	b = a;
+	b.st_ino = 9;
+	assert_false(gg_stat_same_version(&a, &b));
+	b = a;
+	b.st_size = 4;
+	assert_false(gg_stat_same_version(&a, &b));
+	assert_true(gg_stat_settled(&a, 1003, 2));
+	assert_false(gg_stat_settled(&a, 1002, 2));
+	a.st_ctim.tv_sec = 1001; /* a change since: ctime alone moved */
+	assert_false(gg_stat_settled(&a, 1003, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_json_join),
 		cmocka_unit_test(test_percpu_sum),
 		cmocka_unit_test(test_comparators),
+		cmocka_unit_test(test_stat_version),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_sd_notify),
 	};
