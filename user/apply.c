@@ -518,7 +518,8 @@ void gg_journal_path(const struct gg_config *cfg, char *buf, size_t len)
 	snprintf(buf, len, "%s/journal.jsonl", cfg->state_dir);
 }
 
-static void journal_append(const struct gg_config *cfg, json_t *rec)
+/* 0, or -errno: the record may not be durable (said on stderr). */
+static int journal_append(const struct gg_config *cfg, json_t *rec)
 {
 	char path[4096];
 	int fd, error = 0;
@@ -532,9 +533,9 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 		gg_time_now(ts, sizeof(ts));
 		json_object_set_new(rec, "ts", json_string(ts));
 	}
-	s = json_dumps(rec, JSON_COMPACT);
+	s = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	if (!s)
-		return;
+		return -ENOMEM;
 	/* The outcome is settled (the swap done, or the apply failed): a
 	 * record that cannot be written or made durable is said on stderr,
 	 * the daemon's log or the operator's terminal. */
@@ -558,6 +559,18 @@ static void journal_append(const struct gg_config *cfg, json_t *rec)
 		fprintf(stderr, "govgate: %s: %s (the record of this apply may be missing from "
 				"the journal, and from the audit log)\n", path, strerror(error));
 	free(s);
+	return -error;
+}
+
+/* The set's refs as applied.json has them, each with the packs it is
+ * pinned to: a policy_applied record carries the whole set (the journal
+ * is the commit point: gg_applied_recover). */
+static json_t *applied_refs_json(const struct gg_applied *set)
+{
+	json_t *doc = gg_applied_json(set), *refs = json_incref(json_object_get(doc, "refs"));
+
+	json_decref(doc);
+	return refs;
 }
 
 static json_t *refs_json(const struct gg_applied *set)
@@ -672,6 +685,126 @@ int gg_apply_idle(const struct gg_config *cfg, int timeout_ms)
 	return ret > 0 ? 0 : timeout_ms;
 }
 
+/* The journal's lines are read from its end, in windows of these sizes
+ * (a policy_applied record of the nine packs is 11 KB): a record behind
+ * more than 16 MiB of failed applies' records is not looked for. */
+static const size_t journal_windows[] = { 64 << 10, 1 << 20, 16 << 20 };
+
+/* The last line of buf[0, n) that is a policy_applied record (buf is
+ * changed; whole: its first line is whole too). */
+static json_t *last_applied_in(char *buf, size_t n, bool whole)
+{
+	while (n > 0) {
+		char *line;
+		json_t *rec;
+
+		buf[--n] = '\0'; /* the line's '\n', or a record still being written */
+		line = memrchr(buf, '\n', n);
+		if (!line && !whole)
+			break;
+		line = line ? line + 1 : buf;
+		rec = json_loads(line, 0, NULL);
+		if (rec && !strcmp(gg_json_str(rec, "event", ""), "policy_applied"))
+			return rec;
+		json_decref(rec);
+		n = line - buf;
+	}
+	return NULL;
+}
+
+/* The journal's last policy_applied record, NULL if none is found. */
+static json_t *journal_last_applied(const struct gg_config *cfg)
+{
+	char path[4096], *buf = NULL;
+	json_t *rec = NULL;
+	struct stat st;
+	int fd;
+
+	gg_journal_path(cfg, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		goto cleanup;
+	for (size_t w = 0; !rec && w < sizeof(journal_windows) / sizeof(journal_windows[0]); w++) {
+		size_t n = journal_windows[w] < (size_t)st.st_size ? journal_windows[w] : (size_t)st.st_size;
+		ssize_t got;
+
+		free(buf);
+		buf = malloc(n + 1);
+		if (!buf || (got = pread(fd, buf, n, st.st_size - n)) != (ssize_t)n)
+			break;
+		rec = last_applied_in(buf, n, n == (size_t)st.st_size);
+		if (n == (size_t)st.st_size)
+			break;
+	}
+cleanup:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rec;
+}
+
+int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
+{
+	struct gg_applied cur = {}, rec_set = {};
+	struct gg_err why = {};
+	json_t *rec, *doc = NULL;
+	char path[4096];
+	int ret = 0, have;
+
+	rec = journal_last_applied(cfg);
+	if (!rec)
+		return 0;
+	/* Records written before they carried the pinned set: nothing to
+	 * recover from. */
+	doc = json_pack("{s:i, s:O, s:O}", "format", GG_APPLIED_FORMAT, "generation",
+			json_object_get(rec, "generation"), "refs", json_object_get(rec, "refs"));
+	if (!doc || gg_applied_parse("the journal", doc, &rec_set, &why))
+		goto cleanup;
+	have = gg_applied_read(cfg, &cur, &why);
+	/* None: removed (the first one is written durably), so the configured
+	 * packs apply; as new as the record, or newer (an apply not answered). */
+	if (have == -ENOENT || (!have && cur.generation >= rec_set.generation))
+		goto cleanup;
+	applied_path(cfg, path, sizeof(path));
+	json_decref(doc);
+	doc = gg_applied_json(&rec_set);
+	ret = write_json(path, doc, NULL, err);
+	if (ret)
+		goto cleanup;
+	if (have)
+		fprintf(stderr, "govgate: %s; the journal's last policy_applied record names "
+				"generation %llu (a crash of the machine right after an apply?): "
+				"applied.json put back from the record\n",
+			why.msg, (unsigned long long)rec_set.generation);
+	else
+		fprintf(stderr, "govgate: %s names generation %llu, the journal's last "
+				"policy_applied record %llu (a crash of the machine right after "
+				"an apply): applied.json put back from the record\n",
+			path, (unsigned long long)cur.generation,
+			(unsigned long long)rec_set.generation);
+cleanup:
+	gg_applied_free(&cur);
+	gg_applied_free(&rec_set);
+	json_decref(doc);
+	json_decref(rec);
+	return ret;
+}
+
+/* gg_applied_recover, once per process and state directory: in one
+ * process, applied.json is never behind the journal. */
+static int recover_once(const struct gg_config *cfg, struct gg_err *err)
+{
+	static char recovered[4096];
+	int ret;
+
+	if (!strcmp(recovered, cfg->state_dir))
+		return 0;
+	ret = gg_applied_recover(cfg, err);
+	if (!ret)
+		snprintf(recovered, sizeof(recovered), "%s", cfg->state_dir);
+	return ret;
+}
+
 /* One apply at a time: the generation written must be the one the swap
  * makes active, and an edit must read the set it replaces. */
 static int lock_state(const struct gg_config *cfg, struct gg_err *err)
@@ -699,6 +832,11 @@ static int lock_state(const struct gg_config *cfg, struct gg_err *err)
 
 		if (fd >= 0)
 			close(fd);
+		return ret;
+	}
+	ret = recover_once(cfg, err);
+	if (ret) {
+		close(fd);
 		return ret;
 	}
 	return fd;
@@ -825,48 +963,66 @@ static void keep_record(struct gg_compiled *c, __u64 generation)
 }
 
 /*
- * The generation's record: the daemon names the controls of the
- * generation's events with it (events resolve through the entries alone,
- * so the map rows, a million with a large CIDR list, are not written), and
- * operators read it as history. It is in place before the swap: a daemon
- * that dies after the swap is restarted and drains the generation's events
- * from the pinned ring, reading it then. It need not be durable before the
- * reply: after a crash of the machine no event of the generation is left
- * to name (the ring went with the kernel), and the journal's
- * policy_applied record, fsynced before the reply, is the history of
- * record. So the daemon has it fsynced after the reply (gg_generation_sync,
- * two fsyncs, 0.8 ms of the nine packs' apply); other callers at once.
- * Until then a crash of the machine can leave the newest record missing
- * or empty (docs/operators.md, "Rolling back").
+ * Made durable after the reply (the daemon; other callers at once): the
+ * generation's record and applied.json, each renamed into place before the
+ * swap, so that a daemon restarted after the swap finds both (it drains the
+ * generation's events from the pinned ring, and re-applies the set).
+ *
+ * The generation's record: after a crash of the machine no event of the
+ * generation is left to name (the ring went with the kernel). applied.json:
+ * the journal's policy_applied record, fsynced before the reply, carries
+ * the same set, and the next apply lock recovers applied.json from it when
+ * a crash left it older than the record, or unreadable
+ * (gg_applied_recover). So one fsync, the journal's, is the commit point
+ * of an apply; the four fsyncs of the two files follow the reply
+ * (gg_apply_sync, 1.3 ms of the nine packs' apply here). Until then a
+ * crash of the machine can leave the newest record missing or empty
+ * (docs/operators.md, "Rolling back").
  */
 static bool sync_later;
+enum { PENDING_RECORD, PENDING_APPLIED, PENDING_FILES };
 static struct {
 	char path[4096];
 	int fd; /* -1: nothing to sync */
-} unsynced = { .fd = -1 };
+} pending[PENDING_FILES] = { { .fd = -1 }, { .fd = -1 } };
 
-void gg_generation_sync_later(bool on)
+void gg_apply_sync_later(bool on)
 {
 	sync_later = on;
 }
 
-int gg_generation_sync(struct gg_err *err)
+static void pending_set(int which, const char *path, int fd)
 {
-	int fd = unsynced.fd;
-
-	if (fd < 0)
-		return 0;
-	unsynced.fd = -1;
-	return gg_write_sync(unsynced.path, fd, err);
+	snprintf(pending[which].path, sizeof(pending[which].path), "%s", path);
+	pending[which].fd = fd;
 }
 
-void gg_generation_sync_now(void)
+int gg_apply_sync(struct gg_err *err)
+{
+	struct gg_err later;
+	int ret = 0;
+
+	for (int i = 0; i < PENDING_FILES; i++) {
+		int fd = pending[i].fd, r;
+
+		if (fd < 0)
+			continue;
+		pending[i].fd = -1;
+		r = gg_write_sync(pending[i].path, fd, ret ? &later : err);
+		if (!ret)
+			ret = r;
+	}
+	return ret;
+}
+
+void gg_apply_sync_now(void)
 {
 	struct gg_err err;
 
-	if (gg_generation_sync(&err))
-		fprintf(stderr, "govgate: %s (the generation's record may not survive a crash "
-				"of the machine)\n", err.msg);
+	if (gg_apply_sync(&err))
+		fprintf(stderr, "govgate: %s (a crash of the machine may lose the newest "
+				"generation's record; applied.json is recovered from the journal)\n",
+			err.msg);
 }
 
 static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
@@ -886,9 +1042,11 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 	/* A record already there is of an apply whose swap failed (its
 	 * generation is used again): replaced durably, never left half. */
 	if (sync_later && access(path, F_OK)) {
-		ret = write_json(path, doc, &unsynced.fd, err);
+		int fd = -1;
+
+		ret = write_json(path, doc, &fd, err);
 		if (!ret)
-			snprintf(unsynced.path, sizeof(unsynced.path), "%s", path);
+			pending_set(PENDING_RECORD, path, fd);
 	} else {
 		ret = write_json(path, doc, NULL, err);
 	}
@@ -906,7 +1064,7 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 	size_t old_len = 0;
 	bool had_old = true;
 	json_t *doc = NULL;
-	int ret;
+	int ret, fd = -1;
 
 	applied_path(cfg, applied, sizeof(applied));
 	ret = gg_read_file(applied, &old, &old_len, err);
@@ -919,10 +1077,16 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 	set->format = GG_APPLIED_FORMAT;
 	set->generation = next;
 	doc = gg_applied_json(set);
-	ret = write_json(applied, doc, NULL, err);
+	/* The first one durable at once: a missing applied.json is one an
+	 * operator removed, never one to recover (gg_applied_recover). */
+	ret = write_json(applied, doc, sync_later && had_old ? &fd : NULL, err);
 	if (ret)
 		goto cleanup;
 	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
+	if (!ret && fd >= 0)
+		pending_set(PENDING_APPLIED, applied, fd);
+	else if (fd >= 0)
+		close(fd);
 	if (ret) {
 		struct gg_err why = {}, swap_err = *err;
 
@@ -947,7 +1111,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	__u64 next;
 	int ret;
 
-	gg_generation_sync_now();
+	gg_apply_sync_now();
 	ret = build_set(cfg, set, &b, err);
 	if (!ret)
 		ret = gg_compile_opts(b.in, b.n_in, &gg_resolve_standard, &c, err);
@@ -971,10 +1135,12 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 		goto cleanup;
 	*generation = next;
 	rec = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o, s:I}", "event", "policy_applied", "refs",
-			refs_json(set), "generation", (json_int_t)next, "mode",
+			applied_refs_json(set), "generation", (json_int_t)next, "mode",
 			mode_name(cfg->mode), "who", who, "packs", json_incref(packs),
 			"rules", (json_int_t)c->n_entries);
-	journal_append(cfg, rec);
+	/* No durable record to recover from: applied.json durable now. */
+	if (journal_append(cfg, rec))
+		gg_apply_sync_now();
 	json_decref(rec);
 	keep_record(c, next);
 cleanup:

@@ -113,13 +113,22 @@ void gg_generation_keep(bool on);
 struct gg_compiled *gg_generation_take(__u64 generation);
 
 /* A process that answers applies (the daemon) can have each make the
- * generation's record durable after its reply: gg_generation_sync then
- * fsyncs the last one written (0 if none is pending), called right after
- * the apply; each apply also does so first, so records become durable in
- * order. gg_generation_sync_now says a failure on stderr. */
-void gg_generation_sync_later(bool on);
-int gg_generation_sync(struct gg_err *err);
-void gg_generation_sync_now(void);
+ * generation's record and applied.json durable after its reply (the
+ * journal's record, durable before it, stands for both until then):
+ * gg_apply_sync then fsyncs the files the last apply wrote (0 if none is
+ * pending), called right after the apply; each apply also does so first,
+ * so they become durable in order. gg_apply_sync_now says a failure on
+ * stderr. */
+void gg_apply_sync_later(bool on);
+int gg_apply_sync(struct gg_err *err);
+void gg_apply_sync_now(void);
+
+/* After a crash of the machine: puts back applied.json from the journal's
+ * last policy_applied record (which carries the set) when applied.json is
+ * unreadable or names an older generation; a missing applied.json stays
+ * missing. Each process's first apply lock of a state directory does this
+ * (the daemon's start). 0, or an error writing applied.json. */
+int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err);
 
 /* The compiled policy of a generation, from the state directory. */
 int gg_generation_load(const struct gg_config *cfg, __u64 generation, struct gg_compiled **out,

@@ -2158,7 +2158,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	/* Each apply parses its set again: mostly the bytes parsed before. */
 	gg_doc_cache_enable(true);
 	gg_generation_keep(true);
-	gg_generation_sync_later(true);
+	gg_apply_sync_later(true);
 	gg_compile_keep_absent(true);
 	gg_store_remember(true);
 	/* libsystemd now, as a linked library would be: not read from disk
@@ -2239,7 +2239,7 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		if (reload_requested) {
 			reload_requested = 0;
 			sighup_reload(d);
-			gg_generation_sync_now();
+			gg_apply_sync_now();
 		}
 		ret = wait_events(d, gg_apply_idle(d->cfg, 200));
 		if (ret < 0 && ret != -EINTR) {
@@ -2249,13 +2249,13 @@ int gg_daemon_loop(struct gg_daemon *d, struct gg_err *err)
 		/* A request that woke the loop is answered before the second's
 		 * housekeeping (the state file's two fsyncs, malloc_trim). */
 		serve_control(d);
-		gg_generation_sync_now(); /* the record of an apply it answered */
+		gg_apply_sync_now(); /* the files of an apply it answered */
 		if (d->journal_due) {
 			d->journal_due = false;
 			copy_journal(d);
 		}
 		if (gg_watch_poll(watch, d->cfg, &d->generation) > 0) {
-			gg_generation_sync_now();
+			gg_apply_sync_now();
 			copy_journal(d); /* policy_applied, now */
 		}
 		/* After every drain batch, and once a second when idle. */
@@ -2300,7 +2300,7 @@ int gg_daemon_stop(struct gg_daemon *d, const char *error)
 	if (!d || !d->audit)
 		return 0;
 	d->clean_stop = !error;
-	gg_generation_sync_now();
+	gg_apply_sync_now();
 	/* The log says how the daemon ended, whichever way it did. */
 	check_drops(d);
 	recon_check(d, "daemon_stopping");
@@ -2355,8 +2355,8 @@ void gg_daemon_free(struct gg_daemon *d)
 	for (unsigned i = 0; i < GG_GEN_CACHE; i++)
 		gg_compiled_free(d->gens[i].policy);
 	gg_generation_keep(false);
-	gg_generation_sync_now();
-	gg_generation_sync_later(false);
+	gg_apply_sync_now();
+	gg_apply_sync_later(false);
 	gg_compile_keep_absent(false);
 	gg_store_remember(false);
 	gg_doc_cache_enable(false);

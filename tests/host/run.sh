@@ -505,6 +505,24 @@ in_scope "$tmp/nc" "$tmp/proof-after-upgrade"
 check exec-denied-after-upgrade test ! -e "$tmp/proof-after-upgrade"
 check upgrade-keeps-applied-pack sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q test-pack.json"
 
+# --- a crash of the machine right after an apply: applied.json, made
+# durable after the reply, can be older than the journal's policy_applied
+# record, durable before it (or torn). The next start puts it back from the
+# record, so the set applied last runs again, not an older one. The maps
+# are unloaded, as a reboot leaves them.
+stop_daemon
+"$gg" stop --unload --pin-dir "$pin" >/dev/null
+cp "$state/applied.json" "$tmp/applied.before-crash"
+echo '{"format":2,"generation":1,"refs":[]}' >"$state/applied.json"
+check crash-recovery-start start_daemon
+check crash-recovery-said grep -q "applied.json put back from the record" "$tmp/daemon.err"
+check crash-recovery-same-set python3 -c 'import json, sys
+now, before = (json.load(open(p)) for p in sys.argv[1:])
+assert now["refs"] == before["refs"] and now["generation"] > before["generation"]' \
+	"$state/applied.json" "$tmp/applied.before-crash"
+in_scope "$tmp/tool" "$tmp/proof-crash-tool"
+check crash-recovery-pack-enforces test ! -e "$tmp/proof-crash-tool"
+
 # --- observe mode for the whole agent: the denied exec runs, and is logged
 stop_daemon
 "$gg" stop --unload --pin-dir "$pin" >/dev/null

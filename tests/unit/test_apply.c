@@ -40,6 +40,7 @@ static struct {
 	__u64 latest;
 	char state_dir[512]; /* where the swapped generation's record must be */
 	__u64 record_at_swap; /* the generation its record said, at the swap */
+	__u64 applied_at_swap; /* the generation applied.json said, at the swap */
 	char names[4096]; /* basenames of the last swapped-in policy, ",a,b," */
 } K;
 
@@ -63,6 +64,10 @@ static int fake_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gen
 		 (unsigned long long)generation);
 	rec = json_load_file(path, 0, NULL);
 	K.record_at_swap = rec ? gg_json_int(rec, "generation") : 0;
+	json_decref(rec);
+	snprintf(path, sizeof(path), "%s/applied.json", K.state_dir);
+	rec = json_load_file(path, 0, NULL);
+	K.applied_at_swap = rec ? gg_json_int(rec, "generation") : 0;
 	json_decref(rec);
 	if (K.fail_swap)
 		return gg_errf(err, -EIO, "policy_state: fake swap failure");
@@ -190,8 +195,8 @@ static int teardown(void **state)
 	/* the daemon's caches, whatever a failed test left on */
 	gg_doc_cache_enable(false);
 	gg_generation_keep(false);
-	gg_generation_sync_now();
-	gg_generation_sync_later(false);
+	gg_apply_sync_now();
+	gg_apply_sync_later(false);
 	if (chdir(f->cwd))
 		return -1;
 	fx_rm_tree(f->root);
@@ -449,11 +454,12 @@ static int open_fds(void)
 	return n;
 }
 
-/* The generation's record is in place, whole, when the swap happens, the
- * daemon's way (made durable after the reply) as the CLI's (at once); the
- * daemon's has one fd open until gg_generation_sync, which the next apply
- * also does first; one that replaces a failed swap's record does so at
- * once. */
+/* The generation's record and applied.json are in place, whole, when the
+ * swap happens, the daemon's way (made durable after the reply) as the
+ * CLI's (at once); the daemon's leave one fd each open until
+ * gg_apply_sync, which the next apply also does first. A record that
+ * replaces a failed swap's, and a first applied.json, are durable at once;
+ * a failed swap's applied.json is put back at once. */
 static void test_record_in_place_before_swap(void **state)
 {
 	struct fx *f = *state;
@@ -462,19 +468,22 @@ static void test_record_in_place_before_swap(void **state)
 
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
-	gg_generation_sync_later(true);
+	assert_int_equal(K.applied_at_swap, K.latest);
+	gg_apply_sync_later(true);
 	fds = open_fds();
 	apply_ok(f, "p2@v2", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 1);
-	apply_ok(f, "p3@v3", GG_ACT_DENY); /* syncs the last one first */
+	assert_int_equal(K.applied_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds + 2);
+	apply_ok(f, "p3@v3", GG_ACT_DENY); /* syncs the last one's first */
 	assert_int_equal(K.record_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 1);
-	assert_int_equal(gg_generation_sync(&err), 0);
+	assert_int_equal(K.applied_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds + 2);
+	assert_int_equal(gg_apply_sync(&err), 0);
 	assert_int_equal(open_fds(), fds);
-	assert_int_equal(gg_generation_sync(&err), 0); /* nothing pending */
-	/* a failed swap's generation is used again: its record is replaced
-	 * durably at once, nothing left pending */
+	assert_int_equal(gg_apply_sync(&err), 0); /* nothing pending */
+	/* a failed swap: its applied.json is put back at once, its record
+	 * left for the generation's next try, which replaces it at once */
 	K.fail_swap = true;
 	{
 		struct gg_pack_ref r = { "p2@v2", GG_ACT_DENY };
@@ -486,10 +495,16 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(open_fds(), fds + 1);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds);
-	gg_generation_sync_later(false);
+	assert_int_equal(open_fds(), fds + 1); /* applied.json's */
+	/* a first applied.json (one removed): durable at once */
+	assert_int_equal(unlink(P(f, "state/applied.json")), 0);
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_int_equal(K.applied_at_swap, K.latest);
+	assert_int_equal(open_fds(), fds + 1); /* the record's */
+	gg_apply_sync_later(false);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
+	assert_int_equal(K.applied_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds);
 }
 
@@ -569,6 +584,114 @@ static void test_no_applied_set(void **state)
 
 	assert_int_equal(gg_policy_restore(&f->cfg, "govgate run", &gen, &err), -ENOENT);
 	assert_int_equal(K.swaps, 0);
+}
+
+/* Appends s to path. */
+static void append_to(const char *path, const char *s)
+{
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	fputs(s, fp);
+	fclose(fp);
+}
+
+/* After a crash of the machine applied.json can be older than the
+ * journal's last policy_applied record (made durable before the reply,
+ * applied.json after it), or torn: it is put back from the record. A
+ * missing one stays missing; a newer one (its apply not answered) stays;
+ * a record without the pinned set (an older govgate's) recovers nothing;
+ * a torn last line and a failed apply's record are skipped over. */
+static void test_applied_recovered_from_journal(void **state)
+{
+	struct fx *f = *state;
+	const char *applied = P(f, "state/applied.json"), *journal = P(f, "state/journal.jsonl");
+	char *gen1, *gen2, *now, *j;
+	struct gg_err err = {};
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	gen1 = fx_slurp(applied, NULL);
+	apply_ok(f, "b@v1", GG_ACT_OBSERVE); /* a bundle: two pinned packs */
+	gen2 = fx_slurp(applied, NULL);
+	assert_non_null(strstr(gen2, "\"p3@v3\""));
+	/* older: the set of generation 1 */
+	fx_put(applied, gen1);
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	/* torn: empty, or cut short */
+	fx_put(applied, "");
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	j = fx_slurp(journal, NULL);
+	fx_put(applied, "{\"format\":2,\"gener");
+	append_to(journal, "{\"event\":\"policy_apply_failed\",\"refs\":[],\"error\":\"x\"}\n");
+	/* the record more than the first window (64 KiB) from the end */
+	for (int i = 0; i < 1500; i++)
+		append_to(journal, "{\"event\":\"policy_apply_failed\",\"refs\":[],"
+				   "\"error\":\"a failure, one of many, after the last apply\"}\n");
+	append_to(journal, "{\"event\":\"policy_applied\",\"generation\":9,\"refs\":["); /* torn */
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	fx_put(journal, j);
+	/* missing: an operator removed it */
+	assert_int_equal(unlink(applied), 0);
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	assert_int_not_equal(access(applied, F_OK), 0);
+	/* newer than the record: kept */
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	fx_put(journal, j);
+	free(j);
+	gen1 = (free(gen1), fx_slurp(applied, NULL));
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen1);
+	free(now);
+	/* a record without the pinned set: nothing recovered */
+	append_to(journal, "{\"event\":\"policy_applied\",\"generation\":99,"
+			   "\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"enforce\"}]}\n");
+	fx_put(applied, "oops");
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, "oops");
+	free(now);
+	free(gen1);
+	free(gen2);
+}
+
+/* The daemon's start: its first apply lock recovers applied.json before
+ * the restore reads it, so the set the journal last recorded runs. */
+static void test_restore_recovers_applied(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	__u64 gen = 0;
+	pid_t pid;
+	int st;
+
+	/* the applies in another process (this one has not locked the state
+	 * directory yet: its first lock recovers) */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct gg_pack_ref r1 = { "p1@v1", GG_ACT_DENY }, r2 = { "p2@v2", GG_ACT_DENY };
+		__u64 g;
+
+		_exit(gg_policy_apply(&f->cfg, &r1, 1, "test", &g, &err) ||
+		      gg_policy_apply(&f->cfg, &r2, 1, "test", &g, &err));
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fx_put(P(f, "state/applied.json"), "");
+	assert_int_equal(gg_policy_restore(&f->cfg, "govgate run", &gen, &err), 0);
+	assert_true(running("old-two"));
+	assert_false(running("old-one"));
+	assert_int_equal(gen, 3);
 }
 
 static void test_corrupt_applied_set(void **state)
@@ -938,6 +1061,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_format1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_applied_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_applied_recovered_from_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_recovers_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_refuses_corrupt_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_keeps_pinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_fresh_around_pinned, setup, teardown),
