@@ -494,8 +494,10 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 /* ---- the state directory ---- */
 
 /* One line of compact JSON, written atomically (gg_write_atomic), or, with
- * unsynced, made durable later (gg_write_unsynced). */
-static int write_json(const char *path, json_t *doc, int *unsynced, struct gg_err *err)
+ * unsynced, made durable later (gg_write_unsynced; with old too, the file
+ * it replaces left under *old: gg_write_exchanged). */
+static int write_json(const char *path, json_t *doc, int *unsynced, char **old,
+		      struct gg_err *err)
 {
 	char *s = json_dumps(doc, JSON_COMPACT), *line = NULL;
 	int ret;
@@ -504,7 +506,9 @@ static int write_json(const char *path, json_t *doc, int *unsynced, struct gg_er
 		free(s);
 		return gg_errf(err, -ENOMEM, "out of memory");
 	}
-	if (unsynced)
+	if (unsynced && old)
+		ret = gg_write_exchanged(path, line, strlen(line), 0644, unsynced, old, err);
+	else if (unsynced)
 		ret = gg_write_unsynced(path, line, strlen(line), 0644, unsynced, err);
 	else
 		ret = gg_write_atomic(path, line, strlen(line), 0644, err);
@@ -768,7 +772,7 @@ int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 	applied_path(cfg, path, sizeof(path));
 	json_decref(doc);
 	doc = gg_applied_json(&rec_set);
-	ret = write_json(path, doc, NULL, err);
+	ret = write_json(path, doc, NULL, NULL, err);
 	if (ret)
 		goto cleanup;
 	if (have)
@@ -984,6 +988,7 @@ enum { PENDING_RECORD, PENDING_APPLIED, PENDING_FILES };
 static struct {
 	char path[4096];
 	int fd; /* -1: nothing to sync */
+	char *old; /* the file it replaced, to unlink (gg_write_exchanged) */
 } pending[PENDING_FILES] = { { .fd = -1 }, { .fd = -1 } };
 
 void gg_apply_sync_later(bool on)
@@ -991,10 +996,11 @@ void gg_apply_sync_later(bool on)
 	sync_later = on;
 }
 
-static void pending_set(int which, const char *path, int fd)
+static void pending_set(int which, const char *path, int fd, char *old)
 {
 	snprintf(pending[which].path, sizeof(pending[which].path), "%s", path);
 	pending[which].fd = fd;
+	pending[which].old = old;
 }
 
 int gg_apply_sync(struct gg_err *err)
@@ -1008,6 +1014,11 @@ int gg_apply_sync(struct gg_err *err)
 		if (fd < 0)
 			continue;
 		pending[i].fd = -1;
+		/* before the directory's fsync, which makes this durable too */
+		if (pending[i].old && unlink(pending[i].old) && errno != ENOENT)
+			fprintf(stderr, "govgate: %s: %s\n", pending[i].old, strerror(errno));
+		free(pending[i].old);
+		pending[i].old = NULL;
 		r = gg_write_sync(pending[i].path, fd, ret ? &later : err);
 		if (!ret)
 			ret = r;
@@ -1044,11 +1055,11 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 	if (sync_later && access(path, F_OK)) {
 		int fd = -1;
 
-		ret = write_json(path, doc, &fd, err);
+		ret = write_json(path, doc, &fd, NULL, err);
 		if (!ret)
-			pending_set(PENDING_RECORD, path, fd);
+			pending_set(PENDING_RECORD, path, fd, NULL);
 	} else {
-		ret = write_json(path, doc, NULL, err);
+		ret = write_json(path, doc, NULL, NULL, err);
 	}
 	json_decref(doc);
 	return ret;
@@ -1060,7 +1071,7 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 			const struct gg_compiled *c, __u64 next, struct gg_err *err)
 {
 	char applied[4096];
-	char *old = NULL;
+	char *old = NULL, *replaced = NULL;
 	size_t old_len = 0;
 	bool had_old = true;
 	json_t *doc = NULL;
@@ -1079,14 +1090,16 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 	doc = gg_applied_json(set);
 	/* The first one durable at once: a missing applied.json is one an
 	 * operator removed, never one to recover (gg_applied_recover). */
-	ret = write_json(applied, doc, sync_later && had_old ? &fd : NULL, err);
+	ret = write_json(applied, doc, sync_later && had_old ? &fd : NULL, &replaced, err);
 	if (ret)
 		goto cleanup;
 	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
-	if (!ret && fd >= 0)
-		pending_set(PENDING_APPLIED, applied, fd);
-	else if (fd >= 0)
+	if (!ret && fd >= 0) {
+		pending_set(PENDING_APPLIED, applied, fd, replaced);
+		replaced = NULL;
+	} else if (fd >= 0) {
 		close(fd);
+	}
 	if (ret) {
 		struct gg_err why = {}, swap_err = *err;
 
@@ -1096,6 +1109,10 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 				swap_err.msg, applied, why.msg);
 	}
 cleanup:
+	if (replaced) {
+		unlink(replaced);
+		free(replaced);
+	}
 	json_decref(doc);
 	free(old);
 	return ret;

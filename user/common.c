@@ -238,6 +238,32 @@ int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode
 	return write_renamed(path, buf, len, mode, false, fd, err);
 }
 
+int gg_write_exchanged(const char *path, const void *buf, size_t len, mode_t mode, int *fd,
+		       char **old, struct gg_err *err)
+{
+	char *tmp = NULL;
+	int ret;
+
+	*old = NULL;
+	ret = write_tmp(path, buf, len, mode, &tmp, fd, err);
+	if (!ret && !renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
+		*old = tmp; /* the old bytes, under the temporary name */
+		return 0;
+	}
+	/* No path yet (ENOENT), or a filesystem that cannot exchange. */
+	if (!ret && rename(tmp, path))
+		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
+	if (ret) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		if (tmp)
+			unlink(tmp);
+	}
+	free(tmp);
+	return ret;
+}
+
 int gg_write_sync(const char *path, int fd, struct gg_err *err)
 {
 	int ret = 0;

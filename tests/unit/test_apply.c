@@ -454,6 +454,22 @@ static int open_fds(void)
 	return n;
 }
 
+/* Files named applied.json.tmp.* in the state directory. */
+static int replaced_files(struct fx *f)
+{
+	char cmd[700];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -a '%s' | grep -c '^applied.json.tmp.'", P(f, "state"));
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
 /* The generation's record and applied.json are in place, whole, when the
  * swap happens, the daemon's way (made durable after the reply) as the
  * CLI's (at once); the daemon's leave one fd each open until
@@ -475,12 +491,16 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 2);
+	/* the applied.json it replaced, unlinked at the sync */
+	assert_int_equal(replaced_files(f), 1);
 	apply_ok(f, "p3@v3", GG_ACT_DENY); /* syncs the last one's first */
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 2);
+	assert_int_equal(replaced_files(f), 1);
 	assert_int_equal(gg_apply_sync(&err), 0);
 	assert_int_equal(open_fds(), fds);
+	assert_int_equal(replaced_files(f), 0);
 	assert_int_equal(gg_apply_sync(&err), 0); /* nothing pending */
 	/* a failed swap: its applied.json is put back at once, its record
 	 * left for the generation's next try, which replaces it at once */
@@ -493,6 +513,7 @@ static void test_record_in_place_before_swap(void **state)
 	}
 	K.fail_swap = false;
 	assert_int_equal(open_fds(), fds + 1);
+	assert_int_equal(replaced_files(f), 0);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 1); /* applied.json's */

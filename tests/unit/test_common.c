@@ -114,6 +114,49 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static char *slurp(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The new bytes are in place at once; the replaced file is kept under the
+ * temporary name until the caller unlinks it; a first file has none. */
+static void test_write_exchanged(void **state)
+{
+	char root[] = "/tmp/gg-exch-XXXXXX", path[256];
+	struct gg_err err = {};
+	char *old = NULL;
+	int fd = -1;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/f.json", root);
+	assert_int_equal(gg_write_exchanged(path, "one\n", 4, 0644, &fd, &old, &err), 0);
+	assert_null(old);
+	assert_true(fd >= 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(path), "one\n");
+	assert_int_equal(gg_write_exchanged(path, "two\n", 4, 0644, &fd, &old, &err), 0);
+	assert_non_null(old);
+	assert_non_null(strstr(old, "/f.json.tmp."));
+	assert_string_equal(slurp(path), "two\n");
+	assert_string_equal(slurp(old), "one\n");
+	assert_int_equal(unlink(old), 0);
+	free(old);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_int_equal(rmdir(root), -1); /* f.json is there, nothing else */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(root), 0);
+}
+
 static void test_json_insert_sorted(void **state)
 {
 	const char *in[] = { "m", "a", "z", "m", "b", "a" };
@@ -260,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_proc_start_ticks_no_process),
 		cmocka_unit_test(test_time_format_us),
 		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_write_exchanged),
 		cmocka_unit_test(test_json_insert_sorted),
 		cmocka_unit_test(test_json_join),
 		cmocka_unit_test(test_percpu_sum),
