@@ -493,27 +493,35 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 
 /* ---- the state directory ---- */
 
-/* One line of compact JSON, written atomically (gg_write_atomic), or, with
- * unsynced, made durable later (gg_write_unsynced; with old too, the file
- * it replaces left under *old: gg_write_exchanged). */
-static int write_json(const char *path, json_t *doc, int *unsynced, char **old,
-		      struct gg_err *err)
+/* doc as one line of compact JSON (the caller frees it). */
+static char *json_line(json_t *doc, struct gg_err *err)
 {
 	char *s = json_dumps(doc, JSON_COMPACT), *line = NULL;
-	int ret;
 
 	if (!s || asprintf(&line, "%s\n", s) < 0) {
-		free(s);
-		return gg_errf(err, -ENOMEM, "out of memory");
+		line = NULL;
+		gg_errf(err, -ENOMEM, "out of memory");
 	}
-	if (unsynced && old)
-		ret = gg_write_exchanged(path, line, strlen(line), 0644, unsynced, old, err);
-	else if (unsynced)
-		ret = gg_write_unsynced(path, line, strlen(line), 0644, unsynced, err);
+	free(s);
+	return line;
+}
+
+/* One line of compact JSON, written atomically (gg_write_atomic), or, with
+ * fd, made durable later through spare (gg_write_spare: exchanged with
+ * path, or renamed to it). */
+static int write_json(const char *path, json_t *doc, int *fd, const char *spare, bool exchange,
+		      struct gg_err *err)
+{
+	char *line = json_line(doc, err);
+	int ret;
+
+	if (!line)
+		return -ENOMEM;
+	if (fd)
+		ret = gg_write_spare(path, spare, exchange, line, strlen(line), 0644, fd, err);
 	else
 		ret = gg_write_atomic(path, line, strlen(line), 0644, err);
 	free(line);
-	free(s);
 	return ret;
 }
 
@@ -772,7 +780,7 @@ int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 	applied_path(cfg, path, sizeof(path));
 	json_decref(doc);
 	doc = gg_applied_json(&rec_set);
-	ret = write_json(path, doc, NULL, NULL, err);
+	ret = write_json(path, doc, NULL, NULL, false, err);
 	if (ret)
 		goto cleanup;
 	if (have)
@@ -988,7 +996,7 @@ enum { PENDING_RECORD, PENDING_APPLIED, PENDING_FILES };
 static struct {
 	char path[4096];
 	int fd; /* -1: nothing to sync */
-	char *old; /* the file it replaced, to unlink (gg_write_exchanged) */
+	char spare[4096]; /* the next write's spare, made after the sync ("": none) */
 } pending[PENDING_FILES] = { { .fd = -1 }, { .fd = -1 } };
 
 void gg_apply_sync_later(bool on)
@@ -996,11 +1004,11 @@ void gg_apply_sync_later(bool on)
 	sync_later = on;
 }
 
-static void pending_set(int which, const char *path, int fd, char *old)
+static void pending_set(int which, const char *path, int fd, const char *spare)
 {
 	snprintf(pending[which].path, sizeof(pending[which].path), "%s", path);
+	snprintf(pending[which].spare, sizeof(pending[which].spare), "%s", spare ? spare : "");
 	pending[which].fd = fd;
-	pending[which].old = old;
 }
 
 int gg_apply_sync(struct gg_err *err)
@@ -1014,14 +1022,11 @@ int gg_apply_sync(struct gg_err *err)
 		if (fd < 0)
 			continue;
 		pending[i].fd = -1;
-		/* before the directory's fsync, which makes this durable too */
-		if (pending[i].old && unlink(pending[i].old) && errno != ENOENT)
-			fprintf(stderr, "govgate: %s: %s\n", pending[i].old, strerror(errno));
-		free(pending[i].old);
-		pending[i].old = NULL;
 		r = gg_write_sync(pending[i].path, fd, ret ? &later : err);
 		if (!ret)
 			ret = r;
+		if (pending[i].spare[0])
+			gg_spare_make(pending[i].spare, 0644);
 	}
 	return ret;
 }
@@ -1053,13 +1058,15 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 	/* A record already there is of an apply whose swap failed (its
 	 * generation is used again): replaced durably, never left half. */
 	if (sync_later && access(path, F_OK)) {
+		char spare[4096];
 		int fd = -1;
 
-		ret = write_json(path, doc, &fd, NULL, err);
+		snprintf(spare, sizeof(spare), "%s/generations/.spare", cfg->state_dir);
+		ret = write_json(path, doc, &fd, spare, false, err);
 		if (!ret)
-			pending_set(PENDING_RECORD, path, fd, NULL);
+			pending_set(PENDING_RECORD, path, fd, spare);
 	} else {
-		ret = write_json(path, doc, NULL, NULL, err);
+		ret = write_json(path, doc, NULL, NULL, false, err);
 	}
 	json_decref(doc);
 	return ret;
@@ -1071,7 +1078,7 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 			const struct gg_compiled *c, __u64 next, struct gg_err *err)
 {
 	char applied[4096];
-	char *old = NULL, *replaced = NULL;
+	char *old = NULL, spare[4096];
 	size_t old_len = 0;
 	bool had_old = true;
 	json_t *doc = NULL;
@@ -1090,16 +1097,15 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 	doc = gg_applied_json(set);
 	/* The first one durable at once: a missing applied.json is one an
 	 * operator removed, never one to recover (gg_applied_recover). */
-	ret = write_json(applied, doc, sync_later && had_old ? &fd : NULL, &replaced, err);
+	snprintf(spare, sizeof(spare), "%s.spare", applied);
+	ret = write_json(applied, doc, sync_later && had_old ? &fd : NULL, spare, true, err);
 	if (ret)
 		goto cleanup;
 	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
-	if (!ret && fd >= 0) {
-		pending_set(PENDING_APPLIED, applied, fd, replaced);
-		replaced = NULL;
-	} else if (fd >= 0) {
+	if (!ret && fd >= 0)
+		pending_set(PENDING_APPLIED, applied, fd, NULL);
+	else if (fd >= 0)
 		close(fd);
-	}
 	if (ret) {
 		struct gg_err why = {}, swap_err = *err;
 
@@ -1109,10 +1115,6 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 				swap_err.msg, applied, why.msg);
 	}
 cleanup:
-	if (replaced) {
-		unlink(replaced);
-		free(replaced);
-	}
 	json_decref(doc);
 	free(old);
 	return ret;

@@ -238,30 +238,67 @@ int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode
 	return write_renamed(path, buf, len, mode, false, fd, err);
 }
 
-int gg_write_exchanged(const char *path, const void *buf, size_t len, mode_t mode, int *fd,
-		       char **old, struct gg_err *err)
+/* spare, opened to be rewritten in place: a regular file with one link,
+ * made if missing; a symlink or a file linked elsewhere is removed, never
+ * written through. st: what it is. */
+static int spare_open(const char *spare, mode_t mode, struct stat *st)
 {
-	char *tmp = NULL;
-	int ret;
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = open(spare, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
 
-	*old = NULL;
-	ret = write_tmp(path, buf, len, mode, &tmp, fd, err);
-	if (!ret && !renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
-		*old = tmp; /* the old bytes, under the temporary name */
-		return 0;
+		if (fd < 0 && errno != ELOOP)
+			return -errno;
+		if (fd >= 0 && !fstat(fd, st) && S_ISREG(st->st_mode) && st->st_nlink == 1)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		if (unlink(spare) && errno != ENOENT)
+			return -errno;
 	}
-	/* No path yet (ENOENT), or a filesystem that cannot exchange. */
-	if (!ret && rename(tmp, path))
+	return -EEXIST;
+}
+
+int gg_write_spare(const char *path, const char *spare, bool exchange, const void *buf,
+		   size_t len, mode_t mode, int *fd, struct gg_err *err)
+{
+	const char *p = buf;
+	struct stat st;
+	size_t off = 0;
+	int ret = 0;
+
+	*fd = spare_open(spare, mode, &st);
+	if (*fd < 0) /* no spare to be had: a new file, as gg_write_unsynced */
+		return write_renamed(path, buf, len, mode, false, fd, err);
+	while (off < len && !ret) {
+		ssize_t n = pwrite(*fd, p + off, len - off, off);
+
+		if (n < 0 && errno != EINTR)
+			ret = gg_errf(err, -errno, "%s: write: %s", spare, strerror(errno));
+		else if (n > 0)
+			off += n;
+	}
+	if (!ret && (size_t)st.st_size > len && ftruncate(*fd, len))
+		ret = gg_errf(err, -errno, "%s: truncate: %s", spare, strerror(errno));
+	if (!ret && (st.st_mode & 07777) != mode && fchmod(*fd, mode))
+		ret = gg_errf(err, -errno, "%s: chmod: %s", spare, strerror(errno));
+	if (!ret && exchange && !renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_EXCHANGE))
+		return 0;
+	/* Not exchanged: asked so, no path yet, or a filesystem that cannot. */
+	if (!ret && rename(spare, path))
 		ret = gg_errf(err, -errno, "%s: %s", path, strerror(errno));
 	if (ret) {
-		if (*fd >= 0)
-			close(*fd);
+		close(*fd);
 		*fd = -1;
-		if (tmp)
-			unlink(tmp);
 	}
-	free(tmp);
 	return ret;
+}
+
+void gg_spare_make(const char *spare, mode_t mode)
+{
+	int fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 int gg_write_sync(const char *path, int fd, struct gg_err *err)

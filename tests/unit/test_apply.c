@@ -454,32 +454,26 @@ static int open_fds(void)
 	return n;
 }
 
-/* Files named applied.json.tmp.* in the state directory. */
-static int replaced_files(struct fx *f)
+static ino_t ino_of(const char *path)
 {
-	char cmd[700];
-	FILE *p;
-	int n = -1;
+	struct stat st;
 
-	snprintf(cmd, sizeof(cmd), "ls -a '%s' | grep -c '^applied.json.tmp.'", P(f, "state"));
-	p = popen(cmd, "r");
-	if (p && fscanf(p, "%d", &n) != 1)
-		n = -1;
-	if (p)
-		pclose(p);
-	return n;
+	return stat(path, &st) ? 0 : st.st_ino;
 }
 
 /* The generation's record and applied.json are in place, whole, when the
  * swap happens, the daemon's way (made durable after the reply) as the
  * CLI's (at once); the daemon's leave one fd each open until
- * gg_apply_sync, which the next apply also does first. A record that
- * replaces a failed swap's, and a first applied.json, are durable at once;
- * a failed swap's applied.json is put back at once. */
+ * gg_apply_sync, which the next apply also does first, and make no inode:
+ * each is written into a spare. A record that replaces a failed swap's,
+ * and a first applied.json, are durable at once; a failed swap's
+ * applied.json is put back at once. */
 static void test_record_in_place_before_swap(void **state)
 {
+	ino_t spare_ino, applied_ino, applied_spare_ino;
 	struct fx *f = *state;
 	struct gg_err err = {};
+	char record[64];
 	int fds;
 
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
@@ -491,16 +485,26 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 2);
-	/* the applied.json it replaced, unlinked at the sync */
-	assert_int_equal(replaced_files(f), 1);
-	apply_ok(f, "p3@v3", GG_ACT_DENY); /* syncs the last one's first */
+	assert_int_equal(gg_apply_sync(&err), 0);
+	assert_int_equal(open_fds(), fds);
+	/* no inode made: the record is the spare made after the last sync,
+	 * applied.json its spare, which keeps the old one's inode */
+	spare_ino = ino_of(P(f, "state/generations/.spare"));
+	applied_ino = ino_of(P(f, "state/applied.json"));
+	applied_spare_ino = ino_of(P(f, "state/applied.json.spare"));
+	assert_true(spare_ino && applied_ino && applied_spare_ino);
+	apply_ok(f, "p3@v3", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 2);
-	assert_int_equal(replaced_files(f), 1);
+	snprintf(record, sizeof(record), "state/generations/%llu.json", (unsigned long long)K.latest);
+	assert_int_equal(ino_of(P(f, "%s", record)), spare_ino);
+	assert_int_equal(ino_of(P(f, "state/applied.json")), applied_spare_ino);
+	assert_int_equal(ino_of(P(f, "state/applied.json.spare")), applied_ino);
+	assert_int_equal(ino_of(P(f, "state/generations/.spare")), 0);
 	assert_int_equal(gg_apply_sync(&err), 0);
 	assert_int_equal(open_fds(), fds);
-	assert_int_equal(replaced_files(f), 0);
+	assert_int_not_equal(ino_of(P(f, "state/generations/.spare")), 0);
 	assert_int_equal(gg_apply_sync(&err), 0); /* nothing pending */
 	/* a failed swap: its applied.json is put back at once, its record
 	 * left for the generation's next try, which replaces it at once */
@@ -513,7 +517,6 @@ static void test_record_in_place_before_swap(void **state)
 	}
 	K.fail_swap = false;
 	assert_int_equal(open_fds(), fds + 1);
-	assert_int_equal(replaced_files(f), 0);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(open_fds(), fds + 1); /* applied.json's */

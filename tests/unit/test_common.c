@@ -114,6 +114,15 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void fx_put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 static char *slurp(const char *path)
 {
 	static char buf[256];
@@ -128,33 +137,71 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* The new bytes are in place at once; the replaced file is kept under the
- * temporary name until the caller unlinks it; a first file has none. */
-static void test_write_exchanged(void **state)
+static ino_t ino_of(const char *path)
 {
-	char root[] = "/tmp/gg-exch-XXXXXX", path[256];
+	struct stat st;
+
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* Through a spare, no inode is made once there is one: exchanged, the
+ * file and its spare trade places (the spare keeps the old bytes, cut to
+ * the new length when rewritten); renamed, the spare becomes the file. A
+ * spare that is a symlink or has another link is replaced, its target
+ * left alone. */
+static void test_write_spare(void **state)
+{
+	char root[] = "/tmp/gg-spare-XXXXXX", path[256], spare[256], other[256], cmd[300];
 	struct gg_err err = {};
-	char *old = NULL;
+	ino_t file_ino, spare_ino;
 	int fd = -1;
 
 	assert_non_null(mkdtemp(root));
 	snprintf(path, sizeof(path), "%s/f.json", root);
-	assert_int_equal(gg_write_exchanged(path, "one\n", 4, 0644, &fd, &old, &err), 0);
-	assert_null(old);
-	assert_true(fd >= 0);
+	snprintf(spare, sizeof(spare), "%s/f.json.spare", root);
+	snprintf(other, sizeof(other), "%s/other", root);
+	/* no file yet: the spare is made and renamed to it */
+	assert_int_equal(gg_write_spare(path, spare, true, "one one\n", 8, 0644, &fd, &err), 0);
 	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "one\n");
-	assert_int_equal(gg_write_exchanged(path, "two\n", 4, 0644, &fd, &old, &err), 0);
-	assert_non_null(old);
-	assert_non_null(strstr(old, "/f.json.tmp."));
+	assert_string_equal(slurp(path), "one one\n");
+	assert_int_equal(ino_of(spare), 0);
+	/* exchanged: a new spare the first time, then the old file's inode */
+	assert_int_equal(gg_write_spare(path, spare, true, "two\n", 4, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
 	assert_string_equal(slurp(path), "two\n");
-	assert_string_equal(slurp(old), "one\n");
-	assert_int_equal(unlink(old), 0);
-	free(old);
+	assert_string_equal(slurp(spare), "one one\n");
+	file_ino = ino_of(path);
+	spare_ino = ino_of(spare);
+	assert_int_equal(gg_write_spare(path, spare, true, "three\n", 6, 0644, &fd, &err), 0);
 	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_int_equal(rmdir(root), -1); /* f.json is there, nothing else */
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(root), 0);
+	assert_string_equal(slurp(path), "three\n");
+	assert_string_equal(slurp(spare), "two\n");
+	assert_int_equal(ino_of(path), spare_ino);
+	assert_int_equal(ino_of(spare), file_ino);
+	/* renamed: the spare becomes the file, the next one is made */
+	spare_ino = ino_of(spare);
+	assert_int_equal(gg_write_spare(path, spare, false, "four\n", 5, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_int_equal(ino_of(path), spare_ino);
+	assert_int_equal(ino_of(spare), 0);
+	gg_spare_make(spare, 0644);
+	assert_int_not_equal(ino_of(spare), 0);
+	/* a spare linked to another file, or a symlink: not written through */
+	fx_put_text(other, "keep\n");
+	assert_int_equal(unlink(spare), 0);
+	assert_int_equal(link(other, spare), 0);
+	assert_int_equal(gg_write_spare(path, spare, true, "five\n", 5, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(other), "keep\n");
+	assert_string_equal(slurp(path), "five\n");
+	assert_int_equal(unlink(spare), 0);
+	assert_int_equal(symlink(other, spare), 0);
+	assert_int_equal(gg_write_spare(path, spare, true, "six\n", 4, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(other), "keep\n");
+	assert_string_equal(slurp(path), "six\n");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_json_insert_sorted(void **state)
@@ -303,7 +350,7 @@ int main(void)
 		cmocka_unit_test(test_proc_start_ticks_no_process),
 		cmocka_unit_test(test_time_format_us),
 		cmocka_unit_test(test_mkdir_p),
-		cmocka_unit_test(test_write_exchanged),
+		cmocka_unit_test(test_write_spare),
 		cmocka_unit_test(test_json_insert_sorted),
 		cmocka_unit_test(test_json_join),
 		cmocka_unit_test(test_percpu_sum),
