@@ -258,6 +258,11 @@ $(OUTPUT)/bench/recbench: bench/recbench.c $(LIB) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/user $< $(LIB) $(LDLIBS) -o $@
 
+# The file steps of an apply before its reply, two ways (docs/performance.md).
+$(OUTPUT)/bench/statefiles: bench/statefiles.c $(LIB) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 bench: all $(BENCH_BIN) $(BENCH_FLOOR)
 	$(Q)bench/run.sh
 

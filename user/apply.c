@@ -551,20 +551,33 @@ static int journal_append(const struct gg_config *cfg, json_t *rec)
 	/* The outcome is settled (the swap done, or the apply failed): a
 	 * record that cannot be written or made durable is said on stderr,
 	 * the daemon's log or the operator's terminal. */
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* O_RDWR: its last byte is read; O_NONBLOCK: a FIFO put in its place
+	 * never makes this wait */
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		error = errno;
 	} else {
-		/* One write per record: O_APPEND keeps concurrent writers whole. */
-		size_t len = strlen(s);
-		ssize_t n;
+		struct stat st;
+		char last = '\n', *line = NULL;
+		bool regular = !fstat(fd, &st) && S_ISREG(st.st_mode);
+		ssize_t n = -1;
 
-		s[len] = '\n';
-		n = write(fd, s, len + 1);
-		if (n != (ssize_t)len + 1)
-			error = n < 0 ? errno : EIO;
+		/* After a torn record (a crash, a short write), this one starts a
+		 * line of its own: glued to it, neither would parse. */
+		if (!regular)
+			errno = EINVAL;
+		else if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+			last = '\n';
+		/* One write per record: O_APPEND keeps concurrent writers whole. */
+		if (regular && asprintf(&line, "%s%s\n", last != '\n' ? "\n" : "", s) < 0)
+			line = NULL;
+		if (line)
+			n = write(fd, line, strlen(line));
+		if (!line || n != (ssize_t)strlen(line))
+			error = n < 0 || !line ? errno : EIO;
 		else if (fsync(fd))
 			error = errno;
+		free(line);
 		close(fd);
 	}
 	if (error)
@@ -632,7 +645,24 @@ json_t *gg_policy_packs_json(const struct gg_policy_input *in, size_t n)
 	return arr;
 }
 
-/* The generation applied.json records, or 0. */
+/* The generation of the journal's last policy_applied record, as this
+ * process last read or wrote it, for one state directory. */
+static struct {
+	char state_dir[4096];
+	__u64 generation;
+} journaled;
+
+static void journaled_set(const struct gg_config *cfg, __u64 generation)
+{
+	snprintf(journaled.state_dir, sizeof(journaled.state_dir), "%s", cfg->state_dir);
+	journaled.generation = generation;
+}
+
+/* The last generation applied: applied.json's, or the journal's last
+ * record's if higher. With the journal's, generations grow across an
+ * applied.json removed (and fresh maps), so a record never names a
+ * generation that an older applied.json, or a later one, also names
+ * (gg_applied_recover compares them). */
 static __u64 last_generation(const struct gg_config *cfg)
 {
 	char path[4096];
@@ -644,6 +674,8 @@ static __u64 last_generation(const struct gg_config *cfg)
 	if (doc)
 		gen = gg_json_int(doc, "generation");
 	json_decref(doc);
+	if (!strcmp(journaled.state_dir, cfg->state_dir) && journaled.generation > gen)
+		gen = journaled.generation;
 	return gen;
 }
 
@@ -702,6 +734,16 @@ int gg_apply_idle(const struct gg_config *cfg, int timeout_ms)
  * more than 16 MiB of failed applies' records is not looked for. */
 static const size_t journal_windows[] = { 64 << 10, 1 << 20, 16 << 20 };
 
+/* Where the last record in line begins. */
+static const char *last_record_start(const char *line)
+{
+	const char *at = line, *p;
+
+	while ((p = strstr(at + 1, "{\"event\":")))
+		at = p;
+	return at;
+}
+
 /* The last line of buf[0, n) that is a policy_applied record (buf is
  * changed; whole: its first line is whole too). */
 static json_t *last_applied_in(char *buf, size_t n, bool whole)
@@ -716,6 +758,8 @@ static json_t *last_applied_in(char *buf, size_t n, bool whole)
 			break;
 		line = line ? line + 1 : buf;
 		rec = json_loads(line, 0, NULL);
+		if (!rec) /* a record appended to a torn one (an older govgate) */
+			rec = json_loads(last_record_start(line), 0, NULL);
 		if (rec && !strcmp(gg_json_str(rec, "event", ""), "policy_applied"))
 			return rec;
 		json_decref(rec);
@@ -733,8 +777,9 @@ static json_t *journal_last_applied(const struct gg_config *cfg)
 	int fd;
 
 	gg_journal_path(cfg, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st))
+	/* a FIFO or a device would block or answer: regular files only */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode))
 		goto cleanup;
 	for (size_t w = 0; !rec && w < sizeof(journal_windows) / sizeof(journal_windows[0]); w++) {
 		size_t n = journal_windows[w] < (size_t)st.st_size ? journal_windows[w] : (size_t)st.st_size;
@@ -755,6 +800,20 @@ cleanup:
 	return rec;
 }
 
+/* a and b record the same set, byte for byte as applied.json has it. */
+static bool same_set(const struct gg_applied *a, const struct gg_applied *b)
+{
+	json_t *ja = gg_applied_json(a), *jb = gg_applied_json(b);
+	char *sa = json_dumps(ja, JSON_COMPACT), *sb = json_dumps(jb, JSON_COMPACT);
+	bool same = sa && sb && !strcmp(sa, sb);
+
+	free(sa);
+	free(sb);
+	json_decref(ja);
+	json_decref(jb);
+	return same;
+}
+
 int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 {
 	struct gg_applied cur = {}, rec_set = {};
@@ -772,10 +831,13 @@ int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 			json_object_get(rec, "generation"), "refs", json_object_get(rec, "refs"));
 	if (!doc || gg_applied_parse("the journal", doc, &rec_set, &why))
 		goto cleanup;
+	journaled_set(cfg, rec_set.generation);
 	have = gg_applied_read(cfg, &cur, &why);
 	/* None: removed (the first one is written durably), so the configured
-	 * packs apply; as new as the record, or newer (an apply not answered). */
-	if (have == -ENOENT || (!have && cur.generation >= rec_set.generation))
+	 * packs apply; newer: an apply not answered; as new and the same set. */
+	if (have == -ENOENT || (!have && (cur.generation > rec_set.generation ||
+					  (cur.generation == rec_set.generation &&
+					   same_set(&cur, &rec_set)))))
 		goto cleanup;
 	applied_path(cfg, path, sizeof(path));
 	json_decref(doc);
@@ -788,12 +850,17 @@ int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 				"generation %llu (a crash of the machine right after an apply?): "
 				"applied.json put back from the record\n",
 			why.msg, (unsigned long long)rec_set.generation);
-	else
+	else if (cur.generation < rec_set.generation)
 		fprintf(stderr, "govgate: %s names generation %llu, the journal's last "
 				"policy_applied record %llu (a crash of the machine right after "
 				"an apply): applied.json put back from the record\n",
 			path, (unsigned long long)cur.generation,
 			(unsigned long long)rec_set.generation);
+	else
+		fprintf(stderr, "govgate: %s names generation %llu with another set than the "
+				"journal's last policy_applied record (a crash of the machine right "
+				"after an apply?): applied.json put back from the record\n",
+			path, (unsigned long long)cur.generation);
 cleanup:
 	gg_applied_free(&cur);
 	gg_applied_free(&rec_set);
@@ -996,7 +1063,7 @@ enum { PENDING_RECORD, PENDING_APPLIED, PENDING_FILES };
 static struct {
 	char path[4096];
 	int fd; /* -1: nothing to sync */
-	char spare[4096]; /* the next write's spare, made after the sync ("": none) */
+	char spare[4096]; /* made ready for the next write after the sync ("": none) */
 } pending[PENDING_FILES] = { { .fd = -1 }, { .fd = -1 } };
 
 void gg_apply_sync_later(bool on)
@@ -1026,7 +1093,7 @@ int gg_apply_sync(struct gg_err *err)
 		if (!ret)
 			ret = r;
 		if (pending[i].spare[0])
-			gg_spare_make(pending[i].spare, 0644);
+			gg_spare_ready(pending[i].spare, 0644);
 	}
 	return ret;
 }
@@ -1036,9 +1103,8 @@ void gg_apply_sync_now(void)
 	struct gg_err err;
 
 	if (gg_apply_sync(&err))
-		fprintf(stderr, "govgate: %s (a crash of the machine may lose the newest "
-				"generation's record; applied.json is recovered from the journal)\n",
-			err.msg);
+		fprintf(stderr, "govgate: %s (not durable: a crash of the machine may lose "
+				"it)\n", err.msg);
 }
 
 static int write_generation(const struct gg_config *cfg, const struct gg_applied *set,
@@ -1103,7 +1169,7 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 		goto cleanup;
 	ret = gg_apply_kernel.swap(cfg->pin_dir, c, next, err);
 	if (!ret && fd >= 0)
-		pending_set(PENDING_APPLIED, applied, fd, NULL);
+		pending_set(PENDING_APPLIED, applied, fd, spare);
 	else if (fd >= 0)
 		close(fd);
 	if (ret) {
@@ -1160,6 +1226,8 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	/* No durable record to recover from: applied.json durable now. */
 	if (journal_append(cfg, rec))
 		gg_apply_sync_now();
+	else
+		journaled_set(cfg, next);
 	json_decref(rec);
 	keep_record(c, next);
 cleanup:

@@ -238,17 +238,22 @@ int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode
 	return write_renamed(path, buf, len, mode, false, fd, err);
 }
 
-/* spare, opened to be rewritten in place: a regular file with one link,
- * made if missing; a symlink or a file linked elsewhere is removed, never
- * written through. st: what it is. */
-static int spare_open(const char *spare, mode_t mode, struct stat *st)
+/* spare, opened for writing: a regular file with one link, made if
+ * missing. A symlink, a file linked elsewhere, a FIFO or a device
+ * (O_NONBLOCK: opening one never waits) is removed, never written
+ * through. Emptied if it is not empty: bytes are only ever written into
+ * fresh blocks, so a crash cannot leave two versions mixed in it. */
+static int spare_open(const char *spare, mode_t mode)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		int fd = open(spare, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+		int fd = open(spare, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+		struct stat st;
 
-		if (fd < 0 && errno != ELOOP)
+		if (fd < 0 && errno != ELOOP && errno != ENXIO && errno != EISDIR)
 			return -errno;
-		if (fd >= 0 && !fstat(fd, st) && S_ISREG(st->st_mode) && st->st_nlink == 1)
+		if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+		    (!st.st_size || !ftruncate(fd, 0)) &&
+		    ((st.st_mode & 07777) == mode || !fchmod(fd, mode)))
 			return fd;
 		if (fd >= 0)
 			close(fd);
@@ -262,25 +267,20 @@ int gg_write_spare(const char *path, const char *spare, bool exchange, const voi
 		   size_t len, mode_t mode, int *fd, struct gg_err *err)
 {
 	const char *p = buf;
-	struct stat st;
 	size_t off = 0;
 	int ret = 0;
 
-	*fd = spare_open(spare, mode, &st);
+	*fd = spare_open(spare, mode);
 	if (*fd < 0) /* no spare to be had: a new file, as gg_write_unsynced */
 		return write_renamed(path, buf, len, mode, false, fd, err);
 	while (off < len && !ret) {
-		ssize_t n = pwrite(*fd, p + off, len - off, off);
+		ssize_t n = write(*fd, p + off, len - off);
 
 		if (n < 0 && errno != EINTR)
 			ret = gg_errf(err, -errno, "%s: write: %s", spare, strerror(errno));
 		else if (n > 0)
 			off += n;
 	}
-	if (!ret && (size_t)st.st_size > len && ftruncate(*fd, len))
-		ret = gg_errf(err, -errno, "%s: truncate: %s", spare, strerror(errno));
-	if (!ret && (st.st_mode & 07777) != mode && fchmod(*fd, mode))
-		ret = gg_errf(err, -errno, "%s: chmod: %s", spare, strerror(errno));
 	if (!ret && exchange && !renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_EXCHANGE))
 		return 0;
 	/* Not exchanged: asked so, no path yet, or a filesystem that cannot. */
@@ -293,9 +293,9 @@ int gg_write_spare(const char *path, const char *spare, bool exchange, const voi
 	return ret;
 }
 
-void gg_spare_make(const char *spare, mode_t mode)
+void gg_spare_ready(const char *spare, mode_t mode)
 {
-	int fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	int fd = spare_open(spare, mode);
 
 	if (fd >= 0)
 		close(fd);

@@ -62,23 +62,25 @@ int gg_write_unsynced(const char *path, const void *buf, size_t len, mode_t mode
 int gg_write_sync(const char *path, int fd, struct gg_err *err);
 /*
  * As gg_write_unsynced, for a file written again and again, through spare,
- * a file beside path that only path's writer uses: the bytes are written
- * into spare in place, then spare is renamed to path (exchange false: the
- * next spare is made by gg_spare_make) or exchanged with it (true: spare
- * then holds path's old bytes, rewritten by the next write). So no inode
- * is created or freed, nor, while the bytes fit the blocks they had, any
- * block: on this VM's ext4 (no journal, online discard) a new inode costs
- * a scan of the recently deleted ones and freed blocks a discard, 0.3 ms
- * each (docs/performance.md, "Apply, sixth pass"). A spare that is missing
- * is made; one that is a symlink or has other links is replaced, never
- * written through; one that cannot be had at all: a new temporary file,
- * as gg_write_unsynced. On a filesystem that cannot exchange: renamed.
+ * an empty file beside path that only path's writer uses: the bytes are
+ * written into spare, then spare is renamed to path (exchange false) or
+ * exchanged with it (true: spare then holds path's old file).
+ * gg_spare_ready, after the sync, makes the next spare or empties the old
+ * file. So no inode is created or freed before the sync, nor any block:
+ * on this VM's ext4 (no journal, online discard) a new inode costs a scan
+ * of the recently deleted ones and freed blocks a discard, 0.3 ms each
+ * (docs/performance.md, "Apply, sixth pass"). The bytes always go into
+ * fresh blocks (a spare that is not empty is emptied first), so a crash
+ * leaves path whole, cut short or zeros, never two versions mixed. A spare
+ * that is a symlink, a FIFO or has other links is removed, never written
+ * through; one that cannot be had at all: a new temporary file, as
+ * gg_write_unsynced. On a filesystem that cannot exchange: renamed.
  */
 int gg_write_spare(const char *path, const char *spare, bool exchange, const void *buf,
 		   size_t len, mode_t mode, int *fd, struct gg_err *err);
-/* Makes spare, empty, unless it exists (not durable: a spare lost in a
- * crash is made again). */
-void gg_spare_make(const char *spare, mode_t mode);
+/* Makes spare ready for the next gg_write_spare: made if missing, emptied
+ * (not durable: a spare lost in a crash is made again). */
+void gg_spare_ready(const char *spare, mode_t mode);
 
 /* Whether a and b are one version of one file: the same device, inode,
  * size, mtime and ctime (a write changes the times, a rename the inode,

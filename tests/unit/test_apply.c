@@ -473,7 +473,7 @@ static void test_record_in_place_before_swap(void **state)
 	ino_t spare_ino, applied_ino, applied_spare_ino;
 	struct fx *f = *state;
 	struct gg_err err = {};
-	char record[64];
+	char record[64], *before, *after;
 	int fds;
 
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
@@ -509,6 +509,7 @@ static void test_record_in_place_before_swap(void **state)
 	/* a failed swap: its applied.json is put back at once, its record
 	 * left for the generation's next try, which replaces it at once */
 	K.fail_swap = true;
+	before = fx_slurp(P(f, "state/applied.json"), NULL);
 	{
 		struct gg_pack_ref r = { "p2@v2", GG_ACT_DENY };
 		__u64 gen = 0;
@@ -516,6 +517,10 @@ static void test_record_in_place_before_swap(void **state)
 		assert_int_not_equal(gg_policy_apply(&f->cfg, &r, 1, "test", &gen, &err), 0);
 	}
 	K.fail_swap = false;
+	after = fx_slurp(P(f, "state/applied.json"), NULL);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
 	assert_int_equal(open_fds(), fds + 1);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
@@ -686,6 +691,107 @@ static void test_applied_recovered_from_journal(void **state)
 	free(now);
 	free(gen1);
 	free(gen2);
+}
+
+/* Generations grow across an applied.json removed with fresh maps: the
+ * journal's last record counts too (else a later record could name a
+ * generation an older applied.json names, and recovery compare wrong). */
+static void test_generation_grows_past_journal(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid;
+	int st;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_int_equal(K.latest, 2);
+	assert_int_equal(unlink(P(f, "state/applied.json")), 0);
+	K.latest = 0; /* unloaded: fresh maps */
+	apply_ok(f, "p3@v3", GG_ACT_DENY);
+	assert_int_equal(K.latest, 3);
+	/* a process of its own reads the journal at its first lock */
+	assert_int_equal(unlink(P(f, "state/applied.json")), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		K.latest = 0;
+		apply_ok(f, "p1@v1", GG_ACT_DENY);
+		_exit(K.latest == 4 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A torn record at the journal's end (a crash, a short write): the next
+ * one starts a line of its own, and a record glued to a torn one by an
+ * older govgate is still found; an applied.json of the record's
+ * generation but another set (torn into another valid set) is put back. */
+static void test_journal_torn_tail(void **state)
+{
+	struct fx *f = *state;
+	const char *applied = P(f, "state/applied.json"), *journal = P(f, "state/journal.jsonl");
+	struct gg_err err = {};
+	char *gen2, *j, *last, *glued, *now;
+	json_t *rec;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	append_to(journal, "{\"event\":\"policy_app"); /* torn, no newline */
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	gen2 = fx_slurp(applied, NULL);
+	j = fx_slurp(journal, NULL);
+	j[strlen(j) - 1] = '\0';
+	rec = json_loads(strrchr(j, '\n') + 1, 0, NULL); /* a line of its own */
+	assert_non_null(rec);
+	assert_int_equal(gg_json_int(rec, "generation"), 2);
+	json_decref(rec);
+	free(j);
+	fx_put(applied, "");
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	/* glued: the last record appended to a torn one, on one line */
+	j = fx_slurp(journal, NULL);
+	j[strlen(j) - 1] = '\0';
+	last = strrchr(j, '\n') + 1;
+	assert_int_equal(asprintf(&glued, "{\"event\":\"policy_applied\",\"gen%s\n", last), (int)strlen(last) + 31);
+	*last = '\0';
+	fx_put(journal, j);
+	append_to(journal, glued);
+	fx_put(applied, "");
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	/* the record's generation, another set */
+	now = strdup(gen2);
+	*strstr(now, "p2@v2") = 'q';
+	fx_put(applied, now);
+	free(now);
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, gen2);
+	free(now);
+	free(glued);
+	free(j);
+	free(gen2);
+}
+
+/* The daemon's way, with a journal that cannot be written: no commit
+ * point, so applied.json (and the record) are made durable at once. */
+static void test_journal_failure_syncs_at_once(void **state)
+{
+	struct fx *f = *state;
+	int fds;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_int_equal(unlink(P(f, "state/journal.jsonl")), 0);
+	assert_int_equal(mkdir(P(f, "state/journal.jsonl"), 0755), 0);
+	gg_apply_sync_later(true);
+	fds = open_fds();
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	assert_int_equal(open_fds(), fds);
+	gg_apply_sync_later(false);
 }
 
 /* The daemon's start: its first apply lock recovers applied.json before
@@ -1087,6 +1193,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_applied_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_applied_recovered_from_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_recovers_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_grows_past_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_failure_syncs_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_refuses_corrupt_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_keeps_pinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_fresh_around_pinned, setup, teardown),

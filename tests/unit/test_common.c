@@ -145,10 +145,10 @@ static ino_t ino_of(const char *path)
 }
 
 /* Through a spare, no inode is made once there is one: exchanged, the
- * file and its spare trade places (the spare keeps the old bytes, cut to
- * the new length when rewritten); renamed, the spare becomes the file. A
- * spare that is a symlink or has another link is replaced, its target
- * left alone. */
+ * file and its spare trade places (the spare keeps the old bytes until it
+ * is made ready, emptied); renamed, the spare becomes the file. A spare
+ * that is a symlink, a FIFO or has another link is replaced, its target
+ * left alone; one with bytes left is emptied before the write. */
 static void test_write_spare(void **state)
 {
 	char root[] = "/tmp/gg-spare-XXXXXX", path[256], spare[256], other[256], cmd[300];
@@ -178,13 +178,17 @@ static void test_write_spare(void **state)
 	assert_string_equal(slurp(spare), "two\n");
 	assert_int_equal(ino_of(path), spare_ino);
 	assert_int_equal(ino_of(spare), file_ino);
+	/* made ready: the old file emptied, the same inode */
+	gg_spare_ready(spare, 0644);
+	assert_int_equal(ino_of(spare), file_ino);
+	assert_string_equal(slurp(spare), "");
 	/* renamed: the spare becomes the file, the next one is made */
 	spare_ino = ino_of(spare);
 	assert_int_equal(gg_write_spare(path, spare, false, "four\n", 5, 0644, &fd, &err), 0);
 	assert_int_equal(gg_write_sync(path, fd, &err), 0);
 	assert_int_equal(ino_of(path), spare_ino);
 	assert_int_equal(ino_of(spare), 0);
-	gg_spare_make(spare, 0644);
+	gg_spare_ready(spare, 0644);
 	assert_int_not_equal(ino_of(spare), 0);
 	/* a spare linked to another file, or a symlink: not written through */
 	fx_put_text(other, "keep\n");
@@ -200,6 +204,19 @@ static void test_write_spare(void **state)
 	assert_int_equal(gg_write_sync(path, fd, &err), 0);
 	assert_string_equal(slurp(other), "keep\n");
 	assert_string_equal(slurp(path), "six\n");
+	/* a FIFO: opening it does not wait, it is replaced */
+	assert_int_equal(unlink(spare), 0);
+	assert_int_equal(mkfifo(spare, 0644), 0);
+	assert_int_equal(gg_write_spare(path, spare, true, "seven\n", 6, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(path), "seven\n");
+	/* a spare left with bytes (a crash before it was made ready): emptied
+	 * before the write, nothing of the old bytes left */
+	gg_write_spare(path, spare, true, "a much longer line\n", 19, 0644, &fd, &err);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_int_equal(gg_write_spare(path, spare, true, "8\n", 2, 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(path), "8\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
 }
