@@ -625,6 +625,18 @@ static void append_to(const char *path, const char *s)
 	fclose(fp);
 }
 
+/* gg_applied_recover leaves applied (the path) holding exactly want. */
+static void assert_recovered_to(struct fx *f, const char *applied, const char *want)
+{
+	struct gg_err err = {};
+	char *now;
+
+	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
+	now = fx_slurp(applied, NULL);
+	assert_string_equal(now, want);
+	free(now);
+}
+
 /* After a crash of the machine applied.json can be older than the
  * journal's last policy_applied record (made durable before the reply,
  * applied.json after it), or torn: it is put back from the record. A
@@ -635,8 +647,8 @@ static void test_applied_recovered_from_journal(void **state)
 {
 	struct fx *f = *state;
 	const char *applied = P(f, "state/applied.json"), *journal = P(f, "state/journal.jsonl");
-	char *gen1, *gen2, *now, *j;
 	struct gg_err err = {};
+	char *gen1, *gen2, *j;
 
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	gen1 = fx_slurp(applied, NULL);
@@ -645,16 +657,10 @@ static void test_applied_recovered_from_journal(void **state)
 	assert_non_null(strstr(gen2, "\"p3@v3\""));
 	/* older: the set of generation 1 */
 	fx_put(applied, gen1);
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	/* torn: empty, or cut short */
 	fx_put(applied, "");
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	j = fx_slurp(journal, NULL);
 	fx_put(applied, "{\"format\":2,\"gener");
 	append_to(journal, "{\"event\":\"policy_apply_failed\",\"refs\":[],\"error\":\"x\"}\n");
@@ -663,10 +669,7 @@ static void test_applied_recovered_from_journal(void **state)
 		append_to(journal, "{\"event\":\"policy_apply_failed\",\"refs\":[],"
 				   "\"error\":\"a failure, one of many, after the last apply\"}\n");
 	append_to(journal, "{\"event\":\"policy_applied\",\"generation\":9,\"refs\":["); /* torn */
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	fx_put(journal, j);
 	/* missing: an operator removed it */
 	assert_int_equal(unlink(applied), 0);
@@ -677,18 +680,12 @@ static void test_applied_recovered_from_journal(void **state)
 	fx_put(journal, j);
 	free(j);
 	gen1 = (free(gen1), fx_slurp(applied, NULL));
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen1);
-	free(now);
+	assert_recovered_to(f, applied, gen1);
 	/* a record without the pinned set: nothing recovered */
 	append_to(journal, "{\"event\":\"policy_applied\",\"generation\":99,"
 			   "\"refs\":[{\"ref\":\"p1@v1\",\"mode\":\"enforce\"}]}\n");
 	fx_put(applied, "oops");
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, "oops");
-	free(now);
+	assert_recovered_to(f, applied, "oops");
 	free(gen1);
 	free(gen2);
 }
@@ -730,7 +727,6 @@ static void test_journal_torn_tail(void **state)
 {
 	struct fx *f = *state;
 	const char *applied = P(f, "state/applied.json"), *journal = P(f, "state/journal.jsonl");
-	struct gg_err err = {};
 	char *gen2, *j, *last, *glued, *now;
 	json_t *rec;
 
@@ -746,10 +742,7 @@ static void test_journal_torn_tail(void **state)
 	json_decref(rec);
 	free(j);
 	fx_put(applied, "");
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	/* glued: the last record appended to a torn one, on one line */
 	j = fx_slurp(journal, NULL);
 	j[strlen(j) - 1] = '\0';
@@ -759,19 +752,13 @@ static void test_journal_torn_tail(void **state)
 	fx_put(journal, j);
 	append_to(journal, glued);
 	fx_put(applied, "");
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	/* the record's generation, another set */
 	now = strdup(gen2);
 	*strstr(now, "p2@v2") = 'q';
 	fx_put(applied, now);
 	free(now);
-	assert_int_equal(gg_applied_recover(&f->cfg, &err), 0);
-	now = fx_slurp(applied, NULL);
-	assert_string_equal(now, gen2);
-	free(now);
+	assert_recovered_to(f, applied, gen2);
 	free(glued);
 	free(j);
 	free(gen2);

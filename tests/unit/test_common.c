@@ -144,6 +144,17 @@ static ino_t ino_of(const char *path)
 	return stat(path, &st) ? 0 : st.st_ino;
 }
 
+/* Writes text to path through spare and syncs it; path then holds text. */
+static void write_via_spare(const char *path, const char *spare, bool exchange, const char *text)
+{
+	struct gg_err err = {};
+	int fd = -1;
+
+	assert_int_equal(gg_write_spare(path, spare, exchange, text, strlen(text), 0644, &fd, &err), 0);
+	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	assert_string_equal(slurp(path), text);
+}
+
 /* Through a spare, no inode is made once there is one: exchanged, the
  * file and its spare trade places (the spare keeps the old bytes until it
  * is made ready, emptied); renamed, the spare becomes the file. A spare
@@ -152,29 +163,21 @@ static ino_t ino_of(const char *path)
 static void test_write_spare(void **state)
 {
 	char root[] = "/tmp/gg-spare-XXXXXX", path[256], spare[256], other[256], cmd[300];
-	struct gg_err err = {};
 	ino_t file_ino, spare_ino;
-	int fd = -1;
 
 	assert_non_null(mkdtemp(root));
 	snprintf(path, sizeof(path), "%s/f.json", root);
 	snprintf(spare, sizeof(spare), "%s/f.json.spare", root);
 	snprintf(other, sizeof(other), "%s/other", root);
 	/* no file yet: the spare is made and renamed to it */
-	assert_int_equal(gg_write_spare(path, spare, true, "one one\n", 8, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "one one\n");
+	write_via_spare(path, spare, true, "one one\n");
 	assert_int_equal(ino_of(spare), 0);
 	/* exchanged: a new spare the first time, then the old file's inode */
-	assert_int_equal(gg_write_spare(path, spare, true, "two\n", 4, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "two\n");
+	write_via_spare(path, spare, true, "two\n");
 	assert_string_equal(slurp(spare), "one one\n");
 	file_ino = ino_of(path);
 	spare_ino = ino_of(spare);
-	assert_int_equal(gg_write_spare(path, spare, true, "three\n", 6, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "three\n");
+	write_via_spare(path, spare, true, "three\n");
 	assert_string_equal(slurp(spare), "two\n");
 	assert_int_equal(ino_of(path), spare_ino);
 	assert_int_equal(ino_of(spare), file_ino);
@@ -184,8 +187,7 @@ static void test_write_spare(void **state)
 	assert_string_equal(slurp(spare), "");
 	/* renamed: the spare becomes the file, the next one is made */
 	spare_ino = ino_of(spare);
-	assert_int_equal(gg_write_spare(path, spare, false, "four\n", 5, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	write_via_spare(path, spare, false, "four\n");
 	assert_int_equal(ino_of(path), spare_ino);
 	assert_int_equal(ino_of(spare), 0);
 	gg_spare_ready(spare, 0644);
@@ -194,29 +196,20 @@ static void test_write_spare(void **state)
 	fx_put_text(other, "keep\n");
 	assert_int_equal(unlink(spare), 0);
 	assert_int_equal(link(other, spare), 0);
-	assert_int_equal(gg_write_spare(path, spare, true, "five\n", 5, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	write_via_spare(path, spare, true, "five\n");
 	assert_string_equal(slurp(other), "keep\n");
-	assert_string_equal(slurp(path), "five\n");
 	assert_int_equal(unlink(spare), 0);
 	assert_int_equal(symlink(other, spare), 0);
-	assert_int_equal(gg_write_spare(path, spare, true, "six\n", 4, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
+	write_via_spare(path, spare, true, "six\n");
 	assert_string_equal(slurp(other), "keep\n");
-	assert_string_equal(slurp(path), "six\n");
 	/* a FIFO: opening it does not wait, it is replaced */
 	assert_int_equal(unlink(spare), 0);
 	assert_int_equal(mkfifo(spare, 0644), 0);
-	assert_int_equal(gg_write_spare(path, spare, true, "seven\n", 6, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "seven\n");
+	write_via_spare(path, spare, true, "seven\n");
 	/* a spare left with bytes (a crash before it was made ready): emptied
 	 * before the write, nothing of the old bytes left */
-	gg_write_spare(path, spare, true, "a much longer line\n", 19, 0644, &fd, &err);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_int_equal(gg_write_spare(path, spare, true, "8\n", 2, 0644, &fd, &err), 0);
-	assert_int_equal(gg_write_sync(path, fd, &err), 0);
-	assert_string_equal(slurp(path), "8\n");
+	write_via_spare(path, spare, true, "a much longer line\n");
+	write_via_spare(path, spare, true, "8\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
 }
