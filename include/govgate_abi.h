@@ -557,7 +557,8 @@ enum gg_guard_what {
 	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
 	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
 	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
-	 * trusted keys' directory and the configuration file (guard_files). */
+	 * trusted keys' directory and the configuration file, and the state
+	 * directory that a restart re-applies (guard_files). */
 	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
 	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2) */
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key

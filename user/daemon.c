@@ -1276,6 +1276,30 @@ static int guard_file_add(int fd, const char *path, __u32 kind)
 	return bpf_map_update_elem(fd, &key, &kind, BPF_ANY) ? -errno : 0;
 }
 
+/* The state directory: what a restart re-applies (applied.json, the packs'
+ * stored bytes, the journal that recovers applied.json after a crash) and
+ * what names the controls of events (the generations' records). Written
+ * by the daemon alone: a governed root task that rewrote applied.json and
+ * rebooted the machine would choose the next boot's policy. */
+static int guard_state_dirs(int fd, const struct gg_config *cfg, struct gg_err *err)
+{
+	static const char *const sub[] = { "", "/generations", "/packs", "/packs/sha256" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		int ret;
+
+		snprintf(path, sizeof(path), "%s%s", cfg->state_dir, sub[i]);
+		/* made now if no apply made them yet: one made later would not
+		 * be guarded, nor what it holds */
+		gg_mkdir_p(path, 0755, NULL);
+		ret = guard_file_add(fd, path, GG_GFILE_DIR);
+		if (ret && ret != -ENOENT)
+			return gg_errf(err, ret, "guard_files: %s: %s", path, strerror(-ret));
+	}
+	return 0;
+}
+
 static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 {
 	const struct gg_config *cfg = d->cfg;
@@ -1302,6 +1326,8 @@ static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 		ret = 0;
 	else if (ret)
 		gg_errf(err, ret, "guard_files: %s", strerror(-ret));
+	if (!ret)
+		ret = guard_state_dirs(fd, cfg, err);
 	close(fd);
 	json_decref(keys);
 	return ret;
@@ -1314,8 +1340,8 @@ static void start_lock_state(struct gg_daemon *d)
 
 	d->lock.locked = d->locked;
 	if (d->locked && guard_files_fill(d, &err))
-		fprintf(stderr, "govgate: locked: the trusted keys and the config are not "
-				"guarded: %s\n", err.msg);
+		fprintf(stderr, "govgate: locked: the trusted keys, the config and the state "
+				"directory are not guarded: %s\n", err.msg);
 	if (lock_state_write(d, &err))
 		fprintf(stderr, "govgate: locked: %s (a restart does not know the lock)\n",
 			err.msg);

@@ -1077,6 +1077,21 @@ check locked-trust-rm-mv-refused [ -e /etc/govgate/trusted-keys/op.pub ]
 ln -s /tmp/agent.pub /etc/govgate/trusted-keys/link.pub 2>/dev/null
 check locked-trust-symlink-refused [ ! -e /etc/govgate/trusted-keys/link.pub ]
 check locked-trust-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"tamper":"policy_file_write"'
+# The state directory: applied.json rewritten to the floor alone, then a
+# reboot, would have chosen the next boot's policy; nor may the stored
+# packs, the journal or the generations' records change.
+sum0=$(md5sum </tmp/state/applied.json)
+echo '{"format":2,"generation":999999,"refs":[]}' >/tmp/state/applied.json 2>/dev/null
+check locked-state-write-refused is "$(md5sum </tmp/state/applied.json)" "$sum0"
+echo '{}' >/tmp/state/generations/999999.json 2>/dev/null
+check locked-state-create-refused [ ! -e /tmp/state/generations/999999.json ]
+stored=$(ls /tmp/state/packs/sha256 | grep -m1 -E '^[0-9a-f]{64}$')
+echo x >>/tmp/state/packs/sha256/$stored 2>/dev/null
+check locked-state-store-write-refused is "$(sha256sum </tmp/state/packs/sha256/$stored | cut -d' ' -f1)" "${stored:-none stored}"
+rm -f /tmp/state/journal.jsonl 2>/dev/null
+mv /tmp/state /tmp/state-moved 2>/dev/null
+check locked-state-rm-mv-refused [ -e /tmp/state/journal.jsonl ]
+check locked-state-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"tamper":"policy_file_write"' 'applied.json'
 echo '{}' >$cfg 2>/dev/null
 check locked-config-write-refused grep -q locked.jsonl $cfg
 mount -t tmpfs none /etc/govgate 2>/dev/null
