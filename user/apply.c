@@ -783,11 +783,10 @@ static json_t *journal_last_applied(const struct gg_config *cfg)
 		goto cleanup;
 	for (size_t w = 0; !rec && w < sizeof(journal_windows) / sizeof(journal_windows[0]); w++) {
 		size_t n = journal_windows[w] < (size_t)st.st_size ? journal_windows[w] : (size_t)st.st_size;
-		ssize_t got;
 
 		free(buf);
 		buf = malloc(n + 1);
-		if (!buf || (got = pread(fd, buf, n, st.st_size - n)) != (ssize_t)n)
+		if (!buf || pread(fd, buf, n, st.st_size - n) != (ssize_t)n)
 			break;
 		rec = last_applied_in(buf, n, n == (size_t)st.st_size);
 		if (n == (size_t)st.st_size)
@@ -845,22 +844,13 @@ int gg_applied_recover(const struct gg_config *cfg, struct gg_err *err)
 	ret = write_json(path, doc, NULL, NULL, false, err);
 	if (ret)
 		goto cleanup;
-	if (have)
-		fprintf(stderr, "govgate: %s; the journal's last policy_applied record names "
-				"generation %llu (a crash of the machine right after an apply?): "
-				"applied.json put back from the record\n",
-			why.msg, (unsigned long long)rec_set.generation);
-	else if (cur.generation < rec_set.generation)
-		fprintf(stderr, "govgate: %s names generation %llu, the journal's last "
-				"policy_applied record %llu (a crash of the machine right after "
-				"an apply): applied.json put back from the record\n",
-			path, (unsigned long long)cur.generation,
-			(unsigned long long)rec_set.generation);
-	else
-		fprintf(stderr, "govgate: %s names generation %llu with another set than the "
-				"journal's last policy_applied record (a crash of the machine right "
-				"after an apply?): applied.json put back from the record\n",
-			path, (unsigned long long)cur.generation);
+	if (!have)
+		snprintf(why.msg, sizeof(why.msg), "%s names generation %llu%s", path,
+			 (unsigned long long)cur.generation,
+			 cur.generation < rec_set.generation ? "" : " with another set");
+	fprintf(stderr, "govgate: %s; the journal's last policy_applied record names generation "
+			"%llu (a crash of the machine right after an apply?): applied.json put back "
+			"from the record\n", why.msg, (unsigned long long)rec_set.generation);
 cleanup:
 	gg_applied_free(&cur);
 	gg_applied_free(&rec_set);

@@ -170,15 +170,28 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
+/* All len bytes of buf to fd (name: the file, for the error). */
+static int write_all(int fd, const void *buf, size_t len, const char *name, struct gg_err *err)
+{
+	const char *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			return gg_errf(err, -errno, "%s: write: %s", name, strerror(errno));
+		if (n > 0)
+			off += n;
+	}
+	return 0;
+}
+
 /* Writes buf to a new temporary file beside path: *fd open on it, *tmp its
  * name (the caller frees it). */
 static int write_tmp(const char *path, const void *buf, size_t len, mode_t mode, char **tmp,
 		     int *fd, struct gg_err *err)
 {
-	const char *p = buf;
-	size_t off = 0;
-	int ret = 0;
-
 	*fd = -1;
 	if (asprintf(tmp, "%s.tmp.%d", path, getpid()) < 0) {
 		*tmp = NULL;
@@ -187,15 +200,7 @@ static int write_tmp(const char *path, const void *buf, size_t len, mode_t mode,
 	*fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (*fd < 0)
 		return gg_errf(err, -errno, "%s: %s", *tmp, strerror(errno));
-	while (off < len && !ret) {
-		ssize_t n = write(*fd, p + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			ret = gg_errf(err, -errno, "%s: write: %s", *tmp, strerror(errno));
-		else if (n > 0)
-			off += n;
-	}
-	return ret;
+	return write_all(*fd, buf, len, *tmp, err);
 }
 
 /* sync: fsync the bytes before the rename, and the directory after it. */
@@ -266,21 +271,12 @@ static int spare_open(const char *spare, mode_t mode)
 int gg_write_spare(const char *path, const char *spare, bool exchange, const void *buf,
 		   size_t len, mode_t mode, int *fd, struct gg_err *err)
 {
-	const char *p = buf;
-	size_t off = 0;
-	int ret = 0;
+	int ret;
 
 	*fd = spare_open(spare, mode);
 	if (*fd < 0) /* no spare to be had: a new file, as gg_write_unsynced */
 		return write_renamed(path, buf, len, mode, false, fd, err);
-	while (off < len && !ret) {
-		ssize_t n = write(*fd, p + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			ret = gg_errf(err, -errno, "%s: write: %s", spare, strerror(errno));
-		else if (n > 0)
-			off += n;
-	}
+	ret = write_all(*fd, buf, len, spare, err);
 	if (!ret && exchange && !renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_EXCHANGE))
 		return 0;
 	/* Not exchanged: asked so, no path yet, or a filesystem that cannot. */
