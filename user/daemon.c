@@ -1280,7 +1280,8 @@ static int guard_file_add(int fd, const char *path, __u32 kind)
  * stored bytes, the journal that recovers applied.json after a crash) and
  * what names the controls of events (the generations' records). Written
  * by the daemon alone: a governed root task that rewrote applied.json and
- * rebooted the machine would choose the next boot's policy. */
+ * had the daemon restarted (through init) would choose the policy it
+ * re-applies. */
 static int guard_state_dirs(int fd, const struct gg_config *cfg, struct gg_err *err)
 {
 	static const char *const sub[] = { "", "/generations", "/packs", "/packs/sha256" };
