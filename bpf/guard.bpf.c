@@ -12,7 +12,8 @@
  *                    buffer's consumer page; an egress range array before
  *                    the daemon froze it: FLOOR-TAMPER-BPF)
  *   lsm/inode_*      unlink, rename, rmdir in (or of) the pin directory
- *   lsm/sb_umount    umount of the pin directory's bpffs (FLOOR-TAMPER-PINS)
+ *   lsm/sb_umount    umount of the pin directory's bpffs (FLOOR-TAMPER-PINS);
+ *                    a governed task's umount of anything (FLOOR-TAMPER-POLICY)
  *   lsm/ptrace_access_check  PTRACE_MODE_ATTACH on the daemon: ptrace
  *                    attach, /proc/PID/mem, process_vm_readv/writev and
  *                    pidfd_getfd all check it (FLOOR-TAMPER-DAEMON)
@@ -25,11 +26,28 @@
  *                    key file, by inode, opened in any mode, renamed or
  *                    unlinked (FLOOR-TAMPER-KEY); lsm/bpf_map: any fd to
  *                    the per-boot key map (the evidence functions below)
- *   lsm/file_open, inode_create/link/symlink/unlink/rename, path_truncate
- *                    writes to the files that authorise policy changes:
- *                    the trusted keys and the configuration (guard_files)
+ *   lsm/file_open, inode_create/link/symlink/unlink/rename/rmdir,
+ *                    path_truncate: writes to the files that authorise
+ *                    policy changes or that a restart reads: the trusted
+ *                    keys, the configuration, the state directory, the
+ *                    binary and its libraries; rename or removal of their
+ *                    ancestor directories (guard_files, FLOOR-TAMPER-POLICY)
  *   lsm/sb_mount, move_mount  a governed task's mounts, which could hide
  *                    those files from a restarted daemon (FLOOR-TAMPER-POLICY)
+ *   lsm/mmap_file, file_mprotect  code mapped by the daemon or its successor
+ *                    from a file that is not govgate's binary or one of
+ *                    its libraries (FLOOR-TAMPER-DAEMON)
+ *   lsm/task_prctl   PR_SET_MM, which can set a task's exe_file
+ *                    (FLOOR-TAMPER-DAEMON)
+ *   lsm/file_open, file_ioctl(_compat), uring_cmd  a governed task opening
+ *                    a block device for writing, or a disk passthrough
+ *                    command (FLOOR-TAMPER-POLICY)
+ *
+ *   lsm/bprm_committed_creds  marks the daemon's successor (gg_guard_successor)
+ *
+ * govgate's own: init's side, the daemon, and its successor: what init
+ * started in the daemon's unit cgroup as `govgate run` (not any task
+ * there: init runs what a unit says, and root writes units).
  *
  * BPF LSM only: without it none of this exists (the daemon says so).
  */
@@ -37,6 +55,11 @@
 
 #define ENOENT 2
 #define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define SIGHUP 1
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+#define S_IFCHR 0020000
 #define MAP_SHARED 0x01
 #define ANON_INODE_FS_MAGIC 0x09041934
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -95,6 +118,20 @@ struct {
 
 GG_ASSERT_PINNED(lock_state, GG_MAP_LOCK_STATE);
 
+/* What guard_files says of inode (enum gg_guard_file_kind), 0: nothing. */
+static __always_inline __u32 gg_guarded_inode(struct inode *inode)
+{
+	struct gg_guard_file_key key = {};
+	__u32 *kind;
+
+	if (!inode)
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	kind = bpf_map_lookup_elem(&guard_files, &key);
+	return kind ? *kind : 0;
+}
+
 /* Is task the running daemon (pid and start time, as gg_task_is_self)? */
 static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct task_struct *task)
 {
@@ -107,26 +144,46 @@ static __always_inline bool gg_is_daemon(const struct gg_settings *s, struct tas
 }
 
 /*
- * init's side: global pid 1, or a child pid 1 forked that has not exec'd
- * yet. systemd moves a new unit's process into its cgroup (and sets up its
- * BPF) from that child, before exec; self_exec_id counts execs, so a task
- * that exec'd anything since (even the systemd binary, under LD_PRELOAD),
- * or an orphan reparented to pid 1, does not qualify. The ptrace hook keeps
- * every other task off these tasks.
+ * init's children: a task pid 1 forked (marked here in gg_guard_task_alloc
+ * with its exec count) that has not exec'd since. systemd moves a new
+ * unit's process into its cgroup and sets up its sandbox (mounts) from
+ * that child, before exec. An orphan reparented to pid 1 was never marked
+ * (its exec count could match pid 1's: a usermode helper's lineage).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} init_child SEC(".maps");
+
+GG_ASSERT_PINNED(init_child, GG_MAP_INIT_CHILD);
+
+/* Was task forked by pid 1 and has it exec'd exec_ids times since? */
+static __always_inline bool gg_init_child_at(struct task_struct *task, __u64 exec_ids)
+{
+	__u64 *forked_at = bpf_task_storage_get(&init_child, task, 0, 0);
+
+	return forked_at && *forked_at + exec_ids == BPF_CORE_READ(task, self_exec_id);
+}
+
+/*
+ * init's side: pid 1 itself, or its child before exec (gg_init_child_at).
+ * Only pid 1 is govgate's own in everything (gg_guard_subject); its child
+ * runs what units say (StandardOutput=truncate:FILE opened there, PAM and
+ * NSS modules), so it is let through only for what a unit's set-up needs:
+ * its move into the unit's cgroup, and mounts. The ptrace hook keeps every
+ * other task off these tasks.
  */
 static __always_inline bool gg_is_init_side(struct task_struct *task)
 {
-	struct task_struct *parent;
-	__u64 parent_id;
+	return BPF_CORE_READ(task, tgid) == 1 || gg_init_child_at(task, 0);
+}
 
-	if (BPF_CORE_READ(task, tgid) == 1)
-		return true;
-	parent = BPF_CORE_READ(task, real_parent);
-	if (BPF_CORE_READ(parent, tgid) != 1)
-		return false;
-	parent_id = BPF_CORE_READ(parent, self_exec_id);
-	return BPF_CORE_READ(task, self_exec_id) == parent_id &&
-	       BPF_CORE_READ(task, parent_exec_id) == parent_id;
+static __always_inline bool gg_current_init_child(void)
+{
+	return gg_init_child_at(bpf_get_current_task_btf(), 0);
 }
 
 /* kernfs_node's parent is `parent` up to 6.14 and `__parent` since. */
@@ -143,11 +200,11 @@ static __always_inline __u64 gg_kn_parent_id(struct kernfs_node *kn)
 	return BPF_CORE_READ(kn, __parent, id);
 }
 
-/* Is the current task in the daemon's unit cgroup: the same name under the
- * same parent (a restart's new cgroup has a new id). */
-static __always_inline bool gg_in_daemon_unit(const struct gg_settings *s)
+/* Is task in the daemon's unit cgroup: the same name under the same
+ * parent (a restart's new cgroup has a new id). */
+static __always_inline bool gg_in_daemon_unit(const struct gg_settings *s,
+					      struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 	char name[GG_UNIT_NAME_MAX] = {};
 
@@ -164,11 +221,37 @@ static __always_inline bool gg_in_daemon_unit(const struct gg_settings *s)
 }
 
 /*
+ * The daemon's successor: a process that init itself started in the
+ * daemon's unit cgroup as `govgate run` (gg_guard_successor marks it when
+ * it execs; any later exec ends it). Not every task of that cgroup: init
+ * runs whatever the unit says there, and root writes units (a drop-in's
+ * ExecStartPre=, or a unit file that init links on request). Keyed by
+ * tgid, with the thread group's start time (as gg_is_daemon): a pid used
+ * again is not marked. What it maps as code is checked (gg_guard_code).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} successor SEC(".maps");
+
+GG_ASSERT_PINNED(successor, GG_MAP_SUCCESSOR);
+
+static __always_inline bool gg_is_successor(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u64 *start = bpf_map_lookup_elem(&successor, &tgid);
+
+	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/*
  * The settings when locked mode applies to the current task, else NULL.
- * govgate's own: init's side (gg_is_init_side: `systemctl stop`, a unit's set-up and its
- * BPF), the daemon, and the tasks of the daemon's cgroup when that is not
- * the root (govgate.service: a restarted daemon takes over from there;
- * no governed task can enter it, see gg_guard_file_open).
+ * govgate's own: pid 1 (`systemctl stop`, a unit's BPF), the daemon, and
+ * its successor (gg_is_successor: a restarted daemon takes over from
+ * there). init's children only where gg_current_init_child says so.
  */
 static __always_inline struct gg_settings *gg_guard_subject(void)
 {
@@ -176,9 +259,9 @@ static __always_inline struct gg_settings *gg_guard_subject(void)
 
 	if (!s || !s->locked)
 		return NULL;
-	if (gg_is_init_side(bpf_get_current_task_btf()) || gg_task_is_self(s))
+	if (BPF_CORE_READ(bpf_get_current_task_btf(), tgid) == 1 || gg_task_is_self(s))
 		return NULL;
-	if (gg_in_daemon_unit(s))
+	if (gg_is_successor(bpf_get_current_task_btf()))
 		return NULL;
 	return s;
 }
@@ -202,18 +285,17 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 	return -EPERM;
 }
 
-/* What guard_files says of inode (enum gg_guard_file_kind), 0: nothing. */
-static __always_inline __u32 gg_guarded_inode(struct inode *inode)
+/*
+ * The signing key file is the daemon's alone, not all of govgate's own:
+ * govgate's binary run in the unit's cgroup by a drop-in (`pack sign --key
+ * audit-key.pem FILE`) would sign whatever it is given. The daemon opens
+ * it after it registered itself (start_policy before start_audit).
+ */
+static __always_inline bool gg_key_refused(void)
 {
-	struct gg_guard_file_key key = {};
-	__u32 *kind;
+	struct gg_settings *s = gg_settings();
 
-	if (!inode)
-		return 0;
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	kind = bpf_map_lookup_elem(&guard_files, &key);
-	return kind ? *kind : 0;
+	return s && s->locked && !gg_task_is_self(s);
 }
 
 /* file_open: the signing key, in any mode (a read is what signs). */
@@ -224,7 +306,7 @@ static __always_inline int gg_guard_key_open(struct file *file)
 	/* every open of every file comes here: unlocked, one array lookup */
 	if (!s || !s->locked)
 		return 0;
-	if (gg_guarded_inode(BPF_CORE_READ(file, f_inode)) != GG_GFILE_KEY || !gg_guard_subject())
+	if (gg_guarded_inode(BPF_CORE_READ(file, f_inode)) != GG_GFILE_KEY || !gg_key_refused())
 		return 0;
 	return gg_refuse(GG_GUARD_KEY_OPEN, 0, BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
@@ -233,7 +315,8 @@ static __always_inline int gg_guard_key_open(struct file *file)
  * next start would sign with it. */
 static __always_inline int gg_guard_key_move(struct dentry *dentry)
 {
-	if (!dentry || gg_guarded_inode(BPF_CORE_READ(dentry, d_inode)) != GG_GFILE_KEY || !gg_guard_subject())
+	if (!dentry || gg_guarded_inode(BPF_CORE_READ(dentry, d_inode)) != GG_GFILE_KEY ||
+	    !gg_key_refused())
 		return 0;
 	return gg_refuse(GG_GUARD_KEY_MOVE, 0, BPF_CORE_READ(dentry, d_name.name));
 }
@@ -416,13 +499,18 @@ int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
 
 	if (ret != 0)
 		return ret;
-	sb = BPF_CORE_READ(mnt, mnt_sb);
-	if (BPF_CORE_READ(sb, s_magic) != BPF_FS_MAGIC)
-		return 0;
 	s = gg_guard_subject();
-	if (!s || BPF_CORE_READ(sb, s_dev) != s->pin_dir_dev)
+	if (!s || gg_current_init_child())
 		return 0;
-	return gg_refuse(GG_GUARD_UMOUNT, 0, NULL);
+	sb = BPF_CORE_READ(mnt, mnt_sb);
+	if (BPF_CORE_READ(sb, s_magic) == BPF_FS_MAGIC && BPF_CORE_READ(sb, s_dev) == s->pin_dir_dev)
+		return gg_refuse(GG_GUARD_UMOUNT, 0, NULL);
+	/* Any other: an umount shows what the mount covered, e.g. a /var
+	 * below /var/lib/govgate that a restarted daemon would read. Governed
+	 * tasks do not mount either (gg_guard_mounting). */
+	if (!gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_MOUNT, 2, NULL);
 }
 
 SEC("lsm/ptrace_access_check")
@@ -437,8 +525,9 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	s = gg_guard_subject();
-	/* init's side is exempt from the guard: it must not be borrowed */
-	if (!s || !(gg_is_daemon(s, child) || gg_is_init_side(child)))
+	/* init's side and a daemon's successor are exempt from the guard:
+	 * they must not be borrowed */
+	if (!s || !(gg_is_daemon(s, child) || gg_is_init_side(child) || gg_is_successor(child)))
 		return 0;
 	return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
 }
@@ -456,7 +545,12 @@ int BPF_PROG(gg_guard_kill, struct task_struct *p, struct kernel_siginfo *info, 
 	if (sig == 0) /* "is it alive?" */
 		return 0;
 	s = gg_guard_subject();
-	if (!s || !gg_is_daemon(s, p))
+	if (!s || !(gg_is_daemon(s, p) || gg_is_successor(p)))
+		return 0;
+	/* ExecReload's `kill -HUP`, from the unit's cgroup: a locked daemon
+	 * refuses an unsigned reload itself (and records it) */
+	if (sig == SIGHUP && gg_is_daemon(s, p) &&
+	    gg_in_daemon_unit(s, bpf_get_current_task_btf()))
 		return 0;
 	return gg_refuse(GG_GUARD_SIGNAL, sig, p->comm);
 }
@@ -470,10 +564,21 @@ static __always_inline bool gg_name_eq(const char *buf, const char *lit, int len
 	return true;
 }
 
+#define SCSI_GENERIC_MAJOR 21
+
+static __always_inline bool gg_disk_node(struct inode *inode)
+{
+	umode_t fmt = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+
+	return fmt == S_IFBLK ||
+	       (fmt == S_IFCHR && (BPF_CORE_READ(inode, i_rdev) >> 20) == SCSI_GENERIC_MAJOR);
+}
+
 /*
  * A governed task may not open a cgroup2 membership file for writing: no
  * way out of the scope, into an exempt cgroup or into the daemon's. Tasks
- * of an exempt cgroup are not governed, and may.
+ * of an exempt cgroup are not governed, and may. Nor a block device: one
+ * program for both, every open comes here.
  */
 SEC("lsm/file_open")
 int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
@@ -485,14 +590,23 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	ret = gg_guard_key_open(file);
 	if (ret)
 		return ret;
-	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ||
-	    BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return 0;
+	/* the disk beneath the guarded files (gg_guard_passthrough below): a
+	 * block device, or SCSI generic (/dev/sgN takes commands by write) */
+	if (gg_disk_node(BPF_CORE_READ(file, f_inode))) {
+		if (!gg_guard_subject() || !gg_task_in_scope())
+			return 0;
+		return gg_refuse(GG_GUARD_BLOCK_WRITE, 0,
+				 BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	}
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
 		return 0;
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	if (!gg_name_eq(name, "cgroup.procs", sizeof("cgroup.procs")) &&
 	    !gg_name_eq(name, "cgroup.threads", sizeof("cgroup.threads")))
 		return 0;
-	if (!gg_guard_subject() || !gg_task_in_scope())
+	if (!gg_guard_subject() || !gg_task_in_scope() || gg_current_init_child())
 		return 0;
 	return gg_refuse(GG_GUARD_CGROUP_WRITE, 0, name);
 }
@@ -502,6 +616,14 @@ int BPF_PROG(gg_guard_task_alloc, struct task_struct *task, unsigned long clone_
 {
 	if (ret != 0)
 		return ret;
+	if (BPF_CORE_READ(bpf_get_current_task_btf(), tgid) == 1) {
+		__u64 *forked_at = bpf_task_storage_get(&init_child, task, 0,
+							 BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (forked_at)
+			*forked_at = BPF_CORE_READ(task, self_exec_id);
+		return 0;
+	}
 	if (!(clone_flags & CLONE_INTO_CGROUP))
 		return 0;
 	if (!gg_guard_subject() || !gg_task_in_scope())
@@ -517,21 +639,30 @@ int BPF_PROG(gg_guard_task_alloc, struct task_struct *task, unsigned long clone_
 #define O_TRUNC_FLAG 01000
 
 /* dentry (in dir, if known) is a guarded file, or an entry of a guarded
- * directory. */
-static __always_inline bool gg_guarded_entry(struct inode *dir, struct dentry *dentry)
+ * directory, for op (enum gg_guard_file_op). */
+static __always_inline bool gg_guarded_entry(__u32 op, struct inode *dir, struct dentry *dentry)
 {
 	if (!dir)
 		dir = BPF_CORE_READ(dentry, d_parent, d_inode);
-	__u32 kind = gg_guarded_inode(BPF_CORE_READ(dentry, d_inode));
-
-	/* the audit key (GG_GFILE_KEY) has its own checks above */
-	return gg_guarded_inode(dir) == GG_GFILE_DIR || kind == GG_GFILE_FILE ||
-	       kind == GG_GFILE_DIR;
+	if (gg_guarded_inode(dir) == GG_GFILE_DIR)
+		return true;
+	switch (gg_guarded_inode(BPF_CORE_READ(dentry, d_inode))) {
+	case GG_GFILE_FILE:
+	case GG_GFILE_DIR:
+	case GG_GFILE_EXE:
+	case GG_GFILE_CODE:
+		return true;
+	case GG_GFILE_ANCESTOR:
+		/* a rename of /var/lib would let a new govgate/ take its place */
+		return op == GG_GFOP_RENAME || op == GG_GFOP_UNLINK;
+	default: /* the audit key (GG_GFILE_KEY) has its own checks above */
+		return false;
+	}
 }
 
 static __always_inline int gg_guard_pfile(__u32 op, struct inode *dir, struct dentry *dentry)
 {
-	if (!gg_guard_subject() || !gg_guarded_entry(dir, dentry))
+	if (!gg_guard_subject() || !gg_guarded_entry(op, dir, dentry))
 		return 0;
 	return gg_refuse(GG_GUARD_POLICY_FILE, op, BPF_CORE_READ(dentry, d_name.name));
 }
@@ -607,12 +738,209 @@ int BPF_PROG(gg_guard_pfile_truncate, const struct path *path, int ret)
 	return gg_guard_pfile(GG_GFOP_TRUNCATE, NULL, BPF_CORE_READ(path, dentry));
 }
 
+/* An empty guarded directory (or an ancestor) removed could be made again,
+ * unguarded. */
+SEC("lsm/inode_rmdir")
+int BPF_PROG(gg_guard_pfile_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_UNLINK, dir, dentry);
+}
+
+/*
+ * prctl(PR_SET_MM, PR_SET_MM_EXE_FILE or PR_SET_MM_MAP) sets a task's
+ * exe_file, which names the program in records and in the decisions made
+ * by it after exec. Checkpoint/restore's tool; no governed task needs it.
+ * 0 lets the hook's default (-ENOSYS) stand.
+ */
+#define PR_SET_MM 35
+
+SEC("lsm/task_prctl")
+int BPF_PROG(gg_guard_prctl, int option, unsigned long arg2, unsigned long arg3,
+	     unsigned long arg4, unsigned long arg5, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (option != PR_SET_MM || !gg_guard_subject())
+		return 0;
+	return gg_refuse(GG_GUARD_SET_MM, arg2, NULL);
+}
+
+/*
+ * govgate's own tasks run govgate's code only: a file mapped executable by
+ * the daemon or a successor (gg_is_successor) must be the binary or a
+ * library the daemon mapped when it locked (GG_GFILE_EXE, GG_GFILE_CODE,
+ * both write-guarded). An LD_PRELOAD or LD_AUDIT library, /etc/ld.so.preload,
+ * an LD_LIBRARY_PATH copy of libc, a replaced loader: refused, before any of
+ * their code runs. A successor that cannot load is not govgate, and fails.
+ */
+static __always_inline int gg_guard_code(struct file *file, __u32 how)
+{
+	struct gg_settings *s = gg_settings();
+	__u32 kind;
+
+	if (!s || !s->locked)
+		return 0;
+	if (!gg_task_is_self(s) && !gg_is_successor(bpf_get_current_task_btf()))
+		return 0;
+	/* anonymous code too: govgate makes none (the unit says
+	 * MemoryDenyWriteExecute=yes; a drop-in can take that away) */
+	kind = file ? gg_guarded_inode(BPF_CORE_READ(file, f_inode)) : 0;
+	if (kind == GG_GFILE_EXE || kind == GG_GFILE_CODE)
+		return 0;
+	return gg_refuse(GG_GUARD_CODE_MAP, how, BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(gg_guard_code_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	return gg_guard_code(file, 0);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(gg_guard_code_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	return gg_guard_code(BPF_CORE_READ(vma, vm_file), 1);
+}
+
+/*
+ * Marks the daemon's successor (gg_is_successor) at the end of an exec,
+ * the new program's credentials committed and cred_guard_mutex still held
+ * (no ptrace attach in between; after it, gg_guard_ptrace refuses one).
+ * Any exec ends a mark. One is made only when, locked, init's own child
+ * (forked by pid 1, exec'ing for the first time: what systemd does for a
+ * unit's command, after moving it into the unit's cgroup) execs govgate's
+ * binary (GG_GFILE_EXE) as `govgate run`, untraced, in the daemon's unit
+ * cgroup. Not `govgate pack keygen --public <trust dir>/x.pub` from a
+ * drop-in, nor a shell that execs govgate later.
+ */
+#define GG_ARGV0_MAX 256
+
+/* argv[1] is "run": the strings are on the new program's stack from
+ * bprm->p (argv first), and that mm is current's now. */
+static __always_inline bool gg_argv_is_run(struct linux_binprm *bprm)
+{
+	unsigned long p = BPF_CORE_READ(bprm, p);
+	char arg[GG_ARGV0_MAX];
+	long n;
+
+	if (BPF_CORE_READ(bprm, argc) < 2)
+		return false;
+	n = bpf_probe_read_user_str(arg, sizeof(arg), (const void *)p);
+	if (n <= 0 || n >= (long)sizeof(arg)) /* unreadable, or too long to know */
+		return false;
+	n = bpf_probe_read_user_str(arg, 5, (const void *)(p + n));
+	return n == 4 && arg[0] == 'r' && arg[1] == 'u' && arg[2] == 'n';
+}
+
+/* The exec that ends an init child (self_exec_id already counts it). */
+static __always_inline bool gg_first_exec_by_init(struct task_struct *task)
+{
+	return gg_init_child_at(task, 1);
+}
+
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(gg_guard_successor, struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct gg_settings *s = gg_settings();
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u64 start;
+
+	bpf_map_delete_elem(&successor, &tgid);
+	if (!s || !s->locked || BPF_CORE_READ(task, ptrace) || !gg_first_exec_by_init(task))
+		return 0;
+	if (gg_guarded_inode(BPF_CORE_READ(bprm, file, f_inode)) != GG_GFILE_EXE ||
+	    !gg_in_daemon_unit(s, task) || !gg_argv_is_run(bprm))
+		return 0;
+	start = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_map_update_elem(&successor, &tgid, &start, BPF_ANY);
+	return 0;
+}
+
+/*
+ * The disk beneath the guarded files: root writing the block device (or
+ * its NVMe or SCSI passthrough) rewrites applied.json, the keys or the
+ * binary under the file guards, for the next start to read. A governed
+ * task may not open a block device for writing, nor send a passthrough
+ * command (SG_IO, NVMe's ioctls: both can write through a read-only fd).
+ */
+#define SG_IO_CMD 0x2285
+#define SCSI_IOCTL_SEND_COMMAND 1
+
+/* SG_IO and the older SCSI_IOCTL_SEND_COMMAND, or NVMe's ioctls ('N',
+ * 0x40-0x7f: admin and I/O commands) */
+static __always_inline bool gg_passthrough_cmd(unsigned int cmd)
+{
+	unsigned int nr = cmd & 0xff;
+
+	return cmd == SG_IO_CMD || cmd == SCSI_IOCTL_SEND_COMMAND ||
+	       (((cmd >> 8) & 0xff) == 'N' && nr >= 0x40 && nr < 0x80);
+}
+
+/* On a device file (block, or a char device: /dev/sg*, /dev/ng*). */
+static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd)
+{
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT;
+
+	if (mode != S_IFBLK && mode != S_IFCHR)
+		return 0;
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_BLOCK_WRITE, cmd, BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
+static __always_inline int gg_guard_disk_ioctl(struct file *file, unsigned int cmd, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(gg_guard_passthrough, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	return gg_guard_disk_ioctl(file, cmd, ret);
+}
+
+/* A 32-bit task's ioctl (the hook since 6.8, in Debian's 6.1 since 6.1.75) */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(gg_guard_passthrough_compat, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	return gg_guard_disk_ioctl(file, cmd, ret);
+}
+
+/* io_uring's passthrough (NVMe's /dev/ngXnY): any command on a device file. */
+SEC("lsm/uring_cmd")
+int BPF_PROG(gg_guard_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
+{
+	struct file *file;
+
+	if (ret != 0)
+		return ret;
+	file = BPF_CORE_READ(ioucmd, file);
+	return gg_guard_disk_cmd(file, BPF_CORE_READ(ioucmd, cmd_op));
+}
+
 /* Mounting over /etc (or any bind mount) could show a restarted daemon
  * other keys: governed tasks do not mount in locked mode. Init's side
  * (a unit's PrivateTmp and the like) and exempt cgroups still do. */
 static __always_inline int gg_guard_mounting(__u32 how)
 {
-	if (!gg_guard_subject() || !gg_task_in_scope())
+	if (!gg_guard_subject() || !gg_task_in_scope() || gg_current_init_child())
 		return 0;
 	return gg_refuse(GG_GUARD_MOUNT, how, NULL);
 }
@@ -655,3 +983,11 @@ GG_ASSERT_PINNED(gg_guard_pfile_rename, GG_PROG_GUARD_PFILE_RENAME);
 GG_ASSERT_PINNED(gg_guard_pfile_truncate, GG_PROG_GUARD_PFILE_TRUNCATE);
 GG_ASSERT_PINNED(gg_guard_mount, GG_PROG_GUARD_MOUNT);
 GG_ASSERT_PINNED(gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT);
+GG_ASSERT_PINNED(gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR);
+GG_ASSERT_PINNED(gg_guard_code_mmap, GG_PROG_GUARD_CODE_MMAP);
+GG_ASSERT_PINNED(gg_guard_code_mprotect, GG_PROG_GUARD_CODE_MPROTECT);
+GG_ASSERT_PINNED(gg_guard_passthrough, GG_PROG_GUARD_PASSTHROUGH);
+GG_ASSERT_PINNED(gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD);
+GG_ASSERT_PINNED(gg_guard_passthrough_compat, GG_PROG_GUARD_PASSTHROUGH_COMPAT);
+GG_ASSERT_PINNED(gg_guard_prctl, GG_PROG_GUARD_PRCTL);
+GG_ASSERT_PINNED(gg_guard_successor, GG_PROG_GUARD_SUCCESSOR);

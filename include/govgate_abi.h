@@ -560,7 +560,18 @@ enum gg_guard_what {
 	 * trusted keys' directory and the configuration file, and the state
 	 * directory that a restart re-applies (guard_files). */
 	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
-	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2) */
+	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2), 2 umount(2) */
+	/* A task that would be govgate's own (the daemon, or govgate's binary
+	 * in the daemon's unit cgroup) mapping code from a file that is not
+	 * govgate's (arg: 0 mmap, 1 mprotect; name: the file). */
+	GG_GUARD_CODE_MAP = 22,
+	/* The disk beneath the guarded files: a block device opened for
+	 * writing (arg 0; name: the device file) or a passthrough ioctl
+	 * (arg: the ioctl command). */
+	GG_GUARD_BLOCK_WRITE = 23,
+	/* prctl(PR_SET_MM): PR_SET_MM_EXE_FILE would make any program look
+	 * like govgate's binary (arg: the sub-option) */
+	GG_GUARD_SET_MM = 24,
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
 	 * file opened (name: the file), or renamed or unlinked
 	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
@@ -599,6 +610,17 @@ enum gg_guard_file_kind {
 	GG_GFILE_FILE = 1, /* a policy file: no writes (FLOOR-TAMPER-POLICY) */
 	GG_GFILE_DIR = 2, /* a policy directory: its entries too */
 	GG_GFILE_KEY = 3, /* the audit signing key: no open at all (-KEY) */
+	/* govgate's binary: only a process that init started from it (as
+	 * `govgate run`, in the daemon's unit cgroup) is the daemon's
+	 * successor; no writes, as GG_GFILE_FILE */
+	GG_GFILE_EXE = 4,
+	/* a library the daemon maps executable (the loader, libc, libsystemd
+	 * and what it needs): the daemon and its successor map code from
+	 * GG_GFILE_EXE and GG_GFILE_CODE files only; no writes, as GG_GFILE_FILE */
+	GG_GFILE_CODE = 5,
+	/* a directory on the path to a guarded file or directory: no rename
+	 * or removal of it (its entries are free) */
+	GG_GFILE_ANCESTOR = 6,
 };
 
 /* guard_maps values: what a task but govgate's own may not get. */
@@ -620,9 +642,13 @@ enum gg_guard_map_kind {
 struct gg_lock_state {
 	__u64 last_counter;
 	__u32 locked;
-	__u32 _pad;
+	/* GG_LOCK_STATE_VERSION since 2026-12-05, 0 before: which identity
+	 * config_sha256 is (user/daemon.c config_identity) */
+	__u32 version;
 	__u8 config_sha256[32];
 };
+
+#define GG_LOCK_STATE_VERSION 2
 
 /* Same size as gg_event_module: a guard record is a kernel.module one. */
 struct gg_event_guard {
@@ -772,8 +798,12 @@ struct gg_meta {
 /* the files behind policy authority and the audit key; the lock's
  * persistent state */
 #define GG_MAP_GUARD_FILES "guard_files"
-#define GG_GUARD_FILES_MAX 64
+#define GG_GUARD_FILES_MAX 256
 #define GG_MAP_LOCK_STATE "lock_state"
+/* pid 1's children before their exec (task storage: the exec count) */
+#define GG_MAP_INIT_CHILD "init_child"
+/* the daemon's successor: tgid -> the thread group's start time (LRU) */
+#define GG_MAP_SUCCESSOR "successor"
 /* The per-boot audit key (audit.signing_key "per-boot"): no task but the
  * daemon gets an fd to it in locked mode, not even a read-only one. */
 #define GG_MAP_AUDIT_KEY "audit_key"
@@ -824,6 +854,14 @@ struct gg_meta {
 #define GG_PROG_GUARD_PFILE_TRUNCATE "gg_guard_pfile_truncate"
 #define GG_PROG_GUARD_MOUNT "gg_guard_mount"
 #define GG_PROG_GUARD_MOVE_MOUNT "gg_guard_move_mount"
+#define GG_PROG_GUARD_PFILE_RMDIR "gg_guard_pfile_rmdir"
+#define GG_PROG_GUARD_CODE_MMAP "gg_guard_code_mmap"
+#define GG_PROG_GUARD_CODE_MPROTECT "gg_guard_code_mprotect"
+#define GG_PROG_GUARD_PASSTHROUGH "gg_guard_passthrough"
+#define GG_PROG_GUARD_URING_CMD "gg_guard_uring_cmd"
+#define GG_PROG_GUARD_PASSTHROUGH_COMPAT "gg_guard_passthrough_compat"
+#define GG_PROG_GUARD_PRCTL "gg_guard_prctl"
+#define GG_PROG_GUARD_SUCCESSOR "gg_guard_successor"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold
  * __builtin_strcmp of two literals, so this works in _Static_assert. */
@@ -1018,8 +1056,8 @@ GG_ASSERT_NEXT(gg_guard_file_key, dev, ino);
 GG_ASSERT_LAST(gg_guard_file_key, ino);
 GG_ASSERT_SIZE(gg_lock_state, 48);
 GG_ASSERT_NEXT(gg_lock_state, last_counter, locked);
-GG_ASSERT_NEXT(gg_lock_state, locked, _pad);
-GG_ASSERT_NEXT(gg_lock_state, _pad, config_sha256);
+GG_ASSERT_NEXT(gg_lock_state, locked, version);
+GG_ASSERT_NEXT(gg_lock_state, version, config_sha256);
 GG_ASSERT_LAST(gg_lock_state, config_sha256);
 
 #endif /* GOVGATE_ABI_H */

@@ -74,7 +74,7 @@ static int defaults(struct gg_config *c)
 	c->dns_ttl_max = 3600;
 	if (set_str(&c->dns_listen, "127.0.0.1:5300") ||
 	    set_str(&c->pin_dir, GG_PIN_DIR_DEFAULT) ||
-	    set_str(&c->state_dir, "/var/lib/govgate") ||
+	    set_str(&c->state_dir, GG_STATE_DIR_DEFAULT) ||
 	    set_str(&c->registry_dir, "/var/lib/govgate/registry") ||
 	    set_str(&c->store_dir, "/var/lib/govgate/store") ||
 	    set_str(&c->trust_dir, "/etc/govgate/trusted-keys") ||

@@ -8,6 +8,7 @@
 #include "ref.h"
 
 #define GG_CONFIG_DEFAULT "/etc/govgate/govgate.json"
+#define GG_STATE_DIR_DEFAULT "/var/lib/govgate"
 #define GG_MAX_PACKS 64
 #define GG_MAX_PACK_DIRS 8
 

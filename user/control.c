@@ -122,10 +122,20 @@ enum gg_req_refusal gg_request_parse(const char *text, struct gg_request *out,
 	return GG_REQ_OK;
 }
 
-/* Is a key with fingerprint fp in the trust directory? */
+/* The keys pinned while locked (gg_trusted_keys_pin), NULL: read the
+ * directory for each request. */
+static json_t *pinned_keys;
+
+void gg_trusted_keys_pin(json_t *keys)
+{
+	json_decref(pinned_keys);
+	pinned_keys = keys;
+}
+
+/* Is a key with fingerprint fp trusted: pinned, or in the trust directory? */
 static bool key_trusted(const char *trust_dir, const char *fp)
 {
-	json_t *keys = gg_trusted_keys(trust_dir), *k;
+	json_t *keys = pinned_keys ? json_incref(pinned_keys) : gg_trusted_keys(trust_dir), *k;
 	bool found = false;
 	size_t i;
 

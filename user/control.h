@@ -90,6 +90,13 @@ enum gg_req_refusal gg_request_verify(const char *trust_dir, const char *text, c
 
 /* The trusted keys: [{"file": NAME, "key_sha256": HEX}], sorted by file. */
 json_t *gg_trusted_keys(const char *trust_dir);
+/* Requests are verified against keys (taken; NULL: the directory again
+ * for each request). The daemon pins the directory's keys when it locks:
+ * a key that appears there later, written by init's side or mounted over
+ * a file by it (`systemctl bind`), is not one of them. A signature still
+ * verifies with the directory's file of the named key, which must then
+ * have the pinned fingerprint. */
+void gg_trusted_keys_pin(json_t *keys);
 
 /* This machine's id (/etc/machine-id), "" when there is none. */
 void gg_machine_id(char *buf, size_t len);

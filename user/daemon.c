@@ -36,6 +36,7 @@
 #include "watch.h"
 #include "event.h"
 #include "dns.h"
+#include "mounts.h"
 #include "lost.h"
 #include "policy.h"
 #include "ringbuf.h"
@@ -1159,26 +1160,112 @@ static bool settings_locked(const char *pin_dir)
 	return s.locked;
 }
 
-/* The configuration's identity: its path and bytes, and what the command
- * line put over them that could weaken it (scope, exemptions, mode, log). */
-static void config_identity(const struct gg_config *cfg, __u8 out[32])
+/* The daemon the settings name, if it still runs and is not this one: a
+ * second `govgate run` (another spelling of the pin directory, and another
+ * lock file) would take its place in the settings. */
+static int other_daemon(const char *pin_dir)
+{
+	struct gg_settings s = {};
+	__u32 zero = 0;
+	__u64 ticks;
+	int fd = gg_pinned_fd_ro(pin_dir, GG_MAP_SETTINGS, NULL);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &s))
+		s.self_tgid = 0;
+	close(fd);
+	if (!s.self_tgid || s.self_tgid == (__u32)getpid() ||
+	    gg_proc_start_ticks(s.self_tgid, &ticks, NULL) || ticks != s.self_start_ticks)
+		return 0;
+	return s.self_tgid;
+}
+
+int gg_refuse_if_locked(const char *pin_dir, const char *what, struct gg_err *err)
+{
+	if (!settings_locked(pin_dir))
+		return 0;
+	return gg_errf(err, -EPERM, "%s: the gates are locked and no daemon runs: locked gates "
+			"change only through the daemon's signed requests (start it, e.g. "
+			"`systemctl start govgate`, then `--sign-key KEY`)", what);
+}
+
+/* Which files a restart reads, by inode, content (the trusted keys) and
+ * the mounts over them: a unit's BindReadOnlyPaths= (a mount init makes,
+ * which no guard refuses) over the trusted keys or applied.json would
+ * show a restart other files under the same names. */
+static void identity_inodes(EVP_MD_CTX *md, const struct gg_config *cfg)
+{
+	const char *paths[] = { cfg->path, cfg->trust_dir, cfg->state_dir };
+	json_t *keys = gg_trusted_keys(cfg->trust_dir), *k;
+	size_t n;
+
+	const char *under[] = { cfg->path, cfg->trust_dir, cfg->state_dir, cfg->audit_key };
+	char *mounts = gg_mounts_under("/proc/self/mountinfo", under, 4);
+
+	/* and the trusted keys themselves: one mounted over a key file */
+	json_array_foreach(keys, n, k) {
+		const char *fp = gg_json_str(k, "key_sha256", "");
+
+		EVP_DigestUpdate(md, fp, strlen(fp) + 1);
+	}
+	json_decref(keys);
+	/* and the mounts over them all (applied.json, a stored pack) */
+	if (!mounts)
+		mounts = strdup("(mountinfo unreadable)");
+	EVP_DigestUpdate(md, mounts ? mounts : "", mounts ? strlen(mounts) : 0);
+	free(mounts);
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct stat st;
+		__u64 id[2] = {};
+
+		if (paths[i] && !stat(paths[i], &st)) {
+			id[0] = st.st_dev;
+			id[1] = st.st_ino;
+		}
+		EVP_DigestUpdate(md, id, sizeof(id));
+	}
+}
+
+/*
+ * The configuration's identity: its path and bytes, and what the command
+ * line put over them that could weaken it (scope, exemptions, mode, log).
+ * Since 2026-12-05 (legacy = false, GG_LOCK_STATE_VERSION) also a state
+ * directory other than the default (`--state-dir` would name an
+ * applied.json of root's choosing), the DNS upstream when /etc/resolv.conf
+ * chose it (root's resolver would answer every allowed name with the
+ * addresses it wants reached), and the files' inodes (identity_inodes).
+ */
+static void config_identity(const struct gg_config *cfg, bool legacy, __u8 out[32])
 {
 	const char *path = cfg->path ? cfg->path : "(built-in defaults)";
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	char *buf = NULL, extra[256];
-	size_t len = 0;
+	char *buf = NULL, extra[256], up[256] = "";
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t n = 0;
 
 	if (cfg->path)
-		gg_read_file(cfg->path, &buf, &len, NULL);
+		gg_read_file(cfg->path, &buf, &n, NULL);
 	memset(out, 0, 32);
+	if (!legacy && !cfg->dns_upstream && strcmp(cfg->dns_listen, "off") &&
+	    gg_dns_upstream(cfg, &ss, &len, up, sizeof(up), NULL))
+		snprintf(up, sizeof(up), "(none)");
 	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
 		EVP_DigestUpdate(md, path, strlen(path) + 1);
-		EVP_DigestUpdate(md, buf ? buf : "", len);
+		EVP_DigestUpdate(md, buf ? buf : "", n);
 		snprintf(extra, sizeof(extra), "%d %d %s", cfg->scope.mode, cfg->mode,
 			 cfg->audit_path ? cfg->audit_path : "");
 		EVP_DigestUpdate(md, extra, strlen(extra) + 1);
 		for (unsigned i = 0; i < cfg->scope.n_exempt; i++)
 			EVP_DigestUpdate(md, cfg->scope.exempt[i], strlen(cfg->scope.exempt[i]) + 1);
+		if (!legacy && strcmp(cfg->state_dir, GG_STATE_DIR_DEFAULT))
+			EVP_DigestUpdate(md, cfg->state_dir, strlen(cfg->state_dir) + 1);
+		if (up[0])
+			EVP_DigestUpdate(md, up, strlen(up) + 1);
+		if (!legacy)
+			identity_inodes(md, cfg);
 		EVP_DigestFinal_ex(md, out, NULL);
 	}
 	EVP_MD_CTX_free(md);
@@ -1190,15 +1277,23 @@ static void config_identity(const struct gg_config *cfg, __u8 out[32])
 static int honour_pinned_lock(struct gg_daemon *d, const struct gg_daemon_opts *opts,
 			      const struct gg_lock_state *ls, struct gg_err *err)
 {
+	__u8 legacy[32];
+
 	if (d->cfg->scope.mode != GG_SCOPE_GLOBAL)
 		return gg_errf(err, -EPERM, "locked: the pinned gates are locked and no signed "
 				"unlock was accepted: a start in cgroup scope is refused (`govgate "
 				"unlock --sign-key KEY` first)");
-	if (memcmp(ls->config_sha256, d->lock.config_sha256, sizeof(ls->config_sha256)))
+	/* a lock pinned by a build before GG_LOCK_STATE_VERSION (this start
+	 * upgrades it): that build's identity; this daemon pins its own */
+	config_identity(d->cfg, true, legacy);
+	if (memcmp(ls->config_sha256, d->lock.config_sha256, sizeof(ls->config_sha256)) &&
+	    !(d->pin_dir_final && !ls->version &&
+	      !memcmp(ls->config_sha256, legacy, sizeof(legacy))))
 		return gg_errf(err, -EPERM, "locked: the pinned gates are locked and %s is not the "
 				"configuration they were locked with (its file, scope, exempt cgroups, "
-				"mode or log differ): refused (the earlier one, or "
-				"`govgate unlock --sign-key KEY` first)",
+				"mode, log, state directory or DNS upstream differ, or the config, "
+				"the trusted keys or the state directory is another file now): "
+				"refused (the earlier one, or `govgate unlock --sign-key KEY` first)",
 				d->cfg->path ? d->cfg->path : "the built-in default");
 	if (opts->unlocked) {
 		d->unlock_refused = "--unlocked";
@@ -1225,7 +1320,10 @@ static int start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts,
 	int ret;
 
 	lock_state_read(old, &ls);
-	config_identity(d->cfg, d->lock.config_sha256);
+	/* the state directory by inode: made now if no start made it yet */
+	gg_mkdir_p(d->cfg->state_dir, 0755, NULL);
+	config_identity(d->cfg, false, d->lock.config_sha256);
+	d->lock.version = GG_LOCK_STATE_VERSION;
 	d->lock.last_counter = ls.last_counter > saved ? ls.last_counter : saved;
 	gg_machine_id(d->machine, sizeof(d->machine));
 	if (lsm && ls.locked && settings_locked(old)) {
@@ -1233,6 +1331,12 @@ static int start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts,
 		if (ret)
 			return ret;
 		want = true;
+	} else if (gg_guard_is_successor()) {
+		/* init started this as a locked agent's successor: exempt, with a
+		 * pin directory that holds no lock */
+		return gg_errf(err, -EPERM, "locked: this daemon was started as the successor of "
+			       "a locked agent, but %s holds no lock (another --pin-dir?): refused",
+			       old);
 	}
 	d->locked = want && lsm;
 	if (!want) {
@@ -1242,14 +1346,17 @@ static int start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts,
 	}
 	if (lsm) {
 		fprintf(stderr, "govgate: locked: yes: refused to all but init, the daemon and "
-				"its cgroup: bpf program load/attach/detach, link detach/update, "
-				"writable fds to every govgate map (the policy maps included: "
-				"policy changes are signed requests to the daemon), unlink, rename "
-				"and umount of the pins, writes to the trusted keys and the config, "
-				"mounts by governed tasks, ptrace and signals to the daemon, cgroup "
-				"moves of governed tasks\n");
+				"its successor (init's `govgate run` in its cgroup): bpf program "
+				"load/attach/detach, "
+				"link detach/update, writable fds to every govgate map (the policy "
+				"maps included: policy changes are signed requests to the daemon), "
+				"unlink, rename and umount of the pins, writes to the trusted keys, "
+				"the config, the state directory, the binary and its libraries, "
+				"renames of their directories, code not govgate's in the daemon, "
+				"mounts, umounts and disk writes by governed tasks, ptrace and "
+				"signals to the daemon, cgroup moves of governed tasks\n");
 		fprintf(stderr, "govgate: locked: not protected: requests through init "
-				"(systemctl stop/restart/kill), the raw disk\n");
+				"(systemctl stop/restart/kill), the disk seen from outside the guest\n");
 		return 0;
 	}
 	fprintf(stderr, "govgate: locked: no: the guard needs BPF LSM (%s); what holds on this "
@@ -1262,18 +1369,132 @@ static int start_locked(struct gg_daemon *d, const struct gg_daemon_opts *opts,
 	return 0;
 }
 
+/* guard_files' key of a file (dev in the kernel's encoding, as exec_inode). */
+static struct gg_guard_file_key guard_key(dev_t dev, ino_t ino)
+{
+	return (struct gg_guard_file_key){
+		.dev = ((__u64)major(dev) << 20) | minor(dev),
+		.ino = ino,
+	};
+}
+
 /* The files the guard keeps as they are while locked: the trusted keys'
  * directory and each file in it, and the configuration file. */
 static int guard_file_add(int fd, const char *path, __u32 kind)
 {
-	struct gg_guard_file_key key = {};
+	struct gg_guard_file_key key;
 	struct stat st;
 
 	if (stat(path, &st))
 		return -errno;
-	key.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
-	key.ino = st.st_ino;
+	key = guard_key(st.st_dev, st.st_ino);
 	return bpf_map_update_elem(fd, &key, &kind, BPF_ANY) ? -errno : 0;
+}
+
+/* Each directory (and symlink) on the way to path, as written and as
+ * resolved, but /: renamed, a new one in its place would hold what a
+ * restarted daemon reads. Never over a kind already there. */
+static void guard_ancestors(int fd, const char *path)
+{
+	char *real = realpath(path, NULL), buf[4096];
+	const char *ways[2] = { path, real };
+	__u32 kind = GG_GFILE_ANCESTOR;
+
+	for (int w = 0; w < 2 && ways[w]; w++) {
+		snprintf(buf, sizeof(buf), "%s", ways[w]);
+		for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
+			struct gg_guard_file_key key;
+			struct stat st;
+
+			*p = '\0';
+			if (!lstat(buf, &st)) {
+				key = guard_key(st.st_dev, st.st_ino);
+				bpf_map_update_elem(fd, &key, &kind, BPF_NOEXIST);
+			}
+			*p = '/';
+		}
+	}
+	free(real);
+}
+
+#define GUARD_CODE_MAX 64
+
+/* Drops the EXE and CODE entries of an earlier lock that are not in now[]:
+ * a binary or library replaced since (while unlocked) is freed, and its
+ * inode number may come back as any file. */
+static void guard_code_prune(int fd, const struct gg_guard_file_key *now, size_t n)
+{
+	struct gg_guard_file_key keys[GG_GUARD_FILES_MAX], k, *prev = NULL;
+	size_t n_old = 0;
+	__u32 kind;
+
+	while (n_old < GG_GUARD_FILES_MAX && !bpf_map_get_next_key(fd, prev, &k)) {
+		keys[n_old] = k;
+		prev = &keys[n_old];
+		if (!bpf_map_lookup_elem(fd, &k, &kind) &&
+		    (kind == GG_GFILE_EXE || kind == GG_GFILE_CODE))
+			n_old++;
+	}
+	for (size_t i = 0; i < n_old; i++) {
+		size_t j = 0;
+
+		while (j < n && memcmp(&now[j], &keys[i], sizeof(keys[i])))
+			j++;
+		if (j == n)
+			bpf_map_delete_elem(fd, &keys[i]);
+	}
+}
+
+/*
+ * The code a successor runs (bpf/guard.bpf.c gg_guard_code): this binary
+ * (GG_GFILE_EXE: in the unit's cgroup only a task running it is govgate's
+ * own) and every file it maps executable now, libsystemd and what it needs
+ * included (gg_sd_load ran), as the kernel names them in /proc/self/maps.
+ * Write-guarded: a library replaced while locked is another inode.
+ */
+static int guard_code(int fd, struct gg_err *err)
+{
+	struct gg_guard_file_key keys[GUARD_CODE_MAX];
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char perms[8], line[4352], path[4096];
+	unsigned int maj, min;
+	unsigned long ino;
+	struct stat st;
+	size_t n = 0;
+
+	if (!maps)
+		return gg_errf(err, -errno, "/proc/self/maps: %s", strerror(errno));
+	/* a binary replaced since it started is freed when this daemon ends,
+	 * and its inode number may come back as any file: no successor */
+	if (stat("/proc/self/exe", &st) || !st.st_nlink) {
+		fclose(maps);
+		return gg_errf(err, -ESTALE, "govgate's binary was replaced since this daemon "
+			       "started: a locked restart would not be recognised (restart it)");
+	}
+	keys[n++] = guard_key(st.st_dev, st.st_ino);
+	while (fgets(line, sizeof(line), maps)) {
+		path[0] = '\0';
+		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %lu %4095[^\n]", perms, &maj, &min, &ino,
+			   path) < 4 || !strchr(perms, 'x') || !ino || strstr(path, " (deleted)"))
+			continue;
+		if (n == GUARD_CODE_MAX) {
+			fclose(maps);
+			return gg_errf(err, -E2BIG, "more than %d files mapped executable",
+				       GUARD_CODE_MAX);
+		}
+		keys[n] = (struct gg_guard_file_key){ ((__u64)maj << 20) | min, ino };
+		if (memcmp(&keys[n], &keys[0], sizeof(keys[0])))
+			n++;
+	}
+	fclose(maps);
+	for (size_t i = 0; i < n; i++) {
+		__u32 kind = i ? GG_GFILE_CODE : GG_GFILE_EXE;
+
+		if (bpf_map_update_elem(fd, &keys[i], &kind, BPF_ANY))
+			return gg_errf(err, -errno, "guard_files: code: %s", strerror(errno));
+	}
+	guard_code_prune(fd, keys, n);
+	return 0;
 }
 
 /* The state directory: what a restart re-applies (applied.json, the packs'
@@ -1329,6 +1550,16 @@ static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 		gg_errf(err, ret, "guard_files: %s", strerror(-ret));
 	if (!ret)
 		ret = guard_state_dirs(fd, cfg, err);
+	if (!ret) {
+		/* the directories themselves are guarded: their ancestors */
+		guard_ancestors(fd, cfg->trust_dir);
+		guard_ancestors(fd, cfg->state_dir);
+		if (cfg->path)
+			guard_ancestors(fd, cfg->path);
+		if (cfg->audit_key)
+			guard_ancestors(fd, cfg->audit_key);
+		ret = guard_code(fd, err);
+	}
 	close(fd);
 	json_decref(keys);
 	return ret;
@@ -1340,9 +1571,11 @@ static void start_lock_state(struct gg_daemon *d)
 	struct gg_err err;
 
 	d->lock.locked = d->locked;
+	if (d->locked)
+		gg_trusted_keys_pin(gg_trusted_keys(d->cfg->trust_dir));
 	if (d->locked && guard_files_fill(d, &err))
-		fprintf(stderr, "govgate: locked: the trusted keys, the config and the state "
-				"directory are not guarded: %s\n", err.msg);
+		fprintf(stderr, "govgate: locked: the trusted keys, the config, the state "
+				"directory and the binary are not (all) guarded: %s\n", err.msg);
 	if (lock_state_write(d, &err))
 		fprintf(stderr, "govgate: locked: %s (a restart does not know the lock)\n",
 			err.msg);
@@ -1548,8 +1781,7 @@ static void guard_evidence(struct gg_daemon *d)
 	/* per-boot too: a key file that signed the per-boot key's
 	 * announcement could sign a forged one */
 	if (!ret && file) {
-		k.dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
-		k.ino = st.st_ino;
+		k = guard_key(st.st_dev, st.st_ino);
 		ret = bpf_map_update_elem(ffd, &k, &kind, BPF_ANY) ? -errno : 0;
 	}
 	if (ret)
@@ -2001,6 +2233,7 @@ static json_t *do_unlock(struct gg_daemon *d)
 		return reply_error(err.msg, NULL);
 	d->locked = false;
 	d->lock.locked = 0;
+	gg_trusted_keys_pin(NULL); /* maintenance: the directory's keys again */
 	if (lock_state_write(d, &err))
 		return reply_error(err.msg, NULL);
 	fprintf(stderr, "govgate: locked: no (a signed unlock): a restart may run unlocked\n");
@@ -2201,6 +2434,10 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		return gg_errf(err, -ELIBACC, "systemd waits for this daemon's readiness "
 			       "(NOTIFY_SOCKET), but libsystemd cannot be opened: %s",
 			       gg_sd_error());
+	/* before anything is attached: the successor is exempt */
+	if (settings_locked(cfg->pin_dir) && (ret = other_daemon(cfg->pin_dir)))
+		return gg_errf(err, -EBUSY, "locked: the daemon (pid %d) still runs: a second one "
+			       "is refused", ret);
 	ret = start_attach(d, opts->verbose, err);
 	if (ret)
 		return ret;
@@ -2361,6 +2598,7 @@ void gg_daemon_free(struct gg_daemon *d)
 
 	if (!d)
 		return;
+	gg_trusted_keys_pin(NULL);
 	gg_dns_close(d->dns);
 	gg_ringbuf_free(d->rb);
 	if (d->cons_pos) {

@@ -47,5 +47,11 @@ void gg_daemon_free(struct gg_daemon *d);
 int gg_daemon_pid(const char *pin_dir);
 /* SIGTERM to that daemon, and up to 5 s for it to exit. */
 int gg_daemon_kill(const char *pin_dir, struct gg_err *err);
+/* -EPERM (said in err) when the gates pinned at pin_dir are locked: they
+ * change only through a running daemon's signed requests. The kernel
+ * refuses a governed task's direct writes anyway; this refuses them for a
+ * task the guard exempts (govgate's binary in the daemon's unit cgroup,
+ * e.g. run by a drop-in's ExecStartPre=). */
+int gg_refuse_if_locked(const char *pin_dir, const char *what, struct gg_err *err);
 
 #endif

@@ -330,6 +330,11 @@ static const struct {
 	/* the policy authority (signed requests): its files, and mounts */
 	[GG_GUARD_POLICY_FILE] = { "policy_file_write", "FLOOR-TAMPER-POLICY" },
 	[GG_GUARD_MOUNT] = { "mount", "FLOOR-TAMPER-POLICY" },
+	/* code in the daemon's successor that is not govgate's */
+	[GG_GUARD_CODE_MAP] = { "code_map", "FLOOR-TAMPER-DAEMON" },
+	/* the disk beneath the guarded files */
+	[GG_GUARD_BLOCK_WRITE] = { "block_write", "FLOOR-TAMPER-POLICY" },
+	[GG_GUARD_SET_MM] = { "set_mm", "FLOOR-TAMPER-DAEMON" },
 };
 
 static const char *const pfile_ops[] = {
@@ -395,7 +400,14 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
 									pfile_ops[g->arg] : "unknown"));
 	else if (g->what == GG_GUARD_MOUNT)
-		json_object_set_new(rec, "syscall", json_string(g->arg ? "move_mount" : "mount"));
+		json_object_set_new(rec, "syscall", json_string(g->arg == 2 ? "umount" :
+								g->arg ? "move_mount" : "mount"));
+	else if (g->what == GG_GUARD_CODE_MAP)
+		json_object_set_new(rec, "syscall", json_string(g->arg ? "mprotect" : "mmap"));
+	else if (g->what == GG_GUARD_SET_MM)
+		json_object_set_new(rec, "prctl", json_integer(g->arg));
+	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
+		json_object_set_new(rec, "ioctl", json_integer(g->arg));
 }
 
 json_t *gg_event_record(const struct gg_event *e, const struct gg_compiled *policy,
@@ -871,12 +883,23 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 	bool known = g->what < sizeof(guard_names) / sizeof(guard_names[0]) &&
 		     guard_names[g->what].what;
 
+	/* "syscall" is one of audit.c's listed keys: before the others */
+	if (g->what == GG_GUARD_MOUNT)
+		sb_kname(b, "syscall", g->arg == 2 ? "umount" : g->arg ? "move_mount" : "mount");
+	else if (g->what == GG_GUARD_CODE_MAP)
+		sb_kname(b, "syscall", g->arg ? "mprotect" : "mmap");
 	if (g->what == GG_GUARD_BPF_CMD)
 		sb_kname(b, "bpf_cmd", bpf_cmd_name(g->arg));
+	else if (g->what == GG_GUARD_POLICY_FILE)
+		sb_kname(b, "file_op", g->arg < 6 && pfile_ops[g->arg] ? pfile_ops[g->arg] : "unknown");
+	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
+		sb_kint(b, "ioctl", g->arg);
 	sb_key(b, "locked");
 	SB_LIT(b, "true");
 	if (g->what == GG_GUARD_MAP_MMAP_WRITE)
 		sb_kint(b, "map_id", g->arg);
+	else if (g->what == GG_GUARD_SET_MM)
+		sb_kint(b, "prctl", g->arg);
 	else if (g->what == GG_GUARD_PTRACE)
 		sb_kint(b, "ptrace_mode", g->arg);
 	else if (g->what == GG_GUARD_SIGNAL)

@@ -132,7 +132,8 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_kill, GG_PROG_GUARD_KILL, GG_MECH_LSM, GG_ATTACH_AUTO)             \
 	P(guard, gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	P(guard, gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC, GG_MECH_LSM, GG_ATTACH_AUTO) \
-	GUARD_PFILE_PROGS(P)
+	GUARD_PFILE_PROGS(P)                                                                 \
+	GUARD_CODE_DISK_PROGS(P)
 
 /* The policy authority's files and mounts (issue 13, signed requests). */
 #define GUARD_PFILE_PROGS(P)                                                                 \
@@ -149,7 +150,20 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_pfile_truncate, GG_PROG_GUARD_PFILE_TRUNCATE, GG_MECH_LSM,         \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(guard, gg_guard_mount, GG_PROG_GUARD_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)           \
-	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)
+
+/* What the daemon's successor runs, and the disk beneath the files. */
+#define GUARD_CODE_DISK_PROGS(P)                                                             \
+	P(guard, gg_guard_prctl, GG_PROG_GUARD_PRCTL, GG_MECH_LSM, GG_ATTACH_AUTO)           \
+	P(guard, gg_guard_successor, GG_PROG_GUARD_SUCCESSOR, GG_MECH_LSM, GG_ATTACH_AUTO)   \
+	P(guard, gg_guard_code_mmap, GG_PROG_GUARD_CODE_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)   \
+	P(guard, gg_guard_code_mprotect, GG_PROG_GUARD_CODE_MPROTECT, GG_MECH_LSM,           \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_passthrough, GG_PROG_GUARD_PASSTHROUGH, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_passthrough_compat, GG_PROG_GUARD_PASSTHROUGH_COMPAT, GG_MECH_LSM,  \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */
@@ -271,6 +285,30 @@ int gg_cgroup2_root(char *buf, size_t len, struct gg_err *err)
 }
 
 /* bpffs must be mounted at the pin directory's parent; mount it if absent. */
+/* No symbolic link on the way to a pin directory or its upgrade stage:
+ * `--pin-dir /tmp/x` whose upgrade-stage links to the real pins would have
+ * a successor (exempt in locked mode) unpin the real gates. */
+static int pin_path_plain(const char *path, struct gg_err *err)
+{
+	char buf[4096];
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		char c = *p;
+
+		if (c && c != '/')
+			continue;
+		*p = '\0';
+		if (!lstat(buf, &st) && S_ISLNK(st.st_mode))
+			return gg_errf(err, -ELOOP, "%s: %s is a symbolic link: refused (name the "
+				       "pin directory without one)", path, buf);
+		if (!c)
+			return 0;
+		*p = c;
+	}
+}
+
 static int ensure_pin_dir(const char *pin_dir, struct gg_err *err)
 {
 	char parent[4096];
@@ -295,7 +333,7 @@ static int ensure_pin_dir(const char *pin_dir, struct gg_err *err)
 		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 	if (mkdir(pin_dir, 0700) && errno != EEXIST)
 		return gg_errf(err, -errno, "%s: cannot create: %s", pin_dir, strerror(errno));
-	return 0;
+	return pin_path_plain(pin_dir, err);
 }
 
 static void link_pin_path(char *buf, size_t len, const char *pin_dir, const char *prog)
@@ -981,7 +1019,8 @@ int gg_gates_attach(const char *pin_dir, const struct gg_scope *scope,
 		snprintf(stage, stage_len, "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
 		if (mkdir(stage, 0700) && errno != EEXIST)
 			return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
-		ret = unpin_all(stage, false, err); /* a crashed earlier upgrade */
+		ret = pin_path_plain(stage, err) ?:
+		      unpin_all(stage, false, err); /* a crashed earlier upgrade */
 		if (ret)
 			return ret;
 		fprintf(stderr, "govgate: pinned gates are from another build (%.12s, this is %.12s): "
@@ -1315,10 +1354,34 @@ int gg_gates_unload(const char *pin_dir, struct gg_err *err)
 	int ret;
 
 	snprintf(stage, sizeof(stage), "%s/" GG_PIN_UPGRADE_STAGE, pin_dir);
+	ret = pin_path_plain(stage, err);
+	if (ret)
+		return ret;
 	if (access(stage, F_OK) == 0 && (unpin_all(stage, false, err) || rmdir(stage)))
 		return gg_errf(err, -errno, "%s: %s", stage, strerror(errno));
 	ret = unpin_all(pin_dir, false, err);
 	if (!ret && rmdir(pin_dir))
 		ret = gg_errf(err, -errno, "%s: %s", pin_dir, strerror(errno));
 	return ret;
+}
+
+bool gg_guard_is_successor(void)
+{
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro, .open_flags = BPF_F_RDONLY);
+	__u32 id = 0, tgid = getpid();
+	bool found = false;
+
+	while (!found && !bpf_map_get_next_id(id, &id)) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		__u64 start;
+		int fd = bpf_map_get_fd_by_id_opts(id, &ro);
+
+		if (fd < 0)
+			continue;
+		found = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+			!strcmp(info.name, GG_MAP_SUCCESSOR) && !bpf_map_lookup_elem(fd, &tgid, &start);
+		close(fd);
+	}
+	return found;
 }

@@ -94,4 +94,10 @@ int gg_pinned_fd(const char *pin_dir, const char *name, struct gg_err *err);
  * asks for (locked mode refuses the writes a writable fd could make). */
 int gg_pinned_fd_ro(const char *pin_dir, const char *name, struct gg_err *err);
 
+/* Did a locked guard mark this process as the daemon's successor (init
+ * started it as `govgate run` in the daemon's unit cgroup)? Looked for in
+ * every map named "successor", whatever the pin directory: a successor
+ * with no lock at its own pin directory was started with another one. */
+bool gg_guard_is_successor(void);
+
 #endif

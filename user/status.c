@@ -158,11 +158,13 @@ static void locked_json(const struct gg_config *cfg, const struct gg_settings *s
 	if (locked)
 		holds = "bpf program load/attach, link detach/update, writable fds to every "
 			"govgate map (policy changes are signed requests to the daemon), "
-			"unlink/rename/umount of the pins, writes to the trusted keys and the "
-			"config, mounts by governed tasks, ptrace and signals to the daemon, "
+			"unlink/rename/umount of the pins, writes to the trusted keys, the "
+			"config, the state directory, the binary and its libraries, renames of "
+			"their directories, code not govgate's in the daemon, mounts, umounts "
+			"and disk writes by governed tasks, ptrace and signals to the daemon, "
 			"cgroup moves of governed tasks: refused to all but init, the daemon and "
-			"its cgroup; not protected: requests through init (systemctl), the raw "
-			"disk";
+			"its successor (init's `govgate run` in its cgroup); not protected: "
+			"requests through init (systemctl), the disk seen from outside the guest";
 	else if (lsm)
 		holds = "unlocked: a root task can switch govgate off (settings map, links, pins); "
 			"the daemon's held links survive rm of the pins while it runs";

@@ -163,8 +163,43 @@ check dropin-unlocked-still-locked sh -c "govgate status | grep -q '^locked: *ye
 check dropin-unlocked-refusal-journaled sh -c "journalctl -u govgate -o cat _PID=$(show govgate MainPID) | grep -q -- '--unlocked refused'"
 check dropin-unlocked-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"op":"unlock"' '"via":"command line"'
 check dropin-unlocked-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof5)" = EPERM ]
+# A drop-in that runs something else in govgate's cgroup before the daemon
+# (as root can write one; "+": none of the unit's sandbox): that is not
+# govgate's own, so it may not add a trusted key.
+# Nor govgate's own binary started there as anything but `govgate run`.
+printf '[Service]\nExecStartPre=-+/bin/sh -c "touch /run/gg-pre-ran; cp /etc/govgate/govgate.json /etc/govgate/trusted-keys/evil.pub"\nExecStartPre=-+/usr/sbin/govgate pack keygen --private /run/evil2.pem --public /etc/govgate/trusted-keys/evil2.pub\n' \
+	>/run/systemd/system/govgate.service.d/pre.conf
+systemctl daemon-reload
+check dropin-pre-restart systemctl restart govgate
+check dropin-pre-ran [ -e /run/gg-pre-ran ]
+check dropin-pre-key-refused [ ! -e /etc/govgate/trusted-keys/evil.pub ]
+check dropin-pre-govgate-key-refused [ ! -e /etc/govgate/trusted-keys/evil2.pub ]
+check dropin-pre-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"target":"evil.pub"'
+check dropin-pre-still-locked sh -c "govgate status | grep -q '^locked: *yes'"
+# A key of root's, mounted by init over a trusted key in the running
+# daemon's namespace (systemctl bind): systemd makes the mount in a task
+# that is not init's own child, which locked mode refuses (were it made,
+# the daemon pinned its keys when it locked: tests/unit/test_control.c),
+# and the unlock it signs is refused.
+govgate pack keygen --private /run/evil.key --public /run/evil.pub >/dev/null
+check bind-key-mount-refused sh -c "! systemctl bind govgate /run/evil.pub /etc/govgate/trusted-keys/op.pub"
+check bind-key-mount-audited wait_for 10 audit_has '"event":"tamper_blocked"' '"tamper":"mount"'
+check bind-key-unlock-refused sh -c "! govgate unlock --sign-key /run/evil.key 2>/run/unlock.err"
+check bind-key-unlock-says-why grep -q "which is not in" /run/unlock.err
+check bind-key-still-locked sh -c "govgate status | grep -q '^locked: *yes'"
+# applied.json of root's, mounted by init in a restart's namespace
+# (BindReadOnlyPaths=): the restart sees a mount the lock did not, and
+# refuses; the pinned gates keep enforcing.
+echo '{"format":2,"generation":999999,"refs":[]}' >/run/evil-applied.json
+printf '[Service]\nBindReadOnlyPaths=/run/evil-applied.json:/var/lib/govgate/applied.json\n' \
+	>/run/systemd/system/govgate.service.d/bind.conf
+systemctl daemon-reload
+check bind-applied-restart-refused sh -c "! systemctl restart govgate"
+check bind-applied-says-why sh -c "journalctl -u govgate -o cat | grep -q 'not the configuration they were locked with'"
+check bind-applied-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof6)" = EPERM ]
 rm -r /run/systemd/system/govgate.service.d
 systemctl daemon-reload
+systemctl reset-failed govgate
 check dropin-removed-restart systemctl restart govgate
 pid1=$(show govgate MainPID)
 c=$(count)

@@ -44,10 +44,22 @@
  * gg-tamper send SOCK FILE   FILE's bytes to the daemon's control socket, as
  *                            a captured request is replayed: prints ok, or
  *                            why the daemon refused ("refused" of the reply)
+ * gg-tamper setexe FILE      prctl(PR_SET_MM_EXE_FILE) to FILE: EBUSY (this
+ *                            program is still mapped) means the guard let
+ *                            it through to the kernel's own check
+ * gg-tamper blkwrite DEV     the disk beneath the files: a marker written to
+ *                            DEV's last 4 KiB through a write-only fd
+ * gg-tamper nvmewrite DEV    the same through NVMe passthrough
+ *                            (NVME_IOCTL_SUBMIT_IO) on a READ-ONLY fd
+ * gg-tamper blkclear DEV     those 4 KiB zeroed again (the test's own cleanup)
+ * gg-tamper blkhas DEV       "yes" if DEV's last 4 KiB hold that marker (read
+ *                            with O_DIRECT, past the page cache), else "no"
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -55,7 +67,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -352,6 +366,112 @@ static long map_by_id(const char *name, bool rw)
 	return -1;
 }
 
+static long set_exe(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	long ret;
+
+	if (fd < 0)
+		return -1;
+	ret = prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0);
+	close(fd);
+	return ret;
+}
+
+/* The disk: DEV's last 4 KiB, filled with a marker. */
+#define BLK_MARK "gg-tamper was here"
+#define BLK_SPAN 4096
+
+static void *blk_marker(void)
+{
+	void *buf = NULL;
+
+	if (posix_memalign(&buf, BLK_SPAN, BLK_SPAN))
+		return NULL;
+	for (size_t i = 0; i + sizeof(BLK_MARK) <= BLK_SPAN; i += sizeof(BLK_MARK))
+		memcpy((char *)buf + i, BLK_MARK, sizeof(BLK_MARK));
+	return buf;
+}
+
+static long long blk_last(const char *dev)
+{
+	unsigned long long size = 0;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, BLKGETSIZE64, &size) || size < BLK_SPAN)
+		size = 0;
+	close(fd);
+	return size ? (long long)(size - BLK_SPAN) : -1;
+}
+
+static long blk_write(const char *dev, bool clear)
+{
+	long long off = blk_last(dev);
+	void *buf = blk_marker();
+	long ret = -1;
+	int fd;
+
+	if (off < 0 || !buf)
+		return -1;
+	if (clear)
+		memset(buf, 0, BLK_SPAN);
+	fd = open(dev, O_WRONLY | O_SYNC | O_CLOEXEC);
+	if (fd >= 0) {
+		ret = pwrite(fd, buf, BLK_SPAN, off) == BLK_SPAN ? 0 : -1;
+		close(fd);
+	}
+	free(buf);
+	return ret;
+}
+
+static long nvme_write(const char *dev)
+{
+	long long off = blk_last(dev);
+	void *buf = blk_marker();
+	struct nvme_user_io io = {};
+	long ret = -1;
+	int fd, lba = 0;
+
+	if (off < 0 || !buf)
+		return -1;
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !ioctl(fd, BLKSSZGET, &lba) && lba > 0) {
+		io.opcode = 0x01; /* write */
+		io.nblocks = BLK_SPAN / lba - 1;
+		io.addr = (uintptr_t)buf;
+		io.slba = off / lba;
+		ret = ioctl(fd, NVME_IOCTL_SUBMIT_IO, &io);
+		if (ret > 0) { /* an NVMe status: not written */
+			errno = EIO;
+			ret = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+static int blk_has(const char *dev)
+{
+	long long off = blk_last(dev);
+	void *want = blk_marker(), *got = NULL;
+	int fd = -1, has = 0;
+
+	if (off >= 0 && want && !posix_memalign(&got, BLK_SPAN, BLK_SPAN) &&
+	    (fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC)) >= 0 &&
+	    pread(fd, got, BLK_SPAN, off) == BLK_SPAN)
+		has = !memcmp(want, got, BLK_SPAN);
+	if (fd >= 0)
+		close(fd);
+	free(want);
+	free(got);
+	printf("%s\n", has ? "yes" : "no");
+	return 0;
+}
+
 static int send_request(const char *sock, const char *file)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -456,10 +576,20 @@ int main(int argc, char **argv)
 		return report(flood(argv[2], atoi(argv[3])));
 	if (!strcmp(v, "send") && argc == 4)
 		return send_request(argv[2], argv[3]);
+	if (!strcmp(v, "setexe") && argc == 3)
+		return report(set_exe(argv[2]));
+	if (!strcmp(v, "blkwrite") && argc == 3)
+		return report(blk_write(argv[2], false));
+	if (!strcmp(v, "blkclear") && argc == 3)
+		return report(blk_write(argv[2], true));
+	if (!strcmp(v, "nvmewrite") && argc == 3)
+		return report(nvme_write(argv[2]));
+	if (!strcmp(v, "blkhas") && argc == 3)
+		return blk_has(argv[2]);
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
-			"       flood SOCK N\n");
+			"       flood SOCK N | setexe FILE | blkwrite|nvmewrite|blkclear|blkhas DEV\n");
 	return 3;
 }

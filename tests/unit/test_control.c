@@ -103,6 +103,27 @@ static enum gg_req_refusal verify(struct fx *f, const char *text, const char *si
 	return why;
 }
 
+/* Locked, the daemon pins the directory's keys: a key put there later
+ * (by init's side, or mounted over a key file) signs nothing. */
+static void test_pinned_keys_ignore_new_ones(void **state)
+{
+	struct fx *f = *state;
+	char *text = apply_text(f->fp_bad, 5, NOW + 600), *sig = sign(f->kbad, text);
+	char src[128], dst[128], cmd[300];
+
+	gg_trusted_keys_pin(gg_trusted_keys(f->trust));
+	snprintf(src, sizeof(src), "%s/agent.pub", f->root);
+	snprintf(dst, sizeof(dst), "%s/agent.pub", f->trust);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", src, dst);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(verify(f, text, sig, 4), GG_REQ_UNKNOWN_KEY);
+	gg_trusted_keys_pin(NULL); /* unlocked: the directory again */
+	assert_int_equal(verify(f, text, sig, 4), GG_REQ_OK);
+	unlink(dst);
+	free(text);
+	free(sig);
+}
+
 static void test_good_signature_accepted(void **state)
 {
 	struct fx *f = *state;
@@ -351,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_control_path_per_pin_dir),
 		cmocka_unit_test(test_good_signature_accepted),
+		cmocka_unit_test(test_pinned_keys_ignore_new_ones),
 		cmocka_unit_test(test_tampered_field_refused),
 		cmocka_unit_test(test_wrong_key_refused),
 		cmocka_unit_test(test_expired_refused),

@@ -188,12 +188,25 @@ static void fill_module(struct gg_event *e, int i)
 	set_str(e->module.name, sizeof(e->module.name), nasty[i % N_NASTY]);
 }
 
+/* Every refusal (enum gg_guard_what) and unknown ones, each with args
+ * that pick its variants (file ops, mount syscalls, an ioctl or none). */
+static const __u32 guard_whats[] = {
+	0, GG_GUARD_BPF_CMD, GG_GUARD_MAP_MMAP_WRITE, GG_GUARD_PIN_UNLINK, GG_GUARD_PIN_RENAME,
+	GG_GUARD_PIN_RMDIR, GG_GUARD_UMOUNT, GG_GUARD_PTRACE, GG_GUARD_SIGNAL,
+	GG_GUARD_CGROUP_WRITE, GG_GUARD_CLONE_INTO_CGROUP, GG_GUARD_POLICY_FILE, GG_GUARD_MOUNT,
+	GG_GUARD_CODE_MAP, GG_GUARD_BLOCK_WRITE, GG_GUARD_SET_MM, GG_GUARD_KEY_OPEN,
+	GG_GUARD_KEY_MOVE, GG_GUARD_KEY_MAP, 11, 25, 99,
+};
+static const __u32 guard_args[] = { 0, 1, 2, 3, 4, 5, 9, 29, 0x2285 };
+#define N_WHATS (sizeof(guard_whats) / sizeof(guard_whats[0]))
+#define N_ARGS (sizeof(guard_args) / sizeof(guard_args[0]))
+
 static void fill_tamper(struct gg_event *e, int i)
 {
 	e->gate = i % GG_GATE_COUNT;
 	e->flags |= GG_EVF_TAMPER;
-	e->guard.what = i % 12; /* every refusal and two unknown ones */
-	e->guard.arg = i % 3 ? 29 : 77;
+	e->guard.what = guard_whats[i % N_WHATS];
+	e->guard.arg = guard_args[(i / N_WHATS + i) % N_ARGS];
 	set_str(e->guard.name, sizeof(e->guard.name), nasty[i % N_NASTY]);
 }
 
@@ -206,7 +219,7 @@ static void run_all(struct logs *l, const struct gg_compiled *c)
 	size_t n = c ? c->n_entries : 0;
 
 	for (int kind = 0; kind < 4; kind++)
-		for (int i = 0; i < 24; i++) {
+		for (int i = 0; i < (kind == 3 ? (int)(N_WHATS * N_ARGS) : 24); i++) {
 			struct gg_event e = {};
 			size_t k = n ? (size_t)i % (n + 2) : 0;
 
@@ -267,13 +280,15 @@ static void test_render_matches_jansson(void **state)
 	run_all(&l, c); /* again: now from the attribution cache */
 	run_all(&l, NULL); /* policy_unresolved */
 	run_all(&l, c); /* the cache is keyed by policy too */
-	assert_true(l.compared == 4 * 4 * 24);
+	assert_true(l.compared == 4 * (3 * 24 + N_WHATS * N_ARGS));
 	assert_has(&l, (const char *const[]){
 			       "\"policy_unresolved\":true", "\"policy_swapped_during_decision\"",
 			       "\"unreadable_destination\"", "\"socket_kind\":\"raw\"",
 			       "\"socket_kind\":\"packet\"", "\"family_number\":42",
 			       "\"proto_number\":1", "\"syscall\":null", "\"bpf_cmd\":",
 			       "\"map_id\":", "\"ptrace_mode\":", "\"signal\":",
+			       "\"file_op\":\"rename\"", "\"syscall\":\"umount\"",
+			       "\"syscall\":\"mmap\"", "\"ioctl\":8837", "\"prctl\":",
 			       "\"tamper\":\"unknown\"", "\"exe\":\"/usr/lib/", "\"digest\":null",
 			       "\\u001F", "\\\\xff", "\"cgroup_id\":-1", "\"rules\":[{",
 			       "\"daemon_egress\":true", NULL });

@@ -859,6 +859,20 @@ check unlocked-key-map-by-id-ok is "$(gg-tamper mapbyid audit_key)" ok
 # an unpinned map (the digest cache), reached by id, is writable unlocked
 check unlocked-unpinned-map-rw-ok is "$(gg-tamper mapbyid exec_hash rw)" ok
 check unlocked-evidence-limits-said sh -c "govgate status --config $cfg | grep -q '^evidence: *unlocked: root can read the signing key'"
+# The disk beneath the guarded files: root writes it unlocked, through a
+# write-only fd or NVMe passthrough on a READ-ONLY fd (the marker lands),
+# and the test clears it again. A mount for the umount check below.
+check unlocked-disk-present [ -b /dev/nvme0n1 ]
+check unlocked-nvmewrite-ok is "$(gg-tamper nvmewrite /dev/nvme0n1)" ok
+check unlocked-nvmewrite-landed is "$(gg-tamper blkhas /dev/nvme0n1)" yes
+check unlocked-blkclear-ok is "$(gg-tamper blkclear /dev/nvme0n1)" ok
+check unlocked-blkwrite-ok is "$(gg-tamper blkwrite /dev/nvme0n1)" ok
+check unlocked-blkwrite-landed is "$(gg-tamper blkhas /dev/nvme0n1)" yes
+gg-tamper blkclear /dev/nvme0n1 >/dev/null
+# a task's exe_file set to govgate's binary: the kernel's own check (this
+# program still mapped) is what stops it unlocked
+check unlocked-setexe-ebusy is "$(gg-tamper setexe "$(command -v govgate)")" EBUSY
+mkdir -p /tmp/gg-mnt && mount -t tmpfs none /tmp/gg-mnt && : >/tmp/gg-mnt/marker
 stop
 govgate stop --unload --config $cfg
 
@@ -877,7 +891,31 @@ govgate pack keygen --private /tmp/op.key --public /etc/govgate/trusted-keys/op.
 govgate pack keygen --private /tmp/agent.key --public /tmp/agent.pub
 mkfifo /tmp/ggd.fifo
 sh -c 'echo $$ >/sys/fs/cgroup/ggd/cgroup.procs; while :; do read -r l </tmp/ggd.fifo && sh -c "$l"; done' >/dev/null 2>&1 &
-relaunch() {
+# What init's own child would do: one command line, carried out by pid 1
+# in a child it forks (scripts/vmtest.sh polls /run/gg-init.d).
+init_n=0
+init_run() {
+	init_n=$((init_n + 1))
+	echo "$*" >/run/gg-init.d/.r$init_n && mv /run/gg-init.d/.r$init_n /run/gg-init.d/r$init_n
+}
+# A restart as systemd makes one: a child pid 1 forks (init_run) moves itself
+# into the daemon's cgroup and execs `govgate run`: the one process the
+# guard takes for the daemon's successor. PRE: shell words before the exec.
+relaunch() { relaunch_with "" "$@"; }
+relaunch_with() {
+	local pre=$1
+	shift
+	: >/tmp/daemon.err
+	rm -f /tmp/daemon.pid
+	init_run "sh -c 'echo \$PPID' >/tmp/daemon.pid; echo 0 >/sys/fs/cgroup/ggd/cgroup.procs; $pre exec govgate run $* 2>>/tmp/daemon.err"
+	wait_for 10 [ -s /tmp/daemon.pid ]
+	daemon=$(cat /tmp/daemon.pid)
+	wait_for 60 started_or_dead
+	grep -q "enforcing (generation" /tmp/daemon.err
+}
+# The same from the shell that stands in for a drop-in's other command
+# (ExecStartPre=/bin/sh ...): its govgate is not the successor.
+relaunch_from_unit_shell() {
 	: >/tmp/daemon.err
 	rm -f /tmp/daemon.pid
 	echo "govgate run $* 2>>/tmp/daemon.err & echo \$! >/tmp/daemon.pid" >/tmp/ggd.fifo
@@ -1097,6 +1135,38 @@ check locked-config-write-refused grep -q locked.jsonl $cfg
 mount -t tmpfs none /etc/govgate 2>/dev/null
 check locked-mount-refused [ -e /etc/govgate/trusted-keys/op.pub ]
 check locked-mount-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"'
+# The daemon's cgroup runs whatever init is told to run there (a drop-in's
+# ExecStartPre=, a unit linked by init itself): only govgate's binary is
+# govgate's own there. The stand-in for init's child is the fifo's shell.
+unit_run() {
+	rm -f /tmp/unit.done
+	echo "$* ; echo \$? >/tmp/unit.done" >/tmp/ggd.fifo
+	wait_for 30 [ -s /tmp/unit.done ]
+}
+unit_run "cp /tmp/agent.pub /etc/govgate/trusted-keys/evil.pub 2>/dev/null"
+check locked-unit-shell-key-refused [ ! -e /etc/govgate/trusted-keys/evil.pub ]
+unit_run "gg-tamper enabled $pin/settings 0 >/tmp/unit.out"
+check locked-unit-shell-switch-off-eperm is "$(cat /tmp/unit.out)" EPERM
+check locked-unit-shell-enforcing is "$(gg-exec /tmp/nc)" EPERM
+unit_run "gg-tamper enabled $pin/settings 1 >/dev/null" # had it worked
+check locked-unit-shell-audited audit_has '"event":"tamper_blocked"' '"tamper":"bpf_command"' '"bpf_cmd":"BPF_MAP_UPDATE_ELEM"'
+# govgate's own binary there reads no audit key: `pack sign --key` would
+# sign anything with it (the daemon alone opens it)
+echo forged >/tmp/forged.txt
+unit_run "govgate pack sign --key /tmp/audit-key.pem /tmp/forged.txt >/tmp/unit.out 2>&1"
+check locked-unit-key-sign-refused [ ! -e /tmp/forged.txt.sig ]
+check locked-unit-key-sign-audited audit_has '"tamper":"audit_key_open"' '"comm":"govgate"' '"target":"audit-key.pem"'
+unit_run "gg-tamper setexe $(command -v govgate) >/tmp/unit.out"
+check locked-unit-setexe-eperm is "$(cat /tmp/unit.out)" EPERM
+check locked-unit-setexe-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"set_mm"'
+# init's own child (what systemd forks for a unit) before its exec: it
+# opens StandardOutput=truncate:FILE there, so it writes no guarded file
+sum0=$(md5sum </etc/govgate/trusted-keys/op.pub)
+rm -f /tmp/init.done
+init_run "{ cat /tmp/agent.pub; } >>/etc/govgate/trusted-keys/op.pub; echo done >/tmp/init.done"
+wait_for 20 [ -s /tmp/init.done ]
+check locked-init-child-key-write-refused is "$(md5sum </etc/govgate/trusted-keys/op.pub)" "$sum0"
+check locked-init-child-audited audit_has '"event":"tamper_blocked"' '"file_op":"write"' '"target":"op.pub"'
 check locked-after-files-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
 # A daemon restarted (from the daemon's cgroup, as init would) with
 # --unlocked while the lock is pinned stays locked; one with another
@@ -1113,6 +1183,22 @@ sed 's/"checkpoint_every": 16/"checkpoint_every": 17/' $cfg >/tmp/other.json
 relaunch --config /tmp/other.json
 check locked-other-config-refused [ $? -ne 0 ]
 check locked-other-config-says-why grep -q "not the configuration they were locked with" /tmp/daemon.err
+# nor one whose --state-dir names an applied.json of root's choosing
+mkdir -p /tmp/evil-state && echo '{"format":2,"generation":999999,"refs":[]}' >/tmp/evil-state/applied.json
+relaunch --config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt --state-dir /tmp/evil-state
+check locked-other-state-dir-refused [ $? -ne 0 ]
+check locked-other-state-dir-says-why grep -q "state directory or DNS upstream differ" /tmp/daemon.err
+# govgate's binary started by init there, but not as `govgate run` (a
+# drop-in's ExecStartPre=/usr/sbin/govgate pack keygen ...): not the successor
+rm -f /tmp/unit.out
+init_run "echo 0 >/sys/fs/cgroup/ggd/cgroup.procs; exec govgate pack keygen --private /tmp/k2.pem --public /etc/govgate/trusted-keys/evil2.pub >/tmp/unit.out 2>&1"
+wait_for 20 [ -s /tmp/unit.out ]
+check locked-init-keygen-refused [ ! -e /etc/govgate/trusted-keys/evil2.pub ]
+# nor `govgate run` that a shell there starts: it cannot take over
+relaunch_from_unit_shell --config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
+check locked-unit-shell-run-refused [ $? -ne 0 ]
+check locked-unit-shell-run-enforcing is "$(gg-exec /tmp/tool)" EPERM
+check locked-other-state-dir-kept-policy is "$(gg-exec /tmp/tool)" EPERM
 check locked-restart-unlocked relaunch --config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt --unlocked
 check locked-restart-unlocked-refused grep -q "\-\-unlocked refused" /tmp/daemon.err
 check locked-restart-still-locked sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
@@ -1120,6 +1206,49 @@ check locked-restart-update-eperm is "$(gg-tamper mapop update $pin/settings)" E
 check locked-restart-audited audit_has '"event":"tamper_blocked"' '"op":"unlock"' '"via":"command line"'
 check locked-restart-exec-eperm is "$(gg-exec /tmp/nc)" EPERM
 check locked-restart-kept-policy is "$(gg-exec /tmp/tool)" EPERM
+# refused while no daemon ran: the record waited in the ring buffer
+check locked-init-keygen-audited audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"file_op":"create"' 'evil2.pub'
+# govgate's own binary run there with no daemon: it writes no pin itself
+check locked-unit-stop govgate stop --config $cfg --sign-key /tmp/op.key
+wait $daemon 2>/dev/null
+unit_run "govgate stop --unload --config $cfg 2>/tmp/unit.err"
+check locked-unit-unload-refused [ -e $pin/link-gg_exec_check ]
+check locked-unit-unload-says-why grep -q "the gates are locked and no daemon runs" /tmp/unit.err
+unit_run "govgate apply --config $cfg 2>/tmp/unit.err"
+check locked-unit-apply-refused is "$(gg-exec /tmp/tool)" EPERM
+check locked-unit-apply-says-why grep -q "the gates are locked and no daemon runs" /tmp/unit.err
+# ... nor code that is not govgate's: LD_PRELOAD into a restart (as a
+# drop-in's Environment= would) is refused before the library runs
+rm -rf /tmp/shim && mkdir -p /tmp/shim
+check locked-preload-restart relaunch_with "export LD_PRELOAD=/lib/test/gg-daemon-shim.so GG_SHIM_DIR=/tmp/shim;" \
+	--config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
+check locked-preload-never-ran [ ! -e /tmp/shim/loaded ]
+check locked-preload-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"code_map"' '"target":"gg-daemon-shim.so"'
+check locked-preload-still-locked sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
+check locked-preload-kept-policy is "$(gg-exec /tmp/tool)" EPERM
+# one daemon at a time: a second `govgate run` (the pin directory spelt
+# another way, so another lock file) would take the first one's place
+first=$daemon
+relaunch --config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt --pin-dir /sys/fs/bpf/./govgate
+check locked-second-daemon-refused [ $? -ne 0 ]
+check locked-second-daemon-says-why grep -q "still runs: a second one is refused" /tmp/daemon.err
+daemon=$first
+check locked-second-daemon-first-serves govgate apply --config $cfg --sign-key /tmp/op.key --add baseline-hardening@v1
+# The guarded files' ancestors: /etc/govgate renamed, a new one would hold the keys and
+# the config of root's choosing for the next start
+mv /etc/govgate /etc/govgate-moved 2>/dev/null
+check locked-ancestor-mv-refused [ -e /etc/govgate/trusted-keys/op.pub ]
+check locked-ancestor-audited audit_has '"event":"tamper_blocked"' '"file_op":"rename"' '"target":"govgate"'
+# an umount shows what the mount covered (a /var beneath /var/lib/govgate)
+umount /tmp/gg-mnt 2>/dev/null
+umount -l /tmp/gg-mnt 2>/dev/null
+check locked-umount-any-refused [ -e /tmp/gg-mnt/marker ]
+check locked-umount-any-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"umount"'
+# the disk beneath them: no write-open of a block device, no passthrough
+check locked-blkwrite-eperm is "$(gg-tamper blkwrite /dev/nvme0n1)" EPERM
+check locked-nvmewrite-eperm is "$(gg-tamper nvmewrite /dev/nvme0n1)" EPERM
+check locked-disk-unwritten is "$(gg-tamper blkhas /dev/nvme0n1)" no
+check locked-disk-audited audit_has '"event":"tamper_blocked"' '"tamper":"block_write"' '"target":"nvme0n1"'
 # A signed unlock, then a signed stop --unload.
 check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
 check locked-unlocked-status sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"

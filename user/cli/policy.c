@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "compiled_json.h"
 #include "cli.h"
+#include "daemon.h"
 #include "trust.h"
 
 static const char apply_usage[] =
@@ -202,6 +203,12 @@ int gg_cmd_apply(int argc, char **argv)
 			fprintf(stderr, "govgate apply: the running policy is unchanged\n");
 		gg_config_free(&cfg);
 		return code ? 1 : 0;
+	}
+	if (gg_refuse_if_locked(cfg.pin_dir, "apply", &err)) {
+		cli_error(&a.o, "%s", err.msg);
+		fprintf(stderr, "govgate apply: the running policy is unchanged\n");
+		code = 1;
+		goto cleanup;
 	}
 	if (a.sign.key)
 		fprintf(stderr, "govgate apply: no daemon runs: applying directly (the "

@@ -17,8 +17,8 @@ static const char run_usage[] =
 	"file and applies its packs. Enforcement stays attached\n"
 	"after it exits; `govgate stop --unload` removes it.\n"
 	"In global scope the daemon runs locked: the kernel refuses every way to\n"
-	"switch govgate off to every task but init, the daemon and its cgroup\n"
-	"(BPF LSM only); --unlocked leaves that off, for development.\n";
+	"switch govgate off to every task but init, the daemon and govgate's binary\n"
+	"in its cgroup (BPF LSM only); --unlocked leaves that off, for development.\n";
 
 struct run_args {
 	struct cli_opts o;

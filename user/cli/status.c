@@ -259,7 +259,10 @@ int gg_cmd_stop(int argc, char **argv)
 		return code ? 1 : 0;
 	}
 	code = 0;
-	if (gg_daemon_kill(cfg.pin_dir, &err)) {
+	if (unload && gg_refuse_if_locked(cfg.pin_dir, "stop --unload", &err)) {
+		cli_error(&o, "%s", err.msg);
+		code = 1;
+	} else if (gg_daemon_kill(cfg.pin_dir, &err)) {
 		cli_error(&o, "%s", err.msg);
 		code = 1;
 	} else if (unload && (ret = gg_gates_unload(cfg.pin_dir, &err))) {

@@ -11,6 +11,8 @@
  *   udp ADDR PORT       a UDP datagram sent from the daemon
  *   modload PATH        finit_module of PATH from the daemon
  *
+ * At load it writes its pid to $GG_SHIM_DIR/loaded: whether its code ran.
+ *
  * Without the kernel's verdict nothing here can tell them apart: with no
  * NIC (qemu -nic none) an allowed connect fails ENETUNREACH or
  * ECONNREFUSED, a denied one EPERM.
@@ -137,7 +139,19 @@ __attribute__((constructor)) static void shim_start(void)
 {
 	pthread_t t;
 
+	char path[4096];
+	FILE *f;
+
 	shim_dir = getenv("GG_SHIM_DIR");
-	if (shim_dir && pthread_create(&t, NULL, shim_loop, NULL) == 0)
+	if (!shim_dir)
+		return;
+	/* proof that this code ran in the process at all */
+	snprintf(path, sizeof(path), "%s/loaded", shim_dir);
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+	if (pthread_create(&t, NULL, shim_loop, NULL) == 0)
 		pthread_detach(t);
 }
