@@ -186,6 +186,18 @@ static __always_inline bool gg_current_init_child(void)
 	return gg_init_child_at(bpf_get_current_task_btf(), 0);
 }
 
+/* ... and its mounts: only in a mount namespace that is not pid 1's (the
+ * unit's sandbox). In pid 1's, code loaded into it (a PAM or NSS module)
+ * would umount the pins' bpffs for every task. */
+static __always_inline bool gg_init_child_sandbox(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return gg_init_child_at(task, 0) &&
+	       BPF_CORE_READ(task, nsproxy, mnt_ns) !=
+		       BPF_CORE_READ(task, real_parent, nsproxy, mnt_ns);
+}
+
 /* kernfs_node's parent is `parent` up to 6.14 and `__parent` since. */
 struct kernfs_node___old {
 	struct kernfs_node *parent;
@@ -500,15 +512,15 @@ int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	if (ret != 0)
 		return ret;
 	s = gg_guard_subject();
-	if (!s || gg_current_init_child())
+	if (!s || gg_init_child_sandbox())
 		return 0;
 	sb = BPF_CORE_READ(mnt, mnt_sb);
 	if (BPF_CORE_READ(sb, s_magic) == BPF_FS_MAGIC && BPF_CORE_READ(sb, s_dev) == s->pin_dir_dev)
 		return gg_refuse(GG_GUARD_UMOUNT, 0, NULL);
-	/* Any other: an umount shows what the mount covered, e.g. a /var
-	 * below /var/lib/govgate that a restarted daemon would read. Governed
-	 * tasks do not mount either (gg_guard_mounting). */
-	if (!gg_task_in_scope())
+	/* A mount whose root is a guarded directory or one of their
+	 * ancestors (a /var below /var/lib/govgate): its umount would show a
+	 * restarted daemon what the mount covered. Others are the workload's. */
+	if (!gg_guarded_inode(BPF_CORE_READ(mnt, mnt_root, d_inode)))
 		return 0;
 	return gg_refuse(GG_GUARD_MOUNT, 2, NULL);
 }
@@ -595,7 +607,7 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	/* the disk beneath the guarded files (gg_guard_passthrough below): a
 	 * block device, or SCSI generic (/dev/sgN takes commands by write) */
 	if (gg_disk_node(BPF_CORE_READ(file, f_inode))) {
-		if (!gg_guard_subject() || !gg_task_in_scope())
+		if (!gg_guard_subject())
 			return 0;
 		return gg_refuse(GG_GUARD_BLOCK_WRITE, 0,
 				 BPF_CORE_READ(file, f_path.dentry, d_name.name));
@@ -603,10 +615,18 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
 		return 0;
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	if (!gg_name_eq(name, "cgroup.procs", sizeof("cgroup.procs")) &&
-	    !gg_name_eq(name, "cgroup.threads", sizeof("cgroup.threads")))
+	if (gg_name_eq(name, "cgroup.procs", sizeof("cgroup.procs")) ||
+	    gg_name_eq(name, "cgroup.threads", sizeof("cgroup.threads"))) {
+		/* init's child moves itself into its unit's cgroup */
+		if (gg_current_init_child())
+			return 0;
+	} else if (!gg_name_eq(name, "cgroup.kill", sizeof("cgroup.kill")) &&
+		   !gg_name_eq(name, "cgroup.freeze", sizeof("cgroup.freeze"))) {
+		/* those of a slice above the daemon's would kill or stop it
+		 * without a signal (no task_kill) */
 		return 0;
-	if (!gg_guard_subject() || !gg_task_in_scope() || gg_current_init_child())
+	}
+	if (!gg_guard_subject() || !gg_task_in_scope())
 		return 0;
 	return gg_refuse(GG_GUARD_CGROUP_WRITE, 0, name);
 }
@@ -755,6 +775,8 @@ int BPF_PROG(gg_guard_pfile_rmdir, struct inode *dir, struct dentry *dentry, int
  * 0 lets the hook's default (-ENOSYS) stand.
  */
 #define PR_SET_MM 35
+#define PR_SET_MM_EXE_FILE 13
+#define PR_SET_MM_MAP 14
 
 SEC("lsm/task_prctl")
 int BPF_PROG(gg_guard_prctl, int option, unsigned long arg2, unsigned long arg3,
@@ -762,7 +784,10 @@ int BPF_PROG(gg_guard_prctl, int option, unsigned long arg2, unsigned long arg3,
 {
 	if (ret != 0)
 		return ret;
-	if (option != PR_SET_MM || !gg_guard_subject())
+	/* not PR_SET_MM_ARG_START and the like: systemd's child renames
+	 * itself with them before every exec */
+	if (option != PR_SET_MM || (arg2 != PR_SET_MM_EXE_FILE && arg2 != PR_SET_MM_MAP) ||
+	    !gg_guard_subject())
 		return 0;
 	return gg_refuse(GG_GUARD_SET_MM, arg2, NULL);
 }
@@ -896,7 +921,8 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
 
 	if (mode != S_IFBLK && mode != S_IFCHR)
 		return 0;
-	if (!gg_guard_subject() || !gg_task_in_scope())
+	/* exempt cgroups too: root reaches one through init */
+	if (!gg_guard_subject())
 		return 0;
 	return gg_refuse(GG_GUARD_BLOCK_WRITE, cmd, BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
@@ -940,7 +966,7 @@ int BPF_PROG(gg_guard_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
  * (a unit's PrivateTmp and the like) and exempt cgroups still do. */
 static __always_inline int gg_guard_mounting(__u32 how)
 {
-	if (!gg_guard_subject() || !gg_task_in_scope() || gg_current_init_child())
+	if (!gg_guard_subject() || !gg_task_in_scope() || gg_init_child_sandbox())
 		return 0;
 	return gg_refuse(GG_GUARD_MOUNT, how, NULL);
 }

@@ -1379,8 +1379,12 @@ bool gg_guard_is_successor(void)
 
 		if (fd < 0)
 			continue;
+		/* root may make a map of that name (an ARRAY answers every
+		 * lookup), not write one while locked */
 		found = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-			!strcmp(info.name, GG_MAP_SUCCESSOR) && !bpf_map_lookup_elem(fd, &tgid, &start);
+			!strcmp(info.name, GG_MAP_SUCCESSOR) && info.type == BPF_MAP_TYPE_LRU_HASH &&
+			info.key_size == sizeof(tgid) && info.value_size == sizeof(start) &&
+			!bpf_map_lookup_elem(fd, &tgid, &start);
 		close(fd);
 	}
 	return found;

@@ -47,6 +47,8 @@
  * gg-tamper setexe FILE      prctl(PR_SET_MM_EXE_FILE) to FILE: EBUSY (this
  *                            program is still mapped) means the guard let
  *                            it through to the kernel's own check
+ * gg-tamper setarg           prctl(PR_SET_MM_ARG_START) to where it is: what
+ *                            systemd's child does to rename itself (not EPERM)
  * gg-tamper blkwrite DEV     the disk beneath the files: a marker written to
  *                            DEV's last 4 KiB through a write-only fd
  * gg-tamper nvmewrite DEV    the same through NVMe passthrough
@@ -378,6 +380,11 @@ static long set_exe(const char *file)
 	return ret;
 }
 
+static long set_arg(char **argv)
+{
+	return prctl(PR_SET_MM, PR_SET_MM_ARG_START, (unsigned long)argv[0], 0, 0);
+}
+
 /* The disk: DEV's last 4 KiB, filled with a marker. */
 #define BLK_MARK "gg-tamper was here"
 #define BLK_SPAN 4096
@@ -576,6 +583,8 @@ int main(int argc, char **argv)
 		return report(flood(argv[2], atoi(argv[3])));
 	if (!strcmp(v, "send") && argc == 4)
 		return send_request(argv[2], argv[3]);
+	if (!strcmp(v, "setarg") && argc == 2)
+		return report(set_arg(argv));
 	if (!strcmp(v, "setexe") && argc == 3)
 		return report(set_exe(argv[2]));
 	if (!strcmp(v, "blkwrite") && argc == 3)
@@ -590,6 +599,6 @@ int main(int argc, char **argv)
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
-			"       flood SOCK N | setexe FILE | blkwrite|nvmewrite|blkclear|blkhas DEV\n");
+			"       flood SOCK N | setexe FILE | setarg | blkwrite|nvmewrite|blkclear|blkhas DEV\n");
 	return 3;
 }

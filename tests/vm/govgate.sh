@@ -1159,6 +1159,8 @@ check locked-unit-key-sign-audited audit_has '"tamper":"audit_key_open"' '"comm"
 unit_run "gg-tamper setexe $(command -v govgate) >/tmp/unit.out"
 check locked-unit-setexe-eperm is "$(cat /tmp/unit.out)" EPERM
 check locked-unit-setexe-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"set_mm"'
+# ... but not the argument area, which systemd's child moves to rename itself
+check locked-prctl-argstart-not-refused sh -c '[ "$(gg-tamper setarg)" != EPERM ]'
 # init's own child (what systemd forks for a unit) before its exec: it
 # opens StandardOutput=truncate:FILE there, so it writes no guarded file
 sum0=$(md5sum </etc/govgate/trusted-keys/op.pub)
@@ -1239,11 +1241,18 @@ check locked-second-daemon-first-serves govgate apply --config $cfg --sign-key /
 mv /etc/govgate /etc/govgate-moved 2>/dev/null
 check locked-ancestor-mv-refused [ -e /etc/govgate/trusted-keys/op.pub ]
 check locked-ancestor-audited audit_has '"event":"tamper_blocked"' '"file_op":"rename"' '"target":"govgate"'
-# an umount shows what the mount covered (a /var beneath /var/lib/govgate)
-umount /tmp/gg-mnt 2>/dev/null
-umount -l /tmp/gg-mnt 2>/dev/null
-check locked-umount-any-refused [ -e /tmp/gg-mnt/marker ]
-check locked-umount-any-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"umount"'
+# an umount shows what the mount covered (a /var beneath /var/lib/govgate):
+# refused for a mount whose root is a guarded path's ancestor (/tmp here);
+# the workload's own mounts are its own
+umount -l /tmp 2>/dev/null
+check locked-umount-guarded-refused [ -e /tmp/state/applied.json ]
+check locked-umount-guarded-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"umount"'
+check locked-umount-other-ok umount /tmp/gg-mnt
+# the daemon's cgroup frozen or killed through a cgroup file (no signal)
+echo 1 >/sys/fs/cgroup/ggd/cgroup.freeze 2>/dev/null
+check locked-cgroup-freeze-refused grep -qx 'frozen 0' /sys/fs/cgroup/ggd/cgroup.events
+echo 0 >/sys/fs/cgroup/ggd/cgroup.freeze 2>/dev/null # had it worked
+check locked-cgroup-freeze-audited audit_has '"event":"tamper_blocked"' '"tamper":"cgroup_write"' '"target":"cgroup.freeze"'
 # the disk beneath them: no write-open of a block device, no passthrough
 check locked-blkwrite-eperm is "$(gg-tamper blkwrite /dev/nvme0n1)" EPERM
 check locked-nvmewrite-eperm is "$(gg-tamper nvmewrite /dev/nvme0n1)" EPERM
