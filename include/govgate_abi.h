@@ -561,9 +561,9 @@ enum gg_guard_what {
 	 * directory that a restart re-applies (guard_files). */
 	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
 	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2), 2 umount(2) */
-	/* A task that would be govgate's own (the daemon, or govgate's binary
-	 * in the daemon's unit cgroup) mapping code from a file that is not
-	 * govgate's (arg: 0 mmap, 1 mprotect; name: the file). */
+	/* The daemon or its successor (what init starts as `govgate run`)
+	 * mapping code from a file that is not govgate's, or anonymous code
+	 * (arg: 0 mmap, 1 mprotect; name: the file). */
 	GG_GUARD_CODE_MAP = 22,
 	/* The disk beneath the guarded files: a block device opened for
 	 * writing (arg 0; name: the device file) or a passthrough ioctl

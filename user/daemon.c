@@ -1447,8 +1447,8 @@ static void guard_code_prune(int fd, const struct gg_guard_file_key *now, size_t
 
 /*
  * The code a successor runs (bpf/guard.bpf.c gg_guard_code): this binary
- * (GG_GFILE_EXE: in the unit's cgroup only a task running it is govgate's
- * own) and every file it maps executable now, libsystemd and what it needs
+ * (GG_GFILE_EXE: only what init starts from it as `govgate run` is the
+ * daemon's successor) and every file it maps executable now, libsystemd and what it needs
  * included (gg_sd_load ran), as the kernel names them in /proc/self/maps.
  * Write-guarded: a library replaced while locked is another inode.
  */

@@ -49,9 +49,8 @@ int gg_daemon_pid(const char *pin_dir);
 int gg_daemon_kill(const char *pin_dir, struct gg_err *err);
 /* -EPERM (said in err) when the gates pinned at pin_dir are locked: they
  * change only through a running daemon's signed requests. The kernel
- * refuses a governed task's direct writes anyway; this refuses them for a
- * task the guard exempts (govgate's binary in the daemon's unit cgroup,
- * e.g. run by a drop-in's ExecStartPre=). */
+ * refuses the direct writes of every task but the daemon and its
+ * successor anyway; this says why, before any is tried. */
 int gg_refuse_if_locked(const char *pin_dir, const char *what, struct gg_err *err);
 
 #endif
