@@ -117,6 +117,11 @@ bool gg_domain_match(const char *domain, bool wildcard, const char *name)
 {
 	size_t nl = strlen(name), dl = strlen(domain);
 
+	/* presentation form escapes a byte in a label (\., \\, \DDD): "x\.d"
+	 * is one label under d's parent, not a subdomain of d. No entry has
+	 * such a byte (LDH): such a name matches none. */
+	if (strchr(name, '\\'))
+		return false;
 	if (nl && name[nl - 1] == '.')
 		nl--;
 	if (!wildcard)

@@ -27,7 +27,9 @@ const char *gg_domain_check(const char *in, char **ascii, bool *wildcard, char *
 			    size_t sz);
 
 /* Does a (lower-case, A-label) name match a checked entry? A trailing
- * dot on the name is ignored. */
+ * dot on the name is ignored. A name with a backslash (presentation form
+ * escapes a dot, a backslash or another byte inside a label: \., \\,
+ * \DDD) matches none. */
 bool gg_domain_match(const char *domain, bool wildcard, const char *name);
 
 /* One CIDR entry of one list, normalised: IPv4-mapped IPv6 prefixes are

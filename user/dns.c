@@ -407,9 +407,11 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 	struct pending *p;
 	__u64 gen = 0;
 
+	/* not a query, or one with records besides its question and an OPT
+	 * (they would be forwarded as they came): no reply to make */
 	if (gg_dns_query_parse(msg, len, &q)) {
 		if (conn >= 0)
-			conn_close(dns, conn); /* not a query: no reply to make */
+			conn_close(dns, conn);
 		return;
 	}
 	c = dns->hooks.policy(dns->hooks.ctx, &gen);

@@ -44,7 +44,8 @@ struct gg_dns_verdict {
 
 /* c: the policy in force (NULL or none applied: nothing to match). A name
  * must be on every applied list, as an address must (an allowlist with
- * CIDR entries only holds no name). */
+ * CIDR entries only holds no name; nor does any list hold a name with an
+ * escaped byte, \. \\ \DDD, in a label). */
 void gg_dns_match(const struct gg_compiled *c, const char *name, struct gg_dns_verdict *v);
 /* The egress_learned key forms (GG_LEARNED_*) that gg_dns_match's rules
  * make for c's domain entries: the only ones the kernel looks up. */

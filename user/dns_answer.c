@@ -25,6 +25,28 @@ static void lower(char *s)
 		*s = tolower((unsigned char)*s);
 }
 
+/*
+ * A query is forwarded as it came: besides its question it may carry an
+ * EDNS0 OPT record (RFC 6891: one at most, owned by the root) and nothing
+ * else. Answer, authority or other additional records would go upstream
+ * inside a query for an allowed name: a channel for data.
+ */
+static bool query_extras_ok(ns_msg *h)
+{
+	const char *owner;
+	ns_rr rr;
+
+	if (ns_msg_count(*h, ns_s_an) || ns_msg_count(*h, ns_s_ns) ||
+	    ns_msg_count(*h, ns_s_ar) > 1)
+		return false;
+	if (!ns_msg_count(*h, ns_s_ar))
+		return true;
+	if (ns_parserr(h, ns_s_ar, 0, &rr) < 0 || ns_rr_type(rr) != ns_t_opt)
+		return false;
+	owner = ns_rr_name(rr); /* the root: "." (or "", as older glibc expands it) */
+	return !strcmp(owner, ".") || !owner[0];
+}
+
 int gg_dns_query_parse(const __u8 *msg, size_t len, struct gg_dns_query *q)
 {
 	ns_msg h;
@@ -34,7 +56,7 @@ int gg_dns_query_parse(const __u8 *msg, size_t len, struct gg_dns_query *q)
 	if (len > GG_DNS_MSG_MAX || ns_initparse(msg, len, &h) < 0)
 		return -EINVAL;
 	if (ns_msg_getflag(h, ns_f_qr) || ns_msg_getflag(h, ns_f_opcode) != ns_o_query ||
-	    ns_msg_count(h, ns_s_qd) != 1)
+	    ns_msg_count(h, ns_s_qd) != 1 || !query_extras_ok(&h))
 		return -EINVAL;
 	if (ns_parserr(&h, ns_s_qd, 0, &rr) < 0)
 		return -EINVAL;

@@ -38,8 +38,10 @@ struct gg_dns_answer {
 	bool addrs_cut; /* more addresses than GG_DNS_ADDRS_MAX */
 };
 
-/* A query: not a response, opcode QUERY, exactly one question. 0 or
- * -EINVAL. */
+/* A query: not a response, opcode QUERY, exactly one question, no answer
+ * or authority records and at most an EDNS0 OPT record (owned by the
+ * root) in the additional section: what may be forwarded as it came. 0 or
+ * -EINVAL (the forwarder drops it, as any malformed query). */
 int gg_dns_query_parse(const __u8 *msg, size_t len, struct gg_dns_query *q);
 
 /*

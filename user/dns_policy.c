@@ -33,6 +33,10 @@ static void add_rule(struct gg_dns_verdict *v, __u16 port, __u8 proto, __u32 bit
 
 void gg_dns_match(const struct gg_compiled *c, const char *name, struct gg_dns_verdict *v)
 {
+	/* a name with an escaped byte (\., \\, \DDD) is on no list: "x\.d"
+	 * is one label, never a subdomain of d (gg_domain_match refuses it
+	 * too) */
+	bool escaped = strchr(name, '\\');
 	size_t n;
 
 	memset(v, 0, sizeof(*v));
@@ -40,7 +44,7 @@ void gg_dns_match(const struct gg_compiled *c, const char *name, struct gg_dns_v
 		return;
 	n = c->n_allow_lists < GG_ALLOW_LISTS ? c->n_allow_lists : GG_ALLOW_LISTS;
 	v->lists = n == 32 ? ~0U : (1U << n) - 1;
-	for (size_t i = 0; i < c->n_allow_domains; i++) {
+	for (size_t i = 0; !escaped && i < c->n_allow_domains; i++) {
 		const struct gg_c_allow_domain *d = &c->allow_domains[i];
 		bool wild = !strncmp(d->pattern, "*.", 2);
 		__u32 bit;

@@ -250,6 +250,32 @@ static void match__exact_and_wildcard(void **state)
 	expect(!gg_domain_match("openai.com", true, ".openai.com"), "an empty label");
 }
 
+/* libresolv's presentation form escapes a byte inside a label: the wire
+ * name (8)"x.openai"(3)"com" is "x\.openai.com", one label under com. A
+ * name with any escape matches nothing. */
+static void match__escaped_label(void **state)
+{
+	static const struct {
+		const char *name, *why;
+	} cases[] = {
+		{ "x\\.openai.com", "an escaped dot is inside a label" },
+		{ "a.x\\.openai.com", "deeper, under the escaped dot" },
+		{ "\\\\.openai.com", "an escaped backslash" },
+		{ "x\\.\\.openai.com", "two escaped dots" },
+		{ "a\\000.openai.com", "a \\DDD byte" },
+		{ "a\\046openai.com", "a dot as \\DDD" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expect(!gg_domain_match("openai.com", true, cases[i].name), "%s: %s",
+		       cases[i].name, cases[i].why);
+		expect(!gg_domain_match("openai.com", false, cases[i].name), "%s: exact, %s",
+		       cases[i].name, cases[i].why);
+	}
+	expect(!gg_domain_match("x.openai.com", false, "x\\.openai.com"), "exact: not a label");
+}
+
 /* ---- the compiler ------------------------------------------------------ */
 
 static struct gg_compiled *compile(const struct gg_policy_input *in, size_t n)
@@ -372,6 +398,7 @@ int main(void)
 		cmocka_unit_test(validate__advisory_control_refused),
 		cmocka_unit_test(validate__normalised),
 		cmocka_unit_test(match__exact_and_wildcard),
+		cmocka_unit_test(match__escaped_label),
 		cmocka_unit_test(compile__lists_intersect_and_fold),
 		cmocka_unit_test(compile__no_list_no_rows),
 	};

@@ -156,6 +156,91 @@ static void test_match(void **state)
 	assert_int_equal(v.lists | v.deny | v.n_rules, 0);
 }
 
+/* A label holding a dot, a backslash or another byte is escaped in the
+ * presentation form libresolv gives ("www\.allowed" is one label under
+ * "test"): no entry holds such a name, wildcard or exact. */
+static void test_match_escaped(void **state)
+{
+	static const char *const names[] = { "www\\.allowed.test", "api\\.allowed.test",
+					     "x\\\\.allowed.test", "api\\000.allowed.test" };
+	struct gg_c_allow_list l[2];
+	struct gg_c_allow_domain d[2];
+	struct gg_dns_query q;
+	struct gg_dns_verdict v;
+	struct gg_compiled c;
+	__u8 msg[512];
+	__u16 port;
+	int len;
+
+	two_lists(&c, l, d, &port, GG_ACT_DENY);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		/* the name as the forwarder reads it from the wire */
+		len = res_mkquery(ns_o_query, names[i], ns_c_in, ns_t_a, NULL, 0, NULL, msg,
+				  sizeof(msg));
+		assert_true(len > 0);
+		assert_int_equal(gg_dns_query_parse(msg, len, &q), 0);
+		assert_string_equal(q.name, names[i]);
+		gg_dns_match(&c, q.name, &v);
+		if (v.matched || v.n_rules || v.deny != 3)
+			fail_msg("%s: matched %#x, deny %#x, %zu rules", q.name, v.matched, v.deny,
+				 v.n_rules);
+	}
+	/* both lists in observe mode: forwarded (and recorded), nothing learned */
+	two_lists(&c, l, d, &port, GG_ACT_OBSERVE);
+	l[0].v.action = GG_ACT_OBSERVE;
+	gg_dns_match(&c, "www\\.allowed.test", &v);
+	assert_int_equal(v.missing, 3);
+	assert_int_equal(v.deny, 0);
+	assert_int_equal(v.n_rules, 0);
+}
+
+/* The record a query may carry besides its question: one EDNS0 OPT, owned
+ * by the root. Answer, authority or other additional records (data for
+ * the upstream inside a query for an allowed name) make it no query: it
+ * is dropped, as a malformed one (no reply can be made of it either). */
+static void test_query_records(void **state)
+{
+	static const __u8 txt[] = { 0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 0, 0, 7,
+				    6, 's', 'e', 'c', 'r', 'e', 't' };
+	static const __u8 opt[] = { 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 12,
+				    0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 }; /* a cookie */
+	static const __u8 opt_named[] = { 0xc0, 0x0c, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0 };
+	static const struct {
+		const __u8 *rr[2];
+		size_t len[2];
+		int sect[2]; /* the header's count: 6 an, 8 ns, 10 ar */
+		int ret;
+	} cases[] = {
+		{ { NULL }, { 0 }, { 0 }, 0 },
+		{ { opt }, { sizeof(opt) }, { 10 }, 0 },
+		{ { txt }, { sizeof(txt) }, { 6 }, -EINVAL },
+		{ { txt }, { sizeof(txt) }, { 8 }, -EINVAL },
+		{ { txt }, { sizeof(txt) }, { 10 }, -EINVAL },
+		{ { opt, txt }, { sizeof(opt), sizeof(txt) }, { 10, 10 }, -EINVAL },
+		{ { opt, opt }, { sizeof(opt), sizeof(opt) }, { 10, 10 }, -EINVAL },
+		{ { txt, opt }, { sizeof(txt), sizeof(opt) }, { 6, 10 }, -EINVAL },
+		{ { opt_named }, { sizeof(opt_named) }, { 10 }, -EINVAL },
+	};
+	struct gg_dns_query q;
+	__u8 msg[512], r[512];
+	int len;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = res_mkquery(ns_o_query, "api.allowed.test", ns_c_in, ns_t_a, NULL, 0, NULL,
+				  msg, sizeof(msg));
+		assert_true(len > 0);
+		for (int k = 0; k < 2 && cases[i].rr[k]; k++) {
+			memcpy(msg + len, cases[i].rr[k], cases[i].len[k]);
+			len += cases[i].len[k];
+			msg[cases[i].sect[k] + 1]++;
+		}
+		if (gg_dns_query_parse(msg, len, &q) != cases[i].ret)
+			fail_msg("case %zu: %s", i, cases[i].ret ? "accepted" : "refused");
+		if ((gg_dns_reply_rcode(msg, len, ns_r_refused, r, sizeof(r)) > 0) != !cases[i].ret)
+			fail_msg("case %zu: a reply made of it, or none", i);
+	}
+}
+
 /* An answer to "api.allowed.test" A, id 0x1234, with the records in
  * `rrs` (count n), the question at offset 12 (a pointer 0xc00c names it). */
 static size_t answer(__u8 *out, const __u8 *rrs, size_t len, int n, int flags3)
@@ -371,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_answer_refused), cmocka_unit_test(test_reply_rcode),
 		cmocka_unit_test(test_addr_parse),     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_lcache),	      cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_match_escaped), cmocka_unit_test(test_query_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
