@@ -67,7 +67,7 @@ BIN_LDFLAGS := -Wl,-z,pack-relative-relocs
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/govgate $(TEST_HELPERS) $(OUTPUT)/helpers/gg-daemon-shim.so
+all: $(OUTPUT)/govgate $(TEST_HELPERS) $(OUTPUT)/helpers/gg-daemon-shim.so $(OUTPUT)/helpers/gg-nvme32
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/user/cli $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -140,6 +140,12 @@ $(OUTPUT)/helpers/%: tests/helpers/%.c include/govgate_abi.h | $(OUTPUT)/helpers
 	$(Q)$(CC) $(CFLAGS) -static $< $(HELPER_LIBS) -o $@
 # gg-dns reads and writes DNS names with libresolv.
 $(OUTPUT)/helpers/gg-dns: HELPER_LIBS := -lresolv
+
+# A 32-bit task's ioctl (the compat path), freestanding: no 32-bit libc here.
+$(OUTPUT)/helpers/gg-nvme32: tests/helpers/ia32/gg-nvme32.c | $(OUTPUT)/helpers
+	$(call msg,CC32,$@)
+	$(Q)$(CLANG) -m32 -nostdlib -static -ffreestanding -fno-stack-protector -fno-pic \
+		-fno-builtin -O2 -Wall -Wextra -idirafter /usr/include/$(shell $(CC) -dumpmachine) $< -o $@
 
 # Preloaded into the daemon by the VM tier: a daemon taken over.
 $(OUTPUT)/helpers/gg-daemon-shim.so: tests/helpers/shim/gg-daemon-shim.c | $(OUTPUT)/helpers

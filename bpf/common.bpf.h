@@ -22,6 +22,45 @@
 #define SIGKILL 9
 
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#define FMODE_WRITE 0x2
+#define FUSE_SUPER_MAGIC 0x65735546
+
+/*
+ * A file whose content the kernel cannot hold still: a FUSE server answers
+ * every read, and every attribute (ctime included), as it likes, and can
+ * drop the page cache (FUSE_NOTIFY_INVAL_INODE) between the hash and the
+ * pages mapped. Since 6.x an unprivileged user namespace mounts one.
+ * virtiofs shares the magic but its server is the VMM, trusted like the
+ * disk. Such a file is never cached, nor trusted by a trust list.
+ */
+static __always_inline bool gg_content_unpinned(struct inode *inode)
+{
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	char name[8] = {};
+
+	if (BPF_CORE_READ(sb, s_magic) != FUSE_SUPER_MAGIC)
+		return false;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(sb, s_type, name));
+	return name[0] == 'f' && name[1] == 'u' && name[2] == 's' && name[3] == 'e';
+}
+
+/* The digest caches' key of an inode (exec_hash, egress_exe), false for
+ * no inode. */
+static __always_inline bool gg_inode_id(struct inode *inode, struct gg_exec_hash_key *k)
+{
+	if (!inode)
+		return false;
+	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/* Is the file open for writing anywhere (a writable fd or shared mapping)?
+ * Its content can change under a digest taken now. */
+static __always_inline bool gg_inode_has_writers(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_writecount.counter) > 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -19,6 +19,8 @@
 #include "common.bpf.h"
 
 #define AF_UNSPEC 0
+#define AF_UNIX 1
+#define AF_NETLINK 16
 #define AF_PACKET 17
 #define AF_XDP 44
 
@@ -385,16 +387,22 @@ struct inode___eg61 {
 	struct timespec64 i_ctime;
 } __attribute__((preserve_access_index));
 
-/* The identity of an executable: (dev, ino, ctime). */
-static __always_inline void gg_file_key(struct file *file, struct gg_exec_hash_key *k)
+/* A version of an executable: its identity (dev, ino) and ctime. */
+struct gg_file_version {
+	struct gg_exec_hash_key id;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+};
+
+static __always_inline void gg_file_key(struct file *file, struct gg_file_version *k)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct inode___eg66 *i66 = (void *)inode;
 	struct inode___eg61 *i61 = (void *)inode;
 
 	__builtin_memset(k, 0, sizeof(*k));
-	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	k->ino = BPF_CORE_READ(inode, i_ino);
+	k->id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->id.ino = BPF_CORE_READ(inode, i_ino);
 	if (bpf_core_field_exists(inode->i_ctime_sec)) {
 		k->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
 		k->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec);
@@ -406,6 +414,16 @@ static __always_inline void gg_file_key(struct file *file, struct gg_exec_hash_k
 		k->ctime_nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
 	}
 	k->ctime_nsec &= 0x3fffffff;
+}
+
+/* egress_exe's row for the file as it is now (the same ctime), or NULL */
+static __always_inline struct gg_egress_exe *gg_exe_row(const struct gg_file_version *k)
+{
+	struct gg_egress_exe *x = bpf_map_lookup_elem(&egress_exe, &k->id);
+
+	if (x && (x->ctime_sec != k->ctime_sec || x->ctime_nsec != k->ctime_nsec))
+		return NULL;
+	return x;
 }
 
 /* Where the program rules of the current executable come from, by
@@ -430,7 +448,7 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	struct gg_egress_prog_inode_key ik = { .slot = slot };
 	struct gg_egress_prog_digest_key dk = { .slot = slot };
 	struct gg_egress_prog_val *pv;
-	struct gg_exec_hash_key hk;
+	struct gg_file_version hk;
 	struct gg_egress_exe *x;
 	struct inode *inode;
 	struct mm_struct *mm;
@@ -462,8 +480,8 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	}
 	if (digests) {
 		gg_file_key(exe, &hk);
-		ik.dev = hk.dev;
-		ik.ino = hk.ino;
+		ik.dev = hk.id.dev;
+		ik.ino = hk.id.ino;
 	} else if (inodes) {
 		inode = exe->f_inode;
 		ik.dev = inode->i_sb->s_dev;
@@ -476,7 +494,7 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	}
 	if (!digests)
 		return;
-	x = bpf_map_lookup_elem(&egress_exe, &hk);
+	x = gg_exe_row(&hk);
 	if (!x)
 		return;
 	__builtin_memcpy(dk.sha256, x->sha256, GG_SHA256_LEN);
@@ -880,9 +898,12 @@ static __always_inline int gg_sock_kind(int family, int type)
 {
 	if (family == AF_PACKET || family == AF_XDP)
 		return GG_SOCK_PACKET;
-	if ((family == AF_INET || family == AF_INET6) && type == SOCK_RAW)
-		return GG_SOCK_RAW;
-	return -1;
+	if (family == AF_INET || family == AF_INET6)
+		return type == SOCK_RAW ? GG_SOCK_RAW : -1;
+	/* the families the gate reads, or that stay in the guest */
+	if (family == AF_UNIX || family == AF_NETLINK)
+		return -1;
+	return GG_SOCK_OTHER;
 }
 
 /* Decides a socket of a denied kind; returns the action. With only_deny
@@ -895,7 +916,7 @@ static __always_inline __u32 gg_socket_decide(__u32 kind, const struct gg_dest *
 	__u32 slot = gg_active_slot(&generation);
 	struct gg_event *e;
 
-	idx = slot * GG_SOCK_KINDS + (kind & 1);
+	idx = slot * GG_SOCK_KINDS + (kind < GG_SOCK_KINDS ? kind : 0);
 	gg_hit(bpf_map_lookup_elem(&egress_socket, &idx), &action, entries, 0);
 	flags = gg_check_slot(slot, generation, &action, entries);
 	if (only_deny && action != GG_ACT_DENY)
@@ -931,7 +952,8 @@ int BPF_PROG(gg_egress_socket, int family, int type, int protocol, int kern, int
 		return 0;
 	d.family = family;
 	d.sock_type = type;
-	d.proto = family == AF_PACKET || family == AF_XDP ? 0 : protocol; /* ethertype there */
+	/* an ethertype for packet sockets; the family's own for others */
+	d.proto = kind == GG_SOCK_RAW ? protocol : 0;
 	d.hook = GG_NET_SOCKET;
 	return gg_socket_decide(kind, &d, false) == GG_ACT_DENY ? -EPERM : 0;
 }
@@ -1372,31 +1394,67 @@ static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff
 	gg_event_net_fill(e, d);
 }
 
+
+/* Is the header's destination (ip4, or ip6's four words) the socket's
+ * connected peer? An unconnected socket has none. One load each: the
+ * verifier refuses arithmetic on a sock pointer. */
+static __always_inline bool gg_sk_peer_is(struct bpf_sock *sk, bool v4, __u32 ip4,
+					  const __u32 *ip6)
+{
+	if (v4)
+		return ip4 && READ_ONCE(sk->dst_ip4) == ip4;
+	return READ_ONCE(sk->dst_ip6[0]) == ip6[0] && READ_ONCE(sk->dst_ip6[1]) == ip6[1] &&
+	       READ_ONCE(sk->dst_ip6[2]) == ip6[2] && READ_ONCE(sk->dst_ip6[3]) == ip6[3] &&
+	       (ip6[0] | ip6[1] | ip6[2] | ip6[3]);
+}
+
 /*
  * Was the packet's destination decided by a socket hook already, on both
- * paths? TCP (connect) and UDP (connect, sendmsg) sockets: the allowlists
- * leave their packets alone, so a flow allowed when it was opened is not
- * cut when a learned address expires. Every other socket (raw, ping,
- * SCTP, UDP-Lite) has no fallback hook, or an IP_HDRINCL header that can
- * say another address: its packets are decided here. A packet of no full
- * socket is the kernel's own (a SYN-ACK, a reset): left alone.
+ * paths? A connected TCP or UDP socket's packets, sent as it was decided:
+ * the allowlists leave them alone, so a flow allowed when it was opened
+ * is not cut when a learned address expires. Not "as decided": IPv4
+ * options or IPv6 extension headers (IP_OPTIONS' source route, an
+ * IPV6_RTHDR routing header: the header names another first hop), or a
+ * destination that is not the socket's peer (rewritten on the way by a
+ * DNAT rule or an encapsulating route, or an unconnected UDP socket's
+ * datagram, which its sendmsg decided once). A listener's SYN-ACKs answer
+ * a peer that connected in, as before. Every other socket (raw,
+ * ping, SCTP, UDP-Lite) has no fallback hook, or an IP_HDRINCL header
+ * that can say another address: its packets are decided here. A packet of
+ * no full socket is the kernel's own (a SYN-ACK, a reset): left alone.
+ *
+ * A global function, verified on its own: inlined, its branches multiplied
+ * the allowlist decision's states past 6.1's verifier limit.
  */
-static __always_inline bool gg_skb_socket_decided(struct __sk_buff *skb)
+__attribute__((noinline)) int gg_skb_socket_decided(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
-	__u32 type, proto;
+	__u32 type, proto, h[10] = {}; /* an IPv6 header: daddr in h[6..9] */
+	__u8 *b = (__u8 *)h;
 
 	if (!sk)
-		return false;
+		return 0;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
-		return true;
+		return 1;
 	/* one load each: the verifier refuses arithmetic on a sock pointer */
 	type = READ_ONCE(sk->type);
 	proto = READ_ONCE(sk->protocol);
-	if (type == SOCK_STREAM)
-		return proto == IPPROTO_TCP || proto == 262; /* IPPROTO_MPTCP */
-	return type == SOCK_DGRAM && proto == IPPROTO_UDP;
+	if (!(type == SOCK_STREAM && (proto == IPPROTO_TCP || proto == 262)) && /* MPTCP */
+	    !(type == SOCK_DGRAM && proto == IPPROTO_UDP))
+		return 0;
+	/* a listener's SYN-ACK (the hook runs a request socket's as its
+	 * listener's) answers a peer that connected in: no peer of its own */
+	if (type == SOCK_STREAM && READ_ONCE(sk->state) == BPF_TCP_LISTEN)
+		return 1;
+	if (bpf_skb_load_bytes(skb, 0, h, 20))
+		return 0;
+	if (b[0] >> 4 == 4) /* no options; daddr is h[4] */
+		return (b[0] & 0xf) == 5 && h[4] && gg_sk_peer_is(sk, true, h[4], NULL);
+	if (b[0] >> 4 != 6 || bpf_skb_load_bytes(skb, 0, h, 40) ||
+	    (b[6] != IPPROTO_TCP && b[6] != IPPROTO_UDP))
+		return 0;
+	return gg_sk_peer_is(sk, false, 0, &h[6]);
 }
 
 /*
@@ -1447,10 +1505,12 @@ static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
 	if (!sk || (void *)(ip + 1) > end)
 		return false;
 	if (ip->version == 4) {
-		/* not a fragment: neither more fragments nor an offset */
-		if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3fff)))
+		/* not a fragment: neither more fragments nor an offset; no
+		 * options (a source route) */
+		if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x3fff)) ||
+		    ip->ihl != 5)
 			return false;
-		l4 = ip->ihl * 4;
+		l4 = sizeof(*ip);
 	} else if (ip->version == 6) {
 		if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_TCP)
 			return false;
@@ -1458,14 +1518,20 @@ static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
 	} else {
 		return false;
 	}
-	if (l4 < 20 || l4 > 60)
-		return false;
 	doff = data + l4 + 12;
 	if ((void *)(doff + 1) > end || skb->len != l4 + (*doff >> 4) * 4)
 		return false;
 	sk = bpf_sk_fullsock(sk);
-	return sk && READ_ONCE(sk->type) == SOCK_STREAM && READ_ONCE(sk->protocol) == IPPROTO_TCP &&
-	       READ_ONCE(sk->state) != BPF_TCP_LISTEN;
+	if (!sk || READ_ONCE(sk->type) != SOCK_STREAM || READ_ONCE(sk->protocol) != IPPROTO_TCP ||
+	    READ_ONCE(sk->state) == BPF_TCP_LISTEN)
+		return false;
+	/* to the peer its connect decided, not rewritten on the way (the
+	 * header's bounds again: the verifier forgets them past the merge) */
+	if (ip->version == 4)
+		return gg_sk_peer_is(sk, true, ip->daddr, NULL);
+	if ((void *)(ip6 + 1) > end)
+		return false;
+	return gg_sk_peer_is(sk, false, 0, ip6->daddr.in6_u.u6_addr32);
 }
 
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
@@ -1516,15 +1582,44 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
  * from a coarse clock; TAI is ahead of it by at most 37 s). */
 #define GG_HASH_SETTLE_S 64
 
-/* Was hk's ctime settled, and unchanged while the file was read? */
-static __always_inline bool gg_exe_settled(struct file *file, const struct gg_exec_hash_key *hk)
+/* Was hk's ctime settled, and unchanged while the file was read, and can
+ * no one change it unseen (a writer: an exec denies them, but the file may
+ * be the interpreter of a script; a FUSE file system)? */
+static __always_inline bool gg_exe_settled(struct file *file, const struct gg_file_version *hk)
 {
-	struct gg_exec_hash_key now;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct gg_file_version now;
 
 	gg_file_key(file, &now);
-	if (now.ctime_sec != hk->ctime_sec || now.ctime_nsec != hk->ctime_nsec)
+	if (now.ctime_sec != hk->ctime_sec || now.ctime_nsec != hk->ctime_nsec ||
+	    gg_inode_has_writers(inode) || gg_content_unpinned(inode))
 		return false;
 	return hk->ctime_sec + GG_HASH_SETTLE_S < (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL);
+}
+
+/* The row of a file opened for writing or truncated is forgotten, as the
+ * exec gate's digest cache (exec.bpf.c: gg_exec_hash_forget). */
+static __always_inline void gg_exe_forget(struct inode *inode)
+{
+	struct gg_exec_hash_key k;
+
+	if (gg_inode_id(inode, &k))
+		bpf_map_delete_elem(&egress_exe, &k);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(gg_egress_exe_open, struct file *file, int ret)
+{
+	if (BPF_CORE_READ(file, f_mode) & FMODE_WRITE)
+		gg_exe_forget(BPF_CORE_READ(file, f_inode));
+	return ret;
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(gg_egress_exe_truncate, const struct path *path, int ret)
+{
+	gg_exe_forget(BPF_CORE_READ(path, dentry, d_inode));
+	return ret;
 }
 
 /*
@@ -1539,7 +1634,7 @@ int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
 {
 	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
 	struct gg_egress_exe *x, nx = {};
-	struct gg_exec_hash_key hk;
+	struct gg_file_version hk;
 	struct gg_egress_slot *st;
 	__u64 generation;
 	__u32 slot;
@@ -1551,18 +1646,22 @@ int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
 	if (!st || !st->prog_digests)
 		return 0;
 	gg_file_key(bprm->file, &hk);
-	x = bpf_map_lookup_elem(&egress_exe, &hk);
+	x = gg_exe_row(&hk);
 	if (x && x->settled)
 		return 0;
 	if (bpf_ima_file_hash(bprm->file, buf, sizeof(buf)) != GG_HASH_ALGO_SHA256)
 		return 0;
 	__builtin_memcpy(nx.sha256, buf, GG_SHA256_LEN);
 	nx.settled = gg_exe_settled(bprm->file, &hk);
-	bpf_map_update_elem(&egress_exe, &hk, &nx, BPF_ANY);
+	nx.ctime_sec = hk.ctime_sec;
+	nx.ctime_nsec = hk.ctime_nsec;
+	bpf_map_update_elem(&egress_exe, &hk.id, &nx, BPF_ANY);
 	return 0;
 }
 
 GG_ASSERT_PINNED(gg_egress_exe, GG_PROG_EGRESS_EXE);
+GG_ASSERT_PINNED(gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN);
+GG_ASSERT_PINNED(gg_egress_exe_truncate, GG_PROG_EGRESS_EXE_TRUNCATE);
 GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
 GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
 GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);

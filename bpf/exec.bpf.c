@@ -90,8 +90,25 @@ struct {
  * dk; another algorithm is refused by its id. */
 struct gg_exec_digest_tmp {
 	struct gg_exec_hash_key hk;
+	__u32 unpinned; /* gg_content_unpinned: no trust list trusts it */
 	struct gg_exec_digest_key dk;
+	/* the file's ctime when it was looked up: with dk.sha256 before it,
+	 * the cache's row (struct gg_exec_hash_val), written from here (no
+	 * stack is left for a copy) */
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
 };
+_Static_assert(__builtin_offsetof(struct gg_exec_digest_tmp, ctime_sec) -
+		       __builtin_offsetof(struct gg_exec_digest_tmp, dk.sha256) ==
+		       __builtin_offsetof(struct gg_exec_hash_val, ctime_sec) &&
+	       __builtin_offsetof(struct gg_exec_digest_tmp, ctime_nsec) -
+		       __builtin_offsetof(struct gg_exec_digest_tmp, dk.sha256) ==
+		       __builtin_offsetof(struct gg_exec_hash_val, ctime_nsec) &&
+	       sizeof(struct gg_exec_digest_tmp) -
+		       __builtin_offsetof(struct gg_exec_digest_tmp, dk.sha256) ==
+		       sizeof(struct gg_exec_hash_val),
+	       "dk.sha256 and the ctime that follows it are a gg_exec_hash_val");
 
 /* Scratch for a record's argv copy (too big for the stack), per task: the
  * LSM programs may sleep (a fault in the user read), and another task on
@@ -421,22 +438,22 @@ struct inode___ctime61 {
 	struct timespec64 i_ctime;
 } __attribute__((preserve_access_index));
 
-static __always_inline void gg_inode_ctime(struct inode *inode, struct gg_exec_hash_key *k)
+static __always_inline void gg_inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
 {
 	struct inode___ctime66 *i66 = (void *)inode;
 	struct inode___ctime61 *i61 = (void *)inode;
 
 	if (bpf_core_field_exists(inode->i_ctime_sec)) {
-		k->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
-		k->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec);
+		*sec = BPF_CORE_READ(inode, i_ctime_sec);
+		*nsec = BPF_CORE_READ(inode, i_ctime_nsec);
 	} else if (bpf_core_field_exists(i66->__i_ctime)) {
-		k->ctime_sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
-		k->ctime_nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
+		*sec = BPF_CORE_READ(i66, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i66, __i_ctime.tv_nsec);
 	} else {
-		k->ctime_sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
-		k->ctime_nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
+		*sec = BPF_CORE_READ(i61, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i61, i_ctime.tv_nsec);
 	}
-	k->ctime_nsec &= 0x3fffffff;
+	*nsec &= 0x3fffffff;
 }
 
 /*
@@ -450,6 +467,28 @@ static __always_inline void gg_inode_ctime(struct inode *inode, struct gg_exec_h
 /* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
 #define GG_HASH_ALGO_SHA256 4
 
+/*
+ * The cache forgets a file opened for writing or truncated (by path: no
+ * open): its next exec or mapping is hashed again. A ctime check alone
+ * would let root set the clock back to a cached ctime and chmod the
+ * rewritten file.
+ */
+static __always_inline void gg_exec_hash_forget(struct inode *inode)
+{
+	struct gg_exec_hash_key k;
+
+	if (gg_inode_id(inode, &k))
+		bpf_map_delete_elem(&exec_hash, &k);
+}
+
+/* (a write-open: gg_exec_write_open, with the mapping checks below) */
+SEC("lsm/path_truncate")
+int BPF_PROG(gg_exec_hash_truncate, const struct path *path, int ret)
+{
+	gg_exec_hash_forget(BPF_CORE_READ(path, dentry, d_inode));
+	return ret;
+}
+
 /* Fills d->dk.sha256 with the SHA-256 of the file, from the cache or (a
  * sleepable program: may_hash) from IMA; returns whether it could. */
 static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_digest_tmp *d,
@@ -461,12 +500,12 @@ static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_dig
 	__u32 nsec;
 	long algo;
 
-	__builtin_memset(&d->hk, 0, sizeof(d->hk));
 	d->hk.dev = gg_file_dev(file);
 	d->hk.ino = gg_file_ino(file);
-	gg_inode_ctime(inode, &d->hk);
+	gg_inode_ctime(inode, &d->ctime_sec, &d->ctime_nsec);
+	d->unpinned = gg_content_unpinned(inode);
 	cached = bpf_map_lookup_elem(&exec_hash, &d->hk);
-	if (cached) {
+	if (cached && cached->ctime_sec == d->ctime_sec && cached->ctime_nsec == d->ctime_nsec) {
 		__builtin_memcpy(d->dk.sha256, cached->sha256, GG_SHA256_LEN);
 		return true;
 	}
@@ -475,16 +514,22 @@ static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_dig
 	algo = bpf_ima_file_hash(file, d->dk.sha256, sizeof(d->dk.sha256));
 	if (algo != GG_HASH_ALGO_SHA256)
 		return false; /* IMA hashes with another algorithm: name rules only */
-	/* Cached only if the file did not change while it was read, and its
-	 * ctime has settled. */
-	sec = d->hk.ctime_sec;
-	nsec = d->hk.ctime_nsec;
-	gg_inode_ctime(inode, &d->hk);
-	if (sec != d->hk.ctime_sec || nsec != d->hk.ctime_nsec)
+	/* Cached only if the file did not change while it was read, its
+	 * ctime has settled, no one can write it unseen (a writable fd or
+	 * shared mapping, open before: its file_open came before this row),
+	 * and its file system holds its content still. */
+	gg_inode_ctime(inode, &sec, &nsec);
+	if (sec != d->ctime_sec || nsec != d->ctime_nsec || d->unpinned ||
+	    gg_inode_has_writers(inode))
 		return true;
 	if (sec + GG_HASH_SETTLE_S >= (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL))
 		return true;
+	d->_pad = 0;
 	bpf_map_update_elem(&exec_hash, &d->hk, d->dk.sha256, BPF_ANY);
+	/* a writer that opened meanwhile may have been forgotten before the
+	 * row was there */
+	if (gg_inode_has_writers(inode))
+		bpf_map_delete_elem(&exec_hash, &d->hk);
 	return true;
 }
 
@@ -521,7 +566,9 @@ static __always_inline bool gg_exec_lookup_trust(struct gg_exec_digest_tmp *d, _
 	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
 	if (!cfg || !cfg->n_lists)
 		return false;
-	if (d) {
+	/* a file whose content its file system does not hold still is on
+	 * no list, whatever its digest was when it was read */
+	if (d && !d->unpinned) {
 		d->dk.slot = slot;
 		lists = bpf_map_lookup_elem(&exec_trust, &d->dk);
 		if (lists)
@@ -674,6 +721,62 @@ static __always_inline int gg_map_check(struct file *file, const bool may_hash)
 	return action == GG_ACT_DENY ? -EPERM : 0;
 }
 
+/*
+ * Under trust lists, a governed task may not open a process's memory for
+ * writing (/proc/PID/mem, its own included: the kernel lets a process
+ * write its own read-only text that way, and a published tool loads any
+ * ELF into memory with dd alone). Code put there runs with no exec and no
+ * mapping for the gate to check. Decided by the lists' verdicts.
+ */
+#define PROC_SUPER_MAGIC 0x9fa0
+
+static __always_inline int gg_exec_code_write(struct file *file)
+{
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
+	struct gg_exec_trust_cfg *cfg;
+	char name[4] = {};
+	__u64 generation;
+	struct gg_event *e;
+
+	bpf_probe_read_kernel_str(name, sizeof(name),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || !gg_task_in_scope())
+		return 0;
+	slot = gg_active_slot(&generation);
+	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
+	if (!cfg || !cfg->n_lists)
+		return 0;
+	for (__u32 i = 0; i < GG_TRUST_LISTS_MAX; i++) {
+		if (i >= cfg->n_lists)
+			break;
+		/* as a rule's hit, not "untrusted": the report lists files */
+		gg_hit(&cfg->list[i], &action, entries, GG_EXEC_HIT_PATH);
+	}
+	flags = gg_check_slot(slot, generation, &action, entries);
+	e = gg_decide(GG_GATE_EXEC, action);
+	if (!e)
+		return action == GG_ACT_DENY ? -EPERM : 0;
+	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
+	gg_map_event(e, file);
+	e->exec.match = GG_EXEC_BY_CODE_WRITE;
+	bpf_ringbuf_submit(e, 0);
+	return action == GG_ACT_DENY ? -EPERM : 0;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(gg_exec_write_open, struct file *file, int ret)
+{
+	struct inode *inode;
+
+	if (ret != 0 || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return ret;
+	inode = BPF_CORE_READ(file, f_inode);
+	gg_exec_hash_forget(inode);
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == PROC_SUPER_MAGIC)
+		return gg_exec_code_write(file);
+	return 0;
+}
+
 SEC("lsm.s/mmap_file")
 int BPF_PROG(gg_exec_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
@@ -754,3 +857,5 @@ GG_ASSERT_PINNED(gg_exec_check, GG_PROG_EXEC_CHECK);
 GG_ASSERT_PINNED(gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK);
 GG_ASSERT_PINNED(gg_exec_mmap, GG_PROG_EXEC_MMAP);
 GG_ASSERT_PINNED(gg_exec_mprotect, GG_PROG_EXEC_MPROTECT);
+GG_ASSERT_PINNED(gg_exec_write_open, GG_PROG_EXEC_WRITE_OPEN);
+GG_ASSERT_PINNED(gg_exec_hash_truncate, GG_PROG_EXEC_HASH_TRUNCATE);

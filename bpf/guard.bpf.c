@@ -64,7 +64,6 @@
 #define ANON_INODE_FS_MAGIC 0x09041934
 #define BPF_FS_MAGIC 0xcafe4a11
 #define CGROUP2_SUPER_MAGIC 0x63677270
-#define FMODE_WRITE 0x2
 #define PTRACE_MODE_ATTACH 0x02
 #define CLONE_INTO_CGROUP 0x200000000ULL
 
@@ -959,6 +958,26 @@ int BPF_PROG(gg_guard_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 		return ret;
 	file = BPF_CORE_READ(ioucmd, file);
 	return gg_guard_disk_cmd(file, BPF_CORE_READ(ioucmd, cmd_op));
+}
+
+/*
+ * Kernel memory beneath every hook here: /proc/kcore and kprobe events read
+ * the audit key map and the daemon's memory; /dev/mem, iopl/ioperm, MSRs,
+ * PCI BARs (device DMA) and a hibernation image write the maps. The kernel
+ * asks its lockdown question (security_locked_down) before each of them:
+ * refused to governed tasks while locked. (The lockdown LSM's own
+ * confidentiality mode would refuse govgate its own kernel reads too.)
+ */
+SEC("lsm/locked_down")
+int BPF_PROG(gg_guard_locked_down, enum lockdown_reason what, int ret)
+{
+	if (ret != 0)
+		return ret;
+	/* asked in the task's own context: kcore's open, iopl(), the snapshot
+	 * device's open, perf_event_open, a debugfs file's open, ... */
+	if (!gg_guard_subject())
+		return 0;
+	return gg_refuse(GG_GUARD_LOCKDOWN, what, NULL);
 }
 
 /* Mounting over /etc (or any bind mount) could show a restarted daemon

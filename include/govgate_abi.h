@@ -84,6 +84,9 @@ enum gg_exec_match {
 	GG_EXEC_BY_MMAP = 7,
 	/* Not on a trust list in force (trusted-executables mode). */
 	GG_EXEC_BY_TRUST = 8,
+	/* A process's memory opened for writing (/proc/PID/mem) while trust
+	 * lists are in force: code put in place with no exec and no mapping. */
+	GG_EXEC_BY_CODE_WRITE = 9,
 };
 
 /* Index of each exec lookup in gg_event.entries. */
@@ -234,19 +237,22 @@ struct gg_exec_trust_cfg {
 	struct gg_verdict list[GG_TRUST_LISTS_MAX];
 };
 
-/* exec_hash: LRU_HASH, the digest cache. A file changed after it was
- * hashed has a new ctime (every write, truncate or chmod sets it; no
- * caller can set it back), so its old row is never found again. */
+/* exec_hash: LRU_HASH by file (dev, ino), the digest cache. A row holds
+ * the ctime the file had when it was hashed and is used only while the
+ * file still has it; it is removed when the file is opened for writing or
+ * truncated (lsm/file_open, lsm/path_truncate). The ctime alone is not
+ * enough: root can set the clock back to a cached ctime and chmod the
+ * rewritten file, and a FUSE server says what the ctime is. */
 struct gg_exec_hash_key {
 	__u64 dev;
 	__u64 ino;
-	__s64 ctime_sec;
-	__u32 ctime_nsec;
-	__u32 _pad;
 };
 
 struct gg_exec_hash_val {
 	__u8 sha256[GG_SHA256_LEN];
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
 };
 
 /* egress_v4 / egress_v6: LPM_TRIE. The data part is (slot, prog, addr):
@@ -352,10 +358,10 @@ struct gg_egress_prog_digest_key {
 	__u8 sha256[GG_SHA256_LEN];
 };
 
-/* egress_exe: LRU_HASH, (dev, ino, ctime) of a file a governed task
- * executed -> its SHA-256, captured at exec (bprm_committed_creds) while
- * the slot has egress_prog_digest rows. The key is struct
- * gg_exec_hash_key: a changed file has a new ctime. */
+/* egress_exe: LRU_HASH, (dev, ino) of a file a governed task executed ->
+ * its SHA-256 and the ctime it had, captured at exec
+ * (bprm_committed_creds) while the slot has egress_prog_digest rows. The
+ * key is struct gg_exec_hash_key, kept and forgotten as exec_hash's. */
 struct gg_egress_exe {
 	__u8 sha256[GG_SHA256_LEN];
 	/* the file's ctime had settled when it was hashed (see exec.bpf.c's
@@ -363,7 +369,8 @@ struct gg_egress_exe {
 	 * again, since a file rewritten within the tick of its last change
 	 * keeps its ctime */
 	__u32 settled;
-	__u32 _pad;
+	__u32 ctime_nsec;
+	__s64 ctime_sec;
 };
 
 /*
@@ -486,7 +493,11 @@ struct gg_dns_orig {
 enum gg_sock_kind {
 	GG_SOCK_RAW = 0, /* SOCK_RAW on AF_INET / AF_INET6 */
 	GG_SOCK_PACKET = 1, /* AF_PACKET, any type: frames written to a device */
-	GG_SOCK_KINDS = 2,
+	/* any family but unix, netlink, inet and inet6 (and packet's): AF_VSOCK
+	 * to the microVM's host, AF_TIPC, AF_RDS, AF_SMC, ... carry bytes out
+	 * where no destination check looks */
+	GG_SOCK_OTHER = 2,
+	GG_SOCK_KINDS = 3,
 };
 
 /* egress_socket: ARRAY of struct gg_verdict, index slot * GG_SOCK_KINDS +
@@ -572,6 +583,10 @@ enum gg_guard_what {
 	/* prctl(PR_SET_MM): PR_SET_MM_EXE_FILE would make any program look
 	 * like govgate's binary (arg: the sub-option) */
 	GG_GUARD_SET_MM = 24,
+	/* A kernel feature that reads or writes kernel memory past the LSM
+	 * (security_locked_down: /proc/kcore, kprobe events, /dev/mem, iopl,
+	 * PCI BARs, hibernation images, ...; arg: enum lockdown_reason) */
+	GG_GUARD_LOCKDOWN = 25,
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
 	 * file opened (name: the file), or renamed or unlinked
 	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
@@ -812,6 +827,8 @@ struct gg_meta {
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
 #define GG_PROG_EXEC_CHECK_FALLBACK "gg_exec_check_fallback"
 #define GG_PROG_EXEC_MMAP "gg_exec_mmap"
+#define GG_PROG_EXEC_WRITE_OPEN "gg_exec_write_open"
+#define GG_PROG_EXEC_HASH_TRUNCATE "gg_exec_hash_truncate"
 #define GG_PROG_EXEC_MPROTECT "gg_exec_mprotect"
 #define GG_PROG_EGRESS_CONNECT "gg_egress_connect"
 #define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
@@ -823,6 +840,8 @@ struct gg_meta {
 #define GG_PROG_EGRESS_PACKET_LSM "gg_egress_packet_lsm"
 #define GG_PROG_EGRESS_PACKET_FALLBACK "gg_egress_packet_fallback"
 #define GG_PROG_EGRESS_EXE "gg_egress_exe"
+#define GG_PROG_EGRESS_EXE_OPEN "gg_egress_exe_open"
+#define GG_PROG_EGRESS_EXE_TRUNCATE "gg_egress_exe_truncate"
 #define GG_PROG_DNS_CONNECT4 "gg_dns_connect4"
 #define GG_PROG_DNS_CONNECT6 "gg_dns_connect6"
 #define GG_PROG_DNS_SENDMSG4 "gg_dns_sendmsg4"
@@ -861,6 +880,7 @@ struct gg_meta {
 #define GG_PROG_GUARD_URING_CMD "gg_guard_uring_cmd"
 #define GG_PROG_GUARD_PASSTHROUGH_COMPAT "gg_guard_passthrough_compat"
 #define GG_PROG_GUARD_PRCTL "gg_guard_prctl"
+#define GG_PROG_GUARD_LOCKED_DOWN "gg_guard_locked_down"
 #define GG_PROG_GUARD_SUCCESSOR "gg_guard_successor"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold
@@ -985,8 +1005,9 @@ GG_ASSERT_LAST(gg_egress_prog_inode_key, ino);
 GG_ASSERT_SIZE(gg_egress_prog_digest_key, 4 + GG_SHA256_LEN);
 GG_ASSERT_NEXT(gg_egress_prog_digest_key, slot, sha256);
 GG_ASSERT_LAST(gg_egress_prog_digest_key, sha256);
-GG_ASSERT_SIZE(gg_exec_hash_key, 32);
-GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 8);
+GG_ASSERT_SIZE(gg_exec_hash_key, 16);
+GG_ASSERT_SIZE(gg_exec_hash_val, GG_SHA256_LEN + 16);
+GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 16);
 GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
 GG_ASSERT_SIZE(gg_egress_slot, 16 + 8 * GG_ALLOW_LISTS);
 GG_ASSERT_OFF(gg_egress_slot, learned_kinds, 8);

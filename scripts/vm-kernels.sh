@@ -15,6 +15,10 @@
 #   dummy.ko  the dummy network driver (drivers/net/dummy), loaded by the
 #             guest before govgate starts: the DNS tests' servers listen on
 #             a dummy interface, as a remote host's would on a NIC
+#   vsock/    vsock.ko, vmw_vsock_virtio_transport_common.ko and
+#             vsock_loopback.ko, loaded in that order by the guest before
+#             govgate starts: AF_VSOCK within the guest (CID 1), for the
+#             floor's other-families test without a host side
 #   release   `uname -r` of that kernel
 #   package   "<package> <version>" that was unpacked
 #   cmdline   extra kernel cmdline this kernel needs (lsm=...,bpf when bpf is
@@ -29,6 +33,7 @@ CACHE=${GG_VM_CACHE:-$REPO/.cache/vm}
 # The test module: tiny, no dependencies, no side effects, =m in both kernels.
 TEST_MOD=fs/nls/nls_ascii
 DUMMY_MOD=drivers/net/dummy
+VSOCK_MODS=(vsock vmw_vsock_virtio_transport_common vsock_loopback)
 
 UNPACK_TMP=
 trap 'rm -rf "${UNPACK_TMP:-}"' EXIT
@@ -110,7 +115,8 @@ fetch_series() {
 		echo "$series $dir"
 		return 0
 	fi
-	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko ]]; then
+	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko &&
+		-s $dir/vsock/vsock_loopback.ko ]]; then
 		log "$series: cached $pkg $ver"
 		echo "$series $dir"
 		return 0
@@ -140,6 +146,10 @@ fetch_series() {
 	echo "$rel" >"$tmp/out/release"
 	unpack_module "$tmp/root/lib/modules/$rel/kernel/$TEST_MOD" "$tmp/out/test.ko"
 	unpack_module "$tmp/root/lib/modules/$rel/kernel/$DUMMY_MOD" "$tmp/out/dummy.ko"
+	mkdir -p "$tmp/out/vsock"
+	for mod in "${VSOCK_MODS[@]}"; do
+		unpack_module "$tmp/root/lib/modules/$rel/kernel/net/vmw_vsock/$mod" "$tmp/out/vsock/$mod.ko"
+	done
 
 	# BPF LSM must be built in; it must also be in the active LSM list,
 	# either by default (CONFIG_LSM) or via lsm= on the command line.

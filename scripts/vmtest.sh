@@ -42,7 +42,8 @@
 # In the guest: proc, sysfs, devtmpfs, cgroup2 (/sys/fs/cgroup), bpffs
 # (/sys/fs/bpf), securityfs (/sys/kernel/security), tracefs, tmpfs /tmp and
 # /run are mounted, lo is up, there is NO network device.  The kernel's test
-# module is at /lib/test/test.ko (the dummy net driver at /lib/test/dummy.ko),
+# module is at /lib/test/test.ko (the dummy net driver at /lib/test/dummy.ko,
+# the vsock loopback transport's three modules in /lib/test/vsock/),
 # its `uname -r` in /etc/gg-kernel and its
 # series (6.1/6.12) in /etc/gg-kernel-series.
 #
@@ -263,6 +264,7 @@ for k in "${KERNELS[@]}"; do
 	# Kernel-specific bits, then the initramfs (newc, root-owned, gzip).
 	cp "$kdir/test.ko" "$ROOT/lib/test/test.ko"
 	cp "$kdir/dummy.ko" "$ROOT/lib/test/dummy.ko"
+	rm -rf "$ROOT/lib/test/vsock" && cp -r "$kdir/vsock" "$ROOT/lib/test/vsock"
 	cp "$kdir/release" "$ROOT/etc/gg-kernel"
 	echo "$k" >"$ROOT/etc/gg-kernel-series"
 	initrd=$WORK/initramfs-$k.cpio.gz

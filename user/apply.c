@@ -968,7 +968,8 @@ static struct gg_compiled entries_view(const struct gg_compiled *c)
 		.n_entries = c->n_entries,
 		.module = c->module,
 		.kexec = c->kexec,
-		.sockets = { c->sockets[GG_SOCK_RAW], c->sockets[GG_SOCK_PACKET] },
+		.sockets = { c->sockets[GG_SOCK_RAW], c->sockets[GG_SOCK_PACKET],
+			     c->sockets[GG_SOCK_OTHER] },
 		/* the DNS forwarder matches names with these (user/dns.c) */
 		.allow_lists = c->allow_lists,
 		.n_allow_lists = c->n_allow_lists,

@@ -813,14 +813,16 @@ static json_t *table_json(const struct gg_compiled *c, const struct table_desc *
 	return a;
 }
 
-/* egress.sockets: {"raw": {"entry", "action"}, "packet": {...}} */
+/* egress.sockets: {"raw": {"entry", "action"}, "packet": {...}, "other": {...}} */
 static json_t *sockets_json(const struct gg_compiled *c)
 {
-	return json_pack("{s:{s:I, s:s}, s:{s:I, s:s}}", "raw", "entry",
+	return json_pack("{s:{s:I, s:s}, s:{s:I, s:s}, s:{s:I, s:s}}", "raw", "entry",
 			 (json_int_t)c->sockets[GG_SOCK_RAW].entry, "action",
 			 gg_action_name(c->sockets[GG_SOCK_RAW].action), "packet", "entry",
 			 (json_int_t)c->sockets[GG_SOCK_PACKET].entry, "action",
-			 gg_action_name(c->sockets[GG_SOCK_PACKET].action));
+			 gg_action_name(c->sockets[GG_SOCK_PACKET].action), "other", "entry",
+			 (json_int_t)c->sockets[GG_SOCK_OTHER].entry, "action",
+			 gg_action_name(c->sockets[GG_SOCK_OTHER].action));
 }
 
 /* Trust lists, only in a policy that has them (records stay as they were
@@ -971,7 +973,7 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 {
 	json_t *arr[T_COUNT], *tlists = NULL, *trows = NULL;
 	json_int_t mentry, kentry = 0, sentry[GG_SOCK_KINDS] = {};
-	const char *maction, *kaction = "allow", *saction[GG_SOCK_KINDS] = { "allow", "allow" };
+	const char *maction, *kaction = "allow", *saction[GG_SOCK_KINDS] = { "allow", "allow", "allow" };
 	int ret;
 
 	*where = "";
@@ -981,7 +983,8 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 	arr[T_ALISTS] = arr[T_ANODES] = arr[T_APORTS] = arr[T_ADOMAINS] = NULL;
 	if (json_unpack_ex((json_t *)doc, je, JSON_STRICT,
 			   "{s:o, s:o, s:{s:o, s:o, s:o, s?o, s?o, s?o}, s:{s:o, s?o, s?o, s:o, s:o, "
-			   "s?{s:{s:I, s:s}, s:{s:I, s:s}}, s?{s:o, s:o, s:o, s:o}}, s:{s:I, s:s}, "
+			   "s?{s:{s:I, s:s}, s:{s:I, s:s}, s?{s:I, s:s}}, s?{s:o, s:o, s:o, s:o}}, "
+			   "s:{s:I, s:s}, "
 			   "s?{s:I, s:s}}",
 			   "refs", &arr[T_REFS], "entries", &arr[T_ENTRIES], "exec", "paths",
 			   &arr[T_PATHS], "basenames", &arr[T_NAMES], "identities",
@@ -990,7 +993,8 @@ static int from_json(const json_t *doc, struct gg_compiled *c, json_error_t *je,
 			   &arr[T_PROGS], "program_identities", &arr[T_PINODES],
 			   "program_digests", &arr[T_PDIGESTS], "nodes", &arr[T_NODES], "ports", &arr[T_PORTS], "sockets", "raw", "entry",
 			   &sentry[GG_SOCK_RAW], "action", &saction[GG_SOCK_RAW], "packet", "entry",
-			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "allowlist",
+			   &sentry[GG_SOCK_PACKET], "action", &saction[GG_SOCK_PACKET], "other", "entry",
+			   &sentry[GG_SOCK_OTHER], "action", &saction[GG_SOCK_OTHER], "allowlist",
 			   "lists", &arr[T_ALISTS], "nodes", &arr[T_ANODES], "ports", &arr[T_APORTS],
 			   "domains", &arr[T_ADOMAINS], "module",
 			   "entry", &mentry, "action", &maction, "kexec", "entry", &kentry, "action",

@@ -59,6 +59,8 @@ static const char *exec_match_name(__u32 m)
 		return "mmap";
 	case GG_EXEC_BY_TRUST:
 		return "trust";
+	case GG_EXEC_BY_CODE_WRITE:
+		return "code_write";
 	default:
 		return "none";
 	}
@@ -232,6 +234,14 @@ static const char *net_family_name(__u16 family)
 	}
 }
 
+/* The "sockets" kind that decided, by the socket's family (gg_sock_kind). */
+static const char *socket_kind_name(__u16 family)
+{
+	if (family == AF_INET || family == AF_INET6)
+		return "raw";
+	return family == AF_PACKET || family == AF_XDP ? "packet" : "other";
+}
+
 static const char *net_hook_name(__u8 hook)
 {
 	static const char *const names[] = {
@@ -279,12 +289,10 @@ static void add_net(json_t *rec, const struct gg_event *e)
 	if (n->family != AF_INET && n->family != AF_INET6 && n->family != AF_PACKET &&
 	    n->family != AF_XDP)
 		json_object_set_new(rec, "family_number", json_integer(n->family));
-	/* the "sockets" kind that decided: raw inet, or packet (AF_PACKET, AF_XDP) */
+	/* the "sockets" kind that decided: raw inet, packet (AF_PACKET, AF_XDP)
+	 * or other (any other family but unix and netlink) */
 	if (kind)
-		json_object_set_new(rec, "socket_kind",
-				    json_string(n->family == AF_INET || n->family == AF_INET6 ?
-							"raw" :
-							"packet"));
+		json_object_set_new(rec, "socket_kind", json_string(socket_kind_name(n->family)));
 	json_object_set_new(rec, "daddr", inet ? json_string(addr) : json_null());
 	json_object_set_new(rec, "mapped_v4", json_boolean(n->mapped_v4));
 	json_object_set_new(rec, "dport", json_integer(n->dport));
@@ -335,6 +343,8 @@ static const struct {
 	/* the disk beneath the guarded files */
 	[GG_GUARD_BLOCK_WRITE] = { "block_write", "FLOOR-TAMPER-POLICY" },
 	[GG_GUARD_SET_MM] = { "set_mm", "FLOOR-TAMPER-DAEMON" },
+	/* kernel memory past every hook: the key map, the maps, the daemon */
+	[GG_GUARD_LOCKDOWN] = { "kernel_memory", "FLOOR-TAMPER-KERNEL" },
 };
 
 static const char *const pfile_ops[] = {
@@ -406,6 +416,8 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "syscall", json_string(g->arg ? "mprotect" : "mmap"));
 	else if (g->what == GG_GUARD_SET_MM)
 		json_object_set_new(rec, "prctl", json_integer(g->arg));
+	else if (g->what == GG_GUARD_LOCKDOWN)
+		json_object_set_new(rec, "lockdown_reason", json_integer(g->arg));
 	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
 		json_object_set_new(rec, "ioctl", json_integer(g->arg));
 }
@@ -848,8 +860,7 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	if (type)
 		sb_kname(b, "sock_type", type);
 	if (kind)
-		sb_kname(b, "socket_kind",
-			 n->family == AF_INET || n->family == AF_INET6 ? "raw" : "packet");
+		sb_kname(b, "socket_kind", socket_kind_name(n->family));
 }
 
 static void render_module(struct gg_strbuf *b, const struct gg_event *e)
@@ -894,12 +905,15 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kname(b, "file_op", g->arg < 6 && pfile_ops[g->arg] ? pfile_ops[g->arg] : "unknown");
 	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
 		sb_kint(b, "ioctl", g->arg);
+	else if (g->what == GG_GUARD_LOCKDOWN)
+		sb_kint(b, "lockdown_reason", g->arg);
 	sb_key(b, "locked");
 	SB_LIT(b, "true");
 	if (g->what == GG_GUARD_MAP_MMAP_WRITE)
 		sb_kint(b, "map_id", g->arg);
 	else if (g->what == GG_GUARD_SET_MM)
 		sb_kint(b, "prctl", g->arg);
+
 	else if (g->what == GG_GUARD_PTRACE)
 		sb_kint(b, "ptrace_mode", g->arg);
 	else if (g->what == GG_GUARD_SIGNAL)

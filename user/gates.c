@@ -80,7 +80,12 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
-	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)        \
+	/* a write-open: the digest cache forgets the file; /proc/PID/mem under     \
+	 * trust lists is refused */                                                        \
+	P(exec, gg_exec_write_open, GG_PROG_EXEC_WRITE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)    \
+	P(exec, gg_exec_hash_truncate, GG_PROG_EXEC_HASH_TRUNCATE, GG_MECH_LSM,              \
+	  GG_ATTACH_AUTO)
 
 #define EGRESS_PROGS(P)                                                                      \
 	P(egress, gg_egress_connect, GG_PROG_EGRESS_CONNECT, GG_MECH_LSM, GG_ATTACH_AUTO)    \
@@ -89,6 +94,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(egress, gg_egress_socket, GG_PROG_EGRESS_SOCKET, GG_MECH_LSM, GG_ATTACH_AUTO)      \
 	/* content digests of executables, for program rules (sleepable) */                 \
 	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
+	P(egress, gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)  \
+	P(egress, gg_egress_exe_truncate, GG_PROG_EGRESS_EXE_TRUNCATE, GG_MECH_LSM,          \
+	  GG_ATTACH_AUTO)                                                                    \
 	P(egress, gg_egress_connect4, GG_PROG_EGRESS_CONNECT4, GG_MECH_FALLBACK,             \
 	  GG_ATTACH_CGROUP)                                                                  \
 	P(egress, gg_egress_connect6, GG_PROG_EGRESS_CONNECT6, GG_MECH_FALLBACK,             \
@@ -153,7 +161,8 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)
 
-/* What the daemon's successor runs, and the disk beneath the files. */
+/* What the daemon's successor runs, the disk beneath the files, and the
+ * kernel's memory beneath the maps. */
 #define GUARD_CODE_DISK_PROGS(P)                                                             \
 	P(guard, gg_guard_prctl, GG_PROG_GUARD_PRCTL, GG_MECH_LSM, GG_ATTACH_AUTO)           \
 	P(guard, gg_guard_successor, GG_PROG_GUARD_SUCCESSOR, GG_MECH_LSM, GG_ATTACH_AUTO)   \
@@ -163,7 +172,8 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_passthrough, GG_PROG_GUARD_PASSTHROUGH, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_passthrough_compat, GG_PROG_GUARD_PASSTHROUGH_COMPAT, GG_MECH_LSM,  \
 	  GG_ATTACH_AUTO)                                                                    \
-	P(guard, gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(guard, gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD, GG_MECH_LSM, GG_ATTACH_AUTO)   \
+	P(guard, gg_guard_locked_down, GG_PROG_GUARD_LOCKED_DOWN, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */
@@ -462,8 +472,9 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 	 * one of the gate's programs: attached (and adopted) with the others
 	 * or the gate is not on that path at all. */
 	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
-		return "raw and packet sockets are not denied at creation and AF_PACKET frames "
-		       "are not seen (no socket_create hook on the fallback path)";
+		return "raw and packet sockets are not denied at creation, nor sockets of other "
+		       "families (AF_VSOCK to the host, ...), and AF_PACKET frames are not seen "
+		       "(no socket_create hook on the fallback path)";
 	/* bpf_ima_file_hash needs a sleepable program; sched_process_exec is
 	 * not one. Identities resolved at apply still catch hard links. */
 	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)

@@ -688,6 +688,7 @@ static const char *const match_keys_all[] = { "basenames", "paths", "identities"
 static const char *const sock_kinds[GG_SOCK_KINDS + 1] = {
 	[GG_SOCK_RAW] = "raw",
 	[GG_SOCK_PACKET] = "packet",
+	[GG_SOCK_OTHER] = "other",
 };
 
 static int check_match_keys(struct pctx *p, json_t *m, const struct loc *ml,

@@ -19,6 +19,12 @@
  *   gg-net raw0     ADDR PORT      the same with sa_family = 0
  *   gg-net hdrincl  ADDR PORT VIA  IPv4 IP_HDRINCL: msg_name VIA, header ADDR
  *   gg-net packet   ADDR PORT DEV  AF_PACKET frame on DEV, IPv4 to ADDR
+ *   gg-net srcroute ADDR PORT VIA  UDP sendto ADDR with a source route
+ *                                  through VIA: IPv4 IP_OPTIONS loose source
+ *                                  route, IPv6 IPV6_RTHDR segment routing
+ *                                  header (type 4); the header's
+ *                                  destination is VIA (the receiving side
+ *                                  must accept source routes)
  *   gg-net sendmmsg ADDR PORT      UDP sendmmsg, one message to ADDR
  *   gg-net fastopen ADDR PORT      TCP sendto with MSG_FASTOPEN
  *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
@@ -33,6 +39,13 @@
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
  *
+ *   gg-net vsock-listen PORT READY  an AF_VSOCK listener on PORT (any CID):
+ *                        makes READY once listening, then waits up to 5 s
+ *                        for a connection's byte: prints "arrived" or "none"
+ *   gg-net vsock CID PORT  AF_VSOCK connect to CID:PORT and one byte sent
+ *                        (CID 1: this guest, through vsock_loopback; 2: the
+ *                        host). Prints ok / EPERM / errno name.
+ *
  *   gg-net socket KIND   only make a socket: raw (AF_INET SOCK_RAW), raw6,
  *                        packet (AF_PACKET SOCK_RAW), packet-dgram, xdp
  *                        (AF_XDP), ping (AF_INET SOCK_DGRAM IPPROTO_ICMP),
@@ -44,11 +57,13 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -275,6 +290,49 @@ static int attack_packet(struct target *t, const char *dev)
 	return verdict(send_result(rc), arrived(rfd, false));
 }
 
+/* A source route through via set on fd: the socket hooks see the sendto's
+ * address, the packet leaves for via. */
+static int set_source_route(int fd, int family, const char *via)
+{
+	if (family == AF_INET) {
+		/* LSRR: type, length, pointer, the first hop; a NOP pads it */
+		__u8 opt[8] = { 131, 7, 4, 0, 0, 0, 0, 1 };
+
+		if (inet_pton(AF_INET, via, opt + 3) != 1)
+			return -1;
+		return setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt));
+	} else {
+		/* type 4 (segment routing): segments[1] is the first hop, the
+		 * kernel writes the sendto's address into segments[0] */
+		struct {
+			struct ip6_rthdr rt;
+			__u8 first_segment, flags;
+			__u16 tag;
+			struct in6_addr segments[2];
+		} srh = { .rt = { .ip6r_len = 4, .ip6r_type = 4, .ip6r_segleft = 1 },
+			  .first_segment = 1 };
+
+		if (inet_pton(AF_INET6, via, &srh.segments[1]) != 1)
+			return -1;
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, &srh, sizeof(srh));
+	}
+}
+
+static int attack_srcroute(struct target *t, const char *via)
+{
+	int fd, rfd = receiver(t, SOCK_DGRAM), rc;
+
+	fd = socket(t->family, SOCK_DGRAM, 0);
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	if (set_source_route(fd, t->family, via)) {
+		perror("gg-net: source route");
+		return 2;
+	}
+	rc = sendto(fd, "x", 1, 0, (struct sockaddr *)&t->ss, t->len);
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
 static int attack_udp(struct target *t, bool unspec, bool mmsg)
 {
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
@@ -411,7 +469,7 @@ static int make_socket(const char *kind)
 
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
-				       "held",	   NULL };
+				       "held",	   "srcroute", NULL };
 
 static bool is_attack(const char *mode)
 {
@@ -438,6 +496,8 @@ static int attack(int argc, char **argv)
 			return 3;
 		return m[0] == 'h' ? attack_hdrincl(&t, argv[4]) : attack_packet(&t, argv[4]);
 	}
+	if (!strcmp(m, "srcroute"))
+		return argc == 5 ? attack_srcroute(&t, argv[4]) : 3;
 	if (!strcmp(m, "ping"))
 		return attack_ping(&t);
 	if (argc != 4)
@@ -451,6 +511,43 @@ static int attack(int argc, char **argv)
 	if (!strcmp(m, "disconnect"))
 		return disconnect_unspec(&t);
 	return attack_udp(&t, !strcmp(m, "unspec"), !strcmp(m, "sendmmsg"));
+}
+
+static int vsock_listen(unsigned int port, const char *ready)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				  .svm_port = port };
+	int lfd = socket(AF_VSOCK, SOCK_STREAM, 0), fd, got = 0;
+	struct pollfd p = { .events = POLLIN };
+	char c;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1)) {
+		perror("gg-net: vsock listen");
+		return 2;
+	}
+	close(open(ready, O_WRONLY | O_CREAT, 0644));
+	p.fd = lfd;
+	if (poll(&p, 1, 5000) == 1 && (fd = accept(lfd, NULL, NULL)) >= 0) {
+		p.fd = fd;
+		got = poll(&p, 1, 2000) == 1 && read(fd, &c, 1) == 1;
+		close(fd);
+	}
+	printf("%s\n", got ? "arrived" : "none");
+	close(lfd);
+	return got ? 0 : 1;
+}
+
+static int vsock_send(unsigned int cid, unsigned int port)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port };
+	int fd = socket(AF_VSOCK, SOCK_STREAM, 0), rc;
+
+	rc = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+			     write(fd, "x", 1) != 1 ? -1 : 0;
+	rc = report(rc);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -475,6 +572,10 @@ int main(int argc, char **argv)
 		return attack(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "socket"))
 		return make_socket(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "vsock-listen"))
+		return vsock_listen(atoi(argv[2]), argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "vsock"))
+		return vsock_send(atoi(argv[2]), atoi(argv[3]));
 	if (argc != 4 || parse(argv[2], atoi(argv[3]), &ss, &len)) {
 		fprintf(stderr, "usage: gg-net connect|sendto|pair ADDR PORT\n");
 		return 3;

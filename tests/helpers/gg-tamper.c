@@ -53,7 +53,22 @@
  *                            DEV's last 4 KiB through a write-only fd
  * gg-tamper nvmewrite DEV    the same through NVMe passthrough
  *                            (NVME_IOCTL_SUBMIT_IO) on a READ-ONLY fd
+ * gg-tamper uringwrite DEV   the same through io_uring's NVMe passthrough
+ *                            (IORING_OP_URING_CMD) on a READ-ONLY fd of DEV's
+ *                            generic char device (/dev/ngXnY for /dev/nvmeXnY)
  * gg-tamper blkclear DEV     those 4 KiB zeroed again (the test's own cleanup)
+ * gg-tamper ctimeforge FILE SRC  FILE rewritten in place with SRC's bytes,
+ *                            then its ctime set back to what it was: the
+ *                            clock set to that ctime and the file chmodded
+ *                            to its own mode, retried until the coarse clock
+ *                            gives it exactly; the clock then put forward
+ *                            again by what the monotonic clock measured
+ * gg-tamper procmem          open /proc/self/mem read-write (what writing
+ *                            this process's own code would take)
+ * gg-tamper kcore            open /proc/kcore (kernel memory, the key map's
+ *                            included) and read its first byte
+ * gg-tamper iopl             iopl(3): every I/O port (PCI configuration
+ *                            space, device DMA), dropped again at once
  * gg-tamper blkhas DEV       "yes" if DEV's last 4 KiB hold that marker (read
  *                            with O_DIRECT, past the page cache), else "no"
  */
@@ -61,6 +76,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
 #include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -74,10 +90,12 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "govgate_abi.h"
@@ -395,6 +413,7 @@ static void *blk_marker(void)
 
 	if (posix_memalign(&buf, BLK_SPAN, BLK_SPAN))
 		return NULL;
+	memset(buf, 0, BLK_SPAN);
 	for (size_t i = 0; i + sizeof(BLK_MARK) <= BLK_SPAN; i += sizeof(BLK_MARK))
 		memcpy((char *)buf + i, BLK_MARK, sizeof(BLK_MARK));
 	return buf;
@@ -458,6 +477,193 @@ static long nvme_write(const char *dev)
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	return ret;
+}
+
+/* One io_uring (SQE128, CQE32: what NVMe's passthrough needs) submitting
+ * sqe0 and waiting for its completion: its result, or -1 and errno. */
+static long uring_one(const struct io_uring_sqe *sqe0)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 };
+	size_t sq_len, cq_len, sqes_len;
+	char *sq = MAP_FAILED, *cq = MAP_FAILED;
+	struct io_uring_sqe *sqes = MAP_FAILED;
+	struct io_uring_cqe *cqe;
+	unsigned int *tail, head;
+	long ret = -1;
+	int ring;
+
+	ring = syscall(__NR_io_uring_setup, 4, &p);
+	if (ring < 0)
+		return -1;
+	sq_len = p.sq_off.array + p.sq_entries * sizeof(__u32);
+	cq_len = p.cq_off.cqes + p.cq_entries * 2 * sizeof(struct io_uring_cqe);
+	sqes_len = p.sq_entries * 2 * sizeof(struct io_uring_sqe);
+	sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		goto out;
+	memcpy(sqes, sqe0, 2 * sizeof(*sqes));
+	tail = (unsigned int *)(sq + p.sq_off.tail);
+	((unsigned int *)(sq + p.sq_off.array))[*tail & *(unsigned int *)(sq + p.sq_off.ring_mask)] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		goto out;
+	head = *(unsigned int *)(cq + p.cq_off.head);
+	if (__atomic_load_n((unsigned int *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == head) {
+		errno = EIO;
+		goto out;
+	}
+	cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes) +
+	      2 * (head & *(unsigned int *)(cq + p.cq_off.ring_mask));
+	ret = cqe->res;
+	if (ret < 0) {
+		errno = -ret;
+		ret = -1;
+	}
+out:
+	if (sqes != MAP_FAILED)
+		munmap(sqes, sqes_len);
+	if (cq != MAP_FAILED)
+		munmap(cq, cq_len);
+	if (sq != MAP_FAILED)
+		munmap(sq, sq_len);
+	close(ring);
+	return ret;
+}
+
+static long uring_write(const char *dev)
+{
+	struct io_uring_sqe sqe[2] = {};
+	struct nvme_uring_cmd *cmd = (struct nvme_uring_cmd *)sqe[0].cmd;
+	long long off = blk_last(dev);
+	void *buf = blk_marker();
+	int fd = -1, lba = 0;
+	char ng[64];
+	long ret = -1;
+
+	if (off < 0 || !buf || strncmp(dev, "/dev/nvme", 9))
+		goto out;
+	snprintf(ng, sizeof(ng), "/dev/ng%s", dev + 9);
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKSSZGET, &lba) || lba <= 0)
+		goto out;
+	close(fd);
+	/* namespace 1, QEMU's only one: NVME_IOCTL_ID is a passthrough-range
+	 * ioctl, which the guard refuses before any uring_cmd is made */
+	fd = open(ng, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	sqe[0].opcode = IORING_OP_URING_CMD;
+	sqe[0].fd = fd;
+	sqe[0].cmd_op = NVME_URING_CMD_IO;
+	cmd->opcode = 0x01; /* write */
+	cmd->nsid = 1;
+	cmd->addr = (uintptr_t)buf;
+	cmd->data_len = BLK_SPAN;
+	cmd->cdw10 = (__u32)(off / lba);
+	cmd->cdw11 = (__u32)((unsigned long long)(off / lba) >> 32);
+	cmd->cdw12 = BLK_SPAN / lba - 1;
+	ret = uring_one(sqe);
+	if (ret > 0) { /* an NVMe status: not written */
+		errno = EIO;
+		ret = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+static bool ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* All of src's bytes into fd (a program: cut short, it would not run). */
+static int copy_all(int fd, const char *src)
+{
+	int sfd = open(src, O_RDONLY | O_CLOEXEC), ret = 0;
+	char buf[65536];
+	ssize_t n;
+
+	if (sfd < 0)
+		return -1;
+	while (!ret && (n = read(sfd, buf, sizeof(buf))) > 0)
+		ret = write(fd, buf, n) == n ? 0 : -1;
+	close(sfd);
+	return n < 0 ? -1 : ret;
+}
+
+static long ctime_forge(const char *file, const char *src)
+{
+	struct timespec r0, m0, m1, back;
+	struct stat before, now;
+	long ret = -1;
+	int fd;
+
+	if (stat(file, &before) || clock_gettime(CLOCK_REALTIME, &r0) ||
+	    clock_gettime(CLOCK_MONOTONIC, &m0))
+		return -1;
+	fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0 || copy_all(fd, src)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (int i = 0; i < 200 && ret; i++)
+		if (!clock_settime(CLOCK_REALTIME, &before.st_ctim) &&
+		    !fchmod(fd, before.st_mode & 07777) && !fstat(fd, &now) &&
+		    ts_eq(&now.st_ctim, &before.st_ctim))
+			ret = 0;
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	back.tv_sec = r0.tv_sec + (m1.tv_sec - m0.tv_sec);
+	back.tv_nsec = r0.tv_nsec + (m1.tv_nsec - m0.tv_nsec);
+	if (back.tv_nsec < 0) {
+		back.tv_nsec += 1000000000;
+		back.tv_sec--;
+	} else if (back.tv_nsec >= 1000000000) {
+		back.tv_nsec -= 1000000000;
+		back.tv_sec++;
+	}
+	clock_settime(CLOCK_REALTIME, &back);
+	if (ret)
+		errno = EAGAIN;
+	return ret;
+}
+
+static long proc_mem(void)
+{
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static long kcore_read(void)
+{
+	int fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	long ret = -1;
+	char c;
+
+	if (fd >= 0) {
+		ret = read(fd, &c, 1) == 1 ? 0 : -1;
+		close(fd);
+	}
+	return ret;
+}
+
+static long io_priv(void)
+{
+	long ret = syscall(SYS_iopl, 3);
+
+	if (!ret)
+		syscall(SYS_iopl, 0);
 	return ret;
 }
 
@@ -593,12 +799,24 @@ int main(int argc, char **argv)
 		return report(blk_write(argv[2], true));
 	if (!strcmp(v, "nvmewrite") && argc == 3)
 		return report(nvme_write(argv[2]));
+	if (!strcmp(v, "uringwrite") && argc == 3)
+		return report(uring_write(argv[2]));
+	if (!strcmp(v, "ctimeforge") && argc == 4)
+		return report(ctime_forge(argv[2], argv[3]));
+	if (!strcmp(v, "procmem") && argc == 2)
+		return report(proc_mem());
+	if (!strcmp(v, "kcore") && argc == 2)
+		return report(kcore_read());
+	if (!strcmp(v, "iopl") && argc == 2)
+		return report(io_priv());
 	if (!strcmp(v, "blkhas") && argc == 3)
 		return blk_has(argv[2]);
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
-			"       flood SOCK N | setexe FILE | setarg | blkwrite|nvmewrite|blkclear|blkhas DEV\n");
+			"       flood SOCK N | setexe FILE | setarg |\n"
+			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"
+			"       ctimeforge FILE SRC | procmem\n");
 	return 3;
 }

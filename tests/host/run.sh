@@ -236,7 +236,7 @@ check way-loopback-raw-allowed test "$(way raw 127.0.0.1 5363)" = "ok arrived"
 # the frame still arrives, raw sockets are still made, and status says so.
 check way-fallback-packet-not-seen test "$(way packet 169.254.169.254 5364 lo)" = "ok arrived"
 check way-fallback-packet-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'AF_PACKET frames are not seen'"
-check way-fallback-raw-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'raw and packet sockets are not denied at creation'"
+check way-fallback-raw-limit-reported sh -c "'$gg' status --pin-dir '$pin' --config '$tmp/config.json' | grep -q 'raw and packet sockets are not denied at creation, nor sockets of other families'"
 
 # --- live apply: a pack file by path, with identity rules (hardlinks)
 cp "$helpers/gg-proof" "$tmp/tool"

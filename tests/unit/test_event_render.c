@@ -154,7 +154,7 @@ static void fill_exec(struct gg_event *e, int i)
 		set_str(e->exec.path, sizeof(e->exec.path), nasty[(i + 1) % N_NASTY]);
 	e->exec.dev = i % 2 ? 0x800003 : ~0ULL;
 	e->exec.ino = 12345 + i;
-	e->exec.match = i % 8; /* every match name and "none" */
+	e->exec.match = i % 10; /* every match name and "none" */
 	memcpy(e->exec.args, args, nargs);
 	e->exec.args_len = i % 5 == 4 ? GG_ARGS_MAX + 10 : nargs;
 	e->exec.argc = i % 4 == 3 ? 2 : 9;
@@ -194,8 +194,8 @@ static const __u32 guard_whats[] = {
 	0, GG_GUARD_BPF_CMD, GG_GUARD_MAP_MMAP_WRITE, GG_GUARD_PIN_UNLINK, GG_GUARD_PIN_RENAME,
 	GG_GUARD_PIN_RMDIR, GG_GUARD_UMOUNT, GG_GUARD_PTRACE, GG_GUARD_SIGNAL,
 	GG_GUARD_CGROUP_WRITE, GG_GUARD_CLONE_INTO_CGROUP, GG_GUARD_POLICY_FILE, GG_GUARD_MOUNT,
-	GG_GUARD_CODE_MAP, GG_GUARD_BLOCK_WRITE, GG_GUARD_SET_MM, GG_GUARD_KEY_OPEN,
-	GG_GUARD_KEY_MOVE, GG_GUARD_KEY_MAP, 11, 25, 99,
+	GG_GUARD_CODE_MAP, GG_GUARD_BLOCK_WRITE, GG_GUARD_SET_MM, GG_GUARD_LOCKDOWN,
+	GG_GUARD_KEY_OPEN, GG_GUARD_KEY_MOVE, GG_GUARD_KEY_MAP, 11, 99,
 };
 static const __u32 guard_args[] = { 0, 1, 2, 3, 4, 5, 9, 29, 0x2285 };
 #define N_WHATS (sizeof(guard_whats) / sizeof(guard_whats[0]))

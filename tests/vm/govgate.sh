@@ -80,6 +80,23 @@ audit_line() {
 # The dummy network driver, loaded before any govgate (the floor denies
 # module loads): the DNS section's servers listen on a dummy interface.
 check baseline-dummy-driver insmod /lib/test/dummy.ko
+# AF_VSOCK within the guest (vsock_loopback, CID 1): without govgate a
+# byte reaches the listener. The floor's other-families check below.
+check baseline-vsock-modules sh -c 'for m in vsock vmw_vsock_virtio_transport_common vsock_loopback; do
+	insmod /lib/test/vsock/$m.ko || exit 1; done'
+vsock_try() { # vsock_try WHO PORT: "SEND RECV" of gg-net vsock by WHO (a command prefix)
+	local l s
+	rm -f /tmp/vsock.ready /tmp/vsock.recv
+	in_exempt gg-net vsock-listen $2 /tmp/vsock.ready >/tmp/vsock.recv 2>/dev/null &
+	l=$!
+	wait_for 20 [ -e /tmp/vsock.ready ]
+	s=$($1 gg-net vsock 1 $2)
+	wait $l
+	echo "$s $(cat /tmp/vsock.recv)"
+}
+in_exempt() { "$@"; } # no govgate yet: nothing to be exempt from
+check baseline-vsock-arrives is "$(vsock_try "" 5100)" "ok arrived"
+unset -f in_exempt
 
 # ---- baselines without govgate: the tamper tests below can fail. kexec:
 # the LSM hooks pass (kexec_load with no segments is an unload; the image
@@ -401,6 +418,10 @@ gg-exec /tmp/untrusted /tmp/p-tu-obs >/dev/null
 check trust-observe-runs [ -e /tmp/p-tu-obs ]
 check trust-observe-audited audit_has '"action":"observe"' '"match":"trust"' '"untrusted":true' '"TRUST-EXEC"' '"path":"/tmp/untrusted"'
 check trust-observe-mmap-ok is "$(gg-mmap mmap /tmp/untrusted)" ok
+# a process's memory opened for writing (its own code rewritten, no exec,
+# no mapping): observed here, refused below
+check trust-observe-procmem-ok is "$(gg-tamper procmem)" ok
+check trust-observe-procmem-audited audit_has '"action":"observe"' '"match":"code_write"' '"filename":"mem"' '"TRUST-EXEC"'
 check trust-observe-mmap-audited audit_has '"action":"observe"' '"match":"mmap"' '"untrusted":true' '"filename":"untrusted"'
 check trust-report-lists-untrusted sh -c "govgate report --config $cfg | grep -F /tmp/untrusted | grep -q \"\$(sha256sum /tmp/untrusted | cut -d' ' -f1)\""
 check trust-enforce-apply govgate apply --config $cfg --add --mode enforce /tmp/trust.json
@@ -411,6 +432,8 @@ check trust-enforce-eperm is "$(gg-exec /tmp/untrusted /tmp/p-tu)" EPERM
 check trust-enforce-never-ran [ ! -e /tmp/p-tu ]
 check trust-enforce-audited audit_has '"action":"deny"' '"match":"trust"' '"TRUST-EXEC"' '"path":"/tmp/untrusted"'
 check trust-enforce-mmap-eperm is "$(gg-mmap mmap /tmp/untrusted)" EPERM
+check trust-enforce-procmem-eperm is "$(gg-tamper procmem)" EPERM
+check trust-enforce-procmem-audited audit_has '"action":"deny"' '"match":"code_write"' '"filename":"mem"'
 check trust-enforce-loader-eperm sh -c "! $ldso /tmp/untrusted /tmp/p-tu-ld"
 check trust-enforce-loader-never-ran [ ! -e /tmp/p-tu-ld ]
 gg-exec /tmp/trusted-copy /tmp/p-tc >/dev/null
@@ -419,6 +442,14 @@ check trust-dynamic-program-runs sh -c "govgate --help >/dev/null"
 gg-exec /tmp/trw /tmp/p-trw1 >/dev/null
 gg-exec /tmp/trw /tmp/p-trw2 >/dev/null
 check trust-settled-runs-twice [ -e /tmp/p-trw1 ] && [ -e /tmp/p-trw2 ]
+# Its cached digest is not brought back by a ctime set back: rewritten with
+# untrusted bytes, the clock set to its old ctime and the file chmodded
+# (root), it is hashed again, not trusted from the cache
+cp /tmp/trw /tmp/trw-before
+check trust-ctime-forged is "$(gg-tamper ctimeforge /tmp/trw /tmp/untrusted)" ok
+check trust-ctime-forged-eperm is "$(gg-exec /tmp/trw /tmp/p-trw-forged)" EPERM
+check trust-ctime-forged-never-ran [ ! -e /tmp/p-trw-forged ]
+cp /tmp/trw-before /tmp/trw
 cat /tmp/untrusted >/tmp/trw
 check trust-rewritten-in-place-eperm is "$(gg-exec /tmp/trw /tmp/p-trw3)" EPERM
 mkdir -p /tmp/t2dir
@@ -430,6 +461,7 @@ check trust-intersect-audited audit_has '"action":"deny"' '"match":"trust"' '"pa
 check trust-lists-removed govgate apply --config $cfg baseline-hardening@v1
 gg-exec /tmp/untrusted /tmp/p-tu-after >/dev/null
 check trust-removed-untrusted-runs [ -e /tmp/p-tu-after ]
+check trust-removed-procmem-ok is "$(gg-tamper procmem)" ok
 
 # identity rules (hardlinks) and per-pack observe mode
 cp /bin/gg-proof /tmp/tool
@@ -558,8 +590,12 @@ allow_probe() {
 		for a in 198.51.100.1 203.0.113.1 198.18.0.1 10.77.0.1 169.254.169.254; do
 			ip addr add $a/32 dev lo || exit 1; done &&
 		ip addr add 2001:db8:77::1/128 dev lo && ip addr add 2001:db8:78::1/128 dev lo &&
+		ip addr add 2001:db8:77::2/128 dev lo &&
 		while ip -6 addr show dev lo | grep -q tentative; do sleep 0.1; done &&
 		sysctl -qw net.ipv4.ping_group_range="0 0" &&
+		for k in net.ipv4.conf.all.accept_source_route net.ipv4.conf.lo.accept_source_route \
+			net.ipv6.conf.all.seg6_enabled net.ipv6.conf.lo.seg6_enabled; do
+			sysctl -qw $k=1 || exit 1; done &&
 		for p in "$@"; do gg-net $p; done' _ "$@" >/tmp/allow-out
 }
 line() { sed -n "${1}p" /tmp/allow-out; }
@@ -578,7 +614,9 @@ allow_pack allow-all OP-ALL '"0.0.0.0/0", "::/0"'
 check allow-apply govgate apply --config $cfg baseline-hardening@v1 /tmp/allow-a.json
 allow_probe "pair 198.51.100.1 5401" "pair 203.0.113.1 5402" "pair 127.0.0.1 5403" \
 	"pair 2001:db8:77::1 5404" "pair 2001:db8:78::1 5405" "unspec 203.0.113.1 5406" "ping 203.0.113.1" \
-	"ping 198.51.100.1" "pair 10.77.0.1 5409"
+	"ping 198.51.100.1" "pair 10.77.0.1 5409" \
+	"srcroute 198.51.100.1 5450 203.0.113.1" "srcroute 198.51.100.1 5451 198.18.0.1" \
+	"srcroute 2001:db8:77::1 5452 2001:db8:78::1" "srcroute 2001:db8:77::1 5453 2001:db8:77::2"
 check allow-cidr-connects is "$(line 1)" ok
 check allow-other-eperm is "$(line 2)" EPERM
 check allow-loopback is "$(line 3)" ok
@@ -589,6 +627,16 @@ check allow-ping-other-denied is "$(line 7)" "EPERM none"
 check allow-ping-arrives is "$(line 8)" "ok arrived"
 check allow-deny-rule-wins is "$(line 9)" EPERM
 check allow-deny-rule-wins-audited audit_has '"event":"egress_blocked"' '"daddr":"10.77.0.1"' '"dport":5409' '"rule":"bh-deny-internal-ranges"'
+# A source route (IPv4 LSRR, IPv6 routing header) sends to an allowed
+# address through one that is not: the header names the first hop, and the
+# packet check decides it (through an allowed hop, the datagram arrives;
+# an LSRR datagram is not delivered back to this namespace's lo, so for
+# IPv4 the send's result is the proof: EPERM is the packet check's drop)
+check allow-lsrr-other-denied is "$(line 10)" "EPERM none"
+check allow-lsrr-allowed-sent is "$(line 11 | cut -d' ' -f1)" ok
+check allow-srh-other-denied is "$(line 12)" "EPERM none"
+check allow-srh-allowed-arrives is "$(line 13)" "ok arrived"
+check allow-srcroute-audited audit_has '"event":"egress_blocked"' '"hook":"packet"' '"daddr":"2001:db8:78::1"' '"not_allowlisted":true'
 check allow-other-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0.113.1"' '"dport":5402' '"rule":"egress-allowlist"' '"controls":["OP-A"]' '"not_allowlisted":true'
 check allow-status sh -c "govgate status --config $cfg | grep -qE '^allowlists: +1 in force'"
 # A learned address, inserted as the DNS forwarder will: list 0 (bit 1),
@@ -731,6 +779,11 @@ out=$(in_exempt env GG_NET_MOVE_TO=/sys/fs/cgroup/cgroup.procs unshare -n sh -c 
 	ip addr add 169.254.169.254/32 dev lo && gg-net packet 169.254.169.254 5368 lo')
 check moved-packet-send-denied is "$out" "EPERM none"
 check moved-packet-audited audit_has '"event":"egress_blocked"' '"hook":"sendmsg"' '"socket_kind":"packet"' 'FLOOR-NET-RAW'
+# FLOOR-NET-FAMILY: no AF_VSOCK socket (the microVM's host is CID 2); the
+# exempt cgroup's own listener sees no byte, and its own sender gets through
+check vsock-denied is "$(vsock_try "" 5101)" "EPERM none"
+check vsock-audited audit_has '"event":"egress_blocked"' '"hook":"socket"' '"socket_kind":"other"' '"family_number":40' 'FLOOR-NET-FAMILY'
+check vsock-exempt-arrives is "$(vsock_try in_exempt 5102)" "ok arrived"
 stop
 govgate stop --unload --config $cfg
 
@@ -869,6 +922,17 @@ check unlocked-blkclear-ok is "$(gg-tamper blkclear /dev/nvme0n1)" ok
 check unlocked-blkwrite-ok is "$(gg-tamper blkwrite /dev/nvme0n1)" ok
 check unlocked-blkwrite-landed is "$(gg-tamper blkhas /dev/nvme0n1)" yes
 gg-tamper blkclear /dev/nvme0n1 >/dev/null
+# the same through io_uring's passthrough (/dev/ng0n1, uring_cmd), and from
+# a 32-bit task (its ioctl is compat_sys_ioctl's: file_ioctl_compat)
+check unlocked-uringwrite-ok is "$(gg-tamper uringwrite /dev/nvme0n1)" ok
+check unlocked-uringwrite-landed is "$(gg-tamper blkhas /dev/nvme0n1)" yes
+gg-tamper blkclear /dev/nvme0n1 >/dev/null
+check unlocked-nvme32-ok is "$(gg-nvme32 /dev/nvme0n1)" ok
+check unlocked-nvme32-landed is "$(gg-tamper blkhas /dev/nvme0n1)" yes
+gg-tamper blkclear /dev/nvme0n1 >/dev/null
+# kernel memory past the hooks: /proc/kcore (the key map in it), I/O ports
+check unlocked-kcore-ok is "$(gg-tamper kcore)" ok
+check unlocked-iopl-ok is "$(gg-tamper iopl)" ok
 # a task's exe_file set to govgate's binary: the kernel's own check (this
 # program still mapped) is what stops it unlocked
 check unlocked-setexe-ebusy is "$(gg-tamper setexe "$(command -v govgate)")" EBUSY
@@ -1256,8 +1320,19 @@ check locked-cgroup-freeze-audited audit_has '"event":"tamper_blocked"' '"tamper
 # the disk beneath them: no write-open of a block device, no passthrough
 check locked-blkwrite-eperm is "$(gg-tamper blkwrite /dev/nvme0n1)" EPERM
 check locked-nvmewrite-eperm is "$(gg-tamper nvmewrite /dev/nvme0n1)" EPERM
+check locked-uringwrite-eperm is "$(gg-tamper uringwrite /dev/nvme0n1)" EPERM
+check locked-nvme32-eperm is "$(gg-nvme32 /dev/nvme0n1)" EPERM
+check locked-uring-audited audit_has '"event":"tamper_blocked"' '"tamper":"block_write"' '"target":"ng0n1"'
+# exempt cgroups too: a task init moved into one (init's child may move)
+init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && gg-tamper blkwrite /dev/nvme0n1 >/tmp/exempt-blk.out; echo done >/tmp/exempt-blk.done"
+wait_for 20 [ -s /tmp/exempt-blk.done ]
+check locked-exempt-blkwrite-eperm is "$(cat /tmp/exempt-blk.out)" EPERM
 check locked-disk-unwritten is "$(gg-tamper blkhas /dev/nvme0n1)" no
 check locked-disk-audited audit_has '"event":"tamper_blocked"' '"tamper":"block_write"' '"target":"nvme0n1"'
+# kernel memory: the kernel's lockdown questions answered no
+check locked-kcore-eperm is "$(gg-tamper kcore)" EPERM
+check locked-iopl-eperm is "$(gg-tamper iopl)" EPERM
+check locked-kernel-memory-audited audit_has '"event":"tamper_blocked"' '"tamper":"kernel_memory"' '"lockdown_reason":' 'FLOOR-TAMPER-KERNEL'
 # A signed unlock, then a signed stop --unload.
 check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
 check locked-unlocked-status sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"
