@@ -573,7 +573,9 @@ net() {
 		for a in 10.77.0.1 10.78.0.1 10.79.0.1 10.80.0.1 169.254.169.254; do
 			ip addr add $a/32 dev v0 || exit 1; done &&
 		ip addr add fd77::1/128 dev v0 nodad && ip addr add fd78::1/128 dev v0 nodad &&
-		sysctl -qw net.ipv4.ping_group_range="0 0" && exec "$@"' _ "$helpers/gg-net" "$@"
+		ip addr add fd77::2/128 dev v0 nodad &&
+		sysctl -qw net.ipv4.ping_group_range="0 0" net.ipv6.conf.all.seg6_enabled=1 \
+			net.ipv6.conf.lo.seg6_enabled=1 && exec "$@"' _ "$helpers/gg-net" "$@"
 }
 allow_pack() { # NAME CONTROL ENTRIES...
 	local name=$1 ctl=$2 entries
@@ -607,6 +609,10 @@ check allow-udp-other-denied test "$(net unspec 10.78.0.1 5421)" = "EPERM none"
 check allow-raw-arrives test "$(net raw 10.77.0.1 5422)" = "ok arrived"
 check allow-raw-other-denied test "$(net raw 10.78.0.1 5423)" = "EPERM none"
 check allow-ping-other-denied test "$(net ping 10.78.0.1)" = "EPERM none"
+# a routing header (no privilege needed) sends an allowed address's
+# datagram through a hop on no list: the packet check decides the header
+check allow-srh-other-denied test "$(net srcroute fd77::1 5424 fd78::1)" = "EPERM none"
+check allow-srh-allowed-arrives test "$(net srcroute fd77::1 5425 fd77::2)" = "ok arrived"
 check allow-raw-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5423' '"hook":"packet"' '"not_allowlisted":true'
 "$gg" status --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status-allow.txt"
 check allow-status grep -qE '^allowlists: +1 in force \(0 observe\), 4 CIDR nodes' "$tmp/status-allow.txt"
