@@ -23,6 +23,7 @@
 
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
 #define FMODE_WRITE 0x2
+#define GG_O_TRUNC 01000 /* <fcntl.h> */
 #define FUSE_SUPER_MAGIC 0x65735546
 
 /*

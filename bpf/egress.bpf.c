@@ -1610,7 +1610,8 @@ static __always_inline void gg_exe_forget(struct inode *inode)
 SEC("lsm/file_open")
 int BPF_PROG(gg_egress_exe_open, struct file *file, int ret)
 {
-	if (BPF_CORE_READ(file, f_mode) & FMODE_WRITE)
+	if ((BPF_CORE_READ(file, f_mode) & FMODE_WRITE) ||
+	    (BPF_CORE_READ(file, f_flags) & GG_O_TRUNC))
 		gg_exe_forget(BPF_CORE_READ(file, f_inode));
 	return ret;
 }

@@ -464,6 +464,10 @@ static __always_inline void gg_inode_ctime(struct inode *inode, __s64 *sec, __u3
  */
 #define GG_HASH_SETTLE_S 64
 
+/* A cache row's nanoseconds that no ctime has (gg_inode_ctime masks them
+ * to 30 bits): a placeholder, never found. */
+#define GG_CTIME_NONE 0xffffffffU
+
 /* bpf_ima_file_hash's result for SHA-256 (enum hash_algo). */
 #define GG_HASH_ALGO_SHA256 4
 
@@ -503,7 +507,8 @@ static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_dig
 	d->hk.dev = gg_file_dev(file);
 	d->hk.ino = gg_file_ino(file);
 	gg_inode_ctime(inode, &d->ctime_sec, &d->ctime_nsec);
-	d->unpinned = gg_content_unpinned(inode);
+	/* a writer open now can change what a mapping shows after the check */
+	d->unpinned = gg_content_unpinned(inode) || gg_inode_has_writers(inode);
 	cached = bpf_map_lookup_elem(&exec_hash, &d->hk);
 	if (cached && cached->ctime_sec == d->ctime_sec && cached->ctime_nsec == d->ctime_nsec) {
 		__builtin_memcpy(d->dk.sha256, cached->sha256, GG_SHA256_LEN);
@@ -511,6 +516,17 @@ static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_dig
 	}
 	if (!may_hash)
 		return false;
+	/* A placeholder row first, never found (no ctime has these
+	 * nanoseconds): a writer that opens while the file is read deletes it
+	 * (gg_exec_write_open), and the row below is then not written
+	 * (BPF_EXIST). Else a writer that opened, wrote and closed meanwhile
+	 * would leave only its ctime, which root can set back. */
+	nsec = d->ctime_nsec;
+	d->ctime_nsec = GG_CTIME_NONE;
+	d->_pad = 0;
+	__builtin_memset(d->dk.sha256, 0, GG_SHA256_LEN);
+	bpf_map_update_elem(&exec_hash, &d->hk, d->dk.sha256, BPF_ANY);
+	d->ctime_nsec = nsec;
 	algo = bpf_ima_file_hash(file, d->dk.sha256, sizeof(d->dk.sha256));
 	if (algo != GG_HASH_ALGO_SHA256)
 		return false; /* IMA hashes with another algorithm: name rules only */
@@ -524,10 +540,9 @@ static __always_inline bool gg_exec_digest(struct file *file, struct gg_exec_dig
 		return true;
 	if (sec + GG_HASH_SETTLE_S >= (__s64)(bpf_ktime_get_tai_ns() / 1000000000ULL))
 		return true;
-	d->_pad = 0;
-	bpf_map_update_elem(&exec_hash, &d->hk, d->dk.sha256, BPF_ANY);
-	/* a writer that opened meanwhile may have been forgotten before the
-	 * row was there */
+	if (bpf_map_update_elem(&exec_hash, &d->hk, d->dk.sha256, BPF_EXIST))
+		return true;
+	/* a writer still open now whose forget came before the placeholder */
 	if (gg_inode_has_writers(inode))
 		bpf_map_delete_elem(&exec_hash, &d->hk);
 	return true;
@@ -627,6 +642,11 @@ int BPF_PROG(gg_exec_check, struct linux_binprm *bprm, int ret)
 	/* the keys are dead from here: their bytes are the digest scratch */
 	d = gg_exec_lookup_digest(bprm->file, slot, &action, entries, true,
 				  &keys.dt);
+	/* exec denies writers the file (i_writecount < 0) unless fanotify's
+	 * pre-content marks are on its file system (6.12): then it can be
+	 * rewritten while it runs, and no trust list trusts it */
+	if (d && BPF_CORE_READ(bprm->file, f_inode, i_writecount.counter) >= 0)
+		d->unpinned = 1;
 	if (entries[GG_EXEC_HIT_DIGEST] && !match)
 		match = GG_EXEC_BY_DIGEST;
 	if (gg_exec_lookup_trust(d, slot, &action, entries) && !match)
@@ -734,13 +754,13 @@ static __always_inline int gg_exec_code_write(struct file *file)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
 	struct gg_exec_trust_cfg *cfg;
-	char name[4] = {};
+	char name[5] = {};
 	__u64 generation;
 	struct gg_event *e;
 
 	bpf_probe_read_kernel_str(name, sizeof(name),
 				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || !gg_task_in_scope())
+	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] || !gg_task_in_scope())
 		return 0;
 	slot = gg_active_slot(&generation);
 	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
@@ -766,13 +786,16 @@ static __always_inline int gg_exec_code_write(struct file *file)
 SEC("lsm/file_open")
 int BPF_PROG(gg_exec_write_open, struct file *file, int ret)
 {
+	bool write = BPF_CORE_READ(file, f_mode) & FMODE_WRITE;
 	struct inode *inode;
 
-	if (ret != 0 || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+	/* O_TRUNC without write (O_RDONLY|O_TRUNC): 6.12 truncates through
+	 * file_truncate, not path_truncate */
+	if (ret != 0 || (!write && !(BPF_CORE_READ(file, f_flags) & GG_O_TRUNC)))
 		return ret;
 	inode = BPF_CORE_READ(file, f_inode);
 	gg_exec_hash_forget(inode);
-	if (BPF_CORE_READ(inode, i_sb, s_magic) == PROC_SUPER_MAGIC)
+	if (write && BPF_CORE_READ(inode, i_sb, s_magic) == PROC_SUPER_MAGIC)
 		return gg_exec_code_write(file);
 	return 0;
 }

@@ -977,6 +977,9 @@ int BPF_PROG(gg_guard_locked_down, enum lockdown_reason what, int ret)
 	 * device's open, perf_event_open, a debugfs file's open, ... */
 	if (!gg_guard_subject())
 		return 0;
+	/* xfrm's question only hides IPsec keys in a dump: no record */
+	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_XFRM_SECRET))
+		return -EPERM;
 	return gg_refuse(GG_GUARD_LOCKDOWN, what, NULL);
 }
 

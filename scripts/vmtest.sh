@@ -264,7 +264,8 @@ for k in "${KERNELS[@]}"; do
 	# Kernel-specific bits, then the initramfs (newc, root-owned, gzip).
 	cp "$kdir/test.ko" "$ROOT/lib/test/test.ko"
 	cp "$kdir/dummy.ko" "$ROOT/lib/test/dummy.ko"
-	rm -rf "$ROOT/lib/test/vsock" && cp -r "$kdir/vsock" "$ROOT/lib/test/vsock"
+	rm -rf "$ROOT/lib/test/vsock"
+	[[ ! -d $kdir/vsock ]] || cp -r "$kdir/vsock" "$ROOT/lib/test/vsock"
 	cp "$kdir/release" "$ROOT/etc/gg-kernel"
 	echo "$k" >"$ROOT/etc/gg-kernel-series"
 	initrd=$WORK/initramfs-$k.cpio.gz

@@ -1335,6 +1335,10 @@ check locked-disk-audited audit_has '"event":"tamper_blocked"' '"tamper":"block_
 # kernel memory: the kernel's lockdown questions answered no
 check locked-kcore-eperm is "$(gg-tamper kcore)" EPERM
 check locked-iopl-eperm is "$(gg-tamper iopl)" EPERM
+# exempt cgroups too: a task init moved into one
+init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && gg-tamper kcore >/tmp/exempt-kcore.out; echo done >/tmp/exempt-kcore.done"
+wait_for 20 [ -s /tmp/exempt-kcore.done ]
+check locked-exempt-kcore-eperm is "$(cat /tmp/exempt-kcore.out)" EPERM
 check locked-kernel-memory-audited audit_has '"event":"tamper_blocked"' '"tamper":"kernel_memory"' '"lockdown_reason":' 'FLOOR-TAMPER-KERNEL'
 # A signed unlock, then a signed stop --unload.
 check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
