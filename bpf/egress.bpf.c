@@ -891,7 +891,8 @@ static __always_inline int gg_lsm_verdict(const struct gg_settings *s, struct so
  * The socket kind a "sockets" rule names, or -1. Raw inet sockets write
  * their own IP headers (IP_HDRINCL) and ICMP; packet sockets (AF_PACKET,
  * and AF_XDP, which writes frames to a device queue) bypass IP output,
- * where the packet check runs. A ping socket (SOCK_DGRAM, IPPROTO_ICMP) is
+ * where the packet check runs; other families (AF_VSOCK, ...) carry bytes
+ * where no destination check reads. A ping socket (SOCK_DGRAM, IPPROTO_ICMP) is
  * not raw: its destination is checked like a datagram's.
  */
 static __always_inline int gg_sock_kind(int family, int type)
@@ -1394,7 +1395,6 @@ static __always_inline void gg_packet_event(struct gg_event *e, struct __sk_buff
 	gg_event_net_fill(e, d);
 }
 
-
 /* Is the header's destination (ip4, or ip6's four words) the socket's
  * connected peer? An unconnected socket has none. One load each: the
  * verifier refuses arithmetic on a sock pointer. */
@@ -1583,8 +1583,8 @@ int gg_egress_packet_fallback(struct __sk_buff *skb)
 #define GG_HASH_SETTLE_S 64
 
 /* Was hk's ctime settled, and unchanged while the file was read, and can
- * no one change it unseen (a writer: an exec denies them, but the file may
- * be the interpreter of a script; a FUSE file system)? */
+ * no one change it unseen (a writer: an exec denies them, but not where
+ * fanotify pre-content marks are, on 6.12; a FUSE file system)? */
 static __always_inline bool gg_exe_settled(struct file *file, const struct gg_file_version *hk)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);

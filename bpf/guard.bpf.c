@@ -965,7 +965,8 @@ int BPF_PROG(gg_guard_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
  * the audit key map and the daemon's memory; /dev/mem, iopl/ioperm, MSRs,
  * PCI BARs (device DMA) and a hibernation image write the maps. The kernel
  * asks its lockdown question (security_locked_down) before each of them:
- * refused to governed tasks while locked. (The lockdown LSM's own
+ * refused while locked to every task but govgate's own, exempt cgroups too
+ * (root reaches one through init). (The lockdown LSM's own
  * confidentiality mode would refuse govgate its own kernel reads too.)
  */
 SEC("lsm/locked_down")
