@@ -984,6 +984,119 @@ int BPF_PROG(gg_guard_locked_down, enum lockdown_reason what, int ret)
 	return gg_refuse(GG_GUARD_LOCKDOWN, what, NULL);
 }
 
+#define GG_CAP_NET_ADMIN 12 /* <linux/capability.h> */
+#define GG_CAP_OPT_NOAUDIT 2 /* <linux/security.h> */
+#define GG_PF_KTHREAD 0x00200000 /* <linux/sched.h> */
+#define GG_TS_COMPAT 0x0002 /* <asm/thread_info.h>: a 32-bit system call */
+#define GG_NR_SETSOCKOPT 54 /* x86-64 */
+#define GG_SOL_SOCKET 1
+
+/* setsockopt(SOL_SOCKET, ...): a knob of the caller's own socket
+ * (SO_SNDBUFFORCE, which sd-bus and systemd's stdout streams ask for on
+ * every systemctl and unit start, and do without), not the network's
+ * configuration: refused without a record. The registers are the task's
+ * to fake (io_uring's task_work runs on a syscall's way out, io-wq
+ * workers copy them, a tracer sets them), so this only ever spares a
+ * record, never grants. A 32-bit call's numbers mean other things. */
+static __always_inline bool gg_own_socket_option(struct task_struct *task)
+{
+	struct pt_regs *regs;
+
+	if (BPF_CORE_READ(task, thread_info.status) & GG_TS_COMPAT)
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	return BPF_CORE_READ(regs, orig_ax) == GG_NR_SETSOCKOPT &&
+	       BPF_CORE_READ(regs, si) == GG_SOL_SOCKET;
+}
+
+/* init's child in a network namespace that is not pid 1's: a unit's
+ * PrivateNetwork= sets up its loopback there, before exec. */
+static __always_inline bool gg_init_child_own_netns(struct task_struct *task)
+{
+	return gg_init_child_at(task, 0) &&
+	       BPF_CORE_READ(task, nsproxy, net_ns) !=
+		       BPF_CORE_READ(task, real_parent, nsproxy, net_ns);
+}
+
+/*
+ * Network configuration moves packets past the gates: a tc filter or an
+ * nf_tables netdev chain rewrites a packet after the packet check
+ * (__dev_queue_xmit runs after ip_finish_output), a tunnel device sends its
+ * outer packet with no socket, MPTCP's path manager connects subflows in
+ * the kernel. Each asks the same question first, whichever interface
+ * carries it (rtnetlink, nfnetlink, genetlink, an ioctl): CAP_NET_ADMIN in
+ * the initial user namespace, which owns every network namespace root
+ * makes (a namespace of its own is no way around: a veth's peer can be
+ * made in pid 1's: gg_guard_netlink_send). Refused while locked to
+ * governed tasks; exempt cgroups reach every address already. The noaudit
+ * form (a net sysctl's mode) is refused without a record; root still owns
+ * those files.
+ */
+SEC("lsm/capable")
+int BPF_PROG(gg_guard_net_admin, const struct cred *cred, struct user_namespace *ns, int cap,
+	     unsigned int opts, int ret)
+{
+	struct task_struct *task;
+
+	if (ret != 0 || cap != GG_CAP_NET_ADMIN)
+		return ret;
+	/* a user namespace of its own configures only namespaces it owns */
+	if (BPF_CORE_READ(ns, level) != 0)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, flags) & GG_PF_KTHREAD)
+		return 0;
+	if (!gg_guard_subject() || !gg_task_in_scope() || gg_init_child_own_netns(task))
+		return 0;
+	if ((opts & GG_CAP_OPT_NOAUDIT) || gg_own_socket_option(task))
+		return -EPERM;
+	return gg_refuse(GG_GUARD_NET_CONFIG, 0, NULL);
+}
+
+#define GG_NETLINK_ROUTE 0
+#define GG_RTM_NEWLINK 16
+#define GG_NLM_F_CREATE 0x400
+#define GG_NLMSG_ALIGN(len) (((len) + 3U) & ~3U)
+#define GG_NL_MSGS_MAX 16
+
+/*
+ * A link made in a network namespace of a user namespace of the task's
+ * own: CAP_NET_ADMIN there is the task's, but a veth's (or vxcan's) peer
+ * can be put in pid 1's network namespace with no question asked of that
+ * one (rtnl_link_get_net), and what is sent into it is forwarded out with
+ * no socket. Locked, governed tasks make no link at all (in pid 1's
+ * namespace gg_guard_net_admin refuses first). rtnetlink carries out every
+ * message of a request (netlink_rcv_skb): each is read, and a request of
+ * more than GG_NL_MSGS_MAX is refused.
+ */
+SEC("lsm/netlink_send")
+int BPF_PROG(gg_guard_netlink_send, struct sock *sk, struct sk_buff *skb, int ret)
+{
+	struct nlmsghdr h;
+	unsigned char *data;
+	__u32 len, off = 0;
+
+	if (ret != 0)
+		return ret;
+	if (BPF_CORE_READ(sk, sk_protocol) != GG_NETLINK_ROUTE || !gg_guard_subject() ||
+	    !gg_task_in_scope())
+		return 0;
+	data = BPF_CORE_READ(skb, data);
+	len = BPF_CORE_READ(skb, len);
+	for (int i = 0; i < GG_NL_MSGS_MAX; i++) {
+		if (off + sizeof(h) > len)
+			return 0;
+		if (bpf_probe_read_kernel(&h, sizeof(h), data + off))
+			return -EPERM;
+		if (h.nlmsg_type == GG_RTM_NEWLINK && (h.nlmsg_flags & GG_NLM_F_CREATE))
+			return gg_refuse(GG_GUARD_NET_CONFIG, 1, NULL);
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len - off)
+			return 0; /* where the kernel stops too */
+		off += GG_NLMSG_ALIGN(h.nlmsg_len);
+	}
+	return off < len ? gg_refuse(GG_GUARD_NET_CONFIG, 2, NULL) : 0;
+}
+
 /* Mounting over /etc (or any bind mount) could show a restarted daemon
  * other keys: governed tasks do not mount in locked mode. Init's side
  * (a unit's PrivateTmp and the like) and exempt cgroups still do. */

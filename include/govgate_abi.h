@@ -587,6 +587,12 @@ enum gg_guard_what {
 	 * (security_locked_down: /proc/kcore, kprobe events, /dev/mem, iopl,
 	 * PCI BARs, hibernation images, ...; arg: enum lockdown_reason) */
 	GG_GUARD_LOCKDOWN = 25,
+	/* Network configuration (FLOOR-TAMPER-NET; arg 0: CAP_NET_ADMIN in
+	 * the initial user namespace: a tc filter, an nf_tables chain, a
+	 * tunnel, a route, a link, MPTCP's path manager; 1: a link made in a
+	 * namespace of the task's own, a veth whose peer is pid 1's; 2: an
+	 * rtnetlink request of more messages than are read) */
+	GG_GUARD_NET_CONFIG = 26,
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
 	 * file opened (name: the file), or renamed or unlinked
 	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
@@ -881,6 +887,8 @@ struct gg_meta {
 #define GG_PROG_GUARD_PASSTHROUGH_COMPAT "gg_guard_passthrough_compat"
 #define GG_PROG_GUARD_PRCTL "gg_guard_prctl"
 #define GG_PROG_GUARD_LOCKED_DOWN "gg_guard_locked_down"
+#define GG_PROG_GUARD_NET_ADMIN "gg_guard_net_admin"
+#define GG_PROG_GUARD_NETLINK_SEND "gg_guard_netlink_send"
 #define GG_PROG_GUARD_SUCCESSOR "gg_guard_successor"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold

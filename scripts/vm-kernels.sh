@@ -19,6 +19,12 @@
 #             vsock_loopback.ko, loaded in that order by the guest before
 #             govgate starts: AF_VSOCK within the guest (CID 1), for the
 #             floor's other-families test without a host side
+#   netcfg/   sch_ingress.ko, cls_matchall.ko and act_nat.ko (net/sched)
+#             and veth.ko, loaded by the guest before govgate starts: a tc
+#             filter that rewrites a packet's destination after the packet
+#             check, and a veth whose peer is made in pid 1's namespace from
+#             a user namespace: the network configuration locked mode
+#             refuses
 #   release   `uname -r` of that kernel
 #   package   "<package> <version>" that was unpacked
 #   cmdline   extra kernel cmdline this kernel needs (lsm=...,bpf when bpf is
@@ -34,6 +40,7 @@ CACHE=${GG_VM_CACHE:-$REPO/.cache/vm}
 TEST_MOD=fs/nls/nls_ascii
 DUMMY_MOD=drivers/net/dummy
 VSOCK_MODS=(vsock vmw_vsock_virtio_transport_common vsock_loopback)
+NETCFG_MODS=(sch_ingress cls_matchall act_nat)
 
 UNPACK_TMP=
 trap 'rm -rf "${UNPACK_TMP:-}"' EXIT
@@ -116,7 +123,7 @@ fetch_series() {
 		return 0
 	fi
 	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko &&
-		-s $dir/vsock/vsock_loopback.ko ]]; then
+		-s $dir/vsock/vsock_loopback.ko && -s $dir/netcfg/veth.ko ]]; then
 		log "$series: cached $pkg $ver"
 		echo "$series $dir"
 		return 0
@@ -150,6 +157,11 @@ fetch_series() {
 	for mod in "${VSOCK_MODS[@]}"; do
 		unpack_module "$tmp/root/lib/modules/$rel/kernel/net/vmw_vsock/$mod" "$tmp/out/vsock/$mod.ko"
 	done
+	mkdir -p "$tmp/out/netcfg"
+	for mod in "${NETCFG_MODS[@]}"; do
+		unpack_module "$tmp/root/lib/modules/$rel/kernel/net/sched/$mod" "$tmp/out/netcfg/$mod.ko"
+	done
+	unpack_module "$tmp/root/lib/modules/$rel/kernel/drivers/net/veth" "$tmp/out/netcfg/veth.ko"
 
 	# BPF LSM must be built in; it must also be in the active LSM list,
 	# either by default (CONFIG_LSM) or via lsm= on the command line.

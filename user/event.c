@@ -345,6 +345,8 @@ static const struct {
 	[GG_GUARD_SET_MM] = { "set_mm", "FLOOR-TAMPER-DAEMON" },
 	/* kernel memory past every hook: the key map, the maps, the daemon */
 	[GG_GUARD_LOCKDOWN] = { "kernel_memory", "FLOOR-TAMPER-KERNEL" },
+	/* network configuration that moves packets past the packet check */
+	[GG_GUARD_NET_CONFIG] = { "net_config", "FLOOR-TAMPER-NET" },
 };
 
 static const char *const pfile_ops[] = {

@@ -161,8 +161,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)
 
-/* What the daemon's successor runs, the disk beneath the files, and the
- * kernel's memory beneath the maps. */
+/* What the daemon's successor runs, the disk beneath the files, the
+ * kernel's memory beneath the maps, and the network beneath the packet
+ * check. */
 #define GUARD_CODE_DISK_PROGS(P)                                                             \
 	P(guard, gg_guard_prctl, GG_PROG_GUARD_PRCTL, GG_MECH_LSM, GG_ATTACH_AUTO)           \
 	P(guard, gg_guard_successor, GG_PROG_GUARD_SUCCESSOR, GG_MECH_LSM, GG_ATTACH_AUTO)   \
@@ -173,7 +174,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_passthrough_compat, GG_PROG_GUARD_PASSTHROUGH_COMPAT, GG_MECH_LSM,  \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(guard, gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD, GG_MECH_LSM, GG_ATTACH_AUTO)   \
-	P(guard, gg_guard_locked_down, GG_PROG_GUARD_LOCKED_DOWN, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(guard, gg_guard_locked_down, GG_PROG_GUARD_LOCKED_DOWN, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_net_admin, GG_PROG_GUARD_NET_ADMIN, GG_MECH_LSM, GG_ATTACH_AUTO)  \
+	P(guard, gg_guard_netlink_send, GG_PROG_GUARD_NETLINK_SEND, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */

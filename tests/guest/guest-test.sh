@@ -126,6 +126,17 @@ check locked-daemon-survives [ "$(show govgate MainPID)" = "$pid1" ]
 check locked-pins-remain test -e /sys/fs/bpf/govgate/link-gg_exec_check
 check locked-refusals-recorded wait_for 10 audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON'
 check locked-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof3)" = EPERM ]
+# Network configuration is refused to governed tasks while locked, but a
+# unit's PrivateNetwork= still gets its loopback up (init's child, before
+# exec, in a network namespace of its own): a connect there is refused by
+# no listener, not unreachable.
+check locked-private-network-lo-up sh -c '[ "$(systemd-run --quiet --wait --pipe -p PrivateNetwork=yes /usr/local/bin/gg-net connect 127.0.0.1 9)" = ECONNREFUSED ]'
+# Nothing the boot, systemctl or a unit's start does is network
+# configuration (sd-bus and systemd's stdout streams ask for CAP_NET_ADMIN
+# for SO_SNDBUFFORCE: a socket's own option, not refused)
+grep '"tamper":"net_config"' $audit | jq -r '"\(.comm) \(.exe)"' | sort | uniq -c | head -5 |
+	while read -r l; do info "net_config refused: $l"; done
+check locked-no-net-config-refusals sh -c "! grep -q '\"tamper\":\"net_config\"' $audit"
 check locked-bpftool-prog-show sh -c "bpftool prog show | grep -q 'name gg_exec_check'"
 check locked-bpftool-link-show sh -c "bpftool link show | grep -q 'prog '"
 check locked-bpftool-map-show sh -c "bpftool map show | grep -q 'name settings'"

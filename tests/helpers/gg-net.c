@@ -25,6 +25,9 @@
  *                                  header (type 4); the header's
  *                                  destination is VIA (the receiving side
  *                                  must accept source routes)
+ *   gg-net rewritten ADDR PORT VIA UDP connect to VIA, then send: arrives at
+ *                                  ADDR only if something past the packet
+ *                                  check (a tc filter) rewrote the header
  *   gg-net sendmmsg ADDR PORT      UDP sendmmsg, one message to ADDR
  *   gg-net fastopen ADDR PORT      TCP sendto with MSG_FASTOPEN
  *   gg-net ping     ADDR           ICMP echo on a ping socket; RECV: the reply
@@ -35,6 +38,7 @@
  *                                  once GO exists (the test changed the
  *                                  policy meanwhile), another; prints
  *                                  "arrived|none arrived|none", one per byte
+ * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
@@ -333,6 +337,25 @@ static int attack_srcroute(struct target *t, const char *via)
 	return verdict(send_result(rc), arrived(rfd, false));
 }
 
+/* Connected to via, so decided by its socket at the packet check; the
+ * receiver is on the target. */
+static int attack_rewritten(struct target *t, const char *via)
+{
+	struct sockaddr_storage vss;
+	socklen_t vlen;
+	int fd, rfd = receiver(t, SOCK_DGRAM), rc;
+
+	if (parse(via, t->port, &vss, &vlen))
+		return 3;
+	fd = socket(t->family, SOCK_DGRAM, 0);
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	rc = connect(fd, (struct sockaddr *)&vss, vlen);
+	if (!rc)
+		rc = send(fd, "x", 1, 0) == 1 ? 0 : -1;
+	return verdict(send_result(rc), arrived(rfd, false));
+}
+
 static int attack_udp(struct target *t, bool unspec, bool mmsg)
 {
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
@@ -469,7 +492,7 @@ static int make_socket(const char *kind)
 
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
-				       "held",	   "srcroute", NULL };
+				       "held",	   "srcroute", "rewritten", NULL };
 
 static bool is_attack(const char *mode)
 {
@@ -498,6 +521,8 @@ static int attack(int argc, char **argv)
 	}
 	if (!strcmp(m, "srcroute"))
 		return argc == 5 ? attack_srcroute(&t, argv[4]) : 3;
+	if (!strcmp(m, "rewritten"))
+		return argc == 5 ? attack_rewritten(&t, argv[4]) : 3;
 	if (!strcmp(m, "ping"))
 		return attack_ping(&t);
 	if (argc != 4)
@@ -511,6 +536,18 @@ static int attack(int argc, char **argv)
 	if (!strcmp(m, "disconnect"))
 		return disconnect_unspec(&t);
 	return attack_udp(&t, !strcmp(m, "unspec"), !strcmp(m, "sendmmsg"));
+}
+
+/* SO_RCVBUFFORCE (CAP_NET_ADMIN): a socket's own option, as sd-bus sets. */
+static int rcvbuf_force(void)
+{
+	int n = 1 << 20, fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
+
+	rc = fd < 0 ? -1 : setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n));
+	rc = report(rc);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static int vsock_listen(unsigned int port, const char *ready)
@@ -570,6 +607,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 3 && is_attack(argv[1]))
 		return attack(argc, argv);
+	if (argc == 2 && !strcmp(argv[1], "rcvbufforce"))
+		return rcvbuf_force();
 	if (argc == 3 && !strcmp(argv[1], "socket"))
 		return make_socket(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "vsock-listen"))

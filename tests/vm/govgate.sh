@@ -97,6 +97,32 @@ vsock_try() { # vsock_try WHO PORT: "SEND RECV" of gg-net vsock by WHO (a comman
 in_exempt() { "$@"; } # no govgate yet: nothing to be exempt from
 check baseline-vsock-arrives is "$(vsock_try "" 5100)" "ok arrived"
 unset -f in_exempt
+# tc's clsact, matchall and nat, and veth, loaded before any govgate (as
+# Docker or ufw leave nf_tables loaded): a filter that rewrites a packet's
+# destination after the packet check. tc_rewrite PORT, in a netns of its
+# own: the filter turns 198.51.100.7 into 169.254.169.254, where gg-net's
+# receiver is; prints "<setup> <send> <recv>" (setup "refused" when
+# configuring the netns failed). Without the filter nothing arrives.
+check baseline-netcfg-modules sh -c 'for m in sch_ingress cls_matchall act_nat veth; do
+	insmod /lib/test/netcfg/$m.ko || exit 1; done'
+tc_rewrite() { unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
+	ip route add 198.51.100.0/24 dev lo && /lib/test/tc qdisc add dev lo clsact &&
+	/lib/test/tc filter add dev lo egress matchall action nat ingress 198.51.100.7/32 169.254.169.254 ||
+	{ echo refused; exit 0; }
+	echo "ok $(gg-net rewritten 169.254.169.254 $1 198.51.100.7)"' _ "$@" 2>/dev/null; }
+# veth_peer NAME: from a user and network namespace of its own (with its
+# own CAP_NET_ADMIN), a veth whose peer NAME is made in pid 1's network
+# namespace (the kernel asks nothing of that one: what is sent into it is
+# forwarded out with no socket); "made" if NAME appeared here (then
+# deleted), else "refused"
+veth_peer() {
+	unshare -Urn /lib/test/ip link add gvp0 type veth peer name "$1" netns 1 2>/dev/null
+	if ip link show "$1" >/dev/null 2>&1; then ip link del "$1" 2>/dev/null; echo made; else echo refused; fi
+}
+check baseline-untouched-none is "$(unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
+	ip route add 198.51.100.0/24 dev lo && gg-net rewritten 169.254.169.254 5370 198.51.100.7')" "ok none"
+check baseline-tc-rewrite-arrives is "$(tc_rewrite 5371)" "ok ok arrived"
+check baseline-veth-peer-made is "$(veth_peer gvb)" made
 
 # ---- baselines without govgate: the tamper tests below can fail. kexec:
 # the LSM hooks pass (kexec_load with no segments is an unload; the image
@@ -936,6 +962,16 @@ gg-tamper blkclear /dev/nvme0n1 >/dev/null
 # kernel memory past the hooks: /proc/kcore (the key map in it), I/O ports
 check unlocked-kcore-ok is "$(gg-tamper kcore)" ok
 check unlocked-iopl-ok is "$(gg-tamper iopl)" ok
+# network configuration: a tc filter past the packet check reaches the
+# metadata address the floor denies; a veth's peer put in pid 1's
+# namespace from a user namespace; a route (rtnetlink, and busybox's
+# SIOCADDRT ioctl)
+check unlocked-tc-rewrite-arrives is "$(tc_rewrite 5372)" "ok ok arrived"
+check unlocked-veth-peer-made is "$(veth_peer gvu)" made
+check unlocked-route-ok ip route add 198.51.100.0/24 dev lo
+check unlocked-route-ioctl-ok route add -net 192.0.2.0 netmask 255.255.255.0 dev lo
+ip route del 198.51.100.0/24 dev lo
+ip route del 192.0.2.0/24 dev lo
 # a task's exe_file set to govgate's binary: the kernel's own check (this
 # program still mapped) is what stops it unlocked
 check unlocked-setexe-ebusy is "$(gg-tamper setexe "$(command -v govgate)")" EBUSY
@@ -1340,6 +1376,31 @@ init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && gg-tamper kcore >/tmp/
 wait_for 20 [ -s /tmp/exempt-kcore.done ]
 check locked-exempt-kcore-eperm is "$(cat /tmp/exempt-kcore.out)" EPERM
 check locked-kernel-memory-audited audit_has '"event":"tamper_blocked"' '"tamper":"kernel_memory"' '"lockdown_reason":' 'FLOOR-TAMPER-KERNEL'
+# network configuration (CAP_NET_ADMIN in the initial user namespace):
+# no tc filter, in a netns of its own (not even its lo up) or in pid 1's,
+# no route by netlink or ioctl; exempt cgroups still may
+check locked-tc-rewrite-refused is "$(tc_rewrite 5373)" refused
+check locked-netns-lo-refused sh -c '! unshare -n ip link set lo up 2>/dev/null'
+check locked-tc-refused sh -c '! /lib/test/tc qdisc add dev lo clsact 2>/dev/null'
+check locked-tc-none sh -c '! /lib/test/tc qdisc show dev lo | grep -q clsact'
+check locked-route-refused sh -c '! ip route add 198.51.100.0/24 dev lo 2>/dev/null'
+check locked-route-ioctl-refused sh -c '! route add -net 192.0.2.0 netmask 255.255.255.0 dev lo 2>/dev/null'
+check locked-route-none sh -c '! ip route show | grep -qE "^(198.51.100|192.0.2).0/24"'
+# a socket's own option (SO_RCVBUFFORCE, as sd-bus sets): refused,
+# unrecorded (records are written in order: once a later denial of
+# gg-net's is in the log, its refusal would be too)
+check locked-sockopt-eperm is "$(gg-net rcvbufforce)" EPERM
+gg-net connect 169.254.169.254 5399 >/dev/null
+audit_has '"event":"egress_blocked"' '"dport":5399' >/dev/null
+check locked-sockopt-unrecorded sh -c "! grep '\"tamper\":\"net_config\"' $log | grep -q '\"comm\":\"gg-net\"'"
+# a user namespace of its own configures its own network namespace, but
+# makes no link there: a veth's peer would land in pid 1's
+check locked-userns-lo-ok unshare -Urn ip link set lo up
+check locked-veth-peer-refused is "$(veth_peer gvl)" refused
+check locked-netcfg-audited audit_has '"event":"tamper_blocked"' '"tamper":"net_config"' 'FLOOR-TAMPER-NET'
+init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && ip route add 198.51.100.0/24 dev lo && ip route del 198.51.100.0/24 dev lo && echo ok >/tmp/exempt-route.out; echo done >/tmp/exempt-route.done"
+wait_for 20 [ -s /tmp/exempt-route.done ]
+check locked-exempt-route-ok is "$(cat /tmp/exempt-route.out 2>/dev/null)" ok
 # A signed unlock, then a signed stop --unload.
 check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
 check locked-unlocked-status sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"
