@@ -27,6 +27,7 @@ while (($#)); do
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
+[ -x "$root/build/bench/ggbench" ] || { echo "build first: make build/bench/ggbench" >&2; exit 1; }
 source "$root/bench/lib.sh"
 tmp=$(mktemp -d /tmp/ggab.XXXXXX)
 pids=()
@@ -73,7 +74,8 @@ one() { # one I: the wall ms of build I's apply of the nine packs
 echo "load $(cut -d' ' -f1-3 /proc/loadavg), $reps rounds, gap ${gap}s: A ${bins[0]}, B ${bins[1]}"
 for ((r = 1; r <= reps; r++)); do
 	for i in $( ((r % 2)) && echo "0 1" || echo "1 0"); do
-		echo "$i $(one "$i")" || exit 1
+		ms=$(one "$i") && [ -n "$ms" ] || { echo "round $r: build $i's apply was not timed" >&2; exit 1; }
+		echo "$i $ms"
 	done
 done >"$tmp/runs"
 for i in 0 1; do
