@@ -35,6 +35,8 @@
  *   drop.allowed.test: A 10.91.0.10 over UDP; over TCP the connection is
  *     closed unanswered
  *   mute.allowed.test: never answered over UDP (the forwarder's deadline)
+ *   slow.allowed.test A 10.91.0.11: answered over UDP 2 s late (one at a
+ *     time): the policy can change while the query is upstream
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -71,6 +73,7 @@ static const struct rr zone[] = {
 	{ "tc.allowed.test", ns_t_a, 300, "10.91.0.6" },
 	{ "tc2.allowed.test", ns_t_a, 300, "10.91.0.8" },
 	{ "drop.allowed.test", ns_t_a, 300, "10.91.0.10" },
+	{ "slow.allowed.test", ns_t_a, 300, "10.91.0.11" },
 };
 
 #define N_ZONE (sizeof(zone) / sizeof(zone[0]))
@@ -204,6 +207,14 @@ static void serve_tcp(int lfd)
 		close(fd);
 }
 
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
 static int serve(const struct sockaddr *sa, socklen_t len)
 {
 	int fd = socket(sa->sa_family, SOCK_DGRAM, 0), one = 1,
@@ -217,12 +228,23 @@ static int serve(const struct sockaddr *sa, socklen_t len)
 		perror("gg-dns: bind");
 		return 2;
 	}
+	struct sockaddr_storage held_peer;
+	socklen_t held_plen = 0;
+	unsigned char held[4096];
+	int held_n = 0;
+	long due = 0;
+
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int n;
+		int n, wait = held_n ? (int)(due - now_ms()) : -1;
 
-		if (poll(pfd, 2, -1) < 0)
+		if (held_n && wait <= 0) { /* slow.allowed.test's answer, now */
+			sendto(fd, held, held_n, 0, (struct sockaddr *)&held_peer, held_plen);
+			held_n = 0;
+			continue;
+		}
+		if (poll(pfd, 2, wait) <= 0)
 			continue;
 		if (pfd[1].revents)
 			serve_tcp(lfd);
@@ -231,6 +253,14 @@ static int serve(const struct sockaddr *sa, socklen_t len)
 		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
 		if (n < 0 || memmem(q, n, "\4mute\7allowed", 13))
 			continue;
+		if (memmem(q, n, "\4slow\7allowed", 13) && !held_n) {
+			held_n = answer(q, n, held, sizeof(held), 0);
+			held_n = held_n > 0 ? held_n : 0;
+			memcpy(&held_peer, &peer, plen);
+			held_plen = plen;
+			due = now_ms() + 2000;
+			continue;
+		}
 		n = answer(q, n, out, sizeof(out), 0);
 		if (n > 0)
 			sendto(fd, out, n, 0, (struct sockaddr *)&peer, plen);

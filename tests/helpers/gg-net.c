@@ -25,6 +25,10 @@
  *                                  header (type 4); the header's
  *                                  destination is VIA (the receiving side
  *                                  must accept source routes)
+ *   gg-net anyaddr ADDR PORT       UDP socket bound to ADDR (IP_TRANSPARENT
+ *                                  tried), connect to 0.0.0.0:PORT, send:
+ *                                  the kernel sends to the bound address
+ *   gg-net anyaddr-tcp ADDR PORT   the same over TCP, one byte
  *   gg-net rewritten ADDR PORT VIA UDP connect to VIA, then send: arrives at
  *                                  ADDR only if something past the packet
  *                                  check (a tc filter) rewrote the header
@@ -38,7 +42,15 @@
  *                                  once GO exists (the test changed the
  *                                  policy meanwhile), another; prints
  *                                  "arrived|none arrived|none", one per byte
+ *   gg-net held-udp ADDR PORT GO   the same with a connected UDP socket
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
+ * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
+ *                        written into the existing tun device DEV (received
+ *                        as from a NIC; forwarded where forwarding is on):
+ *                        ok / EPERM / errno name
+ * gg-net wire DEV LOG READY  the far side of a wire: makes the tap DEV and
+ *                        reads its frames until killed, appending to LOG
+ *                        each WORD of a "ggwire:WORD" in them
  * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
@@ -67,12 +79,14 @@
 #include <netinet/udp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,26 +197,32 @@ static __u16 csum(const void *data, size_t len)
 	return ~sum;
 }
 
-/* An IPv4 + UDP datagram carrying one byte; saddr 0 lets IP_HDRINCL fill it. */
-static size_t ip4_udp(__u8 *buf, __u32 saddr, __u32 daddr, int port)
+/* An IPv4 + UDP datagram carrying data; saddr 0 lets IP_HDRINCL fill it. */
+static size_t ip4_udp_data(__u8 *buf, __u32 saddr, __u32 daddr, int port, const char *data,
+			   size_t n)
 {
 	struct iphdr *ip = (struct iphdr *)buf;
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
 
-	memset(buf, 0, sizeof(*ip) + sizeof(*udp) + 1);
+	memset(buf, 0, sizeof(*ip) + sizeof(*udp));
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + 1);
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*udp) + n);
 	ip->saddr = saddr;
 	ip->daddr = daddr;
 	ip->check = csum(ip, sizeof(*ip));
 	udp->source = htons(40000);
 	udp->dest = htons(port);
-	udp->len = htons(sizeof(*udp) + 1);
-	((__u8 *)(udp + 1))[0] = 'x'; /* checksum 0: none, valid for IPv4 */
-	return sizeof(*ip) + sizeof(*udp) + 1;
+	udp->len = htons(sizeof(*udp) + n);
+	memcpy(udp + 1, data, n); /* checksum 0: none, valid for IPv4 */
+	return sizeof(*ip) + sizeof(*udp) + n;
+}
+
+static size_t ip4_udp(__u8 *buf, __u32 saddr, __u32 daddr, int port)
+{
+	return ip4_udp_data(buf, saddr, daddr, port, "x", 1);
 }
 
 /* GG_NET_MOVE_TO: after the socket is made, join another cgroup. */
@@ -413,6 +433,32 @@ static int attack_badfamily(struct target *t)
 	return verdict(send_result(rc), arrived(rfd, false));
 }
 
+/*
+ * connect() to 0.0.0.0 from a socket bound to ADDR (IPv4): the kernel's
+ * route lookup puts the bound source in the empty destination, so the
+ * packets go to ADDR. With IP_TRANSPARENT (CAP_NET_RAW; tried, not needed
+ * for a local ADDR) ADDR may be any address. UDP, or TCP with one byte.
+ */
+static int attack_anyaddr(struct target *t, int type)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(t->port) };
+	struct sockaddr_in src = *(struct sockaddr_in *)&t->ss;
+	int one = 1, rfd = receiver(t, type), fd = socket(AF_INET, type, 0), rc;
+
+	if (t->family != AF_INET)
+		return 3;
+	if (rfd < 0 || fd < 0)
+		return verdict(send_result(-1), false);
+	setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+	src.sin_port = htons(t->port + 1);
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)))
+		return verdict(send_result(-1), false);
+	rc = connect(fd, (struct sockaddr *)&any, sizeof(any));
+	if (rc == 0)
+		rc = send(fd, "x", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return verdict(send_result(rc), arrived(rfd, type == SOCK_STREAM));
+}
+
 /* connect(AF_UNSPEC) dissolves an association: it must stay allowed. */
 static int disconnect_unspec(struct target *t)
 {
@@ -435,21 +481,22 @@ static bool byte_arrives(int c, int a)
 	return poll(&p, 1, 1000) == 1 && recv(a, buf, sizeof(buf), 0) > 0;
 }
 
-/* An open connection across a policy change: is it cut? */
-static int held(struct target *t, const char *go)
+/* An open connection (a connected UDP socket: type SOCK_DGRAM) across a
+ * policy change: is it cut? */
+static int held(struct target *t, const char *go, int type)
 {
 	char ready[4096];
 	bool first, second;
 	int l, c, a, fd;
 
 	snprintf(ready, sizeof(ready), "%s.ready", go);
-	l = receiver(t, SOCK_STREAM);
-	c = socket(t->family, SOCK_STREAM, 0);
+	l = receiver(t, type);
+	c = socket(t->family, type, 0);
 	if (l < 0 || c < 0 || connect(c, (struct sockaddr *)&t->ss, t->len)) {
 		report(-1);
 		return 2;
 	}
-	a = -1;
+	a = type == SOCK_DGRAM ? l : -1;
 	for (int i = 0; i < 100 && a < 0; i++, usleep(10000))
 		a = accept(l, NULL, NULL);
 	if (a < 0)
@@ -492,7 +539,9 @@ static int make_socket(const char *kind)
 
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
-				       "held",	   "srcroute", "rewritten", NULL };
+				       "held",	   "held-udp", "srcroute", "rewritten", "anyaddr",
+				       "anyaddr-tcp",
+				       NULL };
 
 static bool is_attack(const char *mode)
 {
@@ -512,8 +561,8 @@ static int attack(int argc, char **argv)
 		return 3;
 	t.family = t.ss.ss_family;
 	t.port = argc > 3 ? atoi(argv[3]) : 0;
-	if (!strcmp(m, "held"))
-		return argc == 5 ? held(&t, argv[4]) : 3;
+	if (!strcmp(m, "held") || !strcmp(m, "held-udp"))
+		return argc == 5 ? held(&t, argv[4], m[4] ? SOCK_DGRAM : SOCK_STREAM) : 3;
 	if (!strcmp(m, "hdrincl") || !strcmp(m, "packet")) {
 		if (argc != 5)
 			return 3;
@@ -535,6 +584,8 @@ static int attack(int argc, char **argv)
 		return attack_badfamily(&t);
 	if (!strcmp(m, "disconnect"))
 		return disconnect_unspec(&t);
+	if (!strncmp(m, "anyaddr", 7))
+		return attack_anyaddr(&t, m[7] ? SOCK_STREAM : SOCK_DGRAM);
 	return attack_udp(&t, !strcmp(m, "unspec"), !strcmp(m, "sendmmsg"));
 }
 
@@ -587,6 +638,78 @@ static int vsock_send(unsigned int cid, unsigned int port)
 	return rc;
 }
 
+/* Attaches to the tun or tap device DEV (IFF_NO_PI); -1 with errno. */
+static int tun_attach(const char *dev, short kind)
+{
+	struct ifreq ifr = { .ifr_flags = kind | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A datagram SRC -> DST:9 carrying MARK, written into the existing tun
+ * device DEV: the stack receives it as from a NIC. Prints ok / EPERM. */
+static int tun_inject(const char *dev, const char *src, const char *dst, const char *mark)
+{
+	struct in_addr s, d;
+	__u8 buf[256];
+	size_t n;
+	int fd;
+
+	if (inet_pton(AF_INET, src, &s) != 1 || inet_pton(AF_INET, dst, &d) != 1 ||
+	    strlen(mark) > 128)
+		return 3;
+	fd = tun_attach(dev, IFF_TUN);
+	if (fd < 0)
+		return report(-1);
+	n = ip4_udp_data(buf, s.s_addr, d.s_addr, 9, mark, strlen(mark));
+	return report(write(fd, buf, n) == (ssize_t)n ? 0 : -1);
+}
+
+/*
+ * The far side of a wire: makes the tap device DEV and reads every frame
+ * written to it (what a NIC would put on the wire), until killed. Each
+ * "ggwire:WORD" found in a frame appends WORD and a newline to LOG. READY
+ * is made once DEV exists.
+ */
+static int wire(const char *dev, const char *log, const char *ready)
+{
+	static const char tag[] = "ggwire:";
+	__u8 buf[65536];
+	int fd = tun_attach(dev, IFF_TAP), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	ssize_t n;
+
+	if (fd < 0 || out < 0) {
+		perror("gg-net: wire");
+		return 2;
+	}
+	close(open(ready, O_WRONLY | O_CREAT, 0644));
+	while ((n = read(fd, buf, sizeof(buf))) >= 0) {
+		__u8 *p = memmem(buf, n, tag, sizeof(tag) - 1), *w, *end = buf + n;
+
+		if (!p)
+			continue;
+		for (w = p += sizeof(tag) - 1; w < end && *w > ' ' && *w < 0x7f; w++)
+			;
+		if (w > p) {
+			*w = '\n';
+			if (write(out, p, w - p + 1) < 0)
+				return 2;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -607,6 +730,10 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 3 && is_attack(argv[1]))
 		return attack(argc, argv);
+	if (argc == 5 && !strcmp(argv[1], "wire"))
+		return wire(argv[2], argv[3], argv[4]);
+	if (argc == 6 && !strcmp(argv[1], "tun"))
+		return tun_inject(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 2 && !strcmp(argv[1], "rcvbufforce"))
 		return rcvbuf_force();
 	if (argc == 3 && !strcmp(argv[1], "socket"))
