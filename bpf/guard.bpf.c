@@ -585,11 +585,34 @@ static __always_inline bool gg_disk_node(struct inode *inode)
 	       (fmt == S_IFCHR && (BPF_CORE_READ(inode, i_rdev) >> 20) == SCSI_GENERIC_MAJOR);
 }
 
+#define GG_CONFIGFS_MAGIC 0x62656570
+
+/*
+ * configfs items are kernel features configured by mkdir, write and
+ * symlink: a netconsole target sends the kernel's log out of a device with
+ * no socket (netpoll), nvmet and iSCSI targets serve disks over the
+ * kernel's own. Locked, governed tasks make, write and link none; with the
+ * module loaded before govgate (modules-load.d) the module gate saw
+ * nothing. Removing an item stays allowed.
+ */
+static __always_inline bool gg_on_configfs(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_sb, s_magic) == GG_CONFIGFS_MAGIC;
+}
+
+static __always_inline int gg_guard_configfs(__u32 op, struct dentry *dentry)
+{
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	return gg_refuse(GG_GUARD_CONFIGFS, op, BPF_CORE_READ(dentry, d_name.name));
+}
+
 /*
  * A governed task may not open a cgroup2 membership file for writing: no
  * way out of the scope, into an exempt cgroup or into the daemon's. Tasks
- * of an exempt cgroup are not governed, and may. Nor a block device: one
- * program for both, every open comes here.
+ * of an exempt cgroup are not governed, and may. Nor a block device, nor
+ * a configfs attribute (gg_guard_configfs): one program for all, every
+ * open comes here.
  */
 SEC("lsm/file_open")
 int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
@@ -611,6 +634,8 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 		return gg_refuse(GG_GUARD_BLOCK_WRITE, 0,
 				 BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	}
+	if (gg_on_configfs(BPF_CORE_READ(file, f_inode)))
+		return gg_guard_configfs(GG_CFOP_WRITE, BPF_CORE_READ(file, f_path.dentry));
 	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
 		return 0;
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
@@ -1097,6 +1122,45 @@ int BPF_PROG(gg_guard_netlink_send, struct sock *sk, struct sk_buff *skb, int re
 	return off < len ? gg_refuse(GG_GUARD_NET_CONFIG, 2, NULL) : 0;
 }
 
+/*
+ * A tun or tap device made before the lock (a VPN's, a VM's; with an owner,
+ * or on 6.1 any without one: tun_not_capable asks no capability then): a
+ * packet written to it is received as from a NIC and, where forwarding is
+ * on, forwarded out past every socket hook and the packet check. Locked,
+ * governed tasks attach to no device that exists (making one asks
+ * CAP_NET_ADMIN of the namespace's owner first: gg_guard_net_admin). A
+ * queue re-attached (IFF_ATTACH_QUEUE) is one of the device the file was
+ * attached to already.
+ */
+SEC("lsm/tun_dev_open")
+int BPF_PROG(gg_guard_tun_open, void *security, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!gg_guard_subject() || !gg_task_in_scope() ||
+	    gg_init_child_own_netns(bpf_get_current_task_btf()))
+		return 0;
+	return gg_refuse(GG_GUARD_NET_CONFIG, 3, NULL);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(gg_guard_configfs_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret != 0 || !gg_on_configfs(dir))
+		return ret;
+	return gg_guard_configfs(GG_CFOP_MKDIR, dentry);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(gg_guard_configfs_symlink, struct inode *dir, struct dentry *dentry,
+	     const char *old_name, int ret)
+{
+	if (ret != 0 || !gg_on_configfs(dir))
+		return ret;
+	return gg_guard_configfs(GG_CFOP_SYMLINK, dentry);
+}
+
 /* Mounting over /etc (or any bind mount) could show a restarted daemon
  * other keys: governed tasks do not mount in locked mode. Init's side
  * (a unit's PrivateTmp and the like) and exempt cgroups still do. */
@@ -1153,3 +1217,6 @@ GG_ASSERT_PINNED(gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD);
 GG_ASSERT_PINNED(gg_guard_passthrough_compat, GG_PROG_GUARD_PASSTHROUGH_COMPAT);
 GG_ASSERT_PINNED(gg_guard_prctl, GG_PROG_GUARD_PRCTL);
 GG_ASSERT_PINNED(gg_guard_successor, GG_PROG_GUARD_SUCCESSOR);
+GG_ASSERT_PINNED(gg_guard_tun_open, GG_PROG_GUARD_TUN_OPEN);
+GG_ASSERT_PINNED(gg_guard_configfs_mkdir, GG_PROG_GUARD_CONFIGFS_MKDIR);
+GG_ASSERT_PINNED(gg_guard_configfs_symlink, GG_PROG_GUARD_CONFIGFS_SYMLINK);

@@ -591,14 +591,27 @@ enum gg_guard_what {
 	 * the initial user namespace: a tc filter, an nf_tables chain, a
 	 * tunnel, a route, a link, MPTCP's path manager; 1: a link made in a
 	 * namespace of the task's own, a veth whose peer is pid 1's; 2: an
-	 * rtnetlink request of more messages than are read) */
+	 * rtnetlink request of more messages than are read; 3: a tun or tap
+	 * device made before, attached to) */
 	GG_GUARD_NET_CONFIG = 26,
+	/* A configfs item made, written or linked (FLOOR-TAMPER-NET; arg: enum
+	 * gg_configfs_op, name: the entry): a netconsole target sends the
+	 * kernel's log with no socket, nvmet and iSCSI targets serve disks
+	 * with the kernel's own */
+	GG_GUARD_CONFIGFS = 27,
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
 	 * file opened (name: the file), or renamed or unlinked
 	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
 	GG_GUARD_KEY_OPEN = 30,
 	GG_GUARD_KEY_MOVE = 31,
 	GG_GUARD_KEY_MAP = 32,
+};
+
+/* gg_event_guard.arg of GG_GUARD_CONFIGFS: what was tried. */
+enum gg_configfs_op {
+	GG_CFOP_MKDIR = 0,
+	GG_CFOP_WRITE = 1,
+	GG_CFOP_SYMLINK = 2,
 };
 
 /* gg_event_guard.arg of GG_GUARD_POLICY_FILE: what was tried. */
@@ -889,6 +902,9 @@ struct gg_meta {
 #define GG_PROG_GUARD_LOCKED_DOWN "gg_guard_locked_down"
 #define GG_PROG_GUARD_NET_ADMIN "gg_guard_net_admin"
 #define GG_PROG_GUARD_NETLINK_SEND "gg_guard_netlink_send"
+#define GG_PROG_GUARD_TUN_OPEN "gg_guard_tun_open"
+#define GG_PROG_GUARD_CONFIGFS_MKDIR "gg_guard_configfs_mkdir"
+#define GG_PROG_GUARD_CONFIGFS_SYMLINK "gg_guard_configfs_symlink"
 #define GG_PROG_GUARD_SUCCESSOR "gg_guard_successor"
 
 /* True when an identifier is spelled as a name string. gcc and clang fold

@@ -19,12 +19,13 @@
 #             vsock_loopback.ko, loaded in that order by the guest before
 #             govgate starts: AF_VSOCK within the guest (CID 1), for the
 #             floor's other-families test without a host side
-#   netcfg/   sch_ingress.ko, cls_matchall.ko and act_nat.ko (net/sched)
-#             and veth.ko, loaded by the guest before govgate starts: a tc
-#             filter that rewrites a packet's destination after the packet
-#             check, and a veth whose peer is made in pid 1's namespace from
-#             a user namespace: the network configuration locked mode
-#             refuses
+#   netcfg/   sch_ingress.ko, cls_matchall.ko and act_nat.ko (net/sched),
+#             veth.ko, tun.ko, configfs.ko and netconsole.ko, loaded by the
+#             guest before govgate starts: a tc filter that rewrites a
+#             packet's destination after the packet check, a veth whose peer
+#             is made in pid 1's namespace from a user namespace, a tun
+#             device made before the lock, a netconsole target: the network
+#             configuration locked mode refuses
 #   release   `uname -r` of that kernel
 #   package   "<package> <version>" that was unpacked
 #   cmdline   extra kernel cmdline this kernel needs (lsm=...,bpf when bpf is
@@ -123,7 +124,7 @@ fetch_series() {
 		return 0
 	fi
 	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko &&
-		-s $dir/vsock/vsock_loopback.ko && -s $dir/netcfg/veth.ko ]]; then
+		-s $dir/vsock/vsock_loopback.ko && -s $dir/netcfg/netconsole.ko ]]; then
 		log "$series: cached $pkg $ver"
 		echo "$series $dir"
 		return 0
@@ -161,7 +162,9 @@ fetch_series() {
 	for mod in "${NETCFG_MODS[@]}"; do
 		unpack_module "$tmp/root/lib/modules/$rel/kernel/net/sched/$mod" "$tmp/out/netcfg/$mod.ko"
 	done
-	unpack_module "$tmp/root/lib/modules/$rel/kernel/drivers/net/veth" "$tmp/out/netcfg/veth.ko"
+	for mod in drivers/net/veth drivers/net/tun fs/configfs/configfs drivers/net/netconsole; do
+		unpack_module "$tmp/root/lib/modules/$rel/kernel/$mod" "$tmp/out/netcfg/${mod##*/}.ko"
+	done
 
 	# BPF LSM must be built in; it must also be in the active LSM list,
 	# either by default (CONFIG_LSM) or via lsm= on the command line.

@@ -347,6 +347,12 @@ static const struct {
 	[GG_GUARD_LOCKDOWN] = { "kernel_memory", "FLOOR-TAMPER-KERNEL" },
 	/* network configuration that moves packets past the packet check */
 	[GG_GUARD_NET_CONFIG] = { "net_config", "FLOOR-TAMPER-NET" },
+	/* configfs: a netconsole target, nvmet and iSCSI targets */
+	[GG_GUARD_CONFIGFS] = { "configfs", "FLOOR-TAMPER-NET" },
+};
+
+static const char *const configfs_ops[] = {
+	[GG_CFOP_MKDIR] = "mkdir", [GG_CFOP_WRITE] = "write", [GG_CFOP_SYMLINK] = "symlink",
 };
 
 static const char *const pfile_ops[] = {
@@ -420,6 +426,11 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "prctl", json_integer(g->arg));
 	else if (g->what == GG_GUARD_LOCKDOWN)
 		json_object_set_new(rec, "lockdown_reason", json_integer(g->arg));
+	else if (g->what == GG_GUARD_CONFIGFS)
+		json_object_set_new(rec, "file_op", json_string(g->arg < 3 ? configfs_ops[g->arg] :
+									"unknown"));
+	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
+		json_object_set_new(rec, "device", json_string("tun"));
 	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
 		json_object_set_new(rec, "ioctl", json_integer(g->arg));
 }
@@ -905,6 +916,10 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kname(b, "bpf_cmd", bpf_cmd_name(g->arg));
 	else if (g->what == GG_GUARD_POLICY_FILE)
 		sb_kname(b, "file_op", g->arg < 6 && pfile_ops[g->arg] ? pfile_ops[g->arg] : "unknown");
+	else if (g->what == GG_GUARD_CONFIGFS)
+		sb_kname(b, "file_op", g->arg < 3 ? configfs_ops[g->arg] : "unknown");
+	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
+		sb_kname(b, "device", "tun");
 	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
 		sb_kint(b, "ioctl", g->arg);
 	else if (g->what == GG_GUARD_LOCKDOWN)

@@ -176,7 +176,12 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_uring_cmd, GG_PROG_GUARD_URING_CMD, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	P(guard, gg_guard_locked_down, GG_PROG_GUARD_LOCKED_DOWN, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_net_admin, GG_PROG_GUARD_NET_ADMIN, GG_MECH_LSM, GG_ATTACH_AUTO)  \
-	P(guard, gg_guard_netlink_send, GG_PROG_GUARD_NETLINK_SEND, GG_MECH_LSM, GG_ATTACH_AUTO)
+	P(guard, gg_guard_netlink_send, GG_PROG_GUARD_NETLINK_SEND, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_tun_open, GG_PROG_GUARD_TUN_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)     \
+	P(guard, gg_guard_configfs_mkdir, GG_PROG_GUARD_CONFIGFS_MKDIR, GG_MECH_LSM,         \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_configfs_symlink, GG_PROG_GUARD_CONFIGFS_SYMLINK, GG_MECH_LSM,     \
+	  GG_ATTACH_AUTO)
 
 #define PROG_SPEC(skel, fn, name, mech, attach) { name, mech, attach },
 /* The program's index in the skeleton's progs struct, as a bit. */
@@ -194,7 +199,7 @@ GG_SKEL_ADAPTERS(guard)
 	_Static_assert(1 LIST(PROG_NAME_OK), #LIST ": a name differs from its BPF function")
 
 /* attach_and_pin() keeps one flag per program of a gate */
-#define GG_GATE_PROGS_MAX 32
+#define GG_GATE_PROGS_MAX 48
 #define PROGS_FIT(skel) _Static_assert(SKEL_N_PROGS(skel) <= GG_GATE_PROGS_MAX, #skel ": too many programs")
 PROGS_FIT(exec);
 PROGS_FIT(egress);

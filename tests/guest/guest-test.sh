@@ -133,10 +133,11 @@ check locked-still-enforcing [ "$(gg-exec /opt/workload/nc /run/gg-proof3)" = EP
 check locked-private-network-lo-up sh -c '[ "$(systemd-run --quiet --wait --pipe -p PrivateNetwork=yes /usr/local/bin/gg-net connect 127.0.0.1 9)" = ECONNREFUSED ]'
 # Nothing the boot, systemctl or a unit's start does is network
 # configuration (sd-bus and systemd's stdout streams ask for CAP_NET_ADMIN
-# for SO_SNDBUFFORCE: a socket's own option, not refused)
-grep '"tamper":"net_config"' $audit | jq -r '"\(.comm) \(.exe)"' | sort | uniq -c | head -5 |
-	while read -r l; do info "net_config refused: $l"; done
-check locked-no-net-config-refusals sh -c "! grep -q '\"tamper\":\"net_config\"' $audit"
+# for SO_SNDBUFFORCE: a socket's own option, not refused), a tun device
+# attached to or a configfs item (systemd mounts configfs, writes none)
+grep -E '"tamper":"(net_config|configfs)"' $audit | jq -r '"\(.tamper) \(.comm) \(.exe)"' |
+	sort | uniq -c | head -5 | while read -r l; do info "refused: $l"; done
+check locked-no-net-config-refusals sh -c "! grep -qE '\"tamper\":\"(net_config|configfs)\"' $audit"
 check locked-bpftool-prog-show sh -c "bpftool prog show | grep -q 'name gg_exec_check'"
 check locked-bpftool-link-show sh -c "bpftool link show | grep -q 'prog '"
 check locked-bpftool-map-show sh -c "bpftool map show | grep -q 'name settings'"

@@ -123,6 +123,46 @@ check baseline-untouched-none is "$(unshare -n sh -c 'ip link set lo up && ip ad
 	ip route add 198.51.100.0/24 dev lo && gg-net rewritten 169.254.169.254 5370 198.51.100.7')" "ok none"
 check baseline-tc-rewrite-arrives is "$(tc_rewrite 5371)" "ok ok arrived"
 check baseline-veth-peer-made is "$(veth_peer gvb)" made
+# A tun device and netconsole, made ready before any govgate (tun.ko,
+# configfs.ko and netconsole.ko loaded first, as a VPN's or a
+# modules-load.d's would be). The wire: a network namespace whose tap ggw0
+# gg-net wire reads, as a NIC's far side (what reaches it left the guest);
+# the metadata address is routed onto it and the namespace forwards. Its
+# tun device ggt0 has an owner (root): 6.12 lets an owner attach without
+# CAP_NET_ADMIN, 6.1 anyone when none is set. Each "ggwire:WORD" seen on the
+# wire is a line of /tmp/wire.log.
+check baseline-wire-modules sh -c 'for m in tun configfs netconsole; do
+	insmod /lib/test/netcfg/$m.ko || exit 1; done && mount -t configfs none /sys/kernel/config'
+unshare -n gg-net wire ggw0 /tmp/wire.log /tmp/wire.ready >/dev/null 2>&1 &
+wire=$!
+wait_for 10 [ -e /tmp/wire.ready ]
+check baseline-wire-setup nsenter -t $wire -n sh -c 'ip=/lib/test/ip; $ip link set lo up &&
+	$ip addr add 10.201.0.1/24 dev ggw0 && $ip link set ggw0 up &&
+	$ip route add 169.254.169.254/32 dev ggw0 &&
+	$ip neigh add 169.254.169.254 lladdr 02:00:00:00:00:01 dev ggw0 nud permanent &&
+	$ip tuntap add mode tun name ggt0 user 0 && $ip addr add 10.199.0.1/24 dev ggt0 &&
+	$ip link set ggt0 up && echo 1 >/proc/sys/net/ipv4/ip_forward'
+on_wire() { wait_for "${2:-5}" grep -qx "$1" /tmp/wire.log; }
+off_wire() { ! on_wire "$@"; }
+# tun_inject WORD: a datagram to the metadata address carrying
+# ggwire:WORD written into ggt0; prints "<write> arrived|none"
+tun_inject() {
+	s=$(nsenter -t $wire -n gg-net tun ggt0 10.199.0.2 169.254.169.254 "ggwire:$1")
+	on_wire "$1" 3 && echo "$s arrived" || echo "$s none"
+}
+# netconsole WORD: a netconsole target WORD sending the kernel's log to the
+# metadata address, enabled in the wire's namespace, then a kernel message
+# ggwire:WORD; prints "<setup> arrived|none" (the target removed after)
+netconsole() {
+	t=/sys/kernel/config/netconsole/$1 s=refused
+	mkdir $t 2>/dev/null && echo ggw0 >$t/dev_name && echo 169.254.169.254 >$t/remote_ip &&
+		nsenter -t $wire -n sh -c "echo 1 >$t/enabled" 2>/dev/null && s=ok
+	echo "<1>ggwire:$1" >/dev/kmsg
+	on_wire "$1" 3 && echo "$s arrived" || echo "$s none"
+	[ $s = ok ] && echo 0 >$t/enabled && rmdir $t
+}
+check baseline-tun-inject-arrives is "$(tun_inject tunbase)" "ok arrived"
+check baseline-netconsole-arrives is "$(netconsole ncbase)" "ok arrived"
 
 # ---- baselines without govgate: the tamper tests below can fail. kexec:
 # the LSM hooks pass (kexec_load with no segments is an unload; the image
@@ -972,6 +1012,13 @@ check unlocked-route-ok ip route add 198.51.100.0/24 dev lo
 check unlocked-route-ioctl-ok route add -net 192.0.2.0 netmask 255.255.255.0 dev lo
 ip route del 198.51.100.0/24 dev lo
 ip route del 192.0.2.0/24 dev lo
+# a tun device made before, attached to; a netconsole target made; one
+# made ready (ncpre, not enabled) for the locked run
+check unlocked-tun-inject-arrives is "$(tun_inject tununl)" "ok arrived"
+check unlocked-netconsole-arrives is "$(netconsole ncunl)" "ok arrived"
+check unlocked-netconsole-ready sh -c 'mkdir /sys/kernel/config/netconsole/ncpre &&
+	echo ggw0 >/sys/kernel/config/netconsole/ncpre/dev_name &&
+	echo 169.254.169.254 >/sys/kernel/config/netconsole/ncpre/remote_ip'
 # a task's exe_file set to govgate's binary: the kernel's own check (this
 # program still mapped) is what stops it unlocked
 check unlocked-setexe-ebusy is "$(gg-tamper setexe "$(command -v govgate)")" EBUSY
@@ -1397,6 +1444,20 @@ check locked-sockopt-unrecorded sh -c "! grep '\"tamper\":\"net_config\"' $log |
 # makes no link there: a veth's peer would land in pid 1's
 check locked-userns-lo-ok unshare -Urn ip link set lo up
 check locked-veth-peer-refused is "$(veth_peer gvl)" refused
+# a tun device made before the lock: not attached to, nothing on the wire;
+# no netconsole target made, none enabled, nothing of the log on the wire
+check locked-tun-inject-refused is "$(tun_inject tunlck)" "EPERM none"
+check locked-tun-audited audit_has '"tamper":"net_config"' '"device":"tun"' 'FLOOR-TAMPER-NET'
+check locked-netconsole-refused is "$(netconsole nclck)" "refused none"
+check locked-netconsole-enable-refused sh -c '! nsenter -t '$wire' -n sh -c "echo 1 >/sys/kernel/config/netconsole/ncpre/enabled" 2>/dev/null'
+echo "<1>ggwire:ncpre" >/dev/kmsg
+check locked-netconsole-pre-none off_wire ncpre 3
+check locked-configfs-audited audit_has '"tamper":"configfs"' '"file_op":"mkdir"' '"target":"nclck"' 'FLOOR-TAMPER-NET'
+check locked-configfs-write-audited audit_has '"tamper":"configfs"' '"file_op":"write"' '"target":"enabled"'
+# a link between items (nvmet's port to subsystem): refused before
+# configfs's own answer (netconsole's items take none)
+ln -s /sys/kernel/config/netconsole/ncpre /sys/kernel/config/netconsole/nclink 2>/dev/null
+check locked-configfs-symlink-audited audit_has '"tamper":"configfs"' '"file_op":"symlink"' '"target":"nclink"'
 check locked-netcfg-audited audit_has '"event":"tamper_blocked"' '"tamper":"net_config"' 'FLOOR-TAMPER-NET'
 init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && ip route add 198.51.100.0/24 dev lo && ip route del 198.51.100.0/24 dev lo && echo ok >/tmp/exempt-route.out; echo done >/tmp/exempt-route.done"
 wait_for 20 [ -s /tmp/exempt-route.done ]
