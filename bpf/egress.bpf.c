@@ -139,6 +139,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_state SEC(".maps");
 
+/* The allow_epoch (egress_state) each socket's packets were last decided
+ * under by the allowlists; none: the socket's connect decided them;
+ * GG_EPOCH_SELF: the daemon's own (gg_self_egress decided it). Not
+ * pinned: after a restart, sockets are decided once more. */
+#define GG_EPOCH_SELF 0xffffffffU
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} egress_sk_epoch SEC(".maps");
+
 /* Allowlists (include/govgate_abi.h, "Egress allowlists"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -244,6 +256,21 @@ static __always_inline void gg_dest_v6(struct gg_dest *d, const __u32 ip6[4])
 		d->mapped_v4 = 1;
 		__builtin_memcpy(d->addr, &ip6[3], 4);
 	}
+}
+
+/*
+ * A connect to 0.0.0.0 (TCP Fast Open's send too) goes where the socket is
+ * bound: ip_route_connect fills the empty destination in from the source,
+ * and the second lookup routes there (with IP_TRANSPARENT root binds any
+ * address; unbound, the kernel sends to 127.0.0.1). Decide that address.
+ */
+static __always_inline void gg_dest_any_to_bound(struct gg_dest *d, __u32 bound)
+{
+	__u32 a;
+
+	__builtin_memcpy(&a, d->addr, 4);
+	if (d->family == AF_INET && !a && bound)
+		__builtin_memcpy(d->addr, &bound, 4);
 }
 
 /* The narrowed verdict for (port, proto) if any, else the node's `any`. */
@@ -503,8 +530,9 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 		p->digest = pv->prog;
 }
 
-/* Loopback, and the unspecified address (a connect to it reaches the
- * local host): never decided by allowlists. */
+/* Loopback, and the unspecified address (an unbound socket's connect to
+ * it reaches the local host; a bound one's is decided on its bound
+ * address: gg_dest_any_to_bound): never decided by allowlists. */
 static __always_inline bool gg_is_local(const struct gg_dest *d)
 {
 	int n = d->family == AF_INET ? 4 : 16;
@@ -779,6 +807,15 @@ enum gg_sa {
 	GG_SA_UNREADABLE, /* fail closed */
 };
 
+/* A connect, or a stream socket's send (TCP Fast Open connects): the
+ * bound address for 0.0.0.0 (a datagram sent to it stays local). */
+static __always_inline void gg_dest_sock_bound(struct gg_dest *d, struct socket *sock,
+					       bool connect)
+{
+	if (connect || d->sock_type == SOCK_STREAM)
+		gg_dest_any_to_bound(d, BPF_CORE_READ(sock, sk, __sk_common.skc_rcv_saddr));
+}
+
 /*
  * Reads a kernel copy of a sockaddr (a sockaddr_storage: reading a
  * sockaddr_in6 from it stays in bounds) given to an inet socket.
@@ -821,6 +858,7 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
 		d->family = AF_INET;
 		__builtin_memcpy(d->addr, &sin.sin_addr.s_addr, 4);
 		d->port = bpf_ntohs(sin.sin_port);
+		gg_dest_sock_bound(d, sock, connect);
 		return GG_SA_DEST;
 	}
 	d->family = family;
@@ -831,6 +869,7 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
 			return GG_SA_UNREADABLE;
 		gg_dest_v6(d, (const __u32 *)&sin6.sin6_addr);
 		d->port = bpf_ntohs(sin6.sin6_port);
+		gg_dest_sock_bound(d, sock, connect);
 		return GG_SA_DEST;
 	}
 	return GG_SA_UNREADABLE;
@@ -1137,6 +1176,8 @@ static __always_inline int gg_sock_addr4(const struct gg_settings *s, struct bpf
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	if (!sendmsg)
+		gg_dest_any_to_bound(&d, ctx->sk->src_ip4);
 	if (gg_dns_rewrite4(s, ctx, &d))
 		return 1; /* to the forwarder, on loopback */
 	return gg_egress_decide(s, &d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
@@ -1157,6 +1198,8 @@ static __always_inline int gg_sock_addr6(const struct gg_settings *s, struct bpf
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
+	if (!sendmsg)
+		gg_dest_any_to_bound(&d, ctx->sk->src_ip4);
 	if (gg_dns_rewrite6(s, ctx, &d))
 		return 1;
 	return gg_egress_decide(s, &d, GG_MECH_FALLBACK) == GG_ACT_DENY ? 0 : 1;
@@ -1534,10 +1577,72 @@ static __always_inline bool gg_skb_tcp_no_data(struct __sk_buff *skb)
 	return gg_sk_peer_is(sk, false, 0, ip6->daddr.in6_u.u6_addr32);
 }
 
+/*
+ * A decided socket's packet (gg_skb_socket_decided) is left to the
+ * allowlists its connect saw. Lists applied since (a first one, or one
+ * that observed and now enforces: another allow_epoch) decide it again,
+ * once, and its epoch is kept while they allow it: a flow opened before an
+ * allowlist, or while it observed, does not outlive it; a learned address
+ * that expires changes no epoch. An accepted socket's peer was decided by
+ * nobody: its first packet with data is (a port-narrowed entry does not
+ * cover it: the port is the peer's). A listener's SYN-ACKs are left alone
+ * (they carry no data, and answer many peers). Returns the full socket,
+ * or NULL when the lists have nothing to say.
+ */
+static __always_inline struct bpf_sock *gg_allow_stale(struct __sk_buff *skb,
+						       const struct gg_egress_slot *st)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 *seen;
+
+	if (!st || !st->lists || !sk)
+		return NULL;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || READ_ONCE(sk->state) == BPF_TCP_LISTEN)
+		return NULL;
+	seen = bpf_sk_storage_get(&egress_sk_epoch, sk, 0, 0);
+	return seen && (*seen == st->allow_epoch || *seen == GG_EPOCH_SELF) ? NULL : sk;
+}
+
+/*
+ * Are the daemon's own sockets told apart from the scope's? On the LSM
+ * path it stamps them when it makes them (gg_egress_own_socket); in a
+ * cgroup scope they are outside it. The fallback in global scope has no
+ * such hook: there a flow is never decided again (docs/architecture.md).
+ */
+static __always_inline bool gg_own_sockets_known(__u32 mech)
+{
+	struct gg_settings *s = gg_settings();
+
+	return mech == GG_MECH_LSM || (s && s->scope_mode == GG_SCOPE_CGROUP);
+}
+
+/* The daemon's sockets, stamped as made: the packet check leaves them to
+ * the socket hooks' gg_self_egress, whatever the allowlists say (its
+ * upstream resolver is on none). */
+SEC("lsm/socket_post_create")
+int BPF_PROG(gg_egress_own_socket, struct socket *sock, int family, int type, int protocol,
+	     int kern, int ret)
+{
+	struct gg_settings *s = gg_settings();
+	struct sock *sk = sock->sk;
+	__u32 *v;
+
+	if (ret || kern || !sk || !s || !gg_task_is_self(s) ||
+	    (family != AF_INET && family != AF_INET6))
+		return 0;
+	v = bpf_sk_storage_get(&egress_sk_epoch, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (v)
+		*v = GG_EPOCH_SELF;
+	return 0;
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
-	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow = 0;
+	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, flags, allow = 0, *seen;
+	struct gg_egress_slot *st;
+	struct bpf_sock *stale = NULL;
 	struct gg_dest d = {};
 	struct gg_event *e;
 	__u64 generation;
@@ -1548,10 +1653,16 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 		return 1;
 	slot = gg_active_slot(&generation);
 	gg_hit(gg_egress_lookup(slot, 0, &d), &action, entries, 0);
-	if (!gg_skb_socket_decided(skb))
-		allow = gg_allow_decide(slot, bpf_map_lookup_elem(&egress_state, &slot), &d,
-					&action, entries, true);
+	st = bpf_map_lookup_elem(&egress_state, &slot);
+	if (!gg_skb_socket_decided(skb) ||
+	    (gg_own_sockets_known(mech) && (stale = gg_allow_stale(skb, st))))
+		allow = gg_allow_decide(slot, st, &d, &action, entries, true);
 	flags = gg_check_slot(slot, generation, &action, entries) | allow;
+	if (stale && st && action != GG_ACT_DENY) {
+		seen = bpf_sk_storage_get(&egress_sk_epoch, stale, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (seen)
+			*seen = st->allow_epoch;
+	}
 	if (action != GG_ACT_DENY)
 		return 1;
 	e = gg_decide(GG_GATE_EGRESS, action);
@@ -1666,6 +1777,7 @@ GG_ASSERT_PINNED(gg_egress_exe_truncate, GG_PROG_EGRESS_EXE_TRUNCATE);
 GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
 GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
 GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);
+GG_ASSERT_PINNED(gg_egress_own_socket, GG_PROG_EGRESS_OWN_SOCKET);
 GG_ASSERT_PINNED(gg_egress_connect4, GG_PROG_EGRESS_CONNECT4);
 GG_ASSERT_PINNED(gg_egress_connect6, GG_PROG_EGRESS_CONNECT6);
 GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);

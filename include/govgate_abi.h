@@ -398,6 +398,10 @@ struct gg_egress_slot {
 	 * pack and controls) and action (deny, or observe for a pack applied
 	 * in observe mode). */
 	struct gg_verdict list[GG_ALLOW_LISTS];
+	/* Which lists, and in which mode (gg_allow_epoch): another value has
+	 * a socket whose connect the lists decided decided again, at its
+	 * next packet with data (egress_sk_epoch). 0 with no list. */
+	__u32 allow_epoch;
 };
 
 /* egress_allow_v4 / egress_allow_v6: LPM_TRIE, (slot, addr): prefixlen =
@@ -852,6 +856,7 @@ struct gg_meta {
 #define GG_PROG_EGRESS_CONNECT "gg_egress_connect"
 #define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
 #define GG_PROG_EGRESS_SOCKET "gg_egress_socket"
+#define GG_PROG_EGRESS_OWN_SOCKET "gg_egress_own_socket"
 #define GG_PROG_EGRESS_CONNECT4 "gg_egress_connect4"
 #define GG_PROG_EGRESS_CONNECT6 "gg_egress_connect6"
 #define GG_PROG_EGRESS_SENDMSG4 "gg_egress_sendmsg4"
@@ -1033,7 +1038,8 @@ GG_ASSERT_SIZE(gg_exec_hash_key, 16);
 GG_ASSERT_SIZE(gg_exec_hash_val, GG_SHA256_LEN + 16);
 GG_ASSERT_SIZE(gg_egress_exe, GG_SHA256_LEN + 16);
 GG_ASSERT_NEXT(gg_egress_exe, sha256, settled);
-GG_ASSERT_SIZE(gg_egress_slot, 16 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_SIZE(gg_egress_slot, 20 + 8 * GG_ALLOW_LISTS);
+GG_ASSERT_OFF(gg_egress_slot, allow_epoch, 16 + 8 * GG_ALLOW_LISTS);
 GG_ASSERT_OFF(gg_egress_slot, learned_kinds, 8);
 GG_ASSERT_OFF(gg_egress_slot, progs, 12);
 GG_ASSERT_OFF(gg_egress_slot, list, 16);

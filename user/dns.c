@@ -66,6 +66,7 @@ struct pending {
 	__u16 up_id;
 	struct gg_dns_query q; /* q.id: the client's */
 	struct gg_dns_verdict v;
+	__u64 gen; /* the policy v is of */
 	int udp; /* listener to reply on, or -1 */
 	int conn; /* TCP client, or -1 (gone) */
 	struct sockaddr_storage peer;
@@ -158,14 +159,20 @@ static void conn_arm(struct gg_dns *dns, int i, bool on)
 	epoll_ctl(dns->ep, EPOLL_CTL_MOD, dns->conns[i].fd, &ev);
 }
 
-/* A non-blocking socket bound to ss. */
+/*
+ * A non-blocking socket bound to ss. SO_REUSEADDR for the TCP listener
+ * only (a restart binds past its TIME_WAIT connections): on a UDP socket it
+ * would let any process bind the same address too and take the queries,
+ * or answer them.
+ */
 static int bound_socket(const struct sockaddr_storage *ss, socklen_t len, int type)
 {
 	int fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)ss, len) ||
@@ -434,6 +441,7 @@ static void on_query(struct gg_dns *dns, const __u8 *msg, size_t len, int udp, i
 	p->qlen = len;
 	p->q = q;
 	p->v = v;
+	p->gen = gen;
 	p->udp = udp;
 	p->conn = conn;
 	memcpy(&p->peer, peer, plen);
@@ -484,6 +492,24 @@ static void reply_failed(struct gg_dns *dns, struct pending *p)
 
 /* An upstream answer: learned from, then delivered; SERVFAIL when it is
  * malformed or its addresses could not be written. */
+/*
+ * An apply while the query was upstream: learn under the lists in force
+ * now (the query's bits may name other lists, or lists since cleared of
+ * the name), or not at all. The answer is delivered either way.
+ */
+static void rematch(struct gg_dns *dns, struct pending *p)
+{
+	const struct gg_compiled *c;
+	__u64 gen = 0;
+
+	c = dns->hooks.policy(dns->hooks.ctx, &gen);
+	lists_check(dns, c, gen);
+	if (gen != p->gen) {
+		gg_dns_match(c, p->q.name, &p->v);
+		p->gen = gen;
+	}
+}
+
 static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t len)
 {
 	struct gg_dns_query q;
@@ -496,6 +522,8 @@ static void answer_for(struct gg_dns *dns, struct pending *p, __u8 *msg, size_t 
 		return; /* learned from the TCP answer, then delivered */
 	for (size_t i = 0; !ret && i < dns->answer.n_addrs; i++)
 		seen_add(dns, &dns->answer.addrs[i], p->q.name);
+	if (!ret && dns->answer.n_addrs)
+		rematch(dns, p);
 	if (!ret && dns->answer.n_addrs && p->v.n_rules)
 		ret = gg_dns_learn(dns->learned_fd, dns->lcache, &dns->answer, &p->v,
 				   dns->ttl_min, dns->ttl_max);
@@ -752,22 +780,38 @@ int gg_dns_wait(struct gg_dns *dns, int timeout_ms)
 
 /*
  * Learned rows carry list bits of the policy they were learned under. A
- * policy whose lists differ (another set, another order) would read them
- * as other lists' bits: the rows are cleared, and names are learned again
- * as they are resolved. The lists are kept in the state directory, so a
- * restarted daemon under the same lists keeps the rows.
+ * policy whose lists differ (another set, another order, or a list of the
+ * same name whose domain entries changed: a row learned for a name it no
+ * longer has) would read them as its own: the rows are cleared, and names
+ * are learned again as they are resolved. A list's mode is not in the
+ * label: a list that observed and now enforces means the same by its bit,
+ * and the flows to its learned addresses stay open when the packet check
+ * decides them again (allow_epoch in policy.c). The label is kept in the
+ * state directory, so a restarted daemon under the same lists keeps the
+ * rows.
  */
 static char *lists_label(const struct gg_compiled *c)
 {
-	size_t len = 1;
-	char *s;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
 
+	if (!f)
+		return NULL;
 	for (size_t i = 0; c && i < c->n_allow_lists; i++)
-		len += strlen(c->allow_lists[i].pack) + 16;
-	s = calloc(1, len);
-	for (size_t i = 0; s && c && i < c->n_allow_lists; i++)
-		sprintf(s + strlen(s), "%s %u\n", c->allow_lists[i].pack,
-			c->allow_lists[i].v.action);
+		fprintf(f, "%s\n", c->allow_lists[i].pack);
+	for (size_t i = 0; c && i < c->n_allow_domains; i++) {
+		const struct gg_c_allow_domain *d = &c->allow_domains[i];
+
+		fprintf(f, "%u %s %d", d->list, d->pattern, d->proto);
+		for (size_t j = 0; j < d->n_ports; j++)
+			fprintf(f, " %u", d->ports[j]);
+		fputc('\n', f);
+	}
+	if (fclose(f)) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -721,6 +721,27 @@ static __u32 egress_progs_written(const struct gg_compiled *c)
 	return progs;
 }
 
+/*
+ * Names the applied lists and their modes (FNV-1a of each list's label and
+ * action): a socket decided under other lists (none, or one observing) is
+ * decided again by the packet check. Their entries' contents are not in
+ * it: a list's new version keeps the flows its last one allowed, as a
+ * learned address that expires does.
+ */
+static __u32 allow_epoch(const struct gg_compiled *c)
+{
+	__u32 h = 2166136261u;
+
+	if (!c || !c->n_allow_lists)
+		return 0;
+	for (size_t i = 0; i < c->n_allow_lists && i < GG_ALLOW_LISTS; i++) {
+		for (const char *p = c->allow_lists[i].pack; *p; p++)
+			h = (h ^ (__u8)*p) * 16777619u;
+		h = (h ^ c->allow_lists[i].v.action) * 16777619u;
+	}
+	return h ?: 1;
+}
+
 /* What the slot's egress rules need of the programs (none: nothing). */
 static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32 slot,
 			      struct gg_err *err)
@@ -737,6 +758,7 @@ static int write_egress_state(struct maps *m, const struct gg_compiled *c, __u32
 		st.prog_digests = c->n_egress_prog_digests > 0;
 		st.learned_kinds = gg_dns_learned_kinds(c);
 		st.progs = egress_progs_written(c);
+		st.allow_epoch = allow_epoch(c);
 	}
 	if (bpf_map_update_elem(m->egress_state_fd, &slot, &st, BPF_ANY))
 		return gg_errf(err, -errno, GG_MAP_EGRESS_STATE ": update: %s", strerror(errno));

@@ -36,7 +36,7 @@ mkdir "$cg" "$tmp/state"
 ip netns add "$ns" || { echo "FAIL dns-netns"; exit 1; }
 inns() { nsenter --net="/run/netns/$ns" "$@"; }
 inns ip link set lo up
-for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5 10.91.0.6 10.91.0.7 10.91.0.8 10.91.0.9; do
+for a in 10.91.0.1 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5 10.91.0.6 10.91.0.7 10.91.0.8 10.91.0.9 10.91.0.11; do
 	inns ip addr add $a/32 dev lo
 done
 inns ip addr add fd91::1/128 dev lo
@@ -102,6 +102,18 @@ nsenter --net="/run/netns/$ns" "$helpers/gg-dns" serve 127.0.0.2 53 >/dev/null 2
 server_pid=$!
 check dns-start start_daemon
 check dns-forwarder-runs grep -q "dns: forwarding to 127.0.0.2:53" "$tmp/daemon.err"
+# No other process binds the forwarder's UDP address too (with
+# SO_REUSEADDR on both, the last one bound would take the queries)
+cobind() {
+	in_scope python3 -c 'import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", 5300)); print("bound")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))'
+}
+check dns-listener-not-shared test "$(cobind)" = EADDRINUSE
 # No allowlist: DNS is left alone (10.91.0.53 has no route here).
 check dns-no-allowlist-untouched test "$(q 10.91.0.53 53 api.allowed.test A)" = error
 check dns-no-allowlist-direct test "$(q 127.0.0.2 53 secret.attacker.test A)" = 10.91.0.9
@@ -151,6 +163,20 @@ check dns-flood-counted-all wait_for 5 flood_all
 # query still goes through govgate.
 check dns-other-resolver test "$(q 10.91.0.77 53 api.allowed.test A)" = 10.91.0.1
 check dns-upstream-direct-refused test "$(q 127.0.0.2 53 secret.attacker.test A)" = REFUSED
+# An apply while a query is upstream (slow.allowed.test: answered 2 s
+# late): the answer is delivered, and learned under the lists in force
+# when it comes, none of which has the name (before, it was learned with
+# the query's list bits, which the new policy read as its own list's)
+sed -e 's/allow-dns/allow-narrow/' -e 's/"\*.allowed.test"/"api.allowed.test"/' \
+	"$tmp/allow-dns.json" >"$tmp/allow-narrow.json"
+q 10.91.0.53 53 slow.allowed.test A >"$tmp/slow.out" &
+slow_pid=$!
+sleep 0.5
+check dns-apply-midquery apply "$tmp/allow-narrow.json"
+wait $slow_pid
+check dns-midquery-delivered test "$(cat "$tmp/slow.out")" = 10.91.0.11
+check dns-midquery-unlearned test "$(pair 10.91.0.11 8029)" = EPERM
+check dns-reapply apply "$tmp/allow-dns.json"
 # Malformed (a compression loop) and truncated answers teach nothing.
 check dns-malformed-servfail test "$(q 10.91.0.53 53 loop.allowed.test A)" = SERVFAIL
 check dns-malformed-unlearned test "$(pair 10.91.0.5 8006)" = EPERM

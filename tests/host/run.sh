@@ -315,18 +315,26 @@ check status-last-apply-ok grep -qE '^last apply: +ok .*generation [0-9]+' "$tmp
 # socket's verdict per policy generation (egress_pass): a new policy that
 # still allows the destination keeps the connection; a deny rule applied
 # after it opened cuts it (the next packet is decided again, and dropped).
+# held_apply GO PACK...: once the held probe started in the background
+# ($held_pid, writing GO.out) is ready, applies PACK... and lets it go on;
+# prints its "first second"
+held_apply() {
+	local go=$1
+	shift
+	wait_for 10 test -e "$go.ready"
+	"$gg" apply --config "$tmp/config.json" "$@" >/dev/null
+	touch "$go"
+	wait $held_pid
+	cat "$go.out"
+}
 held_across() { # PORT PACK...: prints gg-net held's "first second"
-	local go=$tmp/held-$1 port=$1 pid
+	local go=$tmp/held-$1 port=$1
 	shift
 	rm -f "$go" "$go.ready"
 	in_scope bash -c 'ip addr add 10.66.0.1/32 dev lo && exec "$@"' _ \
 		"$helpers/gg-net" held 10.66.0.1 "$port" "$go" >"$go.out" &
-	pid=$!
-	wait_for 10 test -e "$go.ready"
-	"$gg" apply --config "$tmp/config.json" "$@" >/dev/null
-	touch "$go"
-	wait $pid
-	cat "$go.out"
+	held_pid=$!
+	held_apply "$go" "$@"
 }
 cat >"$tmp/held-pack.json" <<JSON
 { "name": "held-test", "version": "v1",
@@ -594,6 +602,26 @@ allow_pack allow-a OP-A '"10.77.0.0/16"' '"10.79.0.0/16"' '"fd77::/64"' '"*.exam
 allow_pack allow-b OP-B '"10.77.0.0/16"' '"fd77::/64"'
 allow_pack allow-all OP-ALL '"0.0.0.0/0"' '"::/0"'
 check allow-start start_daemon
+# An open flow across an allowlist's arrival is decided again at its next
+# packet with data (egress_sk_epoch): opened before any list, or while the
+# list observed, to a destination the list lacks, it is cut; to a listed
+# one it is kept.
+held_allow() { # MODE ADDR PORT PACK...: prints gg-net held's "first second"
+	local go=$tmp/held-$3
+	rm -f "$go" "$go.ready"
+	net "$1" "$2" "$3" "$go" >"$go.out" &
+	held_pid=$!
+	shift 3
+	held_apply "$go" "$@"
+}
+check allow-held-tcp-cut test "$(held_allow held 10.78.0.1 5440 "$tmp/allow-a.json")" = "arrived none"
+check allow-held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5440' '"hook":"packet"' '"not_allowlisted":true'
+"$gg" apply --config "$tmp/config.json" >/dev/null
+check allow-held-udp-cut test "$(held_allow held-udp 10.78.0.1 5441 "$tmp/allow-a.json")" = "arrived none"
+"$gg" apply --config "$tmp/config.json" >/dev/null
+check allow-held-listed-kept test "$(held_allow held 10.77.0.1 5442 "$tmp/allow-a.json")" = "arrived arrived"
+"$gg" apply --config "$tmp/config.json" --mode observe "$tmp/allow-a.json" >/dev/null
+check allow-held-observed-cut test "$(held_allow held-udp 10.78.0.1 5443 "$tmp/allow-a.json")" = "arrived none"
 check allow-apply "$gg" apply --config "$tmp/config.json" "$tmp/allow-a.json"
 check allow-cidr-connects test "$(net pair 10.77.0.1 5401)" = ok
 check allow-other-eperm test "$(net pair 10.78.0.1 5402)" = EPERM
@@ -613,6 +641,12 @@ check allow-ping-other-denied test "$(net ping 10.78.0.1)" = "EPERM none"
 # datagram through a hop on no list: the packet check decides the header
 check allow-srh-other-denied test "$(net srcroute fd77::1 5424 fd78::1)" = "EPERM none"
 check allow-srh-allowed-arrives test "$(net srcroute fd77::1 5425 fd77::2)" = "ok arrived"
+# connect() to 0.0.0.0 goes to the socket's bound address (the route
+# lookup fills the destination in from the source; with IP_TRANSPARENT,
+# root binds any address): decided as that address
+check allow-anyaddr-arrives test "$(net anyaddr 10.77.0.1 5426)" = "ok arrived"
+check allow-anyaddr-other-denied test "$(net anyaddr 10.78.0.1 5428)" = "EPERM none"
+check allow-anyaddr-tcp-other-denied test "$(net anyaddr-tcp 10.78.0.1 5430)" = "EPERM none"
 check allow-raw-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5423' '"hook":"packet"' '"not_allowlisted":true'
 "$gg" status --pin-dir "$pin" --config "$tmp/config.json" >"$tmp/status-allow.txt"
 check allow-status grep -qE '^allowlists: +1 in force \(0 observe\), 4 CIDR nodes' "$tmp/status-allow.txt"

@@ -680,12 +680,41 @@ JSON
 allow_pack allow-a OP-A '"198.51.100.0/24", "198.18.0.0/15", "2001:db8:77::/48", "10.77.0.0/16", "*.example.com"'
 allow_pack allow-b OP-B '"198.51.100.0/24"'
 allow_pack allow-all OP-ALL '"0.0.0.0/0", "::/0"'
+# An open flow across an allowlist's arrival is decided again at its next
+# packet with data (egress_sk_epoch): opened before any list, or while the
+# list observed, to a destination the list lacks, it is cut; to a listed
+# one it is kept. held_allow MODE ADDR PORT APPLY-ARGS...: gg-net held's
+# "first second", the apply between them.
+held_allow() {
+	go=/tmp/held-$3
+	rm -f $go $go.ready
+	unshare -n sh -c 'ip link set lo up && ip addr add $2/32 dev lo && exec gg-net "$@"' _ \
+		"$1" "$2" "$3" $go >$go.out 2>/dev/null &
+	hp=$!
+	wait_for 10 [ -e $go.ready ]
+	shift 3
+	govgate apply --config $cfg "$@" >/dev/null
+	touch $go
+	wait $hp
+	cat $go.out
+}
+govgate apply --config $cfg baseline-hardening@v1 >/dev/null
+check allow-held-tcp-cut is "$(held_allow held 203.0.113.1 5470 baseline-hardening@v1 /tmp/allow-a.json)" "arrived none"
+check allow-held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0.113.1"' '"dport":5470' '"hook":"packet"' '"not_allowlisted":true'
+govgate apply --config $cfg baseline-hardening@v1 >/dev/null
+check allow-held-udp-cut is "$(held_allow held-udp 203.0.113.1 5471 baseline-hardening@v1 /tmp/allow-a.json)" "arrived none"
+govgate apply --config $cfg baseline-hardening@v1 >/dev/null
+check allow-held-listed-kept is "$(held_allow held 198.51.100.1 5472 baseline-hardening@v1 /tmp/allow-a.json)" "arrived arrived"
+govgate apply --config $cfg baseline-hardening@v1 >/dev/null
+govgate apply --config $cfg --mode observe /tmp/allow-a.json >/dev/null
+check allow-held-observed-cut is "$(held_allow held-udp 203.0.113.1 5473 baseline-hardening@v1 /tmp/allow-a.json)" "arrived none"
 check allow-apply govgate apply --config $cfg baseline-hardening@v1 /tmp/allow-a.json
 allow_probe "pair 198.51.100.1 5401" "pair 203.0.113.1 5402" "pair 127.0.0.1 5403" \
 	"pair 2001:db8:77::1 5404" "pair 2001:db8:78::1 5405" "unspec 203.0.113.1 5406" "ping 203.0.113.1" \
 	"ping 198.51.100.1" "pair 10.77.0.1 5409" \
 	"srcroute 198.51.100.1 5450 203.0.113.1" "srcroute 198.51.100.1 5451 198.18.0.1" \
-	"srcroute 2001:db8:77::1 5452 2001:db8:78::1" "srcroute 2001:db8:77::1 5453 2001:db8:77::2"
+	"srcroute 2001:db8:77::1 5452 2001:db8:78::1" "srcroute 2001:db8:77::1 5453 2001:db8:77::2" \
+	"anyaddr 198.51.100.1 5460" "anyaddr 203.0.113.1 5462" "anyaddr-tcp 203.0.113.1 5464"
 check allow-cidr-connects is "$(line 1)" ok
 check allow-other-eperm is "$(line 2)" EPERM
 check allow-loopback is "$(line 3)" ok
@@ -705,6 +734,13 @@ check allow-lsrr-other-denied is "$(line 10)" "EPERM none"
 check allow-lsrr-allowed-sent is "$(line 11 | cut -d' ' -f1)" ok
 check allow-srh-other-denied is "$(line 12)" "EPERM none"
 check allow-srh-allowed-arrives is "$(line 13)" "ok arrived"
+# connect() to 0.0.0.0 goes to the socket's bound address (the route
+# lookup fills the destination in from the source; with IP_TRANSPARENT,
+# root binds any address, and the packet check saw the socket's own peer):
+# decided as that address
+check allow-anyaddr-arrives is "$(line 14)" "ok arrived"
+check allow-anyaddr-other-denied is "$(line 15)" "EPERM none"
+check allow-anyaddr-tcp-other-denied is "$(line 16)" "EPERM none"
 check allow-srcroute-audited audit_has '"event":"egress_blocked"' '"hook":"packet"' '"daddr":"2001:db8:78::1"' '"not_allowlisted":true'
 check allow-other-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0.113.1"' '"dport":5402' '"rule":"egress-allowlist"' '"controls":["OP-A"]' '"not_allowlisted":true'
 check allow-status sh -c "govgate status --config $cfg | grep -qE '^allowlists: +1 in force'"
