@@ -1605,16 +1605,16 @@ static __always_inline struct bpf_sock *gg_allow_stale(struct __sk_buff *skb,
 }
 
 /*
- * Are the daemon's own sockets told apart from the scope's? On the LSM
- * path it stamps them when it makes them (gg_egress_own_socket); in a
- * cgroup scope they are outside it. The fallback in global scope has no
- * such hook: there a flow is never decided again (docs/architecture.md).
+ * Are flows decided again when the lists change? On the LSM path, where
+ * the daemon stamps its own sockets as it makes them
+ * (gg_egress_own_socket). Not on the fallback path: it has no such hook in
+ * global scope, and 6.1's verifier refused its packet program with the
+ * second decision (over a million instructions); mech is a constant, so
+ * the fallback's program has none of it (docs/architecture.md).
  */
 static __always_inline bool gg_own_sockets_known(__u32 mech)
 {
-	struct gg_settings *s = gg_settings();
-
-	return mech == GG_MECH_LSM || (s && s->scope_mode == GG_SCOPE_CGROUP);
+	return mech == GG_MECH_LSM;
 }
 
 /* The daemon's sockets, stamped as made: the packet check leaves them to

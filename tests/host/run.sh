@@ -602,26 +602,8 @@ allow_pack allow-a OP-A '"10.77.0.0/16"' '"10.79.0.0/16"' '"fd77::/64"' '"*.exam
 allow_pack allow-b OP-B '"10.77.0.0/16"' '"fd77::/64"'
 allow_pack allow-all OP-ALL '"0.0.0.0/0"' '"::/0"'
 check allow-start start_daemon
-# An open flow across an allowlist's arrival is decided again at its next
-# packet with data (egress_sk_epoch): opened before any list, or while the
-# list observed, to a destination the list lacks, it is cut; to a listed
-# one it is kept.
-held_allow() { # MODE ADDR PORT PACK...: prints gg-net held's "first second"
-	local go=$tmp/held-$3
-	rm -f "$go" "$go.ready"
-	net "$1" "$2" "$3" "$go" >"$go.out" &
-	held_pid=$!
-	shift 3
-	held_apply "$go" "$@"
-}
-check allow-held-tcp-cut test "$(held_allow held 10.78.0.1 5440 "$tmp/allow-a.json")" = "arrived none"
-check allow-held-cut-audited audit_has '"event":"egress_blocked"' '"daddr":"10.78.0.1"' '"dport":5440' '"hook":"packet"' '"not_allowlisted":true'
-"$gg" apply --config "$tmp/config.json" >/dev/null
-check allow-held-udp-cut test "$(held_allow held-udp 10.78.0.1 5441 "$tmp/allow-a.json")" = "arrived none"
-"$gg" apply --config "$tmp/config.json" >/dev/null
-check allow-held-listed-kept test "$(held_allow held 10.77.0.1 5442 "$tmp/allow-a.json")" = "arrived arrived"
-"$gg" apply --config "$tmp/config.json" --mode observe "$tmp/allow-a.json" >/dev/null
-check allow-held-observed-cut test "$(held_allow held-udp 10.78.0.1 5443 "$tmp/allow-a.json")" = "arrived none"
+# (An open flow across an allowlist's arrival is decided again on the
+# BPF LSM path only: the VM's allow-held-* checks.)
 check allow-apply "$gg" apply --config "$tmp/config.json" "$tmp/allow-a.json"
 check allow-cidr-connects test "$(net pair 10.77.0.1 5401)" = ok
 check allow-other-eperm test "$(net pair 10.78.0.1 5402)" = EPERM
