@@ -264,12 +264,17 @@ static __always_inline void gg_dest_v6(struct gg_dest *d, const __u32 ip6[4])
  * and the second lookup routes there (with IP_TRANSPARENT root binds any
  * address; unbound, the kernel sends to 127.0.0.1). Decide that address.
  */
-static __always_inline void gg_dest_any_to_bound(struct gg_dest *d, __u32 bound)
+static __always_inline bool gg_dest_is_any4(const struct gg_dest *d)
 {
 	__u32 a;
 
 	__builtin_memcpy(&a, d->addr, 4);
-	if (d->family == AF_INET && !a && bound)
+	return d->family == AF_INET && !a;
+}
+
+static __always_inline void gg_dest_any_to_bound(struct gg_dest *d, __u32 bound)
+{
+	if (bound)
 		__builtin_memcpy(d->addr, &bound, 4);
 }
 
@@ -812,7 +817,7 @@ enum gg_sa {
 static __always_inline void gg_dest_sock_bound(struct gg_dest *d, struct socket *sock,
 					       bool connect)
 {
-	if (connect || d->sock_type == SOCK_STREAM)
+	if ((connect || d->sock_type == SOCK_STREAM) && gg_dest_is_any4(d))
 		gg_dest_any_to_bound(d, BPF_CORE_READ(sock, sk, __sk_common.skc_rcv_saddr));
 }
 
@@ -1176,7 +1181,7 @@ static __always_inline int gg_sock_addr4(const struct gg_settings *s, struct bpf
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
-	if (!sendmsg)
+	if (!sendmsg && gg_dest_is_any4(&d))
 		gg_dest_any_to_bound(&d, ctx->sk->src_ip4);
 	if (gg_dns_rewrite4(s, ctx, &d))
 		return 1; /* to the forwarder, on loopback */
@@ -1198,7 +1203,7 @@ static __always_inline int gg_sock_addr6(const struct gg_settings *s, struct bpf
 	d.proto = ctx->protocol;
 	d.sock_type = ctx->type;
 	d.hook = sendmsg ? GG_NET_SENDMSG : GG_NET_CONNECT;
-	if (!sendmsg)
+	if (!sendmsg && gg_dest_is_any4(&d))
 		gg_dest_any_to_bound(&d, ctx->sk->src_ip4);
 	if (gg_dns_rewrite6(s, ctx, &d))
 		return 1;

@@ -315,26 +315,18 @@ check status-last-apply-ok grep -qE '^last apply: +ok .*generation [0-9]+' "$tmp
 # socket's verdict per policy generation (egress_pass): a new policy that
 # still allows the destination keeps the connection; a deny rule applied
 # after it opened cuts it (the next packet is decided again, and dropped).
-# held_apply GO PACK...: once the held probe started in the background
-# ($held_pid, writing GO.out) is ready, applies PACK... and lets it go on;
-# prints its "first second"
-held_apply() {
-	local go=$1
-	shift
-	wait_for 10 test -e "$go.ready"
-	"$gg" apply --config "$tmp/config.json" "$@" >/dev/null
-	touch "$go"
-	wait $held_pid
-	cat "$go.out"
-}
 held_across() { # PORT PACK...: prints gg-net held's "first second"
-	local go=$tmp/held-$1 port=$1
+	local go=$tmp/held-$1 port=$1 pid
 	shift
 	rm -f "$go" "$go.ready"
 	in_scope bash -c 'ip addr add 10.66.0.1/32 dev lo && exec "$@"' _ \
 		"$helpers/gg-net" held 10.66.0.1 "$port" "$go" >"$go.out" &
-	held_pid=$!
-	held_apply "$go" "$@"
+	pid=$!
+	wait_for 10 test -e "$go.ready"
+	"$gg" apply --config "$tmp/config.json" "$@" >/dev/null
+	touch "$go"
+	wait $pid
+	cat "$go.out"
 }
 cat >"$tmp/held-pack.json" <<JSON
 { "name": "held-test", "version": "v1",
