@@ -43,6 +43,15 @@
  *                                  policy meanwhile), another; prints
  *                                  "arrived|none arrived|none", one per byte
  *   gg-net held-udp ADDR PORT GO   the same with a connected UDP socket
+ *   gg-net sentinel ADDR PORT DIR FIRST  a process others reach into: a
+ *                        UDP socket connected to ADDR:PORT that sends FIRST
+ *                        at once, then for 60 s (or until DIR/stop exists)
+ *                        sends whatever text is written into its buffer
+ *                        (what code put into it by another process would
+ *                        do), and gives the socket over SCM_RIGHTS to each
+ *                        client of the unix socket DIR/fd.sock. DIR/ready
+ *                        holds "PID FD ADDRESS": its pid, the socket's fd
+ *                        number and the buffer's address.
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
@@ -88,6 +97,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static int parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -512,6 +522,70 @@ static int held(struct target *t, const char *go, int type)
 	return 0;
 }
 
+/* The buffer another process writes into (gg-tamper vmpoke): volatile, so
+ * every poll reads it again. */
+static volatile char sentinel_order[128];
+
+static void sentinel_give_fd(int lfd, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = {};
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int a = accept(lfd, NULL, NULL);
+
+	if (a < 0)
+		return;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(a, &m, 0) < 0)
+		perror("gg-net: sentinel sendmsg");
+	close(a);
+}
+
+static int sentinel(struct target *t, const char *dir, const char *first)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char path[4096], order[sizeof(sentinel_order)];
+	struct pollfd p = { .events = POLLIN };
+	int fd = socket(t->family, SOCK_DGRAM, 0), lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	FILE *f;
+
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s/fd.sock", dir);
+	unlink(un.sun_path);
+	if (fd < 0 || lfd < 0 || connect(fd, (struct sockaddr *)&t->ss, t->len) ||
+	    bind(lfd, (struct sockaddr *)&un, sizeof(un)) || listen(lfd, 4)) {
+		perror("gg-net: sentinel");
+		return 2;
+	}
+	if (send(fd, first, strlen(first), 0) < 0)
+		perror("gg-net: sentinel first send");
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
+	fprintf(f, "%d %d %p\n", (int)getpid(), fd, (void *)sentinel_order);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/stop", dir);
+	p.fd = lfd;
+	for (int i = 0; i < 1200 && access(path, F_OK); i++) {
+		if (poll(&p, 1, 50) == 1)
+			sentinel_give_fd(lfd, fd);
+		if (!sentinel_order[0])
+			continue;
+		for (size_t j = 0; j < sizeof(order); j++)
+			order[j] = sentinel_order[j];
+		order[sizeof(order) - 1] = '\0';
+		sentinel_order[0] = '\0';
+		if (send(fd, order, strlen(order), 0) < 0)
+			perror("gg-net: sentinel send");
+	}
+	return 0;
+}
+
 /* Only makes a socket of a kind: what socket_create lets through. */
 static int make_socket(const char *kind)
 {
@@ -540,7 +614,7 @@ static int make_socket(const char *kind)
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
 				       "held",	   "held-udp", "srcroute", "rewritten", "anyaddr",
-				       "anyaddr-tcp",
+				       "anyaddr-tcp", "sentinel",
 				       NULL };
 
 static bool is_attack(const char *mode)
@@ -568,6 +642,8 @@ static int attack(int argc, char **argv)
 			return 3;
 		return m[0] == 'h' ? attack_hdrincl(&t, argv[4]) : attack_packet(&t, argv[4]);
 	}
+	if (!strcmp(m, "sentinel"))
+		return argc == 6 ? sentinel(&t, argv[4], argv[5]) : 3;
 	if (!strcmp(m, "srcroute"))
 		return argc == 5 ? attack_srcroute(&t, argv[4]) : 3;
 	if (!strcmp(m, "rewritten"))

@@ -21,6 +21,12 @@
  *                            EFAULT means the access check let it through
  * gg-tamper mem PID          open /proc/PID/mem read-write
  * gg-tamper getfd PID        pidfd_getfd of the daemon's fd 0
+ * gg-tamper vmpoke PID ADDR TEXT  process_vm_writev of TEXT (and its NUL)
+ *                            to ADDR in PID (gg-net sentinel's buffer)
+ * gg-tamper getfd-send PID FD TEXT  pidfd_getfd of PID's fd FD, then TEXT
+ *                            sent on it: ok, or the errno of either
+ * gg-tamper recvfd-send SOCK TEXT  an fd received over SCM_RIGHTS from the
+ *                            unix socket SOCK, then TEXT sent on it
  * gg-tamper kill PID SIG     kill(PID, SIG)
  * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
  * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
@@ -200,6 +206,53 @@ static long get_fd(pid_t pid)
 	if (pfd < 0)
 		return pfd;
 	return syscall(SYS_pidfd_getfd, pfd, 0, 0);
+}
+
+static long vm_poke(pid_t pid, const char *addr, const char *text)
+{
+	struct iovec local = { (void *)text, strlen(text) + 1 },
+		     remote = { (void *)strtoul(addr, NULL, 0), strlen(text) + 1 };
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0);
+}
+
+static long send_text(long fd, const char *text)
+{
+	if (fd < 0)
+		return fd;
+	return send(fd, text, strlen(text), 0);
+}
+
+static long getfd_send(pid_t pid, int target_fd, const char *text)
+{
+	long pfd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (pfd < 0)
+		return pfd;
+	return send_text(syscall(SYS_pidfd_getfd, pfd, target_fd, 0), text);
+}
+
+static long recvfd_send(const char *path, const char *text)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char ctl[CMSG_SPACE(sizeof(int))] = {}, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			    .msg_controllen = sizeof(ctl) };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+	struct cmsghdr *c;
+
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	if (s < 0 || connect(s, (struct sockaddr *)&un, sizeof(un)) || recvmsg(s, &m, 0) < 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS) {
+		/* the kernel drops an fd the receive hook refused (MSG_CTRUNC) */
+		errno = (m.msg_flags & MSG_CTRUNC) ? EPERM : ENOENT;
+		return -1;
+	}
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return send_text(fd, text);
 }
 
 static long cg_move(const char *dir)
@@ -773,6 +826,12 @@ int main(int argc, char **argv)
 		return report(mem_open(argv[2]));
 	if (!strcmp(v, "getfd") && argc == 3)
 		return report(get_fd(pid));
+	if (!strcmp(v, "vmpoke") && argc == 5)
+		return report(vm_poke(pid, argv[3], argv[4]));
+	if (!strcmp(v, "getfd-send") && argc == 5)
+		return report(getfd_send(pid, atoi(argv[3]), argv[4]));
+	if (!strcmp(v, "recvfd-send") && argc == 4)
+		return report(recvfd_send(argv[2], argv[3]));
 	if (!strcmp(v, "kill") && argc == 4)
 		return report(kill(pid, atoi(argv[3])));
 	if (!strcmp(v, "cgmove") && argc == 3)
@@ -814,6 +873,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
+			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT | recvfd-send SOCK TEXT |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"
 			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"
