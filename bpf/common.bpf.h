@@ -190,6 +190,35 @@ static __always_inline bool gg_task_in_scope(void)
 	return gg_scope_settings() != NULL;
 }
 
+/* The id of cg's ancestor at level (cg's own at its level), 0 when cg is
+ * above that level: bpf_get_current_ancestor_cgroup_id for a cgroup that
+ * is not the current task's (6.1 and 6.12 both keep ancestors[]). */
+static __always_inline __u64 gg_cgroup_ancestor_id(struct cgroup *cg, __u32 level)
+{
+	struct cgroup *anc = NULL;
+
+	if (!cg || level > (__u32)BPF_CORE_READ(cg, level))
+		return 0;
+	if (bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]) || !anc)
+		return 0;
+	return BPF_CORE_READ(anc, kn, id);
+}
+
+/* Are the tasks (or sockets) of cgroup cg governed: gg_scope_settings for
+ * a cgroup other than the current task's. */
+static __always_inline bool gg_cgroup_governed(const struct gg_settings *s, struct cgroup *cg)
+{
+	if (s->scope_mode == GG_SCOPE_CGROUP)
+		return gg_cgroup_ancestor_id(cg, s->scope.level) == s->scope.id;
+	for (__u32 i = 0; i < GG_MAX_EXEMPT; i++) {
+		if (i >= s->n_exempt)
+			break;
+		if (gg_cgroup_ancestor_id(cg, s->exempt[i].level) == s->exempt[i].id)
+			return false;
+	}
+	return true;
+}
+
 /* The slot every lookup of this decision uses, and its generation. */
 static __always_inline __u32 gg_active_slot(__u64 *generation)
 {

@@ -889,23 +889,9 @@ static __always_inline enum gg_sa gg_dest_from_sockaddr(struct gg_dest *d, struc
  */
 static __always_inline bool gg_sock_rewritable(const struct gg_settings *s, struct socket *sock)
 {
-	struct cgroup *cg;
-	__u32 level;
-
 	if (s->scope_mode != GG_SCOPE_CGROUP)
 		return true;
-	cg = BPF_CORE_READ(sock, sk, sk_cgrp_data.cgroup);
-	if (!cg)
-		return false;
-	level = BPF_CORE_READ(cg, level);
-	for (int i = 0; i < 64 && level > s->scope.level; i++) {
-		/* self is a cgroup's first member: its css parent is the parent */
-		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
-		if (!cg)
-			return false;
-		level = BPF_CORE_READ(cg, level);
-	}
-	return level == s->scope.level && BPF_CORE_READ(cg, kn, id) == s->scope.id;
+	return gg_cgroup_governed(s, BPF_CORE_READ(sock, sk, sk_cgrp_data.cgroup));
 }
 
 /* 0 or -EPERM for a destination given to the LSM hooks. */
@@ -1022,6 +1008,63 @@ static __always_inline int gg_socket_send(struct socket *sock)
 	return gg_socket_decide(kind, &d, true) == GG_ACT_DENY ? -EPERM : 0;
 }
 
+/* A connected socket's peer, as a destination; false when it has none. */
+static __always_inline bool gg_dest_from_peer(struct gg_dest *d, struct socket *sock,
+					      struct sock *sk, __u16 family)
+{
+	__u32 ip6[4] = {}, ip4;
+
+	if (family == AF_INET) {
+		ip4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		if (!ip4)
+			return false;
+		d->family = AF_INET;
+		__builtin_memcpy(d->addr, &ip4, 4);
+	} else {
+		BPF_CORE_READ_INTO(&ip6, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		if (!(ip6[0] | ip6[1] | ip6[2] | ip6[3]))
+			return false;
+		gg_dest_v6(d, ip6);
+	}
+	d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	d->proto = BPF_CORE_READ(sk, sk_protocol);
+	d->sock_type = BPF_CORE_READ(sock, type);
+	d->hook = GG_NET_SENDMSG;
+	return true;
+}
+
+/*
+ * A send with no name, on a socket made outside the scope: an exempt
+ * task's passed in over SCM_RIGHTS, one inherited from a task that joined
+ * the scope later, or one taken with pidfd_getfd where that is not
+ * refused (gg_guard_ptrace). Its connect was never a governed task's, and
+ * the packet check follows the socket's cgroup: the send is decided on
+ * the socket's peer, as the connect would have been. A socket of the
+ * sender's own cgroup (every other send) costs two reads.
+ */
+static __always_inline int gg_send_on_foreign(struct socket *sock)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct gg_dest d = {};
+	struct gg_settings *s;
+	struct cgroup *cg;
+	__u16 family;
+
+	if (!sk)
+		return 0;
+	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (cg == BPF_CORE_READ(task, cgroups, dfl_cgrp))
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	s = gg_scope_settings();
+	if (!s || gg_cgroup_governed(s, cg) || !gg_dest_from_peer(&d, sock, sk, family))
+		return 0;
+	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
@@ -1051,8 +1094,8 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	if (ret)
 		return ret;
 	name = BPF_CORE_READ(msg, msg_name);
-	if (!name) /* connected socket: its connect was checked */
-		return 0;
+	if (!name) /* connected: its connect was checked, if a governed task's */
+		return gg_send_on_foreign(sock);
 	s = gg_scope_settings();
 	if (!s)
 		return 0;

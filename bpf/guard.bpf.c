@@ -16,7 +16,9 @@
  *                    a governed task's umount of anything (FLOOR-TAMPER-POLICY)
  *   lsm/ptrace_access_check  PTRACE_MODE_ATTACH on the daemon: ptrace
  *                    attach, /proc/PID/mem, process_vm_readv/writev and
- *                    pidfd_getfd all check it (FLOOR-TAMPER-DAEMON)
+ *                    pidfd_getfd all check it (FLOOR-TAMPER-DAEMON); and,
+ *                    locked or not, a governed task's on a task that is
+ *                    not governed (FLOOR-TAMPER-CGROUP)
  *   lsm/task_kill    any signal but 0 to the daemon (FLOOR-TAMPER-DAEMON)
  *   lsm/file_open    a governed task opening cgroup.procs or cgroup.threads
  *                    for writing (FLOOR-TAMPER-CGROUP)
@@ -277,15 +279,16 @@ static __always_inline struct gg_settings *gg_guard_subject(void)
 	return s;
 }
 
-/* Records the refusal (a kernel.module denial with GG_EVF_TAMPER). */
-static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
+/* Records the refusal (a kernel.module denial with GG_EVF_TAMPER, and
+ * flags). */
+static __always_inline int gg_refuse_flags(__u32 what, __u32 arg, const void *name, __u32 flags)
 {
 	__u32 entries[GG_MAX_HITS] = {};
 	struct gg_event *e = gg_decide(GG_GATE_MODULE, GG_ACT_DENY);
 
 	if (e) {
 		gg_event_fill(e, GG_GATE_MODULE, GG_ACT_DENY, GG_MECH_LSM, 0, entries,
-			      GG_EVF_TAMPER);
+			      GG_EVF_TAMPER | flags);
 		e->guard.what = what;
 		e->guard.arg = arg;
 		e->guard.name[0] = '\0';
@@ -294,6 +297,11 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 		bpf_ringbuf_submit(e, 0);
 	}
 	return -EPERM;
+}
+
+static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
+{
+	return gg_refuse_flags(what, arg, name, 0);
 }
 
 /*
@@ -524,6 +532,27 @@ int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	return gg_refuse(GG_GUARD_MOUNT, 2, NULL);
 }
 
+/*
+ * A governed task reaching into one that is not governed (an exempt
+ * cgroup's, or one outside a cgroup scope): attached to (ptrace), its
+ * memory written (/proc/PID/mem, process_vm_writev) or its files taken
+ * (pidfd_getfd), it does what the governed task may not, ungoverned.
+ * Refused locked or not (GG_EVF_UNLOCKED says which): a task that is not
+ * root may attach to its own user's tasks, and in a cgroup scope the
+ * shell that started the workload is one. govgate's own tasks may.
+ */
+static __always_inline int gg_guard_borrow(struct task_struct *child, unsigned int mode)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct gg_settings *s = gg_scope_settings();
+
+	if (!s || BPF_CORE_READ(task, tgid) == 1 || gg_task_is_self(s) || gg_is_successor(task))
+		return 0;
+	if (gg_cgroup_governed(s, BPF_CORE_READ(child, cgroups, dfl_cgrp)))
+		return 0;
+	return gg_refuse_flags(GG_GUARD_BORROW, mode, child->comm, s->locked ? 0 : GG_EVF_UNLOCKED);
+}
+
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int ret)
 {
@@ -538,9 +567,9 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 	s = gg_guard_subject();
 	/* init's side and a daemon's successor are exempt from the guard:
 	 * they must not be borrowed */
-	if (!s || !(gg_is_daemon(s, child) || gg_is_init_side(child) || gg_is_successor(child)))
-		return 0;
-	return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
+	if (s && (gg_is_daemon(s, child) || gg_is_init_side(child) || gg_is_successor(child)))
+		return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
+	return gg_guard_borrow(child, mode);
 }
 
 /* Only signals a task sends (kill, tgkill, pidfd_send_signal, sigqueue)

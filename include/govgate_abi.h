@@ -571,6 +571,11 @@ enum gg_guard_what {
 	GG_GUARD_SIGNAL = 8, /* arg: signal number */
 	GG_GUARD_CGROUP_WRITE = 9, /* name: the file (FLOOR-TAMPER-CGROUP) */
 	GG_GUARD_CLONE_INTO_CGROUP = 10, /* clone3(CLONE_INTO_CGROUP) */
+	/* A governed task attaching to one that is not (arg: the ptrace
+	 * mode; name: its comm; FLOOR-TAMPER-CGROUP): ptrace, /proc/PID/mem,
+	 * process_vm_writev, pidfd_getfd. Refused unlocked too
+	 * (GG_EVF_UNLOCKED). */
+	GG_GUARD_BORROW = 11,
 	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
 	 * trusted keys' directory and the configuration file, and the state
 	 * directory that a restart re-applies (guard_files). */
@@ -721,6 +726,9 @@ enum gg_event_flags {
 	/* net.egress: the daemon itself tried a destination that is not in
 	 * settings.self_egress: denied without a rule (FLOOR-TAMPER-DAEMON). */
 	GG_EVF_DAEMON_EGRESS = 1 << 6,
+	/* GG_EVF_TAMPER: refused while not locked (a guard that holds either
+	 * way: GG_GUARD_BORROW); the record says "locked": false. */
+	GG_EVF_UNLOCKED = 1 << 7,
 };
 
 struct gg_event {

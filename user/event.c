@@ -332,6 +332,7 @@ static const struct {
 	[GG_GUARD_SIGNAL] = { "daemon_signal", "FLOOR-TAMPER-DAEMON" },
 	[GG_GUARD_CGROUP_WRITE] = { "cgroup_write", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_CLONE_INTO_CGROUP] = { "clone_into_cgroup", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_BORROW] = { "borrow_task", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_KEY_OPEN] = { "audit_key_open", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MOVE] = { "audit_key_move", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MAP] = { "audit_key_map", "FLOOR-TAMPER-KEY" },
@@ -401,7 +402,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 	const char *ctl = known ? guard_names[g->what].control : "FLOOR-TAMPER-UNKNOWN";
 
 	json_object_set_new(rec, "event", json_string("tamper_blocked"));
-	json_object_set_new(rec, "locked", json_true());
+	json_object_set_new(rec, "locked", json_boolean(!(e->flags & GG_EVF_UNLOCKED)));
 	add_floor(rec, ctl);
 	json_object_set_new(rec, "tamper", json_string(known ? guard_names[g->what].what
 							     : "unknown"));
@@ -412,7 +413,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "map_id", json_integer(g->arg));
 	else if (g->what == GG_GUARD_SIGNAL)
 		json_object_set_new(rec, "signal", json_integer(g->arg));
-	else if (g->what == GG_GUARD_PTRACE)
+	else if (g->what == GG_GUARD_PTRACE || g->what == GG_GUARD_BORROW)
 		json_object_set_new(rec, "ptrace_mode", json_integer(g->arg));
 	else if (g->what == GG_GUARD_POLICY_FILE)
 		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
@@ -925,13 +926,16 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 	else if (g->what == GG_GUARD_LOCKDOWN)
 		sb_kint(b, "lockdown_reason", g->arg);
 	sb_key(b, "locked");
-	SB_LIT(b, "true");
+	if (e->flags & GG_EVF_UNLOCKED)
+		SB_LIT(b, "false");
+	else
+		SB_LIT(b, "true");
 	if (g->what == GG_GUARD_MAP_MMAP_WRITE)
 		sb_kint(b, "map_id", g->arg);
 	else if (g->what == GG_GUARD_SET_MM)
 		sb_kint(b, "prctl", g->arg);
 
-	else if (g->what == GG_GUARD_PTRACE)
+	else if (g->what == GG_GUARD_PTRACE || g->what == GG_GUARD_BORROW)
 		sb_kint(b, "ptrace_mode", g->arg);
 	else if (g->what == GG_GUARD_SIGNAL)
 		sb_kint(b, "signal", g->arg);

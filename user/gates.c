@@ -485,7 +485,10 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 	if (gate == GG_GATE_EGRESS && mech == GG_MECH_FALLBACK)
 		return "raw and packet sockets are not denied at creation, nor sockets of other "
 		       "families (AF_VSOCK to the host, ...), and AF_PACKET frames are not seen "
-		       "(no socket_create hook on the fallback path)";
+		       "(no socket_create hook on the fallback path); a connected socket made "
+		       "outside the scope sends unchecked, and a governed task may ptrace or "
+		       "take the files of a task outside it (no socket_sendmsg or "
+		       "ptrace_access_check hook)";
 	/* bpf_ima_file_hash needs a sleepable program; sched_process_exec is
 	 * not one. Identities resolved at apply still catch hard links. */
 	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)

@@ -373,7 +373,23 @@ static void test_tamper_record(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
 			    "FLOOR-TAMPER-DAEMON");
 	assert_int_equal(json_integer_value(json_object_get(rec, "signal")), 9);
+	assert_true(json_is_true(json_object_get(rec, "locked")));
 	json_decref(rec);
+
+	/* a governed task attaching to an exempt one: refused unlocked too */
+	e.guard.what = GG_GUARD_BORROW;
+	e.guard.arg = 0x12;
+	e.flags = GG_EVF_TAMPER | GG_EVF_UNLOCKED;
+	strcpy(e.guard.name, "sentinel");
+	rec = gg_event_record(&e, NULL, 0);
+	assert_string_equal(str(rec, "tamper"), "borrow_task");
+	assert_string_equal(str(rec, "target"), "sentinel");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
+			    "FLOOR-TAMPER-CGROUP");
+	assert_int_equal(json_integer_value(json_object_get(rec, "ptrace_mode")), 0x12);
+	assert_true(json_is_false(json_object_get(rec, "locked")));
+	json_decref(rec);
+	e.flags = GG_EVF_TAMPER;
 
 	e.guard.what = GG_GUARD_BPF_CMD;
 	e.guard.arg = 5;

@@ -195,7 +195,8 @@ static const __u32 guard_whats[] = {
 	GG_GUARD_PIN_RMDIR, GG_GUARD_UMOUNT, GG_GUARD_PTRACE, GG_GUARD_SIGNAL,
 	GG_GUARD_CGROUP_WRITE, GG_GUARD_CLONE_INTO_CGROUP, GG_GUARD_POLICY_FILE, GG_GUARD_MOUNT,
 	GG_GUARD_CODE_MAP, GG_GUARD_BLOCK_WRITE, GG_GUARD_SET_MM, GG_GUARD_LOCKDOWN,
-	GG_GUARD_NET_CONFIG, GG_GUARD_CONFIGFS, GG_GUARD_KEY_OPEN, GG_GUARD_KEY_MOVE, GG_GUARD_KEY_MAP, 11, 99,
+	GG_GUARD_NET_CONFIG, GG_GUARD_CONFIGFS, GG_GUARD_KEY_OPEN, GG_GUARD_KEY_MOVE, GG_GUARD_KEY_MAP,
+	GG_GUARD_BORROW, 12, 99,
 };
 static const __u32 guard_args[] = { 0, 1, 2, 3, 4, 5, 9, 29, 0x2285 };
 #define N_WHATS (sizeof(guard_whats) / sizeof(guard_whats[0]))
@@ -204,7 +205,7 @@ static const __u32 guard_args[] = { 0, 1, 2, 3, 4, 5, 9, 29, 0x2285 };
 static void fill_tamper(struct gg_event *e, int i)
 {
 	e->gate = i % GG_GATE_COUNT;
-	e->flags |= GG_EVF_TAMPER;
+	e->flags |= GG_EVF_TAMPER | (i % 5 == 3 ? GG_EVF_UNLOCKED : 0);
 	e->guard.what = guard_whats[i % N_WHATS];
 	e->guard.arg = guard_args[(i / N_WHATS) % N_ARGS]; /* every (what, arg) once */
 	set_str(e->guard.name, sizeof(e->guard.name), nasty[i % N_NASTY]);

@@ -889,6 +889,35 @@ check moved-packet-audited audit_has '"event":"egress_blocked"' '"hook":"sendmsg
 check vsock-denied is "$(vsock_try "" 5101)" "EPERM none"
 check vsock-audited audit_has '"event":"egress_blocked"' '"hook":"socket"' '"socket_kind":"other"' '"family_number":40' 'FLOOR-NET-FAMILY'
 check vsock-exempt-arrives is "$(vsock_try in_exempt 5102)" "ok arrived"
+# Borrowing a task of an exempt cgroup (ATTACKER.md: what is exempt can be
+# borrowed). The sentinel, exempt, in the wire's namespace, holds a UDP
+# socket connected to the metadata address and sends what is written into
+# its buffer, as code put into it would. Another exempt task pokes it and
+# sends on its socket (the ways work); a governed task neither reaches into
+# it (ptrace, process_vm_writev, /proc/PID/mem, pidfd_getfd:
+# lsm/ptrace_access_check, locked or not) nor sends on its socket passed
+# over SCM_RIGHTS (lsm/socket_sendmsg decides the peer of a connected
+# socket made outside the scope).
+sdir=/tmp/sentinel
+mkdir -p $sdir
+in_exempt nsenter -t $wire -n gg-net sentinel 169.254.169.254 9 $sdir ggwire:sentfirst >/dev/null 2>&1 &
+wait_for 10 [ -s $sdir/ready ]
+read -r spid sfd saddr <$sdir/ready
+check borrow-sentinel-arrives on_wire sentfirst
+check borrow-exempt-poke-ok is "$(in_exempt gg-tamper vmpoke $spid $saddr ggwire:pokeexempt)" ok
+check borrow-exempt-poke-arrives on_wire pokeexempt
+check borrow-exempt-passed-ok is "$(in_exempt gg-tamper recvfd-send $sdir/fd.sock ggwire:passexempt)" ok
+check borrow-exempt-passed-arrives on_wire passexempt
+check borrow-ptrace-eperm is "$(gg-tamper ptrace $spid)" EPERM
+check borrow-vmpoke-eperm is "$(gg-tamper vmpoke $spid $saddr ggwire:pokegov)" EPERM
+check borrow-mem-eacces is "$(gg-tamper mem $spid)" EACCES
+check borrow-getfd-eperm is "$(gg-tamper getfd-send $spid $sfd ggwire:getfdgov)" EPERM
+check borrow-passed-eperm is "$(gg-tamper recvfd-send $sdir/fd.sock ggwire:passgov)" EPERM
+sleep 1
+check borrow-governed-none sh -c '! grep -qxE "pokegov|getfdgov|passgov" /tmp/wire.log'
+check borrow-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"borrow_task"' '"comm":"gg-tamper"'
+check borrow-passed-audited audit_has '"event":"egress_blocked"' '"hook":"sendmsg"' '"daddr":"169.254.169.254"' '"dport":9' '"comm":"gg-tamper"'
+touch $sdir/stop
 stop
 govgate stop --unload --config $cfg
 
@@ -1209,6 +1238,16 @@ check locked-cgmove-daemon-cg-eperm is "$(gg-tamper cgmove /sys/fs/cgroup/ggd)" 
 check locked-clone-into-eperm is "$(gg-tamper clone-into /sys/fs/cgroup/ggexempt)" EPERM
 check locked-cgroup-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"cgroup_write"'
 check locked-clone-into-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"clone_into_cgroup"'
+# nor into a task of the exempt cgroup (init puts the sentinel there)
+mkdir -p /tmp/sent-lck
+init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && exec nsenter -t $wire -n gg-net sentinel 169.254.169.254 9 /tmp/sent-lck ggwire:sentlck >/dev/null 2>&1"
+wait_for 10 [ -s /tmp/sent-lck/ready ]
+read -r spid sfd saddr </tmp/sent-lck/ready
+check locked-borrow-sentinel-arrives on_wire sentlck
+check locked-borrow-vmpoke-eperm is "$(gg-tamper vmpoke $spid $saddr ggwire:pokelck)" EPERM
+check locked-borrow-getfd-eperm is "$(gg-tamper getfd-send $spid $sfd ggwire:getfdlck)" EPERM
+check locked-borrow-none off_wire pokelck 2
+touch /tmp/sent-lck/stop
 # After all that: the denied exec, the metadata connect and a module load
 # are still refused.
 check locked-after-exec-eperm is "$(gg-exec /tmp/nc /tmp/p-locked)" EPERM
