@@ -52,6 +52,10 @@
  *                        client of the unix socket DIR/fd.sock. DIR/ready
  *                        holds "PID FD ADDRESS": its pid, the socket's fd
  *                        number and the buffer's address.
+ *   gg-net sentinel-tcp ADDR PORT DIR FIRST  the same over TCP, to a
+ *                        receiver on ADDR:PORT in this process (ADDR on an
+ *                        interface of the namespace), which appends what
+ *                        arrives to DIR/got, a line per read
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
@@ -546,21 +550,42 @@ static void sentinel_give_fd(int lfd, int fd)
 	close(a);
 }
 
-static int sentinel(struct target *t, const char *dir, const char *first)
+/* What reached the TCP sentinel's receiver, appended to DIR/got. */
+static void sentinel_got(int a, const char *dir)
+{
+	char path[4096], buf[256];
+	ssize_t n = recv(a, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	FILE *f;
+
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	snprintf(path, sizeof(path), "%s/got", dir);
+	f = fopen(path, "a");
+	if (f) {
+		fprintf(f, "%s\n", buf);
+		fclose(f);
+	}
+}
+
+static int sentinel(struct target *t, const char *dir, const char *first, int type)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char path[4096], order[sizeof(sentinel_order)];
-	struct pollfd p = { .events = POLLIN };
-	int fd = socket(t->family, SOCK_DGRAM, 0), lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct pollfd p[2] = { { .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+	int fd = socket(t->family, type, 0), lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int rfd = type == SOCK_STREAM ? receiver(t, type) : -2;
 	FILE *f;
 
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s/fd.sock", dir);
 	unlink(un.sun_path);
-	if (fd < 0 || lfd < 0 || connect(fd, (struct sockaddr *)&t->ss, t->len) ||
+	if (fd < 0 || lfd < 0 || rfd == -1 || connect(fd, (struct sockaddr *)&t->ss, t->len) ||
 	    bind(lfd, (struct sockaddr *)&un, sizeof(un)) || listen(lfd, 4)) {
 		perror("gg-net: sentinel");
 		return 2;
 	}
+	for (int i = 0; rfd >= 0 && p[1].fd < 0 && i < 100; i++, usleep(10000))
+		p[1].fd = accept(rfd, NULL, NULL);
 	if (send(fd, first, strlen(first), 0) < 0)
 		perror("gg-net: sentinel first send");
 	snprintf(path, sizeof(path), "%s/ready", dir);
@@ -570,10 +595,14 @@ static int sentinel(struct target *t, const char *dir, const char *first)
 	fprintf(f, "%d %d %p\n", (int)getpid(), fd, (void *)sentinel_order);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/stop", dir);
-	p.fd = lfd;
+	p[0].fd = lfd;
 	for (int i = 0; i < 1200 && access(path, F_OK); i++) {
-		if (poll(&p, 1, 50) == 1)
-			sentinel_give_fd(lfd, fd);
+		if (poll(p, 2, 50) > 0) {
+			if (p[0].revents & POLLIN)
+				sentinel_give_fd(lfd, fd);
+			if (p[1].revents & POLLIN)
+				sentinel_got(p[1].fd, dir);
+		}
 		if (!sentinel_order[0])
 			continue;
 		for (size_t j = 0; j < sizeof(order); j++)
@@ -614,7 +643,7 @@ static int make_socket(const char *kind)
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
 				       "held",	   "held-udp", "srcroute", "rewritten", "anyaddr",
-				       "anyaddr-tcp", "sentinel",
+				       "anyaddr-tcp", "sentinel", "sentinel-tcp",
 				       NULL };
 
 static bool is_attack(const char *mode)
@@ -642,8 +671,9 @@ static int attack(int argc, char **argv)
 			return 3;
 		return m[0] == 'h' ? attack_hdrincl(&t, argv[4]) : attack_packet(&t, argv[4]);
 	}
-	if (!strcmp(m, "sentinel"))
-		return argc == 6 ? sentinel(&t, argv[4], argv[5]) : 3;
+	if (!strncmp(m, "sentinel", 8))
+		return argc == 6 ? sentinel(&t, argv[4], argv[5], m[8] ? SOCK_STREAM : SOCK_DGRAM) :
+				   3;
 	if (!strcmp(m, "srcroute"))
 		return argc == 5 ? attack_srcroute(&t, argv[4]) : 3;
 	if (!strcmp(m, "rewritten"))

@@ -25,8 +25,20 @@
  *                            to ADDR in PID (gg-net sentinel's buffer)
  * gg-tamper getfd-send PID FD TEXT  pidfd_getfd of PID's fd FD, then TEXT
  *                            sent on it: ok, or the errno of either
- * gg-tamper recvfd-send SOCK TEXT  an fd received over SCM_RIGHTS from the
- *                            unix socket SOCK, then TEXT sent on it
+ * gg-tamper recvfd-send SOCK TEXT [ADDR PORT]  an fd received over
+ *                            SCM_RIGHTS from the unix socket SOCK, then TEXT
+ *                            sent on it (with sendto to ADDR:PORT: a TCP
+ *                            socket sends to its peer whatever the name)
+ * gg-tamper recvfd-lsrr SOCK TEXT VIA  the same after an IPv4 loose source
+ *                            route through VIA is set on it (IP_OPTIONS):
+ *                            the header's destination becomes VIA
+ * gg-tamper ttyreader DIR    a terminal's reader: a pty whose reader (a
+ *                            child with it as its controlling terminal)
+ *                            appends each line typed into it to DIR/got;
+ *                            DIR/ready holds the terminal's path; until
+ *                            DIR/stop exists (60 s at most)
+ * gg-tamper tiocsti TTY TEXT TEXT and a newline pushed into TTY's input
+ *                            (TIOCSTI), as if typed
  * gg-tamper kill PID SIG     kill(PID, SIG)
  * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
  * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
@@ -78,6 +90,7 @@
  * gg-tamper blkhas DEV       "yes" if DEV's last 4 KiB hold that marker (read
  *                            with O_DIRECT, past the page cache), else "no"
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -85,6 +98,7 @@
 #include <linux/io_uring.h>
 #include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -101,6 +115,7 @@
 #include <sys/un.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,7 +247,7 @@ static long getfd_send(pid_t pid, int target_fd, const char *text)
 	return send_text(syscall(SYS_pidfd_getfd, pfd, target_fd, 0), text);
 }
 
-static long recvfd_send(const char *path, const char *text)
+static long recvfd(const char *path)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char ctl[CMSG_SPACE(sizeof(int))] = {}, byte;
@@ -252,7 +267,96 @@ static long recvfd_send(const char *path, const char *text)
 		return -1;
 	}
 	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return fd;
+}
+
+static long recvfd_send(const char *path, const char *text, const char *addr, const char *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	long fd = recvfd(path);
+
+	if (fd < 0 || !addr)
+		return send_text(fd, text);
+	sin.sin_port = htons(atoi(port));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sendto(fd, text, strlen(text), 0, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+static long recvfd_lsrr(const char *path, const char *text, const char *via)
+{
+	/* NOP, then LSRR (type 131) of length 7, pointer 4, one address */
+	unsigned char opt[8] = { 1, 131, 7, 4 };
+	long fd = recvfd(path);
+	struct in_addr a;
+
+	if (fd < 0)
+		return fd;
+	if (inet_pton(AF_INET, via, &a) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(opt + 4, &a, 4);
+	if (setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)))
+		return -1;
 	return send_text(fd, text);
+}
+
+static int tty_reader(const char *dir)
+{
+	char path[4096], line[256], *slave;
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
+	pid_t child;
+	FILE *f;
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || !(slave = ptsname(m)))
+		return report(-1);
+	child = fork();
+	if (child == 0) {
+		setsid();
+		s = open(slave, O_RDWR); /* the first terminal a session leader opens */
+		snprintf(path, sizeof(path), "%s/got", dir);
+		f = fdopen(s, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			FILE *out = fopen(path, "a");
+
+			if (out) {
+				fputs(line, out);
+				fclose(out);
+			}
+		}
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
+	fprintf(f, "%s\n", slave);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/stop", dir);
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 600 && access(path, F_OK); i++) {
+		while (read(m, line, sizeof(line)) > 0) /* the echo */
+			;
+		usleep(100000);
+	}
+	kill(child, SIGKILL);
+	return 0;
+}
+
+static long tiocsti(const char *tty, const char *text)
+{
+	int fd = open(tty, O_RDWR | O_NOCTTY);
+	char nl = '\n';
+
+	if (fd < 0)
+		return -1;
+	for (const char *c = text; *c; c++)
+		if (ioctl(fd, TIOCSTI, c))
+			return -1;
+	return ioctl(fd, TIOCSTI, &nl);
 }
 
 static long cg_move(const char *dir)
@@ -830,8 +934,15 @@ int main(int argc, char **argv)
 		return report(vm_poke(pid, argv[3], argv[4]));
 	if (!strcmp(v, "getfd-send") && argc == 5)
 		return report(getfd_send(pid, atoi(argv[3]), argv[4]));
-	if (!strcmp(v, "recvfd-send") && argc == 4)
-		return report(recvfd_send(argv[2], argv[3]));
+	if (!strcmp(v, "recvfd-send") && (argc == 4 || argc == 6))
+		return report(recvfd_send(argv[2], argv[3], argc == 6 ? argv[4] : NULL,
+					  argc == 6 ? argv[5] : NULL));
+	if (!strcmp(v, "recvfd-lsrr") && argc == 5)
+		return report(recvfd_lsrr(argv[2], argv[3], argv[4]));
+	if (!strcmp(v, "ttyreader") && argc == 3)
+		return tty_reader(argv[2]);
+	if (!strcmp(v, "tiocsti") && argc == 4)
+		return report(tiocsti(argv[2], argv[3]));
 	if (!strcmp(v, "kill") && argc == 4)
 		return report(kill(pid, atoi(argv[3])));
 	if (!strcmp(v, "cgmove") && argc == 3)
@@ -873,7 +984,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
-			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT | recvfd-send SOCK TEXT |\n"
+			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT |\n"
+			"       recvfd-send SOCK TEXT [ADDR PORT] | recvfd-lsrr SOCK TEXT VIA |\n"
+			"       ttyreader DIR | tiocsti TTY TEXT |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"
 			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"
