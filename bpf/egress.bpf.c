@@ -1033,22 +1033,54 @@ static __always_inline bool gg_dest_from_peer(struct gg_dest *d, struct socket *
 	return true;
 }
 
+#define GG_IPPROTO_ICMPV6 58 /* a #define in the uapi, not in vmlinux.h */
+
+/* Anything that sends a socket's packets past its peer or the name given:
+ * IPv4 options (a source route's first hop becomes the header's
+ * destination), IPv6 transmit options (a routing header), control
+ * messages (IP_RETOPTS, IPV6_RTHDR and the like, one per send), or a
+ * protocol with more than one peer. */
+static __always_inline bool gg_send_rerouted(struct sock *sk, struct msghdr *msg, __u16 family)
+{
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+
+	/* SCTP and MPTCP reach addresses beside the peer (a primary address
+	 * set, subflows): only TCP, UDP and ping sockets send to one */
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP &&
+	    proto != GG_IPPROTO_ICMPV6)
+		return true;
+	if (BPF_CORE_READ(msg, msg_controllen))
+		return true;
+	if (family == AF_INET)
+		return BPF_CORE_READ(inet, inet_opt) != NULL;
+	return BPF_CORE_READ(inet, pinet6, opt) != NULL;
+}
+
+#define GG_PF_KTHREAD 0x00200000
+
 /*
- * A send with no name, on a socket made outside the scope: an exempt
- * task's passed in over SCM_RIGHTS, one inherited from a task that joined
- * the scope later, or one taken with pidfd_getfd where that is not
- * refused (gg_guard_ptrace). Its connect was never a governed task's, and
- * the packet check follows the socket's cgroup: the send is decided on
- * the socket's peer, as the connect would have been. A socket of the
- * sender's own cgroup (every other send) costs two reads.
+ * A send on a socket made outside the scope: an exempt task's passed in
+ * over SCM_RIGHTS, one inherited from a task that joined the scope later,
+ * or one taken with pidfd_getfd where that is not refused
+ * (gg_guard_borrow). Its connect was never a governed task's, and the
+ * packet check follows the socket's cgroup, so the send is decided on the
+ * socket's peer as its connect would have been: always on a stream socket
+ * (TCP sends to its peer whatever name is given), and on a datagram socket
+ * when no name is (the name is decided by gg_lsm_verdict). Options or
+ * control messages that could route it elsewhere fail closed. A socket of
+ * the sender's own cgroup (nearly every send) costs two reads; the
+ * kernel's own sockets (no file: NFS's, sent in the caller's context) and
+ * kernel threads are not the workload's.
  */
-static __always_inline int gg_send_on_foreign(struct socket *sock)
+static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr *msg)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	struct gg_dest d = {};
 	struct gg_settings *s;
 	struct cgroup *cg;
+	bool named, peer;
 	__u16 family;
 
 	if (!sk)
@@ -1057,10 +1089,22 @@ static __always_inline int gg_send_on_foreign(struct socket *sock)
 	if (cg == BPF_CORE_READ(task, cgroups, dfl_cgrp))
 		return 0;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
+	if ((family != AF_INET && family != AF_INET6) || !BPF_CORE_READ(sock, file) ||
+	    (BPF_CORE_READ(task, flags) & GG_PF_KTHREAD))
 		return 0;
 	s = gg_scope_settings();
-	if (!s || gg_cgroup_governed(s, cg) || !gg_dest_from_peer(&d, sock, sk, family))
+	if (!s || gg_cgroup_governed(s, cg))
+		return 0;
+	named = BPF_CORE_READ(sock, type) != SOCK_STREAM && BPF_CORE_READ(msg, msg_name) &&
+		BPF_CORE_READ(msg, msg_namelen) > 0;
+	peer = gg_dest_from_peer(&d, sock, sk, family);
+	if (gg_send_rerouted(sk, msg, family)) {
+		d.family = peer ? d.family : family;
+		d.hook = GG_NET_SENDMSG;
+		gg_egress_unreadable(&d, GG_MECH_LSM);
+		return -EPERM;
+	}
+	if (named || !peer)
 		return 0;
 	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
 }
@@ -1093,9 +1137,12 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	ret = gg_socket_send(sock);
 	if (ret)
 		return ret;
+	ret = gg_send_on_foreign(sock, msg);
+	if (ret)
+		return ret;
 	name = BPF_CORE_READ(msg, msg_name);
-	if (!name) /* connected: its connect was checked, if a governed task's */
-		return gg_send_on_foreign(sock);
+	if (!name) /* connected socket: its connect was checked */
+		return 0;
 	s = gg_scope_settings();
 	if (!s)
 		return 0;

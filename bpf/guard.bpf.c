@@ -43,7 +43,9 @@
  *                    (FLOOR-TAMPER-DAEMON)
  *   lsm/file_open, file_ioctl(_compat), uring_cmd  a governed task opening
  *                    a block device for writing, or a disk passthrough
- *                    command (FLOOR-TAMPER-POLICY)
+ *                    command (FLOOR-TAMPER-POLICY); file_ioctl also a
+ *                    governed task's TIOCSTI, locked or not
+ *                    (FLOOR-TAMPER-CGROUP)
  *
  *   lsm/bprm_committed_creds  marks the daemon's successor (gg_guard_successor)
  *
@@ -532,6 +534,19 @@ int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
 	return gg_refuse(GG_GUARD_MOUNT, 2, NULL);
 }
 
+/* The settings when the current task is governed and not govgate's own
+ * (pid 1, the daemon, its successor), else NULL: whom the guards that
+ * hold locked or not refuse. */
+static __always_inline struct gg_settings *gg_governed_other(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct gg_settings *s = gg_scope_settings();
+
+	if (!s || BPF_CORE_READ(task, tgid) == 1 || gg_task_is_self(s) || gg_is_successor(task))
+		return NULL;
+	return s;
+}
+
 /*
  * A governed task reaching into one that is not governed (an exempt
  * cgroup's, or one outside a cgroup scope): attached to (ptrace), its
@@ -543,12 +558,9 @@ int BPF_PROG(gg_guard_umount, struct vfsmount *mnt, int flags, int ret)
  */
 static __always_inline int gg_guard_borrow(struct task_struct *child, unsigned int mode)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct gg_settings *s = gg_scope_settings();
+	struct gg_settings *s = gg_governed_other();
 
-	if (!s || BPF_CORE_READ(task, tgid) == 1 || gg_task_is_self(s) || gg_is_successor(task))
-		return 0;
-	if (gg_cgroup_governed(s, BPF_CORE_READ(child, cgroups, dfl_cgrp)))
+	if (!s || gg_cgroup_governed(s, BPF_CORE_READ(child, cgroups, dfl_cgrp)))
 		return 0;
 	return gg_refuse_flags(GG_GUARD_BORROW, mode, child->comm, s->locked ? 0 : GG_EVF_UNLOCKED);
 }
@@ -980,10 +992,32 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
 	return gg_refuse(GG_GUARD_BLOCK_WRITE, cmd, BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
 
-static __always_inline int gg_guard_disk_ioctl(struct file *file, unsigned int cmd, int ret)
+/*
+ * TIOCSTI pushes a character into a terminal's input, as if typed: the
+ * terminal's reader runs it. In a cgroup scope that is the shell that
+ * started the workload; otherwise a login shell, or an exempt task's
+ * terminal. Refused to governed tasks, locked or not (Linux 6.2 made it
+ * optional, dev.tty.legacy_tiocsti; Debian's 6.1 always has it).
+ */
+#define GG_TIOCSTI 0x5412
+
+static __always_inline int gg_guard_tty_inject(struct file *file)
+{
+	struct gg_settings *s = gg_governed_other();
+
+	if (!s)
+		return 0;
+	return gg_refuse_flags(GG_GUARD_TTY_INJECT, 0,
+			       BPF_CORE_READ(file, f_path.dentry, d_name.name),
+			       s->locked ? 0 : GG_EVF_UNLOCKED);
+}
+
+static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, int ret)
 {
 	if (ret != 0)
 		return ret;
+	if (cmd == GG_TIOCSTI)
+		return gg_guard_tty_inject(file);
 	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;
 }
 
@@ -991,7 +1025,7 @@ SEC("lsm/file_ioctl")
 int BPF_PROG(gg_guard_passthrough, struct file *file, unsigned int cmd, unsigned long arg,
 	     int ret)
 {
-	return gg_guard_disk_ioctl(file, cmd, ret);
+	return gg_guard_ioctl(file, cmd, ret);
 }
 
 /* A 32-bit task's ioctl (the hook since 6.8, in Debian's 6.1 since 6.1.75) */
@@ -999,7 +1033,7 @@ SEC("lsm/file_ioctl_compat")
 int BPF_PROG(gg_guard_passthrough_compat, struct file *file, unsigned int cmd, unsigned long arg,
 	     int ret)
 {
-	return gg_guard_disk_ioctl(file, cmd, ret);
+	return gg_guard_ioctl(file, cmd, ret);
 }
 
 /* io_uring's passthrough (NVMe's /dev/ngXnY): any command on a device file. */

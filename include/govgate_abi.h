@@ -576,6 +576,10 @@ enum gg_guard_what {
 	 * process_vm_writev, pidfd_getfd. Refused unlocked too
 	 * (GG_EVF_UNLOCKED). */
 	GG_GUARD_BORROW = 11,
+	/* A governed task's TIOCSTI: input pushed into a terminal, which its
+	 * reader runs (name: the terminal; FLOOR-TAMPER-CGROUP). Refused
+	 * unlocked too. */
+	GG_GUARD_TTY_INJECT = 12,
 	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
 	 * trusted keys' directory and the configuration file, and the state
 	 * directory that a restart re-applies (guard_files). */

@@ -333,6 +333,7 @@ static const struct {
 	[GG_GUARD_CGROUP_WRITE] = { "cgroup_write", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_CLONE_INTO_CGROUP] = { "clone_into_cgroup", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_BORROW] = { "borrow_task", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_TTY_INJECT] = { "tty_inject", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_KEY_OPEN] = { "audit_key_open", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MOVE] = { "audit_key_move", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MAP] = { "audit_key_map", "FLOOR-TAMPER-KEY" },

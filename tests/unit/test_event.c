@@ -341,6 +341,17 @@ static void test_module_record(void **state)
 	json_decref(rec);
 }
 
+/* e's record, with its tamper kind and its one control. */
+static json_t *tamper_rec(const struct gg_event *e, const char *tamper, const char *control)
+{
+	json_t *rec = gg_event_record(e, NULL, 0);
+
+	assert_string_equal(str(rec, "tamper"), tamper);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
+			    control);
+	return rec;
+}
+
 /* Locked mode's refusals: their own event, control and fields; no policy
  * behind them (and none unresolved). */
 static void test_tamper_record(void **state)
@@ -368,10 +379,7 @@ static void test_tamper_record(void **state)
 
 	e.guard.what = GG_GUARD_SIGNAL;
 	e.guard.arg = 9;
-	rec = gg_event_record(&e, NULL, 0);
-	assert_string_equal(str(rec, "tamper"), "daemon_signal");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
-			    "FLOOR-TAMPER-DAEMON");
+	rec = tamper_rec(&e, "daemon_signal", "FLOOR-TAMPER-DAEMON");
 	assert_int_equal(json_integer_value(json_object_get(rec, "signal")), 9);
 	assert_true(json_is_true(json_object_get(rec, "locked")));
 	json_decref(rec);
@@ -381,13 +389,18 @@ static void test_tamper_record(void **state)
 	e.guard.arg = 0x12;
 	e.flags = GG_EVF_TAMPER | GG_EVF_UNLOCKED;
 	strcpy(e.guard.name, "sentinel");
-	rec = gg_event_record(&e, NULL, 0);
-	assert_string_equal(str(rec, "tamper"), "borrow_task");
+	rec = tamper_rec(&e, "borrow_task", "FLOOR-TAMPER-CGROUP");
 	assert_string_equal(str(rec, "target"), "sentinel");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "controls"), 0)),
-			    "FLOOR-TAMPER-CGROUP");
 	assert_int_equal(json_integer_value(json_object_get(rec, "ptrace_mode")), 0x12);
 	assert_true(json_is_false(json_object_get(rec, "locked")));
+	json_decref(rec);
+	/* input pushed into a terminal (TIOCSTI) */
+	e.guard.what = GG_GUARD_TTY_INJECT;
+	e.guard.arg = 0;
+	strcpy(e.guard.name, "3");
+	rec = tamper_rec(&e, "tty_inject", "FLOOR-TAMPER-CGROUP");
+	assert_string_equal(str(rec, "target"), "3");
+	assert_null(json_object_get(rec, "ptrace_mode"));
 	json_decref(rec);
 	e.flags = GG_EVF_TAMPER;
 

@@ -918,6 +918,53 @@ check borrow-governed-none sh -c '! grep -qxE "pokegov|getfdgov|passgov" /tmp/wi
 check borrow-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"borrow_task"' '"comm":"gg-tamper"'
 check borrow-passed-audited audit_has '"event":"egress_blocked"' '"hook":"sendmsg"' '"daddr":"169.254.169.254"' '"dport":9' '"comm":"gg-tamper"'
 touch $sdir/stop
+# A TCP socket sends to its peer whatever name a send gives: the peer of a
+# stream socket made outside the scope is decided on every send. The
+# sentinel's receiver is on 169.254.169.254 in a namespace of its own.
+tdir=/tmp/sentinel-tcp
+mkdir -p $tdir
+in_exempt unshare -n sh -c 'ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
+	exec gg-net sentinel-tcp 169.254.169.254 5371 '$tdir' ggwire:tcpfirst' >/dev/null 2>&1 &
+wait_for 10 [ -s $tdir/ready ]
+got() { wait_for "${2:-5}" grep -qx "ggwire:$1" $tdir/got; }
+check borrow-tcp-sentinel-arrives got tcpfirst
+check borrow-tcp-exempt-named-ok is "$(in_exempt gg-tamper recvfd-send $tdir/fd.sock ggwire:tcpexempt 127.0.0.1 9)" ok
+check borrow-tcp-exempt-named-arrives got tcpexempt
+check borrow-tcp-named-eperm is "$(gg-tamper recvfd-send $tdir/fd.sock ggwire:tcpnamed 127.0.0.1 9)" EPERM
+check borrow-tcp-plain-eperm is "$(gg-tamper recvfd-send $tdir/fd.sock ggwire:tcpplain)" EPERM
+sleep 1
+check borrow-tcp-governed-none sh -c "! grep -qE 'tcpnamed|tcpplain' $tdir/got"
+touch $tdir/stop
+# A source route set on such a socket makes its first hop the header's
+# destination, whatever the peer: fail closed. The sentinel's peer
+# (198.51.100.7, on no rule) is routed onto the wire.
+nsenter -t $wire -n /lib/test/ip route add 198.51.100.0/24 dev ggw0
+nsenter -t $wire -n /lib/test/ip neigh add 198.51.100.7 lladdr 02:00:00:00:00:02 dev ggw0 nud permanent
+rdir=/tmp/sentinel-srr
+mkdir -p $rdir
+in_exempt nsenter -t $wire -n gg-net sentinel 198.51.100.7 9 $rdir ggwire:srrfirst >/dev/null 2>&1 &
+wait_for 10 [ -s $rdir/ready ]
+check borrow-srr-sentinel-arrives on_wire srrfirst
+check borrow-srr-exempt-ok is "$(in_exempt gg-tamper recvfd-lsrr $rdir/fd.sock ggwire:srrexempt 169.254.169.254)" ok
+check borrow-srr-exempt-arrives on_wire srrexempt
+check borrow-srr-eperm is "$(gg-tamper recvfd-lsrr $rdir/fd.sock ggwire:srrgov 169.254.169.254)" EPERM
+check borrow-srr-none off_wire srrgov 2
+check borrow-srr-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"comm":"gg-tamper"'
+touch $rdir/stop
+# TIOCSTI: input pushed into an exempt task's terminal, which its reader
+# takes as typed
+ydir=/tmp/tty-exempt
+mkdir -p $ydir
+in_exempt gg-tamper ttyreader $ydir >/dev/null 2>&1 &
+wait_for 10 [ -s $ydir/ready ]
+tty=$(cat $ydir/ready)
+check borrow-tiocsti-exempt-ok is "$(in_exempt gg-tamper tiocsti $tty ggwire:typedexempt)" ok
+check borrow-tiocsti-exempt-typed wait_for 5 grep -qx ggwire:typedexempt $ydir/got
+check borrow-tiocsti-eperm is "$(gg-tamper tiocsti $tty ggwire:typedgov)" EPERM
+sleep 1
+check borrow-tiocsti-untyped sh -c "! grep -q typedgov $ydir/got"
+check borrow-tiocsti-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"tty_inject"' '"locked":false'
+touch $ydir/stop
 stop
 govgate stop --unload --config $cfg
 
