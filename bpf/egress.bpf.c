@@ -1034,79 +1034,134 @@ static __always_inline bool gg_dest_from_peer(struct gg_dest *d, struct socket *
 }
 
 #define GG_IPPROTO_ICMPV6 58 /* a #define in the uapi, not in vmlinux.h */
-
-/* Anything that sends a socket's packets past its peer or the name given:
- * IPv4 options (a source route's first hop becomes the header's
- * destination), IPv6 transmit options (a routing header), control
- * messages (IP_RETOPTS, IPV6_RTHDR and the like, one per send), or a
- * protocol with more than one peer. */
-static __always_inline bool gg_send_rerouted(struct sock *sk, struct msghdr *msg, __u16 family)
-{
-	struct inet_sock *inet = (struct inet_sock *)sk;
-	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
-
-	/* SCTP and MPTCP reach addresses beside the peer (a primary address
-	 * set, subflows): only TCP, UDP and ping sockets send to one */
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP &&
-	    proto != GG_IPPROTO_ICMPV6)
-		return true;
-	if (BPF_CORE_READ(msg, msg_controllen))
-		return true;
-	if (family == AF_INET)
-		return BPF_CORE_READ(inet, inet_opt) != NULL;
-	return BPF_CORE_READ(inet, pinet6, opt) != NULL;
-}
-
 #define GG_PF_KTHREAD 0x00200000
 
 /*
- * A send on a socket made outside the scope: an exempt task's passed in
- * over SCM_RIGHTS, one inherited from a task that joined the scope later,
- * or one taken with pidfd_getfd where that is not refused
+ * A socket made outside the scope, in a governed task's hands: an exempt
+ * task's passed in over SCM_RIGHTS, one inherited from a task that joined
+ * the scope later, or one taken with pidfd_getfd where that is not refused
  * (gg_guard_borrow). Its connect was never a governed task's, and the
- * packet check follows the socket's cgroup, so the send is decided on the
- * socket's peer as its connect would have been: always on a stream socket
- * (TCP sends to its peer whatever name is given), and on a datagram socket
- * when no name is (the name is decided by gg_lsm_verdict). Options or
- * control messages that could route it elsewhere fail closed. A socket of
- * the sender's own cgroup (nearly every send) costs two reads; the
- * kernel's own sockets (no file: NFS's, sent in the caller's context) and
- * kernel threads are not the workload's.
+ * packet check follows the socket's cgroup. Returns the settings, or NULL
+ * (the common case, a socket of the sender's own cgroup, costs two reads).
+ * Kernel threads and the kernel's own sockets (NFS's RPC, sent in the
+ * caller's context) are not the workload's.
  */
-static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr *msg)
+static __always_inline struct gg_settings *gg_foreign_socket(struct socket *sock, struct sock *sk)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	struct gg_dest d = {};
 	struct gg_settings *s;
 	struct cgroup *cg;
-	bool named, peer;
 	__u16 family;
 
 	if (!sk)
-		return 0;
+		return NULL;
 	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 	if (cg == BPF_CORE_READ(task, cgroups, dfl_cgrp))
-		return 0;
+		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if ((family != AF_INET && family != AF_INET6) || !BPF_CORE_READ(sock, file) ||
+	if ((family != AF_INET && family != AF_INET6) ||
+	    BPF_CORE_READ_BITFIELD_PROBED(sk, sk_kern_sock) ||
 	    (BPF_CORE_READ(task, flags) & GG_PF_KTHREAD))
-		return 0;
+		return NULL;
 	s = gg_scope_settings();
-	if (!s || gg_cgroup_governed(s, cg))
+	return s && !gg_cgroup_governed(s, cg) ? s : NULL;
+}
+
+/* Anything that sends a foreign socket's packets past its peer: IPv4
+ * options on either family (a source route's first hop becomes the
+ * header's destination), IPv6 transmit options (a routing header),
+ * control messages (IP_RETOPTS, IPV6_RTHDR, one per send), a socket that
+ * is not a TCP, UDP or ping one (SCTP's other addresses, MPTCP's subflows,
+ * raw headers). */
+static __always_inline bool gg_send_rerouted(struct socket *sock, struct sock *sk,
+					     struct msghdr *msg)
+{
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol), type = BPF_CORE_READ(sock, type);
+
+	if ((type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP &&
+	     proto != GG_IPPROTO_ICMPV6))
+		return true;
+	if (BPF_CORE_READ(msg, msg_controllen) || BPF_CORE_READ(inet, inet_opt))
+		return true;
+	return BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6 &&
+	       BPF_CORE_READ(inet, pinet6, opt) != NULL;
+}
+
+/* A foreign socket's send or option refused without a destination to
+ * decide: recorded as unreadable (fail_closed), on its peer if it has one. */
+static __always_inline int gg_foreign_refuse(struct socket *sock, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	struct gg_dest d = {};
+
+	if (!gg_dest_from_peer(&d, sock, sk, family))
+		d.family = family;
+	d.hook = GG_NET_SENDMSG;
+	gg_egress_unreadable(&d, GG_MECH_LSM);
+	return -EPERM;
+}
+
+/*
+ * A governed task's send on a foreign socket (gg_foreign_socket) is
+ * decided on the socket's peer, as its connect would have been: a stream
+ * socket's always (TCP sends to its peer whatever name sendto gives, and
+ * an empty name is no name). A datagram socket sends only to its peer:
+ * sendmmsg does not ask again for a message whose name repeats the last
+ * one's (____sys_sendmsg's used_address), which could carry a source
+ * route; udpv6 sends an AF_UNSPEC name to the peer. Anything that could
+ * route a send elsewhere fails closed (gg_send_rerouted).
+ */
+static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr *msg)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct gg_settings *s = gg_foreign_socket(sock, sk);
+	struct gg_dest d = {};
+
+	if (!s)
 		return 0;
-	named = BPF_CORE_READ(sock, type) != SOCK_STREAM && BPF_CORE_READ(msg, msg_name) &&
-		BPF_CORE_READ(msg, msg_namelen) > 0;
-	peer = gg_dest_from_peer(&d, sock, sk, family);
-	if (gg_send_rerouted(sk, msg, family)) {
-		d.family = peer ? d.family : family;
-		d.hook = GG_NET_SENDMSG;
-		gg_egress_unreadable(&d, GG_MECH_LSM);
-		return -EPERM;
-	}
-	if (named || !peer)
-		return 0;
+	if (gg_send_rerouted(sock, sk, msg) ||
+	    (BPF_CORE_READ(sock, type) == SOCK_DGRAM && BPF_CORE_READ(msg, msg_name)))
+		return gg_foreign_refuse(sock, sk);
+	if (!gg_dest_from_peer(&d, sock, sk, BPF_CORE_READ(sk, __sk_common.skc_family)))
+		return 0; /* not connected: the name is decided (TCP Fast Open) */
 	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
+}
+
+/*
+ * Options that route a foreign socket's later packets past its peer, set
+ * by a governed task after a send was decided (a corked TCP send flushed
+ * after): IP_OPTIONS, and IPv6's routing, destination and hop-by-hop
+ * headers (IPV6_RTHDR needs no privilege).
+ */
+#define GG_SOL_IP 0
+#define GG_SOL_IPV6 41
+#define GG_IP_OPTIONS 4
+
+static __always_inline bool gg_route_option(int level, int optname)
+{
+	if (level == GG_SOL_IP)
+		return optname == GG_IP_OPTIONS;
+	/* IPV6_2292RTHDR, IPV6_2292PKTOPTIONS, IPV6_HOPOPTS, IPV6_RTHDRDSTOPTS,
+	 * IPV6_RTHDR, IPV6_DSTOPTS */
+	return level == GG_SOL_IPV6 && (optname == 5 || optname == 6 || optname == 54 ||
+					optname == 55 || optname == 57 || optname == 59);
+}
+
+SEC("lsm/socket_setsockopt")
+int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, int ret)
+{
+	struct sock *sk;
+
+	if (ret != 0)
+		return ret;
+	if (!gg_route_option(level, optname))
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!gg_foreign_socket(sock, sk))
+		return 0;
+	return gg_foreign_refuse(sock, sk);
 }
 
 SEC("lsm/socket_connect")
@@ -1873,6 +1928,7 @@ GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);
 GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
 GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);
 GG_ASSERT_PINNED(gg_egress_own_socket, GG_PROG_EGRESS_OWN_SOCKET);
+GG_ASSERT_PINNED(gg_egress_setsockopt, GG_PROG_EGRESS_SETSOCKOPT);
 GG_ASSERT_PINNED(gg_egress_connect4, GG_PROG_EGRESS_CONNECT4);
 GG_ASSERT_PINNED(gg_egress_connect6, GG_PROG_EGRESS_CONNECT6);
 GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);

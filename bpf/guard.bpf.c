@@ -997,17 +997,20 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
  * terminal's reader runs it. In a cgroup scope that is the shell that
  * started the workload; otherwise a login shell, or an exempt task's
  * terminal. Refused to governed tasks, locked or not (Linux 6.2 made it
- * optional, dev.tty.legacy_tiocsti; Debian's 6.1 always has it).
+ * optional, dev.tty.legacy_tiocsti; Debian's 6.1 always has it). So is
+ * TIOCLINUX: a virtual console's selection set and pasted into its input
+ * (TIOCL_SETSEL, TIOCL_PASTESEL; root may on 6.1 and 6.12).
  */
 #define GG_TIOCSTI 0x5412
+#define GG_TIOCLINUX 0x541C
 
-static __always_inline int gg_guard_tty_inject(struct file *file)
+static __always_inline int gg_guard_tty_inject(struct file *file, unsigned int cmd)
 {
 	struct gg_settings *s = gg_governed_other();
 
 	if (!s)
 		return 0;
-	return gg_refuse_flags(GG_GUARD_TTY_INJECT, 0,
+	return gg_refuse_flags(GG_GUARD_TTY_INJECT, cmd,
 			       BPF_CORE_READ(file, f_path.dentry, d_name.name),
 			       s->locked ? 0 : GG_EVF_UNLOCKED);
 }
@@ -1016,8 +1019,8 @@ static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, i
 {
 	if (ret != 0)
 		return ret;
-	if (cmd == GG_TIOCSTI)
-		return gg_guard_tty_inject(file);
+	if (cmd == GG_TIOCSTI || cmd == GG_TIOCLINUX)
+		return gg_guard_tty_inject(file, cmd);
 	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;
 }
 

@@ -576,9 +576,9 @@ enum gg_guard_what {
 	 * process_vm_writev, pidfd_getfd. Refused unlocked too
 	 * (GG_EVF_UNLOCKED). */
 	GG_GUARD_BORROW = 11,
-	/* A governed task's TIOCSTI: input pushed into a terminal, which its
-	 * reader runs (name: the terminal; FLOOR-TAMPER-CGROUP). Refused
-	 * unlocked too. */
+	/* A governed task's TIOCSTI or TIOCLINUX (arg: the ioctl): input
+	 * pushed into a terminal, which its reader runs (name: the terminal;
+	 * FLOOR-TAMPER-CGROUP). Refused unlocked too. */
 	GG_GUARD_TTY_INJECT = 12,
 	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
 	 * trusted keys' directory and the configuration file, and the state
@@ -869,6 +869,7 @@ struct gg_meta {
 #define GG_PROG_EGRESS_SENDMSG "gg_egress_sendmsg"
 #define GG_PROG_EGRESS_SOCKET "gg_egress_socket"
 #define GG_PROG_EGRESS_OWN_SOCKET "gg_egress_own_socket"
+#define GG_PROG_EGRESS_SETSOCKOPT "gg_egress_setsockopt"
 #define GG_PROG_EGRESS_CONNECT4 "gg_egress_connect4"
 #define GG_PROG_EGRESS_CONNECT6 "gg_egress_connect6"
 #define GG_PROG_EGRESS_SENDMSG4 "gg_egress_sendmsg4"

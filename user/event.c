@@ -433,7 +433,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 									"unknown"));
 	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
 		json_object_set_new(rec, "device", json_string("tun"));
-	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
+	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT) && g->arg)
 		json_object_set_new(rec, "ioctl", json_integer(g->arg));
 }
 
@@ -922,7 +922,7 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kname(b, "file_op", g->arg < 3 ? configfs_ops[g->arg] : "unknown");
 	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
 		sb_kname(b, "device", "tun");
-	else if (g->what == GG_GUARD_BLOCK_WRITE && g->arg)
+	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT) && g->arg)
 		sb_kint(b, "ioctl", g->arg);
 	else if (g->what == GG_GUARD_LOCKDOWN)
 		sb_kint(b, "lockdown_reason", g->arg);

@@ -95,6 +95,9 @@ GG_SKEL_ADAPTERS(guard)
 	/* the daemon's own sockets: left to gg_self_egress by the packet check */         \
 	P(egress, gg_egress_own_socket, GG_PROG_EGRESS_OWN_SOCKET, GG_MECH_LSM,              \
 	  GG_ATTACH_AUTO)                                                                    \
+	/* routing options on a socket made outside the scope */                         \
+	P(egress, gg_egress_setsockopt, GG_PROG_EGRESS_SETSOCKOPT, GG_MECH_LSM,              \
+	  GG_ATTACH_AUTO)                                                                    \
 	/* content digests of executables, for program rules (sleepable) */                 \
 	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
 	P(egress, gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)  \

@@ -39,6 +39,8 @@
  *                            DIR/stop exists (60 s at most)
  * gg-tamper tiocsti TTY TEXT TEXT and a newline pushed into TTY's input
  *                            (TIOCSTI), as if typed
+ * gg-tamper tioclinux TTY     TIOCLINUX's paste (TIOCL_PASTESEL) on TTY: a
+ *                            pty answers ENOTTY past the LSM
  * gg-tamper kill PID SIG     kill(PID, SIG)
  * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
  * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
@@ -344,6 +346,14 @@ static int tty_reader(const char *dir)
 	}
 	kill(child, SIGKILL);
 	return 0;
+}
+
+static long tioclinux(const char *tty)
+{
+	int fd = open(tty, O_RDWR | O_NOCTTY);
+	char sub = 3; /* TIOCL_PASTESEL */
+
+	return fd < 0 ? -1 : ioctl(fd, TIOCLINUX, &sub);
 }
 
 static long tiocsti(const char *tty, const char *text)
@@ -941,6 +951,8 @@ int main(int argc, char **argv)
 		return report(recvfd_lsrr(argv[2], argv[3], argv[4]));
 	if (!strcmp(v, "ttyreader") && argc == 3)
 		return tty_reader(argv[2]);
+	if (!strcmp(v, "tioclinux") && argc == 3)
+		return report(tioclinux(argv[2]));
 	if (!strcmp(v, "tiocsti") && argc == 4)
 		return report(tiocsti(argv[2], argv[3]));
 	if (!strcmp(v, "kill") && argc == 4)
@@ -986,7 +998,7 @@ int main(int argc, char **argv)
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
 			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT |\n"
 			"       recvfd-send SOCK TEXT [ADDR PORT] | recvfd-lsrr SOCK TEXT VIA |\n"
-			"       ttyreader DIR | tiocsti TTY TEXT |\n"
+			"       ttyreader DIR | tiocsti TTY TEXT | tioclinux TTY |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"
 			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"

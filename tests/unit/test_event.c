@@ -396,11 +396,12 @@ static void test_tamper_record(void **state)
 	json_decref(rec);
 	/* input pushed into a terminal (TIOCSTI) */
 	e.guard.what = GG_GUARD_TTY_INJECT;
-	e.guard.arg = 0;
+	e.guard.arg = 0x5412;
 	strcpy(e.guard.name, "3");
 	rec = tamper_rec(&e, "tty_inject", "FLOOR-TAMPER-CGROUP");
 	assert_string_equal(str(rec, "target"), "3");
 	assert_null(json_object_get(rec, "ptrace_mode"));
+	assert_int_equal(json_integer_value(json_object_get(rec, "ioctl")), 0x5412);
 	json_decref(rec);
 	e.flags = GG_EVF_TAMPER;
 

@@ -950,6 +950,10 @@ check borrow-srr-exempt-arrives on_wire srrexempt
 check borrow-srr-eperm is "$(gg-tamper recvfd-lsrr $rdir/fd.sock ggwire:srrgov 169.254.169.254)" EPERM
 check borrow-srr-none off_wire srrgov 2
 check borrow-srr-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"comm":"gg-tamper"'
+# a datagram socket made outside the scope sends only to its peer: a name
+# (allowed here) could repeat in sendmmsg, which asks no second time
+check borrow-named-udp-eperm is "$(gg-tamper recvfd-send $rdir/fd.sock ggwire:namedgov 198.51.100.7 9)" EPERM
+check borrow-named-udp-none off_wire namedgov 2
 touch $rdir/stop
 # TIOCSTI: input pushed into an exempt task's terminal, which its reader
 # takes as typed
@@ -964,6 +968,10 @@ check borrow-tiocsti-eperm is "$(gg-tamper tiocsti $tty ggwire:typedgov)" EPERM
 sleep 1
 check borrow-tiocsti-untyped sh -c "! grep -q typedgov $ydir/got"
 check borrow-tiocsti-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"tty_inject"' '"locked":false'
+# TIOCLINUX (a console's selection pasted into its input): refused before
+# the driver, which answers a pty's with ENOTTY
+check borrow-tioclinux-exempt-past is "$(in_exempt gg-tamper tioclinux $tty)" ENOTTY
+check borrow-tioclinux-eperm is "$(gg-tamper tioclinux $tty)" EPERM
 touch $ydir/stop
 stop
 govgate stop --unload --config $cfg
