@@ -1091,14 +1091,14 @@ static __always_inline bool gg_send_rerouted(struct socket *sock, struct sock *s
 
 /* A foreign socket's send or option refused without a destination to
  * decide: recorded as unreadable (fail_closed), on its peer if it has one. */
-static __always_inline int gg_foreign_refuse(struct socket *sock, struct sock *sk)
+static __always_inline int gg_foreign_refuse(struct socket *sock, struct sock *sk, __u8 hook)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	struct gg_dest d = {};
 
 	if (!gg_dest_from_peer(&d, sock, sk, family))
 		d.family = family;
-	d.hook = GG_NET_SENDMSG;
+	d.hook = hook;
 	gg_egress_unreadable(&d, GG_MECH_LSM);
 	return -EPERM;
 }
@@ -1123,7 +1123,7 @@ static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr
 		return 0;
 	if (gg_send_rerouted(sock, sk, msg) ||
 	    (BPF_CORE_READ(sock, type) == SOCK_DGRAM && BPF_CORE_READ(msg, msg_name)))
-		return gg_foreign_refuse(sock, sk);
+		return gg_foreign_refuse(sock, sk, GG_NET_SENDMSG);
 	if (!gg_dest_from_peer(&d, sock, sk, BPF_CORE_READ(sk, __sk_common.skc_family)))
 		return 0; /* not connected: the name is decided (TCP Fast Open) */
 	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
@@ -1143,10 +1143,10 @@ static __always_inline bool gg_route_option(int level, int optname)
 {
 	if (level == GG_SOL_IP)
 		return optname == GG_IP_OPTIONS;
-	/* IPV6_2292RTHDR, IPV6_2292PKTOPTIONS, IPV6_HOPOPTS, IPV6_RTHDRDSTOPTS,
-	 * IPV6_RTHDR, IPV6_DSTOPTS */
-	return level == GG_SOL_IPV6 && (optname == 5 || optname == 6 || optname == 54 ||
-					optname == 55 || optname == 57 || optname == 59);
+	/* IPV6_2292PKTOPTIONS, IPV6_HOPOPTS, IPV6_RTHDRDSTOPTS, IPV6_RTHDR,
+	 * IPV6_DSTOPTS (IPV6_2292RTHDR only asks to receive one) */
+	return level == GG_SOL_IPV6 && (optname == 6 || optname == 54 || optname == 55 ||
+					optname == 57 || optname == 59);
 }
 
 SEC("lsm/socket_setsockopt")
@@ -1161,7 +1161,7 @@ int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, 
 	sk = BPF_CORE_READ(sock, sk);
 	if (!gg_foreign_socket(sock, sk))
 		return 0;
-	return gg_foreign_refuse(sock, sk);
+	return gg_foreign_refuse(sock, sk, GG_NET_SETSOCKOPT);
 }
 
 SEC("lsm/socket_connect")

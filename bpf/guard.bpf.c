@@ -307,6 +307,33 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 }
 
 /*
+ * The guards that hold unlocked too (a governed task borrowing an
+ * ungoverned one): refused and recorded like the others, but while
+ * unlocked in the agent-wide observe mode recorded only (action observe),
+ * as every rule then is. Locked, observe changes nothing.
+ */
+static __always_inline int gg_refuse_scope(const struct gg_settings *s, __u32 what, __u32 arg,
+					   const void *name)
+{
+	__u32 entries[GG_MAX_HITS] = {};
+	struct gg_event *e;
+
+	if (s->locked || !s->observe)
+		return gg_refuse_flags(what, arg, name, s->locked ? 0 : GG_EVF_UNLOCKED);
+	e = gg_decide(GG_GATE_MODULE, GG_ACT_OBSERVE);
+	if (e) {
+		gg_event_fill(e, GG_GATE_MODULE, GG_ACT_OBSERVE, GG_MECH_LSM, 0, entries,
+			      GG_EVF_TAMPER | GG_EVF_UNLOCKED);
+		e->guard.what = what;
+		e->guard.arg = arg;
+		e->guard.name[0] = '\0';
+		bpf_probe_read_kernel_str(e->guard.name, sizeof(e->guard.name), name);
+		bpf_ringbuf_submit(e, 0);
+	}
+	return 0;
+}
+
+/*
  * The signing key file is the daemon's alone, not all of govgate's own:
  * govgate's binary run in the unit's cgroup by a drop-in (`pack sign --key
  * audit-key.pem FILE`) would sign whatever it is given. The daemon opens
@@ -562,7 +589,7 @@ static __always_inline int gg_guard_borrow(struct task_struct *child, unsigned i
 
 	if (!s || gg_cgroup_governed(s, BPF_CORE_READ(child, cgroups, dfl_cgrp)))
 		return 0;
-	return gg_refuse_flags(GG_GUARD_BORROW, mode, child->comm, s->locked ? 0 : GG_EVF_UNLOCKED);
+	return gg_refuse_scope(s, GG_GUARD_BORROW, mode, child->comm);
 }
 
 SEC("lsm/ptrace_access_check")
@@ -1010,9 +1037,8 @@ static __always_inline int gg_guard_tty_inject(struct file *file, unsigned int c
 
 	if (!s)
 		return 0;
-	return gg_refuse_flags(GG_GUARD_TTY_INJECT, cmd,
-			       BPF_CORE_READ(file, f_path.dentry, d_name.name),
-			       s->locked ? 0 : GG_EVF_UNLOCKED);
+	return gg_refuse_scope(s, GG_GUARD_TTY_INJECT, cmd,
+			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
 
 static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, int ret)

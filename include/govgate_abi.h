@@ -155,7 +155,10 @@ struct gg_settings {
 	 * switch govgate off, to every task but init, the daemon and the
 	 * tasks of the daemon's cgroup (self_unit, if not the root). */
 	__u32 locked;
-	__u32 _pad;
+	/* The agent-wide mode is observe (config "mode"): the guards that
+	 * hold unlocked too (GG_GUARD_BORROW, GG_GUARD_TTY_INJECT) record and
+	 * allow, as every compiled rule then does. */
+	__u32 observe;
 	/* The pin directory (dev in the kernel's encoding, as exec_inode). */
 	__u64 pin_dir_dev;
 	__u64 pin_dir_ino;
@@ -536,6 +539,7 @@ enum gg_net_hook {
 	GG_NET_SENDMSG = 1,
 	GG_NET_SOCKET = 2, /* socket creation (floor: raw and packet sockets) */
 	GG_NET_PACKET = 3, /* the packet itself, on its way out (cgroup_skb) */
+	GG_NET_SETSOCKOPT = 4, /* a routing option on a socket made outside the scope */
 };
 
 struct gg_event_net {
@@ -978,8 +982,8 @@ GG_ASSERT_OFF(gg_settings, self_start_ticks, 16);
 GG_ASSERT_OFF(gg_settings, scope, 24);
 GG_ASSERT_OFF(gg_settings, exempt, 40);
 GG_ASSERT_NEXT(gg_settings, exempt, locked);
-GG_ASSERT_NEXT(gg_settings, locked, _pad);
-GG_ASSERT_NEXT(gg_settings, _pad, pin_dir_dev);
+GG_ASSERT_NEXT(gg_settings, locked, observe);
+GG_ASSERT_NEXT(gg_settings, observe, pin_dir_dev);
 GG_ASSERT_NEXT(gg_settings, pin_dir_dev, pin_dir_ino);
 GG_ASSERT_NEXT(gg_settings, pin_dir_ino, self_unit_parent);
 GG_ASSERT_NEXT(gg_settings, self_unit_parent, self_unit);

@@ -1674,7 +1674,7 @@ static int start_policy(struct gg_daemon *d, struct gg_err *err)
 		return ret;
 	self_egress_of(cfg, &d->self_egress);
 	ret = gg_gates_configure(cfg->pin_dir, &cfg->scope, getpid(), &d->self_egress, true,
-				 d->locked, err);
+				 d->locked, cfg->mode == GG_ACT_OBSERVE, err);
 	if (ret || !d->pin_dir_final)
 		return ret;
 	/* A map outlives its pin while an fd holds it: what the replaced gates
@@ -2229,7 +2229,7 @@ static json_t *do_unlock(struct gg_daemon *d)
 	struct gg_err err;
 
 	if (gg_gates_configure(d->cfg->pin_dir, &d->cfg->scope, getpid(), &d->self_egress, true,
-			       false, &err))
+			       false, d->cfg->mode == GG_ACT_OBSERVE, &err))
 		return reply_error(err.msg, NULL);
 	d->locked = false;
 	d->lock.locked = 0;

@@ -249,6 +249,7 @@ static const char *net_hook_name(__u8 hook)
 		[GG_NET_SENDMSG] = "sendmsg",
 		[GG_NET_SOCKET] = "socket",
 		[GG_NET_PACKET] = "packet",
+		[GG_NET_SETSOCKOPT] = "setsockopt",
 	};
 
 	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "unknown";

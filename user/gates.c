@@ -1255,13 +1255,14 @@ static int configure_lock(const char *pin_dir, struct gg_settings *s, struct gg_
 
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
 		       const struct gg_self_egress *self_egress, bool enabled, bool locked,
-		       struct gg_err *err)
+		       bool observe, struct gg_err *err)
 {
 	struct gg_settings s = {
 		.scope_mode = scope->mode,
 		.n_exempt = scope->n_exempt,
 		.self_tgid = self_tgid,
 		.enabled = enabled,
+		.observe = observe,
 	};
 	int fd, ret;
 	__u32 zero = 0;

@@ -65,10 +65,10 @@ struct gg_self_egress {
 /* Writes scope, exemptions, self (and what it may reach) and enabled into
  * the pinned maps; with locked, locked mode too (bpf/guard.bpf.c): the
  * guarded maps' ids, the pin directory and the daemon's cgroup, then
- * settings.locked. */
+ * settings.locked; observe: the agent-wide mode (settings.observe). */
 int gg_gates_configure(const char *pin_dir, const struct gg_scope *scope, __u32 self_tgid,
 		       const struct gg_self_egress *self_egress, bool enabled, bool locked,
-		       struct gg_err *err);
+		       bool observe, struct gg_err *err);
 
 /* Is the locked-mode guard attached (by this process, or pinned)? state
  * says by what (GG_MECH_LSM, or GG_MECH_NONE and why). */

@@ -862,6 +862,14 @@ check counter-exec-observed [ "$(counter cmd.exec 5)" -ge 1 ]
 # the record says what would have been denied.
 check observe-packet-arrives is "$(way packet 169.254.169.254 5367 lo)" "ok arrived"
 check observe-packet-logged audit_has '"event":"egress_blocked"' '"action":"observe"' '"hook":"socket"' '"socket_kind":"packet"' 'FLOOR-NET-RAW'
+# TIOCSTI observed (the guards that hold unlocked too refuse nothing here)
+mkdir -p /tmp/tty-obs
+gg-tamper ttyreader /tmp/tty-obs >/dev/null 2>&1 &
+wait_for 10 [ -s /tmp/tty-obs/ready ]
+check observe-tiocsti-ok is "$(gg-tamper tiocsti "$(cat /tmp/tty-obs/ready)" ggwire:typedobs)" ok
+check observe-tiocsti-typed wait_for 5 grep -qx ggwire:typedobs /tmp/tty-obs/got
+check observe-tiocsti-logged audit_has '"event":"tamper_blocked"' '"action":"observe"' '"tamper":"tty_inject"' '"locked":false'
+touch /tmp/tty-obs/stop
 stop
 govgate stop --unload --config $cfg
 
