@@ -281,23 +281,29 @@ static __always_inline struct gg_settings *gg_guard_subject(void)
 	return s;
 }
 
-/* Records the refusal (a kernel.module denial with GG_EVF_TAMPER, and
+/* Records a guard's verdict (a kernel.module event with GG_EVF_TAMPER, and
  * flags). */
-static __always_inline int gg_refuse_flags(__u32 what, __u32 arg, const void *name, __u32 flags)
+static __always_inline void gg_guard_record(__u32 action, __u32 what, __u32 arg, const void *name,
+					    __u32 flags)
 {
 	__u32 entries[GG_MAX_HITS] = {};
-	struct gg_event *e = gg_decide(GG_GATE_MODULE, GG_ACT_DENY);
+	struct gg_event *e = gg_decide(GG_GATE_MODULE, action);
 
-	if (e) {
-		gg_event_fill(e, GG_GATE_MODULE, GG_ACT_DENY, GG_MECH_LSM, 0, entries,
-			      GG_EVF_TAMPER | flags);
-		e->guard.what = what;
-		e->guard.arg = arg;
-		e->guard.name[0] = '\0';
-		if (name)
-			bpf_probe_read_kernel_str(e->guard.name, sizeof(e->guard.name), name);
-		bpf_ringbuf_submit(e, 0);
-	}
+	if (!e)
+		return;
+	gg_event_fill(e, GG_GATE_MODULE, action, GG_MECH_LSM, 0, entries, GG_EVF_TAMPER | flags);
+	e->guard.what = what;
+	e->guard.arg = arg;
+	e->guard.name[0] = '\0';
+	if (name)
+		bpf_probe_read_kernel_str(e->guard.name, sizeof(e->guard.name), name);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Records the refusal, with flags. */
+static __always_inline int gg_refuse_flags(__u32 what, __u32 arg, const void *name, __u32 flags)
+{
+	gg_guard_record(GG_ACT_DENY, what, arg, name, flags);
 	return -EPERM;
 }
 
@@ -315,21 +321,9 @@ static __always_inline int gg_refuse(__u32 what, __u32 arg, const void *name)
 static __always_inline int gg_refuse_scope(const struct gg_settings *s, __u32 what, __u32 arg,
 					   const void *name)
 {
-	__u32 entries[GG_MAX_HITS] = {};
-	struct gg_event *e;
-
 	if (s->locked || !s->observe)
 		return gg_refuse_flags(what, arg, name, s->locked ? 0 : GG_EVF_UNLOCKED);
-	e = gg_decide(GG_GATE_MODULE, GG_ACT_OBSERVE);
-	if (e) {
-		gg_event_fill(e, GG_GATE_MODULE, GG_ACT_OBSERVE, GG_MECH_LSM, 0, entries,
-			      GG_EVF_TAMPER | GG_EVF_UNLOCKED);
-		e->guard.what = what;
-		e->guard.arg = arg;
-		e->guard.name[0] = '\0';
-		bpf_probe_read_kernel_str(e->guard.name, sizeof(e->guard.name), name);
-		bpf_ringbuf_submit(e, 0);
-	}
+	gg_guard_record(GG_ACT_OBSERVE, what, arg, name, GG_EVF_UNLOCKED);
 	return 0;
 }
 
