@@ -953,15 +953,16 @@ mkdir -p $rdir
 in_exempt nsenter -t $wire -n gg-net sentinel 198.51.100.7 9 $rdir ggwire:srrfirst >/dev/null 2>&1 &
 wait_for 10 [ -s $rdir/ready ]
 check borrow-srr-sentinel-arrives on_wire srrfirst
+# a datagram socket made outside the scope sends only to its peer: a name
+# (allowed here) could repeat in sendmmsg, which asks no second time;
+# before any option is set on the socket (the exempt task's source route)
+check borrow-named-udp-eperm is "$(gg-tamper recvfd-send $rdir/fd.sock ggwire:namedgov 198.51.100.7 9)" EPERM
+check borrow-named-udp-none off_wire namedgov 2
 check borrow-srr-exempt-ok is "$(in_exempt gg-tamper recvfd-lsrr $rdir/fd.sock ggwire:srrexempt 169.254.169.254)" ok
 check borrow-srr-exempt-arrives on_wire srrexempt
 check borrow-srr-eperm is "$(gg-tamper recvfd-lsrr $rdir/fd.sock ggwire:srrgov 169.254.169.254)" EPERM
 check borrow-srr-none off_wire srrgov 2
 check borrow-srr-audited audit_has '"event":"egress_blocked"' '"fail_closed":"unreadable_destination"' '"comm":"gg-tamper"'
-# a datagram socket made outside the scope sends only to its peer: a name
-# (allowed here) could repeat in sendmmsg, which asks no second time
-check borrow-named-udp-eperm is "$(gg-tamper recvfd-send $rdir/fd.sock ggwire:namedgov 198.51.100.7 9)" EPERM
-check borrow-named-udp-none off_wire namedgov 2
 touch $rdir/stop
 # TIOCSTI: input pushed into an exempt task's terminal, which its reader
 # takes as typed
