@@ -1010,7 +1010,7 @@ static __always_inline int gg_socket_send(struct socket *sock)
 
 /* A connected socket's peer, as a destination; false when it has none. */
 static __always_inline bool gg_dest_from_peer(struct gg_dest *d, struct socket *sock,
-					      struct sock *sk, __u16 family)
+					      struct sock *sk, __u16 family, __u8 hook)
 {
 	__u32 ip6[4] = {}, ip4;
 
@@ -1029,7 +1029,7 @@ static __always_inline bool gg_dest_from_peer(struct gg_dest *d, struct socket *
 	d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	d->proto = BPF_CORE_READ(sk, sk_protocol);
 	d->sock_type = BPF_CORE_READ(sock, type);
-	d->hook = GG_NET_SENDMSG;
+	d->hook = hook;
 	return true;
 }
 
@@ -1083,7 +1083,7 @@ static __always_inline bool gg_send_rerouted(struct socket *sock, struct sock *s
 	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP &&
 	     proto != GG_IPPROTO_ICMPV6))
 		return true;
-	if (BPF_CORE_READ(msg, msg_controllen) || BPF_CORE_READ(inet, inet_opt))
+	if ((msg && BPF_CORE_READ(msg, msg_controllen)) || BPF_CORE_READ(inet, inet_opt))
 		return true;
 	return BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6 &&
 	       BPF_CORE_READ(inet, pinet6, opt) != NULL;
@@ -1096,7 +1096,7 @@ static __always_inline int gg_foreign_refuse(struct socket *sock, struct sock *s
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	struct gg_dest d = {};
 
-	if (!gg_dest_from_peer(&d, sock, sk, family))
+	if (!gg_dest_from_peer(&d, sock, sk, family, hook))
 		d.family = family;
 	d.hook = hook;
 	gg_egress_unreadable(&d, GG_MECH_LSM);
@@ -1113,7 +1113,7 @@ static __always_inline int gg_foreign_refuse(struct socket *sock, struct sock *s
  * route; udpv6 sends an AF_UNSPEC name to the peer. Anything that could
  * route a send elsewhere fails closed (gg_send_rerouted).
  */
-static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr *msg)
+static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr *msg, __u8 hook)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	struct gg_settings *s = gg_foreign_socket(sock, sk);
@@ -1122,10 +1122,15 @@ static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr
 	if (!s)
 		return 0;
 	if (gg_send_rerouted(sock, sk, msg) ||
-	    (BPF_CORE_READ(sock, type) == SOCK_DGRAM && BPF_CORE_READ(msg, msg_name)))
-		return gg_foreign_refuse(sock, sk, GG_NET_SENDMSG);
-	if (!gg_dest_from_peer(&d, sock, sk, BPF_CORE_READ(sk, __sk_common.skc_family)))
+	    (BPF_CORE_READ(sock, type) == SOCK_DGRAM && msg && BPF_CORE_READ(msg, msg_name)))
+		return gg_foreign_refuse(sock, sk, hook);
+	if (!gg_dest_from_peer(&d, sock, sk, BPF_CORE_READ(sk, __sk_common.skc_family), hook)) {
+		/* A datagram socket with no peer sends an unnamed datagram only
+		 * to where its owner's corked one (MSG_MORE, UDP_CORK) goes. */
+		if (BPF_CORE_READ(sock, type) == SOCK_DGRAM)
+			return gg_foreign_refuse(sock, sk, hook);
 		return 0; /* not connected: the name is decided (TCP Fast Open) */
+	}
 	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
 }
 
@@ -1164,6 +1169,30 @@ int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, 
 	return gg_foreign_refuse(sock, sk, GG_NET_SETSOCKOPT);
 }
 
+#define GG_MAY_WRITE 0x2 /* a #define in linux/fs.h, not in vmlinux.h */
+
+/*
+ * sendfile and splice onto a socket, on kernels before 6.5: the pages go
+ * through the protocol's sendpage (kernel_sendpage), which asks no socket
+ * hook, so a governed task's pages onto a foreign socket are decided at the
+ * write check before it (rw_verify_area), on the peer, as a send is. A
+ * write() passes here and then at socket_sendmsg, to the same verdict.
+ * Loaded only on such kernels (user/gates.c): every read and write of every
+ * task runs it, and returns after the mask test or the file's type.
+ */
+SEC("lsm/file_permission")
+int BPF_PROG(gg_egress_page_send, struct file *file, int mask, int ret)
+{
+	struct socket *sock;
+
+	if (ret != 0)
+		return ret;
+	if (!(mask & GG_MAY_WRITE))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	return sock ? gg_send_on_foreign(sock, NULL, GG_NET_WRITE) : 0;
+}
+
 SEC("lsm/socket_connect")
 int BPF_PROG(gg_egress_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
@@ -1192,7 +1221,7 @@ int BPF_PROG(gg_egress_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	ret = gg_socket_send(sock);
 	if (ret)
 		return ret;
-	ret = gg_send_on_foreign(sock, msg);
+	ret = gg_send_on_foreign(sock, msg, GG_NET_SENDMSG);
 	if (ret)
 		return ret;
 	name = BPF_CORE_READ(msg, msg_name);
@@ -1929,6 +1958,7 @@ GG_ASSERT_PINNED(gg_egress_sendmsg, GG_PROG_EGRESS_SENDMSG);
 GG_ASSERT_PINNED(gg_egress_socket, GG_PROG_EGRESS_SOCKET);
 GG_ASSERT_PINNED(gg_egress_own_socket, GG_PROG_EGRESS_OWN_SOCKET);
 GG_ASSERT_PINNED(gg_egress_setsockopt, GG_PROG_EGRESS_SETSOCKOPT);
+GG_ASSERT_PINNED(gg_egress_page_send, GG_PROG_EGRESS_PAGE_SEND);
 GG_ASSERT_PINNED(gg_egress_connect4, GG_PROG_EGRESS_CONNECT4);
 GG_ASSERT_PINNED(gg_egress_connect6, GG_PROG_EGRESS_CONNECT6);
 GG_ASSERT_PINNED(gg_egress_sendmsg4, GG_PROG_EGRESS_SENDMSG4);

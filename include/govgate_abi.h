@@ -540,6 +540,9 @@ enum gg_net_hook {
 	GG_NET_SOCKET = 2, /* socket creation (floor: raw and packet sockets) */
 	GG_NET_PACKET = 3, /* the packet itself, on its way out (cgroup_skb) */
 	GG_NET_SETSOCKOPT = 4, /* a routing option on a socket made outside the scope */
+	/* the write check (lsm/file_permission) of write, sendfile and splice
+	 * onto a socket made outside the scope, on kernels before 6.5 */
+	GG_NET_WRITE = 5,
 };
 
 struct gg_event_net {
@@ -874,6 +877,7 @@ struct gg_meta {
 #define GG_PROG_EGRESS_SOCKET "gg_egress_socket"
 #define GG_PROG_EGRESS_OWN_SOCKET "gg_egress_own_socket"
 #define GG_PROG_EGRESS_SETSOCKOPT "gg_egress_setsockopt"
+#define GG_PROG_EGRESS_PAGE_SEND "gg_egress_page_send"
 #define GG_PROG_EGRESS_CONNECT4 "gg_egress_connect4"
 #define GG_PROG_EGRESS_CONNECT6 "gg_egress_connect6"
 #define GG_PROG_EGRESS_SENDMSG4 "gg_egress_sendmsg4"

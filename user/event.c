@@ -250,6 +250,7 @@ static const char *net_hook_name(__u8 hook)
 		[GG_NET_SOCKET] = "socket",
 		[GG_NET_PACKET] = "packet",
 		[GG_NET_SETSOCKOPT] = "setsockopt",
+		[GG_NET_WRITE] = "write",
 	};
 
 	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "unknown";

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -98,6 +99,8 @@ GG_SKEL_ADAPTERS(guard)
 	/* routing options on a socket made outside the scope */                         \
 	P(egress, gg_egress_setsockopt, GG_PROG_EGRESS_SETSOCKOPT, GG_MECH_LSM,              \
 	  GG_ATTACH_AUTO)                                                                    \
+	/* sendfile and splice onto such a socket, before 6.5 (prog_runs_with) */            \
+	P(egress, gg_egress_page_send, GG_PROG_EGRESS_PAGE_SEND, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	/* content digests of executables, for program rules (sleepable) */                 \
 	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
 	P(egress, gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)  \
@@ -391,6 +394,30 @@ static int hold_link_fd(int fd, const char *name, struct gg_err *err)
 	return 0;
 }
 
+/* Before 6.5 (MSG_SPLICE_PAGES), sendfile and splice onto a socket send
+ * through the protocol's sendpage, which asks no socket hook; since, they
+ * send through sock_sendmsg. An unreadable release counts as old. */
+static bool kernel_sendpage_unhooked(void)
+{
+	unsigned int major, minor;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return true;
+	return major < 6 || (major == 6 && minor < 5);
+}
+
+/* Is p one of mech's programs on this kernel? */
+static bool prog_runs_with(const struct gg_prog_spec *p, enum gg_mech mech)
+{
+	if (p->mech != mech && p->mech != GG_MECH_NONE)
+		return false;
+	/* every read and write runs it: only where it decides something */
+	if (!strcmp(p->name, GG_PROG_EGRESS_PAGE_SEND))
+		return kernel_sendpage_unhooked();
+	return true;
+}
+
 /* A program loaded with either mechanism: one that cannot attach is said,
  * not an error. */
 static bool optional_prog(const struct gg_prog_spec *p)
@@ -407,7 +434,7 @@ static int hold_pinned_links(const char *pin_dir, const struct gg_gate_spec *spe
 	int fd, ret;
 
 	for (size_t i = 0; i < spec->n_progs; i++) {
-		if (spec->progs[i].mech != mech && spec->progs[i].mech != GG_MECH_NONE)
+		if (!prog_runs_with(&spec->progs[i], mech))
 			continue;
 		link_pin_path(path, sizeof(path), pin_dir, spec->progs[i].name);
 		fd = bpf_obj_get(path);
@@ -437,8 +464,7 @@ static enum gg_mech pinned_mech(const char *pin_dir, const struct gg_gate_spec *
 static bool pins_complete(const char *pin_dir, const struct gg_gate_spec *spec, enum gg_mech mech)
 {
 	for (size_t i = 0; i < spec->n_progs; i++)
-		if ((spec->progs[i].mech == mech || spec->progs[i].mech == GG_MECH_NONE) &&
-		    !pinned(pin_dir, spec->progs[i].name))
+		if (prog_runs_with(&spec->progs[i], mech) && !pinned(pin_dir, spec->progs[i].name))
 			return false;
 	return true;
 }
@@ -568,7 +594,7 @@ static int load_gate(const struct gg_gate_spec *spec, const char *pin_dir, enum 
 		for (size_t i = 0; i < spec->n_progs; i++) {
 			if (strcmp(bpf_program__name(prog), spec->progs[i].name))
 				continue;
-			load = spec->progs[i].mech == mech || spec->progs[i].mech == GG_MECH_NONE;
+			load = prog_runs_with(&spec->progs[i], mech);
 			any |= spec->progs[i].mech == mech;
 		}
 		bpf_program__set_autoload(prog, load);

@@ -56,6 +56,10 @@
  *                        receiver on ADDR:PORT in this process (ADDR on an
  *                        interface of the namespace), which appends what
  *                        arrives to DIR/got, a line per read
+ *   gg-net sentinel-cork ADDR PORT DIR FIRST  the UDP sentinel, its socket
+ *                        not connected: FIRST is corked to ADDR:PORT
+ *                        (MSG_MORE), and the next unnamed send on the
+ *                        socket, anyone's, goes out with it
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
@@ -568,7 +572,7 @@ static void sentinel_got(int a, const char *dir)
 	}
 }
 
-static int sentinel(struct target *t, const char *dir, const char *first, int type)
+static int sentinel(struct target *t, const char *dir, const char *first, int type, bool cork)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char path[4096], order[sizeof(sentinel_order)];
@@ -579,14 +583,15 @@ static int sentinel(struct target *t, const char *dir, const char *first, int ty
 
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s/fd.sock", dir);
 	unlink(un.sun_path);
-	if (fd < 0 || lfd < 0 || rfd == -1 || connect(fd, (struct sockaddr *)&t->ss, t->len) ||
+	if (fd < 0 || lfd < 0 || rfd == -1 || (!cork && connect(fd, (struct sockaddr *)&t->ss, t->len)) ||
 	    bind(lfd, (struct sockaddr *)&un, sizeof(un)) || listen(lfd, 4)) {
 		perror("gg-net: sentinel");
 		return 2;
 	}
 	for (int i = 0; rfd >= 0 && p[1].fd < 0 && i < 100; i++, usleep(10000))
 		p[1].fd = accept(rfd, NULL, NULL);
-	if (send(fd, first, strlen(first), 0) < 0)
+	if ((cork ? sendto(fd, first, strlen(first), MSG_MORE, (struct sockaddr *)&t->ss, t->len) :
+		    send(fd, first, strlen(first), 0)) < 0)
 		perror("gg-net: sentinel first send");
 	snprintf(path, sizeof(path), "%s/ready", dir);
 	f = fopen(path, "w");
@@ -643,7 +648,7 @@ static int make_socket(const char *kind)
 static const char *const attacks[] = { "unspec",   "raw",	  "raw0", "hdrincl",   "packet",
 				       "sendmmsg", "fastopen", "ping", "badfamily", "disconnect",
 				       "held",	   "held-udp", "srcroute", "rewritten", "anyaddr",
-				       "anyaddr-tcp", "sentinel", "sentinel-tcp",
+				       "anyaddr-tcp", "sentinel", "sentinel-tcp", "sentinel-cork",
 				       NULL };
 
 static bool is_attack(const char *mode)
@@ -672,7 +677,9 @@ static int attack(int argc, char **argv)
 		return m[0] == 'h' ? attack_hdrincl(&t, argv[4]) : attack_packet(&t, argv[4]);
 	}
 	if (!strncmp(m, "sentinel", 8))
-		return argc == 6 ? sentinel(&t, argv[4], argv[5], m[8] ? SOCK_STREAM : SOCK_DGRAM) :
+		return argc == 6 ? sentinel(&t, argv[4], argv[5],
+					    strcmp(m, "sentinel-tcp") ? SOCK_DGRAM : SOCK_STREAM,
+					    !strcmp(m, "sentinel-cork")) :
 				   3;
 	if (!strcmp(m, "srcroute"))
 		return argc == 5 ? attack_srcroute(&t, argv[4]) : 3;
