@@ -19,6 +19,9 @@
  *                    pidfd_getfd all check it (FLOOR-TAMPER-DAEMON); and,
  *                    locked or not, a governed task's on a task that is
  *                    not governed (FLOOR-TAMPER-CGROUP)
+ *   lsm/inode_follow_link  locked or not, a governed task following a
+ *                    /proc/PID/ link (fd/N, cwd, root) of a task that is
+ *                    not governed (FLOOR-TAMPER-CGROUP)
  *   lsm/task_kill    any signal but 0 to the daemon (FLOOR-TAMPER-DAEMON)
  *   lsm/file_open    a governed task opening cgroup.procs or cgroup.threads
  *                    for writing (FLOOR-TAMPER-CGROUP)
@@ -45,7 +48,9 @@
  *                    a block device for writing, or a disk passthrough
  *                    command (FLOOR-TAMPER-POLICY); file_ioctl also a
  *                    governed task's TIOCSTI, locked or not
- *                    (FLOOR-TAMPER-CGROUP)
+ *                    (FLOOR-TAMPER-CGROUP); file_open a governed task's
+ *                    open of an input device (evdev, uinput, uhid), locked
+ *                    or not (FLOOR-TAMPER-CGROUP)
  *
  *   lsm/bprm_committed_creds  marks the daemon's successor (gg_guard_successor)
  *
@@ -69,6 +74,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define PTRACE_MODE_ATTACH 0x02
+#define PTRACE_MODE_REALCREDS 0x10
 #define CLONE_INTO_CGROUP 0x200000000ULL
 
 /* Ids of govgate's maps that only govgate's own tasks may write: written
@@ -593,8 +599,12 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 
 	if (ret != 0)
 		return ret;
-	/* Reading /proc/PID/stat, exe or environ (PTRACE_MODE_READ) stays
-	 * open to ps and journald. */
+	/* Reading /proc/PID/stat, exe or environ (PTRACE_MODE_READ_FSCREDS)
+	 * stays open to ps and journald; a read check on the real credentials
+	 * is setns(pidfd) into a task's namespaces (or kcmp, get_robust_list),
+	 * which a governed task does to none that is not governed. */
+	if ((mode & PTRACE_MODE_REALCREDS) && !(mode & PTRACE_MODE_ATTACH))
+		return gg_guard_borrow(child, mode);
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	s = gg_guard_subject();
@@ -603,6 +613,51 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 	if (s && (gg_is_daemon(s, child) || gg_is_init_side(child) || gg_is_successor(child)))
 		return gg_refuse(GG_GUARD_PTRACE, mode, child->comm);
 	return gg_guard_borrow(child, mode);
+}
+
+#define GG_PROC_SUPER_MAGIC 0x9fa0
+
+/* pid's task (the first of its PIDTYPE_PID list, linked by pid_links[0]),
+ * or NULL when it is gone. */
+static __always_inline struct task_struct *gg_pid_task(struct pid *pid)
+{
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+}
+
+/*
+ * A governed task following a /proc/PID/ link (fd/N, cwd, root, exe, ns/,
+ * map_files/) of a task that is not governed: reopening that task's pipe
+ * or FIFO through fd/N writes into what it reads (an exempt shell's
+ * commands), and cwd and root reach into its mount namespace. These are
+ * read-mode checks (PTRACE_MODE_READ), which journald's and ps's readlink
+ * of exe share; readlink does not follow a link, so it stays open. Refused
+ * locked or not. /proc/self and /proc/mounts carry no task (pid NULL).
+ */
+SEC("lsm/inode_follow_link")
+int BPF_PROG(gg_guard_proc_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
+{
+	struct proc_inode *pi;
+	struct task_struct *task;
+	struct gg_settings *s;
+
+	if (ret != 0)
+		return ret;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != GG_PROC_SUPER_MAGIC)
+		return 0;
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	task = gg_pid_task(BPF_CORE_READ(pi, pid));
+	if (!task)
+		return 0;
+	s = gg_governed_other();
+	if (!s)
+		return 0;
+	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)))
+		return 0;
+	return gg_refuse_scope(s, GG_GUARD_PROC_LINK, BPF_CORE_READ(task, tgid), task->comm);
 }
 
 /* Only signals a task sends (kill, tgkill, pidfd_send_signal, sigqueue)
@@ -647,6 +702,45 @@ static __always_inline bool gg_disk_node(struct inode *inode)
 	       (fmt == S_IFCHR && (BPF_CORE_READ(inode, i_rdev) >> 20) == SCSI_GENERIC_MAJOR);
 }
 
+#define GG_INPUT_MAJOR 13 /* every input handler's nodes: evdev, mousedev, joydev */
+#define GG_MISC_MAJOR 10
+#define GG_UINPUT_MINOR 223
+#define GG_UHID_MINOR 239
+#define GG_USERIO_MINOR 240 /* a serio port: the built-in atkbd binds to it */
+#define GG_VHCI_MINOR 137 /* a Bluetooth controller, and a HID keyboard on it */
+
+/*
+ * Keys typed by a governed task into a console that is not governed: an
+ * evdev node's writes go to every handler of its device, the virtual
+ * console's keyboard among them, and uinput and uhid make a keyboard of
+ * their own (so do userio and vhci); an evdev node's reads are the keys
+ * an operator types. A
+ * governed task opens none of them, locked or not (as TIOCSTI).
+ */
+static __always_inline bool gg_input_node(struct inode *inode)
+{
+	__u32 rdev, major, minor;
+
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFCHR)
+		return false;
+	rdev = BPF_CORE_READ(inode, i_rdev);
+	major = rdev >> 20;
+	minor = rdev & 0xfffff;
+	return major == GG_INPUT_MAJOR ||
+	       (major == GG_MISC_MAJOR && (minor == GG_UINPUT_MINOR || minor == GG_UHID_MINOR ||
+					   minor == GG_USERIO_MINOR || minor == GG_VHCI_MINOR));
+}
+
+static __always_inline int gg_guard_input(struct file *file)
+{
+	struct gg_settings *s = gg_governed_other();
+
+	if (!s)
+		return 0;
+	return gg_refuse_scope(s, GG_GUARD_INPUT_DEVICE, 0,
+			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
 #define GG_CONFIGFS_MAGIC 0x62656570
 
 /*
@@ -686,6 +780,8 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	ret = gg_guard_key_open(file);
 	if (ret)
 		return ret;
+	if (gg_input_node(BPF_CORE_READ(file, f_inode)))
+		return gg_guard_input(file);
 	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
 		return 0;
 	/* the disk beneath the guarded files (gg_guard_passthrough below): a
@@ -1020,10 +1116,52 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
  * terminal. Refused to governed tasks, locked or not (Linux 6.2 made it
  * optional, dev.tty.legacy_tiocsti; Debian's 6.1 always has it). So is
  * TIOCLINUX: a virtual console's selection set and pasted into its input
- * (TIOCL_SETSEL, TIOCL_PASTESEL; root may on 6.1 and 6.12).
+ * (TIOCL_SETSEL, TIOCL_PASTESEL; root may on 6.1 and 6.12). And the modem
+ * lines (TIOCMBIS, TIOCMSET; the tty's owner may): TIOCM_LOOP puts a
+ * serial port in loopback, and what is written to the console comes back
+ * as its getty's or login shell's input; the mask is behind a pointer, so
+ * both are refused whatever the bits. TIOCSETD: a line discipline that
+ * makes a keyboard (serport) or a network device of the line.
  */
 #define GG_TIOCSTI 0x5412
 #define GG_TIOCLINUX 0x541C
+#define GG_TIOCMBIS 0x5416
+#define GG_TIOCMSET 0x5418
+#define GG_TIOCSETD 0x5423
+
+static __always_inline bool gg_tty_inject_cmd(unsigned int cmd)
+{
+	return cmd == GG_TIOCSTI || cmd == GG_TIOCLINUX || cmd == GG_TIOCMBIS ||
+	       cmd == GG_TIOCMSET || cmd == GG_TIOCSETD;
+}
+
+/*
+ * PIDFD_GET_*_NAMESPACE (6.11 on; pidfs): a task's namespaces taken through
+ * its pidfd, as /proc/PID/ns/ would give them (gg_guard_proc_link): a
+ * governed task takes none of a task that is not governed. pidfs's
+ * private_data is the struct pid.
+ */
+#define GG_PIDFD_NS_FIRST 0xFF01 /* _IO(PIDFS_IOCTL_MAGIC, 1) */
+#define GG_PIDFD_NS_LAST 0xFF0A
+#define GG_PID_FS_MAGIC 0x50494446
+
+static __always_inline int gg_guard_pidfd_ns(struct file *file, unsigned int cmd)
+{
+	struct task_struct *task;
+	struct gg_settings *s;
+
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != GG_PID_FS_MAGIC)
+		return 0;
+	s = gg_governed_other();
+	if (!s)
+		return 0;
+	task = gg_pid_task(BPF_CORE_READ(file, private_data));
+	if (!task)
+		return 0;
+	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)))
+		return 0;
+	return gg_refuse_scope(s, GG_GUARD_PIDFD_NS, cmd, task->comm);
+}
 
 static __always_inline int gg_guard_tty_inject(struct file *file, unsigned int cmd)
 {
@@ -1039,8 +1177,10 @@ static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, i
 {
 	if (ret != 0)
 		return ret;
-	if (cmd == GG_TIOCSTI || cmd == GG_TIOCLINUX)
+	if (gg_tty_inject_cmd(cmd))
 		return gg_guard_tty_inject(file, cmd);
+	if (cmd >= GG_PIDFD_NS_FIRST && cmd <= GG_PIDFD_NS_LAST)
+		return gg_guard_pidfd_ns(file, cmd);
 	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;
 }
 
@@ -1286,6 +1426,7 @@ GG_ASSERT_PINNED(gg_guard_ptrace, GG_PROG_GUARD_PTRACE);
 GG_ASSERT_PINNED(gg_guard_kill, GG_PROG_GUARD_KILL);
 GG_ASSERT_PINNED(gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN);
 GG_ASSERT_PINNED(gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC);
+GG_ASSERT_PINNED(gg_guard_proc_link, GG_PROG_GUARD_PROC_LINK);
 GG_ASSERT_PINNED(gg_guard_pfile_open, GG_PROG_GUARD_PFILE_OPEN);
 GG_ASSERT_PINNED(gg_guard_pfile_create, GG_PROG_GUARD_PFILE_CREATE);
 GG_ASSERT_PINNED(gg_guard_pfile_link, GG_PROG_GUARD_PFILE_LINK);

@@ -583,10 +583,26 @@ enum gg_guard_what {
 	 * process_vm_writev, pidfd_getfd. Refused unlocked too
 	 * (GG_EVF_UNLOCKED). */
 	GG_GUARD_BORROW = 11,
-	/* A governed task's TIOCSTI or TIOCLINUX (arg: the ioctl): input
-	 * pushed into a terminal, which its reader runs (name: the terminal;
+	/* A governed task's TIOCSTI, TIOCLINUX, TIOCMBIS, TIOCMSET or TIOCSETD
+	 * (arg: the ioctl): input pushed into a terminal, which its reader
+	 * runs, or a serial line looped back (name: the terminal;
 	 * FLOOR-TAMPER-CGROUP). Refused unlocked too. */
 	GG_GUARD_TTY_INJECT = 12,
+	/* A governed task opening an input device node: an evdev node (its
+	 * writes reach every handler of the device, the console's keyboard
+	 * among them; its reads are the keys typed), uinput or uhid (a new
+	 * keyboard). name: the node; FLOOR-TAMPER-CGROUP. Refused unlocked
+	 * too. */
+	GG_GUARD_INPUT_DEVICE = 13,
+	/* A governed task following a /proc/PID/ link (fd/N, cwd, root, exe,
+	 * ns/, map_files/) of a task that is not governed: reopening its pipe
+	 * writes into what it reads (arg: its tgid; name: its comm;
+	 * FLOOR-TAMPER-CGROUP). Refused unlocked too. */
+	GG_GUARD_PROC_LINK = 14,
+	/* A governed task's PIDFD_GET_*_NAMESPACE on the pidfd of a task
+	 * that is not governed (arg: the ioctl; name: its comm;
+	 * FLOOR-TAMPER-CGROUP). Refused unlocked too. */
+	GG_GUARD_PIDFD_NS = 15,
 	/* The files that authorise policy changes (FLOOR-TAMPER-POLICY): the
 	 * trusted keys' directory and the configuration file, and the state
 	 * directory that a restart re-applies (guard_files). */
@@ -909,6 +925,7 @@ struct gg_meta {
 #define GG_PROG_GUARD_KILL "gg_guard_kill"
 #define GG_PROG_GUARD_FILE_OPEN "gg_guard_file_open"
 #define GG_PROG_GUARD_TASK_ALLOC "gg_guard_task_alloc"
+#define GG_PROG_GUARD_PROC_LINK "gg_guard_proc_link"
 #define GG_PROG_GUARD_PFILE_OPEN "gg_guard_pfile_open"
 #define GG_PROG_GUARD_PFILE_CREATE "gg_guard_pfile_create"
 #define GG_PROG_GUARD_PFILE_LINK "gg_guard_pfile_link"

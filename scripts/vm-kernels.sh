@@ -26,6 +26,10 @@
 #             is made in pid 1's namespace from a user namespace, a tun
 #             device made before the lock, a netconsole target: the network
 #             configuration locked mode refuses
+#   input/    evdev.ko, hid.ko and uhid.ko (drivers/input, drivers/hid),
+#             loaded by the guest before govgate starts: the emulated PS/2
+#             keyboard's evdev node and /dev/uhid, the input devices a
+#             governed task may not open
 #   release   `uname -r` of that kernel
 #   package   "<package> <version>" that was unpacked
 #   cmdline   extra kernel cmdline this kernel needs (lsm=...,bpf when bpf is
@@ -124,7 +128,7 @@ fetch_series() {
 		return 0
 	fi
 	if [[ -s $dir/package && "$(cat "$dir/package")" == "$pkg $ver" && -s $dir/vmlinuz && -s $dir/test.ko && -s $dir/dummy.ko &&
-		-s $dir/vsock/vsock_loopback.ko && -s $dir/netcfg/netconsole.ko ]]; then
+		-s $dir/vsock/vsock_loopback.ko && -s $dir/netcfg/netconsole.ko && -s $dir/input/uhid.ko ]]; then
 		log "$series: cached $pkg $ver"
 		echo "$series $dir"
 		return 0
@@ -164,6 +168,10 @@ fetch_series() {
 	done
 	for mod in drivers/net/veth drivers/net/tun fs/configfs/configfs drivers/net/netconsole; do
 		unpack_module "$tmp/root/lib/modules/$rel/kernel/$mod" "$tmp/out/netcfg/${mod##*/}.ko"
+	done
+	mkdir -p "$tmp/out/input"
+	for mod in drivers/input/evdev drivers/hid/hid drivers/hid/uhid; do
+		unpack_module "$tmp/root/lib/modules/$rel/kernel/$mod" "$tmp/out/input/${mod##*/}.ko"
 	done
 
 	# BPF LSM must be built in; it must also be in the active LSM list,

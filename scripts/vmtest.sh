@@ -44,7 +44,8 @@
 # /run are mounted, lo is up, there is NO network device.  The kernel's test
 # module is at /lib/test/test.ko (the dummy net driver at /lib/test/dummy.ko,
 # the vsock loopback transport's three modules in /lib/test/vsock/, tc's
-# clsact, matchall and nat and veth in /lib/test/netcfg/),
+# clsact, matchall and nat and veth in /lib/test/netcfg/, evdev, hid and
+# uhid in /lib/test/input/),
 # its `uname -r` in /etc/gg-kernel and its
 # series (6.1/6.12) in /etc/gg-kernel-series.
 #
@@ -265,9 +266,10 @@ for k in "${KERNELS[@]}"; do
 	# Kernel-specific bits, then the initramfs (newc, root-owned, gzip).
 	cp "$kdir/test.ko" "$ROOT/lib/test/test.ko"
 	cp "$kdir/dummy.ko" "$ROOT/lib/test/dummy.ko"
-	rm -rf "$ROOT/lib/test/vsock" "$ROOT/lib/test/netcfg"
+	rm -rf "$ROOT/lib/test/vsock" "$ROOT/lib/test/netcfg" "$ROOT/lib/test/input"
 	[[ ! -d $kdir/vsock ]] || cp -r "$kdir/vsock" "$ROOT/lib/test/vsock"
 	[[ ! -d $kdir/netcfg ]] || cp -r "$kdir/netcfg" "$ROOT/lib/test/netcfg"
+	[[ ! -d $kdir/input ]] || cp -r "$kdir/input" "$ROOT/lib/test/input"
 	cp "$kdir/release" "$ROOT/etc/gg-kernel"
 	echo "$k" >"$ROOT/etc/gg-kernel-series"
 	initrd=$WORK/initramfs-$k.cpio.gz

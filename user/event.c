@@ -336,6 +336,9 @@ static const struct {
 	[GG_GUARD_CLONE_INTO_CGROUP] = { "clone_into_cgroup", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_BORROW] = { "borrow_task", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_TTY_INJECT] = { "tty_inject", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_INPUT_DEVICE] = { "input_device", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_PROC_LINK] = { "proc_link", "FLOOR-TAMPER-CGROUP" },
+	[GG_GUARD_PIDFD_NS] = { "pidfd_namespace", "FLOOR-TAMPER-CGROUP" },
 	[GG_GUARD_KEY_OPEN] = { "audit_key_open", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MOVE] = { "audit_key_move", "FLOOR-TAMPER-KEY" },
 	[GG_GUARD_KEY_MAP] = { "audit_key_map", "FLOOR-TAMPER-KEY" },
@@ -418,6 +421,8 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "signal", json_integer(g->arg));
 	else if (g->what == GG_GUARD_PTRACE || g->what == GG_GUARD_BORROW)
 		json_object_set_new(rec, "ptrace_mode", json_integer(g->arg));
+	else if (g->what == GG_GUARD_PROC_LINK)
+		json_object_set_new(rec, "target_pid", json_integer(g->arg));
 	else if (g->what == GG_GUARD_POLICY_FILE)
 		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
 									pfile_ops[g->arg] : "unknown"));
@@ -435,7 +440,8 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 									"unknown"));
 	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
 		json_object_set_new(rec, "device", json_string("tun"));
-	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT) && g->arg)
+	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT ||
+		  g->what == GG_GUARD_PIDFD_NS) && g->arg)
 		json_object_set_new(rec, "ioctl", json_integer(g->arg));
 }
 
@@ -924,7 +930,8 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kname(b, "file_op", g->arg < 3 ? configfs_ops[g->arg] : "unknown");
 	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)
 		sb_kname(b, "device", "tun");
-	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT) && g->arg)
+	else if ((g->what == GG_GUARD_BLOCK_WRITE || g->what == GG_GUARD_TTY_INJECT ||
+		  g->what == GG_GUARD_PIDFD_NS) && g->arg)
 		sb_kint(b, "ioctl", g->arg);
 	else if (g->what == GG_GUARD_LOCKDOWN)
 		sb_kint(b, "lockdown_reason", g->arg);
@@ -944,6 +951,8 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 		sb_kint(b, "signal", g->arg);
 	sb_kname(b, "tamper", known ? guard_names[g->what].what : "unknown");
 	sb_kstr(b, "target", g->name, sizeof(g->name));
+	if (g->what == GG_GUARD_PROC_LINK)
+		sb_kint(b, "target_pid", g->arg);
 }
 
 static void render_header(struct gg_render *r, const struct gg_event *e,

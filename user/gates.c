@@ -149,6 +149,7 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_kill, GG_PROG_GUARD_KILL, GG_MECH_LSM, GG_ATTACH_AUTO)             \
 	P(guard, gg_guard_file_open, GG_PROG_GUARD_FILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	P(guard, gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_proc_link, GG_PROG_GUARD_PROC_LINK, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	GUARD_PFILE_PROGS(P)                                                                 \
 	GUARD_CODE_DISK_PROGS(P)
 
@@ -516,8 +517,9 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 		       "families (AF_VSOCK to the host, ...), and AF_PACKET frames are not seen "
 		       "(no socket_create hook on the fallback path); a connected socket made "
 		       "outside the scope sends unchecked, and a governed task may ptrace or "
-		       "take the files of a task outside it (no socket_sendmsg or "
-		       "ptrace_access_check hook)";
+		       "take the files of a task outside it, follow its /proc links and open "
+		       "input devices (no socket_sendmsg, ptrace_access_check, "
+		       "inode_follow_link or file_open hook)";
 	/* bpf_ima_file_hash needs a sleepable program; sched_process_exec is
 	 * not one. Identities resolved at apply still catch hard links. */
 	if (gate == GG_GATE_EXEC && mech == GG_MECH_FALLBACK)

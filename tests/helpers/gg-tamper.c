@@ -29,6 +29,9 @@
  *                            SCM_RIGHTS from the unix socket SOCK, then TEXT
  *                            sent on it (with sendto to ADDR:PORT: a TCP
  *                            socket sends to its peer whatever the name)
+ * gg-tamper recvfd-pages SOCK TEXT splice|sendfile  the same, TEXT sent as
+ *                            pages: spliced from a pipe, or sendfile from a
+ *                            memfd (6.1's kernel_sendpage, no socket hook)
  * gg-tamper recvfd-lsrr SOCK TEXT VIA  the same after an IPv4 loose source
  *                            route through VIA is set on it (IP_OPTIONS):
  *                            the header's destination becomes VIA
@@ -41,6 +44,27 @@
  *                            (TIOCSTI), as if typed
  * gg-tamper tioclinux TTY     TIOCLINUX's paste (TIOCL_PASTESEL) on TTY: a
  *                            pty answers ENOTTY past the LSM
+ * gg-tamper evtype DEV       an evdev node opened for writing, and a key (A)
+ *                            pressed and released through it: evdev hands
+ *                            the events to every handler of the device,
+ *                            the console's keyboard among them
+ * gg-tamper evread DEV DIR   an evdev node's reader: appends "key CODE" to
+ *                            DIR/got for each key pressed on it; DIR/ready
+ *                            once open; until DIR/stop exists (60 s at most)
+ * gg-tamper devopen DEV      DEV opened read-write (uhid), else read-only
+ * gg-tamper pipereader DIR   a pipe's reader, as a shell reading commands:
+ *                            appends each line that comes through its pipe
+ *                            to DIR/got; DIR/ready holds "PID FD" (the
+ *                            pipe's read end); until DIR/stop (60 s at most)
+ * gg-tamper procwrite PID FD TEXT  /proc/PID/fd/FD reopened for writing (a
+ *                            pipe's read end opens as its FIFO), TEXT and a
+ *                            newline written
+ * gg-tamper tiocm TTY        TIOCMBIS of TIOCM_RTS on TTY (TIOCM_LOOP would
+ *                            loop a serial console's output back as input)
+ * gg-tamper tiocsetd TTY     TIOCSETD of N_TTY (the line discipline it has)
+ * gg-tamper pidfd-ns PID     PIDFD_GET_NET_NAMESPACE on PID's pidfd (6.11 on;
+ *                            ENOTTY before)
+ * gg-tamper setns-pidfd PID  setns(PID's pidfd, CLONE_NEWNET)
  * gg-tamper kill PID SIG     kill(PID, SIG)
  * gg-tamper cgmove DIR       this process's pid into DIR/cgroup.procs
  * gg-tamper clone-into DIR   clone3(CLONE_INTO_CGROUP) of a child into DIR
@@ -97,6 +121,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/fs.h>
+#include <linux/input.h>
 #include <linux/io_uring.h>
 #include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
@@ -110,6 +135,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -287,6 +313,34 @@ static long recvfd_send(const char *path, const char *text, const char *addr, co
 	return sendto(fd, text, strlen(text), 0, (struct sockaddr *)&sin, sizeof(sin));
 }
 
+static long send_pages(int fd, const char *text, const char *how)
+{
+	size_t len = strlen(text);
+	int p[2], in;
+	off_t off = 0;
+
+	if (!strcmp(how, "sendfile")) {
+		in = memfd_create("gg-pages", 0);
+		if (in < 0 || write(in, text, len) != (ssize_t)len)
+			return -1;
+		return sendfile(fd, in, &off, len);
+	}
+	if (strcmp(how, "splice")) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (pipe(p) || write(p[1], text, len) != (ssize_t)len)
+		return -1;
+	return splice(p[0], NULL, fd, NULL, len, 0);
+}
+
+static long recvfd_pages(const char *path, const char *text, const char *how)
+{
+	long fd = recvfd(path);
+
+	return fd < 0 ? fd : send_pages(fd, text, how);
+}
+
 static long recvfd_lsrr(const char *path, const char *text, const char *via)
 {
 	/* NOP, then LSRR (type 131) of length 7, pointer 4, one address */
@@ -346,6 +400,125 @@ static int tty_reader(const char *dir)
 	}
 	kill(child, SIGKILL);
 	return 0;
+}
+
+static long ev_type(const char *dev)
+{
+	struct input_event ev[4] = {
+		{ .type = EV_KEY, .code = KEY_A, .value = 1 },
+		{ .type = EV_SYN, .code = SYN_REPORT },
+		{ .type = EV_KEY, .code = KEY_A, .value = 0 },
+		{ .type = EV_SYN, .code = SYN_REPORT },
+	};
+	int fd = open(dev, O_WRONLY);
+
+	if (fd < 0)
+		return -1;
+	return write(fd, ev, sizeof(ev));
+}
+
+static int ev_read(const char *dev, const char *dir)
+{
+	char path[4096];
+	struct input_event ev;
+	int fd = open(dev, O_RDONLY | O_NONBLOCK);
+	FILE *f;
+
+	if (fd < 0)
+		return report(-1);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
+	fclose(f);
+	for (int i = 0; i < 600; i++) {
+		snprintf(path, sizeof(path), "%s/stop", dir);
+		if (!access(path, F_OK))
+			break;
+		while (read(fd, &ev, sizeof(ev)) == sizeof(ev)) {
+			if (ev.type != EV_KEY || ev.value != 1)
+				continue;
+			snprintf(path, sizeof(path), "%s/got", dir);
+			f = fopen(path, "a");
+			if (f) {
+				fprintf(f, "key %u\n", ev.code);
+				fclose(f);
+			}
+		}
+		usleep(100000);
+	}
+	return 0;
+}
+
+static int pipe_reader(const char *dir)
+{
+	char path[4096], buf[256];
+	int p[2];
+	FILE *f;
+	ssize_t n;
+
+	if (pipe2(p, O_NONBLOCK))
+		return report(-1);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return 2;
+	fprintf(f, "%d %d\n", getpid(), p[0]);
+	fclose(f);
+	for (int i = 0; i < 600; i++) {
+		snprintf(path, sizeof(path), "%s/stop", dir);
+		if (!access(path, F_OK))
+			break;
+		while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+			snprintf(path, sizeof(path), "%s/got", dir);
+			f = fopen(path, "a");
+			if (f) {
+				fwrite(buf, 1, n, f);
+				fclose(f);
+			}
+		}
+		usleep(100000);
+	}
+	return 0;
+}
+
+static long proc_write(const char *pid, const char *fd, const char *text)
+{
+	char path[64], line[256];
+	int w;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd/%s", pid, fd);
+	snprintf(line, sizeof(line), "%s\n", text);
+	w = open(path, O_WRONLY | O_NONBLOCK);
+	if (w < 0)
+		return -1;
+	return write(w, line, strlen(line));
+}
+
+static long tty_ioctl(const char *tty, unsigned long cmd, int arg)
+{
+	int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+
+	return fd < 0 ? fd : ioctl(fd, cmd, &arg);
+}
+
+static long pidfd_ns(pid_t pid)
+{
+	long pfd = syscall(SYS_pidfd_open, pid, 0);
+
+	return pfd < 0 ? pfd : ioctl(pfd, _IO(0xFF, 4) /* PIDFD_GET_NET_NAMESPACE */, 0);
+}
+
+static long setns_pidfd(pid_t pid)
+{
+	long pfd = syscall(SYS_pidfd_open, pid, 0);
+
+	return pfd < 0 ? pfd : syscall(SYS_setns, pfd, CLONE_NEWNET);
+}
+
+static long dev_open(const char *dev)
+{
+	return open(dev, (strstr(dev, "uhid") ? O_RDWR : O_RDONLY) | O_NOCTTY);
 }
 
 static long tioclinux(const char *tty)
@@ -947,10 +1120,30 @@ int main(int argc, char **argv)
 	if (!strcmp(v, "recvfd-send") && (argc == 4 || argc == 6))
 		return report(recvfd_send(argv[2], argv[3], argc == 6 ? argv[4] : NULL,
 					  argc == 6 ? argv[5] : NULL));
+	if (!strcmp(v, "recvfd-pages") && argc == 5)
+		return report(recvfd_pages(argv[2], argv[3], argv[4]));
 	if (!strcmp(v, "recvfd-lsrr") && argc == 5)
 		return report(recvfd_lsrr(argv[2], argv[3], argv[4]));
 	if (!strcmp(v, "ttyreader") && argc == 3)
 		return tty_reader(argv[2]);
+	if (!strcmp(v, "evtype") && argc == 3)
+		return report(ev_type(argv[2]));
+	if (!strcmp(v, "evread") && argc == 4)
+		return ev_read(argv[2], argv[3]);
+	if (!strcmp(v, "pipereader") && argc == 3)
+		return pipe_reader(argv[2]);
+	if (!strcmp(v, "procwrite") && argc == 5)
+		return report(proc_write(argv[2], argv[3], argv[4]));
+	if (!strcmp(v, "tiocm") && argc == 3)
+		return report(tty_ioctl(argv[2], TIOCMBIS, TIOCM_RTS));
+	if (!strcmp(v, "tiocsetd") && argc == 3)
+		return report(tty_ioctl(argv[2], TIOCSETD, N_TTY));
+	if (!strcmp(v, "pidfd-ns") && argc == 3)
+		return report(pidfd_ns(pid));
+	if (!strcmp(v, "setns-pidfd") && argc == 3)
+		return report(setns_pidfd(pid));
+	if (!strcmp(v, "devopen") && argc == 3)
+		return report(dev_open(argv[2]));
 	if (!strcmp(v, "tioclinux") && argc == 3)
 		return report(tioclinux(argv[2]));
 	if (!strcmp(v, "tiocsti") && argc == 4)
@@ -998,7 +1191,11 @@ int main(int argc, char **argv)
 			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
 			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT |\n"
 			"       recvfd-send SOCK TEXT [ADDR PORT] | recvfd-lsrr SOCK TEXT VIA |\n"
+			"       recvfd-pages SOCK TEXT splice|sendfile |\n"
 			"       ttyreader DIR | tiocsti TTY TEXT | tioclinux TTY |\n"
+			"       evtype DEV | evread DEV DIR | devopen DEV |\n"
+			"       pipereader DIR | procwrite PID FD TEXT |\n"
+			"       tiocm TTY | tiocsetd TTY | pidfd-ns PID | setns-pidfd PID |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"
 			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"

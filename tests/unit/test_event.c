@@ -403,6 +403,30 @@ static void test_tamper_record(void **state)
 	assert_null(json_object_get(rec, "ptrace_mode"));
 	assert_int_equal(json_integer_value(json_object_get(rec, "ioctl")), 0x5412);
 	json_decref(rec);
+	/* an input device opened: no ioctl */
+	e.guard.what = GG_GUARD_INPUT_DEVICE;
+	e.guard.arg = 0;
+	strcpy(e.guard.name, "event0");
+	rec = tamper_rec(&e, "input_device", "FLOOR-TAMPER-CGROUP");
+	assert_string_equal(str(rec, "target"), "event0");
+	assert_null(json_object_get(rec, "ioctl"));
+	json_decref(rec);
+	/* a /proc/PID/ link of an exempt task followed */
+	e.guard.what = GG_GUARD_PROC_LINK;
+	e.guard.arg = 4242;
+	strcpy(e.guard.name, "sentinel");
+	rec = tamper_rec(&e, "proc_link", "FLOOR-TAMPER-CGROUP");
+	assert_string_equal(str(rec, "target"), "sentinel");
+	assert_int_equal(json_integer_value(json_object_get(rec, "target_pid")), 4242);
+	assert_null(json_object_get(rec, "ptrace_mode"));
+	json_decref(rec);
+	/* a namespace of an exempt task taken through its pidfd */
+	e.guard.what = GG_GUARD_PIDFD_NS;
+	e.guard.arg = 0xFF04;
+	rec = tamper_rec(&e, "pidfd_namespace", "FLOOR-TAMPER-CGROUP");
+	assert_int_equal(json_integer_value(json_object_get(rec, "ioctl")), 0xFF04);
+	assert_null(json_object_get(rec, "target_pid"));
+	json_decref(rec);
 	e.flags = GG_EVF_TAMPER;
 
 	e.guard.what = GG_GUARD_BPF_CMD;
