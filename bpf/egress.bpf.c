@@ -1124,9 +1124,14 @@ static __always_inline int gg_send_on_foreign(struct socket *sock, struct msghdr
 	if (gg_send_rerouted(sock, sk, msg) ||
 	    (BPF_CORE_READ(sock, type) == SOCK_DGRAM && msg && BPF_CORE_READ(msg, msg_name)))
 		return gg_foreign_refuse(sock, sk, hook);
+	/* a datagram its owner corked (MSG_MORE, UDP_CORK) goes where its
+	 * first part was sent, whatever the peer: an unnamed send joins it */
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP &&
+	    BPF_CORE_READ((struct udp_sock *)sk, pending))
+		return gg_foreign_refuse(sock, sk, hook);
 	if (!gg_dest_from_peer(&d, sock, sk, BPF_CORE_READ(sk, __sk_common.skc_family), hook)) {
 		/* A datagram socket with no peer sends an unnamed datagram only
-		 * to where its owner's corked one (MSG_MORE, UDP_CORK) goes. */
+		 * where its owner's corked one goes (above; fail closed) */
 		if (BPF_CORE_READ(sock, type) == SOCK_DGRAM)
 			return gg_foreign_refuse(sock, sk, hook);
 		return 0; /* not connected: the name is decided (TCP Fast Open) */

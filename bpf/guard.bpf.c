@@ -637,6 +637,26 @@ static __always_inline struct task_struct *gg_pid_task(struct pid *pid)
  * of exe share; readlink does not follow a link, so it stays open. Refused
  * locked or not. /proc/self and /proc/mounts carry no task (pid NULL).
  */
+/*
+ * The kernel's own check of such a link (proc_fd_access_allowed) comes
+ * after this hook: a task without capabilities is refused another user's
+ * task's links anyway (EACCES). Those are left to it, unrecorded: pidof
+ * and systemctl's chroot test stat every task's exe or root.
+ */
+static __always_inline bool gg_kernel_refuses_link(struct task_struct *target)
+{
+	const struct cred *me = BPF_CORE_READ(bpf_get_current_task_btf(), cred);
+	__u32 fsuid = BPF_CORE_READ(me, fsuid.val);
+	__u64 caps = 0;
+
+	bpf_probe_read_kernel(&caps, sizeof(caps), __builtin_preserve_access_index(&me->cap_effective));
+	if (caps)
+		return false;
+	return BPF_CORE_READ(target, real_cred, uid.val) != fsuid ||
+	       BPF_CORE_READ(target, real_cred, euid.val) != fsuid ||
+	       BPF_CORE_READ(target, real_cred, suid.val) != fsuid;
+}
+
 SEC("lsm/inode_follow_link")
 int BPF_PROG(gg_guard_proc_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
 {
@@ -655,7 +675,8 @@ int BPF_PROG(gg_guard_proc_link, struct dentry *dentry, struct inode *inode, boo
 	s = gg_governed_other();
 	if (!s)
 		return 0;
-	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)))
+	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)) ||
+	    gg_kernel_refuses_link(task))
 		return 0;
 	return gg_refuse_scope(s, GG_GUARD_PROC_LINK, BPF_CORE_READ(task, tgid), task->comm);
 }
@@ -714,28 +735,37 @@ static __always_inline bool gg_disk_node(struct inode *inode)
  * evdev node's writes go to every handler of its device, the virtual
  * console's keyboard among them, and uinput and uhid make a keyboard of
  * their own (so do userio and vhci); an evdev node's reads are the keys
- * an operator types. A
- * governed task opens none of them, locked or not (as TIOCSTI).
+ * an operator types. A governed task opens none of them, locked or not (as
+ * TIOCSTI); an existing device's node only in a cgroup scope
+ * (gg_guard_input).
  */
-static __always_inline bool gg_input_node(struct inode *inode)
+enum gg_input_kind { GG_INPUT_NONE, GG_INPUT_EXISTING, GG_INPUT_MAKER };
+
+static __always_inline enum gg_input_kind gg_input_node(struct inode *inode)
 {
 	__u32 rdev, major, minor;
 
 	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFCHR)
-		return false;
+		return GG_INPUT_NONE;
 	rdev = BPF_CORE_READ(inode, i_rdev);
 	major = rdev >> 20;
 	minor = rdev & 0xfffff;
-	return major == GG_INPUT_MAJOR ||
-	       (major == GG_MISC_MAJOR && (minor == GG_UINPUT_MINOR || minor == GG_UHID_MINOR ||
-					   minor == GG_USERIO_MINOR || minor == GG_VHCI_MINOR));
+	if (major == GG_INPUT_MAJOR)
+		return GG_INPUT_EXISTING;
+	if (major == GG_MISC_MAJOR && (minor == GG_UINPUT_MINOR || minor == GG_UHID_MINOR ||
+				       minor == GG_USERIO_MINOR || minor == GG_VHCI_MINOR))
+		return GG_INPUT_MAKER;
+	return GG_INPUT_NONE;
 }
 
-static __always_inline int gg_guard_input(struct file *file)
+/* An existing device's node is refused only in a cgroup scope: in global
+ * scope the system's own services are governed, and systemd-logind opens
+ * the power button's node read-write (a hypervisor's ACPI shutdown). */
+static __always_inline int gg_guard_input(struct file *file, enum gg_input_kind kind)
 {
 	struct gg_settings *s = gg_governed_other();
 
-	if (!s)
+	if (!s || (kind == GG_INPUT_EXISTING && s->scope_mode != GG_SCOPE_CGROUP))
 		return 0;
 	return gg_refuse_scope(s, GG_GUARD_INPUT_DEVICE, 0,
 			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
@@ -773,6 +803,7 @@ static __always_inline int gg_guard_configfs(__u32 op, struct dentry *dentry)
 SEC("lsm/file_open")
 int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 {
+	enum gg_input_kind input;
 	char name[16] = {};
 
 	if (ret != 0)
@@ -780,8 +811,9 @@ int BPF_PROG(gg_guard_file_open, struct file *file, int ret)
 	ret = gg_guard_key_open(file);
 	if (ret)
 		return ret;
-	if (gg_input_node(BPF_CORE_READ(file, f_inode)))
-		return gg_guard_input(file);
+	input = gg_input_node(BPF_CORE_READ(file, f_inode));
+	if (input != GG_INPUT_NONE)
+		return gg_guard_input(file, input);
 	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
 		return 0;
 	/* the disk beneath the guarded files (gg_guard_passthrough below): a
@@ -1116,12 +1148,16 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
  * terminal. Refused to governed tasks, locked or not (Linux 6.2 made it
  * optional, dev.tty.legacy_tiocsti; Debian's 6.1 always has it). So is
  * TIOCLINUX: a virtual console's selection set and pasted into its input
- * (TIOCL_SETSEL, TIOCL_PASTESEL; root may on 6.1 and 6.12). And the modem
- * lines (TIOCMBIS, TIOCMSET; the tty's owner may): TIOCM_LOOP puts a
- * serial port in loopback, and what is written to the console comes back
- * as its getty's or login shell's input; the mask is behind a pointer, so
- * both are refused whatever the bits. TIOCSETD: a line discipline that
- * makes a keyboard (serport) or a network device of the line.
+ * (TIOCL_SETSEL, TIOCL_PASTESEL; root may on 6.1 and 6.12).
+ *
+ * The line itself (gg_guard_tty_line): TIOCMBIS and TIOCMSET (the tty's
+ * owner may) set TIOCM_LOOP, which puts a serial port in loopback: what is
+ * written to it comes back as its getty's or login shell's input (the mask
+ * is behind a pointer: refused whatever the bits). TIOCSETD attaches a
+ * line discipline that makes a keyboard (serport) or a network device of
+ * the line. Refused when the tty's session is led by a task that is not
+ * governed; a governed task's own serial port or pty (pyserial sets
+ * DTR/RTS) and a line no session reads keep them.
  */
 #define GG_TIOCSTI 0x5412
 #define GG_TIOCLINUX 0x541C
@@ -1129,17 +1165,16 @@ static __always_inline int gg_guard_disk_cmd(struct file *file, unsigned int cmd
 #define GG_TIOCMSET 0x5418
 #define GG_TIOCSETD 0x5423
 
-static __always_inline bool gg_tty_inject_cmd(unsigned int cmd)
+static __always_inline bool gg_tty_line_cmd(unsigned int cmd)
 {
-	return cmd == GG_TIOCSTI || cmd == GG_TIOCLINUX || cmd == GG_TIOCMBIS ||
-	       cmd == GG_TIOCMSET || cmd == GG_TIOCSETD;
+	return cmd == GG_TIOCMBIS || cmd == GG_TIOCMSET || cmd == GG_TIOCSETD;
 }
 
 /*
  * PIDFD_GET_*_NAMESPACE (6.11 on; pidfs): a task's namespaces taken through
  * its pidfd, as /proc/PID/ns/ would give them (gg_guard_proc_link): a
- * governed task takes none of a task that is not governed. pidfs's
- * private_data is the struct pid.
+ * governed task takes none of a task that is not governed. pidfs keeps the
+ * struct pid in the inode's i_private (pidfd_pid).
  */
 #define GG_PIDFD_NS_FIRST 0xFF01 /* _IO(PIDFS_IOCTL_MAGIC, 1) */
 #define GG_PIDFD_NS_LAST 0xFF0A
@@ -1155,7 +1190,7 @@ static __always_inline int gg_guard_pidfd_ns(struct file *file, unsigned int cmd
 	s = gg_governed_other();
 	if (!s)
 		return 0;
-	task = gg_pid_task(BPF_CORE_READ(file, private_data));
+	task = gg_pid_task(BPF_CORE_READ(file, f_inode, i_private));
 	if (!task)
 		return 0;
 	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)))
@@ -1173,12 +1208,31 @@ static __always_inline int gg_guard_tty_inject(struct file *file, unsigned int c
 			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
 
+/* A tty file's private_data is its tty_file_private (tty_add_file). */
+static __always_inline int gg_guard_tty_line(struct file *file, unsigned int cmd)
+{
+	struct gg_settings *s = gg_governed_other();
+	struct tty_file_private *priv;
+	struct task_struct *leader;
+
+	if (!s || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFCHR)
+		return 0;
+	priv = BPF_CORE_READ(file, private_data);
+	leader = gg_pid_task(BPF_CORE_READ(priv, tty, ctrl.session));
+	if (!leader || gg_cgroup_governed(s, BPF_CORE_READ(leader, cgroups, dfl_cgrp)))
+		return 0;
+	return gg_refuse_scope(s, GG_GUARD_TTY_INJECT, cmd,
+			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
 static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, int ret)
 {
 	if (ret != 0)
 		return ret;
-	if (gg_tty_inject_cmd(cmd))
+	if (cmd == GG_TIOCSTI || cmd == GG_TIOCLINUX)
 		return gg_guard_tty_inject(file, cmd);
+	if (gg_tty_line_cmd(cmd))
+		return gg_guard_tty_line(file, cmd);
 	if (cmd >= GG_PIDFD_NS_FIRST && cmd <= GG_PIDFD_NS_LAST)
 		return gg_guard_pidfd_ns(file, cmd);
 	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;

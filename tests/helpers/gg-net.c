@@ -59,7 +59,10 @@
  *   gg-net sentinel-cork ADDR PORT DIR FIRST  the UDP sentinel, its socket
  *                        not connected: FIRST is corked to ADDR:PORT
  *                        (MSG_MORE), and the next unnamed send on the
- *                        socket, anyone's, goes out with it
+ *                        socket, anyone's, goes out with it; with
+ *                        GG_NET_CORK_PEER set, the socket is connected to
+ *                        198.51.100.7:9 first (its peer is not where the
+ *                        corked datagram goes)
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
@@ -579,10 +582,17 @@ static int sentinel(struct target *t, const char *dir, const char *first, int ty
 	struct pollfd p[2] = { { .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	int fd = socket(t->family, type, 0), lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	int rfd = type == SOCK_STREAM ? receiver(t, type) : -2;
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(9) };
 	FILE *f;
 
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s/fd.sock", dir);
 	unlink(un.sun_path);
+	inet_pton(AF_INET, "198.51.100.7", &peer.sin_addr);
+	if (cork && getenv("GG_NET_CORK_PEER") && t->family == AF_INET &&
+	    connect(fd, (struct sockaddr *)&peer, sizeof(peer))) {
+		perror("gg-net: sentinel peer");
+		return 2;
+	}
 	if (fd < 0 || lfd < 0 || rfd == -1 || (!cork && connect(fd, (struct sockaddr *)&t->ss, t->len)) ||
 	    bind(lfd, (struct sockaddr *)&un, sizeof(un)) || listen(lfd, 4)) {
 		perror("gg-net: sentinel");
