@@ -48,9 +48,12 @@
  *                    a block device for writing, or a disk passthrough
  *                    command (FLOOR-TAMPER-POLICY); file_ioctl also a
  *                    governed task's TIOCSTI, locked or not
- *                    (FLOOR-TAMPER-CGROUP); file_open a governed task's
- *                    open of an input device (evdev, uinput, uhid), locked
- *                    or not (FLOOR-TAMPER-CGROUP)
+ *                    (FLOOR-TAMPER-CGROUP), and TIOCMBIS, TIOCMSET and
+ *                    TIOCSETD on a tty an ungoverned session reads, and
+ *                    PIDFD_GET_*_NAMESPACE of an ungoverned task; file_open
+ *                    a governed task's open of a node that makes an input
+ *                    device (uinput, uhid), in a cgroup scope of any input
+ *                    device's (evdev); all locked or not
  *
  *   lsm/bprm_committed_creds  marks the daemon's successor (gg_guard_successor)
  *
@@ -617,26 +620,20 @@ int BPF_PROG(gg_guard_ptrace, struct task_struct *child, unsigned int mode, int 
 
 #define GG_PROC_SUPER_MAGIC 0x9fa0
 
-/* pid's task (the first of its PIDTYPE_PID list, linked by pid_links[0]),
- * or NULL when it is gone. */
-static __always_inline struct task_struct *gg_pid_task(struct pid *pid)
+/* pid's task (the first of its PIDTYPE_PID list, linked by pid_links[0])
+ * when its cgroup is not governed, else NULL (or when it is gone). */
+static __always_inline struct task_struct *gg_pid_ungoverned(const struct gg_settings *s,
+							     struct pid *pid)
 {
 	struct hlist_node *first = BPF_CORE_READ(pid, tasks[PIDTYPE_PID].first);
+	struct task_struct *task;
 
 	if (!first)
 		return NULL;
-	return (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	task = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	return gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)) ? NULL : task;
 }
 
-/*
- * A governed task following a /proc/PID/ link (fd/N, cwd, root, exe, ns/,
- * map_files/) of a task that is not governed: reopening that task's pipe
- * or FIFO through fd/N writes into what it reads (an exempt shell's
- * commands), and cwd and root reach into its mount namespace. These are
- * read-mode checks (PTRACE_MODE_READ), which journald's and ps's readlink
- * of exe share; readlink does not follow a link, so it stays open. Refused
- * locked or not. /proc/self and /proc/mounts carry no task (pid NULL).
- */
 /*
  * The kernel's own check of such a link (proc_fd_access_allowed) comes
  * after this hook: a task without capabilities is refused another user's
@@ -657,6 +654,15 @@ static __always_inline bool gg_kernel_refuses_link(struct task_struct *target)
 	       BPF_CORE_READ(target, real_cred, suid.val) != fsuid;
 }
 
+/*
+ * A governed task following a /proc/PID/ link (fd/N, cwd, root, exe, ns/,
+ * map_files/) of a task that is not governed: reopening that task's pipe
+ * or FIFO through fd/N writes into what it reads (an exempt shell's
+ * commands), and cwd and root reach into its mount namespace. These are
+ * read-mode checks (PTRACE_MODE_READ), which journald's and ps's readlink
+ * of exe share; readlink does not follow a link, so it stays open. Refused
+ * locked or not. /proc/self and /proc/mounts carry no task (pid NULL).
+ */
 SEC("lsm/inode_follow_link")
 int BPF_PROG(gg_guard_proc_link, struct dentry *dentry, struct inode *inode, bool rcu, int ret)
 {
@@ -668,15 +674,12 @@ int BPF_PROG(gg_guard_proc_link, struct dentry *dentry, struct inode *inode, boo
 		return ret;
 	if (BPF_CORE_READ(inode, i_sb, s_magic) != GG_PROC_SUPER_MAGIC)
 		return 0;
-	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
-	task = gg_pid_task(BPF_CORE_READ(pi, pid));
-	if (!task)
-		return 0;
 	s = gg_governed_other();
 	if (!s)
 		return 0;
-	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)) ||
-	    gg_kernel_refuses_link(task))
+	pi = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
+	task = gg_pid_ungoverned(s, BPF_CORE_READ(pi, pid));
+	if (!task || gg_kernel_refuses_link(task))
 		return 0;
 	return gg_refuse_scope(s, GG_GUARD_PROC_LINK, BPF_CORE_READ(task, tgid), task->comm);
 }
@@ -1190,10 +1193,8 @@ static __always_inline int gg_guard_pidfd_ns(struct file *file, unsigned int cmd
 	s = gg_governed_other();
 	if (!s)
 		return 0;
-	task = gg_pid_task(BPF_CORE_READ(file, f_inode, i_private));
+	task = gg_pid_ungoverned(s, BPF_CORE_READ(file, f_inode, i_private));
 	if (!task)
-		return 0;
-	if (gg_cgroup_governed(s, BPF_CORE_READ(task, cgroups, dfl_cgrp)))
 		return 0;
 	return gg_refuse_scope(s, GG_GUARD_PIDFD_NS, cmd, task->comm);
 }
@@ -1218,8 +1219,8 @@ static __always_inline int gg_guard_tty_line(struct file *file, unsigned int cmd
 	if (!s || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFCHR)
 		return 0;
 	priv = BPF_CORE_READ(file, private_data);
-	leader = gg_pid_task(BPF_CORE_READ(priv, tty, ctrl.session));
-	if (!leader || gg_cgroup_governed(s, BPF_CORE_READ(leader, cgroups, dfl_cgrp)))
+	leader = gg_pid_ungoverned(s, BPF_CORE_READ(priv, tty, ctrl.session));
+	if (!leader)
 		return 0;
 	return gg_refuse_scope(s, GG_GUARD_TTY_INJECT, cmd,
 			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
