@@ -583,15 +583,16 @@ enum gg_guard_what {
 	 * process_vm_writev, pidfd_getfd. Refused unlocked too
 	 * (GG_EVF_UNLOCKED). */
 	GG_GUARD_BORROW = 11,
-	/* A governed task's TIOCSTI, TIOCLINUX, TIOCMBIS, TIOCMSET or TIOCSETD
-	 * (arg: the ioctl): input pushed into a terminal, which its reader
-	 * runs, or a serial line looped back (name: the terminal;
-	 * FLOOR-TAMPER-CGROUP). Refused unlocked too. */
+	/* A governed task's TIOCSTI or TIOCLINUX, or its TIOCMBIS, TIOCMSET or
+	 * TIOCSETD on a tty whose session an ungoverned task leads (arg: the
+	 * ioctl): input pushed into a terminal, which its reader runs, or a
+	 * serial line looped back (name: the terminal; FLOOR-TAMPER-CGROUP).
+	 * Refused unlocked too. */
 	GG_GUARD_TTY_INJECT = 12,
-	/* A governed task opening an input device node: an evdev node (its
-	 * writes reach every handler of the device, the console's keyboard
-	 * among them; its reads are the keys typed), uinput or uhid (a new
-	 * keyboard). name: the node; FLOOR-TAMPER-CGROUP. Refused unlocked
+	/* A governed task opening a node that makes an input device (uinput,
+	 * uhid, userio, vhci) or, in a cgroup scope, an existing device's
+	 * (evdev: its writes reach the console's keyboard, its reads are the
+	 * keys typed). name: the node; FLOOR-TAMPER-CGROUP. Refused unlocked
 	 * too. */
 	GG_GUARD_INPUT_DEVICE = 13,
 	/* A governed task following a /proc/PID/ link (fd/N, cwd, root, exe,
