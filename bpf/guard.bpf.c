@@ -49,8 +49,9 @@
  *                    command (FLOOR-TAMPER-POLICY); file_ioctl also a
  *                    governed task's TIOCSTI, locked or not
  *                    (FLOOR-TAMPER-CGROUP), and TIOCMBIS, TIOCMSET and
- *                    TIOCSETD on a tty an ungoverned session reads, and
- *                    PIDFD_GET_*_NAMESPACE of an ungoverned task; file_open
+ *                    TIOCSETD on a tty an ungoverned session reads, in a
+ *                    cgroup scope the console's keymap and VT switch,
+ *                    and PIDFD_GET_*_NAMESPACE of an ungoverned task; file_open
  *                    a governed task's open of a node that makes an input
  *                    device (uinput, uhid), in a cgroup scope of any input
  *                    device's (evdev); all locked or not
@@ -1174,6 +1175,34 @@ static __always_inline bool gg_tty_line_cmd(unsigned int cmd)
 }
 
 /*
+ * The console keyboard's tables (linux/kd.h), one set for every virtual
+ * console: a key rebound to a string (KDSKBENT, KDSKBSENT), a scancode to
+ * another key (KDSETKEYCODE), a dead key's compositions (KDSKBDIACR,
+ * KDSKBDIACRUC). The next key the operator presses on any console types
+ * what the workload chose into the operator's shell; root, or the console's
+ * owner, may. And the foreground console switched (VT_ACTIVATE,
+ * VT_SETACTIVATE) to one where the workload draws a login prompt and reads
+ * what is typed. Refused to governed tasks in a cgroup scope (as an
+ * existing input device's node, gg_guard_input); in global scope the
+ * consoles' sessions are governed and the boot's keymap (setupcon,
+ * loadkeys) too.
+ */
+#define GG_KDSKBENT 0x4B47
+#define GG_KDSKBSENT 0x4B49
+#define GG_KDSKBDIACR 0x4B4B
+#define GG_KDSETKEYCODE 0x4B4D
+#define GG_KDSKBDIACRUC 0x4BFB
+#define GG_VT_ACTIVATE 0x5606
+#define GG_VT_SETACTIVATE 0x560F
+
+static __always_inline bool gg_console_cmd(unsigned int cmd)
+{
+	return cmd == GG_KDSKBENT || cmd == GG_KDSKBSENT || cmd == GG_KDSKBDIACR ||
+	       cmd == GG_KDSETKEYCODE || cmd == GG_KDSKBDIACRUC || cmd == GG_VT_ACTIVATE ||
+	       cmd == GG_VT_SETACTIVATE;
+}
+
+/*
  * PIDFD_GET_*_NAMESPACE (6.11 on; pidfs): a task's namespaces taken through
  * its pidfd, as /proc/PID/ns/ would give them (gg_guard_proc_link): a
  * governed task takes none of a task that is not governed. pidfs keeps the
@@ -1209,6 +1238,17 @@ static __always_inline int gg_guard_tty_inject(struct file *file, unsigned int c
 			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
 }
 
+static __always_inline int gg_guard_console(struct file *file, unsigned int cmd)
+{
+	struct gg_settings *s = gg_governed_other();
+
+	if (!s || s->scope_mode != GG_SCOPE_CGROUP ||
+	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFCHR)
+		return 0;
+	return gg_refuse_scope(s, GG_GUARD_TTY_INJECT, cmd,
+			       BPF_CORE_READ(file, f_path.dentry, d_name.name));
+}
+
 /* A tty file's private_data is its tty_file_private (tty_add_file). */
 static __always_inline int gg_guard_tty_line(struct file *file, unsigned int cmd)
 {
@@ -1234,6 +1274,8 @@ static __always_inline int gg_guard_ioctl(struct file *file, unsigned int cmd, i
 		return gg_guard_tty_inject(file, cmd);
 	if (gg_tty_line_cmd(cmd))
 		return gg_guard_tty_line(file, cmd);
+	if (gg_console_cmd(cmd))
+		return gg_guard_console(file, cmd);
 	if (cmd >= GG_PIDFD_NS_FIRST && cmd <= GG_PIDFD_NS_LAST)
 		return gg_guard_pidfd_ns(file, cmd);
 	return gg_passthrough_cmd(cmd) ? gg_guard_disk_cmd(file, cmd) : 0;

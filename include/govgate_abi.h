@@ -584,9 +584,11 @@ enum gg_guard_what {
 	 * (GG_EVF_UNLOCKED). */
 	GG_GUARD_BORROW = 11,
 	/* A governed task's TIOCSTI or TIOCLINUX, or its TIOCMBIS, TIOCMSET or
-	 * TIOCSETD on a tty whose session an ungoverned task leads (arg: the
-	 * ioctl): input pushed into a terminal, which its reader runs, or a
-	 * serial line looped back (name: the terminal; FLOOR-TAMPER-CGROUP).
+	 * TIOCSETD on a tty whose session an ungoverned task leads, or in a
+	 * cgroup scope a console keymap write (KDSKBSENT...) (arg: the ioctl):
+	 * input pushed into a terminal, which its reader runs, a serial line
+	 * looped back, or a key rebound to a string (name: the terminal;
+	 * FLOOR-TAMPER-CGROUP).
 	 * Refused unlocked too. */
 	GG_GUARD_TTY_INJECT = 12,
 	/* A governed task opening a node that makes an input device (uinput,

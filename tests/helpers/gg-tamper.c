@@ -62,6 +62,10 @@
  * gg-tamper tiocm TTY        TIOCMBIS of TIOCM_RTS on TTY (TIOCM_LOOP would
  *                            loop a serial console's output back as input)
  * gg-tamper tiocsetd TTY     TIOCSETD of N_TTY (the line discipline it has)
+ * gg-tamper kbsent TTY TEXT  KDSKBSENT: the console keyboard's function
+ *                            string 100 (no key sends it) set to TEXT
+ * gg-tamper kbgsent TTY      prints function string 100 (KDGKBSENT)
+ * gg-tamper vtactivate TTY N VT_ACTIVATE of console N, through TTY
  * gg-tamper pidfd-ns PID     PIDFD_GET_NET_NAMESPACE on PID's pidfd (6.11 on;
  *                            ENOTTY before)
  * gg-tamper setns-pidfd PID  setns(PID's pidfd, CLONE_NEWNET)
@@ -123,6 +127,8 @@
 #include <linux/fs.h>
 #include <linux/input.h>
 #include <linux/io_uring.h>
+#include <linux/kd.h>
+#include <linux/vt.h>
 #include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
@@ -500,6 +506,37 @@ static long tty_ioctl(const char *tty, unsigned long cmd, int arg)
 	int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK);
 
 	return fd < 0 ? fd : ioctl(fd, cmd, &arg);
+}
+
+/* String 100 of the console's function keys: no key of a default keymap
+ * sends it, so the tests rewrite it without touching the console's keys. */
+#define GG_TEST_KB_FUNC 100
+
+static long kb_sent(const char *tty, const char *text)
+{
+	struct kbsentry e = { .kb_func = GG_TEST_KB_FUNC };
+	int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+
+	snprintf((char *)e.kb_string, sizeof(e.kb_string), "%s", text);
+	return fd < 0 ? fd : ioctl(fd, KDSKBSENT, &e);
+}
+
+static int kb_gsent(const char *tty)
+{
+	struct kbsentry e = { .kb_func = GG_TEST_KB_FUNC };
+	int fd = open(tty, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0 || ioctl(fd, KDGKBSENT, &e))
+		return report(-1);
+	printf("%s\n", (char *)e.kb_string);
+	return 0;
+}
+
+static long vt_activate(const char *tty, int vt)
+{
+	int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK);
+
+	return fd < 0 ? fd : ioctl(fd, VT_ACTIVATE, vt);
 }
 
 static long pidfd_ns(pid_t pid)
@@ -1138,6 +1175,12 @@ int main(int argc, char **argv)
 		return report(tty_ioctl(argv[2], TIOCMBIS, TIOCM_RTS));
 	if (!strcmp(v, "tiocsetd") && argc == 3)
 		return report(tty_ioctl(argv[2], TIOCSETD, N_TTY));
+	if (!strcmp(v, "kbsent") && argc == 4)
+		return report(kb_sent(argv[2], argv[3]));
+	if (!strcmp(v, "kbgsent") && argc == 3)
+		return kb_gsent(argv[2]);
+	if (!strcmp(v, "vtactivate") && argc == 4)
+		return report(vt_activate(argv[2], atoi(argv[3])));
 	if (!strcmp(v, "pidfd-ns") && argc == 3)
 		return report(pidfd_ns(pid));
 	if (!strcmp(v, "setns-pidfd") && argc == 3)
@@ -1195,7 +1238,9 @@ int main(int argc, char **argv)
 			"       ttyreader DIR | tiocsti TTY TEXT | tioclinux TTY |\n"
 			"       evtype DEV | evread DEV DIR | devopen DEV |\n"
 			"       pipereader DIR | procwrite PID FD TEXT |\n"
-			"       tiocm TTY | tiocsetd TTY | pidfd-ns PID | setns-pidfd PID |\n"
+			"       tiocm TTY | tiocsetd TTY | kbsent TTY TEXT | kbgsent TTY |\n"
+			"       vtactivate TTY N |\n"
+			"       pidfd-ns PID | setns-pidfd PID |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"
 			"       blkwrite|nvmewrite|uringwrite|blkclear|blkhas DEV | kcore | iopl |\n"

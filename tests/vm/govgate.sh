@@ -1047,6 +1047,8 @@ touch $ydir/stop
 # cgroup scope's checks are below (input-type-eperm).
 edev=$(ls /dev/input/event* | head -n1)
 check input-global-evdev-ok is "$(gg-tamper devopen $edev)" ok
+# the console keyboard's tables likewise (setupcon loads the keymap at boot)
+check keymap-global-ok is "$(gg-tamper kbsent /dev/tty1 ggkb:global)" ok
 check input-uhid-exempt-ok is "$(in_exempt gg-tamper devopen /dev/uhid)" ok
 check input-uhid-eperm is "$(gg-tamper devopen /dev/uhid)" EPERM
 check input-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-CGROUP' '"tamper":"input_device"' '"target":"uhid"' '"locked":false' '"comm":"gg-tamper"'
@@ -1104,6 +1106,23 @@ sleep 1
 check input-typed-once is "$(grep -cx 'key 30' $edir/got)" 1
 check input-evdev-audited audit_has '"event":"tamper_blocked"' '"tamper":"input_device"' "\"target\":\"${edev##*/}\""
 touch $edir/stop
+# the console keyboard's tables, one set for every console: a key rebound
+# to a string that the operator's next press types into the operator's
+# shell (KDSKBSENT; function string 100, which no key sends)
+check keymap-outside-ok is "$(gg-tamper kbsent /dev/tty1 ggkb:outside)" ok
+check keymap-eperm is "$(in_agent gg-tamper kbsent /dev/tty1 ggkb:agent)" EPERM
+check keymap-tty0-eperm is "$(in_agent gg-tamper kbsent /dev/tty0 ggkb:agent0)" EPERM
+check keymap-unchanged is "$(gg-tamper kbgsent /dev/tty1)" ggkb:outside
+check keymap-audited audit_has '"event":"tamper_blocked"' '"tamper":"tty_inject"' '"ioctl":19273' '"target":"tty1"'
+# the foreground console switched to one the workload draws a login on
+check vt-outside-ok is "$(gg-tamper vtactivate /dev/tty1 2)" ok
+check vt-outside-switched wait_for 5 grep -qx tty2 /sys/class/tty/tty0/active
+gg-tamper vtactivate /dev/tty1 1 >/dev/null
+wait_for 5 grep -qx tty1 /sys/class/tty/tty0/active
+check vt-eperm is "$(in_agent gg-tamper vtactivate /dev/tty1 3)" EPERM
+sleep 1
+check vt-unswitched grep -qx tty1 /sys/class/tty/tty0/active
+check vt-audited audit_has '"event":"tamper_blocked"' '"tamper":"tty_inject"' '"ioctl":22022'
 stop
 govgate stop --unload --config $cfg
 
