@@ -31,14 +31,20 @@
  *                    key file, by inode, opened in any mode, renamed or
  *                    unlinked (FLOOR-TAMPER-KEY); lsm/bpf_map: any fd to
  *                    the per-boot key map (the evidence functions below)
- *   lsm/file_open, inode_create/link/symlink/unlink/rename/rmdir,
- *                    path_truncate: writes to the files that authorise
- *                    policy changes or that a restart reads: the trusted
- *                    keys, the configuration, the state directory, the
- *                    binary and its libraries; rename or removal of their
- *                    ancestor directories (guard_files, FLOOR-TAMPER-POLICY)
- *   lsm/sb_mount, move_mount  a governed task's mounts, which could hide
- *                    those files from a restarted daemon (FLOOR-TAMPER-POLICY)
+ *   lsm/file_open, inode_create/mkdir/mknod/link/symlink/unlink/rename/
+ *                    rmdir, path_truncate: writes to the files that
+ *                    authorise policy changes or that a restart reads: the
+ *                    trusted keys, the configuration, the state directory,
+ *                    the pack directories, /run/govgate (the control
+ *                    socket), the active audit log, the binary and its
+ *                    libraries; rename or removal of their ancestor
+ *                    directories (guard_files, FLOOR-TAMPER-POLICY)
+ *   lsm/sb_mount, move_mount, sb_kern_mount  a governed task's mounts,
+ *                    which could hide those files from a restarted daemon,
+ *                    and superblocks for detached mounts (FLOOR-TAMPER-POLICY)
+ *   lsm/capable      CAP_NET_ADMIN (FLOOR-TAMPER-NET) and CAP_SYS_TIME: the
+ *                    clock that request expiries and the digest cache read
+ *                    (FLOOR-TAMPER-POLICY)
  *   lsm/mmap_file, file_mprotect  code mapped by the daemon or its successor
  *                    from a file that is not govgate's binary or one of
  *                    its libraries (FLOOR-TAMPER-DAEMON)
@@ -926,6 +932,27 @@ int BPF_PROG(gg_guard_pfile_create, struct inode *dir, struct dentry *dentry, um
 	return gg_guard_pfile(GG_GFOP_CREATE, dir, dentry);
 }
 
+/* A directory or a node (a FIFO the daemon would block on) made in a
+ * guarded directory: a pack directory's missing bundles/, a registry's
+ * account, a spare's name. */
+SEC("lsm/inode_mkdir")
+int BPF_PROG(gg_guard_pfile_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_CREATE, dir, dentry);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(gg_guard_pfile_mknod, struct inode *dir, struct dentry *dentry, umode_t mode,
+	     dev_t dev, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_CREATE, dir, dentry);
+}
+
 /* A hard link of a guarded file elsewhere would be a way to write it. */
 SEC("lsm/inode_link")
 int BPF_PROG(gg_guard_pfile_link, struct dentry *old_dentry, struct inode *dir,
@@ -1367,6 +1394,29 @@ static __always_inline bool gg_init_child_own_netns(struct task_struct *task)
 }
 
 /*
+ * The clock (CAP_SYS_TIME: settimeofday, clock_settime, adjtimex, an RTC's
+ * time): a signed request's expiry is read from it (one held back stays
+ * valid on a clock set back), and so is the settling of a file's ctime
+ * that the digest cache trusts (a file rewritten with the clock set back
+ * keeps its old ctime). Refused while locked to governed tasks; an NTP
+ * client runs exempt, as a DHCP client does.
+ */
+#define GG_CAP_SYS_TIME 25
+
+static __always_inline int gg_guard_clock(unsigned int opts)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (BPF_CORE_READ(task, flags) & GG_PF_KTHREAD)
+		return 0;
+	if (!gg_guard_subject() || !gg_task_in_scope())
+		return 0;
+	if (opts & GG_CAP_OPT_NOAUDIT)
+		return -EPERM;
+	return gg_refuse(GG_GUARD_CLOCK, 0, NULL);
+}
+
+/*
  * Network configuration moves packets past the gates: a tc filter or an
  * nf_tables netdev chain rewrites a packet after the packet check
  * (__dev_queue_xmit runs after ip_finish_output), a tunnel device sends its
@@ -1378,7 +1428,8 @@ static __always_inline bool gg_init_child_own_netns(struct task_struct *task)
  * made in pid 1's: gg_guard_netlink_send). Refused while locked to
  * governed tasks; exempt cgroups reach every address already. The noaudit
  * form (a net sysctl's mode) is refused without a record; root still owns
- * those files.
+ * those files. The same program decides CAP_SYS_TIME (gg_guard_clock);
+ * its pinned name is the first capability's.
  */
 SEC("lsm/capable")
 int BPF_PROG(gg_guard_net_admin, const struct cred *cred, struct user_namespace *ns, int cap,
@@ -1386,8 +1437,14 @@ int BPF_PROG(gg_guard_net_admin, const struct cred *cred, struct user_namespace 
 {
 	struct task_struct *task;
 
-	if (ret != 0 || cap != GG_CAP_NET_ADMIN)
+	if (ret != 0)
 		return ret;
+	/* a time namespace's offsets (its owner's CAP_SYS_TIME) move no
+	 * CLOCK_REALTIME */
+	if (cap == GG_CAP_SYS_TIME)
+		return BPF_CORE_READ(ns, level) ? 0 : gg_guard_clock(opts);
+	if (cap != GG_CAP_NET_ADMIN)
+		return 0;
 	/* a user namespace of its own configures only namespaces it owns */
 	if (BPF_CORE_READ(ns, level) != 0)
 		return 0;
@@ -1512,7 +1569,21 @@ int BPF_PROG(gg_guard_move_mount, const struct path *from_path, const struct pat
 	return gg_guard_mounting(1);
 }
 
+/* The new mount API: fsopen, fsconfig(FSCONFIG_CMD_CREATE) makes the
+ * superblock, fsmount a detached mount of it that needs no move_mount to
+ * be used (execveat or openat relative to its fd). A file system image of
+ * the workload's making holds files whose inode numbers and ctimes it
+ * chose (the digest cache's key), so it is refused as mount(2) is. */
+SEC("lsm/sb_kern_mount")
+int BPF_PROG(gg_guard_fs_create, struct super_block *sb, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_mounting(3);
+}
+
 GG_ASSERT_PINNED(gg_guard_bpf, GG_PROG_GUARD_BPF);
+GG_ASSERT_PINNED(gg_guard_fs_create, GG_PROG_GUARD_FS_CREATE);
 GG_ASSERT_PINNED(gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP);
 GG_ASSERT_PINNED(gg_guard_map_mmap, GG_PROG_GUARD_MAP_MMAP);
 GG_ASSERT_PINNED(gg_guard_unlink, GG_PROG_GUARD_UNLINK);
@@ -1526,6 +1597,8 @@ GG_ASSERT_PINNED(gg_guard_task_alloc, GG_PROG_GUARD_TASK_ALLOC);
 GG_ASSERT_PINNED(gg_guard_proc_link, GG_PROG_GUARD_PROC_LINK);
 GG_ASSERT_PINNED(gg_guard_pfile_open, GG_PROG_GUARD_PFILE_OPEN);
 GG_ASSERT_PINNED(gg_guard_pfile_create, GG_PROG_GUARD_PFILE_CREATE);
+GG_ASSERT_PINNED(gg_guard_pfile_mkdir, GG_PROG_GUARD_PFILE_MKDIR);
+GG_ASSERT_PINNED(gg_guard_pfile_mknod, GG_PROG_GUARD_PFILE_MKNOD);
 GG_ASSERT_PINNED(gg_guard_pfile_link, GG_PROG_GUARD_PFILE_LINK);
 GG_ASSERT_PINNED(gg_guard_pfile_symlink, GG_PROG_GUARD_PFILE_SYMLINK);
 GG_ASSERT_PINNED(gg_guard_pfile_unlink, GG_PROG_GUARD_PFILE_UNLINK);

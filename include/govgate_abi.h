@@ -610,7 +610,9 @@ enum gg_guard_what {
 	 * trusted keys' directory and the configuration file, and the state
 	 * directory that a restart re-applies (guard_files). */
 	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
-	GG_GUARD_MOUNT = 21, /* arg: 0 mount(2), 1 move_mount(2), 2 umount(2) */
+	/* arg: 0 mount(2), 1 move_mount(2), 2 umount(2), 3 fsconfig(2)'s
+	 * FSCONFIG_CMD_CREATE (a superblock for a detached mount) */
+	GG_GUARD_MOUNT = 21,
 	/* The daemon or its successor (what init starts as `govgate run`)
 	 * mapping code from a file that is not govgate's, or anonymous code
 	 * (arg: 0 mmap, 1 mprotect; name: the file). */
@@ -638,6 +640,10 @@ enum gg_guard_what {
 	 * kernel's log with no socket, nvmet and iSCSI targets serve disks
 	 * with the kernel's own */
 	GG_GUARD_CONFIGFS = 27,
+	/* The clock set (CAP_SYS_TIME: settimeofday, clock_settime, adjtimex,
+	 * an RTC's time; FLOOR-TAMPER-POLICY): a signed request's expiry and
+	 * the digest cache's settled ctime are read from it. */
+	GG_GUARD_CLOCK = 28,
 	/* The evidence (issue 13, attacks 6 and 7): the audit signing key
 	 * file opened (name: the file), or renamed or unlinked
 	 * (FLOOR-TAMPER-KEY); any fd to the per-boot key map (arg: map id). */
@@ -931,6 +937,8 @@ struct gg_meta {
 #define GG_PROG_GUARD_PROC_LINK "gg_guard_proc_link"
 #define GG_PROG_GUARD_PFILE_OPEN "gg_guard_pfile_open"
 #define GG_PROG_GUARD_PFILE_CREATE "gg_guard_pfile_create"
+#define GG_PROG_GUARD_PFILE_MKDIR "gg_guard_pfile_mkdir"
+#define GG_PROG_GUARD_PFILE_MKNOD "gg_guard_pfile_mknod"
 #define GG_PROG_GUARD_PFILE_LINK "gg_guard_pfile_link"
 #define GG_PROG_GUARD_PFILE_SYMLINK "gg_guard_pfile_symlink"
 #define GG_PROG_GUARD_PFILE_UNLINK "gg_guard_pfile_unlink"
@@ -938,6 +946,7 @@ struct gg_meta {
 #define GG_PROG_GUARD_PFILE_TRUNCATE "gg_guard_pfile_truncate"
 #define GG_PROG_GUARD_MOUNT "gg_guard_mount"
 #define GG_PROG_GUARD_MOVE_MOUNT "gg_guard_move_mount"
+#define GG_PROG_GUARD_FS_CREATE "gg_guard_fs_create"
 #define GG_PROG_GUARD_PFILE_RMDIR "gg_guard_pfile_rmdir"
 #define GG_PROG_GUARD_CODE_MMAP "gg_guard_code_mmap"
 #define GG_PROG_GUARD_CODE_MPROTECT "gg_guard_code_mprotect"

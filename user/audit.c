@@ -84,6 +84,7 @@ struct gg_audit {
 	struct gg_err deferred_err;
 	void (*on_checkpoint)(const struct gg_checkpoint_info *ck, void *ctx);
 	void *on_checkpoint_ctx;
+	void (*on_file)(dev_t dev, ino_t ino, bool kept, void *ctx);
 	/* Checkpoints written but not yet fsynced: published once they are. */
 	struct gg_checkpoint_info pending[CKPT_PENDING];
 	int n_pending;
@@ -465,11 +466,22 @@ static int reopen_active(struct gg_audit *a, struct gg_err *err)
 {
 	struct stat st;
 
-	a->fd = openat(a->dfd, a->base, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* Not through a symlink (records appended to a file it names, the
+	 * configuration's or the state's, which the daemon may write), and
+	 * not a FIFO (its open or its writes would stop the daemon's loop). */
+	a->fd = openat(a->dfd, a->base,
+		       O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (a->fd < 0)
 		return gg_errf(err, -errno, "%s: cannot open: %s", a->path, strerror(errno));
-	if (fstat(a->fd, &st) == 0 && st.st_size == 0)
+	if (fstat(a->fd, &st) || !S_ISREG(st.st_mode)) {
+		close(a->fd);
+		a->fd = -1;
+		return gg_errf(err, -EINVAL, "%s: not a regular file", a->path);
+	}
+	if (st.st_size == 0)
 		fsync(a->dfd); /* the new name must survive a crash too */
+	if (a->on_file)
+		a->on_file(st.st_dev, st.st_ino, true, a->on_checkpoint_ctx);
 	return 0;
 }
 
@@ -831,6 +843,8 @@ static int apply_retention(struct gg_audit *a, struct gg_err *err)
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (fstatat(a->dfd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) || st.st_mtime >= limit)
 			continue;
+		if (a->on_file)
+			a->on_file(st.st_dev, st.st_ino, false, a->on_checkpoint_ctx);
 		if (unlinkat(a->dfd, v[i].name, 0) && errno != ENOENT && !ret)
 			ret = gg_errf(err, -errno, "%s/%s: cannot delete: %s", a->dir, v[i].name,
 				      strerror(errno));
@@ -1003,7 +1017,7 @@ static int scan_path(int dirfd, const char *name, const char *shown, int fd, str
 	int ret = 0, own = -1;
 
 	if (fd < 0) {
-		own = fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+		own = fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0)
 			return gg_errf(err, -errno, "%s: cannot open: %s", shown, strerror(errno));
 	}
@@ -1224,6 +1238,7 @@ int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct g
 	a->fd = a->dfd = -1;
 	a->on_checkpoint = o->on_checkpoint;
 	a->on_checkpoint_ctx = o->on_checkpoint_ctx;
+	a->on_file = o->on_file;
 	a->ckpt_every = o->checkpoint_every ? o->checkpoint_every : DEF_CKPT_EVERY;
 	a->ckpt_secs = o->checkpoint_secs ? o->checkpoint_secs : DEF_CKPT_SECS;
 	a->rotate_bytes = o->rotate_bytes ? o->rotate_bytes : DEF_ROTATE_BYTES;

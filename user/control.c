@@ -31,6 +31,7 @@ static const char *const refusal_names[] = {
 	[GG_REQ_TOO_LONG] = "expiry_too_far",
 	[GG_REQ_REPLAYED] = "replayed",
 	[GG_REQ_OTHER_MACHINE] = "other_machine",
+	[GG_REQ_COUNTER_AHEAD] = "counter_ahead",
 };
 
 const char *gg_req_refusal_name(enum gg_req_refusal r)
@@ -206,6 +207,15 @@ enum gg_req_refusal gg_request_verify(const char *trust_dir, const char *text, c
 			(long long)(out->expires - now), GG_REQUEST_TTL_MAX);
 		return GG_REQ_TOO_LONG;
 	}
+	/* The signer's clock in microseconds by default (cli/request.c): one
+	 * near INT64_MAX, signed by an operator a relay fed that last counter,
+	 * would make every later counter overflow. */
+	if (out->counter > ((unsigned long long)now + GG_COUNTER_AHEAD_MAX) * 1000000ULL) {
+		gg_errf(err, -EPERM, "request counter %llu is more than %d s ahead of this "
+				     "machine's clock in microseconds", out->counter,
+			GG_COUNTER_AHEAD_MAX);
+		return GG_REQ_COUNTER_AHEAD;
+	}
 	if (out->counter <= last_counter) {
 		gg_errf(err, -EPERM, "request counter %llu is not above the last accepted one "
 				     "(%llu): a replay, or signed before a later request",
@@ -272,7 +282,7 @@ void gg_control_path(const char *pin_dir, char *buf, size_t len)
 	 */
 	crc = crc32(crc, (const Bytef *)pin_dir, strlen(pin_dir));
 	adler = adler32(adler, (const Bytef *)pin_dir, strlen(pin_dir));
-	snprintf(buf, len, "/run/govgate/control-%08lx%08lx.sock", crc & 0xffffffffUL,
+	snprintf(buf, len, GG_RUN_DIR "/control-%08lx%08lx.sock", crc & 0xffffffffUL,
 		 adler & 0xffffffffUL);
 }
 
@@ -282,7 +292,7 @@ int gg_control_listen(const char *path, struct gg_err *err)
 	mode_t old;
 	int fd, ret;
 
-	gg_mkdir_p("/run/govgate", 0755, NULL);
+	gg_mkdir_p(GG_RUN_DIR, 0755, NULL);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

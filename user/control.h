@@ -28,11 +28,15 @@
 
 #include "common.h"
 
-#define GG_CONTROL_SOCK "/run/govgate/control.sock"
+/* The control sockets' and the daemon locks' directory; locked, guarded */
+#define GG_RUN_DIR "/run/govgate"
+#define GG_CONTROL_SOCK GG_RUN_DIR "/control.sock"
 #define GG_REQUEST_MAX (64 * 1024)
 /* A request may not be valid for longer than this: it bounds how long a
  * captured request can be replayed after a reboot forgot the counter. */
 #define GG_REQUEST_TTL_MAX (24 * 3600)
+/* How far ahead of the receiver's clock a counter (microseconds) may be. */
+#define GG_COUNTER_AHEAD_MAX (24 * 3600)
 #define GG_REQUEST_TTL_DEFAULT 600
 
 /* What the daemon does for a request. hello: unsigned, read-only (the
@@ -51,6 +55,9 @@ enum gg_req_refusal {
 	GG_REQ_TOO_LONG, /* expires further ahead than GG_REQUEST_TTL_MAX */
 	GG_REQ_REPLAYED, /* counter not above the last accepted one */
 	GG_REQ_OTHER_MACHINE,
+	/* counter over a day ahead of the receiver's clock in microseconds:
+	 * accepted, it would leave no counter above it to sign */
+	GG_REQ_COUNTER_AHEAD,
 };
 
 const char *gg_req_refusal_name(enum gg_req_refusal r);

@@ -994,7 +994,7 @@ static void lock_path(const char *pin_dir, char *path, size_t len)
 	for (char *p = name; *p; p++)
 		if (*p == '/')
 			*p = '_';
-	snprintf(path, len, "/run/govgate/%s.lock", name);
+	snprintf(path, len, GG_RUN_DIR "/%s.lock", name);
 }
 
 /* Only one daemon per pin directory. */
@@ -1003,7 +1003,7 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 	char path[4200];
 	int fd;
 
-	gg_mkdir_p("/run/govgate", 0755, NULL);
+	gg_mkdir_p(GG_RUN_DIR, 0755, NULL);
 	lock_path(pin_dir, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -1030,7 +1030,9 @@ int gg_daemon_pid(const char *pin_dir)
 	int fd, pid = 0;
 
 	lock_path(pin_dir, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	/* read-only: locked, /run/govgate is guarded (guard_files_fill) and a
+	 * governed CLI opens nothing in it for writing */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	/* Locked means a daemon holds it. */
@@ -1522,6 +1524,34 @@ static int guard_state_dirs(int fd, const struct gg_config *cfg, struct gg_err *
 	return 0;
 }
 
+/*
+ * Where a name ref (`name@version`) is looked up (user/ref.c find_name):
+ * the account's registry, each pack directory and its bundles/. A signed
+ * reload or apply by name takes what is there: a governed root task that
+ * put a pack of the same name and version there would choose what the
+ * operator's signature applies. Guarded as the state is (a directory
+ * missing now cannot be made: inode_mkdir).
+ */
+static void guard_pack_dirs(int fd, const struct gg_config *cfg)
+{
+	char path[4096];
+
+	if (cfg->registry_dir) {
+		guard_file_add(fd, cfg->registry_dir, GG_GFILE_DIR);
+		guard_ancestors(fd, cfg->registry_dir);
+		if (cfg->account) {
+			snprintf(path, sizeof(path), "%s/%s", cfg->registry_dir, cfg->account);
+			guard_file_add(fd, path, GG_GFILE_DIR);
+		}
+	}
+	for (size_t i = 0; i < cfg->n_pack_dirs; i++) {
+		guard_file_add(fd, cfg->pack_dirs[i], GG_GFILE_DIR);
+		guard_ancestors(fd, cfg->pack_dirs[i]);
+		snprintf(path, sizeof(path), "%s/bundles", cfg->pack_dirs[i]);
+		guard_file_add(fd, path, GG_GFILE_DIR);
+	}
+}
+
 static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 {
 	const struct gg_config *cfg = d->cfg;
@@ -1550,7 +1580,20 @@ static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 		gg_errf(err, ret, "guard_files: %s", strerror(-ret));
 	if (!ret)
 		ret = guard_state_dirs(fd, cfg, err);
+	/* The control socket's directory: a governed root task that renamed
+	 * the socket and listened in its place would see each signed request
+	 * first, answer for the daemon, hold one back or feed the signer a
+	 * hello of its own (gg_control_path). */
 	if (!ret) {
+		ret = guard_file_add(fd, GG_RUN_DIR, GG_GFILE_DIR);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (ret)
+			gg_errf(err, ret, "guard_files: %s: %s", GG_RUN_DIR, strerror(-ret));
+	}
+	if (!ret) {
+		guard_pack_dirs(fd, cfg);
+		guard_ancestors(fd, GG_RUN_DIR);
 		/* the directories themselves are guarded: their ancestors */
 		guard_ancestors(fd, cfg->trust_dir);
 		guard_ancestors(fd, cfg->state_dir);
@@ -1558,6 +1601,8 @@ static int guard_files_fill(struct gg_daemon *d, struct gg_err *err)
 			guard_ancestors(fd, cfg->path);
 		if (cfg->audit_key)
 			guard_ancestors(fd, cfg->audit_key);
+		if (cfg->audit_path)
+			guard_ancestors(fd, cfg->audit_path);
 		ret = guard_code(fd, err);
 	}
 	close(fd);
@@ -1757,6 +1802,33 @@ static int guard_map_mark(const char *pin_dir, int gfd, const char *name, __u32 
  * or unlinks it), guard_files itself write-guarded, the per-boot key map
  * guarded from every fd. After gg_audit_open: the key file exists then.
  */
+/*
+ * The audit log's files while locked, from the moment each is the active
+ * one until retention deletes it: written by the daemon alone. The records
+ * after the last checkpoint are sealed by none yet; a governed root task
+ * that stopped the daemon (through init) could otherwise rewrite them, and
+ * the restarted daemon would continue the chain from the forgery.
+ */
+static void guard_audit_file(dev_t dev, ino_t ino, bool kept, void *ctx)
+{
+	struct gg_daemon *d = ctx;
+	struct gg_guard_file_key key = guard_key(dev, ino);
+	__u32 kind = GG_GFILE_FILE;
+	int fd;
+
+	if (!d->locked)
+		return;
+	fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_FILES, NULL);
+	if (fd < 0)
+		return;
+	if (kept && bpf_map_update_elem(fd, &key, &kind, BPF_ANY))
+		fprintf(stderr, "govgate: locked: the audit log is NOT protected: %s\n",
+			strerror(errno));
+	else if (!kept)
+		bpf_map_delete_elem(fd, &key);
+	close(fd);
+}
+
 static void guard_evidence(struct gg_daemon *d)
 {
 	const char *key = d->cfg->audit_key;
@@ -1942,13 +2014,13 @@ static int start_audit(struct gg_daemon *d, struct gg_err *err)
 	int ret;
 
 	gg_config_audit_opts(d->cfg, &aopts);
+	aopts.on_checkpoint_ctx = d;
+	aopts.on_file = guard_audit_file;
 	d->journald = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
-	if (d->journald) {
-		/* Every checkpoint is copied to the journal: an anchor the log's
-		 * writer cannot take back. */
+	/* Every checkpoint is copied to the journal: an anchor the log's
+	 * writer cannot take back. */
+	if (d->journald)
 		aopts.on_checkpoint = on_checkpoint;
-		aopts.on_checkpoint_ctx = d;
-	}
 	d->key_per_boot = d->cfg->audit_key_per_boot;
 	if (d->key_per_boot && (ret = key_per_boot(d, &aopts, err)))
 		return ret;
@@ -2421,6 +2493,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	gg_apply_sync_later(true);
 	gg_compile_keep_absent(true);
 	gg_store_remember(true);
+	gg_ref_paths_regular(true);
 	/* libsystemd now, as a linked library would be: not read from disk
 	 * later, when the workload may have replaced it */
 	gg_sd_load();
@@ -2624,6 +2697,7 @@ void gg_daemon_free(struct gg_daemon *d)
 	gg_apply_sync_later(false);
 	gg_compile_keep_absent(false);
 	gg_store_remember(false);
+	gg_ref_paths_regular(false);
 	gg_doc_cache_enable(false);
 	if (d->pin_dir_final) {
 		free(d->cfg->pin_dir);

@@ -356,7 +356,17 @@ static const struct {
 	[GG_GUARD_NET_CONFIG] = { "net_config", "FLOOR-TAMPER-NET" },
 	/* configfs: a netconsole target, nvmet and iSCSI targets */
 	[GG_GUARD_CONFIGFS] = { "configfs", "FLOOR-TAMPER-NET" },
+	/* the clock that request expiries and the digest cache read */
+	[GG_GUARD_CLOCK] = { "clock_set", "FLOOR-TAMPER-POLICY" },
 };
+
+/* gg_event_guard.arg of GG_GUARD_MOUNT */
+static const char *mount_syscall(__u32 arg)
+{
+	static const char *const names[] = { "mount", "move_mount", "umount", "fsconfig" };
+
+	return arg < sizeof(names) / sizeof(names[0]) ? names[arg] : "unknown";
+}
 
 static const char *const configfs_ops[] = {
 	[GG_CFOP_MKDIR] = "mkdir", [GG_CFOP_WRITE] = "write", [GG_CFOP_SYMLINK] = "symlink",
@@ -427,8 +437,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
 									pfile_ops[g->arg] : "unknown"));
 	else if (g->what == GG_GUARD_MOUNT)
-		json_object_set_new(rec, "syscall", json_string(g->arg == 2 ? "umount" :
-								g->arg ? "move_mount" : "mount"));
+		json_object_set_new(rec, "syscall", json_string(mount_syscall(g->arg)));
 	else if (g->what == GG_GUARD_CODE_MAP)
 		json_object_set_new(rec, "syscall", json_string(g->arg ? "mprotect" : "mmap"));
 	else if (g->what == GG_GUARD_SET_MM)
@@ -919,7 +928,7 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 
 	/* "syscall" is one of audit.c's listed keys: before the others */
 	if (g->what == GG_GUARD_MOUNT)
-		sb_kname(b, "syscall", g->arg == 2 ? "umount" : g->arg ? "move_mount" : "mount");
+		sb_kname(b, "syscall", mount_syscall(g->arg));
 	else if (g->what == GG_GUARD_CODE_MAP)
 		sb_kname(b, "syscall", g->arg ? "mprotect" : "mmap");
 	if (g->what == GG_GUARD_BPF_CMD)

@@ -158,6 +158,10 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_pfile_open, GG_PROG_GUARD_PFILE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_pfile_create, GG_PROG_GUARD_PFILE_CREATE, GG_MECH_LSM,             \
 	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_mkdir, GG_PROG_GUARD_PFILE_MKDIR, GG_MECH_LSM,               \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_pfile_mknod, GG_PROG_GUARD_PFILE_MKNOD, GG_MECH_LSM,               \
+	  GG_ATTACH_AUTO)                                                                    \
 	P(guard, gg_guard_pfile_link, GG_PROG_GUARD_PFILE_LINK, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_pfile_symlink, GG_PROG_GUARD_PFILE_SYMLINK, GG_MECH_LSM,           \
 	  GG_ATTACH_AUTO)                                                                    \
@@ -169,6 +173,7 @@ GG_SKEL_ADAPTERS(guard)
 	  GG_ATTACH_AUTO)                                                                    \
 	P(guard, gg_guard_mount, GG_PROG_GUARD_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)           \
 	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO) \
+	P(guard, gg_guard_fs_create, GG_PROG_GUARD_FS_CREATE, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	P(guard, gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 /* What the daemon's successor runs, the disk beneath the files, the

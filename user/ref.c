@@ -150,6 +150,13 @@ cleanup:
 	return ret;
 }
 
+static bool paths_regular;
+
+void gg_ref_paths_regular(bool on)
+{
+	paths_regular = on;
+}
+
 /* Reads a file. regular_only: the open does not block on a FIFO and only a
  * regular file is accepted (store, registry and pack dirs hold plain files;
  * file-path refs from the command line may be pipes). Missing: -ENOENT with
@@ -769,7 +776,7 @@ int gg_ref_load(const struct gg_ref_ctx *ctx, const char *ref, struct gg_doc *ou
 		out->origin = strdup(ref);
 		if (!out->origin)
 			return gg_errf(err, -ENOMEM, "%s: out of memory", ref);
-		ret = read_path(ref, false, DOC_MAX, &out->buf, &out->len, err);
+		ret = read_path(ref, paths_regular, DOC_MAX, &out->buf, &out->len, err);
 		if (ret == -ENOENT)
 			ret = gg_errf(err, ret, "%s: no such file", ref);
 		if (!ret) {

@@ -92,6 +92,11 @@ int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err 
  * is remembered once its times are gg_store_settle_s old (2; tests change
  * it). */
 void gg_store_remember(bool on);
+
+/* A file-path ref is read as a plain file only (the daemon: a FIFO put in
+ * place of the operator's file after the CLI hashed it would block its
+ * loop in open); off, a pipe is read too (`apply /dev/stdin`). */
+void gg_ref_paths_regular(bool on);
 extern int gg_store_settle_s;
 
 /* Syntax check of a blob key: refuses an empty key, NUL bytes, absolute

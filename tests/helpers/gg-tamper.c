@@ -62,6 +62,11 @@
  * gg-tamper tiocm TTY        TIOCMBIS of TIOCM_RTS on TTY (TIOCM_LOOP would
  *                            loop a serial console's output back as input)
  * gg-tamper tiocsetd TTY     TIOCSETD of N_TTY (the line discipline it has)
+ * gg-tamper fsmount          a tmpfs made with the new mount API (fsopen,
+ *                            fsconfig's FSCONFIG_CMD_CREATE, fsmount): a
+ *                            detached mount, no move_mount
+ * gg-tamper settime SECONDS  the clock set SECONDS back (clock_settime),
+ *                            and, if that was let through, forward again
  * gg-tamper kbsent TTY TEXT  KDSKBSENT: the console keyboard's function
  *                            string 100 (no key sends it) set to TEXT
  * gg-tamper kbgsent TTY      prints function string 100 (KDGKBSENT)
@@ -530,6 +535,42 @@ static int kb_gsent(const char *tty)
 		return report(-1);
 	printf("%s\n", (char *)e.kb_string);
 	return 0;
+}
+
+static long fs_mount(void)
+{
+	long fs = syscall(SYS_fsopen, "tmpfs", 0), ret;
+
+	if (fs < 0)
+		return fs;
+	ret = syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0);
+	if (!ret) {
+		ret = syscall(SYS_fsmount, fs, 0, 0);
+		if (ret >= 0)
+			close(ret), ret = 0;
+	}
+	close(fs);
+	return ret;
+}
+
+static long set_time(long back)
+{
+	struct timespec now;
+	long ret;
+
+	if (clock_gettime(CLOCK_REALTIME, &now))
+		return -1;
+	now.tv_sec -= back;
+	ret = clock_settime(CLOCK_REALTIME, &now);
+	if (!ret && back) {
+		int saved = errno;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		now.tv_sec += back;
+		clock_settime(CLOCK_REALTIME, &now);
+		errno = saved;
+	}
+	return ret;
 }
 
 static long vt_activate(const char *tty, int vt)
@@ -1175,6 +1216,10 @@ int main(int argc, char **argv)
 		return report(tty_ioctl(argv[2], TIOCMBIS, TIOCM_RTS));
 	if (!strcmp(v, "tiocsetd") && argc == 3)
 		return report(tty_ioctl(argv[2], TIOCSETD, N_TTY));
+	if (!strcmp(v, "fsmount") && argc == 2)
+		return report(fs_mount());
+	if (!strcmp(v, "settime") && argc == 3)
+		return report(set_time(atol(argv[2])));
 	if (!strcmp(v, "kbsent") && argc == 4)
 		return report(kb_sent(argv[2], argv[3]));
 	if (!strcmp(v, "kbgsent") && argc == 3)
@@ -1239,7 +1284,7 @@ int main(int argc, char **argv)
 			"       evtype DEV | evread DEV DIR | devopen DEV |\n"
 			"       pipereader DIR | procwrite PID FD TEXT |\n"
 			"       tiocm TTY | tiocsetd TTY | kbsent TTY TEXT | kbgsent TTY |\n"
-			"       vtactivate TTY N |\n"
+			"       vtactivate TTY N | settime SECONDS | fsmount |\n"
 			"       pidfd-ns PID | setns-pidfd PID |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"

@@ -82,6 +82,39 @@ static struct gg_audit *open_log(struct fx *f)
 	return a;
 }
 
+/* The active log is opened as a plain file only: a symlink in its place
+ * (to a file the daemon may write, a configuration's) is not followed nor
+ * written through, and a FIFO does not block the open. */
+static void log_not_symlink_or_fifo(void **state)
+{
+	struct fx *f = *state;
+	char dir[PATH_MAX + 8], target[PATH_MAX + 16], buf[16] = "";
+	struct gg_audit *a = NULL;
+	struct gg_err err = {};
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/log", f->dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(target, sizeof(target), "%s/config.json", f->dir);
+	fd = open(target, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{}", 2), 2);
+	close(fd);
+	assert_int_equal(symlink(target, f->log), 0);
+	assert_int_not_equal(gg_audit_open(&f->opts, &a, &err), 0);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "audit.jsonl"));
+	fd = open(target, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 2);
+	close(fd);
+	assert_string_equal(buf, "{}");
+	assert_int_equal(unlink(f->log), 0);
+	assert_int_equal(mkfifo(f->log, 0644), 0);
+	assert_int_not_equal(gg_audit_open(&f->opts, &a, &err), 0);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
 static json_t *denial(int i, const char *action)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:[{s:s, s:s}], s:s, s:[s,s], s:[s],"
@@ -1455,6 +1488,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(record_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(log_not_symlink_or_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(non_utf8_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_continues_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_signature, setup, teardown),

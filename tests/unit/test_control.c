@@ -207,6 +207,30 @@ static void test_replayed_counter_refused(void **state)
 	free(sig);
 }
 
+/* A counter over a day ahead of the clock in microseconds (one a relay
+ * would make an operator sign, leaving no counter above it) is refused;
+ * the clock's own microseconds and small counters are not. */
+static void test_counter_ahead_refused(void **state)
+{
+	struct fx *f = *state;
+	unsigned long long edge = (NOW + GG_COUNTER_AHEAD_MAX) * 1000000ULL;
+	char *text = apply_text(f->fp_good, edge + 1, NOW + 600), *sig = sign(f->kgood, text);
+	char *top = apply_text(f->fp_good, 9223372036854775806ULL, NOW + 600);
+	char *tsig = sign(f->kgood, top);
+	char *ok = apply_text(f->fp_good, edge, NOW + 600), *osig = sign(f->kgood, ok);
+
+	assert_int_equal(verify(f, text, sig, 0), GG_REQ_COUNTER_AHEAD);
+	assert_int_equal(verify(f, top, tsig, 0), GG_REQ_COUNTER_AHEAD);
+	assert_int_equal(verify(f, ok, osig, 0), GG_REQ_OK);
+	assert_string_equal(gg_req_refusal_name(GG_REQ_COUNTER_AHEAD), "counter_ahead");
+	free(text);
+	free(sig);
+	free(top);
+	free(tsig);
+	free(ok);
+	free(osig);
+}
+
 static void test_unsigned_and_malformed_refused(void **state)
 {
 	struct fx *f = *state;
@@ -377,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key_refused),
 		cmocka_unit_test(test_expired_refused),
 		cmocka_unit_test(test_replayed_counter_refused),
+		cmocka_unit_test(test_counter_ahead_refused),
 		cmocka_unit_test(test_unsigned_and_malformed_refused),
 		cmocka_unit_test(test_other_machine_refused),
 		cmocka_unit_test(test_trusted_keys_listed),

@@ -451,6 +451,13 @@ static void test_path_ref(void **state)
 	gg_doc_free(&doc);
 	snprintf(ref, sizeof(ref), "%s", P(f, "packs/none.json"));
 	load_fails(&f->ctx, ref, -ENOENT, "none.json: no such file");
+	/* the daemon's: a FIFO in place of the file the CLI hashed is refused
+	 * at once, not waited on (this test would hang in open) */
+	snprintf(ref, sizeof(ref), "%s", P(f, "packs/fifo.json"));
+	assert_int_equal(mkfifo(ref, 0644), 0);
+	gg_ref_paths_regular(true);
+	load_fails(&f->ctx, ref, -EINVAL, "fifo.json: not a regular file");
+	gg_ref_paths_regular(false);
 }
 
 static const char *const *refs(int n, ...)

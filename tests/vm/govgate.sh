@@ -1292,6 +1292,7 @@ check unlocked-netconsole-ready sh -c 'mkdir /sys/kernel/config/netconsole/ncpre
 # a task's exe_file set to govgate's binary: the kernel's own check (this
 # program still mapped) is what stops it unlocked
 check unlocked-setexe-ebusy is "$(gg-tamper setexe "$(command -v govgate)")" EBUSY
+check unlocked-fsmount-ok is "$(gg-tamper fsmount)" ok
 mkdir -p /tmp/gg-mnt && mount -t tmpfs none /tmp/gg-mnt && : >/tmp/gg-mnt/marker
 stop
 govgate stop --unload --config $cfg
@@ -1560,11 +1561,45 @@ rm -f /tmp/state/journal.jsonl 2>/dev/null
 mv /tmp/state /tmp/state-moved 2>/dev/null
 check locked-state-rm-mv-refused [ -e /tmp/state/journal.jsonl ]
 check locked-state-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-POLICY' '"tamper":"policy_file_write"' 'applied.json'
+# The pack directories a name ref is looked up in: a pack of the same
+# name and version put there would be what a signed apply by name takes;
+# nor a directory (bundles/ of one that has none) or a FIFO made in them
+sum0=$(md5sum </gg/packs/baseline-hardening.json)
+echo '{}' >>/gg/packs/baseline-hardening.json 2>/dev/null
+check locked-packdir-write-refused is "$(md5sum </gg/packs/baseline-hardening.json)" "$sum0"
+cp /tmp/test-pack.json /gg/packs/evil@v1.json 2>/dev/null
+check locked-packdir-create-refused [ ! -e /gg/packs/evil@v1.json ]
+mkdir /gg/packs/bundles/evil 2>/dev/null
+check locked-packdir-mkdir-refused [ ! -e /gg/packs/bundles/evil ]
+mkfifo /tmp/state/evil.fifo 2>/dev/null
+check locked-state-mknod-refused [ ! -e /tmp/state/evil.fifo ]
+check locked-packdir-audited audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"file_op":"create"' '"target":"evil"'
+# The audit log: the records after the last checkpoint, sealed by none
+# yet, are not truncated, rewritten in place of the file or removed (with
+# the daemon stopped through init, the next one would go on from a forgery)
+lines0=$(wc -l <$log)
+sh -c ": >$log" 2>/dev/null
+sed -i '$d' $log 2>/dev/null
+rm -f $log 2>/dev/null
+check locked-log-kept [ "$(wc -l <$log)" -ge "$lines0" ]
+check locked-log-audited audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"file_op":"write"' "\"target\":\"${log##*/}\""
+# The control socket's directory: the socket renamed, a relay of the
+# workload's listening in its place would see each signed request first,
+# answer for the daemon or hold one back
+mv $sock /run/govgate/moved.sock 2>/dev/null
+check locked-run-mv-refused [ -S $sock ]
+check locked-run-create-refused sh -c "! touch /run/govgate/evil.sock 2>/dev/null"
+check locked-run-audited audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"file_op":"rename"' '"target":"control.sock"'
+check locked-run-status-works sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
 echo '{}' >$cfg 2>/dev/null
 check locked-config-write-refused grep -q locked.jsonl $cfg
 mount -t tmpfs none /etc/govgate 2>/dev/null
 check locked-mount-refused [ -e /etc/govgate/trusted-keys/op.pub ]
 check locked-mount-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"'
+# the new mount API: a superblock for a detached mount (fsconfig's
+# FSCONFIG_CMD_CREATE), which needs no move_mount to be used
+check locked-fsmount-eperm is "$(gg-tamper fsmount)" EPERM
+check locked-fsmount-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"fsconfig"'
 # The daemon's cgroup runs whatever init is told to run there (a drop-in's
 # ExecStartPre=, a unit linked by init itself): only govgate's binary is
 # govgate's own there. The stand-in for init's child is the fifo's shell.
@@ -1742,6 +1777,14 @@ check locked-netcfg-audited audit_has '"event":"tamper_blocked"' '"tamper":"net_
 init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && ip route add 198.51.100.0/24 dev lo && ip route del 198.51.100.0/24 dev lo && echo ok >/tmp/exempt-route.out; echo done >/tmp/exempt-route.done"
 wait_for 20 [ -s /tmp/exempt-route.done ]
 check locked-exempt-route-ok is "$(cat /tmp/exempt-route.out 2>/dev/null)" ok
+# the clock, which a held-back request's expiry and the digest cache's
+# settled ctime are read from: not set back; an exempt task (an NTP
+# client) sets it
+check locked-settime-eperm is "$(gg-tamper settime 3600)" EPERM
+check locked-settime-audited audit_has '"event":"tamper_blocked"' '"tamper":"clock_set"' 'FLOOR-TAMPER-POLICY'
+init_run "echo 0 >/sys/fs/cgroup/ggexempt/cgroup.procs && gg-tamper settime 0 >/tmp/exempt-time.out; echo done >/tmp/exempt-time.done"
+wait_for 20 [ -s /tmp/exempt-time.done ]
+check locked-exempt-settime-ok is "$(cat /tmp/exempt-time.out)" ok
 # A signed unlock, then a signed stop --unload.
 check locked-signed-unlock govgate unlock --config $cfg --sign-key /tmp/op.key
 check locked-unlocked-status sh -c "govgate status --config $cfg | grep -qx 'locked: *no'"
