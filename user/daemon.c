@@ -2467,9 +2467,23 @@ static void start_dns(struct gg_daemon *d)
 	struct gg_dns_hooks hooks = { d, dns_policy, dns_record };
 	struct gg_err err;
 
+	int fd, n;
+
 	if (gg_dns_open(d->cfg, &hooks, -1, &d->dns, &err))
 		fprintf(stderr, "govgate: %s: the DNS forwarder is not running, names on "
 				"allowlists are not learned\n", err.msg);
+	if (d->dns)
+		return;
+	/* Rows learned before are cleared when the lists change, by the
+	 * forwarder (lists_check): without one, none is kept to outlive the
+	 * lists it was learned for. */
+	fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_EGRESS_LEARNED, NULL);
+	if (fd < 0)
+		return;
+	n = gg_dns_sweep(fd, NULL, true);
+	if (n > 0)
+		fprintf(stderr, "govgate: dns: no forwarder: %d learned address rows cleared\n", n);
+	close(fd);
 }
 
 int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,

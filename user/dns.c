@@ -106,6 +106,7 @@ struct gg_dns {
 	struct gg_dns_hooks hooks;
 	unsigned ttl_min, ttl_max;
 	char *lists_path; /* the lists the learned rows are for */
+	char *redirect_pin_dir; /* dns_redirect written there: zeroed at close */
 	char *lists_seen;
 	__u64 gen_seen;
 	time_t last_sweep;
@@ -880,10 +881,20 @@ void gg_dns_tick(struct gg_dns *dns)
 	}
 }
 
+static int write_redirect(const char *pin_dir, const struct gg_dns_redirect *r,
+			  struct gg_err *err);
+
 void gg_dns_close(struct gg_dns *dns)
 {
 	if (!dns)
 		return;
+	/* First: while no forwarder listens, governed tasks' DNS is decided
+	 * as any destination (with an allowlist: refused), never rewritten
+	 * to a port whatever binds it next would answer from. */
+	if (dns->redirect_pin_dir) {
+		write_redirect(dns->redirect_pin_dir, &(struct gg_dns_redirect){}, NULL);
+		free(dns->redirect_pin_dir);
+	}
 	for (int i = 0; i < dns->n_touched; i++) {
 		free(dns->pend[i].query);
 		free(dns->pend[i].tbuf);
@@ -1017,6 +1028,8 @@ int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, i
 	*out = NULL;
 	if (!strcmp(cfg->dns_listen, "off"))
 		return write_redirect(cfg->pin_dir, &r, err);
+	/* none until this one listens: a previous daemon's stays otherwise */
+	write_redirect(cfg->pin_dir, &r, NULL);
 	if (gg_dns_addr_parse(cfg->dns_listen, 53, &ss, &len) || ss.ss_family != AF_INET ||
 	    ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24 != 127)
 		return gg_errf(err, -EINVAL, "dns: listen \"%s\": not an IPv4 loopback "
@@ -1050,7 +1063,10 @@ int gg_dns_open(const struct gg_config *cfg, const struct gg_dns_hooks *hooks, i
 		dns->learned_fd = gg_pinned_fd(cfg->pin_dir, GG_MAP_EGRESS_LEARNED, err);
 		ret = dns->learned_fd < 0 ? dns->learned_fd : 0;
 	}
-	if (!ret) /* last: the gates redirect only to a forwarder that listens */
+	if (!ret && !(dns->redirect_pin_dir = strdup(cfg->pin_dir)))
+		ret = gg_errf(err, -ENOMEM, "out of memory");
+	/* last: the gates redirect only to a forwarder that listens */
+	if (!ret)
 		ret = write_redirect(cfg->pin_dir, &r, err);
 	if (ret) {
 		gg_dns_close(dns);

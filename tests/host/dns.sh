@@ -243,6 +243,26 @@ check dns-down-learned-connects test "$(pair 10.91.0.1 8010)" = ok
 check dns-restart start_daemon
 check dns-restart-learned-connects test "$(pair 10.91.0.1 8011)" = ok
 check dns-restart-resolves test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
+stop_daemon
+# While no forwarder listens, DNS is not rewritten to its port: what binds
+# it then (a server of the zone here, a governed task's in an attack) is
+# asked nothing, before a start and after one that found the port taken
+# (which runs without a forwarder)
+nsenter --net="/run/netns/$ns" "$helpers/gg-dns" serve 127.0.0.1 5300 >/dev/null 2>&1 &
+squat=$!
+sleep 0.5
+check dns-down-not-rewritten test "$(q 10.91.0.53 53 api.allowed.test A)" = error
+check dns-squatted-start start_daemon
+check dns-squatted-no-forwarder grep -q "the DNS forwarder is not running" "$tmp/daemon.err"
+check dns-squatted-not-rewritten test "$(q 10.91.0.53 53 api.allowed.test A)" = error
+# and keeps no learned row: none could be checked against the lists of a
+# later apply
+check dns-squatted-learned-cleared test "$(pair 10.91.0.1 8023)" = EPERM
+stop_daemon
+kill $squat
+wait $squat 2>/dev/null
+check dns-unsquatted-start start_daemon
+check dns-unsquatted-resolves test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
 # Other lists: the rows are cleared, names are learned again.
 check dns-apply-other apply "$tmp/allow-other.json"
 check dns-other-lists-cleared test "$(pair 10.91.0.1 8012)" = EPERM
