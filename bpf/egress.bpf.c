@@ -448,6 +448,38 @@ static __always_inline void gg_file_key(struct file *file, struct gg_file_versio
 	k->ctime_nsec &= 0x3fffffff;
 }
 
+/*
+ * A program run by the dynamic loader given its path (`ld.so /bin/bash`):
+ * the process's exe_file is the loader, whose name, identity and content
+ * match no program rule. The first file a process maps executable after
+ * its exec, other than its exe_file (the kernel maps the program and its
+ * interpreter, then the loader maps what it was given before any library),
+ * is kept per task (copied to its forks and threads) with the exec it
+ * belongs to; a task whose exe_file matches no program rule is decided by
+ * it (gg_current_progs). LSM path only: the fallback sees no mapping.
+ */
+/* A file as program rules see it: its version (identity and ctime: the
+ * digest row's key) and its name. */
+struct gg_prog_subject {
+	struct gg_file_version file;
+	char name[GG_NAME_MAX];
+};
+
+struct gg_egress_mapped {
+	__u64 exec_id; /* the task's self_exec_id when mapped */
+	struct gg_prog_subject subject;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct gg_egress_mapped);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_mapped SEC(".maps");
+
+GG_ASSERT_PINNED(egress_mapped, GG_MAP_EGRESS_MAPPED);
+
 /* egress_exe's row for the file as it is now (the same ctime), or NULL */
 static __always_inline struct gg_egress_exe *gg_exe_row(const struct gg_file_version *k)
 {
@@ -464,38 +496,91 @@ struct gg_progs {
 	__u32 name, inode, digest;
 };
 
+/* Which of the program maps the slot has rows in (gg_file_progs' how). */
+#define GG_PQ_NAMES 0x100
+#define GG_PQ_INODES 0x200
+#define GG_PQ_DIGESTS 0x400
+
+/* The program rule sets of one file: by its name, its identity (dev, ino)
+ * and its content (the digest row of its version, if hashed). how: the
+ * slot, ORed with GG_PQ_*. A subprogram: called for the executable and,
+ * when that matched nothing, for the file mapped after it. */
+static __noinline int gg_file_progs(__u32 how, const struct gg_prog_subject *f,
+				    struct gg_progs *p)
+{
+	__u32 slot = how & 0xff;
+	/* one key at a time: this frame adds to its callers' stack */
+	union {
+		struct gg_egress_prog_key name;
+		struct gg_egress_prog_inode_key inode;
+		struct gg_egress_prog_digest_key digest;
+	} k;
+	struct gg_egress_prog_val *pv;
+	struct gg_egress_exe *x;
+
+	if (how & GG_PQ_NAMES) {
+		__builtin_memset(&k, 0, sizeof(k));
+		k.name.slot = slot;
+		__builtin_memcpy(k.name.name, f->name, sizeof(k.name.name));
+		pv = bpf_map_lookup_elem(&egress_prog, &k.name);
+		p->name = pv ? pv->prog : 0;
+	}
+	if (how & GG_PQ_INODES) {
+		__builtin_memset(&k, 0, sizeof(k));
+		k.inode.slot = slot;
+		k.inode.dev = f->file.id.dev;
+		k.inode.ino = f->file.id.ino;
+		pv = bpf_map_lookup_elem(&egress_prog_inode, &k.inode);
+		if (pv && pv->prog != p->name)
+			p->inode = pv->prog;
+	}
+	if (!(how & GG_PQ_DIGESTS))
+		return 0;
+	x = gg_exe_row(&f->file);
+	if (!x)
+		return 0;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.digest.slot = slot;
+	__builtin_memcpy(k.digest.sha256, x->sha256, GG_SHA256_LEN);
+	pv = bpf_map_lookup_elem(&egress_prog_digest, &k.digest);
+	if (pv && pv->prog != p->name && pv->prog != p->inode)
+		p->digest = pv->prog;
+	return 0;
+}
+
 /*
  * The program-specific rule sets of the current executable: by its name,
  * by its identity and by its content. The executable is mm->exe_file, the
  * file the process executed (set at exec and shared by its forks; only
  * prctl(PR_SET_MM_EXE_FILE) changes it, which needs CAP_SYS_RESOURCE and
  * the old image unmapped). Its digest was captured at exec (gg_egress_exe,
- * LSM path only).
+ * LSM path only). One that matches none (the dynamic loader run with a
+ * program's path) is decided by the first file it mapped executable
+ * (egress_mapped, LSM path only).
  */
 static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_slot *st,
-					     struct gg_progs *p, const __u32 mech)
+					      struct gg_progs *p, const __u32 mech)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct gg_egress_prog_key k = { .slot = slot };
-	struct gg_egress_prog_inode_key ik = { .slot = slot };
-	struct gg_egress_prog_digest_key dk = { .slot = slot };
-	struct gg_egress_prog_val *pv;
-	struct gg_file_version hk;
-	struct gg_egress_exe *x;
+	struct gg_prog_subject f = {};
+	struct gg_egress_mapped *m;
 	struct inode *inode;
 	struct mm_struct *mm;
 	struct file *exe;
-	bool names, inodes, digests;
+	__u32 how = slot;
 
 	p->name = p->inode = p->digest = 0;
 	/* Only the maps the slot has rows in (no slot state: all of them).
 	 * The ctime (the digest's key) only when the slot has content rules
 	 * and on the LSM path: the fallback has no hook that hashes at exec
 	 * (gg_egress_exe), so its egress_exe is empty. mech is a constant. */
-	names = !st || (st->progs & GG_PROGS_NAME);
-	inodes = !st || (st->progs & GG_PROGS_INODE);
-	digests = mech == GG_MECH_LSM && st && st->prog_digests;
-	if (!names && !inodes && !digests)
+	if (!st || (st->progs & GG_PROGS_NAME))
+		how |= GG_PQ_NAMES;
+	if (!st || (st->progs & GG_PROGS_INODE))
+		how |= GG_PQ_INODES;
+	if (mech == GG_MECH_LSM && st && st->prog_digests)
+		how |= GG_PQ_DIGESTS;
+	if (how == slot)
 		return;
 	/* Read in place (BTF pointers: the loads are the JIT's own, no helper
 	 * call each): this runs on every decided connect. */
@@ -505,34 +590,21 @@ static __always_inline void gg_current_progs(__u32 slot, const struct gg_egress_
 	exe = mm->exe_file;
 	if (!exe)
 		return;
-	if (names) {
-		bpf_probe_read_kernel_str(k.name, sizeof(k.name), exe->f_path.dentry->d_name.name);
-		pv = bpf_map_lookup_elem(&egress_prog, &k);
-		p->name = pv ? pv->prog : 0;
-	}
-	if (digests) {
-		gg_file_key(exe, &hk);
-		ik.dev = hk.id.dev;
-		ik.ino = hk.id.ino;
-	} else if (inodes) {
+	if (how & GG_PQ_NAMES)
+		bpf_probe_read_kernel_str(f.name, sizeof(f.name), exe->f_path.dentry->d_name.name);
+	if (how & GG_PQ_DIGESTS) {
+		gg_file_key(exe, &f.file);
+	} else {
 		inode = exe->f_inode;
-		ik.dev = inode->i_sb->s_dev;
-		ik.ino = inode->i_ino;
+		f.file.id.dev = inode->i_sb->s_dev;
+		f.file.id.ino = inode->i_ino;
 	}
-	if (inodes) {
-		pv = bpf_map_lookup_elem(&egress_prog_inode, &ik);
-		if (pv && pv->prog != p->name)
-			p->inode = pv->prog;
-	}
-	if (!digests)
+	gg_file_progs(how, &f, p);
+	if (mech != GG_MECH_LSM || p->name || p->inode || p->digest)
 		return;
-	x = gg_exe_row(&hk);
-	if (!x)
-		return;
-	__builtin_memcpy(dk.sha256, x->sha256, GG_SHA256_LEN);
-	pv = bpf_map_lookup_elem(&egress_prog_digest, &dk);
-	if (pv && pv->prog != p->name && pv->prog != p->inode)
-		p->digest = pv->prog;
+	m = bpf_task_storage_get(&egress_mapped, task, 0, 0);
+	if (m && m->exec_id == task->self_exec_id)
+		gg_file_progs(how, &m->subject, p);
 }
 
 /* Loopback, and the unspecified address (an unbound socket's connect to
@@ -1159,6 +1231,35 @@ static __always_inline bool gg_route_option(int level, int optname)
 					optname == 57 || optname == 59);
 }
 
+/*
+ * IP_TRANSPARENT and IPV6_TRANSPARENT (CAP_NET_RAW): the socket binds to
+ * and sends from any address, as a raw socket writes any header: an
+ * answer forged as the upstream resolver's to the DNS forwarder, a reply
+ * as any peer's to a local service. Decided as a raw socket of the
+ * task's making (the floor's rule), with the option's hook.
+ */
+#define GG_IP_TRANSPARENT 19
+#define GG_IPV6_TRANSPARENT 75
+
+static __always_inline bool gg_transparent_option(int level, int optname)
+{
+	return (level == GG_SOL_IP && optname == GG_IP_TRANSPARENT) ||
+	       (level == GG_SOL_IPV6 && optname == GG_IPV6_TRANSPARENT);
+}
+
+static __always_inline int gg_transparent_decide(struct socket *sock)
+{
+	struct gg_dest d = {};
+
+	if (!gg_task_in_scope())
+		return 0;
+	d.family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	d.sock_type = BPF_CORE_READ(sock, type);
+	d.proto = BPF_CORE_READ(sock, sk, sk_protocol);
+	d.hook = GG_NET_SETSOCKOPT;
+	return gg_socket_decide(GG_SOCK_RAW, &d, false) == GG_ACT_DENY ? -EPERM : 0;
+}
+
 SEC("lsm/socket_setsockopt")
 int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, int ret)
 {
@@ -1166,6 +1267,8 @@ int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, 
 
 	if (ret != 0)
 		return ret;
+	if (gg_transparent_option(level, optname))
+		return gg_transparent_decide(sock);
 	if (!gg_route_option(level, optname))
 		return 0;
 	sk = BPF_CORE_READ(sock, sk);
@@ -1925,37 +2028,106 @@ int BPF_PROG(gg_egress_exe_truncate, const struct path *path, int ret)
  * while the active slot has egress_prog_digest rows; a file hashed once
  * its ctime had settled is not hashed again.
  */
-SEC("lsm.s/bprm_committed_creds")
-int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
+/* file's digest into egress_exe (k: its version), unless a settled row
+ * has it already: IMA hashes the file once per version. */
+static __always_inline void gg_exe_hash(struct file *file, const struct gg_file_version *k)
 {
 	__u8 buf[64]; /* the largest digest IMA gives (SHA-512) */
 	struct gg_egress_exe *x, nx = {};
-	struct gg_file_version hk;
+
+	x = gg_exe_row(k);
+	if (x && x->settled)
+		return;
+	if (bpf_ima_file_hash(file, buf, sizeof(buf)) != GG_HASH_ALGO_SHA256)
+		return;
+	__builtin_memcpy(nx.sha256, buf, GG_SHA256_LEN);
+	nx.settled = gg_exe_settled(file, k);
+	nx.ctime_sec = k->ctime_sec;
+	nx.ctime_nsec = k->ctime_nsec;
+	bpf_map_update_elem(&egress_exe, &k->id, &nx, BPF_ANY);
+}
+
+/* Are program rules by content in force (the active slot has any)? */
+static __always_inline bool gg_prog_digests_on(void)
+{
 	struct gg_egress_slot *st;
 	__u64 generation;
 	__u32 slot;
 
-	if (!gg_task_in_scope())
-		return 0;
 	slot = gg_active_slot(&generation);
 	st = bpf_map_lookup_elem(&egress_state, &slot);
-	if (!st || !st->prog_digests)
+	return st && st->prog_digests;
+}
+
+SEC("lsm.s/bprm_committed_creds")
+int BPF_PROG(gg_egress_exe, struct linux_binprm *bprm)
+{
+	struct gg_file_version hk;
+
+	if (!gg_task_in_scope() || !gg_prog_digests_on())
 		return 0;
 	gg_file_key(bprm->file, &hk);
-	x = gg_exe_row(&hk);
-	if (x && x->settled)
+	gg_exe_hash(bprm->file, &hk);
+	return 0;
+}
+
+#define GG_PROT_EXEC 0x4 /* <sys/mman.h> */
+
+/* The first file a governed process maps executable after its exec,
+ * other than its exe_file (egress_mapped): what the dynamic loader was
+ * given, when the exe_file is the loader. Hashed as an executed file is
+ * while program rules by content are in force. */
+SEC("lsm.s/mmap_file")
+int BPF_PROG(gg_egress_mapped_exec, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct task_struct *task;
+	struct gg_egress_mapped *m;
+	struct mm_struct *mm;
+	struct file *exe;
+
+	if (ret != 0 || !file || !(prot & GG_PROT_EXEC))
+		return ret;
+	if (!gg_task_in_scope())
 		return 0;
-	if (bpf_ima_file_hash(bprm->file, buf, sizeof(buf)) != GG_HASH_ALGO_SHA256)
+	task = bpf_get_current_task_btf();
+	m = bpf_task_storage_get(&egress_mapped, task, 0, 0);
+	if (m && m->exec_id == task->self_exec_id)
+		return 0; /* the first one is kept */
+	mm = task->mm;
+	exe = mm ? mm->exe_file : NULL;
+	if (!exe || exe->f_inode == file->f_inode)
 		return 0;
-	__builtin_memcpy(nx.sha256, buf, GG_SHA256_LEN);
-	nx.settled = gg_exe_settled(bprm->file, &hk);
-	nx.ctime_sec = hk.ctime_sec;
-	nx.ctime_nsec = hk.ctime_nsec;
-	bpf_map_update_elem(&egress_exe, &hk.id, &nx, BPF_ANY);
+	m = bpf_task_storage_get(&egress_mapped, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!m)
+		return 0;
+	m->exec_id = task->self_exec_id;
+	gg_file_key(file, &m->subject.file);
+	bpf_probe_read_kernel_str(m->subject.name, sizeof(m->subject.name),
+				  file->f_path.dentry->d_name.name);
+	if (gg_prog_digests_on())
+		gg_exe_hash(file, &m->subject.file);
+	return 0;
+}
+
+/* A fork or a thread runs the image its parent does: it keeps the file
+ * mapped after the exec (the subshell of a shell the loader ran). */
+SEC("lsm/task_alloc")
+int BPF_PROG(gg_egress_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	struct gg_egress_mapped *m;
+
+	if (ret != 0)
+		return ret;
+	m = bpf_task_storage_get(&egress_mapped, bpf_get_current_task_btf(), 0, 0);
+	if (m)
+		bpf_task_storage_get(&egress_mapped, task, m, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	return 0;
 }
 
 GG_ASSERT_PINNED(gg_egress_exe, GG_PROG_EGRESS_EXE);
+GG_ASSERT_PINNED(gg_egress_mapped_exec, GG_PROG_EGRESS_MAPPED_EXEC);
+GG_ASSERT_PINNED(gg_egress_task_alloc, GG_PROG_EGRESS_TASK_ALLOC);
 GG_ASSERT_PINNED(gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN);
 GG_ASSERT_PINNED(gg_egress_exe_truncate, GG_PROG_EGRESS_EXE_TRUNCATE);
 GG_ASSERT_PINNED(gg_egress_connect, GG_PROG_EGRESS_CONNECT);

@@ -103,6 +103,10 @@ GG_SKEL_ADAPTERS(guard)
 	P(egress, gg_egress_page_send, GG_PROG_EGRESS_PAGE_SEND, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	/* content digests of executables, for program rules (sleepable) */                 \
 	P(egress, gg_egress_exe, GG_PROG_EGRESS_EXE, GG_MECH_LSM, GG_ATTACH_AUTO)            \
+	P(egress, gg_egress_mapped_exec, GG_PROG_EGRESS_MAPPED_EXEC, GG_MECH_LSM,            \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(egress, gg_egress_task_alloc, GG_PROG_EGRESS_TASK_ALLOC, GG_MECH_LSM,              \
+	  GG_ATTACH_AUTO)                                                                    \
 	P(egress, gg_egress_exe_open, GG_PROG_EGRESS_EXE_OPEN, GG_MECH_LSM, GG_ATTACH_AUTO)  \
 	P(egress, gg_egress_exe_truncate, GG_PROG_EGRESS_EXE_TRUNCATE, GG_MECH_LSM,          \
 	  GG_ATTACH_AUTO)                                                                    \

@@ -64,6 +64,10 @@
  *                        198.51.100.7:9 first (its peer is not where the
  *                        corked datagram goes)
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
+ * (any verb, with GG_NET_FORK set: run in a forked child, its status
+ *  the parent's)
+ * gg-net transparent 4|6  a UDP socket's IP_TRANSPARENT (IPV6_TRANSPARENT)
+ *                       set: ok or EPERM (it would send from any address)
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
  *                        as from a NIC; forwarded where forwarding is on):
@@ -109,6 +113,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int parse(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -724,6 +729,20 @@ static int rcvbuf_force(void)
 	return rc;
 }
 
+static int transparent(const char *v)
+{
+	int six = !strcmp(v, "6"), one = 1, rc;
+	int fd = socket(six ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+
+	rc = fd < 0 ? -1
+		    : setsockopt(fd, six ? SOL_IPV6 : SOL_IP, six ? IPV6_TRANSPARENT : IP_TRANSPARENT,
+				 &one, sizeof(one));
+	rc = report(rc);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int vsock_listen(unsigned int port, const char *ready)
 {
 	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
@@ -839,6 +858,18 @@ int main(int argc, char **argv)
 	socklen_t len;
 	int fd, lfd = -1, rc;
 
+	/* GG_NET_FORK: the verb runs in a forked child (a subshell's connect) */
+	if (getenv("GG_NET_FORK")) {
+		pid_t child = fork();
+
+		if (child > 0) {
+			if (waitpid(child, &rc, 0) < 0 || !WIFEXITED(rc))
+				return 3;
+			return WEXITSTATUS(rc);
+		}
+		if (child < 0)
+			return 3;
+	}
 	if (argc == 5 && !strcmp(argv[1], "storm") && !parse(argv[2], atoi(argv[3]), &ss, &len)) {
 		long n = atol(argv[4]), denied = 0;
 
@@ -859,6 +890,8 @@ int main(int argc, char **argv)
 		return tun_inject(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 2 && !strcmp(argv[1], "rcvbufforce"))
 		return rcvbuf_force();
+	if (argc == 3 && !strcmp(argv[1], "transparent"))
+		return transparent(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "socket"))
 		return make_socket(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "vsock-listen"))

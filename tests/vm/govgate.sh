@@ -284,6 +284,11 @@ check socket-raw6-eperm is "$(gg-net socket raw6)" EPERM
 check socket-packet-eperm is "$(gg-net socket packet)" EPERM
 check socket-xdp-eperm is "$(gg-net socket xdp)" EPERM
 check socket-udp-ok is "$(gg-net socket udp)" ok
+# IP_TRANSPARENT: a socket that sends from any address (an answer forged
+# as the upstream resolver's), decided as a raw socket
+check socket-transparent-eperm is "$(gg-net transparent 4)" EPERM
+check socket-transparent6-eperm is "$(gg-net transparent 6)" EPERM
+check socket-transparent-audited audit_has '"event":"egress_blocked"' '"hook":"setsockopt"' '"socket_kind":"raw"' '"sock_type":"dgram"' 'FLOOR-NET-RAW'
 # The kernel's own raw sockets (a new netns's ICMP and TCP control
 # sockets, made in the unsharing task) are not the task's: not denied.
 check netns-create-ok unshare -n true
@@ -650,6 +655,15 @@ check shell-copy-audited audit_has '"event":"egress_blocked"' '"dport":82' 'copy
 check shell-hardlink-audited audit_has '"event":"egress_blocked"' '"dport":81' 'not-a-shell","' '"BH-02"'
 check shell-copy-loopback-allowed is "$(/tmp/copy-of-shell pair 127.0.0.1 8083)" ok
 check non-shell-still-connects sh -c '[ "$(gg-net connect 192.0.2.1 83)" != EPERM ]'
+# The loader given a shell's path: the process's exe_file is the loader,
+# whose name, identity and content match no program rule; it is decided by
+# the program the loader mapped, by name or content, and so are its forks
+# (a subshell's connect); another program run so still connects
+check shell-loader-egress-eperm is "$($ldso /tmp/bash connect 192.0.2.1 84)" EPERM
+check shell-loader-copy-egress-eperm is "$($ldso /tmp/copy-of-shell connect 192.0.2.1 85)" EPERM
+check shell-loader-fork-egress-eperm is "$(GG_NET_FORK=1 $ldso /tmp/bash connect 192.0.2.1 86)" EPERM
+check shell-loader-audited audit_has '"event":"egress_blocked"' '"dport":84' '"BH-02"'
+check non-shell-loader-connects sh -c "[ \"\$($ldso /bin/gg-net connect 192.0.2.1 87)\" != EPERM ]"
 rm -f /usr/local/bin/zsh /usr/local/bin/not-a-shell /tmp/copy-of-shell
 
 # ---- egress allowlists (issue 12): with one applied, every non-loopback
