@@ -689,6 +689,18 @@ static __always_inline bool gg_map_is_exe(struct file *file)
 	return BPF_CORE_READ(t, mm, exe_file) == file;
 }
 
+/* An event with no file: a tracer's attach. */
+static __always_inline void gg_map_event_none(struct gg_event *e)
+{
+	e->exec.filename[0] = '\0';
+	e->exec.dev = 0;
+	e->exec.ino = 0;
+	e->exec.digest_known = 0;
+	__builtin_memset(e->exec.sha256, 0, sizeof(e->exec.sha256));
+	e->exec.path[0] = '\0';
+	gg_event_args_own(e);
+}
+
 static __always_inline void gg_map_event(struct gg_event *e, struct file *file)
 {
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename),
@@ -750,18 +762,16 @@ static __always_inline int gg_map_check(struct file *file, const bool may_hash)
  */
 #define PROC_SUPER_MAGIC 0x9fa0
 
-static __always_inline int gg_exec_code_write(struct file *file)
+/* The trust lists' verdict on code put into a process's memory: file is
+ * the memory file opened, or NULL for a tracer's attach (name: the
+ * tracee's comm, or "traceme"). Returns the hook's answer. */
+static __always_inline int gg_exec_code_write_decide(struct file *file, const char *name)
 {
 	__u32 action = GG_ACT_NONE, entries[GG_MAX_HITS] = {}, slot, flags;
 	struct gg_exec_trust_cfg *cfg;
-	char name[5] = {};
 	__u64 generation;
 	struct gg_event *e;
 
-	bpf_probe_read_kernel_str(name, sizeof(name),
-				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] || !gg_task_in_scope())
-		return 0;
 	slot = gg_active_slot(&generation);
 	cfg = bpf_map_lookup_elem(&exec_trust_cfg, &slot);
 	if (!cfg || !cfg->n_lists)
@@ -777,10 +787,57 @@ static __always_inline int gg_exec_code_write(struct file *file)
 	if (!e)
 		return action == GG_ACT_DENY ? -EPERM : 0;
 	gg_event_fill(e, GG_GATE_EXEC, action, GG_MECH_LSM, generation, entries, flags);
-	gg_map_event(e, file);
+	if (file) {
+		gg_map_event(e, file);
+	} else {
+		gg_map_event_none(e);
+		bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename), name);
+	}
 	e->exec.match = GG_EXEC_BY_CODE_WRITE;
 	bpf_ringbuf_submit(e, 0);
 	return action == GG_ACT_DENY ? -EPERM : 0;
+}
+
+static __always_inline int gg_exec_code_write(struct file *file)
+{
+	char name[5] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] || !gg_task_in_scope())
+		return 0;
+	return gg_exec_code_write_decide(file, NULL);
+}
+
+/*
+ * Under trust lists, a governed task attaches to no other process
+ * (PTRACE_ATTACH and SEIZE, process_vm_readv and writev, pidfd_getfd: the
+ * attach mode of the access check) and lets no parent attach to it
+ * (PTRACE_TRACEME): a tracer writes code into its tracee's memory
+ * (PTRACE_POKETEXT, process_vm_writev) with no exec and no mapping to
+ * check. Decided by the lists' verdicts, as /proc/PID/mem. A process's
+ * own memory asks no access check (the kernel lets it through first).
+ */
+#define GG_PTRACE_MODE_ATTACH 0x02
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(gg_exec_code_attach, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!(mode & GG_PTRACE_MODE_ATTACH) || !gg_task_in_scope())
+		return 0;
+	return gg_exec_code_write_decide(NULL, child->comm);
+}
+
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(gg_exec_code_traceme, struct task_struct *parent, int ret)
+{
+	if (ret != 0)
+		return ret;
+	if (!gg_task_in_scope())
+		return 0;
+	return gg_exec_code_write_decide(NULL, "traceme");
 }
 
 SEC("lsm/file_open")
@@ -879,6 +936,8 @@ int BPF_PROG(gg_exec_check_fallback, struct task_struct *p, pid_t old_pid,
 GG_ASSERT_PINNED(gg_exec_check, GG_PROG_EXEC_CHECK);
 GG_ASSERT_PINNED(gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK);
 GG_ASSERT_PINNED(gg_exec_mmap, GG_PROG_EXEC_MMAP);
+GG_ASSERT_PINNED(gg_exec_code_attach, GG_PROG_EXEC_CODE_ATTACH);
+GG_ASSERT_PINNED(gg_exec_code_traceme, GG_PROG_EXEC_CODE_TRACEME);
 GG_ASSERT_PINNED(gg_exec_mprotect, GG_PROG_EXEC_MPROTECT);
 GG_ASSERT_PINNED(gg_exec_write_open, GG_PROG_EXEC_WRITE_OPEN);
 GG_ASSERT_PINNED(gg_exec_hash_truncate, GG_PROG_EXEC_HASH_TRUNCATE);

@@ -85,7 +85,9 @@ enum gg_exec_match {
 	/* Not on a trust list in force (trusted-executables mode). */
 	GG_EXEC_BY_TRUST = 8,
 	/* A process's memory opened for writing (/proc/PID/mem) while trust
-	 * lists are in force: code put in place with no exec and no mapping. */
+	 * lists are in force, or another process attached to (ptrace,
+	 * process_vm_writev; filename: its comm, or "traceme"): code put in
+	 * place with no exec and no mapping. */
 	GG_EXEC_BY_CODE_WRITE = 9,
 };
 
@@ -895,6 +897,8 @@ struct gg_meta {
 #define GG_PROG_EXEC_CHECK "gg_exec_check"
 #define GG_PROG_EXEC_CHECK_FALLBACK "gg_exec_check_fallback"
 #define GG_PROG_EXEC_MMAP "gg_exec_mmap"
+#define GG_PROG_EXEC_CODE_ATTACH "gg_exec_code_attach"
+#define GG_PROG_EXEC_CODE_TRACEME "gg_exec_code_traceme"
 #define GG_PROG_EXEC_WRITE_OPEN "gg_exec_write_open"
 #define GG_PROG_EXEC_HASH_TRUNCATE "gg_exec_hash_truncate"
 #define GG_PROG_EXEC_MPROTECT "gg_exec_mprotect"

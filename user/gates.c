@@ -81,6 +81,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(exec, gg_exec_check_fallback, GG_PROG_EXEC_CHECK_FALLBACK, GG_MECH_FALLBACK,       \
 	  GG_ATTACH_AUTO)                                                                    \
 	P(exec, gg_exec_mmap, GG_PROG_EXEC_MMAP, GG_MECH_LSM, GG_ATTACH_AUTO)                \
+	P(exec, gg_exec_code_attach, GG_PROG_EXEC_CODE_ATTACH, GG_MECH_LSM, GG_ATTACH_AUTO)  \
+	P(exec, gg_exec_code_traceme, GG_PROG_EXEC_CODE_TRACEME, GG_MECH_LSM,                \
+	  GG_ATTACH_AUTO)                                                                    \
 	P(exec, gg_exec_mprotect, GG_PROG_EXEC_MPROTECT, GG_MECH_LSM, GG_ATTACH_AUTO)        \
 	/* a write-open: the digest cache forgets the file; /proc/PID/mem under     \
 	 * trust lists is refused */                                                        \

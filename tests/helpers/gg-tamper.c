@@ -17,6 +17,7 @@
  *                            that could rewrite a destination after the check)
  * gg-tamper linkdetach PIN   BPF_LINK_DETACH of a pinned link
  * gg-tamper ptrace PID       PTRACE_ATTACH (detached again at once)
+ * gg-tamper traceme         PTRACE_TRACEME: its parent (the shell) its tracer
  * gg-tamper vmwrite PID      process_vm_writev of one byte to address 1:
  *                            EFAULT means the access check let it through
  * gg-tamper mem PID          open /proc/PID/mem read-write
@@ -1185,6 +1186,8 @@ int main(int argc, char **argv)
 		return report(link_detach(argv[2]));
 	if (!strcmp(v, "ptrace") && argc == 3)
 		return report(do_ptrace(pid));
+	if (!strcmp(v, "traceme") && argc == 2)
+		return report(ptrace(PTRACE_TRACEME, 0, NULL, NULL));
 	if (!strcmp(v, "vmwrite") && argc == 3)
 		return report(vm_write(pid));
 	if (!strcmp(v, "mem") && argc == 3)
@@ -1276,7 +1279,8 @@ int main(int argc, char **argv)
 		return blk_has(argv[2]);
 	fprintf(stderr, "usage: gg-tamper mapw|mapr|linkdetach|testrun PIN | enabled PIN 0|1 |\n"
 			"       mapop update|delete|batch|freeze PIN | progload |\n"
-			"       ptrace|vmwrite|mem|getfd PID | kill PID SIG | cgmove|clone-into DIR |\n"
+			"       ptrace|vmwrite|mem|getfd PID | traceme | kill PID SIG |\n"
+			"       cgmove|clone-into DIR |\n"
 			"       vmpoke PID ADDR TEXT | getfd-send PID FD TEXT |\n"
 			"       recvfd-send SOCK TEXT [ADDR PORT] | recvfd-lsrr SOCK TEXT VIA |\n"
 			"       recvfd-pages SOCK TEXT splice|sendfile |\n"

@@ -497,6 +497,10 @@ check trust-observe-mmap-ok is "$(gg-mmap mmap /tmp/untrusted)" ok
 # no mapping): observed here, refused below
 check trust-observe-procmem-ok is "$(gg-tamper procmem)" ok
 check trust-observe-procmem-audited audit_has '"action":"observe"' '"match":"code_write"' '"filename":"mem"' '"TRUST-EXEC"'
+sleep 120 &
+tpid=$!
+check trust-observe-vmwrite-past is "$(gg-tamper vmwrite $tpid)" EFAULT
+check trust-observe-attach-audited audit_has '"action":"observe"' '"match":"code_write"' '"filename":"sleep"'
 check trust-observe-mmap-audited audit_has '"action":"observe"' '"match":"mmap"' '"untrusted":true' '"filename":"untrusted"'
 check trust-report-lists-untrusted sh -c "govgate report --config $cfg | grep -F /tmp/untrusted | grep -q \"\$(sha256sum /tmp/untrusted | cut -d' ' -f1)\""
 check trust-enforce-apply govgate apply --config $cfg --add --mode enforce /tmp/trust.json
@@ -509,6 +513,15 @@ check trust-enforce-audited audit_has '"action":"deny"' '"match":"trust"' '"TRUS
 check trust-enforce-mmap-eperm is "$(gg-mmap mmap /tmp/untrusted)" EPERM
 check trust-enforce-procmem-eperm is "$(gg-tamper procmem)" EPERM
 check trust-enforce-procmem-audited audit_has '"action":"deny"' '"match":"code_write"' '"filename":"mem"'
+# another governed process attached to (ptrace, process_vm_writev: code
+# written with PTRACE_POKETEXT runs with no exec and no mapping), or a
+# child's PTRACE_TRACEME
+check trust-enforce-vmwrite-eperm is "$(gg-tamper vmwrite $tpid)" EPERM
+check trust-enforce-ptrace-eperm is "$(gg-tamper ptrace $tpid)" EPERM
+check trust-enforce-traceme-eperm is "$(gg-tamper traceme)" EPERM
+check trust-enforce-attach-audited audit_has '"action":"deny"' '"match":"code_write"' '"filename":"sleep"'
+check trust-enforce-traceme-audited audit_has '"action":"deny"' '"match":"code_write"' '"filename":"traceme"'
+kill $tpid
 check trust-enforce-loader-eperm sh -c "! $ldso /tmp/untrusted /tmp/p-tu-ld"
 check trust-enforce-loader-never-ran [ ! -e /tmp/p-tu-ld ]
 gg-exec /tmp/trusted-copy /tmp/p-tc >/dev/null
