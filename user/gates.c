@@ -394,7 +394,8 @@ static bool pinned(const char *pin_dir, const char *prog)
  * life: a pin is only a name, and `rm <pin dir>/link-*` would detach every
  * gate at once if no fd held the links. Closed by the exit.
  */
-static int held_links[64];
+static int held_links[ARRAY_SIZE(exec_progs) + ARRAY_SIZE(egress_progs) +
+		      ARRAY_SIZE(module_progs) + ARRAY_SIZE(guard_progs)];
 static size_t n_held;
 
 static int hold_link_fd(int fd, const char *name, struct gg_err *err)
