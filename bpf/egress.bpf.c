@@ -1235,16 +1235,25 @@ static __always_inline bool gg_route_option(int level, int optname)
  * IP_TRANSPARENT and IPV6_TRANSPARENT (CAP_NET_RAW): the socket binds to
  * and sends from any address, as a raw socket writes any header: an
  * answer forged as the upstream resolver's to the DNS forwarder, a reply
- * as any peer's to a local service. Decided as a raw socket of the
- * task's making (the floor's rule), with the option's hook.
+ * as any peer's to a local service. So does IPV6_FREEBIND, or IP_FREEBIND
+ * on an IPv6 socket, with no capability: IPv6's output takes a non-local
+ * bound source (ipv6_can_nonlocal_bind), where IPv4's route lookup refuses
+ * one without IP_TRANSPARENT (IP_FREEBIND on an IPv4 socket stays). Decided
+ * as a raw socket of the task's making (the floor's rule), with the
+ * option's hook.
  */
+#define GG_IP_FREEBIND 15
 #define GG_IP_TRANSPARENT 19
 #define GG_IPV6_TRANSPARENT 75
+#define GG_IPV6_FREEBIND 78
 
-static __always_inline bool gg_transparent_option(int level, int optname)
+static __always_inline bool gg_transparent_option(struct socket *sock, int level, int optname)
 {
+	if (level == GG_SOL_IP && optname == GG_IP_FREEBIND)
+		return BPF_CORE_READ(sock, sk, __sk_common.skc_family) == AF_INET6;
 	return (level == GG_SOL_IP && optname == GG_IP_TRANSPARENT) ||
-	       (level == GG_SOL_IPV6 && optname == GG_IPV6_TRANSPARENT);
+	       (level == GG_SOL_IPV6 &&
+		(optname == GG_IPV6_TRANSPARENT || optname == GG_IPV6_FREEBIND));
 }
 
 static __always_inline int gg_transparent_decide(struct socket *sock)
@@ -1267,7 +1276,7 @@ int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, 
 
 	if (ret != 0)
 		return ret;
-	if (gg_transparent_option(level, optname))
+	if (gg_transparent_option(sock, level, optname))
 		return gg_transparent_decide(sock);
 	if (!gg_route_option(level, optname))
 		return 0;

@@ -1582,8 +1582,35 @@ int BPF_PROG(gg_guard_fs_create, struct super_block *sb, int ret)
 	return gg_guard_mounting(3);
 }
 
+/* fspick and fsconfig(FSCONFIG_CMD_RECONFIGURE): a remount that mount(2)
+ * would have been refused (read-only under the daemon's state and log). */
+SEC("lsm/sb_remount")
+int BPF_PROG(gg_guard_fs_reconfigure, struct super_block *sb, void *mnt_opts, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_mounting(4);
+}
+
+/*
+ * A lock taken on a file in a guarded directory (flock, fcntl): the
+ * daemon's own lock file in /run/govgate, held by a governed task while
+ * init restarts the daemon, would keep every restart from starting (the
+ * CLI opens it read-only to find the daemon's pid, and a read-only fd can
+ * be locked).
+ */
+SEC("lsm/file_lock")
+int BPF_PROG(gg_guard_file_lock, struct file *file, unsigned int cmd, int ret)
+{
+	if (ret != 0)
+		return ret;
+	return gg_guard_pfile(GG_GFOP_LOCK, NULL, BPF_CORE_READ(file, f_path.dentry));
+}
+
 GG_ASSERT_PINNED(gg_guard_bpf, GG_PROG_GUARD_BPF);
 GG_ASSERT_PINNED(gg_guard_fs_create, GG_PROG_GUARD_FS_CREATE);
+GG_ASSERT_PINNED(gg_guard_fs_reconfigure, GG_PROG_GUARD_FS_RECONFIGURE);
+GG_ASSERT_PINNED(gg_guard_file_lock, GG_PROG_GUARD_FILE_LOCK);
 GG_ASSERT_PINNED(gg_guard_bpf_map, GG_PROG_GUARD_BPF_MAP);
 GG_ASSERT_PINNED(gg_guard_map_mmap, GG_PROG_GUARD_MAP_MMAP);
 GG_ASSERT_PINNED(gg_guard_unlink, GG_PROG_GUARD_UNLINK);

@@ -613,7 +613,8 @@ enum gg_guard_what {
 	 * directory that a restart re-applies (guard_files). */
 	GG_GUARD_POLICY_FILE = 20, /* arg: enum gg_guard_file_op, name: entry */
 	/* arg: 0 mount(2), 1 move_mount(2), 2 umount(2), 3 fsconfig(2)'s
-	 * FSCONFIG_CMD_CREATE (a superblock for a detached mount) */
+	 * FSCONFIG_CMD_CREATE (a superblock for a detached mount), 4 its
+	 * FSCONFIG_CMD_RECONFIGURE (a remount through fspick) */
 	GG_GUARD_MOUNT = 21,
 	/* The daemon or its successor (what init starts as `govgate run`)
 	 * mapping code from a file that is not govgate's, or anonymous code
@@ -668,6 +669,7 @@ enum gg_guard_file_op {
 	GG_GFOP_UNLINK = 3,
 	GG_GFOP_RENAME = 4,
 	GG_GFOP_TRUNCATE = 5, /* truncate(2) */
+	GG_GFOP_LOCK = 6, /* flock(2) or a fcntl lock on it */
 };
 
 /* audit_key map (ARRAY, 1 entry): the per-boot audit signing key, raw
@@ -954,6 +956,8 @@ struct gg_meta {
 #define GG_PROG_GUARD_MOUNT "gg_guard_mount"
 #define GG_PROG_GUARD_MOVE_MOUNT "gg_guard_move_mount"
 #define GG_PROG_GUARD_FS_CREATE "gg_guard_fs_create"
+#define GG_PROG_GUARD_FS_RECONFIGURE "gg_guard_fs_reconfigure"
+#define GG_PROG_GUARD_FILE_LOCK "gg_guard_file_lock"
 #define GG_PROG_GUARD_PFILE_RMDIR "gg_guard_pfile_rmdir"
 #define GG_PROG_GUARD_CODE_MMAP "gg_guard_code_mmap"
 #define GG_PROG_GUARD_CODE_MPROTECT "gg_guard_code_mprotect"

@@ -462,21 +462,33 @@ static int append_new(struct gg_audit *a, json_t *rec, struct gg_err *err)
 	return ret;
 }
 
-static int reopen_active(struct gg_audit *a, struct gg_err *err)
+/*
+ * Opens the active file. Not through a symlink (records appended to a file
+ * it names, the configuration's or the state's, which the daemon may
+ * write), not a FIFO (its open or its writes would stop the daemon's
+ * loop), and not a second name of another file (a hard link: nlink 1).
+ * fresh (a rotation): the name was just renamed away, so whatever holds it
+ * now was put there by someone else (a task watching the directory) and
+ * is removed; the file is created with O_EXCL, a new inode of its own.
+ */
+static int reopen_active(struct gg_audit *a, bool fresh, struct gg_err *err)
 {
+	int flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
 
-	/* Not through a symlink (records appended to a file it names, the
-	 * configuration's or the state's, which the daemon may write), and
-	 * not a FIFO (its open or its writes would stop the daemon's loop). */
-	a->fd = openat(a->dfd, a->base,
-		       O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
+	for (int tries = 0; tries < 3; tries++) {
+		a->fd = openat(a->dfd, a->base, flags | (fresh ? O_EXCL : 0), 0640);
+		if (a->fd >= 0 || !fresh || errno != EEXIST)
+			break;
+		if (unlinkat(a->dfd, a->base, 0) && errno != ENOENT)
+			break;
+	}
 	if (a->fd < 0)
 		return gg_errf(err, -errno, "%s: cannot open: %s", a->path, strerror(errno));
-	if (fstat(a->fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(a->fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		close(a->fd);
 		a->fd = -1;
-		return gg_errf(err, -EINVAL, "%s: not a regular file", a->path);
+		return gg_errf(err, -EINVAL, "%s: not a regular file of one name", a->path);
 	}
 	if (st.st_size == 0)
 		fsync(a->dfd); /* the new name must survive a crash too */
@@ -612,7 +624,7 @@ static int write_out(struct gg_audit *a, bool sync, struct gg_err *err)
 		sync_reap(a, true); /* its checkpoints come before ours */
 
 	if (a->fd < 0) {
-		ret = reopen_active(a, err);
+		ret = reopen_active(a, false, err);
 		if (ret)
 			return ret;
 	}
@@ -843,8 +855,6 @@ static int apply_retention(struct gg_audit *a, struct gg_err *err)
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (fstatat(a->dfd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) || st.st_mtime >= limit)
 			continue;
-		if (a->on_file)
-			a->on_file(st.st_dev, st.st_ino, false, a->on_checkpoint_ctx);
 		if (unlinkat(a->dfd, v[i].name, 0) && errno != ENOENT && !ret)
 			ret = gg_errf(err, -errno, "%s/%s: cannot delete: %s", a->dir, v[i].name,
 				      strerror(errno));
@@ -856,6 +866,7 @@ static int apply_retention(struct gg_audit *a, struct gg_err *err)
 static int rotate(struct gg_audit *a, struct gg_err *err)
 {
 	char stamp[24], name[512];
+	struct stat old;
 	time_t t = time(NULL);
 	struct tm tm;
 	json_t *rec;
@@ -875,14 +886,20 @@ static int rotate(struct gg_audit *a, struct gg_err *err)
 	ret = write_checkpoint(a, true, err);
 	if (ret)
 		return ret;
+	if (fstat(a->fd, &old))
+		return gg_errf(err, -errno, "%s: stat: %s", a->path, strerror(errno));
 	if (renameat(a->dfd, a->base, a->dfd, name))
 		return gg_errf(err, -errno, "%s: cannot rotate to %s: %s", a->path, name,
 			       strerror(errno));
+	/* a rotated file is sealed by its last checkpoint: only the active
+	 * one is kept as it is (on_file) */
+	if (a->on_file)
+		a->on_file(old.st_dev, old.st_ino, false, a->on_checkpoint_ctx);
 	close(a->fd);
 	a->fd = -1;
 	a->file_bytes = 0;
 	a->file_start_us = now_us(CLOCK_REALTIME);
-	ret = reopen_active(a, err);
+	ret = reopen_active(a, true, err);
 	if (ret)
 		return ret;
 	return apply_retention(a, err);
@@ -1262,7 +1279,7 @@ int gg_audit_open(const struct gg_audit_opts *o, struct gg_audit **out, struct g
 		ret = gg_errf(err, -errno, "%s: cannot open: %s", a->dir, strerror(errno));
 		goto fail;
 	}
-	ret = reopen_active(a, err);
+	ret = reopen_active(a, false, err);
 	if (ret)
 		goto fail;
 	if (fstat(a->fd, &st)) {

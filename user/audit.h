@@ -41,8 +41,8 @@ struct gg_audit_opts {
 	void (*on_checkpoint)(const struct gg_checkpoint_info *ck, void *ctx);
 	void *on_checkpoint_ctx;
 	/* Called with a log file's identity when it becomes the active file
-	 * (kept: true) and before a rotated one is deleted (false); ctx is
-	 * on_checkpoint_ctx. The daemon guards them while locked. */
+	 * (kept: true) and when it stops being it, rotated (false); ctx is
+	 * on_checkpoint_ctx. The daemon guards the active file while locked. */
 	void (*on_file)(dev_t dev, ino_t ino, bool kept, void *ctx);
 };
 

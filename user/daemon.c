@@ -1536,15 +1536,22 @@ static void guard_pack_dirs(int fd, const struct gg_config *cfg)
 {
 	char path[4096];
 
+	/* made now if missing: one made later would not be guarded (their
+	 * parents are ancestors only), nor what it holds */
 	if (cfg->registry_dir) {
+		gg_mkdir_p(cfg->registry_dir, 0755, NULL);
 		guard_file_add(fd, cfg->registry_dir, GG_GFILE_DIR);
 		guard_ancestors(fd, cfg->registry_dir);
-		if (cfg->account) {
+		/* one name (ref.c refuses any other account at lookup) */
+		if (cfg->account && cfg->account[0] && cfg->account[0] != '.' &&
+		    !strchr(cfg->account, '/')) {
 			snprintf(path, sizeof(path), "%s/%s", cfg->registry_dir, cfg->account);
+			gg_mkdir_p(path, 0755, NULL);
 			guard_file_add(fd, path, GG_GFILE_DIR);
 		}
 	}
 	for (size_t i = 0; i < cfg->n_pack_dirs; i++) {
+		gg_mkdir_p(cfg->pack_dirs[i], 0755, NULL);
 		guard_file_add(fd, cfg->pack_dirs[i], GG_GFILE_DIR);
 		guard_ancestors(fd, cfg->pack_dirs[i]);
 		snprintf(path, sizeof(path), "%s/bundles", cfg->pack_dirs[i]);
@@ -1803,11 +1810,12 @@ static int guard_map_mark(const char *pin_dir, int gfd, const char *name, __u32 
  * guarded from every fd. After gg_audit_open: the key file exists then.
  */
 /*
- * The audit log's files while locked, from the moment each is the active
- * one until retention deletes it: written by the daemon alone. The records
- * after the last checkpoint are sealed by none yet; a governed root task
- * that stopped the daemon (through init) could otherwise rewrite them, and
- * the restarted daemon would continue the chain from the forgery.
+ * The active audit log file while locked: written by the daemon alone. Its
+ * records after the last checkpoint are sealed by none yet; a governed root
+ * task that stopped the daemon (through init) could otherwise rewrite them,
+ * and the restarted daemon would continue the chain from the forgery. A
+ * rotated file is sealed by its last checkpoint and leaves the map (one
+ * entry, whatever the rotations), locked or not.
  */
 static void guard_audit_file(dev_t dev, ino_t ino, bool kept, void *ctx)
 {
@@ -1816,7 +1824,7 @@ static void guard_audit_file(dev_t dev, ino_t ino, bool kept, void *ctx)
 	__u32 kind = GG_GFILE_FILE;
 	int fd;
 
-	if (!d->locked)
+	if (kept && !d->locked)
 		return;
 	fd = gg_pinned_fd(d->cfg->pin_dir, GG_MAP_GUARD_FILES, NULL);
 	if (fd < 0)

@@ -363,7 +363,8 @@ static const struct {
 /* gg_event_guard.arg of GG_GUARD_MOUNT */
 static const char *mount_syscall(__u32 arg)
 {
-	static const char *const names[] = { "mount", "move_mount", "umount", "fsconfig" };
+	static const char *const names[] = { "mount", "move_mount", "umount", "fsconfig",
+					     "fspick" };
 
 	return arg < sizeof(names) / sizeof(names[0]) ? names[arg] : "unknown";
 }
@@ -374,8 +375,14 @@ static const char *const configfs_ops[] = {
 
 static const char *const pfile_ops[] = {
 	[GG_GFOP_WRITE] = "write", [GG_GFOP_CREATE] = "create", [GG_GFOP_UNLINK] = "unlink",
-	[GG_GFOP_RENAME] = "rename", [GG_GFOP_TRUNCATE] = "truncate",
+	[GG_GFOP_RENAME] = "rename", [GG_GFOP_TRUNCATE] = "truncate", [GG_GFOP_LOCK] = "lock",
 };
+
+static const char *pfile_op(__u32 arg)
+{
+	return arg < sizeof(pfile_ops) / sizeof(pfile_ops[0]) && pfile_ops[arg] ? pfile_ops[arg] :
+										   "unknown";
+}
 
 /* The commands gg_guard_bpf refuses, by their uapi names. */
 static const char *bpf_cmd_name(__u32 cmd)
@@ -434,8 +441,7 @@ static void add_tamper(json_t *rec, const struct gg_event *e)
 	else if (g->what == GG_GUARD_PROC_LINK)
 		json_object_set_new(rec, "target_pid", json_integer(g->arg));
 	else if (g->what == GG_GUARD_POLICY_FILE)
-		json_object_set_new(rec, "file_op", json_string(g->arg < 6 && pfile_ops[g->arg] ?
-									pfile_ops[g->arg] : "unknown"));
+		json_object_set_new(rec, "file_op", json_string(pfile_op(g->arg)));
 	else if (g->what == GG_GUARD_MOUNT)
 		json_object_set_new(rec, "syscall", json_string(mount_syscall(g->arg)));
 	else if (g->what == GG_GUARD_CODE_MAP)
@@ -934,7 +940,7 @@ static void render_tamper(struct gg_strbuf *b, const struct gg_event *e)
 	if (g->what == GG_GUARD_BPF_CMD)
 		sb_kname(b, "bpf_cmd", bpf_cmd_name(g->arg));
 	else if (g->what == GG_GUARD_POLICY_FILE)
-		sb_kname(b, "file_op", g->arg < 6 && pfile_ops[g->arg] ? pfile_ops[g->arg] : "unknown");
+		sb_kname(b, "file_op", pfile_op(g->arg));
 	else if (g->what == GG_GUARD_CONFIGFS)
 		sb_kname(b, "file_op", g->arg < 3 ? configfs_ops[g->arg] : "unknown");
 	else if (g->what == GG_GUARD_NET_CONFIG && g->arg == 3)

@@ -181,6 +181,9 @@ GG_SKEL_ADAPTERS(guard)
 	P(guard, gg_guard_mount, GG_PROG_GUARD_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO)           \
 	P(guard, gg_guard_move_mount, GG_PROG_GUARD_MOVE_MOUNT, GG_MECH_LSM, GG_ATTACH_AUTO) \
 	P(guard, gg_guard_fs_create, GG_PROG_GUARD_FS_CREATE, GG_MECH_LSM, GG_ATTACH_AUTO)   \
+	P(guard, gg_guard_fs_reconfigure, GG_PROG_GUARD_FS_RECONFIGURE, GG_MECH_LSM,         \
+	  GG_ATTACH_AUTO)                                                                    \
+	P(guard, gg_guard_file_lock, GG_PROG_GUARD_FILE_LOCK, GG_MECH_LSM, GG_ATTACH_AUTO)   \
 	P(guard, gg_guard_pfile_rmdir, GG_PROG_GUARD_PFILE_RMDIR, GG_MECH_LSM, GG_ATTACH_AUTO)
 
 /* What the daemon's successor runs, the disk beneath the files, the

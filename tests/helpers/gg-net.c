@@ -66,8 +66,10 @@
  * gg-net rcvbufforce    setsockopt(SO_RCVBUFFORCE): ok or EPERM
  * (any verb, with GG_NET_FORK set: run in a forked child, its status
  *  the parent's)
- * gg-net transparent 4|6  a UDP socket's IP_TRANSPARENT (IPV6_TRANSPARENT)
- *                       set: ok or EPERM (it would send from any address)
+ * gg-net transparent 4|6|freebind6|freebind4  a UDP socket's
+ *                       IP_TRANSPARENT (IPV6_TRANSPARENT), IPV6_FREEBIND on
+ *                       an IPv6 one, IP_FREEBIND on an IPv4 one: ok or
+ *                       EPERM (the first three send from any address)
  * gg-net tun DEV SRC DST MARK  an IPv4 datagram SRC -> DST:9 carrying MARK
  *                        written into the existing tun device DEV (received
  *                        as from a NIC; forwarded where forwarding is on):
@@ -731,12 +733,13 @@ static int rcvbuf_force(void)
 
 static int transparent(const char *v)
 {
-	int six = !strcmp(v, "6"), one = 1, rc;
+	bool free6 = !strcmp(v, "freebind6"), free4 = !strcmp(v, "freebind4");
+	int six = !strcmp(v, "6") || free6, one = 1, rc, level, opt;
 	int fd = socket(six ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 
-	rc = fd < 0 ? -1
-		    : setsockopt(fd, six ? SOL_IPV6 : SOL_IP, six ? IPV6_TRANSPARENT : IP_TRANSPARENT,
-				 &one, sizeof(one));
+	level = six ? SOL_IPV6 : SOL_IP;
+	opt = free6 ? IPV6_FREEBIND : free4 ? IP_FREEBIND : six ? IPV6_TRANSPARENT : IP_TRANSPARENT;
+	rc = fd < 0 ? -1 : setsockopt(fd, level, opt, &one, sizeof(one));
 	rc = report(rc);
 	if (fd >= 0)
 		close(fd);

@@ -66,6 +66,9 @@
  * gg-tamper fsmount          a tmpfs made with the new mount API (fsopen,
  *                            fsconfig's FSCONFIG_CMD_CREATE, fsmount): a
  *                            detached mount, no move_mount
+ * gg-tamper fspick DIR       fspick of DIR's mount and fsconfig's
+ *                            FSCONFIG_CMD_RECONFIGURE (no change): a remount
+ * gg-tamper flock FILE       FILE opened read-only and locked (LOCK_SH)
  * gg-tamper settime SECONDS  the clock set SECONDS back (clock_settime),
  *                            and, if that was let through, forward again
  * gg-tamper kbsent TTY TEXT  KDSKBSENT: the console keyboard's function
@@ -144,6 +147,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -552,6 +556,24 @@ static long fs_mount(void)
 	}
 	close(fs);
 	return ret;
+}
+
+static long fs_pick(const char *dir)
+{
+	long fs = syscall(SYS_fspick, AT_FDCWD, dir, 0), ret;
+
+	if (fs < 0)
+		return fs;
+	ret = syscall(SYS_fsconfig, fs, 7 /* FSCONFIG_CMD_RECONFIGURE */, NULL, NULL, 0);
+	close(fs);
+	return ret;
+}
+
+static long lock_file(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? fd : flock(fd, LOCK_SH | LOCK_NB);
 }
 
 static long set_time(long back)
@@ -1221,6 +1243,10 @@ int main(int argc, char **argv)
 		return report(tty_ioctl(argv[2], TIOCSETD, N_TTY));
 	if (!strcmp(v, "fsmount") && argc == 2)
 		return report(fs_mount());
+	if (!strcmp(v, "fspick") && argc == 3)
+		return report(fs_pick(argv[2]));
+	if (!strcmp(v, "flock") && argc == 3)
+		return report(lock_file(argv[2]));
 	if (!strcmp(v, "settime") && argc == 3)
 		return report(set_time(atol(argv[2])));
 	if (!strcmp(v, "kbsent") && argc == 4)
@@ -1288,7 +1314,8 @@ int main(int argc, char **argv)
 			"       evtype DEV | evread DEV DIR | devopen DEV |\n"
 			"       pipereader DIR | procwrite PID FD TEXT |\n"
 			"       tiocm TTY | tiocsetd TTY | kbsent TTY TEXT | kbgsent TTY |\n"
-			"       vtactivate TTY N | settime SECONDS | fsmount |\n"
+			"       vtactivate TTY N | settime SECONDS | fsmount | fspick DIR |\n"
+			"       flock FILE |\n"
 			"       pidfd-ns PID | setns-pidfd PID |\n"
 			"       ringskip PIN | mmapnew | mapbyid NAME [rw] | send SOCK FILE |\n"
 			"       flood SOCK N | setexe FILE | setarg |\n"

@@ -113,6 +113,15 @@ static void log_not_symlink_or_fifo(void **state)
 	assert_int_not_equal(gg_audit_open(&f->opts, &a, &err), 0);
 	assert_null(a);
 	assert_non_null(strstr(err.msg, "not a regular file"));
+	/* a second name of another file (a shell's rc file) */
+	assert_int_equal(unlink(f->log), 0);
+	assert_int_equal(link(target, f->log), 0);
+	assert_int_not_equal(gg_audit_open(&f->opts, &a, &err), 0);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "of one name"));
+	fd = open(target, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 2);
+	close(fd);
 }
 
 static json_t *denial(int i, const char *action)

@@ -288,6 +288,10 @@ check socket-udp-ok is "$(gg-net socket udp)" ok
 # as the upstream resolver's), decided as a raw socket
 check socket-transparent-eperm is "$(gg-net transparent 4)" EPERM
 check socket-transparent6-eperm is "$(gg-net transparent 6)" EPERM
+# IPv6's output takes a non-local bound source with IPV6_FREEBIND (no
+# capability); IPv4's does not, and IP_FREEBIND on IPv4 stays allowed
+check socket-freebind6-eperm is "$(gg-net transparent freebind6)" EPERM
+check socket-freebind4-ok is "$(gg-net transparent freebind4)" ok
 check socket-transparent-audited audit_has '"event":"egress_blocked"' '"hook":"setsockopt"' '"socket_kind":"raw"' '"sock_type":"dgram"' 'FLOOR-NET-RAW'
 # The kernel's own raw sockets (a new netns's ICMP and TCP control
 # sockets, made in the unsharing task) are not the task's: not denied.
@@ -1618,6 +1622,11 @@ check locked-run-mv-refused [ -S $sock ]
 check locked-run-create-refused sh -c "! touch /run/govgate/evil.sock 2>/dev/null"
 check locked-run-audited audit_has '"event":"tamper_blocked"' '"tamper":"policy_file_write"' '"file_op":"rename"' '"target":"control.sock"'
 check locked-run-status-works sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
+# nor is the daemon's lock file locked by another (a restart would find
+# it held); the CLI still opens it to find the daemon
+lockf=$(ls /run/govgate/*.lock | head -n1)
+check locked-run-flock-eperm is "$(gg-tamper flock $lockf)" EPERM
+check locked-run-flock-audited audit_has '"event":"tamper_blocked"' '"file_op":"lock"'
 echo '{}' >$cfg 2>/dev/null
 check locked-config-write-refused grep -q locked.jsonl $cfg
 mount -t tmpfs none /etc/govgate 2>/dev/null
@@ -1739,6 +1748,10 @@ check locked-ancestor-audited audit_has '"event":"tamper_blocked"' '"file_op":"r
 umount -l /tmp 2>/dev/null
 check locked-umount-guarded-refused [ -e /tmp/state/applied.json ]
 check locked-umount-guarded-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"umount"'
+# nor remounted through the new mount API (fspick, FSCONFIG_CMD_RECONFIGURE:
+# read-only under the daemon's state and log)
+check locked-fspick-eperm is "$(gg-tamper fspick /tmp/gg-mnt)" EPERM
+check locked-fspick-audited audit_has '"event":"tamper_blocked"' '"tamper":"mount"' '"syscall":"fspick"'
 check locked-umount-other-ok umount /tmp/gg-mnt
 # the daemon's cgroup frozen or killed through a cgroup file (no signal)
 echo 1 >/sys/fs/cgroup/ggd/cgroup.freeze 2>/dev/null
