@@ -997,9 +997,22 @@ static void lock_path(const char *pin_dir, char *path, size_t len)
 	snprintf(path, len, GG_RUN_DIR "/%s.lock", name);
 }
 
+/*
+ * The daemon's lock: an open file description lock on the whole file
+ * (fcntl F_OFD_SETLK), held for the daemon's life. Others ask who holds it
+ * with F_OFD_GETLK, which takes no lock: locked, governed tasks take none
+ * in /run/govgate (gg_guard_file_lock), where one held would keep a
+ * restart from starting.
+ */
+static struct flock whole_file(short type)
+{
+	return (struct flock){ .l_type = type, .l_whence = SEEK_SET };
+}
+
 /* Only one daemon per pin directory. */
 static int take_lock(const char *pin_dir, struct gg_err *err)
 {
+	struct flock fl = whole_file(F_WRLCK);
 	char path[4200];
 	int fd;
 
@@ -1008,7 +1021,7 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return gg_errf(err, -errno, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
+	if (fcntl(fd, F_OFD_SETLK, &fl)) {
 		char pid[32] = "?";
 		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
 
@@ -1026,6 +1039,7 @@ static int take_lock(const char *pin_dir, struct gg_err *err)
 
 int gg_daemon_pid(const char *pin_dir)
 {
+	struct flock fl = whole_file(F_WRLCK);
 	char path[4200], buf[32] = "";
 	int fd, pid = 0;
 
@@ -1035,8 +1049,9 @@ int gg_daemon_pid(const char *pin_dir)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	/* Locked means a daemon holds it. */
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	/* Locked means a daemon holds it (a query that could not be made
+	 * counts as held: the pid read decides) */
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK) {
 		close(fd);
 		return 0;
 	}
