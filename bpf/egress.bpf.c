@@ -452,11 +452,13 @@ static __always_inline void gg_file_key(struct file *file, struct gg_file_versio
  * A program run by the dynamic loader given its path (`ld.so /bin/bash`):
  * the process's exe_file is the loader, whose name, identity and content
  * match no program rule. The first file a process maps executable after
- * its exec, other than its exe_file (the kernel maps the program and its
- * interpreter, then the loader maps what it was given before any library),
- * is kept per task (copied to its forks and threads) with the exec it
- * belongs to; a task whose exe_file matches no program rule is decided by
- * it (gg_current_progs). LSM path only: the fallback sees no mapping.
+ * its exec, other than its exe_file, is kept per task (copied to its forks
+ * and threads) with the exec it belongs to: for a dynamic program its
+ * interpreter, which no rule names; for the loader run with a program's
+ * path, that program (mapped before any library). A task whose exe_file
+ * matches no program rule is decided by it (gg_current_progs). Program
+ * rules only deny: a program that maps another's file first takes on more
+ * rules, never fewer. LSM path only: the fallback sees no mapping.
  */
 /* A file as program rules see it: its version (identity and ctime: the
  * digest row's key) and its name. */
