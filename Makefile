@@ -67,7 +67,8 @@ BIN_LDFLAGS := -Wl,-z,pack-relative-relocs
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUTPUT)/govgate $(TEST_HELPERS) $(OUTPUT)/helpers/gg-daemon-shim.so $(OUTPUT)/helpers/gg-nvme32
+all: $(OUTPUT)/govgate $(TEST_HELPERS) $(OUTPUT)/helpers/gg-daemon-shim.so $(OUTPUT)/helpers/gg-nvme32 \
+	$(OUTPUT)/helpers/gg-net-dyn
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/user $(OUTPUT)/user/cli $(OUTPUT)/tests $(OUTPUT)/helpers $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -140,6 +141,12 @@ $(OUTPUT)/helpers/%: tests/helpers/%.c include/govgate_abi.h | $(OUTPUT)/helpers
 	$(Q)$(CC) $(CFLAGS) -static $< $(HELPER_LIBS) -o $@
 # gg-dns reads and writes DNS names with libresolv.
 $(OUTPUT)/helpers/gg-dns: HELPER_LIBS := -lresolv
+
+# gg-net linked dynamically: the loader run with a program's path maps a
+# dynamic program itself (glibc's ld.so execve()s a static one instead).
+$(OUTPUT)/helpers/gg-net-dyn: tests/helpers/gg-net.c include/govgate_abi.h | $(OUTPUT)/helpers
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 # A 32-bit task's ioctl (the compat path), freestanding: no 32-bit libc here.
 $(OUTPUT)/helpers/gg-nvme32: tests/helpers/ia32/gg-nvme32.c | $(OUTPUT)/helpers

@@ -675,12 +675,19 @@ check non-shell-still-connects sh -c '[ "$(gg-net connect 192.0.2.1 83)" != EPER
 # The loader given a shell's path: the process's exe_file is the loader,
 # whose name, identity and content match no program rule; it is decided by
 # the program the loader mapped, by name or content, and so are its forks
-# (a subshell's connect); another program run so still connects
-check shell-loader-egress-eperm is "$($ldso /tmp/bash connect 192.0.2.1 84)" EPERM
-check shell-loader-copy-egress-eperm is "$($ldso /tmp/copy-of-shell connect 192.0.2.1 85)" EPERM
-check shell-loader-fork-egress-eperm is "$(GG_NET_FORK=1 $ldso /tmp/bash connect 192.0.2.1 86)" EPERM
-check shell-loader-audited audit_has '"event":"egress_blocked"' '"dport":84' '"BH-02"'
-check non-shell-loader-connects sh -c "[ \"\$($ldso /bin/gg-net connect 192.0.2.1 87)\" != EPERM ]"
+# (a subshell's connect); another program run so still connects. The shell
+# here is dynamic (gg-net-dyn): glibc's loader execve()s a static program.
+cp /bin/gg-net-dyn /tmp/dyn/bash 2>/dev/null || { mkdir -p /tmp/dyn && cp /bin/gg-net-dyn /tmp/dyn/bash; }
+cp /bin/gg-net-dyn /usr/local/bin/ksh && printf gg-ksh >>/usr/local/bin/ksh
+cp /usr/local/bin/ksh /tmp/dyn/copy-of-ksh
+check shell-loader-resolve-apply govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1
+check shell-loader-direct-eperm is "$(/tmp/dyn/bash connect 192.0.2.1 88)" EPERM
+check shell-loader-egress-eperm is "$($ldso /tmp/dyn/bash connect 192.0.2.1 84)" EPERM
+check shell-loader-copy-egress-eperm is "$($ldso /tmp/dyn/copy-of-ksh connect 192.0.2.1 85)" EPERM
+check shell-loader-fork-egress-eperm is "$(GG_NET_FORK=1 $ldso /tmp/dyn/bash connect 192.0.2.1 86)" EPERM
+check shell-loader-audited audit_has '"event":"egress_blocked"' '"dport":84' '"BH-02"' 'ld-linux-x86-64.so.2","cgroup_id"'
+check non-shell-loader-connects sh -c "[ \"\$($ldso /bin/gg-net-dyn connect 192.0.2.1 87)\" != EPERM ]"
+rm -f /usr/local/bin/ksh
 rm -f /usr/local/bin/zsh /usr/local/bin/not-a-shell /tmp/copy-of-shell
 
 # ---- egress allowlists (issue 12): with one applied, every non-loopback

@@ -25,7 +25,7 @@ kimg=$(scripts/vm-kernels.sh 6.12 | awk '{print $2}')/vmlinuz
 scripts/vmtest.sh --boots 250 --disk 16 tests/vm/govgate.sh build/govgate build/helpers/gg-proof \
 	build/helpers/gg-net build/helpers/gg-exec build/helpers/gg-modload \
 	build/helpers/gg-kexec build/helpers/gg-fhandle build/helpers/gg-tamper build/helpers/gg-memfd build/helpers/gg-mmap build/helpers/gg-dns \
-	build/helpers/gg-nvme32 \
+	build/helpers/gg-nvme32 build/helpers/gg-net-dyn \
 	build/helpers/gg-daemon-shim.so:/lib/test/gg-daemon-shim.so \
 	"$(command -v bpftool):/bin/bpftool" "$(command -v tc):/lib/test/tc" \
 	"$(command -v ip):/lib/test/ip" \
