@@ -503,6 +503,8 @@ check trust-observe-procmem-ok is "$(gg-tamper procmem)" ok
 check trust-observe-procmem-audited audit_has '"action":"observe"' '"match":"code_write"' '"filename":"mem"' '"TRUST-EXEC"'
 sleep 120 &
 tpid=$!
+# its exec done: before it, the child is still the shell (comm "sh")
+wait_for 10 grep -qx sleep /proc/$tpid/comm
 check trust-observe-vmwrite-past is "$(gg-tamper vmwrite $tpid)" EFAULT
 check trust-observe-attach-audited audit_has '"action":"observe"' '"match":"code_write"' '"filename":"sleep"'
 check trust-observe-mmap-audited audit_has '"action":"observe"' '"match":"mmap"' '"untrusted":true' '"filename":"untrusted"'
