@@ -15,9 +15,11 @@ tmp=$(mktemp -d /tmp/$id.XXXXXX)
 log=$tmp/audit.jsonl
 daemon_pid=
 server_pid=
+squat=
 
 cleanup() {
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	[ -n "$squat" ] && kill "$squat" 2>/dev/null && wait "$squat" 2>/dev/null
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	"$gg" stop --unload --pin-dir "$pin" >/dev/null 2>&1
 	if [ -d "$cg" ]; then
@@ -261,6 +263,7 @@ check dns-squatted-learned-cleared test "$(pair 10.91.0.1 8023)" = EPERM
 stop_daemon
 kill $squat
 wait $squat 2>/dev/null
+squat=
 check dns-unsquatted-start start_daemon
 check dns-unsquatted-resolves test "$(q 10.91.0.53 53 api.allowed.test A)" = 10.91.0.1
 # Other lists: the rows are cleared, names are learned again.
