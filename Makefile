@@ -52,11 +52,12 @@ CFLAGS += -DGG_VERSION='"$(VERSION)"' -Wall -Wextra -Wno-unused-parameter -Wno-m
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf \
 	-Wall -Wno-unused-function -Wno-address-of-packed-member
 
-# libbpf, libelf, zlib, jansson, libcrypto and libidn2 (with libunistring)
-# are linked statically; glibc dynamically; libsystemd (no static archive in
-# Debian) is opened when first needed (user/sd.c): linked, it and the six
-# libraries it needs cost every command's start about 2 ms.
-STATIC_LIBS := -lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lunistring
+# libbpf, libelf, zlib, jansson and libidn2 (with libunistring) are linked
+# statically; glibc dynamically. libsystemd (no static archive in Debian) is
+# opened when first needed (user/sd.c): linked, it and the six libraries it
+# needs cost every command's start about 2 ms. So is libcrypto (user/crypto.h):
+# linked, relocating its tables cost every command's start 1.2 ms.
+STATIC_LIBS := -lbpf -lelf -lz -ljansson -lidn2 -lunistring
 DYN_LIBS := -lresolv -ldl -pthread
 LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(DYN_LIBS)
 # The daemon's relocations packed (DT_RELR, glibc 2.36): 430 KB of
@@ -164,7 +165,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -std=gnu
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) user/*.h include/govgate_abi.h $(SKELS) $(OUTPUT)/user/floor_pack.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -DGG_FUZZING $< $(USER_SRCS) \
-		-lbpf -lelf -lz -ljansson -lcrypto -lidn2 -lresolv -o $@
+		-lbpf -lelf -lz -ljansson -lidn2 -lresolv -ldl -o $@
 
 fuzz: $(FUZZ_BINS)
 

@@ -169,12 +169,23 @@ add_file() {
 	[[ $dst == /* ]] || die "guest path must be absolute: $dst"
 	mkdir -p "$ROOT$(dirname "$dst")"
 	cp -a -L "$src" "$ROOT$dst"
-	# Dynamic ELF? The initramfs has no libc: bring the ldd closure along.
+	# Dynamic ELF? The initramfs has no libc: bring the ldd closure along,
+	# and libcrypto where the file opens it at run time (user/crypto.h).
 	if [[ -f $src ]] && head -c4 "$src" | grep -q $'^\x7fELF' && ldd "$src" >/dev/null 2>&1; then
-		for lib in $(ldd "$src" | grep -o '/[^ ]*'); do
+		add_libs "$src"
+		if grep -aq 'libcrypto\.so\.3' "$src"; then
+			lib=$(ldconfig -p | awk '$1 == "libcrypto.so.3" && /x86-64/ {print $NF; exit}')
+			[[ -n $lib ]] || die "$src opens libcrypto.so.3, which this machine lacks (libssl3)"
+			add_libs "$lib"
 			[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
-		done
+		fi
 	fi
+}
+add_libs() { # the ldd closure of ELF file $1
+	local lib
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
+	done
 }
 for f in "$@"; do add_file "$f"; done
 

@@ -19,9 +19,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
+#include "crypto.h"
 #include "audit.h"
 #include "config.h"
 #include "sign.h"

@@ -7,8 +7,8 @@
 #define GG_AUDIT_H
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "common.h"
 
 /* Same defaults as the configuration file (config.c). */

@@ -12,8 +12,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include <openssl/sha.h>
 
+#include "crypto.h"
 #include "common.h"
 
 int gg_errf(struct gg_err *err, int code, const char *fmt, ...)

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <zlib.h>
 
+#include "crypto.h"
 #include "control.h"
 #include "sign.h"
 

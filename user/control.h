@@ -24,8 +24,8 @@
 
 #include <jansson.h>
 #include <poll.h>
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "common.h"
 
 /* The control sockets' and the daemon locks' directory; locked, guarded */

@@ -1465,8 +1465,8 @@ static void guard_code_prune(int fd, const struct gg_guard_file_key *now, size_t
 /*
  * The code a successor runs (bpf/guard.bpf.c gg_guard_code): this binary
  * (GG_GFILE_EXE: only what init starts from it as `govgate run` is the
- * daemon's successor) and every file it maps executable now, libsystemd and what it needs
- * included (gg_sd_load ran), as the kernel names them in /proc/self/maps.
+ * daemon's successor) and every file it maps executable now, libcrypto, libsystemd and
+ * what it needs included (opened at start), as the kernel names them in /proc/self/maps.
  * Write-guarded: a library replaced while locked is another inode.
  */
 static int guard_code(int fd, struct gg_err *err)
@@ -2513,6 +2513,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		    struct gg_daemon **out, struct gg_err *err)
 {
 	struct gg_daemon *d = calloc(1, sizeof(*d));
+	const char *why;
 	int ret;
 
 	*out = d;
@@ -2531,9 +2532,12 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	gg_compile_keep_absent(true);
 	gg_store_remember(true);
 	gg_ref_paths_regular(true);
-	/* libsystemd now, as a linked library would be: not read from disk
-	 * later, when the workload may have replaced it */
+	/* libsystemd and libcrypto now, as linked libraries would be: not
+	 * read from disk later, when the workload may have replaced them, and
+	 * mapped before the lock guards the daemon's files (daemon_files) */
 	gg_sd_load();
+	if (!gg_libcrypto_open(&why))
+		return gg_errf(err, -ELIBACC, "cannot open %s: %s", GG_LIBCRYPTO_SONAME, why);
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = d->ctl.fd = -1;

@@ -18,8 +18,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "egress_ranges.h"
 
 typedef unsigned __int128 u128;

@@ -18,8 +18,8 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "exec.skel.h"
 #include "egress.skel.h"
 #include "module.skel.h"

@@ -15,12 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include "crypto.h"
 #include "sign.h"
 
 #define SIG_MAGIC "govgate-signature-v1"

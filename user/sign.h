@@ -3,8 +3,8 @@
 #ifndef GG_SIGN_H
 #define GG_SIGN_H
 
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "common.h"
 
 /* Generates a key pair: private key PEM (PKCS#8, mode 0600) and public key

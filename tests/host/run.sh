@@ -131,6 +131,27 @@ if ! wait_for 10 exited $nolib; then
 else
 	check notify-without-libsystemd-refused grep -q "NOTIFY_SOCKET), but libsystemd cannot be opened: .*libsystemd.so.0" "$tmp/nolib.err"
 fi
+# libcrypto is opened when first needed (user/crypto.h): a daemon that
+# cannot open it refuses to start, a command that needs it (a file ref is
+# hashed) says why and changes nothing, one that does not need it runs.
+mkdir -p "$tmp/nocrypto"
+echo "not a library" >"$tmp/nocrypto/libcrypto.so.3"
+LD_LIBRARY_PATH=$tmp/nocrypto "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" \
+	2>"$tmp/nocrypto.err" &
+nocrypto=$!
+if ! wait_for 10 exited $nocrypto; then
+	kill $nocrypto
+	fail daemon-without-libcrypto-refused
+else
+	check daemon-without-libcrypto-refused grep -q "cannot open libcrypto.so.3: .*nocrypto/libcrypto.so.3" "$tmp/nocrypto.err"
+fi
+gen_before=$(generation)
+LD_LIBRARY_PATH=$tmp/nocrypto "$gg" apply --config "$tmp/config.json" "$root/packs/baseline-hardening.json" \
+	>/dev/null 2>"$tmp/nocrypto-apply.err"
+check apply-without-libcrypto-says-why grep -q "^govgate: cannot open libcrypto.so.3: " "$tmp/nocrypto-apply.err"
+check apply-without-libcrypto-changes-nothing test "$(generation)" = "$gen_before"
+check status-without-libcrypto sh -c "LD_LIBRARY_PATH='$tmp/nocrypto' '$gg' status --pin-dir '$pin' \
+	--config '$tmp/config.json' >/dev/null"
 
 # --- cmd.exec
 cp "$helpers/gg-proof" "$tmp/nc"

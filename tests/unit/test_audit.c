@@ -22,9 +22,9 @@
 
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "fixture.h"
 #include "cli.h"
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "sign.h"

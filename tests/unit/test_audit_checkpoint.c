@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "fixture.h"
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "sign.h"

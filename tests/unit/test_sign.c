@@ -14,10 +14,9 @@
 
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "fixture.h"
 #include "cli.h"
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "sign.h"
 

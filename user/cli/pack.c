@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
+#include "crypto.h"
 #include "cli.h"
 #include "sign.h"
 
