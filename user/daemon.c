@@ -37,6 +37,7 @@
 #include "event.h"
 #include "dns.h"
 #include "mounts.h"
+#include "pages.h"
 #include "lost.h"
 #include "policy.h"
 #include "ringbuf.h"
@@ -2568,8 +2569,10 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 		ret = start_control(d, err);
 	if (!ret)
 		ret = start_drain(d, err);
-	if (!ret)
+	if (!ret) {
 		gg_gates_release_objects();
+		gg_release_start_text();
+	}
 	return ret;
 }
 
