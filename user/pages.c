@@ -4,9 +4,10 @@
  * process touches, so a start that loads BPF objects, parses BTF and opens
  * libraries leaves most of the binary's 2.5 MB of text and libcrypto's
  * mapped and counted in VmRSS for good (docs/performance.md, "Apply,
- * seventh pass"). Those are clean pages of private file mappings, never
- * written: dropping them loses nothing, and a later use faults them in from
- * the page cache. Written mappings (data, relocated tables) are kept.
+ * seventh pass"). Those are clean pages of private file mappings: dropping
+ * them loses nothing, and a later use faults them in from the page cache.
+ * A mapping with a page of its own (written: data, relocated tables) is
+ * kept whole, whatever its permissions say now.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,31 +15,55 @@
 
 #include "pages.h"
 
+struct mapping {
+	unsigned long long from, to, offset;
+	char perms[8];
+	int file; /* a file's, not anonymous or [heap] */
+	int copied; /* any page of its own (smaps Anonymous) */
+};
+
 /* Code (r-xp), or a file's first read-only mapping (r--p at offset 0: its
  * ELF headers, dynamic symbols and relocations, read once at load). */
-static int start_only(const char *perms, unsigned long long offset)
+static int start_only(const struct mapping *m)
 {
-	if (!strcmp(perms, "r-xp"))
+	if (!m->file || m->copied)
+		return 0;
+	if (!strcmp(m->perms, "r-xp"))
 		return 1;
-	return !strcmp(perms, "r--p") && offset == 0;
+	return !strcmp(m->perms, "r--p") && m->offset == 0;
+}
+
+static void release(const struct mapping *m)
+{
+	if (m->to > m->from && start_only(m))
+		madvise((void *)(unsigned long)m->from, m->to - m->from, MADV_DONTNEED);
 }
 
 void gg_release_start_text(void)
 {
-	FILE *maps = fopen("/proc/self/maps", "re");
-	char perms[8], line[4352], path[4096];
-	unsigned long long from, to, offset;
+	FILE *smaps = fopen("/proc/self/smaps", "re");
+	struct mapping m = {}, next;
+	char line[4352], path[4096];
+	unsigned long long kb;
 	unsigned long ino;
 
-	if (!maps)
+	if (!smaps)
 		return;
-	while (fgets(line, sizeof(line), maps)) {
-		path[0] = '\0';
-		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %lu %4095[^\n]", &from, &to, perms,
-			   &offset, &ino, path) < 6 || !ino || path[0] != '/')
+	while (fgets(line, sizeof(line), smaps)) {
+		if (sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
+			m.copied = kb > 0;
 			continue;
-		if (start_only(perms, offset))
-			madvise((void *)(unsigned long)from, to - from, MADV_DONTNEED);
+		}
+		next = (struct mapping){ .copied = 1 }; /* until smaps says otherwise */
+		path[0] = '\0';
+		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %lu %4095[^\n]", &next.from, &next.to,
+			   next.perms, &next.offset, &ino, path) < 5)
+			continue;
+		next.file = ino && path[0] == '/';
+		/* a new mapping's header: the one before is complete */
+		release(&m);
+		m = next;
 	}
-	fclose(maps);
+	release(&m);
+	fclose(smaps);
 }
