@@ -174,8 +174,9 @@ add_file() {
 	if [[ -f $src ]] && head -c4 "$src" | grep -q $'^\x7fELF' && ldd "$src" >/dev/null 2>&1; then
 		add_libs "$src"
 		if grep -aq 'libcrypto\.so\.3' "$src"; then
-			lib=$(ldconfig -p | awk '$1 == "libcrypto.so.3" && /x86-64/ {print $NF; exit}')
-			[[ -n $lib ]] || die "$src opens libcrypto.so.3, which this machine lacks (libssl3)"
+			# beside the libc it runs with (this machine's architecture)
+			lib=$(dirname "$(ldd "$src" | awk '$1 == "libc.so.6" {print $3}')")/libcrypto.so.3
+			[[ -e $lib ]] || die "$src opens libcrypto.so.3, which this machine lacks (libssl3)"
 			add_libs "$lib"
 			[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
 		fi

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -13,6 +14,7 @@ static struct gg_libcrypto libcrypto;
 static const char *libcrypto_why;
 static char libcrypto_msg[320];
 static pthread_once_t libcrypto_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t libcrypto_exit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void libcrypto_load(void)
 {
@@ -51,8 +53,12 @@ const struct gg_libcrypto *gg_libcrypto_slow(void)
 
 	t = gg_libcrypto_open(&why);
 	if (!t) {
+		/* one thread says it (a command hashes files in several) and
+		 * ends the process; the others wait for that */
+		pthread_mutex_lock(&libcrypto_exit_lock);
 		fprintf(stderr, "govgate: cannot open %s: %s\n", GG_LIBCRYPTO_SONAME, why);
-		exit(127);
+		fflush(stderr);
+		_exit(127);
 	}
 	return t;
 }

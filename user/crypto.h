@@ -69,12 +69,19 @@ static inline const struct gg_libcrypto *gg_libcrypto(void)
 }
 
 #define GG_CRYPTO(name) (gg_libcrypto()->name)
+/* Freeing NULL opens nothing: every command's cleanup frees its keys, and
+ * a pointer that is not NULL came from the opened library. */
+#define GG_CRYPTO_FREE(name, p, ...)                                                               \
+	({                                                                                         \
+		__typeof__(p) gg_crypto_p_ = (p);                                                  \
+		gg_crypto_p_ ? (GG_CRYPTO(name)(gg_crypto_p_, ##__VA_ARGS__), 0) : 0;              \
+	})
 #define BIO_ctrl(...) GG_CRYPTO(BIO_ctrl)(__VA_ARGS__)
-#define BIO_free(...) GG_CRYPTO(BIO_free)(__VA_ARGS__)
+#define BIO_free(p) ({ BIO *gg_bio_ = (p); gg_bio_ ? GG_CRYPTO(BIO_free)(gg_bio_) : 0; })
 #define BIO_new(...) GG_CRYPTO(BIO_new)(__VA_ARGS__)
 #define BIO_new_mem_buf(...) GG_CRYPTO(BIO_new_mem_buf)(__VA_ARGS__)
 #define BIO_s_mem(...) GG_CRYPTO(BIO_s_mem)(__VA_ARGS__)
-#define CRYPTO_free(...) GG_CRYPTO(CRYPTO_free)(__VA_ARGS__)
+#define CRYPTO_free(p, file, line) GG_CRYPTO_FREE(CRYPTO_free, p, file, line)
 #define OPENSSL_cleanse(...) GG_CRYPTO(OPENSSL_cleanse)(__VA_ARGS__)
 #define ERR_clear_error(...) GG_CRYPTO(ERR_clear_error)(__VA_ARGS__)
 #define ERR_error_string_n(...) GG_CRYPTO(ERR_error_string_n)(__VA_ARGS__)
@@ -90,16 +97,16 @@ static inline const struct gg_libcrypto *gg_libcrypto(void)
 #define EVP_DigestVerify(...) GG_CRYPTO(EVP_DigestVerify)(__VA_ARGS__)
 #define EVP_DigestVerifyInit(...) GG_CRYPTO(EVP_DigestVerifyInit)(__VA_ARGS__)
 #define EVP_MD_CTX_copy_ex(...) GG_CRYPTO(EVP_MD_CTX_copy_ex)(__VA_ARGS__)
-#define EVP_MD_CTX_free(...) GG_CRYPTO(EVP_MD_CTX_free)(__VA_ARGS__)
+#define EVP_MD_CTX_free(p) GG_CRYPTO_FREE(EVP_MD_CTX_free, p)
 #define EVP_MD_CTX_new(...) GG_CRYPTO(EVP_MD_CTX_new)(__VA_ARGS__)
 #define EVP_MD_fetch(...) GG_CRYPTO(EVP_MD_fetch)(__VA_ARGS__)
 #define EVP_sha256(...) GG_CRYPTO(EVP_sha256)(__VA_ARGS__)
-#define EVP_PKEY_CTX_free(...) GG_CRYPTO(EVP_PKEY_CTX_free)(__VA_ARGS__)
+#define EVP_PKEY_CTX_free(p) GG_CRYPTO_FREE(EVP_PKEY_CTX_free, p)
 #define EVP_PKEY_CTX_new_id(...) GG_CRYPTO(EVP_PKEY_CTX_new_id)(__VA_ARGS__)
 #define EVP_PKEY_keygen(...) GG_CRYPTO(EVP_PKEY_keygen)(__VA_ARGS__)
 #define EVP_PKEY_keygen_init(...) GG_CRYPTO(EVP_PKEY_keygen_init)(__VA_ARGS__)
 #define EVP_PKEY_Q_keygen(...) GG_CRYPTO(EVP_PKEY_Q_keygen)(__VA_ARGS__)
-#define EVP_PKEY_free(...) GG_CRYPTO(EVP_PKEY_free)(__VA_ARGS__)
+#define EVP_PKEY_free(p) GG_CRYPTO_FREE(EVP_PKEY_free, p)
 #define EVP_PKEY_get0_type_name(...) GG_CRYPTO(EVP_PKEY_get0_type_name)(__VA_ARGS__)
 #define EVP_PKEY_get_raw_private_key(...) GG_CRYPTO(EVP_PKEY_get_raw_private_key)(__VA_ARGS__)
 #define EVP_PKEY_get_raw_public_key(...) GG_CRYPTO(EVP_PKEY_get_raw_public_key)(__VA_ARGS__)

@@ -2537,11 +2537,11 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	 * read from disk later, when the workload may have replaced them, and
 	 * mapped before the lock guards the daemon's files (daemon_files) */
 	gg_sd_load();
-	if (!gg_libcrypto_open(&why))
-		return gg_errf(err, -ELIBACC, "cannot open %s: %s", GG_LIBCRYPTO_SONAME, why);
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
 	d->counters_fd = d->ctl.fd = -1;
+	if (!gg_libcrypto_open(&why))
+		return gg_errf(err, -ELIBACC, "cannot open %s: %s", GG_LIBCRYPTO_SONAME, why);
 	/* Under systemd (Type=notify) a daemon that cannot say it is ready is
 	 * killed at the start timeout and restarted, over and over, while boot
 	 * waits: better to say why at once (linked, the binary would not run). */

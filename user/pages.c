@@ -19,14 +19,15 @@ struct mapping {
 	unsigned long long from, to, offset;
 	char perms[8];
 	int file; /* a file's, not anonymous or [heap] */
-	int copied; /* any page of its own (smaps Anonymous) */
+	unsigned long long copied_kb; /* pages of its own (smaps Anonymous, Swap) */
+	int counted; /* smaps gave its Anonymous count */
 };
 
 /* Code (r-xp), or a file's first read-only mapping (r--p at offset 0: its
  * ELF headers, dynamic symbols and relocations, read once at load). */
 static int start_only(const struct mapping *m)
 {
-	if (!m->file || m->copied)
+	if (!m->file || !m->counted || m->copied_kb)
 		return 0;
 	if (!strcmp(m->perms, "r-xp"))
 		return 1;
@@ -50,11 +51,17 @@ void gg_release_start_text(void)
 	if (!smaps)
 		return;
 	while (fgets(line, sizeof(line), smaps)) {
+		/* pages of its own, resident or swapped out */
 		if (sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
-			m.copied = kb > 0;
+			m.copied_kb += kb;
+			m.counted = 1;
 			continue;
 		}
-		next = (struct mapping){ .copied = 1 }; /* until smaps says otherwise */
+		if (sscanf(line, "Swap: %llu kB", &kb) == 1) {
+			m.copied_kb += kb;
+			continue;
+		}
+		next = (struct mapping){};
 		path[0] = '\0';
 		if (sscanf(line, "%llx-%llx %7s %llx %*x:%*x %lu %4095[^\n]", &next.from, &next.to,
 			   next.perms, &next.offset, &ino, path) < 5)

@@ -152,6 +152,8 @@ check apply-without-libcrypto-says-why grep -q "^govgate: cannot open libcrypto.
 check apply-without-libcrypto-changes-nothing test "$(generation)" = "$gen_before"
 check status-without-libcrypto sh -c "LD_LIBRARY_PATH='$tmp/nocrypto' '$gg' status --pin-dir '$pin' \
 	--config '$tmp/config.json' >/dev/null"
+# (its cleanup frees no key it never loaded: opens nothing)
+check help-without-libcrypto sh -c "LD_LIBRARY_PATH='$tmp/nocrypto' '$gg' report --help >/dev/null"
 
 # --- cmd.exec
 cp "$helpers/gg-proof" "$tmp/nc"
