@@ -19,8 +19,16 @@ count_log() {
 	local log=$1 p f
 	p=$(grep -hoE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$4} END {print s+0}')
 	f=$(grep -hoE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
-	p=$((p + $(grep -cE '(^|] )(GGVM-)?PASS ' "$log")))
-	f=$((f + $(grep -cE '(^|] )(GGVM-)?FAIL ' "$log")))
+	# vmtest's own totals where it ran: a guest it ran again (TCG's stale
+	# int3, scripts/vmtest.sh) had streamed its first run's lines too,
+	# which vmtest discards and a count of the lines would not
+	if grep -qE '^vmtest: [0-9]+ passed, [0-9]+ failed$' "$log"; then
+		p=$((p + $(grep -hE '^vmtest: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s+=$2} END {print s+0}')))
+		f=$((f + $(grep -hE '^vmtest: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s+=$4} END {print s+0}')))
+	else
+		p=$((p + $(grep -cE '(^|] )(GGVM-)?PASS ' "$log")))
+		f=$((f + $(grep -cE '(^|] )(GGVM-)?FAIL ' "$log")))
+	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
 	echo "  -> $p passed, $f failed"

@@ -174,6 +174,16 @@ vm int3-once int3-once GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
 check vm-int3-once-rerun-passes test "$rc" = 0
 check vm-int3-once-said has 'Oops: int3 at a BPF LSM hook.s patched call while TCG emulates'
 check vm-int3-once-counts-second-run has '^vmtest: 1 passed, 0 failed'
+# and the test runner's tier count is vmtest's, not the lines both runs
+# streamed (scripts/run-tests.sh count_log)
+tier_count() (
+	passed=0 failed=0
+	source <(sed -n '/^count_log()/,/^}/p' scripts/run-tests.sh)
+	printf '%s\n' "$out" >"$tmp/tier.log"
+	count_log "$tmp/tier.log"
+)
+check vm-int3-once-streamed-twice test "$(grep -c 'GGVM-PASS ' <<<"$out")" = 2
+check vm-int3-once-tier-counts-once test "$(tier_count)" = "  -> 1 passed, 0 failed"
 vm int3-twice int3 GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
 check vm-int3-twice-fails test "$rc" != 0
 check vm-int3-twice-named has '^FAIL vm-6.12 (no result: kernel panic'
