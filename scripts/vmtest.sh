@@ -177,16 +177,17 @@ add_file() {
 			# beside the libc it runs with (this machine's architecture)
 			lib=$(dirname "$(ldd "$src" | awk '$1 == "libc.so.6" {print $3}')")/libcrypto.so.3
 			[[ -e $lib ]] || die "$src opens libcrypto.so.3, which this machine lacks (libssl3)"
+			add_lib "$lib"
 			add_libs "$lib"
-			[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
 		fi
 	fi
 }
+add_lib() { # library $1, at its own path, once
+	[[ -e $ROOT$1 ]] || { mkdir -p "$ROOT$(dirname "$1")" && cp -L "$1" "$ROOT$1"; }
+}
 add_libs() { # the ldd closure of ELF file $1
 	local lib
-	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
-		[[ -e $ROOT$lib ]] || { mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"; }
-	done
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do add_lib "$lib"; done
 }
 for f in "$@"; do add_file "$f"; done
 

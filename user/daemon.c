@@ -2535,7 +2535,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	gg_ref_paths_regular(true);
 	/* libsystemd and libcrypto now, as linked libraries would be: not
 	 * read from disk later, when the workload may have replaced them, and
-	 * mapped before the lock guards the daemon's files (daemon_files) */
+	 * mapped before the lock guards them as code (guard_code) */
 	gg_sd_load();
 	d->cfg = cfg;
 	d->lock_fd = d->events_fd = d->old_events_fd = d->old_counters_fd = -1;
