@@ -117,34 +117,35 @@ if ! wait_for 10 exited $second; then
 else
 	check second-run-refused grep -q "already running" "$tmp/second.err"
 fi
+# start_refused NAME PATTERN [VAR=VALUE...]: a daemon started with that
+# environment exits, and its stderr says PATTERN.
+start_refused() {
+	local name=$1 pattern=$2 pid
+	shift 2
+	env "$@" "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" 2>"$tmp/$name.err" &
+	pid=$!
+	if ! wait_for 10 exited $pid; then
+		kill $pid
+		fail "$name"
+	else
+		check "$name" grep -q "$pattern" "$tmp/$name.err"
+	fi
+}
 # Under systemd (NOTIFY_SOCKET) a daemon that cannot open libsystemd could
 # never say it is ready: it says why and exits (a libsystemd.so.0 that is
 # no library first on the search path stands in for a missing one).
 mkdir -p "$tmp/nolib"
 echo "not a library" >"$tmp/nolib/libsystemd.so.0"
-NOTIFY_SOCKET=$tmp/notify.sock LD_LIBRARY_PATH=$tmp/nolib \
-	"$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" 2>"$tmp/nolib.err" &
-nolib=$!
-if ! wait_for 10 exited $nolib; then
-	kill $nolib
-	fail notify-without-libsystemd-refused
-else
-	check notify-without-libsystemd-refused grep -q "NOTIFY_SOCKET), but libsystemd cannot be opened: .*libsystemd.so.0" "$tmp/nolib.err"
-fi
+start_refused notify-without-libsystemd-refused \
+	"NOTIFY_SOCKET), but libsystemd cannot be opened: .*libsystemd.so.0" \
+	NOTIFY_SOCKET="$tmp/notify.sock" LD_LIBRARY_PATH="$tmp/nolib"
 # libcrypto is opened when first needed (user/crypto.h): a daemon that
 # cannot open it refuses to start, a command that needs it (a file ref is
 # hashed) says why and changes nothing, one that does not need it runs.
 mkdir -p "$tmp/nocrypto"
 echo "not a library" >"$tmp/nocrypto/libcrypto.so.3"
-LD_LIBRARY_PATH=$tmp/nocrypto "$gg" run --config "$tmp/config.json" --scope "cgroup:$cg" \
-	2>"$tmp/nocrypto.err" &
-nocrypto=$!
-if ! wait_for 10 exited $nocrypto; then
-	kill $nocrypto
-	fail daemon-without-libcrypto-refused
-else
-	check daemon-without-libcrypto-refused grep -q "cannot open libcrypto.so.3: .*nocrypto/libcrypto.so.3" "$tmp/nocrypto.err"
-fi
+start_refused daemon-without-libcrypto-refused "cannot open libcrypto.so.3: .*nocrypto/libcrypto.so.3" \
+	LD_LIBRARY_PATH="$tmp/nocrypto"
 gen_before=$(generation)
 LD_LIBRARY_PATH=$tmp/nocrypto "$gg" apply --config "$tmp/config.json" "$root/packs/baseline-hardening.json" \
 	>/dev/null 2>"$tmp/nocrypto-apply.err"
