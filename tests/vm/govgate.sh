@@ -1729,6 +1729,16 @@ check locked-unit-unload-says-why grep -q "the gates are locked and no daemon ru
 unit_run "govgate apply --config $cfg 2>/tmp/unit.err"
 check locked-unit-apply-refused is "$(gg-exec /tmp/tool)" EPERM
 check locked-unit-apply-says-why grep -q "the gates are locked and no daemon runs" /tmp/unit.err
+# ... nor a libcrypto of root's choosing (opened by name, user/crypto.h):
+# a copy first on LD_LIBRARY_PATH is another inode than the one the daemon
+# locked with, its mapping is refused, and the successor does not start
+mkdir -p /tmp/cryptolib
+cp "$(ls /lib/*/libcrypto.so.3 /usr/lib/*/libcrypto.so.3 2>/dev/null | head -n 1)" /tmp/cryptolib/
+relaunch_with "export LD_LIBRARY_PATH=/tmp/cryptolib;" \
+	--config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
+check locked-libcrypto-copy-not-started [ $? -ne 0 ]
+check locked-libcrypto-copy-says-why grep -q "cannot open libcrypto.so.3: .*failed to map segment" /tmp/daemon.err
+check locked-libcrypto-copy-kept-policy is "$(gg-exec /tmp/tool)" EPERM
 # ... nor code that is not govgate's: LD_PRELOAD into a restart (as a
 # drop-in's Environment= would) is refused before the library runs
 rm -rf /tmp/shim && mkdir -p /tmp/shim
@@ -1736,6 +1746,7 @@ check locked-preload-restart relaunch_with "export LD_PRELOAD=/lib/test/gg-daemo
 	--config $cfg --scope global --exempt-cgroup /sys/fs/cgroup/ggexempt
 check locked-preload-never-ran [ ! -e /tmp/shim/loaded ]
 check locked-preload-audited audit_has '"event":"tamper_blocked"' 'FLOOR-TAMPER-DAEMON' '"tamper":"code_map"' '"target":"gg-daemon-shim.so"'
+check locked-libcrypto-copy-audited audit_has '"event":"tamper_blocked"' '"tamper":"code_map"' '"target":"libcrypto.so.3"'
 check locked-preload-still-locked sh -c "govgate status --config $cfg | grep -qx 'locked: *yes'"
 check locked-preload-kept-policy is "$(gg-exec /tmp/tool)" EPERM
 # one daemon at a time: a second `govgate run` (the pin directory spelt
