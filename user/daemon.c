@@ -2532,6 +2532,7 @@ int gg_daemon_start(struct gg_config *cfg, const struct gg_daemon_opts *opts,
 	gg_apply_sync_later(true);
 	gg_compile_keep_absent(true);
 	gg_store_remember(true);
+	gg_policy_keep_maps(true);
 	gg_ref_paths_regular(true);
 	/* libsystemd and libcrypto now, as linked libraries would be: not
 	 * read from disk later, when the workload may have replaced them, and
@@ -2741,6 +2742,7 @@ void gg_daemon_free(struct gg_daemon *d)
 	gg_apply_sync_later(false);
 	gg_compile_keep_absent(false);
 	gg_store_remember(false);
+	gg_policy_keep_maps(false);
 	gg_ref_paths_regular(false);
 	gg_doc_cache_enable(false);
 	if (d->pin_dir_final) {

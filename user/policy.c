@@ -129,6 +129,7 @@ struct maps {
 	int egress_state_fd;
 	int range_fd[2]; /* egress_range_v4, egress_range_v6 */
 	int state_fd;
+	bool kept; /* kept_maps' fds, lent: maps_close leaves them open */
 };
 
 static const struct {
@@ -138,6 +139,8 @@ static const struct {
 
 static void maps_close(struct maps *m)
 {
+	if (m->kept)
+		return;
 	for (int i = 0; i < M_COUNT; i++)
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
@@ -238,7 +241,7 @@ static int same_build(const char *pin_dir, struct gg_err *err)
 		       pin_dir, theirs, mine);
 }
 
-static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
+static int maps_open_pins(const char *pin_dir, struct maps *m, struct gg_err *err)
 {
 	char path[4096];
 	int ret;
@@ -266,6 +269,78 @@ static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
 	if (ret)
 		maps_close(m);
 	return ret;
+}
+
+/*
+ * The daemon keeps the maps open from one apply to the next
+ * (gg_policy_keep_maps): opening the 21 pins and checking each one's
+ * layout and the build are 66 system calls, 6 % of an apply of the nine
+ * packs. They are lent while the policy_state pinned at pin_dir is still
+ * the one they were opened with (3 system calls): gates attached again,
+ * by this daemon or after it stopped, have new maps. Where another map
+ * was pinned over one of them, the kept one is still the map the
+ * attached programs read.
+ */
+static struct {
+	bool on;
+	char *pin_dir; /* NULL: none kept */
+	struct maps m;
+} kept_maps;
+
+static void kept_maps_drop(void)
+{
+	if (!kept_maps.pin_dir)
+		return;
+	kept_maps.m.kept = false;
+	maps_close(&kept_maps.m);
+	free(kept_maps.pin_dir);
+	kept_maps.pin_dir = NULL;
+}
+
+void gg_policy_keep_maps(bool on)
+{
+	kept_maps_drop();
+	kept_maps.on = on;
+}
+
+/* Whether the kept maps are pin_dir's still. */
+static bool kept_maps_current(const char *pin_dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	bool same;
+	int fd;
+
+	if (!kept_maps.pin_dir || strcmp(kept_maps.pin_dir, pin_dir))
+		return false;
+	fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, NULL);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == kept_maps.m.state_id;
+	close(fd);
+	return same;
+}
+
+static int maps_open(const char *pin_dir, struct maps *m, struct gg_err *err)
+{
+	int ret;
+
+	if (!kept_maps.on)
+		return maps_open_pins(pin_dir, m, err);
+	if (!kept_maps_current(pin_dir)) {
+		kept_maps_drop();
+		ret = maps_open_pins(pin_dir, &kept_maps.m, err);
+		if (ret)
+			return ret;
+		kept_maps.pin_dir = strdup(pin_dir);
+		if (!kept_maps.pin_dir) {
+			maps_close(&kept_maps.m);
+			return gg_errf(err, -ENOMEM, "out of memory");
+		}
+		kept_maps.m.kept = true;
+	}
+	*m = kept_maps.m;
+	return 0;
 }
 
 /*
@@ -820,7 +895,9 @@ static int write_trust_cfg(struct maps *m, const struct gg_compiled *c, __u32 sl
 	return 0;
 }
 
-/* Writes c into slot, and remembers its keys as generation gen's. */
+/* Writes c into slot, and remembers its keys as generation gen's. Each
+ * row clear_arrays writes is written here too (gg_policy_swap counts on
+ * it: it does not empty them first). */
 static int fill_slot(struct maps *m, const struct gg_compiled *c, __u32 slot, __u64 gen,
 		     struct gg_err *err)
 {
@@ -869,8 +946,11 @@ static int clear_arrays(struct maps *m, __u32 slot, struct gg_err *err)
 }
 
 /* Empties slot, which held generation gen (as policy_state said before
- * the slot was marked): by its keys where this process knows them. */
-static int clear_all(struct maps *m, __u32 slot, __u64 gen, struct gg_err *err)
+ * the slot was marked): by its keys where this process knows them. The
+ * arrays' rows too, unless the caller rewrites each of them (fill_slot):
+ * replacing a range array's row costs a synchronize_rcu (map-in-map), and
+ * emptying it first a second one. */
+static int clear_all(struct maps *m, __u32 slot, __u64 gen, bool arrays, struct gg_err *err)
 {
 	int ret;
 
@@ -885,7 +965,7 @@ static int clear_all(struct maps *m, __u32 slot, __u64 gen, struct gg_err *err)
 			return ret;
 	}
 	rows_forget(&known[slot]);
-	return clear_arrays(m, slot, err);
+	return arrays ? clear_arrays(m, slot, err) : 0;
 }
 
 /*
@@ -933,6 +1013,7 @@ static void stale_note(const char *pin_dir, const struct maps *m, __u32 slot, __
 void gg_policy_forget(void)
 {
 	stale_forget();
+	gg_policy_keep_maps(false);
 	for (int i = 0; i < GG_SLOTS; i++)
 		rows_forget(&known[i]);
 }
@@ -1094,7 +1175,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		ret = gg_errf(err, -errno, GG_MAP_POLICY_STATE ": %s", strerror(errno));
 		goto cleanup;
 	}
-	ret = clear_all(&m, next, was, err);
+	ret = clear_all(&m, next, was, false, err);
 	if (!ret)
 		ret = fill_slot(&m, c, next, generation, err);
 	if (ret) {
@@ -1103,7 +1184,7 @@ int gg_policy_swap(const char *pin_dir, const struct gg_compiled *c, __u64 gener
 		struct gg_err ignored;
 
 		rows_forget(&known[next]);
-		if (!clear_all(&m, next, GG_GEN_WRITING, &ignored))
+		if (!clear_all(&m, next, GG_GEN_WRITING, true, &ignored))
 			st.generation[next] = 0;
 		bpf_map_update_elem(m.state_fd, &zero, &st, BPF_ANY);
 		goto cleanup;

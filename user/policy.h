@@ -56,8 +56,12 @@ extern int gg_policy_stale_grace_ms; /* GG_STALE_GRACE_MS; tests lower it */
 bool gg_policy_stale_pending(void);
 int gg_policy_stale_wait_ms(void);
 int gg_policy_stale_clear(size_t max_keys, struct gg_err *err);
-/* Forgets the keys this process wrote (a forked child that applies). */
+/* Forgets the keys this process wrote, and the maps it kept (a forked
+ * child that applies). */
 void gg_policy_forget(void);
+/* A process that stays (the daemon) keeps the maps open between applies
+ * while the pinned policy_state is the same map; off: closed. */
+void gg_policy_keep_maps(bool on);
 
 /* The generations and the active slot only (st's counts are left as they
  * are): what an apply needs, without walking the maps. */

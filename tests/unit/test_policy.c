@@ -256,6 +256,21 @@ static void test_swap_replaces(void **st)
 	assert_slot(1, "e,f");
 }
 
+/* A policy without generic prefixes written over a slot that held some
+ * (the arrays' rows are not emptied before the write, only rewritten):
+ * the slot holds no ranges array. */
+static void test_swap_drops_ranges(void **st)
+{
+	fresh();
+	swap(1, "a");
+	swap(2, "b");
+	assert_true(slot_has_ranges(1));
+	swap(3, "");
+	assert_int_equal(state().active_slot, 1);
+	assert_slot(1, "");
+	assert_slot(0, "b");
+}
+
 /* After a flip the slot before is emptied, a chunk at a time, and marked
  * 0 (empty); the active slot is untouched; the next apply fills it. */
 static void test_stale_cleared_after_flip(void **st)
@@ -472,10 +487,100 @@ static void test_other_layout_refused(void **st)
 	assert_slot(state().active_slot, "c");
 }
 
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += !access(path, F_OK);
+	}
+	return n;
+}
+
+/* Pins fd as name, over whatever was pinned there. */
+static void repin(const char *name, int fd)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", pin, name);
+	unlink(path);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+}
+
+static int new_state_map(void)
+{
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "gg_t_state2", sizeof(__u32),
+			      sizeof(struct gg_policy_state), 1, NULL);
+}
+
+static int new_name_map(void)
+{
+	return bpf_map_create(BPF_MAP_TYPE_HASH, "gg_t_name2", sizeof(struct gg_exec_name_key),
+			      sizeof(struct gg_verdict), 256, NULL);
+}
+
+/* A daemon keeps its maps open between applies, without one fd more per
+ * apply; gates attached again (a new policy_state pinned) are opened
+ * again, and the policy goes into the new maps. */
+static void test_kept_maps_follow_reattach(void **st)
+{
+	int first_state = state_fd, first_name = name_fd, fds;
+	struct gg_policy_state s;
+
+	fresh();
+	gg_policy_keep_maps(true);
+	swap(1, "a");
+	fds = open_fds();
+	swap(2, "b");
+	swap(3, "c");
+	assert_int_equal(open_fds(), fds);
+	assert_slot(state().active_slot, "c");
+	state_fd = new_state_map();
+	name_fd = new_name_map();
+	assert_true(state_fd >= 0 && name_fd >= 0);
+	repin(GG_MAP_POLICY_STATE, state_fd);
+	repin(GG_MAP_EXEC_NAME, name_fd);
+	swap(4, "d");
+	s = state();
+	assert_int_equal(s.generation[s.active_slot], 4);
+	assert_slot(s.active_slot, "d");
+	gg_policy_keep_maps(false);
+	close(state_fd);
+	close(name_fd);
+	state_fd = first_state;
+	name_fd = first_name;
+	repin(GG_MAP_POLICY_STATE, state_fd);
+	repin(GG_MAP_EXEC_NAME, name_fd);
+}
+
+/* Another map pinned over a kept one, the policy_state the same: the
+ * apply writes the map the attached programs read, not the new pin. */
+static void test_kept_map_pinned_over(void **st)
+{
+	struct gg_exec_name_key k;
+	int other;
+
+	fresh();
+	gg_policy_keep_maps(true);
+	swap(1, "a");
+	other = new_name_map();
+	assert_true(other >= 0);
+	repin(GG_MAP_EXEC_NAME, other);
+	swap(2, "b");
+	gg_policy_keep_maps(false);
+	repin(GG_MAP_EXEC_NAME, name_fd);
+	assert_slot(state().active_slot, "b");
+	assert_int_not_equal(bpf_map_get_next_key(other, NULL, &k), 0);
+	close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_swap_replaces),
+		cmocka_unit_test(test_swap_drops_ranges),
 		cmocka_unit_test(test_stale_cleared_after_flip),
 		cmocka_unit_test(test_stale_waits_grace),
 		cmocka_unit_test(test_apply_during_clear),
@@ -484,6 +589,8 @@ int main(void)
 		cmocka_unit_test(test_other_apply_before_clear),
 		cmocka_unit_test(test_other_layout_refused),
 		cmocka_unit_test(test_other_build_refused),
+		cmocka_unit_test(test_kept_maps_follow_reattach),
+		cmocka_unit_test(test_kept_map_pinned_over),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
