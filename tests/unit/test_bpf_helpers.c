@@ -761,35 +761,55 @@ static void write_before_freeze(int fd)
 		munmap(mapping_mem, 4096);
 }
 
+/* n nodes 10.x.y.0/24, alternate verdicts (so no two ranges merge: n
+ * over 2048 makes an array too large for the batch write, built through
+ * a mapping). */
+static struct gg_c_egress *mapped_nodes(size_t n)
+{
+	struct gg_c_egress *v = calloc(n, sizeof(*v));
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct gg_c_egress){ .family = AF_INET_, .plen = 24,
+					     .addr = { 10, (__u8)(i >> 8), (__u8)i },
+					     .val = { .any = { 21 + (i & 1), GG_ACT_DENY } } };
+	return v;
+}
+
 static void test_ranges_mapped(void **state)
 {
 	struct gg_helpers_test *skel = skel_of(state);
-	struct gg_c_egress node = { .family = AF_INET_, .plen = 8, .addr = { 10 },
-				    .val = { .any = { 21, GG_ACT_DENY } } };
-	struct gg_compiled c = { .egress = &node, .n_egress = 1 };
 	int outer = bpf_map__fd(skel->maps.egress_range_v4);
 	const char *subtest = "mapped";
 	__u32 zero = 0, before, after;
 
-	ranges_put(skel, &node, 1);
-	assert_int_equal(bpf_map_lookup_elem(outer, &zero, &before), 0);
-	gg_ranges_before_freeze = write_before_freeze;
-	for (mapping_left = 0; mapping_left < 2; mapping_left++) {
-		struct gg_err err = {};
+	/* one prefix: written by a batch call; 3,000: through a mapping */
+	for (size_t n = 1; n <= 3000; n += 2999) {
+		struct gg_c_egress *nodes = mapped_nodes(n);
+		struct gg_compiled c = { .egress = nodes, .n_egress = n };
 
-		EXPECT_EQ(gg_ranges_write(outer, 0, &c, AF_INET_, NULL, &err) < 0, 1, "refused");
-		assert_true(mapping_mem != MAP_FAILED);
-		if (mapping_left)
-			munmap(mapping_mem, 4096);
-		print_message("    %s\n", err.msg);
-		assert_non_null(strstr(err.msg, mapping_left ? "freeze" : "changed before it was frozen"));
+		ranges_put(skel, nodes, n);
+		assert_int_equal(bpf_map_lookup_elem(outer, &zero, &before), 0);
+		gg_ranges_before_freeze = write_before_freeze;
+		for (mapping_left = 0; mapping_left < 2; mapping_left++) {
+			struct gg_err err = {};
+
+			EXPECT_EQ(gg_ranges_write(outer, 0, &c, AF_INET_, NULL, &err) < 0, 1, "refused");
+			assert_true(mapping_mem != MAP_FAILED);
+			if (mapping_left)
+				munmap(mapping_mem, 4096);
+			print_message("    %zu prefixes: %s\n", n, err.msg);
+			assert_non_null(strstr(err.msg, mapping_left ? "freeze" :
+							"changed before it was frozen"));
+			assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
+			EXPECT_EQ(after, before, "the slot's array unchanged");
+		}
+		gg_ranges_before_freeze = NULL;
+		ranges_put(skel, nodes, n);
 		assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
-		EXPECT_EQ(after, before, "the slot's array unchanged");
+		EXPECT_EQ(after != before, 1, "without the mapping, applied");
+		free(nodes);
 	}
-	gg_ranges_before_freeze = NULL;
-	ranges_put(skel, &node, 1);
-	assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
-	EXPECT_EQ(after != before, 1, "without the mapping, applied");
 }
 
 /* ---- every gate: folding verdicts, the slot check */
