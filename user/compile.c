@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2175,13 +2176,14 @@ static char *dir_real(const char *dir)
 	return real;
 }
 
-/* file with its directory's real path ("/bin/nc": "/usr/bin/nc"), or NULL
- * (none known or no memory: file is looked up as it is). */
-static char *path_key(const char *file)
+/* file with its directory's real path ("/bin/nc": "/usr/bin/nc") in key
+ * (PATH_MAX bytes), or NULL (none known, or too long: file is looked up
+ * as it is). Built without printf: 2,900 candidates per apply of the nine
+ * packs. */
+static const char *path_key(const char *file, char *key)
 {
 	const char *slash = strrchr(file, '/'), *real = NULL;
-	size_t dlen = slash ? (size_t)(slash - file) : 0;
-	char *key = NULL;
+	size_t dlen = slash ? (size_t)(slash - file) : 0, rlen, blen;
 	size_t i;
 
 	if (!slash || !dlen)
@@ -2195,9 +2197,14 @@ static char *path_key(const char *file)
 	}
 	if (i < n_dirs)
 		real = dirs[i].real;
-	if (!real || (strlen(real) == dlen && !memcmp(real, file, dlen)) ||
-	    asprintf(&key, "%s%s", real, slash) < 0)
+	if (!real || (strlen(real) == dlen && !memcmp(real, file, dlen)))
 		return NULL;
+	rlen = strlen(real);
+	blen = strlen(slash) + 1;
+	if (rlen + blen > PATH_MAX)
+		return NULL;
+	memcpy(key, real, rlen);
+	memcpy(key + rlen, slash, blen);
 	return key;
 }
 
@@ -2302,14 +2309,10 @@ static struct path_info *path_info_of(const char *file)
 /* file's entry; NULL when out of memory (the caller asks the kernel). */
 static struct path_info *path_info(const char *file)
 {
-	char *key = path_key(file);
-	struct path_info *pi;
+	char buf[PATH_MAX];
+	const char *key = path_key(file, buf);
 
-	if (key)
-		file = key;
-	pi = path_info_of(file);
-	free(key);
-	return pi;
+	return path_info_of(key ? key : file);
 }
 
 /* Whether the file a link leads to (real) is denied by the rule under its own
@@ -2458,23 +2461,35 @@ cleanup:
 	return ret;
 }
 
-/* One identity row for file (owned here), kept only if it resolves. */
+/* One identity row for file, kept (with a copy of file) only if it
+ * resolves. */
 static int push_resolved(const struct gg_rule *r, size_t i, size_t j, enum gg_id_from kind,
-			 const char *key, char *file, struct gg_identity **v, size_t *n,
+			 const char *key, const char *file, struct gg_identity **v, size_t *n,
 			 size_t *cap)
 {
 	struct gg_identity *id = id_push(v, n, cap, i, j, kind, key);
 
-	if (!id) {
-		free(file);
+	if (!id)
 		return -ENOMEM;
-	}
-	id->file = file;
 	if (!resolve_file(r, file, id)) {
-		free(file);
 		(*n)--;
+		return 0;
 	}
-	return 0;
+	id->file = strdup(file);
+	return id->file ? 0 : -ENOMEM;
+}
+
+/* dir/name into buf (PATH_MAX bytes); NULL if too long (never a file). */
+static const char *join(char *buf, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name) + 1;
+
+	if (dl + 1 + nl > PATH_MAX)
+		return NULL;
+	memcpy(buf, dir, dl);
+	buf[dl] = '/';
+	memcpy(buf + dl + 1, name, nl);
+	return buf;
 }
 
 /* The denied basenames (in each search directory) and paths of rule r. */
@@ -2487,16 +2502,11 @@ static int resolve_names(const struct gg_rule *r, size_t i, size_t j,
 		const char *key = base ? r->basenames[k] : r->paths[k - r->n_basenames];
 
 		for (size_t d = 0; base ? opts->dirs[d] != NULL : d < 1; d++) {
-			char *file;
+			char buf[PATH_MAX];
+			const char *file = base ? join(buf, opts->dirs[d], key) : key;
 
-			if (!base)
-				file = strdup(key);
-			else if (asprintf(&file, "%s/%s", opts->dirs[d], key) < 0)
-				file = NULL;
-			if (!file)
-				return -ENOMEM;
-			if (push_resolved(r, i, j, base ? GG_ID_BASENAME : GG_ID_PATH, key, file,
-					  v, n, cap))
+			if (file && push_resolved(r, i, j, base ? GG_ID_BASENAME : GG_ID_PATH, key,
+						  file, v, n, cap))
 				return -ENOMEM;
 		}
 	}
@@ -2512,11 +2522,11 @@ static int resolve_programs(const struct gg_rule *r, size_t i, size_t j,
 {
 	for (size_t k = 0; k < r->n_programs; k++) {
 		for (size_t d = 0; opts->dirs[d]; d++) {
-			char *file;
+			char buf[PATH_MAX];
+			const char *file = join(buf, opts->dirs[d], r->programs[k]);
 
-			if (asprintf(&file, "%s/%s", opts->dirs[d], r->programs[k]) < 0)
-				return -ENOMEM;
-			if (push_resolved(r, i, j, GG_ID_PROGRAM, r->programs[k], file, v, n, cap))
+			if (file && push_resolved(r, i, j, GG_ID_PROGRAM, r->programs[k], file, v, n,
+						  cap))
 				return -ENOMEM;
 		}
 	}

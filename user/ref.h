@@ -27,7 +27,7 @@ struct gg_doc {
 	char *origin; /* the file it came from */
 	char *buf;
 	size_t len;
-	char sha256[65];
+	char sha256[65]; /* of buf: computed by the load, never taken from input */
 	bool signed_ok; /* a valid signature by a trusted key */
 	char *signer; /* key file name of that key */
 	char *sig; /* the bytes of that signature file, kept so a stored */
