@@ -494,15 +494,22 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 /* ---- the state directory ---- */
 
 /* doc as one line of compact JSON (the caller frees it). */
+/* doc as one line of compact JSON (its newline added in place: a printf
+ * copy of the generation's 35 kB record was 10 % of writing it). */
 static char *json_line(json_t *doc, struct gg_err *err)
 {
 	char *s = json_dumps(doc, JSON_COMPACT), *line = NULL;
+	size_t n = s ? strlen(s) : 0;
 
-	if (!s || asprintf(&line, "%s\n", s) < 0) {
-		line = NULL;
+	if (s)
+		line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
 		gg_errf(err, -ENOMEM, "out of memory");
+		return NULL;
 	}
-	free(s);
+	line[n] = '\n';
+	line[n + 1] = '\0';
 	return line;
 }
 
@@ -528,6 +535,22 @@ static int write_json(const char *path, json_t *doc, int *fd, const char *spare,
 void gg_journal_path(const struct gg_config *cfg, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/journal.jsonl", cfg->state_dir);
+}
+
+/* "s\n", after a newline if torn (a line of its own); NULL: no memory. */
+static char *record_line(const char *s, bool torn)
+{
+	size_t n = strlen(s);
+	char *line = malloc(n + 3), *p = line;
+
+	if (!line)
+		return NULL;
+	if (torn)
+		*p++ = '\n';
+	memcpy(p, s, n);
+	p[n] = '\n';
+	p[n + 1] = '\0';
+	return line;
 }
 
 /* 0, or -errno: the record may not be durable (said on stderr). */
@@ -569,8 +592,8 @@ static int journal_append(const struct gg_config *cfg, json_t *rec)
 		else if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
 			last = '\n';
 		/* One write per record: O_APPEND keeps concurrent writers whole. */
-		if (regular && asprintf(&line, "%s%s\n", last != '\n' ? "\n" : "", s) < 0)
-			line = NULL;
+		if (regular)
+			line = record_line(s, last != '\n');
 		if (line)
 			n = write(fd, line, strlen(line));
 		if (!line || n != (ssize_t)strlen(line))
@@ -658,19 +681,24 @@ static void journaled_set(const struct gg_config *cfg, __u64 generation)
 	journaled.generation = generation;
 }
 
+/* applied.json as the apply found it, read once (under the lock): for the
+ * last generation, and to be put back if the swap fails. */
+struct applied_now {
+	char *buf;
+	size_t len;
+	bool had; /* it existed */
+};
+
 /* The last generation applied: applied.json's, or the journal's last
  * record's if higher. With the journal's, generations grow across an
  * applied.json removed (and fresh maps), so a record never names a
  * generation that an older applied.json, or a later one, also names
  * (gg_applied_recover compares them). */
-static __u64 last_generation(const struct gg_config *cfg)
+static __u64 last_generation(const struct gg_config *cfg, const struct applied_now *now)
 {
-	char path[4096];
-	json_t *doc;
+	json_t *doc = now->had ? json_loadb(now->buf, now->len, 0, NULL) : NULL;
 	__u64 gen = 0;
 
-	applied_path(cfg, path, sizeof(path));
-	doc = json_load_file(path, 0, NULL);
 	if (doc)
 		gen = gg_json_int(doc, "generation");
 	json_decref(doc);
@@ -1132,23 +1160,15 @@ static int write_generation(const struct gg_config *cfg, const struct gg_applied
 /* Writes set as the applied one and swaps c in as generation next; if the
  * swap fails, the previous applied file is put back. */
 static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
-			const struct gg_compiled *c, __u64 next, struct gg_err *err)
+			const struct gg_compiled *c, __u64 next, const struct applied_now *now,
+			struct gg_err *err)
 {
-	char applied[4096];
-	char *old = NULL, spare[4096];
-	size_t old_len = 0;
-	bool had_old = true;
+	char applied[4096], spare[4096];
+	bool had_old = now->had;
 	json_t *doc = NULL;
 	int ret, fd = -1;
 
 	applied_path(cfg, applied, sizeof(applied));
-	ret = gg_read_file(applied, &old, &old_len, err);
-	if (ret == -ENOENT) {
-		had_old = false;
-		ret = 0;
-	} else if (ret) {
-		goto cleanup;
-	}
 	set->format = GG_APPLIED_FORMAT;
 	set->generation = next;
 	doc = gg_applied_json(set);
@@ -1166,21 +1186,33 @@ static int swap_applied(const struct gg_config *cfg, struct gg_applied *set,
 	if (ret) {
 		struct gg_err why = {}, swap_err = *err;
 
-		if (applied_put_back(applied, old, old_len, had_old, &why))
+		if (applied_put_back(applied, now->buf, now->len, had_old, &why))
 			gg_errf(err, ret,
 				"%s; and %s could not be put back (%s): it names the set that failed, not the one running, and a restart would apply it: run govgate apply again",
 				swap_err.msg, applied, why.msg);
 	}
 cleanup:
 	json_decref(doc);
-	free(old);
 	return ret;
+}
+
+static int applied_read(const struct gg_config *cfg, struct applied_now *now,
+			struct gg_err *err)
+{
+	char path[4096];
+	int ret;
+
+	applied_path(cfg, path, sizeof(path));
+	ret = gg_read_file(path, &now->buf, &now->len, err);
+	now->had = ret != -ENOENT;
+	return ret == -ENOENT ? 0 : ret;
 }
 
 static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, const char *who,
 			__u64 *generation, struct gg_err *err)
 {
 	struct gg_compiled *c = NULL;
+	struct applied_now now = {};
 	struct gg_policy_status st;
 	json_t *rec, *packs = NULL;
 	struct build b = {};
@@ -1196,9 +1228,11 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	/* Generations only grow, also across a re-attach with fresh maps:
 	 * the state directory remembers the last one. */
 	ret = gg_apply_kernel.read(cfg->pin_dir, &st, err);
+	if (!ret)
+		ret = applied_read(cfg, &now, err);
 	if (ret)
 		goto cleanup;
-	next = last_generation(cfg);
+	next = last_generation(cfg, &now);
 	next = (st.latest > next ? st.latest : next) + 1;
 	/* the generation's record and the journal's name the same packs */
 	packs = gg_policy_packs_json(b.in, b.n_in);
@@ -1206,7 +1240,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	if (!ret)
 		ret = store_docs(cfg, &b, err);
 	if (!ret)
-		ret = swap_applied(cfg, set, c, next, err);
+		ret = swap_applied(cfg, set, c, next, &now, err);
 	if (ret)
 		goto cleanup;
 	*generation = next;
@@ -1222,6 +1256,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	json_decref(rec);
 	keep_record(c, next);
 cleanup:
+	free(now.buf);
 	json_decref(packs);
 	gg_compiled_free(c);
 	build_free(&b);

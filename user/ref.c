@@ -1314,15 +1314,16 @@ static void prefetch_run(struct gg_ref_prefetch *p)
 {
 	pthread_t tid[PREFETCH_THREADS_MAX];
 	void *stack[PREFETCH_THREADS_MAX];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n_threads = 0, want = p->n;
+	long cpus;
 
-	if (cpus > 0 && (size_t)cpus < want)
+	/* asked only when threads pay: glibc reads sysfs for it */
+	if (!threads_pay(p))
+		want = 1;
+	else if ((cpus = sysconf(_SC_NPROCESSORS_ONLN)) > 0 && (size_t)cpus < want)
 		want = cpus;
 	if (want > PREFETCH_THREADS_MAX)
 		want = PREFETCH_THREADS_MAX;
-	if (!threads_pay(p))
-		want = 1;
 	/* the caller's thread is one of them; one that cannot start is not
 	 * needed (the others take its documents) */
 	while (n_threads + 1 < want && prefetch_start(&tid[n_threads], &stack[n_threads], p))
