@@ -493,9 +493,9 @@ void gg_policy_inputs_free(struct gg_policy_input *in, size_t n)
 
 /* ---- the state directory ---- */
 
-/* doc as one line of compact JSON (the caller frees it). */
-/* doc as one line of compact JSON (its newline added in place: a printf
- * copy of the generation's 35 kB record was 10 % of writing it). */
+/* doc as one line of compact JSON, which the caller frees (its newline
+ * added in place: a printf copy of the generation's 35 kB record was 10 %
+ * of writing it). */
 static char *json_line(json_t *doc, struct gg_err *err)
 {
 	char *s = json_dumps(doc, JSON_COMPACT), *line = NULL;

@@ -9,6 +9,7 @@
  * verdict merge. At most 2 n + 1 ranges for n prefixes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -250,7 +251,7 @@ static int ranges_btf_load(bool v6, __u32 *key_id, __u32 *val_id)
 	}
 	*key_id = u32;
 	if (!btf__load_into_kernel(btf))
-		fd = dup(btf__fd(btf));
+		fd = fcntl(btf__fd(btf), F_DUPFD_CLOEXEC, 3); /* kept: 0 means none */
 cleanup:
 	btf__free(btf);
 	return fd;
@@ -259,17 +260,19 @@ cleanup:
 /* Loaded once per process and family, kept (the daemon's every apply
  * made two). */
 static struct {
-	int fd; /* 0: not loaded yet */
+	int fd; /* 0: not loaded (yet, or it failed: asked again) */
 	__u32 key_id, val_id;
 } range_btf[2];
 
 static int ranges_btf(bool v6, __u32 *key_id, __u32 *val_id)
 {
-	if (!range_btf[v6].fd)
-		range_btf[v6].fd = ranges_btf_load(v6, &range_btf[v6].key_id,
-						   &range_btf[v6].val_id) ?: -1;
-	if (range_btf[v6].fd < 0)
-		return -1;
+	if (!range_btf[v6].fd) {
+		int fd = ranges_btf_load(v6, &range_btf[v6].key_id, &range_btf[v6].val_id);
+
+		if (fd < 0)
+			return -1;
+		range_btf[v6].fd = fd;
+	}
 	*key_id = range_btf[v6].key_id;
 	*val_id = range_btf[v6].val_id;
 	return range_btf[v6].fd;

@@ -246,6 +246,7 @@ static int maps_open_pins(const char *pin_dir, struct maps *m, struct gg_err *er
 	char path[4096];
 	int ret;
 
+	m->kept = false; /* the caller's own: closed by maps_close */
 	for (int i = 0; i < M_COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_names[i]);
 		m->fd[i] = bpf_obj_get(path);

@@ -928,6 +928,8 @@ int gg_store_put(const char *store_dir, const struct gg_doc *doc, struct gg_err 
 	 * bytes by the load (gg_ref_load; hashing the nine packs again was
 	 * 0.13 ms of their apply). A copy is hashed again whenever it is
 	 * loaded back (sha256:), so a name that lied would be refused then. */
+	if (strlen(doc->sha256) != 64 || strspn(doc->sha256, "0123456789abcdef") != 64)
+		return gg_errf(err, -EINVAL, "%s: no digest to store it under", doc->origin);
 	snprintf(hex, sizeof(hex), "%s", doc->sha256);
 	dir = path_join(store_dir, "sha256");
 	path = dir ? path_join(dir, hex) : NULL;
