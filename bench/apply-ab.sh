@@ -11,7 +11,9 @@
 # (0.3: a burst of applies; over 5: the daemon has returned the last
 # apply's pages, as before an operator's single apply), and times the
 # apply of the nine packs (`ggbench time`). Prints p25, median and p75
-# per build. Wall times: compare builds of one run, never across runs.
+# per build, of the whole command and of the daemon's part (from the
+# request read to the reply, as the daemon logs it since 2026-12-06).
+# Wall times: compare builds of one run, never across runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -78,10 +80,17 @@ for ((r = 1; r <= reps; r++)); do
 		echo "$i $ms"
 	done
 done >"$tmp/runs"
+quartiles() { # LABEL WHAT: p25, median, p75 of the numbers on stdin
+	sort -g | awk -v l="$1" -v w="$2" '{v[NR] = $1} END {
+		if (!NR) { printf "%s %s: none logged (a build before 2026-12-06)\n", l, w; exit }
+		printf "%s %s p25 %.2f median %.2f p75 %.2f (n %d)\n", l, w,
+			v[int((NR + 3) / 4)], NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2,
+			v[int((3 * NR + 3) / 4)], NR}'
+}
 for i in 0 1; do
-	awk -v i=$i '$1 == i {print $2}' "$tmp/runs" | sort -g |
-		awk -v l="$( ((i)) && echo B || echo A)" '{v[NR] = $1} END {
-			printf "%s wall_ms p25 %.2f median %.2f p75 %.2f (n %d)\n", l,
-				v[int((NR + 3) / 4)], NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2,
-				v[int((3 * NR + 3) / 4)], NR}'
+	l=$( ((i)) && echo B || echo A)
+	awk -v i=$i '$1 == i {print $2}' "$tmp/runs" | quartiles $l wall_ms
+	# the daemon's part: request read to reply, as it logs each apply
+	sed -n "s/^govgate: apply of ${#PACKS[@]} ref(s) answered in \([0-9.]*\) ms$/\1/p" \
+		"$tmp/$i/daemon.err" | quartiles $l daemon_ms
 done

@@ -75,6 +75,10 @@ struct gg_daemon {
 	struct gg_dstate st;
 	bool st_dirty, save_failing;
 	bool journal_due; /* an apply request's journal record, to copy */
+	/* the apply request being answered: its refs (-1: none), whether it
+	 * failed; logged with its time once the reply is out */
+	long apply_refs;
+	bool apply_failed;
 	time_t st_saved;
 	bool in_lost; /* writing the audit_write events_lost records */
 	bool copy_blocked; /* the writer refused a record of the apply journal */
@@ -2304,6 +2308,8 @@ static json_t *do_apply(struct gg_daemon *d, const struct gg_request *r, const c
 	/* policy_applied / policy_apply_failed: into the log right after the
 	 * reply (the journal has it, fsynced, already) */
 	d->journal_due = true;
+	d->apply_refs = (long)n;
+	d->apply_failed = ret != 0;
 	if (ret) {
 		rep = reply_error(err.msg, NULL);
 	} else {
@@ -2400,8 +2406,18 @@ static json_t *handle_request(struct gg_daemon *d, const json_t *msg, const stru
 	return rep;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 /* One request per connection, read without blocking the loop; at most
- * a few answered per loop iteration. */
+ * a few answered per loop iteration. An apply's time, from its request
+ * read to its reply (the daemon's part of `govgate apply`), is logged
+ * after the reply (bench/apply-ab.sh reads it). */
 static void serve_control(struct gg_daemon *d)
 {
 	/* connections answered busy were refused unread: counted too */
@@ -2414,8 +2430,13 @@ static void serve_control(struct gg_daemon *d)
 		json_t *msg, *rep;
 		int fd;
 
+		struct timespec t0;
+		double ms;
+
 		if (!gg_control_next(&d->ctl, &fd, &msg, &err))
 			return;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		d->apply_refs = -1;
 		peer_of(fd, &p);
 		if (!msg) {
 			record_request_refused(d, NULL, GG_REQ_MALFORMED, err.msg, &p,
@@ -2424,10 +2445,14 @@ static void serve_control(struct gg_daemon *d)
 		} else {
 			rep = handle_request(d, msg, &p);
 		}
+		ms = ms_since(&t0);
 		gg_control_reply(fd, rep);
 		json_decref(msg);
 		json_decref(rep);
 		close(fd);
+		if (d->apply_refs >= 0)
+			fprintf(stderr, "govgate: apply of %ld ref(s) answered in %.2f ms%s\n",
+				d->apply_refs, ms, d->apply_failed ? " (failed)" : "");
 	}
 }
 

@@ -289,6 +289,9 @@ cat >"$tmp/test-pack.json" <<JSON
              { "id": "no-shell-net", "gate": "net.egress", "controls": ["T-2"], "match": { "programs": ["${fake_shell##*/}"], "cidrs": ["10.7.0.0/16"] } } ] }
 JSON
 check apply-pack-file "$gg" apply --config "$tmp/config.json" "$tmp/test-pack.json"
+# the daemon's part of an apply, logged once its reply is out (bench/apply-ab.sh)
+check apply-time-logged grep -qE '^govgate: apply of 1 ref\(s\) answered in [0-9]+\.[0-9]{2} ms$' \
+	"$tmp/daemon.err"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard"
 check exec-hardlink-identity-denied test ! -e "$tmp/proof-hard"
 check exec-identity-audited audit_has '"match":"identity"' '"T-1"'
@@ -399,6 +402,8 @@ sed 's#"10.9.0.0/16"#"10.9.0.1/16"#' "$tmp/test-pack.json" >"$tmp/bad-pack.json"
 "$gg" apply --config "$tmp/config.json" "$tmp/bad-pack.json" 2>"$tmp/bad.err"
 check apply-bad-pack-fails test $? -ne 0
 check apply-bad-pack-names-place grep -qE "bad-pack.json:[0-9]+:[0-9]+" "$tmp/bad.err"
+check apply-bad-pack-time-logged-failed grep -qE '^govgate: apply of 1 ref\(s\) answered in [0-9.]+ ms \(failed\)$' \
+	"$tmp/daemon.err"
 gen_after=$(generation)
 check apply-bad-pack-policy-unchanged test "$gen_before" = "$gen_after"
 in_scope "$tmp/hardlink-to-tool" "$tmp/proof-hard2"
