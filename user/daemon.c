@@ -2428,10 +2428,9 @@ static void serve_control(struct gg_daemon *d)
 		struct peer p;
 		struct gg_err err;
 		json_t *msg, *rep;
-		int fd;
-
 		struct timespec t0;
 		double ms;
+		int fd;
 
 		if (!gg_control_next(&d->ctl, &fd, &msg, &err))
 			return;

@@ -422,7 +422,7 @@ static int ranges_verify(int fd, const struct range_sink *s, const unsigned char
 	if (ok)
 		return 0;
 	return gg_errf(err, -EIO, "%s: the array changed before it was frozen (another task wrote "
-		       "it through a mapping): not applied", map);
+		       "it, by a mapping or a syscall): not applied", map);
 }
 
 /* The frozen array holds the batch buffer's elements 0..n (the buffer is
@@ -442,7 +442,7 @@ static int ranges_verify_batch(int fd, const struct range_sink *s, __u32 *keys,
 	if (ok)
 		return 0;
 	return gg_errf(err, -EIO, "%s: the array changed before it was frozen (another task wrote "
-		       "it through a mapping): not applied", map);
+		       "it, by a mapping or a syscall): not applied", map);
 }
 
 static int ranges_fill(struct range_sink *s, int fd, const struct gg_c_egress *const *nodes,

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "sign.h"
@@ -76,6 +77,19 @@ static __attribute__((unused)) int fx_rm_cb(const char *path, const struct stat 
 static __attribute__((unused)) void fx_rm_tree(const char *root)
 {
 	nftw(root, fx_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* How many fds this process has open (a leak shows as a count that grows). */
+static __attribute__((unused)) int fx_open_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += !access(path, F_OK);
+	}
+	return n;
 }
 
 #endif

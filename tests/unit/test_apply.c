@@ -442,18 +442,6 @@ static void test_no_swap_without_record(void **state)
 	assert_int_equal(K.swaps, 0);
 }
 
-static int open_fds(void)
-{
-	char path[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n += !access(path, F_OK);
-	}
-	return n;
-}
-
 static ino_t ino_of(const char *path)
 {
 	struct stat st;
@@ -480,13 +468,13 @@ static void test_record_in_place_before_swap(void **state)
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
 	gg_apply_sync_later(true);
-	fds = open_fds();
+	fds = fx_open_fds();
 	apply_ok(f, "p2@v2", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 2);
+	assert_int_equal(fx_open_fds(), fds + 2);
 	assert_int_equal(gg_apply_sync(&err), 0);
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fx_open_fds(), fds);
 	/* no inode made: the record is the spare made after the last sync,
 	 * applied.json its spare, which keeps the old one's inode */
 	spare_ino = ino_of(P(f, "state/generations/.spare"));
@@ -496,14 +484,14 @@ static void test_record_in_place_before_swap(void **state)
 	apply_ok(f, "p3@v3", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 2);
+	assert_int_equal(fx_open_fds(), fds + 2);
 	snprintf(record, sizeof(record), "state/generations/%llu.json", (unsigned long long)K.latest);
 	assert_int_equal(ino_of(P(f, "%s", record)), spare_ino);
 	assert_int_equal(ino_of(P(f, "state/applied.json")), applied_spare_ino);
 	assert_int_equal(ino_of(P(f, "state/applied.json.spare")), applied_ino);
 	assert_int_equal(ino_of(P(f, "state/generations/.spare")), 0);
 	assert_int_equal(gg_apply_sync(&err), 0);
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fx_open_fds(), fds);
 	assert_int_not_equal(ino_of(P(f, "state/generations/.spare")), 0);
 	assert_int_equal(gg_apply_sync(&err), 0); /* nothing pending */
 	/* a failed swap: its applied.json is put back at once, its record
@@ -521,20 +509,20 @@ static void test_record_in_place_before_swap(void **state)
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
-	assert_int_equal(open_fds(), fds + 1);
+	assert_int_equal(fx_open_fds(), fds + 1);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 1); /* applied.json's */
+	assert_int_equal(fx_open_fds(), fds + 1); /* applied.json's */
 	/* a first applied.json (one removed): durable at once */
 	assert_int_equal(unlink(P(f, "state/applied.json")), 0);
 	apply_ok(f, "p2@v2", GG_ACT_DENY);
 	assert_int_equal(K.applied_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds + 1); /* the record's */
+	assert_int_equal(fx_open_fds(), fds + 1); /* the record's */
 	gg_apply_sync_later(false);
 	apply_ok(f, "p1@v1", GG_ACT_DENY);
 	assert_int_equal(K.record_at_swap, K.latest);
 	assert_int_equal(K.applied_at_swap, K.latest);
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fx_open_fds(), fds);
 }
 
 /* A journal record that cannot be written is said on stderr; the apply,
@@ -775,9 +763,9 @@ static void test_journal_failure_syncs_at_once(void **state)
 	assert_int_equal(unlink(P(f, "state/journal.jsonl")), 0);
 	assert_int_equal(mkdir(P(f, "state/journal.jsonl"), 0755), 0);
 	gg_apply_sync_later(true);
-	fds = open_fds();
+	fds = fx_open_fds();
 	apply_ok(f, "p2@v2", GG_ACT_DENY);
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fx_open_fds(), fds);
 	gg_apply_sync_later(false);
 }
 

@@ -745,14 +745,26 @@ static void test_ranges_large(void **state)
 
 /* Another task's writable mapping of a new array before it is frozen:
  * one still open makes the freeze fail, one closed in time leaves its
- * write, which the read-back against the build's own digest finds. Either
- * way the apply fails and the slot keeps the array it had. (In locked
- * mode the guard refuses the mapping itself: the VM tier.) */
-static int mapping_left; /* 1: the hook's mapping stays open */
+ * write, which the read-back against the build's own copy finds; so does
+ * a write by syscall (an fd got by the array's id). Either way the apply
+ * fails and the slot keeps the array it had. (In locked mode the guard
+ * refuses the mapping and the write themselves: the VM tier.) */
+static int mapping_left; /* 1: the hook's mapping stays open; 2: a syscall write */
 static void *mapping_mem;
 
 static void write_before_freeze(int fd)
 {
+	if (mapping_left == 2) {
+		struct gg_range_v4 r = {};
+		__u32 two = 2;
+
+		mapping_mem = NULL;
+		if (!bpf_map_lookup_elem(fd, &two, &r)) {
+			r.any.entry = 0; /* 10.0.0.0/8 no more */
+			bpf_map_update_elem(fd, &two, &r, BPF_ANY);
+		}
+		return;
+	}
 	mapping_mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mapping_mem == MAP_FAILED)
 		return;
@@ -791,15 +803,15 @@ static void test_ranges_mapped(void **state)
 		ranges_put(skel, nodes, n);
 		assert_int_equal(bpf_map_lookup_elem(outer, &zero, &before), 0);
 		gg_ranges_before_freeze = write_before_freeze;
-		for (mapping_left = 0; mapping_left < 2; mapping_left++) {
+		for (mapping_left = 0; mapping_left < 3; mapping_left++) {
 			struct gg_err err = {};
 
 			EXPECT_EQ(gg_ranges_write(outer, 0, &c, AF_INET_, NULL, &err) < 0, 1, "refused");
 			assert_true(mapping_mem != MAP_FAILED);
-			if (mapping_left)
+			if (mapping_left == 1)
 				munmap(mapping_mem, 4096);
 			print_message("    %zu prefixes: %s\n", n, err.msg);
-			assert_non_null(strstr(err.msg, mapping_left ? "freeze" :
+			assert_non_null(strstr(err.msg, mapping_left == 1 ? "freeze" :
 							"changed before it was frozen"));
 			assert_int_equal(bpf_map_lookup_elem(outer, &zero, &after), 0);
 			EXPECT_EQ(after, before, "the slot's array unchanged");

@@ -23,6 +23,7 @@
 
 #include <bpf/bpf.h>
 
+#include "fixture.h"
 #include "gates.h"
 #include "policy.h"
 
@@ -487,18 +488,6 @@ static void test_other_layout_refused(void **st)
 	assert_slot(state().active_slot, "c");
 }
 
-static int open_fds(void)
-{
-	char path[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n += !access(path, F_OK);
-	}
-	return n;
-}
-
 /* Pins fd as name, over whatever was pinned there. */
 static void repin(const char *name, int fd)
 {
@@ -532,10 +521,10 @@ static void test_kept_maps_follow_reattach(void **st)
 	fresh();
 	gg_policy_keep_maps(true);
 	swap(1, "a");
-	fds = open_fds();
+	fds = fx_open_fds();
 	swap(2, "b");
 	swap(3, "c");
-	assert_int_equal(open_fds(), fds);
+	assert_int_equal(fx_open_fds(), fds);
 	assert_slot(state().active_slot, "c");
 	state_fd = new_state_map();
 	name_fd = new_name_map();
