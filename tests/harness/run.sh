@@ -217,15 +217,17 @@ check vm-limit-sized-from-boot sized
 vm fixed good GG_QEMU_ACCEL=tcg GG_VM_TIMEOUT=77
 check vm-limit-env-override has ', limit 77s '
 
-# The limit grows with the VM's own boot: booted 1.5 s in, 3 boots = 4.5 s.
-watch() { # LIMIT CMD: qemu-watch with --booted, on a 1.5 s boot + 2.5 s run
+# The limit grows with the VM's own boot: booted 1 s in, 6 boots = 7 s,
+# against a 3 s limit and a 4 s run. Seconds of margin on each side: a
+# busy CI machine once took the 0.5 s of an earlier version.
+watch() { # LIMIT CMD: qemu-watch with --booted, on a 1 s boot + 3 s run
 	scripts/qemu-watch.sh --quiet --limit "$1" "${@:2}" -- \
-		bash -c 'sleep 1.5; echo GGVM-BEGIN; sleep 2.5; echo done' 2>/dev/null
+		bash -c 'sleep 1; echo GGVM-BEGIN; sleep 3; echo done' 2>/dev/null
 }
-check watch-limit-grows-with-boot watch 2 --booted '^GGVM-BEGIN' --boots 3
-watch 2 --booted '^GGVM-BEGIN' --boots 1
+check watch-limit-grows-with-boot watch 3 --booted '^GGVM-BEGIN' --boots 6
+watch 3 --booted '^GGVM-BEGIN' --boots 1
 check watch-limit-kept-when-larger test $? = 124
-watch 2
+watch 3
 check watch-limit-fixed-without-boots test $? = 124
 
 # ---- tests/lib.sh, in each shell that sources it ---------------------------------
