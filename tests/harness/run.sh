@@ -191,6 +191,21 @@ rm -f "$tmp/int3.done"
 vm int3-kvm int3-once GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
 check vm-int3-kvm-not-retried test "$rc" != 0
 
+# A soft lockup panics (softlockup_panic=1) with the kernel's log replayed,
+# and under TCG only the guest runs once more; a second one fails.
+rm -f "$tmp/lockup.done"
+vm lockup-once lockup-once GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+check vm-lockup-once-rerun-passes test "$rc" = 0
+check vm-lockup-once-said has 'soft lockup while TCG emulates (soft lockup - CPU#1 stuck for 22s! \[exe:412\]; '
+check vm-lockup-once-counts-second-run has '^vmtest: 1 passed, 0 failed'
+check vm-lockup-panics grep -q ' softlockup_panic=1 panic_print=0x20 ' "$tmp/calls"
+vm lockup-twice lockup GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+check vm-lockup-twice-fails test "$rc" != 0
+check vm-lockup-twice-named has '^FAIL vm-6.12 (no result: kernel panic (at [0-9.]* s), kernel 6.12.0-fake, last check before-the-lockup'
+rm -f "$tmp/lockup.done"
+vm lockup-kvm lockup-once GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
+check vm-lockup-kvm-not-retried test "$rc" != 0
+
 rm -f "$tmp/child.pid"
 vm stall stall GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good GG_VM_STALL=2
 check vm-stall-named has '^FAIL vm-6.12 (no result: stalled: no output for 2 s (at [0-9.]* s), kernel 6.12.0-fake'
