@@ -288,10 +288,15 @@ static struct {
 	struct maps m;
 } kept_maps;
 
+static void stale_forget_lent(void);
+
 static void kept_maps_drop(void)
 {
 	if (!kept_maps.pin_dir)
 		return;
+	/* A clear under way holds copies of these fds: it ends first, before
+	 * their numbers can name something else. */
+	stale_forget_lent();
 	kept_maps.m.kept = false;
 	maps_close(&kept_maps.m);
 	free(kept_maps.pin_dir);
@@ -314,7 +319,7 @@ static bool kept_maps_current(const char *pin_dir)
 
 	if (!kept_maps.pin_dir || strcmp(kept_maps.pin_dir, pin_dir))
 		return false;
-	fd = gg_pinned_fd(pin_dir, GG_MAP_POLICY_STATE, NULL);
+	fd = gg_pinned_fd_ro(pin_dir, GG_MAP_POLICY_STATE, NULL);
 	if (fd < 0)
 		return false;
 	same = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == kept_maps.m.state_id;
@@ -997,6 +1002,14 @@ static void stale_forget(void)
 	rows_forget(&stale.rows);
 	free(stale.pin_dir);
 	memset(&stale, 0, sizeof(stale));
+}
+
+/* A clear marked with the kept maps' fds is left as a crash would leave
+ * it: the slot GG_GEN_WRITING, which the next swap rewrites whole. */
+static void stale_forget_lent(void)
+{
+	if (stale.marked && stale.m.kept)
+		stale_forget();
 }
 
 /* After a flip: slot holds gen, and this process knows its keys. */

@@ -565,6 +565,33 @@ static void test_kept_map_pinned_over(void **st)
 	close(other);
 }
 
+/* Keeping turned off while a clear of the stale slot is half done with
+ * the kept fds: the clear ends with them (the slot stays GG_GEN_WRITING,
+ * which the next swap rewrites whole), never to act later through fd
+ * numbers that may by then name other maps. */
+static void test_keep_off_ends_lent_clear(void **st)
+{
+	struct gg_err err = {};
+	int fds;
+
+	fresh();
+	fds = fx_open_fds();
+	gg_policy_keep_maps(true);
+	swap(1, "a,b,c");
+	swap(2, "d");
+	while (gg_policy_stale_wait_ms() > 0)
+		usleep(1000);
+	assert_int_equal(gg_policy_stale_clear(1, &err), 1);
+	assert_int_equal(state().generation[1], GG_GEN_WRITING);
+	gg_policy_keep_maps(false);
+	assert_false(gg_policy_stale_pending());
+	assert_int_equal(gg_policy_stale_clear(SIZE_MAX, &err), 0);
+	assert_int_equal(fx_open_fds(), fds);
+	swap(3, "e");
+	assert_slot(1, "e");
+	assert_int_equal(state().generation[1], 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_other_build_refused),
 		cmocka_unit_test(test_kept_maps_follow_reattach),
 		cmocka_unit_test(test_kept_map_pinned_over),
+		cmocka_unit_test(test_keep_off_ends_lent_clear),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
