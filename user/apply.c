@@ -1097,10 +1097,41 @@ static void pending_set(int which, const char *path, int fd, const char *spare)
 	pending[which].fd = fd;
 }
 
+/* What an apply built, freed with the files' sync after the reply (the
+ * daemon; 0.2-0.3 ms of frees for the nine packs), else at once. */
+static struct {
+	struct build b;
+	struct gg_compiled *c;
+	json_t *packs;
+} freed_later;
+
+static void free_later_now(void)
+{
+	json_decref(freed_later.packs);
+	gg_compiled_free(freed_later.c);
+	build_free(&freed_later.b);
+	freed_later.packs = NULL;
+	freed_later.c = NULL;
+}
+
+/* Takes b, c and packs (each may be empty). */
+static void free_later(struct build *b, struct gg_compiled *c, json_t *packs)
+{
+	free_later_now();
+	freed_later.b = *b;
+	freed_later.c = c;
+	freed_later.packs = packs;
+	memset(b, 0, sizeof(*b));
+	if (!sync_later)
+		free_later_now();
+}
+
 int gg_apply_sync(struct gg_err *err)
 {
 	struct gg_err later;
 	int ret = 0;
+
+	free_later_now();
 
 	for (int i = 0; i < PENDING_FILES; i++) {
 		int fd = pending[i].fd, r;
@@ -1257,9 +1288,7 @@ static int apply_locked(const struct gg_config *cfg, struct gg_applied *set, con
 	keep_record(c, next);
 cleanup:
 	free(now.buf);
-	json_decref(packs);
-	gg_compiled_free(c);
-	build_free(&b);
+	free_later(&b, c, packs);
 	gg_doc_cache_applied();
 	return ret;
 }

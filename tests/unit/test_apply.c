@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -769,6 +770,34 @@ static void test_journal_failure_syncs_at_once(void **state)
 	gg_apply_sync_later(false);
 }
 
+/* The daemon's way: what an apply built (the parsed packs, the compiled
+ * policy) is freed with the files' sync after the reply, not before it,
+ * and all of it: applies taking turns with syncs keep no more. */
+static void test_inputs_freed_with_sync(void **state)
+{
+	struct fx *f = *state;
+	struct gg_err err = {};
+	size_t base, held, after;
+
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	gg_apply_sync_later(true);
+	apply_ok(f, "p1@v1", GG_ACT_DENY);
+	assert_int_equal(gg_apply_sync(&err), 0);
+	base = mallinfo2().uordblks;
+	apply_ok(f, "p2@v2", GG_ACT_DENY);
+	held = mallinfo2().uordblks;
+	assert_int_equal(gg_apply_sync(&err), 0);
+	after = mallinfo2().uordblks;
+	assert_true(held > after + 1024); /* the compiled policy at least */
+	for (int i = 0; i < 4; i++) {
+		apply_ok(f, i % 2 ? "p2@v2" : "p1@v1", GG_ACT_DENY);
+		assert_int_equal(gg_apply_sync(&err), 0);
+	}
+	assert_true(mallinfo2().uordblks <= base + 1024);
+	gg_apply_sync_later(false);
+}
+
 /* The daemon's start: its first apply lock recovers applied.json before
  * the restore reads it, so the set the journal last recorded runs. */
 static void test_restore_recovers_applied(void **state)
@@ -1171,6 +1200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generation_grows_past_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_syncs_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inputs_freed_with_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_refuses_corrupt_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_add_keeps_pinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_fresh_around_pinned, setup, teardown),
