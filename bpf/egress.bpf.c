@@ -1271,6 +1271,75 @@ static __always_inline int gg_transparent_decide(struct socket *sock)
 	return gg_socket_decide(GG_SOCK_RAW, &d, false) == GG_ACT_DENY ? -EPERM : 0;
 }
 
+/*
+ * A multicast join, or a change of a join's sources, makes the kernel send
+ * IGMP or MLD reports naming the group and up to 10 sources per group, all
+ * chosen by the task, onto the link, from no socket of the task's (IGMP's
+ * have none: igmp_send_report, igmpv3_sendpack; MLD's are the netns's own),
+ * so no packet check of the scope sees them. Decided as egress to where
+ * IGMPv3 and MLDv2 reports go, 224.0.0.22 and ff02::16: refused under an
+ * allowlist that does not name it, or by a rule covering it. Leaving needs
+ * a join, decided before. SOL_IP's options also apply to an IPv6 socket.
+ */
+#define GG_IP_ADD_MEMBERSHIP 35
+#define GG_IP_UNBLOCK_SOURCE 37
+#define GG_IP_BLOCK_SOURCE 38
+#define GG_IP_ADD_SOURCE_MEMBERSHIP 39
+#define GG_IP_MSFILTER 41
+#define GG_MCAST_JOIN_GROUP 42
+#define GG_MCAST_BLOCK_SOURCE 43
+#define GG_MCAST_UNBLOCK_SOURCE 44
+#define GG_MCAST_JOIN_SOURCE_GROUP 46
+#define GG_MCAST_MSFILTER 48
+#define GG_IPV6_ADD_MEMBERSHIP 20
+
+static __always_inline bool gg_join_option(int level, int optname)
+{
+	if (level != GG_SOL_IP && level != GG_SOL_IPV6)
+		return false;
+	switch (optname) {
+	case GG_MCAST_JOIN_GROUP:
+	case GG_MCAST_BLOCK_SOURCE:
+	case GG_MCAST_UNBLOCK_SOURCE:
+	case GG_MCAST_JOIN_SOURCE_GROUP:
+	case GG_MCAST_MSFILTER:
+		return true;
+	case GG_IP_ADD_MEMBERSHIP:
+	case GG_IP_UNBLOCK_SOURCE:
+	case GG_IP_BLOCK_SOURCE:
+	case GG_IP_ADD_SOURCE_MEMBERSHIP:
+	case GG_IP_MSFILTER:
+		return level == GG_SOL_IP;
+	case GG_IPV6_ADD_MEMBERSHIP:
+		return level == GG_SOL_IPV6;
+	}
+	return false;
+}
+
+static __always_inline int gg_join_decide(struct socket *sock, int level)
+{
+	struct gg_settings *s = gg_scope_settings();
+	struct gg_dest d = {};
+
+	if (!s)
+		return 0;
+	if (level == GG_SOL_IP) {
+		d.family = AF_INET;
+		d.addr[0] = 224;
+		d.addr[3] = 22;
+		d.proto = IPPROTO_IGMP;
+	} else {
+		d.family = AF_INET6;
+		d.addr[0] = 0xff;
+		d.addr[1] = 0x02;
+		d.addr[15] = 0x16;
+		d.proto = GG_IPPROTO_ICMPV6;
+	}
+	d.sock_type = BPF_CORE_READ(sock, type);
+	d.hook = GG_NET_JOIN;
+	return gg_egress_decide(s, &d, GG_MECH_LSM) == GG_ACT_DENY ? -EPERM : 0;
+}
+
 SEC("lsm/socket_setsockopt")
 int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, int ret)
 {
@@ -1278,6 +1347,8 @@ int BPF_PROG(gg_egress_setsockopt, struct socket *sock, int level, int optname, 
 
 	if (ret != 0)
 		return ret;
+	if (gg_join_option(level, optname))
+		return gg_join_decide(sock, level);
 	if (gg_transparent_option(sock, level, optname))
 		return gg_transparent_decide(sock);
 	if (!gg_route_option(level, optname))

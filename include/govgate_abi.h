@@ -545,6 +545,9 @@ enum gg_net_hook {
 	/* the write check (lsm/file_permission) of write, sendfile and splice
 	 * onto a socket made outside the scope, on kernels before 6.5 */
 	GG_NET_WRITE = 5,
+	/* a multicast join or source filter (setsockopt): the IGMP or MLD
+	 * reports it makes the kernel send, to 224.0.0.22 or ff02::16 */
+	GG_NET_JOIN = 6,
 };
 
 struct gg_event_net {

@@ -251,9 +251,16 @@ static const char *net_hook_name(__u8 hook)
 		[GG_NET_PACKET] = "packet",
 		[GG_NET_SETSOCKOPT] = "setsockopt",
 		[GG_NET_WRITE] = "write",
+		[GG_NET_JOIN] = "multicast_join",
 	};
 
 	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "unknown";
+}
+
+/* The system call behind a hook: a join is a setsockopt. */
+static const char *net_syscall_name(__u8 hook)
+{
+	return hook == GG_NET_JOIN ? "setsockopt" : net_hook_name(hook);
 }
 
 static const char *sock_type_name(__u8 type)
@@ -308,7 +315,7 @@ static void add_net(json_t *rec, const struct gg_event *e)
 	/* "syscall" predates the packet check, which has none to name. */
 	json_object_set_new(rec, "syscall", n->hook == GG_NET_PACKET ?
 						    json_null() :
-						    json_string(net_hook_name(n->hook)));
+						    json_string(net_syscall_name(n->hook)));
 	json_object_set_new(rec, "hook", json_string(net_hook_name(n->hook)));
 	/* missing from an applied egress allowlist (its rule is in "rules") */
 	if (e->flags & GG_EVF_NOT_ALLOWED)
@@ -880,7 +887,7 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	if (n->hook == GG_NET_PACKET)
 		SB_LIT(b, "null");
 	else
-		sb_jstr(b, net_hook_name(n->hook), strlen(net_hook_name(n->hook)));
+		sb_jstr(b, net_syscall_name(n->hook), strlen(net_syscall_name(n->hook)));
 	/* the keys audit.c does not list, in byte order */
 	if (e->flags & GG_EVF_DAEMON_EGRESS) {
 		sb_key(b, "daemon_egress");

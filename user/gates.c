@@ -533,8 +533,9 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 		       "families (AF_VSOCK to the host, ...), and AF_PACKET frames are not seen "
 		       "(no socket_create hook on the fallback path); a connected socket made "
 		       "outside the scope sends unchecked, a socket set IP_TRANSPARENT sends "
-		       "from any address, a program the dynamic loader runs connects as the "
-		       "loader, and a governed task may ptrace or take the files of a task "
+		       "from any address, a multicast join sends IGMP reports naming groups "
+		       "and sources of the task's choosing onto the link, a program the dynamic "
+		       "loader runs connects as the loader, and a governed task may ptrace or take the files of a task "
 		       "outside it, follow its /proc links and open input devices (no "
 		       "socket_sendmsg, socket_setsockopt, mmap_file, ptrace_access_check, "
 		       "inode_follow_link or file_open hook)";

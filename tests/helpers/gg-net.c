@@ -76,7 +76,11 @@
  *                        ok / EPERM / errno name
  * gg-net wire DEV LOG READY  the far side of a wire: makes the tap DEV and
  *                        reads its frames until killed, appending to LOG
- *                        each WORD of a "ggwire:WORD" in them
+ *                        each WORD of a "ggwire:WORD" in them, and
+ *                        "igmp:GROUP" for each group an IGMP report names
+ * gg-net join DEV GROUP  joins the multicast GROUP (IPv4 or IPv6) on DEV
+ *                        (MCAST_JOIN_GROUP), holds it 1 s (the kernel's
+ *                        reports go out), leaves: ok / EPERM / errno name
  * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
@@ -821,6 +825,70 @@ static int tun_inject(const char *dev, const char *src, const char *dst, const c
 	return report(write(fd, buf, n) == (ssize_t)n ? 0 : -1);
 }
 
+static int wire_igmp_group(int out, const __u8 *g, const __u8 *end, char *line, char *a)
+{
+	int n;
+
+	if (g + 4 > end || !inet_ntop(AF_INET, g, a, INET_ADDRSTRLEN))
+		return 0;
+	n = snprintf(line, 32, "igmp:%s\n", a);
+	return write(out, line, n) == n ? 0 : 2;
+}
+
+static int join(const char *dev, const char *group)
+{
+	struct group_req req = { .gr_interface = if_nametoindex(dev) };
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&req.gr_group;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&req.gr_group;
+	int fd, rc, level = SOL_IP;
+
+	if (inet_pton(AF_INET, group, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, group, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		level = SOL_IPV6;
+	} else {
+		return 3;
+	}
+	fd = socket(req.gr_group.ss_family, SOCK_DGRAM, 0);
+	rc = fd < 0 ? -1 : setsockopt(fd, level, MCAST_JOIN_GROUP, &req, sizeof(req));
+	rc = report(rc);
+	fflush(stdout);
+	if (rc == 0)
+		sleep(1);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* "igmp:GROUP" lines for each group an IGMPv2 or v3 report in the frame
+ * names (an Ethernet frame from a tap). */
+static int wire_igmp(int out, const __u8 *f, ssize_t n)
+{
+	const __u8 *ip = f + 14, *g, *end = f + n;
+	char line[32], a[INET_ADDRSTRLEN];
+	size_t ihl;
+
+	if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || ip[9] != IPPROTO_IGMP)
+		return 0;
+	ihl = (ip[0] & 15) * 4;
+	g = ip + ihl;
+	if (g + 8 > end)
+		return 0;
+	if (g[0] == 0x16) /* v2 membership report: the group follows */
+		return wire_igmp_group(out, g + 4, end, line, a);
+	if (g[0] != 0x22) /* v3 membership report: records follow */
+		return 0;
+	for (unsigned int i = 0, n_rec = g[6] << 8 | g[7], at = 8; i < n_rec; i++) {
+		const __u8 *r = g + at;
+
+		if (r + 8 > end || wire_igmp_group(out, r + 4, end, line, a))
+			return r + 8 > end ? 0 : 2;
+		at += 8 + (r[2] << 8 | r[3]) * 4 + r[1] * 4;
+	}
+	return 0;
+}
+
 /*
  * The far side of a wire: makes the tap device DEV and reads every frame
  * written to it (what a NIC would put on the wire), until killed. Each
@@ -842,6 +910,8 @@ static int wire(const char *dev, const char *log, const char *ready)
 	while ((n = read(fd, buf, sizeof(buf))) >= 0) {
 		__u8 *p = memmem(buf, n, tag, sizeof(tag) - 1), *w, *end = buf + n;
 
+		if (wire_igmp(out, buf, n))
+			return 2;
 		if (!p)
 			continue;
 		for (w = p += sizeof(tag) - 1; w < end && *w > ' ' && *w < 0x7f; w++)
@@ -889,6 +959,8 @@ int main(int argc, char **argv)
 		return attack(argc, argv);
 	if (argc == 5 && !strcmp(argv[1], "wire"))
 		return wire(argv[2], argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "join"))
+		return join(argv[2], argv[3]);
 	if (argc == 6 && !strcmp(argv[1], "tun"))
 		return tun_inject(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 2 && !strcmp(argv[1], "rcvbufforce"))

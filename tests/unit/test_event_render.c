@@ -173,7 +173,7 @@ static void fill_net(struct gg_event *e, int i)
 	e->net.dport = 80 + i;
 	e->net.proto = protos[i % 4];
 	e->net.mapped_v4 = i % 5 == 1;
-	e->net.hook = (i / 2) % 7; /* 6: beyond the names: "unknown" */
+	e->net.hook = (i / 2) % 8; /* 7: beyond the names: "unknown" */
 	e->net.sock_type = i % 7;
 	for (int k = 0; k < 16; k++)
 		e->net.daddr[k] = i * 16 + k;

@@ -165,6 +165,14 @@ netconsole() {
 	on_wire "$1" 3 && echo "$s arrived" || echo "$s none"
 	[ $s = ok ] && echo 0 >$t/enabled && rmdir $t
 }
+# join_wire GROUP: a join of GROUP on the wire's tap, by a task of this
+# shell's cgroup; prints "<setsockopt> arrived|none" (the wire saw an IGMP
+# report naming GROUP). The reports leave from no socket of the task's.
+join_wire() {
+	s=$(nsenter -t $wire -n gg-net join ggw0 $1)
+	on_wire "igmp:$1" 3 && echo "$s arrived" || echo "$s none"
+}
+check baseline-join-arrives is "$(join_wire 239.1.2.3)" "ok arrived"
 check baseline-tun-inject-arrives is "$(tun_inject tunbase)" "ok arrived"
 check baseline-netconsole-arrives is "$(netconsole ncbase)" "ok arrived"
 
@@ -753,6 +761,12 @@ govgate apply --config $cfg baseline-hardening@v1 >/dev/null
 govgate apply --config $cfg --mode observe /tmp/allow-a.json >/dev/null
 check allow-held-observed-cut is "$(held_allow held-udp 203.0.113.1 5473 baseline-hardening@v1 /tmp/allow-a.json)" "arrived none"
 check allow-apply govgate apply --config $cfg baseline-hardening@v1 /tmp/allow-a.json
+# A multicast join is decided as egress to 224.0.0.22 (ff02::16), where
+# its IGMP (MLD) reports go, naming the group and sources the task chose:
+# refused under a list that does not name it, nothing on the wire.
+check allow-join-refused is "$(join_wire 239.1.2.4)" "EPERM none"
+check allow-join6-refused is "$(nsenter -t $wire -n gg-net join ggw0 ff15::1234)" EPERM
+check allow-join-audited audit_has '"event":"egress_blocked"' '"daddr":"224.0.0.22"' '"syscall":"setsockopt"' '"hook":"multicast_join"' '"controls":["OP-A"]' '"not_allowlisted":true'
 allow_probe "pair 198.51.100.1 5401" "pair 203.0.113.1 5402" "pair 127.0.0.1 5403" \
 	"pair 2001:db8:77::1 5404" "pair 2001:db8:78::1 5405" "unspec 203.0.113.1 5406" "ping 203.0.113.1" \
 	"ping 198.51.100.1" "pair 10.77.0.1 5409" \
@@ -821,7 +835,10 @@ check allow-apply-observe govgate apply --config $cfg --mode observe /tmp/allow-
 allow_probe "pair 203.0.113.1 5440"
 check allow-observe-connects is "$(line 1)" ok
 check allow-observe-audited audit_has '"event":"egress_blocked"' '"daddr":"203.0.113.1"' '"dport":5440' '"action":"observe"' '"not_allowlisted":true'
+check allow-join-observed is "$(join_wire 239.1.2.5)" "ok arrived"
+check allow-join-observe-audited audit_has '"event":"egress_blocked"' '"daddr":"224.0.0.22"' '"hook":"multicast_join"' '"action":"observe"'
 check allow-restore govgate apply --config $cfg baseline-hardening@v1 mitre-atlas@v1
+check join-without-allowlist-arrives is "$(join_wire 239.1.2.6)" "ok arrived"
 
 # ---- the DNS forwarder (issue 12), LSM path, global scope. The test DNS
 # server (gg-dns, the upstream) answers on 10.90.0.53:53, and the zone's
