@@ -2006,6 +2006,45 @@ int BPF_PROG(gg_egress_own_socket, struct socket *sock, int family, int type, in
 	return 0;
 }
 
+/*
+ * The network namespace's own IPv6 link control: neighbour discovery
+ * (router and neighbour solicitations and advertisements, redirects: ICMPv6
+ * 133-137, hop limit 255) and MLD (130-132, 143, hop limit 1, after the
+ * hop-by-hop header of its router alert), sent from the namespace's raw
+ * ICMPv6 sockets (ndisc_sk, igmp_sk), which belong to the cgroup that
+ * made the namespace: the root cgroup for the guest's own. Decided by the
+ * lists as any raw socket's packets, they were dropped under an allowlist
+ * and IPv6 over a NIC failed at neighbour discovery. Let out on the BPF
+ * LSM path only, where a governed task can make no raw socket to forge
+ * them (the floor's socket_create) nor join a group under a list
+ * (gg_join_decide); the fallback path keeps deciding them (its limits).
+ */
+__attribute__((noinline)) int gg_skb_link_control(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u8 h[48] = {}; /* the IPv6 header, and 8 bytes after it */
+	__u8 next, type, hops;
+
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || READ_ONCE(sk->type) != SOCK_RAW ||
+	    READ_ONCE(sk->protocol) != GG_IPPROTO_ICMPV6)
+		return 0;
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) || h[0] >> 4 != 6)
+		return 0;
+	next = h[6];
+	hops = h[7];
+	type = h[40];
+	if (next == GG_IPPROTO_ICMPV6)
+		return hops == 255 && type >= 133 && type <= 137;
+	/* MLD: a hop-by-hop header of 8 bytes (the router alert), then ICMPv6 */
+	if (next != 0 || h[40] != GG_IPPROTO_ICMPV6 || h[41] != 0 || hops != 1 ||
+	    bpf_skb_load_bytes(skb, 48, &type, 1))
+		return 0;
+	return type == 130 || type == 131 || type == 132 || type == 143;
+}
+
 /* 1 lets the packet out, 0 drops it (the sender sees EPERM). */
 static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 {
@@ -2017,7 +2056,8 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 	__u64 generation;
 	__u32 slot;
 
-	if (gg_skb_to_loopback(skb) || gg_skb_tcp_no_data(skb) || !gg_skb_in_scope(skb) ||
+	if (gg_skb_to_loopback(skb) || gg_skb_tcp_no_data(skb) ||
+	    (gg_own_sockets_known(mech) && gg_skb_link_control(skb)) || !gg_skb_in_scope(skb) ||
 	    !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
 		return 1;
 	slot = gg_active_slot(&generation);

@@ -77,7 +77,8 @@
  * gg-net wire DEV LOG READY  the far side of a wire: makes the tap DEV and
  *                        reads its frames until killed, appending to LOG
  *                        each WORD of a "ggwire:WORD" in them, and
- *                        "igmp:GROUP" for each group an IGMP report names
+ *                        "igmp:GROUP" for each group an IGMP report names,
+ *                        "nd:TARGET" for each neighbour solicitation
  * gg-net join DEV GROUP  joins the multicast GROUP (IPv4 or IPv6) on DEV
  *                        (MCAST_JOIN_GROUP), holds it 1 s (the kernel's
  *                        reports go out), leaves: ok / EPERM / errno name
@@ -889,6 +890,20 @@ static int wire_igmp(int out, const __u8 *f, ssize_t n)
 	return 0;
 }
 
+/* "nd:TARGET" for an IPv6 neighbour solicitation in the frame. */
+static int wire_nd(int out, const __u8 *f, ssize_t n)
+{
+	const __u8 *ip6 = f + 14, *icmp = ip6 + 40;
+	char line[64], a[INET6_ADDRSTRLEN];
+	int len;
+
+	if (n < 14 + 40 + 24 || f[12] != 0x86 || f[13] != 0xdd || ip6[6] != IPPROTO_ICMPV6 ||
+	    icmp[0] != 135 || !inet_ntop(AF_INET6, icmp + 8, a, sizeof(a)))
+		return 0;
+	len = snprintf(line, sizeof(line), "nd:%s\n", a);
+	return write(out, line, len) == len ? 0 : 2;
+}
+
 /*
  * The far side of a wire: makes the tap device DEV and reads every frame
  * written to it (what a NIC would put on the wire), until killed. Each
@@ -910,7 +925,7 @@ static int wire(const char *dev, const char *log, const char *ready)
 	while ((n = read(fd, buf, sizeof(buf))) >= 0) {
 		__u8 *p = memmem(buf, n, tag, sizeof(tag) - 1), *w, *end = buf + n;
 
-		if (wire_igmp(out, buf, n))
+		if (wire_igmp(out, buf, n) || wire_nd(out, buf, n))
 			return 2;
 		if (!p)
 			continue;

@@ -141,7 +141,8 @@ unshare -n gg-net wire ggw0 /tmp/wire.log /tmp/wire.ready >/dev/null 2>&1 &
 wire=$!
 wait_for 10 [ -e /tmp/wire.ready ]
 check baseline-wire-setup nsenter -t $wire -n sh -c 'ip=/lib/test/ip; $ip link set lo up &&
-	$ip addr add 10.201.0.1/24 dev ggw0 && $ip link set ggw0 up &&
+	$ip addr add 10.201.0.1/24 dev ggw0 && $ip addr add 2001:db8:77:99::1/64 dev ggw0 nodad &&
+	$ip link set ggw0 up &&
 	$ip route add 169.254.169.254/32 dev ggw0 &&
 	$ip neigh add 169.254.169.254 lladdr 02:00:00:00:00:01 dev ggw0 nud permanent &&
 	$ip tuntap add mode tun name ggt0 user 0 && $ip addr add 10.199.0.1/24 dev ggt0 &&
@@ -173,6 +174,14 @@ join_wire() {
 	on_wire "igmp:$1" 3 && echo "$s arrived" || echo "$s none"
 }
 check baseline-join-arrives is "$(join_wire 239.1.2.3)" "ok arrived"
+# nd_wire ADDR: a datagram to ADDR on the wire's link, whose neighbour
+# solicitation (sent by the namespace's own ICMPv6 socket) the wire logs;
+# prints "<sendto> arrived|none"
+nd_wire() {
+	s=$(nsenter -t $wire -n gg-net sendto $1 9)
+	on_wire "nd:$1" 3 && echo "$s arrived" || echo "$s none"
+}
+check baseline-nd-arrives is "$(nd_wire 2001:db8:77:99::2)" "ok arrived"
 check baseline-tun-inject-arrives is "$(tun_inject tunbase)" "ok arrived"
 check baseline-netconsole-arrives is "$(netconsole ncbase)" "ok arrived"
 
@@ -764,6 +773,9 @@ check allow-apply govgate apply --config $cfg baseline-hardening@v1 /tmp/allow-a
 # A multicast join is decided as egress to 224.0.0.22 (ff02::16), where
 # its IGMP (MLD) reports go, naming the group and sources the task chose:
 # refused under a list that does not name it, nothing on the wire.
+# The namespace's own neighbour discovery is not decided by the lists
+# (before, a send to a listed address on a NIC's link failed at it).
+check allow-nd-arrives is "$(nd_wire 2001:db8:77:99::3)" "ok arrived"
 check allow-join-refused is "$(join_wire 239.1.2.4)" "EPERM none"
 check allow-join6-refused is "$(nsenter -t $wire -n gg-net join ggw0 ff15::1234)" EPERM
 check allow-join-audited audit_has '"event":"egress_blocked"' '"daddr":"224.0.0.22"' '"syscall":"setsockopt"' '"hook":"multicast_join"' '"controls":["OP-A"]' '"not_allowlisted":true'
