@@ -1292,6 +1292,7 @@ static __always_inline int gg_transparent_decide(struct socket *sock)
 #define GG_MCAST_JOIN_SOURCE_GROUP 46
 #define GG_MCAST_MSFILTER 48
 #define GG_IPV6_ADD_MEMBERSHIP 20
+#define GG_IPV6_JOIN_ANYCAST 27
 
 static __always_inline bool gg_join_option(int level, int optname)
 {
@@ -1311,6 +1312,7 @@ static __always_inline bool gg_join_option(int level, int optname)
 	case GG_IP_MSFILTER:
 		return level == GG_SOL_IP;
 	case GG_IPV6_ADD_MEMBERSHIP:
+	case GG_IPV6_JOIN_ANYCAST: /* MLD for the address's solicited-node group */
 		return level == GG_SOL_IPV6;
 	}
 	return false;
@@ -2056,8 +2058,8 @@ static __always_inline int gg_packet_check(struct __sk_buff *skb, __u32 mech)
 	__u64 generation;
 	__u32 slot;
 
-	if (gg_skb_to_loopback(skb) || gg_skb_tcp_no_data(skb) ||
-	    (gg_own_sockets_known(mech) && gg_skb_link_control(skb)) || !gg_skb_in_scope(skb) ||
+	if (gg_skb_to_loopback(skb) || gg_skb_tcp_no_data(skb) || !gg_skb_in_scope(skb) ||
+	    (gg_own_sockets_known(mech) && gg_skb_link_control(skb)) ||
 	    !gg_dest_from_skb(skb, &d) || gg_is_loopback(&d))
 		return 1;
 	slot = gg_active_slot(&generation);

@@ -82,6 +82,8 @@
  * gg-net join DEV GROUP  joins the multicast GROUP (IPv4 or IPv6) on DEV
  *                        (MCAST_JOIN_GROUP), holds it 1 s (the kernel's
  *                        reports go out), leaves: ok / EPERM / errno name
+ * gg-net anycast DEV ADDR  IPV6_JOIN_ANYCAST of ADDR on DEV (CAP_NET_ADMIN):
+ *                        ok / EPERM / errno name
  * With GG_NET_MOVE_TO=FILE (a cgroup.procs), raw and packet make their
  * socket, then move the process there, then send: a socket made outside
  * the scope, used inside it.
@@ -862,6 +864,20 @@ static int join(const char *dev, const char *group)
 	return rc;
 }
 
+static int anycast(const char *dev, const char *addr)
+{
+	struct ipv6_mreq req = { .ipv6mr_interface = if_nametoindex(dev) };
+	int fd, rc;
+
+	if (inet_pton(AF_INET6, addr, &req.ipv6mr_multiaddr) != 1)
+		return 3;
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	rc = report(fd < 0 ? -1 : setsockopt(fd, SOL_IPV6, IPV6_JOIN_ANYCAST, &req, sizeof(req)));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* "igmp:GROUP" lines for each group an IGMPv2 or v3 report in the frame
  * names (an Ethernet frame from a tap). */
 static int wire_igmp(int out, const __u8 *f, ssize_t n)
@@ -974,6 +990,8 @@ int main(int argc, char **argv)
 		return attack(argc, argv);
 	if (argc == 5 && !strcmp(argv[1], "wire"))
 		return wire(argv[2], argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "anycast"))
+		return anycast(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "join"))
 		return join(argv[2], argv[3]);
 	if (argc == 6 && !strcmp(argv[1], "tun"))

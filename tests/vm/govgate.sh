@@ -778,6 +778,7 @@ check allow-apply govgate apply --config $cfg baseline-hardening@v1 /tmp/allow-a
 check allow-nd-arrives is "$(nd_wire 2001:db8:77:99::3)" "ok arrived"
 check allow-join-refused is "$(join_wire 239.1.2.4)" "EPERM none"
 check allow-join6-refused is "$(nsenter -t $wire -n gg-net join ggw0 ff15::1234)" EPERM
+check allow-anycast-refused is "$(nsenter -t $wire -n gg-net anycast ggw0 2001:db8:77:99::5)" EPERM
 check allow-join-audited audit_has '"event":"egress_blocked"' '"daddr":"224.0.0.22"' '"syscall":"setsockopt"' '"hook":"multicast_join"' '"controls":["OP-A"]' '"not_allowlisted":true'
 allow_probe "pair 198.51.100.1 5401" "pair 203.0.113.1 5402" "pair 127.0.0.1 5403" \
 	"pair 2001:db8:77::1 5404" "pair 2001:db8:78::1 5405" "unspec 203.0.113.1 5406" "ping 203.0.113.1" \
