@@ -861,7 +861,7 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	bool kind = e->flags & GG_EVF_SOCKET_KIND;
 	bool inet = (n->family == AF_INET || n->family == AF_INET6) && n->hook != GG_NET_SOCKET &&
 		    !kind;
-	const char *type = sock_type_name(n->sock_type);
+	const char *type = sock_type_name(n->sock_type), *syscall = net_syscall_name(n->hook);
 	bool other_family = n->family != AF_INET && n->family != AF_INET6 &&
 			    n->family != AF_PACKET && n->family != AF_XDP;
 
@@ -887,7 +887,7 @@ static void render_net(struct gg_strbuf *b, const struct gg_event *e)
 	if (n->hook == GG_NET_PACKET)
 		SB_LIT(b, "null");
 	else
-		sb_jstr(b, net_syscall_name(n->hook), strlen(net_syscall_name(n->hook)));
+		sb_jstr(b, syscall, strlen(syscall));
 	/* the keys audit.c does not list, in byte order */
 	if (e->flags & GG_EVF_DAEMON_EGRESS) {
 		sb_key(b, "daemon_egress");

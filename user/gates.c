@@ -537,9 +537,8 @@ const char *gg_gate_limits(enum gg_gate gate, enum gg_mech mech)
 		       "and sources of the task's choosing onto the link, the kernel's own IPv6 "
 		       "neighbour discovery and MLD are decided by an allowlist as any raw "
 		       "socket's packets (a list names ff02::/16 and fe80::/10 for IPv6 over a "
-		       "NIC), a program the dynamic "
-		       "loader runs connects as the loader, and a governed task may ptrace or take the files of a task "
-		       "outside it, follow its /proc links and open input devices (no "
+		       "NIC), a program the dynamic loader runs connects as the loader, and a "
+		       "governed task may ptrace or take the files of a task outside it, follow its /proc links and open input devices (no "
 		       "socket_sendmsg, socket_setsockopt, mmap_file, ptrace_access_check, "
 		       "inode_follow_link or file_open hook)";
 	/* bpf_ima_file_hash needs a sleepable program; sched_process_exec is

@@ -167,44 +167,41 @@ vm hung hung GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
 check vm-hung-task-named has '^FAIL vm-6.12 (no result: a guest task hung in the kernel: govgate:231 (at [0-9.]* s), kernel 6.12.0-fake, last check before-the-hang'
 check vm-hung-task-in-seconds at_under 2 "$(grep "^FAIL vm-" <<<"$out")"
 
-# TCG's stale int3 at a BPF LSM hook's call site: the guest runs once
-# more and only that run counts; a second one fails as any panic.
-rm -f "$tmp/int3.done"
-vm int3-once int3-once GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
-check vm-int3-once-rerun-passes test "$rc" = 0
-check vm-int3-once-said has 'Oops: int3 at a BPF LSM hook.s patched call while TCG emulates'
-check vm-int3-once-counts-second-run has '^vmtest: 1 passed, 0 failed'
-# and the test runner's tier count is vmtest's, not the lines both runs
-# streamed (scripts/run-tests.sh count_log)
+# The test runner's tier count is vmtest's, not the lines both runs of a
+# retried guest streamed (scripts/run-tests.sh count_log).
 tier_count() (
 	passed=0 failed=0
 	source <(sed -n '/^count_log()/,/^}/p' scripts/run-tests.sh)
 	printf '%s\n' "$out" >"$tmp/tier.log"
 	count_log "$tmp/tier.log"
 )
-check vm-int3-once-streamed-twice test "$(grep -c 'GGVM-PASS ' <<<"$out")" = 2
-check vm-int3-once-tier-counts-once test "$(tier_count)" = "  -> 1 passed, 0 failed"
-vm int3-twice int3 GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
-check vm-int3-twice-fails test "$rc" != 0
-check vm-int3-twice-named has '^FAIL vm-6.12 (no result: kernel panic'
-rm -f "$tmp/int3.done"
-vm int3-kvm int3-once GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
-check vm-int3-kvm-not-retried test "$rc" != 0
-
-# A soft lockup panics (softlockup_panic=1) with the kernel's log replayed,
-# and under TCG only the guest runs once more; a second one fails.
-rm -f "$tmp/lockup.done"
-vm lockup-once lockup-once GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
-check vm-lockup-once-rerun-passes test "$rc" = 0
-check vm-lockup-once-said has 'soft lockup while TCG emulates (soft lockup - CPU#1 stuck for 22s! \[exe:412\]; '
-check vm-lockup-once-counts-second-run has '^vmtest: 1 passed, 0 failed'
+# tcg_retried FAULT SAID LAST: an emulator fault vmtest retries under TCG
+# (FAULT: the fake's mode, FAULT-once its first boot only; SAID: vmtest's
+# words; LAST: the guest's check before it). The guest runs once more and
+# only that run counts; a second one fails as any panic; under KVM none is
+# retried.
+tcg_retried() {
+	local f=$1
+	rm -f "$tmp/$f.done"
+	vm "$f-once" "$f-once" GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+	check "vm-$f-once-rerun-passes" test "$rc" = 0
+	check "vm-$f-once-said" has "$2"
+	check "vm-$f-once-counts-second-run" has '^vmtest: 1 passed, 0 failed'
+	check "vm-$f-once-streamed-twice" test "$(grep -c 'GGVM-PASS ' <<<"$out")" = 2
+	check "vm-$f-once-tier-counts-once" test "$(tier_count)" = "  -> 1 passed, 0 failed"
+	vm "$f-twice" "$f" GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
+	check "vm-$f-twice-fails" test "$rc" != 0
+	check "vm-$f-twice-named" has "^FAIL vm-6.12 (no result: kernel panic (at [0-9.]* s), kernel 6.12.0-fake, last check $3"
+	rm -f "$tmp/$f.done"
+	vm "$f-kvm" "$f-once" GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
+	check "vm-$f-kvm-not-retried" test "$rc" != 0
+}
+# TCG's stale int3 at a BPF LSM hook's call site.
+tcg_retried int3 'Oops: int3 at a BPF LSM hook.s patched call while TCG emulates' before-the-oops
+# A soft lockup, which panics (softlockup_panic=1) with the kernel's log
+# replayed.
+tcg_retried lockup 'soft lockup while TCG emulates (soft lockup - CPU#1 stuck for 22s! \[exe:412\]; ' before-the-lockup
 check vm-lockup-panics grep -q ' softlockup_panic=1 panic_print=0x20 ' "$tmp/calls"
-vm lockup-twice lockup GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good
-check vm-lockup-twice-fails test "$rc" != 0
-check vm-lockup-twice-named has '^FAIL vm-6.12 (no result: kernel panic (at [0-9.]* s), kernel 6.12.0-fake, last check before-the-lockup'
-rm -f "$tmp/lockup.done"
-vm lockup-kvm lockup-once GG_QEMU_ACCEL=kvm FAKE_QEMU_PROBE_MODE=good
-check vm-lockup-kvm-not-retried test "$rc" != 0
 
 rm -f "$tmp/child.pid"
 vm stall stall GG_QEMU_ACCEL=tcg FAKE_QEMU_PROBE_MODE=good GG_VM_STALL=2

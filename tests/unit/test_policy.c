@@ -317,19 +317,26 @@ static void test_stale_waits_grace(void **st)
 	assert_slot(1, "");
 }
 
-/* An apply while the clear is half done: the slot it writes holds exactly
- * the new policy. */
-static void test_apply_during_clear(void **st)
+/* Two applies, then the clear of the slot before begun and one key of it
+ * deleted: the slot marked GG_GEN_WRITING, the clear under way. */
+static void clear_half_done(void)
 {
 	struct gg_err err = {};
 
-	fresh();
 	swap(1, "a,b,c");
 	swap(2, "d");
 	while (gg_policy_stale_wait_ms() > 0)
 		usleep(1000);
 	assert_int_equal(gg_policy_stale_clear(1, &err), 1);
 	assert_int_equal(state().generation[1], GG_GEN_WRITING);
+}
+
+/* An apply while the clear is half done: the slot it writes holds exactly
+ * the new policy. */
+static void test_apply_during_clear(void **st)
+{
+	fresh();
+	clear_half_done();
 	swap(3, "e");
 	stale_run(100); /* now slot 0's: the old clear is over */
 	assert_slot(1, "e");
@@ -577,12 +584,7 @@ static void test_keep_off_ends_lent_clear(void **st)
 	fresh();
 	fds = fx_open_fds();
 	gg_policy_keep_maps(true);
-	swap(1, "a,b,c");
-	swap(2, "d");
-	while (gg_policy_stale_wait_ms() > 0)
-		usleep(1000);
-	assert_int_equal(gg_policy_stale_clear(1, &err), 1);
-	assert_int_equal(state().generation[1], GG_GEN_WRITING);
+	clear_half_done();
 	gg_policy_keep_maps(false);
 	assert_false(gg_policy_stale_pending());
 	assert_int_equal(gg_policy_stale_clear(SIZE_MAX, &err), 0);
